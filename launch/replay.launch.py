@@ -1,0 +1,8 @@
+"""ros2 launch robovan_autonomy replay.launch.py — the stack's node set for mode 'replay'."""
+from launch import LaunchDescription
+
+from robovan_autonomy.stack import launch_nodes
+
+
+def generate_launch_description():
+    return LaunchDescription(launch_nodes("replay"))

@@ -1,0 +1,551 @@
+"""The topic contract: names, frames, QoS, and the one place ROS messages are encoded and decoded.
+
+Nodes never touch message fields by hand; they convert through the functions here into plain
+dataclasses and numpy arrays in SI units. Every decoder validates what it reads and raises
+InterfaceError with the reason, so a node can report garbage on /diagnostics and carry on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from builtin_interfaces.msg import Duration, Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import Point, PoseStamped, Quaternion, Vector3
+from nav_msgs.msg import Odometry, Path
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy)
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image, Imu, JointState, NavSatFix, NavSatStatus, PointCloud2, PointField
+from std_msgs.msg import ColorRGBA, Header
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+from visualization_msgs.msg import Marker, MarkerArray
+
+# ---------------------------------------------------------------------------------------------
+# Topics, services and frames (DESIGN.md section 2)
+# ---------------------------------------------------------------------------------------------
+CAMERA_IMAGE = "/sensing/camera/front/image_raw"
+CAMERA_INFO = "/sensing/camera/front/camera_info"
+LIDAR_POINTS = "/sensing/lidar/top/points"
+GNSS_FIX = "/sensing/gnss/fix"
+IMU_DATA = "/sensing/imu/data"
+VEHICLE_STATUS = "/vehicle/status"
+VEHICLE_ENGAGE = "/vehicle/engage"
+ODOMETRY = "/localization/odometry"
+OBJECTS = "/perception/objects"
+OBJECT_MARKERS = "/perception/objects/markers"
+TRAJECTORY = "/planning/trajectory"
+CONTROL_COMMAND = "/control/command"
+DIAGNOSTICS = "/diagnostics"
+CLOCK = "/clock"
+GROUND_TRUTH_ODOMETRY = "/sim/ground_truth/odometry"
+GROUND_TRUTH_OBJECTS = "/sim/ground_truth/objects"
+
+MAP_FRAME = "map"
+BASE_LINK_FRAME = "base_link"
+CAMERA_FRAME = "camera_front"
+LIDAR_FRAME = "lidar_top"
+GNSS_FRAME = "gnss"
+IMU_FRAME = "imu"
+
+STEERING_JOINT = "steering"
+DRIVE_JOINT = "drive"
+
+# Sensor streams tolerate loss and must never back up behind a slow reader.
+SENSOR_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5,
+                        reliability=ReliabilityPolicy.BEST_EFFORT,
+                        durability=DurabilityPolicy.VOLATILE)
+# Commands and state: every message matters, but only the newest few.
+RELIABLE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
+                          reliability=ReliabilityPolicy.RELIABLE,
+                          durability=DurabilityPolicy.VOLATILE)
+CLOCK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                       reliability=ReliabilityPolicy.RELIABLE,
+                       durability=DurabilityPolicy.VOLATILE)
+
+MAX_POINTS = 2_000_000
+MAX_IMAGE_BYTES = 4096 * 4096 * 3
+MAX_PLAN_POINTS = 1000
+
+
+class InterfaceError(ValueError):
+    """A message that breaks the contract; the text says which field and why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Time
+# ---------------------------------------------------------------------------------------------
+def to_stamp(t_s: float) -> Time:
+    nanoseconds = int(round(t_s * 1e9))
+    return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
+def from_stamp(stamp: Time) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def to_duration(t_s: float) -> Duration:
+    nanoseconds = int(round(t_s * 1e9))
+    return Duration(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
+def from_duration(duration: Duration) -> float:
+    return duration.sec + duration.nanosec * 1e-9
+
+
+def header(t_s: float, frame_id: str) -> Header:
+    return Header(stamp=to_stamp(t_s), frame_id=frame_id)
+
+
+def encode_clock(t_s: float) -> Clock:
+    return Clock(clock=to_stamp(t_s))
+
+
+def _expect_frame(msg_header: Header, frame_id: str, what: str) -> None:
+    if msg_header.frame_id != frame_id:
+        raise InterfaceError(f"{what}: frame_id '{msg_header.frame_id}', expected '{frame_id}'")
+
+
+def _finite(values, what: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(array)):
+        raise InterfaceError(f"{what}: non-finite value")
+    return array
+
+
+def yaw_to_quaternion(yaw_rad: float) -> Quaternion:
+    return Quaternion(x=0.0, y=0.0, z=math.sin(yaw_rad / 2.0), w=math.cos(yaw_rad / 2.0))
+
+
+def quaternion_to_yaw(q: Quaternion) -> float:
+    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+
+
+# ---------------------------------------------------------------------------------------------
+# /control/command: trajectory_msgs/JointTrajectory
+# ---------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class ControlPlan:
+    """A command plan: point 0 is "now" at stamp_s, later points are the plan.
+
+    The drive joint's position carries the arc length travelled along the plan, so the
+    bridge can follow the plan through short gaps without another message.
+    """
+
+    stamp_s: float
+    time_from_start_s: np.ndarray
+    steer_rad: np.ndarray
+    steer_rate_radps: np.ndarray
+    speed_mps: np.ndarray
+    accel_mps2: np.ndarray
+    distance_m: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.distance_m is None:
+            dt = np.diff(self.time_from_start_s, prepend=self.time_from_start_s[:1])
+            self.distance_m = np.cumsum(self.speed_mps * dt)
+
+
+def encode_control_command(plan: ControlPlan) -> JointTrajectory:
+    msg = JointTrajectory()
+    msg.header = header(plan.stamp_s, BASE_LINK_FRAME)
+    msg.joint_names = [STEERING_JOINT, DRIVE_JOINT]
+    points = []
+    for i in range(len(plan.time_from_start_s)):
+        point = JointTrajectoryPoint()
+        point.positions = [float(plan.steer_rad[i]), float(plan.distance_m[i])]
+        point.velocities = [float(plan.steer_rate_radps[i]), float(plan.speed_mps[i])]
+        point.accelerations = [0.0, float(plan.accel_mps2[i])]
+        point.time_from_start = to_duration(float(plan.time_from_start_s[i]))
+        points.append(point)
+    msg.points = points
+    return msg
+
+
+def decode_control_command(msg: JointTrajectory) -> ControlPlan:
+    if list(msg.joint_names) != [STEERING_JOINT, DRIVE_JOINT]:
+        raise InterfaceError(f"control command: joint_names {list(msg.joint_names)}, "
+                             f"expected {[STEERING_JOINT, DRIVE_JOINT]}")
+    count = len(msg.points)
+    if count == 0:
+        raise InterfaceError("control command: no points")
+    if count > MAX_PLAN_POINTS:
+        raise InterfaceError(f"control command: {count} points, at most {MAX_PLAN_POINTS}")
+    table = np.empty((count, 6))
+    for i, point in enumerate(msg.points):
+        if len(point.positions) != 2 or len(point.velocities) != 2 or len(point.accelerations) != 2:
+            raise InterfaceError(f"control command: point {i} needs 2 positions, velocities "
+                                 "and accelerations")
+        table[i] = (from_duration(point.time_from_start), point.positions[0], point.positions[1],
+                    point.velocities[0], point.velocities[1], point.accelerations[1])
+    _finite(table, "control command")
+    times = table[:, 0]
+    if times[0] < 0.0 or np.any(np.diff(times) <= 0.0):
+        raise InterfaceError("control command: time_from_start must start ≥ 0 and increase")
+    return ControlPlan(stamp_s=from_stamp(msg.header.stamp), time_from_start_s=times,
+                       steer_rad=table[:, 1], distance_m=table[:, 2], steer_rate_radps=table[:, 3],
+                       speed_mps=table[:, 4], accel_mps2=table[:, 5])
+
+
+# ---------------------------------------------------------------------------------------------
+# /vehicle/status: sensor_msgs/JointState
+# ---------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class VehicleStatus:
+    stamp_s: float
+    steer_rad: float
+    steer_rate_radps: float
+    speed_mps: float
+    accel_mps2: float
+
+
+def encode_vehicle_status(status: VehicleStatus) -> JointState:
+    msg = JointState()
+    msg.header = header(status.stamp_s, BASE_LINK_FRAME)
+    msg.name = [STEERING_JOINT, DRIVE_JOINT]
+    msg.position = [float(status.steer_rad), 0.0]
+    msg.velocity = [float(status.steer_rate_radps), float(status.speed_mps)]
+    msg.effort = [0.0, float(status.accel_mps2)]
+    return msg
+
+
+def decode_vehicle_status(msg: JointState) -> VehicleStatus:
+    if list(msg.name) != [STEERING_JOINT, DRIVE_JOINT]:
+        raise InterfaceError(f"vehicle status: names {list(msg.name)}")
+    if len(msg.position) != 2 or len(msg.velocity) != 2 or len(msg.effort) != 2:
+        raise InterfaceError("vehicle status: needs 2 positions, velocities and efforts")
+    values = _finite([msg.position[0], msg.velocity[0], msg.velocity[1], msg.effort[1]],
+                     "vehicle status")
+    return VehicleStatus(from_stamp(msg.header.stamp), *map(float, values))
+
+
+# ---------------------------------------------------------------------------------------------
+# /localization/odometry: nav_msgs/Odometry, map → base_link, planar
+# ---------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class PoseEstimate:
+    stamp_s: float
+    x_m: float
+    y_m: float
+    yaw_rad: float
+    speed_mps: float
+    yaw_rate_radps: float
+    pose_covariance: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((6, 6)))
+    twist_covariance: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((6, 6)))
+    lateral_speed_mps: float = 0.0
+    z_m: float = 0.0
+
+
+def encode_odometry(estimate: PoseEstimate) -> Odometry:
+    msg = Odometry()
+    msg.header = header(estimate.stamp_s, MAP_FRAME)
+    msg.child_frame_id = BASE_LINK_FRAME
+    msg.pose.pose.position = Point(x=float(estimate.x_m), y=float(estimate.y_m), z=float(estimate.z_m))
+    msg.pose.pose.orientation = yaw_to_quaternion(float(estimate.yaw_rad))
+    msg.pose.covariance = np.asarray(estimate.pose_covariance, dtype=float).ravel()
+    msg.twist.twist.linear = Vector3(x=float(estimate.speed_mps), y=float(estimate.lateral_speed_mps), z=0.0)
+    msg.twist.twist.angular = Vector3(x=0.0, y=0.0, z=float(estimate.yaw_rate_radps))
+    msg.twist.covariance = np.asarray(estimate.twist_covariance, dtype=float).ravel()
+    return msg
+
+
+def decode_odometry(msg: Odometry) -> PoseEstimate:
+    _expect_frame(msg.header, MAP_FRAME, "odometry")
+    if msg.child_frame_id != BASE_LINK_FRAME:
+        raise InterfaceError(f"odometry: child_frame_id '{msg.child_frame_id}', expected "
+                             f"'{BASE_LINK_FRAME}'")
+    p, q = msg.pose.pose.position, msg.pose.pose.orientation
+    t, w = msg.twist.twist.linear, msg.twist.twist.angular
+    _finite([p.x, p.y, p.z, q.x, q.y, q.z, q.w, t.x, t.y, w.z], "odometry")
+    if abs(q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w - 1.0) > 1e-3:
+        raise InterfaceError("odometry: orientation is not a unit quaternion")
+    return PoseEstimate(stamp_s=from_stamp(msg.header.stamp), x_m=p.x, y_m=p.y, z_m=p.z,
+                        yaw_rad=quaternion_to_yaw(q), speed_mps=t.x, lateral_speed_mps=t.y,
+                        yaw_rate_radps=w.z,
+                        pose_covariance=np.array(msg.pose.covariance, dtype=float).reshape(6, 6),
+                        twist_covariance=np.array(msg.twist.covariance, dtype=float).reshape(6, 6))
+
+
+# ---------------------------------------------------------------------------------------------
+# PointCloud2: LiDAR points and the object table
+# ---------------------------------------------------------------------------------------------
+_NUMPY_TO_POINTFIELD = {np.dtype(np.float32): PointField.FLOAT32, np.dtype(np.uint8): PointField.UINT8,
+                        np.dtype(np.uint32): PointField.UINT32}
+
+POINT_DTYPE = np.dtype([("x", np.float32), ("y", np.float32), ("z", np.float32),
+                        ("intensity", np.float32)])
+
+OBJECT_DTYPE = np.dtype([("x", np.float32), ("y", np.float32), ("z", np.float32),
+                         ("yaw", np.float32), ("length", np.float32), ("width", np.float32),
+                         ("height", np.float32), ("vx", np.float32), ("vy", np.float32),
+                         ("score", np.float32), ("class_id", np.uint8), ("track_id", np.uint32)])
+
+
+def _encode_table(stamp_s: float, frame_id: str, table: np.ndarray) -> PointCloud2:
+    msg = PointCloud2()
+    msg.header = header(stamp_s, frame_id)
+    msg.height = 1
+    msg.width = len(table)
+    msg.fields = [PointField(name=name, offset=table.dtype.fields[name][1],
+                             datatype=_NUMPY_TO_POINTFIELD[table.dtype.fields[name][0]], count=1)
+                  for name in table.dtype.names]
+    msg.is_bigendian = False
+    msg.point_step = table.dtype.itemsize
+    msg.row_step = msg.point_step * msg.width
+    msg.is_dense = True
+    msg.data = np.ascontiguousarray(table).tobytes()
+    return msg
+
+
+def _decode_table(msg: PointCloud2, dtype: np.dtype, what: str, max_rows: int) -> np.ndarray:
+    expected = [(name, dtype.fields[name][1], _NUMPY_TO_POINTFIELD[dtype.fields[name][0]])
+                for name in dtype.names]
+    got = [(f.name, f.offset, f.datatype) for f in msg.fields]
+    if got != expected:
+        raise InterfaceError(f"{what}: fields {got}, expected {expected}")
+    if msg.is_bigendian:
+        raise InterfaceError(f"{what}: big-endian data is not supported")
+    if msg.point_step != dtype.itemsize:
+        raise InterfaceError(f"{what}: point_step {msg.point_step}, expected {dtype.itemsize}")
+    rows = msg.width * msg.height
+    if rows > max_rows:
+        raise InterfaceError(f"{what}: {rows} rows, at most {max_rows}")
+    data = bytes(msg.data)
+    if len(data) != rows * dtype.itemsize:
+        raise InterfaceError(f"{what}: {len(data)} data bytes for {rows} rows of {dtype.itemsize}")
+    return np.frombuffer(data, dtype=dtype)
+
+
+def encode_points(stamp_s: float, points_xyzi: np.ndarray, frame_id: str = LIDAR_FRAME) -> PointCloud2:
+    """(N, 4) float32 x, y, z, intensity → PointCloud2."""
+    table = np.ascontiguousarray(points_xyzi, dtype=np.float32).view(POINT_DTYPE).reshape(-1)
+    return _encode_table(stamp_s, frame_id, table)
+
+
+def decode_points(msg: PointCloud2, frame_id: str = LIDAR_FRAME) -> np.ndarray:
+    """PointCloud2 → (N, 4) float32; rows with non-finite coordinates are dropped."""
+    _expect_frame(msg.header, frame_id, "point cloud")
+    table = _decode_table(msg, POINT_DTYPE, "point cloud", MAX_POINTS)
+    points = table.view(np.float32).reshape(-1, 4)
+    return points[np.all(np.isfinite(points), axis=1)]
+
+
+def empty_objects(count: int = 0) -> np.ndarray:
+    return np.zeros(count, dtype=OBJECT_DTYPE)
+
+
+def encode_objects(stamp_s: float, objects: np.ndarray, frame_id: str = MAP_FRAME) -> PointCloud2:
+    return _encode_table(stamp_s, frame_id, np.asarray(objects, dtype=OBJECT_DTYPE))
+
+
+def decode_objects(msg: PointCloud2, frame_id: str = MAP_FRAME) -> np.ndarray:
+    _expect_frame(msg.header, frame_id, "object table")
+    table = _decode_table(msg, OBJECT_DTYPE, "object table", 10_000)
+    floats = np.stack([table[name] for name in OBJECT_DTYPE.names[:10]], axis=1) if len(table) else None
+    if floats is not None and not np.all(np.isfinite(floats)):
+        raise InterfaceError("object table: non-finite value")
+    return table.copy()
+
+
+def encode_object_markers(stamp_s: float, objects: np.ndarray, frame_id: str = MAP_FRAME) -> MarkerArray:
+    """Boxes for RViz / Foxglove; nothing in the stack reads these."""
+    markers = [Marker(header=header(stamp_s, frame_id), ns="objects", action=Marker.DELETEALL)]
+    for row in objects:
+        marker = Marker(header=header(stamp_s, frame_id), ns="objects", id=int(row["track_id"]),
+                        type=Marker.CUBE, action=Marker.ADD)
+        marker.pose.position = Point(x=float(row["x"]), y=float(row["y"]),
+                                     z=float(row["z"] + row["height"] / 2.0))
+        marker.pose.orientation = yaw_to_quaternion(float(row["yaw"]))
+        marker.scale = Vector3(x=max(float(row["length"]), 0.01), y=max(float(row["width"]), 0.01),
+                               z=max(float(row["height"]), 0.01))
+        marker.color = ColorRGBA(r=1.0, g=0.5, b=0.0, a=0.6)
+        marker.lifetime = to_duration(0.5)
+        markers.append(marker)
+    return MarkerArray(markers=markers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Camera
+# ---------------------------------------------------------------------------------------------
+def encode_image(stamp_s: float, image_bgr: np.ndarray, frame_id: str = CAMERA_FRAME) -> Image:
+    if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
+        raise InterfaceError("image: expected an (H, W, 3) uint8 BGR array")
+    msg = Image()
+    msg.header = header(stamp_s, frame_id)
+    msg.height, msg.width = int(image_bgr.shape[0]), int(image_bgr.shape[1])
+    msg.encoding = "bgr8"
+    msg.is_bigendian = 0
+    msg.step = msg.width * 3
+    msg.data = np.ascontiguousarray(image_bgr).tobytes()
+    return msg
+
+
+def decode_image(msg: Image, frame_id: str = CAMERA_FRAME) -> np.ndarray:
+    _expect_frame(msg.header, frame_id, "image")
+    if msg.encoding != "bgr8":
+        raise InterfaceError(f"image: encoding '{msg.encoding}', expected 'bgr8'")
+    if msg.width == 0 or msg.height == 0:
+        raise InterfaceError("image: empty")
+    if msg.step != msg.width * 3:
+        raise InterfaceError(f"image: step {msg.step}, expected {msg.width * 3}")
+    expected = msg.step * msg.height
+    if expected > MAX_IMAGE_BYTES:
+        raise InterfaceError(f"image: {expected} bytes, at most {MAX_IMAGE_BYTES}")
+    data = bytes(msg.data)
+    if len(data) != expected:
+        raise InterfaceError(f"image: {len(data)} data bytes, expected {expected}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(msg.height, msg.width, 3)
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraIntrinsics:
+    width_px: int
+    height_px: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+    def matrix(self) -> np.ndarray:
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+
+def encode_camera_info(stamp_s: float, intrinsics: CameraIntrinsics,
+                       frame_id: str = CAMERA_FRAME) -> CameraInfo:
+    msg = CameraInfo()
+    msg.header = header(stamp_s, frame_id)
+    msg.width, msg.height = intrinsics.width_px, intrinsics.height_px
+    msg.distortion_model = "plumb_bob"
+    msg.d = [0.0] * 5
+    k = intrinsics.matrix()
+    msg.k = k.ravel().tolist()
+    msg.r = np.eye(3).ravel().tolist()
+    msg.p = np.hstack([k, np.zeros((3, 1))]).ravel().tolist()
+    return msg
+
+
+def decode_camera_info(msg: CameraInfo) -> CameraIntrinsics:
+    k = _finite(msg.k, "camera info")
+    if msg.width == 0 or msg.height == 0 or k[0] <= 0.0 or k[4] <= 0.0:
+        raise InterfaceError("camera info: empty image size or non-positive focal length")
+    return CameraIntrinsics(msg.width, msg.height, float(k[0]), float(k[4]), float(k[2]), float(k[5]))
+
+
+# ---------------------------------------------------------------------------------------------
+# GNSS and IMU
+# ---------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class GnssFix:
+    stamp_s: float
+    latitude_deg: float
+    longitude_deg: float
+    altitude_m: float
+    has_fix: bool
+    position_covariance: np.ndarray
+
+
+def encode_gnss_fix(fix: GnssFix, frame_id: str = GNSS_FRAME) -> NavSatFix:
+    msg = NavSatFix()
+    msg.header = header(fix.stamp_s, frame_id)
+    msg.status = NavSatStatus(status=NavSatStatus.STATUS_GBAS_FIX if fix.has_fix
+                              else NavSatStatus.STATUS_NO_FIX, service=NavSatStatus.SERVICE_GPS)
+    msg.latitude, msg.longitude, msg.altitude = (float(fix.latitude_deg), float(fix.longitude_deg),
+                                                 float(fix.altitude_m))
+    msg.position_covariance = np.asarray(fix.position_covariance, dtype=float).ravel()
+    msg.position_covariance_type = NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN
+    return msg
+
+
+def decode_gnss_fix(msg: NavSatFix) -> GnssFix:
+    """NO_FIX and NaN are valid messages meaning "no position": has_fix is False then."""
+    values = np.array([msg.latitude, msg.longitude, msg.altitude], dtype=float)
+    has_fix = msg.status.status >= NavSatStatus.STATUS_FIX and bool(np.all(np.isfinite(values)))
+    if has_fix and (abs(values[0]) > 90.0 or abs(values[1]) > 180.0):
+        raise InterfaceError(f"gnss fix: latitude/longitude out of range ({values[0]}, {values[1]})")
+    covariance = np.array(msg.position_covariance, dtype=float).reshape(3, 3)
+    if has_fix and not np.all(np.isfinite(covariance)):
+        raise InterfaceError("gnss fix: non-finite covariance")
+    return GnssFix(from_stamp(msg.header.stamp), float(values[0]), float(values[1]),
+                   float(values[2]), has_fix, covariance)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImuSample:
+    stamp_s: float
+    angular_velocity_radps: np.ndarray
+    linear_acceleration_mps2: np.ndarray
+
+
+def encode_imu(sample: ImuSample, frame_id: str = IMU_FRAME) -> Imu:
+    msg = Imu()
+    msg.header = header(sample.stamp_s, frame_id)
+    msg.orientation_covariance[0] = -1.0  # no orientation estimate from this IMU
+    w, a = sample.angular_velocity_radps, sample.linear_acceleration_mps2
+    msg.angular_velocity = Vector3(x=float(w[0]), y=float(w[1]), z=float(w[2]))
+    msg.linear_acceleration = Vector3(x=float(a[0]), y=float(a[1]), z=float(a[2]))
+    return msg
+
+
+def decode_imu(msg: Imu, frame_id: str = IMU_FRAME) -> ImuSample:
+    _expect_frame(msg.header, frame_id, "imu")
+    w, a = msg.angular_velocity, msg.linear_acceleration
+    gyro = _finite([w.x, w.y, w.z], "imu angular velocity")
+    accel = _finite([a.x, a.y, a.z], "imu linear acceleration")
+    return ImuSample(from_stamp(msg.header.stamp), gyro, accel)
+
+
+# ---------------------------------------------------------------------------------------------
+# /planning/trajectory: nav_msgs/Path
+# ---------------------------------------------------------------------------------------------
+def encode_path(stamp_s: float, xy_yaw: np.ndarray, frame_id: str = MAP_FRAME) -> Path:
+    msg = Path()
+    msg.header = header(stamp_s, frame_id)
+    poses = []
+    for x, y, yaw in np.asarray(xy_yaw, dtype=float):
+        pose = PoseStamped(header=msg.header)
+        pose.pose.position = Point(x=float(x), y=float(y), z=0.0)
+        pose.pose.orientation = yaw_to_quaternion(float(yaw))
+        poses.append(pose)
+    msg.poses = poses
+    return msg
+
+
+def decode_path(msg: Path, frame_id: str = MAP_FRAME) -> np.ndarray:
+    _expect_frame(msg.header, frame_id, "path")
+    rows = [(p.pose.position.x, p.pose.position.y, quaternion_to_yaw(p.pose.orientation))
+            for p in msg.poses]
+    return _finite(np.array(rows, dtype=float).reshape(-1, 3), "path")
+
+
+# ---------------------------------------------------------------------------------------------
+# /diagnostics
+# ---------------------------------------------------------------------------------------------
+OK, WARN, ERROR, STALE = 0, 1, 2, 3  # DiagnosticStatus levels as ints (rclpy stores bytes)
+
+
+@dataclasses.dataclass
+class Diagnostic:
+    name: str
+    level: int
+    message: str
+    values: dict = dataclasses.field(default_factory=dict)
+    hardware_id: str = "robovan"
+
+
+def encode_diagnostics(stamp_s: float, diagnostics: list[Diagnostic]) -> DiagnosticArray:
+    msg = DiagnosticArray()
+    msg.header = header(stamp_s, "")
+    msg.status = [DiagnosticStatus(level=bytes([d.level]), name=d.name, message=d.message,
+                                   hardware_id=d.hardware_id,
+                                   values=[KeyValue(key=str(k), value=str(v)) for k, v in d.values.items()])
+                  for d in diagnostics]
+    return msg
+
+
+def decode_diagnostics(msg: DiagnosticArray) -> list[Diagnostic]:
+    out = []
+    for status in msg.status:
+        level = status.level[0] if isinstance(status.level, (bytes, bytearray)) else int(status.level)
+        out.append(Diagnostic(status.name, level, status.message,
+                              {kv.key: kv.value for kv in status.values}, status.hardware_id))
+    return out

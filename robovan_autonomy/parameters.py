@@ -1,0 +1,96 @@
+"""Node parameters declared in code, with descriptions and ranges; YAML files only override.
+
+The same declarations validate a ROS 2 params file before anything starts (so a person is told
+the file, the key and the reason) and generate the parameter reference in docs/PARAMETERS.md.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import yaml
+
+from robovan_autonomy.config_errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    name: str
+    default: object
+    description: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple = ()
+
+    def check(self, value) -> str | None:
+        """Why `value` is unacceptable for this parameter, or None when it is fine."""
+        expected = type(self.default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not expected:
+            return f"expected {expected.__name__}, got {type(value).__name__} {value!r}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be finite, got {value}"
+        if self.min is not None and value < self.min:
+            return f"{value} is below the minimum {self.min}"
+        if self.max is not None and value > self.max:
+            return f"{value} is above the maximum {self.max}"
+        if self.choices and value not in self.choices:
+            return f"{value!r} is not one of {list(self.choices)}"
+        return None
+
+
+BUILTIN_PARAMETERS = (Param("use_sim_time", False, "follow /clock instead of the wall clock"),)
+
+
+def load_params_file(path: str | Path, declared: dict[str, list[Param]]) -> dict[str, dict]:
+    """Read and validate a ROS 2 params file against the declarations of each node.
+
+    Returns {node_name: {param: value}}. Unknown nodes or keys are errors: a typo in a params
+    file must not silently leave a default in force on a vehicle.
+    """
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(path, "", f"cannot read parameters: {err}") from err
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ConfigError(path, "", "expected a mapping of node names")
+    result = {}
+    for node_name, block in doc.items():
+        if node_name not in declared:
+            raise ConfigError(path, str(node_name), f"unknown node; known: {sorted(declared)}")
+        if not isinstance(block, dict) or set(block) != {"ros__parameters"}:
+            raise ConfigError(path, str(node_name), "expected exactly one key 'ros__parameters'")
+        values = block["ros__parameters"] or {}
+        if not isinstance(values, dict):
+            raise ConfigError(path, f"{node_name}.ros__parameters", "expected a mapping")
+        by_name = {p.name: p for p in [*declared[node_name], *BUILTIN_PARAMETERS]}
+        for key, value in values.items():
+            where = f"{node_name}.ros__parameters.{key}"
+            if key not in by_name:
+                raise ConfigError(path, where, f"unknown parameter; known: {sorted(by_name)}")
+            reason = by_name[key].check(value)
+            if reason:
+                raise ConfigError(path, where, reason)
+            if isinstance(by_name[key].default, float):
+                value = float(value)
+            result.setdefault(node_name, {})[key] = value
+    return result
+
+
+def markdown_table(node_name: str, params: list[Param]) -> str:
+    lines = [f"### {node_name}", "", "| parameter | default | range | description |",
+             "| --- | --- | --- | --- |"]
+    for p in params:
+        if p.choices:
+            valid = ", ".join(map(str, p.choices))
+        elif p.min is not None or p.max is not None:
+            valid = f"[{'' if p.min is None else p.min}, {'' if p.max is None else p.max}]"
+        else:
+            valid = ""
+        lines.append(f"| `{p.name}` | `{p.default!r}` | {valid} | {p.description} |")
+    return "\n".join(lines) + "\n"

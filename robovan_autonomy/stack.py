@@ -1,0 +1,76 @@
+"""The stack's node set, defined once: launch files and the `robovan` CLI both build from it.
+
+A vehicle with ROS 2 starts it with `ros2 launch`; a machine with only the PyPI wheels (no
+launch_ros) starts the very same set through `robovan run` / `robovan sim`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from pathlib import Path
+
+from robovan_autonomy.config_errors import config_path
+from robovan_autonomy.parameters import Param
+
+MODES = ("vehicle", "sim", "replay")
+STAGES = ("localization", "perception")
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    entry: str
+    modes: tuple[str, ...]
+    stage: str | None = None
+    remappings: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def module(self) -> str:
+        return self.entry.split(":")[0]
+
+    def node_class(self):
+        module_name, class_name = self.entry.split(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+    def parameters(self) -> list[Param]:
+        return importlib.import_module(self.module).PARAMETERS
+
+
+STACK: tuple[NodeSpec, ...] = (
+    NodeSpec("dbw_bridge", "robovan_autonomy.vehicle.dbw_bridge_node:DbwBridgeNode",
+             ("vehicle", "sim")),
+)
+
+
+def node_set(mode: str, ground_truth: tuple[str, ...] = ()) -> list[NodeSpec]:
+    """The nodes a way of running starts; a stage fed from ground truth is left out."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode '{mode}'; modes: {MODES}")
+    unknown = set(ground_truth) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown ground-truth stage(s) {sorted(unknown)}; stages: {STAGES}")
+    return [spec for spec in STACK if mode in spec.modes and spec.stage not in ground_truth]
+
+
+def declared_parameters() -> dict[str, list[Param]]:
+    return {spec.name: spec.parameters() for spec in STACK}
+
+
+def params_files(mode: str) -> list[Path]:
+    """config/robovan.yaml, then the mode's overlay (config/<mode>.yaml) where one exists."""
+    files = [config_path("robovan.yaml")]
+    overlay = config_path(f"{mode}.yaml")
+    if overlay.exists():
+        files.append(overlay)
+    return files
+
+
+def launch_nodes(mode: str, ground_truth: tuple[str, ...] = ()) -> list:
+    """launch_ros actions for `ros2 launch` on a machine with ROS 2 installed."""
+    from launch_ros.actions import Node
+
+    files = [str(path) for path in params_files(mode)]
+    return [Node(package="robovan_autonomy", executable=spec.name, name=spec.name,
+                 parameters=files + ([{"use_sim_time": True}] if mode != "vehicle" else []),
+                 remappings=list(spec.remappings), output="screen", emulate_tty=True)
+            for spec in node_set(mode, ground_truth)]

@@ -1,0 +1,69 @@
+"""Parameters are declared in code; a params file only overrides, and a bad one is named."""
+import pytest
+
+from robovan_autonomy.config_errors import ConfigError
+from robovan_autonomy.parameters import Param, load_params_file, markdown_table
+
+DECLARED = {"planner": [Param("rate_hz", 10.0, "planning rate", min=1.0, max=50.0),
+                        Param("mode", "normal", "driving style", choices=("normal", "cautious"))]}
+
+
+def write(tmp_path, text):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_valid_file_overrides_declared_values(tmp_path):
+    path = write(tmp_path, "planner:\n  ros__parameters:\n    rate_hz: 20\n")
+    assert load_params_file(path, DECLARED) == {"planner": {"rate_hz": 20.0}}
+
+
+def test_out_of_range_value_names_file_key_and_reason(tmp_path):
+    path = write(tmp_path, "planner:\n  ros__parameters:\n    rate_hz: 500.0\n")
+    with pytest.raises(ConfigError) as err:
+        load_params_file(path, DECLARED)
+    assert str(path) in str(err.value)
+    assert err.value.key == "planner.ros__parameters.rate_hz"
+    assert "above the maximum" in err.value.reason
+
+
+def test_unknown_key_is_an_error(tmp_path):
+    path = write(tmp_path, "planner:\n  ros__parameters:\n    rate: 5.0\n")
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        load_params_file(path, DECLARED)
+
+
+def test_unknown_node_is_an_error(tmp_path):
+    path = write(tmp_path, "planer:\n  ros__parameters:\n    rate_hz: 5.0\n")
+    with pytest.raises(ConfigError, match="unknown node"):
+        load_params_file(path, DECLARED)
+
+
+def test_wrong_type_is_an_error(tmp_path):
+    path = write(tmp_path, "planner:\n  ros__parameters:\n    mode: 3\n")
+    with pytest.raises(ConfigError, match="expected str"):
+        load_params_file(path, DECLARED)
+
+
+def test_value_outside_choices_is_an_error(tmp_path):
+    path = write(tmp_path, "planner:\n  ros__parameters:\n    mode: reckless\n")
+    with pytest.raises(ConfigError, match="not one of"):
+        load_params_file(path, DECLARED)
+
+
+def test_unparsable_yaml_names_the_file(tmp_path):
+    path = write(tmp_path, "planner: [\n")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_params_file(path, DECLARED)
+
+
+def test_use_sim_time_is_accepted_for_every_node(tmp_path):
+    path = write(tmp_path, "planner:\n  ros__parameters:\n    use_sim_time: true\n")
+    assert load_params_file(path, DECLARED) == {"planner": {"use_sim_time": True}}
+
+
+def test_markdown_table_lists_ranges_and_choices():
+    table = markdown_table("planner", DECLARED["planner"])
+    assert "| `rate_hz` | `10.0` | [1.0, 50.0] | planning rate |" in table
+    assert "normal, cautious" in table
