@@ -96,10 +96,8 @@ def _known_speed(speed_mps: float, limits: CommandLimits) -> float:
 def max_steer_for_speed(speed_mps: float, limits: CommandLimits) -> float:
     """Largest |road-wheel angle| keeping |v²·tan(δ)/L| ≤ the lateral-accel limit, capped by hardware."""
     speed = _known_speed(speed_mps, limits)
-    if speed == 0.0:
-        return limits.max_steer_rad
     return min(limits.max_steer_rad,
-               math.atan(limits.max_lateral_accel_mps2 * limits.wheelbase_m / (speed * speed)))
+               math.atan2(limits.max_lateral_accel_mps2 * limits.wheelbase_m, speed * speed))
 
 
 def max_accel_for_speed(speed_mps: float, limits: CommandLimits) -> float:

@@ -1,0 +1,567 @@
+"""Delay-aware model-predictive control core of the planner: CasADi + HPIPM, no ROS.
+
+Model. Kinematic bicycle about the rear axle with first-order actuator lags. State
+x = (x, y, yaw, v, δ, a, δ_cmd, a_cmd, σ_safety, σ_comfort): δ and a are what the actuators
+do, δ_cmd and a_cmd what they are being asked (after their dead time). Inputs
+u = (dδ_cmd/dt, da_cmd/dt, σ_safety⁺, σ_comfort⁺): the command *rates*, so the steering-rate
+and jerk limits are plain bounds on u, and the command limits plain bounds on x. Commands are
+therefore piecewise linear in time, which is what the bridge's CommandFollower interpolates.
+The two slack states carry, one stage late, the slack inputs (σ_{k+1} = σ⁺_k), which puts
+every soft constraint of stage k on x_k alone as HPIPM's stage structure wants. Discretised
+with one RK4 step per stage (exact for the command ramps).
+
+Dead times. A command sent at t reaches the steering at t + 0.04 s and the drive at t + 0.08 s.
+The planner keeps what it sent (the command schedules of its last plans, or what the node
+reports through record_applied_command) and integrates the measured state forward through the
+longer dead time T_p with those commands; the OCP starts there. Stage k thus sits at
+T_p + k·dt after the measurement, and its δ_cmd / a_cmd are the commands sent T_steer / T_accel
+earlier. For the steering that leaves T_p − T_steer of send time before the new plan takes
+over, which is still covered by the previous plan's schedule (the bridge follows it meanwhile).
+At standstill the van's brake cannot push it backwards, so a measured or commanded negative
+accel is clamped to zero in the model state, and the plan holds the stopped van with the
+bridge's standstill brake request.
+
+Cost (Gauss-Newton least squares, exact here because every residual is linear in x, u):
+lateral and heading error to the stage reference, speed error, steering against the path's
+curvature feed-forward, commanded accel, jerk, steering rate (weighted up at low speed so a
+stopped van does not chatter), heavier terminal weights, and exact L1 + small L2 penalties on the
+slacks. Longitudinal position is not tracked: the reference is sampled at the predicted arc
+lengths and speed tracking sets progress.
+
+Constraints: |δ_cmd| ≤ max steer, |dδ_cmd/dt| ≤ max steer rate, a_cmd within the comfort
+limits (relaxed near the start when the current command is outside them), |jerk| ≤ comfort jerk
+(hard); soft with σ_safety (m): rear-axle and front-bumper lateral offsets inside the corridor
+(less half the van width), rear-axle arc length ≤ s_stop minus the front-bumper offset, and
+clearance to up to K obstacle ellipses per stage (the van as covering discs, each obstacle
+ellipse grown by the disc radius and a margin); soft with σ_comfort: v ≥ 0 and
+|v² tan δ / L| ≤ max lateral accel.
+
+Solver, and why (measured on the 2-core CI box, N = 40, casadi 3.8.2): a Gauss-Newton SQP in
+Python around one SX Function that returns the whole structured QP (H, g, A, bounds; ~80k VM
+instructions, ≈0.45 ms, no JIT) and conic('hpipm', mode speed_abs) given the OCP stage structure
+(≈1.0 ms per QP, 4–8 interior-point iterations). Alternatives measured: OSQP through conic
+≈30–90 ms per QP and inaccurate; conic('fatrop') failed (restoration, then an internal assertion);
+an hpipm conic called inside an MX Function segfaults in 3.8.2, so the SQP loop stays in Python
+(≈0.1 ms overhead per iteration); the same problem through Opti + IPOPT (bench/mpc_baseline.py)
+takes tens of milliseconds. Warm start: the previous solution shifted by the elapsed time. Each
+solve runs at most max_iterations SQP steps (real-time iteration in the limit of one) and stops
+early once the step is below step_tolerance.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+from pathlib import Path
+
+import casadi as ca
+import numpy as np
+
+from robovan_autonomy.vehicle.command_follower import STANDSTILL_HOLD_ACCEL_MPS2, STANDSTILL_SPEED_MPS
+from robovan_autonomy.vehicle_params import VehicleParams
+
+# --- limits and tuning, each with its unit and reason ------------------------------------------
+# Horizon: 40 stages of 0.1 s = 4 s, enough to stop from 11 m/s at the comfort decel plus lag.
+HORIZON_STEPS = 40
+STEP_S = 0.1
+# Comfort longitudinal limits, m/s² and m/s³: what a standing courier and loose parcels tolerate;
+# the behaviour layer may pass wider MotionLimits (never beyond the van's −6 … +2.5 m/s²).
+COMFORT_MIN_ACCEL_MPS2 = -3.0
+COMFORT_MAX_ACCEL_MPS2 = 1.5
+COMFORT_JERK_MPS3 = 2.0
+# Lateral acceleration the plan may use, m/s²: half the bridge's 3 m/s² cap, urban comfort.
+COMFORT_LATERAL_ACCEL_MPS2 = 1.5
+# Obstacle slots per stage: the QP's size is fixed at build time; the nearest K objects are used.
+MAX_OBSTACLES = 8
+# Discs that cover the van's body for collision checks: three keep the radius at ~1.2 m.
+BODY_DISCS = 3
+# Free space kept between the van's discs and an obstacle ellipse, m.
+OBSTACLE_CLEARANCE_M = 0.3
+# Where unused obstacle slots are parked, m from the van's start: far beyond any 4 s plan.
+PARKED_OBSTACLE_DISTANCE_M = 1.0e3
+# Speed profile the reference is capped to before a stop point, m/s²: the van plans to arrive
+# with a gentle brake, well inside the comfort decel, so the hard constraint rarely binds.
+STOP_PROFILE_DECEL_MPS2 = 1.5
+# Below this speed steering rate costs more (up to 1 + LOW_SPEED_STEER_RATE_GAIN times), m/s:
+# steering a slow van buys little path correction and looks like chatter.
+LOW_SPEED_MPS = 2.0
+LOW_SPEED_STEER_RATE_GAIN = 50.0
+# Step of the dead-time forward prediction, s: fine against the 0.12 s steering lag.
+PREDICTION_SUBSTEP_S = 0.01
+# How much of the sent-command history is kept, s: several dead times.
+COMMAND_HISTORY_S = 1.0
+# A previous solution older than this is not used to warm-start or as a fallback, s.
+MAX_WARM_START_AGE_S = 1.0
+# Slack penalties per stage: exact L1 (cost per m or per m/s / m/s²) and a small L2 that keeps
+# the Hessian positive on the slack directions.
+SAFETY_SLACK_L1 = 1.0e4
+SAFETY_SLACK_L2 = 1.0e2
+COMFORT_SLACK_L1 = 1.0e3
+COMFORT_SLACK_L2 = 1.0e1
+# Tikhonov term on the Gauss-Newton Hessian: states without a cost (x along the path, actual
+# steer) must not leave it singular.
+HESSIAN_REGULARISATION = 1.0e-6
+# SQP stop: largest change of any variable in a step (m, rad, m/s, …) and the step budget.
+STEP_TOLERANCE = 1.0e-2
+MAX_SQP_ITERATIONS = 2
+# HPIPM's own settings: speed_abs skips the relative residual checks and saves ~20 %.
+HPIPM_OPTIONS = {"mode": "speed_abs", "iter_max": 50}
+
+# --- layout of the OCP vectors -------------------------------------------------------------------
+NX, NU = 10, 4
+IX, IY, IYAW, IV, ISTEER, IACCEL, ISTEER_CMD, IACCEL_CMD, ISLACK_SAFETY, ISLACK_COMFORT = range(NX)
+IU_STEER_RATE, IU_JERK, IU_SLACK_SAFETY, IU_SLACK_COMFORT = range(NU)
+N_PHYSICAL = 8  # x, y, yaw, v, δ, a, δ_cmd, a_cmd: what the dead-time prediction produces
+_STAGE_PARAMETERS = ("x_ref", "y_ref", "yaw_ref", "speed_ref", "steer_ref", "s_ref",
+                     "x_front_ref", "y_front_ref", "yaw_front_ref", "lateral_min", "lateral_max",
+                     "s_max", "w_lateral", "w_heading", "w_speed", "w_steer", "w_accel", "w_jerk",
+                     "w_steer_rate", "max_lateral_accel")
+P = {name: i for i, name in enumerate(_STAGE_PARAMETERS)}
+OBSTACLE_FIELDS = 7  # centre x, y, cos yaw, sin yaw, 1/semi-axis a, 1/semi-axis b, min semi-axis
+N_CORE_CONSTRAINTS = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class MpcWeights:
+    """Stage-cost weights (per unit² of the error) and the terminal multiplier."""
+
+    lateral: float = 1.0
+    heading: float = 2.0
+    speed: float = 0.5
+    steer: float = 0.5
+    accel: float = 0.2
+    jerk: float = 0.5
+    steer_rate: float = 2.0
+    terminal_factor: float = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class MotionLimits:
+    """Comfort limits of one solve; clamped to the van's hardware limits."""
+
+    min_accel_mps2: float = COMFORT_MIN_ACCEL_MPS2
+    max_accel_mps2: float = COMFORT_MAX_ACCEL_MPS2
+    max_jerk_mps3: float = COMFORT_JERK_MPS3
+    max_lateral_accel_mps2: float = COMFORT_LATERAL_ACCEL_MPS2
+
+
+@dataclasses.dataclass(frozen=True)
+class MpcConfig:
+    """Everything the OCP is built from; make it with from_vehicle()."""
+
+    wheelbase_m: float
+    max_steer_rad: float
+    max_steer_rate_radps: float
+    hard_min_accel_mps2: float
+    hard_max_accel_mps2: float
+    steer_tau_s: float
+    steer_dead_time_s: float
+    accel_tau_s: float
+    accel_dead_time_s: float
+    half_width_m: float
+    front_bumper_m: float
+    body_disc_offsets_m: tuple
+    body_disc_radius_m: float
+    max_speed_mps: float
+    horizon_steps: int = HORIZON_STEPS
+    step_s: float = STEP_S
+    weights: MpcWeights = MpcWeights()
+    limits: MotionLimits = MotionLimits()
+    max_obstacles: int = MAX_OBSTACLES
+    obstacle_clearance_m: float = OBSTACLE_CLEARANCE_M
+    max_iterations: int = MAX_SQP_ITERATIONS
+    step_tolerance: float = STEP_TOLERANCE
+
+    @classmethod
+    def from_vehicle(cls, vehicle: VehicleParams, **overrides) -> MpcConfig:
+        """Vehicle numbers from the datasheet; tuning from the constants above or `overrides`."""
+        footprint = vehicle.footprint()
+        rear, front = float(footprint[:, 0].min()), float(footprint[:, 0].max())
+        half = float(footprint[:, 1].max())
+        piece = (front - rear) / BODY_DISCS
+        offsets = tuple(rear + piece * (i + 0.5) for i in range(BODY_DISCS))
+        return cls(wheelbase_m=vehicle.wheelbase_m, max_steer_rad=vehicle.max_steer_rad,
+                   max_steer_rate_radps=vehicle.max_steer_rate_radps,
+                   hard_min_accel_mps2=vehicle.min_accel_mps2,
+                   hard_max_accel_mps2=vehicle.max_accel_mps2, steer_tau_s=vehicle.steer_tau_s,
+                   steer_dead_time_s=vehicle.steer_dead_time_s, accel_tau_s=vehicle.accel_tau_s,
+                   accel_dead_time_s=vehicle.accel_dead_time_s, half_width_m=half,
+                   front_bumper_m=front, body_disc_offsets_m=offsets,
+                   body_disc_radius_m=math.hypot(piece / 2.0, half),
+                   max_speed_mps=vehicle.max_speed_odd_mps, **overrides)
+
+    @property
+    def prediction_time_s(self) -> float:
+        """How far past the measurement the OCP starts: the longer of the two dead times."""
+        return max(self.steer_dead_time_s, self.accel_dead_time_s)
+
+    @property
+    def n_constraints(self) -> int:
+        return N_CORE_CONSTRAINTS + self.max_obstacles
+
+    @property
+    def n_parameters(self) -> int:
+        return len(_STAGE_PARAMETERS) + OBSTACLE_FIELDS * self.max_obstacles
+
+    def stage_times_s(self) -> np.ndarray:
+        """Times of the N+1 stages after the measurement stamp, s."""
+        return self.prediction_time_s + self.step_s * np.arange(self.horizon_steps + 1)
+
+
+# --- inputs and outputs ------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class VanState:
+    """Measured state at stamp_s, in `map`; steer and accel as the van reports them."""
+
+    stamp_s: float
+    x_m: float
+    y_m: float
+    yaw_rad: float
+    speed_mps: float
+    steer_rad: float = 0.0
+    accel_mps2: float = 0.0
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.x_m, self.y_m, self.yaw_rad, self.speed_mps, self.steer_rad,
+                         self.accel_mps2])
+
+
+@dataclasses.dataclass(frozen=True)
+class StageReference:
+    """The reference sampled at each stage's predicted arc length (arrays of N+1)."""
+
+    s_m: np.ndarray
+    x_m: np.ndarray
+    y_m: np.ndarray
+    yaw_rad: np.ndarray
+    kappa_1pm: np.ndarray
+    speed_mps: np.ndarray
+    left_width_m: np.ndarray
+    right_width_m: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferencePath:
+    """A drivable path: samples along arc length s, with speed limit and free width each side."""
+
+    s_m: np.ndarray
+    x_m: np.ndarray
+    y_m: np.ndarray
+    yaw_rad: np.ndarray
+    kappa_1pm: np.ndarray
+    speed_mps: np.ndarray
+    left_width_m: np.ndarray
+    right_width_m: np.ndarray
+
+    @classmethod
+    def from_points(cls, x_m, y_m, speed_mps, left_width_m, right_width_m) -> ReferencePath:
+        """Arc length, heading and curvature from a dense polyline (scalars broadcast)."""
+        x, y = np.asarray(x_m, float), np.asarray(y_m, float)
+        s = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
+        yaw = np.unwrap(np.arctan2(np.gradient(y, s), np.gradient(x, s)))
+        kappa = np.gradient(yaw, s)
+        size = x.shape
+        return cls(s, x, y, yaw, kappa, np.broadcast_to(np.asarray(speed_mps, float), size).copy(),
+                   np.broadcast_to(np.asarray(left_width_m, float), size).copy(),
+                   np.broadcast_to(np.asarray(right_width_m, float), size).copy())
+
+    def project(self, x_m: float, y_m: float) -> float:
+        """Arc length of the path point nearest to (x, y)."""
+        px, py = self.x_m[:-1], self.y_m[:-1]
+        dx, dy = np.diff(self.x_m), np.diff(self.y_m)
+        length2 = np.maximum(dx * dx + dy * dy, 1e-12)
+        t = np.clip(((x_m - px) * dx + (y_m - py) * dy) / length2, 0.0, 1.0)
+        dist2 = (px + t * dx - x_m) ** 2 + (py + t * dy - y_m) ** 2
+        i = int(np.argmin(dist2))
+        return float(self.s_m[i] + t[i] * (self.s_m[i + 1] - self.s_m[i]))
+
+    def sample(self, s_m: np.ndarray) -> StageReference:
+        """The path at arc lengths s (held at the ends)."""
+        s = np.asarray(s_m, float)
+        fields = {f.name: np.interp(s, self.s_m, getattr(self, f.name))
+                  for f in dataclasses.fields(self) if f.name != "s_m"}
+        return StageReference(s_m=s, **fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class ObstacleSet:
+    """Objects as ellipses: centre and heading per stage (M, N+1), semi-axes per object (M,)."""
+
+    x_m: np.ndarray
+    y_m: np.ndarray
+    yaw_rad: np.ndarray
+    semi_length_m: np.ndarray
+    semi_width_m: np.ndarray
+
+    @classmethod
+    def none(cls, n_stages: int) -> ObstacleSet:
+        empty = np.zeros((0, n_stages))
+        return cls(empty, empty, empty, np.zeros(0), np.zeros(0))
+
+    @classmethod
+    def constant_velocity(cls, t_s: np.ndarray, x_m, y_m, yaw_rad, vx_mps, vy_mps,
+                          semi_length_m, semi_width_m) -> ObstacleSet:
+        """Predictions at the stage times t_s by constant velocity (one value per object)."""
+        t = np.asarray(t_s, float)[None, :]
+        col = [np.atleast_1d(np.asarray(v, float))[:, None] for v in (x_m, y_m, yaw_rad, vx_mps, vy_mps)]
+        yaw = np.broadcast_to(col[2], (col[2].shape[0], t.shape[1])).copy()
+        return cls(col[0] + col[3] * t, col[1] + col[4] * t, yaw,
+                   np.atleast_1d(np.asarray(semi_length_m, float)),
+                   np.atleast_1d(np.asarray(semi_width_m, float)))
+
+    def __len__(self) -> int:
+        return self.semi_length_m.shape[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class MpcProblem:
+    """One OCP instance: all the solver sees. Recorded to .npz for the bench to replay."""
+
+    stamp_s: float                 # measurement stamp; stage k is at stamp + T_p + k·dt
+    initial_state: np.ndarray      # (8,) x, y, yaw, v, δ, a, δ_cmd, a_cmd after the dead time
+    reference: StageReference
+    obstacles: ObstacleSet         # at most max_obstacles, already chosen
+    s_stop_m: float                # NaN: no stop point
+    limits: MotionLimits
+
+
+@dataclasses.dataclass(frozen=True)
+class MpcCommand:
+    """What to send at one instant (send time, before the dead times)."""
+
+    steer_rad: float
+    steer_rate_radps: float
+    accel_mps2: float
+    jerk_mps3: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandSchedule:
+    """The send-time command plan from the stamp on: ControlPlan's fields, stamp aside."""
+
+    time_from_start_s: np.ndarray
+    steer_rad: np.ndarray
+    steer_rate_radps: np.ndarray
+    speed_mps: np.ndarray
+    accel_mps2: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class MpcSolution:
+    """A plan: per-stage arrays (N+1) at t_s after stamp_s; rates hold over [t_k, t_k+1)."""
+
+    ok: bool
+    fallback: bool
+    status: str
+    solve_time_ms: float
+    iterations: int
+    consecutive_failures: int
+    stamp_s: float
+    t_s: np.ndarray
+    x_m: np.ndarray
+    y_m: np.ndarray
+    yaw_rad: np.ndarray
+    speed_mps: np.ndarray
+    steer_rad: np.ndarray
+    accel_mps2: np.ndarray
+    steer_cmd_rad: np.ndarray
+    accel_cmd_mps2: np.ndarray
+    steer_rate_radps: np.ndarray
+    jerk_mps3: np.ndarray
+    safety_slack_m: np.ndarray
+    steer_send_t_s: np.ndarray     # send-time breakpoints of the steering command, after stamp
+    steer_send_rad: np.ndarray
+    accel_send_t_s: np.ndarray     # send-time breakpoints of the accel command, after stamp
+    accel_send_mps2: np.ndarray
+
+    def command_at(self, t_from_stamp_s: float) -> MpcCommand:
+        """The command to send t seconds after the stamp (linear between breakpoints)."""
+        steer, steer_rate = _piecewise_linear(self.steer_send_t_s, self.steer_send_rad, t_from_stamp_s)
+        accel, jerk = _piecewise_linear(self.accel_send_t_s, self.accel_send_mps2, t_from_stamp_s)
+        return MpcCommand(steer, steer_rate, accel, jerk)
+
+    @property
+    def command(self) -> MpcCommand:
+        """The command to send now (at the measurement stamp)."""
+        return self.command_at(0.0)
+
+    def command_schedule(self) -> CommandSchedule:
+        """Both channels on one time grid, for the /control/command plan."""
+        t = np.union1d(self.steer_send_t_s, self.accel_send_t_s)
+        t = t[t >= 0.0]
+        steer = np.interp(t, self.steer_send_t_s, self.steer_send_rad)
+        accel = np.interp(t, self.accel_send_t_s, self.accel_send_mps2)
+        rate = np.array([_piecewise_linear(self.steer_send_t_s, self.steer_send_rad, ti)[1] for ti in t])
+        speed = np.interp(t, self.t_s, self.speed_mps)
+        return CommandSchedule(t, steer, rate, speed, accel)
+
+
+def _piecewise_linear(t: np.ndarray, v: np.ndarray, at: float) -> tuple[float, float]:
+    """Value and slope of the linear interpolant at `at` (held flat outside)."""
+    i = int(np.searchsorted(t, at, side="right")) - 1
+    if i < 0 or i >= len(t) - 1:
+        return float(v[0] if i < 0 else v[-1]), 0.0
+    slope = (v[i + 1] - v[i]) / (t[i + 1] - t[i])
+    return float(v[i] + slope * (at - t[i])), float(slope)
+
+
+# --- problem instances on disk ------------------------------------------------------------------
+def save_problems(path: str | Path, problems: list[MpcProblem]) -> None:
+    """Write a sequence of instances (same horizon) to one .npz for bench replay."""
+    arrays = {"stamp_s": np.array([p.stamp_s for p in problems]),
+              "initial_state": np.stack([p.initial_state for p in problems]),
+              "s_stop_m": np.array([p.s_stop_m for p in problems]),
+              "limits": np.array([dataclasses.astuple(p.limits) for p in problems])}
+    for f in dataclasses.fields(StageReference):
+        arrays[f"reference.{f.name}"] = np.stack([getattr(p.reference, f.name) for p in problems])
+    width = max([len(p.obstacles) for p in problems] + [0])
+    n_stages = problems[0].reference.s_m.shape[0]
+    for f in dataclasses.fields(ObstacleSet):
+        per_stage = f.name not in ("semi_length_m", "semi_width_m")
+        stacked = np.full((len(problems), width, n_stages) if per_stage else (len(problems), width), np.nan)
+        for i, p in enumerate(problems):
+            stacked[i, :len(p.obstacles)] = getattr(p.obstacles, f.name)
+        arrays[f"obstacles.{f.name}"] = stacked
+    np.savez_compressed(path, **arrays)
+
+
+def load_problems(path: str | Path) -> list[MpcProblem]:
+    with np.load(path) as data:
+        out = []
+        for i in range(data["stamp_s"].shape[0]):
+            present = ~np.isnan(data["obstacles.semi_length_m"][i])
+            obstacles = ObstacleSet(**{f.name: data[f"obstacles.{f.name}"][i][present]
+                                       for f in dataclasses.fields(ObstacleSet)})
+            reference = StageReference(**{f.name: data[f"reference.{f.name}"][i]
+                                          for f in dataclasses.fields(StageReference)})
+            out.append(MpcProblem(float(data["stamp_s"][i]), data["initial_state"][i], reference,
+                                  obstacles, float(data["s_stop_m"][i]),
+                                  MotionLimits(*data["limits"][i])))
+    return out
+
+
+# --- the optimal control problem, symbolically ---------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class OcpFunctions:
+    """The OCP's pieces as CasADi Functions, shared by the SQP and the IPOPT baseline."""
+
+    step: ca.Function          # (x, u) -> x_next
+    constraints: ca.Function   # (x, p) -> c, feasible where c ≥ 0 (stages 1…N)
+    residuals: ca.Function     # (x, u, p) -> r, stage cost ½‖r‖²
+    terminal: ca.Function      # (x, p) -> r, terminal cost ½‖r‖²
+    slack_cost: ca.Function    # (x) -> linear slack penalty
+
+
+def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
+    x = ca.SX.sym("x", NX)
+    u = ca.SX.sym("u", NU)
+    p = ca.SX.sym("p", config.n_parameters)
+
+    def rates(s, w):
+        yaw, v, steer, accel = s[IYAW], s[IV], s[ISTEER], s[IACCEL]
+        return ca.vertcat(v * ca.cos(yaw), v * ca.sin(yaw), v * ca.tan(steer) / config.wheelbase_m,
+                          accel, (s[ISTEER_CMD] - steer) / config.steer_tau_s,
+                          (s[IACCEL_CMD] - accel) / config.accel_tau_s, w[IU_STEER_RATE], w[IU_JERK])
+
+    h = config.step_s
+    s0 = x[:N_PHYSICAL]
+    k1 = rates(s0, u)
+    k2 = rates(s0 + h / 2 * k1, u)
+    k3 = rates(s0 + h / 2 * k2, u)
+    k4 = rates(s0 + h * k3, u)
+    x_next = ca.vertcat(s0 + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), u[IU_SLACK_SAFETY], u[IU_SLACK_COMFORT])
+
+    px, py, yaw, v, steer = x[IX], x[IY], x[IYAW], x[IV], x[ISTEER]
+    safety, comfort = x[ISLACK_SAFETY], x[ISLACK_COMFORT]
+    cos_yaw, sin_yaw = ca.cos(yaw), ca.sin(yaw)
+    yaw_ref = p[P["yaw_ref"]]
+    lateral = -ca.sin(yaw_ref) * (px - p[P["x_ref"]]) + ca.cos(yaw_ref) * (py - p[P["y_ref"]])
+    along = p[P["s_ref"]] + ca.cos(yaw_ref) * (px - p[P["x_ref"]]) + ca.sin(yaw_ref) * (py - p[P["y_ref"]])
+    fx, fy = px + config.front_bumper_m * cos_yaw, py + config.front_bumper_m * sin_yaw
+    yaw_f = p[P["yaw_front_ref"]]
+    lateral_front = -ca.sin(yaw_f) * (fx - p[P["x_front_ref"]]) + ca.cos(yaw_f) * (fy - p[P["y_front_ref"]])
+    lateral_accel = v * v * ca.tan(steer) / config.wheelbase_m
+    lo, hi, lat_max = p[P["lateral_min"]], p[P["lateral_max"]], p[P["max_lateral_accel"]]
+    rows = [lateral - lo + safety, hi - lateral + safety, lateral_front - lo + safety,
+            hi - lateral_front + safety, p[P["s_max"]] - along + safety, v + comfort,
+            lat_max - lateral_accel + comfort, lat_max + lateral_accel + comfort]
+    discs = [(px + off * cos_yaw, py + off * sin_yaw) for off in config.body_disc_offsets_m]
+    base = len(_STAGE_PARAMETERS)
+    for j in range(config.max_obstacles):
+        cx, cy, oc, os_, inv_a, inv_b, scale = (p[base + OBSTACLE_FIELDS * j + i] for i in range(OBSTACLE_FIELDS))
+        clearance = None
+        for qx, qy in discs:
+            dx, dy = qx - cx, qy - cy
+            la, lb = (oc * dx + os_ * dy) * inv_a, (-os_ * dx + oc * dy) * inv_b
+            # Scaled so that, for a disc, this is the gap in metres; the epsilon keeps the
+            # square root differentiable when a disc centre sits on the obstacle centre.
+            gap = scale * (ca.sqrt(la * la + lb * lb + 1e-6) - 1.0)
+            clearance = gap if clearance is None else ca.fmin(clearance, gap)
+        rows.append(clearance + safety)
+
+    def weighted(name, value):
+        return ca.sqrt(p[P[name]]) * value
+
+    state_terms = [weighted("w_lateral", lateral), weighted("w_heading", yaw - yaw_ref),
+                   weighted("w_speed", v - p[P["speed_ref"]]),
+                   weighted("w_steer", steer - p[P["steer_ref"]]),
+                   weighted("w_accel", x[IACCEL_CMD]),
+                   math.sqrt(SAFETY_SLACK_L2) * safety, math.sqrt(COMFORT_SLACK_L2) * comfort]
+    input_terms = [weighted("w_steer_rate", u[IU_STEER_RATE]), weighted("w_jerk", u[IU_JERK])]
+    return OcpFunctions(
+        step=ca.Function("step", [x, u], [x_next]),
+        constraints=ca.Function("constraints", [x, p], [ca.vertcat(*rows)]),
+        residuals=ca.Function("residuals", [x, u, p], [ca.vertcat(*state_terms, *input_terms)]),
+        terminal=ca.Function("terminal", [x, p], [ca.vertcat(*state_terms)]),
+        slack_cost=ca.Function("slack_cost", [x], [SAFETY_SLACK_L1 * safety + COMFORT_SLACK_L1 * comfort]))
+
+
+def _stage_slices(config: MpcConfig):
+    width = NX + NU
+    return [slice(k * width, k * width + NX) for k in range(config.horizon_steps + 1)], \
+           [slice(k * width + NX, (k + 1) * width) for k in range(config.horizon_steps)]
+
+
+@functools.lru_cache(maxsize=4)
+def _build_solver(config: MpcConfig):
+    """The QP-building Function and the HPIPM solver, built once per configuration."""
+    fun = build_ocp_functions(config)
+    n = config.horizon_steps
+    nz = n * (NX + NU) + NX
+    z = ca.SX.sym("z", nz)
+    params = ca.SX.sym("params", config.n_parameters, n + 1)
+    xs, us = _stage_slices(config)
+    # Rows in HPIPM's order: stage by stage, the dynamics gap then the stage's own constraints
+    # ([gap_0, gap_1, con_1, …, gap_N-1, con_N-1, con_N]; x_0 is fixed, so stage 0 has none).
+    rows, is_gap, residuals, linear = [], [], [], []
+    for k in range(n + 1):
+        xk = z[xs[k]]
+        if k < n:
+            uk = z[us[k]]
+            rows.append(fun.step(xk, uk) - z[xs[k + 1]])
+            is_gap.append(np.ones(NX, bool))
+            residuals.append(fun.residuals(xk, uk, params[:, k]))
+        else:
+            residuals.append(fun.terminal(xk, params[:, k]))
+        if k > 0:
+            rows.append(fun.constraints(xk, params[:, k]))
+            is_gap.append(np.zeros(config.n_constraints, bool))
+        linear.append(fun.slack_cost(xk))
+    g = ca.vertcat(*rows)
+    is_gap = np.concatenate(is_gap)
+    r = ca.vertcat(*residuals)
+    jr = ca.jacobian(r, z)
+    hessian = ca.mtimes(jr.T, jr) + HESSIAN_REGULARISATION * ca.SX.eye(nz)
+    gradient = ca.mtimes(jr.T, r) + ca.gradient(ca.sum1(ca.vertcat(*linear)), z)
+    jg = ca.jacobian(g, z)
+    upper = ca.DM(np.where(is_gap, 0.0, np.inf))
+    qp_data = ca.Function("mpc_qp", [z, params], [hessian, gradient, jg, -g, -g + upper,
+                                                 ca.sum1(ca.vertcat(*linear)) + 0.5 * ca.sumsqr(r)],
+                          ["z", "p"], ["h", "g", "a", "lba", "uba", "cost"], {"cse": True})
+    qp = ca.conic("mpc_hpipm", "hpipm", {"h": hessian.sparsity(), "a": jg.sparsity()},
+                  {"N": n, "nx": [NX] * (n + 1), "nu": [NU] * n + [0],
+                   "ng": [0] + [config.n_constraints] * n, "hpipm": HPIPM_OPTIONS,
+                   "error_on_fail": False})
+    rollout = fun.step.mapaccum("rollout", n)
+    return qp_data, qp, rollout

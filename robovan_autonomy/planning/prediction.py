@@ -1,0 +1,250 @@
+"""Where tracked objects will be over the planner's horizon, and where points lie along our path.
+
+Three small ideas, each vectorised over objects and stages:
+
+1. Motion. Each object keeps its speed; its course turns at a constant rate (CTRV) when the
+   tracker has seen it turning, else stays put (CV, the ω = 0 limit of the same formula). A turn
+   stops after a quarter circle: at a junction a car turns once and then drives straight, it does
+   not drive circles. `TurnRateEstimator` gets the turn rate from the course change between
+   object tables, because /perception/objects carries no yaw rate.
+2. Footprint. Each box is covered by 1–3 discs along its length (the MPC's collision constraint is
+   a distance between disc centres, which is smooth where a box test is not).
+3. Path frame. Points in `map` are projected onto the reference polyline: arc length s and signed
+   lateral offset d (positive left), with the polyline's heading at the foot point.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from robovan_autonomy.interfaces import OBJECT_DTYPE
+
+# Most discs per object: three cover a 6 m van to within a hand's width of its sides, and more
+# would only add MPC constraints.
+MAX_DISCS_PER_OBJECT = 3
+# Below this speed an object's velocity direction is noise, so no turn rate is estimated from it:
+# a walking pedestrian (~1.4 m/s) still gets a course, a tracker's jitter on a parked car does not.
+MIN_SPEED_FOR_COURSE_MPS = 1.0
+# Largest turn rate believed, rad/s: a cyclist turning on a 6 m radius at 6 m/s; beyond that the
+# estimate is tracker noise (a car's heading flipping with its box), not motion.
+MAX_TURN_RATE_RADPS = 1.0
+# Smaller turn rates are predicted as straight motion (CV), rad/s: the arc then differs from the
+# line by < 0.13 m over 5 s at 10 m/s, and v / ω would only lose precision.
+MIN_TURN_RATE_RADPS = 1e-3
+# A predicted turn ends after this heading change, rad: one junction turn (a quarter circle).
+MAX_PREDICTED_TURN_RAD = math.pi / 2.0
+# Low-pass time constant of the turn-rate estimate, s: a few tracker cycles at 10 Hz, so one
+# noisy course does not bend the prediction, while a real turn (≥ 2 s long) is followed.
+TURN_RATE_FILTER_TAU_S = 0.3
+# A track unseen this long is forgotten, s; its id may then be reused by the tracker.
+TRACK_FORGET_AFTER_S = 2.0
+# Elements per projection chunk (points × segments): bounds the temporary arrays to ~8 MB each.
+PROJECTION_CHUNK_ELEMENTS = 1 << 20
+# Segments shorter than this are treated as points, m (repeated vertices in a polyline).
+MIN_SEGMENT_LENGTH_M = 1e-9
+
+
+@dataclasses.dataclass(frozen=True)
+class Horizon:
+    """The planner's time grid: stage k is at k · dt_s, k = 0 … n_stages."""
+
+    n_stages: int
+    dt_s: float
+
+    @property
+    def t_s(self) -> np.ndarray:
+        return np.arange(self.n_stages + 1) * self.dt_s
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """Objects over the horizon. M objects, N + 1 stages (stage 0 = now), D discs in all.
+
+    Arrays per object: track_id, class_id (M,), speed_mps (M,), x_m, y_m, yaw_rad (M, N + 1) of
+    the box centre and heading, length_m, width_m (M,). Arrays per disc: disc_object (D,) the
+    object row it belongs to, disc_radius_m (D,), disc_x_m, disc_y_m (D, N + 1).
+    """
+
+    t_s: np.ndarray
+    track_id: np.ndarray
+    class_id: np.ndarray
+    speed_mps: np.ndarray
+    x_m: np.ndarray
+    y_m: np.ndarray
+    yaw_rad: np.ndarray
+    length_m: np.ndarray
+    width_m: np.ndarray
+    disc_object: np.ndarray
+    disc_radius_m: np.ndarray
+    disc_x_m: np.ndarray
+    disc_y_m: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.track_id)
+
+    def subset(self, rows: np.ndarray) -> "Prediction":
+        """The objects at `rows` (indices or a boolean mask), with their discs renumbered."""
+        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=int)
+        renumber = np.full(len(self), -1)
+        renumber[rows] = np.arange(len(rows))
+        discs = np.flatnonzero(np.isin(self.disc_object, rows))
+        discs = discs[np.argsort(renumber[self.disc_object[discs]], kind="stable")]
+        return Prediction(self.t_s, self.track_id[rows], self.class_id[rows], self.speed_mps[rows],
+                          self.x_m[rows], self.y_m[rows], self.yaw_rad[rows], self.length_m[rows],
+                          self.width_m[rows], renumber[self.disc_object[discs]],
+                          self.disc_radius_m[discs], self.disc_x_m[discs], self.disc_y_m[discs])
+
+
+def disc_cover(length_m: np.ndarray, width_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Discs covering boxes: (object index, offset of the centre along the length, radius), per disc.
+
+    A box gets k = ceil(length / width) discs, 1 ≤ k ≤ 3, spaced evenly along its length; each disc
+    circumscribes its (length / k) × width slice, so the union covers the whole box.
+    """
+    length_m = np.maximum(np.asarray(length_m, dtype=float), 0.0)
+    width_m = np.maximum(np.asarray(width_m, dtype=float), 0.0)
+    count = np.clip(np.ceil(length_m / np.maximum(width_m, MIN_SEGMENT_LENGTH_M)), 1,
+                    MAX_DISCS_PER_OBJECT).astype(int)
+    owner = np.repeat(np.arange(len(length_m)), count)
+    first = np.cumsum(count) - count
+    slot = np.arange(len(owner)) - first[owner]
+    slice_m = length_m[owner] / count[owner]
+    offset_m = -length_m[owner] / 2.0 + slice_m * (slot + 0.5)
+    radius_m = np.hypot(slice_m / 2.0, width_m[owner] / 2.0)
+    return owner, offset_m, radius_m
+
+
+def predict_objects(objects: np.ndarray, horizon: Horizon,
+                    turn_rate_radps: np.ndarray | None = None) -> Prediction:
+    """CV / CTRV prediction of every row of an OBJECT_DTYPE table over the horizon.
+
+    `turn_rate_radps` (one per row, from TurnRateEstimator) turns each object's course and box;
+    None predicts straight lines. The box keeps its own heading (which may differ from the
+    course, e.g. for a reversing car) and turns with the course.
+    """
+    objects = np.asarray(objects, dtype=OBJECT_DTYPE)
+    count = len(objects)
+    t = horizon.t_s[None, :]
+    vx, vy = objects["vx"].astype(float), objects["vy"].astype(float)
+    speed = np.hypot(vx, vy)
+    course = np.arctan2(vy, vx)
+    omega = np.zeros(count) if turn_rate_radps is None else np.asarray(turn_rate_radps, dtype=float)
+    omega = np.where(np.abs(omega) < MIN_TURN_RATE_RADPS, 0.0, omega)
+    turning = omega != 0.0
+    # Time spent turning before the course settles (a quarter circle at most), then straight on.
+    t_turn = np.minimum(t, np.where(turning, MAX_PREDICTED_TURN_RAD / np.where(turning, np.abs(omega), 1.0),
+                                    np.inf)[:, None])
+    heading_change = omega[:, None] * t_turn
+    safe_omega = np.where(turning, omega, 1.0)[:, None]
+    c0, s0 = np.cos(course)[:, None], np.sin(course)[:, None]
+    c1, s1 = np.cos(course[:, None] + heading_change), np.sin(course[:, None] + heading_change)
+    arc_dx = np.where(turning[:, None], (s1 - s0) / safe_omega, c0 * t_turn) * speed[:, None]
+    arc_dy = np.where(turning[:, None], (c0 - c1) / safe_omega, s0 * t_turn) * speed[:, None]
+    straight = (t - t_turn) * speed[:, None]
+    x = objects["x"].astype(float)[:, None] + arc_dx + c1 * straight
+    y = objects["y"].astype(float)[:, None] + arc_dy + s1 * straight
+    yaw = objects["yaw"].astype(float)[:, None] + heading_change
+
+    owner, offset_m, radius_m = disc_cover(objects["length"], objects["width"])
+    disc_x = x[owner] + offset_m[:, None] * np.cos(yaw[owner])
+    disc_y = y[owner] + offset_m[:, None] * np.sin(yaw[owner])
+    return Prediction(t_s=horizon.t_s, track_id=objects["track_id"].astype(np.int64),
+                      class_id=objects["class_id"].astype(int), speed_mps=speed, x_m=x, y_m=y,
+                      yaw_rad=yaw, length_m=objects["length"].astype(float),
+                      width_m=objects["width"].astype(float), disc_object=owner,
+                      disc_radius_m=radius_m, disc_x_m=disc_x, disc_y_m=disc_y)
+
+
+def wrap_angle(angle_rad: np.ndarray | float) -> np.ndarray | float:
+    """Angle into [-π, π)."""
+    return (np.asarray(angle_rad) + np.pi) % (2.0 * np.pi) - np.pi
+
+
+class TurnRateEstimator:
+    """Turn rate of each track from the change of its course (velocity direction) between calls."""
+
+    def __init__(self) -> None:
+        self._tracks: dict[int, tuple[float, float, float]] = {}  # id → (t_s, course, turn rate)
+
+    def update(self, t_s: float, objects: np.ndarray) -> np.ndarray:
+        """Filtered turn rate for each row of `objects`, rad/s (0 for slow or new tracks)."""
+        rates = np.zeros(len(objects))
+        for row, obj in enumerate(objects):
+            track = int(obj["track_id"])
+            if math.hypot(float(obj["vx"]), float(obj["vy"])) < MIN_SPEED_FOR_COURSE_MPS:
+                self._tracks.pop(track, None)
+                continue
+            course = math.atan2(float(obj["vy"]), float(obj["vx"]))
+            rate = 0.0
+            if track in self._tracks:
+                t_prev, course_prev, rate_prev = self._tracks[track]
+                dt = t_s - t_prev
+                if dt > 0.0:
+                    raw = float(wrap_angle(course - course_prev)) / dt
+                    alpha = dt / (TURN_RATE_FILTER_TAU_S + dt)
+                    rate = rate_prev + alpha * (raw - rate_prev)
+                else:
+                    rate = rate_prev
+            rate = max(-MAX_TURN_RATE_RADPS, min(MAX_TURN_RATE_RADPS, rate))
+            self._tracks[track] = (t_s, course, rate)
+            rates[row] = rate
+        self._tracks = {k: v for k, v in self._tracks.items() if t_s - v[0] <= TRACK_FORGET_AFTER_S}
+        return rates
+
+
+# ---------------------------------------------------------------------------------------------
+# Path frame
+# ---------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class PathCoordinates:
+    """Points in the path frame, shaped like the query: arc length s, lateral offset d (left
+    positive) and the path's heading at the foot point."""
+
+    s_m: np.ndarray
+    d_m: np.ndarray
+    heading_rad: np.ndarray
+
+
+def project_to_path(path_x_m: np.ndarray, path_y_m: np.ndarray, path_s_m: np.ndarray,
+                    x_m: np.ndarray, y_m: np.ndarray,
+                    s_min_m: float = -math.inf, s_max_m: float = math.inf) -> PathCoordinates:
+    """Nearest-point projection of map points onto a polyline, vectorised over points and segments.
+
+    Only segments overlapping [s_min_m, s_max_m] are searched, so a route that passes the same
+    street twice projects onto the visit the caller means. Beyond the first and last vertex of
+    the whole path the end segments are extended, so s may lie outside the path's range (an
+    object just past the end of the route keeps a meaningful s and d).
+    """
+    px, py, ps = (np.asarray(a, dtype=float) for a in (path_x_m, path_y_m, path_s_m))
+    qx, qy = np.broadcast_arrays(np.asarray(x_m, dtype=float), np.asarray(y_m, dtype=float))
+    shape = qx.shape
+    qx, qy = qx.ravel(), qy.ravel()
+    last_segment = len(px) - 2
+    segments = np.flatnonzero((ps[1:] >= s_min_m) & (ps[:-1] <= s_max_m))
+    if len(segments) == 0:  # the window misses the path: search the segment nearest to it
+        segments = np.array([int(np.clip(np.searchsorted(ps, s_min_m) - 1, 0, last_segment))])
+    ax, ay = px[segments], py[segments]
+    ex, ey = px[segments + 1] - ax, py[segments + 1] - ay
+    seg_len = np.hypot(ex, ey)
+    safe_len = np.maximum(seg_len, MIN_SEGMENT_LENGTH_M)
+    ux, uy = ex / safe_len, ey / safe_len
+    lo = np.where(segments == 0, -np.inf, 0.0)
+    hi = np.where(segments == last_segment, np.inf, seg_len)
+
+    s_out, d_out, h_out = (np.empty(len(qx)) for _ in range(3))
+    step = max(1, PROJECTION_CHUNK_ELEMENTS // len(segments))
+    for start in range(0, len(qx), step):
+        cx, cy = qx[start:start + step, None] - ax, qy[start:start + step, None] - ay
+        along = np.clip(cx * ux + cy * uy, lo, hi)
+        dist2 = (cx - along * ux) ** 2 + (cy - along * uy) ** 2
+        best = np.argmin(dist2, axis=1)
+        rows = np.arange(len(best))
+        a = along[rows, best]
+        s_out[start:start + step] = ps[segments[best]] + a
+        # Sign from the side of the segment's line: positive to its left.
+        d_out[start:start + step] = np.copysign(np.sqrt(dist2[rows, best]),
+                                                ux[best] * cy[rows, best] - uy[best] * cx[rows, best])
+        h_out[start:start + step] = np.arctan2(uy[best], ux[best])
+    return PathCoordinates(s_out.reshape(shape), d_out.reshape(shape), h_out.reshape(shape))

@@ -1,0 +1,258 @@
+"""Pinhole camera model: projection, a painter's-algorithm OpenCV renderer and 2D ground truth.
+
+Frames: the `camera_front` body frame is REP-103 (x forward, y left, z up); pixels come from the
+optical frame (z forward, x right, y down). `body_to_optical` is the one place that turns one
+into the other. Pixel centres sit on integer coordinates (OpenCV, ROS CameraInfo), so a centred
+principal point is ((W − 1)/2, (H − 1)/2) and the image edges are at −0.5 and W − 0.5.
+
+The renderer draws the sky, then the flat ground layers in order (ground, sidewalks, roads,
+crosswalks, markings), then every vertical face, cap and actor part far to near. Faces are
+clipped in 3D against the near plane and a guard band around the image before projection, so a
+polygon reaching behind the camera is cut where it crosses the near plane, never mirrored.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+
+from robovan_autonomy.sim.scene import (GROUND_COLOUR_BGR, LAYER_SOLID, FaceSet, Pose3, Scene,
+                                        shade)
+from robovan_autonomy.vehicle_params import VehicleParams
+
+NEAR_PLANE_M = 0.1            # closer than the bonnet: nothing there is worth drawing
+RENDER_RANGE_M = 160.0        # geometry beyond is lost in the haze and too small to detect
+GROUND_EXTENT_M = 2000.0      # the base ground square reaches within a pixel of the horizon
+GUARD_BAND = 1.0              # clip a frame width/height beyond each edge: keeps pixel ints small
+SUBPIXEL_BITS = 4             # fillPoly fixed point: 1/16 px vertex precision
+FOG_DISTANCE_M = 700.0        # haze: colour → HAZE by 1 − exp(−d / FOG_DISTANCE_M)
+HAZE_BGR = np.array((215.0, 205.0, 195.0))
+ZENITH_BGR = np.array((185.0, 125.0, 65.0))
+SKY_GRADIENT_RAD = math.radians(35.0)  # elevation over which the sky goes from haze to zenith
+OPTICS_BLUR_PX = 3            # lens/demosaic softness; hard aliased edges would teach a detector an artefact
+MIN_VISIBLE_PX = 1            # ground-truth boxes for actors with at least this many visible pixels
+
+# Rows: the optical axes expressed in the body frame (x right = −y_body, y down = −z_body, z = x_body).
+OPTICAL_FROM_BODY = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
+
+
+def body_to_optical(points_body: np.ndarray) -> np.ndarray:
+    """(N, 3) points from the camera body frame (REP-103) into the optical frame."""
+    return np.asarray(points_body) @ OPTICAL_FROM_BODY.T
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraIntrinsics:
+    """Field names match interfaces.CameraIntrinsics, so encode_camera_info takes this as is."""
+
+    width_px: int
+    height_px: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+    @staticmethod
+    def from_fov(width_px: int, height_px: int, hfov_rad: float) -> "CameraIntrinsics":
+        f = width_px / (2.0 * math.tan(hfov_rad / 2.0))
+        return CameraIntrinsics(width_px, height_px, f, f, (width_px - 1) / 2.0, (height_px - 1) / 2.0)
+
+    @staticmethod
+    def from_vehicle_params(params: VehicleParams, frame: str = "camera_front") -> "CameraIntrinsics":
+        spec = params.sensors[frame]
+        return CameraIntrinsics.from_fov(int(spec["width_px"]), int(spec["height_px"]), float(spec["hfov_rad"]))
+
+    def matrix(self) -> np.ndarray:
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+
+def _map_to_optical(camera_pose: Pose3) -> np.ndarray:
+    """M with optical = (p_map − position) @ M."""
+    return camera_pose.rotation @ OPTICAL_FROM_BODY.T
+
+
+def project_points(points_map: np.ndarray, camera_pose: Pose3, intrinsics: CameraIntrinsics) -> np.ndarray:
+    """(N, 3) map points → (N, 2) pixels (u right, v down); NaN for points not in front of the
+    near plane. camera_pose is the camera body frame (`camera_front`) in map."""
+    optical = (np.asarray(points_map, float).reshape(-1, 3) - camera_pose.position) @ _map_to_optical(camera_pose)
+    z = optical[:, 2]
+    in_front = z >= NEAR_PLANE_M
+    safe_z = np.where(in_front, z, 1.0)
+    pixels = np.column_stack([intrinsics.fx * optical[:, 0] / safe_z + intrinsics.cx,
+                              intrinsics.fy * optical[:, 1] / safe_z + intrinsics.cy])
+    pixels[~in_front] = np.nan
+    return pixels
+
+
+@dataclasses.dataclass(frozen=True)
+class GroundTruthBox2D:
+    """One actor in view. x1..y2: its full drawn extent (amodal, through occluders) cut to the
+    image, in pixels with centres on integers. visible_fraction: its pixels left unoccluded over
+    its pixels in the image. truncation: share of its uncut extent's area outside the image."""
+
+    class_id: int
+    object_id: int
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    visible_fraction: float
+    truncation: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraFrame:
+    image: np.ndarray                      # (H, W, 3) uint8 bgr8
+    boxes: tuple[GroundTruthBox2D, ...]
+
+
+class CameraRenderer:
+    def __init__(self, intrinsics: CameraIntrinsics):
+        self.intrinsics = k = intrinsics
+        left = (k.cx + 0.5 + GUARD_BAND * k.width_px) / k.fx
+        right = (k.width_px - 0.5 - k.cx + GUARD_BAND * k.width_px) / k.fx
+        top = (k.cy + 0.5 + GUARD_BAND * k.height_px) / k.fy
+        bottom = (k.height_px - 0.5 - k.cy + GUARD_BAND * k.height_px) / k.fy
+        # Inside ⇔ optical · normal ≥ offset, for the near plane and the four guard-band planes.
+        self._plane_normals = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, left], [-1.0, 0.0, right],
+                                        [0.0, 1.0, top], [0.0, -1.0, bottom]])
+        self._plane_offsets = np.array([NEAR_PLANE_M, 0.0, 0.0, 0.0, 0.0])
+
+    def render(self, scene: Scene, camera_pose: Pose3, min_visible_px: int = MIN_VISIBLE_PX) -> CameraFrame:
+        """Image and 2D ground truth of scene.boxes seen from camera_pose (camera_front in map)."""
+        k = self.intrinsics
+        image = np.empty((k.height_px, k.width_px, 3), np.uint8)
+        image[:] = self._sky_rows(camera_pose)[:, None, :]
+        faces = FaceSet.concat([self._ground_square(scene, camera_pose),
+                                scene.faces_near(camera_pose.position[:2], RENDER_RANGE_M)])
+        polygons, index, depth = self._visible_polygons(faces, camera_pose)
+        layer = faces.layer[index]
+        order = np.lexsort((-depth, layer))  # ground layers in order, then solids far to near
+        fog = 1.0 - np.exp(-depth / FOG_DISTANCE_M)
+        colours = (faces.colour[index] * (1.0 - fog[:, None]) + HAZE_BGR * fog[:, None]).tolist()
+        owners = faces.owner[index]
+        for i in order:
+            cv2.fillPoly(image, [polygons[i]], colours[i], cv2.LINE_8, SUBPIXEL_BITS)
+        boxes = self._ground_truth(scene, polygons, order, layer, owners, min_visible_px)
+        if OPTICS_BLUR_PX > 1:
+            image = cv2.GaussianBlur(image, (OPTICS_BLUR_PX, OPTICS_BLUR_PX), 0)
+        return CameraFrame(image, boxes)
+
+    # -- pieces -----------------------------------------------------------------------------
+    def _sky_rows(self, camera_pose: Pose3) -> np.ndarray:
+        """(H, 3) colour per image row: haze at the horizon to zenith blue, from the elevation of
+        the row's centre ray (roll ignored: the sky is nearly uniform across a row)."""
+        k = self.intrinsics
+        rows = np.arange(k.height_px)
+        optical = np.column_stack([np.zeros(k.height_px), (rows - k.cy) / k.fy, np.ones(k.height_px)])
+        rays = optical @ _map_to_optical(camera_pose).T
+        elevation = np.arctan2(rays[:, 2], np.hypot(rays[:, 0], rays[:, 1]))
+        w = np.clip(elevation / SKY_GRADIENT_RAD, 0.0, 1.0)[:, None]
+        return np.clip(HAZE_BGR * (1.0 - w) + ZENITH_BGR * w, 0, 255).astype(np.uint8)
+
+    def _ground_square(self, scene: Scene, camera_pose: Pose3) -> FaceSet:
+        x, y = camera_pose.position[:2]
+        e = GROUND_EXTENT_M
+        square = np.array([[x - e, y - e, 0.0], [x + e, y - e, 0.0], [x + e, y + e, 0.0], [x - e, y + e, 0.0]])
+        up = np.array([[0.0, 0.0, 1.0]])
+        return FaceSet.from_polygons([square], up, shade(GROUND_COLOUR_BGR, up, scene.sun, False), 0, 0, False)
+
+    def _visible_polygons(self, faces: FaceSet, camera_pose: Pose3):
+        """Front-facing faces that reach into the view, clipped and projected: a list of (K, 2)
+        int32 fixed-point pixel polygons, the face index of each, and its centroid distance."""
+        k = self.intrinsics
+        heads, counts = faces.starts[:-1], np.diff(faces.starts)
+        if len(heads) == 0:
+            return [], np.zeros(0, np.int64), np.zeros(0)
+        relative = faces.vertices - camera_pose.position
+        facing = faces.two_sided | (np.einsum("ij,ij->i", faces.normal, relative[heads]) < 0.0)
+        optical = relative @ _map_to_optical(camera_pose)
+        inside = optical @ self._plane_normals.T >= self._plane_offsets
+        outside_one_plane = np.logical_and.reduceat(~inside, heads, axis=0).any(axis=1)
+        all_inside = np.logical_and.reduceat(inside.all(axis=1), heads)
+        candidates = np.nonzero(facing & ~outside_one_plane)[0]
+        centroid = np.add.reduceat(relative, heads, axis=0) / counts[:, None]
+        depth = np.linalg.norm(centroid[candidates], axis=1)
+        scale = 1 << SUBPIXEL_BITS
+        safe_z = np.maximum(optical[:, 2], NEAR_PLANE_M)
+        projected = np.column_stack([k.fx * optical[:, 0] / safe_z + k.cx, k.fy * optical[:, 1] / safe_z + k.cy])
+        fixed = np.round(projected * scale).astype(np.int32)
+        polygons, kept = [], []
+        for i in candidates.tolist():
+            start, end = faces.starts[i], faces.starts[i + 1]
+            if all_inside[i]:
+                polygon = fixed[start:end]
+            else:
+                clipped = _clip_polygon(optical[start:end], self._plane_normals, self._plane_offsets)
+                if len(clipped) < 3:
+                    polygon = None
+                else:
+                    uv = np.column_stack([k.fx * clipped[:, 0] / clipped[:, 2] + k.cx,
+                                          k.fy * clipped[:, 1] / clipped[:, 2] + k.cy])
+                    polygon = np.round(uv * scale).astype(np.int32)
+            polygons.append(polygon)
+            kept.append(polygon is not None)
+        kept = np.array(kept, bool)
+        return [p for p in polygons if p is not None], candidates[kept], depth[kept]
+
+    def _ground_truth(self, scene: Scene, polygons, order, layer, owners, min_visible_px: int):
+        """Occlusion-aware 2D boxes: an id image drawn with the same painter's order from the
+        first actor face on (faces drawn earlier cannot hide an actor)."""
+        k = self.intrinsics
+        actor_rows = np.nonzero(owners[order] > 0)[0]
+        if len(actor_rows) == 0:
+            return ()
+        ids = np.zeros((k.height_px, k.width_px), np.uint16)
+        for i in order[actor_rows[0]:]:
+            if layer[i] == LAYER_SOLID:
+                cv2.fillPoly(ids, [polygons[i]], int(owners[i]), cv2.LINE_8, SUBPIXEL_BITS)
+        visible = np.bincount(ids.ravel(), minlength=len(scene.boxes) + 1)
+        scale = float(1 << SUBPIXEL_BITS)
+        boxes = []
+        for owner in np.unique(owners[owners > 0]).tolist():
+            mine = [polygons[i] for i in np.nonzero(owners == owner)[0]]
+            points = np.concatenate(mine) / scale
+            (u0, v0), (u1, v1) = points.min(axis=0), points.max(axis=0)
+            x1, y1 = max(u0, 0.0), max(v0, 0.0)
+            x2, y2 = min(u1, k.width_px - 1.0), min(v1, k.height_px - 1.0)
+            if x2 < x1 or y2 < y1 or visible[owner] < min_visible_px:
+                continue
+            full_area = max((u1 - u0) * (v1 - v0), 1e-9)
+            in_image = _silhouette_pixels(mine, int(math.floor(x1)), int(math.floor(y1)),
+                                          int(math.ceil(x2)), int(math.ceil(y2)))
+            box = scene.boxes[owner - 1]
+            boxes.append(GroundTruthBox2D(int(box.class_id), int(box.object_id), float(x1), float(y1),
+                                          float(x2), float(y2), float(min(1.0, visible[owner] / max(in_image, 1))),
+                                          float(1.0 - (x2 - x1) * (y2 - y1) / full_area)))
+        return tuple(boxes)
+
+
+def _silhouette_pixels(polygons, x0: int, y0: int, x1: int, y1: int) -> int:
+    """Pixels an actor covers inside the image window [x0, x1] × [y0, y1], occluders ignored."""
+    mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+    offset = np.array([x0, y0], np.int32) << SUBPIXEL_BITS
+    cv2.fillPoly(mask, [p - offset for p in polygons], 1, cv2.LINE_8, SUBPIXEL_BITS)
+    return int(np.count_nonzero(mask))
+
+
+def _clip_polygon(polygon: np.ndarray, normals: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Sutherland–Hodgman: the part of a convex or concave planar polygon on the inside of every
+    plane (normal · p ≥ offset)."""
+    for normal, offset in zip(normals, offsets):
+        if len(polygon) == 0:
+            break
+        distance = polygon @ normal - offset
+        inside = distance >= 0.0
+        if inside.all():
+            continue
+        out = []
+        for i in range(len(polygon)):
+            j = (i + 1) % len(polygon)
+            if inside[i]:
+                out.append(polygon[i])
+            if inside[i] != inside[j]:
+                out.append(polygon[i] + (polygon[j] - polygon[i]) * (distance[i] / (distance[i] - distance[j])))
+        polygon = np.array(out).reshape(-1, 3)
+    return polygon

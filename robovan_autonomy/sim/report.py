@@ -1,0 +1,775 @@
+"""The run report of a closed-loop simulation: what happened, judged against the scenario.
+
+`RunRecorder.record_step` only stores; `finalize` computes every metric from the whole log at
+once (vectorised where it matters), so the metrics are pure functions of the log and tests can
+feed synthetic logs. The keys of the dict `finalize` returns are a contract with the evaluation
+tooling (report.json); extra keys may be added, none renamed.
+
+The driving score follows the CARLA leaderboard: 100 × route completion × the product of one
+penalty factor per infraction (collisions by what was hit, red lights, stop lines, curb strikes,
+missed delivery stops). As in CARLA, a cyclist counts as a vehicle.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from robovan_autonomy.perception.classes import ObjectClass
+from robovan_autonomy.sim.actors import ActorState
+from robovan_autonomy.sim.scenario import Scenario
+from robovan_autonomy.vehicle_params import VehicleParams, load_vehicle_params
+
+STANDSTILL_SPEED_MPS = 0.1    # CARLA's stop test: slower than this counts as stopped
+STOP_LINE_ZONE_M = 5.0        # a stop counts for a stop line when the front bumper is this close before it
+BAY_CAPTURE_RADIUS_M = 5.0    # a standstill this close to a bay serves it; position_error_m says how well
+DWELL_TOLERANCE_S = 0.5       # a dwell this much shorter than asked still counts (timer granularity)
+EMERGENCY_DECEL_MPS2 = 3.5    # ISO 15622's ACC limit: braking harder than this is an emergency stop
+EMERGENCY_PAD_S = 0.5         # onset and release of an emergency stop belong to its window
+JERK_BASELINE_S = 0.2         # jerk is differentiated over this span, not between 200 Hz samples
+MATCH_DISTANCE_M = 2.0        # nuScenes' middle centre-distance threshold for a true positive
+PERCEPTION_RANGE_M = 50.0     # objects farther than this from the van are not judged
+ROUTE_CAPTURE_M = 6.0         # farther from the route than a lane and a half is not progress on it
+ROUTE_WINDOW_M = 30.0         # progress may not jump further than this (routes that cross themselves)
+STRAIGHT_PATH_M = 60.0        # path length assumed straight ahead when no plan was recorded
+STOP_BEFORE_OBSTACLE_GAP_M = 15.0  # an actor this close ahead of a stopped van is why it stopped
+ROUTE_SAMPLES = 5000          # route progress is tracked on at most this many samples of the run
+SERIES_PERIOD_S = 0.1         # time series in the report are resampled to 10 Hz for plotting
+PLAN_SNAPSHOT_PERIOD_S = 2.0  # one planned trajectory kept per this period, for the map plot
+
+PENALTIES = {
+    "collision_pedestrian": 0.5,
+    "collision_vehicle": 0.6,
+    "collision_static": 0.65,
+    "red_light": 0.7,
+    "stop_line": 0.8,
+    "curb_strike": 0.65,
+    "missed_stop": 0.8,
+}
+_COLLISION_KIND = {
+    ObjectClass.PEDESTRIAN: "collision_pedestrian",
+    ObjectClass.CYCLIST: "collision_vehicle",
+    ObjectClass.CAR: "collision_vehicle",
+    ObjectClass.VAN_TRUCK: "collision_vehicle",
+    ObjectClass.STATIC: "collision_static",
+    ObjectClass.UNKNOWN: "collision_static",
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Inputs.
+
+@dataclasses.dataclass(frozen=True)
+class VanTruth:
+    """The van's true state at one step (from the plant), map frame."""
+
+    x_m: float
+    y_m: float
+    yaw_rad: float
+    speed_mps: float
+    accel_mps2: float
+    steer_rad: float
+    lat_accel_mps2: float
+
+    @classmethod
+    def from_plant(cls, state: Any) -> "VanTruth":
+        """From a sim.van_plant.PlantState; lateral acceleration = speed × yaw rate."""
+        return cls(state.x_m, state.y_m, state.yaw_rad, state.speed_mps, state.accel_mps2,
+                   state.steer_rad, state.speed_mps * state.yaw_rate_radps)
+
+
+@dataclasses.dataclass(frozen=True)
+class MapFeatures:
+    """What the report needs from the map, as plain arrays in the map frame."""
+
+    route_xy: np.ndarray | None = None  # (N, 2) lane centreline from the start through every stop
+    bays: dict = dataclasses.field(default_factory=dict)  # name → (x, y, yaw) of base_link when parked
+    curbs: tuple = ()        # (K, 2) polylines the van's footprint must not cross
+    stop_lines: tuple = ()   # (2, 2) segments
+    lanes: tuple = ()        # (K, 2) polylines, drawn only
+    buildings: tuple = ()    # (K, 2) polygons, drawn only
+
+
+# ----------------------------------------------------------------------------------------------
+# Geometry, vectorised.
+
+def box_corners(x, y, yaw, length, width) -> np.ndarray:
+    """(N, 4, 2) corners of centred oriented boxes, counter-clockwise from rear right."""
+    x, y, yaw, length, width = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (x, y, yaw, length, width))
+    unit = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
+    local = unit[None] * np.stack([length, width], axis=-1)[:, None, :]
+    return transform_points(local, x, y, yaw)
+
+
+def transform_points(local: np.ndarray, x, y, yaw) -> np.ndarray:
+    """(N, K, 2) points given in N body frames → map frame; local is (K, 2) or (N, K, 2)."""
+    c, s = np.cos(yaw), np.sin(yaw)
+    local = np.broadcast_to(local, (len(np.atleast_1d(x)),) + np.shape(local)[-2:])
+    mx = c[:, None] * local[..., 0] - s[:, None] * local[..., 1] + np.asarray(x)[:, None]
+    my = s[:, None] * local[..., 0] + c[:, None] * local[..., 1] + np.asarray(y)[:, None]
+    return np.stack([mx, my], axis=-1)
+
+
+def polygons_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Separating-axis test of convex polygons, pairwise: (N, K, 2) × (N, K, 2) → (N,) bool.
+    Touching counts as overlapping."""
+    def normals(poly):
+        edge = np.roll(poly, -1, axis=1) - poly
+        return np.stack([-edge[..., 1], edge[..., 0]], axis=-1)
+
+    axes = np.concatenate([normals(a), normals(b)], axis=1)  # (N, 2K, 2)
+    proj_a = np.einsum("nad,nkd->nak", axes, a)
+    proj_b = np.einsum("nad,nkd->nak", axes, b)
+    separated = (proj_a.max(-1) < proj_b.min(-1)) | (proj_b.max(-1) < proj_a.min(-1))
+    return ~separated.any(axis=1)
+
+
+def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+
+
+def segments_intersect(p1, p2, q1, q2) -> np.ndarray:
+    """Whether segments p1-p2 and q1-q2 share a point; arrays (..., 2) broadcast together."""
+    p1, p2, q1, q2 = (np.asarray(v, dtype=float) for v in (p1, p2, q1, q2))
+    d1, d2 = _cross(q2 - q1, p1 - q1), _cross(q2 - q1, p2 - q1)
+    d3, d4 = _cross(p2 - p1, q1 - p1), _cross(p2 - p1, q2 - p1)
+    boxes_meet = np.all((np.minimum(p1, p2) <= np.maximum(q1, q2)) &
+                        (np.minimum(q1, q2) <= np.maximum(p1, p2)), axis=-1)
+    return (d1 * d2 <= 0.0) & (d3 * d4 <= 0.0) & boxes_meet
+
+
+def points_in_convex(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """(..., 2) points inside the counter-clockwise convex (K, 2) polygon (broadcast over ...)."""
+    edge = np.roll(polygon, -1, axis=-2) - polygon
+    rel = points[..., None, :] - polygon
+    return np.all(_cross(edge, rel) >= 0.0, axis=-1)
+
+
+def project_to_polyline(points: np.ndarray, polyline: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For (N, 2) points: (distance, arc length of the foot, unit tangent there) on (M, 2) polyline."""
+    a, b = polyline[:-1], polyline[1:]
+    seg = b - a
+    seg_len = np.maximum(np.hypot(seg[:, 0], seg[:, 1]), 1e-12)
+    rel = points[:, None, :] - a[None]
+    frac = np.clip(np.einsum("nmd,md->nm", rel, seg) / seg_len**2, 0.0, 1.0)
+    foot = a[None] + frac[..., None] * seg[None]
+    dist = np.hypot(*(points[:, None, :] - foot).transpose(2, 0, 1))
+    best = np.argmin(dist, axis=1)
+    rows = np.arange(len(points))
+    s_at = np.concatenate(([0.0], np.cumsum(seg_len)))
+    arc = s_at[best] + frac[rows, best] * seg_len[best]
+    tangent = seg[best] / seg_len[best, None]
+    return dist[rows, best], arc, tangent
+
+
+def driving_score(route_completion: float, infraction_counts: dict[str, int]) -> float:
+    """CARLA leaderboard: 100 × route completion × Π penalty^count."""
+    penalty = math.prod(PENALTIES[kind] ** count for kind, count in infraction_counts.items())
+    return 100.0 * route_completion * penalty
+
+
+def _wrap(angle: np.ndarray) -> np.ndarray:
+    return (np.asarray(angle) + np.pi) % (2.0 * np.pi) - np.pi
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Index ranges [start, end] (inclusive) of consecutive True values."""
+    padded = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return [(int(s), int(e) - 1) for s, e in zip(edges[::2], edges[1::2])]
+
+
+def _stats(values: Iterable[float], **which: float) -> dict:
+    """Named statistics of a sample: rms=True, max=True, p50=50.0 ...; None when empty."""
+    data = np.asarray(list(values), dtype=float)
+    out = {}
+    for name, arg in which.items():
+        if data.size == 0:
+            out[name] = None
+        elif name == "rms":
+            out[name] = float(np.sqrt(np.mean(data**2)))
+        elif name == "max":
+            out[name] = float(np.max(data))
+        else:
+            out[name] = float(np.percentile(data, arg))
+    return out
+
+
+def _objects_xyv(objects: Any) -> np.ndarray:
+    """(N, 5) x, y, vx, vy, class_id from a structured array, dicts or objects with attributes."""
+    keys = ("x", "y", "vx", "vy", "class_id")
+    if isinstance(objects, np.ndarray) and objects.dtype.names:
+        return np.stack([objects[k].astype(float) for k in keys], axis=-1).reshape(-1, 5)
+    rows = [[float(o[k] if isinstance(o, dict) else getattr(o, k)) for k in keys] for o in objects]
+    return np.array(rows, dtype=float).reshape(-1, 5)
+
+
+# ----------------------------------------------------------------------------------------------
+# Recording.
+
+class RunRecorder:
+    """Collects one run, step by step; `finalize` turns it into the report dict."""
+
+    def __init__(self, scenario: Scenario, features: MapFeatures = MapFeatures(),
+                 vehicle: VehicleParams | None = None):
+        self.scenario = scenario
+        self.features = features
+        self.vehicle = vehicle or load_vehicle_params()
+        self._wall_start_s = time.monotonic()
+        self._t: list[float] = []
+        self._van: list[tuple] = []
+        self._est: list[tuple] = []            # (step, stamp_s, x, y, yaw)
+        self._plans: list[np.ndarray | None] = []
+        self._solves: list[tuple[float, float]] = []
+        self._misses: list[float] = []
+        self._actor_rows: list[tuple] = []     # (step, track_id, class_id, x, y, yaw, length, width, vx, vy)
+        self._actor_names: dict[int, tuple[str, str]] = {}
+        self._perceived: list[tuple[int, np.ndarray]] = []
+        self._modes: list[tuple[float, str]] = []
+        self._latencies: list[float] = []
+        self._declared_stops: list[tuple[float, str]] = []
+        self._external: list[tuple[float, str, dict]] = []
+
+    def record_step(self, t_s: float, van: VanTruth, *,
+                    estimated_pose: Sequence[float] | None = None,
+                    estimate_stamp_s: float | None = None,
+                    planned_path: np.ndarray | None = None,
+                    mpc_solve_ms: float | None = None,
+                    deadline_miss: bool = False,
+                    actors: Sequence[ActorState] = (),
+                    perceived: Any = None,
+                    mode: str | None = None,
+                    e2e_latency_ms: Sequence[float] = (),
+                    stop_events: Sequence[str] = ()) -> None:
+        """One simulation step. Give each input on the step it is new and leave it None otherwise:
+        estimated_pose (x, y, yaw) with its stamp (default t_s); planned_path (M, ≥2) poses of
+        base_link (the latest plan; the same array may be passed again); mpc_solve_ms of a solve
+        that finished this step; perceived objects of a list that arrived this step (structured
+        array / dicts / objects with x, y, vx, vy, class_id); mode when it is known; stop_events:
+        bays the stack declared reached."""
+        step = len(self._t)
+        self._t.append(float(t_s))
+        self._van.append((van.x_m, van.y_m, van.yaw_rad, van.speed_mps, van.accel_mps2,
+                          van.steer_rad, van.lat_accel_mps2))
+        if estimated_pose is not None:
+            stamp = t_s if estimate_stamp_s is None else estimate_stamp_s
+            self._est.append((step, float(stamp), *map(float, estimated_pose[:3])))
+        self._plans.append(None if planned_path is None else np.asarray(planned_path, dtype=float))
+        if mpc_solve_ms is not None:
+            self._solves.append((float(t_s), float(mpc_solve_ms)))
+        if deadline_miss:
+            self._misses.append(float(t_s))
+        for a in actors:
+            self._actor_names[a.track_id] = (a.id, a.type)
+            self._actor_rows.append((step, a.track_id, a.class_id, a.x, a.y, a.yaw, a.length, a.width,
+                                     a.vx, a.vy))
+        if perceived is not None:
+            self._perceived.append((step, _objects_xyv(perceived)))
+        if mode is not None and (not self._modes or self._modes[-1][1] != mode):
+            self._modes.append((float(t_s), mode))
+        self._latencies.extend(float(v) for v in e2e_latency_ms)
+        self._declared_stops.extend((float(t_s), name) for name in stop_events)
+
+    def record_infraction(self, t_s: float, kind: str, **detail: Any) -> None:
+        """An infraction judged outside the recorder (e.g. a red light by the simulator's lights)."""
+        if kind not in PENALTIES:
+            raise ValueError(f"unknown infraction {kind!r}, expected one of {', '.join(PENALTIES)}")
+        self._external.append((float(t_s), kind, detail))
+
+    # ------------------------------------------------------------------------------------------
+
+    def finalize(self, wall_time_s: float | None = None) -> dict:
+        """The report dict (report.json). wall_time_s defaults to the time since construction."""
+        if not self._t:
+            raise ValueError("no steps were recorded")
+        wall = time.monotonic() - self._wall_start_s if wall_time_s is None else wall_time_s
+        log = _Log(self)
+        collisions = log.collisions()
+        stops, missed = log.stops()
+        infractions = {kind: [] for kind in PENALTIES}
+        for event in collisions:
+            infractions[event["kind"]].append(event)
+        infractions["curb_strike"] = log.curb_strikes()
+        infractions["stop_line"] = log.stop_line_infractions()
+        infractions["missed_stop"] = missed
+        for t_s, kind, detail in self._external:
+            infractions[kind].append({"t_s": t_s, **detail})
+        completion = 1.0 if all(s["served"] for s in stops) else log.route_completion(stops)
+        score = driving_score(completion, {k: len(v) for k, v in infractions.items()})
+        ttc = log.min_ttc()
+        outcome = log.outcome(collisions, stops)
+        report = {
+            "scenario": self.scenario.name,
+            "seed": self.scenario.seed,
+            "sim_time_s": log.t[-1] - log.t[0],
+            "wall_time_s": wall,
+            "realtime_factor": (log.t[-1] - log.t[0]) / wall if wall > 0 else None,
+            "outcome": outcome,
+            "route_completion": completion,
+            "collisions": collisions,
+            "infractions": infractions,
+            "driving_score": score,
+            "stops": stops,
+            "lateral_error_m": log.lateral_error(),
+            "localization_error_m": log.localization_error(),
+            "heading_error_rad": log.heading_error(),
+            "comfort": log.comfort(),
+            "min_ttc_s": ttc["min_ttc_s"],
+            "min_ttc": ttc,
+            "mpc_solve_ms": _stats((ms for _, ms in self._solves), p50=50.0, p99=99.0, max=True),
+            "deadline_misses": len(self._misses),
+            "e2e_latency_ms": _stats(self._latencies, p50=50.0, p99=99.0),
+            "perception": log.perception(),
+            "mode": {"final": self._modes[-1][1] if self._modes else None,
+                     "history": [[t, m] for t, m in self._modes]},
+            "series": log.series(),
+        }
+        report.update(judge(report, self.scenario))
+        return _jsonable(report)
+
+
+def judge(report: dict, scenario: Scenario) -> dict:
+    """expected_outcome, passed and the failed criteria, from the scenario's success section."""
+    crit = scenario.success
+    failed = []
+    if report["outcome"] != crit.expected_outcome:
+        failed.append(f"outcome {report['outcome']} != expected {crit.expected_outcome}")
+    if len(report["collisions"]) > crit.max_collisions:
+        failed.append(f"collisions {len(report['collisions'])} > {crit.max_collisions}")
+    checks = (("route_completion", report["route_completion"], crit.min_route_completion, 1),
+              ("driving_score", report["driving_score"], crit.min_driving_score, 1),
+              ("min_ttc_s", report["min_ttc_s"], crit.min_ttc_s, 1),
+              ("lateral_error_m.max", report["lateral_error_m"]["max"], crit.max_lateral_error_m, -1),
+              ("localization_error_m.max", report["localization_error_m"]["max"],
+               crit.max_localization_error_m, -1))
+    for name, value, bound, sign in checks:
+        if bound is None or value is None:
+            continue
+        if sign * (value - bound) < 0:
+            failed.append(f"{name} {value:.3g} {'<' if sign > 0 else '>'} {bound:g}")
+    return {"expected_outcome": crit.expected_outcome, "passed": not failed, "failed_criteria": failed}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer, bool, np.bool_)):
+        return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+class _Log:
+    """The recorded run as arrays, with one method per metric."""
+
+    def __init__(self, rec: RunRecorder):
+        self.rec = rec
+        self.t = np.array(rec._t)
+        van = np.array(rec._van, dtype=float)
+        self.x, self.y, self.yaw, self.speed, self.accel, self.steer, self.lat_accel = van.T
+        self.footprint = transform_points(rec.vehicle.footprint(), self.x, self.y, self.yaw)
+        front = rec.vehicle.wheelbase_m + rec.vehicle.front_overhang_m
+        self.front = np.stack([self.x + front * np.cos(self.yaw), self.y + front * np.sin(self.yaw)], -1)
+        rows = np.array(rec._actor_rows, dtype=float).reshape(-1, 10)
+        self.a_step = rows[:, 0].astype(int)
+        self.a_track = rows[:, 1].astype(int)
+        self.a_class = rows[:, 2].astype(int)
+        self.a_x, self.a_y, self.a_yaw, self.a_len, self.a_wid, self.a_vx, self.a_vy = rows[:, 3:].T
+
+    def _event(self, step: int, **extra) -> dict:
+        return {"t_s": float(self.t[step]), "x": float(self.x[step]), "y": float(self.y[step]),
+                "van_speed_mps": float(self.speed[step]), **extra}
+
+    def collisions(self) -> list[dict]:
+        """One event per contiguous contact with one actor."""
+        if not len(self.a_step):
+            return []
+        boxes = box_corners(self.a_x, self.a_y, self.a_yaw, self.a_len, self.a_wid)
+        hit = polygons_overlap(self.footprint[self.a_step], boxes)
+        events = []
+        for track in np.unique(self.a_track[hit]):
+            steps = self.a_step[hit & (self.a_track == track)]
+            starts = steps[np.concatenate(([True], np.diff(steps) > 1))]
+            name, kind = self.rec._actor_names[int(track)]
+            cls = ObjectClass(int(self.a_class[self.a_track == track][0]))
+            events += [self._event(int(s), actor_id=name, actor_type=kind, kind=_COLLISION_KIND[cls])
+                       for s in starts]
+        return sorted(events, key=lambda e: e["t_s"])
+
+    def curb_strikes(self) -> list[dict]:
+        """One event per contiguous run of steps where the footprint crosses or covers a curb."""
+        segs = [np.stack([c[:-1], c[1:]], axis=1) for c in self.rec.features.curbs if len(c) > 1]
+        if not segs:
+            return []
+        segs = np.concatenate(segs).astype(float)  # (M, 2, 2)
+        seg_lo, seg_hi = segs.min(axis=1), segs.max(axis=1)
+        fp_lo, fp_hi = self.footprint.min(axis=1), self.footprint.max(axis=1)
+        touching = np.zeros(len(self.t), dtype=bool)
+        chunk = max(1, 2_000_000 // len(segs))
+        for start in range(0, len(self.t), chunk):
+            sl = slice(start, start + chunk)
+            near = np.all((fp_lo[sl, None] <= seg_hi[None]) & (seg_lo[None] <= fp_hi[sl, None]), axis=-1)
+            steps, idx = np.nonzero(near)
+            if not len(steps):
+                continue
+            steps = steps + start
+            poly = self.footprint[steps]  # (P, 4, 2)
+            edges_hit = segments_intersect(poly, np.roll(poly, -1, axis=1),
+                                           segs[idx, 0][:, None], segs[idx, 1][:, None]).any(axis=1)
+            inside = points_in_convex(segs[idx, 0], poly)
+            touching[steps[edges_hit | inside]] = True
+        return [self._event(s) for s, _ in _runs(touching)]
+
+    def stop_line_infractions(self) -> list[dict]:
+        """Crossing a stop line with the front bumper without a standstill in the zone before it."""
+        out = []
+        for line_idx, line in enumerate(self.rec.features.stop_lines):
+            line = np.asarray(line, dtype=float)
+            crossed = segments_intersect(self.front[:-1], self.front[1:], line[0], line[1])
+            dist, _, _ = project_to_polyline(self.front, line)
+            for k in np.flatnonzero(crossed):
+                j = k
+                while j > 0 and dist[j - 1] <= STOP_LINE_ZONE_M:
+                    j -= 1
+                if not np.any(np.abs(self.speed[j:k + 1]) < STANDSTILL_SPEED_MPS):
+                    out.append(self._event(int(k) + 1, stop_line=line_idx))
+        return sorted(out, key=lambda e: e["t_s"])
+
+    def stops(self) -> tuple[list[dict], list[dict]]:
+        """Each mission stop, in order: the first standstill near its bay after the previous stop.
+        Driving past a bay (near it, then away) without serving it is a missed stop."""
+        rec, bays = self.rec, self.rec.features.bays
+        still = _runs(np.abs(self.speed) < STANDSTILL_SPEED_MPS)
+        last = len(self.t) - 1
+        stops = [{"name": stop.bay, "required_dwell_s": stop.dwell_s, "served": False,
+                  "position_error_m": None, "heading_error_rad": None, "dwell_s": None,
+                  "arrival_t_s": None, "declared_t_s": next((t for t, n in rec._declared_stops
+                                                             if n == stop.bay), None)}
+                 for stop in rec.scenario.mission]
+        cursor, missed = 0, []
+        for stop, entry in zip(rec.scenario.mission, stops):
+            if stop.bay not in bays:
+                break
+            bx, by, byaw = bays[stop.bay]
+            dist = np.hypot(self.x - bx, self.y - by)
+            arrival = next(((s, e) for s, e in still if s >= cursor and dist[s] <= BAY_CAPTURE_RADIUS_M), None)
+            if arrival is None:
+                near = np.flatnonzero(dist[cursor:] <= BAY_CAPTURE_RADIUS_M)
+                if len(near) and np.any(dist[cursor + near[0]:] > BAY_CAPTURE_RADIUS_M):
+                    missed.append(self._event(cursor + int(near[0]), bay=stop.bay, reason="drove past"))
+                break
+            s, e = arrival
+            dwell = float(self.t[e] - self.t[s])
+            entry.update(position_error_m=float(dist[s]), dwell_s=dwell, arrival_t_s=float(self.t[s]),
+                         heading_error_rad=float(abs(_wrap(self.yaw[s] - byaw))),
+                         served=dwell >= stop.dwell_s - DWELL_TOLERANCE_S or e == last)
+            if not entry["served"]:
+                missed.append(self._event(s, bay=stop.bay, reason=f"dwelt {dwell:.1f} s"))
+            cursor = e
+        return stops, missed
+
+    def route_completion(self, stops: list[dict]) -> float:
+        """Fraction of the route length driven (windowed projection, monotonic); without a route,
+        the fraction of stops served."""
+        route = self.rec.features.route_xy
+        if route is None or len(route) < 2:
+            return sum(s["served"] for s in stops) / len(stops)
+        route = np.asarray(route, dtype=float)
+        seg = np.diff(route, axis=0)
+        s_at = np.concatenate(([0.0], np.cumsum(np.hypot(seg[:, 0], seg[:, 1]))))
+        progress, stride = 0.0, max(1, len(self.t) // ROUTE_SAMPLES)
+        for px, py in zip(self.x[::stride], self.y[::stride]):
+            lo = max(int(np.searchsorted(s_at, progress - ROUTE_WINDOW_M)) - 1, 0)
+            hi = int(np.searchsorted(s_at, progress + ROUTE_WINDOW_M)) + 1
+            window = route[lo:hi + 1]
+            if len(window) < 2:
+                continue
+            dist, arc, _ = project_to_polyline(np.array([[px, py]]), window)
+            if dist[0] <= ROUTE_CAPTURE_M:
+                progress = max(progress, s_at[lo] + arc[0])
+        return float(min(progress / s_at[-1], 1.0))
+
+    def _plan_at(self) -> list[np.ndarray | None]:
+        """The latest plan in force at each step."""
+        current, out = None, []
+        for plan in self.rec._plans:
+            current = plan if plan is not None else current
+            out.append(current)
+        return out
+
+    def lateral_error(self) -> dict:
+        """Distance of base_link from the plan in force (from the route where no plan was recorded)."""
+        errors, reference = [], "plan"
+        plans = self._plan_at()
+        if any(p is not None for p in plans):
+            for k, plan in enumerate(plans):
+                if plan is not None and len(plan) >= 2:
+                    errors.append(project_to_polyline(np.array([[self.x[k], self.y[k]]]), plan[:, :2])[0][0])
+        elif self.rec.features.route_xy is not None:
+            reference = "route"
+            errors = project_to_polyline(np.stack([self.x, self.y], -1), np.asarray(self.rec.features.route_xy))[0]
+        return {**_stats(errors, rms=True, max=True), "reference": reference}
+
+    def _estimates(self) -> np.ndarray:
+        """(step, stamp, x, y, yaw) rows of the estimates stamped within the log."""
+        est = np.array(self.rec._est, dtype=float).reshape(-1, 5)
+        return est[(est[:, 1] >= self.t[0]) & (est[:, 1] <= self.t[-1])]
+
+    def _estimate_errors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(step, position error, heading error) of each estimate, against truth at its stamp."""
+        est = self._estimates()
+        stamps = est[:, 1]
+        true_x, true_y = np.interp(stamps, self.t, self.x), np.interp(stamps, self.t, self.y)
+        true_yaw = np.interp(stamps, self.t, np.unwrap(self.yaw))
+        pos = np.hypot(est[:, 2] - true_x, est[:, 3] - true_y)
+        return est[:, 0].astype(int), pos, np.abs(_wrap(est[:, 4] - true_yaw))
+
+    def localization_error(self) -> dict:
+        return _stats(self._estimate_errors()[1], rms=True, p99=99.0, max=True)
+
+    def heading_error(self) -> dict:
+        return _stats(self._estimate_errors()[2], rms=True, max=True)
+
+    def comfort(self) -> dict:
+        """Maxima outside emergency-braking windows (braking harder than EMERGENCY_DECEL_MPS2,
+        padded by EMERGENCY_PAD_S), which are listed."""
+        half = JERK_BASELINE_S / 2.0
+        jerk = (np.interp(self.t + half, self.t, self.accel) - np.interp(self.t - half, self.t, self.accel)) \
+            / (np.minimum(self.t + half, self.t[-1]) - np.maximum(self.t - half, self.t[0])).clip(1e-9)
+        windows = [(self.t[s] - EMERGENCY_PAD_S, self.t[e] + EMERGENCY_PAD_S)
+                   for s, e in _runs(self.accel <= -EMERGENCY_DECEL_MPS2)]
+        calm = np.ones(len(self.t), dtype=bool)
+        for lo, hi in windows:
+            calm &= ~((self.t >= lo) & (self.t <= hi))
+
+        def peak(values):
+            return float(np.max(np.abs(values[calm]))) if calm.any() else None
+
+        return {"max_abs_accel_mps2": peak(self.accel), "max_abs_jerk_mps3": peak(jerk),
+                "max_lateral_accel_mps2": peak(self.lat_accel),
+                "emergency_braking_windows": [[float(lo), float(hi)] for lo, hi in windows],
+                "max_decel_mps2": float(max(0.0, -np.min(self.accel)))}
+
+    def _gaps_ahead(self, k: int, plan: np.ndarray | None, sel: np.ndarray):
+        """For actors rows `sel` at step k: (in the van's corridor, gap from the front bumper,
+        closing speed) along the plan (straight ahead without one)."""
+        veh = self.rec.vehicle
+        if plan is None or len(plan) < 2:
+            heading = np.array([math.cos(self.yaw[k]), math.sin(self.yaw[k])])
+            plan = np.array([[self.x[k], self.y[k]], [self.x[k], self.y[k]] + STRAIGHT_PATH_M * heading])
+        path = plan[:, :2]
+        van_s = project_to_polyline(np.array([[self.x[k], self.y[k]]]), path)[1][0]
+        pts = np.stack([self.a_x[sel], self.a_y[sel]], -1)
+        lat, arc, tangent = project_to_polyline(pts, path)
+        rel_yaw = self.a_yaw[sel] - np.arctan2(tangent[:, 1], tangent[:, 0])
+        half_along = 0.5 * (self.a_len[sel] * np.abs(np.cos(rel_yaw)) + self.a_wid[sel] * np.abs(np.sin(rel_yaw)))
+        half_across = 0.5 * (self.a_len[sel] * np.abs(np.sin(rel_yaw)) + self.a_wid[sel] * np.abs(np.cos(rel_yaw)))
+        in_corridor = (lat <= veh.width_m / 2.0 + half_across) & (arc > van_s)
+        gap = arc - van_s - (veh.wheelbase_m + veh.front_overhang_m) - half_along
+        closing = self.speed[k] - np.einsum("nd,nd->n", np.stack([self.a_vx[sel], self.a_vy[sel]], -1), tangent)
+        return in_corridor, gap, closing
+
+    def min_ttc(self) -> dict:
+        """Smallest gap / closing speed to an actor in the van's corridor along its path."""
+        best = {"min_ttc_s": None, "t_s": None, "actor_id": None}
+        if not len(self.a_step):
+            return best
+        plans = self._plan_at()
+        order = np.argsort(self.a_step, kind="stable")
+        bounds = np.searchsorted(self.a_step[order], np.arange(len(self.t) + 1))
+        for k in range(len(self.t)):
+            sel = order[bounds[k]:bounds[k + 1]]
+            if not len(sel):
+                continue
+            in_corridor, gap, closing = self._gaps_ahead(k, plans[k], sel)
+            valid = in_corridor & (closing > 1e-3)
+            if not valid.any():
+                continue
+            ttc = np.maximum(gap[valid], 0.0) / closing[valid]
+            i = int(np.argmin(ttc))
+            if best["min_ttc_s"] is None or ttc[i] < best["min_ttc_s"]:
+                track = int(self.a_track[sel[valid][i]])
+                best = {"min_ttc_s": float(ttc[i]), "t_s": float(self.t[k]),
+                        "actor_id": self.rec._actor_names[track][0]}
+        return best
+
+    def outcome(self, collisions: list[dict], stops: list[dict]) -> str:
+        if collisions:
+            return "collision"
+        if all(s["served"] for s in stops):
+            return "completed"
+        last = len(self.t) - 1
+        if abs(self.speed[last]) >= STANDSTILL_SPEED_MPS:
+            return "timeout"
+        sel = np.flatnonzero(self.a_step == last)
+        if len(sel):
+            in_corridor, gap, _ = self._gaps_ahead(last, self._plan_at()[last], sel)
+            if np.any(in_corridor & (gap <= STOP_BEFORE_OBSTACLE_GAP_M)):
+                return "stop_before_obstacle"
+        return "stopped"
+
+    def perception(self) -> dict:
+        """Greedy centre-distance matching of each perceived list against the actors then."""
+        tp = fp = fn = 0
+        class_hits, vel_sq = 0, []
+        for step, found in self.rec._perceived:
+            sel = np.flatnonzero(self.a_step == step)
+            truth = np.stack([self.a_x[sel], self.a_y[sel], self.a_vx[sel], self.a_vy[sel],
+                              self.a_class[sel]], -1)
+            van = np.array([self.x[step], self.y[step]])
+            truth = truth[np.hypot(*(truth[:, :2] - van).T) <= PERCEPTION_RANGE_M]
+            found = found[np.hypot(*(found[:, :2] - van).T) <= PERCEPTION_RANGE_M]
+            dist = np.hypot(found[:, None, 0] - truth[None, :, 0], found[:, None, 1] - truth[None, :, 1])
+            matched = 0
+            while dist.size and dist.min() <= MATCH_DISTANCE_M:
+                i, j = np.unravel_index(np.argmin(dist), dist.shape)
+                vel_sq.append(float(np.sum((found[i, 2:4] - truth[j, 2:4]) ** 2)))
+                class_hits += int(found[i, 4] == truth[j, 4])
+                dist[i, :], dist[:, j] = np.inf, np.inf
+                matched += 1
+            tp, fp, fn = tp + matched, fp + len(found) - matched, fn + len(truth) - matched
+        return {"precision": tp / (tp + fp) if tp + fp else None,
+                "recall": tp / (tp + fn) if tp + fn else None,
+                "velocity_rmse_mps": math.sqrt(np.mean(vel_sq)) if vel_sq else None,
+                "class_accuracy": class_hits / tp if tp else None,
+                "frames": len(self.rec._perceived)}
+
+    def series(self) -> dict:
+        """Downsampled time series and path snapshots for plots (report.png)."""
+        grid = np.arange(self.t[0], self.t[-1] + 1e-9, SERIES_PERIOD_S)
+        idx = np.minimum(np.searchsorted(self.t, grid), len(self.t) - 1)
+        step_est, loc_err, _ = self._estimate_errors()
+        est = self._estimates()
+        est_idx = np.searchsorted(step_est, idx, side="right") - 1
+        has_est = est_idx >= 0
+        plans, snapshots, next_t = self._plan_at(), [], -math.inf
+        for k, plan in enumerate(plans):
+            if plan is not None and self.t[k] >= next_t:
+                snapshots.append({"t_s": float(self.t[k]), "xy": plan[:, :2].round(2).tolist()})
+                next_t = self.t[k] + PLAN_SNAPSHOT_PERIOD_S
+        tracks = {}
+        for track, (name, kind) in self.rec._actor_names.items():
+            mine = np.flatnonzero(self.a_track == track)
+            keep = mine[np.isin(self.a_step[mine], idx)]
+            tracks[name] = {"type": kind, "xy": np.stack([self.a_x[keep], self.a_y[keep]], -1).round(2).tolist()}
+        lat = [None] * len(idx)
+        plans_k = [plans[k] for k in idx]
+        for n, (k, plan) in enumerate(zip(idx, plans_k)):
+            if plan is not None and len(plan) >= 2:
+                lat[n] = float(project_to_polyline(np.array([[self.x[k], self.y[k]]]), plan[:, :2])[0][0])
+        return {
+            "t_s": self.t[idx].round(3), "x": self.x[idx].round(3), "y": self.y[idx].round(3),
+            "speed_mps": self.speed[idx].round(3), "accel_mps2": self.accel[idx].round(3),
+            "lateral_error_m": lat,
+            "est_x": [float(est[i, 2]) if ok else None for i, ok in zip(est_idx, has_est)],
+            "est_y": [float(est[i, 3]) if ok else None for i, ok in zip(est_idx, has_est)],
+            "localization_error_m": [float(loc_err[i]) if ok else None for i, ok in zip(est_idx, has_est)],
+            "mpc_solve": [[t, ms] for t, ms in self.rec._solves],
+            "deadline_miss_t_s": list(self.rec._misses),
+            "plans": snapshots,
+            "actors": tracks,
+            "t_end_s": float(self.t[-1]),
+        }
+
+
+# ----------------------------------------------------------------------------------------------
+# The picture.
+
+_MODE_COLOURS = ("#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd", "#dd8452")
+
+
+def write_report_png(report_data: dict, path: str | Path, features: MapFeatures | None = None) -> Path:
+    """report.png: map with planned and driven paths (lanes, curbs, buildings, bays when
+    `features` is given), speed, lateral and localization error, solver times, mode timeline."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    series = report_data.get("series", {})
+    fig = plt.figure(figsize=(16, 10), dpi=100)
+    grid = fig.add_gridspec(4, 2, width_ratios=(1.1, 1.0), height_ratios=(1, 1, 1, 0.45))
+    ax_map = fig.add_subplot(grid[:, 0])
+    _draw_map(ax_map, report_data, series, features)
+    ax_speed = fig.add_subplot(grid[0, 1])
+    ax_err = fig.add_subplot(grid[1, 1], sharex=ax_speed)
+    ax_mpc = fig.add_subplot(grid[2, 1], sharex=ax_speed)
+    ax_mode = fig.add_subplot(grid[3, 1], sharex=ax_speed)
+    t = np.asarray(series.get("t_s", []), dtype=float)
+    ax_speed.plot(t, series.get("speed_mps", []), label="speed m/s")
+    ax_speed.plot(t, series.get("accel_mps2", []), label="accel m/s²", alpha=0.6)
+    for lo, hi in report_data.get("comfort", {}).get("emergency_braking_windows", []):
+        ax_speed.axvspan(lo, hi, color="red", alpha=0.15)
+    ax_speed.legend(loc="upper right")
+    ax_speed.set_title(f"{report_data.get('scenario')}: {report_data.get('outcome')}, "
+                       f"score {report_data.get('driving_score', 0):.1f}")
+    ax_err.plot(t, _nan(series.get("lateral_error_m", [])), label="lateral error m")
+    ax_err.plot(t, _nan(series.get("localization_error_m", [])), label="localization error m")
+    ax_err.legend(loc="upper right")
+    solves = np.asarray(series.get("mpc_solve", []), dtype=float).reshape(-1, 2)
+    ax_mpc.plot(solves[:, 0], solves[:, 1], ".", markersize=2, label="MPC solve ms")
+    for t_miss in series.get("deadline_miss_t_s", []):
+        ax_mpc.axvline(t_miss, color="red", alpha=0.4)
+    ax_mpc.legend(loc="upper right")
+    _draw_modes(ax_mode, report_data.get("mode", {}).get("history", []), series.get("t_end_s"))
+    ax_mode.set_xlabel("time s")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _nan(values: Sequence) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _draw_map(ax, report: dict, series: dict, features: MapFeatures | None) -> None:
+    if features is not None:
+        for poly in features.buildings:
+            ax.fill(*np.asarray(poly).T, color="0.8", zorder=0)
+        for lane in features.lanes:
+            ax.plot(*np.asarray(lane).T, color="0.75", linewidth=0.6, zorder=1)
+        for curb in features.curbs:
+            ax.plot(*np.asarray(curb).T, color="0.35", linewidth=1.0, zorder=1)
+        for line in features.stop_lines:
+            ax.plot(*np.asarray(line).T, color="red", linewidth=2.0, zorder=2)
+        if features.route_xy is not None:
+            ax.plot(*np.asarray(features.route_xy).T, color="0.6", linestyle="--", label="route")
+        for name, (bx, by, _) in features.bays.items():
+            ax.plot(bx, by, "s", color="orange", markersize=5)
+            ax.annotate(name, (bx, by), fontsize=7)
+    for n, plan in enumerate(series.get("plans", [])):
+        ax.plot(*np.asarray(plan["xy"]).T, color="tab:green", linewidth=0.8, alpha=0.6,
+                label="planned" if n == 0 else None)
+    ax.plot(series.get("x", []), series.get("y", []), color="tab:blue", linewidth=1.8, label="driven")
+    ax.plot(_nan(series.get("est_x", [])), _nan(series.get("est_y", [])), color="tab:purple",
+            linewidth=0.8, linestyle=":", label="estimated")
+    for name, track in series.get("actors", {}).items():
+        xy = np.asarray(track["xy"]).reshape(-1, 2)
+        if len(xy):
+            ax.plot(xy[:, 0], xy[:, 1], color="tab:brown", linewidth=0.8)
+            ax.annotate(name, xy[-1], fontsize=7, color="tab:brown")
+    for event in report.get("collisions", []):
+        ax.plot(event["x"], event["y"], "x", color="red", markersize=12, markeredgewidth=3)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_xlabel("x m")
+    ax.set_ylabel("y m")
+
+
+def _draw_modes(ax, history: list, t_end: float | None) -> None:
+    colours = {}
+    for n, (t0, mode) in enumerate(history):
+        t1 = history[n + 1][0] if n + 1 < len(history) else (t_end if t_end is not None else t0)
+        colour = colours.setdefault(mode, _MODE_COLOURS[len(colours) % len(_MODE_COLOURS)])
+        ax.broken_barh([(t0, max(t1 - t0, 1e-3))], (0, 1), color=colour)
+        ax.text(t0, 0.5, f" {mode}", va="center", fontsize=8)
+    ax.set_yticks([])
+    ax.set_ylabel("mode")

@@ -1,0 +1,875 @@
+"""Scenario files for the embedded simulator: schema, strict validation and the README.
+
+The schema is declared once, as data (`Field` / `Schema` below); the validator walks it and the
+scenario README is rendered from it (`render_readme`), so the documentation cannot drift from
+what the loader accepts. Every rejected file raises ConfigError(file, key path, reason), with
+key paths such as `actors[2].path[1].speed_mps`.
+
+Regenerate the README after changing the schema or a shipped scenario:
+    python -m robovan_autonomy.sim.scenario --write-readme
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import re
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import yaml
+
+from robovan_autonomy.config_errors import ConfigError, config_path
+from robovan_autonomy.perception.classes import ObjectClass
+
+SCENARIO_DIR = config_path("scenarios")
+MAP_DIR = config_path("maps")
+README_PATH = SCENARIO_DIR / "README.md"
+DEFAULT_MAP = "delivery_district.osm"
+
+MAX_TIME_LIMIT_S = 600.0          # ten minutes: longer runs belong in a soak test, not a scenario
+DEFAULT_ARM_AUTONOMY_AT_S = 2.0   # gives localization a couple of seconds of GNSS/IMU to converge
+MAX_COORDINATE_M = 10_000.0       # the map frame is a district-sized local metric frame
+MAX_ACTOR_SPEED_MPS = 20.0        # 72 km/h: nothing in an urban district scenario goes faster
+MAX_ACCEL_MPS2 = 10.0             # about 1 g, what tyres on dry asphalt can give
+MAX_ACTOR_LENGTH_M = 20.0         # an articulated lorry
+MAX_ACTOR_WIDTH_M = 5.0           # wider than any road vehicle; catches swapped length/width typos
+MAX_ACTOR_HEIGHT_M = 5.0          # above the legal height limit of road vehicles in Europe
+MAX_TRIGGER_RANGE_M = 200.0       # beyond the LiDAR's 100 m range twice over
+MIN_SEGMENT_M = 0.1               # shorter path segments are typing slips (repeated waypoints)
+MAX_FAULT_DELAY_S = 5.0           # longer delays are a drop, and should be written as one
+MAX_JUMP = 1000.0                 # m for a position jump, s for a clock jump
+SEED_MAX = 2**32 - 1              # seeds travel as uint32 ROS parameters
+
+
+@dataclasses.dataclass(frozen=True)
+class ActorType:
+    """What a scenario actor type means: its class on /perception/objects and its defaults."""
+
+    class_id: ObjectClass
+    length_m: float
+    width_m: float
+    height_m: float
+    accel_mps2: float  # default limit for speeding up and for ordinary slowing down
+    why: str
+
+
+ACTOR_TYPES: dict[str, ActorType] = {
+    "pedestrian": ActorType(ObjectClass.PEDESTRIAN, 0.6, 0.6, 1.75, 1.0,
+                            "adult shoulder width and stride; brisk walkers reach 1.4 m/s in ~1.5 s"),
+    "cyclist": ActorType(ObjectClass.CYCLIST, 1.8, 0.6, 1.75, 1.0,
+                         "city bicycle with rider; gentle urban acceleration"),
+    "car": ActorType(ObjectClass.CAR, 4.5, 1.8, 1.5, 2.0,
+                     "compact (C-segment) car; ordinary urban acceleration"),
+    "van": ActorType(ObjectClass.VAN_TRUCK, 5.9, 2.0, 2.6, 1.5,
+                     "large panel van such as another delivery van; heavier, slower to pull away"),
+    "static_obstacle": ActorType(ObjectClass.STATIC, 1.0, 1.0, 1.0, 0.0,
+                                 "a pallet or roadworks barrier; give the size when it matters"),
+}
+
+FAULT_TARGETS = ("camera", "lidar", "gnss", "imu", "can_reports", "planner", "localization", "clock")
+FAULT_KINDS = {
+    "drop": "no messages at all during the window",
+    "freeze": "the last message is repeated unchanged (stamps advance, content does not)",
+    "nan": "numeric fields are NaN",
+    "delay": "messages arrive `value` seconds late",
+    "kill": "the node or device dies; with no duration_s it stays dead",
+    "jump": "a step of `value`: metres east for positions, seconds for the clock",
+}
+FAULT_KINDS_BY_TARGET = {
+    "camera": ("drop", "freeze", "delay", "kill"),
+    "lidar": ("drop", "freeze", "nan", "delay", "kill"),
+    "gnss": ("drop", "freeze", "nan", "delay", "kill", "jump"),
+    "imu": ("drop", "freeze", "nan", "delay", "kill"),
+    "can_reports": ("drop", "freeze", "delay", "kill"),
+    "planner": ("drop", "freeze", "nan", "delay", "kill"),
+    "localization": ("drop", "freeze", "nan", "delay", "kill", "jump"),
+    "clock": ("drop", "freeze", "jump"),
+}
+FAULT_KINDS_WITH_VALUE = ("delay", "jump")
+
+OUTCOMES = {
+    "completed": "every mission stop served, no collision",
+    "collision": "the van touched an actor (any other result is overridden by this one)",
+    "stop_before_obstacle": "not completed; the van ended at rest with an actor close ahead on its path",
+    "stopped": "not completed; the van ended at rest with nothing close ahead (e.g. a safe stop)",
+    "timeout": "not completed; the van was still moving when the run ended",
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# What a validated scenario is. Attribute names equal the YAML keys.
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+
+
+@dataclasses.dataclass(frozen=True)
+class StartPose:
+    """Exactly one form is set: (x, y, yaw), bay, or (lanelet, s)."""
+
+    x: float | None = None
+    y: float | None = None
+    yaw: float | None = None
+    bay: str | None = None
+    lanelet: int | None = None
+    s: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Stop:
+    bay: str
+    dwell_s: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    length_m: float
+    width_m: float
+    height_m: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Waypoint:
+    x: float
+    y: float
+    speed_mps: float | None = None  # for the segment from this waypoint to the next
+    wait_s: float = 0.0             # pause here before going on
+
+
+@dataclasses.dataclass(frozen=True)
+class Trigger:
+    """Fires once, at time_s or when the van comes within van_within_m of point (else the actor)."""
+
+    time_s: float | None = None
+    van_within_m: float | None = None
+    point: Point | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Brake:
+    time_s: float | None
+    van_within_m: float | None
+    point: Point | None
+    decel_mps2: float
+    hold_s: float | None  # standstill time before pulling away again; None: stays stopped
+
+    @property
+    def trigger(self) -> Trigger:
+        return Trigger(self.time_s, self.van_within_m, self.point)
+
+
+@dataclasses.dataclass(frozen=True)
+class ActorSpec:
+    id: str
+    type: str
+    path: tuple[Waypoint, ...]
+    size: Size
+    speed_mps: float | None
+    accel_mps2: float
+    yaw: float | None  # set for a stationary actor only; a moving one faces along its path
+    start: Trigger
+    brake: Brake | None
+    loop: bool
+
+    @property
+    def class_id(self) -> ObjectClass:
+        return ACTOR_TYPES[self.type].class_id
+
+    @property
+    def stationary(self) -> bool:
+        return len(self.path) == 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    target: str
+    kind: str
+    start_s: float
+    duration_s: float | None
+    value: float | None
+
+    @property
+    def end_s(self) -> float:
+        return math.inf if self.duration_s is None else self.start_s + self.duration_s
+
+
+@dataclasses.dataclass(frozen=True)
+class Zone:
+    x_min: float
+    x_max: float
+    y_min: float
+    y_max: float
+
+    def contains(self, x: float, y: float) -> bool:
+        return self.x_min <= x <= self.x_max and self.y_min <= y <= self.y_max
+
+
+@dataclasses.dataclass(frozen=True)
+class GnssOutage:
+    """A time window (start_s, duration_s) or a zone where the receiver has no fix."""
+
+    start_s: float | None = None
+    duration_s: float | None = None
+    zone: Zone | None = None
+
+    def active(self, t_s: float, x: float, y: float) -> bool:
+        if self.zone is not None:
+            return self.zone.contains(x, y)
+        return self.start_s <= t_s < self.start_s + self.duration_s
+
+
+@dataclasses.dataclass(frozen=True)
+class SuccessCriteria:
+    expected_outcome: str = "completed"
+    min_route_completion: float | None = None
+    min_driving_score: float | None = None
+    max_collisions: int = 0
+    min_ttc_s: float | None = None
+    max_lateral_error_m: float | None = None
+    max_localization_error_m: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    map: str
+    seed: int
+    time_limit_s: float
+    arm_autonomy_at_s: float
+    start_pose: StartPose
+    mission: tuple[Stop, ...]
+    actors: tuple[ActorSpec, ...]
+    faults: tuple[Fault, ...]
+    gnss_outages: tuple[GnssOutage, ...]
+    success: SuccessCriteria
+    source: Path | None = None
+
+    @property
+    def map_path(self) -> Path:
+        return MAP_DIR / self.map
+
+
+# ----------------------------------------------------------------------------------------------
+# The schema as data: one declaration feeds the validator and the README.
+
+REQUIRED = object()  # a Field default meaning "the key must be given"
+
+
+class _Invalid(Exception):
+    """A validation failure before the file path is known: (key path, reason)."""
+
+    def __init__(self, key: str, reason: str):
+        super().__init__(key, reason)
+        self.key, self.reason = key, reason
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    key: str
+    kind: str  # number | integer | string | boolean | object | list
+    doc: str
+    default: Any = REQUIRED  # REQUIRED, or the value used when the key is absent (None: unset)
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False   # the low bound itself is not allowed
+    choices: tuple[str, ...] = ()
+    pattern: str = ""
+    schema: "Schema | None" = None  # for object, and for the items of a list
+    min_items: int = 0
+    default_doc: str = ""    # how the default reads in the docs when it is not a literal
+
+
+@dataclasses.dataclass(frozen=True)
+class Schema:
+    title: str
+    doc: str
+    fields: tuple[Field, ...]
+    build: Callable[..., Any]
+    forms: tuple[tuple[str, ...], ...] = ()  # when set: keys of exactly one form may be given
+    rules: tuple[str, ...] = ()              # the cross-field rules `check` enforces, for the docs
+    check: Callable[[Any, str], None] | None = None
+
+    def field(self, key: str) -> Field:
+        return next(f for f in self.fields if f.key == key)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_range(value: float, spec: Field, path: str) -> None:
+    too_low = spec.low is not None and (value <= spec.low if spec.low_open else value < spec.low)
+    too_high = spec.high is not None and value > spec.high
+    if too_low or too_high:
+        raise _Invalid(path, f"{value!r} is out of range, allowed {_range_text(spec)}")
+
+
+def _convert(value: Any, spec: Field, path: str) -> Any:
+    if spec.kind == "number":
+        if not _is_number(value):
+            raise _Invalid(path, f"expected a number, got {type(value).__name__} {value!r}")
+        if not math.isfinite(value):
+            raise _Invalid(path, f"expected a finite number, got {value!r}")
+        _check_range(value, spec, path)
+        return float(value)
+    if spec.kind == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _Invalid(path, f"expected an integer, got {type(value).__name__} {value!r}")
+        _check_range(value, spec, path)
+        return value
+    if spec.kind == "boolean":
+        if not isinstance(value, bool):
+            raise _Invalid(path, f"expected true or false, got {type(value).__name__} {value!r}")
+        return value
+    if spec.kind == "string":
+        if not isinstance(value, str) or not value.strip():
+            raise _Invalid(path, f"expected a non-empty string, got {type(value).__name__} {value!r}")
+        if spec.choices and value not in spec.choices:
+            raise _Invalid(path, f"unknown value {value!r}, expected one of: {', '.join(spec.choices)}")
+        if spec.pattern and not re.fullmatch(spec.pattern, value):
+            raise _Invalid(path, f"{value!r} does not match {spec.pattern}")
+        return value
+    if spec.kind == "object":
+        return _validate(value, spec.schema, path)
+    if not isinstance(value, list):
+        raise _Invalid(path, f"expected a list, got {type(value).__name__} {value!r}")
+    if len(value) < spec.min_items:
+        raise _Invalid(path, f"expected at least {spec.min_items} item(s), got {len(value)}")
+    return tuple(_validate(item, spec.schema, f"{path}[{i}]") for i, item in enumerate(value))
+
+
+def _in_form(schema: Schema, key: str) -> bool:
+    return any(key in form for form in schema.forms)
+
+
+def _validate(doc: Any, schema: Schema, path: str) -> Any:
+    if not isinstance(doc, dict):
+        raise _Invalid(path, f"expected a mapping ({schema.title}), got {type(doc).__name__} {doc!r}")
+    known = [f.key for f in schema.fields]
+    for key in doc:
+        if key not in known:
+            raise _Invalid(_join(path, str(key)), f"unknown key, expected one of: {', '.join(known)}")
+    form_keys: tuple[str, ...] = ()
+    if schema.forms:
+        given = [form for form in schema.forms if any(k in doc for k in form)]
+        if len(given) != 1:
+            options = " | ".join("+".join(form) for form in schema.forms)
+            got = "none" if not given else " and ".join("+".join(form) for form in given)
+            raise _Invalid(path, f"give exactly one of: {options} (got {got})")
+        form_keys = given[0]
+    values = {}
+    for spec in schema.fields:
+        key_path = _join(path, spec.key)
+        in_form = _in_form(schema, spec.key)
+        if spec.key in doc:
+            values[spec.key] = _convert(doc[spec.key], spec, key_path)
+        elif in_form and spec.key not in form_keys:
+            values[spec.key] = None
+        elif spec.default is REQUIRED:
+            raise _Invalid(key_path, "missing required key")
+        else:
+            values[spec.key] = spec.default
+    result = schema.build(**values)
+    if schema.check is not None:
+        schema.check(result, path)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# Cross-field rules.
+
+def _check_trigger(trigger: Trigger | Brake, path: str) -> None:
+    if trigger.point is not None and trigger.van_within_m is None:
+        raise _Invalid(_join(path, "point"), "point only goes with van_within_m")
+
+
+def _check_actor(actor: ActorSpec, path: str) -> None:
+    def fail(key: str, reason: str):
+        raise _Invalid(_join(path, key), reason)
+
+    for i in range(1, len(actor.path)):
+        a, b = actor.path[i - 1], actor.path[i]
+        if math.hypot(b.x - a.x, b.y - a.y) < MIN_SEGMENT_M:
+            fail(f"path[{i}]", f"closer than {MIN_SEGMENT_M} m to path[{i - 1}]")
+    if actor.type == "static_obstacle" and not actor.stationary:
+        fail("path", "a static_obstacle has exactly one waypoint")
+    if actor.stationary:
+        for key in ("speed_mps", "brake"):
+            if getattr(actor, key) is not None:
+                fail(key, "a stationary actor (one waypoint) cannot have this")
+        if actor.loop:
+            fail("loop", "a stationary actor (one waypoint) cannot loop")
+        if actor.path[0].speed_mps is not None or actor.path[0].wait_s:
+            fail("path[0]", "a stationary actor's waypoint takes no speed_mps or wait_s")
+        return
+    if actor.yaw is not None:
+        fail("yaw", "yaw only goes with a stationary actor; a moving one faces along its path")
+    segments = len(actor.path) if actor.loop else len(actor.path) - 1
+    if not actor.loop and actor.path[-1].speed_mps is not None:
+        fail(f"path[{len(actor.path) - 1}].speed_mps", "the last waypoint has no segment after it")
+    for i in range(segments):
+        if actor.path[i].speed_mps is None and actor.speed_mps is None:
+            fail(f"path[{i}]", "no speed for the segment from here: set speed_mps here or on the actor")
+    if actor.brake is not None and actor.brake.time_s is not None and actor.start.time_s is not None \
+            and actor.brake.time_s <= actor.start.time_s:
+        fail("brake.time_s", f"{actor.brake.time_s} is not after the start time {actor.start.time_s}")
+
+
+def _check_fault(fault: Fault, path: str) -> None:
+    if fault.kind not in FAULT_KINDS_BY_TARGET[fault.target]:
+        allowed = ", ".join(FAULT_KINDS_BY_TARGET[fault.target])
+        raise _Invalid(_join(path, "kind"), f"{fault.kind!r} does not apply to {fault.target} (allowed: {allowed})")
+    needs_value = fault.kind in FAULT_KINDS_WITH_VALUE
+    if needs_value and fault.value is None:
+        raise _Invalid(_join(path, "value"), f"a {fault.kind} fault needs a value")
+    if not needs_value and fault.value is not None:
+        raise _Invalid(_join(path, "value"), f"a {fault.kind} fault takes no value")
+    if fault.kind == "delay" and not 0.0 < fault.value <= MAX_FAULT_DELAY_S:
+        raise _Invalid(_join(path, "value"), f"delay {fault.value} s is out of range, allowed (0, {MAX_FAULT_DELAY_S}]")
+    if fault.kind == "jump" and (fault.value == 0.0 or abs(fault.value) > MAX_JUMP):
+        raise _Invalid(_join(path, "value"), f"jump {fault.value} is out of range, allowed 0 < |value| <= {MAX_JUMP}")
+
+
+def _check_zone(zone: Zone, path: str) -> None:
+    for axis in ("x", "y"):
+        if getattr(zone, f"{axis}_min") >= getattr(zone, f"{axis}_max"):
+            raise _Invalid(_join(path, f"{axis}_max"), f"{axis}_max must be greater than {axis}_min")
+
+
+def _check_windows_increase(windows: list[tuple[int, float, float]], path_of: Callable[[int], str],
+                            what: str) -> None:
+    for (_, start0, end0), (j, start1, _) in zip(windows, windows[1:]):
+        if start1 < end0 or start1 <= start0:
+            raise _Invalid(path_of(j), f"{what} times must increase without overlap: starts at "
+                                       f"{start1} s, before the previous window ends at {end0} s")
+
+
+def _check_scenario(scn: Scenario, path: str) -> None:
+    if scn.arm_autonomy_at_s >= scn.time_limit_s:
+        raise _Invalid("arm_autonomy_at_s", f"{scn.arm_autonomy_at_s} s is not before time_limit_s")
+    seen: dict[str, int] = {}
+    for i, actor in enumerate(scn.actors):
+        if actor.id in seen:
+            raise _Invalid(f"actors[{i}].id", f"duplicate id {actor.id!r} (also actors[{seen[actor.id]}])")
+        seen[actor.id] = i
+        for key, trigger in (("start", actor.start), ("brake", actor.brake)):
+            if trigger is not None and trigger.time_s is not None and trigger.time_s >= scn.time_limit_s:
+                raise _Invalid(f"actors[{i}].{key}.time_s", "never happens: not before time_limit_s")
+    for i, fault in enumerate(scn.faults):
+        if fault.start_s >= scn.time_limit_s:
+            raise _Invalid(f"faults[{i}].start_s", "never happens: not before time_limit_s")
+    for target in FAULT_TARGETS:
+        windows = [(i, f.start_s, f.end_s) for i, f in enumerate(scn.faults) if f.target == target]
+        _check_windows_increase(windows, lambda j: f"faults[{j}].start_s", f"{target} fault")
+    windows = [(i, o.start_s, o.start_s + o.duration_s) for i, o in enumerate(scn.gnss_outages)
+               if o.zone is None]
+    _check_windows_increase(windows, lambda j: f"gnss_outages[{j}].start_s", "GNSS outage")
+
+
+# ----------------------------------------------------------------------------------------------
+# Declarations.
+
+def _num(key, doc, unit, low=None, high=None, default=REQUIRED, low_open=False, default_doc=""):
+    return Field(key, "number", doc, default, unit, low, high, low_open, default_doc=default_doc)
+
+
+def _x(doc="map frame"):
+    return _num("x", f"x ({doc})", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M)
+
+
+def _y(doc="map frame"):
+    return _num("y", f"y ({doc})", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M)
+
+
+def _obj(key, schema, doc, default=REQUIRED, default_doc=""):
+    return Field(key, "object", doc, default, schema=schema, default_doc=default_doc)
+
+
+def _list(key, schema, doc, min_items=0, default=REQUIRED, default_doc=""):
+    return Field(key, "list", doc, default, schema=schema, min_items=min_items, default_doc=default_doc)
+
+
+def _yaw(doc):
+    return _num("yaw", doc, "rad", -math.pi, math.pi)
+
+
+POINT = Schema("Point", "A position in the map frame.", (_x(), _y()), Point)
+
+START_POSE = Schema(
+    "StartPose", "Where the van starts, at rest. Give one form.",
+    (_x(), _y(), _yaw("heading, counter-clockwise from the map's x axis"),
+     Field("bay", "string", "start in this delivery bay, facing along its lane", default=REQUIRED),
+     Field("lanelet", "integer", "start on this lanelet's centreline, facing along it", default=REQUIRED),
+     _num("s", "distance along that lanelet's centreline", "m", 0.0, MAX_COORDINATE_M, default=0.0)),
+    StartPose, forms=(("x", "y", "yaw"), ("bay",), ("lanelet", "s")),
+    rules=("With a map, `bay` must name a bay of the map and `lanelet` a lanelet of it.",))
+
+STOP = Schema(
+    "Stop", "One delivery stop of the mission, served in list order.",
+    (Field("bay", "string", "bay name from the map (config/maps/README.md)"),
+     _num("dwell_s", "time to stand still in the bay (parcel hand-over)", "s", 0.0, MAX_TIME_LIMIT_S,
+          default=0.0)),
+    Stop, rules=("With a map, `bay` must name a bay of the map.",))
+
+SIZE = Schema(
+    "Size", "Box dimensions; a key left out takes the actor type's default (see Actor types).",
+    (_num("length_m", "along the actor's heading", "m", 0.0, MAX_ACTOR_LENGTH_M, None, True, "type's"),
+     _num("width_m", "across the heading", "m", 0.0, MAX_ACTOR_WIDTH_M, None, True, "type's"),
+     _num("height_m", "above the ground", "m", 0.0, MAX_ACTOR_HEIGHT_M, None, True, "type's")),
+    lambda **kw: kw)
+
+WAYPOINT = Schema(
+    "Waypoint", "A point of an actor's path; the actor's box centre moves along the straight "
+                "segments between waypoints.",
+    (_x(), _y(),
+     _num("speed_mps", "speed on the segment from this waypoint to the next", "m/s", 0.0,
+          MAX_ACTOR_SPEED_MPS, None, True, "actor's speed_mps"),
+     _num("wait_s", "stand still here this long before going on", "s", 0.0, MAX_TIME_LIMIT_S, 0.0)),
+    Waypoint)
+
+_TRIGGER_FIELDS = (
+    _num("time_s", "fires at this scenario time", "s", 0.0, MAX_TIME_LIMIT_S, None),
+    _num("van_within_m", "fires when the van's base_link comes this close to `point` (else to the "
+                         "actor itself)", "m", 0.0, MAX_TRIGGER_RANGE_M, None, True),
+    _obj("point", POINT, "where van_within_m is measured from", None, "the actor"),
+)
+
+TRIGGER = Schema(
+    "Trigger", "When an actor starts moving. It waits at its first waypoint until then; a trigger "
+               "fires once and stays fired.",
+    _TRIGGER_FIELDS, Trigger, forms=(("time_s",), ("van_within_m", "point")), check=_check_trigger,
+    rules=("`point` only goes with `van_within_m`.",))
+
+BRAKE = Schema(
+    "Brake", "A hard-braking event: when the trigger fires, the actor brakes at decel_mps2 to a "
+             "standstill, holds, then pulls away again at its accel_mps2.",
+    _TRIGGER_FIELDS + (
+        _num("decel_mps2", "braking deceleration (positive)", "m/s²", 0.0, MAX_ACCEL_MPS2,
+             low_open=True),
+        _num("hold_s", "standstill time before pulling away again", "s", 0.0, MAX_TIME_LIMIT_S,
+             None, default_doc="stays stopped")),
+    Brake, forms=(("time_s",), ("van_within_m", "point")), check=_check_trigger,
+    rules=("`point` only goes with `van_within_m`.",))
+
+
+def _build_actor(**kw) -> ActorSpec:
+    defaults = ACTOR_TYPES[kw["type"]]
+    size = {k: (v if v is not None else getattr(defaults, k)) for k, v in kw["size"].items()}
+    yaw = 0.0 if kw["yaw"] is None and len(kw["path"]) == 1 else kw["yaw"]
+    return ActorSpec(
+        id=kw["id"], type=kw["type"], path=kw["path"], size=Size(**size), speed_mps=kw["speed_mps"],
+        accel_mps2=kw["accel_mps2"] if kw["accel_mps2"] is not None else defaults.accel_mps2,
+        yaw=yaw, start=kw["start"], brake=kw["brake"], loop=kw["loop"])
+
+
+ACTOR = Schema(
+    "Actor", "A scripted road user or obstacle. One waypoint makes it stationary (parked car, "
+             "standing pedestrian, obstacle); more make it follow the path at its speed.",
+    (Field("id", "string", "unique name, used in logs and in the report", pattern=r"[A-Za-z0-9_\-]+"),
+     Field("type", "string", "what it is (see Actor types)", choices=tuple(ACTOR_TYPES)),
+     _list("path", WAYPOINT, "waypoints, in order", min_items=1),
+     _obj("size", SIZE, "box dimensions", {"length_m": None, "width_m": None, "height_m": None},
+          "type's"),
+     _num("speed_mps", "cruise speed on segments whose waypoint sets none", "m/s", 0.0,
+          MAX_ACTOR_SPEED_MPS, None, True),
+     _num("accel_mps2", "limit for speeding up and for ordinary slowing down", "m/s²", 0.0,
+          MAX_ACCEL_MPS2, None, True, "type's"),
+     _num("yaw", "heading of a stationary actor", "rad", -math.pi, math.pi, None, default_doc="0"),
+     _obj("start", TRIGGER, "when it starts moving", Trigger(time_s=0.0), "time_s: 0"),
+     _obj("brake", BRAKE, "a hard-braking event", None, "none"),
+     Field("loop", "boolean", "after the last waypoint, go on to the first again", False)),
+    _build_actor, check=_check_actor,
+    rules=("`static_obstacle` has exactly one waypoint.",
+           "A stationary actor (one waypoint) takes no speed_mps, brake, loop, or waypoint speed_mps / wait_s.",
+           "A moving actor takes no yaw: it faces along its path.",
+           "Every segment needs a speed (its waypoint's speed_mps or the actor's); the last waypoint "
+           "of a path that does not loop takes no speed_mps.",
+           f"Consecutive waypoints are at least {MIN_SEGMENT_M} m apart.",
+           "A brake time_s comes after a start time_s."))
+
+FAULT = Schema(
+    "Fault", "An injected failure of one input or node (see Faults for which kinds fit which target).",
+    (Field("target", "string", "what fails", choices=FAULT_TARGETS),
+     Field("kind", "string", "how it fails", choices=tuple(FAULT_KINDS)),
+     _num("start_s", "when it begins", "s", 0.0, MAX_TIME_LIMIT_S),
+     _num("duration_s", "how long it lasts", "s", 0.0, MAX_TIME_LIMIT_S, None, True, "to the end"),
+     _num("value", "delay: added latency in s; jump: step size", "", -MAX_JUMP, MAX_JUMP, None,
+          default_doc="none")),
+    Fault, check=_check_fault,
+    rules=("`kind` must be one the target supports (table below).",
+           "`value` is required for delay and jump and not allowed otherwise; "
+           f"delay in (0, {MAX_FAULT_DELAY_S}] s; jump non-zero.",
+           "Faults of one target do not overlap and are listed in time order."))
+
+ZONE = Schema(
+    "Zone", "An axis-aligned box of the map frame.",
+    (_num("x_min", "west edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+     _num("x_max", "east edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+     _num("y_min", "south edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+     _num("y_max", "north edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M)),
+    Zone, check=_check_zone, rules=("x_min < x_max and y_min < y_max.",))
+
+GNSS_OUTAGE = Schema(
+    "GnssOutage", "No GNSS fix during a time window, or while the GNSS antenna is inside a zone.",
+    (_num("start_s", "window start", "s", 0.0, MAX_TIME_LIMIT_S, REQUIRED),
+     _num("duration_s", "window length", "s", 0.0, MAX_TIME_LIMIT_S, REQUIRED, True),
+     _obj("zone", ZONE, "where there is no fix", REQUIRED)),
+    GnssOutage, forms=(("start_s", "duration_s"), ("zone",)),
+    rules=("Time windows are listed in time order and do not overlap.",))
+
+SUCCESS = Schema(
+    "SuccessCriteria", "What makes the run pass. Thresholds left out are not judged.",
+    (Field("expected_outcome", "string", "the report's outcome must equal this (see Outcomes)",
+           "completed", choices=tuple(OUTCOMES)),
+     _num("min_route_completion", "route completion at least", "", 0.0, 1.0, None),
+     _num("min_driving_score", "CARLA-style driving score at least", "", 0.0, 100.0, None),
+     Field("max_collisions", "integer", "collisions at most", 0, low=0, high=1000),
+     _num("min_ttc_s", "smallest time-to-collision at least", "s", 0.0, 10.0, None, True),
+     _num("max_lateral_error_m", "largest lateral tracking error at most", "m", 0.0, 100.0, None, True),
+     _num("max_localization_error_m", "largest localization error at most", "m", 0.0, 100.0, None,
+          True)),
+    SuccessCriteria)
+
+SCENARIO = Schema(
+    "Scenario", "The top level of a scenario file.",
+    (Field("name", "string", "equals the file name without .yaml", pattern=r"[a-z][a-z0-9_]*"),
+     Field("description", "string", "one line: what the scenario tests"),
+     Field("map", "string", "Lanelet2 map file under config/maps", DEFAULT_MAP,
+           pattern=r"[A-Za-z0-9_\-]+\.osm"),
+     Field("seed", "integer", "seed of every random draw in the run (sensor noise)", 0, low=0,
+           high=SEED_MAX),
+     _num("time_limit_s", "the run ends here at the latest", "s", 0.0, MAX_TIME_LIMIT_S, low_open=True),
+     _num("arm_autonomy_at_s", "when the scenario arms the van's drive-by-wire (MANUAL → READY)", "s",
+          0.0, MAX_TIME_LIMIT_S, DEFAULT_ARM_AUTONOMY_AT_S),
+     _obj("start_pose", START_POSE, "where the van starts"),
+     _list("mission", STOP, "delivery stops, in order; the last one ends the route", min_items=1),
+     _list("actors", ACTOR, "scripted road users and obstacles", default=()),
+     _list("faults", FAULT, "injected failures", default=()),
+     _list("gnss_outages", GNSS_OUTAGE, "GNSS outages", default=()),
+     _obj("success", SUCCESS, "pass criteria", SuccessCriteria(), "expected_outcome: completed")),
+    Scenario, check=_check_scenario,
+    rules=("arm_autonomy_at_s, trigger times and fault starts come before time_limit_s.",
+           "Actor ids are unique.",
+           "The map file exists under config/maps; with a map loaded, bay and lanelet names exist in it."))
+
+ALL_SCHEMAS = (SCENARIO, START_POSE, STOP, ACTOR, WAYPOINT, SIZE, TRIGGER, BRAKE, POINT, FAULT,
+               GNSS_OUTAGE, ZONE, SUCCESS)
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading.
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise _Invalid(str(key), f"duplicate key on line {key_node.start_mark.line + 1}")
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class MapLike(Protocol):
+    """What validation needs from a loaded map (robovan_autonomy.mapping.lanelet_map)."""
+
+    def has_bay(self, name: str) -> bool: ...
+
+    def has_lanelet(self, lanelet_id: int) -> bool: ...
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """A bare name means config/scenarios/NAME.yaml; anything with a suffix or a slash is a path."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or "/" in text or text.endswith((".yaml", ".yml")):
+        return Path(name_or_path)
+    return SCENARIO_DIR / f"{text}.yaml"
+
+
+def list_scenarios() -> list[str]:
+    """Names of the shipped scenarios, sorted."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def parse_scenario(doc: Any, path: str | Path, lanelet_map: MapLike | None = None) -> Scenario:
+    """Validate an already-parsed YAML document; errors name `path` as the file."""
+    path = Path(path)
+    try:
+        scenario = _validate(doc, SCENARIO, "")
+        if scenario.name != path.stem:
+            raise _Invalid("name", f"{scenario.name!r} differs from the file name {path.stem!r}")
+        if not (MAP_DIR / scenario.map).is_file():
+            raise _Invalid("map", f"no map {scenario.map!r} under {MAP_DIR}")
+        if lanelet_map is not None:
+            _check_against_map(scenario, lanelet_map)
+    except _Invalid as err:
+        raise ConfigError(path, err.key, err.reason) from None
+    return dataclasses.replace(scenario, source=path)
+
+
+def parse_actor(doc: Any, source: str | Path = "<inline actor>") -> ActorSpec:
+    """One actor mapping, validated as in a scenario file (for tests and ad-hoc tools)."""
+    try:
+        return _validate(doc, ACTOR, "")
+    except _Invalid as err:
+        raise ConfigError(source, err.key, err.reason) from None
+
+
+def load_scenario(name_or_path: str | Path, lanelet_map: MapLike | None = None) -> Scenario:
+    """Read and validate a scenario; with `lanelet_map`, bay and lanelet names are checked too."""
+    path = scenario_path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(list_scenarios()) or "none"
+        raise ConfigError(path, "", f"no such scenario file (shipped scenarios: {known})")
+    try:
+        doc = yaml.load(path.read_text(), Loader=_StrictLoader)
+    except _Invalid as err:
+        raise ConfigError(path, err.key, err.reason) from None
+    except yaml.YAMLError as err:
+        raise ConfigError(path, "", f"not valid YAML: {err}") from None
+    return parse_scenario(doc, path, lanelet_map)
+
+
+def _check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:
+    if scn.start_pose.bay is not None and not lanelet_map.has_bay(scn.start_pose.bay):
+        raise _Invalid("start_pose.bay", f"unknown bay name {scn.start_pose.bay!r} in map {scn.map}")
+    if scn.start_pose.lanelet is not None and not lanelet_map.has_lanelet(scn.start_pose.lanelet):
+        raise _Invalid("start_pose.lanelet", f"no lanelet {scn.start_pose.lanelet} in map {scn.map}")
+    for i, stop in enumerate(scn.mission):
+        if not lanelet_map.has_bay(stop.bay):
+            raise _Invalid(f"mission[{i}].bay", f"unknown bay name {stop.bay!r} in map {scn.map}")
+
+
+# ----------------------------------------------------------------------------------------------
+# The README, rendered from the declarations above.
+
+def _range_text(spec: Field) -> str:
+    low = "-∞" if spec.low is None else f"{spec.low:g}"
+    high = "∞" if spec.high is None else f"{spec.high:g}"
+    return f"{'(' if spec.low_open or spec.low is None else '['}{low}, {high}]"
+
+
+def _type_text(spec: Field) -> str:
+    if spec.kind == "object":
+        return f"[{spec.schema.title}](#{spec.schema.title.lower()})"
+    if spec.kind == "list":
+        return f"list of [{spec.schema.title}](#{spec.schema.title.lower()})"
+    return spec.kind
+
+
+def _default_text(spec: Field, required_in_form: bool) -> str:
+    if spec.default is REQUIRED:
+        return "required in its form" if required_in_form else "**required**"
+    if spec.default_doc:
+        return spec.default_doc
+    if spec.default is None:
+        return "unset"
+    if isinstance(spec.default, bool):
+        return str(spec.default).lower()
+    if isinstance(spec.default, tuple):
+        return "[]"
+    return f"`{spec.default}`"
+
+
+def _allowed_text(spec: Field) -> str:
+    parts = []
+    if spec.choices:
+        parts.append(", ".join(f"`{c}`" for c in spec.choices))
+    if spec.pattern:
+        parts.append(f"matches `{spec.pattern}`")
+    if spec.kind in ("number", "integer") and (spec.low is not None or spec.high is not None):
+        parts.append(_range_text(spec))
+    if spec.min_items:
+        parts.append(f"≥ {spec.min_items} item(s)")
+    return "; ".join(parts)
+
+
+def _schema_markdown(schema: Schema) -> list[str]:
+    lines = [f"### {schema.title}", "", schema.doc, "",
+             "| key | type | unit | default | allowed | meaning |", "| --- | --- | --- | --- | --- | --- |"]
+    for spec in schema.fields:
+        lines.append(f"| `{spec.key}` | {_type_text(spec)} | {spec.unit} | "
+                     f"{_default_text(spec, _in_form(schema, spec.key))} | {_allowed_text(spec)} | {spec.doc} |")
+    lines.append("")
+    if schema.forms:
+        forms = " | ".join(" + ".join(f"`{k}`" for k in form) for form in schema.forms)
+        lines += [f"Give exactly one form: {forms}.", ""]
+    lines += [f"- {rule}" for rule in schema.rules]
+    return lines + ([""] if schema.rules else [])
+
+
+def render_readme() -> str:
+    """The whole config/scenarios/README.md; a test keeps the file equal to this."""
+    lines = [
+        "# Scenarios",
+        "",
+        "<!-- Generated by `python -m robovan_autonomy.sim.scenario --write-readme` from the schema",
+        "     in robovan_autonomy/sim/scenario.py and the files here. Do not edit by hand. -->",
+        "",
+        "Closed-loop scenarios for the embedded simulator. `load_scenario(NAME)` reads",
+        "`config/scenarios/NAME.yaml`; `list_scenarios()` lists them. Positions are in the map's",
+        "`map` frame (metres, x east, y north), angles in radians counter-clockwise from x, times",
+        "in seconds of scenario time (0 at simulation start). Bay names and coordinates are in",
+        "config/maps/README.md.",
+        "",
+        "A bad file raises `ConfigError(file, key, reason)` naming the key path, for example",
+        "`config/scenarios/x.yaml at 'actors[2].path[1].speed_mps': -1 is out of range, allowed (0, 20]`.",
+        "Unknown keys, wrong types, NaN or infinite numbers, out-of-range values, unknown names,",
+        "duplicate keys and the cross-field rules listed under each table are all rejected.",
+        "",
+        "## Shipped scenarios",
+        "",
+        "| name | time limit | stops | actors | faults / outages | description |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in list_scenarios():
+        scn = load_scenario(name)
+        lines.append(f"| `{name}` | {scn.time_limit_s:g} s | {len(scn.mission)} | {len(scn.actors)} | "
+                     f"{len(scn.faults)} / {len(scn.gnss_outages)} | {scn.description} |")
+    lines += ["", "## Schema", ""]
+    for schema in ALL_SCHEMAS:
+        lines += _schema_markdown(schema)
+    lines += ["## Actor types", "",
+              "| type | class_id | length × width × height | accel_mps2 | why these defaults |",
+              "| --- | --- | --- | --- | --- |"]
+    for name, t in ACTOR_TYPES.items():
+        lines.append(f"| `{name}` | {int(t.class_id)} ({t.class_id.name}) | "
+                     f"{t.length_m:g} × {t.width_m:g} × {t.height_m:g} m | {t.accel_mps2:g} | {t.why} |")
+    lines += ["", "## Faults", "", "| target | " + " | ".join(FAULT_KINDS) + " |",
+              "| --- |" + " --- |" * len(FAULT_KINDS)]
+    for target, kinds in FAULT_KINDS_BY_TARGET.items():
+        lines.append(f"| `{target}` | " + " | ".join("✓" if k in kinds else "" for k in FAULT_KINDS) + " |")
+    lines += [""] + [f"- `{kind}`: {meaning}" for kind, meaning in FAULT_KINDS.items()]
+    lines += ["", "## Outcomes", "", "The run report's `outcome`, judged in this order:", ""]
+    lines += [f"- `{name}`: {meaning}" for name, meaning in OUTCOMES.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write-readme", action="store_true", help=f"rewrite {README_PATH}")
+    args = parser.parse_args(argv)
+    if args.write_readme:
+        README_PATH.write_text(render_readme())
+    else:
+        print(render_readme(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,385 @@
+"""The drive-by-wire CAN bridge: /control/command in, RVN-DBW v1 frames out, van reports back.
+
+Only I/O lives here. The bytes come from vehicle/rvn_dbw.py, what to send at each instant from
+command_follower.py, and how far it may go from command_limits.py. The bridge's own timers send
+DBW_STEER_CMD and DBW_ACCEL_CMD every 20 ms and DBW_BODY_CMD every 100 ms on the node clock
+(sim time when use_sim_time is set), whatever arrives upstream, so the van never reaches its
+100 ms command timeout while this process lives. Report frames are read by a python-can Notifier
+thread, checked end to end (bad CRC or counter: dropped, counted, never used) and handed to the
+executor thread through one lock.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+
+import can
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_srvs.srv import SetBool
+from trajectory_msgs.msg import JointTrajectory
+
+from robovan_autonomy import interfaces
+from robovan_autonomy.interfaces import Diagnostic, InterfaceError
+from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s
+from robovan_autonomy.parameters import Param
+from robovan_autonomy.vehicle import rvn_dbw
+from robovan_autonomy.vehicle.command_follower import CommandFollower, FollowerConfig, FollowerState
+from robovan_autonomy.vehicle.command_limits import Command, CommandLimiter, CommandLimits
+from robovan_autonomy.vehicle.rvn_dbw import DbwState, Gear, MsgId
+from robovan_autonomy.vehicle_params import load_vehicle_params
+
+NODE_NAME = "dbw_bridge"
+CAN_INTERFACES = ("virtual", "udp_multicast", "socketcan", "pcan", "kvaser", "vector", "slcan")
+# How long the Notifier thread blocks in recv, s: bounds how long shutdown waits for it.
+NOTIFIER_POLL_S = 0.05
+# The van's reports count as current for this long, s: five DBW_STATUS periods. Older, the van is
+# treated as silent: no ENABLE bits go out to a van whose state is unknown.
+REPORT_TIMEOUT_S = 0.1
+
+_VEHICLE = load_vehicle_params()
+
+PARAMETERS = [
+    Param("can_interface", "virtual", "python-can interface of the DBW bus",
+          choices=CAN_INTERFACES),
+    Param("can_channel", "robovan_dbw",
+          "python-can channel: 'can0' for socketcan, a multicast group such as '239.74.163.2' for "
+          "udp_multicast, any name for virtual"),
+    Param("can_bitrate", 500_000, "bit/s for interfaces that set it themselves; 0 leaves it as "
+          "configured (socketcan and the simulated buses ignore it)", min=0, max=1_000_000),
+    Param("can_udp_port", 43113, "UDP port of the udp_multicast bus", min=1, max=65535),
+    Param("can_udp_hop_limit", 0, "multicast TTL of the udp_multicast bus; 0 keeps simulated CAN "
+          "frames on this host", min=0, max=255),
+    Param("stale_after_s", 0.15, "a /control/command older than this is stale; the bridge then "
+          "bridges the gap with the plan's remainder", min=0.02, max=1.0),
+    Param("max_gap_s", 1.0, "longest a stale plan is followed before a controlled stop",
+          min=0.0, max=5.0),
+    Param("controlled_stop_decel_mps2", 2.5, "braking of the controlled stop when commands go "
+          "stale (positive number)", min=0.5, max=-_VEHICLE.min_accel_mps2),
+    Param("diagnostics_period_s", 0.2, "period of the /diagnostics report", min=0.1, max=0.5),
+]
+
+
+def bus_kwargs(interface: str, channel: str, bitrate: int, udp_port: int, hop_limit: int) -> dict:
+    """can.Bus arguments for one interface: each accepts only its own options."""
+    kwargs = {"interface": interface, "channel": channel,
+              "can_filters": [{"can_id": int(i), "can_mask": 0x7FF, "extended": False}
+                              for i in rvn_dbw.REPORT_IDS]}
+    if interface == "udp_multicast":
+        kwargs.update(port=udp_port, hop_limit=hop_limit, fd=False)
+    elif interface not in ("virtual", "socketcan") and bitrate > 0:
+        kwargs["bitrate"] = bitrate
+    return kwargs
+
+
+@dataclasses.dataclass
+class VanView:
+    """The newest trusted reports and when they arrived (node clock, s)."""
+
+    status: rvn_dbw.DbwStatus | None = None
+    status_s: float = -math.inf
+    motion: rvn_dbw.MotionReport | None = None
+    motion_s: float = -math.inf
+    steer: rvn_dbw.SteerReport | None = None
+    steer_s: float = -math.inf
+
+    def status_fresh(self, now: float) -> bool:
+        return self.status is not None and now - self.status_s <= REPORT_TIMEOUT_S
+
+    def speed_mps(self, now: float) -> float:
+        fresh = self.motion is not None and now - self.motion_s <= REPORT_TIMEOUT_S
+        return self.motion.speed_mps if fresh else math.nan
+
+    def steer_rad(self) -> float:
+        return self.steer.angle_rad if self.steer is not None else 0.0
+
+
+def van_fault(status: rvn_dbw.DbwStatus) -> str | None:
+    """Why this status must end an engagement request, or None."""
+    if status.state is DbwState.FAULT_SAFE_STOP:
+        return "van in FAULT_SAFE_STOP"
+    if status.fault is not rvn_dbw.FaultCode.NONE:
+        return f"van fault {status.fault.name}"
+    for flag in ("steer_override", "brake_override", "throttle_override", "estop_pressed"):
+        if getattr(status, flag):
+            return f"driver {flag}"
+    return None
+
+
+class Engagement:
+    """The autonomy side of engagement: a standing request that any override, fault or a van
+    leaving ENGAGED cancels until a person asks again."""
+
+    def __init__(self):
+        self.requested = False
+        self.drop_reason = ""
+        self.drops = 0
+        self._seen_engaged = False
+
+    def request(self, status: rvn_dbw.DbwStatus | None) -> str | None:
+        """Stand the request, or say why not."""
+        if status is None:
+            return "no DBW_STATUS from the van"
+        reason = van_fault(status)
+        if reason:
+            return reason
+        self.requested, self.drop_reason, self._seen_engaged = True, "", False
+        return None
+
+    def release(self, reason: str) -> None:
+        if self.requested:
+            self.drops += 1
+            self.drop_reason = reason
+        self.requested = False
+
+    def on_status(self, status: rvn_dbw.DbwStatus) -> None:
+        if not self.requested:
+            return
+        reason = van_fault(status)
+        if reason is None and self._seen_engaged and status.state is not DbwState.ENGAGED:
+            reason = f"van left ENGAGED for {status.state.name}"
+        if reason:
+            self.release(reason)
+        self._seen_engaged = self._seen_engaged or status.state is DbwState.ENGAGED
+
+    def enable(self, van: VanView, now: float) -> bool:
+        """ENABLE bits go out only while requested and the van reports READY or ENGAGED."""
+        if self.requested and not van.status_fresh(now):
+            self.release("van reports stale")
+        return self.requested and van.status.state in (DbwState.READY, DbwState.ENGAGED)
+
+
+class _ReportListener(can.Listener):
+    """Hands every received frame to the bridge; keeps the Notifier thread alive on bus errors."""
+
+    def __init__(self, bridge: DbwBridgeNode):
+        self._bridge = bridge
+
+    def on_message_received(self, msg: can.Message) -> None:
+        self._bridge.on_can_message(msg)
+
+    def on_error(self, exc: Exception) -> None:
+        self._bridge.on_bus_error(exc)
+
+
+class DbwBridgeNode(Node):
+    def __init__(self, **node_kwargs):
+        super().__init__(NODE_NAME, **node_kwargs)
+        self.params = declare_parameters(self, PARAMETERS)
+        p = self.params
+        self._limits = CommandLimits.from_vehicle(_VEHICLE)
+        self._limiter = CommandLimiter(self._limits)
+        self._follower = CommandFollower(FollowerConfig(
+            stale_after_s=p.stale_after_s, max_gap_s=p.max_gap_s,
+            controlled_stop_decel_mps2=p.controlled_stop_decel_mps2))
+        self._engagement = Engagement()
+        self._counters = rvn_dbw.CounterGenerator()
+        self._e2e = rvn_dbw.E2EChecker(rvn_dbw.REPORT_IDS)
+        self._lock = threading.Lock()  # guards _van, _e2e, _engagement and the counts below
+        self._van = VanView()
+        self._published_motion_s = -math.inf
+        self._frames_received = 0
+        self._undecodable_reports = 0
+        self._bus_errors = 0
+        self._send_errors = 0
+        self._frames_sent = 0
+        self._malformed_commands = 0
+        self._reported_problems = (0, 0)  # (malformed commands, e2e drops) at the last report
+        self._last_malformed = ""
+        self._last_tick_s: float | None = None
+        self._enabled_out = False
+        self._hazard = False
+        self._active_limits: frozenset[str] = frozenset()
+
+        self._bus = can.Bus(**bus_kwargs(p.can_interface, p.can_channel, p.can_bitrate,
+                                         p.can_udp_port, p.can_udp_hop_limit))
+        self._notifier = can.Notifier(self._bus, [_ReportListener(self)], timeout=NOTIFIER_POLL_S)
+
+        self._status_pub = self.create_publisher(JointState, interfaces.VEHICLE_STATUS,
+                                                 interfaces.RELIABLE_QOS)
+        self._diagnostics = DiagnosticsPublisher(self)
+        self.create_subscription(JointTrajectory, interfaces.CONTROL_COMMAND, self._on_command,
+                                 interfaces.RELIABLE_QOS)
+        self.create_service(SetBool, interfaces.VEHICLE_ENGAGE, self._on_engage)
+        self._command_timer = self.create_timer(rvn_dbw.period_s(MsgId.STEER_CMD),
+                                                self._send_commands)
+        self._body_timer = self.create_timer(rvn_dbw.period_s(MsgId.BODY_CMD), self._send_body)
+        self._diagnostics_timer = self.create_timer(p.diagnostics_period_s, self._publish_diagnostics)
+
+    # -- CAN receive (Notifier thread) ---------------------------------------------------------
+    def on_can_message(self, msg: can.Message) -> None:
+        if msg.is_extended_id or msg.is_remote_frame or msg.is_error_frame:
+            return
+        frame = rvn_dbw.Frame(msg.arbitration_id, bytes(msg.data))
+        now = now_s(self)
+        with self._lock:
+            self._frames_received += 1
+            if not self._e2e.check(frame).ok:
+                return
+            try:
+                report = rvn_dbw.decode(frame)
+            except rvn_dbw.FrameError:
+                self._undecodable_reports += 1
+                return
+            if isinstance(report, rvn_dbw.DbwStatus):
+                self._van.status, self._van.status_s = report, now
+                self._engagement.on_status(report)
+            elif isinstance(report, rvn_dbw.MotionReport):
+                self._van.motion, self._van.motion_s = report, now
+            elif isinstance(report, rvn_dbw.SteerReport):
+                self._van.steer, self._van.steer_s = report, now
+
+    @property
+    def frames_received(self) -> int:
+        """Report frames taken off the bus so far, trusted or not (lockstep harnesses wait on it)."""
+        with self._lock:
+            return self._frames_received
+
+    def on_bus_error(self, exc: Exception) -> None:
+        with self._lock:
+            self._bus_errors += 1
+
+    # -- ROS inputs ----------------------------------------------------------------------------
+    def _on_command(self, msg: JointTrajectory) -> None:
+        try:
+            plan = interfaces.decode_control_command(msg)
+        except InterfaceError as err:
+            self._malformed_commands += 1
+            self._last_malformed = str(err)
+            return
+        if not self._follower.accept(plan, now_s(self)):
+            self._last_malformed = "plan older than the one held or stamped in the future"
+
+    def _on_engage(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        with self._lock:
+            fresh = self._van.status_fresh(now_s(self))
+            if not request.data:
+                self._engagement.release("released through the engage service")
+                response.success, response.message = True, "engagement released"
+                return response
+            refusal = self._engagement.request(self._van.status if fresh else None)
+            state = self._van.status.state.name if fresh else "silent"
+        response.success = refusal is None
+        response.message = refusal or f"engagement requested; van {state}"
+        return response
+
+    # -- CAN transmit (own timers, node clock) --------------------------------------------------
+    def _send_commands(self) -> None:
+        now = now_s(self)
+        dt = now - self._last_tick_s if self._last_tick_s is not None else 0.0
+        self._last_tick_s = now
+        with self._lock:
+            enable = self._engagement.enable(self._van, now)
+            speed = self._van.speed_mps(now)
+            measured_steer = self._van.steer_rad()
+            motion_s, motion, steer = self._van.motion_s, self._van.motion, self._van.steer
+        wanted = self._follower.command_at(now, speed)
+        if enable:
+            limited = self._limiter.limit(Command(wanted.steer_rad, wanted.accel_mps2), dt, speed)
+            command, self._active_limits = limited.command, limited.active
+        else:
+            self._follower.track_vehicle(measured_steer, 0.0)
+            self._limiter.reset(Command(measured_steer, 0.0))
+            command, self._active_limits = self._limiter.previous, frozenset()
+        self._enabled_out, self._hazard = enable, enable and wanted.hazard
+        gear = Gear.DRIVE if enable else Gear.NONE
+        self._send(rvn_dbw.SteerCommand(command.steer_rad, self._limits.max_steer_rate_radps, enable,
+                                        self._counters.next(MsgId.STEER_CMD)))
+        self._send(rvn_dbw.AccelCommand(command.accel_mps2, gear, enable,
+                                        self._counters.next(MsgId.ACCEL_CMD)))
+        if motion is not None and steer is not None and motion_s > self._published_motion_s:
+            self._published_motion_s = motion_s
+            self._status_pub.publish(interfaces.encode_vehicle_status(interfaces.VehicleStatus(
+                motion_s, steer.angle_rad, steer.rate_radps, motion.speed_mps, motion.accel_mps2)))
+
+    def _send_body(self) -> None:
+        self._send(rvn_dbw.BodyCommand(rvn_dbw.TurnSignal.OFF, self._hazard, False, False,
+                                       self._counters.next(MsgId.BODY_CMD)))
+
+    def _send(self, message: rvn_dbw.Message) -> None:
+        frame = rvn_dbw.encode(message)
+        try:
+            self._bus.send(can.Message(arbitration_id=frame.can_id, data=frame.data,
+                                       is_extended_id=False))
+            self._frames_sent += 1
+        except can.CanError:
+            self._send_errors += 1
+
+    # -- diagnostics -----------------------------------------------------------------------------
+    def _publish_diagnostics(self) -> None:
+        now = now_s(self)
+        with self._lock:
+            status = self._van.status if self._van.status_fresh(now) else None
+            drops = {f"drops_{rvn_dbw.MsgId(i).name}_{reason.value}": n
+                     for (i, reason), n in sorted(self._e2e.drops.items(),
+                                                  key=lambda item: (item[0][0], item[0][1].value))}
+            values = {
+                "engage_requested": self._engagement.requested,
+                "engagement_drops": self._engagement.drops,
+                "engagement_drop_reason": self._engagement.drop_reason,
+                "e2e_drops": self._e2e.drop_count(),
+                **drops,
+                "frames_received": self._frames_received,
+                "undecodable_reports": self._undecodable_reports,
+                "bus_errors": self._bus_errors,
+            }
+        values.update({
+            "dbw_state": status.state.name if status else "UNKNOWN",
+            "fault_code": status.fault.name if status else "UNKNOWN",
+            "steer_override": status.steer_override if status else "UNKNOWN",
+            "brake_override": status.brake_override if status else "UNKNOWN",
+            "throttle_override": status.throttle_override if status else "UNKNOWN",
+            "estop_pressed": status.estop_pressed if status else "UNKNOWN",
+            "enable_out": self._enabled_out,
+            "follower_state": self._follower.state.name,
+            "plan_age_s": f"{self._follower.plan_age_s(now):.3f}",
+            "active_limits": ",".join(sorted(self._active_limits)),
+            "malformed_commands": self._malformed_commands,
+            "last_command_problem": self._last_malformed,
+            "rejected_plans": self._follower.plans_rejected,
+            "frames_sent": self._frames_sent,
+            "send_errors": self._send_errors,
+        })
+        level, message = self._health(status, values)
+        self._reported_problems = (self._malformed_commands, values["e2e_drops"])
+        self._diagnostics.publish([Diagnostic("dbw", level, message, values)])
+
+    def _health(self, status: rvn_dbw.DbwStatus | None, values: dict) -> tuple[int, str]:
+        if status is None:
+            return interfaces.ERROR, "no current DBW_STATUS from the van"
+        if status.state is DbwState.FAULT_SAFE_STOP:
+            return interfaces.ERROR, f"van FAULT_SAFE_STOP ({status.fault.name})"
+        if self._send_errors:
+            return interfaces.ERROR, f"{self._send_errors} frames failed to send"
+        malformed, drops = self._reported_problems
+        if self._malformed_commands > malformed:
+            return interfaces.WARN, f"malformed /control/command: {self._last_malformed}"
+        if values["e2e_drops"] > drops:
+            return interfaces.WARN, (f"{values['e2e_drops'] - drops} report frames dropped "
+                                     "(CRC/counter)")
+        if self._enabled_out and self._follower.state is not FollowerState.FOLLOWING:
+            return interfaces.WARN, f"commands stale: {self._follower.state.name}"
+        return interfaces.OK, f"van {status.state.name}"
+
+    def destroy_node(self):
+        """Stop reading and writing the bus before the node goes: the van then times out."""
+        for timer in (self._command_timer, self._body_timer, self._diagnostics_timer):
+            timer.cancel()
+        self._notifier.stop()
+        self._bus.shutdown()
+        return super().destroy_node()
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = DbwBridgeNode()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
