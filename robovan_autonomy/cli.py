@@ -50,6 +50,30 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_sim(args) -> int:
+    from robovan_autonomy.tools.simulation import SimOptions, run_simulation
+
+    report = run_simulation(SimOptions(scenario=args.scenario, out_dir=Path(args.out), seed=args.seed,
+                                       realtime=args.realtime, ground_truth=tuple(args.ground_truth),
+                                       record=not args.no_record, time_limit_s=args.time_limit))
+    judgement = report["judgement"]
+    print(f"{report['scenario']}: outcome {report['outcome']}, driving score "
+          f"{report['driving_score']:.1f}, route completion {report['route_completion']:.2f}, "
+          f"collisions {len(report['collisions'])}, {report['sim_time_s']:.1f} s simulated at "
+          f"{report['realtime_factor']:.2f}x real time -> {args.out}/report.json")
+    for reason in judgement["failed_criteria"]:
+        print(f"  failed: {reason}")
+    return 0 if judgement["passed"] else 1
+
+
+def _ground_truth_stages(text: str) -> list[str]:
+    stages = [s for s in text.split(",") if s]
+    unknown = sorted(set(stages) - {"localization", "perception"})
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown stage(s) {unknown}; use localization,perception")
+    return stages
+
+
 def bench_dir() -> Path:
     return share_dir() / "bench"
 
@@ -125,6 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ground-truth", action="append", default=[], choices=("localization", "perception"))
     run.add_argument("--processes", action="store_true", help="one process per node, as ros2 launch does")
     run.set_defaults(func=_cmd_run)
+
+    sim = sub.add_parser("sim", help="run the stack closed loop against the embedded simulator")
+    sim.add_argument("--scenario", default="delivery_loop", help="scenario name or YAML path")
+    sim.add_argument("--out", default="runs/latest", help="folder for report.json, report.png, run.mcap")
+    sim.add_argument("--seed", type=int, help="override the scenario's seed")
+    sim.add_argument("--realtime", action="store_true", help="pace to the wall clock (default: lockstep)")
+    sim.add_argument("--ground-truth", type=_ground_truth_stages, default=[],
+                     help="stages fed from ground truth, e.g. localization,perception")
+    sim.add_argument("--time-limit", type=float, help="override the scenario's time limit (s)")
+    sim.add_argument("--no-record", action="store_true", help="skip run.mcap")
+    sim.set_defaults(func=_cmd_sim)
 
     bench = sub.add_parser("bench", help="run a benchmark from bench/ ('all' for every one)")
     bench.add_argument("name")

@@ -16,7 +16,7 @@ from geometry_msgs.msg import Point, PoseStamped, Quaternion, Vector3
 from nav_msgs.msg import Odometry, Path
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy)
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import CameraInfo, Image, Imu, JointState, NavSatFix, NavSatStatus, PointCloud2, PointField
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, Imu, JointState, NavSatFix, NavSatStatus, PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from visualization_msgs.msg import Marker, MarkerArray
@@ -26,6 +26,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 # ---------------------------------------------------------------------------------------------
 CAMERA_IMAGE = "/sensing/camera/front/image_raw"
 CAMERA_INFO = "/sensing/camera/front/camera_info"
+CAMERA_COMPRESSED = "/sensing/camera/front/image_raw/compressed"  # image_transport naming
 LIDAR_POINTS = "/sensing/lidar/top/points"
 GNSS_FIX = "/sensing/gnss/fix"
 IMU_DATA = "/sensing/imu/data"
@@ -395,6 +396,27 @@ def decode_image(msg: Image, frame_id: str = CAMERA_FRAME) -> np.ndarray:
     if len(data) != expected:
         raise InterfaceError(f"image: {len(data)} data bytes, expected {expected}")
     return np.frombuffer(data, dtype=np.uint8).reshape(msg.height, msg.width, 3)
+
+
+def encode_compressed_image(stamp_s: float, image_bgr: np.ndarray, frame_id: str = CAMERA_FRAME,
+                            jpeg_quality: int = 85) -> CompressedImage:
+    """JPEG for recording: a raw 960×540 stream is 23 MB/s, too much to keep every run."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    if not ok:
+        raise InterfaceError("image: JPEG encoding failed")
+    return CompressedImage(header=header(stamp_s, frame_id), format="jpeg", data=encoded.tobytes())
+
+
+def decode_compressed_image(msg: CompressedImage, frame_id: str = CAMERA_FRAME) -> np.ndarray:
+    import cv2
+
+    _expect_frame(msg.header, frame_id, "compressed image")
+    image = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InterfaceError(f"compressed image: cannot decode format '{msg.format}'")
+    return image
 
 
 @dataclasses.dataclass(frozen=True)

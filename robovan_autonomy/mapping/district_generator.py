@@ -34,7 +34,6 @@ ORIGIN_ALT_M = 38.0
 LANE_WIDTH_M = 3.5
 PARKING_STRIP_WIDTH_M = 2.5          # kerbside strip for parked cars and delivery bays
 SIDEWALK_WIDTH_M = 3.0
-CANYON_SIDEWALK_WIDTH_M = 2.5        # narrower pavement: the canyon's facades stand 12 m apart
 CURB_HEIGHT_M = 0.15
 # Half the side of every intersection box: right turns get radius 10 - 1.75 = 8.25 m, which keeps
 # the design minimum below with margin over the van's own 4.4 m (wheelbase 3.0 m, steer 0.6 rad).
@@ -70,7 +69,6 @@ class Street:
     speed_limit_kmh: int
     parking_strip: bool              # a kerbside strip on both sides
     parked_cars: bool
-    sidewalk_width_m: float
     facade_heights_m: tuple[float, ...]
     zone: str = ""                   # named scenario region: 'corridor', 'canyon'
 
@@ -101,20 +99,20 @@ MID_RISE_M = (15.0, 21.0, 18.0, 24.0, 12.0, 27.0)
 CANYON_RISE_M = (48.0, 55.0, 42.0, 60.0, 51.0)
 
 STREETS = (
-    Street("Harbour Road", ((0.0, 0.0), (220.0, 0.0), (440.0, 0.0)), 40, True, False,
-           SIDEWALK_WIDTH_M, LOW_RISE_M, zone="corridor"),
-    Street("Market Street", ((0.0, 170.0), (220.0, 170.0), (440.0, 170.0)), 40, True, True,
-           SIDEWALK_WIDTH_M, MID_RISE_M),
-    Street("North Street", ((0.0, 360.0), (220.0, 360.0), (440.0, 360.0)), 30, True, False,
-           SIDEWALK_WIDTH_M, MID_RISE_M),
-    Street("West Street", ((0.0, 0.0), (0.0, 170.0), (0.0, 360.0)), 30, True, True,
-           SIDEWALK_WIDTH_M, MID_RISE_M),
-    Street("East Street", ((440.0, 0.0), (440.0, 170.0), (440.0, 360.0)), 30, True, False,
-           SIDEWALK_WIDTH_M, MID_RISE_M),
-    Street("Centre Street", ((220.0, 0.0), (220.0, 170.0)), 30, True, True,
-           SIDEWALK_WIDTH_M, MID_RISE_M),
-    Street("Canyon Lane", ((220.0, 170.0), (220.0, 360.0)), 30, False, False,
-           CANYON_SIDEWALK_WIDTH_M, CANYON_RISE_M, zone="canyon"),
+    Street("Harbour Road", ((0.0, 0.0), (220.0, 0.0), (440.0, 0.0)), speed_limit_kmh=40,
+           parking_strip=True, parked_cars=False, facade_heights_m=LOW_RISE_M, zone="corridor"),
+    Street("Market Street", ((0.0, 170.0), (220.0, 170.0), (440.0, 170.0)), speed_limit_kmh=40,
+           parking_strip=True, parked_cars=True, facade_heights_m=MID_RISE_M),
+    Street("North Street", ((0.0, 360.0), (220.0, 360.0), (440.0, 360.0)), speed_limit_kmh=30,
+           parking_strip=True, parked_cars=False, facade_heights_m=MID_RISE_M),
+    Street("West Street", ((0.0, 0.0), (0.0, 170.0), (0.0, 360.0)), speed_limit_kmh=30,
+           parking_strip=True, parked_cars=True, facade_heights_m=MID_RISE_M),
+    Street("East Street", ((440.0, 0.0), (440.0, 170.0), (440.0, 360.0)), speed_limit_kmh=30,
+           parking_strip=True, parked_cars=False, facade_heights_m=MID_RISE_M),
+    Street("Centre Street", ((220.0, 0.0), (220.0, 170.0)), speed_limit_kmh=30,
+           parking_strip=True, parked_cars=True, facade_heights_m=MID_RISE_M),
+    Street("Canyon Lane", ((220.0, 170.0), (220.0, 360.0)), speed_limit_kmh=30,
+           parking_strip=False, parked_cars=False, facade_heights_m=CANYON_RISE_M, zone="canyon"),
 )
 
 JUNCTIONS = (
@@ -516,8 +514,8 @@ def _build_blocks(b: _MapBuilder) -> None:
         radii = tuple(half - max(a.half_width_m, c.half_width_m)
                       for a, c in ((south, west), (south, east), (north, east), (north, west)))
         b.line(rounded_rectangle(kx0, ky0, kx1, ky1, radii), **curb_attrs)
-        bx0, by0 = kx0 + west.sidewalk_width_m, ky0 + south.sidewalk_width_m
-        bx1, by1 = kx1 - east.sidewalk_width_m, ky1 - north.sidewalk_width_m
+        bx0, by0 = kx0 + SIDEWALK_WIDTH_M, ky0 + SIDEWALK_WIDTH_M
+        bx1, by1 = kx1 - SIDEWALK_WIDTH_M, ky1 - SIDEWALK_WIDTH_M
         d = BUILDING_DEPTH_M
         ends_x = (west.facade_heights_m, east.facade_heights_m)
         _build_row(b, bx0, by0, bx1, by0 + d, True, south.facade_heights_m, ends_x)
@@ -535,8 +533,8 @@ def _build_blocks(b: _MapBuilder) -> None:
                   for a, c in ((south, west), (south, east), (north, east), (north, west)))
     # The outer kerb runs clockwise so that, like the blocks' kerbs, the road lies on its left.
     b.line(list(reversed(rounded_rectangle(kx0, ky0, kx1, ky1, radii))), **curb_attrs)
-    bx0, by0 = kx0 - west.sidewalk_width_m, ky0 - south.sidewalk_width_m
-    bx1, by1 = kx1 + east.sidewalk_width_m, ky1 + north.sidewalk_width_m
+    bx0, by0 = kx0 - SIDEWALK_WIDTH_M, ky0 - SIDEWALK_WIDTH_M
+    bx1, by1 = kx1 + SIDEWALK_WIDTH_M, ky1 + SIDEWALK_WIDTH_M
     d = BUILDING_DEPTH_M
     _build_row(b, bx0 - d, by0 - d, bx1 + d, by0, True, south.facade_heights_m, (None, None))
     _build_row(b, bx0 - d, by1, bx1 + d, by1 + d, True, north.facade_heights_m, (None, None))
@@ -574,15 +572,127 @@ def sidecar() -> dict:
             "origin": {"lat_deg": ORIGIN_LAT_DEG, "lon_deg": ORIGIN_LON_DEG, "alt_m": ORIGIN_ALT_M}}
 
 
-def write_district(out_dir: Path) -> tuple[Path, Path]:
-    """Write <out>/delivery_district.osm and its sidecar .yaml; returns both paths."""
+def _fmt(v: Vec) -> str:
+    return f"({v[0]:.2f}, {v[1]:.2f})"
+
+
+def _lane_offsets(street: Street) -> str:
+    """Where each lane's centreline runs, e.g. 'eastbound y = -1.75, westbound y = 1.75'."""
+    h = _unit(street.nodes[0], street.nodes[-1])[0]
+    axis, base = ("y", street.nodes[0][1]) if h[1] == 0.0 else ("x", street.nodes[0][0])
+    parts = []
+    for travel in (h, _scale(h, -1.0)):
+        offset = _scale(_right_normal(travel), LANE_WIDTH_M / 2)
+        value = base + (offset[1] if axis == "y" else offset[0])
+        parts.append(f"{_compass(travel)}bound {axis} = {value:.2f}")
+    return ", ".join(parts)
+
+
+def readme_text() -> str:
+    """config/maps/README.md, generated from the same tables as the map so it cannot drift."""
+    near, far, stop_d = _approach_distance_m()
+    half = INTERSECTION_HALF_SIZE_M
+    lines = [
+        "# Delivery district map",
+        "",
+        "Generated by `python -m robovan_autonomy.mapping.district_generator --out config/maps/`",
+        "(edit the generator, not these files; a rerun writes byte-identical files). Load it with",
+        "`robovan_autonomy.mapping.lanelet_map.load_map()`.",
+        "",
+        f"- `{MAP_NAME}.osm`: the Lanelet2 map. `{MAP_NAME}.yaml`: sidecar with the map name, the",
+        f"  projector ({PROJECTOR_NAME}) and the geodetic origin lat {ORIGIN_LAT_DEG}°, "
+        f"lon {ORIGIN_LON_DEG}°, alt {ORIGIN_ALT_M} m.",
+        "- Frame: all coordinates here are in `map` (REP-105), the local ENU frame at that origin:",
+        "  x east, y north, metres. Right-hand traffic.",
+        f"- Every street is two-way, one {LANE_WIDTH_M} m lane per direction. Streets with a kerbside",
+        f"  strip have a {PARKING_STRIP_WIDTH_M} m parking strip on both sides (kerb "
+        f"{LANE_WIDTH_M + PARKING_STRIP_WIDTH_M} m from the centreline), the canyon has none (kerb",
+        f"  {LANE_WIDTH_M} m). Kerbs are {CURB_HEIGHT_M} m high; sidewalks {SIDEWALK_WIDTH_M} m, then "
+        f"buildings {BUILDING_DEPTH_M} m deep.",
+        f"- Intersection boxes reach ±{half} m from the centre. Turns are quarter circles: right turns",
+        f"  radius {half - LANE_WIDTH_M / 2} m, left turns {half + LANE_WIDTH_M / 2} m. Crosswalks lie "
+        f"{near}–{far} m from the centre on every leg",
+        f"  except the corridor's; stop lines {stop_d} m from the centre on the legs that must stop.",
+        f"- Lanelets are at most {MAX_LANELET_LENGTH_M} m long, so a blockage closes one piece of street.",
+        "",
+        "## Streets",
+        "",
+        "| street | from → to | length m | speed limit | lane centrelines | kerbside strip | zone |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for st in STREETS:
+        length = _unit(st.nodes[0], st.nodes[-1])[1]
+        lines.append(f"| {st.name} | {_fmt(st.nodes[0])} → {_fmt(st.nodes[-1])} | {length:.0f} | "
+                     f"{st.speed_limit_kmh} km/h | {_lane_offsets(st)} | "
+                     f"{'yes' + (', parked cars' if st.parked_cars else '') if st.parking_strip else 'no'} | "
+                     f"{st.zone or '-'} |")
+    lines += ["", "## Intersections", "",
+              "| name | centre | legs | control |", "| --- | --- | --- | --- |"]
+    legs = node_legs()
+    for j in JUNCTIONS:
+        names = ", ".join(f"{_compass(g)} ({seg.street.name})" for g, seg in sorted(legs[j.node].items()))
+        if j.priority_axis is None:
+            control = "all-way stop, stop lines on every approach"
+        else:
+            minor = [f"{_compass(g)} leg" for g in sorted(legs[j.node])
+                     if ("x" if g[1] == 0.0 else "y") != j.priority_axis]
+            control = f"priority road along {j.priority_axis}; the {', '.join(minor)} stops (right_of_way)"
+        lines.append(f"| {j.name} | {_fmt(j.node)} | {names} | {control} |")
+    bends = [n for n, l in legs.items() if len(l) == 2]
+    lines += ["", "Corners with two legs (smooth bends, no control): "
+              + ", ".join(_fmt(n) for n in sorted(bends)) + ".",
+              "", "## Delivery bays", "",
+              f"{BAY_LENGTH_M} m × {PARKING_STRIP_WIDTH_M} m, in the kerbside strip on the right of the "
+              "lane named. `bay centre` is where the van's footprint centre stops; `lane point` is the "
+              "same spot on the lane centreline (where a route ends). Yaw is the driving direction.",
+              "",
+              "| bay | street | lane | bay centre | lane point | yaw rad |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for spec in BAYS:
+        c = bay_corners(spec)
+        centre = ((c[0][0] + c[2][0]) / 2, (c[0][1] + c[2][1]) / 2)
+        heading = _unit(c[0], c[1])[0]
+        lane_point = _add(centre, _scale(_right_normal(heading), -(LANE_WIDTH_M + PARKING_STRIP_WIDTH_M) / 2))
+        lines.append(f"| {spec.name} | {spec.street} | {_compass(heading)}bound | {_fmt(centre)} | "
+                     f"{_fmt(lane_point)} | {math.atan2(heading[1], heading[0]):.4f} |")
+    lines += ["", "## Scenario zones", "",
+              "Lanelets carry `zone=<name>`; `DistrictMap.zones` lists them.", ""]
+    for st in STREETS:
+        if not st.zone:
+            continue
+        first, last = st.nodes[0], st.nodes[-1]
+        h, length = _unit(first, last)
+        a, b = _add(first, _scale(h, half)), _add(last, _scale(h, -half))
+        if st.zone == "canyon":
+            lines.append(f"- **canyon** ({st.name}): lanes from {_fmt(a)} to {_fmt(b)}, "
+                         f"{length - 2 * half:.0f} m between the intersection boxes, no kerbside strip, "
+                         f"facades {LANE_WIDTH_M + SIDEWALK_WIDTH_M} m either side of the centreline, "
+                         f"{min(st.facade_heights_m):.0f}–{max(st.facade_heights_m):.0f} m tall on both "
+                         f"sides: the GNSS outage stretch. {_lane_offsets(st)}.")
+        else:
+            lines.append(f"- **corridor** ({st.name}): straight lanes from {_fmt(a)} to {_fmt(b)}, "
+                         f"{length - 2 * half:.0f} m with no stop line and no crosswalk; side streets "
+                         f"join at priority T-junctions and yield. {_lane_offsets(st)}.")
+    lines += ["", "## Parked vehicles", "",
+              f"{len(parked_vehicle_slots())} parked cars and vans on the kerbside strips of "
+              + ", ".join(s.name for s in STREETS if s.parked_cars)
+              + f", none within {NO_PARKING_FROM_BOX_M} m of an intersection box or in a bay. They are "
+              "polygons `type=parked_vehicle` with a `height` in the OSM; `DistrictMap.parked_cars` "
+              "holds x, y, yaw, length, width, height per vehicle.", ""]
+    return "\n".join(lines)
+
+
+def write_district(out_dir: Path) -> tuple[Path, Path, Path]:
+    """Write the map, its sidecar and its README into out_dir; returns the three paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     osm_path, yaml_path = out_dir / f"{MAP_NAME}.osm", out_dir / f"{MAP_NAME}.yaml"
+    readme_path = out_dir / "README.md"
     origin = lanelet2.io.Origin(ORIGIN_LAT_DEG, ORIGIN_LON_DEG, ORIGIN_ALT_M)
     lanelet2.io.write(str(osm_path), build_map(), lanelet2.projection.LocalCartesianProjector(origin))
-    header = "# Sidecar of delivery_district.osm, written by robovan_autonomy.mapping.district_generator.\n"
+    header = f"# Sidecar of {osm_path.name}, written by robovan_autonomy.mapping.district_generator.\n"
     yaml_path.write_text(header + yaml.safe_dump(sidecar(), sort_keys=False))
-    return osm_path, yaml_path
+    readme_path.write_text(readme_text())
+    return osm_path, yaml_path, readme_path
 
 
 def main(argv: list[str] | None = None) -> int:

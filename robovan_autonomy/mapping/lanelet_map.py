@@ -478,6 +478,8 @@ def _read_bays(path: Path, lmap, lanes: dict[int, Lane]) -> dict[str, DeliveryBa
         if not name:
             continue
         polygon = _xy(area.outerBoundPolygon())
+        if len(polygon) > 3 and np.allclose(polygon[0], polygon[-1]):
+            polygon = polygon[:-1]
         centre = polygon.mean(axis=0)
         match = None
         for lane in lanes.values():

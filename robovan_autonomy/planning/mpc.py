@@ -105,8 +105,13 @@ HESSIAN_REGULARISATION = 1.0e-6
 # SQP stop: largest change of any variable in a step (m, rad, m/s, …) and the step budget.
 STEP_TOLERANCE = 1.0e-2
 MAX_SQP_ITERATIONS = 2
-# HPIPM's own settings: speed_abs skips the relative residual checks and saves ~20 %.
-HPIPM_OPTIONS = {"mode": "speed_abs", "iter_max": 50}
+# HPIPM's own settings: "speed" with a large initial barrier (of the order of the slack
+# penalties) takes 4–6 interior-point iterations here instead of 8–15 with the default mu0.
+HPIPM_OPTIONS = {"mode": "speed", "mu0": 1.0e3, "iter_max": 50}
+# What HPIPM is given for an infinite bound, in the QP's step units (m, rad, m/s, …): far beyond
+# any step, yet small enough for its residual-based exit test; with CasADi's default 1e8 the
+# non-"abs" modes never met their tolerance on a cold start.
+HPIPM_INFINITY = 1.0e4
 
 # --- layout of the OCP vectors -------------------------------------------------------------------
 NX, NU = 10, 4
@@ -258,13 +263,16 @@ class ReferencePath:
     def from_points(cls, x_m, y_m, speed_mps, left_width_m, right_width_m) -> ReferencePath:
         """Arc length, heading and curvature from a dense polyline (scalars broadcast)."""
         x, y = np.asarray(x_m, float), np.asarray(y_m, float)
+        keep = np.concatenate([[True], np.hypot(np.diff(x), np.diff(y)) > 1e-9])  # no repeats
+        x, y = x[keep], y[keep]
         s = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
         yaw = np.unwrap(np.arctan2(np.gradient(y, s), np.gradient(x, s)))
         kappa = np.gradient(yaw, s)
-        size = x.shape
-        return cls(s, x, y, yaw, kappa, np.broadcast_to(np.asarray(speed_mps, float), size).copy(),
-                   np.broadcast_to(np.asarray(left_width_m, float), size).copy(),
-                   np.broadcast_to(np.asarray(right_width_m, float), size).copy())
+        def per_point(value):
+            return np.broadcast_to(np.asarray(value, float), keep.shape)[keep].copy()
+
+        return cls(s, x, y, yaw, kappa, per_point(speed_mps), per_point(left_width_m),
+                   per_point(right_width_m))
 
     def project(self, x_m: float, y_m: float) -> float:
         """Arc length of the path point nearest to (x, y)."""
@@ -556,12 +564,365 @@ def _build_solver(config: MpcConfig):
     gradient = ca.mtimes(jr.T, r) + ca.gradient(ca.sum1(ca.vertcat(*linear)), z)
     jg = ca.jacobian(g, z)
     upper = ca.DM(np.where(is_gap, 0.0, np.inf))
-    qp_data = ca.Function("mpc_qp", [z, params], [hessian, gradient, jg, -g, -g + upper,
-                                                 ca.sum1(ca.vertcat(*linear)) + 0.5 * ca.sumsqr(r)],
-                          ["z", "p"], ["h", "g", "a", "lba", "uba", "cost"], {"cse": True})
+    qp_data = ca.Function("mpc_qp", [z, params], [hessian, gradient, jg, -g, -g + upper],
+                          ["z", "p"], ["h", "g", "a", "lba", "uba"], {"cse": True})
     qp = ca.conic("mpc_hpipm", "hpipm", {"h": hessian.sparsity(), "a": jg.sparsity()},
                   {"N": n, "nx": [NX] * (n + 1), "nu": [NU] * n + [0],
                    "ng": [0] + [config.n_constraints] * n, "hpipm": HPIPM_OPTIONS,
+                   "inf": HPIPM_INFINITY,
                    "error_on_fail": False})
-    rollout = fun.step.mapaccum("rollout", n)
-    return qp_data, qp, rollout
+    return qp_data, qp, fun.step.mapaccum("rollout", n), fun.step
+
+
+# --- numbers for one instance ---------------------------------------------------------------------
+def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
+    """The OCP's parameter matrix (n_parameters, N+1) for one instance."""
+    ref, x0, n1 = problem.reference, problem.initial_state, config.horizon_steps + 1
+    out = np.zeros((config.n_parameters, n1))
+    yaw = np.unwrap(ref.yaw_rad)
+    yaw = yaw + 2.0 * math.pi * np.round((x0[IYAW] - yaw[0]) / (2.0 * math.pi))
+    # The front bumper's reference point: the path continued as a circular arc of the stage's
+    # curvature, exact on straights and arcs, so no second sampling of the path is needed.
+    ell, kappa = config.front_bumper_m, ref.kappa_1pm
+    turn = kappa * ell
+    straight = np.abs(turn) < 1e-6
+    safe_kappa = np.where(straight, 1.0, kappa)
+    out[P["x_front_ref"]] = np.where(straight, ref.x_m + ell * np.cos(yaw),
+                                     ref.x_m + (np.sin(yaw + turn) - np.sin(yaw)) / safe_kappa)
+    out[P["y_front_ref"]] = np.where(straight, ref.y_m + ell * np.sin(yaw),
+                                     ref.y_m - (np.cos(yaw + turn) - np.cos(yaw)) / safe_kappa)
+    out[P["yaw_front_ref"]] = yaw + turn
+    out[P["x_ref"]], out[P["y_ref"]], out[P["yaw_ref"]], out[P["s_ref"]] = ref.x_m, ref.y_m, yaw, ref.s_m
+    out[P["steer_ref"]] = np.clip(np.arctan(config.wheelbase_m * kappa), -config.max_steer_rad,
+                                  config.max_steer_rad)
+    out[P["lateral_min"]] = -ref.right_width_m + config.half_width_m
+    out[P["lateral_max"]] = ref.left_width_m - config.half_width_m
+    speed = np.minimum(ref.speed_mps, config.max_speed_mps)
+    if math.isfinite(problem.s_stop_m):
+        s_max = np.full(n1, problem.s_stop_m - config.front_bumper_m)
+        speed = np.minimum(speed, np.sqrt(2.0 * STOP_PROFILE_DECEL_MPS2 * np.maximum(s_max - ref.s_m, 0.0)))
+    else:
+        s_max = ref.s_m + PARKED_OBSTACLE_DISTANCE_M
+    out[P["s_max"]], out[P["speed_ref"]] = s_max, speed
+    w = config.weights
+    terminal = np.ones(n1)
+    terminal[-1] = w.terminal_factor
+    out[P["w_lateral"]], out[P["w_heading"]] = w.lateral * terminal, w.heading * terminal
+    out[P["w_speed"]] = w.speed * terminal
+    out[P["w_steer"]], out[P["w_accel"]], out[P["w_jerk"]] = w.steer, w.accel, w.jerk
+    reachable = np.minimum(speed, x0[IV] + problem.limits.max_accel_mps2 * config.step_s * np.arange(n1))
+    slow = np.clip(1.0 - reachable / LOW_SPEED_MPS, 0.0, 1.0)
+    out[P["w_steer_rate"]] = w.steer_rate * (1.0 + LOW_SPEED_STEER_RATE_GAIN * slow)
+    out[P["max_lateral_accel"]] = problem.limits.max_lateral_accel_mps2
+    base = len(_STAGE_PARAMETERS)
+    slots = out[base:].reshape(config.max_obstacles, OBSTACLE_FIELDS, n1)
+    slots[:, 0] = x0[IX] + PARKED_OBSTACLE_DISTANCE_M
+    slots[:, 1] = x0[IY] + PARKED_OBSTACLE_DISTANCE_M
+    slots[:, 2], slots[:, 4], slots[:, 5], slots[:, 6] = 1.0, 1.0, 1.0, 1.0
+    obs = problem.obstacles
+    grow = config.body_disc_radius_m + config.obstacle_clearance_m
+    for j in range(len(obs)):
+        a, b = obs.semi_length_m[j] + grow, obs.semi_width_m[j] + grow
+        slots[j] = (obs.x_m[j], obs.y_m[j], np.cos(obs.yaw_rad[j]), np.sin(obs.yaw_rad[j]),
+                    np.full(n1, 1.0 / a), np.full(n1, 1.0 / b), np.full(n1, min(a, b)))
+    return out
+
+
+def variable_bounds(config: MpcConfig, problem: MpcProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds on z = [x_0, u_0, …, x_N]; x_0 is pinned to the initial state."""
+    n = config.horizon_steps
+    lower = np.full(n * (NX + NU) + NX, -np.inf)
+    upper = np.full_like(lower, np.inf)
+    lim = problem.limits
+    min_accel = max(lim.min_accel_mps2, config.hard_min_accel_mps2)
+    max_accel = min(lim.max_accel_mps2, config.hard_max_accel_mps2)
+    # A command already outside the comfort range may only come back at the jerk limit.
+    ramp = problem.initial_state[IACCEL_CMD] + lim.max_jerk_mps3 * config.step_s * np.arange(n + 1)
+    back = problem.initial_state[IACCEL_CMD] - lim.max_jerk_mps3 * config.step_s * np.arange(n + 1)
+    xs, us = _stage_slices(config)
+    for k in range(n + 1):
+        lo, hi = lower[xs[k]], upper[xs[k]]
+        if k == 0:
+            lo[:N_PHYSICAL] = hi[:N_PHYSICAL] = problem.initial_state
+            lo[ISLACK_SAFETY:] = hi[ISLACK_SAFETY:] = 0.0
+        else:
+            lo[ISTEER_CMD], hi[ISTEER_CMD] = -config.max_steer_rad, config.max_steer_rad
+            lo[IACCEL_CMD], hi[IACCEL_CMD] = min(min_accel, ramp[k]), max(max_accel, back[k])
+            lo[ISLACK_SAFETY:] = 0.0
+        if k < n:
+            lo, hi = lower[us[k]], upper[us[k]]
+            lo[IU_STEER_RATE], hi[IU_STEER_RATE] = -config.max_steer_rate_radps, config.max_steer_rate_radps
+            lo[IU_JERK], hi[IU_JERK] = -lim.max_jerk_mps3, lim.max_jerk_mps3
+            lo[IU_SLACK_SAFETY:] = 0.0
+    return lower, upper
+
+
+def _problem_is_finite(problem: MpcProblem) -> str:
+    """Empty when every number is usable, else what is not."""
+    checks = {"initial state": problem.initial_state,
+              "limits": np.array(dataclasses.astuple(problem.limits))}
+    checks.update({f"reference {f.name}": getattr(problem.reference, f.name)
+                   for f in dataclasses.fields(StageReference)})
+    checks.update({f"obstacles {f.name}": getattr(problem.obstacles, f.name)
+                   for f in dataclasses.fields(ObstacleSet)})
+    bad = [name for name, values in checks.items() if not np.all(np.isfinite(values))]
+    if math.isinf(problem.s_stop_m):
+        bad.append("s_stop")
+    return ", ".join(bad)
+
+
+class _CommandChannel:
+    """What one command channel was (or is being) sent, by send time: a piecewise-linear record."""
+
+    def __init__(self):
+        self.t_s = np.zeros(0)
+        self.value = np.zeros(0)
+
+    def write(self, t_s: np.ndarray, value: np.ndarray) -> None:
+        """Samples from t_s[0] on replace what was planned for then; old history ages out."""
+        keep = (self.t_s < t_s[0]) & (self.t_s >= t_s[0] - COMMAND_HISTORY_S)
+        self.t_s = np.concatenate([self.t_s[keep], t_s])
+        self.value = np.concatenate([self.value[keep], value])
+
+    def at(self, t_s: float, default: float) -> float:
+        return default if self.t_s.size == 0 else float(np.interp(t_s, self.t_s, self.value))
+
+
+# --- the planner ----------------------------------------------------------------------------------
+class MpcPlanner:
+    """Builds the OCP once; each solve is numeric only, warm-started from the last plan."""
+
+    def __init__(self, config: MpcConfig):
+        self.config = config
+        self._qp_data, self._qp, self._rollout, self._step = _build_solver(config)
+        self._xs, self._us = _stage_slices(config)
+        self._t_rel = config.stage_times_s()
+        self._steer_sent = _CommandChannel()
+        self._accel_sent = _CommandChannel()
+        self._previous_z: np.ndarray | None = None
+        self._previous_stamp_s = -math.inf
+        self._previous_ok = False
+        self.consecutive_failures = 0
+        self.last_problem: MpcProblem | None = None
+
+    def reset(self) -> None:
+        """Forget warm start, command history and failures (e.g. after re-engaging)."""
+        self._steer_sent, self._accel_sent = _CommandChannel(), _CommandChannel()
+        self._previous_z, self._previous_stamp_s, self._previous_ok = None, -math.inf, False
+        self.consecutive_failures = 0
+
+    def record_applied_command(self, stamp_s: float, steer_rad: float, accel_mps2: float) -> None:
+        """Tell the planner what was really sent at stamp_s when it was not its own plan
+        (a supervisor override, a limiter clamp); the dead-time prediction then uses it."""
+        self._steer_sent.write(np.array([stamp_s]), np.array([steer_rad]))
+        self._accel_sent.write(np.array([stamp_s]), np.array([accel_mps2]))
+
+    # -- dead time ------------------------------------------------------------------------------
+    def predict_initial_state(self, state: VanState) -> np.ndarray:
+        """(x, y, yaw, v, δ, a, δ_cmd, a_cmd) at stamp + T_p, integrating the measured state
+        through the dead time with the commands already sent (RK4, PREDICTION_SUBSTEP_S)."""
+        cfg, t0 = self.config, state.stamp_s
+        horizon = cfg.prediction_time_s
+        steps = max(1, math.ceil(horizon / PREDICTION_SUBSTEP_S - 1e-9))
+        h = horizon / steps
+        x, y, yaw, v, steer, accel = (float(value) for value in state.as_array())
+        v = max(v, 0.0)
+        if v <= STANDSTILL_SPEED_MPS:
+            accel = max(accel, 0.0)
+
+        def rates(s, steer_in, accel_in):
+            return (s[3] * math.cos(s[2]), s[3] * math.sin(s[2]), s[3] * math.tan(s[4]) / cfg.wheelbase_m,
+                    s[5], (steer_in - s[4]) / cfg.steer_tau_s, (accel_in - s[5]) / cfg.accel_tau_s)
+
+        s = (x, y, yaw, v, steer, accel)
+        for i in range(steps):
+            t_mid = t0 + (i + 0.5) * h
+            steer_in = self._steer_sent.at(t_mid - cfg.steer_dead_time_s, state.steer_rad)
+            accel_in = self._accel_sent.at(t_mid - cfg.accel_dead_time_s, state.accel_mps2)
+            k1 = rates(s, steer_in, accel_in)
+            k2 = rates([a + h / 2 * b for a, b in zip(s, k1)], steer_in, accel_in)
+            k3 = rates([a + h / 2 * b for a, b in zip(s, k2)], steer_in, accel_in)
+            k4 = rates([a + h * b for a, b in zip(s, k3)], steer_in, accel_in)
+            s = [a + h / 6 * (b1 + 2 * b2 + 2 * b3 + b4) for a, b1, b2, b3, b4 in zip(s, k1, k2, k3, k4)]
+            s[3] = max(s[3], 0.0)  # the brakes stop the van; they do not reverse it
+        steer_cmd = self._steer_sent.at(t0 + horizon - cfg.steer_dead_time_s, state.steer_rad)
+        accel_cmd = self._accel_sent.at(t0 + horizon - cfg.accel_dead_time_s, state.accel_mps2)
+        out = np.array([*s, np.clip(steer_cmd, -cfg.max_steer_rad, cfg.max_steer_rad), accel_cmd])
+        if out[IV] <= STANDSTILL_SPEED_MPS:
+            out[IACCEL], out[IACCEL_CMD] = max(out[IACCEL], 0.0), max(out[IACCEL_CMD], 0.0)
+        return out
+
+    # -- reference --------------------------------------------------------------------------------
+    def stage_arc_lengths(self, path: ReferencePath, state: VanState) -> np.ndarray:
+        """Where along `path` each stage is predicted to be: the last plan's speeds shifted to
+        now, or (cold) the path's speed reached at the comfort accel."""
+        x0 = self.predict_initial_state(state)
+        s0 = path.project(x0[IX], x0[IY])
+        warm = self._shifted_previous(state.stamp_s)
+        dt = self.config.step_s
+        if warm is not None:
+            speed = np.maximum(warm[self._state_index(IV)], 0.0)
+        else:
+            speed = np.empty(self.config.horizon_steps + 1)
+            speed[0], s = x0[IV], s0
+            for k in range(self.config.horizon_steps):
+                target = float(np.interp(s, path.s_m, path.speed_mps))
+                speed[k + 1] = min(target, speed[k] + COMFORT_MAX_ACCEL_MPS2 * dt)
+                s += 0.5 * (speed[k] + speed[k + 1]) * dt
+        return s0 + np.concatenate([[0.0], np.cumsum(0.5 * (speed[1:] + speed[:-1]) * dt)])
+
+    def sample_reference(self, path: ReferencePath, state: VanState) -> StageReference:
+        return path.sample(self.stage_arc_lengths(path, state))
+
+    def make_problem(self, state: VanState, reference: StageReference,
+                     obstacles: ObstacleSet | None = None, s_stop_m: float | None = None,
+                     limits: MotionLimits | None = None) -> MpcProblem:
+        """The instance for this state: dead-time prediction and the nearest obstacles."""
+        n1 = self.config.horizon_steps + 1
+        obstacles = ObstacleSet.none(n1) if obstacles is None else obstacles
+        if len(obstacles) > self.config.max_obstacles:
+            gap = np.hypot(obstacles.x_m - reference.x_m, obstacles.y_m - reference.y_m).min(axis=1)
+            keep = np.sort(np.argsort(gap - obstacles.semi_length_m)[:self.config.max_obstacles])
+            obstacles = ObstacleSet(obstacles.x_m[keep], obstacles.y_m[keep], obstacles.yaw_rad[keep],
+                                    obstacles.semi_length_m[keep], obstacles.semi_width_m[keep])
+        stop = math.nan if s_stop_m is None else (math.inf if math.isnan(s_stop_m) else float(s_stop_m))
+        return MpcProblem(state.stamp_s, self.predict_initial_state(state), reference, obstacles,
+                          stop, self.config.limits if limits is None else limits)
+
+    # -- solving ----------------------------------------------------------------------------------
+    def solve(self, state: VanState, reference: StageReference, obstacles: ObstacleSet | None = None,
+              s_stop_m: float | None = None, limits: MotionLimits | None = None) -> MpcSolution:
+        """Plan from `state`; s_stop_m is the arc length the front bumper must not pass."""
+        started = time.perf_counter()
+        return self._solve(self.make_problem(state, reference, obstacles, s_stop_m, limits), started)
+
+    def solve_problem(self, problem: MpcProblem) -> MpcSolution:
+        """Solve a prepared (e.g. recorded) instance, warm-started like a live solve."""
+        return self._solve(problem, time.perf_counter())
+
+    def record_instance(self, path: str | Path) -> None:
+        """Dump the last solved instance to .npz (load_problems reads it back)."""
+        if self.last_problem is None:
+            raise ValueError("no instance solved yet")
+        save_problems(path, [self.last_problem])
+
+    def _solve(self, problem: MpcProblem, started: float) -> MpcSolution:
+        self.last_problem = problem
+        bad = _problem_is_finite(problem)
+        if bad:
+            return self._fail(problem, f"invalid input: {bad}", 0, started)
+        params = stage_parameters(self.config, problem)
+        lower, upper = variable_bounds(self.config, problem)
+        z = self._shifted_previous(problem.stamp_s) if self._previous_ok else None
+        z = self._cold_start(problem) if z is None else z
+        z[self._xs[0]] = lower[self._xs[0]]
+        status, iterations = "iteration_limit", 0
+        for iterations in range(1, self.config.max_iterations + 1):
+            h, g, a, lba, uba = self._qp_data(z, params)
+            step = self._qp(h=h, g=g, a=a, lba=lba, uba=uba, lbx=lower - z, ubx=upper - z)["x"].full().ravel()
+            qp_status = self._qp.stats()["return_status"]
+            if qp_status != 0 or not np.all(np.isfinite(step)):
+                return self._fail(problem, f"qp failed: hpipm status {qp_status}", iterations, started)
+            z = z + step
+            if np.max(np.abs(step)) <= self.config.step_tolerance:
+                status = "converged"
+                break
+        self._previous_z, self._previous_stamp_s, self._previous_ok = z, problem.stamp_s, True
+        self.consecutive_failures = 0
+        return self._solution(z, problem, True, False, status, iterations, started)
+
+    def _fail(self, problem: MpcProblem, status: str, iterations: int, started: float) -> MpcSolution:
+        """The previous plan shifted to now, or, with none usable, a straight comfort stop."""
+        self.consecutive_failures += 1
+        self._previous_ok = False
+        z = self._shifted_previous(problem.stamp_s)
+        if z is None:
+            z = self._stopping_rollout(problem)
+        return self._solution(z, problem, False, True, status, iterations, started)
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _state_index(self, i: int) -> np.ndarray:
+        return np.arange(self.config.horizon_steps + 1) * (NX + NU) + i
+
+    def _shifted_previous(self, stamp_s: float) -> np.ndarray | None:
+        """The last good plan's z moved to stages that start at stamp_s (linear in time)."""
+        age = stamp_s - self._previous_stamp_s
+        if self._previous_z is None or not 0.0 <= age <= MAX_WARM_START_AGE_S:
+            return None
+        n, width = self.config.horizon_steps, NX + NU
+        # One stage past the old horizon, commands held, so the new last stage is not a copy.
+        padded = np.concatenate([self._previous_z, np.zeros(NU + width)]).reshape(n + 2, width)
+        padded[n, IU_SLACK_SAFETY + NX:] = 0.0
+        padded[n + 1, :NX] = np.asarray(self._step(padded[n, :NX], padded[n, NX:])).ravel()
+        position = np.clip(np.arange(n + 1) + age / self.config.step_s, 0.0, n + 1)
+        low = np.minimum(position.astype(int), n)
+        frac = (position - low)[:, None]
+        shifted = padded[low] * (1.0 - frac) + padded[low + 1] * frac
+        shifted[:, NX:] = padded[np.minimum(np.round(position).astype(int), n), NX:]
+        return shifted.ravel()[:n * width + NX].copy()
+
+    def _rollout_z(self, x0: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        states = np.asarray(self._rollout(x0, inputs.T)).T
+        n = self.config.horizon_steps
+        z = np.zeros(n * (NX + NU) + NX)
+        z[self._xs[0]] = x0
+        for k in range(n):
+            z[self._us[k]] = inputs[k]
+            z[self._xs[k + 1]] = states[k]
+        return z
+
+    def _cold_start(self, problem: MpcProblem) -> np.ndarray:
+        """Commands held as they are: a dynamically consistent first guess."""
+        x0 = np.concatenate([problem.initial_state, [0.0, 0.0]])
+        return self._rollout_z(x0, np.zeros((self.config.horizon_steps, NU)))
+
+    def _stopping_rollout(self, problem: MpcProblem) -> np.ndarray:
+        """Steering held, accel command ramped at the comfort jerk to the comfort decel."""
+        cfg = self.config
+        x0 = np.nan_to_num(np.concatenate([problem.initial_state, [0.0, 0.0]]))
+        target = COMFORT_MIN_ACCEL_MPS2
+        inputs = np.zeros((cfg.horizon_steps, NU))
+        accel = x0[IACCEL_CMD]
+        for k in range(cfg.horizon_steps):
+            inputs[k, IU_JERK] = np.clip((target - accel) / cfg.step_s, -COMFORT_JERK_MPS3, COMFORT_JERK_MPS3)
+            accel += inputs[k, IU_JERK] * cfg.step_s
+        z = self._rollout_z(x0, inputs)
+        speed = z[self._state_index(IV)]
+        z[self._state_index(IV)] = np.maximum(speed, 0.0)
+        return z
+
+    def _solution(self, z: np.ndarray, problem: MpcProblem, ok: bool, fallback: bool, status: str,
+                  iterations: int, started: float) -> MpcSolution:
+        cfg = self.config
+        n, width = cfg.horizon_steps, NX + NU
+        states = np.concatenate([z, np.zeros(NU)]).reshape(n + 1, width)
+        x, u = states[:, :NX], states[:, NX:]
+        t = self._t_rel
+        stamp = problem.stamp_s
+        # Send-time schedules: the command that reaches the actuator at t_k left T_dead earlier;
+        # before the new plan's first breakpoint the old schedule (already being sent) holds.
+        steer_t, steer_v = t - cfg.steer_dead_time_s, x[:, ISTEER_CMD].copy()
+        accel_t, accel_v = t - cfg.accel_dead_time_s, x[:, IACCEL_CMD].copy()
+        stopped = np.cumprod(x[:, IV] <= STANDSTILL_SPEED_MPS).astype(bool)
+        holding = stopped & (accel_v <= 0.0) & (problem.initial_state[IV] <= STANDSTILL_SPEED_MPS)
+        accel_v[holding] = np.minimum(accel_v[holding], STANDSTILL_HOLD_ACCEL_MPS2)
+        if steer_t[0] > 1e-9:
+            steer_t = np.concatenate([[0.0], steer_t])
+            steer_v = np.concatenate([[self._steer_sent.at(stamp, steer_v[0])], steer_v])
+        if accel_t[0] > 1e-9:
+            accel_t = np.concatenate([[0.0], accel_t])
+            accel_v = np.concatenate([[self._accel_sent.at(stamp, accel_v[0])], accel_v])
+        if np.all(np.isfinite(steer_v)) and np.all(np.isfinite(accel_v)):
+            self._steer_sent.write(stamp + steer_t, steer_v)
+            self._accel_sent.write(stamp + accel_t, accel_v)
+        return MpcSolution(
+            ok=ok, fallback=fallback, status=status,
+            solve_time_ms=(time.perf_counter() - started) * 1e3, iterations=iterations,
+            consecutive_failures=self.consecutive_failures, stamp_s=stamp, t_s=t.copy(),
+            x_m=x[:, IX].copy(), y_m=x[:, IY].copy(), yaw_rad=x[:, IYAW].copy(),
+            speed_mps=x[:, IV].copy(), steer_rad=x[:, ISTEER].copy(), accel_mps2=x[:, IACCEL].copy(),
+            steer_cmd_rad=x[:, ISTEER_CMD].copy(), accel_cmd_mps2=x[:, IACCEL_CMD].copy(),
+            steer_rate_radps=np.append(u[:-1, IU_STEER_RATE], 0.0),
+            jerk_mps3=np.append(u[:-1, IU_JERK], 0.0), safety_slack_m=x[:, ISLACK_SAFETY].copy(),
+            steer_send_t_s=steer_t, steer_send_rad=steer_v, accel_send_t_s=accel_t,
+            accel_send_mps2=accel_v)

@@ -1,9 +1,11 @@
 """Scripted actors: road users and obstacles that follow a scenario's script, deterministically.
 
-Each actor moves its box centre along its waypoint path (arc length `s`), speeding up and slowing
-down at its accel_mps2 and looking ahead so that it comes to rest exactly at waypoints with a
-wait and at the end of a path that does not loop. Triggers (start, brake) fire once. There is no
-randomness and no reaction to the van beyond the triggers: the script is the same in every run.
+Each actor stands on its first waypoint until its start trigger fires (and that waypoint's wait_s
+has passed), then moves its box centre along its waypoint path (arc length `s`) from rest,
+speeding up and slowing down at its accel_mps2 and looking ahead so that it comes to rest exactly
+at waypoints with a wait and at the end of a path that does not loop. Triggers (start, brake) fire
+once. There is no randomness and no reaction to the van beyond the triggers: the script is the
+same in every run.
 """
 from __future__ import annotations
 
@@ -131,11 +133,7 @@ class _Actor:
             return
         if not self.started and self._fires(self.spec.start, t0_s, van_xy):
             self.started = True
-            first_wait_s = float(self.geom.wait_at_vertex[0])
-            if first_wait_s > 0.0:
-                self.hold_until_s = t0_s + first_wait_s
-            else:
-                self.speed_mps = float(self.geom.seg_speed[0])  # enters the scene already at speed
+            self.hold_until_s = t0_s + float(self.geom.wait_at_vertex[0])
         brake = self.spec.brake
         if self.started and brake is not None and not self.brake_fired and \
                 self._fires(brake.trigger, t0_s, van_xy):

@@ -186,6 +186,9 @@ class LidarModel:
         count = len(seg)
         if count >= 1 << _PAIR_BITS:
             raise ValueError(f"LiDAR scan: {count} ray/segment pairs, more than the key holds")
+        no_hit = (cfg.columns, cfg.beams)
+        if count == 0:
+            return np.full(no_hit, np.inf), np.zeros(no_hit, np.int64), np.zeros(no_hit, bool), seg
 
         # The crossing of the same solid just before each one, per beam (0: the sensor is inside
         # the footprint). Rows are in order of distance, but in a tilted scan not every row
@@ -214,10 +217,9 @@ class LidarModel:
                | (np.arange(count, dtype=np.int64)[:, None] << 1) | on_cap.astype(np.int64))
         key = np.where(finite, key, _NO_HIT)
 
-        best = np.full((cfg.columns, key.shape[1]), _NO_HIT, np.int64)
-        if count:
-            starts = np.concatenate([[0], np.nonzero(col[1:] != col[:-1])[0] + 1])
-            best[col[starts]] = np.minimum.reduceat(key, starts, axis=0)
+        best = np.full(no_hit, _NO_HIT, np.int64)
+        starts = np.concatenate([[0], np.nonzero(col[1:] != col[:-1])[0] + 1])
+        best[col[starts]] = np.minimum.reduceat(key, starts, axis=0)
         hit = best != _NO_HIT
         t_obj = np.where(hit, (best >> (_PAIR_BITS + 1)) * _RANGE_QUANTUM_M, np.inf)
         hit_pair = np.where(hit, (best >> 1) & ((1 << _PAIR_BITS) - 1), 0)

@@ -21,7 +21,7 @@ import numpy as np
 
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.sim.actors import ActorState
-from robovan_autonomy.sim.scenario import Scenario
+from robovan_autonomy.sim.scenario import Scenario, parked_pose, start_pose_in_map
 from robovan_autonomy.vehicle_params import VehicleParams, load_vehicle_params
 
 STANDSTILL_SPEED_MPS = 0.1    # CARLA's stop test: slower than this counts as stopped
@@ -89,9 +89,59 @@ class MapFeatures:
     route_xy: np.ndarray | None = None  # (N, 2) lane centreline from the start through every stop
     bays: dict = dataclasses.field(default_factory=dict)  # name → (x, y, yaw) of base_link when parked
     curbs: tuple = ()        # (K, 2) polylines the van's footprint must not cross
-    stop_lines: tuple = ()   # (2, 2) segments
-    lanes: tuple = ()        # (K, 2) polylines, drawn only
+    stop_lines: tuple = ()   # (K, 2) polylines where the van must come to a stop before crossing
+    parked_cars: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 6)))
+    # (N, 6) x, y, yaw, length, width, height of parked vehicles that are part of the map
+    lanes: tuple = ()        # (K, 2) centrelines, drawn only
     buildings: tuple = ()    # (K, 2) polygons, drawn only
+
+    @classmethod
+    def from_map(cls, district_map: Any, scenario: Scenario, vehicle: VehicleParams) -> "MapFeatures":
+        """From a mapping.lanelet_map.DistrictMap: the route is the shortest lane path from the
+        start pose through every mission stop, ending where base_link parks in the last bay."""
+        return cls(
+            route_xy=route_polyline(district_map, scenario, vehicle),
+            bays={name: parked_pose(bay.bay_pose, vehicle) for name, bay in district_map.bays.items()},
+            curbs=tuple(c.points for c in district_map.curbs),
+            stop_lines=tuple(sl.points for sl in district_map.stop_lines.values()),
+            parked_cars=np.asarray(district_map.parked_cars, dtype=float).reshape(-1, 6),
+            lanes=tuple(lane.centerline for lane in district_map.lanes.values()),
+            buildings=tuple(b.polygon for b in district_map.buildings))
+
+
+def route_polyline(district_map: Any, scenario: Scenario, vehicle: VehicleParams) -> np.ndarray:
+    """(N, 2) centreline route: start pose → each mission bay (where base_link parks), in order."""
+    x, y, yaw = start_pose_in_map(scenario, district_map, vehicle)
+    match = district_map.nearest_lane(x, y, yaw)
+    if match is None:
+        raise ValueError(f"scenario {scenario.name}: the start pose is on no lane")
+    centre_ahead_m = vehicle.length_m / 2.0 - vehicle.rear_overhang_m
+    targets = [(match.lanelet_id, match.s_m)]
+    for stop in scenario.mission:
+        bay = district_map.bays[stop.bay]
+        targets.append((bay.lanelet_id, max(bay.lane_s_m - centre_ahead_m, 0.0)))
+    legs = [_route_leg(district_map, a, b) for a, b in zip(targets, targets[1:])]
+    return np.vstack([legs[0]] + [leg[1:] for leg in legs[1:]]) if legs else np.zeros((0, 2))
+
+
+def _route_leg(district_map: Any, start: tuple[int, float], goal: tuple[int, float]) -> np.ndarray:
+    (lane_a, s_a), (lane_b, s_b) = start, goal
+    lanes, layer = district_map.lanes, district_map.lanelet_map.laneletLayer
+    if lane_a == lane_b and s_b >= s_a:
+        ids = [lane_a]
+    else:  # a goal behind the start on the same lanelet needs a way round the block
+        firsts = lanes[lane_a].successor_ids if lane_a == lane_b else (lane_a,)
+        paths = [district_map.routing_graph.shortestPath(layer[f], layer[lane_b]) for f in firsts]
+        options = [([lane_a] if lane_a == lane_b else []) + [ll.id for ll in p] for p in paths if p]
+        if not options:
+            raise ValueError(f"no route from lanelet {lane_a} to lanelet {lane_b}")
+        ids = min(options, key=lambda o: sum(lanes[i].length_m for i in o))
+    points = np.vstack([lanes[ids[0]].centerline] + [lanes[i].centerline[1:] for i in ids[1:]])
+    s = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))))
+    s_end = s[-1] - (lanes[ids[-1]].length_m - s_b)
+    inner = (s > s_a) & (s < s_end)
+    ends = [np.interp(v, s, points[:, k]) for v in (s_a, s_end) for k in (0, 1)]
+    return np.vstack([ends[:2], points[inner], ends[2:]])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -388,20 +438,48 @@ class _Log:
                 "van_speed_mps": float(self.speed[step]), **extra}
 
     def collisions(self) -> list[dict]:
-        """One event per contiguous contact with one actor."""
-        if not len(self.a_step):
-            return []
-        boxes = box_corners(self.a_x, self.a_y, self.a_yaw, self.a_len, self.a_wid)
-        hit = polygons_overlap(self.footprint[self.a_step], boxes)
+        """One event per contiguous contact with one actor or one of the map's parked cars."""
         events = []
-        for track in np.unique(self.a_track[hit]):
-            steps = self.a_step[hit & (self.a_track == track)]
-            starts = steps[np.concatenate(([True], np.diff(steps) > 1))]
-            name, kind = self.rec._actor_names[int(track)]
-            cls = ObjectClass(int(self.a_class[self.a_track == track][0]))
-            events += [self._event(int(s), actor_id=name, actor_type=kind, kind=_COLLISION_KIND[cls])
-                       for s in starts]
+        if len(self.a_step):
+            boxes = box_corners(self.a_x, self.a_y, self.a_yaw, self.a_len, self.a_wid)
+            hit = polygons_overlap(self.footprint[self.a_step], boxes)
+            for track in np.unique(self.a_track[hit]):
+                name, kind = self.rec._actor_names[int(track)]
+                cls = ObjectClass(int(self.a_class[self.a_track == track][0]))
+                events += self._contacts(self.a_step[hit & (self.a_track == track)], actor_id=name,
+                                         actor_type=kind, kind=_COLLISION_KIND[cls])
+        steps, cars = self._parked_car_contacts()
+        for car in np.unique(cars):
+            events += self._contacts(steps[cars == car], actor_id=f"parked_car_{car}",
+                                     actor_type="parked_car", kind="collision_vehicle")
         return sorted(events, key=lambda e: e["t_s"])
+
+    def _contacts(self, steps: np.ndarray, **extra) -> list[dict]:
+        """Events at the first step of each run of consecutive steps."""
+        starts = steps[np.concatenate(([True], np.diff(steps) > 1))]
+        return [self._event(int(s), **extra) for s in starts]
+
+    def _parked_car_contacts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(step, car index) of every footprint overlap with a parked car of the map."""
+        cars = self.rec.features.parked_cars
+        if not len(cars):
+            return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+        centre = self.footprint.mean(axis=1)
+        van_radius = np.max(np.hypot(*(self.footprint[0] - centre[0]).T))
+        reach = van_radius + 0.5 * np.hypot(cars[:, 3], cars[:, 4])
+        near_steps, near_cars = [], []
+        chunk = max(1, 2_000_000 // len(cars))
+        for start in range(0, len(self.t), chunk):
+            d = np.hypot(centre[start:start + chunk, None, 0] - cars[None, :, 0],
+                         centre[start:start + chunk, None, 1] - cars[None, :, 1])
+            steps, idx = np.nonzero(d <= reach[None])
+            near_steps.append(steps + start)
+            near_cars.append(idx)
+        steps, idx = np.concatenate(near_steps), np.concatenate(near_cars)
+        boxes = box_corners(cars[idx, 0], cars[idx, 1], cars[idx, 2], cars[idx, 3], cars[idx, 4])
+        hit = polygons_overlap(self.footprint[steps], boxes) if len(steps) else np.zeros(0, dtype=bool)
+        order = np.lexsort((steps[hit], idx[hit]))
+        return steps[hit][order], idx[hit][order]
 
     def curb_strikes(self) -> list[dict]:
         """One event per contiguous run of steps where the footprint crosses or covers a curb."""
@@ -432,7 +510,8 @@ class _Log:
         out = []
         for line_idx, line in enumerate(self.rec.features.stop_lines):
             line = np.asarray(line, dtype=float)
-            crossed = segments_intersect(self.front[:-1], self.front[1:], line[0], line[1])
+            crossed = segments_intersect(self.front[:-1, None], self.front[1:, None], line[None, :-1],
+                                         line[None, 1:]).any(axis=1)
             dist, _, _ = project_to_polyline(self.front, line)
             for k in np.flatnonzero(crossed):
                 j = k

@@ -15,12 +15,14 @@ import dataclasses
 import math
 import re
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
+import numpy as np
 import yaml
 
 from robovan_autonomy.config_errors import ConfigError, config_path
 from robovan_autonomy.perception.classes import ObjectClass
+from robovan_autonomy.vehicle_params import VehicleParams
 
 SCENARIO_DIR = config_path("scenarios")
 MAP_DIR = config_path("maps")
@@ -544,8 +546,9 @@ _TRIGGER_FIELDS = (
 )
 
 TRIGGER = Schema(
-    "Trigger", "When an actor starts moving. It waits at its first waypoint until then; a trigger "
-               "fires once and stays fired.",
+    "Trigger", "When an actor starts moving. It stands on its first waypoint until then (and for "
+               "that waypoint's wait_s after), then pulls away from rest at its accel_mps2. A "
+               "trigger fires once and stays fired.",
     _TRIGGER_FIELDS, Trigger, forms=(("time_s",), ("van_within_m", "point")), check=_check_trigger,
     rules=("`point` only goes with `van_within_m`.",))
 
@@ -686,11 +689,10 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 
 class MapLike(Protocol):
-    """What validation needs from a loaded map (robovan_autonomy.mapping.lanelet_map)."""
+    """What validation needs of a loaded map (robovan_autonomy.mapping.lanelet_map.DistrictMap)."""
 
-    def has_bay(self, name: str) -> bool: ...
-
-    def has_lanelet(self, lanelet_id: int) -> bool: ...
+    bays: Mapping[str, Any]   # name → DeliveryBay
+    lanes: Mapping[int, Any]  # lanelet id → Lane (with length_m, centerline, s_m)
 
 
 def scenario_path(name_or_path: str | Path) -> Path:
@@ -746,13 +748,43 @@ def load_scenario(name_or_path: str | Path, lanelet_map: MapLike | None = None) 
 
 
 def _check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:
-    if scn.start_pose.bay is not None and not lanelet_map.has_bay(scn.start_pose.bay):
-        raise _Invalid("start_pose.bay", f"unknown bay name {scn.start_pose.bay!r} in map {scn.map}")
-    if scn.start_pose.lanelet is not None and not lanelet_map.has_lanelet(scn.start_pose.lanelet):
-        raise _Invalid("start_pose.lanelet", f"no lanelet {scn.start_pose.lanelet} in map {scn.map}")
+    start = scn.start_pose
+    if start.bay is not None and start.bay not in lanelet_map.bays:
+        raise _Invalid("start_pose.bay", f"unknown bay name {start.bay!r} in map {scn.map} "
+                                         f"(bays: {', '.join(lanelet_map.bays)})")
+    if start.lanelet is not None:
+        lane = lanelet_map.lanes.get(start.lanelet)
+        if lane is None:
+            raise _Invalid("start_pose.lanelet", f"no road lanelet {start.lanelet} in map {scn.map}")
+        if start.s > lane.length_m:
+            raise _Invalid("start_pose.s", f"{start.s} m is beyond the end of lanelet {start.lanelet} "
+                                           f"({lane.length_m:.1f} m long)")
     for i, stop in enumerate(scn.mission):
-        if not lanelet_map.has_bay(stop.bay):
-            raise _Invalid(f"mission[{i}].bay", f"unknown bay name {stop.bay!r} in map {scn.map}")
+        if stop.bay not in lanelet_map.bays:
+            raise _Invalid(f"mission[{i}].bay", f"unknown bay name {stop.bay!r} in map {scn.map} "
+                                                f"(bays: {', '.join(lanelet_map.bays)})")
+
+
+def parked_pose(bay_pose: tuple[float, float, float], vehicle: VehicleParams) -> tuple[float, float, float]:
+    """base_link pose of the van parked with its footprint centred on a bay's bay_pose."""
+    x, y, yaw = bay_pose
+    centre_ahead_m = vehicle.length_m / 2.0 - vehicle.rear_overhang_m
+    return x - centre_ahead_m * math.cos(yaw), y - centre_ahead_m * math.sin(yaw), yaw
+
+
+def start_pose_in_map(scn: Scenario, lanelet_map: MapLike, vehicle: VehicleParams) -> tuple[float, float, float]:
+    """The van's starting base_link pose (x, y, yaw) in the map frame, whichever form was given."""
+    start = scn.start_pose
+    if start.bay is not None:
+        return parked_pose(lanelet_map.bays[start.bay].bay_pose, vehicle)
+    if start.lanelet is not None:
+        lane = lanelet_map.lanes[start.lanelet]
+        x = float(np.interp(start.s, lane.s_m, lane.centerline[:, 0]))
+        y = float(np.interp(start.s, lane.s_m, lane.centerline[:, 1]))
+        i = min(int(np.searchsorted(lane.s_m, start.s, side="right")) - 1, len(lane.s_m) - 2)
+        dx, dy = lane.centerline[i + 1] - lane.centerline[i]
+        return x, y, math.atan2(dy, dx)
+    return start.x, start.y, start.yaw
 
 
 # ----------------------------------------------------------------------------------------------

@@ -183,6 +183,10 @@ PART_REFLECTIVITY = {"glass": 0.08, "tyre": 0.05, "skin": 0.30, "legs": 0.25, "s
                      "frame": 0.50, "cargo": 0.60}  # "body" uses the Box's reflectivity
 
 
+_PART_TABLES = {template: (np.array([part[:6] for part in template], float), [part[6] for part in template])
+                for template in (_CAR, _VAN, _TRUCK, _PEDESTRIAN, _CYCLIST, _PLAIN)}
+
+
 def actor_parts(box: Box) -> tuple[tuple, ...]:
     """The sub-boxes (x0, x1, y0, y1, z0, z1 fractions, role) an actor is drawn and scanned as."""
     if box.class_id == ObjectClass.CAR:
@@ -261,9 +265,10 @@ def _ccw(polygon: np.ndarray) -> np.ndarray:
 
 
 def shade(colour_bgr, normals: np.ndarray, sun: np.ndarray, two_sided: bool) -> np.ndarray:
+    """Sun-lit colours (F, 3) of faces with (F, 3) normals; colour_bgr is one BGR or (F, 3)."""
     lambert = normals @ sun
     lambert = np.abs(lambert) if two_sided else np.maximum(lambert, 0.0)
-    return np.asarray(colour_bgr, float)[None, :] * (AMBIENT_LIGHT + DIFFUSE_LIGHT * lambert)[:, None]
+    return np.asarray(colour_bgr, float).reshape(-1, 3) * (AMBIENT_LIGHT + DIFFUSE_LIGHT * lambert)[:, None]
 
 
 class GridIndex:
@@ -296,6 +301,8 @@ class GridIndex:
                  math.floor(x_max / self.cell_m), math.floor(y_max / self.cell_m))
         if self._cache is not None and self._cache[0] == cells:
             return self._cache[1]
+        if len(self._keys) == 0:
+            return np.zeros(0, np.int64)
         cx, cy = np.meshgrid(np.arange(cells[0], cells[2] + 1), np.arange(cells[1], cells[3] + 1))
         keys = self._key(cx.ravel(), cy.ravel())
         at = np.searchsorted(self._keys, keys)
@@ -484,6 +491,7 @@ class Scene:
         self.static_faces = self._static_faces(footprints)
         self._face_index = GridIndex(self.static_faces.bboxes())
         self._build_ground_raster()
+        self._colour_cache: dict[tuple, dict[str, np.ndarray]] = {}
         self.set_boxes(())
 
     # -- static preprocessing ---------------------------------------------------------------
@@ -547,30 +555,58 @@ class Scene:
     def set_boxes(self, boxes: Sequence[Box]) -> None:
         """The actors of this frame; their parts become segments and faces for both sensors."""
         self.boxes = tuple(boxes)
-        rings, faces = [], []
-        solid_base = len(self.prisms)
+        tables, roles, owner_index = [], [], []
         for index, box in enumerate(self.boxes):
-            colours = object_colours(box, self.palette_seed)
-            for part in actor_parts(box):
-                corners = _box_corners(box, part)
-                role = part[6]
-                reflectivity = box.reflectivity if role == "body" else PART_REFLECTIVITY[role]
-                rings.append((corners[:4, :2], True, corners[0, 2], corners[4, 2], reflectivity,
-                              solid_base + len(rings), int(box.object_id)))
-                faces.append(self._box_faces(corners, colours[role], index + 1))
-        self.dynamic_segments = SegmentSet.from_rings(rings)
-        self.dynamic_faces = FaceSet.concat(faces + [FaceSet.from_polygons([], [], [], LAYER_SOLID, 0, False)])
+            table, part_roles = _PART_TABLES[actor_parts(box)]
+            tables.append(table)
+            roles += part_roles
+            owner_index += [index] * len(part_roles)
+        if not tables:
+            self.dynamic_segments = SegmentSet.from_rings([])
+            self.dynamic_faces = FaceSet.from_polygons([], [], [], LAYER_SOLID, 0, False)
+            return
+        frac, owner_index = np.concatenate(tables), np.array(owner_index)
+        size = np.array([(b.length_m, b.width_m, b.height_m) for b in self.boxes])[owner_index]
+        pose = np.array([(b.x_m, b.y_m, b.z_base_m, b.yaw_rad) for b in self.boxes])[owner_index]
+        local = np.stack([frac[:, [0, 2]], frac[:, [1, 2]], frac[:, [1, 3]], frac[:, [0, 3]]], axis=1)
+        local = local * size[:, None, :2]
+        c, s = np.cos(pose[:, 3])[:, None], np.sin(pose[:, 3])[:, None]
+        xy = np.stack([local[..., 0] * c - local[..., 1] * s + pose[:, None, 0],
+                       local[..., 0] * s + local[..., 1] * c + pose[:, None, 1]], axis=-1)  # (P, 4, 2)
+        z_lo = pose[:, 2] + frac[:, 4] * size[:, 2]
+        z_hi = pose[:, 2] + frac[:, 5] * size[:, 2]
+        count = len(frac)
+        box_reflectivity = np.array([b.reflectivity for b in self.boxes])[owner_index]
+        reflectivity = np.array([PART_REFLECTIVITY.get(r, np.nan) for r in roles])
+        reflectivity = np.where(np.isnan(reflectivity), box_reflectivity, reflectivity)
+        object_id = np.array([b.object_id for b in self.boxes], np.int64)[owner_index]
+        nxt = xy[:, [1, 2, 3, 0]]
+        self.dynamic_segments = SegmentSet(
+            xy[..., 0].ravel(), xy[..., 1].ravel(), nxt[..., 0].ravel(), nxt[..., 1].ravel(),
+            np.repeat(z_lo, 4), np.repeat(z_hi, 4), np.repeat(reflectivity, 4),
+            np.repeat(len(self.prisms) + np.arange(count), 4), np.repeat(object_id, 4))
 
-    def _box_faces(self, corners: np.ndarray, colour: np.ndarray, owner: int) -> FaceSet:
-        bottom, top = corners[:4], corners[4:]
-        polygons = [np.array([bottom[i], bottom[(i + 1) % 4], top[(i + 1) % 4], top[i]]) for i in range(4)]
-        polygons += [top, bottom[::-1]]
-        edges = bottom[[1, 2, 3, 0], :2] - bottom[:, :2]
-        lengths = np.hypot(edges[:, 0], edges[:, 1])[:, None]
-        side = np.column_stack([edges[:, 1], -edges[:, 0], np.zeros(4)]) / lengths
-        normals = np.vstack([side, [0.0, 0.0, 1.0], [0.0, 0.0, -1.0]])
-        return FaceSet.from_polygons(polygons, normals, shade(colour, normals, self.sun, False),
-                                     LAYER_SOLID, owner, False)
+        bottom = np.concatenate([xy, np.broadcast_to(z_lo[:, None, None], (count, 4, 1))], axis=-1)
+        top = np.concatenate([xy, np.broadcast_to(z_hi[:, None, None], (count, 4, 1))], axis=-1)
+        order = [1, 2, 3, 0]
+        sides = np.stack([bottom, bottom[:, order], top[:, order], top], axis=2)  # (P, 4 sides, 4, 3)
+        quads = np.concatenate([sides, top[:, None], bottom[:, None, ::-1]], axis=1)  # (P, 6, 4, 3)
+        edge = nxt - xy
+        length = np.maximum(np.hypot(edge[..., 0], edge[..., 1]), 1e-12)
+        side_normal = np.stack([edge[..., 1] / length, -edge[..., 0] / length, np.zeros((count, 4))], axis=-1)
+        caps = np.broadcast_to(np.array([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]), (count, 2, 3))
+        normals = np.concatenate([side_normal, caps], axis=1).reshape(-1, 3)
+        colours = np.array([self._colours(self.boxes[i])[r] for i, r in zip(owner_index, roles)])
+        self.dynamic_faces = FaceSet(quads.reshape(-1, 3), np.arange(count * 6 + 1, dtype=np.int64) * 4,
+                                     normals, shade(np.repeat(colours, 6, axis=0), normals, self.sun, False),
+                                     np.full(count * 6, LAYER_SOLID, np.int8),
+                                     np.repeat(owner_index + 1, 6).astype(np.int64), np.zeros(count * 6, bool))
+
+    def _colours(self, box: Box) -> dict[str, np.ndarray]:
+        key = (box.object_id, box.class_id, box.colour_bgr)
+        if key not in self._colour_cache:
+            self._colour_cache[key] = object_colours(box, self.palette_seed)
+        return self._colour_cache[key]
 
     # -- queries ----------------------------------------------------------------------------
     def segments_near(self, xy: Sequence[float], radius_m: float) -> SegmentSet:

@@ -48,8 +48,12 @@ class DriverInputs:
 class VanEcu:
     """DBW state machine MANUAL / READY / ENGAGED / FAULT_SAFE_STOP driving a VanPlant.
 
-    One addition to section 2.3: re-arming from FAULT_SAFE_STOP also waits for standstill, so a
-    person cannot cut the van's own safe stop short.
+    Where section 2.3 is silent: re-arming from FAULT_SAFE_STOP also waits for standstill (a
+    person cannot cut the van's own safe stop short); a silent command id counts as ENABLE clear;
+    READY does not engage while the driver overrides or an e-stop is pressed, and nothing arms
+    while an e-stop is pressed; gears change only while ENGAGED and at standstill. Outside
+    ENGAGED and FAULT_SAFE_STOP a simulated driver has the van: the wheel holds, the pedals give
+    DRIVER_BRAKE_MPS2 / DRIVER_THROTTLE_MPS2, otherwise it coasts.
     """
 
     def __init__(self, plant: VanPlant | None = None, *, on_transition: TransitionCallback | None = None,

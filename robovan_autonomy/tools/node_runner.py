@@ -23,15 +23,18 @@ def merged_parameters(files: list[Path], extra: dict[str, dict] | None = None) -
     return merged
 
 
-def create_nodes(specs: list[NodeSpec], parameters: dict[str, dict], context, use_sim_time: bool):
+def create_nodes(specs: list[NodeSpec], parameters: dict[str, dict], context, use_sim_time: bool,
+                 remappings: list[tuple[str, str]] = ()):
     from rclpy.parameter import Parameter
 
+    remap_args = ["--ros-args"] + [arg for a, b in remappings for arg in ("-r", f"{a}:={b}")]
     nodes = []
     for spec in specs:
         values = dict(parameters.get(spec.name, {}))
         overrides = [Parameter(key, value=value) for key, value in values.items()]
         overrides.append(Parameter("use_sim_time", value=use_sim_time))
-        nodes.append(spec.node_class()(context=context, parameter_overrides=overrides))
+        nodes.append(spec.node_class()(context=context, parameter_overrides=overrides,
+                                       cli_args=remap_args if remappings else None))
     return nodes
 
 

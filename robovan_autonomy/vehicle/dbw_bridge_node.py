@@ -16,6 +16,7 @@ import threading
 
 import can
 import rclpy
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
@@ -39,6 +40,9 @@ NOTIFIER_POLL_S = 0.05
 # The van's reports count as current for this long, s: five DBW_STATUS periods. Older, the van is
 # treated as silent: no ENABLE bits go out to a van whose state is unknown.
 REPORT_TIMEOUT_S = 0.1
+# Longest interval the limiter credits between two command ticks, s (two periods): after a stall
+# of the process the command resumes at the steering rate and jerk limits, not in one jump.
+MAX_TICK_DT_S = 0.04
 
 _VEHICLE = load_vehicle_params()
 
@@ -204,10 +208,17 @@ class DbwBridgeNode(Node):
         self.create_subscription(JointTrajectory, interfaces.CONTROL_COMMAND, self._on_command,
                                  interfaces.RELIABLE_QOS)
         self.create_service(SetBool, interfaces.VEHICLE_ENGAGE, self._on_engage)
+        # Sim time paces the transmit timers when it is in use, so the van simulated in lockstep sees
+        # a frame every 20 ms of its own time. Otherwise a steady clock does: a step of the system
+        # clock (NTP) must neither stall the frames nor credit the limiter with a long interval.
+        self._tick_clock = (self.get_clock() if self.get_parameter("use_sim_time").value
+                            else Clock(clock_type=ClockType.STEADY_TIME))
         self._command_timer = self.create_timer(rvn_dbw.period_s(MsgId.STEER_CMD),
-                                                self._send_commands)
-        self._body_timer = self.create_timer(rvn_dbw.period_s(MsgId.BODY_CMD), self._send_body)
-        self._diagnostics_timer = self.create_timer(p.diagnostics_period_s, self._publish_diagnostics)
+                                                self._send_commands, clock=self._tick_clock)
+        self._body_timer = self.create_timer(rvn_dbw.period_s(MsgId.BODY_CMD), self._send_body,
+                                             clock=self._tick_clock)
+        self._diagnostics_timer = self.create_timer(p.diagnostics_period_s, self._publish_diagnostics,
+                                                    clock=self._tick_clock)
 
     # -- CAN receive (Notifier thread) ---------------------------------------------------------
     def on_can_message(self, msg: can.Message) -> None:
@@ -269,8 +280,9 @@ class DbwBridgeNode(Node):
     # -- CAN transmit (own timers, node clock) --------------------------------------------------
     def _send_commands(self) -> None:
         now = now_s(self)
-        dt = now - self._last_tick_s if self._last_tick_s is not None else 0.0
-        self._last_tick_s = now
+        tick_s = self._tick_clock.now().nanoseconds * 1e-9
+        dt = min(tick_s - self._last_tick_s, MAX_TICK_DT_S) if self._last_tick_s is not None else 0.0
+        self._last_tick_s = tick_s
         with self._lock:
             enable = self._engagement.enable(self._van, now)
             speed = self._van.speed_mps(now)

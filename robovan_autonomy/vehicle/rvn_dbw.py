@@ -206,12 +206,7 @@ def crc8_j1850(payload: Iterable[int]) -> int:
 
 def checksum(can_id: int, data: bytes) -> int:
     """The CHECKSUM byte of a frame: CRC over id low byte, id high byte, data bytes 0..6."""
-    table = _CRC_TABLE
-    crc = table[CRC_INIT ^ (can_id & 0xFF)]
-    crc = table[crc ^ ((can_id >> 8) & 0xFF)]
-    for byte in data[:_CHECKSUM_START_BIT // 8]:
-        crc = table[crc ^ byte]
-    return crc ^ CRC_XOROUT
+    return crc8_j1850((can_id & 0xFF, (can_id >> 8) & 0xFF, *data[:_CHECKSUM_START_BIT // 8]))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,23 +27,27 @@ def at(t_s):
     return round(round(t_s / DT_S) * DT_S, 6)
 
 
+ACCEL_MPS2 = 10.0
+PULL_AWAY_LAG_M = 2.0**2 / (2 * ACCEL_MPS2)  # how far behind "at speed from t0" a walker pulling away is
+
+
 def walker(**extra):
-    doc = {"id": "p", "type": "pedestrian", "speed_mps": 2.0, "accel_mps2": 10.0,
+    doc = {"id": "p", "type": "pedestrian", "speed_mps": 2.0, "accel_mps2": ACCEL_MPS2,
            "path": [{"x": 0, "y": 0}, {"x": 20, "y": 0}, {"x": 20, "y": 20}]}
     doc.update(extra)
     return doc
 
 
-def test_actor_moves_along_its_path_at_its_speed():
+def test_actor_pulls_away_then_moves_along_its_path_at_its_speed():
     (state,), _ = run([walker()], 5.0)
-    assert state.x == pytest.approx(10.0, abs=1e-6)
+    assert state.x == pytest.approx(10.0 - PULL_AWAY_LAG_M, abs=1e-6)
     assert state.y == pytest.approx(0.0)
     assert state.speed == pytest.approx(2.0)
 
 
 def test_actor_turns_at_a_waypoint_and_faces_along_the_next_segment():
     (state,), _ = run([walker()], 12.0)
-    assert (state.x, state.y) == (pytest.approx(20.0), pytest.approx(4.0, abs=1e-6))
+    assert (state.x, state.y) == (pytest.approx(20.0), pytest.approx(4.0 - PULL_AWAY_LAG_M, abs=1e-6))
     assert state.yaw == pytest.approx(math.pi / 2)
     assert (state.vx, state.vy) == (pytest.approx(0.0, abs=1e-9), pytest.approx(2.0))
 
@@ -81,7 +85,7 @@ def test_slowing_for_a_stop_respects_the_actor_accel_limit():
 
 def test_looping_actor_comes_back_to_its_first_waypoint_and_goes_round_again():
     doc = walker(loop=True, path=[{"x": 0, "y": 0}, {"x": 10, "y": 0}, {"x": 10, "y": 10}])
-    lap_s = (10 + 10 + math.hypot(10, 10)) / 2.0
+    lap_s = (10 + 10 + math.hypot(10, 10)) / 2.0 + PULL_AWAY_LAG_M / 2.0
     _, history = run([doc], 2 * lap_s + 2.0)
     after_lap = history[at(lap_s)][0]
     assert math.hypot(after_lap.x, after_lap.y) < 2.0 * DT_S + 1e-6
@@ -91,8 +95,15 @@ def test_looping_actor_comes_back_to_its_first_waypoint_and_goes_round_again():
 def test_time_trigger_keeps_the_actor_on_its_first_waypoint_until_then():
     _, history = run([walker(start={"time_s": 3.0})], 4.0)
     assert history[3.0][0].x == 0.0 and history[3.0][0].speed == 0.0
-    assert history[3.01][0].x == pytest.approx(2.0 * DT_S)
-    assert history[4.0][0].x == pytest.approx(2.0)
+    assert history[3.01][0].speed == pytest.approx(ACCEL_MPS2 * DT_S)
+    assert history[4.0][0].x == pytest.approx(2.0 - PULL_AWAY_LAG_M)
+
+
+def test_wait_on_the_first_waypoint_delays_the_start():
+    doc = walker(path=[{"x": 0, "y": 0, "wait_s": 2.0}, {"x": 20, "y": 0}], start={"time_s": 1.0})
+    _, history = run([doc], 4.0)
+    assert history[3.0][0].x == 0.0
+    assert history[4.0][0].x == pytest.approx(2.0 - PULL_AWAY_LAG_M)
 
 
 def test_distance_trigger_fires_only_once_the_van_comes_within_range_of_the_actor():
@@ -109,19 +120,20 @@ def test_distance_trigger_can_measure_from_a_point():
     (untriggered,), _ = run([walker(start=trigger)], 2.0, van_pose=(0.0, 0.0, 0.0))
     (triggered,), _ = run([walker(start=trigger)], 2.0, van_pose=(97.0, 0.0, 0.0))
     assert untriggered.x == 0.0
-    assert triggered.x == pytest.approx(2.0 * 2.0)
+    assert triggered.x == pytest.approx(2.0 * 2.0 - PULL_AWAY_LAG_M)
 
 
 def test_hard_brake_stops_at_the_given_deceleration_and_holds():
-    doc = {"id": "lead", "type": "car", "speed_mps": 10.0,
+    doc = {"id": "lead", "type": "car", "speed_mps": 10.0, "accel_mps2": 5.0,
            "path": [{"x": 0, "y": 0}, {"x": 500, "y": 0}],
-           "brake": {"time_s": 2.0, "decel_mps2": 8.0, "hold_s": 3.0}}
+           "brake": {"time_s": 4.0, "decel_mps2": 8.0, "hold_s": 3.0}}
     _, history = run([doc], 10.0)
-    assert history[2.5][0].speed == pytest.approx(10.0 - 8.0 * 0.5)
-    stopped = history[4.0][0]
+    assert (history[4.0][0].x, history[4.0][0].speed) == (pytest.approx(30.0), pytest.approx(10.0))
+    assert history[4.5][0].speed == pytest.approx(10.0 - 8.0 * 0.5)
+    stopped = history[5.5][0]
     assert stopped.speed == 0.0
-    assert stopped.x == pytest.approx(20.0 + 10.0**2 / (2 * 8.0))
-    assert history[5.0][0].x == stopped.x
+    assert stopped.x == pytest.approx(30.0 + 10.0**2 / (2 * 8.0))
+    assert history[8.0][0].x == stopped.x
     assert history[10.0][0].speed > 0.0
 
 

@@ -130,10 +130,16 @@ class Lockstep:
         for bus in (self.van_bus, self.sniffer, self.injector):
             bus.shutdown()
 
-    def _spin_until(self, condition):
+    def _spin_until(self, condition, resend=None):
+        """Spin until condition(); `resend` repeats a publication the graph may not have matched yet
+        (a volatile sample sent before discovery completes is lost)."""
         deadline = time.monotonic() + WAIT_WALL_S
+        next_resend = time.monotonic() + 0.02
         while not condition():
             self.executor.spin_once(timeout_sec=0.005)
+            if resend is not None and time.monotonic() > next_resend:
+                resend()
+                next_resend = time.monotonic() + 0.02
             assert time.monotonic() < deadline, "the graph stopped answering"
 
     def _sniff(self):
@@ -145,8 +151,11 @@ class Lockstep:
         target_ns = int(round(self.t_s * 1e9))
         received = self.bridge.frames_received if self.bridge_alive else 0
         if self.bridge_alive:
-            self.clock_pub.publish(interfaces.encode_clock(self.t_s))
-            self._spin_until(lambda: self.bridge.get_clock().now().nanoseconds >= target_ns)
+            def publish_clock():
+                self.clock_pub.publish(interfaces.encode_clock(self.t_s))
+            publish_clock()
+            self._spin_until(lambda: self.bridge.get_clock().now().nanoseconds >= target_ns,
+                             resend=publish_clock)
         for _ in range(6):  # the due timers and any waiting messages, one callback per spin
             self.executor.spin_once(timeout_sec=0.0)
         sent = len(self.van.poll(self.t_s))
@@ -169,6 +178,7 @@ class Lockstep:
         self.command_pub.publish(interfaces.encode_control_command(plan))
 
     def engage(self, data: bool = True) -> SetBool.Response:
+        self._spin_until(self.engage_client.service_is_ready)
         future = self.engage_client.call_async(SetBool.Request(data=data))
         deadline = time.monotonic() + WAIT_WALL_S
         while not future.done():
@@ -341,6 +351,18 @@ def test_override_drops_the_request_until_asked_again(rig):
     assert rig.van.ecu.state is DbwState.ENGAGED
 
 
+def test_override_before_engagement_drops_the_pending_request(rig):
+    rig.run(0.2)
+    assert rig.engage().success
+    rig.van.set_driver(brake_pedal=True)
+    rig.run(0.1)
+    rig.van.set_driver(brake_pedal=False)
+    assert rig.van.arm()
+    rig.run(0.3, plan_steer=0.0, plan_accel=0.0)
+    assert rig.van.ecu.state is DbwState.READY
+    assert rig.next_diagnostic().values["engagement_drop_reason"] == "driver brake_override"
+
+
 def corrupt_motion_report(speed_mps: float, counter: int, bad_checksum: bool) -> can.Message:
     frame = rvn_dbw.encode(rvn_dbw.MotionReport(speed_mps, 0.0, 0.0, counter))
     data = frame.data[:-1] + bytes([frame.data[-1] ^ 0x5A]) if bad_checksum else frame.data
@@ -461,7 +483,7 @@ def test_van_over_udp_multicast_in_a_separate_process_is_engaged_with_valid_fram
                 frames.append((message.timestamp, frame))
                 if frame.can_id == MsgId.DBW_STATUS:
                     states.append(rvn_dbw.decode(frame).state)
-            if future is None and DbwState.READY in states:
+            if future is None and DbwState.READY in states and client.service_is_ready():
                 future = client.call_async(SetBool.Request(data=True))
             if future is not None and future.done() and not future.result().success:
                 future = None

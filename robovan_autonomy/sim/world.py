@@ -1,0 +1,198 @@
+"""The embedded simulator's world: van, actors, sensors and faults, advanced in fixed steps.
+
+Pure: no ROS and no CAN bus. The van is driven only through its ECU (`self.ecu`), which the
+simulator's runner puts on the CAN bus, so every run exercises the real bridge and RVN-DBW.
+Sensor outputs are plain readings stamped in simulated time; the simulator node turns them into
+messages. Every random stream has its own generator spawned from the scenario seed, so a run is
+reproducible and one sensor's draws never shift another's.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from robovan_autonomy.interfaces import OBJECT_DTYPE
+from robovan_autonomy.mapping.lanelet_map import DistrictMap
+from robovan_autonomy.sim.actors import ActorState, ScriptedActors
+from robovan_autonomy.sim.camera import CameraFrame, CameraIntrinsics, CameraRenderer
+from robovan_autonomy.sim.district_scene import build_scene, parked_car_boxes
+from robovan_autonomy.sim.faults import Delivery, FaultInjector, FaultKind, SensorFault
+from robovan_autonomy.sim.gnss_imu import (GnssConditions, GnssModel, GnssNoise, GnssReading,
+                                           ImuModel, ImuNoise, ImuReading, MotionState)
+from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
+from robovan_autonomy.sim.scenario import Scenario, start_pose_in_map
+from robovan_autonomy.sim.scene import Box, Pose3
+from robovan_autonomy.sim.van_ecu import VanEcu
+from robovan_autonomy.sim.van_plant import PlantState, VanPlant
+from robovan_autonomy.vehicle_params import VehicleParams
+
+STEP_S = 0.01  # lockstep tick: divides every sensor period but the camera's, and the CAN periods
+SENSORS = ("imu", "gnss", "lidar", "camera")
+SENSOR_FAULT_TARGETS = {"imu": "imu", "gnss": "gnss", "lidar": "lidar", "camera": "camera"}
+GROUND_TRUTH_ODOMETRY_HZ = 50.0
+GROUND_TRUTH_OBJECTS_HZ = 10.0
+SENSOR_RANGE_M = 110.0  # the LiDAR's 100 m plus the largest actor's half length
+
+
+@dataclasses.dataclass(frozen=True)
+class LidarReading:
+    stamp_s: float
+    points: np.ndarray  # (N, 4) float32 in lidar_top
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraReading:
+    stamp_s: float
+    image: np.ndarray
+    frame: CameraFrame
+
+
+class Schedule:
+    """Which periodic outputs fall due at a tick: output k of a rate is due at the first tick at
+    or after k/rate, so 15 Hz on a 10 ms tick is stamped at the tick, never drifts and never
+    doubles."""
+
+    def __init__(self, rates_hz: dict[str, float]):
+        self.rates_hz = rates_hz
+        self._next = dict.fromkeys(rates_hz, 0)
+
+    def due(self, t_s: float) -> list[str]:
+        names = []
+        for name, rate in self.rates_hz.items():
+            if t_s + 1e-9 >= self._next[name] / rate:
+                names.append(name)
+                self._next[name] = math.floor(t_s * rate + 1e-9) + 1
+        return names
+
+
+class SimWorld:
+    def __init__(self, scenario: Scenario, district: DistrictMap, vehicle: VehicleParams,
+                 seed: int | None = None):
+        self.scenario, self.district, self.vehicle = scenario, district, vehicle
+        self.seed = scenario.seed if seed is None else seed
+        x, y, yaw = start_pose_in_map(scenario, district, vehicle)
+        self.plant = VanPlant(vehicle, x_m=x, y_m=y, yaw_rad=yaw)
+        self.ecu = VanEcu(self.plant)
+        self.t_s = 0.0
+        self.actors = ScriptedActors(scenario.actors)
+        self.actor_states: list[ActorState] = self.actors.states()
+        self.parked = parked_car_boxes(district)
+        self.scene = build_scene(district, palette_seed=self.seed)
+        streams = np.random.SeedSequence(self.seed).spawn(len(SENSORS))
+        rng = {name: np.random.default_rng(s) for name, s in zip(SENSORS, streams)}
+        self._rng = rng
+        self.lidar = LidarModel(LidarConfig.from_vehicle_params(vehicle))
+        self.intrinsics = CameraIntrinsics.from_vehicle_params(vehicle)
+        self.camera = CameraRenderer(self.intrinsics)
+        self.gnss = GnssModel(GnssNoise.from_vehicle_params(vehicle), district.to_geodetic, rng["gnss"],
+                              self._gnss_conditions())
+        self.imu = ImuModel(ImuNoise.from_vehicle_params(vehicle), vehicle.sensor_pose("imu"), rng["imu"])
+        self.faults = {name: FaultInjector(self._sensor_faults(name)) for name in SENSORS}
+        rates = {name: float(vehicle.sensors[frame]["rate_hz"]) for name, frame in
+                 (("imu", "imu"), ("gnss", "gnss"), ("lidar", "lidar_top"), ("camera", "camera_front"))}
+        rates["ground_truth_odometry"] = GROUND_TRUTH_ODOMETRY_HZ
+        rates["ground_truth_objects"] = GROUND_TRUTH_OBJECTS_HZ
+        self.schedule = Schedule(rates)
+        self._pending: list[tuple[str, Delivery]] = []
+        self._previous_yaw_rate = 0.0
+        self._scene_boxes_at_s: float | None = None
+
+    def _gnss_conditions(self) -> GnssConditions:
+        windows, zones = [], []
+        for outage in self.scenario.gnss_outages:
+            if outage.zone is not None:
+                z = outage.zone
+                zones.append(np.array([[z.x_min, z.y_min], [z.x_max, z.y_min], [z.x_max, z.y_max],
+                                       [z.x_min, z.y_max]]))
+            else:
+                windows.append((outage.start_s, outage.start_s + outage.duration_s))
+        return GnssConditions(outage_windows=tuple(windows), outage_zones=tuple(zones))
+
+    def _sensor_faults(self, sensor: str) -> list[SensorFault]:
+        return [SensorFault(FaultKind(f.kind), f.start_s, f.end_s, f.value or 0.0)
+                for f in self.scenario.faults
+                if f.target == SENSOR_FAULT_TARGETS[sensor] and f.kind in FaultKind._value2member_map_]
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def van(self) -> PlantState:
+        return self.plant.state
+
+    def base_link_pose(self) -> Pose3:
+        van = self.van
+        return Pose3.from_xyz_ypr(van.x_m, van.y_m, 0.0, van.yaw_rad)
+
+    def advance_actors(self, t_s: float) -> None:
+        """Move the actors to t_s (the van is advanced by its ECU, on the bus)."""
+        van = self.van
+        self.actor_states = self.actors.update(t_s, (van.x_m, van.y_m, van.yaw_rad), t_s - self.t_s)
+        self.t_s = t_s
+
+    def boxes(self) -> list[Box]:
+        """Every object a sensor can see: scenario actors and parked cars."""
+        return [Box(a.x, a.y, 0.0, a.yaw, a.length, a.width, a.height, None, a.class_id, a.track_id)
+                for a in self.actor_states] + self.parked
+
+    def boxes_within(self, radius_m: float) -> list[Box]:
+        """Boxes a sensor on the van can reach: rebuilding far ones each frame is wasted time."""
+        van = self.van
+        return [b for b in self.boxes() if math.hypot(b.x_m - van.x_m, b.y_m - van.y_m) <= radius_m]
+
+    def ground_truth_objects(self) -> np.ndarray:
+        boxes = self.boxes()
+        speeds = {a.track_id: (a.vx, a.vy) for a in self.actor_states}
+        table = np.zeros(len(boxes), dtype=OBJECT_DTYPE)
+        for i, box in enumerate(boxes):
+            vx, vy = speeds.get(box.object_id, (0.0, 0.0))
+            table[i] = (box.x_m, box.y_m, 0.0, box.yaw_rad, box.length_m, box.width_m, box.height_m,
+                        vx, vy, 1.0, box.class_id, box.object_id)
+        return table
+
+    # -- sensors ------------------------------------------------------------------------------
+    def _motion(self) -> MotionState:
+        van = self.van
+        yaw_accel = (van.yaw_rate_radps - self._previous_yaw_rate) / STEP_S
+        self._previous_yaw_rate = van.yaw_rate_radps
+        return MotionState.planar(van.yaw_rad, van.yaw_rate_radps, van.speed_mps, van.accel_mps2, yaw_accel)
+
+    def _measure(self, sensor: str, t_s: float):
+        if sensor == "imu":
+            return self.imu.measure(t_s, self._motion())
+        base = self.base_link_pose()
+        if sensor == "gnss":
+            antenna = base.to_map(self.vehicle.sensor_pose("gnss").translation()[None])[0]
+            return self.gnss.measure(t_s, antenna)
+        if self._scene_boxes_at_s != t_s:
+            self.scene.set_boxes(self.boxes_within(SENSOR_RANGE_M))
+            self._scene_boxes_at_s = t_s
+        if sensor == "lidar":
+            scan = self.lidar.scan(self.scene, base.compose(self.vehicle.sensor_pose("lidar_top")),
+                                   self._rng["lidar"])
+            return LidarReading(t_s, scan.points)
+        frame = self.camera.render(self.scene, base.compose(self.vehicle.sensor_pose("camera_front")))
+        return CameraReading(t_s, frame.image, frame)
+
+    def sensor_outputs(self, t_s: float, wanted: set[str] | None = None) -> list[tuple[str, object]]:
+        """(sensor, reading) pairs to deliver at t_s, after faults (drops, freezes, NaNs, delays).
+
+        `wanted` skips sensors nobody listens to; their schedule still advances so the output
+        is the same function of time whatever is wanted.
+        """
+        due = self.schedule.due(t_s)
+        for sensor in (name for name in SENSORS if name in due):
+            if wanted is not None and sensor not in wanted:
+                continue
+            delivery = self.faults[sensor].apply(t_s, self._measure(sensor, t_s))
+            if delivery is not None:
+                self._pending.append((sensor, delivery))
+        ready = [(s, d.payload) for s, d in self._pending if d.deliver_at_s <= t_s + 1e-9]
+        self._pending = [(s, d) for s, d in self._pending if d.deliver_at_s > t_s + 1e-9]
+        outputs = ready
+        for name in ("ground_truth_odometry", "ground_truth_objects"):
+            if name in due:
+                outputs.append((name, t_s))
+        return outputs
+
+

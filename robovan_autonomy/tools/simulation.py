@@ -1,0 +1,234 @@
+"""`robovan sim`: the whole stack, closed loop, against the embedded simulator.
+
+Lockstep (the default) runs the simulator and every node of the stack in this process on one
+single-threaded executor. Fast DDS delivers between readers and writers of one process inside
+`publish()`, so each tick is: advance the world, deliver the van's CAN reports, publish the
+sensors stamped now, publish /clock, then run every callback that is ready until none is. The
+same seed then gives the same run, and the stack gets all the time it needs (as fast as it keeps
+up). `--realtime` paces the same loop to the wall clock.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import can
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+
+from robovan_autonomy import interfaces as itf
+from robovan_autonomy.mapping.lanelet_map import load_map
+from robovan_autonomy.sim.report import MapFeatures, RunRecorder, VanTruth, judge, write_report_png
+from robovan_autonomy.sim.scenario import Scenario, load_scenario
+from robovan_autonomy.sim.simulator_node import SimulatorNode
+from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
+from robovan_autonomy.sim.world import STEP_S, SimWorld
+from robovan_autonomy.stack import node_set, params_files
+from robovan_autonomy.tools.bag_writer import BagWriter
+from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
+from robovan_autonomy.tools.recorder_node import RecorderNode
+from robovan_autonomy.vehicle.rvn_dbw import DbwState
+from robovan_autonomy.vehicle_params import load_vehicle_params
+
+GROUND_TRUTH_REMAPS = {"localization": (itf.ODOMETRY, itf.GROUND_TRUTH_ODOMETRY),
+                       "perception": (itf.OBJECTS, itf.GROUND_TRUTH_OBJECTS)}
+MISSION_COMPLETE_MESSAGE = "mission complete"
+SETTLE_AFTER_COMPLETE_S = 1.0  # keep simulating briefly so the report sees the van at rest
+MAX_CALLBACKS_PER_TICK = 10_000  # a node that keeps re-triggering itself must not hang the loop
+
+
+@dataclasses.dataclass
+class SimOptions:
+    scenario: str
+    out_dir: Path
+    seed: int | None = None
+    realtime: bool = False
+    ground_truth: tuple[str, ...] = ()
+    record: bool = True
+    progress: bool = True
+    time_limit_s: float | None = None
+
+
+def recorded_topics() -> dict:
+    from diagnostic_msgs.msg import DiagnosticArray
+    from nav_msgs.msg import Odometry, Path as PathMsg
+    from rosgraph_msgs.msg import Clock
+    from sensor_msgs.msg import CameraInfo, CompressedImage, Imu, JointState, NavSatFix, PointCloud2
+    from trajectory_msgs.msg import JointTrajectory
+
+    sensor, reliable = itf.SENSOR_QOS, itf.RELIABLE_QOS
+    return {itf.CLOCK: (Clock, itf.CLOCK_QOS), itf.CAMERA_COMPRESSED: (CompressedImage, sensor),
+            itf.CAMERA_INFO: (CameraInfo, sensor), itf.LIDAR_POINTS: (PointCloud2, sensor),
+            itf.GNSS_FIX: (NavSatFix, sensor), itf.IMU_DATA: (Imu, sensor),
+            itf.VEHICLE_STATUS: (JointState, reliable), itf.ODOMETRY: (Odometry, reliable),
+            itf.OBJECTS: (PointCloud2, reliable), itf.TRAJECTORY: (PathMsg, reliable),
+            itf.CONTROL_COMMAND: (JointTrajectory, reliable), itf.DIAGNOSTICS: (DiagnosticArray, reliable),
+            itf.GROUND_TRUTH_ODOMETRY: (Odometry, reliable), itf.GROUND_TRUTH_OBJECTS: (PointCloud2, reliable)}
+
+
+class Simulation:
+    def __init__(self, options: SimOptions):
+        self.options = options
+        self.scenario: Scenario = load_scenario(options.scenario)
+        self.vehicle = load_vehicle_params()
+        self.district = load_map(self.scenario.map_path)
+        self.world = SimWorld(self.scenario, self.district, self.vehicle, options.seed)
+        self.time_limit_s = options.time_limit_s or self.scenario.time_limit_s
+        self.features = MapFeatures.from_map(self.district, self.scenario, self.vehicle)
+        self.recorder = RunRecorder(self.scenario, self.features, self.vehicle)
+        self.mission_complete_at_s: float | None = None
+        self.mode = "MANUAL"
+
+    # -- graph --------------------------------------------------------------------------------
+    def _build_graph(self, bag: BagWriter | None):
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context, args=[])
+        channel = f"robovan_sim_{os.getpid()}_{id(self)}"
+        self.van_bus = can.Bus(interface="virtual", channel=channel, receive_own_messages=False)
+        self.van = VanEcuBus(self.van_bus, self.world.ecu)
+        specs = node_set("sim", self.options.ground_truth)
+        parameters = merged_parameters(params_files("sim"),
+                                       {"dbw_bridge": {"can_interface": "virtual", "can_channel": channel}})
+        remaps = [GROUND_TRUTH_REMAPS[stage] for stage in self.options.ground_truth]
+        self.stack_nodes = create_nodes(specs, parameters, self.context, use_sim_time=True,
+                                        remappings=remaps)
+        sim_time = [Parameter("use_sim_time", value=True)]
+        self.sim_node = SimulatorNode(self.world, record_camera_jpeg=bag is not None,
+                                      context=self.context, parameter_overrides=sim_time)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        nodes = [self.sim_node, *self.stack_nodes]
+        if bag is not None:
+            nodes.append(RecorderNode(bag, recorded_topics(), context=self.context,
+                                      parameter_overrides=sim_time))
+        for node in nodes:
+            self.executor.add_node(node)
+        self.nodes = nodes
+
+    def _teardown(self) -> None:
+        self.executor.shutdown()
+        for node in self.nodes:
+            node.destroy_node()
+        self.van_bus.shutdown()
+        rclpy.try_shutdown(context=self.context)
+
+    def _drain(self) -> None:
+        """Run every ready callback until none is left: the lockstep barrier."""
+        for _ in range(MAX_CALLBACKS_PER_TICK):
+            try:
+                handler, _, _ = self.executor.wait_for_ready_callbacks(timeout_sec=0.0)
+            except rclpy.executors.TimeoutException:
+                return
+            handler()
+            if handler.exception() is not None:
+                raise handler.exception()
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self) -> dict:
+        out = self.options.out_dir
+        out.mkdir(parents=True, exist_ok=True)
+        bag_dir = out / "run"
+        if bag_dir.exists():
+            shutil.rmtree(bag_dir)
+        bag = BagWriter(bag_dir) if self.options.record else None
+        self._build_graph(bag)
+        wall_start = time.monotonic()
+        wanted = None if (bag is not None or not self.options.ground_truth) else self._wanted_sensors()
+        try:
+            self.sim_node.publish_clock(0.0)
+            self._drain()
+            tick = 0
+            armed = False
+            while True:
+                tick += 1
+                t = round(tick * STEP_S, 9)
+                if t > self.time_limit_s or self._finished(t):
+                    break
+                if not armed and t >= self.scenario.arm_autonomy_at_s:
+                    armed = self.van.arm()
+                    if armed:
+                        self.sim_node.request_engage()
+                self.world.advance_actors(t)
+                self.van.poll(t)
+                for name, reading in self.world.sensor_outputs(t, wanted):
+                    self.sim_node.publish_output(name, reading)
+                self.sim_node.publish_clock(t)
+                self._drain()
+                self._record_step(t)
+                if self.options.realtime:
+                    time.sleep(max(0.0, wall_start + t - time.monotonic()))
+                if self.options.progress and tick % 100 == 0:
+                    self._print_progress(t, time.monotonic() - wall_start)
+        finally:
+            self._teardown()
+            if bag is not None:
+                bag.close()
+        wall_time_s = time.monotonic() - wall_start
+        return self._write_outputs(wall_time_s)
+
+    def _wanted_sensors(self) -> set[str]:
+        stages = set(self.options.ground_truth)
+        wanted = set()
+        if "localization" not in stages:
+            wanted |= {"imu", "gnss", "lidar"}
+        if "perception" not in stages:
+            wanted |= {"lidar", "camera"}
+        return wanted
+
+    def _finished(self, t_s: float) -> bool:
+        return (self.mission_complete_at_s is not None
+                and t_s >= self.mission_complete_at_s + SETTLE_AFTER_COMPLETE_S)
+
+    def _record_step(self, t_s: float) -> None:
+        node = self.sim_node
+        for diagnostic in node.new_diagnostics:
+            if MISSION_COMPLETE_MESSAGE in diagnostic.message and self.mission_complete_at_s is None:
+                self.mission_complete_at_s = t_s
+            if "mode" in diagnostic.values:
+                self.mode = diagnostic.values["mode"]
+        node.new_diagnostics.clear()
+        state = self.world.ecu.state
+        if state is not DbwState.ENGAGED:
+            self.mode = state.name
+        elif self.mode in {s.name for s in DbwState}:
+            self.mode = "AUTONOMOUS"
+        odometry = node.latest.pop(itf.ODOMETRY, None)
+        path = node.latest.pop(itf.TRAJECTORY, None)
+        objects = node.latest.pop(itf.OBJECTS, None)
+        self.recorder.record_step(
+            t_s, VanTruth.from_plant(self.world.van),
+            estimated_pose=None if odometry is None else (odometry.x_m, odometry.y_m, odometry.yaw_rad),
+            estimate_stamp_s=None if odometry is None else odometry.stamp_s,
+            planned_path=path, actors=self.world.actor_states, perceived=objects, mode=self.mode)
+
+    def _print_progress(self, t_s: float, wall_s: float) -> None:
+        van = self.world.van
+        print(f"\r[{self.scenario.name}] t={t_s:7.1f}/{self.time_limit_s:.0f} s  "
+              f"speed={van.speed_mps:5.2f} m/s  mode={self.mode:<14} x{t_s / max(wall_s, 1e-9):4.1f} real time",
+              end="", file=sys.stderr, flush=True)
+
+    def _write_outputs(self, wall_time_s: float) -> dict:
+        if self.options.progress:
+            print(file=sys.stderr)
+        out = self.options.out_dir
+        report = self.recorder.finalize(wall_time_s)
+        report["seed"] = self.world.seed
+        report["judgement"] = judge(report, self.scenario)
+        report["ground_truth_stages"] = list(self.options.ground_truth)
+        (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
+        write_report_png(report, out / "report.png", self.features)
+        mcap = out / "run" / "run.mcap"
+        link = out / "run.mcap"
+        if mcap.exists():
+            link.unlink(missing_ok=True)
+            os.link(mcap, link)
+        return report
+
+
+def run_simulation(options: SimOptions) -> dict:
+    return Simulation(options).run()
