@@ -124,14 +124,14 @@ JUNCTIONS = (
 )
 
 BAYS = (
-    BaySpec("bay_A", "Market Street", 0, True, 1),
-    BaySpec("bay_B", "Market Street", 1, False, 2),
-    BaySpec("bay_C", "Centre Street", 0, True, 1),
-    BaySpec("bay_D", "Harbour Road", 1, True, 3),
-    BaySpec("bay_E", "East Street", 1, True, 1),
-    BaySpec("bay_F", "North Street", 0, False, 2),
-    BaySpec("bay_G", "West Street", 0, False, 1),
-    BaySpec("bay_H", "North Street", 1, True, 1),
+    BaySpec("bay_A", "Market Street", segment=0, forward=True, piece=1),
+    BaySpec("bay_B", "Market Street", segment=1, forward=False, piece=2),
+    BaySpec("bay_C", "Centre Street", segment=0, forward=True, piece=1),
+    BaySpec("bay_D", "Harbour Road", segment=1, forward=True, piece=3),
+    BaySpec("bay_E", "East Street", segment=1, forward=True, piece=1),
+    BaySpec("bay_F", "North Street", segment=0, forward=False, piece=2),
+    BaySpec("bay_G", "West Street", segment=0, forward=False, piece=1),
+    BaySpec("bay_H", "North Street", segment=1, forward=True, piece=1),
 )
 
 
@@ -227,10 +227,6 @@ def node_legs() -> dict[Vec, dict[Vec, Segment]]:
     return legs
 
 
-def _street(name: str) -> Street:
-    return next(s for s in STREETS if s.name == name)
-
-
 def _bay_segment(spec: BaySpec) -> Segment:
     return next(s for s in segments() if s.street.name == spec.street and s.index == spec.segment)
 
@@ -242,7 +238,8 @@ def bay_corners(spec: BaySpec) -> list[Vec]:
     travel = seg.heading if spec.forward else _scale(seg.heading, -1.0)
     side = _right_normal(travel)
     rear_d, front_d = (lo, hi) if spec.forward else (hi, lo)
-    rear, front = _add(seg.start, _scale(seg.heading, rear_d)), _add(seg.start, _scale(seg.heading, front_d))
+    rear = _add(seg.start, _scale(seg.heading, rear_d))
+    front = _add(seg.start, _scale(seg.heading, front_d))
     inner, outer = _scale(side, LANE_WIDTH_M), _scale(side, LANE_WIDTH_M + PARKING_STRIP_WIDTH_M)
     return [_add(rear, inner), _add(front, inner), _add(front, outer), _add(rear, outer)]
 
@@ -622,10 +619,9 @@ def readme_text() -> str:
     ]
     for st in STREETS:
         length = _unit(st.nodes[0], st.nodes[-1])[1]
+        strip = ("yes, parked cars" if st.parked_cars else "yes") if st.parking_strip else "no"
         lines.append(f"| {st.name} | {_fmt(st.nodes[0])} → {_fmt(st.nodes[-1])} | {length:.0f} | "
-                     f"{st.speed_limit_kmh} km/h | {_lane_offsets(st)} | "
-                     f"{'yes' + (', parked cars' if st.parked_cars else '') if st.parking_strip else 'no'} | "
-                     f"{st.zone or '-'} |")
+                     f"{st.speed_limit_kmh} km/h | {_lane_offsets(st)} | {strip} | {st.zone or '-'} |")
     lines += ["", "## Intersections", "",
               "| name | centre | legs | control |", "| --- | --- | --- | --- |"]
     legs = node_legs()
@@ -652,7 +648,8 @@ def readme_text() -> str:
         c = bay_corners(spec)
         centre = ((c[0][0] + c[2][0]) / 2, (c[0][1] + c[2][1]) / 2)
         heading = _unit(c[0], c[1])[0]
-        lane_point = _add(centre, _scale(_right_normal(heading), -(LANE_WIDTH_M + PARKING_STRIP_WIDTH_M) / 2))
+        to_lane = -(LANE_WIDTH_M + PARKING_STRIP_WIDTH_M) / 2
+        lane_point = _add(centre, _scale(_right_normal(heading), to_lane))
         lines.append(f"| {spec.name} | {spec.street} | {_compass(heading)}bound | {_fmt(centre)} | "
                      f"{_fmt(lane_point)} | {math.atan2(heading[1], heading[0]):.4f} |")
     lines += ["", "## Scenario zones", "",

@@ -107,9 +107,13 @@ class DeliveryBay:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Curb:
-    points: np.ndarray
+    points: np.ndarray               # (N, 2); a closed kerb does not repeat its first point
     height_m: float
     closed: bool
+
+    def outline(self) -> np.ndarray:
+        """The kerb line as drawn: closed loops end on their first point again."""
+        return np.vstack([self.points, self.points[:1]]) if self.closed else self.points
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -246,7 +250,7 @@ class DistrictMap:
             raise ValueError(f"spacing_m must be positive, got {spacing_m}")
         key = ("point_map", float(spacing_m), float(max_height_m))
         if key not in self._cache:
-            faces = [(c.points, c.height_m) for c in self.curbs]
+            faces = [(c.outline(), c.height_m) for c in self.curbs]
             faces += [(np.vstack([b.polygon, b.polygon[:1]]), min(b.height_m, max_height_m))
                       for b in self.buildings]
             clouds = [_wall_points(points, height, spacing_m) for points, height in faces]
@@ -345,14 +349,14 @@ def _load_cached(path: Path, _osm_mtime_ns: int, _sidecar_mtime_ns: int) -> Dist
     stop_lines = _read_stop_lines(lmap, lanes)
     crosswalks = _read_crosswalks(lmap)
     curbs = _read_curbs(path, lmap)
-    dmap = DistrictMap(
+    return DistrictMap(
         name=name, path=path, origin=origin, projector_name=projector_name, lanelet_map=lmap,
         traffic_rules=rules, routing_graph=graph, lanes=lanes, stop_lines=stop_lines,
-        crosswalks=crosswalks, bays=_read_bays(path, lmap, lanes), parked_cars=_read_parked_cars(path, lmap), curbs=curbs,
-        buildings=_read_buildings(path, lmap), road_surface=_road_surface(curbs),
-        markings=_read_markings(lmap, crosswalks), intersections=_read_intersections(lanes, stop_lines, lmap),
-        zones=_read_zones(lanes), _projector=projector)
-    return dmap
+        crosswalks=crosswalks, bays=_read_bays(path, lmap, lanes),
+        parked_cars=_read_parked_cars(path, lmap), curbs=curbs, buildings=_read_buildings(path, lmap),
+        road_surface=_road_surface(curbs), markings=_read_markings(lmap, crosswalks),
+        intersections=_read_intersections(lanes, stop_lines, lmap), zones=_read_zones(lanes),
+        _projector=projector)
 
 
 def _read_sidecar(sidecar: Path) -> tuple[str, str, GeodeticOrigin]:
@@ -375,7 +379,8 @@ def _read_sidecar(sidecar: Path) -> tuple[str, str, GeodeticOrigin]:
     for key, bound in (("lat_deg", 90.0), ("lon_deg", 180.0), ("alt_m", 1.0e4)):
         value = block.get(key)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not abs(value) <= bound:
-            raise ConfigError(sidecar, f"origin.{key}", f"expected a number within ±{bound}, got {value!r}")
+            raise ConfigError(sidecar, f"origin.{key}",
+                              f"expected a number within ±{bound}, got {value!r}")
         values[key] = float(value)
     return name, projector, GeodeticOrigin(**values)
 
@@ -525,8 +530,10 @@ def _read_curbs(path: Path, lmap) -> tuple[Curb, ...]:
     curbs = []
     for ls in sorted(lmap.lineStringLayer, key=lambda x: x.id):
         if _attr(ls.attributes, "type") == "curbstone":
-            curbs.append(Curb(_frozen(_xy(ls)), _float_attr(path, ls, "height", DEFAULT_CURB_HEIGHT_M),
-                              closed=len(ls) > 2 and ls[0].id == ls[len(ls) - 1].id))
+            closed = len(ls) > 3 and ls[0].id == ls[len(ls) - 1].id
+            points = _xy(ls)[:-1] if closed else _xy(ls)
+            height = _float_attr(path, ls, "height", DEFAULT_CURB_HEIGHT_M)
+            curbs.append(Curb(_frozen(points), height, closed))
     return tuple(curbs)
 
 
@@ -539,7 +546,7 @@ def _read_buildings(path: Path, lmap) -> tuple[Building, ...]:
 def _road_surface(curbs: tuple[Curb, ...]) -> tuple[SurfacePolygon, ...]:
     """Closed kerbs nest: a loop inside an even number of others outlines road, one inside an odd
     number outlines a block (a hole in the road of the loop just around it)."""
-    loops = sorted((c.points[:-1] for c in curbs if c.closed), key=lambda p: -abs(polygon_area(p)))
+    loops = sorted((c.points for c in curbs if c.closed), key=lambda p: -abs(polygon_area(p)))
     containers = [[j for j in range(i) if points_in_polygon(loops[i][:1], loops[j])[0]]
                   for i in range(len(loops))]
     surfaces = []
@@ -575,12 +582,16 @@ def _point_at_fraction(points: np.ndarray, fraction: float) -> np.ndarray:
     return np.array([np.interp(at, s, points[:, 0]), np.interp(at, s, points[:, 1])])
 
 
-def _read_intersections(lanes: dict[int, Lane], stop_lines: dict[int, StopLine], lmap) -> dict[str, Intersection]:
+def _read_intersections(lanes: dict[int, Lane], stop_lines: dict[int, StopLine],
+                        lmap) -> dict[str, Intersection]:
+    """Connector lanelets carry intersection=<name>; the centre is the middle of the straight
+    crossings, the control comes from the regulatory elements on the approaches."""
     intersections = {}
     for name in sorted({lane.intersection for lane in lanes.values()} - {""}):
         connectors = [lane for lane in lanes.values() if lane.intersection == name]
         through = [lane.centerline for lane in connectors if lane.turn == "straight"]
-        points = [0.5 * (c[0] + c[-1]) for c in through] or [np.vstack([c.centerline for c in connectors]).mean(axis=0)]
+        points = ([0.5 * (c[0] + c[-1]) for c in through]
+                  or [np.vstack([c.centerline for c in connectors]).mean(axis=0)])
         approaches = sorted({p for c in connectors for p in c.predecessor_ids} - {c.id for c in connectors})
         kinds = {type(r) for a in approaches for r in lmap.laneletLayer[a].regulatoryElements}
         control = ("all_way_stop" if AllWayStop in kinds else "priority" if RightOfWay in kinds

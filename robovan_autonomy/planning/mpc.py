@@ -83,10 +83,15 @@ PARKED_OBSTACLE_DISTANCE_M = 1.0e3
 # Speed profile the reference is capped to before a stop point, m/s²: the van plans to arrive
 # with a gentle brake, well inside the comfort decel, so the hard constraint rarely binds.
 STOP_PROFILE_DECEL_MPS2 = 1.5
+# The reference speed reaches zero this far before the stop point, m: the van comes to rest
+# short of the line instead of creeping up to where the hard limit binds.
+STOP_SHORT_M = 0.3
 # Below this speed steering rate costs more (up to 1 + LOW_SPEED_STEER_RATE_GAIN times), m/s:
 # steering a slow van buys little path correction and looks like chatter.
 LOW_SPEED_MPS = 2.0
 LOW_SPEED_STEER_RATE_GAIN = 50.0
+# A planned accel command at or below this counts as "no drive" for the standstill hold, m/s².
+HOLD_ACCEL_TOLERANCE_MPS2 = 1.0e-3
 # Step of the dead-time forward prediction, s: fine against the 0.12 s steering lag.
 PREDICTION_SUBSTEP_S = 0.01
 # How much of the sent-command history is kept, s: several dead times.
@@ -99,6 +104,13 @@ SAFETY_SLACK_L1 = 1.0e4
 SAFETY_SLACK_L2 = 1.0e2
 COMFORT_SLACK_L1 = 1.0e3
 COMFORT_SLACK_L2 = 1.0e1
+# Speed below which braking fades out of the model, m/s: v/√(v² + v²_fade) is 0.96 at 1 m/s,
+# and the fade's stiffness at −6 m/s² (20 1/s) stays inside RK4's stability at 0.1 s steps.
+BRAKE_FADE_SPEED_MPS = 0.3
+# How far (m/s) one unit of comfort slack lets the plan's speed dip below zero. Small, so that
+# reversing costs far more than any safety slack: the van never backs away from a violated
+# corridor, while the dip a hard brake leaves in the model at a stop stays feasible.
+REVERSE_SLACK_SCALE = 1.0e-2
 # Tikhonov term on the Gauss-Newton Hessian: states without a cost (x along the path, actual
 # steer) must not leave it singular.
 HESSIAN_REGULARISATION = 1.0e-6
@@ -468,8 +480,15 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
 
     def rates(s, w):
         yaw, v, steer, accel = s[IYAW], s[IV], s[ISTEER], s[IACCEL]
+        # Brakes stop the van, they do not reverse it: the braking part of the accel fades out
+        # as v → 0 (drive does not), so v ≥ 0 holds in the model and a stopped van with the
+        # brake on simply stays stopped.
+        # (At accel = 0 the split's derivative is ½ each: a stopped van still "sees" that
+        # drive moves it, so it can pull away from a cold start at rest.)
+        braking = ca.fmin(accel, 0.0) * v / ca.sqrt(v * v + BRAKE_FADE_SPEED_MPS ** 2)
+        drive = ca.fmax(accel, 0.0)
         return ca.vertcat(v * ca.cos(yaw), v * ca.sin(yaw), v * ca.tan(steer) / config.wheelbase_m,
-                          accel, (s[ISTEER_CMD] - steer) / config.steer_tau_s,
+                          drive + braking, (s[ISTEER_CMD] - steer) / config.steer_tau_s,
                           (s[IACCEL_CMD] - accel) / config.accel_tau_s, w[IU_STEER_RATE], w[IU_JERK])
 
     h = config.step_s
@@ -492,7 +511,8 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     lateral_accel = v * v * ca.tan(steer) / config.wheelbase_m
     lo, hi, lat_max = p[P["lateral_min"]], p[P["lateral_max"]], p[P["max_lateral_accel"]]
     rows = [lateral - lo + safety, hi - lateral + safety, lateral_front - lo + safety,
-            hi - lateral_front + safety, p[P["s_max"]] - along + safety, v + comfort,
+            hi - lateral_front + safety, p[P["s_max"]] - along + safety,
+            v + REVERSE_SLACK_SCALE * comfort,
             lat_max - lateral_accel + comfort, lat_max + lateral_accel + comfort]
     discs = [(px + off * cos_yaw, py + off * sin_yaw) for off in config.body_disc_offsets_m]
     base = len(_STAGE_PARAMETERS)
@@ -600,7 +620,8 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     speed = np.minimum(ref.speed_mps, config.max_speed_mps)
     if math.isfinite(problem.s_stop_m):
         s_max = np.full(n1, problem.s_stop_m - config.front_bumper_m)
-        speed = np.minimum(speed, np.sqrt(2.0 * STOP_PROFILE_DECEL_MPS2 * np.maximum(s_max - ref.s_m, 0.0)))
+        room = np.maximum(s_max - STOP_SHORT_M - ref.s_m, 0.0)
+        speed = np.minimum(speed, np.sqrt(2.0 * STOP_PROFILE_DECEL_MPS2 * room))
     else:
         s_max = ref.s_m + PARKED_OBSTACLE_DISTANCE_M
     out[P["s_max"]], out[P["speed_ref"]] = s_max, speed
@@ -903,8 +924,11 @@ class MpcPlanner:
         # before the new plan's first breakpoint the old schedule (already being sent) holds.
         steer_t, steer_v = t - cfg.steer_dead_time_s, x[:, ISTEER_CMD].copy()
         accel_t, accel_v = t - cfg.accel_dead_time_s, x[:, IACCEL_CMD].copy()
-        stopped = np.cumprod(x[:, IV] <= STANDSTILL_SPEED_MPS).astype(bool)
-        holding = stopped & (accel_v <= 0.0) & (problem.initial_state[IV] <= STANDSTILL_SPEED_MPS)
+        # Standing still and not about to pull away (this and the next command ask for no
+        # drive): send the bridge's brake hold instead of the model's zero.
+        idle = accel_v <= HOLD_ACCEL_TOLERANCE_MPS2
+        holding = (np.cumprod(x[:, IV] <= STANDSTILL_SPEED_MPS).astype(bool) & idle
+                   & np.append(idle[1:], True) & (problem.initial_state[IV] <= STANDSTILL_SPEED_MPS))
         accel_v[holding] = np.minimum(accel_v[holding], STANDSTILL_HOLD_ACCEL_MPS2)
         if steer_t[0] > 1e-9:
             steer_t = np.concatenate([[0.0], steer_t])

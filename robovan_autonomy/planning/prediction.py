@@ -48,29 +48,32 @@ MIN_SEGMENT_LENGTH_M = 1e-9
 
 @dataclasses.dataclass(frozen=True)
 class Horizon:
-    """The planner's time grid: stage k is at k · dt_s, k = 0 … n_stages."""
+    """The planner's time grid: stage k is t0_s + k · dt_s after the object table's stamp,
+    k = 0 … n_stages (the MPC's stages start after its dead time: t0_s = prediction_time_s)."""
 
     n_stages: int
     dt_s: float
+    t0_s: float = 0.0
 
     @property
     def t_s(self) -> np.ndarray:
-        return np.arange(self.n_stages + 1) * self.dt_s
+        return self.t0_s + np.arange(self.n_stages + 1) * self.dt_s
 
 
 @dataclasses.dataclass(frozen=True)
 class Prediction:
-    """Objects over the horizon. M objects, N + 1 stages (stage 0 = now), D discs in all.
+    """Objects over the horizon. M objects, N + 1 stages (at t_s), D discs in all.
 
-    Arrays per object: track_id, class_id (M,), speed_mps (M,), x_m, y_m, yaw_rad (M, N + 1) of
-    the box centre and heading, length_m, width_m (M,). Arrays per disc: disc_object (D,) the
-    object row it belongs to, disc_radius_m (D,), disc_x_m, disc_y_m (D, N + 1).
+    Arrays per object: track_id, class_id (M,), vx_mps, vy_mps (M,) the velocity now, x_m, y_m,
+    yaw_rad (M, N + 1) of the box centre and heading, length_m, width_m (M,). Arrays per disc:
+    disc_object (D,) the object row it belongs to, disc_radius_m (D,), disc_x_m, disc_y_m (D, N + 1).
     """
 
     t_s: np.ndarray
     track_id: np.ndarray
     class_id: np.ndarray
-    speed_mps: np.ndarray
+    vx_mps: np.ndarray
+    vy_mps: np.ndarray
     x_m: np.ndarray
     y_m: np.ndarray
     yaw_rad: np.ndarray
@@ -84,6 +87,10 @@ class Prediction:
     def __len__(self) -> int:
         return len(self.track_id)
 
+    @property
+    def speed_mps(self) -> np.ndarray:
+        return np.hypot(self.vx_mps, self.vy_mps)
+
     def subset(self, rows: np.ndarray) -> "Prediction":
         """The objects at `rows` (indices or a boolean mask), with their discs renumbered."""
         rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=int)
@@ -91,9 +98,9 @@ class Prediction:
         renumber[rows] = np.arange(len(rows))
         discs = np.flatnonzero(np.isin(self.disc_object, rows))
         discs = discs[np.argsort(renumber[self.disc_object[discs]], kind="stable")]
-        return Prediction(self.t_s, self.track_id[rows], self.class_id[rows], self.speed_mps[rows],
-                          self.x_m[rows], self.y_m[rows], self.yaw_rad[rows], self.length_m[rows],
-                          self.width_m[rows], renumber[self.disc_object[discs]],
+        return Prediction(self.t_s, self.track_id[rows], self.class_id[rows], self.vx_mps[rows],
+                          self.vy_mps[rows], self.x_m[rows], self.y_m[rows], self.yaw_rad[rows],
+                          self.length_m[rows], self.width_m[rows], renumber[self.disc_object[discs]],
                           self.disc_radius_m[discs], self.disc_x_m[discs], self.disc_y_m[discs])
 
 
@@ -151,7 +158,7 @@ def predict_objects(objects: np.ndarray, horizon: Horizon,
     disc_x = x[owner] + offset_m[:, None] * np.cos(yaw[owner])
     disc_y = y[owner] + offset_m[:, None] * np.sin(yaw[owner])
     return Prediction(t_s=horizon.t_s, track_id=objects["track_id"].astype(np.int64),
-                      class_id=objects["class_id"].astype(int), speed_mps=speed, x_m=x, y_m=y,
+                      class_id=objects["class_id"].astype(int), vx_mps=vx, vy_mps=vy, x_m=x, y_m=y,
                       yaw_rad=yaw, length_m=objects["length"].astype(float),
                       width_m=objects["width"].astype(float), disc_object=owner,
                       disc_radius_m=radius_m, disc_x_m=disc_x, disc_y_m=disc_y)

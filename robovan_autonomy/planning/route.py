@@ -5,8 +5,9 @@ and the places the van must stop.
 Lanelet sequences come from the Lanelet2 routing graph (shortest path, vehicle rules). The joined
 lane centrelines are resampled every PATH_SPACING_M and smoothed with a Gaussian kernel, which
 turns the straight-to-arc joints (where curvature jumps) into continuous-curvature transitions;
-heading and curvature come from central differences of the smoothed curve. Nothing is clipped silently: a route the
-van cannot steer, or smoothing that would leave the lane centre too far, is a RouteError.
+heading and curvature come from central differences of the smoothed curve. Nothing is clipped
+silently: a route the van cannot steer, or smoothing that would leave the lane centre too far, is
+a RouteError.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ class ReferencePath:
 
     x_m: np.ndarray
     y_m: np.ndarray
-    yaw_rad: np.ndarray
+    yaw_rad: np.ndarray              # continuous (unwrapped), so it interpolates safely
     curvature_1pm: np.ndarray
     s_m: np.ndarray
     speed_limit_mps: np.ndarray      # min(map limit, ODD limit, curvature limit), decel-reachable
@@ -262,7 +263,7 @@ def _reference_path(dmap: DistrictMap, spans: list[_Span], targets: list[_Target
         raise RouteError(f"smoothing moves the path {offset:.2f} m off the lane centre "
                          f"(limit {MAX_SMOOTHING_OFFSET_M} m): the lane geometry is too kinked")
     speed = np.hypot(d1[:, 0], d1[:, 1])
-    yaw = np.arctan2(d1[:, 1], d1[:, 0])
+    yaw = np.unwrap(np.arctan2(d1[:, 1], d1[:, 0]))
     curvature = (d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]) / speed ** 3
     max_curvature = math.tan(vehicle.max_steer_rad) / vehicle.wheelbase_m
     worst = int(np.argmax(np.abs(curvature)))
@@ -341,7 +342,8 @@ def _speed_limit(dmap: DistrictMap, lanelet_id: np.ndarray, curvature: np.ndarra
     return limit
 
 
-def _crossing_stops(dmap: DistrictMap, xy: np.ndarray, s: np.ndarray, on_route: set[int]) -> list[RouteStop]:
+def _crossing_stops(dmap: DistrictMap, xy: np.ndarray, s: np.ndarray,
+                    on_route: set[int]) -> list[RouteStop]:
     """Stop lines of route lanelets and crosswalks, where the path actually crosses them."""
     stops = []
     for line in dmap.stop_lines.values():
@@ -353,7 +355,8 @@ def _crossing_stops(dmap: DistrictMap, xy: np.ndarray, s: np.ndarray, on_route: 
         if not edges:
             continue
         starts_inside = bool(points_in_polygon(xy[:1], cw.polygon)[0])
-        bounds = ([0.0] if starts_inside else []) + edges + ([s[-1]] if (len(edges) + starts_inside) % 2 else [])
+        ends_inside = (len(edges) + starts_inside) % 2 == 1
+        bounds = ([0.0] if starts_inside else []) + edges + ([float(s[-1])] if ends_inside else [])
         stops += [RouteStop("crosswalk", cw.name, a, b, cw.id) for a, b in zip(bounds[::2], bounds[1::2])]
     return stops
 

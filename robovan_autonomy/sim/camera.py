@@ -20,7 +20,7 @@ import numpy as np
 
 from robovan_autonomy.sim.scene import (GROUND_COLOUR_BGR, LAYER_SOLID, FaceSet, Pose3, Scene,
                                         shade)
-from robovan_autonomy.vehicle_params import VehicleParams
+from robovan_autonomy.vehicle_params import VehicleParams, load_vehicle_params
 
 NEAR_PLANE_M = 0.1            # closer than the bonnet: nothing there is worth drawing
 RENDER_RANGE_M = 160.0        # geometry beyond is lost in the haze and too small to detect
@@ -73,9 +73,13 @@ def _map_to_optical(camera_pose: Pose3) -> np.ndarray:
     return camera_pose.rotation @ OPTICAL_FROM_BODY.T
 
 
-def project_points(points_map: np.ndarray, camera_pose: Pose3, intrinsics: CameraIntrinsics) -> np.ndarray:
+def project_points(points_map: np.ndarray, camera_pose: Pose3,
+                   intrinsics: CameraIntrinsics | None = None) -> np.ndarray:
     """(N, 3) map points → (N, 2) pixels (u right, v down); NaN for points not in front of the
-    near plane. camera_pose is the camera body frame (`camera_front`) in map."""
+    near plane. camera_pose is the camera body frame (`camera_front`) in map; intrinsics default
+    to the datasheet's front camera."""
+    if intrinsics is None:
+        intrinsics = CameraIntrinsics.from_vehicle_params(load_vehicle_params())
     optical = (np.asarray(points_map, float).reshape(-1, 3) - camera_pose.position) @ _map_to_optical(camera_pose)
     z = optical[:, 2]
     in_front = z >= NEAR_PLANE_M
@@ -178,7 +182,8 @@ class CameraRenderer:
         scale = 1 << SUBPIXEL_BITS
         safe_z = np.maximum(optical[:, 2], NEAR_PLANE_M)
         projected = np.column_stack([k.fx * optical[:, 0] / safe_z + k.cx, k.fy * optical[:, 1] / safe_z + k.cy])
-        fixed = np.round(projected * scale).astype(np.int32)
+        # Vertices behind the near plane only feed faces that get clipped; bound them for the cast.
+        fixed = np.round(np.clip(projected * scale, -2.0 ** 30, 2.0 ** 30)).astype(np.int32)
         polygons, kept = [], []
         for i in candidates.tolist():
             start, end = faces.starts[i], faces.starts[i + 1]

@@ -7,10 +7,10 @@ z_s + slope·t lies on the wall. Closed solids (buildings, actor parts) also hav
 descending beam lands on a top at t_cap = (z_top − z_s)/slope, which is on the solid exactly
 when t_cap lies between the solid's crossing before and its exit crossing along the column. The
 ground z = 0 is analytic. Only the segments a column's azimuth actually sweeps are paired with
-it, and, for a level sensor, walls that cover every beam of a column cut off what lies behind.
+it, and walls that every beam of a column meets cut off what lies behind them.
 
 A tilted sensor (roll or pitch in the pose) is exact as well: the beams of one column then have
-slightly different azimuths, so each beam gets its own 2D intersection (slower, no cut-off).
+slightly different azimuths, so each beam gets its own 2D intersection (slower).
 The scan is a snapshot at one pose: no motion distortion over the 0.1 s sweep.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from robovan_autonomy.vehicle_params import VehicleParams
 RANGE_NOISE_SIGMA_M = 0.02     # 1σ range noise of a 32-beam spinning LiDAR (spec ±3 cm)
 DROPOUT_PROBABILITY = 0.005    # returns lost to dust, spray and low-reflectivity glass
 INTENSITY_SCALE = 255.0        # intensity = reflectivity · cos(incidence) · 255, like 8-bit units
-LEVEL_TOLERANCE = 1e-9         # |sensor x/y axis z-component| below this: treated as level
+LEVEL_TOLERANCE = 1e-4         # tilt (rad) treated as level: moves a 100 m return by < 1 cm
 _PAIR_BITS = 24                # pair index field in the packed (range, pair, cap) sort key
 _RANGE_QUANTUM_M = 1e-4        # range resolution inside the sort key
 _NO_HIT = np.iinfo(np.int64).max
@@ -171,15 +171,19 @@ class LidarModel:
         exits = denom[keep] > 0.0  # counter-clockwise footprints: leaving the solid
         z_lo, z_hi, solid = segments.z_lo[seg], segments.z_hi[seg], segments.solid[seg]
         z_s = origin[2]
-        if level:
-            t_col = t[:, 0]
-            blocks = ((z_s + slope.max() * t_col <= z_hi)
-                      & (z_lo <= np.maximum(z_s + slope.min() * t_col, 0.0)))
-            cut = np.full(cfg.columns, np.inf)
-            np.minimum.at(cut, col[blocks], t_col[blocks])
-            keep = t_col <= cut[col] + 1e-9
-            seg, col, t, exits = seg[keep], col[keep], t[keep], exits[keep]
-            z_lo, z_hi, solid = z_lo[keep], z_hi[keep], solid[keep]
+        # A wall that every beam of the column meets hides what lies behind it. Bounds on the
+        # beam heights at the wall (exact for a level sensor, conservative when tilted):
+        t_near, t_far = t.min(axis=1), t.max(axis=1)
+        column_slopes = np.broadcast_to(slope, (cfg.columns, cfg.beams))
+        up, down = column_slopes.max(axis=1)[col], column_slopes.min(axis=1)[col]
+        top_z = z_s + np.maximum(up * t_near, up * t_far)
+        bottom_z = z_s + np.minimum(down * t_near, down * t_far)
+        blocks = np.isfinite(t_far) & (top_z <= z_hi) & (z_lo <= np.maximum(bottom_z, 0.0))
+        cut = np.full(cfg.columns, np.inf)
+        np.minimum.at(cut, col[blocks], t_far[blocks])
+        keep = t_near <= cut[col] + 1e-9
+        seg, col, t, exits = seg[keep], col[keep], t[keep], exits[keep]
+        z_lo, z_hi, solid = z_lo[keep], z_hi[keep], solid[keep]
         order = np.lexsort((np.min(t, axis=1), solid, col))
         seg, col, t, exits = seg[order], col[order], t[order], exits[order]
         z_lo, z_hi, solid = z_lo[order, None], z_hi[order, None], solid[order]

@@ -36,7 +36,9 @@ PERCEPTION_RANGE_M = 50.0     # objects farther than this from the van are not j
 ROUTE_CAPTURE_M = 6.0         # farther from the route than a lane and a half is not progress on it
 ROUTE_WINDOW_M = 30.0         # progress may not jump further than this (routes that cross themselves)
 STRAIGHT_PATH_M = 60.0        # path length assumed straight ahead when no plan was recorded
+TTC_PERIOD_S = 0.05           # TTC is judged at 20 Hz: finer adds cost, not insight
 STOP_BEFORE_OBSTACLE_GAP_M = 15.0  # an actor this close ahead of a stopped van is why it stopped
+PROJECTION_CHUNK = 2_000_000  # point × segment pairs per vectorised batch (~100 MB of temporaries)
 ROUTE_SAMPLES = 5000          # route progress is tracked on at most this many samples of the run
 SERIES_PERIOD_S = 0.1         # time series in the report are resampled to 10 Hz for plotting
 PLAN_SNAPSHOT_PERIOD_S = 2.0  # one planned trajectory kept per this period, for the map plot
@@ -355,9 +357,9 @@ class RunRecorder:
         report = {
             "scenario": self.scenario.name,
             "seed": self.scenario.seed,
-            "sim_time_s": log.t[-1] - log.t[0],
+            "sim_time_s": log.t[-1],
             "wall_time_s": wall,
-            "realtime_factor": (log.t[-1] - log.t[0]) / wall if wall > 0 else None,
+            "realtime_factor": log.t[-1] / wall if wall > 0 else None,
             "outcome": outcome,
             "route_completion": completion,
             "collisions": collisions,
@@ -421,6 +423,7 @@ class _Log:
 
     def __init__(self, rec: RunRecorder):
         self.rec = rec
+        self._cache: dict = {}
         self.t = np.array(rec._t)
         van = np.array(rec._van, dtype=float)
         self.x, self.y, self.yaw, self.speed, self.accel, self.steer, self.lat_accel = van.T
@@ -432,6 +435,11 @@ class _Log:
         self.a_track = rows[:, 1].astype(int)
         self.a_class = rows[:, 2].astype(int)
         self.a_x, self.a_y, self.a_yaw, self.a_len, self.a_wid, self.a_vx, self.a_vy = rows[:, 3:].T
+
+    def _rows_at(self, step: int) -> np.ndarray:
+        """Indices of the actor rows recorded at a step (rows are appended in step order)."""
+        lo, hi = np.searchsorted(self.a_step, (step, step + 1))
+        return np.arange(lo, hi)
 
     def _event(self, step: int, **extra) -> dict:
         return {"t_s": float(self.t[step]), "x": float(self.x[step]), "y": float(self.y[step]),
@@ -468,7 +476,7 @@ class _Log:
         van_radius = np.max(np.hypot(*(self.footprint[0] - centre[0]).T))
         reach = van_radius + 0.5 * np.hypot(cars[:, 3], cars[:, 4])
         near_steps, near_cars = [], []
-        chunk = max(1, 2_000_000 // len(cars))
+        chunk = max(1, PROJECTION_CHUNK // len(cars))
         for start in range(0, len(self.t), chunk):
             d = np.hypot(centre[start:start + chunk, None, 0] - cars[None, :, 0],
                          centre[start:start + chunk, None, 1] - cars[None, :, 1])
@@ -490,7 +498,7 @@ class _Log:
         seg_lo, seg_hi = segs.min(axis=1), segs.max(axis=1)
         fp_lo, fp_hi = self.footprint.min(axis=1), self.footprint.max(axis=1)
         touching = np.zeros(len(self.t), dtype=bool)
-        chunk = max(1, 2_000_000 // len(segs))
+        chunk = max(1, PROJECTION_CHUNK // len(segs))
         for start in range(0, len(self.t), chunk):
             sl = slice(start, start + chunk)
             near = np.all((fp_lo[sl, None] <= seg_hi[None]) & (seg_lo[None] <= fp_hi[sl, None]), axis=-1)
@@ -523,7 +531,8 @@ class _Log:
 
     def stops(self) -> tuple[list[dict], list[dict]]:
         """Each mission stop, in order: the first standstill near its bay after the previous stop.
-        Driving past a bay (near it, then away) without serving it is a missed stop."""
+        Driving past a bay (near it, then away) without serving it is a missed stop; the stops
+        after it are still judged."""
         rec, bays = self.rec, self.rec.features.bays
         still = _runs(np.abs(self.speed) < STANDSTILL_SPEED_MPS)
         last = len(self.t) - 1
@@ -541,9 +550,10 @@ class _Log:
             arrival = next(((s, e) for s, e in still if s >= cursor and dist[s] <= BAY_CAPTURE_RADIUS_M), None)
             if arrival is None:
                 near = np.flatnonzero(dist[cursor:] <= BAY_CAPTURE_RADIUS_M)
-                if len(near) and np.any(dist[cursor + near[0]:] > BAY_CAPTURE_RADIUS_M):
-                    missed.append(self._event(cursor + int(near[0]), bay=stop.bay, reason="drove past"))
-                break
+                if not (len(near) and np.any(dist[cursor + near[0]:] > BAY_CAPTURE_RADIUS_M)):
+                    break  # not reached (yet): route completion accounts for it
+                missed.append(self._event(cursor + int(near[0]), bay=stop.bay, reason="drove past"))
+                continue
             s, e = arrival
             dwell = float(self.t[e] - self.t[s])
             entry.update(position_error_m=float(dist[s]), dwell_s=dwell, arrival_t_s=float(self.t[s]),
@@ -583,18 +593,32 @@ class _Log:
             out.append(current)
         return out
 
+    def _lateral_errors(self) -> tuple[np.ndarray, str]:
+        """Per step, the distance of base_link from the plan in force, or from the route when no
+        plan was recorded at all (NaN where neither exists); and which reference it was."""
+        if "lateral" not in self._cache:
+            errors = np.full(len(self.t), np.nan)
+            plans, reference = self._plan_at(), "plan"
+            if any(p is not None for p in plans):
+                changes = [k for k in range(len(plans)) if k == 0 or plans[k] is not plans[k - 1]]
+                for start, end in zip(changes, changes[1:] + [len(plans)]):
+                    plan = plans[start]
+                    if plan is not None and len(plan) >= 2:
+                        points = np.stack([self.x[start:end], self.y[start:end]], -1)
+                        errors[start:end] = project_to_polyline(points, plan[:, :2])[0]
+            elif self.rec.features.route_xy is not None:
+                reference = "route"
+                route = np.asarray(self.rec.features.route_xy, dtype=float)
+                chunk = max(1, PROJECTION_CHUNK // len(route))
+                for start in range(0, len(self.t), chunk):
+                    sl = slice(start, start + chunk)
+                    errors[sl] = project_to_polyline(np.stack([self.x[sl], self.y[sl]], -1), route)[0]
+            self._cache["lateral"] = (errors, reference)
+        return self._cache["lateral"]
+
     def lateral_error(self) -> dict:
-        """Distance of base_link from the plan in force (from the route where no plan was recorded)."""
-        errors, reference = [], "plan"
-        plans = self._plan_at()
-        if any(p is not None for p in plans):
-            for k, plan in enumerate(plans):
-                if plan is not None and len(plan) >= 2:
-                    errors.append(project_to_polyline(np.array([[self.x[k], self.y[k]]]), plan[:, :2])[0][0])
-        elif self.rec.features.route_xy is not None:
-            reference = "route"
-            errors = project_to_polyline(np.stack([self.x, self.y], -1), np.asarray(self.rec.features.route_xy))[0]
-        return {**_stats(errors, rms=True, max=True), "reference": reference}
+        errors, reference = self._lateral_errors()
+        return {**_stats(errors[np.isfinite(errors)], rms=True, max=True), "reference": reference}
 
     def _estimates(self) -> np.ndarray:
         """(step, stamp, x, y, yaw) rows of the estimates stamped within the log."""
@@ -661,10 +685,9 @@ class _Log:
         if not len(self.a_step):
             return best
         plans = self._plan_at()
-        order = np.argsort(self.a_step, kind="stable")
-        bounds = np.searchsorted(self.a_step[order], np.arange(len(self.t) + 1))
-        for k in range(len(self.t)):
-            sel = order[bounds[k]:bounds[k + 1]]
+        grid = np.arange(self.t[0], self.t[-1] + TTC_PERIOD_S, TTC_PERIOD_S)
+        for k in np.unique(np.minimum(np.searchsorted(self.t, grid), len(self.t) - 1)):
+            sel = self._rows_at(k)
             if not len(sel):
                 continue
             in_corridor, gap, closing = self._gaps_ahead(k, plans[k], sel)
@@ -687,7 +710,7 @@ class _Log:
         last = len(self.t) - 1
         if abs(self.speed[last]) >= STANDSTILL_SPEED_MPS:
             return "timeout"
-        sel = np.flatnonzero(self.a_step == last)
+        sel = self._rows_at(last)
         if len(sel):
             in_corridor, gap, _ = self._gaps_ahead(last, self._plan_at()[last], sel)
             if np.any(in_corridor & (gap <= STOP_BEFORE_OBSTACLE_GAP_M)):
@@ -699,7 +722,7 @@ class _Log:
         tp = fp = fn = 0
         class_hits, vel_sq = 0, []
         for step, found in self.rec._perceived:
-            sel = np.flatnonzero(self.a_step == step)
+            sel = self._rows_at(step)
             truth = np.stack([self.a_x[sel], self.a_y[sel], self.a_vx[sel], self.a_vy[sel],
                               self.a_class[sel]], -1)
             van = np.array([self.x[step], self.y[step]])
@@ -738,15 +761,10 @@ class _Log:
             mine = np.flatnonzero(self.a_track == track)
             keep = mine[np.isin(self.a_step[mine], idx)]
             tracks[name] = {"type": kind, "xy": np.stack([self.a_x[keep], self.a_y[keep]], -1).round(2).tolist()}
-        lat = [None] * len(idx)
-        plans_k = [plans[k] for k in idx]
-        for n, (k, plan) in enumerate(zip(idx, plans_k)):
-            if plan is not None and len(plan) >= 2:
-                lat[n] = float(project_to_polyline(np.array([[self.x[k], self.y[k]]]), plan[:, :2])[0][0])
         return {
             "t_s": self.t[idx].round(3), "x": self.x[idx].round(3), "y": self.y[idx].round(3),
             "speed_mps": self.speed[idx].round(3), "accel_mps2": self.accel[idx].round(3),
-            "lateral_error_m": lat,
+            "lateral_error_m": [None if np.isnan(e) else float(e) for e in self._lateral_errors()[0][idx]],
             "est_x": [float(est[i, 2]) if ok else None for i, ok in zip(est_idx, has_est)],
             "est_y": [float(est[i, 3]) if ok else None for i, ok in zip(est_idx, has_est)],
             "localization_error_m": [float(loc_err[i]) if ok else None for i, ok in zip(est_idx, has_est)],
@@ -761,18 +779,19 @@ class _Log:
 # ----------------------------------------------------------------------------------------------
 # The picture.
 
+MAP_MARGIN_M = 30.0  # the map plot shows the driven path and the route with this much around them
 _MODE_COLOURS = ("#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd", "#dd8452")
 
 
 def write_report_png(report_data: dict, path: str | Path, features: MapFeatures | None = None) -> Path:
     """report.png: map with planned and driven paths (lanes, curbs, buildings, bays when
     `features` is given), speed, lateral and localization error, solver times, mode timeline."""
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     series = report_data.get("series", {})
-    fig = plt.figure(figsize=(16, 10), dpi=100)
+    fig = Figure(figsize=(16, 10), dpi=100)  # no pyplot: no global backend or figure state
+    FigureCanvasAgg(fig)
     grid = fig.add_gridspec(4, 2, width_ratios=(1.1, 1.0), height_ratios=(1, 1, 1, 0.45))
     ax_map = fig.add_subplot(grid[:, 0])
     _draw_map(ax_map, report_data, series, features)
@@ -801,7 +820,6 @@ def write_report_png(report_data: dict, path: str | Path, features: MapFeatures 
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
@@ -817,6 +835,10 @@ def _draw_map(ax, report: dict, series: dict, features: MapFeatures | None) -> N
             ax.plot(*np.asarray(lane).T, color="0.75", linewidth=0.6, zorder=1)
         for curb in features.curbs:
             ax.plot(*np.asarray(curb).T, color="0.35", linewidth=1.0, zorder=1)
+        cars = features.parked_cars
+        if len(cars):
+            for corners in box_corners(cars[:, 0], cars[:, 1], cars[:, 2], cars[:, 3], cars[:, 4]):
+                ax.fill(*corners.T, color="0.55", zorder=1)
         for line in features.stop_lines:
             ax.plot(*np.asarray(line).T, color="red", linewidth=2.0, zorder=2)
         if features.route_xy is not None:
@@ -837,7 +859,17 @@ def _draw_map(ax, report: dict, series: dict, features: MapFeatures | None) -> N
             ax.annotate(name, xy[-1], fontsize=7, color="tab:brown")
     for event in report.get("collisions", []):
         ax.plot(event["x"], event["y"], "x", color="red", markersize=12, markeredgewidth=3)
-    ax.set_aspect("equal", adjustable="datalim")
+    focus = [np.column_stack([series.get("x", []), series.get("y", [])])]
+    if features is not None and features.route_xy is not None:
+        focus.append(np.asarray(features.route_xy, dtype=float))
+    focus = np.vstack([f.reshape(-1, 2) for f in focus])
+    ax.set_aspect("equal", adjustable="box")
+    if len(focus):
+        (x0, y0), (x1, y1) = focus.min(axis=0) - MAP_MARGIN_M, focus.max(axis=0) + MAP_MARGIN_M
+        half = 0.5 * max(x1 - x0, y1 - y0)  # a square window keeps the box-adjusted axes large
+        cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy - half, cy + half)
     ax.legend(loc="upper right", fontsize=8)
     ax.set_xlabel("x m")
     ax.set_ylabel("y m")

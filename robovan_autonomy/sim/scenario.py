@@ -63,8 +63,8 @@ ACTOR_TYPES: dict[str, ActorType] = {
                          "city bicycle with rider; gentle urban acceleration"),
     "car": ActorType(ObjectClass.CAR, 4.5, 1.8, 1.5, 2.0,
                      "compact (C-segment) car; ordinary urban acceleration"),
-    "van": ActorType(ObjectClass.VAN_TRUCK, 5.9, 2.0, 2.6, 1.5,
-                     "large panel van such as another delivery van; heavier, slower to pull away"),
+    "van": ActorType(ObjectClass.VAN_TRUCK, 5.4, 2.0, 2.3, 1.5,
+                     "panel van, as the map's parked vans; heavier, slower to pull away"),
     "static_obstacle": ActorType(ObjectClass.STATIC, 1.0, 1.0, 1.0, 0.0,
                                  "a pallet or roadworks barrier; give the size when it matters"),
 }
@@ -91,11 +91,11 @@ FAULT_KINDS_BY_TARGET = {
 FAULT_KINDS_WITH_VALUE = ("delay", "jump")
 
 OUTCOMES = {
-    "completed": "every mission stop served, no collision",
-    "collision": "the van touched an actor (any other result is overridden by this one)",
-    "stop_before_obstacle": "not completed; the van ended at rest with an actor close ahead on its path",
-    "stopped": "not completed; the van ended at rest with nothing close ahead (e.g. a safe stop)",
-    "timeout": "not completed; the van was still moving when the run ended",
+    "collision": "the van touched an actor or a parked car of the map",
+    "completed": "every mission stop served",
+    "stop_before_obstacle": "the van ended at rest with an actor close ahead on its path",
+    "stopped": "the van ended at rest with nothing close ahead (e.g. a safe stop)",
+    "timeout": "the van was still moving when the run ended",
 }
 
 
@@ -205,9 +205,6 @@ class Zone:
     y_min: float
     y_max: float
 
-    def contains(self, x: float, y: float) -> bool:
-        return self.x_min <= x <= self.x_max and self.y_min <= y <= self.y_max
-
 
 @dataclasses.dataclass(frozen=True)
 class GnssOutage:
@@ -216,11 +213,6 @@ class GnssOutage:
     start_s: float | None = None
     duration_s: float | None = None
     zone: Zone | None = None
-
-    def active(self, t_s: float, x: float, y: float) -> bool:
-        if self.zone is not None:
-            return self.zone.contains(x, y)
-        return self.start_s <= t_s < self.start_s + self.duration_s
 
 
 @dataclasses.dataclass(frozen=True)
@@ -389,11 +381,6 @@ def _validate(doc: Any, schema: Schema, path: str) -> Any:
 # ----------------------------------------------------------------------------------------------
 # Cross-field rules.
 
-def _check_trigger(trigger: Trigger | Brake, path: str) -> None:
-    if trigger.point is not None and trigger.van_within_m is None:
-        raise _Invalid(_join(path, "point"), "point only goes with van_within_m")
-
-
 def _check_actor(actor: ActorSpec, path: str) -> None:
     def fail(key: str, reason: str):
         raise _Invalid(_join(path, key), reason)
@@ -539,9 +526,9 @@ WAYPOINT = Schema(
     Waypoint)
 
 _TRIGGER_FIELDS = (
-    _num("time_s", "fires at this scenario time", "s", 0.0, MAX_TIME_LIMIT_S, None),
+    _num("time_s", "fires at this scenario time", "s", 0.0, MAX_TIME_LIMIT_S),
     _num("van_within_m", "fires when the van's base_link comes this close to `point` (else to the "
-                         "actor itself)", "m", 0.0, MAX_TRIGGER_RANGE_M, None, True),
+                         "actor itself)", "m", 0.0, MAX_TRIGGER_RANGE_M, low_open=True),
     _obj("point", POINT, "where van_within_m is measured from", None, "the actor"),
 )
 
@@ -549,8 +536,7 @@ TRIGGER = Schema(
     "Trigger", "When an actor starts moving. It stands on its first waypoint until then (and for "
                "that waypoint's wait_s after), then pulls away from rest at its accel_mps2. A "
                "trigger fires once and stays fired.",
-    _TRIGGER_FIELDS, Trigger, forms=(("time_s",), ("van_within_m", "point")), check=_check_trigger,
-    rules=("`point` only goes with `van_within_m`.",))
+    _TRIGGER_FIELDS, Trigger, forms=(("time_s",), ("van_within_m", "point")))
 
 BRAKE = Schema(
     "Brake", "A hard-braking event: when the trigger fires, the actor brakes at decel_mps2 to a "
@@ -560,8 +546,7 @@ BRAKE = Schema(
              low_open=True),
         _num("hold_s", "standstill time before pulling away again", "s", 0.0, MAX_TIME_LIMIT_S,
              None, default_doc="stays stopped")),
-    Brake, forms=(("time_s",), ("van_within_m", "point")), check=_check_trigger,
-    rules=("`point` only goes with `van_within_m`.",))
+    Brake, forms=(("time_s",), ("van_within_m", "point")))
 
 
 def _build_actor(**kw) -> ActorSpec:
@@ -715,7 +700,7 @@ def parse_scenario(doc: Any, path: str | Path, lanelet_map: MapLike | None = Non
         scenario = _validate(doc, SCENARIO, "")
         if scenario.name != path.stem:
             raise _Invalid("name", f"{scenario.name!r} differs from the file name {path.stem!r}")
-        if not (MAP_DIR / scenario.map).is_file():
+        if not scenario.map_path.is_file():
             raise _Invalid("map", f"no map {scenario.map!r} under {MAP_DIR}")
         if lanelet_map is not None:
             _check_against_map(scenario, lanelet_map)
@@ -790,9 +775,13 @@ def start_pose_in_map(scn: Scenario, lanelet_map: MapLike, vehicle: VehicleParam
 # ----------------------------------------------------------------------------------------------
 # The README, rendered from the declarations above.
 
+def _number_text(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 def _range_text(spec: Field) -> str:
-    low = "-∞" if spec.low is None else f"{spec.low:g}"
-    high = "∞" if spec.high is None else f"{spec.high:g}"
+    low = "-∞" if spec.low is None else _number_text(spec.low)
+    high = "∞" if spec.high is None else _number_text(spec.high)
     return f"{'(' if spec.low_open or spec.low is None else '['}{low}, {high}]"
 
 
@@ -839,8 +828,11 @@ def _schema_markdown(schema: Schema) -> list[str]:
                      f"{_default_text(spec, _in_form(schema, spec.key))} | {_allowed_text(spec)} | {spec.doc} |")
     lines.append("")
     if schema.forms:
-        forms = " | ".join(" + ".join(f"`{k}`" for k in form) for form in schema.forms)
-        lines += [f"Give exactly one form: {forms}.", ""]
+        def key_text(key: str) -> str:
+            return f"`{key}`" if schema.field(key).default is REQUIRED else f"[`{key}`]"
+
+        forms = " | ".join(" + ".join(key_text(k) for k in form) for form in schema.forms)
+        lines += [f"Give exactly one form ([optional]): {forms}.", ""]
     lines += [f"- {rule}" for rule in schema.rules]
     return lines + ([""] if schema.rules else [])
 
@@ -887,7 +879,7 @@ def render_readme() -> str:
     for target, kinds in FAULT_KINDS_BY_TARGET.items():
         lines.append(f"| `{target}` | " + " | ".join("✓" if k in kinds else "" for k in FAULT_KINDS) + " |")
     lines += [""] + [f"- `{kind}`: {meaning}" for kind, meaning in FAULT_KINDS.items()]
-    lines += ["", "## Outcomes", "", "The run report's `outcome`, judged in this order:", ""]
+    lines += ["", "## Outcomes", "", "The run report's `outcome`: the first of these that holds.", ""]
     lines += [f"- `{name}`: {meaning}" for name, meaning in OUTCOMES.items()]
     return "\n".join(lines) + "\n"
 

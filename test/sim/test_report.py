@@ -112,7 +112,7 @@ def test_report_score_combines_route_completion_and_recorded_infractions():
     rec = drive([(5.0, 10.0)], features=features)   # 50 m of the 100 m route
     rec.record_infraction(5.0, "red_light", light="J3")
     report = rec.finalize(wall_time_s=1.0)
-    assert report["route_completion"] == pytest.approx(0.5 + FRONT_M * 0 / 100, abs=0.01)
+    assert report["route_completion"] == pytest.approx(0.5, abs=0.01)
     assert report["driving_score"] == pytest.approx(100 * report["route_completion"] * 0.7)
     assert report["infractions"]["red_light"] == [{"t_s": 5.0, "light": "J3"}]
 
@@ -135,6 +135,15 @@ def test_driving_past_a_bay_is_a_missed_stop():
     report = drive([(10.0, 10.0)], features=features, scn=scenario(("bay_a", 5.0))).finalize(wall_time_s=1.0)
     assert [m["bay"] for m in report["infractions"]["missed_stop"]] == ["bay_a"]
     assert not report["stops"][0]["served"]
+
+
+def test_stops_after_a_missed_one_are_still_judged():
+    features = MapFeatures(bays={"bay_a": (30.0, 0.0, 0.0), "bay_b": (80.4, 0.0, 0.0)})
+    rec = drive([(8.0, 10.0), (3.0, 0.0)], features=features, scn=scenario(("bay_a", 5.0), ("bay_b", 0.0)))
+    report = rec.finalize(wall_time_s=1.0)
+    assert [s["served"] for s in report["stops"]] == [False, True]
+    assert [m["bay"] for m in report["infractions"]["missed_stop"]] == ["bay_a"]
+    assert report["outcome"] != "completed"
 
 
 def test_a_dwell_much_shorter_than_asked_fails_the_stop():

@@ -1,0 +1,991 @@
+"""The delivery behaviour: what the van should do now, said as limits the MPC can take.
+
+`BehaviourPlanner.step` runs at 10 Hz with the van's pose and arc length on the route's
+ReferencePath, the object table and the mission progress. It returns a BehaviourDecision: a state
+name for people and logs, and for the MPC a stop point, a speed cap, a lateral offset profile d(s)
+(for passing and for pulling into a bay), the corridor that profile may use, the predicted objects,
+and events for the mission layer (arrived, dwell finished, mission complete, reroute request).
+
+Arc lengths. `s_van_m` is the arc length of base_link (the rear-axle centre), as the MPC tracks it.
+The front bumper is front_bumper_m = wheelbase + front overhang ahead of it. Every stop limit in
+here is the arc length the FRONT BUMPER must not pass, which is what MpcPlanner.solve(s_stop_m=…)
+takes; BehaviourDecision also gives it for the rear axle.
+
+How one step decides, top to bottom:
+1. Mission: at a bay the van dwells and holds; after the last stop it holds for good.
+2. Objects are predicted (CV / CTRV) and put in the path frame; each is judged, with hysteresis,
+   in the van's path or not, a lead moving along it or not, a static blockage (still > 3 s) or not.
+3. Passing: a static blockage in the own lane is passed inside the corridor; the oncoming lane is
+   used only when no one will be in it over the pass. Otherwise the van waits, and after a long
+   wait asks for a reroute.
+4. Limits: every reason to stop (bay, stop line, crosswalk, obstacle, lead, end of the route)
+   gives a front-bumper arc length; the nearest one binds and names the state.
+5. Standstill: a stopped van's stop point does not creep forward on perception jitter.
+
+Hysteresis, everywhere: a reason to stop or slow acts at once; it is dropped only after its release
+condition has held for RELEASE_HOLD_S, and thresholds have separate enter and leave values. Going
+(at a stop line, or into a pass) likewise needs its condition to hold for a confirmation time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Hashable, Mapping
+
+import numpy as np
+
+from robovan_autonomy.mapping.lanelet_map import points_in_polygon
+from robovan_autonomy.perception.classes import ObjectClass
+from robovan_autonomy.planning import mpc
+from robovan_autonomy.planning.prediction import (TRACK_FORGET_AFTER_S, Horizon, Prediction,
+                                                  TurnRateEstimator, predict_objects, project_to_path)
+from robovan_autonomy.planning.route import AdjacentKind, ReferencePath, RouteStop
+from robovan_autonomy.vehicle_params import VehicleParams
+
+# --- standstill, timing and hysteresis ----------------------------------------------------------
+# Below this speed the van stands still: the traffic-law "full stop" of the brief.
+STANDSTILL_SPEED_MPS = 0.1
+# A full stop at a stop line lasts at least this long, s (brief).
+FULL_STOP_S = 1.0
+# A reason to stop must be gone this long before it is dropped, s: ten object tables, so one
+# missed detection or a jittering box never releases the van, and no state chatters.
+RELEASE_HOLD_S = 1.0
+# The intersection must look clear this long before the van leaves a stop line, s: five tables.
+INTERSECTION_CLEAR_CONFIRM_S = 0.5
+# A pass must look possible this long before the van commits to it, s.
+PASS_CONFIRM_S = 1.0
+# Standing this long within ARRIVAL_WINDOW_M of a bay is arriving there, s: brake and pose settle.
+ARRIVAL_SETTLE_S = 0.5
+# At standstill the stop point moves forward only by more than this, m: a lead or obstacle whose
+# box jitters by decimetres must not make the van creep, and a creeping queue is followed in
+# steps no shorter than this.
+RESUME_DEADBAND_M = 1.0
+
+# --- delivery bays ------------------------------------------------------------------------------
+# Standing with base_link at most this far before the bay's stop pose is arriving, m: the stop
+# point forbids passing it, so only a stop this close is meant for the bay.
+ARRIVAL_WINDOW_M = 1.0
+# Stop position error allowed at a bay, m (brief); reported with every arrival.
+STOP_POSITION_TOLERANCE_M = 0.30
+# Peak curvature of the ramp into or out of a bay, 1/m: radius 10 m, 2.3 times the van's tightest
+# (4.4 m), so the MPC has steering left to correct; a 3 m shift then takes ~12 m.
+BAY_RAMP_CURVATURE_1PM = 0.1
+# Speed cap while on a ramp into or out of a bay, m/s: 0.9 m/s² lateral on the 10 m radius.
+BAY_SPEED_CAP_MPS = 3.0
+# Standing further than this off the reference (after a dwell, or when starting in a bay), the
+# van gets a ramp back onto it, m; smaller offsets are MPC tracking error.
+DEPARTURE_MIN_OFFSET_M = 0.3
+# A mission stop's pose is matched to the path within this arc length of its route stop, m.
+BAY_MATCH_WINDOW_M = 20.0
+
+# --- stop lines and intersections ---------------------------------------------------------------
+# Front bumper this far before the stop line, m: the 0.4 m painted line stays uncovered.
+STOP_LINE_SETBACK_M = 0.5
+# Standing within this of the stop-line limit is standing at the line (not queued behind it), m.
+STOP_LINE_REACHED_M = 1.0
+# Path beyond the stop line where the van meets cross traffic, m: in this district 6 m to the
+# box, the 20 m box and the far crosswalk.
+CONFLICT_ZONE_LENGTH_M = 30.0
+# An object this close to that path is in the intersection, m: about a lane's width.
+CONFLICT_OCCUPIED_M = 3.0
+# Objects nearer than this to the conflict zone and moving toward it keep it busy, m (brief).
+CONFLICT_WATCH_RADIUS_M = 30.0
+# Faster traffic counts from farther out: the van needs about this long to clear the zone from
+# standstill (30 m at 1.5 m/s²), s.
+CROSSING_TIME_S = 6.0
+# Slower than this toward the zone is waiting or creeping, not coming, m/s.
+MIN_CLOSING_SPEED_MPS = 0.5
+
+# --- crosswalks -------------------------------------------------------------------------------
+# A pedestrian or cyclist this close to a crosswalk and heading to it is yielded to, m (brief);
+# it is let go only beyond CROSSWALK_LEAVE_M (hysteresis) or once it walks away.
+CROSSWALK_NEAR_M = 2.0
+CROSSWALK_LEAVE_M = 3.0
+# Moving toward the crosswalk faster than this is heading to it, m/s: a person standing at the
+# kerb is not, a slow walker (~0.8 m/s) is.
+HEADING_TO_SPEED_MPS = 0.3
+# Front bumper this far before a crosswalk's near edge when yielding, m.
+CROSSWALK_SETBACK_M = 1.0
+# Crosswalks farther ahead of the front bumper are not judged yet, m.
+CROSSWALK_LOOKAHEAD_M = 60.0
+# If stopping before the crosswalk needs more than this, the van is committed and goes on, m/s²:
+# the MPC's comfort braking. (Anyone actually in its path still stops it as an obstacle.)
+MAX_YIELD_DECEL_MPS2 = -mpc.COMFORT_MIN_ACCEL_MPS2
+
+# --- objects in the path, leads -----------------------------------------------------------------
+# An object whose box comes laterally closer than this to the van's swept band is in its path, m;
+# it leaves the path only beyond IN_PATH_LEAVE_M. Both exceed the MPC's 0.3 m clearance, so the
+# behaviour never waits for something the MPC would squeeze past, nor the other way round.
+IN_PATH_ENTER_M = 0.5
+IN_PATH_LEAVE_M = 0.8
+# Predicted positions up to this far ahead count for "in the path", s: someone stepping in.
+PATH_CONFLICT_HORIZON_S = 2.0
+# Front bumper at least this far behind an obstacle or a lead at standstill, m (brief).
+STANDSTILL_GAP_M = 4.0
+# Time gap to a lead, s (brief): the gap is STANDSTILL_GAP_M + TIME_GAP_S · own speed.
+TIME_GAP_S = 1.5
+# Extra gap to a stopped obstacle per m/s of own speed, s: more margin at speed (brief) without
+# the late, hard braking a full time gap behind a standing object would ask for.
+OBSTACLE_GAP_TIME_S = 0.5
+# Along-path speed that makes an in-path object a lead (FOLLOW), and below which it stops being
+# one, m/s; between the two it keeps its role.
+LEAD_ENTER_SPEED_MPS = 1.0
+LEAD_LEAVE_SPEED_MPS = 0.5
+# Following: speed below the lead's per metre the gap is short (and above per metre it is long),
+# as 1 / this time, s: the gap closes smoothly in a few seconds.
+GAP_CLOSING_TIME_S = 3.0
+# Objects are put in the path frame over this window around base_link, m.
+OBJECT_WINDOW_BEHIND_M = 20.0
+OBJECT_WINDOW_AHEAD_M = 150.0
+# Objects handed to the MPC: within this lateral distance of the path at some stage, m (own and
+# oncoming lane, parking strip and kerb); the MPC keeps the nearest few.
+MPC_OBJECT_LATERAL_M = 10.0
+
+# --- static blockages and passing ---------------------------------------------------------------
+# Brief: slower than 0.3 m/s for more than 3 s, a car, van or static object, is a blockage; the
+# stillness timer restarts only above BLOCKAGE_MOVING_SPEED_MPS (hysteresis on tracker noise).
+BLOCKAGE_MAX_SPEED_MPS = 0.3
+BLOCKAGE_MOVING_SPEED_MPS = 0.6
+BLOCKAGE_STILL_S = 3.0
+BLOCKAGE_CLASSES = frozenset({ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.STATIC})
+# Side gap kept to a passed blockage, m: a door opening, a person stepping out.
+PASS_LATERAL_CLEARANCE_M = 1.0
+# The full offset is reached this far before the front bumper meets the blockage, and held until
+# the rear bumper is this far past it, m.
+PASS_LONGITUDINAL_CLEARANCE_M = 2.0
+# The van's side stays this far inside the corridor's edge while passing, m: MPC tracking error.
+CORRIDOR_MARGIN_M = 0.3
+# Ramps out and back are at least this long, m (brief), and longer when the lateral acceleration
+# on a half-cosine ramp at PASS_SPEED_CAP_MPS would exceed PASS_RAMP_LATERAL_ACCEL_MPS2.
+PASS_MIN_RAMP_M = 15.0
+PASS_RAMP_LATERAL_ACCEL_MPS2 = 1.0
+# Speed cap while passing, m/s (18 km/h): someone may step out from behind the blockage.
+PASS_SPEED_CAP_MPS = 5.0
+# Acceleration assumed when timing a pass, m/s²: gentle, so the estimate is on the long side.
+PASS_TIMING_ACCEL_MPS2 = 1.0
+# The pass must be over this long before oncoming traffic could reach it, s.
+PASS_TIME_MARGIN_S = 3.0
+# Blockages closer together than this are passed as one, m: no room to return in between.
+PASS_MERGE_GAP_M = 2.0 * (PASS_MIN_RAMP_M + PASS_LONGITUDINAL_CLEARANCE_M)
+# The own lane must be free this far beyond the ramp back, m: no pass into a queue.
+PASS_RETURN_FREE_M = 10.0
+# Where a pass is possible but must wait for traffic, the van stops this far back (front bumper to
+# blockage), m, so that the ramp out still fits when the lane frees up.
+PASS_READY_GAP_M = PASS_MIN_RAMP_M + PASS_LONGITUDINAL_CLEARANCE_M
+# Standing this long at a blockage that cannot be passed raises a reroute request, s.
+REROUTE_AFTER_S = 20.0
+
+# --- arbitration --------------------------------------------------------------------------------
+# A limit names the state once it is within braking distance (at the MPC's stop-profile decel)
+# plus this margin, m; it stops naming it beyond APPROACH_LEAVE_MARGIN_M.
+APPROACH_MARGIN_M = 20.0
+APPROACH_LEAVE_MARGIN_M = 25.0
+# Another limit takes over the state only when it is nearer by more than this, m.
+BINDING_SWITCH_MARGIN_M = 0.5
+# When the stop point needs harder braking than the comfort limit, the MPC may use the van's
+# full braking: the factor on comfort decel beyond which that is allowed.
+EMERGENCY_DECEL_FACTOR = 1.0
+
+
+class State(str, enum.Enum):
+    CRUISE = "CRUISE"
+    FOLLOW = "FOLLOW"
+    APPROACH_STOP = "APPROACH_STOP"
+    DWELL_AT_BAY = "DWELL_AT_BAY"
+    STOP_LINE_WAIT = "STOP_LINE_WAIT"
+    YIELD_CROSSWALK = "YIELD_CROSSWALK"
+    STOP_FOR_OBSTACLE = "STOP_FOR_OBSTACLE"
+    PASS_OBSTACLE = "PASS_OBSTACLE"
+    MISSION_COMPLETE = "MISSION_COMPLETE"
+
+
+class EventKind(str, enum.Enum):
+    ARRIVED = "ARRIVED"                      # name, position_error_m, within_tolerance
+    DWELL_FINISHED = "DWELL_FINISHED"        # name
+    MISSION_COMPLETE = "MISSION_COMPLETE"
+    STOP_LINE_CLEARED = "STOP_LINE_CLEARED"  # name (the intersection)
+    REROUTE_REQUESTED = "REROUTE_REQUESTED"  # lanelet_id blocked, x_m / y_m of the blockage
+
+
+@dataclasses.dataclass(frozen=True)
+class BehaviourEvent:
+    kind: EventKind
+    t_s: float
+    name: str = ""
+    position_error_m: float = math.nan
+    within_tolerance: bool = False
+    lanelet_id: int = -1
+    x_m: float = math.nan
+    y_m: float = math.nan
+
+
+# --- the mission ---------------------------------------------------------------------------------
+Pose2D = tuple[float, float, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class MissionStop:
+    """A delivery stop: where base_link must stand (map frame) and for how long."""
+
+    name: str
+    dwell_s: float
+    stop_pose: Pose2D
+
+    @classmethod
+    def at_bay(cls, name: str, dwell_s: float, bay_pose: Pose2D, vehicle: VehicleParams) -> MissionStop:
+        """From a map bay pose (DistrictMap.bays[name].bay_pose: the van's footprint centre goes
+        there) to the base_link pose, half a body length minus the rear overhang behind it."""
+        x, y, yaw = bay_pose
+        back = vehicle.length_m / 2.0 - vehicle.rear_overhang_m
+        return cls(name, dwell_s, (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw))
+
+
+@dataclasses.dataclass(frozen=True)
+class MissionProgress:
+    """The ordered stops and how many are served. Feed each decision's `progress` to the next step."""
+
+    stops: tuple[MissionStop, ...]
+    served: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.served >= len(self.stops)
+
+    @property
+    def next_stop(self) -> MissionStop | None:
+        return None if self.complete else self.stops[self.served]
+
+    def advanced(self) -> MissionProgress:
+        return dataclasses.replace(self, served=self.served + 1)
+
+
+# --- the lateral offset profile d(s) -------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class OffsetPlateau:
+    """0 before s0; a half-cosine up to d_m at s1; d_m until s2; a half-cosine back to 0 at s3.
+    s0 = s1 = -inf means "d_m from the start" (a ramp back after a stop), s2 = s3 = +inf "d_m on".
+
+    use_adjacent: over [s0, s3] the corridor on the side of d_m includes what lies beyond the own
+    lane there: a same-direction or oncoming lane on the left, a delivery bay on the right.
+    """
+
+    s0_m: float
+    s1_m: float
+    s2_m: float
+    s3_m: float
+    d_m: float
+    use_adjacent: bool
+
+    def at(self, s_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Offset d(s) and slope dd/ds."""
+        s = np.asarray(s_m, dtype=float)
+        d, slope = np.zeros_like(s), np.zeros_like(s)
+        for a, b, sign in ((self.s0_m, self.s1_m, 1.0), (self.s2_m, self.s3_m, -1.0)):
+            if not (math.isfinite(a) and math.isfinite(b)) or b <= a:
+                continue
+            on = (s > a) & (s < b)
+            phase = math.pi * (s[on] - a) / (b - a)
+            d[on] = self.d_m * (1.0 - sign * np.cos(phase)) / 2.0 if sign > 0 else \
+                self.d_m * (1.0 + np.cos(phase)) / 2.0
+            slope[on] = sign * self.d_m * math.pi * np.sin(phase) / (2.0 * (b - a))
+        d[(s >= self.s1_m) & (s <= self.s2_m)] = self.d_m
+        return d, slope
+
+
+@dataclasses.dataclass(frozen=True)
+class LateralOffsetProfile:
+    """Reference offset from the path, left positive: the sum of non-overlapping plateaus."""
+
+    plateaus: tuple[OffsetPlateau, ...] = ()
+
+    def at(self, s_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = np.asarray(s_m, dtype=float)
+        d, slope = np.zeros_like(s), np.zeros_like(s)
+        for plateau in self.plateaus:
+            dp, sp = plateau.at(s)
+            d, slope = d + dp, slope + sp
+        return d, slope
+
+    def offset_m(self, s_m: np.ndarray) -> np.ndarray:
+        return self.at(s_m)[0]
+
+    def adjacent_use(self, s_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the corridor may include the adjacent space: (left mask, right mask)."""
+        s = np.asarray(s_m, dtype=float)
+        left, right = np.zeros(s.shape, bool), np.zeros(s.shape, bool)
+        for p in self.plateaus:
+            if p.use_adjacent:
+                inside = (s >= p.s0_m) & (s <= p.s3_m)
+                (left if p.d_m > 0.0 else right)[inside] = True
+        return left, right
+
+
+# --- the output ----------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class BehaviourDecision:
+    """What the MPC gets (see mpc_reference_path / mpc_obstacles / mpc_limits for the mapping).
+
+    s_stop_front_m: arc length the FRONT BUMPER must not pass; never behind the bumper now (a stop
+        point behind it means "stop as hard as allowed"). s_stop_rear_axle_m is the same limit for
+        base_link (s_stop_front_m - front_bumper_m).
+    s_stop_front_per_stage_m: (N + 1,) the limit per horizon stage; it moves with a lead's
+        predicted position, and s_stop_front_m is its last entry.
+    speed_cap_mps: upper bound on the reference speed, on top of the route's limit.
+    min_accel_mps2: braking the MPC may use; the comfort limit unless the stop point needs more.
+    offset: lateral reference offset d(s) and the corridor it may use.
+    obstacles: predicted objects near the path, nearest first.
+    """
+
+    t_s: float
+    state: State
+    reason: str
+    s_stop_front_m: float
+    s_stop_rear_axle_m: float
+    s_stop_front_per_stage_m: np.ndarray
+    speed_cap_mps: float
+    min_accel_mps2: float
+    offset: LateralOffsetProfile
+    obstacles: Prediction
+    events: tuple[BehaviourEvent, ...]
+    progress: MissionProgress
+
+
+# --- hysteresis -----------------------------------------------------------------------------------
+class _Latch:
+    """Conditions that switch on at once and off only after their release held for hold_s."""
+
+    def __init__(self, hold_s: float):
+        self.hold_s = hold_s
+        self._on: dict[Hashable, float | None] = {}  # key → when its release began (None: held)
+        self._seen: set[Hashable] = set()
+
+    def update(self, t_s: float, key: Hashable, enter: bool, stay: bool) -> bool:
+        self._seen.add(key)
+        if enter or (key in self._on and stay):
+            self._on[key] = None
+            return True
+        if key not in self._on:
+            return False
+        released_at = t_s if self._on[key] is None else self._on[key]
+        if t_s - released_at >= self.hold_s:
+            del self._on[key]
+            return False
+        self._on[key] = released_at
+        return True
+
+    def sweep(self, t_s: float) -> None:
+        """Release keys nobody asked about this step (an object that vanished)."""
+        for key in [k for k in self._on if k not in self._seen]:
+            self.update(t_s, key, False, False)
+        self._seen.clear()
+
+
+class _Timer:
+    """How long a condition has held without a break."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def update(self, t_s: float, condition: bool) -> float:
+        if not condition:
+            self.since = None
+            return 0.0
+        self.since = t_s if self.since is None else self.since
+        return t_s - self.since
+
+
+# --- objects in the path frame ------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _PathObjects:
+    """Predicted boxes in the path frame, per object and stage (M, N + 1), velocity now (M,)."""
+
+    prediction: Prediction
+    s_m: np.ndarray
+    d_m: np.ndarray
+    s_rear_m: np.ndarray
+    s_front_m: np.ndarray
+    d_min_m: np.ndarray
+    d_max_m: np.ndarray
+    speed_along_mps: np.ndarray
+    speed_across_mps: np.ndarray
+
+    @classmethod
+    def build(cls, prediction: Prediction, path: ReferencePath, s_van_m: float) -> _PathObjects:
+        coords = project_to_path(path.x_m, path.y_m, path.s_m, prediction.x_m, prediction.y_m,
+                                 s_van_m - OBJECT_WINDOW_BEHIND_M, s_van_m + OBJECT_WINDOW_AHEAD_M)
+        relative = prediction.yaw_rad - coords.heading_rad
+        half_length, half_width = prediction.length_m[:, None] / 2.0, prediction.width_m[:, None] / 2.0
+        along = np.abs(np.cos(relative)) * half_length + np.abs(np.sin(relative)) * half_width
+        across = np.abs(np.sin(relative)) * half_length + np.abs(np.cos(relative)) * half_width
+        heading = coords.heading_rad[:, 0] if len(prediction) else np.zeros(0)
+        c, s = np.cos(heading), np.sin(heading)
+        return cls(prediction, coords.s_m, coords.d_m, coords.s_m - along, coords.s_m + along,
+                   coords.d_m - across, coords.d_m + across,
+                   prediction.vx_mps * c + prediction.vy_mps * s,
+                   -prediction.vx_mps * s + prediction.vy_mps * c)
+
+    def lateral_gap_m(self, offset: LateralOffsetProfile, half_width_m: float) -> np.ndarray:
+        """Free lateral space between each box and the van's band d(s) ± half width, m (negative:
+        overlap); the band is taken at the box's rear, centre and front, the worst counts."""
+        gaps = []
+        for s in (self.s_rear_m, self.s_m, self.s_front_m):
+            d = offset.offset_m(s)
+            gaps.append(np.maximum(self.d_min_m - (d + half_width_m), (d - half_width_m) - self.d_max_m))
+        return np.minimum.reduce(gaps)
+
+
+def _distance_to_polygon(x: np.ndarray, y: np.ndarray, polygon: np.ndarray):
+    """Distance of points to a polygon (0 inside) and the unit direction to its nearest point."""
+    p = np.column_stack([x, y])
+    a, e = polygon, np.roll(polygon, -1, axis=0) - polygon
+    rel = p[:, None, :] - a[None]
+    t = np.clip((rel * e).sum(axis=2) / np.maximum((e * e).sum(axis=1), 1e-12), 0.0, 1.0)
+    to_edge = a[None] + t[..., None] * e[None] - p[:, None, :]
+    dist = np.linalg.norm(to_edge, axis=2)
+    best = np.argmin(dist, axis=1)
+    rows = np.arange(len(p))
+    distance = dist[rows, best]
+    direction = to_edge[rows, best] / np.maximum(distance, 1e-9)[:, None]
+    inside = points_in_polygon(p, polygon)
+    return np.where(inside, 0.0, distance), direction
+
+
+def _travel_time_s(distance_m: float, speed_mps: float, max_speed_mps: float, accel_mps2: float) -> float:
+    """Time to cover a distance from speed_mps, accelerating to max_speed_mps, s."""
+    v0 = min(max(speed_mps, 0.0), max_speed_mps)
+    accel_distance = (max_speed_mps ** 2 - v0 ** 2) / (2.0 * accel_mps2)
+    if distance_m <= accel_distance:
+        return (math.sqrt(v0 ** 2 + 2.0 * accel_mps2 * max(distance_m, 0.0)) - v0) / accel_mps2
+    return (max_speed_mps - v0) / accel_mps2 + (distance_m - accel_distance) / max_speed_mps
+
+
+@dataclasses.dataclass(frozen=True)
+class _Limit:
+    """One reason to stop: the front-bumper arc length it allows, per stage when it moves."""
+
+    key: Hashable
+    state: State
+    reason: str
+    s_front_m: float
+    per_stage_m: np.ndarray | None = None
+    speed_cap_mps: float = math.inf
+
+
+@dataclasses.dataclass(frozen=True)
+class _BayTarget:
+    stop: MissionStop
+    s_m: float  # base_link arc length of the stop pose
+    d_m: float
+    plateau: OffsetPlateau | None
+
+
+@dataclasses.dataclass
+class _Pass:
+    plateau: OffsetPlateau
+    cluster: tuple[int, ...]  # track ids passed
+
+
+@dataclasses.dataclass(frozen=True)
+class _PassCheck:
+    plateau: OffsetPlateau | None  # the pass, when geometry and traffic allow it now
+    could_wait: bool               # geometry allows it; traffic or the confirmation time does not
+    cluster: tuple[int, ...]
+    cluster_rear_m: float
+    reason: str
+
+
+class BehaviourPlanner:
+    """The state machine. One instance per run; `step` at the object-table rate (10 Hz)."""
+
+    def __init__(self, vehicle: VehicleParams, horizon: Horizon,
+                 crosswalk_polygons: Mapping[int, np.ndarray] | None = None):
+        """crosswalk_polygons: map-frame outlines by crosswalk lanelet id (RouteStop.lanelet_id),
+        from DistrictMap.crosswalks; a crosswalk without one is taken as the path-frame rectangle
+        between its route edges across the full corridor."""
+        self.horizon = horizon
+        self.front_bumper_m = vehicle.wheelbase_m + vehicle.front_overhang_m
+        self.rear_overhang_m = vehicle.rear_overhang_m
+        self.half_width_m = vehicle.width_m / 2.0
+        self.max_speed_mps = vehicle.max_speed_odd_mps
+        self.hard_min_accel_mps2 = vehicle.min_accel_mps2
+        self.crosswalk_polygons = dict(crosswalk_polygons or {})
+        self._latch = _Latch(RELEASE_HOLD_S)
+        self._turn_rates = TurnRateEstimator()
+        self._still_since: dict[int, tuple[float, float]] = {}  # track → (still since, last seen)
+        self._standstill = _Timer()
+        self._full_stop = _Timer()
+        self._clear = _Timer()
+        self._pass_ok = _Timer()
+        self._blocked = _Timer()
+        self._reroute_sent: tuple[int, ...] = ()
+        self._dwell: tuple[str, float, float, LateralOffsetProfile] | None = None  # name, until, hold, offset
+        self._final_hold: tuple[float, LateralOffsetProfile] | None = None
+        self._released_line_s: float | None = None
+        self._departure: OffsetPlateau | None = None
+        self._pass: _Pass | None = None
+        self._binding: Hashable = None
+        self._held_front_m: float | None = None
+
+    # -- the step ---------------------------------------------------------------------------------
+    def step(self, t_s: float, van: mpc.VanState, path: ReferencePath, s_van_m: float,
+             objects: np.ndarray, progress: MissionProgress) -> BehaviourDecision:
+        """One decision. `van` needs x_m, y_m, yaw_rad, speed_mps; `s_van_m` is base_link's arc length."""
+        events: list[BehaviourEvent] = []
+        s_front = s_van_m + self.front_bumper_m
+        standing_s = self._standstill.update(t_s, van.speed_mps < STANDSTILL_SPEED_MPS)
+        standing = van.speed_mps < STANDSTILL_SPEED_MPS
+        prediction = predict_objects(objects, self.horizon, self._turn_rates.update(t_s, objects))
+        objs = _PathObjects.build(prediction, path, s_van_m)
+        self._update_still_timers(t_s, objects)
+        nearby = self._nearby_obstacles(objs, s_van_m, van)
+
+        # 1. Mission: dwelling, arriving, done.
+        if self._dwell is not None:
+            name, until, hold, offset = self._dwell
+            if t_s < until:
+                return self._hold(t_s, State.DWELL_AT_BAY, f"dwelling at {name}", hold, offset,
+                                  nearby, events, progress)
+            self._dwell = None
+            progress = progress.advanced()
+            events.append(BehaviourEvent(EventKind.DWELL_FINISHED, t_s, name))
+            if progress.complete:
+                events.append(BehaviourEvent(EventKind.MISSION_COMPLETE, t_s))
+                self._final_hold = (hold, offset)
+        if self._final_hold is not None or progress.complete:
+            if self._final_hold is None:
+                self._final_hold = (s_front, LateralOffsetProfile())
+            hold, offset = self._final_hold
+            return self._hold(t_s, State.MISSION_COMPLETE, "mission complete", hold, offset,
+                              nearby, events, progress)
+        target = self._bay_target(path, progress)
+        if target is not None and standing_s >= ARRIVAL_SETTLE_S and s_van_m >= target.s_m - ARRIVAL_WINDOW_M:
+            x_t, y_t, _ = target.stop.stop_pose
+            error = math.hypot(van.x_m - x_t, van.y_m - y_t)
+            events.append(BehaviourEvent(EventKind.ARRIVED, t_s, target.stop.name, error,
+                                         error <= STOP_POSITION_TOLERANCE_M))
+            offset = LateralOffsetProfile(tuple(p for p in (target.plateau,) if p is not None))
+            self._dwell = (target.stop.name, t_s + target.stop.dwell_s, s_front, offset)
+            self._departure = None
+            return self._hold(t_s, State.DWELL_AT_BAY, f"arrived at {target.stop.name}", s_front,
+                              offset, nearby, events, progress)
+
+        # 2. The reference offset without a pass: a bay ahead, a ramp back after standing off it.
+        base_offset = self._base_offset(path, s_van_m, van, standing, target)
+
+        # 3. Passing, then who is in the path of the (possibly offset) van.
+        base_gap = objs.lateral_gap_m(base_offset, self.half_width_m)
+        check = self._check_pass(t_s, objs, base_gap, path, s_van_m, van.speed_mps)
+        offset = LateralOffsetProfile(base_offset.plateaus + ((self._pass.plateau,) if self._pass else ()))
+
+        # 4. Limits, the binding one, the state.
+        limits = [self._end_of_route_limit(path)]
+        limits += self._bay_limit(target)
+        limits += self._stop_line_limit(t_s, path, s_front, standing, objs, events)
+        limits += self._crosswalk_limits(t_s, path, s_front, van.speed_mps, objs)
+        limits += self._object_limits(t_s, objs, offset, s_front, van.speed_mps, check)
+        self._latch.sweep(t_s)
+        binding = self._choose(limits)
+        s_stop, per_stage = self._combine(limits, s_front, standing)
+        state, reason = self._name_state(t_s, binding, s_stop, s_front, van.speed_mps, standing)
+        self._check_reroute(t_s, binding, check, standing, path, objs, events)
+
+        cap = min([self.max_speed_mps] + [lim.speed_cap_mps for lim in limits])
+        if self._pass is not None:
+            cap = min(cap, PASS_SPEED_CAP_MPS)
+        if any(p.use_adjacent and p.d_m < 0.0 and p.s0_m <= s_van_m <= p.s3_m for p in base_offset.plateaus):
+            cap = min(cap, BAY_SPEED_CAP_MPS)
+        if state is State.STOP_LINE_WAIT:
+            cap = 0.0
+        return self._decision(t_s, state, reason, s_stop, per_stage, cap, van.speed_mps, s_front,
+                              offset, nearby, events, progress)
+
+    # -- mission --------------------------------------------------------------------------------
+    def _bay_target(self, path: ReferencePath, progress: MissionProgress) -> _BayTarget | None:
+        """The next stop's pose on this path: base_link arc length, lateral offset, the ramp in."""
+        stop = progress.next_stop
+        route_stop = next((r for r in path.stops if r.name == stop.name
+                           and r.kind in ("delivery_bay", "goal")), None) if stop else None
+        if route_stop is None:
+            return None
+        x, y, _ = stop.stop_pose
+        at = project_to_path(path.x_m, path.y_m, path.s_m, np.array([x]), np.array([y]),
+                             route_stop.s_m - BAY_MATCH_WINDOW_M, route_stop.s_m + BAY_MATCH_WINDOW_M)
+        s_t, d_t = float(at.s_m[0]), float(at.d_m[0])
+        plateau = None
+        if abs(d_t) > DEPARTURE_MIN_OFFSET_M:
+            ramp = _bay_ramp_length_m(d_t)
+            plateau = OffsetPlateau(s_t - ramp, s_t, math.inf, math.inf, d_t, use_adjacent=True)
+        return _BayTarget(stop, s_t, d_t, plateau)
+
+    def _base_offset(self, path: ReferencePath, s_van_m: float, van, standing: bool,
+                     target: _BayTarget | None) -> LateralOffsetProfile:
+        plateaus = tuple(p for p in (target.plateau if target else None,) if p is not None)
+        if self._departure is not None and s_van_m > self._departure.s3_m:
+            self._departure = None
+        if self._departure is None and standing:
+            here = project_to_path(path.x_m, path.y_m, path.s_m, np.array([van.x_m]), np.array([van.y_m]),
+                                   s_van_m - BAY_MATCH_WINDOW_M, s_van_m + BAY_MATCH_WINDOW_M)
+            off = float(here.d_m[0]) - float(LateralOffsetProfile(plateaus).offset_m(np.array([s_van_m]))[0])
+            if abs(off) > DEPARTURE_MIN_OFFSET_M:
+                self._departure = OffsetPlateau(-math.inf, -math.inf, s_van_m,
+                                                s_van_m + _bay_ramp_length_m(off), off, use_adjacent=True)
+        if self._departure is not None:
+            plateaus += (self._departure,)
+        return LateralOffsetProfile(plateaus)
+
+    def _bay_limit(self, target: _BayTarget | None) -> list[_Limit]:
+        if target is None:
+            return []
+        return [_Limit(("bay", target.stop.name), State.APPROACH_STOP, f"delivery stop {target.stop.name}",
+                       target.s_m + self.front_bumper_m)]
+
+    def _end_of_route_limit(self, path: ReferencePath) -> _Limit:
+        return _Limit("end", State.APPROACH_STOP, "end of route", float(path.s_m[-1]) + self.front_bumper_m)
+
+    # -- stop lines -----------------------------------------------------------------------------
+    def _stop_line_limit(self, t_s: float, path: ReferencePath, s_front: float, standing: bool,
+                         objs: _PathObjects, events: list[BehaviourEvent]) -> list[_Limit]:
+        """Stop at the next stop line; go after a full stop once the intersection is clear."""
+        if self._released_line_s is not None and s_front > self._released_line_s:
+            self._released_line_s = None  # passed: a later visit of the same line counts again
+        line = next((r for r in path.stops if r.kind == "stop_line" and r.s_m >= s_front
+                     and r.s_m != self._released_line_s), None)
+        if line is None:
+            self._full_stop.update(t_s, False)
+            self._clear.update(t_s, False)
+            return []
+        limit = line.s_m - STOP_LINE_SETBACK_M
+        at_line = standing and abs(limit - s_front) <= STOP_LINE_REACHED_M
+        stopped_s = self._full_stop.update(t_s, at_line)
+        clear_s = self._clear.update(t_s, at_line and self._intersection_clear(path, line, s_front, objs))
+        if stopped_s >= FULL_STOP_S and clear_s >= INTERSECTION_CLEAR_CONFIRM_S:
+            self._released_line_s = line.s_m
+            events.append(BehaviourEvent(EventKind.STOP_LINE_CLEARED, t_s, line.name))
+            return []
+        return [_Limit(("stop_line", line.s_m), State.APPROACH_STOP, f"stop line {line.name}", limit)]
+
+    def _intersection_clear(self, path: ReferencePath, line: RouteStop, s_front: float,
+                            objs: _PathObjects) -> bool:
+        """No road user in the conflict zone beyond the line, none within reach moving toward it.
+        Pedestrians are the crosswalks' business; our own queue behind us is not traffic."""
+        zone = (path.s_m >= line.s_m) & (path.s_m <= line.s_m + CONFLICT_ZONE_LENGTH_M)
+        p = objs.prediction
+        if not np.any(zone) or len(p) == 0:
+            return True
+        zx, zy = path.x_m[zone], path.y_m[zone]
+        dx, dy = zx[None, :] - p.x_m[:, :1], zy[None, :] - p.y_m[:, :1]
+        dist = np.hypot(dx, dy)
+        nearest = np.argmin(dist, axis=1)
+        rows = np.arange(len(p))
+        centre_dist = dist[rows, nearest]
+        edge_dist = centre_dist - np.maximum(p.length_m, p.width_m) / 2.0
+        closing = (p.vx_mps * dx[rows, nearest] + p.vy_mps * dy[rows, nearest]) / np.maximum(centre_dist, 1e-9)
+        reach = np.maximum(CONFLICT_WATCH_RADIUS_M, closing * CROSSING_TIME_S)
+        busy = (edge_dist < CONFLICT_OCCUPIED_M) | ((closing > MIN_CLOSING_SPEED_MPS) & (edge_dist < reach))
+        traffic = ~np.isin(p.class_id, (ObjectClass.PEDESTRIAN, ObjectClass.STATIC))
+        own_queue = (objs.s_front_m[:, 0] < s_front) & (np.abs(objs.d_m[:, 0]) < self.half_width_m + IN_PATH_LEAVE_M)
+        return not np.any(busy & traffic & ~own_queue)
+
+    # -- crosswalks ------------------------------------------------------------------------------
+    def _crosswalk_limits(self, t_s: float, path: ReferencePath, s_front: float, speed_mps: float,
+                          objs: _PathObjects) -> list[_Limit]:
+        """Yield at a crosswalk with a pedestrian or cyclist on it or about to step on it."""
+        p = objs.prediction
+        walkers = np.isin(p.class_id, (ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST))
+        limits = []
+        for cw in path.stops:
+            if cw.kind != "crosswalk" or not (s_front <= cw.s_m <= s_front + CROSSWALK_LOOKAHEAD_M):
+                continue
+            enter = stay = False
+            if np.any(walkers):
+                polygon = self.crosswalk_polygons.get(cw.lanelet_id)
+                polygon = self._crosswalk_rectangle(path, cw) if polygon is None else polygon
+                dist, direction = _distance_to_polygon(p.x_m[walkers, 0], p.y_m[walkers, 0], polygon)
+                toward = p.vx_mps[walkers] * direction[:, 0] + p.vy_mps[walkers] * direction[:, 1]
+                on = dist <= 0.0
+                enter = bool(np.any(on | ((dist < CROSSWALK_NEAR_M) & (toward > HEADING_TO_SPEED_MPS))))
+                stay = bool(np.any(on | ((dist < CROSSWALK_LEAVE_M) & (toward > 0.0))))
+            yield_point = cw.s_m - CROSSWALK_SETBACK_M
+            room = yield_point - s_front
+            committed = room <= 0.0 or speed_mps ** 2 / (2.0 * room) > MAX_YIELD_DECEL_MPS2
+            if self._latch.update(t_s, ("crosswalk", cw.lanelet_id, cw.s_m), enter and not committed, stay):
+                limits.append(_Limit(("crosswalk", cw.lanelet_id, cw.s_m), State.YIELD_CROSSWALK,
+                                     f"yielding at crosswalk {cw.name}", yield_point))
+        return limits
+
+    def _crosswalk_rectangle(self, path: ReferencePath, cw: RouteStop) -> np.ndarray:
+        i = path.index_at(cw.s_m)
+        left = path.left_width_m[i] + path.left_adjacent_width_m[i]
+        right = path.right_width_m[i] + path.right_adjacent_width_m[i]
+        corners = []
+        for s, d in ((cw.s_m, -right), (cw.s_end_m, -right), (cw.s_end_m, left), (cw.s_m, left)):
+            yaw = float(np.interp(s, path.s_m, path.yaw_rad))
+            x, y = float(np.interp(s, path.s_m, path.x_m)), float(np.interp(s, path.s_m, path.y_m))
+            corners.append((x - math.sin(yaw) * d, y + math.cos(yaw) * d))
+        return np.array(corners)
+
+    # -- objects: in the path, leads, blockages -----------------------------------------------------
+    def _update_still_timers(self, t_s: float, objects: np.ndarray) -> None:
+        for obj in objects:
+            track, speed = int(obj["track_id"]), math.hypot(float(obj["vx"]), float(obj["vy"]))
+            since = self._still_since.get(track, (None, t_s))[0]
+            if speed > BLOCKAGE_MOVING_SPEED_MPS:
+                since = None
+            elif since is None and speed < BLOCKAGE_MAX_SPEED_MPS:
+                since = t_s
+            self._still_since[track] = (since, t_s)
+        self._still_since = {k: v for k, v in self._still_since.items() if t_s - v[1] <= TRACK_FORGET_AFTER_S}
+
+    def _is_blockage(self, t_s: float, track: int, class_id: int) -> bool:
+        since = self._still_since.get(track, (None, t_s))[0]
+        return class_id in BLOCKAGE_CLASSES and since is not None and t_s - since > BLOCKAGE_STILL_S
+
+    def _object_limits(self, t_s: float, objs: _PathObjects, offset: LateralOffsetProfile,
+                       s_front: float, speed_mps: float, check: _PassCheck) -> list[_Limit]:
+        """A limit for every object in the van's path: follow a lead, stop behind anything else."""
+        p = objs.prediction
+        if len(p) == 0:
+            return []
+        gap = objs.lateral_gap_m(offset, self.half_width_m)
+        ahead = objs.s_front_m > s_front
+        soon = (p.t_s - p.t_s[0]) <= PATH_CONFLICT_HORIZON_S
+        touching = (gap < IN_PATH_ENTER_M) & ahead & soon[None, :]
+        near = (gap < IN_PATH_LEAVE_M) & ahead & soon[None, :]
+        limits = []
+        for i, track in enumerate(p.track_id.tolist()):
+            in_path = self._latch.update(t_s, ("path", track), bool(touching[i].any()), bool(near[i, 0]))
+            if not in_path:
+                continue
+            along = float(objs.speed_along_mps[i])
+            lead = self._latch.update(t_s, ("lead", track), along >= LEAD_ENTER_SPEED_MPS,
+                                      along >= LEAD_LEAVE_SPEED_MPS)
+            if lead:
+                limits.append(self._follow_limit(i, track, objs, s_front, speed_mps))
+                continue
+            stages = near[i] if near[i].any() else np.eye(1, len(soon), 0, dtype=bool)[0]
+            s_block = float(objs.s_rear_m[i, stages].min())
+            gap_m = STANDSTILL_GAP_M + OBSTACLE_GAP_TIME_S * speed_mps
+            waiting = track in check.cluster and check.could_wait
+            if waiting and self._latch.update(t_s, ("pass_ready", check.cluster), s_block - PASS_READY_GAP_M - s_front >=
+                                              speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2), True):
+                gap_m = max(gap_m, PASS_READY_GAP_M)
+            kind = "blockage" if track in check.cluster else "obstacle"
+            limits.append(_Limit((kind, track), State.STOP_FOR_OBSTACLE,
+                                 f"{kind} {track} ({check.reason})" if kind == "blockage" else f"obstacle {track}",
+                                 s_block - gap_m))
+        return limits
+
+    def _follow_limit(self, i: int, track: int, objs: _PathObjects, s_front: float, speed_mps: float) -> _Limit:
+        """Keep STANDSTILL_GAP_M + TIME_GAP_S · own speed behind the lead's predicted rear."""
+        desired = STANDSTILL_GAP_M + TIME_GAP_S * speed_mps
+        per_stage = objs.s_rear_m[i] - desired
+        gap_now = float(objs.s_rear_m[i, 0]) - s_front
+        lead_speed = max(float(objs.speed_along_mps[i]), 0.0)
+        cap = max(0.0, lead_speed + (gap_now - desired) / GAP_CLOSING_TIME_S)
+        return _Limit(("lead", track), State.FOLLOW, f"following {track}", float(per_stage[-1]), per_stage, cap)
+
+    # -- passing ----------------------------------------------------------------------------------
+    def _check_pass(self, t_s: float, objs: _PathObjects, base_gap: np.ndarray, path: ReferencePath,
+                    s_van_m: float, speed_mps: float) -> _PassCheck:
+        """Keep, start or drop the pass of the nearest static blockage in the own lane."""
+        if self._pass is not None and s_van_m > self._pass.plateau.s3_m:
+            self._pass = None  # done
+        committed = self._pass is not None and s_van_m >= self._pass.plateau.s0_m
+        if committed:
+            return _PassCheck(self._pass.plateau, False, self._pass.cluster, -math.inf, "passing")
+        check = self._pass_geometry(t_s, objs, base_gap, path, s_van_m, speed_mps)
+        if self._pass is not None and check.plateau is None:
+            self._pass = None  # traffic appeared before the van pulled out: wait again
+        ready = self._pass_ok.update(t_s, check.plateau is not None) >= PASS_CONFIRM_S
+        if self._pass is None and ready:
+            self._pass = _Pass(check.plateau, check.cluster)
+        if self._pass is None and check.plateau is not None:
+            return dataclasses.replace(check, plateau=None, could_wait=True, reason="confirming the pass")
+        return check
+
+    def _pass_geometry(self, t_s: float, objs: _PathObjects, base_gap: np.ndarray, path: ReferencePath,
+                       s_van_m: float, speed_mps: float) -> _PassCheck:
+        p = objs.prediction
+        s_front = s_van_m + self.front_bumper_m
+        in_lane = (base_gap[:, 0] < IN_PATH_ENTER_M) & (objs.s_front_m[:, 0] > s_front) \
+            if len(p) else np.zeros(0, bool)
+        blockage = np.array([in_lane[i] and self._is_blockage(t_s, int(p.track_id[i]), int(p.class_id[i]))
+                             for i in range(len(p))], dtype=bool)
+        none = _PassCheck(None, False, (), math.inf, "")
+        if not np.any(blockage):
+            return none
+        order = np.flatnonzero(blockage)[np.argsort(objs.s_rear_m[blockage, 0])]
+        cluster = [order[0]]
+        for i in order[1:]:
+            if objs.s_rear_m[i, 0] - objs.s_front_m[cluster, 0].max() < PASS_MERGE_GAP_M:
+                cluster.append(i)
+        ids = tuple(int(p.track_id[i]) for i in cluster)
+        rear, front = float(objs.s_rear_m[cluster, 0].min()), float(objs.s_front_m[cluster, 0].max())
+        blocked = dataclasses.replace(none, cluster=ids, cluster_rear_m=rear)
+
+        d_pass = float(objs.d_max_m[cluster, 0].max()) + PASS_LATERAL_CLEARANCE_M + self.half_width_m
+        ramp = max(PASS_MIN_RAMP_M, math.pi * PASS_SPEED_CAP_MPS * math.sqrt(d_pass / (2.0 * PASS_RAMP_LATERAL_ACCEL_MPS2)))
+        s1 = rear - PASS_LONGITUDINAL_CLEARANCE_M - self.front_bumper_m
+        s0 = max(s_van_m, s1 - ramp)
+        s2 = front + PASS_LONGITUDINAL_CLEARANCE_M + self.rear_overhang_m
+        s3 = s2 + ramp
+        if s1 - s0 < PASS_MIN_RAMP_M:
+            return dataclasses.replace(blocked, reason="too close to pull out")
+
+        window = (path.s_m >= s0) & (path.s_m <= s3)
+        d, _ = OffsetPlateau(s0, s1, s2, s3, d_pass, False).at(path.s_m[window])
+        need = d + self.half_width_m + CORRIDOR_MARGIN_M
+        use_adjacent = bool(np.any(need > path.left_width_m[window]))
+        usable = np.isin(path.left_adjacent_kind[window], (AdjacentKind.ONCOMING, AdjacentKind.SAME_DIRECTION))
+        room = path.left_width_m[window] + np.where(usable, path.left_adjacent_width_m[window], 0.0)
+        if np.any(need > room):
+            return dataclasses.replace(blocked, reason="corridor too narrow")
+
+        others = ~np.isin(np.arange(len(p)), cluster)
+        queue = others & (base_gap[:, 0] < IN_PATH_ENTER_M) & (objs.s_front_m[:, 0] > front) \
+            & (objs.s_rear_m[:, 0] < s3 + PASS_RETURN_FREE_M)
+        if np.any(queue):
+            return dataclasses.replace(blocked, could_wait=True, reason="no room to return")
+
+        # Anyone in the band the van sweeps, now or before the pass is over (oncoming traffic).
+        duration = _travel_time_s(s3 - s_van_m, speed_mps, PASS_SPEED_CAP_MPS, PASS_TIMING_ACCEL_MPS2) \
+            + PASS_TIME_MARGIN_S
+        v = objs.speed_along_mps
+        swept_lo = objs.s_rear_m[:, 0] + np.minimum(v, 0.0) * duration
+        swept_hi = objs.s_front_m[:, 0] + np.maximum(v, 0.0) * duration
+        band_lo = float(objs.d_max_m[cluster, 0].max()) + IN_PATH_ENTER_M
+        band_hi = d_pass + self.half_width_m + PASS_LATERAL_CLEARANCE_M
+        in_band = (objs.d_max_m[:, 0] > band_lo) & (objs.d_min_m[:, 0] < band_hi)
+        overlaps = (swept_hi > s0 - self.rear_overhang_m) & (swept_lo < s3 + self.front_bumper_m)
+        behind = objs.s_front_m[:, 0] < s_van_m - self.rear_overhang_m
+        if np.any(others & in_band & overlaps & ~behind):
+            return dataclasses.replace(blocked, could_wait=True, reason="traffic in the passing lane")
+        return _PassCheck(OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent), True, ids, rear, "passing")
+
+    def _check_reroute(self, t_s: float, binding: _Limit, check: _PassCheck, standing: bool,
+                       path: ReferencePath, objs: _PathObjects, events: list[BehaviourEvent]) -> None:
+        """A long wait at a blockage that cannot be passed asks the route layer for another way."""
+        blocked = standing and isinstance(binding.key, tuple) and binding.key[0] == "blockage"
+        waited = self._blocked.update(t_s, blocked)
+        if waited < REROUTE_AFTER_S or check.cluster == self._reroute_sent:
+            return
+        self._reroute_sent = check.cluster
+        row = int(np.flatnonzero(objs.prediction.track_id == binding.key[1])[0])
+        lanelet = int(path.lanelet_id[path.index_at(float(objs.s_m[row, 0]))])
+        events.append(BehaviourEvent(EventKind.REROUTE_REQUESTED, t_s, binding.reason, lanelet_id=lanelet,
+                                     x_m=float(objs.prediction.x_m[row, 0]), y_m=float(objs.prediction.y_m[row, 0])))
+
+    # -- arbitration -------------------------------------------------------------------------------
+    def _choose(self, limits: list[_Limit]) -> _Limit:
+        """The nearest limit, unless the one that bound before is within the switch margin."""
+        nearest = min(limits, key=lambda lim: lim.s_front_m)
+        previous = next((lim for lim in limits if lim.key == self._binding), None)
+        if previous is not None and previous.s_front_m <= nearest.s_front_m + BINDING_SWITCH_MARGIN_M:
+            nearest = previous
+        self._binding = nearest.key
+        return nearest
+
+    def _combine(self, limits: list[_Limit], s_front: float, standing: bool) -> tuple[float, np.ndarray]:
+        """The tightest limit per stage; never behind the bumper; held at standstill (no creep)."""
+        n1 = self.horizon.n_stages + 1
+        per_stage = np.minimum.reduce([np.full(n1, lim.s_front_m) if lim.per_stage_m is None
+                                       else np.minimum(lim.per_stage_m, lim.s_front_m) for lim in limits])
+        s_stop = float(per_stage[-1])
+        held = self._held_front_m
+        if standing and held is not None and held - s_front < RESUME_DEADBAND_M \
+                and held < s_stop < held + RESUME_DEADBAND_M:
+            s_stop = held
+        per_stage = np.maximum(np.minimum(per_stage, s_stop), s_front)
+        s_stop = max(s_stop, s_front)
+        self._held_front_m = s_stop
+        return s_stop, per_stage
+
+    def _name_state(self, t_s: float, binding: _Limit, s_stop: float, s_front: float, speed_mps: float,
+                    standing: bool) -> tuple[State, str]:
+        distance = binding.s_front_m - s_front
+        braking = speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2)
+        near = self._latch.update(t_s, ("near", binding.key), distance < braking + APPROACH_MARGIN_M,
+                                  distance < braking + APPROACH_LEAVE_MARGIN_M)
+        if near:
+            if binding.key[0] == "stop_line" and standing and distance <= STOP_LINE_REACHED_M:
+                return State.STOP_LINE_WAIT, binding.reason
+            return binding.state, binding.reason
+        if self._pass is not None:
+            return State.PASS_OBSTACLE, f"passing {', '.join(map(str, self._pass.cluster))}"
+        return State.CRUISE, "lane clear"
+
+    # -- output -------------------------------------------------------------------------------------
+    def _nearby_obstacles(self, objs: _PathObjects, s_van_m: float, van) -> Prediction:
+        p = objs.prediction
+        if len(p) == 0:
+            return p
+        near_path = (np.abs(objs.d_m) < MPC_OBJECT_LATERAL_M).any(axis=1)
+        in_window = (objs.s_front_m.max(axis=1) > s_van_m - OBJECT_WINDOW_BEHIND_M) & \
+            (objs.s_rear_m.min(axis=1) < s_van_m + OBJECT_WINDOW_AHEAD_M)
+        rows = np.flatnonzero(near_path & in_window)
+        rows = rows[np.argsort(np.hypot(p.x_m[rows, 0] - van.x_m, p.y_m[rows, 0] - van.y_m))]
+        return p.subset(rows)
+
+    def _hold(self, t_s: float, state: State, reason: str, hold_front_m: float, offset: LateralOffsetProfile,
+              nearby: Prediction, events: list[BehaviourEvent], progress: MissionProgress) -> BehaviourDecision:
+        """Stand where the van is: the stop point at the bumper as it was when the hold began."""
+        self._held_front_m = hold_front_m
+        n1 = self.horizon.n_stages + 1
+        return BehaviourDecision(t_s, state, reason, hold_front_m, hold_front_m - self.front_bumper_m,
+                                 np.full(n1, hold_front_m), 0.0, mpc.COMFORT_MIN_ACCEL_MPS2, offset,
+                                 nearby, tuple(events), progress)
+
+    def _decision(self, t_s: float, state: State, reason: str, s_stop: float, per_stage: np.ndarray,
+                  cap: float, speed_mps: float, s_front: float, offset: LateralOffsetProfile,
+                  nearby: Prediction, events: list[BehaviourEvent], progress: MissionProgress) -> BehaviourDecision:
+        room = s_stop - s_front
+        needed = math.inf if room <= 0.0 else speed_mps ** 2 / (2.0 * room)
+        emergency = speed_mps > STANDSTILL_SPEED_MPS and \
+            needed > -mpc.COMFORT_MIN_ACCEL_MPS2 * EMERGENCY_DECEL_FACTOR
+        min_accel = self.hard_min_accel_mps2 if emergency else mpc.COMFORT_MIN_ACCEL_MPS2
+        return BehaviourDecision(t_s, state, reason, s_stop, s_stop - self.front_bumper_m, per_stage,
+                                 cap, min_accel, offset, nearby, tuple(events), progress)
+
+
+def _bay_ramp_length_m(offset_m: float) -> float:
+    """Half-cosine ramp whose peak curvature π² |d| / (2 L²) is BAY_RAMP_CURVATURE_1PM."""
+    return math.pi * math.sqrt(abs(offset_m) / (2.0 * BAY_RAMP_CURVATURE_1PM))
+
+
+# --- hand-over to the MPC ---------------------------------------------------------------------------
+def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision) -> mpc.ReferencePath:
+    """The route's path as the MPC should track it under this decision.
+
+    Samples keep the route's arc length s (so s_stop stays valid) but move sideways by d(s), turn
+    by the ramp's slope, and carry the corridor measured from the moved reference: the own lane,
+    plus the adjacent lane (left) or the delivery bay (right) where the profile may use them.
+    The speed is the route's limit capped by the decision.
+    """
+    s = path.s_m
+    d, slope = decision.offset.at(s)
+    yaw = path.yaw_rad
+    x, y = path.x_m - np.sin(yaw) * d, path.y_m + np.cos(yaw) * d
+    heading = np.unwrap(yaw + np.arctan2(slope, 1.0 - path.curvature_1pm * d))
+    moved = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
+    kappa = np.gradient(heading, moved) if len(s) > 1 else np.zeros_like(s)
+    use_left, use_right = decision.offset.adjacent_use(s)
+    left_extra = np.where(use_left & np.isin(path.left_adjacent_kind, (AdjacentKind.ONCOMING,
+                                                                        AdjacentKind.SAME_DIRECTION)),
+                          path.left_adjacent_width_m, 0.0)
+    right_extra = np.where(use_right & (path.right_adjacent_kind == AdjacentKind.DELIVERY_BAY),
+                           path.right_adjacent_width_m, 0.0)
+    return mpc.ReferencePath(s_m=s, x_m=x, y_m=y, yaw_rad=heading, kappa_1pm=kappa,
+                             speed_mps=np.minimum(path.speed_limit_mps, decision.speed_cap_mps),
+                             left_width_m=path.left_width_m + left_extra - d,
+                             right_width_m=path.right_width_m + right_extra + d)
+
+
+def mpc_obstacles(decision: BehaviourDecision) -> mpc.ObstacleSet:
+    """Predicted boxes as the MPC's ellipses (semi-axes half the box; the MPC grows them)."""
+    p = decision.obstacles
+    return mpc.ObstacleSet(p.x_m, p.y_m, p.yaw_rad, p.length_m / 2.0, p.width_m / 2.0)
+
+
+def mpc_limits(decision: BehaviourDecision) -> mpc.MotionLimits:
+    return mpc.MotionLimits(min_accel_mps2=decision.min_accel_mps2)
