@@ -21,6 +21,8 @@ from std_msgs.msg import ColorRGBA, Header
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from visualization_msgs.msg import Marker, MarkerArray
 
+from robovan_autonomy.camera_model import CameraIntrinsics
+
 # ---------------------------------------------------------------------------------------------
 # Topics, services and frames (DESIGN.md section 2)
 # ---------------------------------------------------------------------------------------------
@@ -417,19 +419,6 @@ def decode_compressed_image(msg: CompressedImage, frame_id: str = CAMERA_FRAME) 
     if image is None:
         raise InterfaceError(f"compressed image: cannot decode format '{msg.format}'")
     return image
-
-
-@dataclasses.dataclass(frozen=True)
-class CameraIntrinsics:
-    width_px: int
-    height_px: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-
-    def matrix(self) -> np.ndarray:
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
 
 def encode_camera_info(stamp_s: float, intrinsics: CameraIntrinsics,

@@ -250,11 +250,12 @@ class MissionProgress:
 
     @property
     def complete(self) -> bool:
-        return self.served >= len(self.stops)
+        """Every stop served. An empty mission is never complete: the van drives its route to the end."""
+        return bool(self.stops) and self.served >= len(self.stops)
 
     @property
     def next_stop(self) -> MissionStop | None:
-        return None if self.complete else self.stops[self.served]
+        return self.stops[self.served] if self.served < len(self.stops) else None
 
     def advanced(self) -> MissionProgress:
         return dataclasses.replace(self, served=self.served + 1)
@@ -281,13 +282,13 @@ class OffsetPlateau:
         """Offset d(s) and slope dd/ds."""
         s = np.asarray(s_m, dtype=float)
         d, slope = np.zeros_like(s), np.zeros_like(s)
-        for a, b, sign in ((self.s0_m, self.s1_m, 1.0), (self.s2_m, self.s3_m, -1.0)):
-            if not (math.isfinite(a) and math.isfinite(b)) or b <= a:
+        for a, b, rising in ((self.s0_m, self.s1_m, True), (self.s2_m, self.s3_m, False)):
+            if not (math.isfinite(a) and b > a):
                 continue
             on = (s > a) & (s < b)
             phase = math.pi * (s[on] - a) / (b - a)
-            d[on] = self.d_m * (1.0 - sign * np.cos(phase)) / 2.0 if sign > 0 else \
-                self.d_m * (1.0 + np.cos(phase)) / 2.0
+            sign = 1.0 if rising else -1.0
+            d[on] = self.d_m * (1.0 - sign * np.cos(phase)) / 2.0
             slope[on] = sign * self.d_m * math.pi * np.sin(phase) / (2.0 * (b - a))
         d[(s >= self.s1_m) & (s <= self.s2_m)] = self.d_m
         return d, slope
@@ -490,8 +491,7 @@ class _Pass:
 class _PassCheck:
     plateau: OffsetPlateau | None  # the pass, when geometry and traffic allow it now
     could_wait: bool               # geometry allows it; traffic or the confirmation time does not
-    cluster: tuple[int, ...]
-    cluster_rear_m: float
+    cluster: tuple[int, ...]       # track ids of the blockage(s) in question
     reason: str
 
 
@@ -584,11 +584,11 @@ class BehaviourPlanner:
         limits += self._stop_line_limit(t_s, path, s_front, standing, objs, events)
         limits += self._crosswalk_limits(t_s, path, s_front, van.speed_mps, objs)
         limits += self._object_limits(t_s, objs, offset, s_front, van.speed_mps, check)
-        self._latch.sweep(t_s)
         binding = self._choose(limits)
         s_stop, per_stage = self._combine(limits, s_front, standing)
-        state, reason = self._name_state(t_s, binding, s_stop, s_front, van.speed_mps, standing)
+        state, reason = self._name_state(t_s, binding, s_front, van.speed_mps, standing)
         self._check_reroute(t_s, binding, check, standing, path, objs, events)
+        self._latch.sweep(t_s)
 
         cap = min([self.max_speed_mps] + [lim.speed_cap_mps for lim in limits])
         if self._pass is not None:
@@ -641,7 +641,7 @@ class BehaviourPlanner:
                        target.s_m + self.front_bumper_m)]
 
     def _end_of_route_limit(self, path: ReferencePath) -> _Limit:
-        return _Limit("end", State.APPROACH_STOP, "end of route", float(path.s_m[-1]) + self.front_bumper_m)
+        return _Limit(("end",), State.APPROACH_STOP, "end of route", float(path.s_m[-1]) + self.front_bumper_m)
 
     # -- stop lines -----------------------------------------------------------------------------
     def _stop_line_limit(self, t_s: float, path: ReferencePath, s_front: float, standing: bool,
@@ -706,9 +706,11 @@ class BehaviourPlanner:
                 on = dist <= 0.0
                 enter = bool(np.any(on | ((dist < CROSSWALK_NEAR_M) & (toward > HEADING_TO_SPEED_MPS))))
                 stay = bool(np.any(on | ((dist < CROSSWALK_LEAVE_M) & (toward > 0.0))))
+            # Committed: already on it, or moving too fast to stop before it gently.
             yield_point = cw.s_m - CROSSWALK_SETBACK_M
             room = yield_point - s_front
-            committed = room <= 0.0 or speed_mps ** 2 / (2.0 * room) > MAX_YIELD_DECEL_MPS2
+            committed = cw.s_m <= s_front or (speed_mps >= STANDSTILL_SPEED_MPS and (
+                room <= 0.0 or speed_mps ** 2 / (2.0 * room) > MAX_YIELD_DECEL_MPS2))
             if self._latch.update(t_s, ("crosswalk", cw.lanelet_id, cw.s_m), enter and not committed, stay):
                 limits.append(_Limit(("crosswalk", cw.lanelet_id, cw.s_m), State.YIELD_CROSSWALK,
                                      f"yielding at crosswalk {cw.name}", yield_point))
@@ -763,17 +765,21 @@ class BehaviourPlanner:
             if lead:
                 limits.append(self._follow_limit(i, track, objs, s_front, speed_mps))
                 continue
-            stages = near[i] if near[i].any() else np.eye(1, len(soon), 0, dtype=bool)[0]
-            s_block = float(objs.s_rear_m[i, stages].min())
+            # Where it is (or soon will be) in the way: its nearest rear edge over those stages.
+            s_block = float(objs.s_rear_m[i, near[i]].min() if near[i].any() else objs.s_rear_m[i, 0])
             gap_m = STANDSTILL_GAP_M + OBSTACLE_GAP_TIME_S * speed_mps
-            waiting = track in check.cluster and check.could_wait
-            if waiting and self._latch.update(t_s, ("pass_ready", check.cluster), s_block - PASS_READY_GAP_M - s_front >=
-                                              speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2), True):
+            if track not in check.cluster:
+                limits.append(_Limit(("obstacle", track), State.STOP_FOR_OBSTACLE, f"obstacle {track}",
+                                     s_block - gap_m))
+                continue
+            # A blockage to be passed once traffic allows: wait far enough back to pull out, if
+            # the van can still stop there gently (decided once, so the stop point stays put).
+            reachable = s_block - PASS_READY_GAP_M - s_front >= \
+                speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2)
+            if check.could_wait and self._latch.update(t_s, ("pass_ready", track), reachable, True):
                 gap_m = max(gap_m, PASS_READY_GAP_M)
-            kind = "blockage" if track in check.cluster else "obstacle"
-            limits.append(_Limit((kind, track), State.STOP_FOR_OBSTACLE,
-                                 f"{kind} {track} ({check.reason})" if kind == "blockage" else f"obstacle {track}",
-                                 s_block - gap_m))
+            limits.append(_Limit(("blockage", track), State.STOP_FOR_OBSTACLE,
+                                 f"blockage {track}: {check.reason}", s_block - gap_m))
         return limits
 
     def _follow_limit(self, i: int, track: int, objs: _PathObjects, s_front: float, speed_mps: float) -> _Limit:
@@ -793,7 +799,7 @@ class BehaviourPlanner:
             self._pass = None  # done
         committed = self._pass is not None and s_van_m >= self._pass.plateau.s0_m
         if committed:
-            return _PassCheck(self._pass.plateau, False, self._pass.cluster, -math.inf, "passing")
+            return _PassCheck(self._pass.plateau, False, self._pass.cluster, "passing")
         check = self._pass_geometry(t_s, objs, base_gap, path, s_van_m, speed_mps)
         if self._pass is not None and check.plateau is None:
             self._pass = None  # traffic appeared before the van pulled out: wait again
@@ -812,7 +818,7 @@ class BehaviourPlanner:
             if len(p) else np.zeros(0, bool)
         blockage = np.array([in_lane[i] and self._is_blockage(t_s, int(p.track_id[i]), int(p.class_id[i]))
                              for i in range(len(p))], dtype=bool)
-        none = _PassCheck(None, False, (), math.inf, "")
+        none = _PassCheck(None, False, (), "")
         if not np.any(blockage):
             return none
         order = np.flatnonzero(blockage)[np.argsort(objs.s_rear_m[blockage, 0])]
@@ -822,7 +828,7 @@ class BehaviourPlanner:
                 cluster.append(i)
         ids = tuple(int(p.track_id[i]) for i in cluster)
         rear, front = float(objs.s_rear_m[cluster, 0].min()), float(objs.s_front_m[cluster, 0].max())
-        blocked = dataclasses.replace(none, cluster=ids, cluster_rear_m=rear)
+        blocked = dataclasses.replace(none, cluster=ids)
 
         d_pass = float(objs.d_max_m[cluster, 0].max()) + PASS_LATERAL_CLEARANCE_M + self.half_width_m
         ramp = max(PASS_MIN_RAMP_M, math.pi * PASS_SPEED_CAP_MPS * math.sqrt(d_pass / (2.0 * PASS_RAMP_LATERAL_ACCEL_MPS2)))
@@ -832,6 +838,10 @@ class BehaviourPlanner:
         s3 = s2 + ramp
         if s1 - s0 < PASS_MIN_RAMP_M:
             return dataclasses.replace(blocked, reason="too close to pull out")
+        # No overtaking across a stop line or a crosswalk (and no joining the queue before one).
+        if any(r.kind in ("stop_line", "crosswalk") and s0 < r.s_m - self.front_bumper_m < s3 + PASS_RETURN_FREE_M
+               for r in path.stops):
+            return dataclasses.replace(blocked, reason="stop line or crosswalk ahead")
 
         window = (path.s_m >= s0) & (path.s_m <= s3)
         d, _ = OffsetPlateau(s0, s1, s2, s3, d_pass, False).at(path.s_m[window])
@@ -861,12 +871,12 @@ class BehaviourPlanner:
         behind = objs.s_front_m[:, 0] < s_van_m - self.rear_overhang_m
         if np.any(others & in_band & overlaps & ~behind):
             return dataclasses.replace(blocked, could_wait=True, reason="traffic in the passing lane")
-        return _PassCheck(OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent), True, ids, rear, "passing")
+        return _PassCheck(OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent), True, ids, "passing")
 
     def _check_reroute(self, t_s: float, binding: _Limit, check: _PassCheck, standing: bool,
                        path: ReferencePath, objs: _PathObjects, events: list[BehaviourEvent]) -> None:
         """A long wait at a blockage that cannot be passed asks the route layer for another way."""
-        blocked = standing and isinstance(binding.key, tuple) and binding.key[0] == "blockage"
+        blocked = standing and binding.key[0] == "blockage"
         waited = self._blocked.update(t_s, blocked)
         if waited < REROUTE_AFTER_S or check.cluster == self._reroute_sent:
             return
@@ -901,9 +911,11 @@ class BehaviourPlanner:
         self._held_front_m = s_stop
         return s_stop, per_stage
 
-    def _name_state(self, t_s: float, binding: _Limit, s_stop: float, s_front: float, speed_mps: float,
+    def _name_state(self, t_s: float, binding: _Limit, s_front: float, speed_mps: float,
                     standing: bool) -> tuple[State, str]:
-        distance = binding.s_front_m - s_front
+        # A lead is near by where it is now, not by where it will be at the end of the horizon.
+        now = binding.s_front_m if binding.per_stage_m is None else min(binding.s_front_m, binding.per_stage_m[0])
+        distance = now - s_front
         braking = speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2)
         near = self._latch.update(t_s, ("near", binding.key), distance < braking + APPROACH_MARGIN_M,
                                   distance < braking + APPROACH_LEAVE_MARGIN_M)

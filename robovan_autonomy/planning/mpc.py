@@ -90,10 +90,11 @@ STOP_SHORT_M = 0.3
 # steering a slow van buys little path correction and looks like chatter.
 LOW_SPEED_MPS = 2.0
 LOW_SPEED_STEER_RATE_GAIN = 50.0
-# A planned accel command at or below this counts as "no drive" for the standstill hold, m/s².
-HOLD_ACCEL_TOLERANCE_MPS2 = 1.0e-3
-# Step of the dead-time forward prediction, s: fine against the 0.12 s steering lag.
-PREDICTION_SUBSTEP_S = 0.01
+# A plan that stays below the standstill speed this long holds the brake, s: pulling away at
+# the comfort jerk passes that speed within ~0.3 s, so a departing plan never holds.
+HOLD_LOOKAHEAD_S = 1.0
+# Step of the dead-time forward prediction, s: RK4 at a sixth of the 0.12 s steering lag.
+PREDICTION_SUBSTEP_S = 0.02
 # How much of the sent-command history is kept, s: several dead times.
 COMMAND_HISTORY_S = 1.0
 # A previous solution older than this is not used to warm-start or as a fallback, s.
@@ -114,16 +115,27 @@ REVERSE_SLACK_SCALE = 1.0e-2
 # Tikhonov term on the Gauss-Newton Hessian: states without a cost (x along the path, actual
 # steer) must not leave it singular.
 HESSIAN_REGULARISATION = 1.0e-6
-# SQP stop: largest change of any variable in a step (m, rad, m/s, …) and the step budget.
+# SQP stop: largest change of any physical state in a step (m, rad, m/s, m/s²; not the
+# slacks, and not the command rates, which the interior-point exit leaves ~0.05 loose), and the
+# step budget.
 STEP_TOLERANCE = 1.0e-2
-MAX_SQP_ITERATIONS = 2
-# HPIPM's own settings: "speed" with a large initial barrier (of the order of the slack
-# penalties) takes 4–6 interior-point iterations here instead of 8–15 with the default mu0.
-HPIPM_OPTIONS = {"mode": "speed", "mu0": 1.0e3, "iter_max": 50}
+MAX_SQP_ITERATIONS = 1            # warm-started: real-time iteration, one QP per solve
+COLD_START_SQP_ITERATIONS = 4     # no usable previous plan: converge the first plan further
+# HPIPM's own settings, measured on QPs captured from closed-loop runs (cruise, stop, turn,
+# obstacle): "speed_abs" (exit on the barrier parameter alone) with an initial barrier of the
+# order of the slack penalties and a 1e-5 exit takes 3–9 interior-point iterations, ≈0.9 ms;
+# "speed" with CasADi's defaults took 7–22 (≈2.7 ms). The looser exit moves a QP step by
+# < 0.1 in any command rate (jerk in m/s³ at worst), far inside what the next solve corrects.
+HPIPM_OPTIONS = {"mode": "speed_abs", "mu0": 1.0e3, "res_m_max": 1.0e-5, "iter_max": 50}
 # What HPIPM is given for an infinite bound, in the QP's step units (m, rad, m/s, …): far beyond
 # any step, yet small enough for its residual-based exit test; with CasADi's default 1e8 the
 # non-"abs" modes never met their tolerance on a cold start.
 HPIPM_INFINITY = 1.0e4
+
+# Status of a usable plan: the SQP met step_tolerance, or it ran out of its step budget (the
+# normal case with real-time iteration: the plan is one Gauss-Newton step from the warm start).
+STATUS_CONVERGED = "converged"
+STATUS_ITERATE = "iterate"
 
 # --- layout of the OCP vectors -------------------------------------------------------------------
 NX, NU = 10, 4
@@ -135,7 +147,11 @@ _STAGE_PARAMETERS = ("x_ref", "y_ref", "yaw_ref", "speed_ref", "steer_ref", "s_r
                      "s_max", "w_lateral", "w_heading", "w_speed", "w_steer", "w_accel", "w_jerk",
                      "w_steer_rate", "max_lateral_accel")
 P = {name: i for i, name in enumerate(_STAGE_PARAMETERS)}
-OBSTACLE_FIELDS = 7  # centre x, y, cos yaw, sin yaw, 1/semi-axis a, 1/semi-axis b, min semi-axis
+# Per obstacle slot and stage: centre x, y, cos yaw, sin yaw, 1/semi-axis a, 1/semi-axis b,
+# the smaller semi-axis (turns the ellipse metric into metres), and which body disc is checked
+# (its offset ahead of the rear axle, m).
+OBSTACLE_FIELDS = 8
+OBSTACLE_DISC = 7
 N_CORE_CONSTRAINTS = 8
 
 
@@ -188,6 +204,7 @@ class MpcConfig:
     max_obstacles: int = MAX_OBSTACLES
     obstacle_clearance_m: float = OBSTACLE_CLEARANCE_M
     max_iterations: int = MAX_SQP_ITERATIONS
+    cold_start_iterations: int = COLD_START_SQP_ITERATIONS
     step_tolerance: float = STEP_TOLERANCE
 
     @classmethod
@@ -514,19 +531,15 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
             hi - lateral_front + safety, p[P["s_max"]] - along + safety,
             v + REVERSE_SLACK_SCALE * comfort,
             lat_max - lateral_accel + comfort, lat_max + lateral_accel + comfort]
-    discs = [(px + off * cos_yaw, py + off * sin_yaw) for off in config.body_disc_offsets_m]
     base = len(_STAGE_PARAMETERS)
     for j in range(config.max_obstacles):
-        cx, cy, oc, os_, inv_a, inv_b, scale = (p[base + OBSTACLE_FIELDS * j + i] for i in range(OBSTACLE_FIELDS))
-        clearance = None
-        for qx, qy in discs:
-            dx, dy = qx - cx, qy - cy
-            la, lb = (oc * dx + os_ * dy) * inv_a, (-os_ * dx + oc * dy) * inv_b
-            # Scaled so that, for a disc, this is the gap in metres; the epsilon keeps the
-            # square root differentiable when a disc centre sits on the obstacle centre.
-            gap = scale * (ca.sqrt(la * la + lb * lb + 1e-6) - 1.0)
-            clearance = gap if clearance is None else ca.fmin(clearance, gap)
-        rows.append(clearance + safety)
+        cx, cy, oc, os_, inv_a, inv_b, scale, disc = (p[base + OBSTACLE_FIELDS * j + i]
+                                                      for i in range(OBSTACLE_FIELDS))
+        dx, dy = px + disc * cos_yaw - cx, py + disc * sin_yaw - cy
+        la, lb = (oc * dx + os_ * dy) * inv_a, (-os_ * dx + oc * dy) * inv_b
+        # Scaled so that, for a disc, this is the gap in metres; the epsilon keeps the square
+        # root differentiable when a disc centre sits on the obstacle centre.
+        rows.append(scale * (ca.sqrt(la * la + lb * lb + 1e-6) - 1.0) + safety)
 
     def weighted(name, value):
         return ca.sqrt(p[P[name]]) * value
@@ -644,38 +657,47 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     grow = config.body_disc_radius_m + config.obstacle_clearance_m
     for j in range(len(obs)):
         a, b = obs.semi_length_m[j] + grow, obs.semi_width_m[j] + grow
-        slots[j] = (obs.x_m[j], obs.y_m[j], np.cos(obs.yaw_rad[j]), np.sin(obs.yaw_rad[j]),
-                    np.full(n1, 1.0 / a), np.full(n1, 1.0 / b), np.full(n1, min(a, b)))
+        slots[j, :OBSTACLE_DISC] = (obs.x_m[j], obs.y_m[j], np.cos(obs.yaw_rad[j]),
+                                    np.sin(obs.yaw_rad[j]), np.full(n1, 1.0 / a),
+                                    np.full(n1, 1.0 / b), np.full(n1, min(a, b)))
     return out
+
+
+def choose_body_discs(config: MpcConfig, params: np.ndarray, x: np.ndarray, y: np.ndarray,
+                      yaw: np.ndarray) -> None:
+    """Point each obstacle row at the body disc nearest to that obstacle at the given stage
+    poses. "Every disc clears every obstacle" is "the nearest disc clears it", and linearising
+    that minimum at a pose is linearising its nearest disc: one QP row per obstacle, not three."""
+    base = len(_STAGE_PARAMETERS)
+    slots = params[base:].reshape(config.max_obstacles, OBSTACLE_FIELDS, -1)
+    offsets = np.asarray(config.body_disc_offsets_m)[:, None, None]
+    dx = x + offsets * np.cos(yaw) - slots[:, 0]      # (discs, obstacles, stages)
+    dy = y + offsets * np.sin(yaw) - slots[:, 1]
+    la = (slots[:, 2] * dx + slots[:, 3] * dy) * slots[:, 4]
+    lb = (slots[:, 2] * dy - slots[:, 3] * dx) * slots[:, 5]
+    slots[:, OBSTACLE_DISC] = offsets[np.argmin(la * la + lb * lb, axis=0), 0, 0]
 
 
 def variable_bounds(config: MpcConfig, problem: MpcProblem) -> tuple[np.ndarray, np.ndarray]:
     """Bounds on z = [x_0, u_0, …, x_N]; x_0 is pinned to the initial state."""
-    n = config.horizon_steps
-    lower = np.full(n * (NX + NU) + NX, -np.inf)
-    upper = np.full_like(lower, np.inf)
+    n, width = config.horizon_steps, NX + NU
     lim = problem.limits
-    min_accel = max(lim.min_accel_mps2, config.hard_min_accel_mps2)
-    max_accel = min(lim.max_accel_mps2, config.hard_max_accel_mps2)
+    lower = np.full((n + 1, width), -np.inf)
+    upper = np.full((n + 1, width), np.inf)
+    lower[:, ISTEER_CMD], upper[:, ISTEER_CMD] = -config.max_steer_rad, config.max_steer_rad
+    lower[:, ISLACK_SAFETY:NX] = 0.0
+    lower[:, NX + IU_STEER_RATE] = -config.max_steer_rate_radps
+    upper[:, NX + IU_STEER_RATE] = config.max_steer_rate_radps
+    lower[:, NX + IU_JERK], upper[:, NX + IU_JERK] = -lim.max_jerk_mps3, lim.max_jerk_mps3
+    lower[:, NX + IU_SLACK_SAFETY:] = 0.0
     # A command already outside the comfort range may only come back at the jerk limit.
-    ramp = problem.initial_state[IACCEL_CMD] + lim.max_jerk_mps3 * config.step_s * np.arange(n + 1)
-    back = problem.initial_state[IACCEL_CMD] - lim.max_jerk_mps3 * config.step_s * np.arange(n + 1)
-    xs, us = _stage_slices(config)
-    for k in range(n + 1):
-        lo, hi = lower[xs[k]], upper[xs[k]]
-        if k == 0:
-            lo[:N_PHYSICAL] = hi[:N_PHYSICAL] = problem.initial_state
-            lo[ISLACK_SAFETY:] = hi[ISLACK_SAFETY:] = 0.0
-        else:
-            lo[ISTEER_CMD], hi[ISTEER_CMD] = -config.max_steer_rad, config.max_steer_rad
-            lo[IACCEL_CMD], hi[IACCEL_CMD] = min(min_accel, ramp[k]), max(max_accel, back[k])
-            lo[ISLACK_SAFETY:] = 0.0
-        if k < n:
-            lo, hi = lower[us[k]], upper[us[k]]
-            lo[IU_STEER_RATE], hi[IU_STEER_RATE] = -config.max_steer_rate_radps, config.max_steer_rate_radps
-            lo[IU_JERK], hi[IU_JERK] = -lim.max_jerk_mps3, lim.max_jerk_mps3
-            lo[IU_SLACK_SAFETY:] = 0.0
-    return lower, upper
+    swing = lim.max_jerk_mps3 * config.step_s * np.arange(n + 1)
+    accel_cmd = problem.initial_state[IACCEL_CMD]
+    lower[:, IACCEL_CMD] = np.minimum(max(lim.min_accel_mps2, config.hard_min_accel_mps2), accel_cmd + swing)
+    upper[:, IACCEL_CMD] = np.maximum(min(lim.max_accel_mps2, config.hard_max_accel_mps2), accel_cmd - swing)
+    lower[0, :N_PHYSICAL] = upper[0, :N_PHYSICAL] = problem.initial_state
+    upper[0, ISLACK_SAFETY:NX] = 0.0
+    return lower.ravel()[:n * width + NX], upper.ravel()[:n * width + NX]
 
 
 def _problem_is_finite(problem: MpcProblem) -> str:
@@ -718,6 +740,8 @@ class MpcPlanner:
         self._qp_data, self._qp, self._rollout, self._step = _build_solver(config)
         self._xs, self._us = _stage_slices(config)
         self._t_rel = config.stage_times_s()
+        self._pose = [self._state_index(i) for i in (IX, IY, IYAW)]
+        self._physical = np.concatenate([self._state_index(i) for i in range(N_PHYSICAL)])
         self._steer_sent = _CommandChannel()
         self._accel_sent = _CommandChannel()
         self._previous_z: np.ndarray | None = None
@@ -835,18 +859,21 @@ class MpcPlanner:
         params = stage_parameters(self.config, problem)
         lower, upper = variable_bounds(self.config, problem)
         z = self._shifted_previous(problem.stamp_s) if self._previous_ok else None
-        z = self._cold_start(problem) if z is None else z
+        budget = self.config.max_iterations
+        if z is None:
+            z, budget = self._cold_start(problem), self.config.cold_start_iterations
         z[self._xs[0]] = lower[self._xs[0]]
-        status, iterations = "iteration_limit", 0
-        for iterations in range(1, self.config.max_iterations + 1):
+        status, iterations = STATUS_ITERATE, 0
+        for iterations in range(1, budget + 1):
+            choose_body_discs(self.config, params, z[self._pose[0]], z[self._pose[1]], z[self._pose[2]])
             h, g, a, lba, uba = self._qp_data(z, params)
             step = self._qp(h=h, g=g, a=a, lba=lba, uba=uba, lbx=lower - z, ubx=upper - z)["x"].full().ravel()
             qp_status = self._qp.stats()["return_status"]
             if qp_status != 0 or not np.all(np.isfinite(step)):
                 return self._fail(problem, f"qp failed: hpipm status {qp_status}", iterations, started)
             z = z + step
-            if np.max(np.abs(step)) <= self.config.step_tolerance:
-                status = "converged"
+            if np.max(np.abs(step[self._physical])) <= self.config.step_tolerance:
+                status = STATUS_CONVERGED
                 break
         self._previous_z, self._previous_stamp_s, self._previous_ok = z, problem.stamp_s, True
         self.consecutive_failures = 0
@@ -924,12 +951,13 @@ class MpcPlanner:
         # before the new plan's first breakpoint the old schedule (already being sent) holds.
         steer_t, steer_v = t - cfg.steer_dead_time_s, x[:, ISTEER_CMD].copy()
         accel_t, accel_v = t - cfg.accel_dead_time_s, x[:, IACCEL_CMD].copy()
-        # Standing still and not about to pull away (this and the next command ask for no
-        # drive): send the bridge's brake hold instead of the model's zero.
-        idle = accel_v <= HOLD_ACCEL_TOLERANCE_MPS2
-        holding = (np.cumprod(x[:, IV] <= STANDSTILL_SPEED_MPS).astype(bool) & idle
-                   & np.append(idle[1:], True) & (problem.initial_state[IV] <= STANDSTILL_SPEED_MPS))
-        accel_v[holding] = np.minimum(accel_v[holding], STANDSTILL_HOLD_ACCEL_MPS2)
+        # Standing and planning to stay so for a while: send the bridge's brake hold instead of
+        # the model's near-zero accel (the interior-point solution of a stopped plan creeps by
+        # mm/s). A plan that pulls away within HOLD_LOOKAHEAD_S gets no hold, so it never
+        # waits a cycle for its own brake.
+        stopped = np.cumprod(x[:, IV] <= STANDSTILL_SPEED_MPS).astype(bool)
+        if stopped[t <= t[0] + HOLD_LOOKAHEAD_S].all():
+            accel_v[stopped] = np.minimum(accel_v[stopped], STANDSTILL_HOLD_ACCEL_MPS2)
         if steer_t[0] > 1e-9:
             steer_t = np.concatenate([[0.0], steer_t])
             steer_v = np.concatenate([[self._steer_sent.at(stamp, steer_v[0])], steer_v])

@@ -18,9 +18,10 @@ import math
 import cv2
 import numpy as np
 
+from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.sim.scene import (GROUND_COLOUR_BGR, LAYER_SOLID, FaceSet, Pose3, Scene,
                                         shade)
-from robovan_autonomy.vehicle_params import VehicleParams, load_vehicle_params
+from robovan_autonomy.vehicle_params import load_vehicle_params
 
 NEAR_PLANE_M = 0.1            # closer than the bonnet: nothing there is worth drawing
 RENDER_RANGE_M = 160.0        # geometry beyond is lost in the haze and too small to detect
@@ -41,31 +42,6 @@ OPTICAL_FROM_BODY = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0
 def body_to_optical(points_body: np.ndarray) -> np.ndarray:
     """(N, 3) points from the camera body frame (REP-103) into the optical frame."""
     return np.asarray(points_body) @ OPTICAL_FROM_BODY.T
-
-
-@dataclasses.dataclass(frozen=True)
-class CameraIntrinsics:
-    """Field names match interfaces.CameraIntrinsics, so encode_camera_info takes this as is."""
-
-    width_px: int
-    height_px: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-
-    @staticmethod
-    def from_fov(width_px: int, height_px: int, hfov_rad: float) -> "CameraIntrinsics":
-        f = width_px / (2.0 * math.tan(hfov_rad / 2.0))
-        return CameraIntrinsics(width_px, height_px, f, f, (width_px - 1) / 2.0, (height_px - 1) / 2.0)
-
-    @staticmethod
-    def from_vehicle_params(params: VehicleParams, frame: str = "camera_front") -> "CameraIntrinsics":
-        spec = params.sensors[frame]
-        return CameraIntrinsics.from_fov(int(spec["width_px"]), int(spec["height_px"]), float(spec["hfov_rad"]))
-
-    def matrix(self) -> np.ndarray:
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
 
 def _map_to_optical(camera_pose: Pose3) -> np.ndarray:

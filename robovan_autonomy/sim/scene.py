@@ -2,13 +2,14 @@
 
 Built from plain arrays so an adapter from any map (Lanelet2, a test's hand-made street) is a few
 lines: extruded polygons (`Prism`), open vertical walls such as curbs (`Wall`), flat ground layers
-(`GroundPolygon`, `LaneMarking`) and, set anew every frame, the dynamic actors (`Box`).
+(`GroundPolygon`, `LaneMarking`), objects that never move such as parked cars (static `Box`es)
+and, set anew every frame, the moving actors (`Box`).
 
 The static part is preprocessed once: every vertical face becomes a 2D segment for the LiDAR's
 ray casting and a polygon for the camera's rasteriser, each kept in a coarse grid so a sensor only
-looks at what lies within its range. Actors are drawn and scanned as a few sub-boxes (body, glass,
-wheels, head...) inside their `Box`, so both sensors see the same shape and the Box stays the
-ground truth.
+looks at what lies within its range. Objects (static or moving) are drawn and scanned as a few
+sub-boxes (body, glass, wheels, head...) inside their `Box`, so both sensors see the same shape,
+the Box stays the ground truth and its object_id names its LiDAR points and camera 2D box.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ GROUND_RASTER_RES_M = 0.1     # LiDAR intensity map of the ground: resolves 0.12
 MAX_GROUND_RASTER_CELLS = 64_000_000  # ~64 MB; larger worlds get a coarser raster
 
 GROUND_ID = -1   # per-point ground-truth id of the ground plane
-STATIC_ID = -2   # per-point ground-truth id of static structure (buildings, curbs, parked cars)
+STATIC_ID = -2   # per-point ground-truth id of static structure (buildings, curbs)
 
 # Sun: south-west, 40° up; light = AMBIENT + DIFFUSE · max(0, n · sun), so shade never goes black.
 SUN_AZIMUTH_RAD = math.radians(225.0)
@@ -129,9 +130,9 @@ class LaneMarking:
 
 @dataclasses.dataclass(frozen=True)
 class Box:
-    """A dynamic actor: an oriented box standing on z_base_m. `colour_bgr` None: the scene's
-    seeded palette picks one from object_id, so every object looks different but stays the same
-    from frame to frame."""
+    """An object (a moving actor or a parked car): an oriented box standing on z_base_m.
+    `colour_bgr` None: the scene's seeded palette picks one from object_id, so every object looks
+    different but stays the same from frame to frame."""
 
     x_m: float
     y_m: float
@@ -319,7 +320,7 @@ class GridIndex:
 class SegmentSet:
     """Vertical faces as 2D segments a→b from z_lo to z_hi. `solid` ≥ 0 names the closed solid
     (counter-clockwise footprint, with a top and bottom cap) a face belongs to; -1: an open wall.
-    `owner` is the per-point ground-truth id (an actor's object_id, or STATIC_ID)."""
+    `owner` is the per-point ground-truth id (an object's object_id, or STATIC_ID)."""
 
     ax: np.ndarray
     ay: np.ndarray
@@ -362,7 +363,7 @@ class SegmentSet:
 class FaceSet:
     """Planar polygons in map for the camera: vertices of face i are
     vertices[starts[i]:starts[i + 1]]. `colour` is already sun-shaded BGR; `owner` is 1 + the
-    actor's index in Scene.boxes, 0 for static; `layer` orders the flat ground layers."""
+    object's index in Scene.objects, 0 for structure; `layer` orders the flat ground layers."""
 
     vertices: np.ndarray   # (V, 3)
     starts: np.ndarray     # (F + 1,)
@@ -463,13 +464,15 @@ def _as_ground(item, colour_bgr, reflectivity) -> GroundPolygon:
 
 
 class Scene:
-    """The world for the sensor models. Static geometry is given once; `set_boxes` each frame."""
+    """The world for the sensor models. Static geometry and static boxes (objects that never
+    move, e.g. parked cars) are given once; `set_boxes` each frame with the moving actors only."""
 
     def __init__(self, prisms: Sequence[Prism] = (), walls: Sequence[Wall] = (),
                  roads: Sequence[GroundPolygon | np.ndarray] = (),
                  sidewalks: Sequence[GroundPolygon | np.ndarray] = (),
                  crosswalks: Sequence[GroundPolygon | np.ndarray] = (),
-                 markings: Sequence[LaneMarking] = (), palette_seed: int = 0):
+                 markings: Sequence[LaneMarking] = (), palette_seed: int = 0,
+                 static_boxes: Sequence[Box] = ()):
         self.prisms = tuple(prisms)
         self.walls = tuple(walls)
         self.sidewalks = tuple(_as_ground(s, SIDEWALK_COLOUR_BGR, SIDEWALK_REFLECTIVITY) for s in sidewalks)
@@ -484,14 +487,17 @@ class Scene:
                  for i, (f, p) in enumerate(zip(footprints, self.prisms))]
         rings += [(np.asarray(w.polyline, float), False, w.z_min_m, w.z_max_m, w.reflectivity, -1,
                    STATIC_ID) for w in self.walls]
-        self.static_segments = SegmentSet.from_rings(rings)
+        self._colour_cache: dict[tuple, dict[str, np.ndarray]] = {}
+        self.static_boxes = tuple(static_boxes)
+        box_segments, box_faces = self._box_geometry(self.static_boxes, len(self.prisms), 0)
+        self._dynamic_solid_base = len(self.prisms) + len(box_segments) // 4
+        self.static_segments = SegmentSet.concat([SegmentSet.from_rings(rings), box_segments])
         s = self.static_segments
         self._segment_index = GridIndex(np.column_stack([np.minimum(s.ax, s.bx), np.minimum(s.ay, s.by),
                                                          np.maximum(s.ax, s.bx), np.maximum(s.ay, s.by)]))
-        self.static_faces = self._static_faces(footprints)
+        self.static_faces = FaceSet.concat([self._static_faces(footprints), box_faces])
         self._face_index = GridIndex(self.static_faces.bboxes())
         self._build_ground_raster()
-        self._colour_cache: dict[tuple, dict[str, np.ndarray]] = {}
         self.set_boxes(())
 
     # -- static preprocessing ---------------------------------------------------------------
@@ -554,21 +560,28 @@ class Scene:
 
     # -- per frame --------------------------------------------------------------------------
     def set_boxes(self, boxes: Sequence[Box]) -> None:
-        """The actors of this frame; their parts become segments and faces for both sensors."""
+        """The moving actors of this frame; their parts become segments and faces for both
+        sensors. Static boxes stay as they were built."""
         self.boxes = tuple(boxes)
+        self.objects = self.static_boxes + self.boxes
+        self.dynamic_segments, self.dynamic_faces = self._box_geometry(
+            self.boxes, self._dynamic_solid_base, len(self.static_boxes))
+
+    def _box_geometry(self, boxes: tuple[Box, ...], solid_base: int, owner_base: int
+                      ) -> tuple[SegmentSet, FaceSet]:
+        """Segments and faces of the boxes' parts: part k is solid solid_base + k, and the faces
+        of boxes[i] have owner owner_base + 1 + i (their place in `objects`)."""
         tables, roles, owner_index = [], [], []
-        for index, box in enumerate(self.boxes):
+        for index, box in enumerate(boxes):
             table, part_roles = _PART_TABLES[actor_parts(box)]
             tables.append(table)
             roles += part_roles
             owner_index += [index] * len(part_roles)
         if not tables:
-            self.dynamic_segments = SegmentSet.from_rings([])
-            self.dynamic_faces = FaceSet.from_polygons([], [], [], LAYER_SOLID, 0, False)
-            return
+            return SegmentSet.from_rings([]), FaceSet.from_polygons([], [], [], LAYER_SOLID, 0, False)
         frac, owner_index = np.concatenate(tables), np.array(owner_index)
-        size = np.array([(b.length_m, b.width_m, b.height_m) for b in self.boxes])[owner_index]
-        pose = np.array([(b.x_m, b.y_m, b.z_base_m, b.yaw_rad) for b in self.boxes])[owner_index]
+        size = np.array([(b.length_m, b.width_m, b.height_m) for b in boxes])[owner_index]
+        pose = np.array([(b.x_m, b.y_m, b.z_base_m, b.yaw_rad) for b in boxes])[owner_index]
         local = np.stack([frac[:, [0, 2]], frac[:, [1, 2]], frac[:, [1, 3]], frac[:, [0, 3]]], axis=1)
         local = local * size[:, None, :2]
         c, s = np.cos(pose[:, 3])[:, None], np.sin(pose[:, 3])[:, None]
@@ -577,15 +590,15 @@ class Scene:
         z_lo = pose[:, 2] + frac[:, 4] * size[:, 2]
         z_hi = pose[:, 2] + frac[:, 5] * size[:, 2]
         count = len(frac)
-        box_reflectivity = np.array([b.reflectivity for b in self.boxes])[owner_index]
+        box_reflectivity = np.array([b.reflectivity for b in boxes])[owner_index]
         reflectivity = np.array([PART_REFLECTIVITY.get(r, np.nan) for r in roles])
         reflectivity = np.where(np.isnan(reflectivity), box_reflectivity, reflectivity)
-        object_id = np.array([b.object_id for b in self.boxes], np.int64)[owner_index]
+        object_id = np.array([b.object_id for b in boxes], np.int64)[owner_index]
         nxt = xy[:, [1, 2, 3, 0]]
-        self.dynamic_segments = SegmentSet(
+        segments = SegmentSet(
             xy[..., 0].ravel(), xy[..., 1].ravel(), nxt[..., 0].ravel(), nxt[..., 1].ravel(),
             np.repeat(z_lo, 4), np.repeat(z_hi, 4), np.repeat(reflectivity, 4),
-            np.repeat(len(self.prisms) + np.arange(count), 4), np.repeat(object_id, 4))
+            np.repeat(solid_base + np.arange(count), 4), np.repeat(object_id, 4))
 
         bottom = np.concatenate([xy, np.broadcast_to(z_lo[:, None, None], (count, 4, 1))], axis=-1)
         top = np.concatenate([xy, np.broadcast_to(z_hi[:, None, None], (count, 4, 1))], axis=-1)
@@ -597,11 +610,12 @@ class Scene:
         side_normal = np.stack([edge[..., 1] / length, -edge[..., 0] / length, np.zeros((count, 4))], axis=-1)
         caps = np.broadcast_to(np.array([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]), (count, 2, 3))
         normals = np.concatenate([side_normal, caps], axis=1).reshape(-1, 3)
-        colours = np.array([self._colours(self.boxes[i])[r] for i, r in zip(owner_index, roles)])
-        self.dynamic_faces = FaceSet(quads.reshape(-1, 3), np.arange(count * 6 + 1, dtype=np.int64) * 4,
-                                     normals, shade(np.repeat(colours, 6, axis=0), normals, self.sun, False),
-                                     np.full(count * 6, LAYER_SOLID, np.int8),
-                                     np.repeat(owner_index + 1, 6).astype(np.int64), np.zeros(count * 6, bool))
+        colours = np.array([self._colours(boxes[i])[r] for i, r in zip(owner_index, roles)])
+        faces = FaceSet(quads.reshape(-1, 3), np.arange(count * 6 + 1, dtype=np.int64) * 4,
+                        normals, shade(np.repeat(colours, 6, axis=0), normals, self.sun, False),
+                        np.full(count * 6, LAYER_SOLID, np.int8),
+                        np.repeat(owner_base + owner_index + 1, 6).astype(np.int64), np.zeros(count * 6, bool))
+        return segments, faces
 
     def _colours(self, box: Box) -> dict[str, np.ndarray]:
         key = (box.object_id, box.class_id, box.colour_bgr)
@@ -611,7 +625,8 @@ class Scene:
 
     # -- queries ----------------------------------------------------------------------------
     def segments_near(self, xy: Sequence[float], radius_m: float) -> SegmentSet:
-        """Static segments whose grid cells lie within radius_m of xy, and every actor's."""
+        """Static segments (static boxes' included) whose grid cells lie within radius_m of xy,
+        and every moving actor's."""
         index = self._segment_index.query(xy[0] - radius_m, xy[1] - radius_m,
                                           xy[0] + radius_m, xy[1] + radius_m)
         return SegmentSet.concat([self.static_segments.take(index), self.dynamic_segments])

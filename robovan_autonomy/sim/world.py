@@ -16,7 +16,8 @@ import numpy as np
 from robovan_autonomy.interfaces import OBJECT_DTYPE
 from robovan_autonomy.mapping.lanelet_map import DistrictMap
 from robovan_autonomy.sim.actors import ActorState, ScriptedActors
-from robovan_autonomy.sim.camera import CameraFrame, CameraIntrinsics, CameraRenderer
+from robovan_autonomy.camera_model import CameraIntrinsics
+from robovan_autonomy.sim.camera import CameraFrame, CameraRenderer
 from robovan_autonomy.sim.district_scene import build_scene, parked_car_boxes
 from robovan_autonomy.sim.faults import Delivery, FaultInjector, FaultKind, SensorFault
 from robovan_autonomy.sim.gnss_imu import (GnssConditions, GnssModel, GnssNoise, GnssReading,

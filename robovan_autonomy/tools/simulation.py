@@ -40,7 +40,8 @@ GROUND_TRUTH_REMAPS = {"localization": (itf.ODOMETRY, itf.GROUND_TRUTH_ODOMETRY)
                        "perception": (itf.OBJECTS, itf.GROUND_TRUTH_OBJECTS)}
 MISSION_COMPLETE_MESSAGE = "mission complete"
 SETTLE_AFTER_COMPLETE_S = 1.0  # keep simulating briefly so the report sees the van at rest
-MAX_CALLBACKS_PER_TICK = 10_000  # a node that keeps re-triggering itself must not hang the loop
+MAX_CALLBACKS_PER_TICK = 10_000
+REPORT_DELIVERY_TIMEOUT_S = 5.0  # wall time; a bridge this slow is broken, not busy  # a node that keeps re-triggering itself must not hang the loop
 
 
 @dataclasses.dataclass
@@ -109,6 +110,8 @@ class Simulation:
         for node in nodes:
             self.executor.add_node(node)
         self.nodes = nodes
+        self.bridge = next((n for n in self.stack_nodes if hasattr(n, "frames_received")), None)
+        self._reports_sent = 0
 
     def _teardown(self) -> None:
         self.executor.shutdown()
@@ -154,7 +157,7 @@ class Simulation:
                     if armed:
                         self.sim_node.request_engage()
                 self.world.advance_actors(t)
-                self.van.poll(t)
+                self._deliver_reports(self.van.poll(t))
                 for name, reading in self.world.sensor_outputs(t, wanted):
                     self.sim_node.publish_output(name, reading)
                 self.sim_node.publish_clock(t)
@@ -170,6 +173,22 @@ class Simulation:
                 bag.close()
         wall_time_s = time.monotonic() - wall_start
         return self._write_outputs(wall_time_s)
+
+    def _deliver_reports(self, frames: list) -> None:
+        """Wait until the bridge's CAN reader has taken the van's reports of this tick off the bus.
+
+        The bridge reads CAN on its own thread (as on the van); waiting for it here keeps the
+        lockstep deterministic.
+        """
+        if self.bridge is None or not frames:
+            return
+        expected = self._reports_sent = self._reports_sent + len(frames)
+        deadline = time.monotonic() + REPORT_DELIVERY_TIMEOUT_S
+        while self.bridge.frames_received < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"lockstep: the bridge took {self.bridge.frames_received} of "
+                                   f"{expected} report frames within {REPORT_DELIVERY_TIMEOUT_S} s")
+            time.sleep(0.0001)
 
     def _wanted_sensors(self) -> set[str]:
         stages = set(self.options.ground_truth)

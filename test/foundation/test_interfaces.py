@@ -7,6 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from robovan_autonomy import interfaces as itf
+from robovan_autonomy.camera_model import CameraIntrinsics
+from robovan_autonomy.vehicle_params import load_vehicle_params
 
 
 def make_plan(count=5, stamp_s=12.5):
@@ -125,6 +127,11 @@ def test_image_with_wrong_encoding_is_refused():
 
 def test_camera_info_round_trips():
     intrinsics = itf.CameraIntrinsics(960, 540, 480.0, 480.0, 480.0, 270.0)
+    assert itf.decode_camera_info(itf.encode_camera_info(1.0, intrinsics)) == intrinsics
+
+
+def test_camera_info_of_the_datasheet_camera_decodes_to_the_simulators_intrinsics():
+    intrinsics = CameraIntrinsics.from_vehicle_params(load_vehicle_params())
     assert itf.decode_camera_info(itf.encode_camera_info(1.0, intrinsics)) == intrinsics
 
 

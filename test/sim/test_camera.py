@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
+from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.perception.classes import ObjectClass
-from robovan_autonomy.sim.camera import (CameraIntrinsics, CameraRenderer, body_to_optical,
-                                         project_points)
+from robovan_autonomy.sim.camera import CameraRenderer, body_to_optical, project_points
 from robovan_autonomy.sim.scene import Box, Pose3, Prism, Scene, object_colours
 from robovan_autonomy.vehicle_params import load_vehicle_params
 

@@ -1,0 +1,470 @@
+"""The delivery behaviour, one behaviour per test, on synthetic straight and curved route paths.
+
+Most tests close the loop with IdealVan: a van that does exactly what a decision allows (brakes
+for the stop point along the MPC's stop profile, respects the speed cap, sits on d(s)), so the
+assertions are about the behaviour layer and not about tracking.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from robovan_autonomy.interfaces import OBJECT_DTYPE
+from robovan_autonomy.perception.classes import ObjectClass
+from robovan_autonomy.planning import behaviour as bh
+from robovan_autonomy.planning import mpc
+from robovan_autonomy.planning.behaviour import (BehaviourPlanner, EventKind, MissionProgress, MissionStop,
+                                                 State)
+from robovan_autonomy.planning.prediction import Horizon
+from robovan_autonomy.planning.route import AdjacentKind, ReferencePath, RouteStop
+from robovan_autonomy.vehicle_params import load_vehicle_params
+
+VEHICLE = load_vehicle_params()
+HORIZON = Horizon(n_stages=40, dt_s=0.1)
+FRONT_M = VEHICLE.wheelbase_m + VEHICLE.front_overhang_m
+HALF_WIDTH_M = VEHICLE.width_m / 2.0
+DT_S = 0.1
+LANE_HALF_M = 1.75
+ONCOMING_LANE_M = 3.5
+BAY_WIDTH_M = 2.5
+LANELET = 1001
+
+
+# --- synthetic route paths -----------------------------------------------------------------------
+def make_path(x, y, stops=(), left_kind=AdjacentKind.ONCOMING, bay_span=None, speed_mps=11.11):
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    s = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
+    yaw = np.unwrap(np.arctan2(np.gradient(y, s), np.gradient(x, s)))
+    n = len(s)
+    right_kind = np.full(n, AdjacentKind.NONE, dtype=np.int8)
+    right_extra = np.zeros(n)
+    if bay_span is not None:
+        beside = (s >= bay_span[0]) & (s <= bay_span[1])
+        right_kind[beside], right_extra[beside] = AdjacentKind.DELIVERY_BAY, BAY_WIDTH_M
+    left_extra = np.full(n, ONCOMING_LANE_M if left_kind != AdjacentKind.NONE else 0.0)
+    return ReferencePath(
+        x_m=x, y_m=y, yaw_rad=yaw, curvature_1pm=np.gradient(yaw, s), s_m=s,
+        speed_limit_mps=np.full(n, speed_mps), left_width_m=np.full(n, LANE_HALF_M),
+        right_width_m=np.full(n, LANE_HALF_M), left_adjacent_width_m=left_extra,
+        left_adjacent_kind=np.full(n, left_kind, dtype=np.int8), right_adjacent_width_m=right_extra,
+        right_adjacent_kind=right_kind, lanelet_id=np.full(n, LANELET, dtype=np.int64),
+        lanelet_ids=(LANELET,), stops=tuple(sorted(stops, key=lambda r: r.s_m)), max_smoothing_offset_m=0.0)
+
+
+def straight_path(length_m=300.0, **kwargs):
+    x = np.arange(0.0, length_m + 1e-9, 0.5)
+    return make_path(x, np.zeros_like(x), **kwargs)
+
+
+def curved_path(radius_m=60.0, **kwargs):
+    """A left-hand curve starting at the origin heading +x."""
+    s = np.arange(0.0, 1.5 * math.pi * radius_m, 0.5)
+    angle = s / radius_m
+    return make_path(radius_m * np.sin(angle), radius_m * (1.0 - np.cos(angle)), **kwargs)
+
+
+# --- objects -------------------------------------------------------------------------------------
+SIZES = {ObjectClass.CAR: (4.5, 1.8), ObjectClass.VAN_TRUCK: (5.9, 2.0), ObjectClass.PEDESTRIAN: (0.6, 0.6),
+         ObjectClass.CYCLIST: (1.8, 0.6), ObjectClass.STATIC: (1.0, 1.0)}
+
+
+def table(*rows):
+    """OBJECT_DTYPE rows from (track, class, x, y, yaw, vx, vy)."""
+    out = np.zeros(len(rows), dtype=OBJECT_DTYPE)
+    for i, (track, cls, x, y, yaw, vx, vy) in enumerate(rows):
+        length, width = SIZES[cls]
+        out[i] = (x, y, 0.0, yaw, length, width, 1.5, vx, vy, 0.9, cls, track)
+    return out
+
+
+NO_OBJECTS = table()
+
+
+# --- an ideal van ----------------------------------------------------------------------------------
+class IdealVan:
+    """Does exactly what a decision allows: speeds up at 1 m/s² to min(cap, route limit), brakes
+    along the MPC's stop profile for the rear-axle stop point, and sits on the offset d(s)."""
+
+    ACCEL_MPS2 = 1.0
+
+    def __init__(self, path, s_m=0.0, speed_mps=0.0, d_m=0.0):
+        self.path, self.s, self.v, self.d = path, s_m, speed_mps, d_m
+
+    def state(self, t_s):
+        p = self.path
+        yaw = float(np.interp(self.s, p.s_m, p.yaw_rad))
+        x = float(np.interp(self.s, p.s_m, p.x_m)) - math.sin(yaw) * self.d
+        y = float(np.interp(self.s, p.s_m, p.y_m)) + math.cos(yaw) * self.d
+        return mpc.VanState(t_s, x, y, yaw, self.v)
+
+    def follow(self, decision):
+        room = max(decision.s_stop_rear_axle_m - self.s, 0.0)
+        limit = float(np.interp(self.s, self.path.s_m, self.path.speed_limit_mps))
+        target = min(decision.speed_cap_mps, limit, math.sqrt(2.0 * mpc.STOP_PROFILE_DECEL_MPS2 * room))
+        accel = np.clip((target - self.v) / DT_S, decision.min_accel_mps2, self.ACCEL_MPS2)
+        self.v = max(0.0, self.v + accel * DT_S)
+        self.s = min(self.s + self.v * DT_S, max(self.s, decision.s_stop_rear_axle_m))
+        self.d = float(decision.offset.offset_m(np.array([self.s]))[0])
+
+
+def run(planner, van, duration_s, objects=lambda t: NO_OBJECTS, progress=None, t0_s=0.0):
+    """Closed loop at 10 Hz; returns [(t, decision, van s, van speed, objects)] per step."""
+    progress = progress or MissionProgress(())
+    log = []
+    for k in range(int(round(duration_s / DT_S))):
+        t = t0_s + k * DT_S
+        objs = objects(t)
+        decision = planner.step(t, van.state(t), van.path, van.s, objs, progress)
+        log.append((t, decision, van.s, van.v, objs))
+        progress = decision.progress
+        van.follow(decision)
+    return log
+
+
+def planner(**kwargs):
+    return BehaviourPlanner(VEHICLE, HORIZON, **kwargs)
+
+
+def events(log, kind):
+    return [(t, e) for t, d, *_ in log for e in d.events if e.kind is kind]
+
+
+def transitions(log):
+    states = [d.state for _, d, *_ in log]
+    return sum(a is not b for a, b in zip(states, states[1:]))
+
+
+# --- delivery bays -----------------------------------------------------------------------------------
+BAY_CENTRE_S = 80.0
+BAY_LATERAL_M = -(LANE_HALF_M + BAY_WIDTH_M / 2.0)  # the bay's middle, beside the lane
+
+
+def bay_setup(dwell_s=5.0, second_stop=False):
+    stops = [RouteStop("delivery_bay", "bay_A", BAY_CENTRE_S, BAY_CENTRE_S, LANELET)]
+    mission = [MissionStop.at_bay("bay_A", dwell_s, (BAY_CENTRE_S, BAY_LATERAL_M, 0.0), VEHICLE)]
+    if second_stop:
+        stops.append(RouteStop("delivery_bay", "bay_B", 250.0, 250.0, LANELET))
+        mission.append(MissionStop.at_bay("bay_B", dwell_s, (250.0, BAY_LATERAL_M, 0.0), VEHICLE))
+    path = straight_path(stops=stops, bay_span=(BAY_CENTRE_S - 6.0, BAY_CENTRE_S + 6.0))
+    return path, MissionProgress(tuple(mission))
+
+
+def test_stops_at_the_bay_at_the_curb_and_reports_the_position_error():
+    path, progress = bay_setup()
+    log = run(planner(), IdealVan(path), 40.0, progress=progress)
+    arrived = events(log, EventKind.ARRIVED)
+    assert len(arrived) == 1
+    t_arrive, event = arrived[0]
+    assert event.name == "bay_A"
+    assert event.within_tolerance and event.position_error_m <= bh.STOP_POSITION_TOLERANCE_M
+    x_stop, y_stop, _ = progress.stops[0].stop_pose
+    _, decision, s_van, _, _ = next(row for row in log if row[0] == t_arrive)
+    assert s_van == pytest.approx(x_stop, abs=bh.STOP_POSITION_TOLERANCE_M)
+    assert decision.offset.offset_m(np.array([s_van]))[0] == pytest.approx(y_stop, abs=0.05)
+    assert decision.state is State.DWELL_AT_BAY
+
+
+def test_ramp_into_the_bay_stays_inside_the_corridor_with_the_bay():
+    path, progress = bay_setup()
+    log = run(planner(), IdealVan(path), 40.0, progress=progress)
+    decision = next(d for _, d, *_ in log if d.state is State.APPROACH_STOP)
+    reference = bh.mpc_reference_path(path, decision)
+    at_bay = np.abs(path.s_m - (BAY_CENTRE_S - (VEHICLE.length_m / 2 - VEHICLE.rear_overhang_m))) < 1.0
+    assert np.all(reference.right_width_m[at_bay] >= HALF_WIDTH_M)
+    ramp = decision.offset.plateaus[0]
+    assert ramp.s1_m - ramp.s0_m >= 10.0  # a curvature-limited ramp, not a jump
+
+
+def test_dwells_for_the_dwell_time_then_resumes_toward_the_next_stop():
+    path, progress = bay_setup(dwell_s=5.0, second_stop=True)
+    van = IdealVan(path)
+    log = run(planner(), van, 60.0, progress=progress)
+    (t_arrive, _), = events(log, EventKind.ARRIVED)[:1]
+    (t_done, done), = events(log, EventKind.DWELL_FINISHED)[:1]
+    assert done.name == "bay_A"
+    assert t_done - t_arrive == pytest.approx(5.0, abs=DT_S + 1e-9)
+    during = [(s, d) for t, d, s, *_ in log if t_arrive <= t < t_done]
+    assert all(d.state is State.DWELL_AT_BAY and d.speed_cap_mps == 0.0 for _, d in during)
+    assert max(s for s, _ in during) - min(s for s, _ in during) < 1e-9  # held still
+    after = [(t, d, s) for t, d, s, *_ in log if t_done < t <= t_done + 10.0]
+    assert all(d.progress.served == 1 and d.state is not State.DWELL_AT_BAY for _, d, _ in after)
+    assert after[-1][2] > during[0][0] + 20.0  # drove on
+    ramp_back = after[-1][1].offset.offset_m(np.array([after[-1][2]]))[0]
+    assert ramp_back == pytest.approx(0.0, abs=0.05)  # back on the lane
+
+
+def test_last_dwell_completes_the_mission_and_the_van_holds():
+    path, progress = bay_setup(dwell_s=2.0)
+    log = run(planner(), IdealVan(path), 45.0, progress=progress)
+    (t_done, _), = events(log, EventKind.MISSION_COMPLETE)
+    after = [(d, s) for t, d, s, *_ in log if t >= t_done]
+    assert all(d.state is State.MISSION_COMPLETE and d.speed_cap_mps == 0.0 for d, _ in after)
+    assert max(s for _, s in after) - min(s for _, s in after) < 1e-9
+
+
+# --- stop lines ------------------------------------------------------------------------------------
+STOP_LINE_S = 60.0
+
+
+def stop_line_path():
+    return straight_path(stops=[RouteStop("stop_line", "I3", STOP_LINE_S, STOP_LINE_S, LANELET)])
+
+
+def test_stops_at_the_stop_line_for_a_full_second_then_proceeds():
+    log = run(planner(), IdealVan(stop_line_path()), 40.0)
+    standing = [t for t, d, s, v, _ in log if v < bh.STANDSTILL_SPEED_MPS and s > 10.0
+                and s + FRONT_M < STOP_LINE_S]
+    (t_go, _), = events(log, EventKind.STOP_LINE_CLEARED)
+    assert standing and t_go - standing[0] >= bh.FULL_STOP_S
+    front_when_stopped = [s + FRONT_M for t, d, s, *_ in log if t == standing[0]][0]
+    assert STOP_LINE_S - bh.STOP_LINE_SETBACK_M - 0.1 <= front_when_stopped <= STOP_LINE_S
+    assert any(d.state is State.STOP_LINE_WAIT for _, d, *_ in log)
+    assert log[-1][2] + FRONT_M > STOP_LINE_S + 30.0  # and drove through
+
+
+def test_waits_at_the_stop_line_while_cross_traffic_approaches():
+    # A car on the crossing street (x = 76), coming from the south at 8 m/s, crosses at t ≈ 12 s.
+    def cross_traffic(t):
+        return table((7, ObjectClass.CAR, 76.0, -96.0 + 8.0 * t, math.pi / 2, 0.0, 8.0))
+
+    log = run(planner(), IdealVan(stop_line_path()), 40.0, objects=cross_traffic)
+    (t_go, _), = events(log, EventKind.STOP_LINE_CLEARED)
+    car_y_at_go = -96.0 + 8.0 * t_go
+    assert car_y_at_go > 0.0  # left only once the car had crossed the van's path
+    assert log[-1][2] + FRONT_M > STOP_LINE_S
+
+
+# --- crosswalks ----------------------------------------------------------------------------------------
+CROSSWALK_S = (70.0, 74.0)
+CROSSWALK_ID = 501
+CROSSWALK_POLYGON = np.array([[70.0, -6.0], [74.0, -6.0], [74.0, 6.0], [70.0, 6.0]])
+
+
+def crosswalk_path():
+    return straight_path(stops=[RouteStop("crosswalk", "I3_west", *CROSSWALK_S, CROSSWALK_ID)])
+
+
+def walker(t, start_y=-7.5, speed=1.2, start_t=0.0):
+    y = start_y + speed * max(t - start_t, 0.0)
+    moving = speed if t >= start_t else 0.0
+    return table((3, ObjectClass.PEDESTRIAN, 72.0, y, math.pi / 2, 0.0, moving))
+
+
+def test_yields_to_a_pedestrian_entering_the_crosswalk_then_proceeds():
+    log = run(planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
+              IdealVan(crosswalk_path(), speed_mps=8.0), 40.0, objects=walker)
+    assert any(d.state is State.YIELD_CROSSWALK for _, d, *_ in log)
+    on_crosswalk = [(t, s) for t, d, s, v, objs in log if -6.0 - 0.3 <= objs["y"][0] <= 6.0 + 0.3]
+    assert all(s + FRONT_M <= CROSSWALK_S[0] for _, s in on_crosswalk)  # never entered meanwhile
+    t_cleared = on_crosswalk[-1][0]
+    assert log[-1][2] + FRONT_M > CROSSWALK_S[1] + 10.0  # went on after it cleared
+    t_moving = next(t for t, d, s, v, _ in log if t > t_cleared and v > 0.5)
+    assert t_moving - t_cleared < 4.0
+
+
+def test_pedestrian_standing_still_at_the_kerb_is_not_yielded_to():
+    still = lambda t: walker(t, start_y=-7.0, speed=0.0)  # noqa: E731 - 1 m from the crosswalk, not moving
+    log = run(planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
+              IdealVan(crosswalk_path(), speed_mps=8.0), 15.0, objects=still)
+    assert all(d.state is not State.YIELD_CROSSWALK for _, d, *_ in log)
+    assert log[-1][2] > CROSSWALK_S[1]
+
+
+def test_no_chatter_when_a_pedestrian_hovers_at_the_crosswalk_distance_threshold():
+    # Walking toward the crosswalk, but the box jitters across the 2 m threshold every table.
+    def hovering(t):
+        k = int(round(t / DT_S))
+        y = -6.0 - bh.CROSSWALK_NEAR_M + (0.05 if k % 2 else -0.05)
+        return table((3, ObjectClass.PEDESTRIAN, 72.0, y, math.pi / 2, 0.0, 0.5))
+
+    log = run(planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
+              IdealVan(crosswalk_path(), s_m=30.0), 20.0, objects=hovering)
+    assert transitions(log) <= 1
+
+
+# --- obstacles and leads --------------------------------------------------------------------------------
+def test_stops_behind_an_obstacle_in_the_lane_with_at_least_four_metres():
+    standing_person = lambda t: table((9, ObjectClass.PEDESTRIAN, 60.0, 0.3, 0.0, 0.0, 0.0))  # noqa: E731
+    log = run(planner(), IdealVan(straight_path(), speed_mps=10.0), 25.0, objects=standing_person)
+    _, decision, s_van, v, _ = log[-1]
+    assert decision.state is State.STOP_FOR_OBSTACLE and v < bh.STANDSTILL_SPEED_MPS
+    gap = (60.0 - 0.3) - (s_van + FRONT_M)
+    assert bh.STANDSTILL_GAP_M - 0.05 <= gap <= bh.STANDSTILL_GAP_M + 1.0
+
+
+def test_emergency_braking_is_allowed_when_an_obstacle_appears_close():
+    sudden = lambda t: table((9, ObjectClass.PEDESTRIAN, 30.0, 0.0, 0.0, 0.0, 0.0))  # noqa: E731
+    decision = planner().step(0.0, mpc.VanState(0.0, 10.0, 0.0, 0.0, 10.0), straight_path(), 10.0,
+                              sudden(0.0), MissionProgress(()))
+    assert decision.min_accel_mps2 == VEHICLE.min_accel_mps2
+
+
+def lead_on_straight(t, start_s=40.0, speed=6.0):
+    return table((5, ObjectClass.CAR, start_s + speed * t, 0.0, 0.0, speed, 0.0))
+
+
+def test_stop_point_behind_a_lead_keeps_the_time_gap_at_its_predicted_position():
+    van_speed, lead_rear = 8.0, 30.0 - 2.25
+    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, van_speed), straight_path(), 0.0,
+                              lead_on_straight(0.0, start_s=30.0), MissionProgress(()))
+    assert decision.state is State.FOLLOW
+    desired = bh.STANDSTILL_GAP_M + bh.TIME_GAP_S * van_speed
+    predicted_rear = lead_rear + 6.0 * HORIZON.t_s
+    np.testing.assert_allclose(decision.s_stop_front_per_stage_m, predicted_rear - desired, atol=0.01)
+    assert decision.s_stop_front_m == pytest.approx(predicted_rear[-1] - desired, abs=0.01)
+    gap_now = lead_rear - FRONT_M
+    assert decision.speed_cap_mps == pytest.approx(6.0 + (gap_now - desired) / bh.GAP_CLOSING_TIME_S)
+
+
+def test_follows_a_lead_on_a_curve_at_no_less_than_the_time_gap():
+    radius, lead_speed = 60.0, 6.0
+    path = curved_path(radius)
+
+    def lead(t):
+        angle = (45.0 + lead_speed * t) / radius
+        return table((5, ObjectClass.CAR, radius * math.sin(angle), radius * (1 - math.cos(angle)), angle,
+                      lead_speed * math.cos(angle), lead_speed * math.sin(angle)))
+
+    log = run(planner(), IdealVan(path, speed_mps=9.0), 30.0, objects=lead)
+    assert all(d.state is State.FOLLOW for _, d, *_ in log[5:])
+    for t, d, s, v, _ in log[50:]:
+        gap = (45.0 + lead_speed * t - 2.25) - (s + FRONT_M)
+        assert gap >= bh.STANDSTILL_GAP_M + (bh.TIME_GAP_S - 0.05) * v
+    t, d, s, v, _ = log[-1]
+    assert v == pytest.approx(lead_speed, abs=0.2)
+
+
+def test_holds_at_standstill_without_creeping_when_the_obstacle_box_jitters():
+    def jittery(t):
+        k = int(round(t / DT_S))
+        return table((9, ObjectClass.PEDESTRIAN, 40.0 + 0.3 * math.sin(1.7 * k), 0.0, 0.0, 0.0, 0.0))
+
+    log = run(planner(), IdealVan(straight_path(), s_m=20.0), 30.0, objects=jittery)
+    stopped = [(d, s) for t, d, s, v, _ in log if t > 10.0]
+    assert max(s for _, s in stopped) - min(s for _, s in stopped) < 1e-9
+    stops = [d.s_stop_front_m for d, _ in stopped]
+    assert max(stops) - min(stops) < bh.RESUME_DEADBAND_M
+
+
+def test_no_state_chatter_when_an_object_hovers_at_the_in_path_threshold():
+    # A standing person beside the lane; its box edge jitters across the 0.5 m in-path clearance.
+    edge = HALF_WIDTH_M + bh.IN_PATH_ENTER_M
+
+    def hovering(t):
+        k = int(round(t / DT_S))
+        return table((9, ObjectClass.PEDESTRIAN, 50.0, -(edge + 0.3 + (0.04 if k % 2 else -0.04)), 0.0, 0.0, 0.0))
+
+    log = run(planner(), IdealVan(straight_path(), speed_mps=6.0), 25.0, objects=hovering)
+    assert transitions(log) <= 1
+    speeds = [v for *_, v, _ in log]
+    restarts = sum(a < bh.STANDSTILL_SPEED_MPS <= b for a, b in zip(speeds, speeds[1:]))
+    assert restarts == 0  # no stop-and-go
+
+
+# --- passing static blockages -----------------------------------------------------------------------
+PARKED_S, PARKED_D = 70.0, -0.6   # a double-parked van, half in the lane
+
+
+def parked_van(t):
+    return table((11, ObjectClass.VAN_TRUCK, PARKED_S, PARKED_D, 0.0, 0.0, 0.0))
+
+
+def test_passes_a_parked_van_with_smooth_ramps_inside_the_corridor():
+    path = straight_path()
+    log = run(planner(), IdealVan(path, speed_mps=5.0), 35.0, objects=parked_van)
+    passing = [d for _, d, *_ in log if d.state is State.PASS_OBSTACLE]
+    assert passing
+    (plateau,) = [p for p in passing[0].offset.plateaus if p.d_m > 0.0]
+    assert plateau.s1_m - plateau.s0_m >= bh.PASS_MIN_RAMP_M
+    assert plateau.s3_m - plateau.s2_m >= bh.PASS_MIN_RAMP_M
+    d, slope = passing[0].offset.at(path.s_m)
+    room = path.left_width_m + path.left_adjacent_width_m
+    assert np.all(d + HALF_WIDTH_M + bh.CORRIDOR_MARGIN_M <= room + 1e-9)
+    assert np.max(np.abs(np.diff(d))) < 0.15  # continuous on 0.5 m samples
+    assert np.max(np.abs(slope)) < 0.25
+    beside = np.abs(path.s_m - PARKED_S) <= 5.9 / 2.0
+    assert np.all(d[beside] - HALF_WIDTH_M >= PARKED_D + 1.0 + bh.PASS_LATERAL_CLEARANCE_M - 1e-5)
+    speeds = [v for t, d, s, v, _ in log]
+    assert min(speeds) > 1.0  # passed without stopping
+    assert log[-1][2] > PARKED_S + 20.0
+
+
+def test_does_not_pass_while_an_oncoming_car_is_in_the_adjacent_lane():
+    def with_oncoming(t):
+        return np.concatenate([parked_van(t), table((12, ObjectClass.CAR, 200.0 - 8.0 * t, ONCOMING_LANE_M / 2 + 1.75,
+                                                      math.pi, -8.0, 0.0))])
+
+    log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 12.0, objects=with_oncoming)
+    assert all(d.state is not State.PASS_OBSTACLE for _, d, *_ in log)
+    assert all(p.d_m <= 0.0 for _, d, *_ in log for p in d.offset.plateaus)
+    _, decision, s_van, v, _ = log[-1]
+    assert decision.state is State.STOP_FOR_OBSTACLE and v < bh.STANDSTILL_SPEED_MPS
+    assert PARKED_S - 2.95 - (s_van + FRONT_M) >= bh.STANDSTILL_GAP_M
+
+
+def test_passes_once_the_oncoming_car_has_gone_by():
+    def with_oncoming(t):
+        return np.concatenate([parked_van(t), table((12, ObjectClass.CAR, 120.0 - 8.0 * t, ONCOMING_LANE_M / 2 + 1.75,
+                                                      math.pi, -8.0, 0.0))])
+
+    log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 45.0, objects=with_oncoming)
+    t_pass = next(t for t, d, *_ in log if d.state is State.PASS_OBSTACLE)
+    car_s_at_pass = 120.0 - 8.0 * t_pass
+    assert car_s_at_pass < PARKED_S - 20.0  # the car was well past the blockage
+    assert log[-1][2] > PARKED_S + 10.0
+
+
+def test_requests_a_reroute_when_blocked_long_and_passing_is_impossible():
+    narrow = straight_path(left_kind=AdjacentKind.NONE)  # no adjacent lane: the van cannot fit by
+    log = run(planner(), IdealVan(narrow, speed_mps=5.0), 45.0, objects=parked_van)
+    requests = events(log, EventKind.REROUTE_REQUESTED)
+    assert len(requests) == 1
+    t_request, request = requests[0]
+    assert request.lanelet_id == LANELET and request.x_m == pytest.approx(PARKED_S)
+    t_stopped = next(t for t, d, s, v, _ in log if v < bh.STANDSTILL_SPEED_MPS)
+    assert t_request - t_stopped >= bh.REROUTE_AFTER_S - 2 * DT_S
+
+
+def test_does_not_pass_when_the_lane_beyond_the_blockage_is_not_free():
+    def beyond(t):  # the parked van, and a cyclist riding slowly in the lane just past it
+        return np.concatenate([parked_van(t), table((13, ObjectClass.CYCLIST, PARKED_S + 12.0 + 1.5 * t, 0.0, 0.0,
+                                                      1.5, 0.0))])
+
+    log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 12.0, objects=beyond)
+    assert all(d.state is not State.PASS_OBSTACLE for _, d, *_ in log)
+    assert log[-1][1].state is State.STOP_FOR_OBSTACLE
+
+
+def test_does_not_pass_a_standing_vehicle_just_before_a_stop_line():
+    path = straight_path(stops=[RouteStop("stop_line", "I1", PARKED_S + 8.0, PARKED_S + 8.0, LANELET)])
+    log = run(planner(), IdealVan(path, speed_mps=5.0), 20.0, objects=parked_van)
+    assert all(d.state is not State.PASS_OBSTACLE for _, d, *_ in log)
+
+
+# --- hand-over to the MPC ---------------------------------------------------------------------------
+def test_mpc_reference_path_moves_by_the_offset_and_measures_the_corridor_from_there():
+    path = straight_path()
+    plateau = bh.OffsetPlateau(20.0, 40.0, 60.0, 80.0, 2.0, use_adjacent=True)
+    decision = bh.BehaviourDecision(0.0, State.PASS_OBSTACLE, "", 100.0, 100.0 - FRONT_M,
+                                    np.full(41, 100.0), 5.0, -3.0, bh.LateralOffsetProfile((plateau,)),
+                                    None, (), MissionProgress(()))
+    reference = bh.mpc_reference_path(path, decision)
+    i = path.index_at(50.0)
+    assert (reference.x_m[i], reference.y_m[i]) == pytest.approx((50.0, 2.0))
+    assert reference.s_m[i] == 50.0
+    assert reference.left_width_m[i] == pytest.approx(LANE_HALF_M + ONCOMING_LANE_M - 2.0)
+    assert reference.right_width_m[i] == pytest.approx(LANE_HALF_M + 2.0)
+    far = path.index_at(150.0)
+    assert reference.left_width_m[far] == pytest.approx(LANE_HALF_M)  # no adjacent lane off the plateau
+    assert np.all(reference.speed_mps <= 5.0)
+    ramp = path.index_at(30.0)
+    assert reference.yaw_rad[ramp] == pytest.approx(math.atan(math.pi * 2.0 / (2 * 20.0)), abs=1e-3)
+
+
+def test_mpc_obstacles_carry_the_predicted_boxes():
+    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 5.0), straight_path(), 0.0,
+                              lead_on_straight(0.0), MissionProgress(()))
+    obstacles = bh.mpc_obstacles(decision)
+    assert len(obstacles) == 1
+    np.testing.assert_allclose(obstacles.x_m[0], 40.0 + 6.0 * HORIZON.t_s, atol=1e-4)
+    assert (obstacles.semi_length_m[0], obstacles.semi_width_m[0]) == pytest.approx((2.25, 0.9))
