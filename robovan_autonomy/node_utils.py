@@ -40,6 +40,8 @@ def declare_parameters(node: Node, params: list[Param]) -> SimpleNamespace:
             raise ParameterError(f"{node.get_name()}.ros__parameters.{p.name}: {err}") from err
         if isinstance(p.default, float) and isinstance(value, int):
             value = float(value)
+        if isinstance(p.default, list):
+            value = list(value)
         reason = p.check(value)
         if reason:
             raise ParameterError(f"{node.get_name()}.ros__parameters.{p.name}: {reason}")

@@ -26,6 +26,18 @@ class Param:
     def check(self, value) -> str | None:
         """Why `value` is unacceptable for this parameter, or None when it is fine."""
         expected = type(self.default)
+        if expected is list:
+            if not isinstance(value, (list, tuple)) and type(value).__name__ != "array":
+                return f"expected a list, got {type(value).__name__} {value!r}"
+            item_type = type(self.default[0]) if self.default else None
+            for item in value:
+                if item_type is float and isinstance(item, int) and not isinstance(item, bool):
+                    item = float(item)
+                if item_type is not None and type(item) is not item_type:
+                    return f"expected a list of {item_type.__name__}, got {item!r}"
+                if isinstance(item, float) and not math.isfinite(item):
+                    return f"list items must be finite, got {item}"
+            return None
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if type(value) is not expected:

@@ -40,7 +40,7 @@ from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.planning import mpc
 from robovan_autonomy.planning.prediction import (TRACK_FORGET_AFTER_S, Horizon, Prediction,
                                                   TurnRateEstimator, predict_objects, project_to_path)
-from robovan_autonomy.planning.route import AdjacentKind, ReferencePath, RouteStop
+from robovan_autonomy.planning.route import AdjacentKind, Pose2D, ReferencePath, RouteStop
 from robovan_autonomy.vehicle_params import VehicleParams
 
 # --- standstill, timing and hysteresis ----------------------------------------------------------
@@ -149,6 +149,8 @@ BLOCKAGE_MAX_SPEED_MPS = 0.3
 BLOCKAGE_MOVING_SPEED_MPS = 0.6
 BLOCKAGE_STILL_S = 3.0
 BLOCKAGE_CLASSES = frozenset({ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.STATIC})
+# What beyond the own lane's left bound a pass may use (a bay on the left is not a lane).
+PASSABLE_ADJACENT_KINDS = (AdjacentKind.ONCOMING, AdjacentKind.SAME_DIRECTION)
 # Side gap kept to a passed blockage, m: a door opening, a person stepping out.
 PASS_LATERAL_CLEARANCE_M = 1.0
 # The full offset is reached this far before the front bumper meets the blockage, and held until
@@ -183,9 +185,6 @@ APPROACH_MARGIN_M = 20.0
 APPROACH_LEAVE_MARGIN_M = 25.0
 # Another limit takes over the state only when it is nearer by more than this, m.
 BINDING_SWITCH_MARGIN_M = 0.5
-# When the stop point needs harder braking than the comfort limit, the MPC may use the van's
-# full braking: the factor on comfort decel beyond which that is allowed.
-EMERGENCY_DECEL_FACTOR = 1.0
 
 
 class State(str, enum.Enum):
@@ -221,8 +220,6 @@ class BehaviourEvent:
 
 
 # --- the mission ---------------------------------------------------------------------------------
-Pose2D = tuple[float, float, float]
-
 
 @dataclasses.dataclass(frozen=True)
 class MissionStop:
@@ -327,9 +324,9 @@ class LateralOffsetProfile:
 class BehaviourDecision:
     """What the MPC gets (see mpc_reference_path / mpc_obstacles / mpc_limits for the mapping).
 
-    s_stop_front_m: arc length the FRONT BUMPER must not pass; never behind the bumper now (a stop
-        point behind it means "stop as hard as allowed"). s_stop_rear_axle_m is the same limit for
-        base_link (s_stop_front_m - front_bumper_m).
+    s_stop_front_m: arc length the FRONT BUMPER must not pass, never less than the bumper's arc
+        length now: a stop point at the bumper means "stop now, as hard as min_accel_mps2 allows".
+        s_stop_rear_axle_m is the same limit for base_link (s_stop_front_m - front_bumper_m).
     s_stop_front_per_stage_m: (N + 1,) the limit per horizon stage; it moves with a lead's
         predicted position, and s_stop_front_m is its last entry.
     speed_cap_mps: upper bound on the reference speed, on top of the route's limit.
@@ -399,7 +396,8 @@ class _Timer:
 # --- objects in the path frame ------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class _PathObjects:
-    """Predicted boxes in the path frame, per object and stage (M, N + 1), velocity now (M,)."""
+    """Predicted boxes in the path frame, per object and stage (M, N + 1), and each object's
+    speed along the path now (M,)."""
 
     prediction: Prediction
     s_m: np.ndarray
@@ -409,7 +407,6 @@ class _PathObjects:
     d_min_m: np.ndarray
     d_max_m: np.ndarray
     speed_along_mps: np.ndarray
-    speed_across_mps: np.ndarray
 
     @classmethod
     def build(cls, prediction: Prediction, path: ReferencePath, s_van_m: float) -> _PathObjects:
@@ -420,11 +417,9 @@ class _PathObjects:
         along = np.abs(np.cos(relative)) * half_length + np.abs(np.sin(relative)) * half_width
         across = np.abs(np.sin(relative)) * half_length + np.abs(np.cos(relative)) * half_width
         heading = coords.heading_rad[:, 0] if len(prediction) else np.zeros(0)
-        c, s = np.cos(heading), np.sin(heading)
         return cls(prediction, coords.s_m, coords.d_m, coords.s_m - along, coords.s_m + along,
                    coords.d_m - across, coords.d_m + across,
-                   prediction.vx_mps * c + prediction.vy_mps * s,
-                   -prediction.vx_mps * s + prediction.vy_mps * c)
+                   prediction.vx_mps * np.cos(heading) + prediction.vy_mps * np.sin(heading))
 
     def lateral_gap_m(self, offset: LateralOffsetProfile, half_width_m: float) -> np.ndarray:
         """Free lateral space between each box and the van's band d(s) ± half width, m (negative:
@@ -476,9 +471,8 @@ class _Limit:
 @dataclasses.dataclass(frozen=True)
 class _BayTarget:
     stop: MissionStop
-    s_m: float  # base_link arc length of the stop pose
-    d_m: float
-    plateau: OffsetPlateau | None
+    s_m: float                     # base_link arc length of the stop pose
+    plateau: OffsetPlateau | None  # the ramp to its lateral offset, when it has one
 
 
 @dataclasses.dataclass
@@ -533,8 +527,8 @@ class BehaviourPlanner:
         """One decision. `van` needs x_m, y_m, yaw_rad, speed_mps; `s_van_m` is base_link's arc length."""
         events: list[BehaviourEvent] = []
         s_front = s_van_m + self.front_bumper_m
-        standing_s = self._standstill.update(t_s, van.speed_mps < STANDSTILL_SPEED_MPS)
         standing = van.speed_mps < STANDSTILL_SPEED_MPS
+        standing_s = self._standstill.update(t_s, standing)
         prediction = predict_objects(objects, self.horizon, self._turn_rates.update(t_s, objects))
         objs = _PathObjects.build(prediction, path, s_van_m)
         self._update_still_timers(t_s, objects)
@@ -552,14 +546,17 @@ class BehaviourPlanner:
             if progress.complete:
                 events.append(BehaviourEvent(EventKind.MISSION_COMPLETE, t_s))
                 self._final_hold = (hold, offset)
-        if self._final_hold is not None or progress.complete:
-            if self._final_hold is None:
+        if progress.complete:
+            if self._final_hold is None:  # handed a finished mission: hold where the van is
                 self._final_hold = (s_front, LateralOffsetProfile())
             hold, offset = self._final_hold
             return self._hold(t_s, State.MISSION_COMPLETE, "mission complete", hold, offset,
                               nearby, events, progress)
+        self._final_hold = None  # a new mission
         target = self._bay_target(path, progress)
-        if target is not None and standing_s >= ARRIVAL_SETTLE_S and s_van_m >= target.s_m - ARRIVAL_WINDOW_M:
+        arrived = standing_s >= ARRIVAL_SETTLE_S and target is not None \
+            and s_van_m >= target.s_m - ARRIVAL_WINDOW_M
+        if arrived:
             x_t, y_t, _ = target.stop.stop_pose
             error = math.hypot(van.x_m - x_t, van.y_m - y_t)
             events.append(BehaviourEvent(EventKind.ARRIVED, t_s, target.stop.name, error,
@@ -576,7 +573,7 @@ class BehaviourPlanner:
         # 3. Passing, then who is in the path of the (possibly offset) van.
         base_gap = objs.lateral_gap_m(base_offset, self.half_width_m)
         check = self._check_pass(t_s, objs, base_gap, path, s_van_m, van.speed_mps)
-        offset = LateralOffsetProfile(base_offset.plateaus + ((self._pass.plateau,) if self._pass else ()))
+        offset = LateralOffsetProfile(base_offset.plateaus + self._pass_plateaus())
 
         # 4. Limits, the binding one, the state.
         limits = [self._end_of_route_limit(path)]
@@ -593,7 +590,9 @@ class BehaviourPlanner:
         cap = min([self.max_speed_mps] + [lim.speed_cap_mps for lim in limits])
         if self._pass is not None:
             cap = min(cap, PASS_SPEED_CAP_MPS)
-        if any(p.use_adjacent and p.d_m < 0.0 and p.s0_m <= s_van_m <= p.s3_m for p in base_offset.plateaus):
+        into_bay = any(p.use_adjacent and p.d_m < 0.0 and p.s0_m <= s_van_m <= p.s3_m
+                       for p in base_offset.plateaus)
+        if into_bay:
             cap = min(cap, BAY_SPEED_CAP_MPS)
         if state is State.STOP_LINE_WAIT:
             cap = 0.0
@@ -604,8 +603,10 @@ class BehaviourPlanner:
     def _bay_target(self, path: ReferencePath, progress: MissionProgress) -> _BayTarget | None:
         """The next stop's pose on this path: base_link arc length, lateral offset, the ramp in."""
         stop = progress.next_stop
-        route_stop = next((r for r in path.stops if r.name == stop.name
-                           and r.kind in ("delivery_bay", "goal")), None) if stop else None
+        if stop is None:
+            return None
+        route_stop = next((r for r in path.stops
+                           if r.name == stop.name and r.kind in ("delivery_bay", "goal")), None)
         if route_stop is None:
             return None
         x, y, _ = stop.stop_pose
@@ -616,17 +617,20 @@ class BehaviourPlanner:
         if abs(d_t) > DEPARTURE_MIN_OFFSET_M:
             ramp = _bay_ramp_length_m(d_t)
             plateau = OffsetPlateau(s_t - ramp, s_t, math.inf, math.inf, d_t, use_adjacent=True)
-        return _BayTarget(stop, s_t, d_t, plateau)
+        return _BayTarget(stop, s_t, plateau)
 
     def _base_offset(self, path: ReferencePath, s_van_m: float, van, standing: bool,
                      target: _BayTarget | None) -> LateralOffsetProfile:
-        plateaus = tuple(p for p in (target.plateau if target else None,) if p is not None)
+        """The offset profile without a new pass: the ramp into the next bay, and a ramp back onto
+        the reference for a van standing off it (after a dwell, or starting in a bay)."""
+        plateaus = () if target is None or target.plateau is None else (target.plateau,)
         if self._departure is not None and s_van_m > self._departure.s3_m:
             self._departure = None
         if self._departure is None and standing:
             here = project_to_path(path.x_m, path.y_m, path.s_m, np.array([van.x_m]), np.array([van.y_m]),
                                    s_van_m - BAY_MATCH_WINDOW_M, s_van_m + BAY_MATCH_WINDOW_M)
-            off = float(here.d_m[0]) - float(LateralOffsetProfile(plateaus).offset_m(np.array([s_van_m]))[0])
+            meant = LateralOffsetProfile(plateaus + self._pass_plateaus()).offset_m(np.array([s_van_m]))
+            off = float(here.d_m[0] - meant[0])
             if abs(off) > DEPARTURE_MIN_OFFSET_M:
                 self._departure = OffsetPlateau(-math.inf, -math.inf, s_van_m,
                                                 s_van_m + _bay_ramp_length_m(off), off, use_adjacent=True)
@@ -634,14 +638,20 @@ class BehaviourPlanner:
             plateaus += (self._departure,)
         return LateralOffsetProfile(plateaus)
 
+    def _pass_plateaus(self) -> tuple[OffsetPlateau, ...]:
+        return () if self._pass is None else (self._pass.plateau,)
+
     def _bay_limit(self, target: _BayTarget | None) -> list[_Limit]:
         if target is None:
             return []
-        return [_Limit(("bay", target.stop.name), State.APPROACH_STOP, f"delivery stop {target.stop.name}",
+        name = target.stop.name
+        return [_Limit(("bay", name), State.APPROACH_STOP, f"delivery stop {name}",
                        target.s_m + self.front_bumper_m)]
 
     def _end_of_route_limit(self, path: ReferencePath) -> _Limit:
-        return _Limit(("end",), State.APPROACH_STOP, "end of route", float(path.s_m[-1]) + self.front_bumper_m)
+        """base_link may reach the last path sample, no further."""
+        return _Limit(("end",), State.APPROACH_STOP, "end of route",
+                      float(path.s_m[-1]) + self.front_bumper_m)
 
     # -- stop lines -----------------------------------------------------------------------------
     def _stop_line_limit(self, t_s: float, path: ReferencePath, s_front: float, standing: bool,
@@ -680,11 +690,14 @@ class BehaviourPlanner:
         rows = np.arange(len(p))
         centre_dist = dist[rows, nearest]
         edge_dist = centre_dist - np.maximum(p.length_m, p.width_m) / 2.0
-        closing = (p.vx_mps * dx[rows, nearest] + p.vy_mps * dy[rows, nearest]) / np.maximum(centre_dist, 1e-9)
+        toward_x, toward_y = dx[rows, nearest], dy[rows, nearest]
+        closing = (p.vx_mps * toward_x + p.vy_mps * toward_y) / np.maximum(centre_dist, 1e-9)
         reach = np.maximum(CONFLICT_WATCH_RADIUS_M, closing * CROSSING_TIME_S)
-        busy = (edge_dist < CONFLICT_OCCUPIED_M) | ((closing > MIN_CLOSING_SPEED_MPS) & (edge_dist < reach))
+        coming = (closing > MIN_CLOSING_SPEED_MPS) & (edge_dist < reach)
+        busy = (edge_dist < CONFLICT_OCCUPIED_M) | coming
         traffic = ~np.isin(p.class_id, (ObjectClass.PEDESTRIAN, ObjectClass.STATIC))
-        own_queue = (objs.s_front_m[:, 0] < s_front) & (np.abs(objs.d_m[:, 0]) < self.half_width_m + IN_PATH_LEAVE_M)
+        in_own_lane = np.abs(objs.d_m[:, 0]) < self.half_width_m + IN_PATH_LEAVE_M
+        own_queue = (objs.s_front_m[:, 0] < s_front) & in_own_lane
         return not np.any(busy & traffic & ~own_queue)
 
     # -- crosswalks ------------------------------------------------------------------------------
@@ -782,14 +795,16 @@ class BehaviourPlanner:
                                  f"blockage {track}: {check.reason}", s_block - gap_m))
         return limits
 
-    def _follow_limit(self, i: int, track: int, objs: _PathObjects, s_front: float, speed_mps: float) -> _Limit:
+    def _follow_limit(self, i: int, track: int, objs: _PathObjects, s_front: float,
+                      speed_mps: float) -> _Limit:
         """Keep STANDSTILL_GAP_M + TIME_GAP_S · own speed behind the lead's predicted rear."""
         desired = STANDSTILL_GAP_M + TIME_GAP_S * speed_mps
         per_stage = objs.s_rear_m[i] - desired
         gap_now = float(objs.s_rear_m[i, 0]) - s_front
         lead_speed = max(float(objs.speed_along_mps[i]), 0.0)
         cap = max(0.0, lead_speed + (gap_now - desired) / GAP_CLOSING_TIME_S)
-        return _Limit(("lead", track), State.FOLLOW, f"following {track}", float(per_stage[-1]), per_stage, cap)
+        return _Limit(("lead", track), State.FOLLOW, f"following {track}", float(per_stage[-1]),
+                      per_stage, cap)
 
     # -- passing ----------------------------------------------------------------------------------
     def _check_pass(self, t_s: float, objs: _PathObjects, base_gap: np.ndarray, path: ReferencePath,
@@ -831,7 +846,9 @@ class BehaviourPlanner:
         blocked = dataclasses.replace(none, cluster=ids)
 
         d_pass = float(objs.d_max_m[cluster, 0].max()) + PASS_LATERAL_CLEARANCE_M + self.half_width_m
-        ramp = max(PASS_MIN_RAMP_M, math.pi * PASS_SPEED_CAP_MPS * math.sqrt(d_pass / (2.0 * PASS_RAMP_LATERAL_ACCEL_MPS2)))
+        # Half-cosine ramp: peak lateral accel π² d v² / (2 L²) at the passing speed cap.
+        ramp = max(PASS_MIN_RAMP_M, math.pi * PASS_SPEED_CAP_MPS
+                   * math.sqrt(d_pass / (2.0 * PASS_RAMP_LATERAL_ACCEL_MPS2)))
         s1 = rear - PASS_LONGITUDINAL_CLEARANCE_M - self.front_bumper_m
         s0 = max(s_van_m, s1 - ramp)
         s2 = front + PASS_LONGITUDINAL_CLEARANCE_M + self.rear_overhang_m
@@ -839,15 +856,15 @@ class BehaviourPlanner:
         if s1 - s0 < PASS_MIN_RAMP_M:
             return dataclasses.replace(blocked, reason="too close to pull out")
         # No overtaking across a stop line or a crosswalk (and no joining the queue before one).
-        if any(r.kind in ("stop_line", "crosswalk") and s0 < r.s_m - self.front_bumper_m < s3 + PASS_RETURN_FREE_M
-               for r in path.stops):
+        if any(r.kind in ("stop_line", "crosswalk")
+               and s0 < r.s_m - self.front_bumper_m < s3 + PASS_RETURN_FREE_M for r in path.stops):
             return dataclasses.replace(blocked, reason="stop line or crosswalk ahead")
 
         window = (path.s_m >= s0) & (path.s_m <= s3)
         d, _ = OffsetPlateau(s0, s1, s2, s3, d_pass, False).at(path.s_m[window])
         need = d + self.half_width_m + CORRIDOR_MARGIN_M
         use_adjacent = bool(np.any(need > path.left_width_m[window]))
-        usable = np.isin(path.left_adjacent_kind[window], (AdjacentKind.ONCOMING, AdjacentKind.SAME_DIRECTION))
+        usable = np.isin(path.left_adjacent_kind[window], PASSABLE_ADJACENT_KINDS)
         room = path.left_width_m[window] + np.where(usable, path.left_adjacent_width_m[window], 0.0)
         if np.any(need > room):
             return dataclasses.replace(blocked, reason="corridor too narrow")
@@ -883,8 +900,9 @@ class BehaviourPlanner:
         self._reroute_sent = check.cluster
         row = int(np.flatnonzero(objs.prediction.track_id == binding.key[1])[0])
         lanelet = int(path.lanelet_id[path.index_at(float(objs.s_m[row, 0]))])
+        x, y = float(objs.prediction.x_m[row, 0]), float(objs.prediction.y_m[row, 0])
         events.append(BehaviourEvent(EventKind.REROUTE_REQUESTED, t_s, binding.reason, lanelet_id=lanelet,
-                                     x_m=float(objs.prediction.x_m[row, 0]), y_m=float(objs.prediction.y_m[row, 0])))
+                                     x_m=x, y_m=y))
 
     # -- arbitration -------------------------------------------------------------------------------
     def _choose(self, limits: list[_Limit]) -> _Limit:
@@ -914,8 +932,8 @@ class BehaviourPlanner:
     def _name_state(self, t_s: float, binding: _Limit, s_front: float, speed_mps: float,
                     standing: bool) -> tuple[State, str]:
         # A lead is near by where it is now, not by where it will be at the end of the horizon.
-        now = binding.s_front_m if binding.per_stage_m is None else min(binding.s_front_m, binding.per_stage_m[0])
-        distance = now - s_front
+        now = binding.s_front_m if binding.per_stage_m is None else binding.per_stage_m[0]
+        distance = min(now, binding.s_front_m) - s_front
         braking = speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2)
         near = self._latch.update(t_s, ("near", binding.key), distance < braking + APPROACH_MARGIN_M,
                                   distance < braking + APPROACH_LEAVE_MARGIN_M)
@@ -939,8 +957,9 @@ class BehaviourPlanner:
         rows = rows[np.argsort(np.hypot(p.x_m[rows, 0] - van.x_m, p.y_m[rows, 0] - van.y_m))]
         return p.subset(rows)
 
-    def _hold(self, t_s: float, state: State, reason: str, hold_front_m: float, offset: LateralOffsetProfile,
-              nearby: Prediction, events: list[BehaviourEvent], progress: MissionProgress) -> BehaviourDecision:
+    def _hold(self, t_s: float, state: State, reason: str, hold_front_m: float,
+              offset: LateralOffsetProfile, nearby: Prediction, events: list[BehaviourEvent],
+              progress: MissionProgress) -> BehaviourDecision:
         """Stand where the van is: the stop point at the bumper as it was when the hold began."""
         self._held_front_m = hold_front_m
         n1 = self.horizon.n_stages + 1
@@ -950,11 +969,12 @@ class BehaviourPlanner:
 
     def _decision(self, t_s: float, state: State, reason: str, s_stop: float, per_stage: np.ndarray,
                   cap: float, speed_mps: float, s_front: float, offset: LateralOffsetProfile,
-                  nearby: Prediction, events: list[BehaviourEvent], progress: MissionProgress) -> BehaviourDecision:
+                  nearby: Prediction, events: list[BehaviourEvent],
+                  progress: MissionProgress) -> BehaviourDecision:
         room = s_stop - s_front
         needed = math.inf if room <= 0.0 else speed_mps ** 2 / (2.0 * room)
-        emergency = speed_mps > STANDSTILL_SPEED_MPS and \
-            needed > -mpc.COMFORT_MIN_ACCEL_MPS2 * EMERGENCY_DECEL_FACTOR
+        # A stop point closer than comfort braking reaches: the MPC may use the van's full braking.
+        emergency = speed_mps > STANDSTILL_SPEED_MPS and needed > -mpc.COMFORT_MIN_ACCEL_MPS2
         min_accel = self.hard_min_accel_mps2 if emergency else mpc.COMFORT_MIN_ACCEL_MPS2
         return BehaviourDecision(t_s, state, reason, s_stop, s_stop - self.front_bumper_m, per_stage,
                                  cap, min_accel, offset, nearby, tuple(events), progress)
@@ -982,8 +1002,7 @@ def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision) -> mpc.
     moved = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
     kappa = np.gradient(heading, moved) if len(s) > 1 else np.zeros_like(s)
     use_left, use_right = decision.offset.adjacent_use(s)
-    left_extra = np.where(use_left & np.isin(path.left_adjacent_kind, (AdjacentKind.ONCOMING,
-                                                                        AdjacentKind.SAME_DIRECTION)),
+    left_extra = np.where(use_left & np.isin(path.left_adjacent_kind, PASSABLE_ADJACENT_KINDS),
                           path.left_adjacent_width_m, 0.0)
     right_extra = np.where(use_right & (path.right_adjacent_kind == AdjacentKind.DELIVERY_BAY),
                            path.right_adjacent_width_m, 0.0)

@@ -7,45 +7,51 @@ u = (dδ_cmd/dt, da_cmd/dt, σ_safety⁺, σ_comfort⁺): the command *rates*, s
 and jerk limits are plain bounds on u, and the command limits plain bounds on x. Commands are
 therefore piecewise linear in time, which is what the bridge's CommandFollower interpolates.
 The two slack states carry, one stage late, the slack inputs (σ_{k+1} = σ⁺_k), which puts
-every soft constraint of stage k on x_k alone as HPIPM's stage structure wants. Discretised
-with one RK4 step per stage (exact for the command ramps).
+every soft constraint of stage k on x_k alone as HPIPM's stage structure wants. Brakes stop
+the van but do not reverse it: the braking part of a fades out below BRAKE_FADE_SPEED_MPS, so
+v ≥ 0 holds in the model itself and a braked, stopped van stays stopped. One RK4 step per stage.
 
 Dead times. A command sent at t reaches the steering at t + 0.04 s and the drive at t + 0.08 s.
-The planner keeps what it sent (the command schedules of its last plans, or what the node
-reports through record_applied_command) and integrates the measured state forward through the
-longer dead time T_p with those commands; the OCP starts there. Stage k thus sits at
-T_p + k·dt after the measurement, and its δ_cmd / a_cmd are the commands sent T_steer / T_accel
-earlier. For the steering that leaves T_p − T_steer of send time before the new plan takes
-over, which is still covered by the previous plan's schedule (the bridge follows it meanwhile).
-At standstill the van's brake cannot push it backwards, so a measured or commanded negative
-accel is clamped to zero in the model state, and the plan holds the stopped van with the
-bridge's standstill brake request.
+The planner keeps what it sent (the send-time schedules of its own plans, overridden by what
+the node reports through record_applied_command) and integrates the measured state forward
+through the longer dead time T_p with those commands; the OCP starts there. Stage k thus sits
+at T_p + k·dt after the measurement, and its δ_cmd / a_cmd are the commands sent T_steer /
+T_accel earlier. For the steering that leaves T_p − T_steer of send time before the new plan
+takes over, covered by the previous plan's schedule (the bridge keeps following it meanwhile),
+which is also what the solution's send schedule repeats there. At standstill a negative accel
+(the brake hold) is clamped to zero in the initial state, and a plan that stays stopped sends
+the bridge's standstill brake request instead of the model's zero.
 
 Cost (Gauss-Newton least squares, exact here because every residual is linear in x, u):
 lateral and heading error to the stage reference, speed error, steering against the path's
 curvature feed-forward, commanded accel, jerk, steering rate (weighted up at low speed so a
 stopped van does not chatter), heavier terminal weights, and exact L1 + small L2 penalties on the
 slacks. Longitudinal position is not tracked: the reference is sampled at the predicted arc
-lengths and speed tracking sets progress.
+lengths and speed tracking sets progress; before a stop point the speed reference follows a
+gentle braking profile.
 
 Constraints: |δ_cmd| ≤ max steer, |dδ_cmd/dt| ≤ max steer rate, a_cmd within the comfort
 limits (relaxed near the start when the current command is outside them), |jerk| ≤ comfort jerk
 (hard); soft with σ_safety (m): rear-axle and front-bumper lateral offsets inside the corridor
 (less half the van width), rear-axle arc length ≤ s_stop minus the front-bumper offset, and
-clearance to up to K obstacle ellipses per stage (the van as covering discs, each obstacle
-ellipse grown by the disc radius and a margin); soft with σ_comfort: v ≥ 0 and
-|v² tan δ / L| ≤ max lateral accel.
+clearance to up to K obstacle ellipses per stage (the van as three covering discs, each
+obstacle ellipse grown by the disc radius and a margin; one QP row per obstacle, on the disc
+nearest to it); soft with σ_comfort: |v² tan δ / L| ≤ max lateral accel, and v ≥ 0 at a
+price far above any safety slack.
 
-Solver, and why (measured on the 2-core CI box, N = 40, casadi 3.8.2): a Gauss-Newton SQP in
-Python around one SX Function that returns the whole structured QP (H, g, A, bounds; ~80k VM
-instructions, ≈0.45 ms, no JIT) and conic('hpipm', mode speed_abs) given the OCP stage structure
-(≈1.0 ms per QP, 4–8 interior-point iterations). Alternatives measured: OSQP through conic
-≈30–90 ms per QP and inaccurate; conic('fatrop') failed (restoration, then an internal assertion);
-an hpipm conic called inside an MX Function segfaults in 3.8.2, so the SQP loop stays in Python
-(≈0.1 ms overhead per iteration); the same problem through Opti + IPOPT (bench/mpc_baseline.py)
-takes tens of milliseconds. Warm start: the previous solution shifted by the elapsed time. Each
-solve runs at most max_iterations SQP steps (real-time iteration in the limit of one) and stops
-early once the step is below step_tolerance.
+Solver, and why (measured on the shared 2-core box, N = 40, casadi 3.8.2, no JIT): real-time
+iteration of a Gauss-Newton SQP. One SX Function (built once, ~56k VM instructions, ≈0.3 ms)
+returns the whole stage-structured QP, which conic('hpipm') solves with the OCP structure given
+(≈0.9 ms, 3–9 interior-point iterations with the options below). Warm-started from the last
+plan shifted by the elapsed time, one QP per solve is enough (the second SQP step is typically
+< 1e-3); a cold start takes COLD_START_SQP_ITERATIONS. Whole solve with the Python around it:
+≈2 ms median, ≈4.5 ms p99 (bench/mpc.py). Measured and rejected: conic('osqp') 30–90 ms per QP
+and inaccurate; conic('fatrop') went into restoration and died on an internal assertion;
+nlpsol('fatrop') through Opti rejected the layout in structure detection; hpipm's "speed" /
+"robust" modes with CasADi's 1e8 infinity never met their exit test on cold starts; an hpipm
+conic called inside an MX Function segfaults in 3.8.2, so the SQP loop stays in Python
+(≈0.1 ms per iteration); Opti + IPOPT on the same problem (bench/mpc_baseline.py) takes
+≈50–500 ms.
 """
 from __future__ import annotations
 
@@ -58,7 +64,8 @@ from pathlib import Path
 import casadi as ca
 import numpy as np
 
-from robovan_autonomy.vehicle.command_follower import STANDSTILL_HOLD_ACCEL_MPS2, STANDSTILL_SPEED_MPS
+from robovan_autonomy.vehicle.command_follower import (STANDSTILL_HOLD_ACCEL_MPS2,
+                                                       STANDSTILL_SPEED_MPS)
 from robovan_autonomy.vehicle_params import VehicleParams
 
 # --- limits and tuning, each with its unit and reason ------------------------------------------
@@ -109,8 +116,8 @@ COMFORT_SLACK_L2 = 1.0e1
 # and the fade's stiffness at −6 m/s² (20 1/s) stays inside RK4's stability at 0.1 s steps.
 BRAKE_FADE_SPEED_MPS = 0.3
 # How far (m/s) one unit of comfort slack lets the plan's speed dip below zero. Small, so that
-# reversing costs far more than any safety slack: the van never backs away from a violated
-# corridor, while the dip a hard brake leaves in the model at a stop stays feasible.
+# reversing costs far more than any safety slack (the van never backs away from a violated
+# corridor or stop line), yet soft: a linearised step at a stop may dip a hair below zero.
 REVERSE_SLACK_SCALE = 1.0e-2
 # Tikhonov term on the Gauss-Newton Hessian: states without a cost (x along the path, actual
 # steer) must not leave it singular.
@@ -120,7 +127,7 @@ HESSIAN_REGULARISATION = 1.0e-6
 # step budget.
 STEP_TOLERANCE = 1.0e-2
 MAX_SQP_ITERATIONS = 1            # warm-started: real-time iteration, one QP per solve
-COLD_START_SQP_ITERATIONS = 4     # no usable previous plan: converge the first plan further
+COLD_START_SQP_ITERATIONS = 2     # no usable previous plan: one more step for the first plan
 # HPIPM's own settings, measured on QPs captured from closed-loop runs (cruise, stop, turn,
 # obstacle): "speed_abs" (exit on the barrier parameter alone) with an initial barrier of the
 # order of the slack penalties and a 1e-5 exit takes 3–9 interior-point iterations, ≈0.9 ms;
@@ -146,7 +153,7 @@ _STAGE_PARAMETERS = ("x_ref", "y_ref", "yaw_ref", "speed_ref", "steer_ref", "s_r
                      "x_front_ref", "y_front_ref", "yaw_front_ref", "lateral_min", "lateral_max",
                      "s_max", "w_lateral", "w_heading", "w_speed", "w_steer", "w_accel", "w_jerk",
                      "w_steer_rate", "max_lateral_accel")
-P = {name: i for i, name in enumerate(_STAGE_PARAMETERS)}
+STAGE_PARAM = {name: i for i, name in enumerate(_STAGE_PARAMETERS)}
 # Per obstacle slot and stage: centre x, y, cos yaw, sin yaw, 1/semi-axis a, 1/semi-axis b,
 # the smaller semi-axis (turns the ellipse metric into metres), and which body disc is checked
 # (its offset ahead of the rear axle, m).
@@ -277,7 +284,8 @@ class StageReference:
 
 @dataclasses.dataclass(frozen=True)
 class ReferencePath:
-    """A drivable path: samples along arc length s, with speed limit and free width each side."""
+    """A drivable path: samples along arc length s (yaw unwrapped, continuous), with the speed
+    limit and the free width left and right of the path at each sample."""
 
     s_m: np.ndarray
     x_m: np.ndarray
@@ -297,6 +305,7 @@ class ReferencePath:
         s = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
         yaw = np.unwrap(np.arctan2(np.gradient(y, s), np.gradient(x, s)))
         kappa = np.gradient(yaw, s)
+
         def per_point(value):
             return np.broadcast_to(np.asarray(value, float), keep.shape)[keep].copy()
 
@@ -341,7 +350,8 @@ class ObstacleSet:
                           semi_length_m, semi_width_m) -> ObstacleSet:
         """Predictions at the stage times t_s by constant velocity (one value per object)."""
         t = np.asarray(t_s, float)[None, :]
-        col = [np.atleast_1d(np.asarray(v, float))[:, None] for v in (x_m, y_m, yaw_rad, vx_mps, vy_mps)]
+        col = [np.atleast_1d(np.asarray(v, float))[:, None]
+               for v in (x_m, y_m, yaw_rad, vx_mps, vy_mps)]
         yaw = np.broadcast_to(col[2], (col[2].shape[0], t.shape[1])).copy()
         return cls(col[0] + col[3] * t, col[1] + col[4] * t, yaw,
                    np.atleast_1d(np.asarray(semi_length_m, float)),
@@ -386,7 +396,13 @@ class CommandSchedule:
 
 @dataclasses.dataclass(frozen=True)
 class MpcSolution:
-    """A plan: per-stage arrays (N+1) at t_s after stamp_s; rates hold over [t_k, t_k+1)."""
+    """A plan. Per-stage arrays (N+1) at t_s after stamp_s: the predicted pose and speed, the
+    actuators' steer / accel and the commands reaching them (*_cmd_*), the command rates over
+    [t_k, t_k+1) (last entry 0) and the safety slack used (> 0: a corridor, stop or obstacle
+    constraint could not be met). The *_send_* breakpoints are the same commands in send time
+    (the dead times earlier), which is what command_at() and command_schedule() read.
+    ok=False marks a fallback (the previous plan shifted, or a comfort stop);
+    consecutive_failures counts them, for the node to call a minimal-risk stop."""
 
     ok: bool
     fallback: bool
@@ -414,7 +430,8 @@ class MpcSolution:
 
     def command_at(self, t_from_stamp_s: float) -> MpcCommand:
         """The command to send t seconds after the stamp (linear between breakpoints)."""
-        steer, steer_rate = _piecewise_linear(self.steer_send_t_s, self.steer_send_rad, t_from_stamp_s)
+        steer, steer_rate = _piecewise_linear(self.steer_send_t_s, self.steer_send_rad,
+                                              t_from_stamp_s)
         accel, jerk = _piecewise_linear(self.accel_send_t_s, self.accel_send_mps2, t_from_stamp_s)
         return MpcCommand(steer, steer_rate, accel, jerk)
 
@@ -429,7 +446,8 @@ class MpcSolution:
         t = t[t >= 0.0]
         steer = np.interp(t, self.steer_send_t_s, self.steer_send_rad)
         accel = np.interp(t, self.accel_send_t_s, self.accel_send_mps2)
-        rate = np.array([_piecewise_linear(self.steer_send_t_s, self.steer_send_rad, ti)[1] for ti in t])
+        rate = np.array([_piecewise_linear(self.steer_send_t_s, self.steer_send_rad, ti)[1]
+                         for ti in t])
         speed = np.interp(t, self.t_s, self.speed_mps)
         return CommandSchedule(t, steer, rate, speed, accel)
 
@@ -456,7 +474,8 @@ def save_problems(path: str | Path, problems: list[MpcProblem]) -> None:
     n_stages = problems[0].reference.s_m.shape[0]
     for f in dataclasses.fields(ObstacleSet):
         per_stage = f.name not in ("semi_length_m", "semi_width_m")
-        stacked = np.full((len(problems), width, n_stages) if per_stage else (len(problems), width), np.nan)
+        shape = (len(problems), width, n_stages) if per_stage else (len(problems), width)
+        stacked = np.full(shape, np.nan)
         for i, p in enumerate(problems):
             stacked[i, :len(p.obstacles)] = getattr(p.obstacles, f.name)
         arrays[f"obstacles.{f.name}"] = stacked
@@ -495,18 +514,21 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     u = ca.SX.sym("u", NU)
     p = ca.SX.sym("p", config.n_parameters)
 
+    def param(name):
+        return p[STAGE_PARAM[name]]
+
     def rates(s, w):
         yaw, v, steer, accel = s[IYAW], s[IV], s[ISTEER], s[IACCEL]
         # Brakes stop the van, they do not reverse it: the braking part of the accel fades out
         # as v → 0 (drive does not), so v ≥ 0 holds in the model and a stopped van with the
-        # brake on simply stays stopped.
-        # (At accel = 0 the split's derivative is ½ each: a stopped van still "sees" that
-        # drive moves it, so it can pull away from a cold start at rest.)
+        # brake on stays stopped. At accel = 0 the split's derivative is ½ each, so a van at
+        # rest still "sees" that drive moves it and can pull away from a cold start.
         braking = ca.fmin(accel, 0.0) * v / ca.sqrt(v * v + BRAKE_FADE_SPEED_MPS ** 2)
-        drive = ca.fmax(accel, 0.0)
         return ca.vertcat(v * ca.cos(yaw), v * ca.sin(yaw), v * ca.tan(steer) / config.wheelbase_m,
-                          drive + braking, (s[ISTEER_CMD] - steer) / config.steer_tau_s,
-                          (s[IACCEL_CMD] - accel) / config.accel_tau_s, w[IU_STEER_RATE], w[IU_JERK])
+                          ca.fmax(accel, 0.0) + braking,
+                          (s[ISTEER_CMD] - steer) / config.steer_tau_s,
+                          (s[IACCEL_CMD] - accel) / config.accel_tau_s,
+                          w[IU_STEER_RATE], w[IU_JERK])
 
     h = config.step_s
     s0 = x[:N_PHYSICAL]
@@ -514,21 +536,27 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     k2 = rates(s0 + h / 2 * k1, u)
     k3 = rates(s0 + h / 2 * k2, u)
     k4 = rates(s0 + h * k3, u)
-    x_next = ca.vertcat(s0 + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), u[IU_SLACK_SAFETY], u[IU_SLACK_COMFORT])
+    x_next = ca.vertcat(s0 + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4),
+                        u[IU_SLACK_SAFETY], u[IU_SLACK_COMFORT])
 
     px, py, yaw, v, steer = x[IX], x[IY], x[IYAW], x[IV], x[ISTEER]
     safety, comfort = x[ISLACK_SAFETY], x[ISLACK_COMFORT]
     cos_yaw, sin_yaw = ca.cos(yaw), ca.sin(yaw)
-    yaw_ref = p[P["yaw_ref"]]
-    lateral = -ca.sin(yaw_ref) * (px - p[P["x_ref"]]) + ca.cos(yaw_ref) * (py - p[P["y_ref"]])
-    along = p[P["s_ref"]] + ca.cos(yaw_ref) * (px - p[P["x_ref"]]) + ca.sin(yaw_ref) * (py - p[P["y_ref"]])
-    fx, fy = px + config.front_bumper_m * cos_yaw, py + config.front_bumper_m * sin_yaw
-    yaw_f = p[P["yaw_front_ref"]]
-    lateral_front = -ca.sin(yaw_f) * (fx - p[P["x_front_ref"]]) + ca.cos(yaw_f) * (fy - p[P["y_front_ref"]])
+
+    def offsets(qx, qy, prefix):
+        """(lateral, along-track) offset of a point from the stage's reference point."""
+        ref_yaw = param(f"yaw_{prefix}ref")
+        dx, dy = qx - param(f"x_{prefix}ref"), qy - param(f"y_{prefix}ref")
+        cos_ref, sin_ref = ca.cos(ref_yaw), ca.sin(ref_yaw)
+        return -sin_ref * dx + cos_ref * dy, cos_ref * dx + sin_ref * dy
+
+    lateral, along = offsets(px, py, "")
+    lateral_front, _ = offsets(px + config.front_bumper_m * cos_yaw,
+                               py + config.front_bumper_m * sin_yaw, "front_")
     lateral_accel = v * v * ca.tan(steer) / config.wheelbase_m
-    lo, hi, lat_max = p[P["lateral_min"]], p[P["lateral_max"]], p[P["max_lateral_accel"]]
+    lo, hi, lat_max = param("lateral_min"), param("lateral_max"), param("max_lateral_accel")
     rows = [lateral - lo + safety, hi - lateral + safety, lateral_front - lo + safety,
-            hi - lateral_front + safety, p[P["s_max"]] - along + safety,
+            hi - lateral_front + safety, param("s_max") - param("s_ref") - along + safety,
             v + REVERSE_SLACK_SCALE * comfort,
             lat_max - lateral_accel + comfort, lat_max + lateral_accel + comfort]
     base = len(_STAGE_PARAMETERS)
@@ -542,20 +570,21 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
         rows.append(scale * (ca.sqrt(la * la + lb * lb + 1e-6) - 1.0) + safety)
 
     def weighted(name, value):
-        return ca.sqrt(p[P[name]]) * value
+        return ca.sqrt(param(name)) * value
 
-    state_terms = [weighted("w_lateral", lateral), weighted("w_heading", yaw - yaw_ref),
-                   weighted("w_speed", v - p[P["speed_ref"]]),
-                   weighted("w_steer", steer - p[P["steer_ref"]]),
+    state_terms = [weighted("w_lateral", lateral), weighted("w_heading", yaw - param("yaw_ref")),
+                   weighted("w_speed", v - param("speed_ref")),
+                   weighted("w_steer", steer - param("steer_ref")),
                    weighted("w_accel", x[IACCEL_CMD]),
                    math.sqrt(SAFETY_SLACK_L2) * safety, math.sqrt(COMFORT_SLACK_L2) * comfort]
     input_terms = [weighted("w_steer_rate", u[IU_STEER_RATE]), weighted("w_jerk", u[IU_JERK])]
+    slack_cost = SAFETY_SLACK_L1 * safety + COMFORT_SLACK_L1 * comfort
     return OcpFunctions(
         step=ca.Function("step", [x, u], [x_next]),
         constraints=ca.Function("constraints", [x, p], [ca.vertcat(*rows)]),
         residuals=ca.Function("residuals", [x, u, p], [ca.vertcat(*state_terms, *input_terms)]),
         terminal=ca.Function("terminal", [x, p], [ca.vertcat(*state_terms)]),
-        slack_cost=ca.Function("slack_cost", [x], [SAFETY_SLACK_L1 * safety + COMFORT_SLACK_L1 * comfort]))
+        slack_cost=ca.Function("slack_cost", [x], [slack_cost]))
 
 
 def _stage_slices(config: MpcConfig):
@@ -611,7 +640,6 @@ def _build_solver(config: MpcConfig):
 def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     """The OCP's parameter matrix (n_parameters, N+1) for one instance."""
     ref, x0, n1 = problem.reference, problem.initial_state, config.horizon_steps + 1
-    out = np.zeros((config.n_parameters, n1))
     yaw = np.unwrap(ref.yaw_rad)
     yaw = yaw + 2.0 * math.pi * np.round((x0[IYAW] - yaw[0]) / (2.0 * math.pi))
     # The front bumper's reference point: the path continued as a circular arc of the stage's
@@ -620,16 +648,10 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     turn = kappa * ell
     straight = np.abs(turn) < 1e-6
     safe_kappa = np.where(straight, 1.0, kappa)
-    out[P["x_front_ref"]] = np.where(straight, ref.x_m + ell * np.cos(yaw),
-                                     ref.x_m + (np.sin(yaw + turn) - np.sin(yaw)) / safe_kappa)
-    out[P["y_front_ref"]] = np.where(straight, ref.y_m + ell * np.sin(yaw),
-                                     ref.y_m - (np.cos(yaw + turn) - np.cos(yaw)) / safe_kappa)
-    out[P["yaw_front_ref"]] = yaw + turn
-    out[P["x_ref"]], out[P["y_ref"]], out[P["yaw_ref"]], out[P["s_ref"]] = ref.x_m, ref.y_m, yaw, ref.s_m
-    out[P["steer_ref"]] = np.clip(np.arctan(config.wheelbase_m * kappa), -config.max_steer_rad,
-                                  config.max_steer_rad)
-    out[P["lateral_min"]] = -ref.right_width_m + config.half_width_m
-    out[P["lateral_max"]] = ref.left_width_m - config.half_width_m
+    x_front = np.where(straight, ref.x_m + ell * np.cos(yaw),
+                       ref.x_m + (np.sin(yaw + turn) - np.sin(yaw)) / safe_kappa)
+    y_front = np.where(straight, ref.y_m + ell * np.sin(yaw),
+                       ref.y_m - (np.cos(yaw + turn) - np.cos(yaw)) / safe_kappa)
     speed = np.minimum(ref.speed_mps, config.max_speed_mps)
     if math.isfinite(problem.s_stop_m):
         s_max = np.full(n1, problem.s_stop_m - config.front_bumper_m)
@@ -637,17 +659,27 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
         speed = np.minimum(speed, np.sqrt(2.0 * STOP_PROFILE_DECEL_MPS2 * room))
     else:
         s_max = ref.s_m + PARKED_OBSTACLE_DISTANCE_M
-    out[P["s_max"]], out[P["speed_ref"]] = s_max, speed
     w = config.weights
     terminal = np.ones(n1)
     terminal[-1] = w.terminal_factor
-    out[P["w_lateral"]], out[P["w_heading"]] = w.lateral * terminal, w.heading * terminal
-    out[P["w_speed"]] = w.speed * terminal
-    out[P["w_steer"]], out[P["w_accel"]], out[P["w_jerk"]] = w.steer, w.accel, w.jerk
-    reachable = np.minimum(speed, x0[IV] + problem.limits.max_accel_mps2 * config.step_s * np.arange(n1))
+    t_stage = config.step_s * np.arange(n1)
+    reachable = np.minimum(speed, x0[IV] + problem.limits.max_accel_mps2 * t_stage)
     slow = np.clip(1.0 - reachable / LOW_SPEED_MPS, 0.0, 1.0)
-    out[P["w_steer_rate"]] = w.steer_rate * (1.0 + LOW_SPEED_STEER_RATE_GAIN * slow)
-    out[P["max_lateral_accel"]] = problem.limits.max_lateral_accel_mps2
+    values = {
+        "x_ref": ref.x_m, "y_ref": ref.y_m, "yaw_ref": yaw, "speed_ref": speed, "s_ref": ref.s_m,
+        "steer_ref": np.clip(np.arctan(config.wheelbase_m * kappa), -config.max_steer_rad,
+                             config.max_steer_rad),
+        "x_front_ref": x_front, "y_front_ref": y_front, "yaw_front_ref": yaw + turn,
+        "lateral_min": -ref.right_width_m + config.half_width_m,
+        "lateral_max": ref.left_width_m - config.half_width_m, "s_max": s_max,
+        "w_lateral": w.lateral * terminal, "w_heading": w.heading * terminal,
+        "w_speed": w.speed * terminal, "w_steer": w.steer, "w_accel": w.accel, "w_jerk": w.jerk,
+        "w_steer_rate": w.steer_rate * (1.0 + LOW_SPEED_STEER_RATE_GAIN * slow),
+        "max_lateral_accel": problem.limits.max_lateral_accel_mps2,
+    }
+    out = np.zeros((config.n_parameters, n1))
+    for name, value in values.items():
+        out[STAGE_PARAM[name]] = value
     base = len(_STAGE_PARAMETERS)
     slots = out[base:].reshape(config.max_obstacles, OBSTACLE_FIELDS, n1)
     slots[:, 0] = x0[IX] + PARKED_OBSTACLE_DISTANCE_M
@@ -678,6 +710,18 @@ def choose_body_discs(config: MpcConfig, params: np.ndarray, x: np.ndarray, y: n
     slots[:, OBSTACLE_DISC] = offsets[np.argmin(la * la + lb * lb, axis=0), 0, 0]
 
 
+def params_per_body_disc(config: MpcConfig, params: np.ndarray) -> list[np.ndarray]:
+    """The parameter matrix once per body disc, every obstacle row pointed at that disc: for a
+    solver that states "every disc clears every obstacle" outright (the IPOPT baseline)."""
+    base = len(_STAGE_PARAMETERS)
+    out = []
+    for offset in config.body_disc_offsets_m:
+        copy = params.copy()
+        copy[base:].reshape(config.max_obstacles, OBSTACLE_FIELDS, -1)[:, OBSTACLE_DISC] = offset
+        out.append(copy)
+    return out
+
+
 def variable_bounds(config: MpcConfig, problem: MpcProblem) -> tuple[np.ndarray, np.ndarray]:
     """Bounds on z = [x_0, u_0, …, x_N]; x_0 is pinned to the initial state."""
     n, width = config.horizon_steps, NX + NU
@@ -693,14 +737,16 @@ def variable_bounds(config: MpcConfig, problem: MpcProblem) -> tuple[np.ndarray,
     # A command already outside the comfort range may only come back at the jerk limit.
     swing = lim.max_jerk_mps3 * config.step_s * np.arange(n + 1)
     accel_cmd = problem.initial_state[IACCEL_CMD]
-    lower[:, IACCEL_CMD] = np.minimum(max(lim.min_accel_mps2, config.hard_min_accel_mps2), accel_cmd + swing)
-    upper[:, IACCEL_CMD] = np.maximum(min(lim.max_accel_mps2, config.hard_max_accel_mps2), accel_cmd - swing)
+    min_accel = max(lim.min_accel_mps2, config.hard_min_accel_mps2)
+    max_accel = min(lim.max_accel_mps2, config.hard_max_accel_mps2)
+    lower[:, IACCEL_CMD] = np.minimum(min_accel, accel_cmd + swing)
+    upper[:, IACCEL_CMD] = np.maximum(max_accel, accel_cmd - swing)
     lower[0, :N_PHYSICAL] = upper[0, :N_PHYSICAL] = problem.initial_state
     upper[0, ISLACK_SAFETY:NX] = 0.0
     return lower.ravel()[:n * width + NX], upper.ravel()[:n * width + NX]
 
 
-def _problem_is_finite(problem: MpcProblem) -> str:
+def _invalid_inputs(problem: MpcProblem) -> str:
     """Empty when every number is usable, else what is not."""
     checks = {"initial state": problem.initial_state,
               "limits": np.array(dataclasses.astuple(problem.limits))}
@@ -711,6 +757,12 @@ def _problem_is_finite(problem: MpcProblem) -> str:
     bad = [name for name, values in checks.items() if not np.all(np.isfinite(values))]
     if math.isinf(problem.s_stop_m):
         bad.append("s_stop")
+    if not math.isfinite(problem.stamp_s):
+        bad.append("stamp")
+    lim = problem.limits
+    if not (lim.min_accel_mps2 < lim.max_accel_mps2 and lim.max_jerk_mps3 > 0.0
+            and lim.max_lateral_accel_mps2 > 0.0):
+        bad.append("limits out of order")
     return ", ".join(bad)
 
 
@@ -776,7 +828,8 @@ class MpcPlanner:
             accel = max(accel, 0.0)
 
         def rates(s, steer_in, accel_in):
-            return (s[3] * math.cos(s[2]), s[3] * math.sin(s[2]), s[3] * math.tan(s[4]) / cfg.wheelbase_m,
+            return (s[3] * math.cos(s[2]), s[3] * math.sin(s[2]),
+                    s[3] * math.tan(s[4]) / cfg.wheelbase_m,
                     s[5], (steer_in - s[4]) / cfg.steer_tau_s, (accel_in - s[5]) / cfg.accel_tau_s)
 
         s = (x, y, yaw, v, steer, accel)
@@ -788,7 +841,8 @@ class MpcPlanner:
             k2 = rates([a + h / 2 * b for a, b in zip(s, k1)], steer_in, accel_in)
             k3 = rates([a + h / 2 * b for a, b in zip(s, k2)], steer_in, accel_in)
             k4 = rates([a + h * b for a, b in zip(s, k3)], steer_in, accel_in)
-            s = [a + h / 6 * (b1 + 2 * b2 + 2 * b3 + b4) for a, b1, b2, b3, b4 in zip(s, k1, k2, k3, k4)]
+            s = [a + h / 6 * (b1 + 2 * b2 + 2 * b3 + b4)
+                 for a, b1, b2, b3, b4 in zip(s, k1, k2, k3, k4)]
             s[3] = max(s[3], 0.0)  # the brakes stop the van; they do not reverse it
         steer_cmd = self._steer_sent.at(t0 + horizon - cfg.steer_dead_time_s, state.steer_rad)
         accel_cmd = self._accel_sent.at(t0 + horizon - cfg.accel_dead_time_s, state.accel_mps2)
@@ -817,6 +871,8 @@ class MpcPlanner:
         return s0 + np.concatenate([[0.0], np.cumsum(0.5 * (speed[1:] + speed[:-1]) * dt)])
 
     def sample_reference(self, path: ReferencePath, state: VanState) -> StageReference:
+        """The path at the stages' predicted arc lengths (held at the path's end: give a stop
+        point there if the path ends within the horizon)."""
         return path.sample(self.stage_arc_lengths(path, state))
 
     def make_problem(self, state: VanState, reference: StageReference,
@@ -828,18 +884,26 @@ class MpcPlanner:
         if len(obstacles) > self.config.max_obstacles:
             gap = np.hypot(obstacles.x_m - reference.x_m, obstacles.y_m - reference.y_m).min(axis=1)
             keep = np.sort(np.argsort(gap - obstacles.semi_length_m)[:self.config.max_obstacles])
-            obstacles = ObstacleSet(obstacles.x_m[keep], obstacles.y_m[keep], obstacles.yaw_rad[keep],
+            obstacles = ObstacleSet(obstacles.x_m[keep], obstacles.y_m[keep],
+                                    obstacles.yaw_rad[keep],
                                     obstacles.semi_length_m[keep], obstacles.semi_width_m[keep])
-        stop = math.nan if s_stop_m is None else (math.inf if math.isnan(s_stop_m) else float(s_stop_m))
+        # None means no stop point (NaN in the instance); a NaN given here is a broken input.
+        stop = math.nan if s_stop_m is None else float(s_stop_m)
+        stop = math.inf if s_stop_m is not None and math.isnan(stop) else stop
         return MpcProblem(state.stamp_s, self.predict_initial_state(state), reference, obstacles,
                           stop, self.config.limits if limits is None else limits)
 
     # -- solving ----------------------------------------------------------------------------------
-    def solve(self, state: VanState, reference: StageReference, obstacles: ObstacleSet | None = None,
-              s_stop_m: float | None = None, limits: MotionLimits | None = None) -> MpcSolution:
-        """Plan from `state`; s_stop_m is the arc length the front bumper must not pass."""
+    def solve(self, state: VanState, reference: StageReference,
+              obstacles: ObstacleSet | None = None, s_stop_m: float | None = None,
+              limits: MotionLimits | None = None) -> MpcSolution:
+        """Plan from `state` along `reference` (N+1 stages at config.stage_times_s() after the
+        stamp, as are the obstacle predictions). s_stop_m: arc length along the reference that
+        the front bumper must not pass (None: no stop point). Never raises on bad numbers: a
+        non-finite input or a failed QP gives the shifted previous plan with ok=False."""
         started = time.perf_counter()
-        return self._solve(self.make_problem(state, reference, obstacles, s_stop_m, limits), started)
+        problem = self.make_problem(state, reference, obstacles, s_stop_m, limits)
+        return self._solve(problem, started)
 
     def solve_problem(self, problem: MpcProblem) -> MpcSolution:
         """Solve a prepared (e.g. recorded) instance, warm-started like a live solve."""
@@ -853,7 +917,7 @@ class MpcPlanner:
 
     def _solve(self, problem: MpcProblem, started: float) -> MpcSolution:
         self.last_problem = problem
-        bad = _problem_is_finite(problem)
+        bad = _invalid_inputs(problem)
         if bad:
             return self._fail(problem, f"invalid input: {bad}", 0, started)
         params = stage_parameters(self.config, problem)
@@ -865,12 +929,14 @@ class MpcPlanner:
         z[self._xs[0]] = lower[self._xs[0]]
         status, iterations = STATUS_ITERATE, 0
         for iterations in range(1, budget + 1):
-            choose_body_discs(self.config, params, z[self._pose[0]], z[self._pose[1]], z[self._pose[2]])
+            choose_body_discs(self.config, params, *(z[index] for index in self._pose))
             h, g, a, lba, uba = self._qp_data(z, params)
-            step = self._qp(h=h, g=g, a=a, lba=lba, uba=uba, lbx=lower - z, ubx=upper - z)["x"].full().ravel()
+            step = self._qp(h=h, g=g, a=a, lba=lba, uba=uba, lbx=lower - z,
+                            ubx=upper - z)["x"].full().ravel()
             qp_status = self._qp.stats()["return_status"]
             if qp_status != 0 or not np.all(np.isfinite(step)):
-                return self._fail(problem, f"qp failed: hpipm status {qp_status}", iterations, started)
+                return self._fail(problem, f"qp failed: hpipm status {qp_status}", iterations,
+                                  started)
             z = z + step
             if np.max(np.abs(step[self._physical])) <= self.config.step_tolerance:
                 status = STATUS_CONVERGED
@@ -879,7 +945,8 @@ class MpcPlanner:
         self.consecutive_failures = 0
         return self._solution(z, problem, True, False, status, iterations, started)
 
-    def _fail(self, problem: MpcProblem, status: str, iterations: int, started: float) -> MpcSolution:
+    def _fail(self, problem: MpcProblem, status: str, iterations: int,
+              started: float) -> MpcSolution:
         """The previous plan shifted to now, or, with none usable, a straight comfort stop."""
         self.consecutive_failures += 1
         self._previous_ok = False
@@ -932,7 +999,8 @@ class MpcPlanner:
         inputs = np.zeros((cfg.horizon_steps, NU))
         accel = x0[IACCEL_CMD]
         for k in range(cfg.horizon_steps):
-            inputs[k, IU_JERK] = np.clip((target - accel) / cfg.step_s, -COMFORT_JERK_MPS3, COMFORT_JERK_MPS3)
+            inputs[k, IU_JERK] = np.clip((target - accel) / cfg.step_s, -COMFORT_JERK_MPS3,
+                                         COMFORT_JERK_MPS3)
             accel += inputs[k, IU_JERK] * cfg.step_s
         z = self._rollout_z(x0, inputs)
         speed = z[self._state_index(IV)]
@@ -964,7 +1032,7 @@ class MpcPlanner:
         if accel_t[0] > 1e-9:
             accel_t = np.concatenate([[0.0], accel_t])
             accel_v = np.concatenate([[self._accel_sent.at(stamp, accel_v[0])], accel_v])
-        if np.all(np.isfinite(steer_v)) and np.all(np.isfinite(accel_v)):
+        if math.isfinite(stamp) and np.all(np.isfinite(steer_v)) and np.all(np.isfinite(accel_v)):
             self._steer_sent.write(stamp + steer_t, steer_v)
             self._accel_sent.write(stamp + accel_t, accel_v)
         return MpcSolution(
@@ -972,7 +1040,8 @@ class MpcPlanner:
             solve_time_ms=(time.perf_counter() - started) * 1e3, iterations=iterations,
             consecutive_failures=self.consecutive_failures, stamp_s=stamp, t_s=t.copy(),
             x_m=x[:, IX].copy(), y_m=x[:, IY].copy(), yaw_rad=x[:, IYAW].copy(),
-            speed_mps=x[:, IV].copy(), steer_rad=x[:, ISTEER].copy(), accel_mps2=x[:, IACCEL].copy(),
+            speed_mps=x[:, IV].copy(), steer_rad=x[:, ISTEER].copy(),
+            accel_mps2=x[:, IACCEL].copy(),
             steer_cmd_rad=x[:, ISTEER_CMD].copy(), accel_cmd_mps2=x[:, IACCEL_CMD].copy(),
             steer_rate_radps=np.append(u[:-1, IU_STEER_RATE], 0.0),
             jerk_mps3=np.append(u[:-1, IU_JERK], 0.0), safety_slack_m=x[:, ISLACK_SAFETY].copy(),

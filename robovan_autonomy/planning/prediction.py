@@ -3,12 +3,13 @@
 Three small ideas, each vectorised over objects and stages:
 
 1. Motion. Each object keeps its speed; its course turns at a constant rate (CTRV) when the
-   tracker has seen it turning, else stays put (CV, the ω = 0 limit of the same formula). A turn
+   tracker has seen it turning, else stays as it is (CV, the ω = 0 limit of the same motion). A turn
    stops after a quarter circle: at a junction a car turns once and then drives straight, it does
    not drive circles. `TurnRateEstimator` gets the turn rate from the course change between
    object tables, because /perception/objects carries no yaw rate.
-2. Footprint. Each box is covered by 1–3 discs along its length (the MPC's collision constraint is
-   a distance between disc centres, which is smooth where a box test is not).
+2. Footprint. Each box is covered by 1–3 discs along its length, for collision tests as distances
+   between disc centres (smooth where a box test is not). The MPC in mpc.py takes the predicted
+   boxes as ellipses instead (behaviour.mpc_obstacles).
 3. Path frame. Points in `map` are projected onto the reference polyline: arc length s and signed
    lateral offset d (positive left), with the polyline's heading at the foot point.
 """
@@ -18,11 +19,13 @@ import dataclasses
 import math
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from robovan_autonomy.interfaces import OBJECT_DTYPE
+from robovan_autonomy.mapping.lanelet_map import wrap_angle
 
-# Most discs per object: three cover a 6 m van to within a hand's width of its sides, and more
-# would only add MPC constraints.
+# Most discs per object: with three a 5.9 m van's discs reach 0.4 m past its sides (one disc would
+# reach 2.1 m past them); more would only add constraints.
 MAX_DISCS_PER_OBJECT = 3
 # Below this speed an object's velocity direction is noise, so no turn rate is estimated from it:
 # a walking pedestrian (~1.4 m/s) still gets a course, a tracker's jitter on a parked car does not.
@@ -40,8 +43,14 @@ MAX_PREDICTED_TURN_RAD = math.pi / 2.0
 TURN_RATE_FILTER_TAU_S = 0.3
 # A track unseen this long is forgotten, s; its id may then be reused by the tracker.
 TRACK_FORGET_AFTER_S = 2.0
-# Elements per projection chunk (points × segments): bounds the temporary arrays to ~8 MB each.
-PROJECTION_CHUNK_ELEMENTS = 1 << 20
+# Path vertices nearest to a point whose two segments are searched for its foot point: on a
+# densely sampled path the nearest segment ends at the nearest vertex, and eight also cover a path
+# that passes within a few samples of itself (a hairpin) inside the search window.
+NEAREST_VERTICES = 8
+# The first and last segment of a path count as extended by this much, m: an object just past the
+# end of the route (a car standing beyond the last bay) keeps a meaningful s and d, but the
+# extension stays too short to reach back to another part of a curling route.
+PATH_END_EXTENSION_M = 10.0
 # Segments shorter than this are treated as points, m (repeated vertices in a polyline).
 MIN_SEGMENT_LENGTH_M = 1e-9
 
@@ -141,8 +150,9 @@ def predict_objects(objects: np.ndarray, horizon: Horizon,
     omega = np.where(np.abs(omega) < MIN_TURN_RATE_RADPS, 0.0, omega)
     turning = omega != 0.0
     # Time spent turning before the course settles (a quarter circle at most), then straight on.
-    t_turn = np.minimum(t, np.where(turning, MAX_PREDICTED_TURN_RAD / np.where(turning, np.abs(omega), 1.0),
-                                    np.inf)[:, None])
+    turn_ends_s = np.full(count, np.inf)
+    turn_ends_s[turning] = MAX_PREDICTED_TURN_RAD / np.abs(omega[turning])
+    t_turn = np.minimum(t, turn_ends_s[:, None])
     heading_change = omega[:, None] * t_turn
     safe_omega = np.where(turning, omega, 1.0)[:, None]
     c0, s0 = np.cos(course)[:, None], np.sin(course)[:, None]
@@ -162,11 +172,6 @@ def predict_objects(objects: np.ndarray, horizon: Horizon,
                       yaw_rad=yaw, length_m=objects["length"].astype(float),
                       width_m=objects["width"].astype(float), disc_object=owner,
                       disc_radius_m=radius_m, disc_x_m=disc_x, disc_y_m=disc_y)
-
-
-def wrap_angle(angle_rad: np.ndarray | float) -> np.ndarray | float:
-    """Angle into [-π, π)."""
-    return (np.asarray(angle_rad) + np.pi) % (2.0 * np.pi) - np.pi
 
 
 class TurnRateEstimator:
@@ -189,7 +194,7 @@ class TurnRateEstimator:
                 t_prev, course_prev, rate_prev = self._tracks[track]
                 dt = t_s - t_prev
                 if dt > 0.0:
-                    raw = float(wrap_angle(course - course_prev)) / dt
+                    raw = wrap_angle(course - course_prev) / dt
                     alpha = dt / (TURN_RATE_FILTER_TAU_S + dt)
                     rate = rate_prev + alpha * (raw - rate_prev)
                 else:
@@ -217,12 +222,14 @@ class PathCoordinates:
 def project_to_path(path_x_m: np.ndarray, path_y_m: np.ndarray, path_s_m: np.ndarray,
                     x_m: np.ndarray, y_m: np.ndarray,
                     s_min_m: float = -math.inf, s_max_m: float = math.inf) -> PathCoordinates:
-    """Nearest-point projection of map points onto a polyline, vectorised over points and segments.
+    """Nearest-point projection of map points onto a polyline, vectorised over the points.
 
     Only segments overlapping [s_min_m, s_max_m] are searched, so a route that passes the same
-    street twice projects onto the visit the caller means. Beyond the first and last vertex of
-    the whole path the end segments are extended, so s may lie outside the path's range (an
-    object just past the end of the route keeps a meaningful s and d).
+    street twice projects onto the visit the caller means. Per point, the segments at its
+    NEAREST_VERTICES nearest path vertices (a k-d tree query) and the window's two end segments
+    are the candidates. The whole
+    path's end segments are extended by PATH_END_EXTENSION_M, so s may lie up to that far outside
+    the path's range.
     """
     px, py, ps = (np.asarray(a, dtype=float) for a in (path_x_m, path_y_m, path_s_m))
     qx, qy = np.broadcast_arrays(np.asarray(x_m, dtype=float), np.asarray(y_m, dtype=float))
@@ -232,26 +239,32 @@ def project_to_path(path_x_m: np.ndarray, path_y_m: np.ndarray, path_s_m: np.nda
     segments = np.flatnonzero((ps[1:] >= s_min_m) & (ps[:-1] <= s_max_m))
     if len(segments) == 0:  # the window misses the path: search the segment nearest to it
         segments = np.array([int(np.clip(np.searchsorted(ps, s_min_m) - 1, 0, last_segment))])
-    ax, ay = px[segments], py[segments]
-    ex, ey = px[segments + 1] - ax, py[segments + 1] - ay
+    first, last = int(segments[0]), int(segments[-1])
+    vertices = np.arange(first, last + 2)
+    k = min(NEAREST_VERTICES, len(vertices))
+    _, nearest = cKDTree(np.column_stack([px[vertices], py[vertices]])).query(
+        np.column_stack([qx, qy]), k=k)
+    nearest = vertices[np.asarray(nearest).reshape(len(qx), k)]
+    # The segments at those vertices, and the window's end segments (whose extension beyond the
+    # path's end is near no vertex).
+    ends = np.broadcast_to(np.array([first, last]), (len(qx), 2))
+    candidates = np.clip(np.concatenate([nearest - 1, nearest, ends], axis=1), first, last)
+
+    ax, ay = px[candidates], py[candidates]
+    ex, ey = px[candidates + 1] - ax, py[candidates + 1] - ay
     seg_len = np.hypot(ex, ey)
     safe_len = np.maximum(seg_len, MIN_SEGMENT_LENGTH_M)
     ux, uy = ex / safe_len, ey / safe_len
-    lo = np.where(segments == 0, -np.inf, 0.0)
-    hi = np.where(segments == last_segment, np.inf, seg_len)
-
-    s_out, d_out, h_out = (np.empty(len(qx)) for _ in range(3))
-    step = max(1, PROJECTION_CHUNK_ELEMENTS // len(segments))
-    for start in range(0, len(qx), step):
-        cx, cy = qx[start:start + step, None] - ax, qy[start:start + step, None] - ay
-        along = np.clip(cx * ux + cy * uy, lo, hi)
-        dist2 = (cx - along * ux) ** 2 + (cy - along * uy) ** 2
-        best = np.argmin(dist2, axis=1)
-        rows = np.arange(len(best))
-        a = along[rows, best]
-        s_out[start:start + step] = ps[segments[best]] + a
-        # Sign from the side of the segment's line: positive to its left.
-        d_out[start:start + step] = np.copysign(np.sqrt(dist2[rows, best]),
-                                                ux[best] * cy[rows, best] - uy[best] * cx[rows, best])
-        h_out[start:start + step] = np.arctan2(uy[best], ux[best])
-    return PathCoordinates(s_out.reshape(shape), d_out.reshape(shape), h_out.reshape(shape))
+    lo = np.where(candidates == 0, -PATH_END_EXTENSION_M, 0.0)
+    hi = seg_len + np.where(candidates == last_segment, PATH_END_EXTENSION_M, 0.0)
+    cx, cy = qx[:, None] - ax, qy[:, None] - ay
+    along = np.clip(cx * ux + cy * uy, lo, hi)
+    dist2 = (cx - along * ux) ** 2 + (cy - along * uy) ** 2
+    best = np.argmin(dist2, axis=1)
+    rows = np.arange(len(qx))
+    ub, vb = ux[rows, best], uy[rows, best]
+    s = ps[candidates[rows, best]] + along[rows, best]
+    # Sign from the side of the segment's line: positive to its left.
+    d = np.copysign(np.sqrt(dist2[rows, best]), ub * cy[rows, best] - vb * cx[rows, best])
+    heading = np.arctan2(vb, ub)
+    return PathCoordinates(s.reshape(shape), d.reshape(shape), heading.reshape(shape))

@@ -6,9 +6,11 @@ into the other. Pixel centres sit on integer coordinates (OpenCV, ROS CameraInfo
 principal point is ((W − 1)/2, (H − 1)/2) and the image edges are at −0.5 and W − 0.5.
 
 The renderer draws the sky, then the flat ground layers in order (ground, sidewalks, roads,
-crosswalks, markings), then every vertical face, cap and actor part far to near. Faces are
+crosswalks, markings), then every vertical face, cap and object part far to near. Faces are
 clipped in 3D against the near plane and a guard band around the image before projection, so a
 polygon reaching behind the camera is cut where it crosses the near plane, never mirrored.
+The painter's pass draws face numbers, not colours: the colour image and the occlusion-aware
+ground truth are both looked up from that one label image.
 """
 from __future__ import annotations
 
@@ -19,8 +21,7 @@ import cv2
 import numpy as np
 
 from robovan_autonomy.camera_model import CameraIntrinsics
-from robovan_autonomy.sim.scene import (GROUND_COLOUR_BGR, LAYER_SOLID, FaceSet, Pose3, Scene,
-                                        shade)
+from robovan_autonomy.sim.scene import GROUND_COLOUR_BGR, FaceSet, Pose3, Scene, shade
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 NEAR_PLANE_M = 0.1            # closer than the bonnet: nothing there is worth drawing
@@ -101,21 +102,23 @@ class CameraRenderer:
         self._plane_offsets = np.array([NEAR_PLANE_M, 0.0, 0.0, 0.0, 0.0])
 
     def render(self, scene: Scene, camera_pose: Pose3, min_visible_px: int = MIN_VISIBLE_PX) -> CameraFrame:
-        """Image and 2D ground truth of scene.boxes seen from camera_pose (camera_front in map)."""
+        """Image and 2D ground truth of scene.objects seen from camera_pose (camera_front in map)."""
         k = self.intrinsics
-        image = np.empty((k.height_px, k.width_px, 3), np.uint8)
-        image[:] = self._sky_rows(camera_pose)[:, None, :]
         faces = FaceSet.concat([self._ground_square(scene, camera_pose),
                                 scene.faces_near(camera_pose.position[:2], RENDER_RANGE_M)])
         polygons, index, depth = self._visible_polygons(faces, camera_pose)
-        layer = faces.layer[index]
-        order = np.lexsort((-depth, layer))  # ground layers in order, then solids far to near
-        fog = 1.0 - np.exp(-depth / FOG_DISTANCE_M)
-        colours = (faces.colour[index] * (1.0 - fog[:, None]) + HAZE_BGR * fog[:, None]).tolist()
-        owners = faces.owner[index]
-        for i in order:
-            cv2.fillPoly(image, [polygons[i]], colours[i], cv2.LINE_8, SUBPIXEL_BITS)
-        boxes = self._ground_truth(scene, polygons, order, layer, owners, min_visible_px)
+        order = np.lexsort((-depth, faces.layer[index]))  # ground layers in order, then solids far to near
+        # Labels: the sky of row r is r, polygon i is H + i; the last polygon drawn over a pixel wins.
+        labels = np.empty((k.height_px, k.width_px), np.int32)
+        labels[:] = np.arange(k.height_px, dtype=np.int32)[:, None]
+        first_label = k.height_px
+        for i in order.tolist():
+            cv2.fillPoly(labels, [polygons[i]], first_label + i, cv2.LINE_8, SUBPIXEL_BITS)
+        fog = (1.0 - np.exp(-depth / FOG_DISTANCE_M))[:, None]
+        colours = faces.colour[index] * (1.0 - fog) + HAZE_BGR * fog
+        image = _lookup_bgr(labels, np.concatenate([self._sky_rows(camera_pose), _to_uint8(colours)]))
+        pixels = np.bincount(labels.ravel(), minlength=first_label + len(polygons))[first_label:]
+        boxes = self._ground_truth(scene, polygons, faces.owner[index], pixels, min_visible_px)
         if OPTICS_BLUR_PX > 1:
             image = cv2.GaussianBlur(image, (OPTICS_BLUR_PX, OPTICS_BLUR_PX), 0)
         return CameraFrame(image, boxes)
@@ -149,9 +152,11 @@ class CameraRenderer:
         relative = faces.vertices - camera_pose.position
         facing = faces.two_sided | (np.einsum("ij,ij->i", faces.normal, relative[heads]) < 0.0)
         optical = relative @ _map_to_optical(camera_pose)
-        inside = optical @ self._plane_normals.T >= self._plane_offsets
-        outside_one_plane = np.logical_and.reduceat(~inside, heads, axis=0).any(axis=1)
-        all_inside = np.logical_and.reduceat(inside.all(axis=1), heads)
+        # Cohen–Sutherland outcodes: bit p of a vertex is set when it lies outside plane p.
+        outcode = np.packbits(optical @ self._plane_normals.T < self._plane_offsets, axis=1,
+                              bitorder="little")[:, 0]
+        outside_one_plane = np.bitwise_and.reduceat(outcode, heads) != 0
+        all_inside = np.bitwise_or.reduceat(outcode, heads) == 0
         candidates = np.nonzero(facing & ~outside_one_plane)[0]
         centroid = np.add.reduceat(relative, heads, axis=0) / counts[:, None]
         depth = np.linalg.norm(centroid[candidates], axis=1)
@@ -160,54 +165,68 @@ class CameraRenderer:
         projected = np.column_stack([k.fx * optical[:, 0] / safe_z + k.cx, k.fy * optical[:, 1] / safe_z + k.cy])
         # Vertices behind the near plane only feed faces that get clipped; bound them for the cast.
         fixed = np.round(np.clip(projected * scale, -2.0 ** 30, 2.0 ** 30)).astype(np.int32)
+        bounds, unclipped = faces.starts.tolist(), all_inside.tolist()
         polygons, kept = [], []
         for i in candidates.tolist():
-            start, end = faces.starts[i], faces.starts[i + 1]
-            if all_inside[i]:
-                polygon = fixed[start:end]
-            else:
-                clipped = _clip_polygon(optical[start:end], self._plane_normals, self._plane_offsets)
-                if len(clipped) < 3:
-                    polygon = None
-                else:
-                    uv = np.column_stack([k.fx * clipped[:, 0] / clipped[:, 2] + k.cx,
-                                          k.fy * clipped[:, 1] / clipped[:, 2] + k.cy])
-                    polygon = np.round(uv * scale).astype(np.int32)
-            polygons.append(polygon)
-            kept.append(polygon is not None)
-        kept = np.array(kept, bool)
-        return [p for p in polygons if p is not None], candidates[kept], depth[kept]
-
-    def _ground_truth(self, scene: Scene, polygons, order, layer, owners, min_visible_px: int):
-        """Occlusion-aware 2D boxes: an id image drawn with the same painter's order from the
-        first actor face on (faces drawn earlier cannot hide an actor)."""
-        k = self.intrinsics
-        actor_rows = np.nonzero(owners[order] > 0)[0]
-        if len(actor_rows) == 0:
-            return ()
-        ids = np.zeros((k.height_px, k.width_px), np.uint16)
-        for i in order[actor_rows[0]:]:
-            if layer[i] == LAYER_SOLID:
-                cv2.fillPoly(ids, [polygons[i]], int(owners[i]), cv2.LINE_8, SUBPIXEL_BITS)
-        visible = np.bincount(ids.ravel(), minlength=len(scene.boxes) + 1)
-        scale = float(1 << SUBPIXEL_BITS)
-        boxes = []
-        for owner in np.unique(owners[owners > 0]).tolist():
-            mine = [polygons[i] for i in np.nonzero(owners == owner)[0]]
-            points = np.concatenate(mine) / scale
-            (u0, v0), (u1, v1) = points.min(axis=0), points.max(axis=0)
-            x1, y1 = max(u0, 0.0), max(v0, 0.0)
-            x2, y2 = min(u1, k.width_px - 1.0), min(v1, k.height_px - 1.0)
-            if x2 < x1 or y2 < y1 or visible[owner] < min_visible_px:
+            start, end = bounds[i], bounds[i + 1]
+            if unclipped[i]:
+                polygons.append(fixed[start:end])
+                kept.append(True)
                 continue
+            clipped = _clip_polygon(optical[start:end], self._plane_normals, self._plane_offsets)
+            if len(clipped) >= 3:
+                uv = np.column_stack([k.fx * clipped[:, 0] / clipped[:, 2] + k.cx,
+                                      k.fy * clipped[:, 1] / clipped[:, 2] + k.cy])
+                polygons.append(np.round(uv * scale).astype(np.int32))
+            kept.append(len(clipped) >= 3)
+        kept = np.array(kept, bool)
+        return polygons, candidates[kept], depth[kept]
+
+    def _ground_truth(self, scene: Scene, polygons, owners: np.ndarray, pixels: np.ndarray,
+                      min_visible_px: int):
+        """Occlusion-aware 2D boxes of the objects with polygons in view. pixels: how many pixels
+        of the label image each polygon won, so an object's visible pixels are its polygons' sum."""
+        k = self.intrinsics
+        mine = np.nonzero(owners > 0)[0]
+        if len(mine) == 0:
+            return ()
+        mine = mine[np.argsort(owners[mine], kind="stable")]
+        in_view, first = np.unique(owners[mine], return_index=True)
+        visible = np.add.reduceat(pixels[mine], first)
+        drawn = [polygons[i] for i in mine.tolist()]
+        vertex_starts = np.concatenate([[0], np.cumsum([len(p) for p in drawn])])[first]
+        points = np.concatenate(drawn) / float(1 << SUBPIXEL_BITS)
+        lo, hi = np.minimum.reduceat(points, vertex_starts), np.maximum.reduceat(points, vertex_starts)
+        cut_lo = np.maximum(lo, 0.0)
+        cut_hi = np.minimum(hi, (k.width_px - 1.0, k.height_px - 1.0))
+        shown = np.all(cut_hi >= cut_lo, axis=1) & (visible >= min_visible_px)
+        ends = np.append(first[1:], len(mine))
+        boxes = []
+        for j in np.nonzero(shown)[0].tolist():
+            (u0, v0), (u1, v1) = lo[j], hi[j]
+            (x1, y1), (x2, y2) = cut_lo[j].tolist(), cut_hi[j].tolist()
             full_area = max((u1 - u0) * (v1 - v0), 1e-9)
-            in_image = _silhouette_pixels(mine, int(math.floor(x1)), int(math.floor(y1)),
+            in_image = _silhouette_pixels(drawn[first[j]:ends[j]], int(math.floor(x1)), int(math.floor(y1)),
                                           int(math.ceil(x2)), int(math.ceil(y2)))
-            box = scene.boxes[owner - 1]
-            boxes.append(GroundTruthBox2D(int(box.class_id), int(box.object_id), float(x1), float(y1),
-                                          float(x2), float(y2), float(min(1.0, visible[owner] / max(in_image, 1))),
+            box = scene.objects[in_view[j] - 1]
+            boxes.append(GroundTruthBox2D(int(box.class_id), int(box.object_id), x1, y1, x2, y2,
+                                          float(min(1.0, visible[j] / max(in_image, 1))),
                                           float(1.0 - (x2 - x1) * (y2 - y1) / full_area)))
         return tuple(boxes)
+
+
+def _to_uint8(colours_bgr: np.ndarray) -> np.ndarray:
+    """Float BGR as fillPoly would store it in a uint8 image: rounded half to even, saturated."""
+    return np.clip(np.rint(colours_bgr), 0, 255).astype(np.uint8)
+
+
+def _lookup_bgr(labels: np.ndarray, palette_bgr: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 image of palette_bgr[labels]; the palette padded to 4 bytes a colour, so
+    the gather moves one 32-bit word a pixel."""
+    padded = np.zeros((len(palette_bgr), 4), np.uint8)
+    padded[:, :3] = palette_bgr
+    bgra = np.take(padded.view(np.uint32).ravel(), labels).view(np.uint8).reshape(*labels.shape, 4)
+    return cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)
 
 
 def _silhouette_pixels(polygons, x0: int, y0: int, x1: int, y1: int) -> int:
@@ -220,20 +239,20 @@ def _silhouette_pixels(polygons, x0: int, y0: int, x1: int, y1: int) -> int:
 
 def _clip_polygon(polygon: np.ndarray, normals: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Sutherland–Hodgman: the part of a convex or concave planar polygon on the inside of every
-    plane (normal · p ≥ offset)."""
+    plane (normal · p ≥ offset). Mostly quads: plain floats beat numpy's per-call cost there."""
     for normal, offset in zip(normals, offsets):
         if len(polygon) == 0:
             break
         distance = polygon @ normal - offset
-        inside = distance >= 0.0
-        if inside.all():
+        if distance.min() >= 0.0:
             continue
+        points, d = polygon.tolist(), distance.tolist()
         out = []
-        for i in range(len(polygon)):
-            j = (i + 1) % len(polygon)
-            if inside[i]:
-                out.append(polygon[i])
-            if inside[i] != inside[j]:
-                out.append(polygon[i] + (polygon[j] - polygon[i]) * (distance[i] / (distance[i] - distance[j])))
-        polygon = np.array(out).reshape(-1, 3)
+        for p, q, dp, dq in zip(points, points[1:] + points[:1], d, d[1:] + d[:1]):
+            if dp >= 0.0:
+                out.append(p)
+            if (dp >= 0.0) != (dq >= 0.0):
+                f = dp / (dp - dq)
+                out.append([p[0] + (q[0] - p[0]) * f, p[1] + (q[1] - p[1]) * f, p[2] + (q[2] - p[2]) * f])
+        polygon = np.array(out, float).reshape(-1, 3)
     return polygon

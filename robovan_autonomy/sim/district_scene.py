@@ -1,7 +1,8 @@
 """The adapter from a Lanelet2 district map to the sensor models' Scene.
 
-Parked cars are scene boxes rather than static prisms: they are objects the van must perceive,
-so they carry an object id for the LiDAR's per-point ground truth and the camera's 2D boxes.
+Parked cars are the scene's static boxes rather than prisms: they are objects the van must
+perceive, so they carry an object id for the LiDAR's per-point ground truth and the camera's 2D
+boxes, yet they never move, so the scene builds their geometry once instead of every frame.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def build_scene(district: DistrictMap, palette_seed: int = 0) -> Scene:
                 for m in district.markings if m.kind != "crosswalk_stripe"]
     markings += [LaneMarking(m.points, m.width_m or MARKING_WIDTH_M["crosswalk_stripe"])
                  for m in crosswalk_stripes]
-    return Scene(prisms=prisms, walls=walls, roads=roads, markings=markings, palette_seed=palette_seed)
+    return Scene(prisms=prisms, walls=walls, roads=roads, markings=markings, palette_seed=palette_seed,
+                 static_boxes=parked_car_boxes(district))
 
 
 def parked_car_boxes(district: DistrictMap) -> list[Box]:

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from robovan_autonomy.sim.scene import GROUND_ID, Pose3, Scene
+from robovan_autonomy.sim.scene import GROUND_ID, Pose3, Scene, concat_ranges
 from robovan_autonomy.vehicle_params import VehicleParams
 
 RANGE_NOISE_SIGMA_M = 0.02     # 1σ range noise of a 32-beam spinning LiDAR (spec ±3 cm)
@@ -87,7 +87,8 @@ class LidarModel:
         if level:  # every beam of a column shares its azimuth
             ux, uy, slope, horizontal = ux[:, :1], uy[:, :1], slope[:1], horizontal[:1]
         yaw = sensor_pose.yaw_rad
-        deviation = _wrap(np.arctan2(rays[..., 1], rays[..., 0]) - (yaw + self.azimuth_rad)[:, None])
+        heading = rays[:, :1] if level else rays
+        deviation = _wrap(np.arctan2(heading[..., 1], heading[..., 0]) - (yaw + self.azimuth_rad)[:, None])
         margin = int(math.ceil(float(np.max(np.abs(deviation))) / self.azimuth_step_rad)) + 1
 
         segments = scene.segments_near(origin[:2], cfg.max_range_m)
@@ -204,31 +205,68 @@ class LidarModel:
         prev_row = np.vstack([np.full((1, t.shape[1]), -1), last_crossing[:-1]])
         has_prev = prev_row >= group_start[:, None]
         prev_t = np.where(has_prev, np.take_along_axis(t, np.maximum(prev_row, 0), axis=0), 0.0)
-
-        pair_slope = slope if level else slope[col]
-        z = z_s + pair_slope * t
-        on_wall = (z >= z_lo) & (z <= z_hi)
-        t_wall = np.where(on_wall, t, np.inf)
-        z_cap = np.where(pair_slope < 0.0, z_hi, z_lo)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t_cap = (z_cap - z_s) / pair_slope
-        on_cap = ((solid >= 0)[:, None] & exits & np.isfinite(t) & (t_cap > 0.0) & (t_cap >= prev_t)
-                  & (t_cap < t) & (t_cap < t_wall))
-        t_hit = np.where(on_cap, t_cap, t_wall)
-        finite = np.isfinite(t_hit)
-        quantum = np.where(finite, t_hit, 0.0) / _RANGE_QUANTUM_M
-        key = ((np.round(quantum).astype(np.int64) << (_PAIR_BITS + 1))
-               | (np.arange(count, dtype=np.int64)[:, None] << 1) | on_cap.astype(np.int64))
-        key = np.where(finite, key, _NO_HIT)
-
+        closed_exit = (solid >= 0)[:, None] & exits
         best = np.full(no_hit, _NO_HIT, np.int64)
-        starts = np.concatenate([[0], np.nonzero(col[1:] != col[:-1])[0] + 1])
-        best[col[starts]] = np.minimum.reduceat(key, starts, axis=0)
+        if level:
+            # A row's hits lie on a few neighbouring beams: only those are evaluated.
+            row, beam = self._level_candidates(t[:, 0], prev_t[:, 0], z_s, z_lo[:, 0], z_hi[:, 0],
+                                               closed_exit[:, 0], slope[0])
+            key = _hit_keys(t[row, 0], prev_t[row, 0], slope[0, beam], z_s, z_lo[row, 0], z_hi[row, 0],
+                            closed_exit[row, 0], row)
+            np.minimum.at(best.reshape(-1), col[row] * cfg.beams + beam, key)
+        else:
+            key = _hit_keys(t, prev_t, slope[col], z_s, z_lo, z_hi, closed_exit, np.arange(count)[:, None])
+            starts = np.concatenate([[0], np.nonzero(col[1:] != col[:-1])[0] + 1])
+            best[col[starts]] = np.minimum.reduceat(key, starts, axis=0)
         hit = best != _NO_HIT
         t_obj = np.where(hit, (best >> (_PAIR_BITS + 1)) * _RANGE_QUANTUM_M, np.inf)
         hit_pair = np.where(hit, (best >> 1) & ((1 << _PAIR_BITS) - 1), 0)
         hit_cap = hit & ((best & 1) == 1)
         return t_obj, hit_pair, hit_cap, seg
+
+    @staticmethod
+    def _level_candidates(t, prev_t, z_s, z_lo, z_hi, closed_exit, slope):
+        """(row, beam) pairs that may hit, for a level sensor whose beam slopes rise with the
+        beam index: per row the beams reaching its wall at distance t, or its cap between
+        prev_t and t, are one run of neighbours. The run is widened by a beam on each side so
+        rounding here never loses a hit that _hit_keys would find."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lo = np.searchsorted(slope, (z_lo - z_s) / t)
+            hi = np.searchsorted(slope, (z_hi - z_s) / t, side="right")
+            # Descending beams land on a top below the sensor, ascending ones on a bottom above.
+            down = closed_exit & (z_hi < z_s)
+            up = closed_exit & (z_lo > z_s)
+            top_near = np.where(prev_t > 0.0, (z_hi - z_s) / prev_t, -np.inf)
+            bottom_near = np.where(prev_t > 0.0, (z_lo - z_s) / prev_t, np.inf)
+            lo = np.where(down, np.minimum(lo, np.searchsorted(slope, top_near)), lo)
+            hi = np.where(down, np.maximum(hi, np.searchsorted(slope, (z_hi - z_s) / t, side="right")), hi)
+            lo = np.where(up, np.minimum(lo, np.searchsorted(slope, (z_lo - z_s) / t)), lo)
+            hi = np.where(up, np.maximum(hi, np.searchsorted(slope, bottom_near, side="right")), hi)
+        lo = np.maximum(lo - 1, 0)
+        hi = np.minimum(hi + 1, len(slope))
+        counts = np.maximum(hi - lo, 0)
+        row = np.repeat(np.arange(len(t)), counts)
+        return row, concat_ranges(lo, counts)
+
+
+def _hit_keys(t, prev_t, slope, z_s, z_lo, z_hi, closed_exit, row):
+    """Sort keys of the hits of crossings (distance t along the beam's horizontal, prev_t that of
+    the solid's crossing before) with beams of the given slopes, all broadcast together: range,
+    then row, then the cap flag, packed in an int64; _NO_HIT where the beam passes."""
+    z = z_s + slope * t
+    on_wall = (z >= z_lo) & (z <= z_hi)
+    t_wall = np.where(on_wall, t, np.inf)
+    z_cap = np.where(slope < 0.0, z_hi, z_lo)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_cap = (z_cap - z_s) / slope
+    on_cap = (closed_exit & np.isfinite(t) & (t_cap > 0.0) & (t_cap >= prev_t)
+              & (t_cap < t) & (t_cap < t_wall))
+    t_hit = np.where(on_cap, t_cap, t_wall)
+    finite = np.isfinite(t_hit)
+    quantum = np.where(finite, t_hit, 0.0) / _RANGE_QUANTUM_M
+    key = ((np.round(quantum).astype(np.int64) << (_PAIR_BITS + 1))
+           | (np.asarray(row, np.int64) << 1) | on_cap.astype(np.int64))
+    return np.where(finite, key, _NO_HIT)
 
 
 def _wrap(angle: np.ndarray) -> np.ndarray:

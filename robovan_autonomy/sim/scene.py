@@ -490,7 +490,7 @@ class Scene:
         self._colour_cache: dict[tuple, dict[str, np.ndarray]] = {}
         self.static_boxes = tuple(static_boxes)
         box_segments, box_faces = self._box_geometry(self.static_boxes, len(self.prisms), 0)
-        self._dynamic_solid_base = len(self.prisms) + len(box_segments) // 4
+        self._dynamic_solid_base = len(self.prisms) + len(box_segments) // 4  # four sides a part
         self.static_segments = SegmentSet.concat([SegmentSet.from_rings(rings), box_segments])
         s = self.static_segments
         self._segment_index = GridIndex(np.column_stack([np.minimum(s.ax, s.bx), np.minimum(s.ay, s.by),

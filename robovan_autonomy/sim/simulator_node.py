@@ -81,8 +81,10 @@ class SimulatorNode(Node):
         elif name == "camera":
             assert isinstance(reading, CameraReading)
             self.info_pub.publish(itf.encode_camera_info(reading.stamp_s, world.intrinsics))
-            self.image_pub.publish(itf.encode_image(reading.stamp_s, reading.image))
-            if self.record_camera_jpeg:
+            # Image messages cost about 0.5 ms (raw) and 0.9 ms (JPEG) a frame: only for readers.
+            if self.image_pub.get_subscription_count() > 0:
+                self.image_pub.publish(itf.encode_image(reading.stamp_s, reading.image))
+            if self.record_camera_jpeg and self.jpeg_pub.get_subscription_count() > 0:
                 self.jpeg_pub.publish(itf.encode_compressed_image(reading.stamp_s, reading.image))
         elif name == "ground_truth_odometry":
             van = world.van

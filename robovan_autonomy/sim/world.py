@@ -13,12 +13,12 @@ import math
 
 import numpy as np
 
+from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.interfaces import OBJECT_DTYPE
 from robovan_autonomy.mapping.lanelet_map import DistrictMap
 from robovan_autonomy.sim.actors import ActorState, ScriptedActors
-from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.sim.camera import CameraFrame, CameraRenderer
-from robovan_autonomy.sim.district_scene import build_scene, parked_car_boxes
+from robovan_autonomy.sim.district_scene import build_scene
 from robovan_autonomy.sim.faults import Delivery, FaultInjector, FaultKind, SensorFault
 from robovan_autonomy.sim.gnss_imu import (GnssConditions, GnssModel, GnssNoise, GnssReading,
                                            ImuModel, ImuNoise, ImuReading, MotionState)
@@ -79,8 +79,9 @@ class SimWorld:
         self.t_s = 0.0
         self.actors = ScriptedActors(scenario.actors)
         self.actor_states: list[ActorState] = self.actors.states()
-        self.parked = parked_car_boxes(district)
         self.scene = build_scene(district, palette_seed=self.seed)
+        self.parked = list(self.scene.static_boxes)
+        self._parked_objects = _object_table(self.parked)
         streams = np.random.SeedSequence(self.seed).spawn(len(SENSORS))
         rng = {name: np.random.default_rng(s) for name, s in zip(SENSORS, streams)}
         self._rng = rng
@@ -91,6 +92,8 @@ class SimWorld:
                               self._gnss_conditions())
         self.imu = ImuModel(ImuNoise.from_vehicle_params(vehicle), vehicle.sensor_pose("imu"), rng["imu"])
         self.faults = {name: FaultInjector(self._sensor_faults(name)) for name in SENSORS}
+        self._extrinsics = {name: vehicle.sensor_pose(name) for name in ("lidar_top", "camera_front")}
+        self._gnss_antenna = vehicle.sensor_pose("gnss").translation()[None]
         rates = {name: float(vehicle.sensors[frame]["rate_hz"]) for name, frame in
                  (("imu", "imu"), ("gnss", "gnss"), ("lidar", "lidar_top"), ("camera", "camera_front"))}
         rates["ground_truth_odometry"] = GROUND_TRUTH_ODOMETRY_HZ
@@ -131,25 +134,26 @@ class SimWorld:
         self.actor_states = self.actors.update(t_s, (van.x_m, van.y_m, van.yaw_rad), t_s - self.t_s)
         self.t_s = t_s
 
+    def actor_boxes(self) -> list[Box]:
+        """The scenario's moving actors now."""
+        return [Box(a.x, a.y, 0.0, a.yaw, a.length, a.width, a.height, None, a.class_id, a.track_id)
+                for a in self.actor_states]
+
     def boxes(self) -> list[Box]:
         """Every object a sensor can see: scenario actors and parked cars."""
-        return [Box(a.x, a.y, 0.0, a.yaw, a.length, a.width, a.height, None, a.class_id, a.track_id)
-                for a in self.actor_states] + self.parked
+        return self.actor_boxes() + self.parked
 
-    def boxes_within(self, radius_m: float) -> list[Box]:
-        """Boxes a sensor on the van can reach: rebuilding far ones each frame is wasted time."""
+    def actor_boxes_within(self, radius_m: float) -> list[Box]:
+        """Actors a sensor on the van can reach: rebuilding far ones each frame is wasted time
+        (parked cars are the scene's static boxes, built once)."""
         van = self.van
-        return [b for b in self.boxes() if math.hypot(b.x_m - van.x_m, b.y_m - van.y_m) <= radius_m]
+        return [b for b in self.actor_boxes() if math.hypot(b.x_m - van.x_m, b.y_m - van.y_m) <= radius_m]
 
     def ground_truth_objects(self) -> np.ndarray:
-        boxes = self.boxes()
-        speeds = {a.track_id: (a.vx, a.vy) for a in self.actor_states}
-        table = np.zeros(len(boxes), dtype=OBJECT_DTYPE)
-        for i, box in enumerate(boxes):
-            vx, vy = speeds.get(box.object_id, (0.0, 0.0))
-            table[i] = (box.x_m, box.y_m, 0.0, box.yaw_rad, box.length_m, box.width_m, box.height_m,
-                        vx, vy, 1.0, box.class_id, box.object_id)
-        return table
+        """Actors (with their velocities), then parked cars (at rest)."""
+        actors = self.actor_states
+        return np.concatenate([_object_table(self.actor_boxes(), [a.vx for a in actors], [a.vy for a in actors]),
+                               self._parked_objects])
 
     # -- sensors ------------------------------------------------------------------------------
     def _motion(self) -> MotionState:
@@ -163,16 +167,14 @@ class SimWorld:
             return self.imu.measure(t_s, self._motion())
         base = self.base_link_pose()
         if sensor == "gnss":
-            antenna = base.to_map(self.vehicle.sensor_pose("gnss").translation()[None])[0]
-            return self.gnss.measure(t_s, antenna)
+            return self.gnss.measure(t_s, base.to_map(self._gnss_antenna)[0])
         if self._scene_boxes_at_s != t_s:
-            self.scene.set_boxes(self.boxes_within(SENSOR_RANGE_M))
+            self.scene.set_boxes(self.actor_boxes_within(SENSOR_RANGE_M))
             self._scene_boxes_at_s = t_s
         if sensor == "lidar":
-            scan = self.lidar.scan(self.scene, base.compose(self.vehicle.sensor_pose("lidar_top")),
-                                   self._rng["lidar"])
+            scan = self.lidar.scan(self.scene, base.compose(self._extrinsics["lidar_top"]), self._rng["lidar"])
             return LidarReading(t_s, scan.points)
-        frame = self.camera.render(self.scene, base.compose(self.vehicle.sensor_pose("camera_front")))
+        frame = self.camera.render(self.scene, base.compose(self._extrinsics["camera_front"]))
         return CameraReading(t_s, frame.image, frame)
 
     def sensor_outputs(self, t_s: float, wanted: set[str] | None = None) -> list[tuple[str, object]]:
@@ -185,7 +187,9 @@ class SimWorld:
         for sensor in (name for name in SENSORS if name in due):
             if wanted is not None and sensor not in wanted:
                 continue
-            delivery = self.faults[sensor].apply(t_s, self._measure(sensor, t_s))
+            reading, injector = self._measure(sensor, t_s), self.faults[sensor]
+            # A stream without faults is delivered as is: the injector would only copy it.
+            delivery = injector.apply(t_s, reading) if injector.faults else Delivery(t_s, t_s, reading)
             if delivery is not None:
                 self._pending.append((sensor, delivery))
         ready = [(s, d.payload) for s, d in self._pending if d.deliver_at_s <= t_s + 1e-9]
@@ -197,3 +201,14 @@ class SimWorld:
         return outputs
 
 
+def _object_table(boxes: list[Box], vx_mps=0.0, vy_mps=0.0) -> np.ndarray:
+    """The ground-truth object rows of boxes standing on z = 0, built column by column."""
+    table = np.zeros(len(boxes), dtype=OBJECT_DTYPE)
+    if boxes:
+        columns = np.array([(b.x_m, b.y_m, b.yaw_rad, b.length_m, b.width_m, b.height_m) for b in boxes])
+        for name, column in zip(("x", "y", "yaw", "length", "width", "height"), columns.T):
+            table[name] = column
+        table["class_id"] = [b.class_id for b in boxes]
+        table["track_id"] = [b.object_id for b in boxes]
+    table["vx"], table["vy"], table["score"] = vx_mps, vy_mps, 1.0
+    return table

@@ -9,6 +9,8 @@ up). `--realtime` paces the same loop to the wall clock.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import json
 import os
@@ -24,6 +26,7 @@ from rclpy.parameter import Parameter
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.mapping.lanelet_map import load_map
+from robovan_autonomy.planning.planner_node import MISSION_COMPLETE_MESSAGE
 from robovan_autonomy.sim.report import MapFeatures, RunRecorder, VanTruth, judge, write_report_png
 from robovan_autonomy.sim.scenario import Scenario, load_scenario
 from robovan_autonomy.sim.simulator_node import SimulatorNode
@@ -38,9 +41,15 @@ from robovan_autonomy.vehicle_params import load_vehicle_params
 
 GROUND_TRUTH_REMAPS = {"localization": (itf.ODOMETRY, itf.GROUND_TRUTH_ODOMETRY),
                        "perception": (itf.OBJECTS, itf.GROUND_TRUTH_OBJECTS)}
-MISSION_COMPLETE_MESSAGE = "mission complete"
 SETTLE_AFTER_COMPLETE_S = 1.0  # keep simulating briefly so the report sees the van at rest
 MAX_CALLBACKS_PER_TICK = 10_000
+# glibc malloc: the sensor models allocate numpy temporaries of a few MB every frame. By default
+# glibc serves those with fresh mmaps or trims them off the heap when freed, so every frame faults
+# their pages in again (about 40 % of the LiDAR's and camera's time). Arrays below this size come
+# from the heap, and the heap keeps up to this much free memory instead of returning it.
+MALLOC_MMAP_THRESHOLD_BYTES = 64 << 20
+MALLOC_TRIM_THRESHOLD_BYTES = 256 << 20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 REPORT_DELIVERY_TIMEOUT_S = 5.0  # wall time; a bridge this slow is broken, not busy  # a node that keeps re-triggering itself must not hang the loop
 
 
@@ -54,6 +63,17 @@ class SimOptions:
     record: bool = True
     progress: bool = True
     time_limit_s: float | None = None
+
+
+def keep_heap_resident() -> bool:
+    """Tune glibc malloc for per-frame sensor buffers (see MALLOC_MMAP_THRESHOLD_BYTES); a
+    no-op returning False where the C library is not glibc."""
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES)
+                and libc.mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD_BYTES))
 
 
 def recorded_topics() -> dict:
@@ -84,6 +104,7 @@ class Simulation:
         self.features = MapFeatures.from_map(self.district, self.scenario, self.vehicle)
         self.recorder = RunRecorder(self.scenario, self.features, self.vehicle)
         self.mission_complete_at_s: float | None = None
+        self._deadline_misses = 0
         self.mode = "MANUAL"
 
     # -- graph --------------------------------------------------------------------------------
@@ -94,8 +115,12 @@ class Simulation:
         self.van_bus = can.Bus(interface="virtual", channel=channel, receive_own_messages=False)
         self.van = VanEcuBus(self.van_bus, self.world.ecu)
         specs = node_set("sim", self.options.ground_truth)
-        parameters = merged_parameters(params_files("sim"),
-                                       {"dbw_bridge": {"can_interface": "virtual", "can_channel": channel}})
+        mission = self.scenario.mission
+        parameters = merged_parameters(params_files("sim"), {
+            "dbw_bridge": {"can_interface": "virtual", "can_channel": channel},
+            "planner": {"map_file": str(self.scenario.map_path),
+                        "mission_bays": [stop.bay for stop in mission] or [""],
+                        "mission_dwell_s": [float(stop.dwell_s) for stop in mission] or [0.0]}})
         remaps = [GROUND_TRUTH_REMAPS[stage] for stage in self.options.ground_truth]
         self.stack_nodes = create_nodes(specs, parameters, self.context, use_sim_time=True,
                                         remappings=remaps)
@@ -205,9 +230,14 @@ class Simulation:
 
     def _record_step(self, t_s: float) -> None:
         node = self.sim_node
+        solve_ms, deadline_miss = None, False
         for diagnostic in node.new_diagnostics:
-            if MISSION_COMPLETE_MESSAGE in diagnostic.message and self.mission_complete_at_s is None:
-                self.mission_complete_at_s = t_s
+            if diagnostic.name.startswith("planner"):
+                if diagnostic.message == MISSION_COMPLETE_MESSAGE and self.mission_complete_at_s is None:
+                    self.mission_complete_at_s = t_s
+                solve_ms = float(diagnostic.values.get("mpc_solve_ms", "nan"))
+                misses = int(diagnostic.values.get("deadline_misses", "0"))
+                deadline_miss, self._deadline_misses = misses > self._deadline_misses, misses
             if "mode" in diagnostic.values:
                 self.mode = diagnostic.values["mode"]
         node.new_diagnostics.clear()
@@ -223,7 +253,8 @@ class Simulation:
             t_s, VanTruth.from_plant(self.world.van),
             estimated_pose=None if odometry is None else (odometry.x_m, odometry.y_m, odometry.yaw_rad),
             estimate_stamp_s=None if odometry is None else odometry.stamp_s,
-            planned_path=path, actors=self.world.actor_states, perceived=objects, mode=self.mode)
+            planned_path=path, mpc_solve_ms=solve_ms, deadline_miss=deadline_miss,
+            actors=self.world.actor_states, perceived=objects, mode=self.mode)
 
     def _print_progress(self, t_s: float, wall_s: float) -> None:
         van = self.world.van
@@ -250,4 +281,5 @@ class Simulation:
 
 
 def run_simulation(options: SimOptions) -> dict:
+    keep_heap_resident()
     return Simulation(options).run()

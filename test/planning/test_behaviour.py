@@ -20,6 +20,12 @@ from robovan_autonomy.planning.route import AdjacentKind, ReferencePath, RouteSt
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 VEHICLE = load_vehicle_params()
+# The brief's requirements, written out so a changed constant cannot make its own test pass.
+POSITION_TOLERANCE_M = 0.30
+FULL_STOP_S = 1.0
+STANDSTILL_GAP_M = 4.0
+TIME_GAP_S = 1.5
+MIN_RAMP_M = 15.0
 HORIZON = Horizon(n_stages=40, dt_s=0.1)
 FRONT_M = VEHICLE.wheelbase_m + VEHICLE.front_overhang_m
 HALF_WIDTH_M = VEHICLE.width_m / 2.0
@@ -156,10 +162,10 @@ def test_stops_at_the_bay_at_the_curb_and_reports_the_position_error():
     assert len(arrived) == 1
     t_arrive, event = arrived[0]
     assert event.name == "bay_A"
-    assert event.within_tolerance and event.position_error_m <= bh.STOP_POSITION_TOLERANCE_M
+    assert event.within_tolerance and event.position_error_m <= POSITION_TOLERANCE_M
     x_stop, y_stop, _ = progress.stops[0].stop_pose
     _, decision, s_van, _, _ = next(row for row in log if row[0] == t_arrive)
-    assert s_van == pytest.approx(x_stop, abs=bh.STOP_POSITION_TOLERANCE_M)
+    assert s_van == pytest.approx(x_stop, abs=POSITION_TOLERANCE_M)
     assert decision.offset.offset_m(np.array([s_van]))[0] == pytest.approx(y_stop, abs=0.05)
     assert decision.state is State.DWELL_AT_BAY
 
@@ -215,7 +221,7 @@ def test_stops_at_the_stop_line_for_a_full_second_then_proceeds():
     standing = [t for t, d, s, v, _ in log if v < bh.STANDSTILL_SPEED_MPS and s > 10.0
                 and s + FRONT_M < STOP_LINE_S]
     (t_go, _), = events(log, EventKind.STOP_LINE_CLEARED)
-    assert standing and t_go - standing[0] >= bh.FULL_STOP_S
+    assert standing and t_go - standing[0] >= FULL_STOP_S
     front_when_stopped = [s + FRONT_M for t, d, s, *_ in log if t == standing[0]][0]
     assert STOP_LINE_S - bh.STOP_LINE_SETBACK_M - 0.1 <= front_when_stopped <= STOP_LINE_S
     assert any(d.state is State.STOP_LINE_WAIT for _, d, *_ in log)
@@ -289,7 +295,7 @@ def test_stops_behind_an_obstacle_in_the_lane_with_at_least_four_metres():
     _, decision, s_van, v, _ = log[-1]
     assert decision.state is State.STOP_FOR_OBSTACLE and v < bh.STANDSTILL_SPEED_MPS
     gap = (60.0 - 0.3) - (s_van + FRONT_M)
-    assert bh.STANDSTILL_GAP_M - 0.05 <= gap <= bh.STANDSTILL_GAP_M + 1.0
+    assert STANDSTILL_GAP_M - 0.05 <= gap <= STANDSTILL_GAP_M + 1.0
 
 
 def test_emergency_braking_is_allowed_when_an_obstacle_appears_close():
@@ -308,7 +314,7 @@ def test_stop_point_behind_a_lead_keeps_the_time_gap_at_its_predicted_position()
     decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, van_speed), straight_path(), 0.0,
                               lead_on_straight(0.0, start_s=30.0), MissionProgress(()))
     assert decision.state is State.FOLLOW
-    desired = bh.STANDSTILL_GAP_M + bh.TIME_GAP_S * van_speed
+    desired = STANDSTILL_GAP_M + TIME_GAP_S * van_speed
     predicted_rear = lead_rear + 6.0 * HORIZON.t_s
     np.testing.assert_allclose(decision.s_stop_front_per_stage_m, predicted_rear - desired, atol=0.01)
     assert decision.s_stop_front_m == pytest.approx(predicted_rear[-1] - desired, abs=0.01)
@@ -329,7 +335,7 @@ def test_follows_a_lead_on_a_curve_at_no_less_than_the_time_gap():
     assert all(d.state is State.FOLLOW for _, d, *_ in log[5:])
     for t, d, s, v, _ in log[50:]:
         gap = (45.0 + lead_speed * t - 2.25) - (s + FRONT_M)
-        assert gap >= bh.STANDSTILL_GAP_M + (bh.TIME_GAP_S - 0.05) * v
+        assert gap >= STANDSTILL_GAP_M + (TIME_GAP_S - 0.05) * v
     t, d, s, v, _ = log[-1]
     assert v == pytest.approx(lead_speed, abs=0.2)
 
@@ -375,8 +381,8 @@ def test_passes_a_parked_van_with_smooth_ramps_inside_the_corridor():
     passing = [d for _, d, *_ in log if d.state is State.PASS_OBSTACLE]
     assert passing
     (plateau,) = [p for p in passing[0].offset.plateaus if p.d_m > 0.0]
-    assert plateau.s1_m - plateau.s0_m >= bh.PASS_MIN_RAMP_M
-    assert plateau.s3_m - plateau.s2_m >= bh.PASS_MIN_RAMP_M
+    assert plateau.s1_m - plateau.s0_m >= MIN_RAMP_M
+    assert plateau.s3_m - plateau.s2_m >= MIN_RAMP_M
     d, slope = passing[0].offset.at(path.s_m)
     room = path.left_width_m + path.left_adjacent_width_m
     assert np.all(d + HALF_WIDTH_M + bh.CORRIDOR_MARGIN_M <= room + 1e-9)
@@ -399,7 +405,7 @@ def test_does_not_pass_while_an_oncoming_car_is_in_the_adjacent_lane():
     assert all(p.d_m <= 0.0 for _, d, *_ in log for p in d.offset.plateaus)
     _, decision, s_van, v, _ = log[-1]
     assert decision.state is State.STOP_FOR_OBSTACLE and v < bh.STANDSTILL_SPEED_MPS
-    assert PARKED_S - 2.95 - (s_van + FRONT_M) >= bh.STANDSTILL_GAP_M
+    assert PARKED_S - 2.95 - (s_van + FRONT_M) >= STANDSTILL_GAP_M
 
 
 def test_passes_once_the_oncoming_car_has_gone_by():
@@ -412,6 +418,21 @@ def test_passes_once_the_oncoming_car_has_gone_by():
     car_s_at_pass = 120.0 - 8.0 * t_pass
     assert car_s_at_pass < PARKED_S - 20.0  # the car was well past the blockage
     assert log[-1][2] > PARKED_S + 10.0
+
+
+def test_a_stop_in_the_middle_of_a_pass_keeps_the_pass_offset():
+    def person_in_the_passing_lane(t):  # steps out just past the parked van while the van passes
+        person = table((14, ObjectClass.PEDESTRIAN, PARKED_S + 8.0, 2.3, 0.0, 0.0, 0.0))
+        return np.concatenate([parked_van(t), person]) if 9.0 <= t < 20.0 else parked_van(t)
+
+    log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 35.0, objects=person_in_the_passing_lane)
+    stopped = [(d, s) for t, d, s, v, _ in log if 9.0 < t < 20.0 and v < bh.STANDSTILL_SPEED_MPS]
+    assert stopped and all(d.state is State.STOP_FOR_OBSTACLE for d, _ in stopped)
+    pass_offset = max(p.d_m for d, _ in stopped for p in d.offset.plateaus)
+    for d, s in stopped:
+        assert len(d.offset.plateaus) == 1  # no ramp "back" from the pass offset while standing
+        assert d.offset.offset_m(np.array([s]))[0] <= pass_offset + 1e-9
+    assert log[-1][2] > PARKED_S + 20.0
 
 
 def test_requests_a_reroute_when_blocked_long_and_passing_is_impossible():

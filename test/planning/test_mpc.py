@@ -1,11 +1,12 @@
 """The MPC core: real CasADi/HPIPM solves, closed loop against a datasheet van (dead times, lags)."""
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
-from robovan_autonomy.planning.mpc import (MpcConfig, MpcPlanner, ObstacleSet, ReferencePath,
-                                           VanState, load_problems)
+from robovan_autonomy.planning.mpc import (STATUS_CONVERGED, MpcConfig, MpcPlanner, ObstacleSet,
+                                           ReferencePath, VanState, load_problems)
 from robovan_autonomy.vehicle.command_follower import STANDSTILL_HOLD_ACCEL_MPS2
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -189,20 +190,20 @@ def test_nan_input_returns_shifted_fallback_and_counts_failures(planner):
 
 
 def test_warm_start_needs_fewer_iterations_than_cold_start(config):
-    import dataclasses
-    converging = dataclasses.replace(config, max_iterations=30, step_tolerance=1e-4)
+    converging = dataclasses.replace(config, max_iterations=30, cold_start_iterations=30,
+                                     step_tolerance=1e-4)
     path = left_turn_path(3.5)
     warm = MpcPlanner(converging)
     start = VanState(0.0, -6.0, 0.6, 0.0, 3.5)
     first = warm.solve(start, warm.sample_reference(path, start))
-    assert first.status == "converged"
+    assert first.status == STATUS_CONVERGED
     van = Van(load_vehicle_params(), start)
     van.run(first, CYCLE_S)
     later = van.state()
     warm_plan = warm.solve(later, warm.sample_reference(path, later))
     cold = MpcPlanner(converging)
     cold_plan = cold.solve(later, warm.sample_reference(path, later))
-    assert warm_plan.status == cold_plan.status == "converged"
+    assert warm_plan.status == cold_plan.status == STATUS_CONVERGED
     assert warm_plan.iterations < cold_plan.iterations
 
 
@@ -224,3 +225,18 @@ def test_recorded_instance_replays_to_the_same_plan(planner, config, tmp_path):
     replayed = MpcPlanner(config).solve_problem(problem)
     np.testing.assert_allclose(replayed.x_m, original.x_m, atol=1e-9)
     np.testing.assert_allclose(replayed.steer_cmd_rad, original.steer_cmd_rad, atol=1e-9)
+
+
+def test_send_schedule_is_the_plan_one_dead_time_earlier(planner, config):
+    path = left_turn_path(3.5)
+    state = VanState(0.0, -8.0, 0.3, 0.0, 3.5)
+    plan = planner.solve(state, planner.sample_reference(path, state))
+    for k in (0, 5, 20):
+        steer_sent = plan.command_at(plan.t_s[k] - config.steer_dead_time_s)
+        accel_sent = plan.command_at(plan.t_s[k] - config.accel_dead_time_s)
+        assert steer_sent.steer_rad == pytest.approx(plan.steer_cmd_rad[k])
+        assert steer_sent.steer_rate_radps == pytest.approx(plan.steer_rate_radps[k])
+        assert accel_sent.accel_mps2 == pytest.approx(plan.accel_cmd_mps2[k])
+    schedule = plan.command_schedule()
+    assert schedule.time_from_start_s[0] == 0.0
+    assert schedule.steer_rad[0] == pytest.approx(plan.command.steer_rad)

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from robovan_autonomy.interfaces import OBJECT_DTYPE
 from robovan_autonomy.perception.classes import ObjectClass
-from robovan_autonomy.planning.prediction import (MAX_PREDICTED_TURN_RAD, Horizon, TurnRateEstimator,
-                                                  disc_cover, predict_objects, project_to_path)
+from robovan_autonomy.planning.prediction import (MAX_PREDICTED_TURN_RAD, PATH_END_EXTENSION_M, Horizon,
+                                                  TurnRateEstimator, disc_cover, predict_objects,
+                                                  project_to_path)
 
 HORIZON = Horizon(n_stages=40, dt_s=0.1)
 
@@ -153,11 +154,12 @@ def test_projection_keeps_the_shape_of_the_query():
     np.testing.assert_allclose(result.d_m, qy, atol=1e-12)
 
 
-def test_points_past_the_ends_of_the_path_extrapolate_along_the_end_segments():
+def test_points_just_past_the_ends_of_the_path_extrapolate_along_the_end_segments():
     x, y, s = straight_path(50.0)
-    result = project_to_path(x, y, s, np.array([-5.0, 58.0]), np.array([1.0, -1.0]))
-    np.testing.assert_allclose(result.s_m, [-5.0, 58.0])
-    np.testing.assert_allclose(result.d_m, [1.0, -1.0])
+    result = project_to_path(x, y, s, np.array([-5.0, 58.0, 80.0]), np.array([1.0, -1.0, 0.0]))
+    np.testing.assert_allclose(result.s_m, [-5.0, 58.0, 50.0 + PATH_END_EXTENSION_M])
+    np.testing.assert_allclose(result.d_m[:2], [1.0, -1.0])
+    assert abs(result.d_m[2]) == pytest.approx(80.0 - 50.0 - PATH_END_EXTENSION_M)  # far beyond: clamped
 
 
 def test_window_picks_the_visit_of_a_route_that_passes_the_same_place_twice():
@@ -173,11 +175,37 @@ def test_window_picks_the_visit_of_a_route_that_passes_the_same_place_twice():
     assert windowed.d_m[0] == pytest.approx(1.2)
 
 
-def test_projection_of_many_points_matches_one_at_a_time():
-    x, y, s = circle_path()
-    rng = np.random.default_rng(3)
-    qx, qy = rng.uniform(-35.0, 35.0, 300), rng.uniform(-35.0, 5.0, 300)
-    batch = project_to_path(x, y, s, qx, qy)
-    single = [project_to_path(x, y, s, qx[i:i + 1], qy[i:i + 1]) for i in range(0, 300, 37)]
-    np.testing.assert_allclose(batch.s_m[::37], [r.s_m[0] for r in single])
-    np.testing.assert_allclose(batch.d_m[::37], [r.d_m[0] for r in single])
+def exhaustive_projection(x, y, s, qx, qy):
+    """The definition, point by point: every segment, clamped at its ends, the two end segments
+    of the path extended by PATH_END_EXTENSION_M."""
+    best = []
+    ax, ay, ex, ey = x[:-1], y[:-1], np.diff(x), np.diff(y)
+    length = np.hypot(ex, ey)
+    lo, hi = np.zeros_like(length), np.ones_like(length)
+    lo[0], hi[-1] = -PATH_END_EXTENSION_M / length[0], 1.0 + PATH_END_EXTENSION_M / length[-1]
+    for px, py in zip(qx, qy):
+        t = np.clip(((px - ax) * ex + (py - ay) * ey) / length ** 2, lo, hi)
+        dist = np.hypot(ax + t * ex - px, ay + t * ey - py)
+        i = int(np.argmin(dist))
+        best.append((s[i] + t[i] * length[i], dist[i]))
+    return np.array(best)
+
+
+@settings(max_examples=25, deadline=None)
+@given(bends=st.lists(st.floats(-0.08, 0.08), min_size=4, max_size=4), seed=st.integers(0, 2**16))
+def test_projection_finds_the_same_nearest_point_as_an_exhaustive_search(bends, seed):
+    # A smooth random route (curvature piecewise constant over 50 m pieces, radius ≥ 12.5 m)
+    # sampled every 0.5 m, and points up to 15 m off it.
+    s = np.arange(0.0, 200.0, 0.5)
+    yaw = np.cumsum(np.repeat(bends, len(s) // 4 + 1)[:len(s)] * 0.5)
+    x, y = np.cumsum(0.5 * np.cos(yaw)), np.cumsum(0.5 * np.sin(yaw))
+    s = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
+    rng = np.random.default_rng(seed)
+    at = rng.integers(0, len(s), 60)
+    off = rng.uniform(-15.0, 15.0, 60)
+    qx, qy = x[at] - np.sin(yaw[at]) * off, y[at] + np.cos(yaw[at]) * off
+    result = project_to_path(x, y, s, qx, qy)
+    expected = exhaustive_projection(x, y, s, qx, qy)
+    np.testing.assert_allclose(np.abs(result.d_m), expected[:, 1], atol=1e-6)
+    unique = np.abs(result.d_m) > 0.5  # off the path, where the nearest point is one point
+    np.testing.assert_allclose(result.s_m[unique], expected[unique, 0], atol=1e-6)

@@ -1,0 +1,136 @@
+"""MPC core solve time: the planner's warm-started Gauss-Newton SQP / HPIPM against a naive
+Opti + IPOPT formulation of the same problem (bench/mpc_baseline.py), on the same instances.
+
+Instances come from short closed-loop runs on synthetic paths (straight with an offset, a 90°
+turn at 9 m radius, an S-curve, a stop approach with the hold after it, a static obstacle passed
+inside the corridor, a start from standstill): each cycle's MpcProblem is solved by the planner
+(warm-started from the previous cycle, as live) and then by the baseline (cold). The van moves
+along the planner's own prediction between cycles; the simulator will replace that. Recorded
+instance sequences (robovan_autonomy.planning.mpc.save_problems) placed in bench/data/mpc/*.npz
+are replayed the same way. Times are wall clock around the Python call, overhead included.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from robovan_autonomy.planning.mpc import (MpcConfig, MpcPlanner, ObstacleSet, ReferencePath,
+                                           VanState, load_problems)
+from robovan_autonomy.vehicle_params import load_vehicle_params
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mpc_baseline import IpoptBaseline  # noqa: E402
+
+CYCLE_S = 0.1                      # planner period of the synthetic runs
+RECORDED_DIR = Path(__file__).resolve().parent / "data" / "mpc"
+LANE_HALF_WIDTH_M = 2.0            # free width each side of the synthetic paths
+POINT_SPACING_M = 0.25             # density of the synthetic polylines
+
+
+def _polyline(pieces, speed_mps, left_m=LANE_HALF_WIDTH_M, right_m=LANE_HALF_WIDTH_M) -> ReferencePath:
+    """A path from straight and arc pieces: ("line", length) or ("arc", radius, signed angle)."""
+    x, y, yaw = [0.0], [0.0], 0.0
+    for piece in pieces:
+        if piece[0] == "line":
+            steps = max(1, int(piece[1] / POINT_SPACING_M))
+            for _ in range(steps):
+                x.append(x[-1] + piece[1] / steps * math.cos(yaw))
+                y.append(y[-1] + piece[1] / steps * math.sin(yaw))
+        else:
+            radius, angle = piece[1], piece[2]
+            steps = max(1, int(abs(angle) * radius / POINT_SPACING_M))
+            for _ in range(steps):
+                yaw_next = yaw + angle / steps
+                chord = 2.0 * radius * math.sin(abs(angle) / steps / 2.0)
+                x.append(x[-1] + chord * math.cos((yaw + yaw_next) / 2.0))
+                y.append(y[-1] + chord * math.sin((yaw + yaw_next) / 2.0))
+                yaw = yaw_next
+    return ReferencePath.from_points(x, y, speed_mps, left_m, right_m)
+
+
+def scenarios(quick: bool):
+    """(name, path, start state, seconds, obstacle maker or None, s_stop or None)."""
+    scale = 0.3 if quick else 1.0
+
+    def parked_car(times):
+        return ObstacleSet.constant_velocity(times, 30.0, 0.0, 0.0, 0.0, 0.0, 2.3, 0.9)
+
+    return [
+        ("straight", _polyline([("line", 200.0)], 8.0), VanState(0.0, 0.0, 0.5, 0.0, 8.0), 6.0 * scale, None, None),
+        ("turn_90", _polyline([("line", 15.0), ("arc", 9.0, math.pi / 2), ("line", 40.0)], 3.5),
+         VanState(0.0, 0.0, 0.0, 0.0, 3.5), 12.0 * scale, None, None),
+        ("s_curve", _polyline([("line", 10.0), ("arc", 10.0, math.pi / 3), ("arc", 10.0, -math.pi / 3),
+                               ("line", 40.0)], 3.8), VanState(0.0, 0.0, 0.0, 0.0, 3.8), 10.0 * scale, None, None),
+        ("stop", _polyline([("line", 100.0)], 8.0), VanState(0.0, 0.0, 0.0, 0.0, 8.0), 10.0 * scale, None,
+         35.0 if quick else 45.0),
+        ("obstacle", _polyline([("line", 100.0)], 5.0, left_m=5.0), VanState(0.0, 0.0, 0.0, 0.0, 5.0),
+         10.0 * scale, parked_car, None),
+        ("standstill_start", _polyline([("line", 100.0)], 5.0), VanState(0.0, 0.0, 0.0, 0.0, 0.0),
+         6.0 * scale, None, None),
+    ]
+
+
+def _advance(state: VanState, plan) -> VanState:
+    """The van where the plan says it is one cycle on (the plan starts after the dead time)."""
+    t = np.concatenate([[0.0], plan.t_s])
+    now = [state.x_m, state.y_m, state.yaw_rad, state.speed_mps, state.steer_rad, state.accel_mps2]
+    later = [plan.x_m, plan.y_m, plan.yaw_rad, plan.speed_mps, plan.steer_rad, plan.accel_mps2]
+    values = [float(np.interp(CYCLE_S, t, np.concatenate([[a], b]))) for a, b in zip(now, later)]
+    return VanState(state.stamp_s + CYCLE_S, *values)
+
+
+def _synthetic_runs(config: MpcConfig, quick: bool):
+    """Yield (scenario, problem, solve ms, plan ok) cycle by cycle."""
+    for name, path, state, seconds, obstacles, s_stop in scenarios(quick):
+        planner = MpcPlanner(config)
+        for _ in range(int(round(seconds / CYCLE_S))):
+            reference = planner.sample_reference(path, state)
+            obs = None if obstacles is None else obstacles(config.stage_times_s() + state.stamp_s)
+            problem = planner.make_problem(state, reference, obs, s_stop)
+            started = time.perf_counter()
+            plan = planner.solve_problem(problem)
+            yield name, problem, (time.perf_counter() - started) * 1e3, plan.ok
+            state = _advance(state, plan)
+
+
+def _recorded_runs(config: MpcConfig):
+    for path in sorted(RECORDED_DIR.glob("*.npz")):
+        planner = MpcPlanner(config)
+        for problem in load_problems(path):
+            started = time.perf_counter()
+            plan = planner.solve_problem(problem)
+            yield path.stem, problem, (time.perf_counter() - started) * 1e3, plan.ok
+
+
+def run(quick: bool = False) -> dict:
+    config = MpcConfig.from_vehicle(load_vehicle_params())
+    baseline = IpoptBaseline(config)
+    MpcPlanner(config)  # build (and cache) the solver outside the timed region
+    instances = [*_synthetic_runs(config, quick), *_recorded_runs(config)]
+    baseline.solve(instances[0][1])  # the same for the baseline: its first solve expands the NLP
+    ours, theirs, failures, baseline_failures, per_scenario = [], [], 0, 0, {}
+    for name, problem, ms, ok in instances:
+        ours.append(ms)
+        failures += not ok
+        base_ok, base_ms, _ = baseline.solve(problem)
+        theirs.append(base_ms)
+        baseline_failures += not base_ok
+        per_scenario.setdefault(name, []).append(ms)
+    ours, theirs = np.array(ours), np.array(theirs)
+    p99, base_p99 = float(np.percentile(ours, 99)), float(np.percentile(theirs, 99))
+    return {
+        "p50_ms": float(np.percentile(ours, 50)), "p99_ms": p99, "max_ms": float(ours.max()),
+        "baseline_p50_ms": float(np.percentile(theirs, 50)), "baseline_p99_ms": base_p99,
+        "speedup_p99": base_p99 / p99, "horizon_steps": config.horizon_steps,
+        "instances": int(ours.size), "failures": failures, "baseline_failures": baseline_failures,
+        "p99_ms_by_scenario": {k: float(np.percentile(v, 99)) for k, v in per_scenario.items()},
+    }
+
+
+if __name__ == "__main__":
+    import json
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))

@@ -1,0 +1,151 @@
+"""The planner node: a 10 Hz timer around planning.planner.Planner.
+
+Inputs are the latest odometry, vehicle status and object table; every cycle publishes a full
+/control/command plan (point 0 at the cycle's stamp) and /planning/trajectory, plus diagnostics.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import rclpy
+from nav_msgs.msg import Odometry, Path
+from rclpy.node import Node
+from sensor_msgs.msg import JointState, PointCloud2
+from trajectory_msgs.msg import JointTrajectory
+
+from robovan_autonomy import interfaces as itf
+from robovan_autonomy.config_errors import config_path
+from robovan_autonomy.mapping.lanelet_map import load_map
+from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters, now_s
+from robovan_autonomy.parameters import Param
+from robovan_autonomy.planning.planner import PlanOutput, Planner, PlannerInput
+from robovan_autonomy.planning.route import RouteError
+from robovan_autonomy.vehicle_params import load_vehicle_params
+
+MISSION_COMPLETE_MESSAGE = "mission complete"
+
+PARAMETERS = [
+    Param("map_file", str(config_path("maps", "delivery_district.osm")), "Lanelet2 map (OSM with a .yaml sidecar)"),
+    Param("mission_bays", [""], "delivery bays to serve, in order (empty: none)"),
+    Param("mission_dwell_s", [0.0], "dwell time at each bay, s (same length as mission_bays)"),
+    Param("rate_hz", 10.0, "planning rate", min=5.0, max=50.0),
+    Param("odometry_timeout_s", 0.3, "older odometry stops the van", min=0.05, max=2.0),
+    Param("objects_timeout_s", 0.5, "an older object table stops the van", min=0.05, max=5.0),
+    Param("deadline_ms", 50.0, "a cycle slower than this counts as a deadline miss", min=1.0, max=1000.0),
+]
+
+
+class PlannerNode(Node):
+    def __init__(self, **node_kwargs):
+        super().__init__("planner", **node_kwargs)
+        self.params = p = declare_parameters(self, PARAMETERS)
+        bays = [b for b in p.mission_bays if b]
+        dwell = list(p.mission_dwell_s)[:len(bays)] if bays else []
+        if len(dwell) != len(bays):
+            raise ParameterError(f"planner.ros__parameters.mission_dwell_s: {len(p.mission_dwell_s)} "
+                                 f"dwell times for {len(bays)} bays")
+        self.planner = Planner(load_map(p.map_file), load_vehicle_params(), list(zip(bays, dwell)))
+        self.odometry: itf.PoseEstimate | None = None
+        self.status: itf.VehicleStatus | None = None
+        self.objects: tuple[float, np.ndarray] | None = None
+        self.rejected = {"odometry": 0, "vehicle_status": 0, "objects": 0}
+        self.last_problem = ""
+        self.deadline_misses = 0
+        self.command_pub = self.create_publisher(JointTrajectory, itf.CONTROL_COMMAND, itf.RELIABLE_QOS)
+        self.path_pub = self.create_publisher(Path, itf.TRAJECTORY, itf.RELIABLE_QOS)
+        self.diagnostics = DiagnosticsPublisher(self)
+        self.create_subscription(Odometry, itf.ODOMETRY, self._on_odometry, itf.RELIABLE_QOS)
+        self.create_subscription(JointState, itf.VEHICLE_STATUS, self._on_status, itf.RELIABLE_QOS)
+        self.create_subscription(PointCloud2, itf.OBJECTS, self._on_objects, itf.RELIABLE_QOS)
+        self.create_timer(1.0 / p.rate_hz, self._cycle)
+
+    def _decode(self, kind: str, decode, msg):
+        try:
+            return decode(msg)
+        except itf.InterfaceError as err:
+            self.rejected[kind] += 1
+            self.last_problem = f"{kind}: {err}"
+            return None
+
+    def _on_odometry(self, msg: Odometry) -> None:
+        self.odometry = self._decode("odometry", itf.decode_odometry, msg) or self.odometry
+
+    def _on_status(self, msg: JointState) -> None:
+        self.status = self._decode("vehicle_status", itf.decode_vehicle_status, msg) or self.status
+
+    def _on_objects(self, msg: PointCloud2) -> None:
+        table = self._decode("objects", itf.decode_objects, msg)
+        if table is not None:
+            self.objects = (itf.from_stamp(msg.header.stamp), table)
+
+    def _inputs(self, now: float) -> tuple[PlannerInput, str]:
+        """The cycle's inputs, and why they cannot be planned with ('' when they can)."""
+        odo, status = self.odometry, self.status
+        steer = status.steer_rad if status else 0.0
+        accel = status.accel_mps2 if status else 0.0
+        if odo is None:
+            return PlannerInput(now, math.nan, math.nan, math.nan, 0.0, steer, accel, itf.empty_objects()), \
+                "waiting for odometry"
+        inputs = PlannerInput(odo.stamp_s, odo.x_m, odo.y_m, odo.yaw_rad, odo.speed_mps, steer, accel,
+                              self.objects[1] if self.objects else itf.empty_objects())
+        age = now - odo.stamp_s
+        if not -self.params.odometry_timeout_s <= age <= self.params.odometry_timeout_s:
+            return inputs, f"odometry is {age:.2f} s old"
+        if self.objects is None or now - self.objects[0] > self.params.objects_timeout_s:
+            return inputs, "no recent object table"
+        return inputs, ""
+
+    def _cycle(self) -> None:
+        started = time.perf_counter()
+        now = now_s(self)
+        inputs, problem = self._inputs(now)
+        if problem:
+            output = self.planner.stop(inputs, problem)
+        else:
+            try:
+                output = self.planner.step(inputs)
+            except RouteError as err:
+                output = self.planner.stop(inputs, f"no route: {err}")
+        self._publish(now, output)
+        cycle_ms = (time.perf_counter() - started) * 1e3
+        if cycle_ms > self.params.deadline_ms:
+            self.deadline_misses += 1
+        self._report(output, cycle_ms)
+
+    def _publish(self, now: float, output: PlanOutput) -> None:
+        schedule = output.schedule
+        self.command_pub.publish(itf.encode_control_command(itf.ControlPlan(
+            stamp_s=now, time_from_start_s=schedule.time_from_start_s, steer_rad=schedule.steer_rad,
+            steer_rate_radps=schedule.steer_rate_radps, speed_mps=schedule.speed_mps,
+            accel_mps2=schedule.accel_mps2)))
+        self.path_pub.publish(itf.encode_path(now, output.poses))
+
+    def _report(self, output: PlanOutput, cycle_ms: float) -> None:
+        if output.mission_complete:
+            level, message = itf.OK, MISSION_COMPLETE_MESSAGE
+        elif output.request_mrm:
+            level, message = itf.ERROR, "repeated MPC failures: minimal-risk stop requested"
+        elif not output.ok:
+            level, message = itf.WARN, f"controlled stop: {output.state}"
+        else:
+            level, message = itf.OK, output.state
+        values = {"state": output.state, "mpc_solve_ms": f"{output.solve_time_ms:.3f}",
+                  "solver_ok": output.solver_ok, "cycle_ms": f"{cycle_ms:.3f}",
+                  "deadline_misses": self.deadline_misses, "served_stops": self.planner.progress.served,
+                  "events": "; ".join(output.events), "last_input_problem": self.last_problem,
+                  **{f"rejected_{k}": v for k, v in self.rejected.items()}}
+        self.diagnostics.publish([itf.Diagnostic("", level, message, values)])
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = PlannerNode()
+    try:
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
