@@ -227,26 +227,22 @@ class LidarModel:
     @staticmethod
     def _level_candidates(t, prev_t, z_s, z_lo, z_hi, closed_exit, slope):
         """(row, beam) pairs that may hit, for a level sensor whose beam slopes rise with the
-        beam index: per row the beams reaching its wall at distance t, or its cap between
-        prev_t and t, are one run of neighbours. The run is widened by a beam on each side so
-        rounding here never loses a hit that _hit_keys would find."""
+        beam index. A row's wall is hit by the beams whose height at distance t lies on it; a
+        top below the sensor by steeper descending beams, back to the one crossing its height
+        at prev_t; a bottom above the sensor likewise by steeper ascending ones. Each is a run
+        of neighbouring beams; their hull, widened by a beam on each side so that rounding
+        here never loses a hit, is evaluated exactly by _hit_keys."""
         with np.errstate(divide="ignore", invalid="ignore"):
             lo = np.searchsorted(slope, (z_lo - z_s) / t)
             hi = np.searchsorted(slope, (z_hi - z_s) / t, side="right")
-            # Descending beams land on a top below the sensor, ascending ones on a bottom above.
-            down = closed_exit & (z_hi < z_s)
-            up = closed_exit & (z_lo > z_s)
-            top_near = np.where(prev_t > 0.0, (z_hi - z_s) / prev_t, -np.inf)
-            bottom_near = np.where(prev_t > 0.0, (z_lo - z_s) / prev_t, np.inf)
-            lo = np.where(down, np.minimum(lo, np.searchsorted(slope, top_near)), lo)
-            hi = np.where(down, np.maximum(hi, np.searchsorted(slope, (z_hi - z_s) / t, side="right")), hi)
-            lo = np.where(up, np.minimum(lo, np.searchsorted(slope, (z_lo - z_s) / t)), lo)
-            hi = np.where(up, np.maximum(hi, np.searchsorted(slope, bottom_near, side="right")), hi)
+            top_from = np.where(prev_t > 0.0, (z_hi - z_s) / prev_t, -np.inf)
+            bottom_to = np.where(prev_t > 0.0, (z_lo - z_s) / prev_t, np.inf)
+        lo = np.where(closed_exit & (z_hi < z_s), np.minimum(lo, np.searchsorted(slope, top_from)), lo)
+        hi = np.where(closed_exit & (z_lo > z_s),
+                      np.maximum(hi, np.searchsorted(slope, bottom_to, side="right")), hi)
         lo = np.maximum(lo - 1, 0)
-        hi = np.minimum(hi + 1, len(slope))
-        counts = np.maximum(hi - lo, 0)
-        row = np.repeat(np.arange(len(t)), counts)
-        return row, concat_ranges(lo, counts)
+        counts = np.maximum(np.minimum(hi + 1, len(slope)) - lo, 0)
+        return np.repeat(np.arange(len(t)), counts), concat_ranges(lo, counts)
 
 
 def _hit_keys(t, prev_t, slope, z_s, z_lo, z_hi, closed_exit, row):

@@ -201,13 +201,22 @@ def points_in_convex(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     return np.all(_cross(edge, rel) >= 0.0, axis=-1)
 
 
-def project_to_polyline(points: np.ndarray, polyline: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For (N, 2) points: (distance, arc length of the foot, unit tangent there) on (M, 2) polyline."""
+def project_to_polyline(points: np.ndarray, polyline: np.ndarray, extend: bool = False
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For (N, 2) points: (distance, arc length of the foot, unit tangent there) on (M, 2) polyline.
+
+    extend: the end segments continue as straight lines, so a point beside the line but before
+    its start (a van just behind its plan, which begins after the actuator dead time) measures
+    its lateral offset rather than its distance to the first vertex.
+    """
     a, b = polyline[:-1], polyline[1:]
     seg = b - a
     seg_len = np.maximum(np.hypot(seg[:, 0], seg[:, 1]), 1e-12)
     rel = points[:, None, :] - a[None]
-    frac = np.clip(np.einsum("nmd,md->nm", rel, seg) / seg_len**2, 0.0, 1.0)
+    low, high = np.zeros(len(seg)), np.ones(len(seg))
+    if extend:
+        low[0], high[-1] = -np.inf, np.inf
+    frac = np.clip(np.einsum("nmd,md->nm", rel, seg) / seg_len**2, low, high)
     foot = a[None] + frac[..., None] * seg[None]
     dist = np.hypot(*(points[:, None, :] - foot).transpose(2, 0, 1))
     best = np.argmin(dist, axis=1)
@@ -605,7 +614,7 @@ class _Log:
                     plan = plans[start]
                     if plan is not None and len(plan) >= 2:
                         points = np.stack([self.x[start:end], self.y[start:end]], -1)
-                        errors[start:end] = project_to_polyline(points, plan[:, :2])[0]
+                        errors[start:end] = project_to_polyline(points, plan[:, :2], extend=True)[0]
             elif self.rec.features.route_xy is not None:
                 reference = "route"
                 route = np.asarray(self.rec.features.route_xy, dtype=float)

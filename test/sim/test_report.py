@@ -9,7 +9,8 @@ import pytest
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.sim.actors import ActorState
 from robovan_autonomy.sim.report import (PENALTIES, MapFeatures, RunRecorder, VanTruth, box_corners,
-                                         driving_score, polygons_overlap, write_report_png)
+                                         driving_score, polygons_overlap, project_to_polyline,
+                                         write_report_png)
 from robovan_autonomy.sim.scenario import OUTCOMES, Scenario, StartPose, Stop, SuccessCriteria
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -300,3 +301,15 @@ def test_report_png_is_written_and_is_a_valid_png(tmp_path):
     width, height = struct.unpack(">II", data[16:24])
     assert width > 800 and height > 500
     assert data[-8:-4] == b"IEND"
+
+
+def test_lateral_error_of_a_point_behind_the_plan_start_is_its_side_offset():
+    plan = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+    distance, _, _ = project_to_polyline(np.array([[0.4, 0.1]]), plan, extend=True)
+    assert distance[0] == pytest.approx(0.1)
+
+
+def test_distance_to_a_polyline_without_extension_is_to_its_end_vertex():
+    plan = np.array([[1.0, 0.0], [2.0, 0.0]])
+    distance, _, _ = project_to_polyline(np.array([[0.0, 0.0]]), plan)
+    assert distance[0] == pytest.approx(1.0)
