@@ -846,6 +846,8 @@ class BehaviourPlanner:
         blocked = dataclasses.replace(none, cluster=ids)
 
         d_pass = float(objs.d_max_m[cluster, 0].max()) + PASS_LATERAL_CLEARANCE_M + self.half_width_m
+        if d_pass <= 0.0:  # the blockage leaves the van's own width free: nothing to pass
+            return none
         # Half-cosine ramp: peak lateral accel π² d v² / (2 L²) at the passing speed cap.
         ramp = max(PASS_MIN_RAMP_M, math.pi * PASS_SPEED_CAP_MPS
                    * math.sqrt(d_pass / (2.0 * PASS_RAMP_LATERAL_ACCEL_MPS2)))

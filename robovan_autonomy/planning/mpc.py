@@ -587,15 +587,18 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
         slack_cost=ca.Function("slack_cost", [x], [slack_cost]))
 
 
-def _stage_slices(config: MpcConfig):
+def _stage_slices(config: MpcConfig) -> tuple[list[slice], list[slice]]:
+    """Where x_k and u_k sit in z = [x_0, u_0, x_1, u_1, …, x_N]."""
     width = NX + NU
-    return [slice(k * width, k * width + NX) for k in range(config.horizon_steps + 1)], \
-           [slice(k * width + NX, (k + 1) * width) for k in range(config.horizon_steps)]
+    states = [slice(k * width, k * width + NX) for k in range(config.horizon_steps + 1)]
+    inputs = [slice(k * width + NX, (k + 1) * width) for k in range(config.horizon_steps)]
+    return states, inputs
 
 
 @functools.lru_cache(maxsize=4)
 def _build_solver(config: MpcConfig):
-    """The QP-building Function and the HPIPM solver, built once per configuration."""
+    """The QP-building Function, the HPIPM solver and the model rollout, built once per
+    configuration (and shared by planners with the same one)."""
     fun = build_ocp_functions(config)
     n = config.horizon_steps
     nz = n * (NX + NU) + NX
@@ -631,8 +634,7 @@ def _build_solver(config: MpcConfig):
     qp = ca.conic("mpc_hpipm", "hpipm", {"h": hessian.sparsity(), "a": jg.sparsity()},
                   {"N": n, "nx": [NX] * (n + 1), "nu": [NU] * n + [0],
                    "ng": [0] + [config.n_constraints] * n, "hpipm": HPIPM_OPTIONS,
-                   "inf": HPIPM_INFINITY,
-                   "error_on_fail": False})
+                   "inf": HPIPM_INFINITY, "error_on_fail": False})
     return qp_data, qp, fun.step.mapaccum("rollout", n), fun.step
 
 
@@ -817,7 +819,9 @@ class MpcPlanner:
     # -- dead time ------------------------------------------------------------------------------
     def predict_initial_state(self, state: VanState) -> np.ndarray:
         """(x, y, yaw, v, δ, a, δ_cmd, a_cmd) at stamp + T_p, integrating the measured state
-        through the dead time with the commands already sent (RK4, PREDICTION_SUBSTEP_S)."""
+        through the dead time with the commands already sent (RK4, PREDICTION_SUBSTEP_S).
+        With no history yet (first solve, after reset) the measured steer and accel stand in
+        for the commands, i.e. the actuators are assumed settled."""
         cfg, t0 = self.config, state.stamp_s
         horizon = cfg.prediction_time_s
         steps = max(1, math.ceil(horizon / PREDICTION_SUBSTEP_S - 1e-9))

@@ -108,6 +108,9 @@ class PlannerNode(Node):
                 output = self.planner.step(inputs)
             except RouteError as err:
                 output = self.planner.stop(inputs, f"no route: {err}")
+            except Exception as err:  # a planning bug must end in a stop plan, never in silence
+                self.get_logger().error(f"planning cycle failed: {err!r}")
+                output = self.planner.stop(inputs, f"internal error: {err!r}")
         self._publish(now, output)
         cycle_ms = (time.perf_counter() - started) * 1e3
         if cycle_ms > self.params.deadline_ms:

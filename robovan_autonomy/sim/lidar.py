@@ -9,8 +9,11 @@ when t_cap lies between the solid's crossing before and its exit crossing along 
 ground z = 0 is analytic. Only the segments a column's azimuth actually sweeps are paired with
 it, and walls that every beam of a column meets cut off what lies behind them.
 
-A tilted sensor (roll or pitch in the pose) is exact as well: the beams of one column then have
-slightly different azimuths, so each beam gets its own 2D intersection (slower).
+A level sensor (the van on flat ground) shares t across a column's beams, so the beams that can
+hit a crossing's wall or cap form one run of neighbours, found by bisecting the beam slopes, and
+only those are evaluated. A tilted sensor (roll or pitch in the pose) is exact as well: the beams
+of one column then have slightly different azimuths, so each beam gets its own 2D intersection
+and every (crossing, beam) pair is evaluated (slower).
 The scan is a snapshot at one pose: no motion distortion over the 0.1 s sweep.
 """
 from __future__ import annotations

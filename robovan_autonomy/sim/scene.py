@@ -465,7 +465,8 @@ def _as_ground(item, colour_bgr, reflectivity) -> GroundPolygon:
 
 class Scene:
     """The world for the sensor models. Static geometry and static boxes (objects that never
-    move, e.g. parked cars) are given once; `set_boxes` each frame with the moving actors only."""
+    move, e.g. parked cars) are given once; `set_boxes` each frame with the moving actors only.
+    `objects` is the static boxes followed by this frame's boxes: a face's owner indexes it."""
 
     def __init__(self, prisms: Sequence[Prism] = (), walls: Sequence[Wall] = (),
                  roads: Sequence[GroundPolygon | np.ndarray] = (),
@@ -488,6 +489,7 @@ class Scene:
         rings += [(np.asarray(w.polyline, float), False, w.z_min_m, w.z_max_m, w.reflectivity, -1,
                    STATIC_ID) for w in self.walls]
         self._colour_cache: dict[tuple, dict[str, np.ndarray]] = {}
+        self._subsets: dict[str, tuple] = {}
         self.static_boxes = tuple(static_boxes)
         box_segments, box_faces = self._box_geometry(self.static_boxes, len(self.prisms), 0)
         self._dynamic_solid_base = len(self.prisms) + len(box_segments) // 4  # four sides a part
@@ -629,12 +631,20 @@ class Scene:
         and every moving actor's."""
         index = self._segment_index.query(xy[0] - radius_m, xy[1] - radius_m,
                                           xy[0] + radius_m, xy[1] + radius_m)
-        return SegmentSet.concat([self.static_segments.take(index), self.dynamic_segments])
+        return SegmentSet.concat([self._static_subset("static_segments", index), self.dynamic_segments])
 
     def faces_near(self, xy: Sequence[float], radius_m: float) -> FaceSet:
         index = self._face_index.query(xy[0] - radius_m, xy[1] - radius_m,
                                        xy[0] + radius_m, xy[1] + radius_m)
-        return FaceSet.concat([self.static_faces.take(index), self.dynamic_faces])
+        return FaceSet.concat([self._static_subset("static_faces", index), self.dynamic_faces])
+
+    def _static_subset(self, name: str, index: np.ndarray):
+        """getattr(self, name).take(index), reused while the grid returns the same cells (then
+        it returns the very same index array)."""
+        cached = self._subsets.get(name)
+        if cached is None or cached[0] is not index:
+            cached = self._subsets[name] = (index, getattr(self, name).take(index))
+        return cached[1]
 
     def ground_reflectivity(self, xy: np.ndarray) -> np.ndarray:
         """Reflectivity (0…1) of the ground under (N, 2) map points."""

@@ -45,10 +45,10 @@ SETTLE_AFTER_COMPLETE_S = 1.0  # keep simulating briefly so the report sees the 
 MAX_CALLBACKS_PER_TICK = 10_000
 # glibc malloc: the sensor models allocate numpy temporaries of a few MB every frame. By default
 # glibc serves those with fresh mmaps or trims them off the heap when freed, so every frame faults
-# their pages in again (about 40 % of the LiDAR's and camera's time). Arrays below this size come
-# from the heap, and the heap keeps up to this much free memory instead of returning it.
-MALLOC_MMAP_THRESHOLD_BYTES = 64 << 20
-MALLOC_TRIM_THRESHOLD_BYTES = 256 << 20
+# their pages in again (about 40 % of the LiDAR's and camera's time). Arrays below the mmap
+# threshold come from the heap, and the heap keeps up to the trim threshold of free memory.
+MALLOC_MMAP_THRESHOLD_BYTES = 32 << 20   # older glibc refuses more on 64-bit
+MALLOC_TRIM_THRESHOLD_BYTES = 256 << 20  # a few frames' temporaries of every sensor
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 REPORT_DELIVERY_TIMEOUT_S = 5.0  # wall time; a bridge this slow is broken, not busy  # a node that keeps re-triggering itself must not hang the loop
 

@@ -1,4 +1,4 @@
-"""The MPC core: real CasADi/HPIPM solves, closed loop against a datasheet van (dead times, lags)."""
+"""The MPC core: real CasADi/HPIPM solves, in closed loop with a datasheet van (lags, dead times)."""
 import dataclasses
 import math
 
@@ -48,7 +48,8 @@ class Van:
     def __init__(self, vehicle, state: VanState):
         self.vehicle = vehicle
         self.t = state.stamp_s
-        self.s = [state.x_m, state.y_m, state.yaw_rad, state.speed_mps, state.steer_rad, state.accel_mps2]
+        self.s = [state.x_m, state.y_m, state.yaw_rad, state.speed_mps, state.steer_rad,
+                  state.accel_mps2]
         self.sent_t, self.sent_steer, self.sent_accel = [], [], []
 
     def state(self) -> VanState:
@@ -62,12 +63,15 @@ class Van:
         for _ in range(int(round(seconds / PLANT_STEP_S))):
             command = solution.command_at(self.t - solution.stamp_s)
             self.sent_t.append(self.t)
-            self.sent_steer.append(float(np.clip(command.steer_rad, -p.max_steer_rad, p.max_steer_rad)))
-            self.sent_accel.append(float(np.clip(command.accel_mps2, p.min_accel_mps2, p.max_accel_mps2)))
+            self.sent_steer.append(float(np.clip(command.steer_rad, -p.max_steer_rad,
+                                                 p.max_steer_rad)))
+            self.sent_accel.append(float(np.clip(command.accel_mps2, p.min_accel_mps2,
+                                                 p.max_accel_mps2)))
             steer_in = self._delayed(self.sent_steer, p.steer_dead_time_s)
             accel_in = self._delayed(self.sent_accel, p.accel_dead_time_s)
             x, y, yaw, v, steer, accel = self.s
-            steer_rate = np.clip((steer_in - steer) / p.steer_tau_s, -p.max_steer_rate_radps, p.max_steer_rate_radps)
+            steer_rate = np.clip((steer_in - steer) / p.steer_tau_s, -p.max_steer_rate_radps,
+                                 p.max_steer_rate_radps)
             accel += (accel_in - accel) / p.accel_tau_s * PLANT_STEP_S
             x += v * math.cos(yaw) * PLANT_STEP_S
             y += v * math.sin(yaw) * PLANT_STEP_S
@@ -85,7 +89,8 @@ def drive(planner, path, start: VanState, seconds, obstacles=None, s_stop_m=None
     for _ in range(int(round(seconds / CYCLE_S))):
         state = van.state()
         reference = planner.sample_reference(path, state)
-        obs = None if obstacles is None else obstacles(planner.config.stage_times_s() + state.stamp_s)
+        times = planner.config.stage_times_s() + state.stamp_s
+        obs = None if obstacles is None else obstacles(times)
         plan = planner.solve(state, reference, obs, s_stop_m)
         assert plan.ok, plan.status
         states.append(state)
@@ -183,7 +188,8 @@ def test_nan_input_returns_shifted_fallback_and_counts_failures(planner):
                            planner.sample_reference(path, state))
     assert (first.ok, first.fallback, first.consecutive_failures) == (False, True, 1)
     assert (second.ok, second.fallback, second.consecutive_failures) == (False, True, 2)
-    np.testing.assert_allclose(first.x_m[:-1], np.interp(first.t_s[:-1] + CYCLE_S, good.t_s, good.x_m))
+    shifted = np.interp(first.t_s[:-1] + CYCLE_S, good.t_s, good.x_m)
+    np.testing.assert_allclose(first.x_m[:-1], shifted)
     recovered_state = VanState(3 * CYCLE_S, 3 * CYCLE_S * 6.0, 0.0, 0.0, 6.0)
     recovered = planner.solve(recovered_state, planner.sample_reference(path, recovered_state))
     assert recovered.ok and recovered.consecutive_failures == 0

@@ -130,3 +130,11 @@ def test_sky_above_the_horizon_and_ground_below(renderer):
     assert sky[0] > sky[2]        # blue dominates the sky
     assert abs(ground[0] - ground[2]) < 40 and ground.sum() < sky.sum()
     assert math.isclose(image[20, 10].sum(), image[20, 950].sum(), abs_tol=3)  # level horizon
+
+
+def test_static_box_gets_a_2d_box_next_to_the_frames_actors(renderer):
+    scene = Scene(static_boxes=[Box(14.0, 3.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, ObjectClass.CAR, 10_000)])
+    scene.set_boxes([Box(10.0, -2.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, ObjectClass.CAR, 1)])
+    boxes = {b.object_id: b for b in renderer.render(scene, level_camera()).boxes}
+    assert set(boxes) == {1, 10_000}
+    assert boxes[10_000].x2 < boxes[1].x1  # the parked car on the left, the actor on the right

@@ -153,3 +153,25 @@ def test_lane_markings_are_brighter_than_asphalt_in_intensity(model):
     marking = near & (np.abs(scan.points[:, 1] - 3.0) < 0.1)
     asphalt = near & (np.abs(scan.points[:, 1] + 3.0) < 0.1)
     assert scan.points[marking, 3].mean() > 3.0 * scan.points[asphalt, 3].mean()
+
+
+def test_static_box_points_keep_its_object_id_whatever_the_frames_actors(model):
+    parked = Box(8.0, 3.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, ObjectClass.CAR, 10_001)
+    scene = Scene(static_boxes=[parked])
+    scene.set_boxes([Box(8.0, -3.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, ObjectClass.CAR, 5)])
+    scene.set_boxes([Box(-8.0, 0.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, ObjectClass.CAR, 6)])
+    scan = model.scan(scene, level_pose(), with_ids=True)
+    assert set(np.unique(scan.object_ids)) == {GROUND_ID, 10_001, 6}
+
+
+def test_level_scan_equals_the_per_beam_scan_of_the_same_pose(model, monkeypatch):
+    scene = Scene([Prism(np.array([[12.0, -4.0], [18.0, -4.0], [18.0, 4.0], [12.0, 4.0]]), 0.0, 1.8),
+                   Prism(np.array([[-20.0, -3.0], [-5.0, -3.0], [-5.0, 6.0], [-20.0, 6.0]]), 3.0, 3.3)],
+                  walls=[wall_ring(40.0, 8.0)],
+                  static_boxes=[Box(5.0, 4.0, 0.0, 0.4, 4.5, 1.8, 1.5, None, ObjectClass.CAR, 11)])
+    scene.set_boxes([Box(6.0, -3.0, 0.0, 0.0, 0.6, 0.6, 1.75, None, ObjectClass.PEDESTRIAN, 2)])
+    level = model.scan(scene, level_pose(0.5, 0.2, 0.3), with_ids=True)
+    monkeypatch.setattr("robovan_autonomy.sim.lidar.LEVEL_TOLERANCE", -1.0)  # every pose "tilted"
+    per_beam = model.scan(scene, level_pose(0.5, 0.2, 0.3), with_ids=True)
+    np.testing.assert_array_equal(level.points, per_beam.points)
+    np.testing.assert_array_equal(level.object_ids, per_beam.object_ids)
