@@ -1,0 +1,70 @@
+"""The planner core: route → behaviour → MPC, and a controlled stop whenever it cannot plan."""
+import math
+
+import numpy as np
+import pytest
+
+from robovan_autonomy.interfaces import empty_objects
+from robovan_autonomy.mapping.lanelet_map import load_map
+from robovan_autonomy.planning.planner import (CONTROLLED_STOP_DECEL_MPS2, CONTROLLED_STOP_JERK_MPS3,
+                                               Planner, PlannerInput, controlled_stop_schedule)
+from robovan_autonomy.planning.route import RouteError
+from robovan_autonomy.sim.scenario import parked_pose
+from robovan_autonomy.vehicle_params import load_vehicle_params
+
+
+@pytest.fixture(scope="module")
+def district():
+    return load_map()
+
+
+@pytest.fixture(scope="module")
+def vehicle():
+    return load_vehicle_params()
+
+
+def lane_start(district, vehicle):
+    """On Harbour Road's eastbound lane, heading east towards bay_D."""
+    return PlannerInput(0.0, 100.0, -1.75, 0.0, 0.0, 0.0, 0.0, empty_objects())
+
+
+def test_controlled_stop_brakes_to_standstill_without_exceeding_decel_or_jerk():
+    schedule = controlled_stop_schedule(8.0, 0.05, 0.0, 8.0, 0.05)
+    assert schedule.accel_mps2.min() >= -CONTROLLED_STOP_DECEL_MPS2 - 1e-9
+    assert np.max(np.abs(np.diff(schedule.accel_mps2))) <= CONTROLLED_STOP_JERK_MPS3 * 0.05 + 1e-9
+    assert schedule.speed_mps[-1] == 0.0
+    np.testing.assert_array_equal(schedule.steer_rad, 0.05)
+
+
+def test_controlled_stop_at_standstill_holds_the_brake():
+    schedule = controlled_stop_schedule(0.0, 0.0, 0.0, 2.0, 0.1)
+    assert np.all(schedule.accel_mps2 <= 0.0)
+    assert schedule.accel_mps2[-1] < 0.0
+
+
+def test_unknown_mission_bay_is_refused_at_construction(district, vehicle):
+    with pytest.raises(RouteError, match="bay_Z"):
+        Planner(district, vehicle, [("bay_Z", 5.0)])
+
+
+def test_non_finite_pose_yields_a_controlled_stop(district, vehicle):
+    planner = Planner(district, vehicle, [("bay_D", 5.0)])
+    inputs = PlannerInput(1.0, math.nan, -1.75, 0.0, 3.0, 0.0, 0.0, empty_objects())
+    output = planner.step(inputs)
+    assert not output.ok
+    assert "non-finite" in output.state
+    assert output.schedule.accel_mps2.max() <= 0.0
+
+
+def test_a_van_at_rest_on_the_route_is_planned_to_pull_away(district, vehicle):
+    planner = Planner(district, vehicle, [("bay_D", 5.0)])
+    output = planner.step(lane_start(district, vehicle))
+    assert output.ok and output.solver_ok
+    assert output.schedule.speed_mps.max() > 0.5
+    assert output.schedule.time_from_start_s[-1] >= 4.0
+
+
+def test_plan_poses_start_near_the_van(district, vehicle):
+    planner = Planner(district, vehicle, [("bay_D", 5.0)])
+    output = planner.step(lane_start(district, vehicle))
+    assert np.hypot(output.poses[0, 0] - 100.0, output.poses[0, 1] + 1.75) < 0.5
