@@ -55,7 +55,8 @@ def _cmd_sim(args) -> int:
 
     report = run_simulation(SimOptions(scenario=args.scenario, out_dir=Path(args.out), seed=args.seed,
                                        realtime=args.realtime, ground_truth=tuple(args.ground_truth),
-                                       record=not args.no_record, time_limit_s=args.time_limit))
+                                       record=not args.no_record, time_limit_s=args.time_limit,
+                                       discoverable=args.discoverable))
     judgement = report["judgement"]
     print(f"{report['scenario']}: outcome {report['outcome']}, driving score "
           f"{report['driving_score']:.1f}, route completion {report['route_completion']:.2f}, "
@@ -159,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stages fed from ground truth, e.g. localization,perception")
     sim.add_argument("--time-limit", type=float, help="override the scenario's time limit (s)")
     sim.add_argument("--no-record", action="store_true", help="skip run.mcap")
+    sim.add_argument("--discoverable", action="store_true",
+                     help="let other processes (RViz, Foxglove, ros2 topic) see the run's graph; "
+                          "off by default so nothing else on the host can disturb the lockstep")
     sim.set_defaults(func=_cmd_sim)
 
     bench = sub.add_parser("bench", help="run a benchmark from bench/ ('all' for every one)")

@@ -63,6 +63,7 @@ class SimOptions:
     record: bool = True
     progress: bool = True
     time_limit_s: float | None = None
+    discoverable: bool = False
 
 
 def keep_heap_resident() -> bool:
@@ -109,6 +110,10 @@ class Simulation:
 
     # -- graph --------------------------------------------------------------------------------
     def _build_graph(self, bag: BagWriter | None):
+        if not self.options.discoverable:
+            # Every node lives in this process and context: with discovery off no other graph on
+            # the host (another simulation, a test run) can cross-talk on /clock or any topic.
+            os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "OFF"
         self.context = rclpy.Context()
         rclpy.init(context=self.context, args=[])
         channel = f"robovan_sim_{os.getpid()}_{id(self)}"
