@@ -15,8 +15,13 @@ class RecorderNode(Node):
         super().__init__("recorder", **node_kwargs)
         self.writer = writer
         for topic, (msg_class, qos) in topics.items():
-            writer.add_topic(topic, msgtype_name(msg_class), qos)
-            self.create_subscription(msg_class, topic, self._writer_for(topic), qos, raw=True)
+            self.record_topic(topic, msg_class, qos)
+
+    def record_topic(self, topic: str, msg_class: type, qos: QoSProfile, offered_qos=None) -> None:
+        """Subscribe with `qos`; the bag stores `offered_qos` (the publishers' profiles) where
+        known, else `qos`."""
+        self.writer.add_topic(topic, msgtype_name(msg_class), qos if offered_qos is None else offered_qos)
+        self.create_subscription(msg_class, topic, self._writer_for(topic), qos, raw=True)
 
     def _writer_for(self, topic: str):
         def write(data: bytes) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import contextlib
 import dataclasses
 import json
 import os
@@ -36,6 +37,7 @@ from robovan_autonomy.stack import node_set, params_files
 from robovan_autonomy.tools.bag_writer import BagWriter
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
 from robovan_autonomy.tools.recorder_node import RecorderNode
+from robovan_autonomy.tools.run_info import RunInfo
 from robovan_autonomy.vehicle.rvn_dbw import DbwState
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -94,6 +96,21 @@ def recorded_topics() -> dict:
             itf.GROUND_TRUTH_ODOMETRY: (Odometry, reliable), itf.GROUND_TRUTH_OBJECTS: (PointCloud2, reliable)}
 
 
+@contextlib.contextmanager
+def environment(**values: str):
+    """Set environment variables for the block only (DDS reads them when a context starts)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 class Simulation:
     def __init__(self, options: SimOptions):
         self.options = options
@@ -110,10 +127,14 @@ class Simulation:
 
     # -- graph --------------------------------------------------------------------------------
     def _build_graph(self, bag: BagWriter | None):
-        if not self.options.discoverable:
-            # Every node lives in this process and context: with discovery off no other graph on
-            # the host (another simulation, a test run) can cross-talk on /clock or any topic.
-            os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "OFF"
+        # Every node lives in this process and context: with discovery off no other graph on the
+        # host (another simulation, a test run) can cross-talk on /clock or any topic.
+        isolation = (contextlib.nullcontext() if self.options.discoverable
+                     else environment(ROS_AUTOMATIC_DISCOVERY_RANGE="OFF"))
+        with isolation:
+            self._create_graph(bag)
+
+    def _create_graph(self, bag: BagWriter | None):
         self.context = rclpy.Context()
         rclpy.init(context=self.context, args=[])
         channel = f"robovan_sim_{os.getpid()}_{id(self)}"
@@ -168,7 +189,8 @@ class Simulation:
         bag_dir = out / "run"
         if bag_dir.exists():
             shutil.rmtree(bag_dir)
-        bag = BagWriter(bag_dir) if self.options.record else None
+        run_info = RunInfo.from_scenario(self.scenario, self.options.ground_truth, self.world.seed)
+        bag = BagWriter(bag_dir, custom_data=run_info.custom_data()) if self.options.record else None
         self._build_graph(bag)
         wall_start = time.monotonic()
         wanted = None if (bag is not None or not self.options.ground_truth) else self._wanted_sensors()

@@ -1,0 +1,195 @@
+"""LiDAR-to-map matching: a scan in base_link registered against the district's point map.
+
+The reference is the map's own kerb and facade point cloud (`DistrictMap.point_map`), built once
+at start-up and registered with small_gicp's GICP (point and map distributions as local planes),
+which is accurate on the walls a street is made of and needs no ground. The scan loses its ground
+returns (below MIN_POINT_HEIGHT) and is voxel-downsampled before matching.
+
+The result is a planar pose (x, y, yaw of base_link in map) with a covariance from the GICP
+Hessian: directions the scene does not constrain (along a street canyon whose ends are out of
+sight) come out uncertain, so the filter leans on odometry there. The Hessian of a few thousand
+points treats their errors as independent, which they are not, so it is scaled by
+COVARIANCE_SCALE and floored.
+
+`heading_search` initialises from a GNSS antenna position alone: it tries headings round the
+circle (each with the base_link position that puts the antenna on the fix) and keeps the one
+whose registration fits best.
+
+No rclpy here: numpy and small_gicp.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import lru_cache
+
+import numpy as np
+import small_gicp
+
+from robovan_autonomy.mapping.lanelet_map import DistrictMap
+
+# Map side
+MAP_NEIGHBOURS = 10                  # points per local plane estimate (small_gicp's default)
+# Scan side
+MIN_POINT_HEIGHT_M = 0.3             # above base_link ground: drops the road, keeps walls (and tall kerbs)
+MAX_POINT_HEIGHT_M = 30.0            # the map is built to this height; higher returns have no partner
+MIN_POINT_RANGE_M = 2.0              # nearer returns are the van's own body or noise
+# Registration
+CORRESPONDENCE_M = 1.0               # farther pairs are outliers: parked cars, people, vehicles
+MAX_ITERATIONS = 10                  # tracking starts within centimetres: 2–4 iterations are usual
+SEARCH_CORRESPONDENCE_M = 3.0        # heading search starts up to ~0.5 m and 10° off
+SEARCH_ITERATIONS = 15
+SEARCH_VOXEL_M = 1.5                 # coarser cloud for the many heading-search registrations
+# Result quality
+MIN_INLIER_FRACTION = 0.3            # fewer map-explained points than this: not a fit
+MIN_INLIERS = 100
+COVARIANCE_SCALE = 400.0             # ≈ (20)²: a scan's point errors are far from independent
+MIN_POSITION_SIGMA_M = 0.03          # floors: what the map itself is good for
+MIN_YAW_SIGMA_RAD = 0.002
+_PLANAR = [2, 3, 4]                  # yaw, x, y rows of small_gicp's (rotation, translation) Hessian
+
+
+@dataclasses.dataclass(frozen=True)
+class MatcherConfig:
+    voxel_m: float = 1.0
+    correspondence_m: float = CORRESPONDENCE_M
+    max_iterations: int = MAX_ITERATIONS
+    min_point_height_m: float = MIN_POINT_HEIGHT_M
+    max_point_height_m: float = MAX_POINT_HEIGHT_M
+    min_inlier_fraction: float = MIN_INLIER_FRACTION
+    covariance_scale: float = COVARIANCE_SCALE
+    heading_candidates: int = 24
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchResult:
+    pose: np.ndarray                 # (3,) x, y, yaw of base_link in map
+    covariance: np.ndarray           # (3, 3)
+    inlier_fraction: float
+    inliers: int
+    points: int
+    iterations: int
+    converged: bool
+
+    def good(self, min_inlier_fraction: float = MIN_INLIER_FRACTION) -> bool:
+        return self.inliers >= MIN_INLIERS and self.inlier_fraction >= min_inlier_fraction
+
+
+class ScanError(ValueError):
+    """A scan that cannot be matched (empty, or nothing left above the ground)."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MapCloud:
+    """The registration target: the map cloud with plane covariances and a k-d tree."""
+
+    cloud: small_gicp.PointCloud
+    tree: small_gicp.KdTree
+
+    @staticmethod
+    def from_points(points_m: np.ndarray, spacing_m: float) -> "MapCloud":
+        points = np.ascontiguousarray(points_m, dtype=np.float64)
+        if points.ndim != 2 or points.shape[1] != 3 or not len(points):
+            raise ValueError("the map cloud must be a non-empty (N, 3) array")
+        cloud, tree = small_gicp.preprocess_points(points, downsampling_resolution=0.99 * spacing_m,
+                                                   num_neighbors=MAP_NEIGHBOURS)
+        return MapCloud(cloud, tree)
+
+    @property
+    def size(self) -> int:
+        return self.cloud.size()
+
+
+@lru_cache(maxsize=2)
+def district_map_cloud(district: DistrictMap, spacing_m: float, max_height_m: float) -> MapCloud:
+    """The target for a district's kerbs and facades; cached, since a district takes seconds."""
+    return MapCloud.from_points(district.point_map(spacing_m, max_height_m), spacing_m)
+
+
+def pose_matrix(x_m: float, y_m: float, yaw_rad: float) -> np.ndarray:
+    c, s = math.cos(yaw_rad), math.sin(yaw_rad)
+    matrix = np.eye(4)
+    matrix[:2, :2] = [[c, -s], [s, c]]
+    matrix[0, 3], matrix[1, 3] = x_m, y_m
+    return matrix
+
+
+class ScanMatcher:
+    def __init__(self, map_cloud: MapCloud, config: MatcherConfig = MatcherConfig()):
+        self.map, self.config = map_cloud, config
+
+    def crop(self, points_base: np.ndarray) -> np.ndarray:
+        """The returns worth matching: off the ground, under the map's height, off the van."""
+        cfg = self.config
+        points = np.asarray(points_base, dtype=np.float64)
+        if points.ndim != 2 or points.shape[1] < 3:
+            raise ScanError("scan: expected an (N, 3) array")
+        z = points[:, 2]
+        keep = ((z >= cfg.min_point_height_m) & (z <= cfg.max_point_height_m)
+                & (np.hypot(points[:, 0], points[:, 1]) >= MIN_POINT_RANGE_M)
+                & np.all(np.isfinite(points[:, :3]), axis=1))
+        kept = np.ascontiguousarray(points[keep, :3])
+        if len(kept) < MIN_INLIERS:
+            raise ScanError(f"scan: {len(kept)} usable points (of {len(points)}), need {MIN_INLIERS}")
+        return kept
+
+    def match(self, kept: np.ndarray, guess: np.ndarray) -> MatchResult:
+        """Register a cropped scan (`crop`) starting from guess (x, y, yaw)."""
+        cloud = self._downsample(kept, self.config.voxel_m)
+        return self._align(cloud, guess, self.config.correspondence_m, self.config.max_iterations)
+
+    def heading_search(self, kept: np.ndarray, anchor_xy: np.ndarray,
+                       anchor_offset_m: tuple[float, float] = (0.0, 0.0)) -> MatchResult:
+        """The best registration of a cropped scan over headings round the circle, where
+        base_link sits so that a point at anchor_offset_m (base_link) lands on anchor_xy (map):
+        a GNSS antenna on its fix."""
+        coarse = self._downsample(kept, SEARCH_VOXEL_M)
+        lx, ly = anchor_offset_m
+        best = None
+        for yaw in np.arange(self.config.heading_candidates) * 2.0 * math.pi / self.config.heading_candidates:
+            c, s = math.cos(yaw), math.sin(yaw)
+            guess = np.array([anchor_xy[0] - (c * lx - s * ly), anchor_xy[1] - (s * lx + c * ly), yaw])
+            result = self._align(coarse, guess, SEARCH_CORRESPONDENCE_M, SEARCH_ITERATIONS)
+            if best is None or result.inlier_fraction > best.inlier_fraction:
+                best = result
+        fine = self._downsample(kept, self.config.voxel_m)
+        return self._align(fine, best.pose, self.config.correspondence_m, SEARCH_ITERATIONS)
+
+    @staticmethod
+    def _downsample(points: np.ndarray, voxel_m: float) -> small_gicp.PointCloud:
+        cloud, _ = small_gicp.preprocess_points(points, downsampling_resolution=voxel_m,
+                                                num_neighbors=MAP_NEIGHBOURS)
+        return cloud
+
+    def _align(self, cloud: small_gicp.PointCloud, guess: np.ndarray, correspondence_m: float,
+               iterations: int) -> MatchResult:
+        result = small_gicp.align(self.map.cloud, cloud, self.map.tree,
+                                  init_T_target_source=pose_matrix(*guess), registration_type="GICP",
+                                  max_correspondence_distance=correspondence_m,
+                                  max_iterations=iterations, num_threads=1)
+        t = result.T_target_source
+        yaw = math.atan2(t[1, 0], t[0, 0])
+        pose = np.array([t[0, 3], t[1, 3], yaw])
+        size = cloud.size()
+        return MatchResult(pose, self._covariance(result.H, yaw, result.num_inliers),
+                           result.num_inliers / max(size, 1), int(result.num_inliers), size,
+                           int(result.iterations), bool(result.converged))
+
+    def _covariance(self, hessian: np.ndarray, yaw_rad: float, inliers: int) -> np.ndarray:
+        """(x, y, yaw) covariance in map from the planar block of the body-frame Hessian."""
+        block = np.asarray(hessian)[np.ix_(_PLANAR, _PLANAR)]
+        try:
+            body = np.linalg.inv(block) * self.config.covariance_scale
+        except np.linalg.LinAlgError:
+            body = np.diag([1.0, 1e6, 1e6])
+        if inliers < MIN_INLIERS or not np.all(np.isfinite(body)):
+            body = np.diag([1.0, 1e6, 1e6])
+        c, s = math.cos(yaw_rad), math.sin(yaw_rad)
+        rotate = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        order = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]])  # (yaw, x, y) → (x, y, yaw)
+        cov = rotate @ order @ body @ order.T @ rotate.T
+        cov = 0.5 * (cov + cov.T)
+        cov[0, 0] += MIN_POSITION_SIGMA_M ** 2
+        cov[1, 1] += MIN_POSITION_SIGMA_M ** 2
+        cov[2, 2] += MIN_YAW_SIGMA_RAD ** 2
+        return cov
