@@ -22,6 +22,8 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from visualization_msgs.msg import Marker, MarkerArray
 
 from robovan_autonomy.camera_model import CameraIntrinsics
+from robovan_autonomy.control_plan import ControlPlan
+from robovan_autonomy.system.modes import OperatingMode
 
 # ---------------------------------------------------------------------------------------------
 # Topics, services and frames (DESIGN.md section 2)
@@ -38,7 +40,10 @@ ODOMETRY = "/localization/odometry"
 OBJECTS = "/perception/objects"
 OBJECT_MARKERS = "/perception/objects/markers"
 TRAJECTORY = "/planning/trajectory"
-CONTROL_COMMAND = "/control/command"
+PLANNING_COMMAND = "/planning/command"  # planner → command gate
+CONTROL_COMMAND = "/control/command"    # command gate → CAN bridge
+SYSTEM_MODE = "/system/mode"            # supervisor → command gate, CAN bridge
+SYSTEM_CLEAR_MRM = "/system/clear_mrm"  # std_srvs/Trigger: a person clears a latched MRM
 DIAGNOSTICS = "/diagnostics"
 CLOCK = "/clock"
 GROUND_TRUTH_ODOMETRY = "/sim/ground_truth/odometry"
@@ -69,6 +74,7 @@ CLOCK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
 MAX_POINTS = 2_000_000
 MAX_IMAGE_BYTES = 4096 * 4096 * 3
 MAX_PLAN_POINTS = 1000
+MAX_DIAGNOSTIC_STATUSES = 1000  # far more than every node of the stack reports at once
 
 
 class InterfaceError(ValueError):
@@ -125,30 +131,8 @@ def quaternion_to_yaw(q: Quaternion) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# /control/command: trajectory_msgs/JointTrajectory
+# /planning/command and /control/command: trajectory_msgs/JointTrajectory (control_plan.py)
 # ---------------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class ControlPlan:
-    """A command plan: point 0 is "now" at stamp_s, later points are the plan.
-
-    The drive joint's position carries the arc length travelled along the plan, so the
-    bridge can follow the plan through short gaps without another message.
-    """
-
-    stamp_s: float
-    time_from_start_s: np.ndarray
-    steer_rad: np.ndarray
-    steer_rate_radps: np.ndarray
-    speed_mps: np.ndarray
-    accel_mps2: np.ndarray
-    distance_m: np.ndarray | None = None
-
-    def __post_init__(self):
-        if self.distance_m is None:
-            dt = np.diff(self.time_from_start_s, prepend=self.time_from_start_s[:1])
-            self.distance_m = np.cumsum(self.speed_mps * dt)
-
-
 def encode_control_command(plan: ControlPlan) -> JointTrajectory:
     msg = JointTrajectory()
     msg.header = header(plan.stamp_s, BASE_LINK_FRAME)
@@ -166,6 +150,7 @@ def encode_control_command(plan: ControlPlan) -> JointTrajectory:
 
 
 def decode_control_command(msg: JointTrajectory) -> ControlPlan:
+    _expect_frame(msg.header, BASE_LINK_FRAME, "control command")
     if list(msg.joint_names) != [STEERING_JOINT, DRIVE_JOINT]:
         raise InterfaceError(f"control command: joint_names {list(msg.joint_names)}, "
                              f"expected {[STEERING_JOINT, DRIVE_JOINT]}")
@@ -554,9 +539,51 @@ def encode_diagnostics(stamp_s: float, diagnostics: list[Diagnostic]) -> Diagnos
 
 
 def decode_diagnostics(msg: DiagnosticArray) -> list[Diagnostic]:
+    if len(msg.status) > MAX_DIAGNOSTIC_STATUSES:
+        raise InterfaceError(f"diagnostics: {len(msg.status)} statuses, at most {MAX_DIAGNOSTIC_STATUSES}")
     out = []
     for status in msg.status:
         level = status.level[0] if isinstance(status.level, (bytes, bytearray)) else int(status.level)
         out.append(Diagnostic(status.name, level, status.message,
                               {kv.key: kv.value for kv in status.values}, status.hardware_id))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# /system/mode: diagnostic_msgs/DiagnosticArray with one status named "system_mode"
+# ---------------------------------------------------------------------------------------------
+SYSTEM_MODE_STATUS = "system_mode"
+
+
+@dataclasses.dataclass(frozen=True)
+class SystemMode:
+    """The supervisor's operating mode at stamp_s, why it is in it, and the system's health level."""
+
+    stamp_s: float
+    mode: OperatingMode
+    reason: str = ""
+    level: int = OK
+
+
+def encode_system_mode(mode: SystemMode) -> DiagnosticArray:
+    msg = DiagnosticArray()
+    msg.header = header(mode.stamp_s, "")
+    msg.status = [DiagnosticStatus(level=bytes([mode.level]), name=SYSTEM_MODE_STATUS,
+                                   message=mode.mode.value, hardware_id="robovan",
+                                   values=[KeyValue(key="reason", value=mode.reason)])]
+    return msg
+
+
+def decode_system_mode(msg: DiagnosticArray) -> SystemMode:
+    if len(msg.status) != 1 or msg.status[0].name != SYSTEM_MODE_STATUS:
+        raise InterfaceError(f"system mode: expected one status named '{SYSTEM_MODE_STATUS}'")
+    status = msg.status[0]
+    try:
+        mode = OperatingMode(status.message)
+    except ValueError:
+        raise InterfaceError(f"system mode: unknown mode '{status.message}'") from None
+    level = status.level[0] if isinstance(status.level, (bytes, bytearray)) else int(status.level)
+    if level not in (OK, WARN, ERROR, STALE):
+        raise InterfaceError(f"system mode: level {level}")
+    reason = next((kv.value for kv in status.values if kv.key == "reason"), "")
+    return SystemMode(from_stamp(msg.header.stamp), mode, reason, level)

@@ -36,9 +36,11 @@ MAX_POINT_HEIGHT_M = 30.0            # the map is built to this height; higher r
 MIN_POINT_RANGE_M = 2.0              # nearer returns are the van's own body or noise
 # Registration
 CORRESPONDENCE_M = 1.0               # farther pairs are outliers: parked cars, people, vehicles
-MAX_ITERATIONS = 10                  # tracking starts within centimetres: 2–4 iterations are usual
+MAX_ITERATIONS = 6                   # tracking starts within centimetres: 2–3 iterations are usual
 SEARCH_CORRESPONDENCE_M = 3.0        # heading search starts up to ~0.5 m and 10° off
-SEARCH_ITERATIONS = 15
+SEARCH_ITERATIONS = 6
+CONVERGED_TRANSLATION_M = 0.002      # a step smaller than this ends the iterations
+CONVERGED_ROTATION_RAD = 2e-4
 SEARCH_VOXEL_M = 1.5                 # coarser cloud for the many heading-search registrations
 # Result quality
 MIN_INLIER_FRACTION = 0.3            # fewer map-explained points than this: not a fit
@@ -142,18 +144,20 @@ class ScanMatcher:
                        anchor_offset_m: tuple[float, float] = (0.0, 0.0)) -> MatchResult:
         """The best registration of a cropped scan over headings round the circle, where
         base_link sits so that a point at anchor_offset_m (base_link) lands on anchor_xy (map):
-        a GNSS antenna on its fix."""
+        a GNSS antenna on its fix. Candidates are scored by the points they explain within the
+        tracking correspondence distance."""
         coarse = self._downsample(kept, SEARCH_VOXEL_M)
         lx, ly = anchor_offset_m
         best = None
         for yaw in np.arange(self.config.heading_candidates) * 2.0 * math.pi / self.config.heading_candidates:
             c, s = math.cos(yaw), math.sin(yaw)
             guess = np.array([anchor_xy[0] - (c * lx - s * ly), anchor_xy[1] - (s * lx + c * ly), yaw])
-            result = self._align(coarse, guess, SEARCH_CORRESPONDENCE_M, SEARCH_ITERATIONS)
-            if best is None or result.inlier_fraction > best.inlier_fraction:
-                best = result
+            rough = self._align(coarse, guess, SEARCH_CORRESPONDENCE_M, SEARCH_ITERATIONS)
+            scored = self._align(coarse, rough.pose, self.config.correspondence_m, 1)
+            if best is None or scored.inliers > best.inliers:
+                best = scored
         fine = self._downsample(kept, self.config.voxel_m)
-        return self._align(fine, best.pose, self.config.correspondence_m, SEARCH_ITERATIONS)
+        return self._align(fine, best.pose, self.config.correspondence_m, 2 * self.config.max_iterations)
 
     @staticmethod
     def _downsample(points: np.ndarray, voxel_m: float) -> small_gicp.PointCloud:
@@ -163,17 +167,25 @@ class ScanMatcher:
 
     def _align(self, cloud: small_gicp.PointCloud, guess: np.ndarray, correspondence_m: float,
                iterations: int) -> MatchResult:
-        result = small_gicp.align(self.map.cloud, cloud, self.map.tree,
-                                  init_T_target_source=pose_matrix(*guess), registration_type="GICP",
-                                  max_correspondence_distance=correspondence_m,
-                                  max_iterations=iterations, num_threads=1)
-        t = result.T_target_source
-        yaw = math.atan2(t[1, 0], t[0, 0])
-        pose = np.array([t[0, 3], t[1, 3], yaw])
+        """GICP held to the plane: one small_gicp iteration at a time, each result projected
+        back to (x, y, yaw) with z, roll and pitch zero. Walls alone leave the height free, and
+        a free height lets 6-DoF GICP wander off and never converge."""
+        pose, converged, done = np.asarray(guess, dtype=float), False, 0
+        while done < iterations and not converged:
+            result = small_gicp.align(self.map.cloud, cloud, self.map.tree,
+                                      init_T_target_source=pose_matrix(*pose), registration_type="GICP",
+                                      max_correspondence_distance=correspondence_m, max_iterations=1,
+                                      num_threads=1)
+            t = result.T_target_source
+            new = np.array([t[0, 3], t[1, 3], math.atan2(t[1, 0], t[0, 0])])
+            step = new - pose
+            step[2] = math.remainder(step[2], math.tau)
+            pose, done = new, done + 1
+            converged = (math.hypot(step[0], step[1]) < CONVERGED_TRANSLATION_M
+                         and abs(step[2]) < CONVERGED_ROTATION_RAD)
         size = cloud.size()
-        return MatchResult(pose, self._covariance(result.H, yaw, result.num_inliers),
-                           result.num_inliers / max(size, 1), int(result.num_inliers), size,
-                           int(result.iterations), bool(result.converged))
+        return MatchResult(pose, self._covariance(result.H, pose[2], result.num_inliers),
+                           result.num_inliers / max(size, 1), int(result.num_inliers), size, done, converged)
 
     def _covariance(self, hessian: np.ndarray, yaw_rad: float, inliers: int) -> np.ndarray:
         """(x, y, yaw) covariance in map from the planar block of the body-frame Hessian."""

@@ -67,11 +67,12 @@ class BagWriter:
         self.message_count = 0
 
     def add_topic(self, topic: str, msgtype: str, qos_profile=None) -> None:
-        """`qos_profile`: the offered QoS, one rclpy profile or a list (one per publisher)."""
+        """`qos_profile`: the offered QoS, one profile or a list (one per publisher); rclpy
+        profiles, or rosbags Qos records as another bag stores them."""
         if topic in self._connections:
             return
-        profiles = qos_profile if isinstance(qos_profile, (list, tuple)) else [qos_profile]
-        offered = tuple(to_bag_qos(p) for p in profiles if p is not None)
+        profiles = qos_profile if isinstance(qos_profile, list) else [qos_profile]
+        offered = tuple(p if isinstance(p, Qos) else to_bag_qos(p) for p in profiles if p is not None)
         self._connections[topic] = self._writer.add_connection(
             topic, msgtype, typestore=self._typestore, offered_qos_profiles=offered)
 

@@ -21,6 +21,7 @@ Otherwise the stack spins on its own threads while the ticks are paced to the wa
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -151,19 +152,27 @@ def _combined_qos(profiles: list[QoSProfile]) -> QoSProfile:
                       durability=DurabilityPolicy.TRANSIENT_LOCAL if durable else DurabilityPolicy.VOLATILE)
 
 
-def _init_context(sealed: bool) -> rclpy.Context:
-    """A fresh context; sealed: its participant discovers nothing outside this process."""
-    context = rclpy.Context()
+@contextlib.contextmanager
+def sealed_graph(sealed: bool = True):
+    """Within this block rclpy.init gives contexts whose participant discovers nothing outside
+    this process (ROS_AUTOMATIC_DISCOVERY_RANGE=OFF, read once by rcl_init): in-process nodes
+    still talk, and no graph running beside them on the same domain can leak in."""
     saved = os.environ.get(DISCOVERY_RANGE_ENV)
     if sealed:
-        os.environ[DISCOVERY_RANGE_ENV] = "OFF"  # read once, by rcl_init
+        os.environ[DISCOVERY_RANGE_ENV] = "OFF"
     try:
-        rclpy.init(context=context, args=[])
+        yield
     finally:
         if saved is None:
             os.environ.pop(DISCOVERY_RANGE_ENV, None)
         else:
             os.environ[DISCOVERY_RANGE_ENV] = saved
+
+
+def _init_context(sealed: bool) -> rclpy.Context:
+    context = rclpy.Context()
+    with sealed_graph(sealed):
+        rclpy.init(context=context, args=[])
     return context
 
 

@@ -33,7 +33,7 @@ from robovan_autonomy.sim.scenario import Scenario, load_scenario
 from robovan_autonomy.sim.simulator_node import SimulatorNode
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.sim.world import STEP_S, SimWorld
-from robovan_autonomy.stack import node_set, params_files
+from robovan_autonomy.stack import STAGES, node_set, params_files
 from robovan_autonomy.tools.bag_writer import BagWriter
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
 from robovan_autonomy.tools.recorder_node import RecorderNode
@@ -113,6 +113,11 @@ def environment(**values: str):
 
 class Simulation:
     def __init__(self, options: SimOptions):
+        missing = tuple(stage for stage in STAGES if stage not in options.ground_truth
+                        and not any(spec.stage == stage for spec in node_set("sim")))
+        if missing:
+            options = dataclasses.replace(options, ground_truth=options.ground_truth + missing)
+        self.stages_without_node = missing
         self.options = options
         self.scenario: Scenario = load_scenario(options.scenario)
         self.vehicle = load_vehicle_params()
@@ -297,6 +302,7 @@ class Simulation:
         report["seed"] = self.world.seed
         report["judgement"] = judge(report, self.scenario)
         report["ground_truth_stages"] = list(self.options.ground_truth)
+        report["stages_without_node"] = list(self.stages_without_node)
         (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
         write_report_png(report, out / "report.png", self.features)
         mcap = out / "run" / "run.mcap"
