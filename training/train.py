@@ -86,13 +86,13 @@ class TinyYolo(nn.Module):
         self.fuse4, self.fuse3 = CspBlock(neck), CspBlock(neck)
         self.down3, self.down4 = conv(neck, neck, 3, 2), conv(neck, neck, 3, 2)
         self.pan4, self.pan5 = CspBlock(neck), CspBlock(neck)
-        self.box_head = nn.ModuleList(nn.Sequential(conv(neck, neck), nn.Conv2d(neck, 4, 1)) for _ in STRIDES)
-        self.cls_head = nn.ModuleList(nn.Sequential(conv(neck, neck), nn.Conv2d(neck, num_classes, 1))
-                                      for _ in STRIDES)
-        for head in self.cls_head:
-            nn.init.constant_(head[-1].bias, -math.log((1.0 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY))
-        for head in self.box_head:
-            nn.init.constant_(head[-1].bias, 1.0)
+        self.head = nn.ModuleList(conv(neck, neck) for _ in STRIDES)
+        self.box_out = nn.ModuleList(nn.Conv2d(neck, 4, 1) for _ in STRIDES)
+        self.cls_out = nn.ModuleList(nn.Conv2d(neck, num_classes, 1) for _ in STRIDES)
+        for layer in self.cls_out:
+            nn.init.constant_(layer.bias, -math.log((1.0 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY))
+        for layer in self.box_out:
+            nn.init.constant_(layer.bias, 1.0)
 
     def forward(self, x):
         """Per level: (box distances raw (B, 4, H, W), class logits (B, C, H, W))."""
@@ -104,7 +104,8 @@ class TinyYolo(nn.Module):
         p3 = self.fuse3(self.lat3(c3) + F.interpolate(p4, size=c3.shape[2:], mode="nearest"))
         n4 = self.pan4(p4 + self.down3(p3))
         n5 = self.pan5(p5 + self.down4(n4))
-        return [(bh(f), ch(f)) for f, bh, ch in zip((p3, n4, n5), self.box_head, self.cls_head)]
+        heads = [h(f) for f, h in zip((p3, n4, n5), self.head)]
+        return [(b(h), c(h)) for h, b, c in zip(heads, self.box_out, self.cls_out)]
 
 
 def anchor_points(input_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -42,7 +42,7 @@ class PlannerNode(Node):
         super().__init__("planner", **node_kwargs)
         self.params = p = declare_parameters(self, PARAMETERS)
         bays = [b for b in p.mission_bays if b]
-        dwell = list(p.mission_dwell_s)[:len(bays)] if bays else []
+        dwell = list(p.mission_dwell_s) if bays else []
         if len(dwell) != len(bays):
             raise ParameterError(f"planner.ros__parameters.mission_dwell_s: {len(p.mission_dwell_s)} "
                                  f"dwell times for {len(bays)} bays")

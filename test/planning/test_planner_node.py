@@ -1,0 +1,100 @@
+"""The planner node on a real rclpy graph: plans from odometry, stops on garbage, keeps running."""
+import time
+
+import pytest
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from nav_msgs.msg import Odometry
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import PointCloud2
+from trajectory_msgs.msg import JointTrajectory
+
+from robovan_autonomy import interfaces as itf
+from robovan_autonomy.node_utils import ParameterError
+from robovan_autonomy.planning.planner_node import PlannerNode
+
+
+class Graph:
+    def __init__(self, **overrides):
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        params = [Parameter("mission_bays", value=["bay_D"]), Parameter("mission_dwell_s", value=[3.0])]
+        params += [Parameter(k, value=v) for k, v in overrides.items()]
+        self.planner = PlannerNode(context=self.context, parameter_overrides=params)
+        self.probe = rclpy.create_node("probe", context=self.context)
+        self.odometry = self.probe.create_publisher(Odometry, itf.ODOMETRY, itf.RELIABLE_QOS)
+        self.objects = self.probe.create_publisher(PointCloud2, itf.OBJECTS, itf.RELIABLE_QOS)
+        self.plans, self.diagnostics = [], []
+        self.probe.create_subscription(JointTrajectory, itf.CONTROL_COMMAND,
+                                       lambda m: self.plans.append(itf.decode_control_command(m)), itf.RELIABLE_QOS)
+        self.probe.create_subscription(DiagnosticArray, itf.DIAGNOSTICS,
+                                       lambda m: self.diagnostics.extend(itf.decode_diagnostics(m)), itf.RELIABLE_QOS)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.planner)
+        self.executor.add_node(self.probe)
+
+    def now(self):
+        return self.probe.get_clock().now().nanoseconds * 1e-9
+
+    def feed(self, odometry_msg=None):
+        now = self.now()
+        msg = odometry_msg or itf.encode_odometry(itf.PoseEstimate(now, 100.0, -1.75, 0.0, 0.0, 0.0))
+        msg.header.stamp = itf.to_stamp(now)
+        self.odometry.publish(msg)
+        self.objects.publish(itf.encode_objects(now, itf.empty_objects()))
+
+    def spin_until(self, condition, timeout_s=10.0, feed=None):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not condition():
+            if feed:
+                feed()
+            self.executor.spin_once(timeout_sec=0.02)
+        return condition()
+
+    def close(self):
+        self.executor.shutdown()
+        self.planner.destroy_node()
+        self.probe.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+@pytest.fixture
+def graph():
+    g = Graph()
+    yield g
+    g.close()
+
+
+def test_without_odometry_it_publishes_a_braking_plan_and_warns(graph):
+    assert graph.spin_until(lambda: len(graph.plans) >= 2 and graph.diagnostics)
+    assert graph.plans[-1].accel_mps2.max() <= 0.0
+    assert any(d.level == itf.WARN and "odometry" in d.message for d in graph.diagnostics)
+
+
+def test_with_odometry_and_objects_it_plans_to_drive(graph):
+    assert graph.spin_until(lambda: any(p.speed_mps.max() > 0.5 for p in graph.plans), feed=graph.feed)
+
+
+def test_odometry_in_a_wrong_frame_is_counted_and_the_node_keeps_planning(graph):
+    def feed_garbage():
+        msg = itf.encode_odometry(itf.PoseEstimate(graph.now(), 100.0, -1.75, 0.0, 0.0, 0.0))
+        msg.header.frame_id = "odom"
+        graph.feed(msg)
+
+    assert graph.spin_until(lambda: any(d.values.get("rejected_odometry", "0") != "0"
+                                        for d in graph.diagnostics), feed=feed_garbage)
+    count = len(graph.plans)
+    assert graph.spin_until(lambda: len(graph.plans) > count + 2, feed=feed_garbage)
+    assert graph.plans[-1].accel_mps2.max() <= 0.0
+
+
+def test_mismatched_mission_lengths_stop_the_node_at_start_up():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        with pytest.raises(ParameterError, match="mission_dwell_s"):
+            PlannerNode(context=context, parameter_overrides=[
+                Parameter("mission_bays", value=["bay_D"]), Parameter("mission_dwell_s", value=[1.0, 2.0])])
+    finally:
+        rclpy.try_shutdown(context=context)
