@@ -148,7 +148,7 @@ def _cmd_bench(args) -> int:
 
 def _cmd_params(args) -> int:
     from robovan_autonomy.parameters import load_params_file, markdown_table
-    from robovan_autonomy.stack import declared_parameters, params_files
+    from robovan_autonomy.stack import MODES, declared_parameters, params_files
 
     declared = declared_parameters()
     if args.markdown:
@@ -157,7 +157,8 @@ def _cmd_params(args) -> int:
         for name, params in declared.items():
             print(markdown_table(name, params))
         return 0
-    for path in [Path(p) for p in args.check] or params_files("vehicle") + params_files("sim")[1:]:
+    defaults = sorted({path for mode in MODES for path in params_files(mode)})
+    for path in [Path(p) for p in args.check] or defaults:
         load_params_file(path, declared)
         print(f"{path}: ok")
     return 0

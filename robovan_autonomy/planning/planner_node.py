@@ -27,7 +27,7 @@ from robovan_autonomy.vehicle_params import load_vehicle_params
 MISSION_COMPLETE_MESSAGE = "mission complete"
 
 PARAMETERS = [
-    Param("map_file", str(config_path("maps", "delivery_district.osm")), "Lanelet2 map (OSM with a .yaml sidecar)"),
+    Param("map_file", "", "Lanelet2 map (OSM with a .yaml sidecar); empty: the shipped district"),
     Param("mission_bays", [""], "delivery bays to serve, in order (empty: none)"),
     Param("mission_dwell_s", [0.0], "dwell time at each bay, s (same length as mission_bays)"),
     Param("rate_hz", 10.0, "planning rate", min=5.0, max=50.0),
@@ -46,7 +46,8 @@ class PlannerNode(Node):
         if len(dwell) != len(bays):
             raise ParameterError(f"planner.ros__parameters.mission_dwell_s: {len(p.mission_dwell_s)} "
                                  f"dwell times for {len(bays)} bays")
-        self.planner = Planner(load_map(p.map_file), load_vehicle_params(), list(zip(bays, dwell)))
+        district = load_map(p.map_file or config_path("maps", "delivery_district.osm"))
+        self.planner = Planner(district, load_vehicle_params(), list(zip(bays, dwell)))
         self.odometry: itf.PoseEstimate | None = None
         self.status: itf.VehicleStatus | None = None
         self.objects: tuple[float, np.ndarray] | None = None
