@@ -8,6 +8,7 @@ PACKAGE = "robovan_autonomy"
 # One console script per node, for launch files and `ros2 run`; `robovan` is for people.
 NODE_SCRIPTS = {
     "dbw_bridge": "robovan_autonomy.vehicle.dbw_bridge_node:main",
+    "localization": "robovan_autonomy.localization.localization_node:main",
     "planner": "robovan_autonomy.planning.planner_node:main",
 }
 

@@ -5,6 +5,7 @@ import argparse
 import importlib.util
 import json
 import sys
+import time
 from pathlib import Path
 
 from robovan_autonomy.config_errors import ConfigError, share_dir
@@ -93,6 +94,89 @@ def _cmd_eval(args) -> int:
     passed = sum(row["passed"] for row in rows)
     print(f"{passed}/{len(rows)} scenarios passed -> {out}/summary.json")
     return 0 if passed == len(rows) else 1
+
+
+def _cmd_record(args) -> int:
+    from robovan_autonomy.tools.record import RecordOptions, record
+
+    out = Path(args.out or f"runs/record_{time.strftime('%Y%m%d_%H%M%S')}")
+    if out.exists():
+        print(f"robovan record: {out} exists; rosbag2 bags are never overwritten", file=sys.stderr)
+        return 2
+    summary = record(RecordOptions(out=out, topics=tuple(args.topics), all_topics=args.all, storage=args.storage,
+                                   duration_s=args.duration, use_sim_time=args.use_sim_time))
+    for topic, count in sorted(summary.messages.items()):
+        print(f"  {topic}: {count} messages")
+    for topic, why in sorted(summary.skipped.items()):
+        print(f"  {topic}: not recorded, {why}", file=sys.stderr)
+    for topic in summary.never_seen:
+        print(f"  {topic}: never published while recording", file=sys.stderr)
+    print(f"wrote {summary.bag} ({args.storage})")
+    return 0
+
+
+def _cmd_replay(args) -> int:
+    from robovan_autonomy.tools.bag_reader import BagError
+
+    try:
+        if args.update_reference or args.check_reference:
+            return _replay_regression(args)
+        if args.bag is None:
+            print("robovan replay: give a BAG, or --check-reference / --update-reference", file=sys.stderr)
+            return 2
+        return _replay_bag(args)
+    except BagError as err:
+        print(f"robovan replay: {err}", file=sys.stderr)
+        if args.bag is not None and (Path(args.out) / "report.json").exists():
+            print(f"  outputs up to the failure kept in {args.out} (report.json says where it stopped)",
+                  file=sys.stderr)
+        return 2
+
+
+def _replay_bag(args) -> int:
+    from robovan_autonomy.tools.replay import ReplayOptions, run_replay
+
+    report = run_replay(ReplayOptions(bag=Path(args.bag), out_dir=Path(args.out), deterministic=args.deterministic,
+                                      rate=args.rate, remap=dict(args.remap), ground_truth=args.ground_truth,
+                                      scenario=args.scenario, storage=args.storage, progress=True))
+    outputs = ", ".join(f"{topic} {count}" for topic, count in report["outputs"].items())
+    print(f"replayed {report['replayed_s']:.1f} s of {report['bag']} in {report['wall_time_s']:.1f} s "
+          f"({report['realtime_factor']:.2f}x real time, {report['messages_played']} messages, "
+          f"{report['mode']}); outputs: {outputs or 'none'} -> {args.out}/report.json")
+    for warning in report["warnings"]:
+        print(f"  warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _replay_regression(args) -> int:
+    import tempfile
+
+    from robovan_autonomy.tools import regression
+
+    failed = 0
+    for case in regression.select_cases(args.case):
+        if args.update_reference:
+            regression.update_reference(case)
+            print(f"{case.name}: reference refreshed -> {case.reference_bag}")
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"robovan_check_{case.name}_") as tmp:
+            problems = regression.check_case(case, Path(tmp))
+        failed += bool(problems)
+        print(f"{case.name}: {'FAILED' if problems else 'ok'}")
+        for problem in problems:
+            print(f"  {problem}")
+    return 1 if failed else 0
+
+
+def _remap(text: str) -> tuple[str, str]:
+    source, sep, target = text.partition(":=")
+    if not sep or not source.startswith("/") or not target.startswith("/"):
+        raise argparse.ArgumentTypeError(f"expected /bag_topic:=/played_topic, got {text!r}")
+    return source, target
+
+
+def _replay_ground_truth(text: str) -> tuple[str, ...]:
+    return () if text == "none" else tuple(_ground_truth_stages(text))
 
 
 def _ground_truth_stages(text: str) -> list[str]:
@@ -199,6 +283,36 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", default="runs/eval")
     evaluate.add_argument("--ground-truth", type=_ground_truth_stages, default=[])
     evaluate.set_defaults(func=_cmd_eval)
+
+    rec = sub.add_parser("record", help="record topics of a live graph to a rosbag2 bag")
+    rec.add_argument("topics", nargs="*", help="topic names")
+    rec.add_argument("--all", action="store_true", help="every topic that appears")
+    rec.add_argument("--out", help="the bag folder to create (default: runs/record_<time>)")
+    rec.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
+    rec.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl-C)")
+    rec.add_argument("--use-sim-time", action="store_true", help="stamp with /clock instead of wall time")
+    rec.set_defaults(func=_cmd_record)
+
+    replay = sub.add_parser("replay", help="play a bag into the stack (open loop) and record its outputs")
+    replay.add_argument("bag", nargs="?", help="rosbag2 folder, or a .mcap / .db3 file")
+    replay.add_argument("--out", default="runs/replay", help="folder for run/ (outputs) and report.json")
+    replay.add_argument("--deterministic", action="store_true",
+                        help="lockstep: bit-identical outputs on every replay, as fast as the stack allows")
+    replay.add_argument("--rate", type=float, help="pace to this many times real time (default 1; "
+                                                   "with --deterministic: unpaced)")
+    replay.add_argument("--remap", type=_remap, action="append", default=[], metavar="A:=B",
+                        help="play bag topic A as topic B (repeatable)")
+    replay.add_argument("--ground-truth", type=_replay_ground_truth, default=None,
+                        help="stages fed from the bag's ground truth, e.g. localization,perception, or "
+                             "'none' (default: stages without a node, from the bag)")
+    replay.add_argument("--scenario", help="map and mission from this scenario (bags without run info)")
+    replay.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap", help="of the output bag")
+    replay.add_argument("--check-reference", action="store_true",
+                        help="replay the regression cases (test/data/replay) and compare with their references")
+    replay.add_argument("--update-reference", action="store_true",
+                        help="replay the regression cases and store their outputs as the new references")
+    replay.add_argument("--case", action="append", help="with --check/--update-reference: only this case")
+    replay.set_defaults(func=_cmd_replay)
 
     bench = sub.add_parser("bench", help="run a benchmark from bench/ ('all' for every one)")
     bench.add_argument("name")

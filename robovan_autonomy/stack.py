@@ -39,6 +39,7 @@ class NodeSpec:
 STACK: tuple[NodeSpec, ...] = (
     NodeSpec("dbw_bridge", "robovan_autonomy.vehicle.dbw_bridge_node:DbwBridgeNode",
              ("vehicle", "sim")),
+    NodeSpec("localization", "robovan_autonomy.localization.localization_node:LocalizationNode", ("vehicle", "sim", "replay"), stage="localization"),
     NodeSpec("planner", "robovan_autonomy.planning.planner_node:PlannerNode", ("vehicle", "sim", "replay")),
 )
 

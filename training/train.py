@@ -74,7 +74,7 @@ class CspBlock(nn.Module):
 
 
 class TinyYolo(nn.Module):
-    def __init__(self, num_classes: int, widths=(16, 32, 48, 96, 128), neck: int = 64):
+    def __init__(self, num_classes: int, widths=(12, 24, 40, 80, 112), neck: int = 48):
         super().__init__()
         w = widths
         self.num_classes = num_classes
@@ -287,7 +287,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="make_dataset.py output folder")
     parser.add_argument("--out", type=Path, default=Path("models/robovan_det.onnx"))
     parser.add_argument("--minutes", type=float, default=35.0, help="training time budget")
-    parser.add_argument("--batch", type=int, default=24)
+    parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint", type=Path, default=None, help="resume from these weights (.pt; "
@@ -303,6 +303,7 @@ def main(argv=None) -> None:
     model = TinyYolo(len(names))
     if args.checkpoint:
         model.load_state_dict(torch.load(args.checkpoint))
+    model = model.to(memory_format=torch.channels_last)  # about twice as fast on CPU here
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
@@ -329,12 +330,13 @@ def main(argv=None) -> None:
             lr = LR * warm * 0.5 * (1.0 + math.cos(math.pi * min(it / horizon, 1.0)))
             for group in optimiser.param_groups:
                 group["lr"] = max(lr, LR * 0.01)
+            x = x.to(memory_format=torch.channels_last)
             loss, cls_loss, box_loss = loss_fn(model(x), labels, targets, points, strides, len(names))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             optimiser.step()
-            sums += (float(loss), float(cls_loss), float(box_loss))
+            sums += (float(loss.detach()), float(cls_loss), float(box_loss))
             it += 1
             if it % 50 == 0:
                 print(f"epoch {epoch} iter {it} loss {sums[0] / 50:.3f} (cls {sums[1] / 50:.3f}, "

@@ -204,7 +204,7 @@ class LocalizationNode(Node):
         estimate = loc.estimate()
         match = loc.last_match
         recent = self._match_ms
-        values = {"mode": health.mode.value, "confidence": f"{health.confidence:.3f}",
+        values = {"state": health.mode.value, "confidence": f"{health.confidence:.3f}",
                   "speed_cap_mps": f"{cap:.2f}", "position_sigma_m": f"{health.position_sigma_m:.3f}",
                   "yaw_sigma_rad": f"{health.yaw_sigma_rad:.4f}",
                   "gyro_bias_radps": f"{estimate.state[GYRO_BIAS]:.5f}" if estimate is not None else "",

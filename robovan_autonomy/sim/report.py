@@ -15,7 +15,7 @@ import dataclasses
 import math
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -284,6 +284,7 @@ class RunRecorder:
         self._t: list[float] = []
         self._van: list[tuple] = []
         self._est: list[tuple] = []            # (step, stamp_s, x, y, yaw)
+        self._baselines: dict[str, list[tuple]] = {}   # name → rows as _est
         self._plans: list[np.ndarray | None] = []
         self._solves: list[tuple[float, float]] = []
         self._misses: list[float] = []
@@ -305,13 +306,15 @@ class RunRecorder:
                     perceived: Any = None,
                     mode: str | None = None,
                     e2e_latency_ms: Sequence[float] = (),
-                    stop_events: Sequence[str] = ()) -> None:
+                    stop_events: Sequence[str] = (),
+                    baseline_poses: Mapping[str, Sequence[float]] | None = None) -> None:
         """One simulation step. Give each input on the step it is new and leave it None otherwise:
         estimated_pose (x, y, yaw) with its stamp (default t_s); planned_path (M, ≥2) poses of
         base_link (the latest plan; the same array may be passed again); mpc_solve_ms of a solve
         that finished this step; perceived objects of a list that arrived this step (structured
         array / dicts / objects with x, y, vx, vy, class_id); mode when it is known; stop_events:
-        bays the stack declared reached."""
+        bays the stack declared reached; baseline_poses: name → (stamp, x, y, yaw) of single-source
+        estimates (GNSS only, odometry only) published beside the stack's own, for comparison."""
         step = len(self._t)
         self._t.append(float(t_s))
         self._van.append((van.x_m, van.y_m, van.yaw_rad, van.speed_mps, van.accel_mps2,
@@ -319,6 +322,8 @@ class RunRecorder:
         if estimated_pose is not None:
             stamp = t_s if estimate_stamp_s is None else estimate_stamp_s
             self._est.append((step, float(stamp), *map(float, estimated_pose[:3])))
+        for name, (stamp, *pose) in (baseline_poses or {}).items():
+            self._baselines.setdefault(name, []).append((step, float(stamp), *map(float, pose[:3])))
         self._plans.append(None if planned_path is None else np.asarray(planned_path, dtype=float))
         if mpc_solve_ms is not None:
             self._solves.append((float(t_s), float(mpc_solve_ms)))
@@ -378,6 +383,7 @@ class RunRecorder:
             "lateral_error_m": log.lateral_error(),
             "localization_error_m": log.localization_error(),
             "heading_error_rad": log.heading_error(),
+            "localization_baselines": log.localization_baselines(),
             "comfort": log.comfort(),
             "min_ttc_s": ttc["min_ttc_s"],
             "min_ttc": ttc,
@@ -629,14 +635,15 @@ class _Log:
         errors, reference = self._lateral_errors()
         return {**_stats(errors[np.isfinite(errors)], rms=True, max=True), "reference": reference}
 
-    def _estimates(self) -> np.ndarray:
-        """(step, stamp, x, y, yaw) rows of the estimates stamped within the log."""
-        est = np.array(self.rec._est, dtype=float).reshape(-1, 5)
+    def _estimates(self, rows: list[tuple] | None = None) -> np.ndarray:
+        """(step, stamp, x, y, yaw) rows of the estimates stamped within the log (default: the
+        stack's own; else a baseline's rows)."""
+        est = np.array(self.rec._est if rows is None else rows, dtype=float).reshape(-1, 5)
         return est[(est[:, 1] >= self.t[0]) & (est[:, 1] <= self.t[-1])]
 
-    def _estimate_errors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _estimate_errors(self, rows: list[tuple] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(step, position error, heading error) of each estimate, against truth at its stamp."""
-        est = self._estimates()
+        est = self._estimates(rows)
         stamps = est[:, 1]
         true_x, true_y = np.interp(stamps, self.t, self.x), np.interp(stamps, self.t, self.y)
         true_yaw = np.interp(stamps, self.t, np.unwrap(self.yaw))
@@ -648,6 +655,24 @@ class _Log:
 
     def heading_error(self) -> dict:
         return _stats(self._estimate_errors()[2], rms=True, max=True)
+
+    def localization_baselines(self) -> dict:
+        """The same error statistics for each single-source estimate recorded beside the stack's."""
+        out = {}
+        for name, rows in sorted(self.rec._baselines.items()):
+            _, pos, heading = self._estimate_errors(rows)
+            out[name] = {"localization_error_m": _stats(pos, rms=True, p99=99.0, max=True),
+                         "heading_error_rad": _stats(heading, rms=True, max=True)}
+        return out
+
+    def _estimate_series(self, idx: np.ndarray, rows: list[tuple] | None = None) -> dict:
+        """x, y and position error of the latest estimate at each series step (None before one)."""
+        steps, errors, _ = self._estimate_errors(rows)
+        est = self._estimates(rows)
+        at = np.searchsorted(steps, idx, side="right") - 1
+        return {"x": [float(est[i, 2]) if i >= 0 else None for i in at],
+                "y": [float(est[i, 3]) if i >= 0 else None for i in at],
+                "error_m": [float(errors[i]) if i >= 0 else None for i in at]}
 
     def comfort(self) -> dict:
         """Maxima outside emergency-braking windows (braking harder than EMERGENCY_DECEL_MPS2,
@@ -756,10 +781,7 @@ class _Log:
         """Downsampled time series and path snapshots for plots (report.png)."""
         grid = np.arange(self.t[0], self.t[-1] + 1e-9, SERIES_PERIOD_S)
         idx = np.minimum(np.searchsorted(self.t, grid), len(self.t) - 1)
-        step_est, loc_err, _ = self._estimate_errors()
-        est = self._estimates()
-        est_idx = np.searchsorted(step_est, idx, side="right") - 1
-        has_est = est_idx >= 0
+        ours = self._estimate_series(idx)
         plans, snapshots, next_t = self._plan_at(), [], -math.inf
         for k, plan in enumerate(plans):
             if plan is not None and self.t[k] >= next_t:
@@ -774,9 +796,8 @@ class _Log:
             "t_s": self.t[idx].round(3), "x": self.x[idx].round(3), "y": self.y[idx].round(3),
             "speed_mps": self.speed[idx].round(3), "accel_mps2": self.accel[idx].round(3),
             "lateral_error_m": [None if np.isnan(e) else float(e) for e in self._lateral_errors()[0][idx]],
-            "est_x": [float(est[i, 2]) if ok else None for i, ok in zip(est_idx, has_est)],
-            "est_y": [float(est[i, 3]) if ok else None for i, ok in zip(est_idx, has_est)],
-            "localization_error_m": [float(loc_err[i]) if ok else None for i, ok in zip(est_idx, has_est)],
+            "est_x": ours["x"], "est_y": ours["y"], "localization_error_m": ours["error_m"],
+            "baselines": {name: self._estimate_series(idx, rows) for name, rows in sorted(self.rec._baselines.items())},
             "mpc_solve": [[t, ms] for t, ms in self.rec._solves],
             "deadline_miss_t_s": list(self.rec._misses),
             "plans": snapshots,
@@ -788,6 +809,7 @@ class _Log:
 # ----------------------------------------------------------------------------------------------
 # The picture.
 
+ERROR_LINEAR_BELOW_M = 0.1  # error axis: linear to 10 cm, logarithmic above (drifting baselines)
 MAP_MARGIN_M = 30.0  # the map plot shows the driven path and the route with this much around them
 _MODE_COLOURS = ("#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd", "#dd8452")
 
@@ -818,7 +840,11 @@ def write_report_png(report_data: dict, path: str | Path, features: MapFeatures 
                        f"score {report_data.get('driving_score', 0):.1f}")
     ax_err.plot(t, _nan(series.get("lateral_error_m", [])), label="lateral error m")
     ax_err.plot(t, _nan(series.get("localization_error_m", [])), label="localization error m")
-    ax_err.legend(loc="upper right")
+    for name, baseline in series.get("baselines", {}).items():
+        ax_err.plot(t, _nan(baseline["error_m"]), linewidth=0.8, alpha=0.7,
+                    label=f"{name.replace('_', '-')} localization error m")
+    ax_err.set_yscale("symlog", linthresh=ERROR_LINEAR_BELOW_M)
+    ax_err.legend(loc="upper right", fontsize=8)
     solves = np.asarray(series.get("mpc_solve", []), dtype=float).reshape(-1, 2)
     ax_mpc.plot(solves[:, 0], solves[:, 1], ".", markersize=2, label="MPC solve ms")
     for t_miss in series.get("deadline_miss_t_s", []):
@@ -861,6 +887,9 @@ def _draw_map(ax, report: dict, series: dict, features: MapFeatures | None) -> N
     ax.plot(series.get("x", []), series.get("y", []), color="tab:blue", linewidth=1.8, label="driven")
     ax.plot(_nan(series.get("est_x", [])), _nan(series.get("est_y", [])), color="tab:purple",
             linewidth=0.8, linestyle=":", label="estimated")
+    for name, baseline in series.get("baselines", {}).items():
+        ax.plot(_nan(baseline["x"]), _nan(baseline["y"]), linewidth=0.6, linestyle=":",
+                label=f"{name.replace('_', '-')} estimate")
     for name, track in series.get("actors", {}).items():
         xy = np.asarray(track["xy"]).reshape(-1, 2)
         if len(xy):

@@ -43,6 +43,8 @@ class SimulatorNode(Node):
                 (itf.CONTROL_COMMAND, JointTrajectory, itf.decode_control_command),
                 (itf.TRAJECTORY, Path, itf.decode_path),
                 (itf.ODOMETRY, Odometry, itf.decode_odometry),
+                (itf.LOCALIZATION_DEBUG_GNSS_ONLY, Odometry, itf.decode_odometry),
+                (itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY, Odometry, itf.decode_odometry),
                 (itf.OBJECTS, PointCloud2, itf.decode_objects),
                 (itf.VEHICLE_STATUS, JointState, itf.decode_vehicle_status)):
             self.create_subscription(msg_class, topic, self._keep(topic, decode), itf.RELIABLE_QOS)

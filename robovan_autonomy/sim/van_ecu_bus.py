@@ -122,12 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Play the robovan's drive-by-wire ECU on a CAN bus, in realtime.")
     parser.add_argument("--interface", default="udp_multicast", help="python-can interface")
     parser.add_argument("--channel", required=True, help="python-can channel (udp_multicast: the group)")
+    parser.add_argument("--port", type=int, default=43113, help="udp_multicast: UDP port (the bridge's can_udp_port)")
+    parser.add_argument("--hop-limit", type=int, default=0,
+                        help="udp_multicast: multicast TTL; 0 keeps the frames on this host")
     parser.add_argument("--arm", action="store_true", help="arm autonomy at start, as a person would")
     parser.add_argument("--duration-s", type=float, default=None, help="stop after this long (default: run)")
     args = parser.parse_args(argv)
 
     quit_event = threading.Event()
-    with can.Bus(interface=args.interface, channel=args.channel) as bus:
+    options = {"port": args.port, "hop_limit": args.hop_limit} if args.interface == "udp_multicast" else {}
+    with can.Bus(interface=args.interface, channel=args.channel, **options) as bus:
         van = VanEcuBus(bus, VanEcu(on_transition=_print_transition))
         print(f"van ECU on {args.interface}:{args.channel}, {van.ecu.state.name}; {_CONSOLE_HELP}", flush=True)
         if args.arm:

@@ -64,6 +64,7 @@ class BagWriter:
             self._writer.set_custom_data(key, value)
         self._writer.open()
         self._connections: dict[str, object] = {}
+        self._counts: dict[str, int] = {}
         self.message_count = 0
 
     def add_topic(self, topic: str, msgtype: str, qos_profile=None) -> None:
@@ -75,10 +76,15 @@ class BagWriter:
         offered = tuple(p if isinstance(p, Qos) else to_bag_qos(p) for p in profiles if p is not None)
         self._connections[topic] = self._writer.add_connection(
             topic, msgtype, typestore=self._typestore, offered_qos_profiles=offered)
+        self._counts[topic] = 0
 
     def write(self, topic: str, stamp_ns: int, data: bytes) -> None:
         self._writer.write(self._connections[topic], int(stamp_ns), data)
+        self._counts[topic] += 1
         self.message_count += 1
+
+    def topic_counts(self) -> dict[str, int]:
+        return dict(self._counts)
 
     def close(self) -> None:
         self._writer.close()

@@ -43,6 +43,9 @@ from robovan_autonomy.vehicle_params import load_vehicle_params
 
 GROUND_TRUTH_REMAPS = {"localization": (itf.ODOMETRY, itf.GROUND_TRUTH_ODOMETRY),
                        "perception": (itf.OBJECTS, itf.GROUND_TRUTH_OBJECTS)}
+# Single-source estimates the localization node publishes beside its own, for the report.
+LOCALIZATION_BASELINES = {"gnss_only": itf.LOCALIZATION_DEBUG_GNSS_ONLY,
+                          "odometry_only": itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY}
 SETTLE_AFTER_COMPLETE_S = 1.0  # keep simulating briefly so the report sees the van at rest
 MAX_CALLBACKS_PER_TICK = 10_000
 # glibc malloc: the sensor models allocate numpy temporaries of a few MB every frame. By default
@@ -149,6 +152,7 @@ class Simulation:
         mission = self.scenario.mission
         parameters = merged_parameters(params_files("sim"), {
             "dbw_bridge": {"can_interface": "virtual", "can_channel": channel},
+            "localization": {"map_file": str(self.scenario.map_path)},
             "planner": {"map_file": str(self.scenario.map_path),
                         "mission_bays": [stop.bay for stop in mission] or [""],
                         "mission_dwell_s": [float(stop.dwell_s) for stop in mission] or [0.0]}})
@@ -281,12 +285,16 @@ class Simulation:
         odometry = node.latest.pop(itf.ODOMETRY, None)
         path = node.latest.pop(itf.TRAJECTORY, None)
         objects = node.latest.pop(itf.OBJECTS, None)
+        baselines = {name: (estimate.stamp_s, estimate.x_m, estimate.y_m, estimate.yaw_rad)
+                     for name, topic in LOCALIZATION_BASELINES.items()
+                     if (estimate := node.latest.pop(topic, None)) is not None}
         self.recorder.record_step(
             t_s, VanTruth.from_plant(self.world.van),
             estimated_pose=None if odometry is None else (odometry.x_m, odometry.y_m, odometry.yaw_rad),
             estimate_stamp_s=None if odometry is None else odometry.stamp_s,
             planned_path=path, mpc_solve_ms=solve_ms, deadline_miss=deadline_miss,
-            actors=self.world.actor_states, perceived=objects, mode=self.mode)
+            actors=self.world.actor_states, perceived=objects, mode=self.mode,
+            baseline_poses=baselines)
 
     def _print_progress(self, t_s: float, wall_s: float) -> None:
         van = self.world.van

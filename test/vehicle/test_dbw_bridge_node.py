@@ -7,7 +7,6 @@ a sniffer with the sim time it appeared at, so periods and reaction times are ex
 facts, not wall-clock timings. One test runs the van as a separate realtime process over
 udp_multicast, as the simulator and a bench van do.
 """
-import json
 import os
 import random
 import subprocess
@@ -452,15 +451,14 @@ def test_van_over_udp_multicast_in_a_separate_process_is_engaged_with_valid_fram
     rng = random.Random(uuid.uuid4().int)
     group = f"239.255.{rng.randint(1, 254)}.{rng.randint(1, 254)}"
     port = rng.randint(20000, 60000)
-    bus_config = {"port": port, "hop_limit": 0}  # this host only; python-can reads CAN_CONFIG
-    env = dict(os.environ, CAN_CONFIG=json.dumps(bus_config),
-               PYTHONPATH=os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])))
     van = subprocess.Popen([sys.executable, "-m", "robovan_autonomy.sim.van_ecu_bus", "--channel", group,
-                            "--arm", "--duration-s", "60"], env=env, stdin=subprocess.PIPE,
+                            "--port", str(port), "--hop-limit", "0", "--arm", "--duration-s", "60"],
+                           env=env, stdin=subprocess.PIPE,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     context = rclpy.Context()
     rclpy.init(context=context)
-    sniffer = can.Bus(interface="udp_multicast", channel=group, fd=False, **bus_config)
+    sniffer = can.Bus(interface="udp_multicast", channel=group, fd=False, port=port, hop_limit=0)
     bridge = DbwBridgeNode(context=context, parameter_overrides=[
         Parameter("can_interface", value="udp_multicast"), Parameter("can_channel", value=group),
         Parameter("can_udp_port", value=port), Parameter("can_udp_hop_limit", value=0)])
