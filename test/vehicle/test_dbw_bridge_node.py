@@ -446,56 +446,108 @@ def test_van_fault_drops_the_engagement_request(rig):
     assert not decode_all(rig.frames, MsgId.STEER_CMD)[-1][1].enable
 
 
-def test_van_over_udp_multicast_in_a_separate_process_is_engaged_with_valid_frames(tmp_path):
-    """The van as its own realtime process: the bridge engages it and every frame is valid."""
-    rng = random.Random(uuid.uuid4().int)
-    group = f"239.255.{rng.randint(1, 254)}.{rng.randint(1, 254)}"
-    port = rng.randint(20000, 60000)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])))
-    van = subprocess.Popen([sys.executable, "-m", "robovan_autonomy.sim.van_ecu_bus", "--channel", group,
-                            "--port", str(port), "--hop-limit", "0", "--arm", "--duration-s", "60"],
-                           env=env, stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    sniffer = can.Bus(interface="udp_multicast", channel=group, fd=False, port=port, hop_limit=0)
-    bridge = DbwBridgeNode(context=context, parameter_overrides=[
-        Parameter("can_interface", value="udp_multicast"), Parameter("can_channel", value=group),
-        Parameter("can_udp_port", value=port), Parameter("can_udp_hop_limit", value=0)])
-    probe = rclpy.create_node("dbw_probe", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(bridge)
-    executor.add_node(probe)
-    client = probe.create_client(SetBool, interfaces.VEHICLE_ENGAGE)
-    frames, states = [], []
-    try:
-        deadline = time.monotonic() + 20.0
+class SeparateProcessVan:
+    """The van as its own realtime process on udp_multicast, the bridge here, and a sniffer."""
+
+    def __init__(self):
+        rng = random.Random(uuid.uuid4().int)
+        group = f"239.255.{rng.randint(1, 254)}.{rng.randint(1, 254)}"
+        port = rng.randint(20000, 60000)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "robovan_autonomy.sim.van_ecu_bus", "--channel", group, "--port", str(port),
+             "--hop-limit", "0", "--arm", "--duration-s", "60"],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.sniffer = can.Bus(interface="udp_multicast", channel=group, fd=False, port=port, hop_limit=0)
+        self.bridge = DbwBridgeNode(context=self.context, parameter_overrides=[
+            Parameter("can_interface", value="udp_multicast"), Parameter("can_channel", value=group),
+            Parameter("can_udp_port", value=port), Parameter("can_udp_hop_limit", value=0)])
+        self.probe = rclpy.create_node("dbw_probe", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.bridge)
+        self.executor.add_node(self.probe)
+        self.client = self.probe.create_client(SetBool, interfaces.VEHICLE_ENGAGE)
+        self.frames, self.states = [], []
+
+    def spin_until(self, condition, timeout_s=20.0):
+        deadline = time.monotonic() + timeout_s
         future = None
-        while DbwState.ENGAGED not in states[-5:] or len(frames) < 200:
-            assert time.monotonic() < deadline, f"van states seen: {set(states)}"
-            executor.spin_once(timeout_sec=0.002)
-            while (message := sniffer.recv(timeout=0.0)) is not None:
+        while not condition():
+            assert time.monotonic() < deadline, f"van states seen: {set(self.states)}"
+            self.executor.spin_once(timeout_sec=0.002)
+            while (message := self.sniffer.recv(timeout=0.0)) is not None:
                 frame = Frame(message.arbitration_id, bytes(message.data))
-                frames.append((message.timestamp, frame))
+                self.frames.append((message.timestamp, frame))
                 if frame.can_id == MsgId.DBW_STATUS:
-                    states.append(rvn_dbw.decode(frame).state)
-            if future is None and DbwState.READY in states and client.service_is_ready():
-                future = client.call_async(SetBool.Request(data=True))
+                    self.states.append(rvn_dbw.decode(frame).state)
+            if future is None and DbwState.READY in self.states[-1:] and self.client.service_is_ready():
+                future = self.client.call_async(SetBool.Request(data=True))
             if future is not None and future.done() and not future.result().success:
                 future = None
-    finally:
-        bridge.destroy_node()
-        probe.destroy_node()
-        executor.shutdown()
-        rclpy.shutdown(context=context)
-        sniffer.shutdown()
+
+    def engage(self):
+        self.spin_until(lambda: DbwState.ENGAGED in self.states[-5:] and len(self.frames) >= 200)
+
+    def close(self):
+        self.bridge.destroy_node()
+        self.probe.destroy_node()
+        self.executor.shutdown()
+        rclpy.shutdown(context=self.context)
+        self.sniffer.shutdown()
         try:
-            van.communicate("quit\n", timeout=10)
+            self.process.communicate("quit\n", timeout=10)
         except subprocess.TimeoutExpired:
-            van.kill()
-            van.communicate()
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture
+def separate_van():
+    van = SeparateProcessVan()
+    yield van
+    van.close()
+
+
+def test_van_over_udp_multicast_in_a_separate_process_is_engaged_with_valid_frames(separate_van):
+    """The van as its own realtime process: the bridge engages it and every frame is valid."""
+    separate_van.engage()
+    frames = separate_van.frames
     commands = [(t, f) for t, f in frames if f.can_id in rvn_dbw.COMMAND_IDS]
     checker = rvn_dbw.E2EChecker(rvn_dbw.COMMAND_IDS)
     assert commands and all(checker.check(f).ok for _, f in commands)
     assert any(rvn_dbw.decode(f).enable for _, f in commands if f.can_id == MsgId.STEER_CMD)
     assert_frames_within_vehicle_limits(commands, check_rates=False)
+
+
+def test_van_in_a_separate_process_sees_enables_cleared_within_100_ms_of_a_driver_override(separate_van):
+    separate_van.engage()
+    separate_van.process.stdin.write("torque 5\n")
+    separate_van.process.stdin.flush()
+    separate_van.spin_until(lambda: DbwState.MANUAL in separate_van.states[-3:])
+    manual_at = _first_manual_time(separate_van)
+    separate_van.spin_until(lambda: separate_van.frames[-1][0] > manual_at + 0.5)
+    late = [f for t, f in separate_van.frames
+            if t > manual_at + 0.1 and f.can_id in (MsgId.STEER_CMD, MsgId.ACCEL_CMD)]
+    assert late and not any(rvn_dbw.decode(f).enable for f in late)
+
+
+def test_van_in_a_separate_process_is_held_braked_while_commands_are_silent(separate_van):
+    separate_van.engage()
+    engaged_at = separate_van.frames[-1][0]
+    separate_van.spin_until(lambda: separate_van.frames[-1][0] > engaged_at + 0.5)
+    accel = [rvn_dbw.decode(f) for t, f in separate_van.frames if t > engaged_at and f.can_id == MsgId.ACCEL_CMD]
+    assert len(accel) >= 20
+    assert all(a.enable and a.accel_mps2 < 0.0 for a in accel)
+
+
+def _first_manual_time(van):
+    engaged = False
+    for t, frame in van.frames:
+        if frame.can_id == MsgId.DBW_STATUS:
+            state = rvn_dbw.decode(frame).state
+            engaged = engaged or state is DbwState.ENGAGED
+            if engaged and state is DbwState.MANUAL:
+                return t
+    raise AssertionError("the van never went from ENGAGED to MANUAL")
