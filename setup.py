@@ -9,7 +9,10 @@ PACKAGE = "robovan_autonomy"
 NODE_SCRIPTS = {
     "dbw_bridge": "robovan_autonomy.vehicle.dbw_bridge_node:main",
     "localization": "robovan_autonomy.localization.localization_node:main",
+    "perception": "robovan_autonomy.perception.perception_node:main",
     "planner": "robovan_autonomy.planning.planner_node:main",
+    "command_gate": "robovan_autonomy.system.command_gate_node:main",
+    "supervisor": "robovan_autonomy.system.supervisor_node:main",
 }
 
 

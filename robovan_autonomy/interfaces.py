@@ -153,10 +153,10 @@ def encode_control_command(plan: ControlPlan) -> JointTrajectory:
 
 
 def decode_control_command(msg: JointTrajectory) -> ControlPlan:
-    _expect_frame(msg.header, BASE_LINK_FRAME, "control command")
     if list(msg.joint_names) != [STEERING_JOINT, DRIVE_JOINT]:
         raise InterfaceError(f"control command: joint_names {list(msg.joint_names)}, "
                              f"expected {[STEERING_JOINT, DRIVE_JOINT]}")
+    _expect_frame(msg.header, BASE_LINK_FRAME, "control command")
     count = len(msg.points)
     if count == 0:
         raise InterfaceError("control command: no points")

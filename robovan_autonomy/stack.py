@@ -40,7 +40,10 @@ STACK: tuple[NodeSpec, ...] = (
     NodeSpec("dbw_bridge", "robovan_autonomy.vehicle.dbw_bridge_node:DbwBridgeNode",
              ("vehicle", "sim")),
     NodeSpec("localization", "robovan_autonomy.localization.localization_node:LocalizationNode", ("vehicle", "sim", "replay"), stage="localization"),
+    NodeSpec("perception", "robovan_autonomy.perception.perception_node:PerceptionNode", ("vehicle", "sim", "replay"), stage="perception"),
     NodeSpec("planner", "robovan_autonomy.planning.planner_node:PlannerNode", ("vehicle", "sim", "replay")),
+    NodeSpec("command_gate", "robovan_autonomy.system.command_gate_node:CommandGateNode", ("vehicle", "sim")),
+    NodeSpec("supervisor", "robovan_autonomy.system.supervisor_node:SupervisorNode", ("vehicle", "sim")),
 )
 
 

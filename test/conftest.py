@@ -4,3 +4,101 @@ import random
 
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 100)))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+
+
+import time  # noqa: E402  (after the environment above: DDS reads it when a context starts)
+
+import pytest  # noqa: E402
+
+WAIT_WALL_S = 5.0  # guard against a hung graph, never a timing assertion
+
+
+class SimClockGraph:
+    """Nodes under test on sim time in one context, clocked by the test in 10 ms steps.
+
+    `step` publishes /clock, then runs every ready callback until none is left (in-process DDS
+    delivers inside publish()), so a test sees exactly what the nodes did up to that sim time.
+    """
+
+    def __init__(self):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rosgraph_msgs.msg import Clock
+
+        from robovan_autonomy import interfaces
+
+        self._rclpy, self._itf = rclpy, interfaces
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.probe = rclpy.create_node("test_probe", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.probe)
+        self.clock_pub = self.probe.create_publisher(Clock, interfaces.CLOCK, interfaces.CLOCK_QOS)
+        self.nodes = []
+        self.t_s = 0.0
+
+    def add(self, node_class, **parameters):
+        from rclpy.parameter import Parameter
+
+        overrides = [Parameter("use_sim_time", value=True)]
+        overrides += [Parameter(name, value=value) for name, value in parameters.items()]
+        node = node_class(context=self.context, parameter_overrides=overrides)
+        self.executor.add_node(node)
+        self.nodes.append(node)
+        return node
+
+    def publisher(self, msg_type, topic, qos=None):
+        return self.probe.create_publisher(msg_type, topic, qos or self._itf.RELIABLE_QOS)
+
+    def collect(self, msg_type, topic, decode=None, qos=None) -> list:
+        """Every message on topic from now on (decoded when `decode` is given)."""
+        received = []
+        self.probe.create_subscription(msg_type, topic,
+                                       lambda msg: received.append(decode(msg) if decode else msg),
+                                       qos or self._itf.RELIABLE_QOS)
+        return received
+
+    def drain(self) -> None:
+        deadline = time.monotonic() + WAIT_WALL_S
+        while True:
+            try:
+                handler, _, _ = self.executor.wait_for_ready_callbacks(timeout_sec=0.0)
+            except self._rclpy.executors.TimeoutException:
+                return
+            handler()
+            if handler.exception() is not None:
+                raise handler.exception()
+            assert time.monotonic() < deadline, "the graph never ran out of work"
+
+    def wait_for(self, condition) -> None:
+        """Run callbacks (sim time standing still) until condition() holds: DDS may hand a message
+        published inside a callback to its reader a moment later."""
+        deadline = time.monotonic() + WAIT_WALL_S
+        while not condition():
+            self.executor.spin_once(timeout_sec=0.01)
+            assert time.monotonic() < deadline, "the graph stopped answering"
+
+    def step(self, dt_s: float = 0.01) -> None:
+        self.t_s = round(self.t_s + dt_s, 9)
+        self.clock_pub.publish(self._itf.encode_clock(self.t_s))
+        self.drain()
+
+    def run(self, duration_s: float, each_step=None) -> None:
+        for _ in range(int(round(duration_s / 0.01))):
+            if each_step is not None:
+                each_step(self.t_s + 0.01)
+            self.step()
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        for node in self.nodes:
+            node.destroy_node()
+        self.probe.destroy_node()
+        self._rclpy.try_shutdown(context=self.context)
+
+
+@pytest.fixture
+def sim_graph():
+    graph = SimClockGraph()
+    yield graph
+    graph.close()

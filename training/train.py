@@ -74,7 +74,7 @@ class CspBlock(nn.Module):
 
 
 class TinyYolo(nn.Module):
-    def __init__(self, num_classes: int, widths=(12, 24, 40, 80, 112), neck: int = 48):
+    def __init__(self, num_classes: int, widths=(8, 16, 32, 64, 96), neck: int = 40):
         super().__init__()
         w = widths
         self.num_classes = num_classes
@@ -309,10 +309,9 @@ def main(argv=None) -> None:
     optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=LR)
     budget_s, started = args.minutes * 60.0, time.monotonic()
-    total_iters, it, epoch = None, 0, 0
+    it, epoch, done = 0, 0, False
     print(f"{len(data)} frames, classes {names}, input {input_hw}, "
           f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
-    done = False
     while not done:
         epoch += 1
         order = rng.permutation(len(data))
@@ -320,17 +319,14 @@ def main(argv=None) -> None:
         model.train()
         for first in range(0, len(order) - args.batch + 1, args.batch):
             x, labels, targets = batch(data, order[first:first + args.batch], points_np, strides_np, rng, True)
-            elapsed = time.monotonic() - started
-            if it == 20:  # time per iteration is known now: fix the schedule's length
-                total_iters = int(budget_s / (elapsed / 20))
-                print(f"{elapsed / 20:.2f} s/iter → {total_iters} iterations "
-                      f"({total_iters * args.batch / len(data):.1f} epochs)", flush=True)
-            horizon = total_iters or 10 ** 6
-            warm = min(1.0, (it + 1) / WARMUP_ITERS)
-            lr = LR * warm * 0.5 * (1.0 + math.cos(math.pi * min(it / horizon, 1.0)))
-            for group in optimiser.param_groups:
-                group["lr"] = max(lr, LR * 0.01)
             x = x.to(memory_format=torch.channels_last)
+            # Cosine decay over the time budget, not an iteration count: the speed of a shared
+            # CPU varies too much to fix the schedule's length in advance.
+            progress = (time.monotonic() - started) / budget_s
+            lr = LR * min(1.0, (it + 1) / WARMUP_ITERS) * max(0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))),
+                                                               0.01)
+            for group in optimiser.param_groups:
+                group["lr"] = lr
             loss, cls_loss, box_loss = loss_fn(model(x), labels, targets, points, strides, len(names))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -340,9 +336,9 @@ def main(argv=None) -> None:
             it += 1
             if it % 50 == 0:
                 print(f"epoch {epoch} iter {it} loss {sums[0] / 50:.3f} (cls {sums[1] / 50:.3f}, "
-                      f"box {sums[2] / 50:.3f}) lr {lr:.2e} {elapsed / 60:.1f} min", flush=True)
+                      f"box {sums[2] / 50:.3f}) lr {lr:.2e} {progress * args.minutes:.1f} min", flush=True)
                 sums[:] = 0
-            if total_iters is not None and it >= total_iters:
+            if progress >= 1.0:
                 done = True
                 break
         model.eval()

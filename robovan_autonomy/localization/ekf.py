@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from robovan_autonomy.vehicle_params import VehicleParams
+
 X, Y, YAW, SPEED, GYRO_BIAS, ACCEL_BIAS = range(6)
 STATE_SIZE = 6
 
@@ -407,3 +409,11 @@ class LocalizationFilter:
             self._now.cov[X, X] += position_sigma_m ** 2
             self._now.cov[Y, Y] += position_sigma_m ** 2
             self._now.cov[YAW, YAW] += yaw_sigma_rad ** 2
+
+
+def filter_for(vehicle: VehicleParams, horizon_s: float) -> LocalizationFilter:
+    """The filter for a van: IMU noise, lever arms and wheelbase from its datasheet."""
+    imu, gnss = vehicle.sensors["imu"], vehicle.sensor_pose("gnss")
+    noise = NoiseModel(float(imu["gyro_noise_radps"]), float(imu["accel_noise_mps2"]), float(imu["rate_hz"]))
+    geometry = Geometry(vehicle.sensor_pose("imu").x_m, (gnss.x_m, gnss.y_m), vehicle.wheelbase_m)
+    return LocalizationFilter(PlanarEkf(noise, geometry), horizon_s)

@@ -20,8 +20,7 @@ from sensor_msgs.msg import Imu, JointState, NavSatFix, PointCloud2
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path
 from robovan_autonomy.localization.baselines import GnssOnly, WheelOdometry
-from robovan_autonomy.localization.ekf import (GYRO_BIAS, SPEED, X, Y, YAW, Geometry, LocalizationFilter,
-                                               NoiseModel, PlanarEkf)
+from robovan_autonomy.localization.ekf import GYRO_BIAS, SPEED, X, Y, YAW, filter_for
 from robovan_autonomy.localization.geodesy import FixProjector, FixRejected
 from robovan_autonomy.localization.localizer import Localizer, LocalizerConfig, Mode
 from robovan_autonomy.localization.scan_matcher import MatcherConfig, ScanMatcher, district_map_cloud
@@ -41,7 +40,7 @@ PARAMETERS = [
     Param("diagnostics_rate_hz", 10.0, "rate of the /diagnostics report (confidence)", min=1.0, max=50.0),
     Param("history_s", 1.0, "late measurements up to this old are fused at their own stamp", min=0.1, max=5.0),
     Param("lidar_enabled", True, "LiDAR-to-map matching (off: GNSS, IMU and wheel odometry only)"),
-    Param("map_point_spacing_m", 0.5, "point map density along and up each kerb and facade", min=0.1, max=3.0),
+    Param("map_point_spacing_m", 1.0, "point map density along and up each kerb and facade", min=0.1, max=3.0),
     Param("map_max_height_m", 30.0, "point map (and scan) height limit", min=2.0, max=200.0),
     Param("scan_voxel_m", 1.0, "scan downsampling before matching", min=0.2, max=3.0),
     Param("scan_min_height_m", 0.3, "scan returns lower than this (base_link) are ground", min=0.0, max=2.0),
@@ -70,13 +69,9 @@ class LocalizationNode(Node):
         self.params = p = declare_parameters(self, PARAMETERS)
         vehicle = load_vehicle_params()
         district = load_map(p.map_file)
-        imu_spec, gnss_pose = vehicle.sensors["imu"], vehicle.sensor_pose("gnss")
+        gnss_pose = vehicle.sensor_pose("gnss")
         self._imu_rotation = vehicle.sensor_pose("imu").rotation()
         self._lidar_pose = vehicle.sensor_pose("lidar_top")
-        ekf = PlanarEkf(NoiseModel(float(imu_spec["gyro_noise_radps"]), float(imu_spec["accel_noise_mps2"]),
-                                   float(imu_spec["rate_hz"])),
-                        Geometry(vehicle.sensor_pose("imu").x_m, (gnss_pose.x_m, gnss_pose.y_m),
-                                 vehicle.wheelbase_m))
         matcher = None
         if p.lidar_enabled:
             matcher = ScanMatcher(district_map_cloud(district, p.map_point_spacing_m, p.map_max_height_m),
@@ -88,7 +83,7 @@ class LocalizationNode(Node):
                                                 covariance_scale=p.scan_covariance_scale,
                                                 heading_candidates=p.heading_candidates))
         self.localizer = Localizer(
-            LocalizationFilter(ekf, p.history_s), matcher,
+            filter_for(vehicle, p.history_s), matcher,
             LocalizerConfig(good_position_sigma_m=p.good_position_sigma_m,
                             lost_position_sigma_m=p.lost_position_sigma_m,
                             good_yaw_sigma_rad=p.good_yaw_sigma_rad, lost_yaw_sigma_rad=p.lost_yaw_sigma_rad,

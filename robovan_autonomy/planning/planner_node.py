@@ -1,7 +1,10 @@
 """The planner node: a 10 Hz timer around planning.planner.Planner.
 
 Inputs are the latest odometry, vehicle status and object table; every cycle publishes a full
-/control/command plan (point 0 at the cycle's stamp) and /planning/trajectory, plus diagnostics.
+/planning/command plan (to the command gate) and /planning/trajectory, plus diagnostics. Both are
+stamped with the oldest input they were planned from (latency is judged from the sensor data on);
+the plan's points keep the MPC's time base through time_from_start. Inputs stamped in the future
+or older than the newest already taken are rejected and counted.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, de
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.planning.planner import PlanOutput, Planner, PlannerInput
 from robovan_autonomy.planning.route import RouteError
+from robovan_autonomy.vehicle.command_follower import MAX_FUTURE_STAMP_S
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 MISSION_COMPLETE_MESSAGE = "mission complete"
@@ -54,7 +58,7 @@ class PlannerNode(Node):
         self.rejected = {"odometry": 0, "vehicle_status": 0, "objects": 0}
         self.last_problem = ""
         self.deadline_misses = 0
-        self.command_pub = self.create_publisher(JointTrajectory, itf.CONTROL_COMMAND, itf.RELIABLE_QOS)
+        self.command_pub = self.create_publisher(JointTrajectory, itf.PLANNING_COMMAND, itf.RELIABLE_QOS)
         self.path_pub = self.create_publisher(Path, itf.TRAJECTORY, itf.RELIABLE_QOS)
         self.diagnostics = DiagnosticsPublisher(self)
         self.create_subscription(Odometry, itf.ODOMETRY, self._on_odometry, itf.RELIABLE_QOS)
@@ -62,8 +66,15 @@ class PlannerNode(Node):
         self.create_subscription(PointCloud2, itf.OBJECTS, self._on_objects, itf.RELIABLE_QOS)
         self.create_timer(1.0 / p.rate_hz, self._cycle)
 
-    def _decode(self, kind: str, decode, msg):
+    def _decode(self, kind: str, decode, msg, last_stamp_s: float | None):
+        """The decoded message, or None (counted) when it breaks the contract, is stamped in the
+        future or is not newer than the last one taken."""
+        stamp, now = itf.from_stamp(msg.header.stamp), now_s(self)
         try:
+            if stamp > now + MAX_FUTURE_STAMP_S:
+                raise itf.InterfaceError(f"stamped {stamp - now:.3f} s in the future")
+            if last_stamp_s is not None and stamp <= last_stamp_s:
+                raise itf.InterfaceError(f"stamp {stamp:.3f} s not after the last one {last_stamp_s:.3f} s")
             return decode(msg)
         except itf.InterfaceError as err:
             self.rejected[kind] += 1
@@ -71,13 +82,15 @@ class PlannerNode(Node):
             return None
 
     def _on_odometry(self, msg: Odometry) -> None:
-        self.odometry = self._decode("odometry", itf.decode_odometry, msg) or self.odometry
+        last = self.odometry.stamp_s if self.odometry else None
+        self.odometry = self._decode("odometry", itf.decode_odometry, msg, last) or self.odometry
 
     def _on_status(self, msg: JointState) -> None:
-        self.status = self._decode("vehicle_status", itf.decode_vehicle_status, msg) or self.status
+        last = self.status.stamp_s if self.status else None
+        self.status = self._decode("vehicle_status", itf.decode_vehicle_status, msg, last) or self.status
 
     def _on_objects(self, msg: PointCloud2) -> None:
-        table = self._decode("objects", itf.decode_objects, msg)
+        table = self._decode("objects", itf.decode_objects, msg, self.objects[0] if self.objects else None)
         if table is not None:
             self.objects = (itf.from_stamp(msg.header.stamp), table)
 
@@ -112,19 +125,27 @@ class PlannerNode(Node):
             except Exception as err:  # a planning bug must end in a stop plan, never in silence
                 self.get_logger().error(f"planning cycle failed: {err!r}")
                 output = self.planner.stop(inputs, f"internal error: {err!r}")
-        self._publish(now, output)
+        self._publish(now if problem else inputs.stamp_s, output)
         cycle_ms = (time.perf_counter() - started) * 1e3
         if cycle_ms > self.params.deadline_ms:
             self.deadline_misses += 1
         self._report(output, cycle_ms)
 
-    def _publish(self, now: float, output: PlanOutput) -> None:
+    def _source_stamp(self, base_s: float) -> float:
+        """The oldest input behind a plan whose schedule starts at base_s."""
+        stamps = [base_s] + [s for s in (self.odometry.stamp_s if self.odometry else None,
+                                         self.objects[0] if self.objects else None) if s is not None]
+        return min(stamps)
+
+    def _publish(self, base_s: float, output: PlanOutput) -> None:
+        """The schedule starts at base_s (the odometry stamp the MPC planned from, or now for a stop)."""
         schedule = output.schedule
+        stamp = self._source_stamp(base_s)
         self.command_pub.publish(itf.encode_control_command(itf.ControlPlan(
-            stamp_s=now, time_from_start_s=schedule.time_from_start_s, steer_rad=schedule.steer_rad,
-            steer_rate_radps=schedule.steer_rate_radps, speed_mps=schedule.speed_mps,
-            accel_mps2=schedule.accel_mps2)))
-        self.path_pub.publish(itf.encode_path(now, output.poses))
+            stamp_s=stamp, time_from_start_s=schedule.time_from_start_s + (base_s - stamp),
+            steer_rad=schedule.steer_rad, steer_rate_radps=schedule.steer_rate_radps,
+            speed_mps=schedule.speed_mps, accel_mps2=schedule.accel_mps2)))
+        self.path_pub.publish(itf.encode_path(stamp, output.poses))
 
     def _report(self, output: PlanOutput, cycle_ms: float) -> None:
         if output.mission_complete:

@@ -393,6 +393,7 @@ class RunRecorder:
             "perception": log.perception(),
             "mode": {"final": self._modes[-1][1] if self._modes else None,
                      "history": [[t, m] for t, m in self._modes]},
+            "fault_response": log.fault_response(),
             "series": log.series(),
         }
         report.update(judge(report, self.scenario))
@@ -735,6 +736,22 @@ class _Log:
                 best = {"min_ttc_s": float(ttc[i]), "t_s": float(self.t[k]),
                         "actor_id": self.rec._actor_names[track][0]}
         return best
+
+    def fault_response(self) -> list[dict]:
+        """Per injected fault: when the van came to rest for good after it (None: it did not) and
+        the mode it was in then."""
+        moving = np.flatnonzero(np.abs(self.speed) >= STANDSTILL_SPEED_MPS)
+        rest_from = float(self.t[moving[-1] + 1]) if len(moving) and moving[-1] + 1 < len(self.t) \
+            else (None if len(moving) else float(self.t[0]))
+        out = []
+        for fault in self.rec.scenario.faults:
+            at_rest = None if rest_from is None else max(rest_from, fault.start_s)
+            mode = next((m for t, m in reversed(self.rec._modes) if at_rest is not None and t <= at_rest), None)
+            out.append({"target": fault.target, "kind": fault.kind, "start_s": fault.start_s,
+                        "standstill_t_s": at_rest,
+                        "fault_to_standstill_s": None if at_rest is None else at_rest - fault.start_s,
+                        "mode_at_standstill": mode})
+        return out
 
     def outcome(self, collisions: list[dict], stops: list[dict]) -> str:
         if collisions:

@@ -87,8 +87,6 @@ class CommandGate:
         self.last_output: ControlPlan | None = None  # the newest plan sent to the bridge
         self.manoeuvre: mrm.Manoeuvre | None = None
         self.active_limits: frozenset[str] = frozenset()
-        self.rejected = 0
-        self.last_rejection = ""
 
     # -- inputs -----------------------------------------------------------------------------
     def on_mode(self, mode: OperatingMode, stamp_s: float, now_s: float) -> str:
@@ -120,8 +118,6 @@ class CommandGate:
         if not problem and plan.end_s < now_s:
             problem = "plan ends before now"
         if problem:
-            self.rejected += 1
-            self.last_rejection = problem
             return None, problem
         limited, self.active_limits = limit_plan(plan, self.limits)
         self.last_plan = limited

@@ -179,7 +179,7 @@ class Manoeuvre:
     def plan(self, now_s: float, stamp_s: float, max_steer_rate_radps: float) -> ControlPlan:
         """The /control/command plan from now_s to past the standstill, stamped stamp_s (≤ now_s)."""
         end_s = max(self.profile.start_s + self.profile.t_s[-1], now_s) + HOLD_AFTER_STOP_S
-        times = now_s + np.arange(0.0, end_s - now_s + 1e-9, PLAN_STEP_S)
+        times = now_s + PLAN_STEP_S * np.arange(math.ceil((end_s - now_s) / PLAN_STEP_S - 1e-9) + 1)
         rows = np.array([self.profile.at(t) for t in times])
         distance = rows[:, 2] - rows[0, 2]
         steer = self.path.steer_at(rows[:, 2])

@@ -91,7 +91,7 @@ class BagReader:
             raise
         except Exception as err:  # rosbags, sqlite3, yaml, struct: all mean "unreadable bag"
             self.close()
-            raise BagError(self.requested, f"unreadable: {err}") from err
+            raise BagError(self.requested, f"cannot be opened, truncated or corrupt: {err}") from err
         self._connections = {topic: [c for c in self._reader.connections if c.topic == info.recorded_as]
                              for topic, info in self.topics.items()}
 

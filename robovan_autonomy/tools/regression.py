@@ -184,7 +184,7 @@ def _object_fields(msg) -> dict[str, tuple[np.ndarray, float]]:
             "class_and_track": (np.stack([t["class_id"], t["track_id"]], -1).astype(float), 0.0)}
 
 
-FIELDS = {itf.CONTROL_COMMAND: _command_fields, itf.TRAJECTORY: _path_fields,
+FIELDS = {itf.PLANNING_COMMAND: _command_fields, itf.CONTROL_COMMAND: _command_fields, itf.TRAJECTORY: _path_fields,
           itf.ODOMETRY: _odometry_fields, itf.OBJECTS: _object_fields}
 REFRESH_HINT = "if the change is intended, refresh with `robovan replay --update-reference`"
 

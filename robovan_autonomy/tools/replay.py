@@ -21,6 +21,7 @@ Otherwise the stack spins on its own threads while the ticks are paced to the wa
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import importlib
@@ -44,6 +45,7 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage
 
 from robovan_autonomy import interfaces as itf
+from robovan_autonomy.sim.world import STEP_S
 from robovan_autonomy.stack import STAGES, node_set, params_files
 from robovan_autonomy.tools import replay_metrics as metrics
 from robovan_autonomy.tools.bag_reader import BagError, BagReader
@@ -53,7 +55,7 @@ from robovan_autonomy.tools.recorder_node import RecorderNode
 from robovan_autonomy.tools.run_info import RUN_INFO_KEY, RunInfo
 from robovan_autonomy.tools.simulation import GROUND_TRUTH_REMAPS
 
-TICK_NS = 10_000_000             # the simulator's lockstep tick (sim.world.STEP_S): /clock granularity
+TICK_NS = round(STEP_S * 1e9)    # the simulator's lockstep tick: the /clock granularity of a replay
 MAX_CALLBACKS_PER_TICK = 10_000  # a node that keeps re-triggering itself must not hang the replay
 PACED_END_GRACE_S = 0.5          # wall time the stack gets after the last tick to finish its work
 PROGRESS_EVERY_TICKS = 100       # one progress line per second of bag time
@@ -61,7 +63,9 @@ DISCOVERY_RANGE_ENV = "ROS_AUTOMATIC_DISCOVERY_RANGE"
 GRAPH_TOPICS = frozenset({itf.CLOCK, "/rosout", "/parameter_events"})  # never played nor recorded
 # The outputs that must be bit-identical between two deterministic replays of one bag
 # (/diagnostics carries wall-clock timings, so it is recorded but not compared).
-DETERMINISTIC_OUTPUTS = (itf.ODOMETRY, itf.OBJECTS, itf.CONTROL_COMMAND, itf.TRAJECTORY)
+DETERMINISTIC_OUTPUTS = (itf.ODOMETRY, itf.OBJECTS, itf.PLANNING_COMMAND, itf.CONTROL_COMMAND, itf.TRAJECTORY)
+# Command plans, the planner's first: its data age is the stack's input-to-command latency.
+COMMAND_TOPICS = (itf.PLANNING_COMMAND, itf.CONTROL_COMMAND)
 # Inputs a bag may carry in another form: the topic nodes read ← the topic a recording holds.
 DERIVED_INPUTS = {itf.CAMERA_IMAGE: itf.CAMERA_COMPRESSED}
 OUTPUT_DIR_NAME = "run"
@@ -176,6 +180,25 @@ def _init_context(sealed: bool) -> rclpy.Context:
     return context
 
 
+class _WriteHandOff:
+    """The recorder's writes, queued for the thread that owns the output bag: the stack's
+    threads record in paced mode, and an sqlite3 connection refuses every thread but its own."""
+
+    def __init__(self, writer: BagWriter):
+        self.writer = writer
+        self.pending: collections.deque = collections.deque()
+
+    def add_topic(self, topic: str, msgtype: str, qos_profile=None) -> None:
+        self.writer.add_topic(topic, msgtype, qos_profile)
+
+    def write(self, topic: str, stamp_ns: int, data: bytes) -> None:
+        self.pending.append((topic, stamp_ns, data))
+
+    def flush(self) -> None:
+        while self.pending:
+            self.writer.write(*self.pending.popleft())
+
+
 def _clock(t_ns: int) -> Clock:
     return Clock(clock=Time(sec=t_ns // 1_000_000_000, nanosec=t_ns % 1_000_000_000))
 
@@ -184,7 +207,11 @@ class Replay:
     def __init__(self, options: ReplayOptions):
         self.options = options
         self.reader = BagReader(options.bag, options.remap)
+        self.context: rclpy.Context | None = None
+        self.nodes: list = []
         try:
+            if not any(info.message_count for info in self.reader.topics.values()):
+                raise BagError(self.reader.requested, "has no messages")
             self._check_out_dir()
             self.run_info = self._run_info()
             self.sources = stage_sources(self.reader, options.ground_truth)
@@ -226,7 +253,6 @@ class Replay:
         """The stack, extra nodes and the player, with inputs and outputs planned; a bag that
         cannot feed them fails here, before anything is written."""
         self.context = _init_context(sealed=self.options.deterministic)
-        self.nodes = []
         extra = self.run_info.node_parameters() if self.run_info else None
         if self.run_info is None:
             self.warnings.append("no mission: the bag has no run info and no --scenario was given")
@@ -243,13 +269,15 @@ class Replay:
         self._plan_feeds()
 
     def _add_recorder(self, writer: BagWriter) -> None:
+        self.recording = _WriteHandOff(writer)
         sim_time = [Parameter("use_sim_time", value=True)]
-        self.nodes.append(RecorderNode(writer, self.outputs, context=self.context, parameter_overrides=sim_time))
+        self.nodes.append(RecorderNode(self.recording, self.outputs, context=self.context,
+                                       parameter_overrides=sim_time))
 
     def _destroy_graph(self) -> None:
-        for node in getattr(self, "nodes", []):
+        for node in self.nodes:
             node.destroy_node()
-        if hasattr(self, "context"):
+        if self.context is not None:
             rclpy.try_shutdown(context=self.context)
 
     def _plan_feeds(self) -> None:
@@ -324,6 +352,7 @@ class Replay:
                 error = err
             finally:
                 self._stop_executor(spinner)
+                self.recording.flush()
         finally:
             self._destroy_graph()
             writer.close()
@@ -383,6 +412,7 @@ class Replay:
                 started = time.perf_counter()
                 self._drain()
                 self.tick_wall_ms.append((time.perf_counter() - started) * 1e3)
+            self.recording.flush()
             if rate is not None:
                 due = wall_start + (t_ns - self.reader.start_ns) * 1e-9 / rate
                 lag = time.monotonic() - due
@@ -492,7 +522,7 @@ def build_report(replay: Replay, bag_dir: Path, error: BagError | None) -> dict:
     truth_topics = (itf.GROUND_TRUTH_ODOMETRY, itf.GROUND_TRUTH_OBJECTS)
     consumed = {stage: GROUND_TRUTH_REMAPS[stage][1 if where == "ground_truth" else 0]
                 for stage, where in replay.sources.items()}
-    from_bag = sorted({*truth_topics, itf.CONTROL_COMMAND} | (set(consumed.values()) - set(replay.outputs)))
+    from_bag = sorted({*truth_topics, *COMMAND_TOPICS} | (set(consumed.values()) - set(replay.outputs)))
     classes = {t: c for t in from_bag if t in reader.topics and (c := message_class(reader.topics[t].msgtype))}
     warnings = list(replay.warnings)
     try:
@@ -501,7 +531,8 @@ def build_report(replay: Replay, bag_dir: Path, error: BagError | None) -> dict:
         recorded = _Decoded(reader, [], {})
         warnings.append(f"recorded ground truth and commands not read: {err}")
     truth_poses = recorded.poses(itf.GROUND_TRUTH_ODOMETRY)
-    commands = out.commands(itf.CONTROL_COMMAND)
+    commands = {topic: out.commands(topic) for topic in COMMAND_TOPICS if topic in replay.outputs}
+    first_commands = next(iter(commands.values()), np.empty((0, 4)))
 
     def stamps(topic: str) -> np.ndarray:
         return (out if topic in replay.outputs else recorded).stamps(topic)
@@ -525,15 +556,16 @@ def build_report(replay: Replay, bag_dir: Path, error: BagError | None) -> dict:
         "perception": _judged(metrics.perception_scores(out.objects(itf.OBJECTS),
                                                         recorded.objects(itf.GROUND_TRUTH_OBJECTS), truth_poses),
                               replay.sources["perception"], itf.GROUND_TRUTH_OBJECTS),
-        "planner": {"commands": metrics.command_figures(commands),
-                    "vs_recorded": metrics.command_divergence(commands, recorded.commands(itf.CONTROL_COMMAND)),
-                    "diagnostics": metrics.diagnostics_figures(
-                        [(log_s, d.name, d.level, d.message, d.values)
-                         for log_s, _, ds in out.decoded(itf.DIAGNOSTICS, itf.decode_diagnostics) for d in ds])},
+        "commands": {topic: metrics.command_figures(plans) for topic, plans in commands.items()},
+        "commands_vs_recorded": {topic: metrics.command_divergence(plans, recorded.commands(topic))
+                                 for topic, plans in commands.items()},
+        "diagnostics": metrics.diagnostics_figures(
+            [(log_s, d.name, d.level, d.message, d.values)
+             for log_s, _, ds in out.decoded(itf.DIAGNOSTICS, itf.decode_diagnostics) for d in ds]),
         "latency": {"stack_ms_per_tick": metrics.stats(replay.tick_wall_ms),
                     "schedule_lag_ms": metrics.stats(replay.schedule_lag_ms),
                     "output_age_s": {t: out.ages(t) for t in sorted(replay.outputs)},
-                    "command_input_age_s": {topic: metrics.input_age(commands[:, 0], stamps(topic))
+                    "command_input_age_s": {topic: metrics.input_age(first_commands[:, 0], stamps(topic))
                                             for topic in consumed.values()}},
         "contract_violations": {**recorded.violations, **out.violations},
         "warnings": warnings,

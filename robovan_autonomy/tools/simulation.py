@@ -6,6 +6,12 @@ single-threaded executor. Fast DDS delivers between readers and writers of one p
 sensors stamped now, publish /clock, then run every callback that is ready until none is. The
 same seed then gives the same run, and the stack gets all the time it needs (as fast as it keeps
 up). `--realtime` paces the same loop to the wall clock.
+
+Sensor faults are the world's (sim/world.py); the runner injects the others, as they would happen
+to the stack: a killed node (planner, localization) leaves the executor and is destroyed mid-run
+(with ground-truth localization, the ground-truth odometry stops instead); lost CAN reports
+(can_reports drop or kill) never reach the bridge; a clock jump steps /clock away from the
+sensors' stamps by `value` seconds.
 """
 from __future__ import annotations
 
@@ -56,6 +62,9 @@ MALLOC_MMAP_THRESHOLD_BYTES = 32 << 20   # older glibc refuses more on 64-bit
 MALLOC_TRIM_THRESHOLD_BYTES = 256 << 20  # a few frames' temporaries of every sensor
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 REPORT_DELIVERY_TIMEOUT_S = 5.0  # wall time; a bridge this slow is broken, not busy  # a node that keeps re-triggering itself must not hang the loop
+# The faults the runner injects (sensor faults are the world's): target → kinds.
+STACK_FAULTS = {"planner": ("kill",), "localization": ("kill",), "can_reports": ("drop", "kill"),
+                "clock": ("jump",)}
 
 
 @dataclasses.dataclass
@@ -96,6 +105,7 @@ def recorded_topics() -> dict:
             itf.VEHICLE_STATUS: (JointState, reliable), itf.ODOMETRY: (Odometry, reliable),
             itf.OBJECTS: (PointCloud2, reliable), itf.TRAJECTORY: (PathMsg, reliable),
             itf.CONTROL_COMMAND: (JointTrajectory, reliable), itf.DIAGNOSTICS: (DiagnosticArray, reliable),
+            itf.PLANNING_COMMAND: (JointTrajectory, reliable), itf.SYSTEM_MODE: (DiagnosticArray, reliable),
             itf.GROUND_TRUTH_ODOMETRY: (Odometry, reliable), itf.GROUND_TRUTH_OBJECTS: (PointCloud2, reliable)}
 
 
@@ -132,6 +142,14 @@ class Simulation:
         self.mission_complete_at_s: float | None = None
         self._deadline_misses = 0
         self.mode = "MANUAL"
+        self.supervisor_mode: str | None = None  # the supervisor's operating mode, once it reports
+        self.stack_faults = [f for f in self.scenario.faults if f.target in STACK_FAULTS]
+        for fault in self.stack_faults:
+            if fault.kind not in STACK_FAULTS[fault.target] or (fault.kind == "kill" and fault.duration_s):
+                raise ValueError(f"scenario {self.scenario.name}: a {fault.target} {fault.kind} fault"
+                                 f"{' with a duration' if fault.kind == 'kill' else ''} is not simulated; "
+                                 f"simulated: {STACK_FAULTS} (kills last to the end)")
+        self._killed: set[str] = set()
 
     # -- graph --------------------------------------------------------------------------------
     def _build_graph(self, bag: BagWriter | None):
@@ -147,7 +165,8 @@ class Simulation:
         rclpy.init(context=self.context, args=[])
         channel = f"robovan_sim_{os.getpid()}_{id(self)}"
         self.van_bus = can.Bus(interface="virtual", channel=channel, receive_own_messages=False)
-        self.van = VanEcuBus(self.van_bus, self.world.ecu)
+        self.van_reports = _MutableBus(self.van_bus)
+        self.van = VanEcuBus(self.van_reports, self.world.ecu)
         specs = node_set("sim", self.options.ground_truth)
         mission = self.scenario.mission
         parameters = merged_parameters(params_files("sim"), {
@@ -218,10 +237,13 @@ class Simulation:
                     if armed:
                         self.sim_node.request_engage()
                 self.world.advance_actors(t)
-                self._deliver_reports(self.van.poll(t))
+                self._inject_stack_faults(t)
+                reports = self.van.poll(t)
+                self._deliver_reports([] if self.van_reports.muted else reports)
                 for name, reading in self.world.sensor_outputs(t, wanted):
-                    self.sim_node.publish_output(name, reading)
-                self.sim_node.publish_clock(t)
+                    if not (name == "ground_truth_odometry" and "localization" in self._killed):
+                        self.sim_node.publish_output(name, reading)
+                self.sim_node.publish_clock(t + self._clock_offset_s(t))
                 self._drain()
                 self._record_step(t)
                 if self.options.realtime:
@@ -252,13 +274,28 @@ class Simulation:
             time.sleep(0.0001)
 
     def _wanted_sensors(self) -> set[str]:
-        stages = set(self.options.ground_truth)
-        wanted = set()
-        if "localization" not in stages:
-            wanted |= {"imu", "gnss", "lidar"}
-        if "perception" not in stages:
-            wanted |= {"lidar", "camera"}
-        return wanted
+        """The sensors some node of the graph reads (the supervisor watches them all)."""
+        node = self.sim_node
+        publishers = {"imu": (node.imu_pub,), "gnss": (node.gnss_pub,), "lidar": (node.lidar_pub,),
+                      "camera": (node.image_pub, node.info_pub)}
+        return {name for name, pubs in publishers.items() if any(p.get_subscription_count() for p in pubs)}
+
+    def _inject_stack_faults(self, t_s: float) -> None:
+        """Kill nodes and mute the van's reports as the scenario's stack faults say at t_s."""
+        active = [f for f in self.stack_faults if f.start_s <= t_s < f.end_s]
+        self.van_reports.muted = any(f.target == "can_reports" for f in active)
+        for fault in active:
+            if fault.kind == "kill" and fault.target not in self._killed:
+                self._killed.add(fault.target)
+                node = next((n for n in self.stack_nodes if n.get_name() == fault.target), None)
+                if node is not None:
+                    self.executor.remove_node(node)
+                    node.destroy_node()
+                    self.stack_nodes.remove(node)
+                    self.nodes.remove(node)
+
+    def _clock_offset_s(self, t_s: float) -> float:
+        return sum(f.value for f in self.stack_faults if f.target == "clock" and f.start_s <= t_s < f.end_s)
 
     def _finished(self, t_s: float) -> bool:
         return (self.mission_complete_at_s is not None
@@ -267,7 +304,9 @@ class Simulation:
     def _record_step(self, t_s: float) -> None:
         node = self.sim_node
         solve_ms, deadline_miss = None, False
+        latencies = []
         for diagnostic in node.new_diagnostics:
+            latencies += [float(ms) for ms in diagnostic.values.get("e2e_latency_ms", "").split(",") if ms]
             if diagnostic.name.startswith("planner"):
                 if diagnostic.message == MISSION_COMPLETE_MESSAGE and self.mission_complete_at_s is None:
                     self.mission_complete_at_s = t_s
@@ -275,13 +314,11 @@ class Simulation:
                 misses = int(diagnostic.values.get("deadline_misses", "0"))
                 deadline_miss, self._deadline_misses = misses > self._deadline_misses, misses
             if "mode" in diagnostic.values:
-                self.mode = diagnostic.values["mode"]
+                self.supervisor_mode = diagnostic.values["mode"]
         node.new_diagnostics.clear()
         state = self.world.ecu.state
-        if state is not DbwState.ENGAGED:
-            self.mode = state.name
-        elif self.mode in {s.name for s in DbwState}:
-            self.mode = "AUTONOMOUS"
+        # The van's own state unless it is engaged; engaged, the supervisor's mode (without one, autonomy).
+        self.mode = state.name if state is not DbwState.ENGAGED else (self.supervisor_mode or "AUTONOMOUS")
         odometry = node.latest.pop(itf.ODOMETRY, None)
         path = node.latest.pop(itf.TRAJECTORY, None)
         objects = node.latest.pop(itf.OBJECTS, None)
@@ -293,7 +330,7 @@ class Simulation:
             estimated_pose=None if odometry is None else (odometry.x_m, odometry.y_m, odometry.yaw_rad),
             estimate_stamp_s=None if odometry is None else odometry.stamp_s,
             planned_path=path, mpc_solve_ms=solve_ms, deadline_miss=deadline_miss,
-            actors=self.world.actor_states, perceived=objects, mode=self.mode,
+            actors=self.world.actor_states, perceived=objects, mode=self.mode, e2e_latency_ms=latencies,
             baseline_poses=baselines)
 
     def _print_progress(self, t_s: float, wall_s: float) -> None:
@@ -319,6 +356,21 @@ class Simulation:
             link.unlink(missing_ok=True)
             os.link(mcap, link)
         return report
+
+
+class _MutableBus:
+    """The van's side of the bus, whose transmissions a can_reports fault swallows."""
+
+    def __init__(self, bus: can.BusABC):
+        self.bus = bus
+        self.muted = False
+
+    def recv(self, timeout: float | None = None) -> can.Message | None:
+        return self.bus.recv(timeout=timeout)
+
+    def send(self, message: can.Message) -> None:
+        if not self.muted:
+            self.bus.send(message)
 
 
 def run_simulation(options: SimOptions) -> dict:

@@ -19,6 +19,7 @@ import rclpy
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
@@ -150,9 +151,17 @@ class Engagement:
         self._seen_engaged = self._seen_engaged or status.state is DbwState.ENGAGED
 
     def enable(self, van: VanView, now: float) -> bool:
-        """ENABLE bits go out only while requested and the van reports READY or ENGAGED."""
+        """ENABLE bits go out only while requested and the van reports READY or ENGAGED.
+
+        Through an outage of the van's reports, a van last heard ENGAGED stays enabled: clearing
+        the bits would hand a moving van to nobody (MANUAL coasts), while the commands that keep
+        going out stop it (the supervisor's minimal-risk stop, or the follower's controlled stop).
+        A driver override still ends the engagement in the van itself.
+        """
         if self.requested and not van.status_fresh(now):
-            self.release("van reports stale")
+            if van.status is None or van.status.state is not DbwState.ENGAGED:
+                self.release("van reports stale")
+            return self.requested
         return self.requested and van.status.state in (DbwState.READY, DbwState.ENGAGED)
 
 
@@ -191,7 +200,11 @@ class DbwBridgeNode(Node):
         self._send_errors = 0
         self._frames_sent = 0
         self._malformed_commands = 0
-        self._reported_problems = (0, 0)  # (malformed commands, e2e drops) at the last report
+        self._reported_problems = (0, 0, 0)  # (malformed commands, e2e drops, rejected plans) at the last report
+        self._mode: interfaces.SystemMode | None = None  # the supervisor's, for the hazard lights
+        self._malformed_modes = 0
+        self._latency_plan_stamp_s: float | None = None
+        self._latencies_ms: list[float] = []  # sensor stamp → first CAN frame of each plan, since the last report
         self._last_command_problem = ""
         self._last_tick_s: float | None = None
         self._enabled_out = False
@@ -207,6 +220,7 @@ class DbwBridgeNode(Node):
         self._diagnostics = DiagnosticsPublisher(self)
         self.create_subscription(JointTrajectory, interfaces.CONTROL_COMMAND, self._on_command,
                                  interfaces.RELIABLE_QOS)
+        self.create_subscription(DiagnosticArray, interfaces.SYSTEM_MODE, self._on_mode, interfaces.RELIABLE_QOS)
         self.create_service(SetBool, interfaces.VEHICLE_ENGAGE, self._on_engage)
         # Sim time paces the transmit timers when it is in use, so the van simulated in lockstep sees
         # a frame every 20 ms of its own time. Otherwise a steady clock does: a step of the system
@@ -264,6 +278,17 @@ class DbwBridgeNode(Node):
         if not self._follower.accept(plan, now_s(self)):
             self._last_command_problem = "plan older than the one held or stamped in the future"
 
+    def _on_mode(self, msg: DiagnosticArray) -> None:
+        """The supervisor's mode: the hazards go on during its minimal-risk stops."""
+        try:
+            mode = interfaces.decode_system_mode(msg)
+        except InterfaceError as err:
+            self._malformed_modes += 1
+            self._last_command_problem = f"system mode: {err}"
+            return
+        if self._mode is None or mode.stamp_s >= self._mode.stamp_s:
+            self._mode = mode
+
     def _on_engage(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
         with self._lock:
             fresh = self._van.status_fresh(now_s(self))
@@ -296,7 +321,13 @@ class DbwBridgeNode(Node):
             self._follower.track_vehicle(measured_steer, 0.0)
             self._limiter.reset(Command(measured_steer, 0.0))
             command, self._active_limits = self._limiter.previous, frozenset()
-        self._enabled_out, self._hazard = enable, enable and wanted.hazard
+        stopping = self._mode is not None and self._mode.mode.is_mrm
+        self._enabled_out, self._hazard = enable, enable and (wanted.hazard or stopping)
+        plan = self._follower.plan
+        if (enable and plan is not None and wanted.state in (FollowerState.FOLLOWING, FollowerState.BRIDGING_GAP)
+                and plan.stamp_s != self._latency_plan_stamp_s):
+            self._latency_plan_stamp_s = plan.stamp_s
+            self._latencies_ms.append((now - plan.stamp_s) * 1e3)
         gear = Gear.DRIVE if enable else Gear.NONE
         self._send(rvn_dbw.SteerCommand(command.steer_rad, self._limits.max_steer_rate_radps, enable,
                                         self._counters.next(MsgId.STEER_CMD)))
@@ -352,11 +383,15 @@ class DbwBridgeNode(Node):
             "malformed_commands": self._malformed_commands,
             "last_command_problem": self._last_command_problem,
             "rejected_plans": self._follower.plans_rejected,
+            "malformed_modes": self._malformed_modes,
+            "e2e_latency_ms": ",".join(f"{ms:.1f}" for ms in self._latencies_ms),
             "frames_sent": self._frames_sent,
             "send_errors": self._send_errors,
         })
+        self._latencies_ms = []
         level, message = self._health(status, values)
-        self._reported_problems = (self._malformed_commands, values["e2e_drops"])
+        self._reported_problems = (self._malformed_commands + self._malformed_modes, values["e2e_drops"],
+                                   self._follower.plans_rejected)
         self._diagnostics.publish([Diagnostic("dbw", level, message, values)])
 
     def _health(self, status: rvn_dbw.DbwStatus | None, values: dict) -> tuple[int, str]:
@@ -366,9 +401,11 @@ class DbwBridgeNode(Node):
             return interfaces.ERROR, f"van FAULT_SAFE_STOP ({status.fault.name})"
         if self._send_errors:
             return interfaces.ERROR, f"{self._send_errors} frames failed to send"
-        malformed, drops = self._reported_problems
-        if self._malformed_commands > malformed:
-            return interfaces.WARN, f"malformed /control/command: {self._last_command_problem}"
+        malformed, drops, rejected = self._reported_problems
+        if self._malformed_commands + self._malformed_modes > malformed:
+            return interfaces.WARN, f"malformed input: {self._last_command_problem}"
+        if self._follower.plans_rejected > rejected:
+            return interfaces.WARN, f"plan rejected: {self._last_command_problem}"
         if values["e2e_drops"] > drops:
             return interfaces.WARN, (f"{values['e2e_drops'] - drops} report frames dropped "
                                      "(CRC/counter)")

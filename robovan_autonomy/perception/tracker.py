@@ -1,0 +1,291 @@
+"""Multi-object tracking in `map`: Kalman tracks, Hungarian association, birth and death, class
+votes, and constant-velocity / turn-rate prediction.
+
+Geometry comes from the LiDAR boxes: each track is a constant-velocity Kalman filter on its box
+centre (x, y, vx, vy), with the box's heading and size smoothed beside it. A box seen from one
+side is shorter than the object (a car from behind shows its rear face only), so before it
+updates a track the measured box is grown to the track's size away from the sensor: the faces the
+LiDAR saw stay where they were seen, and the centre moves to where the object's centre is.
+Classes come from votes: camera detections matched to a track vote with their scores, and until
+the camera has spoken the box's shape suggests a class (a person-sized column is a pedestrian).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from robovan_autonomy.interfaces import OBJECT_DTYPE
+from robovan_autonomy.perception.classes import ObjectClass
+from robovan_autonomy.perception.lidar_objects import LidarBoxes
+
+CLASS_COUNT = 5                 # ObjectClass 0…4 can be voted for; UNKNOWN cannot
+# Typical and largest sizes (length, width, height) per class, m: a track's box is at least the
+# typical size once its class is known (the unseen far side of a car is still there), and a box
+# growing beyond the largest is two objects merged, not one object seen better.
+CLASS_SIZE_M = {ObjectClass.CAR: ((4.2, 1.75, 1.4), (5.6, 2.1, 2.0)),
+                ObjectClass.VAN_TRUCK: ((5.2, 1.95, 2.1), (12.0, 2.6, 4.2)),
+                ObjectClass.PEDESTRIAN: ((0.5, 0.5, 1.5), (1.2, 1.2, 2.2)),
+                ObjectClass.CYCLIST: ((1.7, 0.6, 1.5), (2.2, 1.2, 2.2)),
+                ObjectClass.STATIC: ((0.0, 0.0, 0.0), (20.0, 20.0, 5.0))}
+CLASS_VOTE_THRESHOLD = 0.5      # summed camera score a class needs before it overrides the shape
+CLASS_VOTE_DECAY = 0.98         # per camera vote round: old votes fade so a wrong start can be undone
+MAX_CLASS_EVIDENCE = 10.0       # cap on a class's summed votes: a long-seen track can still change
+YAW_SMOOTHING = 0.3             # weight of a new heading measurement
+COURSE_MIN_SPEED_MPS = 1.5      # faster than this a vehicle's heading is its course
+TURN_RATE_TAU_S = 0.5           # low-pass time constant of the turn rate from the course
+MAX_TURN_RATE_RADPS = 1.0       # beyond this a course change is noise (see planning/prediction.py)
+MAX_SPEED_MPS = 30.0            # faster estimates are association errors: such tracks restart
+FRAGMENT_MARGIN_M = 0.5         # unmatched boxes this close inside a track's box are parts of it
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackerConfig:
+    confirm_hits: int = 3                 # LiDAR hits before a track is reported
+    tentative_timeout_s: float = 0.25     # a tentative track missed this long is dropped
+    coast_timeout_s: float = 0.8          # a confirmed track missed this long is dropped
+    gate_m: float = 2.0                   # association gate beyond half the track's length
+    accel_sigma_mps2: float = 2.0         # process noise: white acceleration
+    position_sigma_m: float = 0.12        # LiDAR box centre noise near the sensor
+    position_sigma_per_m: float = 0.006   # … growing with range (sparser returns)
+    initial_speed_sigma_mps: float = 5.0  # velocity prior of a new track
+
+
+@dataclasses.dataclass
+class Track:
+    track_id: int
+    x: np.ndarray                  # (4,) x, y, vx, vy
+    p: np.ndarray                  # (4, 4)
+    stamp_s: float                 # time of x
+    last_hit_s: float
+    hits: int
+    yaw_rad: float
+    size_m: np.ndarray             # observed length, width, height (largest seen)
+    z_m: float
+    evidence: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(CLASS_COUNT))
+    turn_rate_radps: float = 0.0
+    course_rad: float | None = None
+
+    @property
+    def speed_mps(self) -> float:
+        return float(math.hypot(self.x[2], self.x[3]))
+
+
+def shape_class(length_m: float, width_m: float, height_m: float) -> int:
+    """A class from a box's size alone, for tracks the camera has not classified."""
+    if length_m <= 1.2 and width_m <= 1.2 and 1.0 <= height_m <= 2.2:
+        return int(ObjectClass.PEDESTRIAN)
+    if length_m <= 2.3 and width_m <= 1.0 and 1.2 <= height_m <= 2.2:
+        return int(ObjectClass.CYCLIST)
+    if length_m >= 3.0 and height_m > 2.0:
+        return int(ObjectClass.VAN_TRUCK)
+    if length_m >= 3.0:
+        return int(ObjectClass.CAR)
+    return int(ObjectClass.UNKNOWN)
+
+
+def wrap(angle):
+    return (np.asarray(angle) + math.pi) % (2.0 * math.pi) - math.pi
+
+
+class Tracker:
+    def __init__(self, config: TrackerConfig = TrackerConfig()):
+        self.config = config
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    # -- class ----------------------------------------------------------------------------------
+    def class_of(self, track: Track) -> int:
+        best = int(np.argmax(track.evidence))
+        if track.evidence[best] >= CLASS_VOTE_THRESHOLD:
+            return best
+        return shape_class(*track.size_m)
+
+    def vote(self, track: Track, class_id: int, score: float) -> None:
+        """A camera detection of class_id (with its score) matched this track."""
+        track.evidence *= CLASS_VOTE_DECAY
+        if 0 <= class_id < CLASS_COUNT:
+            track.evidence[class_id] = min(track.evidence[class_id] + score, MAX_CLASS_EVIDENCE)
+
+    def box_size(self, track: Track) -> np.ndarray:
+        """Length, width, height reported: the largest seen, at least the class's typical size."""
+        cls = self.class_of(track)
+        if cls in CLASS_SIZE_M:
+            return np.maximum(track.size_m, CLASS_SIZE_M[cls][0])
+        return track.size_m.copy()
+
+    # -- Kalman ---------------------------------------------------------------------------------
+    def predict(self, t_s: float) -> None:
+        """Move every track to t_s (constant velocity)."""
+        q = self.config.accel_sigma_mps2 ** 2
+        for track in self.tracks:
+            dt = t_s - track.stamp_s
+            if dt <= 0.0:
+                continue
+            f = np.eye(4)
+            f[0, 2] = f[1, 3] = dt
+            g = np.array([[dt * dt / 2.0, 0.0], [0.0, dt * dt / 2.0], [dt, 0.0], [0.0, dt]])
+            track.x = f @ track.x
+            track.p = f @ track.p @ f.T + q * g @ g.T
+            track.stamp_s = t_s
+
+    def _update(self, track: Track, z_xy: np.ndarray, sigma_m: float) -> None:
+        h = np.zeros((2, 4))
+        h[0, 0] = h[1, 1] = 1.0
+        s = h @ track.p @ h.T + np.eye(2) * sigma_m ** 2
+        k = track.p @ h.T @ np.linalg.inv(s)
+        track.x = track.x + k @ (z_xy - h @ track.x)
+        track.p = (np.eye(4) - k @ h) @ track.p
+
+    # -- LiDAR ----------------------------------------------------------------------------------
+    def update_lidar(self, t_s: float, boxes: LidarBoxes) -> None:
+        """One scan's boxes at t_s: predict, associate, update, absorb fragments, birth, death."""
+        cfg = self.config
+        self.predict(t_s)
+        count = len(boxes)
+        centres = np.column_stack([boxes.x_m, boxes.y_m]) if count else np.zeros((0, 2))
+        assigned = np.full(count, -1)
+        if self.tracks and count:
+            predicted = np.array([t.x[:2] for t in self.tracks])
+            half = np.array([0.5 * self.box_size(t)[0] for t in self.tracks])
+            distance = np.linalg.norm(predicted[:, None, :] - centres[None], axis=2)
+            gate = cfg.gate_m + half[:, None]
+            cost = np.where(distance <= gate, distance, 1e6)
+            rows, cols = linear_sum_assignment(cost)
+            for r, c in zip(rows, cols):
+                if cost[r, c] < 1e6:
+                    assigned[c] = r
+        for c in np.nonzero(assigned >= 0)[0]:
+            self._apply(self.tracks[assigned[c]], boxes, c, t_s)
+        fresh = [c for c in np.nonzero(assigned < 0)[0] if not self._is_fragment(centres[c])]
+        for c in fresh:
+            self._birth(boxes, c, t_s)
+        self._prune(t_s)
+
+    def _is_fragment(self, xy: np.ndarray) -> bool:
+        for track in self.tracks:
+            if track.hits < self.config.confirm_hits:
+                continue
+            length, width, _ = self.box_size(track)
+            c, s = math.cos(track.yaw_rad), math.sin(track.yaw_rad)
+            d = xy - track.x[:2]
+            along, across = d[0] * c + d[1] * s, -d[0] * s + d[1] * c
+            if abs(along) <= length / 2.0 + FRAGMENT_MARGIN_M and abs(across) <= width / 2.0 + FRAGMENT_MARGIN_M:
+                return True
+        return False
+
+    def _aligned(self, track: Track, yaw_m: float, length_m: float, width_m: float):
+        """The measured heading and extents expressed against the track's heading (the box's
+        heading is ambiguous by π, and by π/2 for a box seen as about square)."""
+        options = [(yaw_m, length_m, width_m), (yaw_m + math.pi / 2.0, width_m, length_m)]
+        best = min(options, key=lambda o: abs(wrap(2.0 * (o[0] - track.yaw_rad))))
+        yaw = track.yaw_rad + float(wrap(2.0 * (best[0] - track.yaw_rad))) / 2.0
+        return yaw, best[1], best[2]
+
+    def _apply(self, track: Track, boxes: LidarBoxes, c: int, t_s: float) -> None:
+        cfg = self.config
+        yaw_m, length_m, width_m = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
+                                                 float(boxes.width_m[c]))
+        if track.speed_mps >= COURSE_MIN_SPEED_MPS and self.class_of(track) != ObjectClass.PEDESTRIAN:
+            yaw_m = track.yaw_rad + float(wrap(2.0 * (math.atan2(track.x[3], track.x[2]) - track.yaw_rad))) / 2.0
+        track.yaw_rad = float(wrap(track.yaw_rad + YAW_SMOOTHING * wrap(yaw_m - track.yaw_rad)))
+        cls = self.class_of(track)
+        largest = CLASS_SIZE_M.get(cls, ((0, 0, 0), (20.0, 20.0, 5.0)))[1]
+        measured = np.array([length_m, width_m, float(boxes.height_m[c])])
+        if np.all(measured <= np.maximum(np.maximum(track.size_m * 1.5 + 0.5, track.size_m), largest)):
+            track.size_m = np.maximum(track.size_m, measured)
+        size = self.box_size(track)
+        centre = np.array([boxes.x_m[c], boxes.y_m[c]])
+        centre = anchored_centre(centre, track.yaw_rad, (length_m, width_m), size[:2], boxes.sensor_xy)
+        distance = float(np.hypot(*(centre - boxes.sensor_xy)))
+        self._update(track, centre, cfg.position_sigma_m + cfg.position_sigma_per_m * distance)
+        track.z_m = float(boxes.z_m[c])
+        track.hits += 1
+        dt = t_s - track.last_hit_s
+        track.last_hit_s = t_s
+        self._update_turn_rate(track, dt)
+
+    def _update_turn_rate(self, track: Track, dt: float) -> None:
+        if track.speed_mps < COURSE_MIN_SPEED_MPS:
+            track.course_rad, track.turn_rate_radps = None, 0.0
+            return
+        course = math.atan2(track.x[3], track.x[2])
+        if track.course_rad is not None and dt > 0.0:
+            rate = float(np.clip(wrap(course - track.course_rad) / dt, -MAX_TURN_RATE_RADPS, MAX_TURN_RATE_RADPS))
+            alpha = 1.0 - math.exp(-dt / TURN_RATE_TAU_S)
+            track.turn_rate_radps += alpha * (rate - track.turn_rate_radps)
+        track.course_rad = course
+
+    def _birth(self, boxes: LidarBoxes, c: int, t_s: float) -> None:
+        cfg = self.config
+        distance = float(np.hypot(boxes.x_m[c] - boxes.sensor_xy[0], boxes.y_m[c] - boxes.sensor_xy[1]))
+        sigma = cfg.position_sigma_m + cfg.position_sigma_per_m * distance
+        p = np.diag([sigma ** 2, sigma ** 2, cfg.initial_speed_sigma_mps ** 2, cfg.initial_speed_sigma_mps ** 2])
+        size = np.array([boxes.length_m[c], boxes.width_m[c], boxes.height_m[c]], float)
+        self.tracks.append(Track(self._next_id, np.array([boxes.x_m[c], boxes.y_m[c], 0.0, 0.0]), p, t_s, t_s, 1,
+                                 float(boxes.yaw_rad[c]), size, float(boxes.z_m[c])))
+        self._next_id = self._next_id % 0xFFFFFFFF + 1
+
+    def _prune(self, t_s: float) -> None:
+        cfg = self.config
+
+        def alive(track: Track) -> bool:
+            timeout = cfg.coast_timeout_s if track.hits >= cfg.confirm_hits else cfg.tentative_timeout_s
+            return t_s - track.last_hit_s <= timeout and track.speed_mps <= MAX_SPEED_MPS
+
+        self.tracks = [t for t in self.tracks if alive(t)]
+
+    # -- output ---------------------------------------------------------------------------------
+    def confirmed(self) -> list[Track]:
+        return [t for t in self.tracks if t.hits >= self.config.confirm_hits]
+
+    def objects(self) -> np.ndarray:
+        """The confirmed tracks as /perception/objects rows (OBJECT_DTYPE), at their stamp."""
+        tracks = self.confirmed()
+        table = np.zeros(len(tracks), dtype=OBJECT_DTYPE)
+        for i, track in enumerate(tracks):
+            length, width, height = self.box_size(track)
+            table[i] = (track.x[0], track.x[1], track.z_m, track.yaw_rad, length, width,
+                        height, track.x[2], track.x[3], min(1.0, track.hits / (2.0 * self.config.confirm_hits)),
+                        self.class_of(track), track.track_id)
+        return table
+
+    def predict_paths(self, horizon_s: float, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Where the confirmed tracks will be: (M, N + 1, 3) x, y, yaw of the box centre at
+        k · dt_s for k = 0 … N (N = horizon_s / dt_s), and the track ids (M,). Constant speed; the
+        course turns at the track's turn rate (CTRV), straight (CV) where that is negligible."""
+        tracks = self.confirmed()
+        steps = int(round(horizon_s / dt_s))
+        t = np.arange(steps + 1) * dt_s
+        out = np.zeros((len(tracks), steps + 1, 3))
+        for i, track in enumerate(tracks):
+            out[i] = ctrv_path(track.x, track.turn_rate_radps, track.yaw_rad, t)
+        return out, np.array([tr.track_id for tr in tracks], np.uint32)
+
+
+def ctrv_path(state: np.ndarray, turn_rate_radps: float, yaw_rad: float, t_s: np.ndarray) -> np.ndarray:
+    """(len(t), 3) x, y, yaw from state (x, y, vx, vy) at constant speed and turn rate."""
+    x, y, vx, vy = map(float, state[:4])
+    speed = math.hypot(vx, vy)
+    course = math.atan2(vy, vx) if speed > 0.0 else yaw_rad
+    if abs(turn_rate_radps) < 1e-3 or speed == 0.0:
+        return np.column_stack([x + vx * t_s, y + vy * t_s, np.full(len(t_s), yaw_rad)])
+    heading = course + turn_rate_radps * t_s
+    radius = speed / turn_rate_radps
+    px = x + radius * (np.sin(heading) - math.sin(course))
+    py = y - radius * (np.cos(heading) - math.cos(course))
+    return np.column_stack([px, py, yaw_rad + turn_rate_radps * t_s])
+
+
+def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw: tuple[float, float],
+                    size_lw: np.ndarray, sensor_xy: np.ndarray) -> np.ndarray:
+    """The centre of a box of size_lw whose sensor-facing faces are those of the measured box.
+
+    Along each box axis where the object is larger than what was measured, the unseen part lies
+    on the far side from the sensor, so the centre moves half the difference away from it."""
+    axes = np.array([[math.cos(yaw_rad), math.sin(yaw_rad)], [-math.sin(yaw_rad), math.cos(yaw_rad)]])
+    away = (np.asarray(centre_xy) - np.asarray(sensor_xy)) @ axes.T
+    grow = np.maximum(np.asarray(size_lw, float) - np.asarray(measured_lw, float), 0.0) / 2.0
+    return np.asarray(centre_xy, float) + (np.sign(away) * grow) @ axes

@@ -1,0 +1,99 @@
+"""LiDAR obstacles: ground removed, objects clustered and boxed where they are, the drivable area
+and the van's own body respected."""
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from robovan_autonomy.interfaces import PoseEstimate
+from robovan_autonomy.mapping.lanelet_map import load_map
+from robovan_autonomy.perception.classes import ObjectClass
+from robovan_autonomy.perception.lidar_objects import (DrivableArea, LidarBoxes, LidarObjectDetector,
+                                                       ground_plane)
+from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
+from robovan_autonomy.sim.scene import Box, Pose3, Scene, Wall
+from robovan_autonomy.vehicle_params import load_vehicle_params
+
+PARAMS = load_vehicle_params()
+EXTRINSIC = PARAMS.sensor_pose("lidar_top")
+LIDAR = LidarModel(LidarConfig.from_vehicle_params(PARAMS))
+
+
+def scan(boxes, walls=(), van=(0.0, 0.0, 0.0), seed=0):
+    scene = Scene(walls=list(walls))
+    scene.set_boxes(boxes)
+    base = Pose3.from_xyz_ypr(van[0], van[1], 0.0, van[2])
+    return LIDAR.scan(scene, base.compose(EXTRINSIC), np.random.default_rng(seed)).points
+
+
+def detector(drivable=None):
+    return LidarObjectDetector(PARAMS, EXTRINSIC, drivable=drivable)
+
+
+def pose(x=0.0, y=0.0, yaw=0.0):
+    return PoseEstimate(0.0, x, y, yaw, 0.0, 0.0)
+
+
+def nearest(boxes: LidarBoxes, x, y):
+    d = np.hypot(boxes.x_m - x, boxes.y_m - y)
+    return int(np.argmin(d)), float(d.min())
+
+
+def test_an_empty_street_gives_no_objects_and_a_level_ground_plane():
+    points = scan([])
+    assert len(detector().detect(points, pose())) == 0
+    base = EXTRINSIC.to_base_link(points[:, :3].astype(float))
+    assert np.allclose(ground_plane(base), 0.0, atol=0.02)
+
+
+def test_kerbs_are_ground_not_obstacles():
+    kerb = Wall(np.array([[-40.0, -6.0], [60.0, -6.0]]))
+    assert len(detector().detect(scan([], [kerb]), pose())) == 0
+
+
+def test_a_car_and_a_pedestrian_are_two_boxes_where_they_stand():
+    car = Box(15.0, 0.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)
+    walker = Box(10.0, -4.0, 0.0, 0.0, 0.6, 0.6, 1.75, None, int(ObjectClass.PEDESTRIAN), 2)
+    boxes = detector().detect(scan([car, walker]), pose())
+    assert len(boxes) == 2
+    i, d = nearest(boxes, 10.0, -4.0)
+    assert d < 0.3 and boxes.length_m[i] < 1.0 and 1.5 < boxes.height_m[i] < 1.9
+    j, _ = nearest(boxes, 15.0, 0.0)
+    # Seen from behind: the rear face is where it is; the box is as wide as the car.
+    rear = boxes.x_m[j] - boxes.length_m[j] / 2.0 * abs(math.cos(boxes.yaw_rad[j]))
+    assert abs(rear - 12.75) < 0.3 and abs(boxes.width_m[j] - 1.8) < 0.3
+
+
+@given(st.floats(-math.pi, math.pi), st.floats(8.0, 14.0), st.floats(-6.0, 6.0))
+@settings(max_examples=12, deadline=None)
+def test_a_nearby_cars_box_is_aligned_with_its_sides(yaw, x, y):
+    car = Box(x, y, 0.0, yaw, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)
+    boxes = detector().detect(scan([car]), pose())
+    i, d = nearest(boxes, x, y)
+    assert d < 1.5
+    # One visible face cannot tell length from width: the rectangle's sides are what is known.
+    error = (boxes.yaw_rad[i] - yaw + math.pi / 4) % (math.pi / 2) - math.pi / 4
+    assert abs(error) < math.radians(6.0)
+
+
+def test_boxes_are_reported_in_map_from_the_vans_pose():
+    car = Box(115.0, 50.0, 0.0, 0.5, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)
+    van = (100.0, 50.0, 0.3)
+    boxes = detector().detect(scan([car], van=van), pose(*van))
+    _, d = nearest(boxes, 115.0, 50.0)
+    assert d < 1.5
+
+
+def test_returns_off_the_road_are_dropped_and_on_it_kept():
+    district = load_map()
+    lane = next(iter(district.lanes.values()))
+    x, y = lane.centerline[len(lane.centerline) // 2]
+    area = DrivableArea(district, margin_m=2.5)
+    building = district.buildings[0].polygon.mean(axis=0)
+    assert area.contains(np.array([[x, y], building])).tolist() == [True, False]
+
+
+def test_returns_from_the_vans_own_body_are_ignored():
+    roof = np.array([[0.5, 0.0, -0.3, 10.0], [-1.0, 0.5, -0.5, 10.0], [0.5, -0.5, -1.0, 10.0]], np.float32)
+    assert len(detector().obstacle_points(roof, pose())) == 0
