@@ -17,10 +17,10 @@ import time
 
 import numpy as np
 
-from robovan_autonomy.localization.ekf import filter_for
+from robovan_autonomy.localization.ekf import HISTORY_S, filter_for
 from robovan_autonomy.localization.geodesy import MapFix
 from robovan_autonomy.localization.localizer import Localizer, LocalizerConfig
-from robovan_autonomy.localization.scan_matcher import MatcherConfig, ScanMatcher, district_map_cloud
+from robovan_autonomy.localization.scan_matcher import MAP_SPACING_M, MatcherConfig, ScanMatcher, district_map_cloud
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.sim.district_scene import build_scene
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
@@ -34,10 +34,7 @@ SPEED_MPS = 8.0
 IMU_DT_S = 0.01
 SCANS = 300            # 30 s of driving at the LiDAR's 10 Hz
 QUICK_SCANS = 30
-MAP_SPACING_M = 1.0    # the node's defaults
-MAP_HEIGHT_M = 30.0
-HISTORY_S = 1.0
-GNSS_SIGMA_M = 0.03
+GNSS_SIGMA_M = 0.03    # RTK
 
 
 def _drive(route: np.ndarray, seconds: float) -> np.ndarray:
@@ -77,10 +74,11 @@ def run(quick: bool = False) -> dict:
     path = _drive(route, scans / float(vehicle.sensors["lidar_top"]["rate_hz"]))
 
     started = time.perf_counter()
-    target = district_map_cloud(district, MAP_SPACING_M, MAP_HEIGHT_M)
+    config = MatcherConfig()
+    target = district_map_cloud(district, MAP_SPACING_M, config.max_point_height_m)
     map_build_s = time.perf_counter() - started
     localizer = Localizer(filter_for(vehicle, HISTORY_S),
-                          ScanMatcher(target, MatcherConfig(max_point_height_m=MAP_HEIGHT_M)),
+                          ScanMatcher(target, config),
                           LocalizerConfig(max_speed_mps=vehicle.max_speed_hw_mps, max_steer_rad=vehicle.max_steer_rad))
     scene, lidar = build_scene(district), LidarModel(LidarConfig.from_vehicle_params(vehicle))
     extrinsic = vehicle.sensor_pose("lidar_top")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from robovan_autonomy.planning.mpc import (MpcConfig, MpcPlanner, ObstacleSet, ReferencePath,
+from robovan_autonomy.planning.mpc import (MpcConfig, MpcPlanner, ObstacleSet, TrackingPath,
                                            VanState, load_problems)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -35,7 +35,7 @@ POINT_SPACING_M = 0.25             # density of the synthetic polylines
 
 
 def _polyline(pieces, speed_mps, left_m=LANE_HALF_WIDTH_M,
-              right_m=LANE_HALF_WIDTH_M) -> ReferencePath:
+              right_m=LANE_HALF_WIDTH_M) -> TrackingPath:
     """A path from straight and arc pieces: ("line", length) or ("arc", radius, signed angle)."""
     x, y, yaw = [0.0], [0.0], 0.0
     for piece in pieces:
@@ -53,7 +53,7 @@ def _polyline(pieces, speed_mps, left_m=LANE_HALF_WIDTH_M,
                 x.append(x[-1] + chord * math.cos((yaw + yaw_next) / 2.0))
                 y.append(y[-1] + chord * math.sin((yaw + yaw_next) / 2.0))
                 yaw = yaw_next
-    return ReferencePath.from_points(x, y, speed_mps, left_m, right_m)
+    return TrackingPath.from_points(x, y, speed_mps, left_m, right_m)
 
 
 def scenarios(quick: bool):

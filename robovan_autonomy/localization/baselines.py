@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 MIN_COURSE_DISTANCE_M = 1.0   # fixes closer than this give no usable course (RTK σ is cm, float σ m)
+MAX_COURSE_GAP_S = 1.0        # a course across a longer gap (an outage) cuts corners: start afresh
 
 
 class WheelOdometry:
@@ -46,17 +47,19 @@ class GnssOnly:
     def __init__(self, antenna_xy_m: tuple[float, float]):
         self.antenna_xy_m = antenna_xy_m
         self.yaw_rad: float | None = None
-        self._anchor: np.ndarray | None = None
+        self._anchor: tuple[float, np.ndarray] | None = None   # (stamp, antenna position)
+        self._last_s = -math.inf
 
-    def update(self, antenna_xy: np.ndarray, reverse: bool = False) -> np.ndarray | None:
+    def update(self, t_s: float, antenna_xy: np.ndarray, reverse: bool = False) -> np.ndarray | None:
         """The pose for a new fix, None until a course is known."""
         xy = np.asarray(antenna_xy, dtype=float)
-        if self._anchor is None:
-            self._anchor = xy
-        elif np.hypot(*(xy - self._anchor)) >= MIN_COURSE_DISTANCE_M:
-            course = math.atan2(xy[1] - self._anchor[1], xy[0] - self._anchor[0])
-            self.yaw_rad = math.remainder(course + (math.pi if reverse else 0.0), math.tau)
-            self._anchor = xy
+        if self._anchor is None or t_s - self._last_s > MAX_COURSE_GAP_S:
+            self._anchor = (t_s, xy)
+        elif np.hypot(*(xy - self._anchor[1])) >= MIN_COURSE_DISTANCE_M:
+            delta = xy - self._anchor[1]
+            self.yaw_rad = math.remainder(math.atan2(delta[1], delta[0]) + (math.pi if reverse else 0.0), math.tau)
+            self._anchor = (t_s, xy)
+        self._last_s = t_s
         if self.yaw_rad is None:
             return None
         lx, ly = self.antenna_xy_m

@@ -39,7 +39,11 @@ STEER_YAW_RATE_SIGMA_RADPS = 0.01    # kinematic yaw rate from the steering angl
 STEER_YAW_RATE_SIGMA_FRACTION = 0.05  # … plus 5 % of the rate (understeer in turns)
 FALLBACK_GYRO_SIGMA_RADPS = 0.05     # yaw rate from steering when the IMU is silent
 FALLBACK_ACCEL_SIGMA_MPS2 = 1.0      # no accelerometer: speed may change by ~1 m/s² unseen
+HISTORY_S = 1.0                      # replay horizon: longer than any receiver or driver latency
 STALE_INPUT_S = 0.1                  # an IMU or wheel input older than this is not used to predict
+INITIAL_GYRO_BIAS_SIGMA_RADPS = 0.005  # turn-on bias of automotive MEMS gyros, with margin
+INITIAL_ACCEL_BIAS_SIGMA_MPS2 = 0.1     # turn-on bias plus a few degrees of unknown road grade
+INITIAL_SPEED_SIGMA_MPS = 0.5           # a start is seeded with the wheel speed, possibly stale
 MAX_PREDICT_STEP_S = 0.05            # a long gap is crossed in steps this long (linearisation)
 MIN_VARIANCE = 1e-12                 # keeps P positive definite through round-off
 
@@ -238,8 +242,7 @@ class _Snapshot:
 @dataclasses.dataclass
 class _Event:
     t_s: float
-    seq: int                         # arrival order: ties at one stamp replay as they came
-    item: object
+    item: object                     # None: the (re)initialisation every replay can start from
     after: _Snapshot | None = None
 
 
@@ -258,7 +261,6 @@ class LocalizationFilter:
         self.gnss_gate, self.pose_gate = gnss_gate, pose_gate
         self._now: _Snapshot | None = None
         self._events: list[_Event] = []
-        self._seq = 0
         self._latest_imu: ImuInput | None = None   # held across (re)initialisation
         self._latest_wheel: WheelInput | None = None
 
@@ -270,17 +272,16 @@ class LocalizationFilter:
     def time_s(self) -> float:
         return self._now.t_s if self._now is not None else -math.inf
 
-    def initialize(self, t_s: float, pose: np.ndarray, pose_cov: np.ndarray, speed_mps: float = 0.0,
-                   gyro_bias_radps: float = 0.0, bias_sigma: tuple[float, float] = (0.005, 0.1),
-                   speed_sigma_mps: float = 0.5) -> None:
-        """Start (or restart) at a pose; history before it is dropped."""
-        state = np.array([pose[0], pose[1], wrap(pose[2]), speed_mps, gyro_bias_radps, 0.0])
+    def initialize(self, t_s: float, pose: np.ndarray, pose_cov: np.ndarray, speed_mps: float = 0.0) -> None:
+        """Start (or restart) at a pose; history before it is dropped, biases are learnt anew."""
+        state = np.array([pose[0], pose[1], wrap(pose[2]), speed_mps, 0.0, 0.0])
         cov = np.zeros((STATE_SIZE, STATE_SIZE))
         cov[:3, :3] = pose_cov
-        cov[SPEED, SPEED] = speed_sigma_mps ** 2
-        cov[GYRO_BIAS, GYRO_BIAS], cov[ACCEL_BIAS, ACCEL_BIAS] = bias_sigma[0] ** 2, bias_sigma[1] ** 2
+        cov[SPEED, SPEED] = INITIAL_SPEED_SIGMA_MPS ** 2
+        cov[GYRO_BIAS, GYRO_BIAS] = INITIAL_GYRO_BIAS_SIGMA_RADPS ** 2
+        cov[ACCEL_BIAS, ACCEL_BIAS] = INITIAL_ACCEL_BIAS_SIGMA_MPS2 ** 2
         self._now = _Snapshot(t_s, state, cov, self._latest_imu, self._latest_wheel)
-        self._events = []
+        self._events = [_Event(t_s, None, self._now)]
 
     def reset(self) -> None:
         self._now, self._events = None, []
@@ -294,19 +295,15 @@ class LocalizationFilter:
             self._latest_wheel = item
         if self._now is None:
             return Result(Outcome.NOT_INITIALIZED)
-        self._seq += 1
-        event = _Event(item.t_s, self._seq, item)
+        event = _Event(item.t_s, item)
         if item.t_s >= self._now.t_s:
             result = self._apply(event, self._now)
             self._events.append(event)
             self._prune()
             return result
-        oldest = self._events[0].t_s if self._events else self._now.t_s
-        if item.t_s < self._now.t_s - self.horizon_s or item.t_s < oldest:
+        if item.t_s < self._now.t_s - self.horizon_s or item.t_s < self._events[0].t_s:
             return Result(Outcome.TOO_OLD)
-        index = bisect.bisect_right([e.t_s for e in self._events], item.t_s)
-        if index == 0:  # only when no event lies at or before its stamp: nothing to rewind to
-            return Result(Outcome.TOO_OLD)
+        index = bisect.bisect_right([e.t_s for e in self._events], item.t_s)  # after equal stamps
         self._events.insert(index, event)
         result = self._apply(event, self._events[index - 1].after)
         for i in range(index + 1, len(self._events)):
@@ -402,13 +399,6 @@ class LocalizationFilter:
         elif snap.wheel is not None:
             rate = snap.wheel.speed_mps * math.tan(snap.wheel.steer_rad) / self.ekf.geometry.wheelbase_m
         return Estimate(snap.t_s, snap.state.copy(), snap.cov.copy(), float(rate))
-
-    def inflate(self, position_sigma_m: float, yaw_sigma_rad: float) -> None:
-        """Add uncertainty (e.g. after a suspected divergence) without moving the estimate."""
-        if self._now is not None:
-            self._now.cov[X, X] += position_sigma_m ** 2
-            self._now.cov[Y, Y] += position_sigma_m ** 2
-            self._now.cov[YAW, YAW] += yaw_sigma_rad ** 2
 
 
 def filter_for(vehicle: VehicleParams, horizon_s: float) -> LocalizationFilter:

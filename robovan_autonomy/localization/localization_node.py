@@ -20,10 +20,10 @@ from sensor_msgs.msg import Imu, JointState, NavSatFix, PointCloud2
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path
 from robovan_autonomy.localization.baselines import GnssOnly, WheelOdometry
-from robovan_autonomy.localization.ekf import GYRO_BIAS, SPEED, X, Y, YAW, filter_for
+from robovan_autonomy.localization.ekf import GYRO_BIAS, HISTORY_S, SPEED, X, Y, YAW, filter_for
 from robovan_autonomy.localization.geodesy import FixProjector, FixRejected
 from robovan_autonomy.localization.localizer import Localizer, LocalizerConfig, Mode
-from robovan_autonomy.localization.scan_matcher import MatcherConfig, ScanMatcher, district_map_cloud
+from robovan_autonomy.localization.scan_matcher import MAP_SPACING_M, MatcherConfig, ScanMatcher, district_map_cloud
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s
 from robovan_autonomy.parameters import Param
@@ -33,32 +33,40 @@ FULL_SPEED_CONFIDENCE = 0.8     # at or above: the van may drive at its ODD limi
 PLANAR_VARIANCE = 1e6           # z, roll and pitch are not estimated: "unknown" to any fuser
 _LEVEL = {Mode.TRACKING: itf.OK, Mode.DEGRADED: itf.WARN, Mode.INITIALIZING: itf.WARN, Mode.LOST: itf.ERROR}
 
+_M, _L = MatcherConfig, LocalizerConfig   # the pure modules hold the defaults
 PARAMETERS = [
     Param("map_file", str(config_path("maps", "delivery_district.osm")),
           "Lanelet2 map (OSM with a .yaml sidecar): geodetic origin and the point map for matching"),
     Param("rate_hz", 50.0, "odometry output rate", min=10.0, max=200.0),
     Param("diagnostics_rate_hz", 10.0, "rate of the /diagnostics report (confidence)", min=1.0, max=50.0),
-    Param("history_s", 1.0, "late measurements up to this old are fused at their own stamp", min=0.1, max=5.0),
+    Param("history_s", HISTORY_S, "late measurements up to this old are fused at their own stamp",
+          min=0.1, max=5.0),
     Param("lidar_enabled", True, "LiDAR-to-map matching (off: GNSS, IMU and wheel odometry only)"),
-    Param("map_point_spacing_m", 1.0, "point map density along and up each kerb and facade", min=0.1, max=3.0),
-    Param("map_max_height_m", 30.0, "point map (and scan) height limit", min=2.0, max=200.0),
-    Param("scan_voxel_m", 1.0, "scan downsampling before matching", min=0.2, max=3.0),
-    Param("scan_min_height_m", 0.3, "scan returns lower than this (base_link) are ground", min=0.0, max=2.0),
-    Param("scan_correspondence_m", 1.0, "farther scan-to-map pairs are outliers", min=0.2, max=5.0),
-    Param("scan_max_iterations", 6, "registration iterations per scan", min=1, max=50),
-    Param("scan_min_inlier_fraction", 0.3, "scans with fewer map-explained points are not used",
+    Param("map_point_spacing_m", MAP_SPACING_M, "point map density along and up each kerb and facade",
+          min=0.1, max=3.0),
+    Param("map_max_height_m", _M.max_point_height_m, "point map (and scan) height limit", min=2.0, max=200.0),
+    Param("scan_voxel_m", _M.voxel_m, "scan downsampling before matching", min=0.2, max=3.0),
+    Param("scan_min_height_m", _M.min_point_height_m, "scan returns lower than this (base_link) are ground",
+          min=0.0, max=2.0),
+    Param("scan_correspondence_m", _M.correspondence_m, "farther scan-to-map pairs are outliers", min=0.2, max=5.0),
+    Param("scan_max_iterations", _M.max_iterations, "registration iterations per scan", min=1, max=50),
+    Param("scan_min_inlier_fraction", _L.min_inlier_fraction, "scans with fewer map-explained points are not used",
           min=0.0, max=1.0),
-    Param("scan_covariance_scale", 400.0, "scan match Hessian covariance × this (correlated points)",
+    Param("scan_covariance_scale", _M.covariance_scale, "scan match Hessian covariance × this (correlated points)",
           min=1.0, max=1e6),
-    Param("heading_candidates", 24, "headings tried by the initial search", min=4, max=360),
-    Param("gnss_covariance_scale", 4.0, "receiver covariance × this (its errors are slow, not white)",
-          min=1.0, max=100.0),
+    Param("heading_candidates", _M.heading_candidates, "headings tried by the initial search", min=4, max=360),
+    Param("gnss_covariance_scale", _L.gnss_covariance_scale,
+          "receiver covariance × this (its errors are slow, not white)", min=1.0, max=100.0),
     Param("gnss_off_map_margin_m", 1000.0, "fixes farther outside the map than this are receiver faults",
           min=10.0, max=100000.0),
-    Param("good_position_sigma_m", 0.15, "position σ at or under which confidence is full", min=0.01, max=5.0),
-    Param("lost_position_sigma_m", 1.0, "position σ at or over which localization is lost", min=0.05, max=50.0),
-    Param("good_yaw_sigma_rad", 0.01, "heading σ at or under which confidence is full", min=0.001, max=1.0),
-    Param("lost_yaw_sigma_rad", 0.1, "heading σ at or over which localization is lost", min=0.002, max=3.0),
+    Param("good_position_sigma_m", _L.good_position_sigma_m, "position σ at or under which confidence is full",
+          min=0.01, max=5.0),
+    Param("lost_position_sigma_m", _L.lost_position_sigma_m, "position σ at or over which localization is lost",
+          min=0.05, max=50.0),
+    Param("good_yaw_sigma_rad", _L.good_yaw_sigma_rad, "heading σ at or under which confidence is full",
+          min=0.001, max=1.0),
+    Param("lost_yaw_sigma_rad", _L.lost_yaw_sigma_rad, "heading σ at or over which localization is lost",
+          min=0.002, max=3.0),
     Param("publish_debug", True, "GNSS-only and odometry-only estimates on /localization/debug/*"),
 ]
 
@@ -79,7 +87,6 @@ class LocalizationNode(Node):
                                                 max_iterations=p.scan_max_iterations,
                                                 min_point_height_m=p.scan_min_height_m,
                                                 max_point_height_m=p.map_max_height_m,
-                                                min_inlier_fraction=p.scan_min_inlier_fraction,
                                                 covariance_scale=p.scan_covariance_scale,
                                                 heading_candidates=p.heading_candidates))
         self.localizer = Localizer(
@@ -143,7 +150,7 @@ class LocalizationNode(Node):
             return
         self.localizer.on_fix(map_fix)
         estimate = self.localizer.estimate()
-        pose = self.gnss_only.update(map_fix.xy_m, reverse=estimate is not None and estimate.state[SPEED] < 0.0)
+        pose = self.gnss_only.update(map_fix.t_s, map_fix.xy_m, reverse=estimate is not None and estimate.state[SPEED] < 0.0)
         if pose is not None and self.params.publish_debug:
             self.gnss_only_pub.publish(itf.encode_odometry(itf.PoseEstimate(map_fix.t_s, *pose, 0.0, 0.0)))
 

@@ -29,7 +29,7 @@ import numpy as np
 from robovan_autonomy.localization.ekf import (X, Y, YAW, Estimate, ImuInput, LocalizationFilter,
                                                Outcome, PoseFix, PositionFix, WheelInput)
 from robovan_autonomy.localization.geodesy import MapFix
-from robovan_autonomy.localization.scan_matcher import MatchResult, ScanError, ScanMatcher
+from robovan_autonomy.localization.scan_matcher import MIN_INLIER_FRACTION, MatchResult, ScanError, ScanMatcher
 
 MAX_GYRO_RADPS = 5.0            # beyond any van's yaw rate (a spin), and a consumer IMU's range
 MAX_ACCEL_MPS2 = 60.0           # ~6 g: crash territory; readings beyond are faults
@@ -44,6 +44,8 @@ INPUT_TIMEOUT_S = 0.5           # no IMU and no wheel speed for this long: the e
 SPEED_MARGIN = 1.5              # wheel speeds beyond 1.5 × the van's top speed are faults
 STEER_MARGIN = 1.2
 GNSS_HISTORY = 50               # fixes kept for the GNSS-only start (5 s at 10 Hz)
+RESTART_MATCH_MAX_AGE_S = 0.5   # a relocalization without GNSS restarts at a scan match this recent…
+RESTART_COVARIANCE_SCALE = 4.0  # …with twice its σ: it disagreed with the filter, which may have been right
 
 
 class Mode(str, enum.Enum):
@@ -55,6 +57,8 @@ class Mode(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class LocalizerConfig:
+    max_speed_mps: float                     # the van's hardware top speed (vehicle parameters)
+    max_steer_rad: float
     good_position_sigma_m: float = 0.15      # at or under: full confidence
     lost_position_sigma_m: float = 1.0       # at or over: lost
     good_yaw_sigma_rad: float = 0.01
@@ -64,9 +68,7 @@ class LocalizerConfig:
     lidar_gated_limit: int = 10             # consecutive good-fit scans refused: diverged
     gnss_gated_limit_s: float = 3.0         # GNSS refused this long with no scan accepted: diverged
     lidar_vouch_s: float = 1.0              # a scan accepted this recently vouches for the estimate
-    max_speed_mps: float = 13.9
-    max_steer_rad: float = 0.6
-    min_inlier_fraction: float = 0.3
+    min_inlier_fraction: float = MIN_INLIER_FRACTION
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +96,6 @@ class Localizer:
         self._last_scan_s = -math.inf
         self._last_init_try_s = -math.inf
         self._last_lidar_accept_s = -math.inf
-        self._last_gnss_accept_s = -math.inf
         self._gnss_gated_since: float | None = None
         self._lidar_gated = 0
         self._last_good_match: tuple[float, MatchResult] | None = None
@@ -108,8 +109,9 @@ class Localizer:
 
     def _in_order(self, stream: str, t_s: float) -> bool:
         """Within a stream stamps must grow: an older or repeated stamp is refused."""
-        if not math.isfinite(t_s) or t_s <= self._stamps.get(stream, -math.inf):
-            self.reject(f"{stream}_out_of_order", f"stamp {t_s:.3f} s after {self._stamps.get(stream):.3f} s")
+        previous = self._stamps.get(stream, -math.inf)
+        if not math.isfinite(t_s) or t_s <= previous:
+            self.reject(f"{stream}_out_of_order", f"stamp {t_s:.3f} s, previous {previous:.3f} s")
             return False
         self._stamps[stream] = t_s
         return True
@@ -145,16 +147,15 @@ class Localizer:
     def on_fix(self, fix: MapFix) -> None:
         if not self._in_order("gnss", fix.t_s):
             return
-        scaled = MapFix(fix.t_s, fix.xy_m, fix.covariance * self.config.gnss_covariance_scale)
-        self._fixes.append(scaled)
+        self._fixes.append(fix)
         if self._first_fix_s is None:
             self._first_fix_s = fix.t_s
         if not self.filter.initialized:
             self._try_gnss_only_start(fix.t_s)
             return
-        outcome = self._fuse("gnss", PositionFix(scaled.t_s, scaled.xy_m, scaled.covariance))
+        outcome = self._fuse("gnss", PositionFix(fix.t_s, fix.xy_m, fix.covariance * self.config.gnss_covariance_scale))
         if outcome is Outcome.ACCEPTED:
-            self._last_gnss_accept_s, self._gnss_gated_since = fix.t_s, None
+            self._gnss_gated_since = None
         elif outcome is Outcome.GATED:
             self._gnss_gated_since = self._gnss_gated_since if self._gnss_gated_since is not None else fix.t_s
             vouched = fix.t_s - self._last_lidar_accept_s <= self.config.lidar_vouch_s
@@ -197,7 +198,7 @@ class Localizer:
         for fix in reversed(self._fixes):
             if abs(fix.t_s - t_s) <= INIT_SCAN_FIX_GAP_S:
                 sigma = math.sqrt(max(np.linalg.eigvalsh(fix.covariance)))
-                return fix if sigma <= INIT_MAX_FIX_SIGMA_M * math.sqrt(self.config.gnss_covariance_scale) else None
+                return fix if sigma <= INIT_MAX_FIX_SIGMA_M else None
         return None
 
     def _try_lidar_start(self, t_s: float, kept: np.ndarray) -> None:
@@ -248,9 +249,10 @@ class Localizer:
         recent_match = self._last_good_match
         self.filter.reset()
         self._last_init_try_s = -math.inf
-        if self._recent_fix(t_s) is None and recent_match is not None and t_s - recent_match[0] <= 0.5:
-            self._start(recent_match[0], recent_match[1].pose, recent_match[1].covariance * 4.0,
-                        "last scan match")
+        if (self._recent_fix(t_s) is None and recent_match is not None
+                and t_s - recent_match[0] <= RESTART_MATCH_MAX_AGE_S):
+            self._start(recent_match[0], recent_match[1].pose,
+                        recent_match[1].covariance * RESTART_COVARIANCE_SCALE, "last scan match")
 
     # -- outputs ------------------------------------------------------------------------------
     def estimate(self) -> Estimate | None:

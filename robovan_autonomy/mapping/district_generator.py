@@ -49,7 +49,13 @@ STOP_SIGN_PLATE_M = 0.6
 BAY_LENGTH_M = 12.0
 PARKED_SLOT_PITCH_M = 7.0
 NO_PARKING_FROM_BOX_M = 20.0         # keeps crosswalks, stop lines and corner sight lines clear
-BAY_CLEARANCE_M = 1.0                # free space kept at each end of a delivery bay
+# Kerbside strip kept free of parked cars before each delivery bay, m: a van pulling in forward
+# shifts 3 m sideways on a ~12 m ramp (radius 10 m at its peak) and its body enters the strip about
+# 10 m before the bay; the rest is the planner's clearance to the car parked there.
+BAY_APPROACH_M = 12.0
+# Kerbside strip kept free after each bay, m: pulling out forward, the van's front corner stays in
+# the strip until about 4 m past the bay's far end.
+BAY_EXIT_M = 6.0
 # Kerbside slots, cycled along every strip that has parked cars: 0 free, 1 car, 2 van.
 PARKED_SLOT_PATTERN = "1101201100210110"
 PARKED_VEHICLE_DIMS_M = {"1": (4.5, 1.8, 1.5), "2": (5.4, 2.0, 2.3)}   # length, width, height
@@ -428,7 +434,8 @@ def _build_bays(b: _MapBuilder) -> None:
         outline = b.line(corners + [corners[0]], type="line_thin", subtype="dashed")
         b.map.add(Area(b.next_id(), [outline], [],
                        AttributeMap({"type": "multipolygon", "subtype": "parking",
-                                     "parking": "delivery_bay", "delivery_bay": spec.name})))
+                                     "parking": "delivery_bay", "delivery_bay": spec.name,
+                                     "approach_m": f"{BAY_APPROACH_M:.1f}", "exit_m": f"{BAY_EXIT_M:.1f}"})))
 
 
 def parked_vehicle_slots() -> list[tuple[Vec, Vec, str]]:
@@ -439,15 +446,21 @@ def parked_vehicle_slots() -> list[tuple[Vec, Vec, str]]:
         if not seg.street.parked_cars:
             continue
         for forward in (True, False):
-            bays = [seg.bay_span(s) for s in BAYS if _bay_segment(s) == seg and s.forward == forward]
+            # Bay spans in the segment's direction, widened by the free approach and exit.
+            bays = []
+            for spec in BAYS:
+                if _bay_segment(spec) == seg and spec.forward == forward:
+                    lo, hi = seg.bay_span(spec)
+                    before, after = (BAY_APPROACH_M, BAY_EXIT_M) if forward else (BAY_EXIT_M, BAY_APPROACH_M)
+                    bays.append((lo - before, hi + after))
             travel = seg.heading if forward else _scale(seg.heading, -1.0)
             lateral = _scale(_right_normal(travel), LANE_WIDTH_M + PARKING_STRIP_WIDTH_M / 2)
             first = INTERSECTION_HALF_SIZE_M + NO_PARKING_FROM_BOX_M
             last = seg.length_m - first
             for k, d in enumerate(np.arange(first + PARKED_SLOT_PITCH_M / 2, last, PARKED_SLOT_PITCH_M)):
                 kind = PARKED_SLOT_PATTERN[(k + 5 * strip_index) % len(PARKED_SLOT_PATTERN)]
-                clear = all(d + PARKED_SLOT_PITCH_M / 2 < lo - BAY_CLEARANCE_M
-                            or d - PARKED_SLOT_PITCH_M / 2 > hi + BAY_CLEARANCE_M for lo, hi in bays)
+                clear = all(d + PARKED_SLOT_PITCH_M / 2 < lo or d - PARKED_SLOT_PITCH_M / 2 > hi
+                            for lo, hi in bays)
                 if kind != "0" and clear:
                     slots.append((_add(seg.start, _scale(seg.heading, float(d)), lateral), travel, kind))
             strip_index += 1
@@ -640,7 +653,10 @@ def readme_text() -> str:
               "", "## Delivery bays", "",
               f"{BAY_LENGTH_M} m × {PARKING_STRIP_WIDTH_M} m, in the kerbside strip on the right of the "
               "lane named. `bay centre` is where the van's footprint centre stops; `lane point` is the "
-              "same spot on the lane centreline (where a route ends). Yaw is the driving direction.",
+              "same spot on the lane centreline (where a route ends). Yaw is the driving direction. "
+              f"The kerbside strip is kept free of parked cars for {BAY_APPROACH_M} m before each bay and "
+              f"{BAY_EXIT_M} m after it, so the van can pull in and out forwards; the bay area carries "
+              "these as `approach_m` and `exit_m`.",
               "",
               "| bay | street | lane | bay centre | lane point | yaw rad |",
               "| --- | --- | --- | --- | --- | --- |"]
@@ -673,7 +689,8 @@ def readme_text() -> str:
     lines += ["", "## Parked vehicles", "",
               f"{len(parked_vehicle_slots())} parked cars and vans on the kerbside strips of "
               + ", ".join(s.name for s in STREETS if s.parked_cars)
-              + f", none within {NO_PARKING_FROM_BOX_M} m of an intersection box or in a bay. They are "
+              + f", none within {NO_PARKING_FROM_BOX_M} m of an intersection box, in a bay or in its "
+              "approach or exit. They are "
               "polygons `type=parked_vehicle` with a `height` in the OSM; `DistrictMap.parked_cars` "
               "holds x, y, yaw, length, width, height per vehicle.", ""]
     return "\n".join(lines)

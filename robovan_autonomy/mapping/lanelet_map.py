@@ -103,6 +103,8 @@ class DeliveryBay:
     lane_s_m: float                           # arc length of lane_pose along the lanelet
     length_m: float
     width_m: float
+    approach_m: float = 0.0                   # kerbside strip kept free before the bay (pull-in)
+    exit_m: float = 0.0                       # and after it (pull-out)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -506,7 +508,9 @@ def _read_bays(path: Path, lmap, lanes: dict[int, Lane]) -> dict[str, DeliveryBa
             bay_pose=(float(centre[0]), float(centre[1]), heading),
             lane_pose=(float(lane_xy[0]), float(lane_xy[1]), heading), lane_s_m=s,
             length_m=float(np.ptp(rel @ along)),
-            width_m=float(np.ptp(rel @ np.array([-along[1], along[0]]))))
+            width_m=float(np.ptp(rel @ np.array([-along[1], along[0]]))),
+            approach_m=_float_attr(path, area, "approach_m", 0.0),
+            exit_m=_float_attr(path, area, "exit_m", 0.0))
     return dict(sorted(bays.items()))
 
 

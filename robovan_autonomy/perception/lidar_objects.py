@@ -24,6 +24,7 @@ import math
 import cv2
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from robovan_autonomy.interfaces import PoseEstimate
 from robovan_autonomy.mapping.lanelet_map import DistrictMap
@@ -40,6 +41,11 @@ DRIVABLE_RASTER_M = 0.2        # drivable-area raster cell
 # (from range m, grow cells by m): beyond 15 m the 1.3° beam spacing puts a car's rear face, rear
 # window and roof edge 0.5–1.5 m apart in plan view; growing far points' cells joins them again.
 RANGE_GROWTH = ((15.0, 0.3), (35.0, 0.6))
+# A cluster whose lowest return is this far above the ground stands on nothing: it is the upper
+# part of an object (a car's rear window behind its boot lid, which the 1.3° beams skip over).
+FLOATING_ABOVE_GROUND_M = 0.6
+FLOATING_MERGE_M = 1.2         # it joins a grounded cluster this close (+ per m of range)
+FLOATING_MERGE_PER_M = 0.02
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,7 +226,36 @@ class LidarObjectDetector:
             kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
             grid |= cv2.dilate(seeds, kernel)
         labelled, _ = ndimage.label(grid, structure=np.ones((3, 3), bool))
-        return labelled[ij[:, 0], ij[:, 1]]
+        return self._merge_floating(points, labelled[ij[:, 0], ij[:, 1]], distance)
+
+    def _merge_floating(self, points: np.ndarray, labels: np.ndarray, distance: np.ndarray) -> np.ndarray:
+        """Clusters that never come near the ground (a car's rear window and roof edge, seen apart
+        from its rear face because the beams skip the boot lid between them) join the grounded
+        cluster nearest to them, when it is near enough. People and vehicles stand on the ground;
+        a floating cluster is part of one of them."""
+        lowest = np.full(labels.max() + 1, np.inf)
+        np.minimum.at(lowest, labels, points[:, 3])
+        floating = lowest[labels] > FLOATING_ABOVE_GROUND_M
+        if not floating.any() or floating.all():
+            return labels
+        tree = cKDTree(points[~floating, :2])
+        gap, nearest = tree.query(points[floating, :2])
+        target = labels[~floating][nearest]
+        reach = FLOATING_MERGE_M + FLOATING_MERGE_PER_M * distance[floating]
+        ok = gap <= reach
+        merged = labels.copy()
+        # Each floating cluster follows the grounded cluster its closest point is nearest to.
+        floating_labels = labels[floating]
+        order = np.argsort(np.where(ok, gap, np.inf), kind="stable")
+        first = {}
+        for k in order.tolist():
+            if ok[k]:
+                first.setdefault(int(floating_labels[k]), int(target[k]))
+        if first:
+            lookup = np.arange(labels.max() + 1)
+            lookup[list(first)] = list(first.values())
+            merged = lookup[labels]
+        return merged
 
     def _fit_boxes(self, points: np.ndarray, starts: np.ndarray, sensor_xy: np.ndarray) -> LidarBoxes:
         """The closeness-criterion rectangle of each cluster (rows points[starts[i]:starts[i+1]])."""

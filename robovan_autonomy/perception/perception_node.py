@@ -97,7 +97,7 @@ class PerceptionNode(Node):
         try:
             return decode(msg)
         except itf.InterfaceError as err:
-            self._problem(kind, f"{kind}: {err}", itf.from_stamp(msg.header.stamp))
+            self._problem(kind, str(err), itf.from_stamp(msg.header.stamp))
             return None
 
     def _problem(self, kind: str, text: str, stamp_s: float) -> None:

@@ -38,8 +38,9 @@ import numpy as np
 from robovan_autonomy.mapping.lanelet_map import points_in_polygon
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.planning import mpc
-from robovan_autonomy.planning.prediction import (TRACK_FORGET_AFTER_S, Horizon, Prediction,
-                                                  TurnRateEstimator, predict_objects, project_to_path)
+from robovan_autonomy.planning.prediction import (TRACK_FORGET_AFTER_S, Horizon, PathCoordinates,
+                                                  Prediction, TurnRateEstimator, predict_objects,
+                                                  project_to_path)
 from robovan_autonomy.planning.route import AdjacentKind, Pose2D, ReferencePath, RouteStop
 from robovan_autonomy.vehicle_params import VehicleParams
 
@@ -73,6 +74,11 @@ STOP_POSITION_TOLERANCE_M = 0.30
 BAY_RAMP_CURVATURE_1PM = 0.1
 # Speed cap while on a ramp into or out of a bay, m/s: 0.9 m/s² lateral on the 10 m radius.
 BAY_SPEED_CAP_MPS = 3.0
+# The ramp into a bay reaches the bay's offset this far before the stop pose, m: the van arrives
+# straight and settled on it instead of still turning (about two van lengths of the MPC's
+# lateral response at the 1–2 m/s of the last metres). The map keeps the strip before each bay
+# free of parked cars for the ramp (DeliveryBay.approach_m).
+BAY_SETTLE_M = 3.0
 # Standing further than this off the reference (after a dwell, or when starting in a bay), the
 # van gets a ramp back onto it, m; smaller offsets are MPC tracking error.
 DEPARTURE_MIN_OFFSET_M = 0.3
@@ -266,6 +272,7 @@ class OffsetPlateau:
 
     use_adjacent: over [s0, s3] the corridor on the side of d_m includes what lies beyond the own
     lane there: a same-direction or oncoming lane on the left, a delivery bay on the right.
+    speed_cap_mps: the reference speed over [s0, s3]; before s0 it is reached braking gently.
     """
 
     s0_m: float
@@ -274,6 +281,7 @@ class OffsetPlateau:
     s3_m: float
     d_m: float
     use_adjacent: bool
+    speed_cap_mps: float = math.inf
 
     def at(self, s_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Offset d(s) and slope dd/ds."""
@@ -307,6 +315,21 @@ class LateralOffsetProfile:
 
     def offset_m(self, s_m: np.ndarray) -> np.ndarray:
         return self.at(s_m)[0]
+
+    def speed_cap_mps(self, s_m: np.ndarray, decel_mps2: float) -> np.ndarray:
+        """Cap on the reference speed per sample: each plateau's cap over its span, approached
+        from before its start at decel_mps2 (inf where nothing caps)."""
+        s = np.asarray(s_m, dtype=float)
+        cap = np.full(s.shape, np.inf)
+        for p in self.plateaus:
+            if not math.isfinite(p.speed_cap_mps):
+                continue
+            on = (s >= p.s0_m) & (s <= p.s3_m)
+            cap[on] = np.minimum(cap[on], p.speed_cap_mps)
+            before = s < p.s0_m
+            cap[before] = np.minimum(cap[before], np.sqrt(p.speed_cap_mps ** 2
+                                                          + 2.0 * decel_mps2 * (p.s0_m - s[before])))
+        return cap
 
     def adjacent_use(self, s_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where the corridor may include the adjacent space: (left mask, right mask)."""
@@ -410,8 +433,19 @@ class _PathObjects:
 
     @classmethod
     def build(cls, prediction: Prediction, path: ReferencePath, s_van_m: float) -> _PathObjects:
-        coords = project_to_path(path.x_m, path.y_m, path.s_m, prediction.x_m, prediction.y_m,
-                                 s_van_m - OBJECT_WINDOW_BEHIND_M, s_van_m + OBJECT_WINDOW_AHEAD_M)
+        # Objects standing still (the parked cars of a street) are projected once, not per stage:
+        # they are most of the table, and the projection is most of a behaviour step's time.
+        window = (s_van_m - OBJECT_WINDOW_BEHIND_M, s_van_m + OBJECT_WINDOW_AHEAD_M)
+        x, y = prediction.x_m, prediction.y_m
+        still = np.all(x == x[:, :1], axis=1) & np.all(y == y[:, :1], axis=1)
+        fields = [np.empty_like(x) for _ in range(3)]
+        for rows, columns in ((still, slice(0, 1)), (~still, slice(None))):
+            if np.any(rows):
+                part = project_to_path(path.x_m, path.y_m, path.s_m, x[rows, columns], y[rows, columns],
+                                       *window)
+                for out, value in zip(fields, (part.s_m, part.d_m, part.heading_rad)):
+                    out[rows] = value
+        coords = PathCoordinates(*fields)
         relative = prediction.yaw_rad - coords.heading_rad
         half_length, half_width = prediction.length_m[:, None] / 2.0, prediction.width_m[:, None] / 2.0
         along = np.abs(np.cos(relative)) * half_length + np.abs(np.sin(relative)) * half_width
@@ -521,6 +555,12 @@ class BehaviourPlanner:
         self._binding: Hashable = None
         self._held_front_m: float | None = None
 
+    def forget_path(self) -> None:
+        """The planner has a new route: arc lengths on the old one (a pass, a departure ramp, a
+        held stop point, a released stop line) mean nothing on it."""
+        self._pass = self._departure = self._released_line_s = None
+        self._binding = self._held_front_m = None
+
     # -- the step ---------------------------------------------------------------------------------
     def step(self, t_s: float, van: mpc.VanState, path: ReferencePath, s_van_m: float,
              objects: np.ndarray, progress: MissionProgress) -> BehaviourDecision:
@@ -588,12 +628,6 @@ class BehaviourPlanner:
         self._latch.sweep(t_s)
 
         cap = min([self.max_speed_mps] + [lim.speed_cap_mps for lim in limits])
-        if self._pass is not None:
-            cap = min(cap, PASS_SPEED_CAP_MPS)
-        into_bay = any(p.use_adjacent and p.d_m < 0.0 and p.s0_m <= s_van_m <= p.s3_m
-                       for p in base_offset.plateaus)
-        if into_bay:
-            cap = min(cap, BAY_SPEED_CAP_MPS)
         if state is State.STOP_LINE_WAIT:
             cap = 0.0
         return self._decision(t_s, state, reason, s_stop, per_stage, cap, van.speed_mps, s_front,
@@ -615,8 +649,9 @@ class BehaviourPlanner:
         s_t, d_t = float(at.s_m[0]), float(at.d_m[0])
         plateau = None
         if abs(d_t) > DEPARTURE_MIN_OFFSET_M:
-            ramp = _bay_ramp_length_m(d_t)
-            plateau = OffsetPlateau(s_t - ramp, s_t, math.inf, math.inf, d_t, use_adjacent=True)
+            s1 = s_t - BAY_SETTLE_M
+            plateau = OffsetPlateau(s1 - _bay_ramp_length_m(d_t), s1, math.inf, math.inf, d_t,
+                                    use_adjacent=True, speed_cap_mps=BAY_SPEED_CAP_MPS)
         return _BayTarget(stop, s_t, plateau)
 
     def _base_offset(self, path: ReferencePath, s_van_m: float, van, standing: bool,
@@ -633,7 +668,8 @@ class BehaviourPlanner:
             off = float(here.d_m[0] - meant[0])
             if abs(off) > DEPARTURE_MIN_OFFSET_M:
                 self._departure = OffsetPlateau(-math.inf, -math.inf, s_van_m,
-                                                s_van_m + _bay_ramp_length_m(off), off, use_adjacent=True)
+                                                s_van_m + _bay_ramp_length_m(off), off, use_adjacent=True,
+                                                speed_cap_mps=BAY_SPEED_CAP_MPS)
         if self._departure is not None:
             plateaus += (self._departure,)
         return LateralOffsetProfile(plateaus)
@@ -644,9 +680,11 @@ class BehaviourPlanner:
     def _bay_limit(self, target: _BayTarget | None) -> list[_Limit]:
         if target is None:
             return []
+        # The MPC comes to rest STOP_SHORT_M before a stop point: the bay's lies that much past the
+        # stop pose, so the van rests on the pose (and may overshoot it by no more).
         name = target.stop.name
         return [_Limit(("bay", name), State.APPROACH_STOP, f"delivery stop {name}",
-                       target.s_m + self.front_bumper_m)]
+                       target.s_m + self.front_bumper_m + mpc.STOP_SHORT_M)]
 
     def _end_of_route_limit(self, path: ReferencePath) -> _Limit:
         """base_link may reach the last path sample, no further."""
@@ -890,7 +928,8 @@ class BehaviourPlanner:
         behind = objs.s_front_m[:, 0] < s_van_m - self.rear_overhang_m
         if np.any(others & in_band & overlaps & ~behind):
             return dataclasses.replace(blocked, could_wait=True, reason="traffic in the passing lane")
-        return _PassCheck(OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent), True, ids, "passing")
+        return _PassCheck(OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent, PASS_SPEED_CAP_MPS), True, ids,
+                          "passing")
 
     def _check_reroute(self, t_s: float, binding: _Limit, check: _PassCheck, standing: bool,
                        path: ReferencePath, objs: _PathObjects, events: list[BehaviourEvent]) -> None:
@@ -988,13 +1027,14 @@ def _bay_ramp_length_m(offset_m: float) -> float:
 
 
 # --- hand-over to the MPC ---------------------------------------------------------------------------
-def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision) -> mpc.ReferencePath:
+def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision) -> mpc.TrackingPath:
     """The route's path as the MPC should track it under this decision.
 
     Samples keep the route's arc length s (so s_stop stays valid) but move sideways by d(s), turn
     by the ramp's slope, and carry the corridor measured from the moved reference: the own lane,
     plus the adjacent lane (left) or the delivery bay (right) where the profile may use them.
-    The speed is the route's limit capped by the decision.
+    The speed is the route's limit capped by the decision and by the offset's ramps (a bay, a
+    pass), which the reference reaches braking along the MPC's stop profile.
     """
     s = path.s_m
     d, slope = decision.offset.at(s)
@@ -1008,8 +1048,10 @@ def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision) -> mpc.
                           path.left_adjacent_width_m, 0.0)
     right_extra = np.where(use_right & (path.right_adjacent_kind == AdjacentKind.DELIVERY_BAY),
                            path.right_adjacent_width_m, 0.0)
-    return mpc.ReferencePath(s_m=s, x_m=x, y_m=y, yaw_rad=heading, kappa_1pm=kappa,
-                             speed_mps=np.minimum(path.speed_limit_mps, decision.speed_cap_mps),
+    return mpc.TrackingPath(s_m=s, x_m=x, y_m=y, yaw_rad=heading, kappa_1pm=kappa,
+                             speed_mps=np.minimum.reduce([
+                                 path.speed_limit_mps, np.full_like(s, decision.speed_cap_mps),
+                                 decision.offset.speed_cap_mps(s, mpc.STOP_PROFILE_DECEL_MPS2)]),
                              left_width_m=path.left_width_m + left_extra - d,
                              right_width_m=path.right_width_m + right_extra + d)
 

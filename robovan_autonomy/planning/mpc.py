@@ -8,8 +8,8 @@ and jerk limits are plain bounds on u, and the command limits plain bounds on x.
 therefore piecewise linear in time, which is what the bridge's CommandFollower interpolates.
 The two slack states carry, one stage late, the slack inputs (σ_{k+1} = σ⁺_k), which puts
 every soft constraint of stage k on x_k alone as HPIPM's stage structure wants. Brakes stop
-the van but do not reverse it: the braking part of a fades out below BRAKE_FADE_SPEED_MPS, so
-v ≥ 0 holds in the model itself and a braked, stopped van stays stopped. One RK4 step per stage.
+the van but do not reverse it: the braking part of a fades out in the last BRAKE_FADE_TIME_S
+before standstill, so v ≥ 0 holds in the model itself and a braked, stopped van stays stopped. One RK4 step per stage.
 
 Dead times. A command sent at t reaches the steering at t + 0.04 s and the drive at t + 0.08 s.
 The planner keeps what it sent (the send-time schedules of its own plans, overridden by what
@@ -90,12 +90,24 @@ PARKED_OBSTACLE_DISTANCE_M = 1.0e3
 # Speed profile the reference is capped to before a stop point, m/s²: the van plans to arrive
 # with a gentle brake, well inside the comfort decel, so the hard constraint rarely binds.
 STOP_PROFILE_DECEL_MPS2 = 1.5
+# In the last metres that braking fades out at this jerk, m/s³: the van comes to rest with the
+# brake almost released, because a van stopping under 1.5 m/s² jolts (the decel drops to zero
+# at once, a jerk spike) and overshoots what the lagging brake was planned to do.
+STOP_TAPER_JERK_MPS3 = 1.0
 # The reference speed reaches zero this far before the stop point, m: the van comes to rest
 # short of the line instead of creeping up to where the hard limit binds.
 STOP_SHORT_M = 0.3
+# Within this distance of where the stop profile rests, errors in speed and in braking against
+# the profile weigh up to 1 + STOP_TRACKING_GAIN times more, m: a few decimetres per second of
+# error there cost no more than the jerk of correcting them, so the van would rest on the hard
+# limit instead of the profile's end (a delivery stop must land within 0.3 m), and the model's
+# fading brake would let it stop with the brake still on (a jolt the profile's fade avoids).
+STOP_TRACKING_DISTANCE_M = 3.0
+STOP_TRACKING_GAIN = 20.0
 # Below this speed steering rate costs more (up to 1 + LOW_SPEED_STEER_RATE_GAIN times), m/s:
-# steering a slow van buys little path correction and looks like chatter.
-LOW_SPEED_MPS = 2.0
+# steering a nearly stopped van buys little path correction and looks like chatter; above it
+# the van must still steer to settle in a bay in its last metres.
+LOW_SPEED_MPS = 0.5
 LOW_SPEED_STEER_RATE_GAIN = 50.0
 # A plan that stays below the standstill speed this long holds the brake, s: pulling away at
 # the comfort jerk passes that speed within ~0.3 s, so a departing plan never holds.
@@ -112,9 +124,14 @@ SAFETY_SLACK_L1 = 1.0e4
 SAFETY_SLACK_L2 = 1.0e2
 COMFORT_SLACK_L1 = 1.0e3
 COMFORT_SLACK_L2 = 1.0e1
-# Speed below which braking fades out of the model, m/s: v/√(v² + v²_fade) is 0.96 at 1 m/s,
-# and the fade's stiffness at −6 m/s² (20 1/s) stays inside RK4's stability at 0.1 s steps.
-BRAKE_FADE_SPEED_MPS = 0.3
+# Braking fades out of the model over the last BRAKE_FADE_TIME_S before standstill: below the
+# speed v_fade = √((BRAKE_FADE_TIME_S · a)² + BRAKE_FADE_FLOOR_MPS²), as v/√(v² + v_fade²). The
+# van's brakes act in full down to standstill, so the fade is kept as short as RK4 allows: its
+# stiffness is at most 1 / BRAKE_FADE_TIME_S (20 1/s), inside RK4's stability at 0.1 s steps,
+# whatever the braking; a fixed fade speed (0.3 m/s) made the van stop harder and sooner than
+# planned under the gentle braking of a stop. The floor keeps the fade smooth at a = 0.
+BRAKE_FADE_TIME_S = 0.05
+BRAKE_FADE_FLOOR_MPS = 0.01
 # How far (m/s) one unit of comfort slack lets the plan's speed dip below zero. Small, so that
 # reversing costs far more than any safety slack (the van never backs away from a violated
 # corridor or stop line), yet soft: a linearised step at a stop may dip a hair below zero.
@@ -151,7 +168,7 @@ IU_STEER_RATE, IU_JERK, IU_SLACK_SAFETY, IU_SLACK_COMFORT = range(NU)
 N_PHYSICAL = 8  # x, y, yaw, v, δ, a, δ_cmd, a_cmd: what the dead-time prediction produces
 _STAGE_PARAMETERS = ("x_ref", "y_ref", "yaw_ref", "speed_ref", "steer_ref", "s_ref",
                      "x_front_ref", "y_front_ref", "yaw_front_ref", "lateral_min", "lateral_max",
-                     "s_max", "w_lateral", "w_heading", "w_speed", "w_steer", "w_accel", "w_jerk",
+                     "s_max", "accel_ref", "w_lateral", "w_heading", "w_speed", "w_steer", "w_accel", "w_jerk",
                      "w_steer_rate", "max_lateral_accel")
 STAGE_PARAM = {name: i for i, name in enumerate(_STAGE_PARAMETERS)}
 # Per obstacle slot and stage: centre x, y, cos yaw, sin yaw, 1/semi-axis a, 1/semi-axis b,
@@ -283,9 +300,10 @@ class StageReference:
 
 
 @dataclasses.dataclass(frozen=True)
-class ReferencePath:
-    """A drivable path: samples along arc length s (yaw unwrapped, continuous), with the speed
-    limit and the free width left and right of the path at each sample."""
+class TrackingPath:
+    """The path the MPC tracks (behaviour.mpc_reference_path makes it from the route's
+    ReferencePath and a decision): samples along arc length s (yaw unwrapped, continuous), with
+    the speed limit and the free width left and right of the path at each sample."""
 
     s_m: np.ndarray
     x_m: np.ndarray
@@ -297,7 +315,7 @@ class ReferencePath:
     right_width_m: np.ndarray
 
     @classmethod
-    def from_points(cls, x_m, y_m, speed_mps, left_width_m, right_width_m) -> ReferencePath:
+    def from_points(cls, x_m, y_m, speed_mps, left_width_m, right_width_m) -> TrackingPath:
         """Arc length, heading and curvature from a dense polyline (scalars broadcast)."""
         x, y = np.asarray(x_m, float), np.asarray(y_m, float)
         keep = np.concatenate([[True], np.hypot(np.diff(x), np.diff(y)) > 1e-9])  # no repeats
@@ -523,7 +541,8 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
         # as v → 0 (drive does not), so v ≥ 0 holds in the model and a stopped van with the
         # brake on stays stopped. At accel = 0 the split's derivative is ½ each, so a van at
         # rest still "sees" that drive moves it and can pull away from a cold start.
-        braking = ca.fmin(accel, 0.0) * v / ca.sqrt(v * v + BRAKE_FADE_SPEED_MPS ** 2)
+        brake = ca.fmin(accel, 0.0)
+        braking = brake * v / ca.sqrt(v * v + (BRAKE_FADE_TIME_S * brake) ** 2 + BRAKE_FADE_FLOOR_MPS ** 2)
         return ca.vertcat(v * ca.cos(yaw), v * ca.sin(yaw), v * ca.tan(steer) / config.wheelbase_m,
                           ca.fmax(accel, 0.0) + braking,
                           (s[ISTEER_CMD] - steer) / config.steer_tau_s,
@@ -575,7 +594,7 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     state_terms = [weighted("w_lateral", lateral), weighted("w_heading", yaw - param("yaw_ref")),
                    weighted("w_speed", v - param("speed_ref")),
                    weighted("w_steer", steer - param("steer_ref")),
-                   weighted("w_accel", x[IACCEL_CMD]),
+                   weighted("w_accel", x[IACCEL_CMD] - param("accel_ref")),
                    math.sqrt(SAFETY_SLACK_L2) * safety, math.sqrt(COMFORT_SLACK_L2) * comfort]
     input_terms = [weighted("w_steer_rate", u[IU_STEER_RATE]), weighted("w_jerk", u[IU_JERK])]
     slack_cost = SAFETY_SLACK_L1 * safety + COMFORT_SLACK_L1 * comfort
@@ -639,6 +658,17 @@ def _build_solver(config: MpcConfig):
 
 
 # --- numbers for one instance ---------------------------------------------------------------------
+def stop_speed_profile(room_m: np.ndarray) -> np.ndarray:
+    """Reference speed with room_m left to the rest point: braking at STOP_PROFILE_DECEL_MPS2
+    that fades out at STOP_TAPER_JERK_MPS3 (the fade covers a³/6j² metres from a²/2j m/s)."""
+    room = np.maximum(np.asarray(room_m, dtype=float), 0.0)
+    decel, jerk = STOP_PROFILE_DECEL_MPS2, STOP_TAPER_JERK_MPS3
+    fade_m, fade_mps = decel ** 3 / (6.0 * jerk ** 2), decel ** 2 / (2.0 * jerk)
+    fading = 0.5 * jerk * (6.0 * room / jerk) ** (2.0 / 3.0)
+    braking = np.sqrt(fade_mps ** 2 + 2.0 * decel * np.maximum(room - fade_m, 0.0))
+    return np.where(room < fade_m, fading, braking)
+
+
 def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     """The OCP's parameter matrix (n_parameters, N+1) for one instance."""
     ref, x0, n1 = problem.reference, problem.initial_state, config.horizon_steps + 1
@@ -655,10 +685,12 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     y_front = np.where(straight, ref.y_m + ell * np.sin(yaw),
                        ref.y_m - (np.cos(yaw + turn) - np.cos(yaw)) / safe_kappa)
     speed = np.minimum(ref.speed_mps, config.max_speed_mps)
+    near_stop = np.zeros(n1)
     if math.isfinite(problem.s_stop_m):
         s_max = np.full(n1, problem.s_stop_m - config.front_bumper_m)
-        room = np.maximum(s_max - STOP_SHORT_M - ref.s_m, 0.0)
-        speed = np.minimum(speed, np.sqrt(2.0 * STOP_PROFILE_DECEL_MPS2 * room))
+        room = s_max - STOP_SHORT_M - ref.s_m
+        speed = np.minimum(speed, stop_speed_profile(room))
+        near_stop = np.clip(1.0 - room / STOP_TRACKING_DISTANCE_M, 0.0, 1.0)
     else:
         s_max = ref.s_m + PARKED_OBSTACLE_DISTANCE_M
     w = config.weights
@@ -666,6 +698,13 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     terminal[-1] = w.terminal_factor
     t_stage = config.step_s * np.arange(n1)
     reachable = np.minimum(speed, x0[IV] + problem.limits.max_accel_mps2 * t_stage)
+    # The braking the reference speed asks for, as the command one actuator lag earlier: the
+    # accel cost then penalises braking other than the reference's, not braking as such, so a
+    # stop follows its profile instead of braking late and resting on the hard limit.
+    decel = np.minimum(np.diff(speed, append=speed[-1]) / config.step_s, 0.0)
+    lead = round(config.accel_tau_s / config.step_s)
+    accel_ref = np.maximum(np.concatenate([decel[lead:], np.full(lead, decel[-1])]),
+                           max(problem.limits.min_accel_mps2, config.hard_min_accel_mps2))
     slow = np.clip(1.0 - reachable / LOW_SPEED_MPS, 0.0, 1.0)
     values = {
         "x_ref": ref.x_m, "y_ref": ref.y_m, "yaw_ref": yaw, "speed_ref": speed, "s_ref": ref.s_m,
@@ -673,9 +712,9 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
                              config.max_steer_rad),
         "x_front_ref": x_front, "y_front_ref": y_front, "yaw_front_ref": yaw + turn,
         "lateral_min": -ref.right_width_m + config.half_width_m,
-        "lateral_max": ref.left_width_m - config.half_width_m, "s_max": s_max,
+        "lateral_max": ref.left_width_m - config.half_width_m, "s_max": s_max, "accel_ref": accel_ref,
         "w_lateral": w.lateral * terminal, "w_heading": w.heading * terminal,
-        "w_speed": w.speed * terminal, "w_steer": w.steer, "w_accel": w.accel, "w_jerk": w.jerk,
+        "w_speed": w.speed * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop), "w_steer": w.steer, "w_accel": w.accel * (1.0 + STOP_TRACKING_GAIN * near_stop), "w_jerk": w.jerk,
         "w_steer_rate": w.steer_rate * (1.0 + LOW_SPEED_STEER_RATE_GAIN * slow),
         "max_lateral_accel": problem.limits.max_lateral_accel_mps2,
     }
@@ -856,7 +895,7 @@ class MpcPlanner:
         return out
 
     # -- reference --------------------------------------------------------------------------------
-    def stage_arc_lengths(self, path: ReferencePath, state: VanState) -> np.ndarray:
+    def stage_arc_lengths(self, path: TrackingPath, state: VanState) -> np.ndarray:
         """Where along `path` each stage is predicted to be: the last plan's speeds shifted to
         now, or (cold) the path's speed reached at the comfort accel."""
         x0 = self.predict_initial_state(state)
@@ -874,7 +913,7 @@ class MpcPlanner:
                 s += 0.5 * (speed[k] + speed[k + 1]) * dt
         return s0 + np.concatenate([[0.0], np.cumsum(0.5 * (speed[1:] + speed[:-1]) * dt)])
 
-    def sample_reference(self, path: ReferencePath, state: VanState) -> StageReference:
+    def sample_reference(self, path: TrackingPath, state: VanState) -> StageReference:
         """The path at the stages' predicted arc lengths (held at the path's end: give a stop
         point there if the path ends within the horizon)."""
         return path.sample(self.stage_arc_lengths(path, state))

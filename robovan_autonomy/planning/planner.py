@@ -86,14 +86,26 @@ class Planner:
             MissionStop.at_bay(name, dwell_s, district.bays[name].bay_pose, vehicle)
             for name, dwell_s in mission), 0)
         self.route: ReferencePath | None = None
+        self.blocked_lanelet_ids: set[int] = set()
         self.s_van_m: float | None = None
         self.last_decision: BehaviourDecision | None = None
 
     def _plan_route(self, inputs: PlannerInput) -> None:
+        """Route from the van through the remaining stops around the lanelets reported blocked;
+        when no such route exists (the van stands on a blocked lanelet, or it holds a stop) the
+        blockages are forgotten and the van waits on the direct route."""
         remaining = [stop.name for stop in self.progress.stops[self.progress.served:]]
-        self.route = plan_route(self.district, (inputs.x_m, inputs.y_m, inputs.yaw_rad), remaining,
-                                vehicle=self.vehicle)
+        pose = (inputs.x_m, inputs.y_m, inputs.yaw_rad)
+        try:
+            self.route = plan_route(self.district, pose, remaining, vehicle=self.vehicle,
+                                    blocked_lanelet_ids=self.blocked_lanelet_ids)
+        except RouteError:
+            if not self.blocked_lanelet_ids:
+                raise
+            self.blocked_lanelet_ids.clear()
+            self.route = plan_route(self.district, pose, remaining, vehicle=self.vehicle)
         self.s_van_m = None
+        self.behaviour.forget_path()
 
     def _arc_length(self, inputs: PlannerInput) -> float:
         route = self.route
@@ -129,9 +141,12 @@ class Planner:
                                        inputs.objects, self.progress)
         self.progress, self.last_decision = decision.progress, decision
         events = tuple(f"{e.kind.value}: {e.name}" for e in decision.events)
-        if any(e.kind is EventKind.REROUTE_REQUESTED for e in decision.events):
-            self.route = None  # replanned next cycle from wherever the van is then
-        reference = self.mpc.sample_reference(mpc_reference_path(self.route, decision), state)
+        route = self.route
+        blocked = {e.lanelet_id for e in decision.events if e.kind is EventKind.REROUTE_REQUESTED}
+        if blocked:
+            self.blocked_lanelet_ids |= blocked
+            self.route = None  # replanned next cycle, from wherever the van is then
+        reference = self.mpc.sample_reference(mpc_reference_path(route, decision), state)
         solution = self.mpc.solve(state, reference, mpc_obstacles(decision), decision.s_stop_front_m,
                                   mpc_limits(decision))
         poses = np.column_stack([solution.x_m, solution.y_m, solution.yaw_rad])

@@ -322,7 +322,10 @@ def _corridor(dmap: DistrictMap, xy: np.ndarray, lanelet_id: np.ndarray, lane_s:
         for bay in dmap.bays.values():
             if bay.lanelet_id != lane.id:
                 continue
-            beside = np.abs(lane_s[idx] - bay.lane_s_m) <= bay.length_m / 2.0
+            # The bay and the free kerbside strip before and after it: room to pull in and out.
+            offset = lane_s[idx] - bay.lane_s_m
+            half = bay.length_m / 2.0
+            beside = (offset >= -half - bay.approach_m) & (offset <= half + bay.exit_m)
             out["right_adjacent_width_m"][idx[beside]] = bay.width_m
             out["right_adjacent_kind"][idx[beside]] = AdjacentKind.DELIVERY_BAY
     return out

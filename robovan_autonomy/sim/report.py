@@ -40,6 +40,7 @@ TTC_PERIOD_S = 0.05           # TTC is judged at 20 Hz: finer adds cost, not ins
 STOP_BEFORE_OBSTACLE_GAP_M = 15.0  # an actor this close ahead of a stopped van is why it stopped
 PROJECTION_CHUNK = 2_000_000  # point × segment pairs per vectorised batch (~100 MB of temporaries)
 ROUTE_SAMPLES = 5000          # route progress is tracked on at most this many samples of the run
+BASELINE_STALE_S = 1.0       # a single-source estimate this old is a gap in its plot (GNSS outage)
 SERIES_PERIOD_S = 0.1         # time series in the report are resampled to 10 Hz for plotting
 PLAN_SNAPSHOT_PERIOD_S = 2.0  # one planned trajectory kept per this period, for the map plot
 
@@ -666,14 +667,17 @@ class _Log:
                          "heading_error_rad": _stats(heading, rms=True, max=True)}
         return out
 
-    def _estimate_series(self, idx: np.ndarray, rows: list[tuple] | None = None) -> dict:
-        """x, y and position error of the latest estimate at each series step (None before one)."""
+    def _estimate_series(self, idx: np.ndarray, rows: list[tuple] | None = None,
+                         stale_s: float = math.inf) -> dict:
+        """x, y and position error of the latest estimate at each series step (None before one,
+        and where the latest is older than stale_s)."""
         steps, errors, _ = self._estimate_errors(rows)
         est = self._estimates(rows)
         at = np.searchsorted(steps, idx, side="right") - 1
-        return {"x": [float(est[i, 2]) if i >= 0 else None for i in at],
-                "y": [float(est[i, 3]) if i >= 0 else None for i in at],
-                "error_m": [float(errors[i]) if i >= 0 else None for i in at]}
+        fresh = (at >= 0) & (self.t[idx] - est[np.maximum(at, 0), 1] <= stale_s) if len(est) else at >= 0
+        return {"x": [float(est[i, 2]) if ok else None for i, ok in zip(at, fresh)],
+                "y": [float(est[i, 3]) if ok else None for i, ok in zip(at, fresh)],
+                "error_m": [float(errors[i]) if ok else None for i, ok in zip(at, fresh)]}
 
     def comfort(self) -> dict:
         """Maxima outside emergency-braking windows (braking harder than EMERGENCY_DECEL_MPS2,
@@ -814,7 +818,8 @@ class _Log:
             "speed_mps": self.speed[idx].round(3), "accel_mps2": self.accel[idx].round(3),
             "lateral_error_m": [None if np.isnan(e) else float(e) for e in self._lateral_errors()[0][idx]],
             "est_x": ours["x"], "est_y": ours["y"], "localization_error_m": ours["error_m"],
-            "baselines": {name: self._estimate_series(idx, rows) for name, rows in sorted(self.rec._baselines.items())},
+            "baselines": {name: self._estimate_series(idx, rows, BASELINE_STALE_S)
+                          for name, rows in sorted(self.rec._baselines.items())},
             "mpc_solve": [[t, ms] for t, ms in self.rec._solves],
             "deadline_miss_t_s": list(self.rec._misses),
             "plans": snapshots,

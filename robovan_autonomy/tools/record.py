@@ -16,6 +16,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rosbags.typesys import TypesysError
 
 from robovan_autonomy.tools.bag_writer import BagWriter
 from robovan_autonomy.tools.recorder_node import RecorderNode
@@ -78,7 +79,11 @@ class LiveRecorder:
                                        else f"type {types[0]} is not installed here")
                 continue
             offered = [info.qos_profile for info in publishers]
-            self.node.record_topic(topic, msg_class, subscription_qos(offered), offered)
+            try:
+                self.node.record_topic(topic, msg_class, subscription_qos(offered), offered)
+            except TypesysError as err:  # installed for rclpy, but rosbags has no definition of it
+                self.skipped[topic] = f"cannot be stored: {err}"
+                continue
             self.recorded.add(topic)
 
     def close(self) -> RecordSummary:

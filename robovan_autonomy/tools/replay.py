@@ -472,26 +472,34 @@ def _link_mcap(bag_dir: Path) -> None:
 # The report
 # ---------------------------------------------------------------------------------------------
 class _Decoded:
-    """Messages of some topics of one bag, decoded through interfaces; what breaks the contract
-    is counted per topic, not fatal."""
+    """Messages of some topics of one bag, each deserialized once; a message that is not valid
+    CDR or breaks the contract when decoded through interfaces is counted, not fatal."""
 
     def __init__(self, reader: BagReader, topics: list[str], classes: dict[str, type]):
-        self.raw: dict[str, list[tuple[int, bytes]]] = {t: [] for t in topics}
+        self.messages: dict[str, list[tuple[float, object]]] = {t: [] for t in topics}
+        self._not_cdr: collections.Counter = collections.Counter()
+        self._breaks_contract: set[tuple[str, int]] = set()  # (topic, index): decoded more than once
         present = [t for t in topics if reader.has_messages(t) and t in classes]
         for topic, stamp_ns, data in reader.messages(present):
-            self.raw[topic].append((stamp_ns, data))
-        self.classes = classes
-        self.violations: dict[str, int] = {}
+            try:
+                self.messages[topic].append((stamp_ns * 1e-9, deserialize_message(data, classes[topic])))
+            except Exception:  # rclpy raises RMWError and others for malformed CDR
+                self._not_cdr[topic] += 1
+
+    @property
+    def violations(self) -> dict[str, int]:
+        counts = collections.Counter(self._not_cdr)
+        counts.update(topic for topic, _ in self._breaks_contract)
+        return dict(counts)
 
     def decoded(self, topic: str, decode) -> list[tuple[float, object, object]]:
         """(log time s, ROS message, decoded value) of each message that decodes."""
         rows = []
-        for stamp_ns, data in self.raw.get(topic, []):
+        for index, (log_s, msg) in enumerate(self.messages.get(topic, [])):
             try:
-                msg = deserialize_message(data, self.classes[topic])
-                rows.append((stamp_ns * 1e-9, msg, decode(msg)))
-            except Exception:  # malformed CDR or a broken contract: counted, reported
-                self.violations[topic] = self.violations.get(topic, 0) + 1
+                rows.append((log_s, msg, decode(msg)))
+            except itf.InterfaceError:
+                self._breaks_contract.add((topic, index))
         return rows
 
     def poses(self, topic: str) -> np.ndarray:
@@ -540,14 +548,15 @@ def build_report(replay: Replay, bag_dir: Path, error: BagError | None) -> dict:
     bag_span_s = (replay.last_tick_ns - reader.start_ns) * 1e-9
     report = {
         "bag": str(reader.requested), "bag_storage": reader.storage, "bag_duration_s": reader.duration_s,
-        "out": str(bag_dir), "complete": error is None, "replayed_s": bag_span_s, "error": None if error is None else str(error),
+        "out": str(bag_dir), "complete": error is None, "replayed_s": bag_span_s,
+        "error": None if error is None else str(error),
         "mode": "deterministic" if options.deterministic else "paced", "rate": options.pace_rate,
         "run_info": None if replay.run_info is None else dataclasses.asdict(replay.run_info),
         "stage_sources": replay.sources, "nodes": [spec.name for spec in replay.specs],
         "inputs": {f.topic: {"from": f.source, "type": msgtype_name(f.source_class), "played": f.played}
                    for feeds in replay.feeds.values() for f in feeds},
         "unused_topics": sorted(set(reader.topics) - set(replay.feeds)),
-        "outputs": {topic: len(out.raw[topic]) for topic in sorted(replay.outputs)},
+        "outputs": {topic: len(out.messages[topic]) for topic in sorted(replay.outputs)},
         "wall_time_s": replay.wall_time_s, "messages_played": replay.played,
         "throughput_msgs_per_s": replay.played / replay.wall_time_s if replay.wall_time_s > 0 else None,
         "realtime_factor": bag_span_s / replay.wall_time_s if replay.wall_time_s > 0 else None,

@@ -3,7 +3,6 @@ inputs, GNSS jumps, divergence and relocalization, and the confidence figure."""
 import math
 
 import numpy as np
-import pytest
 
 from robovan_autonomy.localization.ekf import filter_for
 from robovan_autonomy.localization.geodesy import MapFix
@@ -132,6 +131,17 @@ def test_scans_consistently_disagreeing_with_the_estimate_trigger_relocalization
     assert position_error(loc, moved) < 0.05
 
 
+def test_without_gnss_a_divergence_restarts_at_the_last_scan_match(street_map, scan_of):
+    loc = make_localizer(street_map[1])
+    van = Standstill(loc, street_map, scan_of)
+    van.run(0.5)
+    moved = START + [0.0, 0.7, 0.02]
+    van.pose = moved
+    van.run(2.0, gnss=False)
+    assert loc.events["divergences"] == 1 and loc.events["start_last_scan_match"] == 1
+    assert position_error(loc, moved) < 0.05
+
+
 def test_confidence_is_full_when_tracking_and_falls_with_uncertainty(street_map, scan_of):
     loc = make_localizer(street_map[1])
     assert loc.health(0.0).mode is Mode.INITIALIZING and loc.health(0.0).confidence == 0.0
@@ -139,11 +149,15 @@ def test_confidence_is_full_when_tracking_and_falls_with_uncertainty(street_map,
     van.run(0.5)
     tracking = loc.health(van.t)
     assert tracking.confidence == 1.0
-    loc.filter.inflate(0.7, 0.0)
-    degraded = loc.health(van.t)
+
+    def restarted(sigma_m):
+        loc.filter.initialize(van.t, START, np.diag([sigma_m ** 2, sigma_m ** 2, 1e-6]))
+        return loc.health(van.t)
+
+    degraded = restarted(0.7)
     assert 0.0 < degraded.confidence < tracking.confidence and degraded.mode is Mode.DEGRADED
-    loc.filter.inflate(2.0, 0.0)
-    assert loc.health(van.t).mode is Mode.LOST and loc.health(van.t).confidence == 0.0
+    lost = restarted(2.0)
+    assert lost.mode is Mode.LOST and lost.confidence == 0.0
 
 
 def test_silent_imu_and_wheel_speed_mean_lost(street_map, scan_of):

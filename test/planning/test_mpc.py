@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from robovan_autonomy.planning.mpc import (STATUS_CONVERGED, MpcConfig, MpcPlanner, ObstacleSet,
-                                           ReferencePath, VanState, load_problems)
+                                           TrackingPath, VanState, load_problems)
 from robovan_autonomy.vehicle.command_follower import STANDSTILL_HOLD_ACCEL_MPS2
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -29,7 +29,7 @@ def planner(config):
 def straight_path(speed_mps, left_m=2.0, right_m=2.0, length_m=300.0):
     """Along +x from the origin, so arc length equals x."""
     x = np.linspace(0.0, length_m, int(length_m) * 4 + 1)
-    return ReferencePath.from_points(x, np.zeros_like(x), speed_mps, left_m, right_m)
+    return TrackingPath.from_points(x, np.zeros_like(x), speed_mps, left_m, right_m)
 
 
 def left_turn_path(speed_mps, radius_m=9.0):
@@ -38,7 +38,7 @@ def left_turn_path(speed_mps, radius_m=9.0):
                         np.full(160, radius_m)])
     y = np.concatenate([np.zeros(161), radius_m * (1.0 - np.cos(arc[1:])),
                         radius_m + np.linspace(0.0, 40.0, 161)[1:]])
-    return ReferencePath.from_points(x, y, speed_mps, 2.0, 2.0)
+    return TrackingPath.from_points(x, y, speed_mps, 2.0, 2.0)
 
 
 class Van:

@@ -127,3 +127,20 @@ def test_remap_plays_a_bag_topic_under_the_name_the_stack_reads(sim_run, rewrite
                                       remap={"/van/status": itf.VEHICLE_STATUS}))
     assert report["inputs"][itf.VEHICLE_STATUS]["from"] == itf.VEHICLE_STATUS
     assert report["inputs"][itf.VEHICLE_STATUS]["played"] > 0
+
+
+def test_outputs_that_break_the_interface_contract_are_counted_in_the_report(sim_run, tmp_path):
+    def wrong_frame_localization(context):
+        node = Node("wrong_frame_localization", context=context)
+        pub = node.create_publisher(Odometry, itf.ODOMETRY, itf.RELIABLE_QOS)
+
+        def republish(msg):
+            msg.header.frame_id = "odom"
+            pub.publish(msg)
+        node.create_subscription(Odometry, itf.GROUND_TRUTH_ODOMETRY, republish, itf.RELIABLE_QOS)
+        return node
+
+    report = run_replay(ReplayOptions(bag=sim_run / "run", out_dir=tmp_path, deterministic=True,
+                                      ground_truth=STAGES, extra_nodes=(wrong_frame_localization,)))
+    assert report["contract_violations"] == {itf.ODOMETRY: report["outputs"][itf.ODOMETRY]}
+    assert "skipped" in report["localization"]

@@ -1,0 +1,123 @@
+"""Tracking: birth after confirmation, velocity, ids through association, death, classes, size
+anchoring and predictions."""
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from robovan_autonomy.perception.classes import ObjectClass
+from robovan_autonomy.perception.lidar_objects import LidarBoxes
+from robovan_autonomy.perception.tracker import (Tracker, TrackerConfig, anchored_centre, ctrv_path,
+                                                 shape_class)
+
+SCAN_S = 0.1
+
+
+def boxes(rows, sensor=(0.0, 0.0)):
+    """rows: (x, y, yaw, length, width, height) per box."""
+    data = np.array(rows, float).reshape(-1, 6)
+    return LidarBoxes(data[:, 0], data[:, 1], np.zeros(len(data)), data[:, 2], data[:, 3], data[:, 4], data[:, 5],
+                      np.full(len(data), 50), np.asarray(sensor, float))
+
+
+def run(tracker, positions_at, seconds, size=(0.6, 0.6, 1.75), noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    for k in range(int(round(seconds / SCAN_S))):
+        t = k * SCAN_S
+        rows = [(x + rng.normal(0, noise), y + rng.normal(0, noise), 0.0, *size) for x, y in positions_at(t)]
+        tracker.update_lidar(t, boxes(rows))
+
+
+def test_a_track_is_published_only_after_it_is_confirmed():
+    tracker = Tracker(TrackerConfig(confirm_hits=3))
+    for k in range(2):
+        tracker.update_lidar(k * SCAN_S, boxes([(10.0, 0.0, 0.0, 0.6, 0.6, 1.75)]))
+    assert len(tracker.objects()) == 0
+    tracker.update_lidar(0.2, boxes([(10.0, 0.0, 0.0, 0.6, 0.6, 1.75)]))
+    assert len(tracker.objects()) == 1
+
+
+def test_a_walking_pedestrians_velocity_is_estimated():
+    tracker = Tracker()
+    run(tracker, lambda t: [(10.0, -5.0 + 1.4 * t)], 3.0, noise=0.05)
+    (obj,) = tracker.objects()
+    assert abs(obj["vx"]) < 0.25 and abs(obj["vy"] - 1.4) < 0.25
+    assert obj["class_id"] == ObjectClass.PEDESTRIAN  # from its shape: nobody voted yet
+
+
+def test_two_crossing_walkers_keep_their_ids():
+    tracker = Tracker()
+    run(tracker, lambda t: [(10.0 + 1.5 * t, 0.0), (16.0 - 1.5 * t, 0.5)], 1.0)
+    ids = {int(o["track_id"]): float(o["vx"]) for o in tracker.objects()}
+    for k in range(10, 40):
+        t = k * SCAN_S
+        tracker.update_lidar(t, boxes([(10.0 + 1.5 * t, 0.0, 0.0, 0.6, 0.6, 1.75),
+                                       (16.0 - 1.5 * t, 0.5, 0.0, 0.6, 0.6, 1.75)]))
+    after = {int(o["track_id"]): float(o["vx"]) for o in tracker.objects()}
+    assert set(after) == set(ids)
+    assert all(np.sign(after[i]) == np.sign(ids[i]) for i in ids)
+
+
+def test_a_track_not_seen_for_the_coast_timeout_is_deleted():
+    tracker = Tracker(TrackerConfig(coast_timeout_s=0.5))
+    run(tracker, lambda t: [(10.0, 0.0)], 1.0)
+    tracker.update_lidar(1.3, boxes([]))
+    assert len(tracker.objects()) == 1       # coasting
+    tracker.update_lidar(1.6, boxes([]))
+    assert len(tracker.objects()) == 0
+
+
+def test_camera_votes_override_the_shape_class():
+    tracker = Tracker()
+    run(tracker, lambda t: [(10.0, 0.0)], 0.5, size=(1.8, 0.6, 1.7))
+    assert tracker.objects()["class_id"][0] == ObjectClass.CYCLIST
+    for _ in range(3):
+        tracker.vote(tracker.tracks[0], int(ObjectClass.PEDESTRIAN), 0.8)
+    assert tracker.objects()["class_id"][0] == ObjectClass.PEDESTRIAN
+
+
+def test_a_car_seen_from_behind_is_centred_where_the_car_is_once_classified():
+    tracker = Tracker()
+    # Only the rear face (x = 12.75) of a car at x = 15 is seen: a thin box across the lane.
+    run(tracker, lambda t: [(12.9, 0.0)], 0.5, size=(1.8, 0.3, 1.4))
+    tracker.vote(tracker.tracks[0], int(ObjectClass.CAR), 0.9)
+    tracker.tracks[0].yaw_rad = math.pi / 2  # as the face's box says: the face runs across
+    for k in range(5, 30):
+        tracker.update_lidar(k * SCAN_S, boxes([(12.9, 0.0, math.pi / 2, 1.8, 0.3, 1.4)]))
+    (obj,) = tracker.objects()
+    assert obj["length"] >= 4.0 or obj["width"] >= 4.0
+    assert abs(obj["x"] - 15.0) < 0.5
+
+
+@given(st.floats(-math.pi, math.pi), st.floats(0.5, 5.0), st.floats(0.5, 3.0), st.floats(5.0, 40.0),
+       st.floats(-math.pi, math.pi))
+@settings(max_examples=50, deadline=None)
+def test_anchoring_keeps_the_face_nearest_the_sensor(yaw, length, width, distance, bearing):
+    centre = np.array([distance * math.cos(bearing), distance * math.sin(bearing)])
+    grown = anchored_centre(centre, yaw, (length, width), np.array([length + 2.0, width + 1.0]), np.zeros(2))
+    # The grown box's centre is farther from the sensor, by at most half the growth.
+    assert np.linalg.norm(grown) >= np.linalg.norm(centre) - 1e-9
+    assert np.linalg.norm(grown - centre) <= math.hypot(1.0, 0.5) + 1e-9
+
+
+def test_ctrv_keeps_a_constant_distance_from_the_turn_centre():
+    path = ctrv_path(np.array([0.0, 0.0, 5.0, 0.0]), 0.5, 0.0, np.linspace(0.0, 3.0, 31))
+    centre = np.array([0.0, 10.0])  # radius v / ω = 10 m, turning left
+    assert np.allclose(np.linalg.norm(path[:, :2] - centre, axis=1), 10.0)
+    assert np.allclose(path[:, 2], 0.5 * np.linspace(0.0, 3.0, 31))
+
+
+def test_predicted_paths_follow_constant_velocity_for_a_straight_mover():
+    tracker = Tracker()
+    run(tracker, lambda t: [(10.0 + 8.0 * t, 0.0)], 3.0, size=(4.5, 1.8, 1.5))
+    paths, ids = tracker.predict_paths(2.0, 0.5)
+    assert paths.shape == (1, 5, 3) and len(ids) == 1
+    assert abs(paths[0, -1, 0] - paths[0, 0, 0] - 16.0) < 0.8
+
+
+def test_shapes_suggest_classes():
+    assert shape_class(0.6, 0.5, 1.7) == ObjectClass.PEDESTRIAN
+    assert shape_class(4.4, 1.8, 1.5) == ObjectClass.CAR
+    assert shape_class(6.0, 2.0, 2.6) == ObjectClass.VAN_TRUCK
+    assert shape_class(0.5, 0.5, 0.4) == ObjectClass.UNKNOWN
