@@ -4,9 +4,9 @@ One scan in, a table of oriented boxes in `map` out, every step vectorised over 
 
 1. Points go to base_link through the LiDAR extrinsic; returns off the van's own body and
    beyond the clustering range are dropped.
-2. Ground: the lowest return of each coarse cell, a least-squares plane through those near the
-   expected ground (z = 0 in base_link), refitted once without outliers. A point higher than
-   GROUND_CLEARANCE above the plane is an obstacle point (kerbs, 0.15 m, are not).
+2. Ground: a least-squares plane through the returns near the expected ground (z = 0 in
+   base_link), refitted once without outliers. A point higher than the ground clearance above
+   the plane is an obstacle point (kerbs, 0.15 m, are not).
 3. Points outside the drivable area (the road surface between the kerbs, widened by a margin
    that keeps the sidewalk's edge where people step off) are dropped: facades and what stands
    deep on the sidewalk are not road users.
@@ -30,22 +30,25 @@ from robovan_autonomy.interfaces import PoseEstimate
 from robovan_autonomy.mapping.lanelet_map import DistrictMap
 from robovan_autonomy.vehicle_params import SensorPose, VehicleParams
 
-GROUND_CELL_M = 4.0            # coarse cells whose lowest return samples the ground
-GROUND_PRIOR_TOLERANCE_M = 0.5  # cell minima farther than this from z = 0 (base_link) are not ground
-GROUND_REFIT_TOLERANCE_M = 0.15  # second fit: cell minima this close to the first plane
+GROUND_PRIOR_TOLERANCE_M = 0.3  # first fit: returns this close to z = 0 (base_link)
+GROUND_REFIT_TOLERANCE_M = 0.08  # second fit: returns this close to the first plane (4σ of range noise)
+MIN_GROUND_POINTS = 50          # fewer: keep the flat prior rather than fit noise
 SELF_MARGIN_M = 0.3            # returns this close to the van's own footprint are its body
 MAX_OBSTACLE_HEIGHT_M = 4.5    # higher returns (eaves, signs, bridges) are nothing the van can hit
+BODY_FRACTION = 0.6            # the rectangle is fitted to returns below this share of the top
 HEADING_STEPS = 30             # candidate headings over 90° for the rectangle fit (3° apart)
 CLOSENESS_FLOOR_M = 0.05       # d0 of the closeness criterion: bounds a point's weight
 DRIVABLE_RASTER_M = 0.2        # drivable-area raster cell
-# (from range m, grow cells by m): beyond 15 m the 1.3° beam spacing puts a car's rear face, rear
-# window and roof edge 0.5–1.5 m apart in plan view; growing far points' cells joins them again.
-RANGE_GROWTH = ((15.0, 0.3), (35.0, 0.6))
+# (from range m, grow cells by m): returns on one object drift apart with range, 0.5–1.5 m in plan
+# view on a car's side seen at a grazing angle (0.35° columns) or between its rear face and roof
+# edge (1.3° beams); growing the cells of farther points joins them again, at the price of
+# joining a person who stands within a metre of a car that far away.
+RANGE_GROWTH = ((8.0, 0.3), (25.0, 0.6), (45.0, 0.9))
 # A cluster whose lowest return is this far above the ground stands on nothing: it is the upper
 # part of an object (a car's rear window behind its boot lid, which the 1.3° beams skip over).
 FLOATING_ABOVE_GROUND_M = 0.6
-FLOATING_MERGE_M = 1.2         # it joins a grounded cluster this close (+ per m of range)
-FLOATING_MERGE_PER_M = 0.02
+FLOATING_MERGE_M = 2.0         # it joins a grounded cluster this close (+ per m of range)
+FLOATING_MERGE_PER_M = 0.03
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,25 +128,18 @@ def pose_matrix(pose: PoseEstimate) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ground_plane(points_base: np.ndarray) -> np.ndarray:
-    """(a, b, c) of the ground z = a·x + b·y + c in base_link from a scan's lowest returns."""
-    if len(points_base) == 0:
-        return np.zeros(3)
-    cells = np.floor(points_base[:, :2] / GROUND_CELL_M).astype(np.int64)
-    keys, inverse = np.unique(cells[:, 0] * 100_003 + cells[:, 1], return_inverse=True)
-    lowest = np.full(len(keys), np.inf)
-    np.minimum.at(lowest, inverse, points_base[:, 2])
-    at_min = points_base[:, 2] == lowest[inverse]
-    sample = np.zeros((len(keys), 3))
-    sample[inverse[at_min]] = points_base[at_min, :3]
+    """(a, b, c) of the ground z = a·x + b·y + c in base_link: least squares through the returns
+    near the expected ground (z = 0), then again through those near the first plane, which drops
+    the low parts of objects (wheels, feet) that the first band let in."""
     plane = np.zeros(3)
     tolerance = GROUND_PRIOR_TOLERANCE_M
     for _ in range(2):
-        residual = sample[:, 2] - (sample[:, 0] * plane[0] + sample[:, 1] * plane[1] + plane[2])
-        use = np.abs(residual) <= tolerance
-        if use.sum() < 3:
+        residual = points_base[:, 2] - (points_base[:, 0] * plane[0] + points_base[:, 1] * plane[1] + plane[2])
+        near = points_base[np.abs(residual) <= tolerance]
+        if len(near) < MIN_GROUND_POINTS:
             return plane
-        a = np.column_stack([sample[use, 0], sample[use, 1], np.ones(use.sum())])
-        plane = np.linalg.lstsq(a, sample[use, 2], rcond=None)[0]
+        a = np.column_stack([near[:, 0], near[:, 1], np.ones(len(near))])
+        plane = np.linalg.solve(a.T @ a, a.T @ near[:, 2])
         tolerance = GROUND_REFIT_TOLERANCE_M
     return plane
 
@@ -160,17 +156,24 @@ class LidarObjectDetector:
         self.headings = angles
         self.axes = np.stack([np.cos(angles), np.sin(angles)], axis=0)           # (2, K) e1
         self.normals = np.stack([-np.sin(angles), np.cos(angles)], axis=0)       # (2, K) e2
+        self.growth = []  # (from range m, structuring element) of RANGE_GROWTH
+        for range_m, grow_m in RANGE_GROWTH:
+            radius = int(round(grow_m / config.cluster_cell_m))
+            if radius >= 1:
+                self.growth.append((range_m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                                       (2 * radius + 1, 2 * radius + 1))))
 
     def obstacle_points(self, points_sensor: np.ndarray, pose: PoseEstimate) -> np.ndarray:
         """(N, 4) scan in the LiDAR frame → (M, 4) obstacle points in map: x, y, z and the
         height above the ground plane."""
         cfg = self.config
-        base = self.extrinsic.to_base_link(np.asarray(points_sensor, float)[:, :3])
+        base = self.extrinsic.to_base_link(np.asarray(points_sensor[:, :3], float))
         sensor = self.extrinsic.translation()
-        reach = np.hypot(base[:, 0] - sensor[0], base[:, 1] - sensor[1]) <= cfg.max_range_m
         lo, hi = self.self_box
-        own = (base[:, 0] >= lo[0]) & (base[:, 0] <= hi[0]) & (base[:, 1] >= lo[1]) & (base[:, 1] <= hi[1])
-        base = base[reach & ~own]
+        dx, dy = base[:, 0] - sensor[0], base[:, 1] - sensor[1]
+        keep = (dx * dx + dy * dy <= cfg.max_range_m ** 2) & ~(
+            (base[:, 0] >= lo[0]) & (base[:, 0] <= hi[0]) & (base[:, 1] >= lo[1]) & (base[:, 1] <= hi[1]))
+        base = base[keep]
         plane = ground_plane(base)
         height = base[:, 2] - (base[:, 0] * plane[0] + base[:, 1] * plane[1] + plane[2])
         obstacle = (height > cfg.ground_clearance_m) & (height < MAX_OBSTACLE_HEIGHT_M)
@@ -216,14 +219,12 @@ class LidarObjectDetector:
         grid = np.zeros((int(shape[0]), int(shape[1])), np.uint8)
         grid[ij[:, 0], ij[:, 1]] = 1
         distance = np.hypot(points[:, 0] - sensor_xy[0], points[:, 1] - sensor_xy[1])
-        for range_m, grow_m in RANGE_GROWTH:
+        for range_m, kernel in self.growth:
             far = distance >= range_m
-            radius = int(round(grow_m / cell))
-            if not far.any() or radius < 1:
+            if not far.any():
                 continue
             seeds = np.zeros_like(grid)
             seeds[ij[far, 0], ij[far, 1]] = 1
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
             grid |= cv2.dilate(seeds, kernel)
         labelled, _ = ndimage.label(grid, structure=np.ones((3, 3), bool))
         return self._merge_floating(points, labelled[ij[:, 0], ij[:, 1]], distance)
@@ -258,18 +259,27 @@ class LidarObjectDetector:
         return merged
 
     def _fit_boxes(self, points: np.ndarray, starts: np.ndarray, sensor_xy: np.ndarray) -> LidarBoxes:
-        """The closeness-criterion rectangle of each cluster (rows points[starts[i]:starts[i+1]])."""
+        """The closeness-criterion rectangle of each cluster (rows points[starts[i]:starts[i+1]]),
+        fitted to its lower part: a vehicle's body outlines its footprint, while its glass and
+        roof are inset and would blur the L."""
         xy = points[:, :2]
         count = len(starts)
-        centre = np.add.reduceat(xy, starts, axis=0) / np.diff(np.append(starts, len(xy)))[:, None]
-        owner = np.repeat(np.arange(count), np.diff(np.append(starts, len(xy))))
+        sizes = np.diff(np.append(starts, len(xy)))
+        owner = np.repeat(np.arange(count), sizes)
+        top = np.maximum.reduceat(points[:, 3], starts)
+        low = points[:, 3] <= BODY_FRACTION * top[owner]
+        low |= np.add.reduceat(low.astype(np.int64), starts)[owner] < 3
+        centre = np.add.reduceat(xy, starts, axis=0) / sizes[:, None]
         local = xy - centre[owner]                                 # numerically kinder
         c1, c2 = local @ self.axes, local @ self.normals           # (N, K)
-        c1_lo, c1_hi = np.minimum.reduceat(c1, starts), np.maximum.reduceat(c1, starts)
-        c2_lo, c2_hi = np.minimum.reduceat(c2, starts), np.maximum.reduceat(c2, starts)
+        big = np.inf
+        c1_lo = np.minimum.reduceat(np.where(low[:, None], c1, big), starts)
+        c1_hi = np.maximum.reduceat(np.where(low[:, None], c1, -big), starts)
+        c2_lo = np.minimum.reduceat(np.where(low[:, None], c2, big), starts)
+        c2_hi = np.maximum.reduceat(np.where(low[:, None], c2, -big), starts)
         d1 = np.minimum(c1 - c1_lo[owner], c1_hi[owner] - c1)
         d2 = np.minimum(c2 - c2_lo[owner], c2_hi[owner] - c2)
-        closeness = 1.0 / np.maximum(np.minimum(d1, d2), CLOSENESS_FLOOR_M)
+        closeness = np.where(low[:, None], 1.0 / np.maximum(np.abs(np.minimum(d1, d2)), CLOSENESS_FLOOR_M), 0.0)
         score = np.add.reduceat(closeness, starts)                # (clusters, K)
         best = np.argmax(score, axis=1)
         rows = np.arange(count)
@@ -281,9 +291,7 @@ class LidarObjectDetector:
         ext1, ext2 = e1_hi - e1_lo, e2_hi - e2_lo
         longer_is_1 = ext1 >= ext2
         yaw = np.where(longer_is_1, theta, theta + math.pi / 2.0)
-        ground = points[:, 2] - points[:, 3]
-        ground_z = np.add.reduceat(ground, starts) / np.diff(np.append(starts, len(xy)))
-        top = np.maximum.reduceat(points[:, 3], starts)
+        ground_z = np.add.reduceat(points[:, 2] - points[:, 3], starts) / sizes
         return LidarBoxes(cx, cy, ground_z, (yaw + math.pi) % (2.0 * math.pi) - math.pi,
                           np.maximum(ext1, ext2), np.minimum(ext1, ext2), top,
-                          np.diff(np.append(starts, len(xy))), sensor_xy)
+                          sizes, sensor_xy)

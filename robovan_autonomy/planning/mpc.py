@@ -18,9 +18,9 @@ through the longer dead time T_p with those commands; the OCP starts there. Stag
 at T_p + k·dt after the measurement, and its δ_cmd / a_cmd are the commands sent T_steer /
 T_accel earlier. For the steering that leaves T_p − T_steer of send time before the new plan
 takes over, covered by the previous plan's schedule (the bridge keeps following it meanwhile),
-which is also what the solution's send schedule repeats there. At standstill a negative accel
-(the brake hold) is clamped to zero in the initial state, and a plan that stays stopped sends
-the bridge's standstill brake request instead of the model's zero.
+which is also what the solution's send schedule repeats there. At standstill the brake being
+held is taken as settled and drive beyond STANDSTILL_MAX_DRIVE_MPS2 as never applied, and a plan
+that stays stopped ramps into the bridge's standstill brake request instead of the model's zero.
 
 Cost (Gauss-Newton least squares, exact here because every residual is linear in x, u):
 lateral and heading error to the stage reference, speed error, steering against the path's
@@ -85,6 +85,10 @@ MAX_OBSTACLES = 8
 BODY_DISCS = 3
 # Free space kept between the van's discs and an obstacle ellipse, m.
 OBSTACLE_CLEARANCE_M = 0.3
+# Free space kept between the van's sides and the corridor's edges (a kerb, a lane line), m: the
+# corridor is checked at the rear axle and the front bumper, and the body's corners, at a few
+# hundredths of a radian to the path, reach that much further out.
+CORRIDOR_CLEARANCE_M = 0.15
 # Where unused obstacle slots are parked, m from the van's start: far beyond any 4 s plan.
 PARKED_OBSTACLE_DISTANCE_M = 1.0e3
 # Speed profile the reference is capped to before a stop point, m/s²: the van plans to arrive
@@ -93,15 +97,16 @@ STOP_PROFILE_DECEL_MPS2 = 1.5
 # In the last metres that braking fades out at this jerk, m/s³: the van comes to rest with the
 # brake almost released, because a van stopping under 1.5 m/s² jolts (the decel drops to zero
 # at once, a jerk spike) and overshoots what the lagging brake was planned to do.
-STOP_TAPER_JERK_MPS3 = 1.0
+STOP_TAPER_JERK_MPS3 = 0.6
 # The reference speed reaches zero this far before the stop point, m: the van comes to rest
 # short of the line instead of creeping up to where the hard limit binds.
 STOP_SHORT_M = 0.3
-# Within this distance of where the stop profile rests, errors in speed and in braking against
-# the profile weigh up to 1 + STOP_TRACKING_GAIN times more, m: a few decimetres per second of
-# error there cost no more than the jerk of correcting them, so the van would rest on the hard
-# limit instead of the profile's end (a delivery stop must land within 0.3 m), and the model's
-# fading brake would let it stop with the brake still on (a jolt the profile's fade avoids).
+# Within this distance of where the stop profile rests, errors in speed, in braking against the
+# profile, in lateral position and in heading weigh up to 1 + STOP_TRACKING_GAIN times more, m:
+# a few decimetres (per second) of error there cost no more than the jerk or steering of
+# correcting them, so the van would rest on the hard limit instead of the profile's end, or
+# beside or askew in its bay (a delivery stop must land within 0.3 m, the kerb a few decimetres
+# off), and the model's fading brake would let it stop with the brake still on (a jolt).
 STOP_TRACKING_DISTANCE_M = 3.0
 STOP_TRACKING_GAIN = 20.0
 # Below this speed steering rate costs more (up to 1 + LOW_SPEED_STEER_RATE_GAIN times), m/s:
@@ -109,9 +114,16 @@ STOP_TRACKING_GAIN = 20.0
 # the van must still steer to settle in a bay in its last metres.
 LOW_SPEED_MPS = 0.5
 LOW_SPEED_STEER_RATE_GAIN = 50.0
-# A plan that stays below the standstill speed this long holds the brake, s: pulling away at
-# the comfort jerk passes that speed within ~0.3 s, so a departing plan never holds.
-HOLD_LOOKAHEAD_S = 1.0
+# A plan that stays below the standstill speed this long holds the brake, s: pulling away from
+# the brake hold at the comfort jerk passes that speed within ~1.2 s, so a departing plan never
+# holds. The hold is ramped in at the comfort jerk, so the last millimetres of a stop do not end
+# in a jolt.
+HOLD_LOOKAHEAD_S = 2.0
+# Most drive a van that still stands can be under, m/s²: more would already be moving it. A
+# larger command on record for a standing van never reached it (autonomy not engaged yet, or
+# overridden), so the plan starts from here, and engaging never meets a plan already at full
+# drive (a jolt the bridge's jerk limiter only softens).
+STANDSTILL_MAX_DRIVE_MPS2 = 0.3
 # Step of the dead-time forward prediction, s: RK4 at a sixth of the 0.12 s steering lag.
 PREDICTION_SUBSTEP_S = 0.02
 # How much of the sent-command history is kept, s: several dead times.
@@ -168,6 +180,7 @@ IU_STEER_RATE, IU_JERK, IU_SLACK_SAFETY, IU_SLACK_COMFORT = range(NU)
 N_PHYSICAL = 8  # x, y, yaw, v, δ, a, δ_cmd, a_cmd: what the dead-time prediction produces
 _STAGE_PARAMETERS = ("x_ref", "y_ref", "yaw_ref", "speed_ref", "steer_ref", "s_ref",
                      "x_front_ref", "y_front_ref", "yaw_front_ref", "lateral_min", "lateral_max",
+                     "lateral_front_min", "lateral_front_max",
                      "s_max", "accel_ref", "w_lateral", "w_heading", "w_speed", "w_steer", "w_accel", "w_jerk",
                      "w_steer_rate", "max_lateral_accel")
 STAGE_PARAM = {name: i for i, name in enumerate(_STAGE_PARAMETERS)}
@@ -287,7 +300,8 @@ class VanState:
 
 @dataclasses.dataclass(frozen=True)
 class StageReference:
-    """The reference sampled at each stage's predicted arc length (arrays of N+1)."""
+    """The reference sampled at each stage's predicted arc length (arrays of N+1), and again one
+    front-bumper distance further on (front_*), where the front bumper's corridor is checked."""
 
     s_m: np.ndarray
     x_m: np.ndarray
@@ -297,6 +311,11 @@ class StageReference:
     speed_mps: np.ndarray
     left_width_m: np.ndarray
     right_width_m: np.ndarray
+    front_x_m: np.ndarray
+    front_y_m: np.ndarray
+    front_yaw_rad: np.ndarray
+    front_left_width_m: np.ndarray
+    front_right_width_m: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -340,12 +359,24 @@ class TrackingPath:
         i = int(np.argmin(dist2))
         return float(self.s_m[i] + t[i] * (self.s_m[i + 1] - self.s_m[i]))
 
-    def sample(self, s_m: np.ndarray) -> StageReference:
-        """The path at arc lengths s (held at the ends)."""
+    def sample(self, s_m: np.ndarray, front_m: float) -> StageReference:
+        """The path at arc lengths s (held at the ends), and its pose and widths front_m further
+        on (continued straight past the end: the front bumper of a van stopping at the end of
+        the path stands beyond it). Sampled there, not extrapolated from s, so the front
+        bumper's corridor is right on a bay's ramp as on a curve."""
         s = np.asarray(s_m, float)
         fields = {f.name: np.interp(s, self.s_m, getattr(self, f.name))
                   for f in dataclasses.fields(self) if f.name != "s_m"}
-        return StageReference(s_m=s, **fields)
+        front = s + front_m
+        beyond = np.maximum(front - self.s_m[-1], 0.0)
+        end_yaw = self.yaw_rad[-1]
+        return StageReference(
+            s_m=s, **fields,
+            front_x_m=np.interp(front, self.s_m, self.x_m) + beyond * math.cos(end_yaw),
+            front_y_m=np.interp(front, self.s_m, self.y_m) + beyond * math.sin(end_yaw),
+            front_yaw_rad=np.interp(front, self.s_m, self.yaw_rad),
+            front_left_width_m=np.interp(front, self.s_m, self.left_width_m),
+            front_right_width_m=np.interp(front, self.s_m, self.right_width_m))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -574,8 +605,9 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
                                py + config.front_bumper_m * sin_yaw, "front_")
     lateral_accel = v * v * ca.tan(steer) / config.wheelbase_m
     lo, hi, lat_max = param("lateral_min"), param("lateral_max"), param("max_lateral_accel")
-    rows = [lateral - lo + safety, hi - lateral + safety, lateral_front - lo + safety,
-            hi - lateral_front + safety, param("s_max") - param("s_ref") - along + safety,
+    front_lo, front_hi = param("lateral_front_min"), param("lateral_front_max")
+    rows = [lateral - lo + safety, hi - lateral + safety, lateral_front - front_lo + safety,
+            front_hi - lateral_front + safety, param("s_max") - param("s_ref") - along + safety,
             v + REVERSE_SLACK_SCALE * comfort,
             lat_max - lateral_accel + comfort, lat_max + lateral_accel + comfort]
     base = len(_STAGE_PARAMETERS)
@@ -594,7 +626,7 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     state_terms = [weighted("w_lateral", lateral), weighted("w_heading", yaw - param("yaw_ref")),
                    weighted("w_speed", v - param("speed_ref")),
                    weighted("w_steer", steer - param("steer_ref")),
-                   weighted("w_accel", x[IACCEL_CMD] - param("accel_ref")),
+                   weighted("w_accel", x[IACCEL] - param("accel_ref")),
                    math.sqrt(SAFETY_SLACK_L2) * safety, math.sqrt(COMFORT_SLACK_L2) * comfort]
     input_terms = [weighted("w_steer_rate", u[IU_STEER_RATE]), weighted("w_jerk", u[IU_JERK])]
     slack_cost = SAFETY_SLACK_L1 * safety + COMFORT_SLACK_L1 * comfort
@@ -674,16 +706,9 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     ref, x0, n1 = problem.reference, problem.initial_state, config.horizon_steps + 1
     yaw = np.unwrap(ref.yaw_rad)
     yaw = yaw + 2.0 * math.pi * np.round((x0[IYAW] - yaw[0]) / (2.0 * math.pi))
-    # The front bumper's reference point: the path continued as a circular arc of the stage's
-    # curvature, exact on straights and arcs, so no second sampling of the path is needed.
-    ell, kappa = config.front_bumper_m, ref.kappa_1pm
-    turn = kappa * ell
-    straight = np.abs(turn) < 1e-6
-    safe_kappa = np.where(straight, 1.0, kappa)
-    x_front = np.where(straight, ref.x_m + ell * np.cos(yaw),
-                       ref.x_m + (np.sin(yaw + turn) - np.sin(yaw)) / safe_kappa)
-    y_front = np.where(straight, ref.y_m + ell * np.sin(yaw),
-                       ref.y_m - (np.cos(yaw + turn) - np.cos(yaw)) / safe_kappa)
+    front_yaw = np.unwrap(ref.front_yaw_rad)
+    front_yaw = front_yaw + 2.0 * math.pi * np.round((yaw[0] - front_yaw[0]) / (2.0 * math.pi))
+    kappa = ref.kappa_1pm
     speed = np.minimum(ref.speed_mps, config.max_speed_mps)
     near_stop = np.zeros(n1)
     if math.isfinite(problem.s_stop_m):
@@ -698,22 +723,24 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     terminal[-1] = w.terminal_factor
     t_stage = config.step_s * np.arange(n1)
     reachable = np.minimum(speed, x0[IV] + problem.limits.max_accel_mps2 * t_stage)
-    # The braking the reference speed asks for, as the command one actuator lag earlier: the
-    # accel cost then penalises braking other than the reference's, not braking as such, so a
-    # stop follows its profile instead of braking late and resting on the hard limit.
-    decel = np.minimum(np.diff(speed, append=speed[-1]) / config.step_s, 0.0)
-    lead = round(config.accel_tau_s / config.step_s)
-    accel_ref = np.maximum(np.concatenate([decel[lead:], np.full(lead, decel[-1])]),
+    # The braking the reference speed asks for: the accel cost then penalises braking other than
+    # the reference's, not braking as such, so a stop follows its profile (and its fade) instead
+    # of braking late and resting on the hard limit with the brake on.
+    accel_ref = np.maximum(np.minimum(np.diff(speed, append=speed[-1]) / config.step_s, 0.0),
                            max(problem.limits.min_accel_mps2, config.hard_min_accel_mps2))
     slow = np.clip(1.0 - reachable / LOW_SPEED_MPS, 0.0, 1.0)
     values = {
         "x_ref": ref.x_m, "y_ref": ref.y_m, "yaw_ref": yaw, "speed_ref": speed, "s_ref": ref.s_m,
         "steer_ref": np.clip(np.arctan(config.wheelbase_m * kappa), -config.max_steer_rad,
                              config.max_steer_rad),
-        "x_front_ref": x_front, "y_front_ref": y_front, "yaw_front_ref": yaw + turn,
-        "lateral_min": -ref.right_width_m + config.half_width_m,
-        "lateral_max": ref.left_width_m - config.half_width_m, "s_max": s_max, "accel_ref": accel_ref,
-        "w_lateral": w.lateral * terminal, "w_heading": w.heading * terminal,
+        "x_front_ref": ref.front_x_m, "y_front_ref": ref.front_y_m, "yaw_front_ref": front_yaw,
+        "lateral_min": -ref.right_width_m + config.half_width_m + CORRIDOR_CLEARANCE_M,
+        "lateral_max": ref.left_width_m - config.half_width_m - CORRIDOR_CLEARANCE_M,
+        "lateral_front_min": -ref.front_right_width_m + config.half_width_m + CORRIDOR_CLEARANCE_M,
+        "lateral_front_max": ref.front_left_width_m - config.half_width_m - CORRIDOR_CLEARANCE_M,
+        "s_max": s_max, "accel_ref": accel_ref,
+        "w_lateral": w.lateral * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop),
+        "w_heading": w.heading * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop),
         "w_speed": w.speed * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop), "w_steer": w.steer, "w_accel": w.accel * (1.0 + STOP_TRACKING_GAIN * near_stop), "w_jerk": w.jerk,
         "w_steer_rate": w.steer_rate * (1.0 + LOW_SPEED_STEER_RATE_GAIN * slow),
         "max_lateral_accel": problem.limits.max_lateral_accel_mps2,
@@ -891,7 +918,10 @@ class MpcPlanner:
         accel_cmd = self._accel_sent.at(t0 + horizon - cfg.accel_dead_time_s, state.accel_mps2)
         out = np.array([*s, np.clip(steer_cmd, -cfg.max_steer_rad, cfg.max_steer_rad), accel_cmd])
         if out[IV] <= STANDSTILL_SPEED_MPS:
-            out[IACCEL], out[IACCEL_CMD] = max(out[IACCEL], 0.0), max(out[IACCEL_CMD], 0.0)
+            # A standing van reports no accel: a brake being held has settled on its command,
+            # and drive beyond a standing van's most was not applied.
+            out[IACCEL_CMD] = min(out[IACCEL_CMD], STANDSTILL_MAX_DRIVE_MPS2)
+            out[IACCEL] = min(out[IACCEL], out[IACCEL_CMD]) if out[IACCEL_CMD] < 0.0 else out[IACCEL]
         return out
 
     # -- reference --------------------------------------------------------------------------------
@@ -916,7 +946,7 @@ class MpcPlanner:
     def sample_reference(self, path: TrackingPath, state: VanState) -> StageReference:
         """The path at the stages' predicted arc lengths (held at the path's end: give a stop
         point there if the path ends within the horizon)."""
-        return path.sample(self.stage_arc_lengths(path, state))
+        return path.sample(self.stage_arc_lengths(path, state), self.config.front_bumper_m)
 
     def make_problem(self, state: VanState, reference: StageReference,
                      obstacles: ObstacleSet | None = None, s_stop_m: float | None = None,
@@ -1064,11 +1094,14 @@ class MpcPlanner:
         accel_t, accel_v = t - cfg.accel_dead_time_s, x[:, IACCEL_CMD].copy()
         # Standing and planning to stay so for a while: send the bridge's brake hold instead of
         # the model's near-zero accel (the interior-point solution of a stopped plan creeps by
-        # mm/s). A plan that pulls away within HOLD_LOOKAHEAD_S gets no hold, so it never
-        # waits a cycle for its own brake.
+        # mm/s), reached at the comfort jerk. A plan that pulls away within HOLD_LOOKAHEAD_S
+        # gets no hold, so it never waits a cycle for its own brake.
         stopped = np.cumprod(x[:, IV] <= STANDSTILL_SPEED_MPS).astype(bool)
-        if stopped[t <= t[0] + HOLD_LOOKAHEAD_S].all():
-            accel_v[stopped] = np.minimum(accel_v[stopped], STANDSTILL_HOLD_ACCEL_MPS2)
+        soon = t <= t[0] + HOLD_LOOKAHEAD_S
+        if stopped[soon].all():
+            into_hold = accel_v[0] - COMFORT_JERK_MPS3 * (accel_t - accel_t[0])
+            accel_v[stopped] = np.minimum(accel_v[stopped],
+                                          np.maximum(into_hold[stopped], STANDSTILL_HOLD_ACCEL_MPS2))
         if steer_t[0] > 1e-9:
             steer_t = np.concatenate([[0.0], steer_t])
             steer_v = np.concatenate([[self._steer_sent.at(stamp, steer_v[0])], steer_v])

@@ -80,6 +80,7 @@ class BagReader:
             raise BagError(self.requested, f"not a rosbag2 storage file (expected one of "
                                            f"{sorted(STORAGE_SUFFIXES)})")
         self._reader = None
+        self.unusable: dict[str, str] = {}  # topic → why it cannot be read (fatal only where needed)
         try:
             self._reader = Reader(self.path)
             self._reader.open()
@@ -107,13 +108,12 @@ class BagReader:
                 raise BagError(self.requested, f"--remap maps both {known.recorded_as} and "
                                                f"{connection.topic} onto it", name)
             if known is not None and known.msgtype != connection.msgtype:
-                raise BagError(self.requested, f"recorded with two types, {known.msgtype} and "
-                                               f"{connection.msgtype}", name)
+                self.unusable[name] = f"recorded with two types, {known.msgtype} and {connection.msgtype}"
             offered = tuple(getattr(connection.ext, "offered_qos_profiles", ()) or ())
             count = connection.msgcount + (known.message_count if known else 0)
             topics[name] = TopicInfo(name, connection.topic, connection.msgtype, count,
                                      (known.offered_qos if known else ()) + offered)
-        return topics
+        return {name: info for name, info in topics.items() if name not in self.unusable}
 
     @property
     def duration_s(self) -> float:
@@ -124,6 +124,8 @@ class BagReader:
 
     def require(self, topic: str, why: str) -> TopicInfo:
         """The topic's info, or BagError saying what needed it."""
+        if topic in self.unusable:
+            raise BagError(self.requested, f"{self.unusable[topic]} ({why})", topic)
         if not self.has_messages(topic):
             state = "has no messages" if topic in self.topics else "is not in the bag"
             raise BagError(self.requested, f"{state} ({why})", topic)

@@ -20,11 +20,12 @@ from rosbags.typesys import TypesysError
 
 from robovan_autonomy.tools.bag_writer import BagWriter
 from robovan_autonomy.tools.recorder_node import RecorderNode
-from robovan_autonomy.tools.replay import GRAPH_TOPICS, message_class
+from robovan_autonomy.tools.replay import message_class
 
 DISCOVERY_PERIOD_S = 0.5   # how often the graph is searched for topics not yet recorded
 SPIN_PERIOD_S = 0.05       # executor wait: bounds how late a stop request is noticed
 RECORD_DEPTH = 100         # per-topic queue: bursts of small messages must not be dropped by us
+NODE_CHATTER = frozenset({"/rosout", "/parameter_events"})  # every node's; `--all` leaves them out
 
 
 @dataclasses.dataclass
@@ -66,9 +67,9 @@ class LiveRecorder:
     def discover(self) -> None:
         """Start recording every wanted topic that now has publishers."""
         for topic, types in self.node.get_topic_names_and_types():
-            if topic in self.recorded or topic in self.skipped or topic in GRAPH_TOPICS:
+            if topic in self.recorded or topic in self.skipped:
                 continue
-            if not (self.options.all_topics or topic in self.options.topics):
+            if topic not in self.options.topics and not (self.options.all_topics and topic not in NODE_CHATTER):
                 continue
             publishers = self.node.get_publishers_info_by_topic(topic)
             if not publishers:

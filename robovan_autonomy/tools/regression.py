@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -124,8 +125,7 @@ def make_case(case: Case) -> None:
         if case.input_bag.exists():
             shutil.rmtree(case.input_bag)
         case.folder.mkdir(parents=True, exist_ok=True)
-        snippet = yaml.safe_dump({"start_s": case.start_s, "duration_s": case.duration_s},
-                                 default_flow_style=True).strip()
+        snippet = json.dumps({"scenario_start_s": case.start_s, "duration_s": case.duration_s})
         copy_bag(Path(tmp) / "run", case.input_bag, case.start_s, case.duration_s, {SNIPPET_KEY: snippet})
     update_reference(case)
 

@@ -26,7 +26,7 @@ class Graph:
         self.odometry = self.probe.create_publisher(Odometry, itf.ODOMETRY, itf.RELIABLE_QOS)
         self.objects = self.probe.create_publisher(PointCloud2, itf.OBJECTS, itf.RELIABLE_QOS)
         self.plans, self.diagnostics = [], []
-        self.probe.create_subscription(JointTrajectory, itf.CONTROL_COMMAND,
+        self.probe.create_subscription(JointTrajectory, itf.PLANNING_COMMAND,
                                        lambda m: self.plans.append(itf.decode_control_command(m)), itf.RELIABLE_QOS)
         self.probe.create_subscription(DiagnosticArray, itf.DIAGNOSTICS,
                                        lambda m: self.diagnostics.extend(itf.decode_diagnostics(m)), itf.RELIABLE_QOS)

@@ -4,6 +4,8 @@ import os
 import numpy as np
 import pytest
 from rclpy.serialization import serialize_message
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import Stores, get_typestore
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.tools.bag_reader import BagError, BagReader, resolve_bag_path
@@ -109,3 +111,17 @@ def test_required_topic_that_is_absent_names_it_and_why(tmp_path):
     with BagReader(_small_bag(tmp_path / "b")) as reader, pytest.raises(BagError) as err:
         reader.require(itf.VEHICLE_STATUS, "read by planner")
     assert err.value.topic == itf.VEHICLE_STATUS and "read by planner" in str(err.value)
+
+
+def test_a_topic_recorded_with_two_types_is_an_error_only_where_it_is_needed(tmp_path):
+    typestore = get_typestore(Stores.ROS2_KILTED)
+    imu = serialize_message(itf.encode_imu(itf.ImuSample(0.0, np.zeros(3), np.zeros(3))))
+    with Writer(tmp_path / "mixed", version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        writer.add_connection("/mixed", "sensor_msgs/msg/Imu", typestore=typestore)
+        writer.add_connection("/mixed", "rosgraph_msgs/msg/Clock", typestore=typestore)
+        writer.write(writer.add_connection(itf.IMU_DATA, "sensor_msgs/msg/Imu", typestore=typestore), 0, imu)
+    with BagReader(tmp_path / "mixed") as reader:
+        assert reader.has_messages(itf.IMU_DATA)
+        with pytest.raises(BagError, match="two types") as err:
+            reader.require("/mixed", "read by planner")
+    assert err.value.topic == "/mixed"

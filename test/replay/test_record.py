@@ -70,3 +70,9 @@ def test_cli_record_for_a_duration_writes_a_bag(tmp_path, capsys):
     assert cli.main(["record", "/nothing_here", "--duration", "0.3", "--out", str(tmp_path / "bag")]) == 0
     assert (tmp_path / "bag" / "metadata.yaml").is_file()
     assert "never published" in capsys.readouterr().err
+
+
+def test_record_all_takes_every_data_topic_but_not_node_chatter(tmp_path):
+    summary = _record_talker(tmp_path, all_topics=True)
+    assert {itf.IMU_DATA, itf.VEHICLE_STATUS, "/chatter"} <= set(summary.messages)
+    assert not {"/rosout", "/parameter_events"} & set(summary.messages)

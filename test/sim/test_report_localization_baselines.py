@@ -1,6 +1,7 @@
 """Run report: single-source localization estimates (GNSS only, odometry only) judged beside the
 stack's own on the same log, and drawn in report.png."""
 import json
+import math
 
 import pytest
 
@@ -12,7 +13,7 @@ DT_S = 0.05
 SPEED_MPS = 10.0
 
 
-def recorded_drive(seconds=4.0, with_baselines=True):
+def recorded_drive(seconds=4.0, with_baselines=True, gnss_until_s=math.inf):
     """A straight drive along +x; the stack's estimate is 0.1 m off, GNSS-only 0.5 m, and
     odometry-only drifts 5 % of the distance."""
     scenario = Scenario(name="synthetic", description="test", map="delivery_district.osm", seed=1,
@@ -22,7 +23,9 @@ def recorded_drive(seconds=4.0, with_baselines=True):
     rec = RunRecorder(scenario, vehicle=load_vehicle_params())
     for k in range(1, round(seconds / DT_S) + 1):
         t, x = k * DT_S, SPEED_MPS * k * DT_S
-        baselines = {"gnss_only": (t, x, 0.5, 0.0), "odometry_only": (t, 1.05 * x, 0.0, 0.01)}
+        baselines = {"odometry_only": (t, 1.05 * x, 0.0, 0.01)}
+        if t <= gnss_until_s:
+            baselines["gnss_only"] = (t, x, 0.5, 0.0)
         rec.record_step(t, VanTruth(x, 0.0, 0.0, SPEED_MPS, 0.0, 0.0, 0.0), estimated_pose=(x, 0.1, 0.0),
                         estimate_stamp_s=t, baseline_poses=baselines if with_baselines else None)
     return rec
@@ -48,3 +51,10 @@ def test_baseline_errors_are_in_the_series_and_drawn(tmp_path):
     assert set(series) == {"gnss_only", "odometry_only"}
     assert len(series["gnss_only"]["error_m"]) == len(report["series"]["t_s"])
     assert write_report_png(report, tmp_path / "report.png").stat().st_size > 0
+
+
+def test_a_baseline_that_stops_reporting_leaves_a_gap_in_its_plot():
+    series = recorded_drive(seconds=6.0, gnss_until_s=2.0).finalize(wall_time_s=1.0)["series"]
+    t, errors = series["t_s"], series["baselines"]["gnss_only"]["error_m"]
+    assert all(e is not None for ti, e in zip(t, errors) if ti <= 2.0)
+    assert all(e is None for ti, e in zip(t, errors) if ti > 3.0 + 1e-9)
