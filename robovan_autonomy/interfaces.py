@@ -201,6 +201,7 @@ def encode_vehicle_status(status: VehicleStatus) -> JointState:
 
 
 def decode_vehicle_status(msg: JointState) -> VehicleStatus:
+    _expect_frame(msg.header, BASE_LINK_FRAME, "vehicle status")
     if list(msg.name) != [STEERING_JOINT, DRIVE_JOINT]:
         raise InterfaceError(f"vehicle status: names {list(msg.name)}")
     if len(msg.position) != 2 or len(msg.velocity) != 2 or len(msg.effort) != 2:
@@ -423,7 +424,8 @@ def encode_camera_info(stamp_s: float, intrinsics: CameraIntrinsics,
     return msg
 
 
-def decode_camera_info(msg: CameraInfo) -> CameraIntrinsics:
+def decode_camera_info(msg: CameraInfo, frame_id: str = CAMERA_FRAME) -> CameraIntrinsics:
+    _expect_frame(msg.header, frame_id, "camera info")
     k = _finite(msg.k, "camera info")
     if msg.width == 0 or msg.height == 0 or k[0] <= 0.0 or k[4] <= 0.0:
         raise InterfaceError("camera info: empty image size or non-positive focal length")
@@ -455,8 +457,9 @@ def encode_gnss_fix(fix: GnssFix, frame_id: str = GNSS_FRAME) -> NavSatFix:
     return msg
 
 
-def decode_gnss_fix(msg: NavSatFix) -> GnssFix:
+def decode_gnss_fix(msg: NavSatFix, frame_id: str = GNSS_FRAME) -> GnssFix:
     """NO_FIX and NaN are valid messages meaning "no position": has_fix is False then."""
+    _expect_frame(msg.header, frame_id, "gnss fix")
     values = np.array([msg.latitude, msg.longitude, msg.altitude], dtype=float)
     has_fix = msg.status.status >= NavSatStatus.STATUS_FIX and bool(np.all(np.isfinite(values)))
     if has_fix and (abs(values[0]) > 90.0 or abs(values[1]) > 180.0):

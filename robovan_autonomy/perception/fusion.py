@@ -28,6 +28,7 @@ from robovan_autonomy.vehicle_params import SensorPose
 ODOMETRY_HISTORY = 200         # poses kept (4 s of 50 Hz odometry): covers any queued message
 MAX_QUEUE = 20                 # sensor messages waiting for a pose; older ones are dropped first
 STAMP_EPS_S = 1e-6
+CENTRE_INSIDE_SCORE = 0.35     # match score of a track whose projected centre lies in a detection box
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,6 +203,13 @@ def match_detections(tracker: Tracker, pose: PoseEstimate, projection: CameraPro
     if not len(index):
         return []
     iou = box_iou(boxes[index], detections.boxes_xyxy)
+    # A track seen as a few far returns projects to a sliver: it matches a detection whose box
+    # holds its projected centre (scored as a modest overlap, so real overlaps win).
+    centre_px = (boxes[index, :2] + boxes[index, 2:]) / 2.0
+    d = detections.boxes_xyxy
+    inside = ((centre_px[:, None, 0] >= d[None, :, 0]) & (centre_px[:, None, 0] <= d[None, :, 2])
+              & (centre_px[:, None, 1] >= d[None, :, 1]) & (centre_px[:, None, 1] <= d[None, :, 3]))
+    iou = np.maximum(iou, np.where(inside, CENTRE_INSIDE_SCORE, 0.0))
     centres_base = (np.column_stack([states[index, :2], states[index, 2]]) - translation) @ rotation
     track_range = np.hypot(centres_base[:, 0] - projection.origin_base[0], centres_base[:, 1] - projection.origin_base[1])
     ground, _ = projection.box_ground_points(detections.boxes_xyxy)

@@ -43,7 +43,7 @@ DRIVABLE_RASTER_M = 0.2        # drivable-area raster cell
 # view on a car's side seen at a grazing angle (0.35° columns) or between its rear face and roof
 # edge (1.3° beams); growing the cells of farther points joins them again, at the price of
 # joining a person who stands within a metre of a car that far away.
-RANGE_GROWTH = ((8.0, 0.3), (25.0, 0.6), (45.0, 0.9))
+RANGE_GROWTH = ((10.0, 0.3), (30.0, 0.6))
 # A cluster whose lowest return is this far above the ground stands on nothing: it is the upper
 # part of an object (a car's rear window behind its boot lid, which the 1.3° beams skip over).
 FLOATING_ABOVE_GROUND_M = 0.6
@@ -56,7 +56,7 @@ class LidarObjectConfig:
     max_range_m: float = 80.0            # clustering range from the sensor
     ground_clearance_m: float = 0.3      # above the ground plane: obstacle points
     cluster_cell_m: float = 0.3          # clustering grid; gaps wider than ~1–2 cells separate objects
-    min_points: int = 3                  # smaller clusters are noise (or too far to judge)
+    min_points: int = 1                  # a pedestrian 45 m away leaves 1–2 returns on 32 beams
     max_cluster_size_m: float = 20.0     # longer clusters are structure (a fence, a wall)
 
 

@@ -47,7 +47,8 @@ PARAMETERS = [
     Param("ground_clearance_m", 0.3, "returns this high above the fitted ground plane are obstacles",
           min=0.05, max=1.0),
     Param("cluster_cell_m", 0.3, "clustering grid cell", min=0.05, max=1.0),
-    Param("min_cluster_points", 3, "smaller clusters are dropped", min=1, max=100),
+    Param("min_cluster_points", 2, "smaller clusters are dropped (a pedestrian 40 m away leaves 2–4 "
+          "returns)", min=1, max=100),
     Param("confirm_hits", 3, "LiDAR hits before a track is published", min=1, max=20),
     Param("coast_timeout_s", 0.8, "a track unseen this long is deleted", min=0.1, max=5.0),
     Param("association_gate_m", 2.0, "association gate beyond half a track's length", min=0.3, max=10.0),

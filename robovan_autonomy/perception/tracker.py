@@ -39,12 +39,14 @@ TURN_RATE_TAU_S = 0.5           # low-pass time constant of the turn rate from t
 MAX_TURN_RATE_RADPS = 1.0       # beyond this a course change is noise (see planning/prediction.py)
 MAX_SPEED_MPS = 30.0            # faster estimates are association errors: such tracks restart
 FRAGMENT_MARGIN_M = 0.5         # unmatched boxes this close inside a track's box are parts of it
+FACE_MIN_LENGTH_M = 1.4         # a moving box this long across its motion is a vehicle's face
+VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
 
 
 @dataclasses.dataclass(frozen=True)
 class TrackerConfig:
     confirm_hits: int = 3                 # LiDAR hits before a track is reported
-    tentative_timeout_s: float = 0.25     # a tentative track missed this long is dropped
+    tentative_timeout_s: float = 0.35     # a tentative track missed this long is dropped (one scan may miss)
     coast_timeout_s: float = 0.8          # a confirmed track missed this long is dropped
     gate_m: float = 2.0                   # association gate beyond half the track's length
     accel_sigma_mps2: float = 2.0         # process noise: white acceleration
@@ -79,7 +81,7 @@ def shape_class(length_m: float, width_m: float, height_m: float) -> int:
         return int(ObjectClass.PEDESTRIAN)
     if length_m <= 2.3 and width_m <= 1.0 and 1.2 <= height_m <= 2.2:
         return int(ObjectClass.CYCLIST)
-    if length_m >= 3.0 and height_m > 2.0:
+    if length_m >= 3.0 and height_m > VAN_MIN_HEIGHT_M:
         return int(ObjectClass.VAN_TRUCK)
     if length_m >= 3.0:
         return int(ObjectClass.CAR)
@@ -101,7 +103,21 @@ class Tracker:
         best = int(np.argmax(track.evidence))
         if track.evidence[best] >= CLASS_VOTE_THRESHOLD:
             return best
-        return shape_class(*track.size_m)
+        return self._shape_class(track)
+
+    def _shape_class(self, track: Track) -> int:
+        """Shape, and motion where it tells: a box moving across its longer side is the rear or
+        front face of a vehicle (a cyclist, just as long, rides along it)."""
+        length, width, height = track.size_m
+        if length >= FACE_MIN_LENGTH_M and track.speed_mps >= COURSE_MIN_SPEED_MPS:
+            across = abs(math.sin(math.atan2(track.x[3], track.x[2]) - track.yaw_rad))
+            if across > math.sin(math.radians(60.0)):
+                return int(ObjectClass.VAN_TRUCK if height > VAN_MIN_HEIGHT_M else ObjectClass.CAR)
+        return shape_class(length, width, height)
+
+    def _camera_class(self, track: Track) -> int | None:
+        best = int(np.argmax(track.evidence))
+        return best if track.evidence[best] >= CLASS_VOTE_THRESHOLD else None
 
     def vote(self, track: Track, class_id: int, score: float) -> None:
         """A camera detection of class_id (with its score) matched this track."""
@@ -191,10 +207,11 @@ class Tracker:
         if track.speed_mps >= COURSE_MIN_SPEED_MPS and self.class_of(track) != ObjectClass.PEDESTRIAN:
             yaw_m = track.yaw_rad + float(wrap(2.0 * (math.atan2(track.x[3], track.x[2]) - track.yaw_rad))) / 2.0
         track.yaw_rad = float(wrap(track.yaw_rad + YAW_SMOOTHING * wrap(yaw_m - track.yaw_rad)))
-        cls = self.class_of(track)
-        largest = CLASS_SIZE_M.get(cls, ((0, 0, 0), (20.0, 20.0, 5.0)))[1]
+        # Boxes grow as more of an object is seen; beyond the largest of the class the camera
+        # gave it, a box is two objects merged and does not count.
+        cls = self._camera_class(track)
         measured = np.array([length_m, width_m, float(boxes.height_m[c])])
-        if np.all(measured <= np.maximum(np.maximum(track.size_m * 1.5 + 0.5, track.size_m), largest)):
+        if cls is None or np.all(measured <= CLASS_SIZE_M[cls][1]):
             track.size_m = np.maximum(track.size_m, measured)
         size = self.box_size(track)
         centre = np.array([boxes.x_m[c], boxes.y_m[c]])

@@ -42,6 +42,7 @@ from robovan_autonomy.planning.prediction import (TRACK_FORGET_AFTER_S, Horizon,
                                                   Prediction, TurnRateEstimator, predict_objects,
                                                   project_to_path)
 from robovan_autonomy.planning.route import AdjacentKind, Pose2D, ReferencePath, RouteStop
+from robovan_autonomy.vehicle.command_limits import MAX_JERK_FALL_MPS3
 from robovan_autonomy.vehicle_params import VehicleParams
 
 # --- standstill, timing and hysteresis ----------------------------------------------------------
@@ -127,6 +128,12 @@ IN_PATH_ENTER_M = 0.5
 IN_PATH_LEAVE_M = 0.8
 # Predicted positions up to this far ahead count for "in the path", s: someone stepping in.
 PATH_CONFLICT_HORIZON_S = 2.0
+# A pedestrian or cyclist whose prediction reaches the van's path later in the horizon (not yet
+# in it) caps the van's speed to what stops it at CAUTION_DECEL_MPS2 short of where they would
+# enter: slowing for someone heading into the road before they get there, instead of an
+# emergency stop once they are in it (a jaywalker stepping out between parked cars).
+CAUTION_CLASSES = frozenset({ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST})
+CAUTION_DECEL_MPS2 = 1.0
 # Front bumper at least this far behind an obstacle or a lead at standstill, m (brief).
 STANDSTILL_GAP_M = 4.0
 # Time gap to a lead, s (brief): the gap is STANDSTILL_GAP_M + TIME_GAP_S · own speed.
@@ -805,10 +812,12 @@ class BehaviourPlanner:
         soon = (p.t_s - p.t_s[0]) <= PATH_CONFLICT_HORIZON_S
         touching = (gap < IN_PATH_ENTER_M) & ahead & soon[None, :]
         near = (gap < IN_PATH_LEAVE_M) & ahead & soon[None, :]
+        later = (gap < IN_PATH_ENTER_M) & ahead
         limits = []
         for i, track in enumerate(p.track_id.tolist()):
             in_path = self._latch.update(t_s, ("path", track), bool(touching[i].any()), bool(near[i, 0]))
             if not in_path:
+                limits += self._caution_limit(t_s, i, track, later[i], objs, s_front)
                 continue
             along = float(objs.speed_along_mps[i])
             lead = self._latch.update(t_s, ("lead", track), along >= LEAD_ENTER_SPEED_MPS,
@@ -832,6 +841,17 @@ class BehaviourPlanner:
             limits.append(_Limit(("blockage", track), State.STOP_FOR_OBSTACLE,
                                  f"blockage {track}: {check.reason}", s_block - gap_m))
         return limits
+
+    def _caution_limit(self, t_s: float, i: int, track: int, later: np.ndarray, objs: _PathObjects,
+                       s_front: float) -> list[_Limit]:
+        """A speed cap (no stop point) for a pedestrian or cyclist predicted to enter the path."""
+        heading_in = int(objs.prediction.class_id[i]) in CAUTION_CLASSES and bool(later.any())
+        if not self._latch.update(t_s, ("caution", track), heading_in, heading_in):
+            return []
+        s_enter = float(objs.s_rear_m[i, later].min()) if later.any() else float(objs.s_rear_m[i, 0])
+        room = max(s_enter - STANDSTILL_GAP_M - s_front, 0.0)
+        return [_Limit(("caution", track), State.CRUISE, f"caution {track}", math.inf,
+                       speed_cap_mps=math.sqrt(2.0 * CAUTION_DECEL_MPS2 * room))]
 
     def _follow_limit(self, i: int, track: int, objs: _PathObjects, s_front: float,
                       speed_mps: float) -> _Limit:
@@ -1063,4 +1083,8 @@ def mpc_obstacles(decision: BehaviourDecision) -> mpc.ObstacleSet:
 
 
 def mpc_limits(decision: BehaviourDecision) -> mpc.MotionLimits:
-    return mpc.MotionLimits(min_accel_mps2=decision.min_accel_mps2)
+    """Comfort limits; an emergency stop (braking beyond comfort) may also put the brake on as
+    fast as the bridge lets it, instead of at the comfort jerk."""
+    emergency = decision.min_accel_mps2 < mpc.COMFORT_MIN_ACCEL_MPS2
+    return mpc.MotionLimits(min_accel_mps2=decision.min_accel_mps2,
+                            max_jerk_mps3=MAX_JERK_FALL_MPS3 if emergency else mpc.COMFORT_JERK_MPS3)

@@ -1,15 +1,16 @@
 """Delay-aware model-predictive control core of the planner: CasADi + HPIPM, no ROS.
 
 Model. Kinematic bicycle about the rear axle with first-order actuator lags. State
-x = (x, y, yaw, v, δ, a, δ_cmd, a_cmd, σ_safety, σ_comfort): δ and a are what the actuators
-do, δ_cmd and a_cmd what they are being asked (after their dead time). Inputs
-u = (dδ_cmd/dt, da_cmd/dt, σ_safety⁺, σ_comfort⁺): the command *rates*, so the steering-rate
-and jerk limits are plain bounds on u, and the command limits plain bounds on x. Commands are
-therefore piecewise linear in time, which is what the bridge's CommandFollower interpolates.
-The two slack states carry, one stage late, the slack inputs (σ_{k+1} = σ⁺_k), which puts
-every soft constraint of stage k on x_k alone as HPIPM's stage structure wants. Brakes stop
-the van but do not reverse it: the braking part of a fades out in the last BRAKE_FADE_TIME_S
-before standstill, so v ≥ 0 holds in the model itself and a braked, stopped van stays stopped. One RK4 step per stage.
+x = (x, y, yaw, v, δ, a, δ_cmd, a_cmd, σ_safety, σ_comfort, σ_corridor): δ and a are what the
+actuators do, δ_cmd and a_cmd what they are being asked (after their dead time). Inputs
+u = (dδ_cmd/dt, da_cmd/dt, σ_safety⁺, σ_comfort⁺, σ_corridor⁺): the command *rates*, so the
+steering-rate and jerk limits are plain bounds on u, and the command limits plain bounds on x.
+Commands are therefore piecewise linear in time, which is what the bridge's CommandFollower
+interpolates. The slack states carry, one stage late, the slack inputs (σ_{k+1} = σ⁺_k), which
+puts every soft constraint of stage k on x_k alone as HPIPM's stage structure wants. Brakes
+stop the van but do not reverse it: the braking part of a fades out in the last
+BRAKE_FADE_TIME_S before standstill, so v ≥ 0 holds in the model itself and a braked, stopped
+van stays stopped. One RK4 step per stage.
 
 Dead times. A command sent at t reaches the steering at t + 0.04 s and the drive at t + 0.08 s.
 The planner keeps what it sent (the send-time schedules of its own plans, overridden by what
@@ -18,9 +19,10 @@ through the longer dead time T_p with those commands; the OCP starts there. Stag
 at T_p + k·dt after the measurement, and its δ_cmd / a_cmd are the commands sent T_steer /
 T_accel earlier. For the steering that leaves T_p − T_steer of send time before the new plan
 takes over, covered by the previous plan's schedule (the bridge keeps following it meanwhile),
-which is also what the solution's send schedule repeats there. At standstill the brake being
-held is taken as settled and drive beyond STANDSTILL_MAX_DRIVE_MPS2 as never applied, and a plan
-that stays stopped ramps into the bridge's standstill brake request instead of the model's zero.
+which is also what the solution's send schedule repeats there. At standstill the plan starts
+from a released brake (drive beyond STANDSTILL_MAX_DRIVE_MPS2 on record was never applied), the
+send schedule releases the real brake at the comfort jerk, and a plan that stays stopped ramps
+into the bridge's standstill brake request instead of the model's zero.
 
 Cost (Gauss-Newton least squares, exact here because every residual is linear in x, u):
 lateral and heading error to the stage reference, speed error, steering against the path's
@@ -32,12 +34,16 @@ gentle braking profile.
 
 Constraints: |δ_cmd| ≤ max steer, |dδ_cmd/dt| ≤ max steer rate, a_cmd within the comfort
 limits (relaxed near the start when the current command is outside them), |jerk| ≤ comfort jerk
-(hard); soft with σ_safety (m): rear-axle and front-bumper lateral offsets inside the corridor
-(less half the van width), rear-axle arc length ≤ s_stop minus the front-bumper offset, and
-clearance to up to K obstacle ellipses per stage (the van as three covering discs, each
+(hard); soft with σ_corridor (m): rear-axle and front-bumper lateral offsets inside the corridor
+(less half the van width and a clearance; the front bumper's against the path one bumper
+distance on); soft with σ_safety (m): rear-axle arc length ≤ s_stop minus the front-bumper
+offset, and clearance to up to K obstacle ellipses per stage (the van as three covering discs, each
 obstacle ellipse grown by the disc radius and a margin; one QP row per obstacle, on the disc
 nearest to it); soft with σ_comfort: |v² tan δ / L| ≤ max lateral accel, and v ≥ 0 at a
-price far above any safety slack.
+price far above any safety slack. The corridor has a slack of its own: a stop point or an
+obstacle that cannot be met by braking alone must not buy the van a free swerve out of its
+corridor (sharing one slack, an emergency stop turned into a swerve toward the kerb or the
+parked cars, which also shortens the distance travelled along the path).
 
 Solver, and why (measured on the shared 2-core box, N = 40, casadi 3.8.2, no JIT): real-time
 iteration of a Gauss-Newton SQP. One SX Function (built once, ~56k VM instructions, ≈0.3 ms)
@@ -174,9 +180,10 @@ STATUS_CONVERGED = "converged"
 STATUS_ITERATE = "iterate"
 
 # --- layout of the OCP vectors -------------------------------------------------------------------
-NX, NU = 10, 4
-IX, IY, IYAW, IV, ISTEER, IACCEL, ISTEER_CMD, IACCEL_CMD, ISLACK_SAFETY, ISLACK_COMFORT = range(NX)
-IU_STEER_RATE, IU_JERK, IU_SLACK_SAFETY, IU_SLACK_COMFORT = range(NU)
+NX, NU = 11, 5
+(IX, IY, IYAW, IV, ISTEER, IACCEL, ISTEER_CMD, IACCEL_CMD, ISLACK_SAFETY, ISLACK_COMFORT,
+ ISLACK_CORRIDOR) = range(NX)
+IU_STEER_RATE, IU_JERK, IU_SLACK_SAFETY, IU_SLACK_COMFORT, IU_SLACK_CORRIDOR = range(NU)
 N_PHYSICAL = 8  # x, y, yaw, v, δ, a, δ_cmd, a_cmd: what the dead-time prediction produces
 _STAGE_PARAMETERS = ("x_ref", "y_ref", "yaw_ref", "speed_ref", "steer_ref", "s_ref",
                      "x_front_ref", "y_front_ref", "yaw_front_ref", "lateral_min", "lateral_max",
@@ -587,10 +594,10 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     k3 = rates(s0 + h / 2 * k2, u)
     k4 = rates(s0 + h * k3, u)
     x_next = ca.vertcat(s0 + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4),
-                        u[IU_SLACK_SAFETY], u[IU_SLACK_COMFORT])
+                        u[IU_SLACK_SAFETY], u[IU_SLACK_COMFORT], u[IU_SLACK_CORRIDOR])
 
     px, py, yaw, v, steer = x[IX], x[IY], x[IYAW], x[IV], x[ISTEER]
-    safety, comfort = x[ISLACK_SAFETY], x[ISLACK_COMFORT]
+    safety, comfort, corridor = x[ISLACK_SAFETY], x[ISLACK_COMFORT], x[ISLACK_CORRIDOR]
     cos_yaw, sin_yaw = ca.cos(yaw), ca.sin(yaw)
 
     def offsets(qx, qy, prefix):
@@ -606,8 +613,8 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     lateral_accel = v * v * ca.tan(steer) / config.wheelbase_m
     lo, hi, lat_max = param("lateral_min"), param("lateral_max"), param("max_lateral_accel")
     front_lo, front_hi = param("lateral_front_min"), param("lateral_front_max")
-    rows = [lateral - lo + safety, hi - lateral + safety, lateral_front - front_lo + safety,
-            front_hi - lateral_front + safety, param("s_max") - param("s_ref") - along + safety,
+    rows = [lateral - lo + corridor, hi - lateral + corridor, lateral_front - front_lo + corridor,
+            front_hi - lateral_front + corridor, param("s_max") - param("s_ref") - along + safety,
             v + REVERSE_SLACK_SCALE * comfort,
             lat_max - lateral_accel + comfort, lat_max + lateral_accel + comfort]
     base = len(_STAGE_PARAMETERS)
@@ -627,9 +634,10 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
                    weighted("w_speed", v - param("speed_ref")),
                    weighted("w_steer", steer - param("steer_ref")),
                    weighted("w_accel", x[IACCEL] - param("accel_ref")),
-                   math.sqrt(SAFETY_SLACK_L2) * safety, math.sqrt(COMFORT_SLACK_L2) * comfort]
+                   math.sqrt(SAFETY_SLACK_L2) * safety, math.sqrt(COMFORT_SLACK_L2) * comfort,
+                   math.sqrt(SAFETY_SLACK_L2) * corridor]
     input_terms = [weighted("w_steer_rate", u[IU_STEER_RATE]), weighted("w_jerk", u[IU_JERK])]
-    slack_cost = SAFETY_SLACK_L1 * safety + COMFORT_SLACK_L1 * comfort
+    slack_cost = SAFETY_SLACK_L1 * (safety + corridor) + COMFORT_SLACK_L1 * comfort
     return OcpFunctions(
         step=ca.Function("step", [x, u], [x_next]),
         constraints=ca.Function("constraints", [x, p], [ca.vertcat(*rows)]),
@@ -918,10 +926,12 @@ class MpcPlanner:
         accel_cmd = self._accel_sent.at(t0 + horizon - cfg.accel_dead_time_s, state.accel_mps2)
         out = np.array([*s, np.clip(steer_cmd, -cfg.max_steer_rad, cfg.max_steer_rad), accel_cmd])
         if out[IV] <= STANDSTILL_SPEED_MPS:
-            # A standing van reports no accel: a brake being held has settled on its command,
-            # and drive beyond a standing van's most was not applied.
-            out[IACCEL_CMD] = min(out[IACCEL_CMD], STANDSTILL_MAX_DRIVE_MPS2)
-            out[IACCEL] = min(out[IACCEL], out[IACCEL_CMD]) if out[IACCEL_CMD] < 0.0 else out[IACCEL]
+            # Standing, the plan starts from a released brake: held braking does nothing to a
+            # van at rest, so the model (linearised there) would not see that drive moves it.
+            # The send schedule releases the real brake at the comfort jerk (_solution). Drive
+            # beyond a standing van's most on record was never applied.
+            out[IACCEL] = max(out[IACCEL], 0.0)
+            out[IACCEL_CMD] = min(max(out[IACCEL_CMD], 0.0), STANDSTILL_MAX_DRIVE_MPS2)
         return out
 
     # -- reference --------------------------------------------------------------------------------
@@ -1061,13 +1071,13 @@ class MpcPlanner:
 
     def _cold_start(self, problem: MpcProblem) -> np.ndarray:
         """Commands held as they are: a dynamically consistent first guess."""
-        x0 = np.concatenate([problem.initial_state, [0.0, 0.0]])
+        x0 = np.concatenate([problem.initial_state, np.zeros(NX - N_PHYSICAL)])
         return self._rollout_z(x0, np.zeros((self.config.horizon_steps, NU)))
 
     def _stopping_rollout(self, problem: MpcProblem) -> np.ndarray:
         """Steering held, accel command ramped at the comfort jerk to the comfort decel."""
         cfg = self.config
-        x0 = np.nan_to_num(np.concatenate([problem.initial_state, [0.0, 0.0]]))
+        x0 = np.nan_to_num(np.concatenate([problem.initial_state, np.zeros(NX - N_PHYSICAL)]))
         target = COMFORT_MIN_ACCEL_MPS2
         inputs = np.zeros((cfg.horizon_steps, NU))
         accel = x0[IACCEL_CMD]
@@ -1092,16 +1102,20 @@ class MpcPlanner:
         # before the new plan's first breakpoint the old schedule (already being sent) holds.
         steer_t, steer_v = t - cfg.steer_dead_time_s, x[:, ISTEER_CMD].copy()
         accel_t, accel_v = t - cfg.accel_dead_time_s, x[:, IACCEL_CMD].copy()
-        # Standing and planning to stay so for a while: send the bridge's brake hold instead of
-        # the model's near-zero accel (the interior-point solution of a stopped plan creeps by
-        # mm/s), reached at the comfort jerk. A plan that pulls away within HOLD_LOOKAHEAD_S
-        # gets no hold, so it never waits a cycle for its own brake.
+        # Standing, the plan starts from a released brake (predict_initial_state): the command
+        # being sent gets there at the comfort jerk, so pulling away from the brake hold does not
+        # jolt. Standing and planning to stay so for a while: send the bridge's brake hold
+        # instead of the model's near-zero accel (the interior-point solution of a stopped plan
+        # creeps by mm/s), also reached at the comfort jerk. A plan that pulls away within
+        # HOLD_LOOKAHEAD_S gets no hold, so it never waits a cycle for its own brake.
+        sending = self._accel_sent.at(stamp, accel_v[0])
+        ramp = COMFORT_JERK_MPS3 * (accel_t - accel_t[0])
+        if x[0, IV] <= STANDSTILL_SPEED_MPS:
+            accel_v = np.minimum(accel_v, sending + ramp)
         stopped = np.cumprod(x[:, IV] <= STANDSTILL_SPEED_MPS).astype(bool)
-        soon = t <= t[0] + HOLD_LOOKAHEAD_S
-        if stopped[soon].all():
-            into_hold = accel_v[0] - COMFORT_JERK_MPS3 * (accel_t - accel_t[0])
+        if stopped[t <= t[0] + HOLD_LOOKAHEAD_S].all():
             accel_v[stopped] = np.minimum(accel_v[stopped],
-                                          np.maximum(into_hold[stopped], STANDSTILL_HOLD_ACCEL_MPS2))
+                                          np.maximum(sending - ramp[stopped], STANDSTILL_HOLD_ACCEL_MPS2))
         if steer_t[0] > 1e-9:
             steer_t = np.concatenate([[0.0], steer_t])
             steer_v = np.concatenate([[self._steer_sent.at(stamp, steer_v[0])], steer_v])

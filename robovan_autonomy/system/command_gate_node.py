@@ -1,12 +1,16 @@
 """The command gate node: /planning/command and /system/mode in, /control/command out.
 
 The one writer of /control/command (decisions in command_gate.py and mrm.py; I/O only here).
-Planner plans go out the moment they arrive while the supervisor says AUTONOMOUS, keeping their
-stamp (the oldest sensor data behind them); in every other mode the gate's own stop goes out at
-rate_hz, and at once when the mode changes. Bad messages (non-finite, wrong frame, out of order,
-from the future, oversized) are counted and reported, never used.
+Planner plans go out at the next tick after they arrive while the supervisor says AUTONOMOUS,
+keeping their stamp (the oldest sensor data behind them); in every other mode the gate's own stop
+goes out every stop_period_s, and at the next tick when the mode changes. Everything leaves from
+the tick timer: in lockstep a message published from a timer reaches the bridge in the same tick,
+one published from a subscription callback may not. Bad messages (non-finite, wrong frame, out of
+order, from the future, oversized) are counted and reported, never used.
 """
 from __future__ import annotations
+
+import math
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -20,6 +24,7 @@ from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.system import command_gate, mrm
 from robovan_autonomy.system.command_gate import CommandGate, GateConfig, VanStatus
+from robovan_autonomy.system.modes import OperatingMode
 from robovan_autonomy.vehicle.command_limits import CommandLimits
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -31,7 +36,9 @@ PARAMETERS = [
           "than this is rejected (sensor stamp to now)", min=0.02, max=1.0),
     Param("mode_timeout_s", command_gate.MODE_TIMEOUT_S, "the supervisor silent this long while "
           "autonomy has the van: the gate stops the van on its own", min=0.05, max=2.0),
-    Param("rate_hz", 20.0, "how often the gate's own stop plans go out", min=5.0, max=100.0),
+    Param("tick_hz", 100.0, "how often the gate sends what is due (a plan waits at most one tick)",
+          min=20.0, max=1000.0),
+    Param("stop_period_s", 0.05, "how often the gate's own stop plans go out", min=0.01, max=0.5),
     Param("diagnostics_period_s", 0.2, "period of the /diagnostics report", min=0.05, max=2.0),
 ]
 
@@ -47,7 +54,9 @@ class CommandGateNode(Node):
         self.internal_errors = 0
         self.forwarded = 0
         self._reported = (0, 0)  # (rejections, internal errors) at the last report
-        self._mode = None
+        self._mode = None            # the effective mode at the last stop plan
+        self._pending = None         # a planner plan to forward at the next tick
+        self._last_stop_s = -math.inf
         self.command_pub = self.create_publisher(JointTrajectory, itf.CONTROL_COMMAND, itf.RELIABLE_QOS)
         self.diagnostics = DiagnosticsPublisher(self)
         self.create_subscription(JointTrajectory, itf.PLANNING_COMMAND,
@@ -56,7 +65,7 @@ class CommandGateNode(Node):
                                  self._guarded(self._on_mode, "on_mode"), itf.RELIABLE_QOS)
         self.create_subscription(JointState, itf.VEHICLE_STATUS,
                                  self._guarded(self._on_status, "on_status"), itf.RELIABLE_QOS)
-        self.create_timer(1.0 / p.rate_hz, self._guarded(self._tick, "tick"))
+        self.create_timer(1.0 / p.tick_hz, self._guarded(self._tick, "tick"))
         self.create_timer(p.diagnostics_period_s, self._guarded(self._report, "report"))
 
     def _guarded(self, callback, name: str):
@@ -84,8 +93,7 @@ class CommandGateNode(Node):
         out, problem = self.gate.on_plan(plan, now_s(self))
         self._problem("planning_command", problem)
         if out is not None:
-            self.forwarded += 1
-            self.command_pub.publish(itf.encode_control_command(out))
+            self._pending = out
 
     def _on_mode(self, msg: DiagnosticArray) -> None:
         try:
@@ -93,10 +101,7 @@ class CommandGateNode(Node):
         except itf.InterfaceError as err:
             self._problem("system_mode", str(err))
             return
-        now = now_s(self)
-        self._problem("system_mode", self.gate.on_mode(mode.mode, mode.stamp_s, now))
-        if self.gate.effective_mode(now) is not self._mode:
-            self._tick()
+        self._problem("system_mode", self.gate.on_mode(mode.mode, mode.stamp_s, now_s(self)))
 
     def _on_status(self, msg: JointState) -> None:
         try:
@@ -109,8 +114,17 @@ class CommandGateNode(Node):
 
     def _tick(self) -> None:
         now = now_s(self)
-        self._mode = self.gate.effective_mode(now)
-        plan = self.gate.tick(now)
+        mode = self.gate.effective_mode(now)
+        if mode is OperatingMode.AUTONOMOUS:
+            self.gate.tick(now)  # nothing of its own to send: ends any stop
+            plan, self._pending = self._pending, None
+            self.forwarded += plan is not None
+        else:
+            self._pending = None
+            due = mode is not self._mode or now - self._last_stop_s >= self.params.stop_period_s - 1e-9
+            plan = self.gate.tick(now) if due else None
+            self._last_stop_s = now if due else self._last_stop_s
+        self._mode = mode
         if plan is not None:
             self.command_pub.publish(itf.encode_control_command(plan))
 

@@ -40,8 +40,12 @@ _VEHICLE = load_vehicle_params()
 AEB_RESULT_TIMEOUT_S = 0.3
 # The van's speed report counts as current for this long, s (the bridge's report timeout).
 STATUS_TIMEOUT_S = 0.1
-# Diagnostics keys whose value is the van's DBW state, by node.
+# Diagnostics key whose value is the van's DBW state (the bridge's report).
 DBW_STATE_KEY = "dbw_state"
+# A mode change between decisions (the AEB, a person clearing a stop) goes out within this, s.
+# Outputs leave from timers only: in lockstep, a message published from a timer reaches its readers
+# in the same tick, one published from a subscription callback may not.
+URGENT_PERIOD_S = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +129,7 @@ class SupervisorNode(Node):
         self.rejected_diagnostics = 0
         self.last_diagnostics_problem = ""
         self._published_mode: OperatingMode | None = None
+        self._urgent = False  # a mode change waiting for the urgent timer
         self._last_diagnostics_s = -math.inf
         self.mode_pub = self.create_publisher(DiagnosticArray, itf.SYSTEM_MODE, itf.RELIABLE_QOS)
         self.diagnostics = DiagnosticsPublisher(self)
@@ -132,6 +137,7 @@ class SupervisorNode(Node):
                                  self._guarded(self._on_diagnostics, "on_diagnostics"), itf.RELIABLE_QOS)
         self.create_service(Trigger, itf.SYSTEM_CLEAR_MRM, self._on_clear)
         self.create_timer(1.0 / p.rate_hz, self._guarded(self._decide_now, "cycle"))
+        self.create_timer(URGENT_PERIOD_S, self._guarded(self._decide_if_urgent, "urgent"))
 
     # -- inputs ------------------------------------------------------------------------------
     def _guarded(self, callback, name: str):
@@ -199,8 +205,7 @@ class SupervisorNode(Node):
         speed = self._speed(now)
         response.success, response.message = self.supervisor.clear(speed, self._findings(now))
         self.get_logger().info(f"clear minimal-risk stop: {response.message}")
-        if response.success:
-            self._decide(now)
+        self._urgent = self._urgent or response.success
         return response
 
     # -- AEB -----------------------------------------------------------------------------------
@@ -220,7 +225,7 @@ class SupervisorNode(Node):
         result = self.aeb_result
         if result.trigger and self.supervisor.emergency(
                 now, f"AEB: obstacle {result.distance_m:.1f} m ahead on the path, TTC {result.ttc_s:.2f} s"):
-            self._publish(now)
+            self._urgent = True
 
     def _speed(self, now: float) -> float:
         status = self.status
@@ -289,13 +294,17 @@ class SupervisorNode(Node):
     def _decide_now(self) -> None:
         self._decide(now_s(self))
 
+    def _decide_if_urgent(self) -> None:
+        if self._urgent:
+            self._urgent = False
+            self._decide(now_s(self))
+
     def _decide(self, now: float) -> None:
         findings = self._findings(now)
         self.supervisor.step(now, self._dbw_state(now), findings, self._stop_check(now))
         self._publish(now, findings)
 
-    def _publish(self, now: float, findings: list[Finding] | None = None) -> None:
-        findings = self._findings(now) if findings is None else findings
+    def _publish(self, now: float, findings: list[Finding]) -> None:
         supervisor = self.supervisor
         level = max([f.level for f in findings] + [ERROR if supervisor.mode.is_mrm else OK])
         self.mode_pub.publish(itf.encode_system_mode(itf.SystemMode(now, supervisor.mode, supervisor.reason, level)))

@@ -293,6 +293,7 @@ class Simulation:
                     node.destroy_node()
                     self.stack_nodes.remove(node)
                     self.nodes.remove(node)
+                    self.bridge = None if node is self.bridge else self.bridge
 
     def _clock_offset_s(self, t_s: float) -> float:
         return sum(f.value for f in self.stack_faults if f.target == "clock" and f.start_s <= t_s < f.end_s)

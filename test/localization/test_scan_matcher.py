@@ -63,3 +63,12 @@ def test_covariance_is_symmetric_positive_definite_in_map_axes(street_map, scan_
     result = matcher.match(matcher.crop(scan_of(points, truth, np.random.default_rng(5))), truth)
     np.testing.assert_allclose(result.covariance, result.covariance.T)
     assert np.linalg.eigvalsh(result.covariance).min() > 0.0
+
+
+def test_matching_is_repeatable_bit_for_bit_for_lockstep_runs(street_map, scan_of):
+    points, matcher = street_map
+    truth = np.array([10.0, 0.5, -0.2])
+    scan = matcher.crop(scan_of(points, truth, np.random.default_rng(6)))
+    first, second = (matcher.match(scan, truth + [0.2, 0.1, 0.01]) for _ in range(2))
+    np.testing.assert_array_equal(first.pose, second.pose)
+    np.testing.assert_array_equal(first.covariance, second.covariance)
