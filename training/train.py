@@ -296,6 +296,7 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a "
                         "shared CPU)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     parser.add_argument("--checkpoint", type=Path, default=None, help="resume from these weights (.pt; "
                         "every epoch saves DATA/checkpoint.pt)")
     args = parser.parse_args(argv)
@@ -313,7 +314,7 @@ def main(argv=None) -> None:
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=LR)
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
     budget_s, started = args.minutes * 60.0, time.monotonic()
     it, epoch, done = 0, 0, False
     print(f"{len(data)} frames, classes {names}, input {input_hw}, "
@@ -329,7 +330,7 @@ def main(argv=None) -> None:
             # Cosine decay over the time budget, not an iteration count: the speed of a shared
             # CPU varies too much to fix the schedule's length in advance.
             progress = (time.monotonic() - started) / budget_s
-            lr = LR * min(1.0, (it + 1) / WARMUP_ITERS) * max(0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))),
+            lr = args.lr * min(1.0, (it + 1) / WARMUP_ITERS) * max(0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))),
                                                                0.01)
             for group in optimiser.param_groups:
                 group["lr"] = lr

@@ -2,7 +2,9 @@
 
 I/O only: every message goes through interfaces.py into localizer.Localizer (the pipeline) and
 the estimate comes out on /localization/odometry at rate_hz, stamped with the time of the newest
-measurement it includes. /diagnostics carries the mode (INITIALIZING, TRACKING, DEGRADED, LOST),
+measurement it includes. The IMU's stamps pace the output (the first sample of each period
+publishes, so the estimate is as fresh as the IMU); when the IMU falls silent a timer on the node
+clock publishes what the other inputs give. /diagnostics carries the mode (INITIALIZING, TRACKING, DEGRADED, LOST),
 a confidence in [0, 1] with the speed it allows, and every rejected input counted by reason.
 The GNSS-only and odometry-only estimates go out on /localization/debug/* for run reports.
 """
@@ -30,6 +32,8 @@ from robovan_autonomy.parameters import Param
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 FULL_SPEED_CONFIDENCE = 0.8     # at or above: the van may drive at its ODD limit
+STAMP_TOLERANCE_S = 1e-6        # IMU stamps a rate period apart count as due despite rounding
+IMU_SILENT_PERIODS = 2.5        # no IMU-driven output for this many periods: the timer takes over
 PLANAR_VARIANCE = 1e6           # z, roll and pitch are not estimated: "unknown" to any fuser
 _LEVEL = {Mode.TRACKING: itf.OK, Mode.DEGRADED: itf.WARN, Mode.INITIALIZING: itf.WARN, Mode.LOST: itf.ERROR}
 
@@ -114,7 +118,7 @@ class LocalizationNode(Node):
         self.create_subscription(NavSatFix, itf.GNSS_FIX, self._on_fix, itf.SENSOR_QOS)
         self.create_subscription(PointCloud2, itf.LIDAR_POINTS, self._on_points, itf.SENSOR_QOS)
         self.create_subscription(JointState, itf.VEHICLE_STATUS, self._on_status, itf.RELIABLE_QOS)
-        self.create_timer(1.0 / p.rate_hz, self._publish)
+        self.create_timer(1.0 / p.rate_hz, self._publish_without_imu)
         self.create_timer(1.0 / p.diagnostics_rate_hz, self._report)
 
     # -- inputs -----------------------------------------------------------------------------------
@@ -131,6 +135,8 @@ class LocalizationNode(Node):
             gyro = self._imu_rotation @ sample.angular_velocity_radps
             accel = self._imu_rotation @ sample.linear_acceleration_mps2
             self.localizer.on_imu(sample.stamp_s, float(gyro[2]), float(accel[0]))
+            if sample.stamp_s >= self._published_s + 1.0 / self.params.rate_hz - STAMP_TOLERANCE_S:
+                self._publish()
 
     def _on_status(self, msg: JointState) -> None:
         status = self._decode("vehicle_status", itf.decode_vehicle_status, msg)
@@ -182,7 +188,13 @@ class LocalizationNode(Node):
                 status.stamp_s, *pose, status.speed_mps, 0.0)))
 
     # -- outputs -------------------------------------------------------------------------------------
+    def _publish_without_imu(self) -> None:
+        """The node-clock fallback: odometry from the other inputs while the IMU is silent."""
+        if now_s(self) - self._published_s > IMU_SILENT_PERIODS / self.params.rate_hz:
+            self._publish()
+
     def _publish(self) -> None:
+        """The estimate at the newest measurement it includes, stamped with that time."""
         estimate = self.localizer.estimate()
         if estimate is None or estimate.t_s <= self._published_s:
             return

@@ -20,6 +20,7 @@ from scipy.optimize import linear_sum_assignment
 from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.interfaces import PoseEstimate
 from robovan_autonomy.perception.camera_projection import CameraProjection, box_corners
+from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.perception.detector import Detections, Detector, box_iou
 from robovan_autonomy.perception.lidar_objects import LidarObjectDetector, pose_matrix
 from robovan_autonomy.perception.tracker import Tracker
@@ -28,7 +29,14 @@ from robovan_autonomy.vehicle_params import SensorPose
 ODOMETRY_HISTORY = 200         # poses kept (4 s of 50 Hz odometry): covers any queued message
 MAX_QUEUE = 20                 # sensor messages waiting for a pose; older ones are dropped first
 STAMP_EPS_S = 1e-6
+PERIOD_SLACK = 0.9             # a frame this share of the detector period after the last one is due
 CENTRE_INSIDE_SCORE = 0.35     # match score of a track whose projected centre lies in a detection box
+# Unmatched detections of these classes are placed in 3D from the LiDAR returns inside their box:
+# people beside a parked car share its cluster, yet the camera sees them apart.
+PLACED_CLASSES = (int(ObjectClass.PEDESTRIAN), int(ObjectClass.CYCLIST))
+PLACED_SIGMA_M = 0.3           # position noise of a placed detection (median of a few returns)
+PLACED_BOX_SHRINK = 0.2        # share of the box width left out on each side (background returns)
+PLACED_RANGE_TOLERANCE = 0.35  # returns must agree with the box bottom's ground range this well
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,7 +173,8 @@ class PerceptionPipeline:
                                                              "clusters": len(boxes), "objects": len(objects)})
 
     def _camera(self, item: _Pending, pose: PoseEstimate) -> FusionOutput | None:
-        if self.detector is None or item.stamp_s - self._last_detection_s < self.config.detector_period_s - STAMP_EPS_S:
+        # Frames come on the simulator's 10 ms ticks, a few ms either side of the ideal period.
+        if self.detector is None or item.stamp_s - self._last_detection_s < PERIOD_SLACK * self.config.detector_period_s:
             return None
         image, intrinsics = item.payload
         if self._projection is None or self._projection.intrinsics != intrinsics:
@@ -178,10 +187,21 @@ class PerceptionPipeline:
         matches = match_detections(self.tracker, pose, self._projection, detections, self.config)
         for track, d in matches:
             self.tracker.vote(track, int(detections.class_id[d]), float(detections.scores[d]))
+        matched = {d for _, d in matches}
+        placed = 0
+        for d in range(len(detections)):
+            if d in matched or int(detections.class_id[d]) not in PLACED_CLASSES:
+                continue
+            xy = place_detection(detections.boxes_xyxy[d], self.lidar.last_points, pose, self._projection)
+            if xy is not None:
+                self.tracker.update_point(item.stamp_s, xy, PLACED_SIGMA_M, int(detections.class_id[d]),
+                                          float(detections.scores[d]))
+                placed += 1
         objects = self.tracker.objects()
         return FusionOutput(item.stamp_s, "camera", objects,
                             {"detector_ms": detector_ms, "detections": len(detections),
-                             "matched_detections": len(matches), "objects": len(objects)})
+                             "matched_detections": len(matches), "placed_detections": placed,
+                             "objects": len(objects)})
 
 
 def match_detections(tracker: Tracker, pose: PoseEstimate, projection: CameraProjection, detections: Detections,
@@ -221,3 +241,32 @@ def match_detections(tracker: Tracker, pose: PoseEstimate, projection: CameraPro
     cost = np.where((iou >= config.camera_iou_gate) & consistent, 1.0 - iou, 1e6)
     rows, cols = linear_sum_assignment(cost)
     return [(tracks[index[r]], int(c)) for r, c in zip(rows, cols) if cost[r, c] < 1e6]
+
+
+def place_detection(box_xyxy: np.ndarray, points_map: np.ndarray, pose: PoseEstimate,
+                    projection: CameraProjection) -> np.ndarray | None:
+    """Map x, y of a detection: the median of the obstacle returns that project into the middle
+    of its box at about the range its bottom edge gives; None without such returns."""
+    if len(points_map) == 0:
+        return None
+    rotation, translation = pose_matrix(pose)
+    base = (points_map[:, :3] - translation) @ rotation
+    pixels, _ = projection.project(base)
+    x1, y1, x2, y2 = box_xyxy
+    margin = PLACED_BOX_SHRINK * (x2 - x1)
+    inside = ((pixels[:, 0] >= x1 + margin) & (pixels[:, 0] <= x2 - margin)
+              & (pixels[:, 1] >= y1) & (pixels[:, 1] <= y2))
+    if not inside.any():
+        return None
+    ground, _ = projection.box_ground_points(np.asarray(box_xyxy)[None])
+    origin = projection.origin_base[:2]
+    distance = np.hypot(*(base[inside, :2] - origin).T)
+    expected = float(np.hypot(*(ground[0, :2] - origin)))
+    if np.isfinite(expected):
+        agree = np.abs(distance - expected) <= PLACED_RANGE_TOLERANCE * expected
+        if not agree.any():
+            return None
+        chosen = points_map[inside][agree]
+    else:
+        chosen = points_map[inside]
+    return np.median(chosen[:, :2], axis=0)

@@ -150,6 +150,7 @@ class LidarObjectDetector:
         self.config = config
         self.extrinsic = extrinsic
         self.drivable = drivable
+        self.last_points = np.zeros((0, 4))  # the latest scan's obstacle points (map x, y, z, height)
         footprint = vehicle.footprint()
         self.self_box = (footprint.min(axis=0) - SELF_MARGIN_M, footprint.max(axis=0) + SELF_MARGIN_M)
         angles = np.linspace(0.0, math.pi / 2.0, HEADING_STEPS, endpoint=False)
@@ -187,6 +188,7 @@ class LidarObjectDetector:
         rotation, translation = pose_matrix(pose)
         sensor_xy = (rotation @ self.extrinsic.translation() + translation)[:2]
         points = self.obstacle_points(points_sensor, pose)
+        self.last_points = points
         labels = self._cluster(points, sensor_xy)
         if labels is None:
             return LidarBoxes.empty(sensor_xy)

@@ -41,6 +41,7 @@ MAX_SPEED_MPS = 30.0            # faster estimates are association errors: such 
 FRAGMENT_MARGIN_M = 0.5         # unmatched boxes this close inside a track's box are parts of it
 FACE_MIN_LENGTH_M = 1.4         # a moving box this long across its motion is a vehicle's face
 VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
+CAMERA_POINT_GATE_M = 1.5       # a camera-placed person updates a track of its class this close
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,6 +254,30 @@ class Tracker:
             return t_s - track.last_hit_s <= timeout and track.speed_mps <= MAX_SPEED_MPS
 
         self.tracks = [t for t in self.tracks if alive(t)]
+
+    # -- camera positions -----------------------------------------------------------------------
+    def update_point(self, t_s: float, xy: np.ndarray, sigma_m: float, class_id: int, score: float) -> None:
+        """A camera detection placed in 3D (by the LiDAR returns inside its box): updates the
+        nearest track of its class within the gate, or starts one. It sees people the LiDAR
+        clusters cannot separate from the car they stand next to."""
+        self.predict(t_s)
+        best, best_d = None, CAMERA_POINT_GATE_M
+        for track in self.tracks:
+            d = float(np.hypot(*(track.x[:2] - xy)))
+            if d < best_d and self.class_of(track) == class_id:
+                best, best_d = track, d
+        if best is None:
+            p = np.diag([sigma_m ** 2, sigma_m ** 2, self.config.initial_speed_sigma_mps ** 2,
+                         self.config.initial_speed_sigma_mps ** 2])
+            typical = np.array(CLASS_SIZE_M[class_id][0], float)
+            best = Track(self._next_id, np.array([xy[0], xy[1], 0.0, 0.0]), p, t_s, t_s, 0, 0.0, typical, 0.0)
+            self._next_id = self._next_id % 0xFFFFFFFF + 1
+            self.tracks.append(best)
+        else:
+            self._update(best, np.asarray(xy, float), sigma_m)
+        self.vote(best, class_id, score)
+        best.hits += 1
+        best.last_hit_s = t_s
 
     # -- output ---------------------------------------------------------------------------------
     def confirmed(self) -> list[Track]:

@@ -151,6 +151,10 @@ GAP_CLOSING_TIME_S = 3.0
 # Objects are put in the path frame over this window around base_link, m.
 OBJECT_WINDOW_BEHIND_M = 20.0
 OBJECT_WINDOW_AHEAD_M = 150.0
+# Objects farther than this from the van are not looked at, m: the window ahead plus 60 m that a
+# 50 km/h road user covers over the horizon. Most of the district's parked cars lie beyond it,
+# and predicting and projecting them was most of a step's time.
+OBJECT_RANGE_M = OBJECT_WINDOW_AHEAD_M + 60.0
 # Objects handed to the MPC: within this lateral distance of the path at some stage, m (own and
 # oncoming lane, parking strip and kerb); the MPC keeps the nearest few.
 MPC_OBJECT_LATERAL_M = 10.0
@@ -576,6 +580,7 @@ class BehaviourPlanner:
         s_front = s_van_m + self.front_bumper_m
         standing = van.speed_mps < STANDSTILL_SPEED_MPS
         standing_s = self._standstill.update(t_s, standing)
+        objects = objects[np.hypot(objects["x"] - van.x_m, objects["y"] - van.y_m) <= OBJECT_RANGE_M]
         prediction = predict_objects(objects, self.horizon, self._turn_rates.update(t_s, objects))
         objs = _PathObjects.build(prediction, path, s_van_m)
         self._update_still_timers(t_s, objects)

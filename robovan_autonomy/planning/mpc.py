@@ -83,8 +83,9 @@ STEP_S = 0.1
 COMFORT_MIN_ACCEL_MPS2 = -3.0
 COMFORT_MAX_ACCEL_MPS2 = 1.5
 COMFORT_JERK_MPS3 = 2.0
-# Lateral acceleration the plan may use, m/s²: half the bridge's 3 m/s² cap, urban comfort.
-COMFORT_LATERAL_ACCEL_MPS2 = 1.5
+# Lateral acceleration the plan may use, m/s²: urban comfort is 1.5 (half the bridge's 3 m/s²
+# cap); the plan keeps 0.1 of it for the steering lag the van adds when it speeds up out of a turn.
+COMFORT_LATERAL_ACCEL_MPS2 = 1.4
 # Obstacle slots per stage: the QP's size is fixed at build time; the nearest K objects are used.
 MAX_OBSTACLES = 8
 # Discs that cover the van's body for collision checks: three keep the radius at ~1.2 m.
@@ -125,11 +126,13 @@ LOW_SPEED_STEER_RATE_GAIN = 50.0
 # holds. The hold is ramped in at the comfort jerk, so the last millimetres of a stop do not end
 # in a jolt.
 HOLD_LOOKAHEAD_S = 2.0
-# Most drive a van that still stands can be under, m/s²: more would already be moving it. A
-# larger command on record for a standing van never reached it (autonomy not engaged yet, or
-# overridden), so the plan starts from here, and engaging never meets a plan already at full
-# drive (a jolt the bridge's jerk limiter only softens).
-STANDSTILL_MAX_DRIVE_MPS2 = 0.3
+# A standing van whose drive, by the commands on record, should show this much more accel than
+# measured did not get them (autonomy not engaged yet, or overridden), m/s²: a van at rest
+# reports no accel while its brake is on, and exactly its drive once that is positive.
+UNAPPLIED_DRIVE_MPS2 = 0.3
+# Such a van's plan starts from at most this drive, m/s², so that engaging never meets a plan
+# already at full drive (a jolt the bridge's jerk limiter only softens).
+STANDSTILL_MAX_DRIVE_MPS2 = 0.2
 # Step of the dead-time forward prediction, s: RK4 at a sixth of the 0.12 s steering lag.
 PREDICTION_SUBSTEP_S = 0.02
 # How much of the sent-command history is kept, s: several dead times.
@@ -502,8 +505,12 @@ class MpcSolution:
         t = t[t >= 0.0]
         steer = np.interp(t, self.steer_send_t_s, self.steer_send_rad)
         accel = np.interp(t, self.accel_send_t_s, self.accel_send_mps2)
-        rate = np.array([_piecewise_linear(self.steer_send_t_s, self.steer_send_rad, ti)[1]
-                         for ti in t])
+        # The slope of the segment each time starts (as _piecewise_linear; 0 outside).
+        knots, values = self.steer_send_t_s, self.steer_send_rad
+        slopes = np.append(np.diff(values) / np.diff(knots), 0.0)
+        segment = np.searchsorted(knots, t, side="right") - 1
+        inside = (segment >= 0) & (segment < len(knots) - 1)
+        rate = np.where(inside, slopes[np.clip(segment, 0, None)], 0.0)
         speed = np.interp(t, self.t_s, self.speed_mps)
         return CommandSchedule(t, steer, rate, speed, accel)
 
@@ -858,6 +865,18 @@ class _CommandChannel:
     def at(self, t_s: float, default: float) -> float:
         return default if self.t_s.size == 0 else float(np.interp(t_s, self.t_s, self.value))
 
+    def lagged(self, t_s: float, tau_s: float, default: float) -> float:
+        """What a first-order actuator (time constant tau_s) fed this record would show at t_s,
+        settled on the oldest sample kept."""
+        if self.t_s.size == 0:
+            return default
+        times = np.arange(t_s - COMMAND_HISTORY_S, t_s, PREDICTION_SUBSTEP_S)
+        response = float(np.interp(times[0], self.t_s, self.value))
+        keep = 1.0 - math.exp(-PREDICTION_SUBSTEP_S / tau_s)
+        for command in np.interp(times, self.t_s, self.value):
+            response += (command - response) * keep
+        return response
+
 
 # --- the planner ----------------------------------------------------------------------------------
 class MpcPlanner:
@@ -928,10 +947,18 @@ class MpcPlanner:
         if out[IV] <= STANDSTILL_SPEED_MPS:
             # Standing, the plan starts from a released brake: held braking does nothing to a
             # van at rest, so the model (linearised there) would not see that drive moves it.
-            # The send schedule releases the real brake at the comfort jerk (_solution). Drive
-            # beyond a standing van's most on record was never applied.
+            # The send schedule releases the real brake at the comfort jerk (_solution).
             out[IACCEL] = max(out[IACCEL], 0.0)
-            out[IACCEL_CMD] = min(max(out[IACCEL_CMD], 0.0), STANDSTILL_MAX_DRIVE_MPS2)
+            out[IACCEL_CMD] = max(out[IACCEL_CMD], 0.0)
+            expected = self._accel_sent.lagged(t0 - cfg.accel_dead_time_s, cfg.accel_tau_s, accel)
+            if expected - accel > UNAPPLIED_DRIVE_MPS2:
+                out[IACCEL_CMD] = min(out[IACCEL_CMD], STANDSTILL_MAX_DRIVE_MPS2)
+        if self._previous_z is not None and math.isfinite(out[IYAW]):
+            # Measured yaw is wrapped to ±π, the plan's is continuous: heading west, the two
+            # differ by 2π every other cycle, and the warm start would turn the van round once
+            # between its first two stages (a linearisation that sent the plan off the map).
+            previous = float(self._previous_z[IYAW])
+            out[IYAW] = previous + math.remainder(out[IYAW] - previous, math.tau)
         return out
 
     # -- reference --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from robovan_autonomy.config_errors import config_path
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters, now_s
 from robovan_autonomy.parameters import Param
+from robovan_autonomy.planning.mpc import MpcProblem, save_problems
 from robovan_autonomy.planning.planner import PlanOutput, Planner, PlannerInput
 from robovan_autonomy.planning.route import RouteError
 from robovan_autonomy.vehicle.command_follower import MAX_FUTURE_STAMP_S
@@ -38,6 +39,9 @@ PARAMETERS = [
     Param("odometry_timeout_s", 0.3, "older odometry stops the van", min=0.05, max=2.0),
     Param("objects_timeout_s", 0.5, "an older object table stops the van", min=0.05, max=5.0),
     Param("deadline_ms", 50.0, "a cycle slower than this counts as a deadline miss", min=1.0, max=1000.0),
+    Param("record_mpc_problems", "", "write every record_mpc_every-th MPC problem of the run to this .npz "
+          "when the node shuts down, for bench/mpc.py (empty: record nothing)"),
+    Param("record_mpc_every", 1, "cycles between recorded MPC problems", min=1, max=1000),
 ]
 
 
@@ -58,6 +62,9 @@ class PlannerNode(Node):
         self.rejected = {"odometry": 0, "vehicle_status": 0, "objects": 0}
         self.last_problem = ""
         self.deadline_misses = 0
+        self.recorded_problems: list[MpcProblem] = []
+        self._problems_seen = 0
+        self._last_problem: MpcProblem | None = None
         self.command_pub = self.create_publisher(JointTrajectory, itf.PLANNING_COMMAND, itf.RELIABLE_QOS)
         self.path_pub = self.create_publisher(Path, itf.TRAJECTORY, itf.RELIABLE_QOS)
         self.diagnostics = DiagnosticsPublisher(self)
@@ -120,6 +127,7 @@ class PlannerNode(Node):
         else:
             try:
                 output = self.planner.step(inputs)
+                self._record_problem()
             except RouteError as err:
                 output = self.planner.stop(inputs, f"no route: {err}")
             except Exception as err:  # a planning bug must end in a stop plan, never in silence
@@ -130,6 +138,22 @@ class PlannerNode(Node):
         if cycle_ms > self.params.deadline_ms:
             self.deadline_misses += 1
         self._report(output, cycle_ms)
+
+    def _record_problem(self) -> None:
+        """Keep the MPC problem this cycle solved (a cycle that stopped before the MPC solved
+        none), every record_mpc_every-th one."""
+        problem = self.planner.mpc.last_problem
+        if not self.params.record_mpc_problems or problem is None or problem is self._last_problem:
+            return
+        self._last_problem = problem
+        self._problems_seen += 1
+        if (self._problems_seen - 1) % self.params.record_mpc_every == 0:
+            self.recorded_problems.append(problem)
+
+    def destroy_node(self):
+        if self.params.record_mpc_problems and self.recorded_problems:
+            save_problems(self.params.record_mpc_problems, self.recorded_problems)
+        super().destroy_node()
 
     def _source_stamp(self, base_s: float) -> float:
         """The oldest input behind a plan whose schedule starts at base_s."""

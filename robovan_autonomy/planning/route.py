@@ -25,7 +25,7 @@ from robovan_autonomy.vehicle_params import VehicleParams, load_vehicle_params
 PATH_SPACING_M = 0.5
 SMOOTHING_SIGMA_M = 1.5              # spreads each curvature step over about ±3 m (a short clothoid)
 MAX_SMOOTHING_OFFSET_M = 0.3         # the smoothed path may leave the lane centreline by this much
-MAX_LATERAL_ACCEL_MPS2 = 1.5         # passenger-car comfort; also keeps parcels on the shelves
+MAX_LATERAL_ACCEL_MPS2 = 1.4         # comfort (1.5, parcels stay on the shelves) less tracking slack
 COMFORT_DECEL_MPS2 = 2.0             # service braking the speed profile may ask for ahead of a curve
 MIN_ROUTE_LENGTH_M = 2.0 * PATH_SPACING_M
 

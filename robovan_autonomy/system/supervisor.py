@@ -1,20 +1,22 @@
 """The supervisor's state machine: the operating mode from the van's DBW state and the stack's health.
 
-    MANUAL ──(van armed or engaged)──► READY ──(van engaged, all healthy)──► AUTONOMOUS
-       ▲                                 ▲                                       │ a fault
-       └──(driver / van MANUAL)──────────┴──(a person clears, at rest)──── MRM_COMFORTABLE_STOP
-                                                                                 │ cannot stop in
-                                         AEB, from AUTONOMOUS or a stop ──► MRM_EMERGENCY_STOP
+    van MANUAL ─────────────────────────────────────────────────► MANUAL
+    van READY ──────────────────────────────────────────────────► READY
+    van ENGAGED, a fault ───────────────────────────────────────► READY (the gate holds the van)
+    van ENGAGED, all healthy ───────────────────────────────────► AUTONOMOUS
+    AUTONOMOUS, a fault ────────────────────── latch ───────────► MRM_COMFORTABLE_STOP
+    comfortable stop cannot stop in time ──── latch ───────────► MRM_EMERGENCY_STOP
+    AEB, van engaged or already stopping ──── latch ───────────► MRM_EMERGENCY_STOP
+    latched ── a person clears it (service), van at rest, no fault ──► back to the rows above
 
 - A fault is any finding at ERROR level: a stream lost or too old, low localization confidence,
   a node reporting ERROR (the planner's "minimal-risk stop requested"), the van faulted.
-- Minimal-risk stops are latched: only `clear` (a person, through a service) ends one, and only
-  with the van at rest and no fault left. While latched, the mode stays the stop's, whatever
-  the van reports, except MANUAL: a driver who took the wheel has the van.
-- A comfortable stop becomes an emergency stop when it cannot stop in time: when the distance
-  it needs (plus a margin) exceeds the free distance the AEB's sweep found along the path.
-- READY holds the van still (the command gate sends a stop), so an engaged but unhealthy stack
-  never drives off; a fault while READY is reported, not latched.
+- While latched the mode stays the stop's, whatever the van reports (silent, faulted), except
+  MANUAL: a driver who took the wheel has the van; the latch still blocks autonomy after.
+- "Cannot stop in time": the distance a comfortable stop needs (plus a margin) exceeds the free
+  distance the AEB's sweep found along the path.
+- A fault while not autonomous is reported, not latched: READY already holds the van still, so
+  an engaged but unhealthy stack never drives off.
 Pure: no rclpy.
 """
 from __future__ import annotations

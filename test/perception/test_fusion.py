@@ -79,11 +79,11 @@ def detector():
 
 
 def test_a_lidar_track_seen_by_the_camera_takes_the_cameras_class(detector):
-    """A low van (2.0 m) has a car's size to the LiDAR; the camera tells it is a van."""
+    """A low van (1.9 m) has a car's size to the LiDAR; the camera tells it is a van."""
     lidar_model = LidarModel(LidarConfig.from_vehicle_params(PARAMS))
     renderer = CameraRenderer(INTRINSICS)
     scene = Scene()
-    rider = Box(16.0, -3.5, 0.0, 0.0, 5.4, 2.0, 2.0, None, int(ObjectClass.VAN_TRUCK), 7)
+    rider = Box(16.0, -3.5, 0.0, 0.0, 5.4, 2.0, 1.9, None, int(ObjectClass.VAN_TRUCK), 7)
     p = pipeline(detector)
     base = Pose3.from_xyz_ypr(0.0, 0.0, 0.0, 0.0)
     for k in range(12):

@@ -88,8 +88,9 @@ NO_OBJECTS = table()
 
 # --- an ideal van ----------------------------------------------------------------------------------
 class IdealVan:
-    """Does exactly what a decision allows: speeds up at 1 m/s² to min(cap, route limit), brakes
-    along the MPC's stop profile for the rear-axle stop point, and sits on the offset d(s)."""
+    """Does exactly what a decision allows: speeds up at 1 m/s² to min(cap, route limit, the
+    offset's cap), brakes along the MPC's stop profile for the rear-axle stop point, and sits on
+    the offset d(s)."""
 
     ACCEL_MPS2 = 1.0
 
@@ -105,7 +106,8 @@ class IdealVan:
 
     def follow(self, decision):
         room = max(decision.s_stop_rear_axle_m - self.s, 0.0)
-        limit = float(np.interp(self.s, self.path.s_m, self.path.speed_limit_mps))
+        limit = min(float(np.interp(self.s, self.path.s_m, self.path.speed_limit_mps)),
+                    float(decision.offset.speed_cap_mps(np.array([self.s]), mpc.STOP_PROFILE_DECEL_MPS2)[0]))
         target = min(decision.speed_cap_mps, limit, math.sqrt(2.0 * mpc.STOP_PROFILE_DECEL_MPS2 * room))
         accel = np.clip((target - self.v) / DT_S, decision.min_accel_mps2, self.ACCEL_MPS2)
         self.v = max(0.0, self.v + accel * DT_S)

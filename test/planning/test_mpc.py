@@ -136,15 +136,29 @@ def test_stops_before_s_stop_and_holds_at_standstill_without_creep(planner, conf
     assert all(p.command.accel_mps2 <= 0.0 for p in plans[stopped[0]:])
 
 
-def test_standstill_before_stop_point_holds_brake_and_steering(planner, config):
+def hold_at_the_stop_line(planner, config):
+    """A van at rest with the stop line touching its bumper, planned for 3 s."""
     start = VanState(0.0, 0.0, 0.0, 0.0, 0.0)
-    s_stop = config.front_bumper_m  # the stop line touches the bumper
-    states, plans, _ = drive(planner, straight_path(6.0), start, 3.0, s_stop_m=s_stop)
+    return drive(planner, straight_path(6.0), start, 3.0, s_stop_m=config.front_bumper_m)
+
+
+def test_standstill_before_stop_point_holds_brake_and_steering(planner, config):
+    states, plans, _ = hold_at_the_stop_line(planner, config)
     assert max(s.x_m for s in states) < 1e-3
-    for plan in plans:
-        assert plan.command.accel_mps2 <= STANDSTILL_HOLD_ACCEL_MPS2 + TOLERANCE
+    ramp_s = -STANDSTILL_HOLD_ACCEL_MPS2 / config.limits.max_jerk_mps3
+    for state, plan in zip(states, plans):
+        assert plan.command.accel_mps2 <= TOLERANCE
+        if state.stamp_s >= ramp_s:
+            assert plan.command.accel_mps2 <= STANDSTILL_HOLD_ACCEL_MPS2 + TOLERANCE
         assert np.all(plan.accel_cmd_mps2 <= PLAN_ACCEL_TOLERANCE)
         assert np.abs(plan.steer_cmd_rad).max() < 1e-3
+
+
+def test_brake_hold_comes_on_at_the_comfort_jerk(planner, config):
+    _, _, van = hold_at_the_stop_line(planner, config)
+    jerk = np.diff(van.sent_accel) / PLANT_STEP_S
+    assert jerk.min() >= -config.limits.max_jerk_mps3 - 1e-3
+    assert van.sent_accel[-1] == pytest.approx(STANDSTILL_HOLD_ACCEL_MPS2)
 
 
 def test_starts_smoothly_from_standstill_with_bounded_jerk(planner, config):
