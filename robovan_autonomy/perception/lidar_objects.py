@@ -26,8 +26,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from robovan_autonomy.interfaces import PoseEstimate
-from robovan_autonomy.mapping.lanelet_map import DistrictMap
+from robovan_autonomy.interfaces import LIDAR_FRAME, PoseEstimate
+from robovan_autonomy.mapping.lanelet_map import DistrictMap, project_on_polyline
 from robovan_autonomy.vehicle_params import SensorPose, VehicleParams
 
 GROUND_PRIOR_TOLERANCE_M = 0.3  # first fit: returns this close to z = 0 (base_link)
@@ -121,6 +121,17 @@ class DrivableArea:
         return out
 
 
+def lane_heading_prior(district: DistrictMap):
+    """(x, y) → heading of the nearest lane's centreline there (NaN beyond the lane matcher's
+    reach): the direction vehicles stand in, parked or driving."""
+    def heading(x_m: float, y_m: float) -> float:
+        match = district.nearest_lane(float(x_m), float(y_m))
+        if match is None:
+            return math.nan
+        return project_on_polyline(district.lanes[match.lanelet_id].centerline, float(x_m), float(y_m))[3]
+    return heading
+
+
 def pose_matrix(pose: PoseEstimate) -> tuple[np.ndarray, np.ndarray]:
     """base_link → map as (R 3×3, t 3): planar pose at the odometry's height."""
     c, s = math.cos(pose.yaw_rad), math.sin(pose.yaw_rad)
@@ -150,6 +161,8 @@ class LidarObjectDetector:
         self.config = config
         self.extrinsic = extrinsic
         self.drivable = drivable
+        self.sensor_height_m = extrinsic.z_m
+        self.lowest_beam_slope = math.tan(-float(vehicle.sensors[LIDAR_FRAME]["min_elevation_rad"]))
         self.last_points = np.zeros((0, 4))  # the latest scan's obstacle points (map x, y, z, height)
         footprint = vehicle.footprint()
         self.self_box = (footprint.min(axis=0) - SELF_MARGIN_M, footprint.max(axis=0) + SELF_MARGIN_M)
@@ -238,7 +251,12 @@ class LidarObjectDetector:
         a floating cluster is part of one of them."""
         lowest = np.full(labels.max() + 1, np.inf)
         np.minimum.at(lowest, labels, points[:, 3])
-        floating = lowest[labels] > FLOATING_ABOVE_GROUND_M
+        # Close by, the lowest beam passes over the bottom of things: what stands on the ground
+        # shows nothing below the height that beam reaches there.
+        nearest = np.full(labels.max() + 1, np.inf)
+        np.minimum.at(nearest, labels, distance)
+        visible_from = np.maximum(self.sensor_height_m - nearest * self.lowest_beam_slope, 0.0)
+        floating = (lowest - visible_from)[labels] > FLOATING_ABOVE_GROUND_M
         if not floating.any() or floating.all():
             return labels
         tree = cKDTree(points[~floating, :2])

@@ -20,7 +20,8 @@ from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, de
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.perception.detector import Detector, ModelError
 from robovan_autonomy.perception.fusion import FusionConfig, FusionOutput, PerceptionPipeline
-from robovan_autonomy.perception.lidar_objects import DrivableArea, LidarObjectConfig, LidarObjectDetector
+from robovan_autonomy.perception.lidar_objects import (DrivableArea, LidarObjectConfig, LidarObjectDetector,
+                                                       lane_heading_prior)
 from robovan_autonomy.perception.tracker import Tracker, TrackerConfig
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -41,7 +42,7 @@ PARAMETERS = [
     Param("nms_iou_threshold", 0.5, "class-aware NMS: same-class boxes overlapping more are duplicates",
           min=0.1, max=0.95),
     Param("map_file", str(config_path("maps", "delivery_district.osm")), "Lanelet2 map whose road surface "
-          "bounds the LiDAR objects (empty: no drivable-area filter)"),
+          "bounds the LiDAR objects and whose lanes tell vehicles' headings (empty: neither)"),
     Param("drivable_margin_m", 2.5, "returns up to this far outside the kerbs are kept (people on the "
           "sidewalk's edge)", min=0.0, max=10.0),
     Param("lidar_max_range_m", 80.0, "LiDAR objects are clustered up to this range", min=10.0, max=200.0),
@@ -72,11 +73,13 @@ class PerceptionNode(Node):
                                     p.detector_threads)
             except ModelError as err:
                 raise ParameterError(f"perception.ros__parameters.model_path: {err}") from err
-        drivable = DrivableArea(load_map(p.map_file), p.drivable_margin_m) if p.map_file else None
+        district = load_map(p.map_file) if p.map_file else None
+        drivable = DrivableArea(district, p.drivable_margin_m) if district else None
         lidar = LidarObjectDetector(vehicle, vehicle.sensor_pose(itf.LIDAR_FRAME), LidarObjectConfig(
             p.lidar_max_range_m, p.ground_clearance_m, p.cluster_cell_m, p.min_cluster_points), drivable)
         tracker = Tracker(TrackerConfig(confirm_hits=p.confirm_hits, coast_timeout_s=p.coast_timeout_s,
-                                        gate_m=p.association_gate_m, accel_sigma_mps2=p.accel_sigma_mps2))
+                                        gate_m=p.association_gate_m, accel_sigma_mps2=p.accel_sigma_mps2),
+                          lane_heading_prior(district) if district else None)
         self.pipeline = PerceptionPipeline(lidar, tracker, vehicle.sensor_pose(itf.CAMERA_FRAME), detector,
                                            FusionConfig(detector_period_s=1.0 / p.detector_rate_hz,
                                                         max_wait_s=p.max_wait_s,

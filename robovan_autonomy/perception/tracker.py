@@ -42,6 +42,11 @@ FRAGMENT_MARGIN_M = 0.5         # unmatched boxes this close inside a track's bo
 FACE_MIN_LENGTH_M = 1.4         # a moving box this long across its motion is a vehicle's face
 VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
 CAMERA_POINT_GATE_M = 1.5       # a camera-placed person updates a track of its class this close
+FACE_MAX_DEPTH_M = 0.5          # a box this thin is one face of something seen edge-on
+VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.UNKNOWN)
+SIZE_DECAY_MPS = 0.3            # a track's size forgets what it no longer sees at this rate
+JUMP_NIS = 25.0                 # innovation beyond 5σ …
+JUMP_MIN_M = 0.8                # … and this long is a jump of the box, not motion
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Track:
     evidence: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(CLASS_COUNT))
     turn_rate_radps: float = 0.0
     course_rad: float | None = None
+    lane_yaw_rad: float = math.nan   # heading of the lane it was born on (NaN: none)
 
     @property
     def speed_mps(self) -> float:
@@ -94,8 +100,12 @@ def wrap(angle):
 
 
 class Tracker:
-    def __init__(self, config: TrackerConfig = TrackerConfig()):
+    """heading_prior(x, y) → the heading of the lane there (rad; NaN off the lanes), or None:
+    vehicles stand along lanes, which settles the heading of a box that shows one face only."""
+
+    def __init__(self, config: TrackerConfig = TrackerConfig(), heading_prior=None):
         self.config = config
+        self.heading_prior = heading_prior
         self.tracks: list[Track] = []
         self._next_id = 1
 
@@ -152,6 +162,16 @@ class Tracker:
         h = np.zeros((2, 4))
         h[0, 0] = h[1, 1] = 1.0
         s = h @ track.p @ h.T + np.eye(2) * sigma_m ** 2
+        innovation = z_xy - track.x[:2]
+        if float(innovation @ np.linalg.solve(s, innovation)) > JUMP_NIS and \
+                float(np.hypot(*innovation)) > JUMP_MIN_M:
+            # The box jumped (other faces seen, a neighbour merged or split off): no object
+            # moves like that in a scan. Take the new position; the velocity stays as it was.
+            track.x[:2] = z_xy
+            track.p[:2, :] = 0.0
+            track.p[:, :2] = 0.0
+            track.p[0, 0] = track.p[1, 1] = sigma_m ** 2
+            return
         k = track.p @ h.T @ np.linalg.inv(s)
         track.x = track.x + k @ (z_xy - h @ track.x)
         track.p = (np.eye(4) - k @ h) @ track.p
@@ -205,18 +225,33 @@ class Tracker:
         cfg = self.config
         yaw_m, length_m, width_m = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
                                                  float(boxes.width_m[c]))
+        if min(length_m, width_m) <= FACE_MAX_DEPTH_M and math.isfinite(track.lane_yaw_rad) \
+                and self.class_of(track) in VEHICLE_CLASSES:
+            # One face seen: which side of the vehicle it is, the lane says.
+            yaw_m, length_m, width_m = min(
+                [(yaw_m, length_m, width_m), (yaw_m + math.pi / 2.0, width_m, length_m)],
+                key=lambda o: abs(wrap(2.0 * (o[0] - track.lane_yaw_rad))))
+            yaw_m = track.yaw_rad + float(wrap(2.0 * (yaw_m - track.yaw_rad))) / 2.0
         if track.speed_mps >= COURSE_MIN_SPEED_MPS and self.class_of(track) != ObjectClass.PEDESTRIAN:
             yaw_m = track.yaw_rad + float(wrap(2.0 * (math.atan2(track.x[3], track.x[2]) - track.yaw_rad))) / 2.0
         track.yaw_rad = float(wrap(track.yaw_rad + YAW_SMOOTHING * wrap(yaw_m - track.yaw_rad)))
         # Boxes grow as more of an object is seen; beyond the largest of the class the camera
         # gave it, a box is two objects merged and does not count.
+        before = self.box_size(track)
         cls = self._camera_class(track)
         measured = np.array([length_m, width_m, float(boxes.height_m[c])])
         if cls is None or np.all(measured <= CLASS_SIZE_M[cls][1]):
-            track.size_m = np.maximum(track.size_m, measured)
+            # The largest recently seen: what a merge with a neighbour added fades again.
+            shrunk = track.size_m - SIZE_DECAY_MPS * max(t_s - track.last_hit_s, 0.0)
+            track.size_m = np.maximum(shrunk, measured)
         size = self.box_size(track)
         centre = np.array([boxes.x_m[c], boxes.y_m[c]])
-        centre = anchored_centre(centre, track.yaw_rad, (length_m, width_m), size[:2], boxes.sensor_xy)
+        anchored = anchored_centre(centre, track.yaw_rad, (length_m, width_m), size[:2], boxes.sensor_xy)
+        # A box that grew (more of the object seen, or its class known) moved its centre, not the
+        # object: the track's centre moves with it, so no velocity comes of it.
+        track.x[:2] += anchored - anchored_centre(centre, track.yaw_rad, (length_m, width_m), before[:2],
+                                                  boxes.sensor_xy)
+        centre = anchored
         distance = float(np.hypot(*(centre - boxes.sensor_xy)))
         self._update(track, centre, cfg.position_sigma_m + cfg.position_sigma_per_m * distance)
         track.z_m = float(boxes.z_m[c])
@@ -242,8 +277,13 @@ class Tracker:
         sigma = cfg.position_sigma_m + cfg.position_sigma_per_m * distance
         p = np.diag([sigma ** 2, sigma ** 2, cfg.initial_speed_sigma_mps ** 2, cfg.initial_speed_sigma_mps ** 2])
         size = np.array([boxes.length_m[c], boxes.width_m[c], boxes.height_m[c]], float)
+        lane_yaw = math.nan if self.heading_prior is None else float(self.heading_prior(boxes.x_m[c], boxes.y_m[c]))
+        yaw = float(boxes.yaw_rad[c])
+        if math.isfinite(lane_yaw) and boxes.width_m[c] <= FACE_MAX_DEPTH_M and \
+                abs(wrap(2.0 * (yaw - lane_yaw))) > math.pi / 2.0:
+            yaw, size[:2] = yaw + math.pi / 2.0, size[1::-1]
         self.tracks.append(Track(self._next_id, np.array([boxes.x_m[c], boxes.y_m[c], 0.0, 0.0]), p, t_s, t_s, 1,
-                                 float(boxes.yaw_rad[c]), size, float(boxes.z_m[c])))
+                                 float(wrap(yaw)), size, float(boxes.z_m[c]), lane_yaw_rad=lane_yaw))
         self._next_id = self._next_id % 0xFFFFFFFF + 1
 
     def _prune(self, t_s: float) -> None:

@@ -129,7 +129,7 @@ HOLD_LOOKAHEAD_S = 2.0
 # A standing van whose drive, by the commands on record, should show this much more accel than
 # measured did not get them (autonomy not engaged yet, or overridden), m/s²: a van at rest
 # reports no accel while its brake is on, and exactly its drive once that is positive.
-UNAPPLIED_DRIVE_MPS2 = 0.3
+UNAPPLIED_DRIVE_MPS2 = 0.15
 # Such a van's plan starts from at most this drive, m/s², so that engaging never meets a plan
 # already at full drive (a jolt the bridge's jerk limiter only softens).
 STANDSTILL_MAX_DRIVE_MPS2 = 0.2

@@ -17,6 +17,7 @@ from robovan_autonomy.planning.behaviour import (BehaviourPlanner, EventKind, Mi
                                                  State)
 from robovan_autonomy.planning.prediction import Horizon
 from robovan_autonomy.planning.route import AdjacentKind, ReferencePath, RouteStop
+from robovan_autonomy.vehicle.command_limits import MAX_JERK_FALL_MPS3
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 VEHICLE = load_vehicle_params()
@@ -89,8 +90,8 @@ NO_OBJECTS = table()
 # --- an ideal van ----------------------------------------------------------------------------------
 class IdealVan:
     """Does exactly what a decision allows: speeds up at 1 m/s² to min(cap, route limit, the
-    offset's cap), brakes along the MPC's stop profile for the rear-axle stop point, and sits on
-    the offset d(s)."""
+    offset's cap), brakes along the MPC's stop profile to rest STOP_SHORT_M before the rear-axle
+    stop point (as the MPC does), and sits on the offset d(s)."""
 
     ACCEL_MPS2 = 1.0
 
@@ -105,13 +106,14 @@ class IdealVan:
         return mpc.VanState(t_s, x, y, yaw, self.v)
 
     def follow(self, decision):
-        room = max(decision.s_stop_rear_axle_m - self.s, 0.0)
+        rest = decision.s_stop_rear_axle_m - mpc.STOP_SHORT_M
+        room = max(rest - self.s, 0.0)
         limit = min(float(np.interp(self.s, self.path.s_m, self.path.speed_limit_mps)),
                     float(decision.offset.speed_cap_mps(np.array([self.s]), mpc.STOP_PROFILE_DECEL_MPS2)[0]))
         target = min(decision.speed_cap_mps, limit, math.sqrt(2.0 * mpc.STOP_PROFILE_DECEL_MPS2 * room))
         accel = np.clip((target - self.v) / DT_S, decision.min_accel_mps2, self.ACCEL_MPS2)
         self.v = max(0.0, self.v + accel * DT_S)
-        self.s = min(self.s + self.v * DT_S, max(self.s, decision.s_stop_rear_axle_m))
+        self.s = min(self.s + self.v * DT_S, max(self.s, rest))
         self.d = float(decision.offset.offset_m(np.array([self.s]))[0])
 
 
@@ -145,6 +147,8 @@ def transitions(log):
 # --- delivery bays -----------------------------------------------------------------------------------
 BAY_CENTRE_S = 80.0
 BAY_LATERAL_M = -(LANE_HALF_M + BAY_WIDTH_M / 2.0)  # the bay's middle, beside the lane
+# The bay and the free kerbside strip before and after it, as the route marks them from the map.
+BAY_SPAN = (BAY_CENTRE_S - 6.0 - 12.0, BAY_CENTRE_S + 6.0 + 6.0)
 
 
 def bay_setup(dwell_s=5.0, second_stop=False):
@@ -153,7 +157,7 @@ def bay_setup(dwell_s=5.0, second_stop=False):
     if second_stop:
         stops.append(RouteStop("delivery_bay", "bay_B", 250.0, 250.0, LANELET))
         mission.append(MissionStop.at_bay("bay_B", dwell_s, (250.0, BAY_LATERAL_M, 0.0), VEHICLE))
-    path = straight_path(stops=stops, bay_span=(BAY_CENTRE_S - 6.0, BAY_CENTRE_S + 6.0))
+    path = straight_path(stops=stops, bay_span=BAY_SPAN)
     return path, MissionProgress(tuple(mission))
 
 
@@ -167,20 +171,48 @@ def test_stops_at_the_bay_at_the_curb_and_reports_the_position_error():
     assert event.within_tolerance and event.position_error_m <= POSITION_TOLERANCE_M
     x_stop, y_stop, _ = progress.stops[0].stop_pose
     _, decision, s_van, _, _ = next(row for row in log if row[0] == t_arrive)
-    assert s_van == pytest.approx(x_stop, abs=POSITION_TOLERANCE_M)
+    assert s_van == pytest.approx(x_stop, abs=0.05)
     assert decision.offset.offset_m(np.array([s_van]))[0] == pytest.approx(y_stop, abs=0.05)
     assert decision.state is State.DWELL_AT_BAY
 
 
-def test_ramp_into_the_bay_stays_inside_the_corridor_with_the_bay():
+def approach_decision():
     path, progress = bay_setup()
     log = run(planner(), IdealVan(path), 40.0, progress=progress)
-    decision = next(d for _, d, *_ in log if d.state is State.APPROACH_STOP)
+    return path, progress, next(d for _, d, *_ in log if d.state is State.APPROACH_STOP)
+
+
+def test_ramp_into_the_bay_stays_inside_the_corridor_with_the_bay():
+    path, progress, decision = approach_decision()
     reference = bh.mpc_reference_path(path, decision)
-    at_bay = np.abs(path.s_m - (BAY_CENTRE_S - (VEHICLE.length_m / 2 - VEHICLE.rear_overhang_m))) < 1.0
-    assert np.all(reference.right_width_m[at_bay] >= HALF_WIDTH_M)
     ramp = decision.offset.plateaus[0]
+    on_ramp = (path.s_m >= ramp.s0_m) & (path.s_m <= progress.stops[0].stop_pose[0])
+    assert np.all(reference.right_width_m[on_ramp] >= HALF_WIDTH_M)
     assert ramp.s1_m - ramp.s0_m >= 10.0  # a curvature-limited ramp, not a jump
+
+
+def test_ramp_into_the_bay_ends_a_settling_length_before_the_stop_pose():
+    path, progress, decision = approach_decision()
+    ramp = decision.offset.plateaus[0]
+    x_stop, y_stop, _ = progress.stops[0].stop_pose
+    assert ramp.s1_m == pytest.approx(x_stop - bh.BAY_SETTLE_M)
+    assert ramp.d_m == pytest.approx(y_stop)
+
+
+def test_reference_slows_to_the_bay_speed_before_the_ramp_braking_gently():
+    path, _, decision = approach_decision()
+    reference = bh.mpc_reference_path(path, decision)
+    ramp = decision.offset.plateaus[0]
+    on_ramp = path.s_m >= ramp.s0_m
+    assert np.all(reference.speed_mps[on_ramp] <= bh.BAY_SPEED_CAP_MPS + 1e-9)
+    decel = -np.diff(reference.speed_mps ** 2) / (2.0 * np.diff(path.s_m))
+    assert decel.max() <= mpc.STOP_PROFILE_DECEL_MPS2 + 1e-6
+
+
+def test_bay_stop_point_lies_the_mpc_rest_margin_past_the_stop_pose():
+    path, progress, decision = approach_decision()
+    x_stop, _, _ = progress.stops[0].stop_pose
+    assert decision.s_stop_rear_axle_m == pytest.approx(x_stop + mpc.STOP_SHORT_M)
 
 
 def test_dwells_for_the_dwell_time_then_resumes_toward_the_next_stop():
@@ -225,7 +257,8 @@ def test_stops_at_the_stop_line_for_a_full_second_then_proceeds():
     (t_go, _), = events(log, EventKind.STOP_LINE_CLEARED)
     assert standing and t_go - standing[0] >= FULL_STOP_S
     front_when_stopped = [s + FRONT_M for t, d, s, *_ in log if t == standing[0]][0]
-    assert STOP_LINE_S - bh.STOP_LINE_SETBACK_M - 0.1 <= front_when_stopped <= STOP_LINE_S
+    limit = STOP_LINE_S - bh.STOP_LINE_SETBACK_M
+    assert limit - mpc.STOP_SHORT_M - 0.1 <= front_when_stopped <= limit
     assert any(d.state is State.STOP_LINE_WAIT for _, d, *_ in log)
     assert log[-1][2] + FRONT_M > STOP_LINE_S + 30.0  # and drove through
 
@@ -491,3 +524,34 @@ def test_mpc_obstacles_carry_the_predicted_boxes():
     assert len(obstacles) == 1
     np.testing.assert_allclose(obstacles.x_m[0], 40.0 + 6.0 * HORIZON.t_s, atol=1e-4)
     assert (obstacles.semi_length_m[0], obstacles.semi_width_m[0]) == pytest.approx((2.25, 0.9))
+
+
+# --- caution, range and emergency limits -------------------------------------------------------------
+def pedestrian_walking(vy_mps, y0_m=-5.0, x_m=40.0):
+    return table((21, ObjectClass.PEDESTRIAN, x_m, y0_m, math.pi / 2, 0.0, vy_mps))
+
+
+def test_pedestrian_heading_into_the_path_caps_the_speed_before_they_reach_it():
+    # Enters the van's band (half width + 0.5 m) in ~2.7 s: later than the in-path horizon.
+    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
+                              pedestrian_walking(1.2), MissionProgress(()))
+    room = (40.0 - 0.3) - STANDSTILL_GAP_M - FRONT_M
+    assert decision.state is State.CRUISE and decision.s_stop_front_m > 200.0
+    assert decision.speed_cap_mps == pytest.approx(math.sqrt(2.0 * bh.CAUTION_DECEL_MPS2 * room), abs=0.3)
+    assert decision.speed_cap_mps < 10.0
+
+
+def test_pedestrian_walking_away_from_the_path_does_not_slow_the_van():
+    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
+                              pedestrian_walking(-1.2), MissionProgress(()))
+    assert decision.speed_cap_mps == VEHICLE.max_speed_odd_mps
+
+
+def test_an_emergency_stop_may_put_the_brake_on_as_fast_as_the_bridge_allows():
+    sudden = table((9, ObjectClass.PEDESTRIAN, 30.0, 0.0, 0.0, 0.0, 0.0))
+    emergency = planner().step(0.0, mpc.VanState(0.0, 10.0, 0.0, 0.0, 10.0), straight_path(), 10.0,
+                               sudden, MissionProgress(()))
+    calm = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0, NO_OBJECTS,
+                          MissionProgress(()))
+    assert bh.mpc_limits(emergency).max_jerk_mps3 == MAX_JERK_FALL_MPS3
+    assert bh.mpc_limits(calm).max_jerk_mps3 == mpc.COMFORT_JERK_MPS3

@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from robovan_autonomy.planning.mpc import (STATUS_CONVERGED, MpcConfig, MpcPlanner, ObstacleSet,
-                                           TrackingPath, VanState, load_problems)
+from robovan_autonomy.planning.mpc import (COMFORT_JERK_MPS3, STANDSTILL_MAX_DRIVE_MPS2, STATUS_CONVERGED,
+                                           STOP_SHORT_M, MpcConfig, MpcPlanner, ObstacleSet, TrackingPath,
+                                           VanState, load_problems)
 from robovan_autonomy.vehicle.command_follower import STANDSTILL_HOLD_ACCEL_MPS2
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -51,6 +52,7 @@ class Van:
         self.s = [state.x_m, state.y_m, state.yaw_rad, state.speed_mps, state.steer_rad,
                   state.accel_mps2]
         self.sent_t, self.sent_steer, self.sent_accel = [], [], []
+        self.speeds, self.accels = [], []  # per plant step
 
     def state(self) -> VanState:
         return VanState(self.t, *self.s)
@@ -79,6 +81,8 @@ class Van:
             v = max(v + accel * PLANT_STEP_S, 0.0)
             steer += steer_rate * PLANT_STEP_S
             self.s = [x, y, yaw, v, steer, accel]
+            self.speeds.append(v)
+            self.accels.append(accel)
             self.t += PLANT_STEP_S
 
 
@@ -260,3 +264,80 @@ def test_send_schedule_is_the_plan_one_dead_time_earlier(planner, config):
     schedule = plan.command_schedule()
     assert schedule.time_from_start_s[0] == 0.0
     assert schedule.steer_rad[0] == pytest.approx(plan.command.steer_rad)
+
+
+def stop_at(planner, s_stop_m):
+    """From 6 m/s on a straight path to rest before s_stop_m, then standing for a while."""
+    return drive(planner, straight_path(6.0), VanState(0.0, 0.0, 0.0, 0.0, 6.0), 16.0, s_stop_m=s_stop_m)
+
+
+def test_comes_to_rest_where_the_stop_profile_ends(planner, config):
+    s_stop = 40.0
+    states, _, _ = stop_at(planner, s_stop)
+    bumper = states[-1].x_m + config.front_bumper_m
+    assert bumper == pytest.approx(s_stop - STOP_SHORT_M, abs=0.05)
+
+
+def test_comes_to_rest_with_the_brake_nearly_released(planner, config):
+    _, _, van = stop_at(planner, 40.0)
+    speeds, accels = np.array(van.speeds), np.array(van.accels)
+    rest = int(np.flatnonzero(speeds == 0.0)[0])
+    # A van standing still shows no accel: whatever brake acts when it stops is a step in its
+    # accel, i.e. a jerk of that step over the ~0.2 s a jerk is measured on.
+    assert abs(accels[rest - 1]) <= config.limits.max_jerk_mps3 * 0.2
+
+
+def test_pulls_away_from_the_brake_hold_at_the_comfort_jerk(planner, config):
+    for t in np.arange(-1.0, 0.0, CYCLE_S):
+        planner.record_applied_command(float(t), 0.0, STANDSTILL_HOLD_ACCEL_MPS2)
+    start = VanState(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, STANDSTILL_HOLD_ACCEL_MPS2)
+    states, _, van = drive(planner, straight_path(5.0), start, 6.0)
+    assert van.sent_accel[0] == pytest.approx(STANDSTILL_HOLD_ACCEL_MPS2)
+    assert np.abs(np.diff(van.sent_accel) / PLANT_STEP_S).max() <= config.limits.max_jerk_mps3 + 1e-3
+    assert states[-1].speed_mps > 3.0
+
+
+def test_drive_a_standing_van_never_got_is_not_planned_from(planner):
+    """Autonomy not engaged yet: the plans ask for drive, the van stays put and reports no accel."""
+    path, commands = straight_path(5.0), []
+    for k in range(30):
+        state = VanState(k * CYCLE_S, 0.0, 0.0, 0.0, 0.0)
+        plan = planner.solve(state, planner.sample_reference(path, state))
+        commands.append(plan.command.accel_mps2)
+    assert max(commands[10:]) <= STANDSTILL_MAX_DRIVE_MPS2 + COMFORT_JERK_MPS3 * CYCLE_S + 1e-6
+
+
+def test_a_stop_point_too_close_to_brake_for_does_not_make_the_van_leave_its_corridor(planner, config):
+    state = VanState(0.0, 0.0, 0.0, 0.0, 10.0)
+    path = straight_path(10.0)
+    plan = planner.solve(state, planner.sample_reference(path, state), s_stop_m=config.front_bumper_m + 8.0)
+    assert plan.ok and plan.safety_slack_m.max() > 0.0  # the stop point cannot be met by braking
+    bound = 2.0 - config.half_width_m
+    front_y = plan.y_m + config.front_bumper_m * np.sin(plan.yaw_rad)
+    assert np.abs(plan.y_m).max() <= bound and np.abs(front_y).max() <= bound
+
+
+def test_a_yaw_measured_across_the_wrap_keeps_the_plan_on_the_path(planner):
+    """Heading west, the measured yaw flips between +π and −π; the plan must not turn round."""
+    x = np.linspace(0.0, -200.0, 801)
+    path = TrackingPath.from_points(x, np.zeros_like(x), 6.0, 2.0, 2.0)
+    van = Van(load_vehicle_params(), VanState(0.0, 0.0, 0.02, math.pi, 6.0))
+    for _ in range(40):
+        t, x_m, y_m, yaw, v, steer, accel = van.t, *van.s
+        state = VanState(t, x_m, y_m, math.remainder(yaw, math.tau), v, steer, accel)
+        plan = planner.solve(state, planner.sample_reference(path, state))
+        assert plan.ok and np.abs(plan.y_m).max() < 0.5
+        van.run(plan, CYCLE_S)
+
+
+def test_front_bumper_corridor_is_sampled_on_the_path_ahead_and_beyond_its_end():
+    x = np.linspace(0.0, 20.0, 81)
+    path = TrackingPath.from_points(x, 0.05 * x ** 2, 5.0, 2.0, np.linspace(1.0, 3.0, 81))
+    near_end = path.s_m[-1] - 1.0
+    reference = path.sample(np.array([5.0, near_end]), 4.0)
+    ahead = path.sample(np.array([9.0]), 0.0)
+    assert (reference.front_x_m[0], reference.front_y_m[0]) == pytest.approx((ahead.x_m[0], ahead.y_m[0]))
+    assert reference.front_right_width_m[0] == pytest.approx(ahead.right_width_m[0])
+    end_yaw = path.yaw_rad[-1]
+    assert reference.front_x_m[1] == pytest.approx(path.x_m[-1] + 3.0 * math.cos(end_yaw))
+    assert reference.front_y_m[1] == pytest.approx(path.y_m[-1] + 3.0 * math.sin(end_yaw))

@@ -1,4 +1,5 @@
 """The planner core: route → behaviour → MPC, and a controlled stop whenever it cannot plan."""
+import dataclasses
 import math
 
 import numpy as np
@@ -6,6 +7,7 @@ import pytest
 
 from robovan_autonomy.interfaces import empty_objects
 from robovan_autonomy.mapping.lanelet_map import load_map
+from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.planning.planner import (CONTROLLED_STOP_DECEL_MPS2, CONTROLLED_STOP_JERK_MPS3,
                                                Planner, PlannerInput, controlled_stop_schedule)
 from robovan_autonomy.planning.route import RouteError
@@ -68,3 +70,24 @@ def test_plan_poses_start_near_the_van(district, vehicle):
     planner = Planner(district, vehicle, [("bay_D", 5.0)])
     output = planner.step(lane_start(district, vehicle))
     assert np.hypot(output.poses[0, 0] - 100.0, output.poses[0, 1] + 1.75) < 0.5
+
+
+def blocked_lane():
+    """A car standing in the lane 20 m ahead of lane_start, and one beside it in the oncoming lane."""
+    objects = empty_objects()
+    rows = np.zeros(2, dtype=objects.dtype)
+    for row, (track, x, y) in zip(rows, ((1, 125.0, -1.75), (2, 125.0, 1.75))):
+        row["x"], row["y"], row["length"], row["width"], row["height"] = x, y, 4.5, 1.8, 1.5
+        row["class_id"], row["track_id"], row["score"] = ObjectClass.CAR, track, 0.9
+    return rows
+
+
+def test_a_van_waiting_long_at_a_blockage_asks_for_a_reroute_and_keeps_planning(district, vehicle):
+    planner = Planner(district, vehicle, [("bay_D", 5.0)])
+    start = lane_start(district, vehicle)
+    outputs = [planner.step(dataclasses.replace(start, stamp_s=float(t), objects=blocked_lane()))
+               for t in range(30)]
+    asked = [k for k, out in enumerate(outputs) if any("REROUTE_REQUESTED" in e for e in out.events)]
+    assert asked
+    assert all(out.ok and out.solver_ok for out in outputs[asked[0]:])
+    assert planner.route is not None  # replanned after the request (straight on: no way round)
