@@ -37,8 +37,8 @@ WHEEL_SPEED_SIGMA_MPS = 0.02         # wheel speed report: tyre radius and quant
 WHEEL_SPEED_SIGMA_FRACTION = 0.005   # … plus 0.5 % of the speed (tyre wear, load)
 STEER_YAW_RATE_SIGMA_RADPS = 0.01    # kinematic yaw rate from the steering angle: slip, play
 STEER_YAW_RATE_SIGMA_FRACTION = 0.05  # … plus 5 % of the rate (understeer in turns)
-FALLBACK_GYRO_SIGMA_RADPS = 0.05     # yaw rate from steering when the IMU is silent
-FALLBACK_ACCEL_SIGMA_MPS2 = 1.0      # no accelerometer: speed may change by ~1 m/s² unseen
+FALLBACK_RATE_DENSITY = 0.05         # rad/s/√Hz: yaw rate from steering while the IMU is silent
+FALLBACK_ACCEL_DENSITY = 1.0         # m/s²/√Hz: no accelerometer, speed changes go unseen
 HISTORY_S = 1.0                      # replay horizon: longer than any receiver or driver latency
 STALE_INPUT_S = 0.1                  # an IMU or wheel input older than this is not used to predict
 INITIAL_GYRO_BIAS_SIGMA_RADPS = 0.005  # turn-on bias of automotive MEMS gyros, with margin
@@ -154,13 +154,10 @@ class PlanarEkf:
             rate = imu.gyro_z_radps - gyro_bias
             accel = imu.accel_x_mps2 - accel_bias + rate * rate * g.imu_x_m
             rate_var, accel_var = n.gyro_density ** 2, n.accel_density ** 2
-        elif wheel is not None:
-            rate = wheel.speed_mps * math.tan(wheel.steer_rad) / g.wheelbase_m
-            accel = 0.0
-            rate_var, accel_var = FALLBACK_GYRO_SIGMA_RADPS ** 2 * dt_s, FALLBACK_ACCEL_SIGMA_MPS2 ** 2 * dt_s
         else:
-            rate, accel = 0.0, 0.0
-            rate_var, accel_var = FALLBACK_GYRO_SIGMA_RADPS ** 2 * dt_s, FALLBACK_ACCEL_SIGMA_MPS2 ** 2 * dt_s
+            rate = wheel.speed_mps * math.tan(wheel.steer_rad) / g.wheelbase_m if wheel is not None else 0.0
+            accel = 0.0
+            rate_var, accel_var = FALLBACK_RATE_DENSITY ** 2, FALLBACK_ACCEL_DENSITY ** 2
         heading = yaw + 0.5 * rate * dt_s
         mid_speed = speed + 0.5 * accel * dt_s
         c, s = math.cos(heading), math.sin(heading)

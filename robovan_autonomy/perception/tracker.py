@@ -47,6 +47,8 @@ VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.UNKNOWN)
 SIZE_DECAY_MPS = 0.3            # a track's size forgets what it no longer sees at this rate
 JUMP_NIS = 25.0                 # innovation beyond 5σ …
 JUMP_MIN_M = 0.8                # … and this long is a jump of the box, not motion
+MANEUVER_NIS = 4.0              # innovation beyond 2σ: the object manoeuvres …
+MANEUVER_SPEED_SIGMA_MPS = 1.0  # … and its velocity gets this much more uncertainty
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +174,11 @@ class Tracker:
             track.p[:, :2] = 0.0
             track.p[0, 0] = track.p[1, 1] = sigma_m ** 2
             return
+        if float(innovation @ np.linalg.solve(s, innovation)) > MANEUVER_NIS:
+            # Off the constant-velocity course (braking hard, turning): open the velocity up so
+            # the filter follows within a few scans instead of lagging behind.
+            track.p[2:, 2:] += np.eye(2) * MANEUVER_SPEED_SIGMA_MPS ** 2
+            s = h @ track.p @ h.T + np.eye(2) * sigma_m ** 2
         k = track.p @ h.T @ np.linalg.inv(s)
         track.x = track.x + k @ (z_xy - h @ track.x)
         track.p = (np.eye(4) - k @ h) @ track.p

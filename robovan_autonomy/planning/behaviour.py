@@ -129,11 +129,12 @@ IN_PATH_LEAVE_M = 0.8
 # Predicted positions up to this far ahead count for "in the path", s: someone stepping in.
 PATH_CONFLICT_HORIZON_S = 2.0
 # A pedestrian or cyclist whose prediction reaches the van's path later in the horizon (not yet
-# in it) caps the van's speed to what stops it at CAUTION_DECEL_MPS2 short of where they would
-# enter: slowing for someone heading into the road before they get there, instead of an
-# emergency stop once they are in it (a jaywalker stepping out between parked cars).
+# within PATH_CONFLICT_HORIZON_S) is yielded to: the van stops STANDSTILL_GAP_M short of where
+# they would enter, if it can at comfort braking (MAX_YIELD_DECEL_MPS2; else it is committed and
+# the in-path check stops it, hard if need be, once they are in the way). Braking for someone
+# heading into the road before they get there, not an emergency stop once they are in it (a
+# jaywalker stepping out between parked cars).
 CAUTION_CLASSES = frozenset({ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST})
-CAUTION_DECEL_MPS2 = 1.0
 # Front bumper at least this far behind an obstacle or a lead at standstill, m (brief).
 STANDSTILL_GAP_M = 4.0
 # Time gap to a lead, s (brief): the gap is STANDSTILL_GAP_M + TIME_GAP_S · own speed.
@@ -565,6 +566,7 @@ class BehaviourPlanner:
         self._pass: _Pass | None = None
         self._binding: Hashable = None
         self._held_front_m: float | None = None
+        self._caution_s: dict[int, float] = {}  # track → last yield point (held while released)
 
     def forget_path(self) -> None:
         """The planner has a new route: arc lengths on the old one (a pass, a departure ramp, a
@@ -822,7 +824,7 @@ class BehaviourPlanner:
         for i, track in enumerate(p.track_id.tolist()):
             in_path = self._latch.update(t_s, ("path", track), bool(touching[i].any()), bool(near[i, 0]))
             if not in_path:
-                limits += self._caution_limit(t_s, i, track, later[i], objs, s_front)
+                limits += self._caution_limit(t_s, i, track, later[i], objs, s_front, speed_mps)
                 continue
             along = float(objs.speed_along_mps[i])
             lead = self._latch.update(t_s, ("lead", track), along >= LEAD_ENTER_SPEED_MPS,
@@ -848,15 +850,18 @@ class BehaviourPlanner:
         return limits
 
     def _caution_limit(self, t_s: float, i: int, track: int, later: np.ndarray, objs: _PathObjects,
-                       s_front: float) -> list[_Limit]:
-        """A speed cap (no stop point) for a pedestrian or cyclist predicted to enter the path."""
+                       s_front: float, speed_mps: float) -> list[_Limit]:
+        """Yield to a pedestrian or cyclist predicted to enter the path, when there is room to."""
+        key = ("caution", track)
         heading_in = int(objs.prediction.class_id[i]) in CAUTION_CLASSES and bool(later.any())
-        if not self._latch.update(t_s, ("caution", track), heading_in, heading_in):
+        s_enter = float(objs.s_rear_m[i, later].min()) if later.any() else math.inf
+        room = s_enter - STANDSTILL_GAP_M - s_front
+        gentle = room > 0.0 and speed_mps ** 2 / (2.0 * room) <= MAX_YIELD_DECEL_MPS2
+        if not self._latch.update(t_s, key, heading_in and gentle, heading_in):
             return []
-        s_enter = float(objs.s_rear_m[i, later].min()) if later.any() else float(objs.s_rear_m[i, 0])
-        room = max(s_enter - STANDSTILL_GAP_M - s_front, 0.0)
-        return [_Limit(("caution", track), State.CRUISE, f"caution {track}", math.inf,
-                       speed_cap_mps=math.sqrt(2.0 * CAUTION_DECEL_MPS2 * room))]
+        limit = s_enter - STANDSTILL_GAP_M if math.isfinite(s_enter) else self._caution_s.get(track, s_front)
+        self._caution_s[track] = limit
+        return [_Limit(key, State.STOP_FOR_OBSTACLE, f"yielding to {track} heading into the path", limit)]
 
     def _follow_limit(self, i: int, track: int, objs: _PathObjects, s_front: float,
                       speed_mps: float) -> _Limit:

@@ -307,14 +307,19 @@ def test_drive_a_standing_van_never_got_is_not_planned_from(planner):
     assert max(commands[10:]) <= STANDSTILL_MAX_DRIVE_MPS2 + COMFORT_JERK_MPS3 * CYCLE_S + 1e-6
 
 
-def test_a_stop_point_too_close_to_brake_for_does_not_make_the_van_leave_its_corridor(planner, config):
-    state = VanState(0.0, 0.0, 0.0, 0.0, 10.0)
-    path = straight_path(10.0)
-    plan = planner.solve(state, planner.sample_reference(path, state), s_stop_m=config.front_bumper_m + 8.0)
-    assert plan.ok and plan.safety_slack_m.max() > 0.0  # the stop point cannot be met by braking
-    bound = 2.0 - config.half_width_m
-    front_y = plan.y_m + config.front_bumper_m * np.sin(plan.yaw_rad)
-    assert np.abs(plan.y_m).max() <= bound and np.abs(front_y).max() <= bound
+def test_an_obstacle_too_close_to_stop_for_does_not_make_the_van_leave_its_corridor(planner, config):
+    """A person 20 m ahead, slightly off centre, at 10 m/s with comfort braking: the stop cannot be
+    met; the van must brake in its lane, not swerve out of it to shorten its way along the path."""
+    def person(times):
+        return ObstacleSet.constant_velocity(times, 20.0, 0.4, 0.0, 0.0, 0.0, 0.3, 0.3)
+
+    lane_half_m = 1.75
+    states, plans, _ = drive(planner, straight_path(10.0, lane_half_m, lane_half_m),
+                             VanState(0.0, 0.0, 0.0, 0.0, 10.0), 3.0, obstacles=person, s_stop_m=15.7)
+    assert max(p.safety_slack_m.max() for p in plans) > 0.0  # the stop was not met by braking
+    y = np.array([s.y_m for s in states])
+    front_y = y + config.front_bumper_m * np.sin([s.yaw_rad for s in states])
+    assert max(np.abs(y).max(), np.abs(front_y).max()) <= lane_half_m - config.half_width_m
 
 
 def test_a_yaw_measured_across_the_wrap_keeps_the_plan_on_the_path(planner):
