@@ -4,9 +4,10 @@ the filter step per IMU, wheel-speed and GNSS input, as the node runs them. Time
 clock around the calls; the *cpu_* figures are their CPU times, which a shared machine's load
 does not inflate.
 
-The van drives the delivery_loop route at 8 m/s through the district of config/maps: scans come
-from the simulator's LiDAR model at the true pose with the map's parked cars in the scene (the
-model is not timed), IMU and wheel speed are exact, GNSS has RTK noise. The one-off start-up
+The van drives the delivery_loop route at 8 m/s through the district of config/maps (a kinematic
+bicycle following it by pure pursuit): scans come from the simulator's LiDAR model at the true
+pose with the map's parked cars in the scene (the model is not timed), IMU and wheel speed are
+exact, GNSS has RTK noise. The one-off start-up
 costs (point map target, initial heading search) are reported apart. position_error_* checks
 that the timed pipeline was tracking, not lost.
 """
@@ -21,7 +22,7 @@ from robovan_autonomy.localization.ekf import HISTORY_S, filter_for
 from robovan_autonomy.localization.geodesy import MapFix
 from robovan_autonomy.localization.localizer import Localizer, LocalizerConfig
 from robovan_autonomy.localization.scan_matcher import MAP_SPACING_M, MatcherConfig, ScanMatcher, district_map_cloud
-from robovan_autonomy.mapping.lanelet_map import load_map
+from robovan_autonomy.mapping.lanelet_map import load_map, resample_polyline
 from robovan_autonomy.sim.district_scene import build_scene
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
 from robovan_autonomy.sim.report import route_polyline
@@ -32,21 +33,32 @@ from robovan_autonomy.vehicle_params import load_vehicle_params
 ROUTE_SCENARIO = "delivery_loop"
 SPEED_MPS = 8.0
 IMU_DT_S = 0.01
+ROUTE_SPACING_M = 0.5
+LOOKAHEAD_M = 6.0      # pure pursuit: smooth enough at 8 m/s, close enough for the 8 m corners
 SCANS = 300            # 30 s of driving at the LiDAR's 10 Hz
 QUICK_SCANS = 30
 GNSS_SIGMA_M = 0.03    # RTK
 
 
-def _drive(route: np.ndarray, seconds: float) -> np.ndarray:
-    """(t, x, y, yaw) at the IMU rate along the route at constant speed, heading smoothed over
-    the route's 1 m vertices so the yaw rate stays what the van could drive."""
-    s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(route, axis=0).T))])
-    t = np.arange(0.0, seconds + 1e-9, IMU_DT_S)
-    at = np.minimum(SPEED_MPS * t, s[-1])
-    x, y = np.interp(at, s, route[:, 0]), np.interp(at, s, route[:, 1])
-    ahead = np.minimum(at + 1.0, s[-1])
-    yaw = np.arctan2(np.interp(ahead, s, route[:, 1]) - y, np.interp(ahead, s, route[:, 0]) - x)
-    return np.column_stack([t, x, y, np.unwrap(yaw)])
+def _drive(route: np.ndarray, seconds: float, wheelbase_m: float, max_steer_rad: float) -> np.ndarray:
+    """(t, x, y, yaw, steer) at the IMU rate: a kinematic bicycle following the route at constant
+    speed by pure pursuit, so pose, yaw rate and steering agree as on the van."""
+    route = resample_polyline(route, ROUTE_SPACING_M)
+    lookahead = round(LOOKAHEAD_M / ROUTE_SPACING_M)
+    rows, x, y, yaw = [], route[0, 0], route[0, 1], math.atan2(*(route[1] - route[0])[::-1])
+    nearest = 0
+    for k in range(round(seconds / IMU_DT_S) + 1):
+        window = route[nearest:nearest + 2 * lookahead]
+        nearest += int(np.argmin(np.hypot(window[:, 0] - x, window[:, 1] - y)))
+        ahead = route[min(nearest + lookahead, len(route) - 1)]
+        bearing = math.atan2(ahead[1] - y, ahead[0] - x) - yaw
+        steer = float(np.clip(math.atan2(2.0 * wheelbase_m * math.sin(bearing), max(np.hypot(*(ahead - [x, y])), 1.0)),
+                              -max_steer_rad, max_steer_rad))
+        rows.append((k * IMU_DT_S, x, y, yaw, steer))
+        rate = SPEED_MPS * math.tan(steer) / wheelbase_m
+        heading = yaw + 0.5 * rate * IMU_DT_S
+        x, y, yaw = x + SPEED_MPS * math.cos(heading) * IMU_DT_S, y + SPEED_MPS * math.sin(heading) * IMU_DT_S, yaw + rate * IMU_DT_S
+    return np.array(rows)
 
 
 def _timed(call, samples: list, cpu_samples: list | None = None) -> None:
@@ -71,7 +83,8 @@ def run(quick: bool = False) -> dict:
     district = load_map(scenario.map_path)
     route = route_polyline(district, scenario, vehicle)
     scans = QUICK_SCANS if quick else SCANS
-    path = _drive(route, scans / float(vehicle.sensors["lidar_top"]["rate_hz"]))
+    path = _drive(route, scans / float(vehicle.sensors["lidar_top"]["rate_hz"]), vehicle.wheelbase_m,
+                  vehicle.max_steer_rad)
 
     started = time.perf_counter()
     config = MatcherConfig()
@@ -88,13 +101,12 @@ def run(quick: bool = False) -> dict:
 
     match_ms, match_cpu_ms, filter_ms, filter_cpu_ms, errors = [], [], [], [], []
     heading_search_ms = math.nan
-    yaw_rate = np.gradient(path[:, 3], IMU_DT_S)
-    for k, (t, x, y, yaw) in enumerate(path):
-        rate = float(yaw_rate[k])
+    for k, (t, x, y, yaw, steer) in enumerate(path):
+        speed = SPEED_MPS if k else 0.0
+        rate = speed * math.tan(steer) / vehicle.wheelbase_m
         _timed(lambda: localizer.on_imu(t, rate, -rate * rate * imu_x), filter_ms, filter_cpu_ms)
         if k % 2 == 0:
-            steer = math.atan(rate * vehicle.wheelbase_m / SPEED_MPS) if t > 0.0 else 0.0
-            _timed(lambda: localizer.on_wheel(t, SPEED_MPS if t > 0.0 else 0.0, steer), filter_ms, filter_cpu_ms)
+            _timed(lambda: localizer.on_wheel(t, speed, steer), filter_ms, filter_cpu_ms)
         if k % 10 != 0:
             continue
         c, s = math.cos(yaw), math.sin(yaw)

@@ -1,13 +1,15 @@
 """MPC core solve time: the planner's warm-started Gauss-Newton SQP / HPIPM against a naive
 Opti + IPOPT formulation of the same problem (bench/mpc_baseline.py), on the same instances.
 
-Instances come from short closed-loop runs on synthetic paths (straight with an offset, a 90°
-turn at 9 m radius, an S-curve, a stop approach with the hold after it, a static obstacle passed
-inside the corridor, a start from standstill): each cycle's MpcProblem is solved by the planner
-(warm-started from the previous cycle, as live) and then by the baseline (cold). The van moves
-along the planner's own prediction between cycles; the simulator will replace that. Recorded
-instance sequences (robovan_autonomy.planning.mpc.save_problems) placed in bench/data/mpc/*.npz
-are replayed the same way. Times are wall clock around the Python call, overhead included;
+Instances come from two sources. Recorded: bench/data/mpc/<scenario>.npz hold runs of
+consecutive problems the planner solved in each shipped scenario, closed loop in the simulator
+with ground-truth localization and perception (recorded by bench/_record_mpc_problems.py through
+the planner node's record_mpc_problems parameter). Synthetic: short closed-loop runs on synthetic
+paths (straight with an offset, a 90° turn at 9 m radius, an S-curve, a stop approach with the
+hold after it, a static obstacle passed inside the corridor, a start from standstill), the van
+moving along the planner's own prediction between cycles. Either way each MpcProblem is solved by
+the planner (warm-started from the previous cycle, as live) and then by the baseline (cold).
+Times are wall clock around the Python call, overhead included;
 every instance counts, the cold first solve of each run too. A baseline solve that fails
 (IPOPT out of iterations, which happens while the van waits stopped at a line) counts with the
 time it took, and in baseline_failures.
@@ -32,6 +34,7 @@ CYCLE_S = 0.1                      # planner period of the synthetic runs
 RECORDED_DIR = Path(__file__).resolve().parent / "data" / "mpc"
 LANE_HALF_WIDTH_M = 2.0            # free width each side of the synthetic paths
 POINT_SPACING_M = 0.25             # density of the synthetic polylines
+QUICK_RECORDED_PER_FILE = 10       # a smoke run replays the first run of each recorded scenario
 
 
 def _polyline(pieces, speed_mps, left_m=LANE_HALF_WIDTH_M,
@@ -106,10 +109,11 @@ def _synthetic_runs(config: MpcConfig, quick: bool):
             state = _advance(state, plan)
 
 
-def _recorded_runs(config: MpcConfig):
+def _recorded_runs(config: MpcConfig, quick: bool):
     for path in sorted(RECORDED_DIR.glob("*.npz")):
         planner = MpcPlanner(config)
-        for problem in load_problems(path):
+        problems = load_problems(path)
+        for problem in problems[:QUICK_RECORDED_PER_FILE] if quick else problems:
             started = time.perf_counter()
             plan = planner.solve_problem(problem)
             yield path.stem, problem, (time.perf_counter() - started) * 1e3, plan.ok
@@ -119,7 +123,8 @@ def run(quick: bool = False) -> dict:
     config = MpcConfig.from_vehicle(load_vehicle_params())
     baseline = IpoptBaseline(config)
     MpcPlanner(config)  # build (and cache) the solver outside the timed region
-    instances = [*_synthetic_runs(config, quick), *_recorded_runs(config)]
+    recorded = {path.stem for path in RECORDED_DIR.glob("*.npz")}
+    instances = [*_synthetic_runs(config, quick), *_recorded_runs(config, quick)]
     baseline.solve(instances[0][1])  # the same for the baseline: its first solve expands the NLP
     ours, theirs, failures, baseline_failures, per_scenario = [], [], 0, 0, {}
     for name, problem, ms, ok in instances:
@@ -138,6 +143,7 @@ def run(quick: bool = False) -> dict:
         "speedup_p50": base_p50 / p50, "speedup_p99": base_p99 / p99,
         "horizon_steps": config.horizon_steps,
         "instances": int(ours.size), "failures": failures, "baseline_failures": baseline_failures,
+        "recorded_instances": sum(len(v) for k, v in per_scenario.items() if k in recorded),
         "p99_ms_by_scenario": {k: float(np.percentile(v, 99)) for k, v in per_scenario.items()},
     }
 

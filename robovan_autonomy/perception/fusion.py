@@ -227,8 +227,9 @@ def match_detections(tracker: Tracker, pose: PoseEstimate, projection: CameraPro
     # holds its projected centre (scored as a modest overlap, so real overlaps win).
     centre_px = (boxes[index, :2] + boxes[index, 2:]) / 2.0
     d = detections.boxes_xyxy
+    sliver = box_area(boxes[index])[:, None] <= box_area(d)[None, :]
     inside = ((centre_px[:, None, 0] >= d[None, :, 0]) & (centre_px[:, None, 0] <= d[None, :, 2])
-              & (centre_px[:, None, 1] >= d[None, :, 1]) & (centre_px[:, None, 1] <= d[None, :, 3]))
+              & (centre_px[:, None, 1] >= d[None, :, 1]) & (centre_px[:, None, 1] <= d[None, :, 3]) & sliver)
     iou = np.maximum(iou, np.where(inside, CENTRE_INSIDE_SCORE, 0.0))
     centres_base = (np.column_stack([states[index, :2], states[index, 2]]) - translation) @ rotation
     track_range = np.hypot(centres_base[:, 0] - projection.origin_base[0], centres_base[:, 1] - projection.origin_base[1])
@@ -241,6 +242,10 @@ def match_detections(tracker: Tracker, pose: PoseEstimate, projection: CameraPro
     cost = np.where((iou >= config.camera_iou_gate) & consistent, 1.0 - iou, 1e6)
     rows, cols = linear_sum_assignment(cost)
     return [(tracks[index[r]], int(c)) for r, c in zip(rows, cols) if cost[r, c] < 1e6]
+
+
+def box_area(boxes_xyxy: np.ndarray) -> np.ndarray:
+    return np.prod(np.clip(boxes_xyxy[:, 2:] - boxes_xyxy[:, :2], 0.0, None), axis=1)
 
 
 def place_detection(box_xyxy: np.ndarray, points_map: np.ndarray, pose: PoseEstimate,

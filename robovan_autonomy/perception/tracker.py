@@ -38,12 +38,14 @@ COURSE_MIN_SPEED_MPS = 1.5      # faster than this a vehicle's heading is its co
 TURN_RATE_TAU_S = 0.5           # low-pass time constant of the turn rate from the course
 MAX_TURN_RATE_RADPS = 1.0       # beyond this a course change is noise (see planning/prediction.py)
 MAX_SPEED_MPS = 30.0            # faster estimates are association errors: such tracks restart
+VELOCITY_MIN_HITS = 5           # LiDAR hits before a track's velocity is believed (0.5 s at 10 Hz)
 FRAGMENT_MARGIN_M = 0.5         # unmatched boxes this close inside a track's box are parts of it
 FACE_MIN_LENGTH_M = 1.4         # a moving box this long across its motion is a vehicle's face
 VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
 CAMERA_POINT_GATE_M = 1.5       # a camera-placed person updates a track of its class this close
 FACE_MAX_DEPTH_M = 0.5          # a box this thin is one face of something seen edge-on
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.UNKNOWN)
+LANE_SNAP_RAD = math.radians(30.0)  # a standing vehicle within this of the lane heading is along it
 SIZE_DECAY_MPS = 0.3            # a track's size forgets what it no longer sees at this rate
 JUMP_NIS = 25.0                 # innovation beyond 5σ …
 JUMP_MIN_M = 0.8                # … and this long is a jump of the box, not motion
@@ -81,7 +83,15 @@ class Track:
 
     @property
     def speed_mps(self) -> float:
+        """The velocity estimate's magnitude; 0 until enough hits have formed it: the first few
+        come from box centres that move as more of the object is seen."""
+        if self.hits < VELOCITY_MIN_HITS:
+            return 0.0
         return float(math.hypot(self.x[2], self.x[3]))
+
+    @property
+    def velocity_mps(self) -> np.ndarray:
+        return self.x[2:4].copy() if self.hits >= VELOCITY_MIN_HITS else np.zeros(2)
 
 
 def shape_class(length_m: float, width_m: float, height_m: float) -> int:
@@ -242,6 +252,12 @@ class Tracker:
         if track.speed_mps >= COURSE_MIN_SPEED_MPS and self.class_of(track) != ObjectClass.PEDESTRIAN:
             yaw_m = track.yaw_rad + float(wrap(2.0 * (math.atan2(track.x[3], track.x[2]) - track.yaw_rad))) / 2.0
         track.yaw_rad = float(wrap(track.yaw_rad + YAW_SMOOTHING * wrap(yaw_m - track.yaw_rad)))
+        lane_offset = float(wrap(2.0 * (track.yaw_rad - track.lane_yaw_rad))) / 2.0
+        if abs(lane_offset) <= LANE_SNAP_RAD and track.speed_mps < COURSE_MIN_SPEED_MPS \
+                and self.class_of(track) in VEHICLE_CLASSES:
+            # A standing vehicle this close to the lane's heading stands along it (parked): the
+            # box fit's few degrees would tilt a 4.5 m box into the lane beside it.
+            track.yaw_rad = float(wrap(track.yaw_rad - lane_offset))
         # Boxes grow as more of an object is seen; beyond the largest of the class the camera
         # gave it, a box is two objects merged and does not count.
         before = self.box_size(track)
@@ -336,8 +352,9 @@ class Tracker:
         table = np.zeros(len(tracks), dtype=OBJECT_DTYPE)
         for i, track in enumerate(tracks):
             length, width, height = self.box_size(track)
+            vx, vy = track.velocity_mps
             table[i] = (track.x[0], track.x[1], track.z_m, track.yaw_rad, length, width,
-                        height, track.x[2], track.x[3], min(1.0, track.hits / (2.0 * self.config.confirm_hits)),
+                        height, vx, vy, min(1.0, track.hits / (2.0 * self.config.confirm_hits)),
                         self.class_of(track), track.track_id)
         return table
 
@@ -350,7 +367,8 @@ class Tracker:
         t = np.arange(steps + 1) * dt_s
         out = np.zeros((len(tracks), steps + 1, 3))
         for i, track in enumerate(tracks):
-            out[i] = ctrv_path(track.x, track.turn_rate_radps, track.yaw_rad, t)
+            out[i] = ctrv_path(np.concatenate([track.x[:2], track.velocity_mps]), track.turn_rate_radps,
+                               track.yaw_rad, t)
         return out, np.array([tr.track_id for tr in tracks], np.uint32)
 
 

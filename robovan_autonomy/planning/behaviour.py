@@ -3,8 +3,9 @@
 `BehaviourPlanner.step` runs at 10 Hz with the van's pose and arc length on the route's
 ReferencePath, the object table and the mission progress. It returns a BehaviourDecision: a state
 name for people and logs, and for the MPC a stop point, a speed cap, a lateral offset profile d(s)
-(for passing and for pulling into a bay), the corridor that profile may use, the predicted objects,
-and events for the mission layer (arrived, dwell finished, mission complete, reroute request).
+(for passing and for pulling into and out of a bay, each ramp with the speed it is driven at), the
+corridor that profile may use, the predicted objects, and events for the mission layer (arrived,
+dwell finished, mission complete, reroute request).
 
 Arc lengths. `s_van_m` is the arc length of base_link (the rear-axle centre), as the MPC tracks it.
 The front bumper is front_bumper_m = wheelbase + front overhang ahead of it. Every stop limit in
@@ -18,8 +19,9 @@ How one step decides, top to bottom:
 3. Passing: a static blockage in the own lane is passed inside the corridor; the oncoming lane is
    used only when no one will be in it over the pass. Otherwise the van waits, and after a long
    wait asks for a reroute.
-4. Limits: every reason to stop (bay, stop line, crosswalk, obstacle, lead, end of the route)
-   gives a front-bumper arc length; the nearest one binds and names the state.
+4. Limits: every reason to stop (bay, stop line, crosswalk, obstacle, lead, a pedestrian or
+   cyclist heading into the path, end of the route) gives a front-bumper arc length; the nearest
+   one binds and names the state.
 5. Standstill: a stopped van's stop point does not creep forward on perception jitter.
 
 Hysteresis, everywhere: a reason to stop or slow acts at once; it is dropped only after its release
@@ -1057,33 +1059,37 @@ def _bay_ramp_length_m(offset_m: float) -> float:
 
 
 # --- hand-over to the MPC ---------------------------------------------------------------------------
-def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision) -> mpc.TrackingPath:
-    """The route's path as the MPC should track it under this decision.
+def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision,
+                       s_range_m: tuple[float, float] = (-math.inf, math.inf)) -> mpc.TrackingPath:
+    """The route's path as the MPC should track it under this decision, over s_range_m (the
+    stretch a plan can reach: a whole route is thousands of samples).
 
     Samples keep the route's arc length s (so s_stop stays valid) but move sideways by d(s), turn
     by the ramp's slope, and carry the corridor measured from the moved reference: the own lane,
     plus the adjacent lane (left) or the delivery bay (right) where the profile may use them.
-    The speed is the route's limit capped by the decision and by the offset's ramps (a bay, a
-    pass), which the reference reaches braking along the MPC's stop profile.
+    The speed never to exceed is the route's limit capped by the offset's ramps (a bay, a pass),
+    reached braking along the MPC's stop profile; the speed to track is that capped by the
+    decision too (a lead, a stop line).
     """
-    s = path.s_m
+    span = slice(max(path.index_at(s_range_m[0]) - 1, 0), path.index_at(s_range_m[1]) + 1)
+    s = path.s_m[span]
     d, slope = decision.offset.at(s)
-    yaw = path.yaw_rad
-    x, y = path.x_m - np.sin(yaw) * d, path.y_m + np.cos(yaw) * d
-    heading = np.unwrap(yaw + np.arctan2(slope, 1.0 - path.curvature_1pm * d))
+    yaw = path.yaw_rad[span]
+    x, y = path.x_m[span] - np.sin(yaw) * d, path.y_m[span] + np.cos(yaw) * d
+    heading = np.unwrap(yaw + np.arctan2(slope, 1.0 - path.curvature_1pm[span] * d))
     moved = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
     kappa = np.gradient(heading, moved) if len(s) > 1 else np.zeros_like(s)
     use_left, use_right = decision.offset.adjacent_use(s)
-    left_extra = np.where(use_left & np.isin(path.left_adjacent_kind, PASSABLE_ADJACENT_KINDS),
-                          path.left_adjacent_width_m, 0.0)
-    right_extra = np.where(use_right & (path.right_adjacent_kind == AdjacentKind.DELIVERY_BAY),
-                           path.right_adjacent_width_m, 0.0)
+    left_extra = np.where(use_left & np.isin(path.left_adjacent_kind[span], PASSABLE_ADJACENT_KINDS),
+                          path.left_adjacent_width_m[span], 0.0)
+    right_extra = np.where(use_right & (path.right_adjacent_kind[span] == AdjacentKind.DELIVERY_BAY),
+                           path.right_adjacent_width_m[span], 0.0)
+    max_speed = np.minimum(path.speed_limit_mps[span],
+                           decision.offset.speed_cap_mps(s, mpc.STOP_PROFILE_DECEL_MPS2))
     return mpc.TrackingPath(s_m=s, x_m=x, y_m=y, yaw_rad=heading, kappa_1pm=kappa,
-                             speed_mps=np.minimum.reduce([
-                                 path.speed_limit_mps, np.full_like(s, decision.speed_cap_mps),
-                                 decision.offset.speed_cap_mps(s, mpc.STOP_PROFILE_DECEL_MPS2)]),
-                             left_width_m=path.left_width_m + left_extra - d,
-                             right_width_m=path.right_width_m + right_extra + d)
+                             speed_mps=np.minimum(max_speed, decision.speed_cap_mps), max_speed_mps=max_speed,
+                             left_width_m=path.left_width_m[span] + left_extra - d,
+                             right_width_m=path.right_width_m[span] + right_extra + d)
 
 
 def mpc_obstacles(decision: BehaviourDecision) -> mpc.ObstacleSet:

@@ -39,8 +39,8 @@ limits (relaxed near the start when the current command is outside them), |jerk|
 distance on); soft with σ_safety (m): rear-axle arc length ≤ s_stop minus the front-bumper
 offset, and clearance to up to K obstacle ellipses per stage (the van as three covering discs, each
 obstacle ellipse grown by the disc radius and a margin; one QP row per obstacle, on the disc
-nearest to it); soft with σ_comfort: |v² tan δ / L| ≤ max lateral accel, and v ≥ 0 at a
-price far above any safety slack. The corridor has a slack of its own: a stop point or an
+nearest to it); soft with σ_comfort: |v² tan δ / L| ≤ max lateral accel, v ≤ the path's speed
+never to exceed, and v ≥ 0 at a price far above any safety slack. The corridor has a slack of its own: a stop point or an
 obstacle that cannot be met by braking alone must not buy the van a free swerve out of its
 corridor (sharing one slack, an emergency stop turned into a swerve toward the kerb or the
 parked cars, which also shortens the distance travelled along the path).
@@ -79,10 +79,12 @@ from robovan_autonomy.vehicle_params import VehicleParams
 HORIZON_STEPS = 40
 STEP_S = 0.1
 # Comfort longitudinal limits, m/s² and m/s³: what a standing courier and loose parcels tolerate;
-# the behaviour layer may pass wider MotionLimits (never beyond the van's −6 … +2.5 m/s²).
+# the behaviour layer may pass wider MotionLimits (never beyond the van's −6 … +2.5 m/s²). The
+# jerk is 2.0 less a margin: each plan starts from the command being sent, and where it meets the
+# brake-hold release or the previous ramp the van sees the two slopes blended.
 COMFORT_MIN_ACCEL_MPS2 = -3.0
 COMFORT_MAX_ACCEL_MPS2 = 1.5
-COMFORT_JERK_MPS3 = 2.0
+COMFORT_JERK_MPS3 = 1.8
 # Lateral acceleration the plan may use, m/s²: urban comfort is 1.5 (half the bridge's 3 m/s²
 # cap); the plan keeps 0.1 of it for the steering lag the van adds when it speeds up out of a turn.
 COMFORT_LATERAL_ACCEL_MPS2 = 1.4
@@ -190,8 +192,8 @@ IU_STEER_RATE, IU_JERK, IU_SLACK_SAFETY, IU_SLACK_COMFORT, IU_SLACK_CORRIDOR = r
 N_PHYSICAL = 8  # x, y, yaw, v, δ, a, δ_cmd, a_cmd: what the dead-time prediction produces
 _STAGE_PARAMETERS = ("x_ref", "y_ref", "yaw_ref", "speed_ref", "steer_ref", "s_ref",
                      "x_front_ref", "y_front_ref", "yaw_front_ref", "lateral_min", "lateral_max",
-                     "lateral_front_min", "lateral_front_max",
-                     "s_max", "accel_ref", "w_lateral", "w_heading", "w_speed", "w_steer", "w_accel", "w_jerk",
+                     "lateral_front_min", "lateral_front_max", "s_max", "accel_ref", "speed_max",
+                     "w_lateral", "w_heading", "w_speed", "w_steer", "w_accel", "w_jerk",
                      "w_steer_rate", "max_lateral_accel")
 STAGE_PARAM = {name: i for i, name in enumerate(_STAGE_PARAMETERS)}
 # Per obstacle slot and stage: centre x, y, cos yaw, sin yaw, 1/semi-axis a, 1/semi-axis b,
@@ -199,7 +201,7 @@ STAGE_PARAM = {name: i for i, name in enumerate(_STAGE_PARAMETERS)}
 # (its offset ahead of the rear axle, m).
 OBSTACLE_FIELDS = 8
 OBSTACLE_DISC = 7
-N_CORE_CONSTRAINTS = 8
+N_CORE_CONSTRAINTS = 9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -319,6 +321,7 @@ class StageReference:
     yaw_rad: np.ndarray
     kappa_1pm: np.ndarray
     speed_mps: np.ndarray
+    max_speed_mps: np.ndarray
     left_width_m: np.ndarray
     right_width_m: np.ndarray
     front_x_m: np.ndarray
@@ -332,7 +335,9 @@ class StageReference:
 class TrackingPath:
     """The path the MPC tracks (behaviour.mpc_reference_path makes it from the route's
     ReferencePath and a decision): samples along arc length s (yaw unwrapped, continuous), with
-    the speed limit and the free width left and right of the path at each sample."""
+    the speed to track, the speed never to exceed (the legal and the ramps' limits, which a plan
+    may not trade for progress further on) and the free width left and right of the path at each
+    sample."""
 
     s_m: np.ndarray
     x_m: np.ndarray
@@ -340,12 +345,15 @@ class TrackingPath:
     yaw_rad: np.ndarray
     kappa_1pm: np.ndarray
     speed_mps: np.ndarray
+    max_speed_mps: np.ndarray
     left_width_m: np.ndarray
     right_width_m: np.ndarray
 
     @classmethod
-    def from_points(cls, x_m, y_m, speed_mps, left_width_m, right_width_m) -> TrackingPath:
-        """Arc length, heading and curvature from a dense polyline (scalars broadcast)."""
+    def from_points(cls, x_m, y_m, speed_mps, left_width_m, right_width_m,
+                    max_speed_mps=None) -> TrackingPath:
+        """Arc length, heading and curvature from a dense polyline (scalars broadcast; the speed
+        never to exceed defaults to the speed to track)."""
         x, y = np.asarray(x_m, float), np.asarray(y_m, float)
         keep = np.concatenate([[True], np.hypot(np.diff(x), np.diff(y)) > 1e-9])  # no repeats
         x, y = x[keep], y[keep]
@@ -356,8 +364,9 @@ class TrackingPath:
         def per_point(value):
             return np.broadcast_to(np.asarray(value, float), keep.shape)[keep].copy()
 
-        return cls(s, x, y, yaw, kappa, per_point(speed_mps), per_point(left_width_m),
-                   per_point(right_width_m))
+        return cls(s, x, y, yaw, kappa, per_point(speed_mps),
+                   per_point(speed_mps if max_speed_mps is None else max_speed_mps),
+                   per_point(left_width_m), per_point(right_width_m))
 
     def project(self, x_m: float, y_m: float) -> float:
         """Arc length of the path point nearest to (x, y)."""
@@ -622,7 +631,7 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     front_lo, front_hi = param("lateral_front_min"), param("lateral_front_max")
     rows = [lateral - lo + corridor, hi - lateral + corridor, lateral_front - front_lo + corridor,
             front_hi - lateral_front + corridor, param("s_max") - param("s_ref") - along + safety,
-            v + REVERSE_SLACK_SCALE * comfort,
+            v + REVERSE_SLACK_SCALE * comfort, param("speed_max") - v + comfort,
             lat_max - lateral_accel + comfort, lat_max + lateral_accel + comfort]
     base = len(_STAGE_PARAMETERS)
     for j in range(config.max_obstacles):
@@ -754,9 +763,11 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
         "lateral_front_min": -ref.front_right_width_m + config.half_width_m + CORRIDOR_CLEARANCE_M,
         "lateral_front_max": ref.front_left_width_m - config.half_width_m - CORRIDOR_CLEARANCE_M,
         "s_max": s_max, "accel_ref": accel_ref,
+        "speed_max": np.minimum(ref.max_speed_mps, config.max_speed_mps),
         "w_lateral": w.lateral * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop),
         "w_heading": w.heading * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop),
-        "w_speed": w.speed * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop), "w_steer": w.steer, "w_accel": w.accel * (1.0 + STOP_TRACKING_GAIN * near_stop), "w_jerk": w.jerk,
+        "w_speed": w.speed * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop), "w_steer": w.steer,
+        "w_accel": w.accel * (1.0 + STOP_TRACKING_GAIN * near_stop), "w_jerk": w.jerk,
         "w_steer_rate": w.steer_rate * (1.0 + LOW_SPEED_STEER_RATE_GAIN * slow),
         "max_lateral_accel": problem.limits.max_lateral_accel_mps2,
     }

@@ -3,7 +3,9 @@
 The node feeds it the latest pose, the van's actuator state and the object table; it returns the
 command schedule to publish, the planned poses, and what happened (events, health) for
 diagnostics. Anything it cannot plan with (no route, NaN or stale inputs, repeated solver
-failures) yields a controlled-stop schedule and a reason, never silence.
+failures) yields a controlled-stop schedule and a reason, never silence. A reroute request from
+the behaviour (a blockage it cannot pass) closes that lanelet for the next route, which is
+planned from wherever the van is on the following cycle.
 """
 from __future__ import annotations
 
@@ -26,6 +28,10 @@ CONTROLLED_STOP_JERK_MPS3 = 2.0    # the comfort jerk limit, so a stop never jol
 STANDSTILL_HOLD_ACCEL_MPS2 = -1.0  # brake request that holds the stopped van on a slope
 PROJECTION_WINDOW_M = 40.0         # search for the van's arc length this far around the last one
 MAX_FAILURES_BEFORE_MRM = 3        # consecutive solver failures before a minimal-risk stop is asked
+# The stretch of route handed to the MPC around the van, m: behind it, room for its projection;
+# ahead, a 4.1 s plan at the ODD's 40 km/h (46 m), its front bumper and margin.
+MPC_PATH_BEHIND_M = 10.0
+MPC_PATH_AHEAD_M = 80.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +152,9 @@ class Planner:
         if blocked:
             self.blocked_lanelet_ids |= blocked
             self.route = None  # replanned next cycle, from wherever the van is then
-        reference = self.mpc.sample_reference(mpc_reference_path(route, decision), state)
+        s_van = self.s_van_m
+        tracked = mpc_reference_path(route, decision, (s_van - MPC_PATH_BEHIND_M, s_van + MPC_PATH_AHEAD_M))
+        reference = self.mpc.sample_reference(tracked, state)
         solution = self.mpc.solve(state, reference, mpc_obstacles(decision), decision.s_stop_front_m,
                                   mpc_limits(decision))
         poses = np.column_stack([solution.x_m, solution.y_m, solution.yaw_rad])

@@ -34,6 +34,9 @@ EMERGENCY_DECEL_MPS2 = 5.0
 # How fast the emergency stop ramps the brake in, m/s³: as fast as the bridge lets any command
 # brake harder, so the ramp never waits on the limiter.
 EMERGENCY_JERK_MPS3 = MAX_JERK_FALL_MPS3
+# The braking a comfortable stop keeps until the van is at rest, m/s²: eased off to this, the stop
+# itself is no jolt (the van's accel drops to 0 as its wheels stop), yet the van still comes to rest.
+FINAL_DECEL_MPS2 = 0.3
 # Integration step of a stop profile, s: a fifth of the 0.1 s plan step, fine against the
 # actuator's 0.25 s lag.
 PROFILE_STEP_S = 0.02
@@ -49,14 +52,16 @@ MAX_PROFILE_S = 15.0
 
 @dataclasses.dataclass(frozen=True)
 class StopSpec:
-    """How hard a stop brakes and how fast it gets there."""
+    """How hard a stop brakes, how fast it gets there, and whether it eases the brake off before
+    the van is at rest (comfort) or brakes to the end (emergency: every metre counts)."""
 
     decel_mps2: float
     jerk_mps3: float
+    ease_off: bool
 
 
-COMFORTABLE = StopSpec(COMFORTABLE_DECEL_MPS2, COMFORTABLE_JERK_MPS3)
-EMERGENCY = StopSpec(EMERGENCY_DECEL_MPS2, EMERGENCY_JERK_MPS3)
+COMFORTABLE = StopSpec(COMFORTABLE_DECEL_MPS2, COMFORTABLE_JERK_MPS3, ease_off=True)
+EMERGENCY = StopSpec(EMERGENCY_DECEL_MPS2, EMERGENCY_JERK_MPS3, ease_off=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,15 +111,16 @@ def plan_stop(start_s: float, speed_mps: float, accel_cmd_mps2: float, spec: Sto
     """The stop from speed_mps with accel_cmd_mps2 commanded until now (and settled).
 
     Braking already harder than the spec is kept, never released: a stop must not lengthen the
-    one the planner had begun. Unknown (non-finite) values count as the worst case: top speed is
-    the caller's to supply, accel as zero.
+    one the planner had begun. A comfortable stop eases off towards FINAL_DECEL_MPS2 as the speed
+    the van will have once the actuator catches up runs out, at the same jerk limit. Unknown
+    (non-finite) values count as the worst case: top speed is the caller's to supply, accel as zero.
     """
     a_cmd = accel_cmd_mps2 if math.isfinite(accel_cmd_mps2) else 0.0
     target = min(-spec.decel_mps2, a_cmd)
     v = max(speed_mps, 0.0) if math.isfinite(speed_mps) else 0.0
     a_act, s, dt = a_cmd, 0.0, PROFILE_STEP_S
-    lag = actuator.dead_time_s
-    history = [a_cmd] * max(1, int(round(lag / dt)))  # commands still on their way through the dead time
+    history = [a_cmd] * max(1, int(round(actuator.dead_time_s / dt)))  # commands still in the dead time
+    lead_s = actuator.dead_time_s + actuator.tau_s  # how far ahead a command takes effect
     t_out, a_out, v_out, s_out = [], [], [], []
     t = 0.0
     while True:
@@ -123,7 +129,12 @@ def plan_stop(start_s: float, speed_mps: float, accel_cmd_mps2: float, spec: Sto
         v_out.append(v), s_out.append(s)
         if stopped or t >= MAX_PROFILE_S:
             break
-        a_cmd = max(a_cmd - spec.jerk_mps3 * dt, target) if a_cmd > target else target
+        wanted = target
+        if spec.ease_off:
+            speed_then = max(v + a_act * lead_s, 0.0)
+            wanted = max(target, -max(math.sqrt(2.0 * spec.jerk_mps3 * speed_then), FINAL_DECEL_MPS2))
+        step = spec.jerk_mps3 * dt
+        a_cmd = min(max(wanted, a_cmd - step), a_cmd + step)
         history.append(a_cmd)
         arriving = history.pop(0)
         a_act += (arriving - a_act) * dt / max(actuator.tau_s, dt)

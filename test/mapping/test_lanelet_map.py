@@ -100,6 +100,23 @@ def test_every_bay_lies_right_of_its_lane_beside_the_right_bound(dmap):
         assert gap < 0.01
 
 
+def test_kerbside_strip_before_and_after_each_bay_is_kept_free_of_parked_cars(dmap):
+    """A van pulls into a bay forwards on a ~12 m ramp whose body enters the strip ~10 m before
+    the bay, and pulls out forwards past its far end."""
+    min_pull_in_m, min_pull_out_m = 10.0, 4.0
+    for bay in dmap.bays.values():
+        assert bay.approach_m >= min_pull_in_m and bay.exit_m >= min_pull_out_m, bay.name
+        x, y, yaw = bay.bay_pose
+        rel = dmap.parked_cars[:, :2] - (x, y)
+        along = rel @ np.array([math.cos(yaw), math.sin(yaw)])
+        across = rel @ np.array([-math.sin(yaw), math.cos(yaw)])
+        half_car = dmap.parked_cars[:, 3] / 2.0
+        in_strip = np.abs(across) < bay.width_m / 2.0
+        overlaps = (along + half_car > -bay.length_m / 2.0 - bay.approach_m) & \
+            (along - half_car < bay.length_m / 2.0 + bay.exit_m)
+        assert not np.any(in_strip & overlaps), bay.name
+
+
 def test_parked_cars_stand_off_the_driving_lanes(dmap):
     assert len(dmap.parked_cars) > 0
     centres = dmap.parked_cars[:, :2]

@@ -526,25 +526,30 @@ def test_mpc_obstacles_carry_the_predicted_boxes():
     assert (obstacles.semi_length_m[0], obstacles.semi_width_m[0]) == pytest.approx((2.25, 0.9))
 
 
-# --- caution, range and emergency limits -------------------------------------------------------------
+# --- yielding mid-block, emergency limits ------------------------------------------------------------
 def pedestrian_walking(vy_mps, y0_m=-5.0, x_m=40.0):
     return table((21, ObjectClass.PEDESTRIAN, x_m, y0_m, math.pi / 2, 0.0, vy_mps))
 
 
-def test_pedestrian_heading_into_the_path_caps_the_speed_before_they_reach_it():
+def test_pedestrian_heading_into_the_path_is_yielded_to_before_they_reach_it():
     # Enters the van's band (half width + 0.5 m) in ~2.7 s: later than the in-path horizon.
     decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
                               pedestrian_walking(1.2), MissionProgress(()))
-    room = (40.0 - 0.3) - STANDSTILL_GAP_M - FRONT_M
-    assert decision.state is State.CRUISE and decision.s_stop_front_m > 200.0
-    assert decision.speed_cap_mps == pytest.approx(math.sqrt(2.0 * bh.CAUTION_DECEL_MPS2 * room), abs=0.3)
-    assert decision.speed_cap_mps < 10.0
+    assert decision.state is State.STOP_FOR_OBSTACLE
+    assert decision.s_stop_front_m == pytest.approx((40.0 - 0.3) - STANDSTILL_GAP_M)
+    assert decision.min_accel_mps2 == mpc.COMFORT_MIN_ACCEL_MPS2  # a gentle stop, not an emergency
 
 
-def test_pedestrian_walking_away_from_the_path_does_not_slow_the_van():
+def test_pedestrian_heading_into_the_path_too_close_to_stop_gently_for_is_not_yielded_to():
+    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
+                              pedestrian_walking(1.2, x_m=15.0), MissionProgress(()))
+    assert decision.state is State.CRUISE
+
+
+def test_pedestrian_walking_away_from_the_path_is_not_yielded_to():
     decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
                               pedestrian_walking(-1.2), MissionProgress(()))
-    assert decision.speed_cap_mps == VEHICLE.max_speed_odd_mps
+    assert decision.state is State.CRUISE and decision.speed_cap_mps == VEHICLE.max_speed_odd_mps
 
 
 def test_an_emergency_stop_may_put_the_brake_on_as_fast_as_the_bridge_allows():

@@ -74,6 +74,17 @@ def test_bays_are_stops_in_the_requested_order_beside_the_bay(dmap, tour):
     assert tour.s_m[-1] == pytest.approx(bay_stops[-1].s_m)
 
 
+def test_corridor_widens_into_the_bay_over_its_approach(dmap):
+    path = plan_route(dmap, HARBOUR_ROAD_EASTBOUND, ["bay_D"])
+    bay = dmap.bays["bay_D"]
+    (stop,) = [s for s in path.stops if s.kind == "delivery_bay"]
+    approach_start = stop.s_m - bay.length_m / 2.0 - bay.approach_m
+    beside = path.right_adjacent_kind == AdjacentKind.DELIVERY_BAY
+    assert np.all(beside[path.s_m >= approach_start + MAX_SAMPLE_GAP_M])
+    assert not np.any(beside[path.s_m < approach_start - MAX_SAMPLE_GAP_M])
+    assert np.allclose(path.right_adjacent_width_m[beside], bay.width_m)
+
+
 def test_stop_lines_come_just_before_their_crosswalk(tour):
     stop_lines = [s for s in tour.stops if s.kind == "stop_line"]
     assert stop_lines

@@ -38,7 +38,17 @@ def test_stop_ends_at_rest_holding_the_brake():
 
 def test_stop_never_eases_braking_already_harder_than_its_own():
     profile = mrm.plan_stop(0.0, 10.0, -3.5, mrm.COMFORTABLE, ACTUATOR)
-    assert np.all(profile.accel_cmd_mps2[:-1] == -3.5)
+    assert np.all(profile.accel_cmd_mps2[profile.speed_mps > 4.0] == -3.5)
+
+
+def test_comfortable_stop_eases_off_the_brake_before_the_van_is_at_rest():
+    profile = mrm.plan_stop(0.0, 8.0, 0.0, mrm.COMFORTABLE, ACTUATOR)
+    assert profile.accel_cmd_mps2[-2] == pytest.approx(-mrm.FINAL_DECEL_MPS2, abs=0.06)
+
+
+def test_emergency_stop_brakes_to_the_end():
+    profile = mrm.plan_stop(0.0, 8.0, 0.0, mrm.EMERGENCY, ACTUATOR)
+    assert profile.accel_cmd_mps2[-2] == pytest.approx(-mrm.EMERGENCY_DECEL_MPS2)
 
 
 def test_stop_distance_includes_the_actuator_delay():
