@@ -49,6 +49,22 @@ def declare_parameters(node: Node, params: list[Param]) -> SimpleNamespace:
     return SimpleNamespace(**values)
 
 
+def spin_node(node_class, args=None) -> None:
+    """A node's console-script entry: init, spin until Ctrl-C or shutdown, clean up."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    rclpy.init(args=args)
+    node = node_class()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
 def now_s(node: Node) -> float:
     return node.get_clock().now().nanoseconds * 1e-9
 

@@ -14,7 +14,6 @@ import math
 import time
 
 import numpy as np
-import rclpy
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import Imu, JointState, NavSatFix, PointCloud2
@@ -27,7 +26,7 @@ from robovan_autonomy.localization.geodesy import FixProjector, FixRejected
 from robovan_autonomy.localization.localizer import Localizer, LocalizerConfig, Mode
 from robovan_autonomy.localization.scan_matcher import MAP_SPACING_M, MatcherConfig, ScanMatcher, district_map_cloud
 from robovan_autonomy.mapping.lanelet_map import load_map
-from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s
+from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -234,12 +233,4 @@ class LocalizationNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = LocalizationNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(LocalizationNode, args)

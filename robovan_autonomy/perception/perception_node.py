@@ -7,7 +7,6 @@ gives the same tables in every run.
 """
 from __future__ import annotations
 
-import rclpy
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -16,7 +15,7 @@ from visualization_msgs.msg import MarkerArray
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path, share_dir
 from robovan_autonomy.mapping.lanelet_map import load_map
-from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters
+from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters, spin_node
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.perception.detector import Detector, ModelError
 from robovan_autonomy.perception.fusion import FusionConfig, FusionOutput, PerceptionPipeline
@@ -167,12 +166,4 @@ class PerceptionNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = PerceptionNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(PerceptionNode, args)

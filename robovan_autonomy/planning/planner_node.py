@@ -12,7 +12,6 @@ import math
 import time
 
 import numpy as np
-import rclpy
 from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from sensor_msgs.msg import JointState, PointCloud2
@@ -21,7 +20,7 @@ from trajectory_msgs.msg import JointTrajectory
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path
 from robovan_autonomy.mapping.lanelet_map import load_map
-from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters, now_s
+from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.planning.mpc import MpcProblem, save_problems
 from robovan_autonomy.planning.planner import PlanOutput, Planner, PlannerInput
@@ -189,12 +188,4 @@ class PlannerNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = PlannerNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(PlannerNode, args)

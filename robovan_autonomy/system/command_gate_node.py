@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import math
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import interfaces as itf
-from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s
+from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.system import command_gate, mrm
 from robovan_autonomy.system.command_gate import CommandGate, GateConfig, VanStatus
@@ -149,12 +147,4 @@ class CommandGateNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = CommandGateNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(CommandGateNode, args)

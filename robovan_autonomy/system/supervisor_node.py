@@ -14,17 +14,15 @@ import dataclasses
 import math
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Imu, JointState, NavSatFix, PointCloud2
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import interfaces as itf
-from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters, now_s
+from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.system import mrm
 from robovan_autonomy.system.aeb import Aeb, AebConfig, AebResult
@@ -341,12 +339,4 @@ class SupervisorNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = SupervisorNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(SupervisorNode, args)

@@ -15,9 +15,7 @@ import math
 import threading
 
 import can
-import rclpy
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
@@ -26,7 +24,7 @@ from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import interfaces
 from robovan_autonomy.interfaces import Diagnostic, InterfaceError
-from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s
+from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.vehicle import rvn_dbw
 from robovan_autonomy.vehicle.command_follower import CommandFollower, FollowerConfig, FollowerState
@@ -423,12 +421,4 @@ class DbwBridgeNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = DbwBridgeNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(DbwBridgeNode, args)
