@@ -9,6 +9,11 @@ os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 import time  # noqa: E402  (after the environment above: DDS reads it when a context starts)
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# Property tests draw the same examples every run: CI verdicts do not depend on the dice.
+settings.register_profile("deterministic", derandomize=True)
+settings.load_profile("deterministic")
 
 WAIT_WALL_S = 5.0  # guard against a hung graph, never a timing assertion
 

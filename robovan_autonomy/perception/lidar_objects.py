@@ -42,8 +42,9 @@ DRIVABLE_RASTER_M = 0.2        # drivable-area raster cell
 # (from range m, grow cells by m): returns on one object drift apart with range, 0.5–1.5 m in plan
 # view on a car's side seen at a grazing angle (0.35° columns) or between its rear face and roof
 # edge (1.3° beams); growing the cells of farther points joins them again, at the price of
-# joining a person who stands within a metre of a car that far away.
-RANGE_GROWTH = ((10.0, 0.3), (30.0, 0.6))
+# joining a person who stands within a metre of a car that far away. From 6 m on: a car seen
+# corner-on at 8 m with its side 6° off the line of sight leaves 0.5 m gaps along that side.
+RANGE_GROWTH = ((6.0, 0.3), (30.0, 0.6))
 # A cluster whose lowest return is this far above the ground stands on nothing: it is the upper
 # part of an object (a car's rear window behind its boot lid, which the 1.3° beams skip over).
 FLOATING_ABOVE_GROUND_M = 0.6
