@@ -38,7 +38,16 @@ COURSE_MIN_SPEED_MPS = 1.5      # faster than this a vehicle's heading is its co
 TURN_RATE_TAU_S = 0.5           # low-pass time constant of the turn rate from the course
 MAX_TURN_RATE_RADPS = 1.0       # beyond this a course change is noise (see planning/prediction.py)
 MAX_SPEED_MPS = 30.0            # faster estimates are association errors: such tracks restart
+MOVING_ACCEL_FACTOR = 2.0       # process noise of moving tracks, times the standing one
 VELOCITY_MIN_HITS = 5           # LiDAR hits before a track's velocity is believed (0.5 s at 10 Hz)
+VELOCITY_SIGNIFICANCE_NIS = 4.0 # … and its velocity at least 2σ of its uncertainty (chi-square, 2 dof)
+# A box of fewer returns says nothing of velocity: a beam grazing a far roof slides along it as the
+# van approaches, and a box of a few such returns drifts away at about the van's own speed.
+VELOCITY_MIN_POINTS = 6
+DUPLICATE_MARGIN_M = 0.2        # a vehicle track centred this close inside an older one's box is part of it
+PEOPLE = (ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST)
+SPARSE_POINTS = 30              # boxes of fewer returns get up to SPARSE_SIGMA_M more position noise
+SPARSE_SIGMA_M = 0.5
 FRAGMENT_MARGIN_M = 0.5         # unmatched boxes this close inside a track's box are parts of it
 FACE_MIN_LENGTH_M = 1.4         # a moving box this long across its motion is a vehicle's face
 VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
@@ -80,18 +89,27 @@ class Track:
     turn_rate_radps: float = 0.0
     course_rad: float | None = None
     lane_yaw_rad: float = math.nan   # heading of the lane it was born on (NaN: none)
+    seen_lw_m: np.ndarray | None = None  # the last LiDAR box's extents along and across its heading
+
+    @property
+    def moving(self) -> bool:
+        """Whether the velocity estimate is believed: formed by enough hits (the first few come
+        from box centres that move as more of the object is seen) and larger than its own
+        uncertainty. A parked car's fragment whose visible extent changes scan to scan gets
+        ~1 m/s of velocity from that, which is within its noise; a walker's 1.3 m/s is not."""
+        if self.hits < VELOCITY_MIN_HITS:
+            return False
+        v = self.x[2:4]
+        return float(v @ np.linalg.solve(self.p[2:4, 2:4], v)) >= VELOCITY_SIGNIFICANCE_NIS
 
     @property
     def speed_mps(self) -> float:
-        """The velocity estimate's magnitude; 0 until enough hits have formed it: the first few
-        come from box centres that move as more of the object is seen."""
-        if self.hits < VELOCITY_MIN_HITS:
-            return 0.0
-        return float(math.hypot(self.x[2], self.x[3]))
+        """The believed velocity's magnitude (0 when not moving)."""
+        return float(math.hypot(self.x[2], self.x[3])) if self.moving else 0.0
 
     @property
     def velocity_mps(self) -> np.ndarray:
-        return self.x[2:4].copy() if self.hits >= VELOCITY_MIN_HITS else np.zeros(2)
+        return self.x[2:4].copy() if self.moving else np.zeros(2)
 
 
 def shape_class(length_m: float, width_m: float, height_m: float) -> int:
@@ -108,6 +126,9 @@ def shape_class(length_m: float, width_m: float, height_m: float) -> int:
 
 
 def wrap(angle):
+    """Into [-π, π); plain float arithmetic for scalars (the tracker's per-track hot path)."""
+    if isinstance(angle, (float, int)):
+        return (angle + math.pi) % (2.0 * math.pi) - math.pi
     return (np.asarray(angle) + math.pi) % (2.0 * math.pi) - math.pi
 
 
@@ -123,7 +144,7 @@ class Tracker:
 
     # -- class ----------------------------------------------------------------------------------
     def class_of(self, track: Track) -> int:
-        best = int(np.argmax(track.evidence))
+        best = int(track.evidence.argmax())
         if track.evidence[best] >= CLASS_VOTE_THRESHOLD:
             return best
         return self._shape_class(track)
@@ -139,7 +160,7 @@ class Tracker:
         return shape_class(length, width, height)
 
     def _camera_class(self, track: Track) -> int | None:
-        best = int(np.argmax(track.evidence))
+        best = int(track.evidence.argmax())
         return best if track.evidence[best] >= CLASS_VOTE_THRESHOLD else None
 
     def vote(self, track: Track, class_id: int, score: float) -> None:
@@ -158,11 +179,13 @@ class Tracker:
     # -- Kalman ---------------------------------------------------------------------------------
     def predict(self, t_s: float) -> None:
         """Move every track to t_s (constant velocity)."""
-        q = self.config.accel_sigma_mps2 ** 2
         for track in self.tracks:
             dt = t_s - track.stamp_s
             if dt <= 0.0:
                 continue
+            # Moving things brake, accelerate and turn; standing things mostly stand.
+            q = (self.config.accel_sigma_mps2 * (MOVING_ACCEL_FACTOR if track.speed_mps >= COURSE_MIN_SPEED_MPS
+                                                 else 1.0)) ** 2
             f = np.eye(4)
             f[0, 2] = f[1, 3] = dt
             g = np.array([[dt * dt / 2.0, 0.0], [0.0, dt * dt / 2.0], [dt, 0.0], [0.0, dt]])
@@ -260,7 +283,9 @@ class Tracker:
             track.yaw_rad = float(wrap(track.yaw_rad - lane_offset))
         # Boxes grow as more of an object is seen; beyond the largest of the class the camera
         # gave it, a box is two objects merged and does not count.
-        before = self.box_size(track)
+        before, yaw_before = self.box_size(track), track.yaw_rad
+        extents_before = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
+                                       float(boxes.width_m[c]))[1:]
         cls = self._camera_class(track)
         measured = np.array([length_m, width_m, float(boxes.height_m[c])])
         if cls is None or np.all(measured <= CLASS_SIZE_M[cls][1]):
@@ -272,16 +297,32 @@ class Tracker:
         anchored = anchored_centre(centre, track.yaw_rad, (length_m, width_m), size[:2], boxes.sensor_xy)
         # A box that grew (more of the object seen, or its class known) moved its centre, not the
         # object: the track's centre moves with it, so no velocity comes of it.
-        track.x[:2] += anchored - anchored_centre(centre, track.yaw_rad, (length_m, width_m), before[:2],
-                                                  boxes.sensor_xy)
+        track.x[:2] += anchored - anchored_centre(centre, yaw_before, extents_before, before[:2], boxes.sensor_xy)
         centre = anchored
         distance = float(np.hypot(*(centre - boxes.sensor_xy)))
-        self._update(track, centre, cfg.position_sigma_m + cfg.position_sigma_per_m * distance)
+        # A box of a few returns (something far, or mostly hidden behind a parked car) changes
+        # its extent scan to scan: its centre is worth less.
+        sparse = SPARSE_SIGMA_M * max(0.0, 1.0 - float(boxes.points[c]) / SPARSE_POINTS)
+        # A box whose visible extent changed since the last scan (an occluder uncovering it, far
+        # returns filling in) moved its centre by up to that much without the object moving.
+        seen = np.array([length_m, width_m])
+        reshaped = 0.0 if track.seen_lw_m is None else float(np.abs(seen - track.seen_lw_m).max())
+        track.seen_lw_m = seen
+        self._update(track, centre, cfg.position_sigma_m + cfg.position_sigma_per_m * distance + sparse + reshaped)
+        if boxes.points[c] < VELOCITY_MIN_POINTS:
+            self._forget_velocity(track)
         track.z_m = float(boxes.z_m[c])
         track.hits += 1
         dt = t_s - track.last_hit_s
         track.last_hit_s = t_s
         self._update_turn_rate(track, dt)
+
+    def _forget_velocity(self, track: Track) -> None:
+        """Velocity back to its prior (0 ± initial_speed_sigma_mps), uncorrelated with position."""
+        track.x[2:4] = 0.0
+        track.p[2:, :] = 0.0
+        track.p[:, 2:] = 0.0
+        track.p[2, 2] = track.p[3, 3] = self.config.initial_speed_sigma_mps ** 2
 
     def _update_turn_rate(self, track: Track, dt: float) -> None:
         if track.speed_mps < COURSE_MIN_SPEED_MPS:
@@ -317,6 +358,30 @@ class Tracker:
             return t_s - track.last_hit_s <= timeout and track.speed_mps <= MAX_SPEED_MPS
 
         self.tracks = [t for t in self.tracks if alive(t)]
+        self._drop_duplicates()
+
+    def _drop_duplicates(self) -> None:
+        """Of two vehicle-like tracks whose centre lies inside the other's box, keep the older:
+        parts of one object (a face seen before the whole, a car half hidden behind the car in
+        front) start tracks of their own that would live on as phantoms beside it. People are
+        never dropped this way: one standing at a car's flank is no part of it."""
+        if len(self.tracks) < 2:
+            return
+        vehicle = np.array([self.class_of(t) not in PEOPLE for t in self.tracks])
+        centres = np.array([t.x[:2] for t in self.tracks])
+        sizes = np.array([self.box_size(t)[:2] for t in self.tracks])
+        yaws = np.array([t.yaw_rad for t in self.tracks])
+        d = centres[None, :, :] - centres[:, None, :]             # [i, j]: j's centre from i's
+        c, s = np.cos(yaws)[:, None], np.sin(yaws)[:, None]
+        along, across = d[..., 0] * c + d[..., 1] * s, -d[..., 0] * s + d[..., 1] * c
+        inside = (np.abs(along) <= sizes[:, :1] / 2.0 + DUPLICATE_MARGIN_M) & \
+                 (np.abs(across) <= sizes[:, 1:] / 2.0 + DUPLICATE_MARGIN_M)
+        np.fill_diagonal(inside, False)
+        hits = np.array([t.hits for t in self.tracks])
+        ids = np.array([t.track_id for t in self.tracks])
+        older = (hits[:, None] > hits[None, :]) | ((hits[:, None] == hits[None, :]) & (ids[:, None] < ids[None, :]))
+        drop = np.any(inside & older & vehicle[:, None] & vehicle[None, :], axis=0)
+        self.tracks = [t for t, gone in zip(self.tracks, drop) if not gone]
 
     # -- camera positions -----------------------------------------------------------------------
     def update_point(self, t_s: float, xy: np.ndarray, sigma_m: float, class_id: int, score: float) -> None:

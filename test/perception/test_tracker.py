@@ -46,6 +46,40 @@ def test_a_walking_pedestrians_velocity_is_estimated():
     assert obj["class_id"] == ObjectClass.PEDESTRIAN  # from its shape: nobody voted yet
 
 
+def test_a_standing_objects_jittering_box_gives_it_no_velocity():
+    """A parked car's fragment whose visible extent changes scan to scan."""
+    tracker = Tracker()
+    run(tracker, lambda t: [(20.0, -3.0)], 5.0, size=(1.4, 0.3, 1.1), noise=0.3)
+    (obj,) = tracker.objects()
+    assert (obj["vx"], obj["vy"]) == (0.0, 0.0)
+
+
+def test_parked_vehicles_approached_at_speed_are_reported_standing():
+    """Far roof returns slide along as the van approaches, and a van parked behind a car is
+    uncovered bit by bit: neither is motion."""
+    from robovan_autonomy.interfaces import PoseEstimate
+    from robovan_autonomy.perception.lidar_objects import LidarObjectDetector
+    from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
+    from robovan_autonomy.sim.scene import Box, Pose3, Scene
+    from robovan_autonomy.vehicle_params import load_vehicle_params
+
+    vehicle = load_vehicle_params()
+    extrinsic = vehicle.sensor_pose("lidar_top")
+    lidar, detector = LidarModel(LidarConfig.from_vehicle_params(vehicle)), LidarObjectDetector(vehicle, extrinsic)
+    scene = Scene(walls=[])
+    scene.set_boxes([Box(60.0, -3.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1),
+                     Box(67.0, -3.0, 0.0, 0.0, 5.4, 2.0, 2.3, None, int(ObjectClass.VAN_TRUCK), 2)])
+    tracker, rng, speed = Tracker(heading_prior=lambda x, y: 0.0), np.random.default_rng(0), 8.0
+    fastest = 0.0
+    for k in range(50):
+        t, x = k * SCAN_S, speed * k * SCAN_S
+        points = lidar.scan(scene, Pose3.from_xyz_ypr(x, 0.0, 0.0, 0.0).compose(extrinsic), rng).points
+        tracker.update_lidar(t, detector.detect(points, PoseEstimate(t, x, 0.0, 0.0, speed, 0.0)))
+        objects = tracker.objects()
+        fastest = max([fastest, *np.hypot(objects["vx"], objects["vy"])])
+    assert fastest < 0.5
+
+
 def test_two_crossing_walkers_keep_their_ids():
     tracker = Tracker()
     run(tracker, lambda t: [(10.0 + 1.5 * t, 0.0), (16.0 - 1.5 * t, 0.5)], 1.0)
