@@ -3,13 +3,14 @@
 Deliberately shares nothing with perception or planning: no clustering, tracking, classes or
 map. It sweeps the van's inflated footprint along the path the current command steers (kinematic
 bicycle on the plan's steering by arc length), finds the first LiDAR returns that footprint would
-touch, estimates how fast that gap closes from two consecutive scans (the van's own speed for
-something that just appeared, which is the static-obstacle assumption) and asks for an emergency
+touch, estimates how fast that gap closes from consecutive scans (the van's own speed for
+something that just appeared, which is the static-obstacle assumption; faster only once two scan
+pairs in a row agree, since the swept path itself moves when the command's steering changes) and asks for an emergency
 stop when braking at EMERGENCY_DECEL_MPS2 after the reaction time would only just stop short.
 
 The path ends where the command ends: a command that stops before an obstacle does not sweep it,
 so the AEB never fights a planner that is already stopping. Past a command that is still moving
-at its end, the path goes on (last steering held) for as far as the van would need to stop.
+at its end, the path goes on (straight) for as far as the van would need to stop.
 Pure: no rclpy.
 """
 from __future__ import annotations
@@ -97,9 +98,14 @@ def obstacle_points(points_base: np.ndarray, config: AebConfig) -> np.ndarray:
 def swept_poses(path_s_m: np.ndarray, path_steer_rad: np.ndarray, length_m: float,
                 wheelbase_m: float) -> np.ndarray:
     """(K, 4) x, y, yaw, s of base_link every PATH_STEP_M along the path, from the van (0, 0, 0)
-    to length_m; steering held past the path's end."""
+    to length_m. Past the end of a plan the path goes straight on: a planner's last steering is
+    what costs it least at the end of its horizon, not an intention, and held over the metres of a
+    braking distance it curled the sweep into the cars parked beside the lane. A one-point path
+    (the van's own steering, no plan) is held: that is what the wheels do."""
     s = np.arange(0.0, max(length_m, 0.0) + PATH_STEP_M, PATH_STEP_M)
-    curvature = np.tan(np.interp(s[:-1] + PATH_STEP_M / 2.0, path_s_m, path_steer_rad)) / wheelbase_m
+    past_end = 0.0 if len(path_s_m) > 1 else float(path_steer_rad[-1])
+    steer = np.interp(s[:-1] + PATH_STEP_M / 2.0, path_s_m, path_steer_rad, right=past_end)
+    curvature = np.tan(steer) / wheelbase_m
     yaw = np.concatenate(([0.0], np.cumsum(curvature * PATH_STEP_M)))
     mid_yaw = np.concatenate(([0.0], yaw[:-1] + 0.5 * np.diff(yaw)))
     x = np.concatenate(([0.0], np.cumsum(np.cos(mid_yaw[1:]) * PATH_STEP_M)))
@@ -148,6 +154,7 @@ class Aeb:
     def __init__(self, config: AebConfig):
         self.config = config
         self._previous: tuple[float, float] | None = None  # (stamp, distance)
+        self._previous_rate_mps: float | None = None       # the last scan pair's shrink rate
 
     def check(self, stamp_s: float, points_base: np.ndarray, path_s_m: np.ndarray,
               path_steer_rad: np.ndarray, command_length_m: float, speed_mps: float,
@@ -170,14 +177,21 @@ class Aeb:
         return AebResult(stamp_s, distance, closing, ttc, trigger, free)
 
     def _closing_speed(self, stamp_s: float, distance_m: float, speed_mps: float) -> float:
-        if not math.isfinite(distance_m):
-            return 0.0
-        previous = self._previous
-        if previous is not None and 0.0 < stamp_s - previous[0] <= MAX_TRACK_GAP_S:
-            dt = stamp_s - previous[0]
-            shrink = (previous[1] - distance_m) / dt
-            if shrink <= speed_mps + MAX_OBSTACLE_SPEED_MPS:
-                return max(shrink, 0.0)
+        """A gap shrinking no faster than the van drives is believed at once (a lead vehicle);
+        faster, only when the scan pair before shrank as fast too: a single jump is the swept
+        path swinging onto a nearer return when the steering changes, not an oncoming object."""
+        previous, previous_rate = self._previous, self._previous_rate_mps
+        self._previous_rate_mps = None
+        if not math.isfinite(distance_m) or previous is None or not 0.0 < stamp_s - previous[0] <= MAX_TRACK_GAP_S:
+            return speed_mps if math.isfinite(distance_m) else 0.0
+        shrink = (previous[1] - distance_m) / (stamp_s - previous[0])
+        if shrink > speed_mps + MAX_OBSTACLE_SPEED_MPS:
+            return speed_mps
+        self._previous_rate_mps = shrink
+        if shrink <= speed_mps:
+            return max(shrink, 0.0)
+        if previous_rate is not None and previous_rate > speed_mps:
+            return min(shrink, previous_rate)
         return speed_mps
 
     def command_length_m(self, plan_remaining_m: float, plan_end_speed_mps: float) -> float:

@@ -25,9 +25,11 @@ import numpy as np
 if TYPE_CHECKING:
     from robovan_autonomy.interfaces import ControlPlan
 
-# A plan older than this is stale, s: seven 20 ms command periods, well inside the van's own
-# 100 ms-after-the-last-frame timeout, which the bridge's own timers keep from ever firing.
-STALE_AFTER_S = 0.15
+# A plan older than this is stale, s. Plans are stamped with the sensor data they were planned
+# from: at the planner's 10 Hz they arrive 0.10-0.14 s old and are 0.24 s old when the next one
+# replaces them, so one plan missed makes a plan stale. (The van's own 100 ms timeout is on CAN
+# frames, which the bridge's timers send whatever the plan's age.)
+STALE_AFTER_S = 0.3
 # Longest a stale plan is followed open-loop, s: long enough to ride out a planner hiccup or a
 # dropped DDS sample, short enough that the van never drives far on a world model nobody updates.
 MAX_GAP_S = 1.0

@@ -27,7 +27,8 @@ from robovan_autonomy.interfaces import Diagnostic, InterfaceError
 from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.vehicle import rvn_dbw
-from robovan_autonomy.vehicle.command_follower import CommandFollower, FollowerConfig, FollowerState
+from robovan_autonomy.vehicle.command_follower import (MAX_GAP_S, STALE_AFTER_S, CommandFollower, FollowerConfig,
+                                                       FollowerState)
 from robovan_autonomy.vehicle.command_limits import Command, CommandLimiter, CommandLimits
 from robovan_autonomy.vehicle.rvn_dbw import DbwState, Gear, MsgId
 from robovan_autonomy.vehicle_params import load_vehicle_params
@@ -56,9 +57,9 @@ PARAMETERS = [
     Param("can_udp_port", 43113, "UDP port of the udp_multicast bus", min=1, max=65535),
     Param("can_udp_hop_limit", 0, "multicast TTL of the udp_multicast bus; 0 keeps simulated CAN "
           "frames on this host", min=0, max=255),
-    Param("stale_after_s", 0.15, "a /control/command older than this is stale; the bridge then "
+    Param("stale_after_s", STALE_AFTER_S, "a /control/command older than this is stale; the bridge then "
           "bridges the gap with the plan's remainder", min=0.02, max=1.0),
-    Param("max_gap_s", 1.0, "longest a stale plan is followed before a controlled stop",
+    Param("max_gap_s", MAX_GAP_S, "longest a stale plan is followed before a controlled stop",
           min=0.0, max=5.0),
     Param("controlled_stop_decel_mps2", 2.5, "braking of the controlled stop when commands go "
           "stale (positive number)", min=0.5, max=-_VEHICLE.min_accel_mps2),

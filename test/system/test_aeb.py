@@ -78,11 +78,20 @@ def test_vehicle_ahead_at_a_constant_gap_does_not_trigger():
     assert result.closing_mps < 0.5 and not result.trigger
 
 
-def test_closing_speed_comes_from_two_scans():
+def test_an_oncoming_obstacles_closing_speed_comes_from_two_scan_pairs_that_agree():
     aeb = Aeb(CONFIG)
     check(post(FRONT_M + 30.0), aeb=aeb, stamp=0.0, speed=5.0)
-    result = check(post(FRONT_M + 29.0), aeb=aeb, stamp=0.1, speed=5.0)
+    check(post(FRONT_M + 29.0), aeb=aeb, stamp=0.1, speed=5.0)
+    result = check(post(FRONT_M + 28.0), aeb=aeb, stamp=0.2, speed=5.0)
     assert math.isclose(result.closing_mps, 10.0, abs_tol=0.5)
+
+
+def test_one_jump_of_the_gap_is_judged_at_the_van_speed():
+    """The swept path swinging onto a nearer return when the steering changes."""
+    aeb = Aeb(CONFIG)
+    check(post(FRONT_M + 12.7), aeb=aeb, stamp=0.0, speed=1.0)
+    result = check(post(FRONT_M + 11.5), aeb=aeb, stamp=0.1, speed=1.0)
+    assert result.closing_mps == 1.0 and not result.trigger
 
 
 def test_a_new_nearer_obstacle_is_judged_at_the_van_speed_not_as_a_jump():
@@ -114,3 +123,16 @@ def test_aeb_shares_no_code_with_perception_or_planning():
             "'robovan_autonomy.planning', 'rclpy'))))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_past_the_end_of_a_plan_the_sweep_goes_straight_on():
+    """A planner's last steering is no intention: held over a braking distance it curls the sweep."""
+    plan = (np.array([0.0, 2.0]), np.array([0.0, -0.18]))
+    poses = swept_poses(*plan, 12.0, VEHICLE.wheelbase_m)
+    beyond = poses[poses[:, 3] > 2.5]
+    assert np.allclose(np.diff(beyond[:, 2]), 0.0)
+
+
+def test_without_a_plan_the_sweep_holds_the_vans_own_steering():
+    poses = swept_poses(np.array([0.0]), np.array([0.1]), 10.0, VEHICLE.wheelbase_m)
+    assert poses[-1, 2] > 0.2

@@ -141,7 +141,7 @@ def test_fresh_plan_resumes_following_from_standstill_hold():
 def test_stale_plan_does_not_restart_a_controlled_stop():
     follower = CommandFollower()
     follower.command_at(10.0, MOVING_MPS)
-    follower.accept(ramp_plan(9.8), 10.0)
+    follower.accept(ramp_plan(10.0 - cf.STALE_AFTER_S - 0.05), 10.0)
     assert follower.command_at(10.02, MOVING_MPS).state is FollowerState.CONTROLLED_STOP
 
 
