@@ -94,15 +94,18 @@ def load_params_file(path: str | Path, declared: dict[str, list[Param]]) -> dict
     return result
 
 
-def markdown_table(node_name: str, params: list[Param]) -> str:
+def markdown_table(node_name: str, params: list[Param], share: str = "") -> str:
+    """share: the package share directory, written as <share> so the table reads the same on
+    every machine."""
     lines = [f"### {node_name}", "", "| parameter | default | range | description |",
              "| --- | --- | --- | --- |"]
     for p in params:
+        default = p.default.replace(share, "<share>") if share and isinstance(p.default, str) else p.default
         if p.choices:
             valid = ", ".join(map(str, p.choices))
         elif p.min is not None or p.max is not None:
             valid = f"[{'' if p.min is None else p.min}, {'' if p.max is None else p.max}]"
         else:
             valid = ""
-        lines.append(f"| `{p.name}` | `{p.default!r}` | {valid} | {p.description} |")
+        lines.append(f"| `{p.name}` | `{default!r}` | {valid} | {p.description} |")
     return "\n".join(lines) + "\n"

@@ -159,8 +159,10 @@ OBJECT_WINDOW_AHEAD_M = 150.0
 # and predicting and projecting them was most of a step's time.
 OBJECT_RANGE_M = OBJECT_WINDOW_AHEAD_M + 60.0
 # Objects handed to the MPC: within this lateral distance of the path at some stage, m (own and
-# oncoming lane, parking strip and kerb); the MPC keeps the nearest few.
+# oncoming lane, parking strip and kerb); the MPC keeps the nearest few. Not those the van stops
+# or follows behind (limits keyed by these), whose stop point keeps it clear of them.
 MPC_OBJECT_LATERAL_M = 10.0
+STOP_FOR_KEYS = ("obstacle", "lead", "caution")
 
 # --- static blockages and passing ---------------------------------------------------------------
 # Brief: slower than 0.3 m/s for more than 3 s, a car, van or static object, is a blockage; the
@@ -646,8 +648,14 @@ class BehaviourPlanner:
         cap = min([self.max_speed_mps] + [lim.speed_cap_mps for lim in limits])
         if state is State.STOP_LINE_WAIT:
             cap = 0.0
+        # Yielding to someone who is not in the way yet never calls for emergency braking.
+        urgent = max(s_stop, min((lim.s_front_m for lim in limits if lim.key[0] != "caution"), default=math.inf))
+        # What the van stops for is the stop point's business: as an MPC obstacle too, it only made
+        # the plan swerve (out of comfort) whenever the stop could not be met in full.
+        stopping_for = [lim.key[1] for lim in limits if lim.key[0] in STOP_FOR_KEYS]
+        nearby = nearby.subset(~np.isin(nearby.track_id, stopping_for)) if stopping_for else nearby
         return self._decision(t_s, state, reason, s_stop, per_stage, cap, van.speed_mps, s_front,
-                              offset, nearby, events, progress)
+                              urgent, offset, nearby, events, progress)
 
     # -- mission --------------------------------------------------------------------------------
     def _bay_target(self, path: ReferencePath, progress: MissionProgress) -> _BayTarget | None:
@@ -1041,10 +1049,10 @@ class BehaviourPlanner:
                                  nearby, tuple(events), progress)
 
     def _decision(self, t_s: float, state: State, reason: str, s_stop: float, per_stage: np.ndarray,
-                  cap: float, speed_mps: float, s_front: float, offset: LateralOffsetProfile,
-                  nearby: Prediction, events: list[BehaviourEvent],
+                  cap: float, speed_mps: float, s_front: float, urgent_front_m: float,
+                  offset: LateralOffsetProfile, nearby: Prediction, events: list[BehaviourEvent],
                   progress: MissionProgress) -> BehaviourDecision:
-        room = s_stop - s_front
+        room = urgent_front_m - s_front
         needed = math.inf if room <= 0.0 else speed_mps ** 2 / (2.0 * room)
         # A stop point closer than comfort braking reaches: the MPC may use the van's full braking.
         emergency = speed_mps > STANDSTILL_SPEED_MPS and needed > -mpc.COMFORT_MIN_ACCEL_MPS2

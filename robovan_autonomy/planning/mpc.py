@@ -1,8 +1,9 @@
 """Delay-aware model-predictive control core of the planner: CasADi + HPIPM, no ROS.
 
 Model. Kinematic bicycle about the rear axle with first-order actuator lags. State
-x = (x, y, yaw, v, δ, a, δ_cmd, a_cmd, σ_safety, σ_comfort, σ_corridor): δ and a are what the
-actuators do, δ_cmd and a_cmd what they are being asked (after their dead time). Inputs
+x = (x, y, yaw, v, δ, a, δ_cmd, a_cmd, p, σ_safety, σ_comfort, σ_corridor): δ and a are what the
+actuators do, δ_cmd and a_cmd what they are being asked (after their dead time), p the progress
+along the path (the arc length the van starts at, plus the distance it travels). Inputs
 u = (dδ_cmd/dt, da_cmd/dt, σ_safety⁺, σ_comfort⁺, σ_corridor⁺): the command *rates*, so the
 steering-rate and jerk limits are plain bounds on u, and the command limits plain bounds on x.
 Commands are therefore piecewise linear in time, which is what the bridge's CommandFollower
@@ -36,17 +37,19 @@ Constraints: |δ_cmd| ≤ max steer, |dδ_cmd/dt| ≤ max steer rate, a_cmd with
 limits (relaxed near the start when the current command is outside them), |jerk| ≤ comfort jerk
 (hard); soft with σ_corridor (m): rear-axle and front-bumper lateral offsets inside the corridor
 (less half the van width and a clearance; the front bumper's against the path one bumper
-distance on); soft with σ_safety (m): rear-axle arc length ≤ s_stop minus the front-bumper
-offset, and clearance to up to K obstacle ellipses per stage (the van as three covering discs, each
+distance on); soft with σ_safety (m): progress p ≤ s_stop minus the front-bumper offset, and
+clearance to up to K obstacle ellipses per stage (the van as three covering discs, each
 obstacle ellipse grown by the disc radius and a margin; one QP row per obstacle, on the disc
 nearest to it); soft with σ_comfort: |v² tan δ / L| ≤ max lateral accel, v ≤ the path's speed
 never to exceed, and v ≥ 0 at a price far above any safety slack. The corridor has a slack of its own: a stop point or an
 obstacle that cannot be met by braking alone must not buy the van a free swerve out of its
 corridor (sharing one slack, an emergency stop turned into a swerve toward the kerb or the
-parked cars, which also shortens the distance travelled along the path).
+parked cars). And the stop bounds the distance travelled, not the projection of the rear axle
+on the path's tangent: with that, angling the van a few degrees "shortened" its way by
+centimetres, which the stop slack's price made worth a swerve whenever braking fell short.
 
 Solver, and why (measured on the shared 2-core box, N = 40, casadi 3.8.2, no JIT): real-time
-iteration of a Gauss-Newton SQP. One SX Function (built once, ~56k VM instructions, ≈0.3 ms)
+iteration of a Gauss-Newton SQP. One SX Function (built once, ~61k VM instructions, ≈0.3 ms)
 returns the whole stage-structured QP, which conic('hpipm') solves with the OCP structure given
 (≈0.9 ms, 3–9 interior-point iterations with the options below). Warm-started from the last
 plan shifted by the elapsed time, one QP per solve is enough (the second SQP step is typically
@@ -185,12 +188,12 @@ STATUS_CONVERGED = "converged"
 STATUS_ITERATE = "iterate"
 
 # --- layout of the OCP vectors -------------------------------------------------------------------
-NX, NU = 11, 5
-(IX, IY, IYAW, IV, ISTEER, IACCEL, ISTEER_CMD, IACCEL_CMD, ISLACK_SAFETY, ISLACK_COMFORT,
+NX, NU = 12, 5
+(IX, IY, IYAW, IV, ISTEER, IACCEL, ISTEER_CMD, IACCEL_CMD, IPROGRESS, ISLACK_SAFETY, ISLACK_COMFORT,
  ISLACK_CORRIDOR) = range(NX)
 IU_STEER_RATE, IU_JERK, IU_SLACK_SAFETY, IU_SLACK_COMFORT, IU_SLACK_CORRIDOR = range(NU)
 N_PHYSICAL = 8  # x, y, yaw, v, δ, a, δ_cmd, a_cmd: what the dead-time prediction produces
-_STAGE_PARAMETERS = ("x_ref", "y_ref", "yaw_ref", "speed_ref", "steer_ref", "s_ref",
+_STAGE_PARAMETERS = ("x_ref", "y_ref", "yaw_ref", "speed_ref", "steer_ref",
                      "x_front_ref", "y_front_ref", "yaw_front_ref", "lateral_min", "lateral_max",
                      "lateral_front_min", "lateral_front_max", "s_max", "accel_ref", "speed_max",
                      "w_lateral", "w_heading", "w_speed", "w_steer", "w_accel", "w_jerk",
@@ -609,7 +612,10 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     k2 = rates(s0 + h / 2 * k1, u)
     k3 = rates(s0 + h / 2 * k2, u)
     k4 = rates(s0 + h * k3, u)
+    # Progress integrates the speed with the same RK4 stages: the distance travelled.
+    speeds = (s0[IV], s0[IV] + h / 2 * k1[IV], s0[IV] + h / 2 * k2[IV], s0[IV] + h * k3[IV])
     x_next = ca.vertcat(s0 + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4),
+                        x[IPROGRESS] + h / 6 * (speeds[0] + 2 * speeds[1] + 2 * speeds[2] + speeds[3]),
                         u[IU_SLACK_SAFETY], u[IU_SLACK_COMFORT], u[IU_SLACK_CORRIDOR])
 
     px, py, yaw, v, steer = x[IX], x[IY], x[IYAW], x[IV], x[ISTEER]
@@ -623,14 +629,14 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
         cos_ref, sin_ref = ca.cos(ref_yaw), ca.sin(ref_yaw)
         return -sin_ref * dx + cos_ref * dy, cos_ref * dx + sin_ref * dy
 
-    lateral, along = offsets(px, py, "")
+    lateral, _ = offsets(px, py, "")
     lateral_front, _ = offsets(px + config.front_bumper_m * cos_yaw,
                                py + config.front_bumper_m * sin_yaw, "front_")
     lateral_accel = v * v * ca.tan(steer) / config.wheelbase_m
     lo, hi, lat_max = param("lateral_min"), param("lateral_max"), param("max_lateral_accel")
     front_lo, front_hi = param("lateral_front_min"), param("lateral_front_max")
     rows = [lateral - lo + corridor, hi - lateral + corridor, lateral_front - front_lo + corridor,
-            front_hi - lateral_front + corridor, param("s_max") - param("s_ref") - along + safety,
+            front_hi - lateral_front + corridor, param("s_max") - x[IPROGRESS] + safety,
             v + REVERSE_SLACK_SCALE * comfort, param("speed_max") - v + comfort,
             lat_max - lateral_accel + comfort, lat_max + lateral_accel + comfort]
     base = len(_STAGE_PARAMETERS)
@@ -754,7 +760,7 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
                            max(problem.limits.min_accel_mps2, config.hard_min_accel_mps2))
     slow = np.clip(1.0 - reachable / LOW_SPEED_MPS, 0.0, 1.0)
     values = {
-        "x_ref": ref.x_m, "y_ref": ref.y_m, "yaw_ref": yaw, "speed_ref": speed, "s_ref": ref.s_m,
+        "x_ref": ref.x_m, "y_ref": ref.y_m, "yaw_ref": yaw, "speed_ref": speed,
         "steer_ref": np.clip(np.arctan(config.wheelbase_m * kappa), -config.max_steer_rad,
                              config.max_steer_rad),
         "x_front_ref": ref.front_x_m, "y_front_ref": ref.front_y_m, "yaw_front_ref": front_yaw,
@@ -836,8 +842,16 @@ def variable_bounds(config: MpcConfig, problem: MpcProblem) -> tuple[np.ndarray,
     lower[:, IACCEL_CMD] = np.minimum(min_accel, accel_cmd + swing)
     upper[:, IACCEL_CMD] = np.maximum(max_accel, accel_cmd - swing)
     lower[0, :N_PHYSICAL] = upper[0, :N_PHYSICAL] = problem.initial_state
+    lower[0, IPROGRESS] = upper[0, IPROGRESS] = problem.reference.s_m[0]
     upper[0, ISLACK_SAFETY:NX] = 0.0
     return lower.ravel()[:n * width + NX], upper.ravel()[:n * width + NX]
+
+
+def _initial_x(problem: MpcProblem) -> np.ndarray:
+    """The full initial state: the physical one, progress at the first stage's arc length, no slack."""
+    x0 = np.concatenate([problem.initial_state, np.zeros(NX - N_PHYSICAL)])
+    x0[IPROGRESS] = problem.reference.s_m[0]
+    return x0
 
 
 def _invalid_inputs(problem: MpcProblem) -> str:
@@ -1109,13 +1123,12 @@ class MpcPlanner:
 
     def _cold_start(self, problem: MpcProblem) -> np.ndarray:
         """Commands held as they are: a dynamically consistent first guess."""
-        x0 = np.concatenate([problem.initial_state, np.zeros(NX - N_PHYSICAL)])
-        return self._rollout_z(x0, np.zeros((self.config.horizon_steps, NU)))
+        return self._rollout_z(_initial_x(problem), np.zeros((self.config.horizon_steps, NU)))
 
     def _stopping_rollout(self, problem: MpcProblem) -> np.ndarray:
         """Steering held, accel command ramped at the comfort jerk to the comfort decel."""
         cfg = self.config
-        x0 = np.nan_to_num(np.concatenate([problem.initial_state, np.zeros(NX - N_PHYSICAL)]))
+        x0 = np.nan_to_num(_initial_x(problem))
         target = COMFORT_MIN_ACCEL_MPS2
         inputs = np.zeros((cfg.horizon_steps, NU))
         accel = x0[IACCEL_CMD]

@@ -52,6 +52,7 @@ class PlanOutput:
     poses: np.ndarray            # (N, 3) x, y, yaw of the plan, for /planning/trajectory
     state: str                   # behaviour state, or why the planner is stopping
     ok: bool                     # False: a controlled stop for a reason in `state`
+    reason: str                  # what the state is for ("following 228"): for people reading diagnostics
     solve_time_ms: float
     solver_ok: bool
     request_mrm: bool
@@ -130,7 +131,7 @@ class Planner:
                                             * self.config.step_s, self.config.step_s)
         pose = np.array([[inputs.x_m, inputs.y_m, inputs.yaw_rad]])
         return PlanOutput(schedule, pose if np.all(np.isfinite(pose)) else np.zeros((0, 3)), reason,
-                          False, 0.0, True, False, (), self.progress.complete)
+                          False, reason, 0.0, True, False, (), self.progress.complete)
 
     def step(self, inputs: PlannerInput) -> PlanOutput:
         values = (inputs.x_m, inputs.y_m, inputs.yaw_rad, inputs.speed_mps, inputs.steer_rad, inputs.accel_mps2)
@@ -159,5 +160,5 @@ class Planner:
                                   mpc_limits(decision))
         poses = np.column_stack([solution.x_m, solution.y_m, solution.yaw_rad])
         failing = solution.consecutive_failures >= MAX_FAILURES_BEFORE_MRM
-        return PlanOutput(solution.command_schedule(), poses, decision.state.value, not failing,
+        return PlanOutput(solution.command_schedule(), poses, decision.state.value, not failing, decision.reason,
                           solution.solve_time_ms, solution.ok, failing, events, self.progress.complete)

@@ -4,7 +4,8 @@ Inputs are the latest odometry, vehicle status and object table; every cycle pub
 /planning/command plan (to the command gate) and /planning/trajectory, plus diagnostics. Both are
 stamped with the oldest input they were planned from (latency is judged from the sensor data on);
 the plan's points keep the MPC's time base through time_from_start. Inputs stamped in the future
-or older than the newest already taken are rejected and counted.
+or older than the newest already taken are rejected and counted. With record_mpc_problems set,
+the MPC problems solved are written to that .npz at shutdown (bench/mpc.py replays them).
 """
 from __future__ import annotations
 
@@ -179,7 +180,7 @@ class PlannerNode(Node):
             level, message = itf.WARN, f"controlled stop: {output.state}"
         else:
             level, message = itf.OK, output.state
-        values = {"state": output.state, "mpc_solve_ms": f"{output.solve_time_ms:.3f}",
+        values = {"state": output.state, "reason": output.reason, "mpc_solve_ms": f"{output.solve_time_ms:.3f}",
                   "solver_ok": output.solver_ok, "cycle_ms": f"{cycle_ms:.3f}",
                   "deadline_misses": self.deadline_misses, "served_stops": self.planner.progress.served,
                   "events": "; ".join(output.events), "last_input_problem": self.last_problem,

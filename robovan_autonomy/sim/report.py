@@ -32,7 +32,8 @@ EMERGENCY_DECEL_MPS2 = 3.5    # ISO 15622's ACC limit: braking harder than this 
 EMERGENCY_PAD_S = 0.5         # onset and release of an emergency stop belong to its window
 JERK_BASELINE_S = 0.2         # jerk is differentiated over this span, not between 200 Hz samples
 MATCH_DISTANCE_M = 2.0        # nuScenes' middle centre-distance threshold for a true positive
-PERCEPTION_RANGE_M = 50.0     # objects farther than this from the van are not judged
+PERCEPTION_RANGE_M = 40.0     # objects farther than this from the van are not judged (the metric's issue)
+CORRIDOR_HALF_WIDTH_M = 8.0   # judged this far from the route (lane centreline): both lanes, both parking strips
 ROUTE_CAPTURE_M = 6.0         # farther from the route than a lane and a half is not progress on it
 ROUTE_WINDOW_M = 30.0         # progress may not jump further than this (routes that cross themselves)
 STRAIGHT_PATH_M = 60.0        # path length assumed straight ahead when no plan was recorded
@@ -772,17 +773,40 @@ class _Log:
                 return "stop_before_obstacle"
         return "stopped"
 
+    def _in_corridor(self, points: np.ndarray) -> np.ndarray:
+        """Which (N, 2) points lie within CORRIDOR_HALF_WIDTH_M of the route; without a route (a
+        synthetic log) all of them, so only the range around the van limits what is judged."""
+        route = self.rec.features.route_xy
+        if route is None or len(route) < 2 or not len(points):
+            return np.ones(len(points), dtype=bool)
+        return project_to_polyline(points, np.asarray(route, dtype=float))[0] <= CORRIDOR_HALF_WIDTH_M
+
+    def _judged(self, objects: np.ndarray, van: np.ndarray) -> np.ndarray:
+        """The (N, 5) x, y, vx, vy, class_id rows within PERCEPTION_RANGE_M of the van and beside its
+        route; the range goes first, so only nearby objects are projected onto the route."""
+        near = objects[np.hypot(*(objects[:, :2] - van).T) <= PERCEPTION_RANGE_M]
+        return near[self._in_corridor(near[:, :2])]
+
     def perception(self) -> dict:
-        """Greedy centre-distance matching of each perceived list against the actors then."""
+        """Greedy centre-distance matching of each perceived list against the truth then: the actors
+        and the map's parked cars (at rest, class car, as the simulator publishes them on
+        /sim/ground_truth/objects), both judged only within PERCEPTION_RANGE_M of the van and
+        CORRIDOR_HALF_WIDTH_M of its route. The parked cars never move, so their corridor test is
+        done once and each frame only checks their range."""
+        cars = self.rec.features.parked_cars
+        parked = np.zeros((len(cars), 5))
+        parked[:, :2], parked[:, 4] = cars[:, :2], int(ObjectClass.CAR)
+        parked = parked[self._in_corridor(parked[:, :2])]
         tp = fp = fn = 0
         class_hits, vel_sq = 0, []
         for step, found in self.rec._perceived:
             sel = self._rows_at(step)
-            truth = np.stack([self.a_x[sel], self.a_y[sel], self.a_vx[sel], self.a_vy[sel],
-                              self.a_class[sel]], -1)
+            actors = np.stack([self.a_x[sel], self.a_y[sel], self.a_vx[sel], self.a_vy[sel],
+                               self.a_class[sel]], -1)
             van = np.array([self.x[step], self.y[step]])
-            truth = truth[np.hypot(*(truth[:, :2] - van).T) <= PERCEPTION_RANGE_M]
-            found = found[np.hypot(*(found[:, :2] - van).T) <= PERCEPTION_RANGE_M]
+            truth = np.vstack([self._judged(actors, van),
+                               parked[np.hypot(*(parked[:, :2] - van).T) <= PERCEPTION_RANGE_M]])
+            found = self._judged(found, van)
             dist = np.hypot(found[:, None, 0] - truth[None, :, 0], found[:, None, 1] - truth[None, :, 1])
             matched = 0
             while dist.size and dist.min() <= MATCH_DISTANCE_M:

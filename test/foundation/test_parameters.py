@@ -67,3 +67,14 @@ def test_markdown_table_lists_ranges_and_choices():
     table = markdown_table("planner", DECLARED["planner"])
     assert "| `rate_hz` | `10.0` | [1.0, 50.0] | planning rate |" in table
     assert "normal, cautious" in table
+
+
+def test_the_parameter_reference_in_docs_is_what_the_code_declares(capsys):
+    from pathlib import Path
+
+    from robovan_autonomy.cli import main
+
+    assert main(["params", "--markdown"]) == 0
+    generated = capsys.readouterr().out
+    committed = (Path(__file__).resolve().parents[2] / "docs" / "PARAMETERS.md").read_text()
+    assert generated == committed, "docs/PARAMETERS.md is stale: run `make params-doc`"

@@ -517,13 +517,25 @@ def test_mpc_reference_path_moves_by_the_offset_and_measures_the_corridor_from_t
     assert reference.yaw_rad[ramp] == pytest.approx(math.atan(math.pi * 2.0 / (2 * 20.0)), abs=1e-3)
 
 
+def oncoming_car(t):
+    return table((6, ObjectClass.CAR, 60.0 - 6.0 * t, ONCOMING_LANE_M / 2 + LANE_HALF_M, math.pi, -6.0, 0.0))
+
+
 def test_mpc_obstacles_carry_the_predicted_boxes():
     decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 5.0), straight_path(), 0.0,
-                              lead_on_straight(0.0), MissionProgress(()))
+                              oncoming_car(0.0), MissionProgress(()))
     obstacles = bh.mpc_obstacles(decision)
     assert len(obstacles) == 1
-    np.testing.assert_allclose(obstacles.x_m[0], 40.0 + 6.0 * HORIZON.t_s, atol=1e-4)
+    np.testing.assert_allclose(obstacles.x_m[0], 60.0 - 6.0 * HORIZON.t_s, atol=1e-4)
     assert (obstacles.semi_length_m[0], obstacles.semi_width_m[0]) == pytest.approx((2.25, 0.9))
+
+
+def test_what_the_van_stops_or_follows_for_is_not_an_mpc_obstacle():
+    objects = np.concatenate([lead_on_straight(0.0), oncoming_car(0.0)])
+    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 5.0), straight_path(), 0.0,
+                              objects, MissionProgress(()))
+    assert decision.state is State.FOLLOW
+    assert decision.obstacles.track_id.tolist() == [6]
 
 
 # --- yielding mid-block, emergency limits ------------------------------------------------------------

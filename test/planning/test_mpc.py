@@ -348,3 +348,13 @@ def test_front_bumper_corridor_is_sampled_on_the_path_ahead_and_beyond_its_end()
     end_yaw = path.yaw_rad[-1]
     assert reference.front_x_m[1] == pytest.approx(path.x_m[-1] + 3.0 * math.cos(end_yaw))
     assert reference.front_y_m[1] == pytest.approx(path.y_m[-1] + 3.0 * math.sin(end_yaw))
+
+
+def test_a_stop_point_too_close_to_brake_for_does_not_make_the_van_angle_off_its_path(planner, config):
+    """Angled a few degrees, a van travels a few centimetres less along its path per metre: with
+    the stop slack's price that must not be worth a swerve when braking alone falls short."""
+    states, plans, _ = drive(planner, straight_path(10.0, 1.75, 1.75), VanState(0.0, 0.0, 0.1, 0.0, 10.0),
+                             2.0, s_stop_m=config.front_bumper_m + 12.0)
+    assert max(p.safety_slack_m.max() for p in plans) > 0.0  # the stop was not met by braking
+    assert max(abs(s.yaw_rad) for s in states) < 0.03
+    assert max(abs(s.y_m) for s in states) <= 0.1 + 1e-6

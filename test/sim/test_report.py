@@ -232,18 +232,64 @@ def test_actor_pulling_away_ahead_has_no_ttc():
     assert rec.finalize(wall_time_s=1.0)["min_ttc_s"] is None
 
 
+def perceived_object(x, y, vx=0.0, cls=ObjectClass.CAR):
+    return {"x": x, "y": y, "vx": vx, "vy": 0.0, "class_id": int(cls)}
+
+
+def parked_car(x, y):
+    """A row of MapFeatures.parked_cars: x, y, yaw, length, width, height."""
+    return [x, y, 0.0, 4.5, 1.8, 1.5]
+
+
+def perception_of(features=MapFeatures(), actors=(), perceived=()):
+    """The perception figures of one perceived list, the van at the origin facing +x."""
+    rec = RunRecorder(scenario(), features, VEHICLE)
+    rec.record_step(0.0, van(0.0), actors=list(actors), perceived=list(perceived))
+    return rec.finalize(wall_time_s=1.0)["perception"]
+
+
+ROUTE_ALONG_X = np.array([[-100.0, 0.0], [100.0, 0.0]])
+
+
 def test_perception_precision_recall_and_velocity_error():
-    truth = [actor(20.0, 0.0, vx=5.0, track=1), actor(30.0, 5.0, track=2), actor(40.0, -5.0, track=3)]
-    perceived = [{"x": 20.5, "y": 0.0, "vx": 4.0, "vy": 0.0, "class_id": 0},
-                 {"x": 30.0, "y": 5.5, "vx": 0.0, "vy": 0.0, "class_id": 1},
-                 {"x": 45.0, "y": 10.0, "vx": 0.0, "vy": 0.0, "class_id": 0}]
-    rec = RunRecorder(scenario(), vehicle=VEHICLE)
-    rec.record_step(0.0, van(0.0), actors=truth, perceived=perceived)
-    perception = rec.finalize(wall_time_s=1.0)["perception"]
+    truth = [actor(20.0, 0.0, vx=5.0, track=1), actor(30.0, 5.0, track=2), actor(35.0, -5.0, track=3)]
+    perceived = [perceived_object(20.5, 0.0, vx=4.0), perceived_object(30.0, 5.5, cls=ObjectClass.VAN_TRUCK),
+                 perceived_object(35.0, 10.0)]
+    perception = perception_of(actors=truth, perceived=perceived)
     assert perception["precision"] == pytest.approx(2 / 3)
     assert perception["recall"] == pytest.approx(2 / 3)
     assert perception["velocity_rmse_mps"] == pytest.approx(math.sqrt(0.5))
     assert perception["class_accuracy"] == pytest.approx(0.5)
+
+
+def test_a_perceived_parked_car_is_a_true_positive_not_a_false_positive():
+    features = MapFeatures(route_xy=ROUTE_ALONG_X, parked_cars=np.array([parked_car(20.0, -3.0)]))
+    perception = perception_of(features, perceived=[perceived_object(20.3, -3.0)])
+    assert perception["precision"] == 1.0 and perception["recall"] == 1.0
+    assert perception["velocity_rmse_mps"] == 0.0 and perception["class_accuracy"] == 1.0
+
+
+def test_a_missed_parked_car_lowers_recall():
+    features = MapFeatures(route_xy=ROUTE_ALONG_X,
+                           parked_cars=np.array([parked_car(20.0, -3.0), parked_car(30.0, 6.5)]))
+    perception = perception_of(features, perceived=[perceived_object(20.3, -3.0)])
+    assert perception["precision"] == 1.0 and perception["recall"] == pytest.approx(0.5)
+
+
+def test_objects_beyond_40_m_of_the_van_are_not_counted():
+    features = MapFeatures(route_xy=ROUTE_ALONG_X, parked_cars=np.array([parked_car(20.0, -3.0),
+                                                                        parked_car(42.0, -3.0)]))
+    perception = perception_of(features, actors=[actor(-41.0, 0.0)],
+                               perceived=[perceived_object(20.3, -3.0), perceived_object(45.0, 3.0)])
+    assert perception["precision"] == 1.0 and perception["recall"] == 1.0
+
+
+def test_objects_in_range_but_far_beside_the_route_are_not_counted():
+    features = MapFeatures(route_xy=ROUTE_ALONG_X, parked_cars=np.array([parked_car(20.0, -3.0),
+                                                                        parked_car(10.0, 30.0)]))
+    perception = perception_of(features, actors=[actor(0.0, -25.0, "pedestrian", ObjectClass.PEDESTRIAN)],
+                               perceived=[perceived_object(20.3, -3.0), perceived_object(20.0, 20.0)])
+    assert perception["precision"] == 1.0 and perception["recall"] == 1.0
 
 
 def test_solver_latency_and_mode_history_are_summarised():
