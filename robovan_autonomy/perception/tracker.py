@@ -90,15 +90,21 @@ class Track:
     course_rad: float | None = None
     lane_yaw_rad: float = math.nan   # heading of the lane it was born on (NaN: none)
     seen_lw_m: np.ndarray | None = None  # the last LiDAR box's extents along and across its heading
+    person: bool = False                 # the camera says pedestrian or cyclist (a shape alone: car fragments)
 
     @property
     def moving(self) -> bool:
         """Whether the velocity estimate is believed: formed by enough hits (the first few come
         from box centres that move as more of the object is seen) and larger than its own
         uncertainty. A parked car's fragment whose visible extent changes scan to scan gets
-        ~1 m/s of velocity from that, which is within its noise; a walker's 1.3 m/s is not."""
+        ~1 m/s of velocity from that, which is within its noise. People the camera has classed are
+        believed as soon as the hits allow: one stepping out between parked cars must be predicted
+        at once, and a false yield costs a few seconds where a late one costs a life. (A box's
+        shape alone does not make a person: a car's fragment is often cyclist-sized.)"""
         if self.hits < VELOCITY_MIN_HITS:
             return False
+        if self.person:
+            return True
         v = self.x[2:4]
         return float(v @ np.linalg.solve(self.p[2:4, 2:4], v)) >= VELOCITY_SIGNIFICANCE_NIS
 
@@ -160,6 +166,7 @@ class Tracker:
         return shape_class(length, width, height)
 
     def _camera_class(self, track: Track) -> int | None:
+        """The class the camera's votes settled on, or None while they have not."""
         best = int(track.evidence.argmax())
         return best if track.evidence[best] >= CLASS_VOTE_THRESHOLD else None
 
@@ -305,11 +312,13 @@ class Tracker:
         sparse = SPARSE_SIGMA_M * max(0.0, 1.0 - float(boxes.points[c]) / SPARSE_POINTS)
         # A box whose visible extent changed since the last scan (an occluder uncovering it, far
         # returns filling in) moved its centre by up to that much without the object moving.
+        # Not so for people: a walker's box is about as small as its returns, whatever is seen.
         seen = np.array([length_m, width_m])
-        reshaped = 0.0 if track.seen_lw_m is None else float(np.abs(seen - track.seen_lw_m).max())
+        track.person = self._camera_class(track) in PEOPLE
+        reshaped = 0.0 if track.seen_lw_m is None or track.person else float(np.abs(seen - track.seen_lw_m).max())
         track.seen_lw_m = seen
         self._update(track, centre, cfg.position_sigma_m + cfg.position_sigma_per_m * distance + sparse + reshaped)
-        if boxes.points[c] < VELOCITY_MIN_POINTS:
+        if boxes.points[c] < VELOCITY_MIN_POINTS and not track.person:
             self._forget_velocity(track)
         track.z_m = float(boxes.z_m[c])
         track.hits += 1
@@ -404,6 +413,7 @@ class Tracker:
         else:
             self._update(best, np.asarray(xy, float), sigma_m)
         self.vote(best, class_id, score)
+        best.person = self._camera_class(best) in PEOPLE
         best.hits += 1
         best.last_hit_s = t_s
 

@@ -104,3 +104,29 @@ def test_a_lidar_track_seen_by_the_camera_takes_the_cameras_class(detector):
     assert p.tracker.class_of(p.tracker.tracks[0]) != shape_class(*p.tracker.tracks[0].size_m)
     assert objects["class_id"][0] == ObjectClass.VAN_TRUCK
     assert abs(objects["x"][0] - (16.0 + 4.0 * 11 / 15.0)) < 1.0
+
+
+def test_a_person_takes_no_vote_from_a_car_box_it_only_lies_inside():
+    """A walker in the gap between two parked cars projects inside the cars' image boxes."""
+    from robovan_autonomy.perception.camera_projection import CameraProjection, box_corners
+    from robovan_autonomy.perception.detector import Detections
+    from robovan_autonomy.perception.fusion import match_detections
+    from robovan_autonomy.perception.lidar_objects import LidarBoxes
+
+    tracker = Tracker()
+    for k in range(3):
+        tracker.update_lidar(k * 0.1, LidarBoxes(np.array([15.0]), np.array([-3.0]), np.zeros(1), np.zeros(1),
+                                                 np.array([0.5]), np.array([0.5]), np.array([1.75]),
+                                                 np.array([40]), np.zeros(2)))
+    (walker,) = tracker.tracks
+    projection = CameraProjection(INTRINSICS, PARAMS.sensor_pose("camera_front"))
+    size = tracker.box_size(walker)
+    corners = box_corners(*(np.array([v]) for v in (15.0, -3.0, 0.0, 0.0, *size)))
+    (x0, y0, x1, y1), = projection.project_boxes(corners)[0]
+    half = 2.0 * (x1 - x0)  # a car-wide box around the walker, standing where the walker stands
+    car = Detections(np.array([[x0 - half, y0 - 0.3 * (y1 - y0), x1 + half, y1]]), np.array([0.9]),
+                     np.array([int(ObjectClass.CAR)]))
+    assert tracker.class_of(walker) == ObjectClass.PEDESTRIAN  # by its shape; no camera vote yet
+    assert match_detections(tracker, pose(0.2), projection, car, FusionConfig()) == []
+    walker.size_m[:] = 2.0  # a shape that tells no class: the car box may claim it
+    assert len(match_detections(tracker, pose(0.2), projection, car, FusionConfig())) == 1
