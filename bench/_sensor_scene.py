@@ -8,7 +8,9 @@ import time
 import numpy as np
 
 from robovan_autonomy.perception.classes import ObjectClass
+from robovan_autonomy.sim.camera import CameraIntrinsics, CameraRenderer
 from robovan_autonomy.sim.scene import Pose3, synthetic_district
+from robovan_autonomy.vehicle_params import load_vehicle_params
 
 FRAMES = 200
 QUICK_FRAMES = 15
@@ -32,6 +34,14 @@ def drive(frame_period_s: float, n_boxes: int, quick: bool):
                                              y_m=box.y_m + step * math.sin(box.yaw_rad)))
         frames.append((Pose3.from_xyz_ypr(x, y, 0.0, yaw), boxes))
     return district, frames
+
+
+def front_camera_drive(n_boxes: int, quick: bool):
+    """The front camera's renderer and extrinsic, and the district driven at its frame rate."""
+    params = load_vehicle_params()
+    renderer = CameraRenderer(CameraIntrinsics.from_vehicle_params(params))
+    district, frames = drive(1.0 / params.sensors["camera_front"]["rate_hz"], n_boxes, quick)
+    return renderer, params.sensor_pose("camera_front"), district, frames
 
 
 def timed(call) -> tuple[float, object]:

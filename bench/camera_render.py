@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from _sensor_scene import drive, summary, timed
-from robovan_autonomy.sim.camera import CameraIntrinsics, CameraRenderer
-from robovan_autonomy.vehicle_params import load_vehicle_params
+from _sensor_scene import front_camera_drive, summary, timed
 
 ACTORS = 20
 
 
 def run(quick: bool = False) -> dict:
-    params = load_vehicle_params()
-    renderer = CameraRenderer(CameraIntrinsics.from_vehicle_params(params))
-    extrinsic = params.sensor_pose("camera_front")
-    district, frames = drive(1.0 / params.sensors["camera_front"]["rate_hz"], ACTORS, quick)
+    renderer, extrinsic, district, frames = front_camera_drive(ACTORS, quick)
     scene = district.scene
     renderer.render(scene, frames[0][0].compose(extrinsic))  # warm-up
     samples, boxes_in_view = [], []

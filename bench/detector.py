@@ -7,20 +7,15 @@ import time
 
 import numpy as np
 
-from _sensor_scene import drive, summary, timed
+from _sensor_scene import front_camera_drive, summary, timed
 from robovan_autonomy.perception.detector import Detector, letterbox, to_input_tensor
 from robovan_autonomy.perception.perception_node import DEFAULT_MODEL
-from robovan_autonomy.sim.camera import CameraIntrinsics, CameraRenderer
-from robovan_autonomy.vehicle_params import load_vehicle_params
 
 ACTORS = 20
 
 
 def run(quick: bool = False) -> dict:
-    params = load_vehicle_params()
-    renderer = CameraRenderer(CameraIntrinsics.from_vehicle_params(params))
-    extrinsic = params.sensor_pose("camera_front")
-    district, frames = drive(1.0 / params.sensors["camera_front"]["rate_hz"], ACTORS, quick)
+    renderer, extrinsic, district, frames = front_camera_drive(ACTORS, quick)
     images = []
     for base, boxes in frames:
         district.scene.set_boxes(boxes)

@@ -90,7 +90,17 @@ class Track:
     course_rad: float | None = None
     lane_yaw_rad: float = math.nan   # heading of the lane it was born on (NaN: none)
     seen_lw_m: np.ndarray | None = None  # the last LiDAR box's extents along and across its heading
-    person: bool = False                 # the camera says pedestrian or cyclist (a shape alone: car fragments)
+
+    @property
+    def camera_class(self) -> int | None:
+        """The class the camera's votes settled on, or None while they have not."""
+        best = int(self.evidence.argmax())
+        return best if self.evidence[best] >= CLASS_VOTE_THRESHOLD else None
+
+    @property
+    def person(self) -> bool:
+        """The camera says pedestrian or cyclist (a box's shape alone does not: car fragments)."""
+        return self.camera_class in PEOPLE
 
     @property
     def moving(self) -> bool:
@@ -150,10 +160,8 @@ class Tracker:
 
     # -- class ----------------------------------------------------------------------------------
     def class_of(self, track: Track) -> int:
-        best = int(track.evidence.argmax())
-        if track.evidence[best] >= CLASS_VOTE_THRESHOLD:
-            return best
-        return self._shape_class(track)
+        voted = track.camera_class
+        return self._shape_class(track) if voted is None else voted
 
     def _shape_class(self, track: Track) -> int:
         """Shape, and motion where it tells: a box moving across its longer side is the rear or
@@ -164,11 +172,6 @@ class Tracker:
             if across > math.sin(math.radians(60.0)):
                 return int(ObjectClass.VAN_TRUCK if height > VAN_MIN_HEIGHT_M else ObjectClass.CAR)
         return shape_class(length, width, height)
-
-    def _camera_class(self, track: Track) -> int | None:
-        """The class the camera's votes settled on, or None while they have not."""
-        best = int(track.evidence.argmax())
-        return best if track.evidence[best] >= CLASS_VOTE_THRESHOLD else None
 
     def vote(self, track: Track, class_id: int, score: float) -> None:
         """A camera detection of class_id (with its score) matched this track."""
@@ -205,8 +208,8 @@ class Tracker:
         h[0, 0] = h[1, 1] = 1.0
         s = h @ track.p @ h.T + np.eye(2) * sigma_m ** 2
         innovation = z_xy - track.x[:2]
-        if float(innovation @ np.linalg.solve(s, innovation)) > JUMP_NIS and \
-                float(np.hypot(*innovation)) > JUMP_MIN_M:
+        nis = float(innovation @ np.linalg.solve(s, innovation))
+        if nis > JUMP_NIS and float(np.hypot(*innovation)) > JUMP_MIN_M:
             # The box jumped (other faces seen, a neighbour merged or split off): no object
             # moves like that in a scan. Take the new position; the velocity stays as it was.
             track.x[:2] = z_xy
@@ -214,7 +217,7 @@ class Tracker:
             track.p[:, :2] = 0.0
             track.p[0, 0] = track.p[1, 1] = sigma_m ** 2
             return
-        if float(innovation @ np.linalg.solve(s, innovation)) > MANEUVER_NIS:
+        if nis > MANEUVER_NIS:
             # Off the constant-velocity course (braking hard, turning): open the velocity up so
             # the filter follows within a few scans instead of lagging behind.
             track.p[2:, 2:] += np.eye(2) * MANEUVER_SPEED_SIGMA_MPS ** 2
@@ -293,7 +296,7 @@ class Tracker:
         before, yaw_before = self.box_size(track), track.yaw_rad
         extents_before = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
                                        float(boxes.width_m[c]))[1:]
-        cls = self._camera_class(track)
+        cls = track.camera_class
         measured = np.array([length_m, width_m, float(boxes.height_m[c])])
         if cls is None or np.all(measured <= CLASS_SIZE_M[cls][1]):
             # The largest recently seen: what a merge with a neighbour added fades again.
@@ -314,7 +317,6 @@ class Tracker:
         # returns filling in) moved its centre by up to that much without the object moving.
         # Not so for people: a walker's box is about as small as its returns, whatever is seen.
         seen = np.array([length_m, width_m])
-        track.person = self._camera_class(track) in PEOPLE
         reshaped = 0.0 if track.seen_lw_m is None or track.person else float(np.abs(seen - track.seen_lw_m).max())
         track.seen_lw_m = seen
         self._update(track, centre, cfg.position_sigma_m + cfg.position_sigma_per_m * distance + sparse + reshaped)
@@ -413,7 +415,6 @@ class Tracker:
         else:
             self._update(best, np.asarray(xy, float), sigma_m)
         self.vote(best, class_id, score)
-        best.person = self._camera_class(best) in PEOPLE
         best.hits += 1
         best.last_hit_s = t_s
 
