@@ -69,9 +69,11 @@ def test_sqlite3_rewrite_by_another_writer_replays_to_the_same_outputs(sim_run, 
 
 def test_paced_replay_records_to_sqlite3_from_the_stack_threads_and_reports_its_lag(sim_run, tmp_path):
     with sealed_graph():  # paced replays join the live graph; this one must not meet other tests'
-        report = run_replay(ReplayOptions(bag=sim_run / "run", out_dir=tmp_path, rate=4.0, ground_truth=STAGES,
+        # Real time: at 4x the 2 s bag took 0.5 s of wall time, and on a busy machine the planner's
+        # first plan (route, MPC warm-up) sometimes came after the bag had ended.
+        report = run_replay(ReplayOptions(bag=sim_run / "run", out_dir=tmp_path, rate=1.0, ground_truth=STAGES,
                                           storage="sqlite3"))
-    assert report["mode"] == "paced" and report["rate"] == 4.0
+    assert report["mode"] == "paced" and report["rate"] == 1.0
     assert report["latency"]["schedule_lag_ms"]["count"] > 0
     assert report["latency"]["stack_ms_per_tick"] is None
     with BagReader(tmp_path / "run") as outputs:
