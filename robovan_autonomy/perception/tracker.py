@@ -46,6 +46,7 @@ VELOCITY_SIGNIFICANCE_NIS = 4.0 # … and its velocity at least 2σ of its uncer
 VELOCITY_MIN_POINTS = 6
 DUPLICATE_MARGIN_M = 0.2        # a vehicle track centred this close inside an older one's box is part of it
 PEOPLE = (ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST)
+PERSON_MAX_LENGTH_M = max(CLASS_SIZE_M[c][1][0] for c in PEOPLE)
 SPARSE_POINTS = 30              # boxes of fewer returns get up to SPARSE_SIGMA_M more position noise
 SPARSE_SIGMA_M = 0.5
 FRAGMENT_MARGIN_M = 0.5         # unmatched boxes this close inside a track's box are parts of it
@@ -90,6 +91,7 @@ class Track:
     course_rad: float | None = None
     lane_yaw_rad: float = math.nan   # heading of the lane it was born on (NaN: none)
     seen_lw_m: np.ndarray | None = None  # the last LiDAR box's extents along and across its heading
+    anchor_lw_m: np.ndarray | None = None  # the size its last box was grown to (`_anchor_size`)
 
     @property
     def camera_class(self) -> int | None:
@@ -186,6 +188,12 @@ class Tracker:
             return np.maximum(track.size_m, CLASS_SIZE_M[cls][0])
         return track.size_m.copy()
 
+    def _anchor_size(self, track: Track) -> np.ndarray:
+        """Length and width a box is grown to before its centre is taken: a vehicle's (its unseen
+        far side is still there); none for a person, whose box is its returns and whose heading,
+        until it moves, is a guess that would swing a cyclist's centre about."""
+        return np.zeros(2) if self.class_of(track) in PEOPLE else self.box_size(track)[:2]
+
     # -- Kalman ---------------------------------------------------------------------------------
     def predict(self, t_s: float) -> None:
         """Move every track to t_s (constant velocity)."""
@@ -236,10 +244,22 @@ class Tracker:
         assigned = np.full(count, -1)
         if self.tracks and count:
             predicted = np.array([t.x[:2] for t in self.tracks])
-            half = np.array([0.5 * self.box_size(t)[0] for t in self.tracks])
+            sizes = np.array([self.box_size(t)[:2] for t in self.tracks])
+            yaws = np.array([t.yaw_rad for t in self.tracks])
             distance = np.linalg.norm(predicted[:, None, :] - centres[None], axis=2)
-            gate = cfg.gate_m + half[:, None]
-            cost = np.where(distance <= gate, distance, 1e6)
+            gate = cfg.gate_m + 0.5 * sizes[:, :1]
+            # The cost is how far the centre a box implies for an object of the track's size lies
+            # from the track: a car's rear face 2.5 m behind its centre matches it better than a
+            # few returns grazing its flank 1 m away.
+            implied = anchored_centres(centres, boxes.yaw_rad, np.column_stack([boxes.length_m, boxes.width_m]),
+                                       yaws, np.array([self._anchor_size(t) for t in self.tracks]),
+                                       boxes.sensor_xy)
+            # A box longer than any person (cyclists included: the camera mixes the two up) is a
+            # car, or a person merged with one: its centre is not the person's (the camera places
+            # them apart, `update_point`).
+            person = np.array([t.person for t in self.tracks])
+            fits = ~person[:, None] | (np.maximum(boxes.length_m, boxes.width_m) <= PERSON_MAX_LENGTH_M)[None, :]
+            cost = np.where((distance <= gate) & fits, np.linalg.norm(implied - predicted[:, None, :], axis=2), 1e6)
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols):
                 if cost[r, c] < 1e6:
@@ -293,7 +313,9 @@ class Tracker:
             track.yaw_rad = float(wrap(track.yaw_rad - lane_offset))
         # Boxes grow as more of an object is seen; beyond the largest of the class the camera
         # gave it, a box is two objects merged and does not count.
-        before, yaw_before = self.box_size(track), track.yaw_rad
+        # Against the size the last box was grown to: a camera vote since may have changed it.
+        before = self._anchor_size(track) if track.anchor_lw_m is None else track.anchor_lw_m
+        yaw_before = track.yaw_rad
         extents_before = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
                                        float(boxes.width_m[c]))[1:]
         cls = track.camera_class
@@ -302,12 +324,12 @@ class Tracker:
             # The largest recently seen: what a merge with a neighbour added fades again.
             shrunk = track.size_m - SIZE_DECAY_MPS * max(t_s - track.last_hit_s, 0.0)
             track.size_m = np.maximum(shrunk, measured)
-        size = self.box_size(track)
         centre = np.array([boxes.x_m[c], boxes.y_m[c]])
-        anchored = anchored_centre(centre, track.yaw_rad, (length_m, width_m), size[:2], boxes.sensor_xy)
+        track.anchor_lw_m = self._anchor_size(track)
+        anchored = anchored_centre(centre, track.yaw_rad, (length_m, width_m), track.anchor_lw_m, boxes.sensor_xy)
         # A box that grew (more of the object seen, or its class known) moved its centre, not the
         # object: the track's centre moves with it, so no velocity comes of it.
-        track.x[:2] += anchored - anchored_centre(centre, yaw_before, extents_before, before[:2], boxes.sensor_xy)
+        track.x[:2] += anchored - anchored_centre(centre, yaw_before, extents_before, before, boxes.sensor_xy)
         centre = anchored
         distance = float(np.hypot(*(centre - boxes.sensor_xy)))
         # A box of a few returns (something far, or mostly hidden behind a parked car) changes
@@ -460,6 +482,21 @@ def ctrv_path(state: np.ndarray, turn_rate_radps: float, yaw_rad: float, t_s: np
     px = x + radius * (np.sin(heading) - math.sin(course))
     py = y - radius * (np.cos(heading) - math.cos(course))
     return np.column_stack([px, py, yaw_rad + turn_rate_radps * t_s])
+
+
+def anchored_centres(centres_xy: np.ndarray, box_yaw_rad: np.ndarray, box_lw: np.ndarray, track_yaw_rad: np.ndarray,
+                     track_lw: np.ndarray, sensor_xy: np.ndarray) -> np.ndarray:
+    """(T, B, 2): `anchored_centre` for every track and box, each box's extents taken along the
+    track's heading (a box's own heading is ambiguous by π/2)."""
+    turn = box_yaw_rad[None, :] - track_yaw_rad[:, None]
+    swap = np.abs(wrap(2.0 * (turn + math.pi / 2.0))) < np.abs(wrap(2.0 * turn))
+    along = np.where(swap, box_lw[None, :, 1], box_lw[None, :, 0])
+    across = np.where(swap, box_lw[None, :, 0], box_lw[None, :, 1])
+    c, s = np.cos(track_yaw_rad)[:, None], np.sin(track_yaw_rad)[:, None]
+    dx, dy = (centres_xy - sensor_xy)[None, :, 0], (centres_xy - sensor_xy)[None, :, 1]
+    grow_along = np.sign(dx * c + dy * s) * np.maximum(track_lw[:, None, 0] - along, 0.0) / 2.0
+    grow_across = np.sign(-dx * s + dy * c) * np.maximum(track_lw[:, None, 1] - across, 0.0) / 2.0
+    return centres_xy[None] + np.stack([grow_along * c - grow_across * s, grow_along * s + grow_across * c], -1)
 
 
 def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw: tuple[float, float],

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.perception.lidar_objects import LidarBoxes
-from robovan_autonomy.perception.tracker import (Tracker, TrackerConfig, anchored_centre, ctrv_path,
-                                                 shape_class)
+from robovan_autonomy.perception.tracker import (Tracker, TrackerConfig, anchored_centre, anchored_centres,
+                                                 ctrv_path, shape_class)
 
 SCAN_S = 0.1
 
@@ -135,6 +135,74 @@ def test_anchoring_keeps_the_face_nearest_the_sensor(yaw, length, width, distanc
     # The grown box's centre is farther from the sensor, by at most half the growth.
     assert np.linalg.norm(grown) >= np.linalg.norm(centre) - 1e-9
     assert np.linalg.norm(grown - centre) <= math.hypot(1.0, 0.5) + 1e-9
+
+
+def test_a_parked_vans_rear_face_keeps_its_track_when_returns_graze_its_flank():
+    """Seen from behind and a little to the side, a van parked at x = 30 shows its rear face
+    (x = 32.7) and a few returns along its flank, nearer its centre than the face is: the face
+    is the van, the flank returns are parts of it."""
+    tracker = Tracker(heading_prior=lambda x, y: math.pi)
+    sensor = lambda k: (50.0 - 0.3 * k, -1.5)
+    face = (32.6, 0.0, math.pi / 2, 2.0, 0.3, 2.3)
+    for k in range(5):
+        tracker.update_lidar(k * SCAN_S, boxes([face], sensor(k)))
+    tracker.vote(tracker.tracks[0], int(ObjectClass.VAN_TRUCK), 0.9)
+    for k in range(5, 40):
+        flank = (31.0 - 0.05 * k, -0.98, 0.0, 0.05, 0.01, 2.2)
+        tracker.update_lidar(k * SCAN_S, boxes([face, flank], sensor(k)))
+    (obj,) = tracker.objects()
+    assert abs(obj["x"] - 30.0) < 0.3 and abs(obj["y"]) < 0.3
+    assert (obj["vx"], obj["vy"]) == (0.0, 0.0)
+
+
+def test_a_camera_vote_that_grows_a_box_does_not_make_the_object_move():
+    """The class the camera gives a car seen from behind grows its box by 2.5 m between two
+    scans: the centre moves with the box, not as motion."""
+    tracker = Tracker(heading_prior=lambda x, y: 0.0)
+    face = (25.0, 0.0, math.pi / 2, 1.8, 0.3, 1.4)
+    for k in range(5):
+        tracker.update_lidar(k * SCAN_S, boxes([face]))
+    tracker.vote(tracker.tracks[0], int(ObjectClass.CAR), 0.9)
+    speeds = []
+    for k in range(5, 20):
+        tracker.update_lidar(k * SCAN_S, boxes([face]))
+        (obj,) = tracker.objects()
+        speeds.append(math.hypot(obj["vx"], obj["vy"]))
+    assert max(speeds) == 0.0
+
+
+def test_a_person_does_not_take_the_box_of_the_car_they_pass():
+    """A walker the camera has classed passes a car; the car's box, 4.5 m long, is no measurement
+    of them (its centre is metres off), so their track does not jump onto it."""
+    tracker = Tracker()
+    walker = lambda t: (8.0 + 1.2 * t, 1.6)
+    for k in range(10):
+        tracker.update_lidar(k * SCAN_S, boxes([(*walker(k * SCAN_S), 0.0, 0.5, 0.5, 1.7)]))
+    (person,) = tracker.tracks
+    tracker.vote(person, int(ObjectClass.PEDESTRIAN), 0.9)
+    car = (10.0, 0.4, 0.0, 4.5, 1.8, 1.5)  # the walker's returns merged into the car's cluster
+    for k in range(10, 13):
+        tracker.update_lidar(k * SCAN_S, boxes([car]))
+    t = 12 * SCAN_S
+    assert np.linalg.norm(person.x[:2] - np.array(walker(t))) < 0.3
+    assert person.x[2] > 0.8
+
+
+@given(st.lists(st.floats(-math.pi, math.pi), min_size=1, max_size=4), st.integers(0, 2**31))
+@settings(max_examples=30, deadline=None)
+def test_anchored_centres_of_all_pairs_agree_with_one_at_a_time(track_yaws, seed):
+    rng = np.random.default_rng(seed)
+    centres, box_yaw = rng.uniform(-30, 30, (3, 2)), rng.uniform(-math.pi, math.pi, 3)
+    box_lw, track_lw, sensor = rng.uniform(0.05, 5.0, (3, 2)), rng.uniform(0.5, 6.0, (len(track_yaws), 2)), \
+        rng.uniform(-3, 3, 2)
+    table = anchored_centres(centres, box_yaw, box_lw, np.array(track_yaws), track_lw, sensor)
+    for i, yaw in enumerate(track_yaws):
+        for j in range(3):
+            # The box's extents along the track's heading: its own or turned by a quarter.
+            turned = abs(math.remainder(2.0 * (box_yaw[j] + math.pi / 2 - yaw), 2 * math.pi)) < \
+                abs(math.remainder(2.0 * (box_yaw[j] - yaw), 2 * math.pi))
+            lw = box_lw[j, ::-1] if turned else box_lw[j]
+            assert np.allclose(table[i, j], anchored_centre(centres[j], yaw, tuple(lw), track_lw[i], sensor))
 
 
 def test_ctrv_keeps_a_constant_distance_from_the_turn_centre():
