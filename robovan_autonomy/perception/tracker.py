@@ -38,12 +38,10 @@ COURSE_MIN_SPEED_MPS = 1.5      # faster than this a vehicle's heading is its co
 TURN_RATE_TAU_S = 0.5           # low-pass time constant of the turn rate from the course
 MAX_TURN_RATE_RADPS = 1.0       # beyond this a course change is noise (see planning/prediction.py)
 MAX_SPEED_MPS = 30.0            # faster estimates are association errors: such tracks restart
-MOVING_ACCEL_FACTOR = 2.0       # process noise of moving tracks, times the standing one
+MOVING_ACCEL_FACTOR = 4.0       # process noise of moving tracks, times the standing one
 VELOCITY_MIN_HITS = 5           # LiDAR hits before a track's velocity is believed (0.5 s at 10 Hz)
 VELOCITY_SIGNIFICANCE_NIS = 4.0 # … and its velocity at least 2σ of its uncertainty (chi-square, 2 dof)
-# A box of fewer returns says nothing of velocity: a beam grazing a far roof slides along it as the
-# van approaches, and a box of a few such returns drifts away at about the van's own speed.
-VELOCITY_MIN_POINTS = 6
+VELOCITY_KEEP_NIS = 1.0         # a believed velocity stays so down to 1σ
 DUPLICATE_MARGIN_M = 0.2        # a vehicle track centred this close inside an older one's box is part of it
 PEOPLE = (ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST)
 PERSON_MAX_LENGTH_M = max(CLASS_SIZE_M[c][1][0] for c in PEOPLE)
@@ -92,6 +90,7 @@ class Track:
     lane_yaw_rad: float = math.nan   # heading of the lane it was born on (NaN: none)
     seen_lw_m: np.ndarray | None = None  # the last LiDAR box's extents along and across its heading
     anchor_lw_m: np.ndarray | None = None  # the size its last box was grown to (`_anchor_size`)
+    believed: bool = False           # its velocity is believed (`judge_motion`)
 
     @property
     def camera_class(self) -> int | None:
@@ -106,19 +105,25 @@ class Track:
 
     @property
     def moving(self) -> bool:
-        """Whether the velocity estimate is believed: formed by enough hits (the first few come
-        from box centres that move as more of the object is seen) and larger than its own
-        uncertainty. A parked car's fragment whose visible extent changes scan to scan gets
-        ~1 m/s of velocity from that, which is within its noise. People the camera has classed are
-        believed as soon as the hits allow: one stepping out between parked cars must be predicted
-        at once, and a false yield costs a few seconds where a late one costs a life. (A box's
-        shape alone does not make a person: a car's fragment is often cyclist-sized.)"""
-        if self.hits < VELOCITY_MIN_HITS:
-            return False
-        if self.person:
-            return True
+        """Whether the velocity estimate is believed (see `judge_motion`)."""
+        return self.believed
+
+    def judge_motion(self) -> None:
+        """After each measurement: is the velocity formed by enough hits (the first few come from
+        box centres that move as more of the object is seen) and larger than its own uncertainty?
+        A parked car's fragment whose visible extent changes scan to scan gets ~1 m/s of velocity
+        from that, which is within its noise. Once believed, it stays so while above 1σ: a car
+        braking or pulling away opens its velocity's uncertainty up, and it is then that its
+        motion matters. People the camera has classed are believed as soon as the hits allow:
+        one stepping out between parked cars must be predicted at once, and a false yield costs a
+        few seconds where a late one costs a life. (A box's shape alone does not make a person: a
+        car's fragment is often cyclist-sized.)"""
+        if self.hits < VELOCITY_MIN_HITS or self.person:
+            self.believed = self.hits >= VELOCITY_MIN_HITS
+            return
         v = self.x[2:4]
-        return float(v @ np.linalg.solve(self.p[2:4, 2:4], v)) >= VELOCITY_SIGNIFICANCE_NIS
+        nis = float(v @ np.linalg.solve(self.p[2:4, 2:4], v))
+        self.believed = nis >= (VELOCITY_KEEP_NIS if self.believed else VELOCITY_SIGNIFICANCE_NIS)
 
     @property
     def speed_mps(self) -> float:
@@ -302,6 +307,13 @@ class Tracker:
                 [(yaw_m, length_m, width_m), (yaw_m + math.pi / 2.0, width_m, length_m)],
                 key=lambda o: abs(wrap(2.0 * (o[0] - track.lane_yaw_rad))))
             yaw_m = track.yaw_rad + float(wrap(2.0 * (yaw_m - track.yaw_rad))) / 2.0
+        cls = track.camera_class
+        if cls in (ObjectClass.CAR, ObjectClass.VAN_TRUCK) and max(length_m, width_m) > CLASS_SIZE_M[cls][1][0]:
+            # Longer than any vehicle of its class: merged with the one parked behind it. Its
+            # centre says nothing of this one's; the hit only keeps the track alive.
+            track.hits += 1
+            track.last_hit_s = t_s
+            return
         if track.speed_mps >= COURSE_MIN_SPEED_MPS and self.class_of(track) != ObjectClass.PEDESTRIAN:
             yaw_m = track.yaw_rad + float(wrap(2.0 * (math.atan2(track.x[3], track.x[2]) - track.yaw_rad))) / 2.0
         track.yaw_rad = float(wrap(track.yaw_rad + YAW_SMOOTHING * wrap(yaw_m - track.yaw_rad)))
@@ -318,7 +330,6 @@ class Tracker:
         yaw_before = track.yaw_rad
         extents_before = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
                                        float(boxes.width_m[c]))[1:]
-        cls = track.camera_class
         measured = np.array([length_m, width_m, float(boxes.height_m[c])])
         if cls is None or np.all(measured <= CLASS_SIZE_M[cls][1]):
             # The largest recently seen: what a merge with a neighbour added fades again.
@@ -342,20 +353,12 @@ class Tracker:
         reshaped = 0.0 if track.seen_lw_m is None or track.person else float(np.abs(seen - track.seen_lw_m).max())
         track.seen_lw_m = seen
         self._update(track, centre, cfg.position_sigma_m + cfg.position_sigma_per_m * distance + sparse + reshaped)
-        if boxes.points[c] < VELOCITY_MIN_POINTS and not track.person:
-            self._forget_velocity(track)
         track.z_m = float(boxes.z_m[c])
         track.hits += 1
+        track.judge_motion()
         dt = t_s - track.last_hit_s
         track.last_hit_s = t_s
         self._update_turn_rate(track, dt)
-
-    def _forget_velocity(self, track: Track) -> None:
-        """Velocity back to its prior (0 ± initial_speed_sigma_mps), uncorrelated with position."""
-        track.x[2:4] = 0.0
-        track.p[2:, :] = 0.0
-        track.p[:, 2:] = 0.0
-        track.p[2, 2] = track.p[3, 3] = self.config.initial_speed_sigma_mps ** 2
 
     def _update_turn_rate(self, track: Track, dt: float) -> None:
         if track.speed_mps < COURSE_MIN_SPEED_MPS:
@@ -438,6 +441,7 @@ class Tracker:
             self._update(best, np.asarray(xy, float), sigma_m)
         self.vote(best, class_id, score)
         best.hits += 1
+        best.judge_motion()
         best.last_hit_s = t_s
 
     # -- output ---------------------------------------------------------------------------------

@@ -80,6 +80,46 @@ def test_parked_vehicles_approached_at_speed_are_reported_standing():
     assert fastest < 0.5
 
 
+def test_an_oncoming_car_seen_as_a_few_far_returns_is_tracked_at_its_speed():
+    """At 60 m a car is a handful of returns on its roof and face, and closes at 22 m/s: the
+    track must keep its velocity through those scans to still hold the car when it comes near."""
+    from robovan_autonomy.interfaces import PoseEstimate
+    from robovan_autonomy.perception.lidar_objects import LidarObjectDetector
+    from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
+    from robovan_autonomy.sim.scene import Box, Pose3, Scene
+    from robovan_autonomy.vehicle_params import load_vehicle_params
+
+    vehicle = load_vehicle_params()
+    extrinsic = vehicle.sensor_pose("lidar_top")
+    lidar, detector = LidarModel(LidarConfig.from_vehicle_params(vehicle)), LidarObjectDetector(vehicle, extrinsic)
+    scene = Scene(walls=[])
+    tracker, rng, speed = Tracker(heading_prior=lambda x, y: 0.0), np.random.default_rng(0), 11.0
+    errors = []
+    for k in range(25):
+        t, x, car_x = k * SCAN_S, speed * k * SCAN_S, 75.0 - speed * k * SCAN_S
+        scene.set_boxes([Box(car_x, 3.5, 0.0, math.pi, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)])
+        points = lidar.scan(scene, Pose3.from_xyz_ypr(x, 0.0, 0.0, 0.0).compose(extrinsic), rng).points
+        tracker.update_lidar(t, detector.detect(points, PoseEstimate(t, x, 0.0, 0.0, speed, 0.0)))
+        if car_x - x <= 40.0:
+            objects = tracker.objects()
+            car = objects[np.argmin(np.abs(objects["x"] - car_x))]
+            errors.append(math.hypot(car["vx"] + speed, car["vy"]))
+    assert errors and max(errors) < 1.5  # 11 m/s: its visible part grows as it nears
+
+
+def test_a_parked_cars_track_stays_put_when_its_cluster_merges_with_the_car_behind():
+    tracker = Tracker(heading_prior=lambda x, y: 0.0)
+    car = (20.0, 3.0, 0.0, 4.5, 1.8, 1.5)
+    for k in range(10):
+        tracker.update_lidar(k * SCAN_S, boxes([car]))
+    tracker.vote(tracker.tracks[0], int(ObjectClass.CAR), 0.9)
+    merged = (23.4, 3.0, 0.0, 11.3, 1.8, 1.5)  # this car and the one parked 2.3 m behind it
+    for k in range(10, 20):
+        tracker.update_lidar(k * SCAN_S, boxes([merged if k % 4 else car]))
+    (obj,) = tracker.objects()
+    assert abs(obj["x"] - 20.0) < 0.2 and (obj["vx"], obj["vy"]) == (0.0, 0.0)
+
+
 def test_two_crossing_walkers_keep_their_ids():
     tracker = Tracker()
     run(tracker, lambda t: [(10.0 + 1.5 * t, 0.0), (16.0 - 1.5 * t, 0.5)], 1.0)
