@@ -269,8 +269,55 @@ def loss_fn(levels, labels, targets, points, strides, num_classes):
 
 
 # ---------------------------------------------------------------------------------------------
-# Export
+# Export, and back
 # ---------------------------------------------------------------------------------------------
+def module_path(node_name: str) -> str:
+    """'/model/stem/stem.2/chain.0/chain.0.0/Conv' → 'stem.2.chain.0.0' (the exporter's scopes)."""
+    parts, previous = [], ""
+    for scope in node_name.split("/")[2:-1]:
+        parts.append(scope[len(previous) + 1:] if previous and scope.startswith(previous + ".") else scope)
+        previous = scope
+    return ".".join(parts)
+
+
+def load_onnx_weights(model: TinyYolo, path: Path) -> None:
+    """Start from an exported model. The exporter folded each BatchNorm into its convolution, so
+    the BatchNorm layers come back as identities (and must stay frozen: see `freeze_batchnorm`)."""
+    proto = onnx.load(str(path))
+    weights = {i.name: torch.from_numpy(onnx.numpy_helper.to_array(i).copy()) for i in proto.graph.initializer}
+    modules = dict(model.named_modules())
+    loaded = set()
+    for node in proto.graph.node:
+        if node.op_type != "Conv":
+            continue
+        name = module_path(node.name)
+        conv, weight, bias = modules[name], weights[node.input[1]], weights[node.input[2]]
+        if conv.weight.shape != weight.shape:
+            raise ValueError(f"{path}: {name} has weights {tuple(weight.shape)}, this network "
+                             f"{tuple(conv.weight.shape)}")
+        conv.weight.data.copy_(weight)
+        parent, index = name.rsplit(".", 1)
+        norm = modules.get(f"{parent}.{int(index) + 1}")
+        if conv.bias is not None:
+            conv.bias.data.copy_(bias)
+        else:
+            norm.weight.data.fill_(1.0)
+            norm.bias.data.copy_(bias)
+            norm.running_mean.zero_()
+            norm.running_var.fill_(1.0 - norm.eps)
+        loaded.add(name)
+    missing = {n for n, m in modules.items() if isinstance(m, nn.Conv2d)} - loaded
+    if missing:
+        raise ValueError(f"{path}: no weights for {sorted(missing)}")
+
+
+def freeze_batchnorm(model: TinyYolo) -> None:
+    """Keep the running statistics (eval mode) while the rest trains."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.eval()
+
+
 def export(model: TinyYolo, input_hw: tuple[int, int], names: list[str], out: Path, extra: dict) -> None:
     wrapper = ExportWrapper(model, input_hw).eval()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -299,6 +346,8 @@ def main(argv=None) -> None:
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     parser.add_argument("--checkpoint", type=Path, default=None, help="resume from these weights (.pt; "
                         "every epoch saves DATA/checkpoint.pt)")
+    parser.add_argument("--init-onnx", type=Path, default=None, help="start from an exported model "
+                        "(its BatchNorm is folded away, so BatchNorm stays frozen while fine-tuning)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -310,6 +359,8 @@ def main(argv=None) -> None:
     model = TinyYolo(len(names))
     if args.checkpoint:
         model.load_state_dict(torch.load(args.checkpoint))
+    if args.init_onnx:
+        load_onnx_weights(model, args.init_onnx)
     model = model.to(memory_format=torch.channels_last)  # about twice as fast on CPU here
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
@@ -324,6 +375,8 @@ def main(argv=None) -> None:
         order = rng.permutation(len(data))
         sums = np.zeros(3)
         model.train()
+        if args.init_onnx:
+            freeze_batchnorm(model)
         for first in range(0, len(order) - args.batch + 1, args.batch):
             x, labels, targets = batch(data, order[first:first + args.batch], points_np, strides_np, rng, True)
             x = x.to(memory_format=torch.channels_last)
