@@ -421,14 +421,15 @@ class Tracker:
 
     # -- camera positions -----------------------------------------------------------------------
     def update_point(self, t_s: float, xy: np.ndarray, sigma_m: float, class_id: int, score: float) -> None:
-        """A camera detection placed in 3D (by the LiDAR returns inside its box): updates the
-        nearest track of its class within the gate, or starts one. It sees people the LiDAR
+        """A camera detection of a person placed in 3D (by the LiDAR returns inside its box):
+        updates the nearest person's track within the gate, or starts one. It sees people the LiDAR
         clusters cannot separate from the car they stand next to."""
         self.predict(t_s)
         best, best_d = None, CAMERA_POINT_GATE_M
         for track in self.tracks:
             d = float(np.hypot(*(track.x[:2] - xy)))
-            if d < best_d and self.class_of(track) == class_id:
+            # Pedestrian or cyclist alike: the camera mixes the two up, frame to frame.
+            if d < best_d and self.class_of(track) in PEOPLE:
                 best, best_d = track, d
         if best is None:
             p = np.diag([sigma_m ** 2, sigma_m ** 2, self.config.initial_speed_sigma_mps ** 2,

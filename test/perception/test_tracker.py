@@ -228,6 +228,14 @@ def test_a_person_does_not_take_the_box_of_the_car_they_pass():
     assert person.x[2] > 0.8
 
 
+def test_a_walker_the_camera_calls_a_cyclist_stays_one_track():
+    tracker = Tracker()
+    run(tracker, lambda t: [(12.0, -3.0 + 1.4 * t)], 1.0)
+    tracker.vote(tracker.tracks[0], int(ObjectClass.PEDESTRIAN), 0.9)
+    tracker.update_point(1.05, np.array([12.0, -1.5]), 0.3, int(ObjectClass.CYCLIST), 0.6)
+    assert len(tracker.tracks) == 1
+
+
 @given(st.lists(st.floats(-math.pi, math.pi), min_size=1, max_size=4), st.integers(0, 2**31))
 @settings(max_examples=30, deadline=None)
 def test_anchored_centres_of_all_pairs_agree_with_one_at_a_time(track_yaws, seed):
