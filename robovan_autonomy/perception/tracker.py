@@ -40,6 +40,7 @@ MAX_TURN_RATE_RADPS = 1.0       # beyond this a course change is noise (see plan
 MAX_SPEED_MPS = 30.0            # faster estimates are association errors: such tracks restart
 MOVING_ACCEL_FACTOR = 4.0       # process noise of moving tracks, times the standing one
 VELOCITY_MIN_HITS = 5           # LiDAR hits before a track's velocity is believed (0.5 s at 10 Hz)
+PERSON_VELOCITY_MIN_HITS = 3    # … a person's (LiDAR and camera): their box is their returns, not a growing face
 VELOCITY_SIGNIFICANCE_NIS = 4.0 # … and its velocity at least 2σ of its uncertainty (chi-square, 2 dof)
 VELOCITY_KEEP_NIS = 1.0         # a believed velocity stays so down to 1σ
 DUPLICATE_MARGIN_M = 0.2        # a vehicle track centred this close inside an older one's box is part of it
@@ -116,10 +117,14 @@ class Track:
         braking or pulling away opens its velocity's uncertainty up, and it is then that its
         motion matters. People the camera has classed are believed as soon as the hits allow:
         one stepping out between parked cars must be predicted at once, and a false yield costs a
-        few seconds where a late one costs a life. (A box's shape alone does not make a person: a
-        car's fragment is often cyclist-sized.)"""
-        if self.hits < VELOCITY_MIN_HITS or self.person:
-            self.believed = self.hits >= VELOCITY_MIN_HITS
+        few seconds where a late one costs a life; a person's box does not grow as more of them
+        is seen, so three hits (camera placements count) do. (A box's shape alone does not make a
+        person: a car's fragment is often cyclist-sized.)"""
+        if self.person:
+            self.believed = self.hits >= PERSON_VELOCITY_MIN_HITS
+            return
+        if self.hits < VELOCITY_MIN_HITS:
+            self.believed = False
             return
         v = self.x[2:4]
         nis = float(v @ np.linalg.solve(self.p[2:4, 2:4], v))

@@ -228,6 +228,17 @@ def test_a_person_does_not_take_the_box_of_the_car_they_pass():
     assert person.x[2] > 0.8
 
 
+def test_a_walker_the_camera_has_classed_is_believed_moving_after_three_hits():
+    """Stepping out between parked cars, a walker is a few metres from the van's path when first
+    seen: their velocity is needed at once."""
+    tracker = Tracker()
+    tracker.update_point(0.0, np.array([10.0, -3.0]), 0.3, int(ObjectClass.PEDESTRIAN), 0.9)
+    for k in (1, 2):
+        tracker.update_lidar(k * SCAN_S, boxes([(10.0, -3.0 + 1.5 * k * SCAN_S, 0.0, 0.5, 0.4, 1.7)]))
+    (walker,) = tracker.tracks
+    assert walker.hits == 3 and walker.moving and walker.x[3] > 0.5
+
+
 def test_a_walker_the_camera_calls_a_cyclist_stays_one_track():
     tracker = Tracker()
     run(tracker, lambda t: [(12.0, -3.0 + 1.4 * t)], 1.0)
