@@ -91,6 +91,7 @@ class Track:
     lane_yaw_rad: float = math.nan   # heading of the lane it was born on (NaN: none)
     seen_lw_m: np.ndarray | None = None  # the last LiDAR box's extents along and across its heading
     anchor_lw_m: np.ndarray | None = None  # the size its last box was grown to (`_anchor_size`)
+    anchor_class: int | None = None  # … for this class
     believed: bool = False           # its velocity is believed (`judge_motion`)
 
     @property
@@ -332,20 +333,29 @@ class Tracker:
         # gave it, a box is two objects merged and does not count.
         # Against the size the last box was grown to: a camera vote since may have changed it.
         before = self._anchor_size(track) if track.anchor_lw_m is None else track.anchor_lw_m
-        yaw_before = track.yaw_rad
-        extents_before = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
-                                       float(boxes.width_m[c]))[1:]
         measured = np.array([length_m, width_m, float(boxes.height_m[c])])
         if cls is None or np.all(measured <= CLASS_SIZE_M[cls][1]):
             # The largest recently seen: what a merge with a neighbour added fades again.
             shrunk = track.size_m - SIZE_DECAY_MPS * max(t_s - track.last_hit_s, 0.0)
             track.size_m = np.maximum(shrunk, measured)
         centre = np.array([boxes.x_m[c], boxes.y_m[c]])
+        seen = np.array([length_m, width_m])
         track.anchor_lw_m = self._anchor_size(track)
-        anchored = anchored_centre(centre, track.yaw_rad, (length_m, width_m), track.anchor_lw_m, boxes.sensor_xy)
+        anchored = anchored_centre(centre, track.yaw_rad, seen, track.anchor_lw_m, boxes.sensor_xy)
         # A box that grew (more of the object seen, or its class known) moved its centre, not the
         # object: the track's centre moves with it, so no velocity comes of it.
-        track.x[:2] += anchored - anchored_centre(centre, yaw_before, extents_before, before, boxes.sensor_xy)
+        cls_now = self.class_of(track)
+        if track.seen_lw_m is not None and track.anchor_class is not None and cls_now != track.anchor_class:
+            # The class changed: the track's centre stood for the last box's faces grown to the old
+            # size (a fragment the camera has since named a car showed less of it than this box).
+            track.x[:2] += away_from_sensor(centre, track.yaw_rad, boxes.sensor_xy,
+                                            (np.maximum(track.anchor_lw_m, seen)
+                                             - np.maximum(before, track.seen_lw_m)) / 2.0)
+        else:
+            extents_before = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
+                                           float(boxes.width_m[c]))[1:]
+            track.x[:2] += anchored - anchored_centre(centre, track.yaw_rad, extents_before, before, boxes.sensor_xy)
+        track.anchor_class = cls_now
         centre = anchored
         distance = float(np.hypot(*(centre - boxes.sensor_xy)))
         # A box of a few returns (something far, or mostly hidden behind a parked car) changes
@@ -354,7 +364,6 @@ class Tracker:
         # A box whose visible extent changed since the last scan (an occluder uncovering it, far
         # returns filling in) moved its centre by up to that much without the object moving.
         # Not so for people: a walker's box is about as small as its returns, whatever is seen.
-        seen = np.array([length_m, width_m])
         reshaped = 0.0 if track.seen_lw_m is None or track.person else float(np.abs(seen - track.seen_lw_m).max())
         track.seen_lw_m = seen
         self._update(track, centre, cfg.position_sigma_m + cfg.position_sigma_per_m * distance + sparse + reshaped)
@@ -509,13 +518,19 @@ def anchored_centres(centres_xy: np.ndarray, box_yaw_rad: np.ndarray, box_lw: np
     return centres_xy[None] + np.stack([grow_along * c - grow_across * s, grow_along * s + grow_across * c], -1)
 
 
-def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw: tuple[float, float],
-                    size_lw: np.ndarray, sensor_xy: np.ndarray) -> np.ndarray:
+def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw, size_lw: np.ndarray,
+                    sensor_xy: np.ndarray) -> np.ndarray:
     """The centre of a box of size_lw whose sensor-facing faces are those of the measured box.
 
     Along each box axis where the object is larger than what was measured, the unseen part lies
     on the far side from the sensor, so the centre moves half the difference away from it."""
+    grow = np.maximum(np.asarray(size_lw, float) - np.asarray(measured_lw, float), 0.0) / 2.0
+    return np.asarray(centre_xy, float) + away_from_sensor(centre_xy, yaw_rad, sensor_xy, grow)
+
+
+def away_from_sensor(centre_xy: np.ndarray, yaw_rad: float, sensor_xy: np.ndarray, along_across_m) -> np.ndarray:
+    """The map offset of moving a box centred at centre_xy along_across_m away from the sensor
+    along its axes (heading yaw_rad)."""
     axes = np.array([[math.cos(yaw_rad), math.sin(yaw_rad)], [-math.sin(yaw_rad), math.cos(yaw_rad)]])
     away = (np.asarray(centre_xy) - np.asarray(sensor_xy)) @ axes.T
-    grow = np.maximum(np.asarray(size_lw, float) - np.asarray(measured_lw, float), 0.0) / 2.0
-    return np.asarray(centre_xy, float) + (np.sign(away) * grow) @ axes
+    return (np.sign(away) * np.asarray(along_across_m, float)) @ axes

@@ -211,6 +211,27 @@ def test_a_camera_vote_that_grows_a_box_does_not_make_the_object_move():
     assert max(speeds) == 0.0
 
 
+def test_a_fragment_the_camera_renames_a_car_does_not_move_when_more_of_it_shows():
+    """A parked car's flank, first a metre of returns the camera called a cyclist, then 3.4 m of
+    it once the camera names it a car: its near end stayed where it was, and so did the car."""
+    tracker = Tracker(heading_prior=lambda x, y: 0.0)
+    sensor = (0.0, 3.0)
+    flank = lambda length: (20.0 + length / 2.0, 0.9, 0.0, length, 0.2, 1.3)
+    for k in range(8):
+        tracker.update_lidar(k * SCAN_S, boxes([flank(1.0)], sensor))
+        if k == 3:
+            tracker.vote(tracker.tracks[0], int(ObjectClass.CYCLIST), 0.9)
+    for _ in range(2):
+        tracker.vote(tracker.tracks[0], int(ObjectClass.CAR), 0.9)
+    speeds = []
+    for k in range(8, 30):
+        tracker.update_lidar(k * SCAN_S, boxes([flank(3.4)], sensor))
+        (obj,) = tracker.objects()
+        speeds.append(math.hypot(obj["vx"], obj["vy"]))
+    assert max(speeds) == 0.0
+    assert abs(obj["x"] - 22.1) < 0.1  # the near end plus half a car
+
+
 def test_a_person_does_not_take_the_box_of_the_car_they_pass():
     """A walker the camera has classed passes a car; the car's box, 4.5 m long, is no measurement
     of them (its centre is metres off), so their track does not jump onto it."""
