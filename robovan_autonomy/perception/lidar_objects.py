@@ -50,6 +50,11 @@ RANGE_GROWTH = ((6.0, 0.3), (30.0, 0.6))
 FLOATING_ABOVE_GROUND_M = 0.6
 FLOATING_MERGE_M = 2.0         # it joins a grounded cluster this close (+ per m of range)
 FLOATING_MERGE_PER_M = 0.03
+# A floating cluster no wider than this, at least this much higher than the cluster it would join,
+# and this near, is a person seen over a parked car (`_head_over`), m.
+HEAD_MAX_WIDTH_M = 0.8
+HEAD_ABOVE_ROOF_M = 0.1
+HEAD_MAX_RANGE_M = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,7 +269,7 @@ class LidarObjectDetector:
         gap, nearest = tree.query(points[floating, :2])
         target = labels[~floating][nearest]
         reach = FLOATING_MERGE_M + FLOATING_MERGE_PER_M * distance[floating]
-        ok = gap <= reach
+        ok = (gap <= reach) & ~self._head_over(points, labels, floating, target, distance)
         merged = labels.copy()
         # Each floating cluster follows the grounded cluster its closest point is nearest to.
         floating_labels = labels[floating]
@@ -278,6 +283,22 @@ class LidarObjectDetector:
             lookup[list(first)] = list(first.values())
             merged = lookup[labels]
         return merged
+
+    @staticmethod
+    def _head_over(points: np.ndarray, labels: np.ndarray, floating: np.ndarray, target: np.ndarray,
+                   distance: np.ndarray) -> np.ndarray:
+        """Per floating point: is its cluster a person's head and shoulders over the cluster it
+        would join? Someone between two parked cars shows only above the roofs: narrow, higher
+        than the car, and near. A car's own upper parts (rear window, roof) are as wide as the car
+        and no higher than it."""
+        top = np.full(labels.max() + 1, -np.inf)
+        np.maximum.at(top, labels, points[:, 3])
+        low, high = np.full((labels.max() + 1, 2), np.inf), np.full((labels.max() + 1, 2), -np.inf)
+        np.minimum.at(low, labels, points[:, :2])
+        np.maximum.at(high, labels, points[:, :2])
+        own = labels[floating]
+        narrow = np.max(high[own] - low[own], axis=1) <= HEAD_MAX_WIDTH_M
+        return narrow & (top[own] >= top[target] + HEAD_ABOVE_ROOF_M) & (distance[floating] <= HEAD_MAX_RANGE_M)
 
     def _fit_boxes(self, points: np.ndarray, starts: np.ndarray, sensor_xy: np.ndarray) -> LidarBoxes:
         """The closeness-criterion rectangle of each cluster (rows points[starts[i]:starts[i+1]]),

@@ -48,6 +48,7 @@ PEOPLE = (ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST)
 PERSON_MAX_LENGTH_M = max(CLASS_SIZE_M[c][1][0] for c in PEOPLE)
 SPARSE_POINTS = 30              # boxes of fewer returns get up to SPARSE_SIGMA_M more position noise
 SPARSE_SIGMA_M = 0.5
+SPARSE_PEDESTRIAN_SIGMA_M = 0.1
 FRAGMENT_MARGIN_M = 0.5         # unmatched boxes this close inside a track's box are parts of it
 FACE_MIN_LENGTH_M = 1.4         # a moving box this long across its motion is a vehicle's face
 VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
@@ -359,14 +360,18 @@ class Tracker:
         centre = anchored
         distance = float(np.hypot(*(centre - boxes.sensor_xy)))
         # A box of a few returns (something far, or mostly hidden behind a parked car) changes
-        # its extent scan to scan: its centre is worth less.
+        # its extent scan to scan, and far returns scatter: its centre is worth less. Not so a
+        # pedestrian's: their box cannot wander further than they are wide, at any range.
         sparse = SPARSE_SIGMA_M * max(0.0, 1.0 - float(boxes.points[c]) / SPARSE_POINTS)
+        spread = cfg.position_sigma_per_m * distance
+        if cls_now == ObjectClass.PEDESTRIAN:
+            sparse, spread = min(sparse, SPARSE_PEDESTRIAN_SIGMA_M), 0.0
         # A box whose visible extent changed since the last scan (an occluder uncovering it, far
         # returns filling in) moved its centre by up to that much without the object moving.
         # Not so for people: a walker's box is about as small as its returns, whatever is seen.
         reshaped = 0.0 if track.seen_lw_m is None or track.person else float(np.abs(seen - track.seen_lw_m).max())
         track.seen_lw_m = seen
-        self._update(track, centre, cfg.position_sigma_m + cfg.position_sigma_per_m * distance + sparse + reshaped)
+        self._update(track, centre, cfg.position_sigma_m + spread + sparse + reshaped)
         track.z_m = float(boxes.z_m[c])
         track.hits += 1
         track.judge_motion()

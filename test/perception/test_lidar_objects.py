@@ -102,3 +102,21 @@ def test_returns_off_the_road_are_dropped_and_on_it_kept():
 def test_returns_from_the_vans_own_body_are_ignored():
     roof = np.array([[0.5, 0.0, -0.3, 10.0], [-1.0, 0.5, -0.5, 10.0], [0.5, -0.5, -1.0, 10.0]], np.float32)
     assert len(detector().obstacle_points(roof, pose())) == 0
+
+
+def test_a_person_between_parked_cars_seen_only_over_their_roofs_is_a_box_of_their_own():
+    """Their legs hidden by the nearer car, their head and shoulders float above the ground like a
+    car's roof returns do; they are no part of either car."""
+    near = Box(24.5, -3.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)
+    far = Box(31.5, -3.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 2)
+    walker = Box(28.0, -4.0, 0.0, 0.0, 0.5, 0.4, 1.75, None, int(ObjectClass.PEDESTRIAN), 3)
+    boxes = detector().detect(scan([near, far, walker], van=(14.0, 0.0, 0.0)), pose(14.0, 0.0))
+    i, d = nearest(boxes, 28.0, -4.0)
+    assert d < 0.4 and max(boxes.length_m[i], boxes.width_m[i]) < 0.8
+    assert len(boxes) == 3
+
+
+def test_a_far_cars_roof_returns_are_part_of_its_box():
+    car = Box(38.0, 0.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)
+    boxes = detector().detect(scan([car]), pose())
+    assert len(boxes) == 1

@@ -14,11 +14,11 @@ from robovan_autonomy.perception.tracker import (Tracker, TrackerConfig, anchore
 SCAN_S = 0.1
 
 
-def boxes(rows, sensor=(0.0, 0.0)):
+def boxes(rows, sensor=(0.0, 0.0), points=50):
     """rows: (x, y, yaw, length, width, height) per box."""
     data = np.array(rows, float).reshape(-1, 6)
     return LidarBoxes(data[:, 0], data[:, 1], np.zeros(len(data)), data[:, 2], data[:, 3], data[:, 4], data[:, 5],
-                      np.full(len(data), 50), np.asarray(sensor, float))
+                      np.full(len(data), points), np.asarray(sensor, float))
 
 
 def run(tracker, positions_at, seconds, size=(0.6, 0.6, 1.75), noise=0.0, seed=0):
@@ -44,6 +44,20 @@ def test_a_walking_pedestrians_velocity_is_estimated():
     (obj,) = tracker.objects()
     assert abs(obj["vx"]) < 0.25 and abs(obj["vy"] - 1.4) < 0.25
     assert obj["class_id"] == ObjectClass.PEDESTRIAN  # from its shape: nobody voted yet
+
+
+def test_a_walker_seen_as_a_few_returns_is_believed_moving_within_a_second_of_stepping_off():
+    """Someone between parked cars shows as two or three returns of their head: sparse, yet a
+    person's box cannot wander further than a person is wide."""
+    tracker = Tracker()
+    rng = np.random.default_rng(3)
+    walker = lambda t: (18.0, -4.0 + 1.5 * max(t - 1.0, 0.0))
+    for k in range(21):
+        x, y = walker(k * SCAN_S)
+        tracker.update_lidar(k * SCAN_S, boxes([(x + rng.normal(0, 0.05), y + rng.normal(0, 0.05), 0.0,
+                                                 0.2, 0.2, 1.7)], points=3))
+    (obj,) = tracker.objects()
+    assert obj["vy"] > 1.0
 
 
 def test_a_standing_objects_jittering_box_gives_it_no_velocity():
