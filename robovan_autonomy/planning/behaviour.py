@@ -132,11 +132,15 @@ IN_PATH_LEAVE_M = 0.8
 PATH_CONFLICT_HORIZON_S = 2.0
 # A pedestrian or cyclist whose prediction reaches the van's path later in the horizon (not yet
 # within PATH_CONFLICT_HORIZON_S) is yielded to: the van stops STANDSTILL_GAP_M short of where
-# they would enter, if it can at comfort braking (MAX_YIELD_DECEL_MPS2; else it is committed and
-# the in-path check stops it, hard if need be, once they are in the way). Braking for someone
+# they would enter, if it can at comfort braking (MAX_YIELD_DECEL_MPS2), or, harder, if it would
+# not be past before they step in (else it is committed and the in-path check stops it, hard if
+# need be, once they are in the way). Braking for someone
 # heading into the road before they get there, not an emergency stop once they are in it (a
 # jaywalker stepping out between parked cars).
 CAUTION_CLASSES = frozenset({ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST})
+# Too close to stop gently for such a person, the van goes on only if it is past where they step
+# in this long before they do (their speed, as perception first gives it, is often low), s.
+CLEAR_MARGIN_S = 1.0
 # Front bumper at least this far behind an obstacle or a lead at standstill, m (brief).
 STANDSTILL_GAP_M = 4.0
 # Time gap to a lead, s (brief): the gap is STANDSTILL_GAP_M + TIME_GAP_S · own speed.
@@ -516,6 +520,7 @@ class _Limit:
     s_front_m: float
     per_stage_m: np.ndarray | None = None
     speed_cap_mps: float = math.inf
+    gentle: bool = False        # a yield that never calls for more than comfort braking
 
 
 @dataclasses.dataclass(frozen=True)
@@ -648,8 +653,9 @@ class BehaviourPlanner:
         cap = min([self.max_speed_mps] + [lim.speed_cap_mps for lim in limits])
         if state is State.STOP_LINE_WAIT:
             cap = 0.0
-        # Yielding to someone who is not in the way yet never calls for emergency braking.
-        urgent = max(s_stop, min((lim.s_front_m for lim in limits if lim.key[0] != "caution"), default=math.inf))
+        # Yielding to someone who is not in the way yet calls for emergency braking only when they
+        # would be by the time the van gets there.
+        urgent = max(s_stop, min((lim.s_front_m for lim in limits if not lim.gentle), default=math.inf))
         # What the van stops for is the stop point's business: as an MPC obstacle too, it only made
         # the plan swerve (out of comfort) whenever the stop could not be met in full.
         stopping_for = [lim.key[1] for lim in limits if lim.key[0] in STOP_FOR_KEYS]
@@ -867,11 +873,25 @@ class BehaviourPlanner:
         s_enter = float(objs.s_rear_m[i, later].min()) if later.any() else math.inf
         room = s_enter - STANDSTILL_GAP_M - s_front
         gentle = room > 0.0 and speed_mps ** 2 / (2.0 * room) <= MAX_YIELD_DECEL_MPS2
-        if not self._latch.update(t_s, key, heading_in and gentle, heading_in):
+        # Too close to stop gently for, going on is right only if the whole van is past before
+        # they step in; otherwise they are in its way when it gets there, and it stops as hard as
+        # it must (the MPC may then use full braking).
+        urgent = heading_in and not gentle and not self._clears_first(i, later, objs, s_front, speed_mps)
+        if not self._latch.update(t_s, key, heading_in and (gentle or urgent), heading_in):
             return []
         limit = s_enter - STANDSTILL_GAP_M if math.isfinite(s_enter) else self._caution_s.get(track, s_front)
         self._caution_s[track] = limit
-        return [_Limit(key, State.STOP_FOR_OBSTACLE, f"yielding to {track} heading into the path", limit)]
+        return [_Limit(key, State.STOP_FOR_OBSTACLE, f"yielding to {track} heading into the path", limit,
+                       gentle=not urgent)]
+
+    def _clears_first(self, i: int, later: np.ndarray, objs: _PathObjects, s_front: float,
+                      speed_mps: float) -> bool:
+        """At its speed now, is the van's rear past object i's far edge CLEAR_MARGIN_S before its
+        prediction first reaches the path?"""
+        first = int(np.argmax(later))
+        t_enter = float(objs.prediction.t_s[first] - objs.prediction.t_s[0])
+        travel = float(objs.s_front_m[i, first]) - s_front + self.front_bumper_m + self.rear_overhang_m
+        return speed_mps * (t_enter - CLEAR_MARGIN_S) >= travel
 
     def _follow_limit(self, i: int, track: int, objs: _PathObjects, s_front: float,
                       speed_mps: float) -> _Limit:

@@ -558,6 +558,16 @@ def test_pedestrian_heading_into_the_path_too_close_to_stop_gently_for_is_not_yi
     assert decision.state is State.CRUISE
 
 
+def test_pedestrian_the_van_would_meet_where_they_step_in_is_stopped_for_as_hard_as_needed():
+    """Too close to stop gently for, yet the van would not be past before they step in (a
+    jaywalker seen between parked cars): it stops, with full braking allowed."""
+    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
+                              pedestrian_walking(1.2, x_m=20.0), MissionProgress(()))
+    assert decision.state is State.STOP_FOR_OBSTACLE
+    assert decision.s_stop_front_m == pytest.approx((20.0 - 0.3) - STANDSTILL_GAP_M)
+    assert decision.min_accel_mps2 < mpc.COMFORT_MIN_ACCEL_MPS2
+
+
 def test_pedestrian_walking_away_from_the_path_is_not_yielded_to():
     decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
                               pedestrian_walking(-1.2), MissionProgress(()))
