@@ -291,12 +291,14 @@ class LidarObjectDetector:
         would join? Someone between two parked cars shows only above the roofs: narrow, higher
         than the car, and near. A car's own upper parts (rear window, roof) are as wide as the car
         and no higher than it."""
-        top = np.full(labels.max() + 1, -np.inf)
+        count = labels.max() + 1
+        top = np.full(count, -np.inf)
         np.maximum.at(top, labels, points[:, 3])
-        low, high = np.full((labels.max() + 1, 2), np.inf), np.full((labels.max() + 1, 2), -np.inf)
-        np.minimum.at(low, labels, points[:, :2])
-        np.maximum.at(high, labels, points[:, :2])
+        # Extents only of the floating clusters: the grounded ones are most of the scan.
         own = labels[floating]
+        low, high = np.full((count, 2), np.inf), np.full((count, 2), -np.inf)
+        np.minimum.at(low, own, points[floating, :2])
+        np.maximum.at(high, own, points[floating, :2])
         narrow = np.max(high[own] - low[own], axis=1) <= HEAD_MAX_WIDTH_M
         return narrow & (top[own] >= top[target] + HEAD_ABOVE_ROOF_M) & (distance[floating] <= HEAD_MAX_RANGE_M)
 

@@ -523,7 +523,7 @@ def anchored_centres(centres_xy: np.ndarray, box_yaw_rad: np.ndarray, box_lw: np
     return centres_xy[None] + np.stack([grow_along * c - grow_across * s, grow_along * s + grow_across * c], -1)
 
 
-def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw, size_lw: np.ndarray,
+def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw: np.ndarray, size_lw: np.ndarray,
                     sensor_xy: np.ndarray) -> np.ndarray:
     """The centre of a box of size_lw whose sensor-facing faces are those of the measured box.
 
@@ -533,7 +533,8 @@ def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw, size_lw:
     return np.asarray(centre_xy, float) + away_from_sensor(centre_xy, yaw_rad, sensor_xy, grow)
 
 
-def away_from_sensor(centre_xy: np.ndarray, yaw_rad: float, sensor_xy: np.ndarray, along_across_m) -> np.ndarray:
+def away_from_sensor(centre_xy: np.ndarray, yaw_rad: float, sensor_xy: np.ndarray,
+                     along_across_m: np.ndarray) -> np.ndarray:
     """The map offset of moving a box centred at centre_xy along_across_m away from the sensor
     along its axes (heading yaw_rad)."""
     axes = np.array([[math.cos(yaw_rad), math.sin(yaw_rad)], [-math.sin(yaw_rad), math.cos(yaw_rad)]])
