@@ -69,7 +69,9 @@ class LidarObjectConfig:
 @dataclasses.dataclass(frozen=True)
 class LidarBoxes:
     """Clusters as oriented boxes in map: centre, heading (the longer side; ±π ambiguous), size,
-    z of the lowest obstacle point, point count, and the sensor position they were seen from."""
+    z of the ground beneath, point count, how far its lowest return is above the lowest height
+    the sensor sees there (about 0 for what shows down to the ground, a body's height for a car
+    seen by its roof and boot lid only), and the sensor position they were seen from."""
 
     x_m: np.ndarray
     y_m: np.ndarray
@@ -79,6 +81,7 @@ class LidarBoxes:
     width_m: np.ndarray
     height_m: np.ndarray
     points: np.ndarray
+    clearance_m: np.ndarray
     sensor_xy: np.ndarray
 
     def __len__(self) -> int:
@@ -87,7 +90,7 @@ class LidarBoxes:
     @staticmethod
     def empty(sensor_xy=(0.0, 0.0)) -> "LidarBoxes":
         z = np.zeros(0)
-        return LidarBoxes(z, z, z, z, z, z, z, np.zeros(0, np.int64), np.asarray(sensor_xy, float))
+        return LidarBoxes(z, z, z, z, z, z, z, np.zeros(0, np.int64), z, np.asarray(sensor_xy, float))
 
 
 class DrivableArea:
@@ -261,8 +264,7 @@ class LidarObjectDetector:
         # shows nothing below the height that beam reaches there.
         nearest = np.full(labels.max() + 1, np.inf)
         np.minimum.at(nearest, labels, distance)
-        visible_from = np.maximum(self.sensor_height_m - nearest * self.lowest_beam_slope, 0.0)
-        floating = (lowest - visible_from)[labels] > FLOATING_ABOVE_GROUND_M
+        floating = (lowest - self._visible_from(nearest))[labels] > FLOATING_ABOVE_GROUND_M
         if not floating.any() or floating.all():
             return labels
         tree = cKDTree(points[~floating, :2])
@@ -283,6 +285,11 @@ class LidarObjectDetector:
             lookup[list(first)] = list(first.values())
             merged = lookup[labels]
         return merged
+
+    def _visible_from(self, distance_m: np.ndarray) -> np.ndarray:
+        """The lowest height the lowest beam reaches at each distance: close by, it passes over
+        the bottom of things, and what stands on the ground shows nothing below it."""
+        return np.maximum(self.sensor_height_m - distance_m * self.lowest_beam_slope, 0.0)
 
     @staticmethod
     def _head_over(points: np.ndarray, labels: np.ndarray, floating: np.ndarray, target: np.ndarray,
@@ -336,6 +343,8 @@ class LidarObjectDetector:
         longer_is_1 = ext1 >= ext2
         yaw = np.where(longer_is_1, theta, theta + math.pi / 2.0)
         ground_z = np.add.reduceat(points[:, 2] - points[:, 3], starts) / sizes
+        nearest = np.minimum.reduceat(np.hypot(xy[:, 0] - sensor_xy[0], xy[:, 1] - sensor_xy[1]), starts)
+        clearance = np.maximum(np.minimum.reduceat(points[:, 3], starts) - self._visible_from(nearest), 0.0)
         return LidarBoxes(cx, cy, ground_z, (yaw + math.pi) % (2.0 * math.pi) - math.pi,
                           np.maximum(ext1, ext2), np.minimum(ext1, ext2), top,
-                          sizes, sensor_xy)
+                          sizes, clearance, sensor_xy)

@@ -54,6 +54,7 @@ FACE_MIN_LENGTH_M = 1.4         # a moving box this long across its motion is a 
 VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
 CAMERA_POINT_GATE_M = 1.5       # a camera-placed person updates a track of its class this close
 FACE_MAX_DEPTH_M = 0.5          # a box this thin is one face of something seen edge-on
+FACE_MAX_CLEARANCE_M = 0.6      # … and whose lowest return is this low, a vehicle's front or rear
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.UNKNOWN)
 LANE_SNAP_RAD = math.radians(30.0)  # a standing vehicle within this of the lane heading is along it
 SIZE_DECAY_MPS = 0.3            # a track's size forgets what it no longer sees at this rate
@@ -223,10 +224,11 @@ class Tracker:
             track.p = f @ track.p @ f.T + q * g @ g.T
             track.stamp_s = t_s
 
-    def _update(self, track: Track, z_xy: np.ndarray, sigma_m: float) -> None:
+    def _update(self, track: Track, z_xy: np.ndarray, r: np.ndarray) -> None:
+        """One position measurement z_xy with covariance r (2, 2)."""
         h = np.zeros((2, 4))
         h[0, 0] = h[1, 1] = 1.0
-        s = h @ track.p @ h.T + np.eye(2) * sigma_m ** 2
+        s = h @ track.p @ h.T + r
         innovation = z_xy - track.x[:2]
         nis = float(innovation @ np.linalg.solve(s, innovation))
         if nis > JUMP_NIS and float(np.hypot(*innovation)) > JUMP_MIN_M:
@@ -235,13 +237,13 @@ class Tracker:
             track.x[:2] = z_xy
             track.p[:2, :] = 0.0
             track.p[:, :2] = 0.0
-            track.p[0, 0] = track.p[1, 1] = sigma_m ** 2
+            track.p[:2, :2] = r
             return
         if nis > MANEUVER_NIS:
             # Off the constant-velocity course (braking hard, turning): open the velocity up so
             # the filter follows within a few scans instead of lagging behind.
             track.p[2:, 2:] += np.eye(2) * MANEUVER_SPEED_SIGMA_MPS ** 2
-            s = h @ track.p @ h.T + np.eye(2) * sigma_m ** 2
+            s = h @ track.p @ h.T + r
         k = track.p @ h.T @ np.linalg.inv(s)
         track.x = track.x + k @ (z_xy - h @ track.x)
         track.p = (np.eye(4) - k @ h) @ track.p
@@ -369,15 +371,37 @@ class Tracker:
         # A box whose visible extent changed since the last scan (an occluder uncovering it, far
         # returns filling in) moved its centre by up to that much without the object moving.
         # Not so for people: a walker's box is about as small as its returns, whatever is seen.
-        reshaped = 0.0 if track.seen_lw_m is None or track.person else float(np.abs(seen - track.seen_lw_m).max())
+        reshaped = np.zeros(2) if track.seen_lw_m is None or track.person else np.abs(seen - track.seen_lw_m)
         track.seen_lw_m = seen
-        self._update(track, centre, cfg.position_sigma_m + spread + sparse + reshaped)
+        sigma = cfg.position_sigma_m + spread + sparse + float(reshaped.max())
+        r = np.eye(2) * sigma ** 2
+        face = self._face(track, seen, centre - boxes.sensor_xy, float(boxes.clearance_m[c]))
+        if face is not None:
+            # How far a face stands, the LiDAR measures to its range noise, however few its returns
+            # and however far: only along the face do they wander.
+            axis, normal = face
+            r += ((cfg.position_sigma_m + reshaped[axis]) ** 2 - sigma ** 2) * np.outer(normal, normal)
+        self._update(track, centre, r)
         track.z_m = float(boxes.z_m[c])
         track.hits += 1
         track.judge_motion()
         dt = t_s - track.last_hit_s
         track.last_hit_s = t_s
         self._update_turn_rate(track, dt)
+
+    def _face(self, track: Track, seen_lw_m: np.ndarray, sight_xy: np.ndarray,
+              clearance_m: float) -> tuple[int, np.ndarray] | None:
+        """The track axis (0 along, 1 across) and unit normal of the vehicle face a box is, or
+        None when it is no such face: a vehicle the camera has named (until then its size, and so
+        its centre behind the face, is still a guess), a box thin along the axis nearer the line
+        of sight, and returns low on it. Higher up, a beam may graze a boot lid or bonnet, set
+        back from the face by up to a metre, and give a box just as thin."""
+        if track.camera_class not in (ObjectClass.CAR, ObjectClass.VAN_TRUCK) or clearance_m > FACE_MAX_CLEARANCE_M:
+            return None
+        along = np.array([math.cos(track.yaw_rad), math.sin(track.yaw_rad)])
+        across = np.array([-along[1], along[0]])
+        axis, normal = (0, along) if abs(sight_xy @ along) >= abs(sight_xy @ across) else (1, across)
+        return (axis, normal) if seen_lw_m[axis] <= FACE_MAX_DEPTH_M else None
 
     def _update_turn_rate(self, track: Track, dt: float) -> None:
         if track.speed_mps < COURSE_MIN_SPEED_MPS:
@@ -458,7 +482,7 @@ class Tracker:
             self._next_id = self._next_id % 0xFFFFFFFF + 1
             self.tracks.append(best)
         else:
-            self._update(best, np.asarray(xy, float), sigma_m)
+            self._update(best, np.asarray(xy, float), np.eye(2) * sigma_m ** 2)
         self.vote(best, class_id, score)
         best.hits += 1
         best.judge_motion()

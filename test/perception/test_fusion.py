@@ -117,7 +117,7 @@ def test_a_person_takes_no_vote_from_a_car_box_it_only_lies_inside():
     for k in range(3):
         tracker.update_lidar(k * 0.1, LidarBoxes(np.array([15.0]), np.array([-3.0]), np.zeros(1), np.zeros(1),
                                                  np.array([0.5]), np.array([0.5]), np.array([1.75]),
-                                                 np.array([40]), np.zeros(2)))
+                                                 np.array([40]), np.zeros(1), np.zeros(2)))
     (walker,) = tracker.tracks
     projection = CameraProjection(INTRINSICS, PARAMS.sensor_pose("camera_front"))
     size = tracker.box_size(walker)

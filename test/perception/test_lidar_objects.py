@@ -3,6 +3,7 @@ and the van's own body respected."""
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -120,3 +121,17 @@ def test_a_far_cars_roof_returns_are_part_of_its_box():
     car = Box(38.0, 0.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)
     boxes = detector().detect(scan([car]), pose())
     assert len(boxes) == 1
+
+
+@pytest.mark.parametrize("car_x, face_seen", [(29.0, True), (31.75, False)])
+def test_a_cars_lowest_returns_tell_its_rear_face_from_its_boot_lid(car_x, face_seen):
+    """At 27–30 m a beam finds the rear face low down; a little further it passes over the face
+    and grazes the boot lid instead, inside the rear, and only the clearance tells the two apart."""
+    car = Box(car_x, 0.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)
+    boxes = detector().detect(scan([car]), pose())
+    (i,) = range(len(boxes))
+    rear = boxes.x_m[i] - boxes.width_m[i] / 2.0
+    if face_seen:
+        assert boxes.clearance_m[i] < 0.6 and abs(rear - (car_x - 2.25)) < 0.1
+    else:
+        assert boxes.clearance_m[i] > 0.8 and rear - (car_x - 2.25) > 0.3
