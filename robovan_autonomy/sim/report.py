@@ -11,6 +11,7 @@ missed delivery stops). As in CARLA, a cyclist counts as a vehicle.
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 import time
@@ -306,6 +307,7 @@ class RunRecorder:
                     deadline_miss: bool = False,
                     actors: Sequence[ActorState] = (),
                     perceived: Any = None,
+                    perceived_stamp_s: float | None = None,
                     mode: str | None = None,
                     e2e_latency_ms: Sequence[float] = (),
                     stop_events: Sequence[str] = (),
@@ -314,7 +316,8 @@ class RunRecorder:
         estimated_pose (x, y, yaw) with its stamp (default t_s); planned_path (M, ≥2) poses of
         base_link (the latest plan; the same array may be passed again); mpc_solve_ms of a solve
         that finished this step; perceived objects of a list that arrived this step (structured
-        array / dicts / objects with x, y, vx, vy, class_id); mode when it is known; stop_events:
+        array / dicts / objects with x, y, vx, vy, class_id) with their stamp (default t_s: they are
+        judged against the truth of the step nearest it, as the replay judges them); mode when it is known; stop_events:
         bays the stack declared reached; baseline_poses: name → (stamp, x, y, yaw) of single-source
         estimates (GNSS only, odometry only) published beside the stack's own, for comparison."""
         step = len(self._t)
@@ -336,11 +339,19 @@ class RunRecorder:
             self._actor_rows.append((step, a.track_id, a.class_id, a.x, a.y, a.yaw, a.length, a.width,
                                      a.vx, a.vy))
         if perceived is not None:
-            self._perceived.append((step, _objects_xyv(perceived)))
+            self._perceived.append((self._step_at(t_s if perceived_stamp_s is None else perceived_stamp_s),
+                                    _objects_xyv(perceived)))
         if mode is not None and (not self._modes or self._modes[-1][1] != mode):
             self._modes.append((float(t_s), mode))
         self._latencies.extend(float(v) for v in e2e_latency_ms)
         self._declared_stops.extend((float(t_s), name) for name in stop_events)
+
+    def _step_at(self, stamp_s: float) -> int:
+        """The recorded step nearest stamp_s (the latest one for a stamp beyond it)."""
+        k = bisect.bisect_left(self._t, stamp_s)
+        if k == len(self._t):
+            return k - 1
+        return k - 1 if k > 0 and stamp_s - self._t[k - 1] < self._t[k] - stamp_s else k
 
     def record_infraction(self, t_s: float, kind: str, **detail: Any) -> None:
         """An infraction judged outside the recorder (e.g. a red light by the simulator's lights)."""

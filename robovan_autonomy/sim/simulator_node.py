@@ -18,6 +18,12 @@ from robovan_autonomy.interfaces import GnssFix, ImuSample, PoseEstimate
 from robovan_autonomy.sim.world import CameraReading, LidarReading, SimWorld
 
 
+def stamped(decode):
+    """A decoder that keeps the message's stamp beside what decode makes of it: an object table is
+    judged against the truth at its stamp, not at its arrival."""
+    return lambda msg: (itf.from_stamp(msg.header.stamp), decode(msg))
+
+
 class SimulatorNode(Node):
     def __init__(self, world: SimWorld, record_camera_jpeg: bool = True, **node_kwargs):
         super().__init__("simulator", **node_kwargs)
@@ -45,7 +51,7 @@ class SimulatorNode(Node):
                 (itf.ODOMETRY, Odometry, itf.decode_odometry),
                 (itf.LOCALIZATION_DEBUG_GNSS_ONLY, Odometry, itf.decode_odometry),
                 (itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY, Odometry, itf.decode_odometry),
-                (itf.OBJECTS, PointCloud2, itf.decode_objects),
+                (itf.OBJECTS, PointCloud2, stamped(itf.decode_objects)),
                 (itf.VEHICLE_STATUS, JointState, itf.decode_vehicle_status)):
             self.create_subscription(msg_class, topic, self._keep(topic, decode), itf.RELIABLE_QOS)
         self.create_subscription(DiagnosticArray, itf.DIAGNOSTICS, self._on_diagnostics, itf.RELIABLE_QOS)

@@ -331,7 +331,8 @@ class Simulation:
             estimated_pose=None if odometry is None else (odometry.x_m, odometry.y_m, odometry.yaw_rad),
             estimate_stamp_s=None if odometry is None else odometry.stamp_s,
             planned_path=path, mpc_solve_ms=solve_ms, deadline_miss=deadline_miss,
-            actors=self.world.actor_states, perceived=objects, mode=self.mode, e2e_latency_ms=latencies,
+            actors=self.world.actor_states, perceived=None if objects is None else objects[1],
+            perceived_stamp_s=None if objects is None else objects[0], mode=self.mode, e2e_latency_ms=latencies,
             baseline_poses=baselines)
 
     def _print_progress(self, t_s: float, wall_s: float) -> None:

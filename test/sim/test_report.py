@@ -262,6 +262,17 @@ def test_perception_precision_recall_and_velocity_error():
     assert perception["class_accuracy"] == pytest.approx(0.5)
 
 
+def test_perceived_objects_are_judged_against_the_truth_at_their_stamp():
+    """A table stamped at a scan 0.2 s before it arrived describes a braking car as it was then."""
+    rec = RunRecorder(scenario(), vehicle=VEHICLE)
+    for k, (x, vx) in enumerate([(20.0, 9.0), (20.9, 8.3), (21.7, 7.6)]):
+        rec.record_step(0.1 * k, van(0.0), actors=[actor(x, 0.0, vx=vx)],
+                        perceived=[perceived_object(20.0, 0.0, vx=9.0)] if k == 2 else None,
+                        perceived_stamp_s=0.0 if k == 2 else None)
+    perception = rec.finalize(wall_time_s=1.0)["perception"]
+    assert perception["recall"] == 1.0 and perception["velocity_rmse_mps"] == 0.0
+
+
 def test_a_perceived_parked_car_is_a_true_positive_not_a_false_positive():
     features = MapFeatures(route_xy=ROUTE_ALONG_X, parked_cars=np.array([parked_car(20.0, -3.0)]))
     perception = perception_of(features, perceived=[perceived_object(20.3, -3.0)])
