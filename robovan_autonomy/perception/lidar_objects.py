@@ -60,7 +60,7 @@ HEAD_MAX_RANGE_M = 30.0
 @dataclasses.dataclass(frozen=True)
 class LidarObjectConfig:
     max_range_m: float = 80.0            # clustering range from the sensor
-    ground_clearance_m: float = 0.2      # above the ground plane: obstacle points (a bumper from 0.2 m)
+    ground_clearance_m: float = 0.3      # above the ground plane: obstacle points
     cluster_cell_m: float = 0.3          # clustering grid; gaps wider than ~1–2 cells separate objects
     min_points: int = 1                  # a pedestrian 45 m away leaves 1–2 returns on 32 beams
     max_cluster_size_m: float = 20.0     # longer clusters are structure (a fence, a wall)

@@ -45,8 +45,7 @@ PARAMETERS = [
     Param("drivable_margin_m", 2.5, "returns up to this far outside the kerbs are kept (people on the "
           "sidewalk's edge)", min=0.0, max=10.0),
     Param("lidar_max_range_m", 80.0, "LiDAR objects are clustered up to this range", min=10.0, max=200.0),
-    Param("ground_clearance_m", 0.2, "returns this high above the fitted ground plane are obstacles "
-          "(kerbs stand 0.15 m; a bumper's lowest beam, lost below this, is a car's face at 30 m)",
+    Param("ground_clearance_m", 0.3, "returns this high above the fitted ground plane are obstacles",
           min=0.05, max=1.0),
     Param("cluster_cell_m", 0.3, "clustering grid cell", min=0.05, max=1.0),
     Param("min_cluster_points", 2, "smaller clusters are dropped (a pedestrian 40 m away leaves 2–4 "

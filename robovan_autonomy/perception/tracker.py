@@ -54,7 +54,7 @@ FACE_MIN_LENGTH_M = 1.4         # a moving box this long across its motion is a 
 VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
 CAMERA_POINT_GATE_M = 1.5       # a camera-placed person updates a track of its class this close
 FACE_MAX_DEPTH_M = 0.5          # a box this thin is one face of something seen edge-on
-FACE_MAX_CLEARANCE_M = 0.7      # … and whose lowest return is this low, a vehicle's bumper or boot face
+FACE_MAX_CLEARANCE_M = 0.6      # … and whose lowest return is this low, a vehicle's front or rear
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.UNKNOWN)
 LANE_SNAP_RAD = math.radians(30.0)  # a standing vehicle within this of the lane heading is along it
 SIZE_DECAY_MPS = 0.3            # a track's size forgets what it no longer sees at this rate
@@ -394,8 +394,8 @@ class Tracker:
         """The track axis (0 along, 1 across) and unit normal of the vehicle face a box is, or
         None when it is no such face: a vehicle the camera has named (until then its size, and so
         its centre behind the face, is still a guess), a box thin along the axis nearer the line
-        of sight, and returns low on it. Higher up (a boot lid or bonnet stands 0.8–1 m high), a
-        beam may graze the lid, set back from the face by up to a metre, and give a box as thin."""
+        of sight, and returns low on it. Higher up, a beam may graze a boot lid or bonnet, set
+        back from the face by up to a metre, and give a box just as thin."""
         if track.camera_class not in (ObjectClass.CAR, ObjectClass.VAN_TRUCK) or clearance_m > FACE_MAX_CLEARANCE_M:
             return None
         along = np.array([math.cos(track.yaw_rad), math.sin(track.yaw_rad)])
