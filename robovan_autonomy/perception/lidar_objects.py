@@ -211,26 +211,28 @@ class LidarObjectDetector:
         sensor_xy = (rotation @ self.extrinsic.translation() + translation)[:2]
         points = self.obstacle_points(points_sensor, pose)
         self.last_points = points
-        labels = self._cluster(points, sensor_xy)
+        distance = np.hypot(points[:, 0] - sensor_xy[0], points[:, 1] - sensor_xy[1])
+        labels = self._cluster(points, distance)
         if labels is None:
             return LidarBoxes.empty(sensor_xy)
         order = np.argsort(labels, kind="stable")
-        points, labels = points[order], labels[order]
+        points, labels, distance = points[order], labels[order], distance[order]
         starts = np.concatenate([[0], np.nonzero(np.diff(labels))[0] + 1])
         counts = np.diff(np.append(starts, len(labels)))
         keep = counts >= self.config.min_points
         if not keep.any():
             return LidarBoxes.empty(sensor_xy)
         member = np.repeat(keep, counts)
-        points, labels = points[member], labels[member]
+        points, labels, distance = points[member], labels[member], distance[member]
         starts = np.concatenate([[0], np.nonzero(np.diff(labels))[0] + 1])
-        boxes = self._fit_boxes(points, starts, sensor_xy)
+        boxes = self._fit_boxes(points, distance, starts, sensor_xy)
         size_ok = boxes.length_m <= self.config.max_cluster_size_m
         return LidarBoxes(*(getattr(boxes, f.name)[size_ok] for f in dataclasses.fields(LidarBoxes)
                             if f.name != "sensor_xy"), sensor_xy)
 
-    def _cluster(self, points: np.ndarray, sensor_xy: np.ndarray) -> np.ndarray | None:
-        """Cluster label per point, or None without points. Occupied grid cells are 8-connected;
+    def _cluster(self, points: np.ndarray, distance: np.ndarray) -> np.ndarray | None:
+        """Cluster label per point (distance: each one's range from the sensor), or None without
+        points. Occupied grid cells are 8-connected;
         far away, where one object's returns scatter over surfaces a metre or more apart (a rear
         face, a rear window, a roof), the cells of far points are grown first (RANGE_GROWTH), so
         the gap that still joins grows with range."""
@@ -242,7 +244,6 @@ class LidarObjectDetector:
         shape = ij.max(axis=0) + 1
         grid = np.zeros((int(shape[0]), int(shape[1])), np.uint8)
         grid[ij[:, 0], ij[:, 1]] = 1
-        distance = np.hypot(points[:, 0] - sensor_xy[0], points[:, 1] - sensor_xy[1])
         for range_m, kernel in self.growth:
             far = distance >= range_m
             if not far.any():
@@ -309,7 +310,8 @@ class LidarObjectDetector:
         narrow = np.max(high[own] - low[own], axis=1) <= HEAD_MAX_WIDTH_M
         return narrow & (top[own] >= top[target] + HEAD_ABOVE_ROOF_M) & (distance[floating] <= HEAD_MAX_RANGE_M)
 
-    def _fit_boxes(self, points: np.ndarray, starts: np.ndarray, sensor_xy: np.ndarray) -> LidarBoxes:
+    def _fit_boxes(self, points: np.ndarray, distance: np.ndarray, starts: np.ndarray,
+                   sensor_xy: np.ndarray) -> LidarBoxes:
         """The closeness-criterion rectangle of each cluster (rows points[starts[i]:starts[i+1]]),
         fitted to its lower part: a vehicle's body outlines its footprint, while its glass and
         roof are inset and would blur the L."""
@@ -343,7 +345,7 @@ class LidarObjectDetector:
         longer_is_1 = ext1 >= ext2
         yaw = np.where(longer_is_1, theta, theta + math.pi / 2.0)
         ground_z = np.add.reduceat(points[:, 2] - points[:, 3], starts) / sizes
-        nearest = np.minimum.reduceat(np.hypot(xy[:, 0] - sensor_xy[0], xy[:, 1] - sensor_xy[1]), starts)
+        nearest = np.minimum.reduceat(distance, starts)
         clearance = np.maximum(np.minimum.reduceat(points[:, 3], starts) - self._visible_from(nearest), 0.0)
         return LidarBoxes(cx, cy, ground_z, (yaw + math.pi) % (2.0 * math.pi) - math.pi,
                           np.maximum(ext1, ext2), np.minimum(ext1, ext2), top,

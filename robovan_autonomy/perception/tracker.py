@@ -360,7 +360,8 @@ class Tracker:
             track.x[:2] += anchored - anchored_centre(centre, track.yaw_rad, extents_before, before, boxes.sensor_xy)
         track.anchor_class = cls_now
         centre = anchored
-        distance = float(np.hypot(*(centre - boxes.sensor_xy)))
+        sight = centre - boxes.sensor_xy
+        distance = float(np.hypot(*sight))
         # A box of a few returns (something far, or mostly hidden behind a parked car) changes
         # its extent scan to scan, and far returns scatter: its centre is worth less. Not so a
         # pedestrian's: their box cannot wander further than they are wide, at any range.
@@ -375,7 +376,7 @@ class Tracker:
         track.seen_lw_m = seen
         sigma = cfg.position_sigma_m + spread + sparse + float(reshaped.max())
         r = np.eye(2) * sigma ** 2
-        face = self._face(track, seen, centre - boxes.sensor_xy, float(boxes.clearance_m[c]))
+        face = self._face(track, seen, sight, float(boxes.clearance_m[c]))
         if face is not None:
             # How far a face stands, the LiDAR measures to its range noise, however few its returns
             # and however far: only along the face do they wander.
