@@ -51,10 +51,18 @@ FLOATING_ABOVE_GROUND_M = 0.6
 FLOATING_MERGE_M = 2.0         # it joins a grounded cluster this close (+ per m of range)
 FLOATING_MERGE_PER_M = 0.03
 # A floating cluster no wider than this, at least this much higher than the cluster it would join,
-# and this near, is a person seen over a parked car (`_head_over`), m.
+# and this near, is a person seen over a parked car; a grounded cluster no wider than this, with a
+# wider floating one beside it, is a person standing by a car whose body something nearer hides
+# (`_person_apart`), m.
 HEAD_MAX_WIDTH_M = 0.8
 HEAD_ABOVE_ROOF_M = 0.1
 HEAD_MAX_RANGE_M = 30.0
+# A return between the outline and the ground clearance is too near the ground to tell one object
+# from the next (a bumper, a shoe, a kerb's far edge seen with pitch noise), so it never joins two
+# clusters nor makes one; it only completes the outline of the nearest cluster within this reach
+# per m of range (a grid cell at least): from 31 to 33 m the one beam on a car's rear face hits it
+# this low, and the beam above passes over the face to the top, up to a metre inside the rear.
+OUTLINE_REACH_PER_M = 0.04
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +72,7 @@ class LidarObjectConfig:
     cluster_cell_m: float = 0.3          # clustering grid; gaps wider than ~1–2 cells separate objects
     min_points: int = 1                  # a pedestrian 45 m away leaves 1–2 returns on 32 beams
     max_cluster_size_m: float = 20.0     # longer clusters are structure (a fence, a wall)
+    outline_clearance_m: float = 0.2     # above the ground plane: points that complete an obstacle's outline
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,9 +195,11 @@ class LidarObjectDetector:
                 self.growth.append((range_m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
                                                                        (2 * radius + 1, 2 * radius + 1))))
 
-    def obstacle_points(self, points_sensor: np.ndarray, pose: PoseEstimate) -> np.ndarray:
+    def obstacle_points(self, points_sensor: np.ndarray, pose: PoseEstimate,
+                        clearance_m: float | None = None) -> np.ndarray:
         """(N, 4) scan in the LiDAR frame → (M, 4) obstacle points in map: x, y, z and the
-        height above the ground plane."""
+        height above the ground plane, higher than clearance_m (the ground clearance unless
+        given)."""
         cfg = self.config
         base = self.extrinsic.to_base_link(np.asarray(points_sensor[:, :3], float))
         sensor = self.extrinsic.translation()
@@ -199,7 +210,8 @@ class LidarObjectDetector:
         base = base[keep]
         plane = ground_plane(base)
         height = base[:, 2] - (base[:, 0] * plane[0] + base[:, 1] * plane[1] + plane[2])
-        obstacle = (height > cfg.ground_clearance_m) & (height < MAX_OBSTACLE_HEIGHT_M)
+        low = cfg.ground_clearance_m if clearance_m is None else clearance_m
+        obstacle = (height > low) & (height < MAX_OBSTACLE_HEIGHT_M)
         rotation, translation = pose_matrix(pose)
         points = np.column_stack([base[obstacle] @ rotation.T + translation, height[obstacle]])
         if self.drivable is not None:
@@ -209,21 +221,21 @@ class LidarObjectDetector:
     def detect(self, points_sensor: np.ndarray, pose: PoseEstimate) -> LidarBoxes:
         rotation, translation = pose_matrix(pose)
         sensor_xy = (rotation @ self.extrinsic.translation() + translation)[:2]
-        points = self.obstacle_points(points_sensor, pose)
+        clearance = self.config.ground_clearance_m
+        outline = self.obstacle_points(points_sensor, pose, min(self.config.outline_clearance_m, clearance))
+        points = outline[outline[:, 3] > clearance]
         self.last_points = points
         distance = np.hypot(points[:, 0] - sensor_xy[0], points[:, 1] - sensor_xy[1])
         labels = self._cluster(points, distance)
         if labels is None:
             return LidarBoxes.empty(sensor_xy)
+        member = np.bincount(labels)[labels] >= self.config.min_points
+        if not member.any():
+            return LidarBoxes.empty(sensor_xy)
+        points, labels, distance = self._attach_outline(points[member], labels[member], distance[member],
+                                                        outline[outline[:, 3] <= clearance], sensor_xy)
         order = np.argsort(labels, kind="stable")
         points, labels, distance = points[order], labels[order], distance[order]
-        starts = np.concatenate([[0], np.nonzero(np.diff(labels))[0] + 1])
-        counts = np.diff(np.append(starts, len(labels)))
-        keep = counts >= self.config.min_points
-        if not keep.any():
-            return LidarBoxes.empty(sensor_xy)
-        member = np.repeat(keep, counts)
-        points, labels, distance = points[member], labels[member], distance[member]
         starts = np.concatenate([[0], np.nonzero(np.diff(labels))[0] + 1])
         boxes = self._fit_boxes(points, distance, starts, sensor_xy)
         size_ok = boxes.length_m <= self.config.max_cluster_size_m
@@ -254,6 +266,18 @@ class LidarObjectDetector:
         labelled, _ = ndimage.label(grid, structure=np.ones((3, 3), bool))
         return self._merge_floating(points, labelled[ij[:, 0], ij[:, 1]], distance)
 
+    def _attach_outline(self, points: np.ndarray, labels: np.ndarray, distance: np.ndarray, low: np.ndarray,
+                        sensor_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The clustered points, and the low ones within reach of a cluster as part of the nearest;
+        the other low ones are dropped."""
+        if len(low) == 0:
+            return points, labels, distance
+        low_distance = np.hypot(low[:, 0] - sensor_xy[0], low[:, 1] - sensor_xy[1])
+        gap, nearest = cKDTree(points[:, :2]).query(low[:, :2])
+        near = gap <= np.maximum(OUTLINE_REACH_PER_M * low_distance, self.config.cluster_cell_m)
+        return (np.concatenate([points, low[near]]), np.concatenate([labels, labels[nearest[near]]]),
+                np.concatenate([distance, low_distance[near]]))
+
     def _merge_floating(self, points: np.ndarray, labels: np.ndarray, distance: np.ndarray) -> np.ndarray:
         """Clusters that never come near the ground (a car's rear window and roof edge, seen apart
         from its rear face because the beams skip the boot lid between them) join the grounded
@@ -263,16 +287,16 @@ class LidarObjectDetector:
         np.minimum.at(lowest, labels, points[:, 3])
         # Close by, the lowest beam passes over the bottom of things: what stands on the ground
         # shows nothing below the height that beam reaches there.
-        nearest = np.full(labels.max() + 1, np.inf)
-        np.minimum.at(nearest, labels, distance)
-        floating = (lowest - self._visible_from(nearest))[labels] > FLOATING_ABOVE_GROUND_M
+        closest = np.full(labels.max() + 1, np.inf)
+        np.minimum.at(closest, labels, distance)
+        floating = (lowest - self._visible_from(closest))[labels] > FLOATING_ABOVE_GROUND_M
         if not floating.any() or floating.all():
             return labels
         tree = cKDTree(points[~floating, :2])
         gap, nearest = tree.query(points[floating, :2])
         target = labels[~floating][nearest]
         reach = FLOATING_MERGE_M + FLOATING_MERGE_PER_M * distance[floating]
-        ok = (gap <= reach) & ~self._head_over(points, labels, floating, target, distance)
+        ok = (gap <= reach) & ~self._person_apart(points, labels, floating, target, distance)
         merged = labels.copy()
         # Each floating cluster follows the grounded cluster its closest point is nearest to.
         floating_labels = labels[floating]
@@ -293,22 +317,27 @@ class LidarObjectDetector:
         return np.maximum(self.sensor_height_m - distance_m * self.lowest_beam_slope, 0.0)
 
     @staticmethod
-    def _head_over(points: np.ndarray, labels: np.ndarray, floating: np.ndarray, target: np.ndarray,
-                   distance: np.ndarray) -> np.ndarray:
-        """Per floating point: is its cluster a person's head and shoulders over the cluster it
-        would join? Someone between two parked cars shows only above the roofs: narrow, higher
-        than the car, and near. A car's own upper parts (rear window, roof) are as wide as the car
-        and no higher than it."""
+    def _person_apart(points: np.ndarray, labels: np.ndarray, floating: np.ndarray, target: np.ndarray,
+                      distance: np.ndarray) -> np.ndarray:
+        """Per floating point: are its cluster and the grounded one it would join a person and a
+        car? Someone between two parked cars shows either only above the roofs (narrow, higher
+        than the car) or down to the ground, while the nearer car hides the farther one's body,
+        whose upper parts then float beside them (wider than the person). A car's own upper parts (rear window, roof) are
+        no higher than it and no wider than what it shows below them. Only near: far away, a
+        car's lower body may show as a narrow scrap."""
         count = labels.max() + 1
         top = np.full(count, -np.inf)
         np.maximum.at(top, labels, points[:, 3])
-        # Extents only of the floating clusters: the grounded ones are most of the scan.
-        own = labels[floating]
+        # Extents only of the clusters involved: the others are most of the scan.
+        involved = floating | np.isin(labels, target)
         low, high = np.full((count, 2), np.inf), np.full((count, 2), -np.inf)
-        np.minimum.at(low, own, points[floating, :2])
-        np.maximum.at(high, own, points[floating, :2])
-        narrow = np.max(high[own] - low[own], axis=1) <= HEAD_MAX_WIDTH_M
-        return narrow & (top[own] >= top[target] + HEAD_ABOVE_ROOF_M) & (distance[floating] <= HEAD_MAX_RANGE_M)
+        np.minimum.at(low, labels[involved], points[involved, :2])
+        np.maximum.at(high, labels[involved], points[involved, :2])
+        width = np.max(high - low, axis=1)
+        own = labels[floating]
+        head_over = (width[own] <= HEAD_MAX_WIDTH_M) & (top[own] >= top[target] + HEAD_ABOVE_ROOF_M)
+        person_in_front = (width[target] <= HEAD_MAX_WIDTH_M) & (width[own] > width[target])
+        return (head_over | person_in_front) & (distance[floating] <= HEAD_MAX_RANGE_M)
 
     def _fit_boxes(self, points: np.ndarray, distance: np.ndarray, starts: np.ndarray,
                    sensor_xy: np.ndarray) -> LidarBoxes:

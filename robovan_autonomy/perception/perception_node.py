@@ -47,6 +47,8 @@ PARAMETERS = [
     Param("lidar_max_range_m", 80.0, "LiDAR objects are clustered up to this range", min=10.0, max=200.0),
     Param("ground_clearance_m", 0.3, "returns this high above the fitted ground plane are obstacles",
           min=0.05, max=1.0),
+    Param("outline_clearance_m", 0.2, "returns from this high up to the ground clearance complete the outline "
+          "of an object beside them (a car's rear face 32 m off) but never make or join objects", min=0.05, max=1.0),
     Param("cluster_cell_m", 0.3, "clustering grid cell", min=0.05, max=1.0),
     Param("min_cluster_points", 2, "smaller clusters are dropped (a pedestrian 40 m away leaves 2–4 "
           "returns)", min=1, max=100),
@@ -75,7 +77,8 @@ class PerceptionNode(Node):
         district = load_map(p.map_file) if p.map_file else None
         drivable = DrivableArea(district, p.drivable_margin_m) if district else None
         lidar = LidarObjectDetector(vehicle, vehicle.sensor_pose(itf.LIDAR_FRAME), LidarObjectConfig(
-            p.lidar_max_range_m, p.ground_clearance_m, p.cluster_cell_m, p.min_cluster_points), drivable)
+            p.lidar_max_range_m, p.ground_clearance_m, p.cluster_cell_m, p.min_cluster_points,
+            outline_clearance_m=p.outline_clearance_m), drivable)
         tracker = Tracker(TrackerConfig(confirm_hits=p.confirm_hits, coast_timeout_s=p.coast_timeout_s,
                                         gate_m=p.association_gate_m, accel_sigma_mps2=p.accel_sigma_mps2),
                           lane_heading_prior(district) if district else None)

@@ -21,7 +21,8 @@ How one step decides, top to bottom:
    wait asks for a reroute.
 4. Limits: every reason to stop (bay, stop line, crosswalk, obstacle, lead, a pedestrian or
    cyclist heading into the path, end of the route) gives a front-bumper arc length; the nearest
-   one binds and names the state.
+   one binds and names the state. People close beside the path ahead cap the speed where the van
+   passes them.
 5. Standstill: a stopped van's stop point does not creep forward on perception jitter.
 
 Hysteresis, everywhere: a reason to stop or slow acts at once; it is dropped only after its release
@@ -141,6 +142,15 @@ CAUTION_CLASSES = frozenset({ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST})
 # Too close to stop gently for such a person, the van goes on only if it is past where they step
 # in this long before they do (their speed, as perception first gives it, is often low), s.
 CLEAR_MARGIN_S = 1.0
+# … and when they would step in is judged at this speed at least, m/s: someone setting off walks at
+# 1.2–1.5 m/s within a second, while a tracker's estimate of them lags behind by about as long.
+WALKING_PACE_MPS = 1.2
+# A pedestrian or cyclist ahead this close beside the van's band, and not walking away from it, is
+# passed at no more than KERBSIDE_SPEED_MPS (reached braking gently, as for a bay): someone at the
+# kerb may step out between parked cars, and by the time a tracker believes they walk, a van at
+# 40 km/h is too close to stop short of where they step in.
+KERBSIDE_GAP_M = 5.5
+KERBSIDE_SPEED_MPS = 6.0
 # Front bumper at least this far behind an obstacle or a lead at standstill, m (brief).
 STANDSTILL_GAP_M = 4.0
 # Time gap to a lead, s (brief): the gap is STANDSTILL_GAP_M + TIME_GAP_S · own speed.
@@ -636,7 +646,8 @@ class BehaviourPlanner:
         # 3. Passing, then who is in the path of the (possibly offset) van.
         base_gap = objs.lateral_gap_m(base_offset, self.half_width_m)
         check = self._check_pass(t_s, objs, base_gap, path, s_van_m, van.speed_mps)
-        offset = LateralOffsetProfile(base_offset.plateaus + self._pass_plateaus())
+        offset = LateralOffsetProfile(base_offset.plateaus + self._pass_plateaus()
+                                      + self._kerbside_plateaus(objs, base_gap, s_front))
 
         # 4. Limits, the binding one, the state.
         limits = [self._end_of_route_limit(path)]
@@ -865,6 +876,17 @@ class BehaviourPlanner:
                                  f"blockage {track}: {check.reason}", s_block - gap_m))
         return limits
 
+    def _kerbside_plateaus(self, objs: _PathObjects, gap: np.ndarray, s_front: float) -> tuple[OffsetPlateau, ...]:
+        """A speed cap, no offset, over where the van passes each pedestrian or cyclist ahead
+        close beside its band and not walking away from it (gap: lateral gap per object and
+        stage)."""
+        person = np.isin(objs.prediction.class_id, [int(c) for c in CAUTION_CLASSES])
+        kerbside = person & (objs.s_rear_m[:, 0] > s_front) & (gap[:, 0] <= KERBSIDE_GAP_M) \
+            & (gap[:, -1] <= gap[:, 0])
+        return tuple(OffsetPlateau(s0, s0, s3, s3, 0.0, False, KERBSIDE_SPEED_MPS)
+                     for s0, s3 in zip((objs.s_rear_m[kerbside, 0] - self.front_bumper_m).tolist(),
+                                       objs.s_front_m[kerbside, 0].tolist()))
+
     def _caution_limit(self, t_s: float, i: int, track: int, later: np.ndarray, objs: _PathObjects,
                        s_front: float, speed_mps: float) -> list[_Limit]:
         """Yield to a pedestrian or cyclist predicted to enter the path, when there is room to."""
@@ -887,9 +909,10 @@ class BehaviourPlanner:
     def _clears_first(self, i: int, later: np.ndarray, objs: _PathObjects, s_front: float,
                       speed_mps: float) -> bool:
         """At its speed now, is the van's rear past object i's far edge CLEAR_MARGIN_S before its
-        prediction first reaches the path?"""
+        prediction, sped up to WALKING_PACE_MPS if slower, first reaches the path?"""
         first = int(np.argmax(later))
-        t_enter = float(objs.prediction.t_s[first] - objs.prediction.t_s[0])
+        speed = math.hypot(float(objs.prediction.vx_mps[i]), float(objs.prediction.vy_mps[i]))
+        t_enter = float(objs.prediction.t_s[first] - objs.prediction.t_s[0]) * min(1.0, speed / WALKING_PACE_MPS)
         travel = float(objs.s_front_m[i, first]) - s_front + self.front_bumper_m + self.rear_overhang_m
         return speed_mps * (t_enter - CLEAR_MARGIN_S) >= travel
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from robovan_autonomy.interfaces import PoseEstimate
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.perception.classes import ObjectClass
-from robovan_autonomy.perception.lidar_objects import (DrivableArea, LidarBoxes, LidarObjectDetector,
-                                                       ground_plane)
+from robovan_autonomy.perception.lidar_objects import (DrivableArea, LidarBoxes, LidarObjectConfig,
+                                                       LidarObjectDetector, ground_plane)
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
 from robovan_autonomy.sim.scene import Box, Pose3, Scene, Wall
 from robovan_autonomy.vehicle_params import load_vehicle_params
@@ -117,21 +117,62 @@ def test_a_person_between_parked_cars_seen_only_over_their_roofs_is_a_box_of_the
     assert len(boxes) == 3
 
 
+def test_a_person_stepping_out_beside_a_parked_cars_body_is_a_box_of_their_own():
+    """Someone about to step out from between two parked cars shows down to the ground, while the
+    nearer car hides the lower part of the farther one: what shows of that car floats beside the
+    person, wider than them, and is no part of them."""
+    near = Box(24.7, -2.95, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)
+    far = Box(31.7, -2.95, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 2)
+    walker = Box(28.2, -5.1, 0.0, 0.0, 0.5, 0.4, 1.75, None, int(ObjectClass.PEDESTRIAN), 3)
+    boxes = detector().detect(scan([near, far, walker]), pose())
+    i, d = nearest(boxes, 28.2, -5.1)
+    assert d < 0.4 and max(boxes.length_m[i], boxes.width_m[i]) < 0.8
+    assert len(boxes) == 3
+
+
 def test_a_far_cars_roof_returns_are_part_of_its_box():
     car = Box(38.0, 0.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)
     boxes = detector().detect(scan([car]), pose())
     assert len(boxes) == 1
 
 
-@pytest.mark.parametrize("car_x, face_seen", [(29.0, True), (31.75, False)])
-def test_a_cars_lowest_returns_tell_its_rear_face_from_its_boot_lid(car_x, face_seen):
-    """At 27–30 m a beam finds the rear face low down; a little further it passes over the face
-    and grazes the boot lid instead, inside the rear, and only the clearance tells the two apart."""
+@pytest.mark.parametrize("car_x", [29.0, 31.75])
+def test_a_cars_rear_face_is_boxed_from_its_lowest_returns(car_x):
+    """At 27–31 m a beam finds the rear face well above the ground; at 31.4–32.5 m it finds it
+    only 0.2–0.3 m high, and the beam above passes over the face to the top, a metre inside."""
     car = Box(car_x, 0.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)
     boxes = detector().detect(scan([car]), pose())
     (i,) = range(len(boxes))
     rear = boxes.x_m[i] - boxes.width_m[i] / 2.0
-    if face_seen:
-        assert boxes.clearance_m[i] < 0.6 and abs(rear - (car_x - 2.25)) < 0.1
-    else:
-        assert boxes.clearance_m[i] > 0.8 and rear - (car_x - 2.25) > 0.3
+    assert boxes.clearance_m[i] < 0.6 and abs(rear - (car_x - 2.25)) < 0.1
+
+
+def ground_and(points_base):
+    """A sensor-frame scan of a flat road around the van plus the given base_link points."""
+    xs, ys = np.meshgrid(np.linspace(-20.0, 40.0, 61), np.linspace(-6.0, 6.0, 13))
+    road = np.column_stack([xs.ravel(), ys.ravel(), np.zeros(xs.size)])
+    base = np.vstack([road, np.asarray(points_base, float)])
+    return np.column_stack([EXTRINSIC.from_base_link(base), np.ones(len(base))])
+
+
+def test_returns_just_above_the_ground_make_no_object_by_themselves():
+    debris = [[15.0 + 0.1 * k, 0.0, 0.25] for k in range(10)]
+    assert len(detector().detect(ground_and(debris), pose())) == 0
+
+
+def test_returns_just_above_the_ground_do_not_lift_a_lone_return_into_an_object():
+    """A single return above the clearance is noise however many low ones lie beside it."""
+    lone = [[15.0, 0.0, 0.5]] + [[15.1 + 0.1 * k, 0.0, 0.25] for k in range(5)]
+    two_returns = LidarObjectDetector(PARAMS, EXTRINSIC, LidarObjectConfig(min_points=2))
+    assert len(two_returns.detect(ground_and(lone), pose())) == 0
+
+
+def test_returns_just_above_the_ground_do_not_join_two_objects():
+    """A bumper-high line of returns between a person and a car leaves them apart."""
+    walker = [[15.0, 2.0, z] for z in (0.5, 1.0, 1.5)]
+    car = [[15.0 + dx, -1.0, z] for dx in np.linspace(-2.0, 2.0, 21) for z in (0.5, 1.0)]
+    bridge = [[15.0, y, 0.25] for y in np.linspace(-0.9, 1.9, 15)]
+    boxes = detector().detect(ground_and(walker + car + bridge), pose())
+    assert len(boxes) == 2
+    i, d = nearest(boxes, 15.0, 2.0)
+    assert d < 0.4 and max(boxes.length_m[i], boxes.width_m[i]) < 0.8

@@ -465,7 +465,8 @@ def test_a_stop_in_the_middle_of_a_pass_keeps_the_pass_offset():
     assert stopped and all(d.state is State.STOP_FOR_OBSTACLE for d, _ in stopped)
     pass_offset = max(p.d_m for d, _ in stopped for p in d.offset.plateaus)
     for d, s in stopped:
-        assert len(d.offset.plateaus) == 1  # no ramp "back" from the pass offset while standing
+        # no ramp "back" from the pass offset while standing (the person's speed cap has none)
+        assert len([p for p in d.offset.plateaus if p.d_m != 0.0]) == 1
         assert d.offset.offset_m(np.array([s]))[0] <= pass_offset + 1e-9
     assert log[-1][2] > PARKED_S + 20.0
 
@@ -566,6 +567,27 @@ def test_pedestrian_the_van_would_meet_where_they_step_in_is_stopped_for_as_hard
     assert decision.state is State.STOP_FOR_OBSTACLE
     assert decision.s_stop_front_m == pytest.approx((20.0 - 0.3) - STANDSTILL_GAP_M)
     assert decision.min_accel_mps2 < mpc.COMFORT_MIN_ACCEL_MPS2
+
+
+def test_pedestrian_setting_off_slowly_toward_the_path_is_judged_at_walking_pace():
+    """0.7 m/s is a tracker's first estimate of someone setting off: at that speed the van would be
+    past 1 s before they step in, at a walking pace it would not, and it stops."""
+    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
+                              pedestrian_walking(0.7, y0_m=-4.0, x_m=20.0), MissionProgress(()))
+    assert decision.state is State.STOP_FOR_OBSTACLE
+    assert decision.min_accel_mps2 < mpc.COMFORT_MIN_ACCEL_MPS2
+
+
+@pytest.mark.parametrize("y_m, capped", [(-4.0, True), (-7.0, False)])
+def test_pedestrian_standing_at_the_kerb_ahead_is_passed_slowly(y_m, capped):
+    """Someone standing 3 m beside the van's band 20 m ahead may step out: the van passes them
+    slowly; someone 6 m off does not slow it."""
+    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
+                              pedestrian_walking(0.0, y0_m=y_m, x_m=20.0), MissionProgress(()))
+    passing = decision.offset.speed_cap_mps(np.array([20.0 - FRONT_M]), mpc.STOP_PROFILE_DECEL_MPS2)[0]
+    assert decision.state is State.CRUISE
+    assert (passing <= bh.KERBSIDE_SPEED_MPS) == capped
+    assert decision.offset.offset_m(np.array([20.0 - FRONT_M]))[0] == 0.0
 
 
 def test_pedestrian_walking_away_from_the_path_is_not_yielded_to():
