@@ -223,7 +223,8 @@ class LidarObjectDetector:
         sensor_xy = (rotation @ self.extrinsic.translation() + translation)[:2]
         clearance = self.config.ground_clearance_m
         outline = self.obstacle_points(points_sensor, pose, min(self.config.outline_clearance_m, clearance))
-        points = outline[outline[:, 3] > clearance]
+        core = outline[:, 3] > clearance
+        points = outline[core]
         self.last_points = points
         distance = np.hypot(points[:, 0] - sensor_xy[0], points[:, 1] - sensor_xy[1])
         labels = self._cluster(points, distance)
@@ -233,7 +234,7 @@ class LidarObjectDetector:
         if not member.any():
             return LidarBoxes.empty(sensor_xy)
         points, labels, distance = self._attach_outline(points[member], labels[member], distance[member],
-                                                        outline[outline[:, 3] <= clearance], sensor_xy)
+                                                        outline[~core], sensor_xy)
         order = np.argsort(labels, kind="stable")
         points, labels, distance = points[order], labels[order], distance[order]
         starts = np.concatenate([[0], np.nonzero(np.diff(labels))[0] + 1])
@@ -322,9 +323,9 @@ class LidarObjectDetector:
         """Per floating point: are its cluster and the grounded one it would join a person and a
         car? Someone between two parked cars shows either only above the roofs (narrow, higher
         than the car) or down to the ground, while the nearer car hides the farther one's body,
-        whose upper parts then float beside them (wider than the person). A car's own upper parts (rear window, roof) are
-        no higher than it and no wider than what it shows below them. Only near: far away, a
-        car's lower body may show as a narrow scrap."""
+        whose upper parts then float beside them (wider than the person). A car's own upper parts
+        (rear window, roof) are no higher than it and no wider than what it shows below them.
+        Only near: far away, a car's lower body may show as a narrow scrap."""
         count = labels.max() + 1
         top = np.full(count, -np.inf)
         np.maximum.at(top, labels, points[:, 3])

@@ -331,7 +331,8 @@ class OffsetPlateau:
 
 @dataclasses.dataclass(frozen=True)
 class LateralOffsetProfile:
-    """Reference offset from the path, left positive: the sum of non-overlapping plateaus."""
+    """Reference offset from the path, left positive: the sum of plateaus, those with an offset
+    not overlapping (a speed cap alone has d_m = 0 and may overlap any)."""
 
     plateaus: tuple[OffsetPlateau, ...] = ()
 
