@@ -21,7 +21,9 @@ class ControlPlan:
     """A command plan: steering and longitudinal commands over time, from the stamp on.
 
     The drive joint's position carries the arc length travelled along the plan, so the
-    bridge can follow the plan through short gaps and the AEB can sweep its path.
+    bridge can follow the plan through short gaps and the AEB can sweep its path. `sequence`
+    numbers the command gate's plans on /control/command (+1 each), so the bridge can tell the
+    gate's commands from a second writer's; plans on /planning/command carry none.
     """
 
     stamp_s: float
@@ -31,6 +33,7 @@ class ControlPlan:
     speed_mps: np.ndarray
     accel_mps2: np.ndarray
     distance_m: np.ndarray | None = None
+    sequence: int | None = None
 
     def __post_init__(self):
         if self.distance_m is None:

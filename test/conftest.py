@@ -55,6 +55,29 @@ class SimClockGraph:
     def publisher(self, msg_type, topic, qos=None):
         return self.probe.create_publisher(msg_type, topic, qos or self._itf.RELIABLE_QOS)
 
+    def command_gate(self):
+        """A stand-in for the command gate: publish(plan) sends it on /control/command from a node
+        named command_gate, numbered as the gate numbers its commands (the bridge follows nothing
+        else)."""
+        import dataclasses
+        import itertools
+
+        from trajectory_msgs.msg import JointTrajectory
+
+        node = self._rclpy.create_node("command_gate", context=self.context)
+        self.nodes.append(node)
+        publisher = node.create_publisher(JointTrajectory, self._itf.CONTROL_COMMAND, self._itf.RELIABLE_QOS)
+        sequence = itertools.count(1)
+        itf = self._itf
+
+        class Gate:
+            def publish(self, plan, tamper=None):
+                msg = itf.encode_control_command(dataclasses.replace(plan, sequence=next(sequence)))
+                if tamper is not None:
+                    tamper(msg)
+                publisher.publish(msg)
+        return Gate()
+
     def collect(self, msg_type, topic, decode=None, qos=None) -> list:
         """Every message on topic from now on (decoded when `decode` is given)."""
         received = []

@@ -1,12 +1,14 @@
-"""Injectable sensor faults, applied by the simulator to every sensor stream alike.
+"""Injectable faults of a stream, applied alike to every sensor and to the nodes' outputs.
 
-Each fault is active in a window [start_s, end_s). For each message the simulator produces it
-asks `FaultInjector.apply(t_s, payload)` what to deliver instead: nothing (drop), the last good
-payload again with a fresh stamp (freeze), the payload with every float NaN (nan), or the payload
-delivered late (delay) or stamped in the past (stamp_lag). Payloads are anything: numpy arrays,
-numbers, dataclasses (the sensor models' readings), tuples, lists and dicts of those. A
-dataclass payload with a `stamp_s` field is restamped to match the delivery, so the simulator
-can take the stamp from either.
+Each fault is active in a window [start_s, end_s). For each message the simulator produces (or a
+node publishes) it asks `FaultInjector.apply(t_s, payload)` what to deliver instead: nothing
+(drop), the last good payload again with a fresh stamp (freeze), the payload with every float NaN
+(nan), with no rows in its arrays (empty: a LiDAR that returns nothing), with every integer sample
+zero (black: a camera that sees nothing), moved `value` metres east (jump), or delivered late
+(delay) or stamped in the past (stamp_lag). Payloads are anything: numpy arrays, numbers,
+dataclasses (the sensor models' readings, the stack's plans and estimates), tuples, lists and
+dicts of those. A dataclass payload with a `stamp_s` field is restamped to match the delivery, so
+the simulator can take the stamp from either.
 """
 from __future__ import annotations
 
@@ -22,8 +24,11 @@ class FaultKind(str, enum.Enum):
     DROP = "drop"            # no message at all
     FREEZE = "freeze"        # the last good payload again; stamps advance, content does not
     NAN = "nan"              # every floating-point value is NaN (stamps stay valid)
-    DELAY = "delay"          # delivered delay_s late, with its true stamp
-    STAMP_LAG = "stamp_lag"  # delivered on time, stamped delay_s in the past
+    DELAY = "delay"          # delivered `value` seconds late, with its true stamp
+    STAMP_LAG = "stamp_lag"  # delivered on time, stamped `value` seconds in the past
+    EMPTY = "empty"          # arrays have no rows (stamps stay valid)
+    BLACK = "black"          # integer samples (image pixels) are zero
+    JUMP = "jump"            # positions (x_m) moved `value` metres east
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +36,7 @@ class SensorFault:
     kind: FaultKind
     start_s: float
     end_s: float = math.inf
-    delay_s: float = 0.0     # for DELAY and STAMP_LAG
+    value: float = 0.0       # DELAY, STAMP_LAG: seconds; JUMP: metres
 
     def active(self, t_s: float) -> bool:
         return self.start_s <= t_s < self.end_s
@@ -44,23 +49,48 @@ class Delivery:
     payload: Any
 
 
-def nan_like(payload: Any) -> Any:
-    """A copy of payload with every float (scalar or array element) NaN. Integer data (images,
-    ids, flags) cannot hold NaN and stays; fields named stamp* stay so the message is still
-    well-formed, as a sensor driver emitting garbage would leave its header intact."""
-    if isinstance(payload, np.ndarray):
-        return np.full_like(payload, np.nan) if np.issubdtype(payload.dtype, np.floating) else payload.copy()
-    if isinstance(payload, float):
-        return math.nan
+def _map_fields(payload: Any, change) -> Any:
+    """payload with change() applied to each array and float inside it; fields named stamp* stay."""
+    if isinstance(payload, (np.ndarray, float)):
+        return change(payload)
     if dataclasses.is_dataclass(payload) and not isinstance(payload, type):
-        changes = {f.name: nan_like(getattr(payload, f.name)) for f in dataclasses.fields(payload)
+        changes = {f.name: _map_fields(getattr(payload, f.name), change) for f in dataclasses.fields(payload)
                    if not f.name.startswith("stamp")}
         return dataclasses.replace(payload, **changes)
     if isinstance(payload, (tuple, list)):
-        return type(payload)(nan_like(item) for item in payload)
+        return type(payload)(_map_fields(item, change) for item in payload)
     if isinstance(payload, dict):
-        return {key: nan_like(value) for key, value in payload.items()}
+        return {key: _map_fields(value, change) for key, value in payload.items()}
     return payload
+
+
+def nan_like(payload: Any) -> Any:
+    """A copy of payload with every float (scalar or array element) NaN. Integer data (images,
+    ids, flags) cannot hold NaN and stays; stamps stay so the message is still well-formed, as a
+    sensor driver emitting garbage would leave its header intact."""
+    def change(value):
+        if isinstance(value, float):
+            return math.nan
+        return np.full_like(value, np.nan) if np.issubdtype(value.dtype, np.floating) else value.copy()
+    return _map_fields(payload, change)
+
+
+def empty_like(payload: Any) -> Any:
+    """A copy of payload whose arrays have no rows (a cloud with no returns)."""
+    return _map_fields(payload, lambda v: v[:0].copy() if isinstance(v, np.ndarray) and v.ndim else v)
+
+
+def black_like(payload: Any) -> Any:
+    """A copy of payload whose integer arrays (image pixels) are all zero."""
+    return _map_fields(payload, lambda v: np.zeros_like(v) if isinstance(v, np.ndarray)
+                       and np.issubdtype(v.dtype, np.integer) else v)
+
+
+def jumped(payload: Any, east_m: float) -> Any:
+    """payload moved east_m metres east: a dataclass's x_m (a pose estimate)."""
+    if dataclasses.is_dataclass(payload) and any(f.name == "x_m" for f in dataclasses.fields(payload)):
+        return dataclasses.replace(payload, x_m=payload.x_m + east_m)
+    raise TypeError(f"a jump fault needs a payload with x_m, got {type(payload).__name__}")
 
 
 class FaultInjector:
@@ -83,8 +113,14 @@ class FaultInjector:
             self._last_good = payload
         if FaultKind.NAN in active:
             payload = nan_like(payload)
-        delay = active[FaultKind.DELAY].delay_s if FaultKind.DELAY in active else 0.0
-        lag = active[FaultKind.STAMP_LAG].delay_s if FaultKind.STAMP_LAG in active else 0.0
+        if FaultKind.EMPTY in active:
+            payload = empty_like(payload)
+        if FaultKind.BLACK in active:
+            payload = black_like(payload)
+        if FaultKind.JUMP in active:
+            payload = jumped(payload, active[FaultKind.JUMP].value)
+        delay = active[FaultKind.DELAY].value if FaultKind.DELAY in active else 0.0
+        lag = active[FaultKind.STAMP_LAG].value if FaultKind.STAMP_LAG in active else 0.0
         return Delivery(t_s + delay, t_s - lag, _restamp(payload, t_s - lag))
 
 

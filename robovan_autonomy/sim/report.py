@@ -295,6 +295,7 @@ class RunRecorder:
         self._actor_names: dict[int, tuple[str, str]] = {}
         self._perceived: list[tuple[int, np.ndarray]] = []
         self._modes: list[tuple[float, str]] = []
+        self._supervisor_modes: list[tuple[float, str, str]] = []  # (t, the supervisor's mode, why)
         self._latencies: list[float] = []
         self._declared_stops: list[tuple[float, str]] = []
         self._external: list[tuple[float, str, dict]] = []
@@ -309,6 +310,7 @@ class RunRecorder:
                     perceived: Any = None,
                     perceived_stamp_s: float | None = None,
                     mode: str | None = None,
+                    supervisor_mode: tuple[str, str] | None = None,
                     e2e_latency_ms: Sequence[float] = (),
                     stop_events: Sequence[str] = (),
                     baseline_poses: Mapping[str, Sequence[float]] | None = None) -> None:
@@ -317,7 +319,9 @@ class RunRecorder:
         base_link (the latest plan; the same array may be passed again); mpc_solve_ms of a solve
         that finished this step; perceived objects of a list that arrived this step (structured
         array / dicts / objects with x, y, vx, vy, class_id) with their stamp (default t_s: they are
-        judged against the truth of the step nearest it, as the replay judges them); mode when it is known; stop_events:
+        judged against the truth of the step nearest it, as the replay judges them); mode when it is known
+        (the van's state, or while it is engaged the stack's); supervisor_mode: (mode, reason) as the
+        supervisor reports it, whatever the van does; stop_events:
         bays the stack declared reached; baseline_poses: name → (stamp, x, y, yaw) of single-source
         estimates (GNSS only, odometry only) published beside the stack's own, for comparison."""
         step = len(self._t)
@@ -343,6 +347,9 @@ class RunRecorder:
                                     _objects_xyv(perceived)))
         if mode is not None and (not self._modes or self._modes[-1][1] != mode):
             self._modes.append((float(t_s), mode))
+        if supervisor_mode is not None and (not self._supervisor_modes
+                                            or self._supervisor_modes[-1][1] != supervisor_mode[0]):
+            self._supervisor_modes.append((float(t_s), *supervisor_mode))
         self._latencies.extend(float(v) for v in e2e_latency_ms)
         self._declared_stops.extend((float(t_s), name) for name in stop_events)
 
@@ -432,6 +439,14 @@ def judge(report: dict, scenario: Scenario) -> dict:
             continue
         if sign * (value - bound) < 0:
             failed.append(f"{name} {value:.3g} {'<' if sign > 0 else '>'} {bound:g}")
+    if crit.max_fault_detection_s is not None:
+        for fault in report["fault_response"]:
+            what = f"{fault['target']} {fault['kind']} fault at {fault['start_s']:g} s"
+            if fault["fault_to_detection_s"] is None:
+                failed.append(f"{what}: no minimal-risk stop after it")
+            elif fault["fault_to_detection_s"] > crit.max_fault_detection_s:
+                failed.append(f"{what}: detected after {fault['fault_to_detection_s']:.2f} s "
+                              f"> {crit.max_fault_detection_s:g} s")
     return {"expected_outcome": crit.expected_outcome, "passed": not failed, "failed_criteria": failed}
 
 
@@ -754,8 +769,9 @@ class _Log:
         return best
 
     def fault_response(self) -> list[dict]:
-        """Per injected fault: when the van came to rest for good after it (None: it did not) and
-        the mode it was in then."""
+        """Per injected fault: when the supervisor detected it (the first minimal-risk stop it reported
+        from the fault on, and why, even where the van stopped itself first), when the van came to rest for good after it (None: it did not) and the
+        mode it was in then."""
         moving = np.flatnonzero(np.abs(self.speed) >= STANDSTILL_SPEED_MPS)
         rest_from = float(self.t[moving[-1] + 1]) if len(moving) and moving[-1] + 1 < len(self.t) \
             else (None if len(moving) else float(self.t[0]))
@@ -763,7 +779,12 @@ class _Log:
         for fault in self.rec.scenario.faults:
             at_rest = None if rest_from is None else max(rest_from, fault.start_s)
             mode = next((m for t, m in reversed(self.rec._modes) if at_rest is not None and t <= at_rest), None)
+            detected = next(((t, why) for t, m, why in self.rec._supervisor_modes
+                             if t >= fault.start_s and m.startswith("MRM_")), (None, None))
             out.append({"target": fault.target, "kind": fault.kind, "start_s": fault.start_s,
+                        "detected_t_s": detected[0],
+                        "fault_to_detection_s": None if detected[0] is None else detected[0] - fault.start_s,
+                        "detection_reason": detected[1],
                         "standstill_t_s": at_rest,
                         "fault_to_standstill_s": None if at_rest is None else at_rest - fault.start_s,
                         "mode_at_standstill": mode})

@@ -41,6 +41,7 @@ MAX_TRIGGER_RANGE_M = 200.0       # beyond the LiDAR's 100 m range twice over
 MIN_SEGMENT_M = 0.1               # shorter path segments are typing slips (repeated waypoints)
 MAX_FAULT_DELAY_S = 5.0           # longer delays are a drop, and should be written as one
 MAX_JUMP = 1000.0                 # m for a position jump, s for a clock jump
+MAX_ROGUE_ACCEL_MPS2 = 10.0       # what a rogue writer may ask; the command path clamps it anyway
 SEED_MAX = 2**32 - 1              # seeds travel as uint32 ROS parameters
 
 
@@ -69,26 +70,36 @@ ACTOR_TYPES: dict[str, ActorType] = {
                                  "a pallet or roadworks barrier; give the size when it matters"),
 }
 
-FAULT_TARGETS = ("camera", "lidar", "gnss", "imu", "can_reports", "planner", "localization", "clock")
+FAULT_TARGETS = ("camera", "lidar", "gnss", "imu", "can_reports", "planner", "localization", "clock",
+                 "control_command", "can_commands")
 FAULT_KINDS = {
     "drop": "no messages at all during the window",
-    "freeze": "the last message is repeated unchanged (stamps advance, content does not)",
+    "freeze": "the last message is repeated unchanged (stamps advance, content does not; CAN "
+              "frames keep their counter)",
     "nan": "numeric fields are NaN",
+    "empty": "the LiDAR's clouds have no returns",
+    "black": "the camera's frames are black",
     "delay": "messages arrive `value` seconds late",
-    "kill": "the node or device dies; with no duration_s it stays dead",
-    "jump": "a step of `value`: metres east for positions, seconds for the clock",
+    "kill": "the node or device dies; with duration_s a node restarts after it, a device comes back; "
+            "without it stays dead",
+    "jump": "a step of `value`: metres east for positions, seconds for the clock (negative: back)",
+    "rogue": "a second writer sends commands asking `value` m/s² (control_command: a second ROS node "
+             "publishing /control/command at 50 Hz; can_commands: a second CAN transmitter of "
+             "DBW_STEER_CMD and DBW_ACCEL_CMD every 20 ms)",
 }
 FAULT_KINDS_BY_TARGET = {
-    "camera": ("drop", "freeze", "delay", "kill"),
-    "lidar": ("drop", "freeze", "nan", "delay", "kill"),
+    "camera": ("drop", "freeze", "black", "delay", "kill"),
+    "lidar": ("drop", "freeze", "nan", "empty", "delay", "kill"),
     "gnss": ("drop", "freeze", "nan", "delay", "kill", "jump"),
     "imu": ("drop", "freeze", "nan", "delay", "kill"),
     "can_reports": ("drop", "freeze", "delay", "kill"),
     "planner": ("drop", "freeze", "nan", "delay", "kill"),
     "localization": ("drop", "freeze", "nan", "delay", "kill", "jump"),
-    "clock": ("drop", "freeze", "jump"),
+    "clock": ("jump",),
+    "control_command": ("rogue",),
+    "can_commands": ("rogue",),
 }
-FAULT_KINDS_WITH_VALUE = ("delay", "jump")
+FAULT_KINDS_WITH_VALUE = ("delay", "jump", "rogue")
 
 OUTCOMES = {
     "collision": "the van touched an actor or a parked car of the map",
@@ -224,6 +235,7 @@ class SuccessCriteria:
     min_ttc_s: float | None = None
     max_lateral_error_m: float | None = None
     max_localization_error_m: float | None = None
+    max_fault_detection_s: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -426,6 +438,9 @@ def _check_fault(fault: Fault, path: str) -> None:
         raise _Invalid(_join(path, "value"), f"delay {fault.value} s is out of range, allowed (0, {MAX_FAULT_DELAY_S}]")
     if fault.kind == "jump" and (fault.value == 0.0 or abs(fault.value) > MAX_JUMP):
         raise _Invalid(_join(path, "value"), f"jump {fault.value} is out of range, allowed 0 < |value| <= {MAX_JUMP}")
+    if fault.kind == "rogue" and abs(fault.value) > MAX_ROGUE_ACCEL_MPS2:
+        raise _Invalid(_join(path, "value"), f"rogue acceleration {fault.value} m/s² is out of range, "
+                       f"allowed |value| <= {MAX_ROGUE_ACCEL_MPS2}")
 
 
 def _check_zone(zone: Zone, path: str) -> None:
@@ -590,12 +605,14 @@ FAULT = Schema(
      Field("kind", "string", "how it fails", choices=tuple(FAULT_KINDS)),
      _num("start_s", "when it begins", "s", 0.0, MAX_TIME_LIMIT_S),
      _num("duration_s", "how long it lasts", "s", 0.0, MAX_TIME_LIMIT_S, None, True, "to the end"),
-     _num("value", "delay: added latency in s; jump: step size", "", -MAX_JUMP, MAX_JUMP, None,
+     _num("value", "delay: added latency in s; jump: step size; rogue: acceleration asked, m/s²", "",
+          -MAX_JUMP, MAX_JUMP, None,
           default_doc="none")),
     Fault, check=_check_fault,
     rules=("`kind` must be one the target supports (table below).",
-           "`value` is required for delay and jump and not allowed otherwise; "
-           f"delay in (0, {MAX_FAULT_DELAY_S}] s; jump non-zero.",
+           "`value` is required for delay, jump and rogue and not allowed otherwise; "
+           f"delay in (0, {MAX_FAULT_DELAY_S}] s; jump non-zero; rogue within "
+           f"±{MAX_ROGUE_ACCEL_MPS2:g} m/s².",
            "Faults of one target do not overlap and are listed in time order."))
 
 ZONE = Schema(
@@ -624,7 +641,9 @@ SUCCESS = Schema(
      _num("min_ttc_s", "smallest time-to-collision at least", "s", 0.0, 10.0, None, True),
      _num("max_lateral_error_m", "largest lateral tracking error at most", "m", 0.0, 100.0, None, True),
      _num("max_localization_error_m", "largest localization error at most", "m", 0.0, 100.0, None,
-          True)),
+          True),
+     _num("max_fault_detection_s", "every injected fault ends in a minimal-risk stop that starts at "
+          "most this long after it", "s", 0.0, 10.0, None, True)),
     SuccessCriteria)
 
 SCENARIO = Schema(

@@ -67,7 +67,6 @@ class VanEcu:
         self.driver = DriverInputs()
         self.body = BodyCommand(TurnSignal.OFF, hazard=False, horn=False, cargo_door_unlock=False, counter=0)
         self.e2e = E2EChecker(COMMAND_IDS)
-        self._bad_streak = dict.fromkeys(COMMAND_IDS, 0)
         self._latest: dict[int, tuple[float, object]] = {}  # id -> (receive time, valid command)
         self._ready_since_s = self._t_s
         self._enables_clear_since_s: float | None = None
@@ -118,14 +117,12 @@ class VanEcu:
 
     def receive(self, frame: Frame, t_s: float) -> None:
         """A frame from the bus at time t_s; frames other than commands are none of the ECU's business."""
-        if frame.can_id not in self._bad_streak:
+        if frame.can_id not in COMMAND_IDS:
             return
         if not self.e2e.check(frame).ok:
-            self._bad_streak[frame.can_id] += 1
-            if self._bad_streak[frame.can_id] >= E2E_FAULT_STREAK and self.state is DbwState.ENGAGED:
+            if self.e2e.streak[frame.can_id] >= E2E_FAULT_STREAK and self.state is DbwState.ENGAGED:
                 self._enter(DbwState.FAULT_SAFE_STOP, t_s, FaultCode.CHECKSUM_COUNTER)
             return
-        self._bad_streak[frame.can_id] = 0
         try:
             command = decode(frame)
         except FrameError:

@@ -115,9 +115,16 @@ class SimWorld:
         return GnssConditions(outage_windows=tuple(windows), outage_zones=tuple(zones))
 
     def _sensor_faults(self, sensor: str) -> list[SensorFault]:
-        return [SensorFault(FaultKind(f.kind), f.start_s, f.end_s, f.value or 0.0)
+        """A killed device sends nothing, as a dropped stream; a GNSS jump moves what the receiver
+        measures (_gnss_jump_m), so it is not the injector's."""
+        return [SensorFault(FaultKind.DROP if f.kind == "kill" else FaultKind(f.kind), f.start_s, f.end_s,
+                            f.value or 0.0)
                 for f in self.scenario.faults
-                if f.target == SENSOR_FAULT_TARGETS[sensor] and f.kind in FaultKind._value2member_map_]
+                if f.target == SENSOR_FAULT_TARGETS[sensor] and not (sensor == "gnss" and f.kind == "jump")]
+
+    def _gnss_jump_m(self, t_s: float) -> float:
+        return sum(f.value for f in self.scenario.faults
+                   if f.target == "gnss" and f.kind == "jump" and f.start_s <= t_s < f.end_s)
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -167,7 +174,8 @@ class SimWorld:
             return self.imu.measure(t_s, self._motion())
         base = self.base_link_pose()
         if sensor == "gnss":
-            return self.gnss.measure(t_s, base.to_map(self._gnss_antenna)[0])
+            antenna = base.to_map(self._gnss_antenna)[0] + np.array([self._gnss_jump_m(t_s), 0.0, 0.0])
+            return self.gnss.measure(t_s, antenna)
         if self._scene_boxes_at_s != t_s:
             self.scene.set_boxes(self.actor_boxes_within(SENSOR_RANGE_M))
             self._scene_boxes_at_s = t_s

@@ -6,10 +6,12 @@ keeping their stamp (the oldest sensor data behind them); in every other mode th
 goes out every stop_period_s, and at the next tick when the mode changes. Everything leaves from
 the tick timer: in lockstep a message published from a timer reaches the bridge in the same tick,
 one published from a subscription callback may not. Bad messages (non-finite, wrong frame, out of
-order, from the future, oversized) are counted and reported, never used.
+order, from the future, oversized) are counted and reported, never used. Every command it sends
+carries the next number of its sequence: the bridge follows only the gate's numbered commands.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -55,6 +57,7 @@ class CommandGateNode(Node):
         self._mode = None            # the effective mode at the last stop plan
         self._pending = None         # a planner plan to forward at the next tick
         self._last_stop_s = -math.inf
+        self._sequence = 0
         self.command_pub = self.create_publisher(JointTrajectory, itf.CONTROL_COMMAND, itf.RELIABLE_QOS)
         self.diagnostics = DiagnosticsPublisher(self)
         self.create_subscription(JointTrajectory, itf.PLANNING_COMMAND,
@@ -124,7 +127,8 @@ class CommandGateNode(Node):
             self._last_stop_s = now if due else self._last_stop_s
         self._mode = mode
         if plan is not None:
-            self.command_pub.publish(itf.encode_control_command(plan))
+            self._sequence += 1
+            self.command_pub.publish(itf.encode_control_command(dataclasses.replace(plan, sequence=self._sequence)))
 
     def _report(self) -> None:
         gate, now = self.gate, now_s(self)

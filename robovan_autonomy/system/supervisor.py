@@ -99,7 +99,8 @@ class Supervisor:
             self.mode, self.reason = ((OperatingMode.READY, f"holding: {summary(errors)}") if errors
                                       else (OperatingMode.AUTONOMOUS, "all healthy"))
         elif dbw_state == "READY":
-            self.mode, self.reason = OperatingMode.READY, "van armed"
+            self.mode, self.reason = OperatingMode.READY, (f"van armed; holding: {summary(errors)}" if errors
+                                                           else "van armed")
         else:
             self.mode, self.reason = OperatingMode.MANUAL, f"van {dbw_state}"
         return self.mode

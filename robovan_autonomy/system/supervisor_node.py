@@ -1,12 +1,14 @@
 """The supervisor node: watches the whole stack, decides the operating mode, runs the AEB.
 
-Inputs: every sensor stream, every node output, /vehicle/status, /diagnostics (the planner's
-health, the bridge's DBW state). Outputs: /system/mode at rate_hz and at once on a change (the
+Inputs: every sensor stream (the camera's images themselves), every node output, /vehicle/status,
+/diagnostics (the planner's health, the bridge's DBW state). Outputs: /system/mode at rate_hz and at once on a change (the
 command gate executes it; the bridge turns the hazards on in a stop), an aggregated status on
 /diagnostics whose values carry the mode, and the service /system/clear_mrm through which a
 person ends a latched minimal-risk stop. The decisions are in supervisor.py, stream_monitor.py,
-aeb.py and mrm.py; this file does I/O only. Every input is judged in stamp order (out-of-order
-and future stamps are rejected and counted) and a bad message is a diagnostic, never a crash.
+aeb.py, mrm.py and plausibility.py; this file does I/O only. Every input is judged in stamp order
+(out-of-order and future stamps are rejected and counted), its content for plausibility (a frozen,
+NaN, empty, black or impossible message is rejected), and a bad message is a diagnostic, never a
+crash. A stream that sends only bad content for bad_data_max_s is lying: a fault.
 """
 from __future__ import annotations
 
@@ -17,23 +19,25 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Imu, JointState, NavSatFix, PointCloud2
+from sensor_msgs.msg import Image, Imu, JointState, NavSatFix, PointCloud2
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
-from robovan_autonomy.system import mrm
+from robovan_autonomy.system import mrm, plausibility
 from robovan_autonomy.system.aeb import Aeb, AebConfig, AebResult
 from robovan_autonomy.system.modes import OperatingMode
-from robovan_autonomy.system.stream_monitor import StreamMonitor, StreamSpec
+from robovan_autonomy.system.plausibility import PlausibilityLimits
+from robovan_autonomy.system.stream_monitor import ClockMonitor, StreamMonitor, StreamSpec
 from robovan_autonomy.system.supervisor import (ERROR, ESCALATION_MARGIN_M, OK, WARN, Finding, StopCheck,
                                                 Supervisor, summary)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 NODE_NAME = "supervisor"
 _VEHICLE = load_vehicle_params()
+_LIMITS = PlausibilityLimits()
 # An AEB result older than this says nothing about the road now, s (three LiDAR frames).
 AEB_RESULT_TIMEOUT_S = 0.3
 # The van's speed report counts as current for this long, s (the bridge's report timeout).
@@ -60,8 +64,8 @@ class Watched:
 # Rates are each source's nominal rate with room for jitter; ages a few periods, and for the
 # stack's own outputs the latency budget plus one period.
 WATCHED = (
-    Watched(StreamSpec("camera", 10.0, 0.3), itf.CAMERA_INFO, CameraInfo, itf.decode_camera_info, True),
-    Watched(StreamSpec("lidar", 7.0, 0.3), itf.LIDAR_POINTS, PointCloud2, itf.decode_points, True),
+    Watched(StreamSpec("camera", 10.0, 0.3), itf.CAMERA_IMAGE, Image, itf.decode_image, True),
+    Watched(StreamSpec("lidar", 7.0, 0.3), itf.LIDAR_POINTS, PointCloud2, itf.decode_point_rows, True),
     Watched(StreamSpec("gnss", 5.0, 0.5, critical=False), itf.GNSS_FIX, NavSatFix, itf.decode_gnss_fix,
             True),
     Watched(StreamSpec("imu", 50.0, 0.1), itf.IMU_DATA, Imu, itf.decode_imu, True),
@@ -91,6 +95,35 @@ PARAMETERS = [
             "is lost", min=0.01, max=10.0) for w in WATCHED],
     *[Param(f"{w.spec.name}_min_rate_hz", w.spec.min_rate_hz, f"{w.spec.name}: fewer messages a second "
             "is lost", min=0.0, max=1000.0) for w in WATCHED],
+    Param("bad_data_max_s", StreamSpec.bad_data_max_s, "a stream whose every message for this long "
+          "failed to decode or was implausible is lying: a fault, even for a non-critical stream",
+          min=0.05, max=2.0),
+    Param("lidar_min_finite_ratio", _LIMITS.lidar_min_finite_ratio, "lidar: a cloud with a smaller "
+          "share of finite returns is implausible", min=0.0, max=1.0),
+    Param("lidar_min_return_ratio", _LIMITS.lidar_min_return_ratio, "lidar: a cloud with fewer finite "
+          "returns than this share of the scan pattern (beams x columns) is implausible", min=0.0, max=1.0),
+    Param("lidar_min_ground_returns", _LIMITS.lidar_min_ground_returns, "lidar: a cloud with fewer "
+          f"returns from the road within {plausibility.GROUND_RADIUS_M:g} m is implausible (the road is "
+          "always below the van)", min=0, max=100_000),
+    Param("camera_min_mean_level", _LIMITS.camera_min_mean_level, "camera: a darker frame (mean 8-bit "
+          "level) is black", min=0.0, max=255.0),
+    Param("camera_max_mean_level", _LIMITS.camera_max_mean_level, "camera: a brighter frame is "
+          "saturated", min=0.0, max=255.0),
+    Param("camera_min_std_level", _LIMITS.camera_min_std_level, "camera: a frame whose levels spread "
+          "less (standard deviation) is uniform: a covered or dead sensor", min=0.0, max=128.0),
+    Param("imu_max_accel_mps2", _LIMITS.imu_max_accel_mps2, "imu: a larger acceleration is "
+          "implausible", min=10.0, max=500.0),
+    Param("imu_max_gyro_radps", _LIMITS.imu_max_gyro_radps, "imu: a larger angular rate is "
+          "implausible", min=0.5, max=50.0),
+    Param("gnss_max_jump_sigma", _LIMITS.gnss_max_jump_sigma, "gnss: a fix further from the last one "
+          "than the van's top speed allows plus this many of their stated σ is implausible",
+          min=1.0, max=100.0),
+    Param("odometry_max_jump_m", _LIMITS.odometry_max_jump_m, "odometry: a pose further from the last "
+          "one than the van's top speed allows plus this is implausible", min=0.1, max=100.0),
+    Param("status_max_speed_change_mps2", _LIMITS.status_max_speed_change_mps2, "vehicle_status: a "
+          "faster change of the reported speed is implausible", min=1.0, max=100.0),
+    Param("moving_speed_mps", _LIMITS.moving_speed_mps, "above this speed a repeated camera frame, "
+          "GNSS fix, pose or plan is frozen (at rest they may repeat)", min=0.1, max=5.0),
 ]
 
 
@@ -107,11 +140,16 @@ class SupervisorNode(Node):
         self.actuator = mrm.ActuatorModel.from_vehicle(_VEHICLE)
         self.aeb = Aeb(AebConfig.from_vehicle(_VEHICLE))
         self.lidar_pose = _VEHICLE.sensor_pose("lidar_top")
+        limits = PlausibilityLimits(**{f.name: getattr(p, f.name)
+                                       for f in dataclasses.fields(PlausibilityLimits)})
+        self.checks = plausibility.make_checks(limits, _VEHICLE)
+        self.clock = ClockMonitor()
         self.monitors: dict[str, StreamMonitor] = {}
         for watched in WATCHED:
             if watched.spec.name in p.watched_streams:
                 spec = dataclasses.replace(watched.spec, max_age_s=getattr(p, f"{watched.spec.name}_max_age_s"),
-                                           min_rate_hz=getattr(p, f"{watched.spec.name}_min_rate_hz"))
+                                           min_rate_hz=getattr(p, f"{watched.spec.name}_min_rate_hz"),
+                                           bad_data_max_s=p.bad_data_max_s)
                 self.monitors[spec.name] = StreamMonitor(spec)
                 self.create_subscription(watched.msg_type, watched.topic, self._on_stream(watched),
                                          itf.SENSOR_QOS if watched.sensor else itf.RELIABLE_QOS)
@@ -152,14 +190,18 @@ class SupervisorNode(Node):
     def _on_stream(self, watched: Watched):
         monitor_name = watched.spec.name
 
+        check = self.checks.get(monitor_name)
+
         def callback(msg) -> None:
             monitor, now = self.monitors[monitor_name], now_s(self)
+            self.clock.observe(now)
             try:
                 value = watched.decode(msg)
             except itf.InterfaceError as err:
-                monitor.reject(str(err))
+                monitor.reject_content(str(err), now)
                 return
-            if monitor.accept(itf.from_stamp(msg.header.stamp), now):
+            implausible = check(value, self._moving(now)) if check is not None else ""
+            if monitor.accept(itf.from_stamp(msg.header.stamp), now, implausible):
                 return
             self._use(monitor_name, value, now)
         return self._guarded(callback, f"on_{monitor_name}")
@@ -172,7 +214,7 @@ class SupervisorNode(Node):
         elif stream == "control_command":
             self.command = value
         elif stream == "lidar" and self.params.aeb_enabled:
-            self._run_aeb(value, now)
+            self._run_aeb(itf.finite_points(value), now)
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         try:
@@ -200,6 +242,7 @@ class SupervisorNode(Node):
 
     def _on_clear(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         now = now_s(self)
+        self.checks["control_command"].resync()
         speed = self._speed(now)
         response.success, response.message = self.supervisor.clear(speed, self._findings(now))
         self.get_logger().info(f"clear minimal-risk stop: {response.message}")
@@ -229,6 +272,9 @@ class SupervisorNode(Node):
         status = self.status
         return status.speed_mps if status is not None and now - status.stamp_s <= STATUS_TIMEOUT_S else math.nan
 
+    def _moving(self, now: float) -> bool:
+        return abs(self._speed(now)) >= self.params.moving_speed_mps  # NaN (no status): not moving
+
     def _steer(self) -> float:
         return self.status.steer_rad if self.status is not None else 0.0
 
@@ -241,10 +287,14 @@ class SupervisorNode(Node):
     # -- health --------------------------------------------------------------------------------
     def _findings(self, now: float) -> list[Finding]:
         findings = []
+        clock = self.clock.problem(now)
+        if clock:
+            findings.append(Finding("clock", ERROR, clock))
         for name, monitor in self.monitors.items():
             status = monitor.status(now)
             if not status.ok:
-                findings.append(Finding(name, ERROR if monitor.spec.critical else WARN, status.problem))
+                level = ERROR if monitor.spec.critical or status.lying else WARN
+                findings.append(Finding(name, level, status.problem))
         for name, monitor in self.node_monitors.items():
             status = monitor.status(now)
             if not status.ok:
@@ -298,6 +348,7 @@ class SupervisorNode(Node):
             self._decide(now_s(self))
 
     def _decide(self, now: float) -> None:
+        self.clock.observe(now)
         findings = self._findings(now)
         self.supervisor.step(now, self._dbw_state(now), findings, self._stop_check(now))
         self._publish(now, findings)
@@ -334,6 +385,7 @@ class SupervisorNode(Node):
             values[f"{name}_rate_hz"] = f"{status.rate_hz:.1f}"
             values[f"{name}_age_s"] = f"{status.age_s:.3f}"
             values[f"{name}_rejected"] = status.rejected
+            values[f"{name}_last_rejected"] = monitor.last_rejection
         message = f"{supervisor.mode.value}: {supervisor.reason}"
         self.diagnostics.publish([itf.Diagnostic("system", level, message, values)])
 

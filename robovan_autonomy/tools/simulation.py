@@ -8,10 +8,13 @@ same seed then gives the same run, and the stack gets all the time it needs (as 
 up). `--realtime` paces the same loop to the wall clock.
 
 Sensor faults are the world's (sim/world.py); the runner injects the others, as they would happen
-to the stack: a killed node (planner, localization) leaves the executor and is destroyed mid-run
-(with ground-truth localization, the ground-truth odometry stops instead); lost CAN reports
-(can_reports drop or kill) never reach the bridge; a clock jump steps /clock away from the
-sensors' stamps by `value` seconds.
+to the stack (sim/stack_faults.py): a killed node (planner, localization) leaves the executor and
+is destroyed mid-run, and with a duration a fresh one starts after it (with ground-truth
+localization, the ground-truth odometry stops instead); a node's output going bad (drop, freeze,
+nan, delay, jump) passes through a relay; the van's CAN reports are dropped, frozen or delayed on
+their way to the bridge; a clock jump steps /clock away from the sensors' stamps by `value`
+seconds (back, when negative); a rogue writer publishes /control/command beside the command gate,
+or sends command frames on the CAN bus beside the bridge.
 """
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ from robovan_autonomy.planning.planner_node import MISSION_COMPLETE_MESSAGE
 from robovan_autonomy.sim.report import MapFeatures, RunRecorder, VanTruth, judge, write_report_png
 from robovan_autonomy.sim.scenario import Scenario, load_scenario
 from robovan_autonomy.sim.simulator_node import SimulatorNode
+from robovan_autonomy.sim.stack_faults import (FAULTED_PREFIX, FaultRelayNode, RogueCanTransmitter,
+                                               RogueCommandNode, VanReportBus, relayed_topics)
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.sim.world import STEP_S, SimWorld
 from robovan_autonomy.stack import STAGES, node_set, params_files
@@ -62,9 +67,9 @@ MALLOC_MMAP_THRESHOLD_BYTES = 32 << 20   # older glibc refuses more on 64-bit
 MALLOC_TRIM_THRESHOLD_BYTES = 256 << 20  # a few frames' temporaries of every sensor
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 REPORT_DELIVERY_TIMEOUT_S = 5.0  # wall time; a bridge this slow is broken, not busy  # a node that keeps re-triggering itself must not hang the loop
-# The faults the runner injects (sensor faults are the world's): target → kinds.
-STACK_FAULTS = {"planner": ("kill",), "localization": ("kill",), "can_reports": ("drop", "kill"),
-                "clock": ("jump",)}
+# The fault targets the runner injects (sensor faults are the world's).
+STACK_FAULT_TARGETS = ("planner", "localization", "can_reports", "clock", "control_command",
+                       "can_commands")
 
 
 @dataclasses.dataclass
@@ -143,13 +148,19 @@ class Simulation:
         self._deadline_misses = 0
         self.mode = "MANUAL"
         self.supervisor_mode: str | None = None  # the supervisor's operating mode, once it reports
-        self.stack_faults = [f for f in self.scenario.faults if f.target in STACK_FAULTS]
-        for fault in self.stack_faults:
-            if fault.kind not in STACK_FAULTS[fault.target] or (fault.kind == "kill" and fault.duration_s):
-                raise ValueError(f"scenario {self.scenario.name}: a {fault.target} {fault.kind} fault"
-                                 f"{' with a duration' if fault.kind == 'kill' else ''} is not simulated; "
-                                 f"simulated: {STACK_FAULTS} (kills last to the end)")
+        self.supervisor_reason = ""
+        self.stack_faults = [f for f in self.scenario.faults if f.target in STACK_FAULT_TARGETS]
+        self.relayed = {target: [f for f in self.stack_faults if f.target == target and f.kind != "kill"]
+                        for target in relayed_topics()}
+        self.relayed = {target: faults for target, faults in self.relayed.items() if faults}
+        if "localization" in self.relayed and "localization" in options.ground_truth:
+            raise ValueError(f"scenario {self.scenario.name}: a localization "
+                             f"{self.relayed['localization'][0].kind} fault needs the localization node; "
+                             "it cannot run with ground-truth localization")
         self._killed: set[str] = set()
+        self._rogue_node: RogueCommandNode | None = None
+        self._rogue_can: RogueCanTransmitter | None = None
+        self._rogue_frames_sent = 0
 
     # -- graph --------------------------------------------------------------------------------
     def _build_graph(self, bag: BagWriter | None):
@@ -164,8 +175,10 @@ class Simulation:
         self.context = rclpy.Context()
         rclpy.init(context=self.context, args=[])
         channel = f"robovan_sim_{os.getpid()}_{id(self)}"
+        self.can_channel = channel
         self.van_bus = can.Bus(interface="virtual", channel=channel, receive_own_messages=False)
-        self.van_reports = _MutableBus(self.van_bus)
+        self.van_reports = VanReportBus(self.van_bus, [f for f in self.stack_faults
+                                                       if f.target == "can_reports"])
         self.van = VanEcuBus(self.van_reports, self.world.ecu)
         specs = node_set("sim", self.options.ground_truth)
         mission = self.scenario.mission
@@ -175,14 +188,21 @@ class Simulation:
             "planner": {"map_file": str(self.scenario.map_path),
                         "mission_bays": [stop.bay for stop in mission] or [""],
                         "mission_dwell_s": [float(stop.dwell_s) for stop in mission] or [0.0]}})
-        remaps = [GROUND_TRUTH_REMAPS[stage] for stage in self.options.ground_truth]
+        self.parameters = parameters
+        self.remaps = [GROUND_TRUTH_REMAPS[stage] for stage in self.options.ground_truth]
+        topics = relayed_topics()
+        self.node_remaps = {target: [(topics[target].topic, FAULTED_PREFIX + topics[target].topic)]
+                            for target in self.relayed}
         self.stack_nodes = create_nodes(specs, parameters, self.context, use_sim_time=True,
-                                        remappings=remaps)
+                                        remappings=self.remaps, node_remappings=self.node_remaps)
         sim_time = [Parameter("use_sim_time", value=True)]
+        self.sim_time = sim_time
         self.sim_node = SimulatorNode(self.world, record_camera_jpeg=bag is not None,
                                       context=self.context, parameter_overrides=sim_time)
         self.executor = SingleThreadedExecutor(context=self.context)
         nodes = [self.sim_node, *self.stack_nodes]
+        nodes += [FaultRelayNode(target, faults, context=self.context, parameter_overrides=sim_time)
+                  for target, faults in self.relayed.items()]
         if bag is not None:
             nodes.append(RecorderNode(bag, recorded_topics(), context=self.context,
                                       parameter_overrides=sim_time))
@@ -196,6 +216,8 @@ class Simulation:
         self.executor.shutdown()
         for node in self.nodes:
             node.destroy_node()
+        if self._rogue_can is not None:
+            self._rogue_can.shutdown()
         self.van_bus.shutdown()
         rclpy.try_shutdown(context=self.context)
 
@@ -238,8 +260,9 @@ class Simulation:
                         self.sim_node.request_engage()
                 self.world.advance_actors(t)
                 self._inject_stack_faults(t)
-                reports = self.van.poll(t)
-                self._deliver_reports([] if self.van_reports.muted else reports)
+                self.van_reports.advance(t)
+                self.van.poll(t)
+                self._deliver_reports()
                 for name, reading in self.world.sensor_outputs(t, wanted):
                     if not (name == "ground_truth_odometry" and "localization" in self._killed):
                         self.sim_node.publish_output(name, reading)
@@ -257,15 +280,16 @@ class Simulation:
         wall_time_s = time.monotonic() - wall_start
         return self._write_outputs(wall_time_s)
 
-    def _deliver_reports(self, frames: list) -> None:
-        """Wait until the bridge's CAN reader has taken the van's reports of this tick off the bus.
+    def _deliver_reports(self) -> None:
+        """Wait until the bridge's CAN reader has taken every frame sent to it so far off the bus.
 
         The bridge reads CAN on its own thread (as on the van); waiting for it here keeps the
         lockstep deterministic.
         """
-        if self.bridge is None or not frames:
+        expected = self.van_reports.sent + self._rogue_frames_sent
+        if self.bridge is None or expected == self._reports_sent:
             return
-        expected = self._reports_sent = self._reports_sent + len(frames)
+        self._reports_sent = expected
         deadline = time.monotonic() + REPORT_DELIVERY_TIMEOUT_S
         while self.bridge.frames_received < expected:
             if time.monotonic() > deadline:
@@ -281,19 +305,51 @@ class Simulation:
         return {name for name, pubs in publishers.items() if any(p.get_subscription_count() for p in pubs)}
 
     def _inject_stack_faults(self, t_s: float) -> None:
-        """Kill nodes and mute the van's reports as the scenario's stack faults say at t_s."""
+        """Kill and restart nodes and start and stop rogue writers as the stack faults say at t_s
+        (the van's reports and the relays judge their own faults)."""
         active = [f for f in self.stack_faults if f.start_s <= t_s < f.end_s]
-        self.van_reports.muted = any(f.target == "can_reports" for f in active)
-        for fault in active:
-            if fault.kind == "kill" and fault.target not in self._killed:
-                self._killed.add(fault.target)
-                node = next((n for n in self.stack_nodes if n.get_name() == fault.target), None)
-                if node is not None:
-                    self.executor.remove_node(node)
-                    node.destroy_node()
-                    self.stack_nodes.remove(node)
-                    self.nodes.remove(node)
-                    self.bridge = None if node is self.bridge else self.bridge
+        killed = {f.target for f in active if f.kind == "kill"}
+        for target in killed - self._killed:
+            node = next((n for n in self.stack_nodes if n.get_name() == target), None)
+            if node is not None:
+                self._remove(node)
+                self.stack_nodes.remove(node)
+                self.bridge = None if node is self.bridge else self.bridge
+        for target in self._killed - killed:
+            spec = next((spec for spec in node_set("sim", self.options.ground_truth) if spec.name == target),
+                        None)
+            if spec is not None:
+                node = create_nodes([spec], self.parameters, self.context, use_sim_time=True,
+                                    remappings=self.remaps, node_remappings=self.node_remaps)[0]
+                self.stack_nodes.append(node)
+                self._add(node)
+        self._killed = killed
+        rogue = next((f for f in active if f.target == "control_command"), None)
+        if rogue is not None and self._rogue_node is None:
+            self._rogue_node = RogueCommandNode(rogue.value, context=self.context,
+                                                parameter_overrides=self.sim_time)
+            self._add(self._rogue_node)
+        elif rogue is None and self._rogue_node is not None:
+            self._remove(self._rogue_node)
+            self._rogue_node = None
+        rogue_can = next((f for f in active if f.target == "can_commands"), None)
+        if rogue_can is not None and self._rogue_can is None:
+            self._rogue_can = RogueCanTransmitter(self.can_channel, rogue_can.value)
+        if self._rogue_can is not None:
+            if rogue_can is None:
+                self._rogue_can.shutdown()
+                self._rogue_can = None
+            else:
+                self._rogue_frames_sent += self._rogue_can.poll(t_s)
+
+    def _add(self, node) -> None:
+        self.executor.add_node(node)
+        self.nodes.append(node)
+
+    def _remove(self, node) -> None:
+        self.executor.remove_node(node)
+        node.destroy_node()
+        self.nodes.remove(node)
 
     def _clock_offset_s(self, t_s: float) -> float:
         return sum(f.value for f in self.stack_faults if f.target == "clock" and f.start_s <= t_s < f.end_s)
@@ -316,6 +372,7 @@ class Simulation:
                 deadline_miss, self._deadline_misses = misses > self._deadline_misses, misses
             if "mode" in diagnostic.values:
                 self.supervisor_mode = diagnostic.values["mode"]
+                self.supervisor_reason = diagnostic.values.get("reason", "")
         node.new_diagnostics.clear()
         state = self.world.ecu.state
         # The van's own state unless it is engaged; engaged, the supervisor's mode (without one, autonomy).
@@ -332,7 +389,10 @@ class Simulation:
             estimate_stamp_s=None if odometry is None else odometry.stamp_s,
             planned_path=path, mpc_solve_ms=solve_ms, deadline_miss=deadline_miss,
             actors=self.world.actor_states, perceived=None if objects is None else objects[1],
-            perceived_stamp_s=None if objects is None else objects[0], mode=self.mode, e2e_latency_ms=latencies,
+            perceived_stamp_s=None if objects is None else objects[0], mode=self.mode,
+            supervisor_mode=None if self.supervisor_mode is None else (self.supervisor_mode,
+                                                                       self.supervisor_reason),
+            e2e_latency_ms=latencies,
             baseline_poses=baselines)
 
     def _print_progress(self, t_s: float, wall_s: float) -> None:
@@ -358,21 +418,6 @@ class Simulation:
             link.unlink(missing_ok=True)
             os.link(mcap, link)
         return report
-
-
-class _MutableBus:
-    """The van's side of the bus, whose transmissions a can_reports fault swallows."""
-
-    def __init__(self, bus: can.BusABC):
-        self.bus = bus
-        self.muted = False
-
-    def recv(self, timeout: float | None = None) -> can.Message | None:
-        return self.bus.recv(timeout=timeout)
-
-    def send(self, message: can.Message) -> None:
-        if not self.muted:
-            self.bus.send(message)
 
 
 def run_simulation(options: SimOptions) -> dict:

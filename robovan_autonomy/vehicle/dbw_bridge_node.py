@@ -5,11 +5,16 @@ command_follower.py, and how far it may go from command_limits.py. The bridge's 
 DBW_STEER_CMD and DBW_ACCEL_CMD every 20 ms and DBW_BODY_CMD every 100 ms on the node clock
 (sim time when use_sim_time is set), whatever arrives upstream, so the van never reaches its
 100 ms command timeout while this process lives. Report frames are read by a python-can Notifier
-thread, checked end to end (bad CRC or counter: dropped, counted, never used) and handed to the
-executor thread through one lock.
+thread, checked end to end (bad CRC or counter: dropped, counted, never used; E2E_FAULT_STREAK
+failures of one identifier in a row, or a repeated counter within a period, are a fault) and
+handed to the executor thread through one lock. Only the command gate may command the van
+(command_authority.py): commands from another writer or out of the gate's sequence are refused,
+and command frames on the bus that the bridge did not send are a second transmitter; each is a
+fault on /diagnostics, which the supervisor turns into a minimal-risk stop.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import threading
@@ -29,6 +34,7 @@ from robovan_autonomy.parameters import Param
 from robovan_autonomy.vehicle import rvn_dbw
 from robovan_autonomy.vehicle.command_follower import (MAX_GAP_S, STALE_AFTER_S, CommandFollower, FollowerConfig,
                                                        FollowerState)
+from robovan_autonomy.vehicle.command_authority import CommandAuthority, Writer
 from robovan_autonomy.vehicle.command_limits import Command, CommandLimiter, CommandLimits
 from robovan_autonomy.vehicle.rvn_dbw import DbwState, Gear, MsgId
 from robovan_autonomy.vehicle_params import load_vehicle_params
@@ -43,6 +49,14 @@ REPORT_TIMEOUT_S = 0.1
 # Longest interval the limiter credits between two command ticks, s (two periods): after a stall
 # of the process the command resumes at the steering rate and jerk limits, not in one jump.
 MAX_TICK_DT_S = 0.04
+# A report E2E fault (a streak of failures, a duplicated counter) stays a fault this long, s.
+E2E_FAULT_HOLD_S = 1.0
+# Command frames the bridge sent lately, to tell its own echo (interfaces that loop frames back)
+# from a second transmitter: a second of every command identifier.
+SENT_FRAMES_KEPT = 128
+
+# The supervisor's mode counts as current for this long when the engage service reports it, s.
+MODE_VERDICT_MAX_AGE_S = 0.5
 
 _VEHICLE = load_vehicle_params()
 
@@ -64,6 +78,8 @@ PARAMETERS = [
     Param("controlled_stop_decel_mps2", 2.5, "braking of the controlled stop when commands go "
           "stale (positive number)", min=0.5, max=-_VEHICLE.min_accel_mps2),
     Param("diagnostics_period_s", 0.2, "period of the /diagnostics report", min=0.1, max=0.5),
+    Param("command_writer", "command_gate", "the one node allowed to publish /control/command; "
+          "commands from any other writer are refused and reported"),
 ]
 
 
@@ -71,7 +87,7 @@ def bus_kwargs(interface: str, channel: str, bitrate: int, udp_port: int, hop_li
     """can.Bus arguments for one interface: each accepts only its own options."""
     kwargs = {"interface": interface, "channel": channel,
               "can_filters": [{"can_id": int(i), "can_mask": 0x7FF, "extended": False}
-                              for i in rvn_dbw.REPORT_IDS]}
+                              for i in (*rvn_dbw.REPORT_IDS, *rvn_dbw.COMMAND_IDS)]}
     if interface == "udp_multicast":
         kwargs.update(port=udp_port, hop_limit=hop_limit, fd=False)
     elif interface not in ("virtual", "socketcan") and bitrate > 0:
@@ -190,7 +206,11 @@ class DbwBridgeNode(Node):
         self._engagement = Engagement()
         self._counters = rvn_dbw.CounterGenerator()
         self._e2e = rvn_dbw.E2EChecker(rvn_dbw.REPORT_IDS)
-        self._lock = threading.Lock()  # guards _van, _e2e, _engagement and the counts below
+        self._authority = CommandAuthority(p.command_writer)
+        self._lock = threading.Lock()  # guards _van, _e2e, _engagement, _authority, _sent_frames, _e2e_fault
+        self._sent_frames: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=SENT_FRAMES_KEPT)
+        self._e2e_fault = ""
+        self._e2e_fault_s = -math.inf
         self._van = VanView()
         self._published_motion_s = -math.inf
         self._frames_received = 0
@@ -241,7 +261,13 @@ class DbwBridgeNode(Node):
         now = now_s(self)
         with self._lock:
             self._frames_received += 1
-            if not self._e2e.check(frame).ok:
+            if frame.can_id in rvn_dbw.COMMAND_IDS:
+                if (frame.can_id, frame.data) not in self._sent_frames:
+                    self._authority.on_foreign_frame(rvn_dbw.MsgId(frame.can_id).name, now)
+                return
+            verdict = self._e2e.check(frame, now)
+            if not verdict.ok:
+                self._on_e2e_failure(frame.can_id, verdict, now)
                 return
             try:
                 report = rvn_dbw.decode(frame)
@@ -256,6 +282,17 @@ class DbwBridgeNode(Node):
             elif isinstance(report, rvn_dbw.SteerReport):
                 self._van.steer, self._van.steer_s = report, now
 
+    def _on_e2e_failure(self, can_id: int, verdict: rvn_dbw.E2EVerdict, now: float) -> None:
+        """Under the lock. One bad frame is a warning; a streak, or a second sender, a fault."""
+        name = rvn_dbw.MsgId(can_id).name if can_id in rvn_dbw.REPORT_IDS else hex(can_id)
+        if verdict is rvn_dbw.E2EVerdict.DUPLICATE_COUNTER:
+            self._e2e_fault = f"two {name} frames with one counter within a period: a second sender"
+        elif self._e2e.streak[can_id] >= rvn_dbw.E2E_FAULT_STREAK:
+            self._e2e_fault = f"{self._e2e.streak[can_id]} {name} frames in a row failed CRC/counter checks"
+        else:
+            return
+        self._e2e_fault_s = now
+
     @property
     def frames_received(self) -> int:
         """Report frames taken off the bus so far, trusted or not (lockstep harnesses wait on it)."""
@@ -267,12 +304,23 @@ class DbwBridgeNode(Node):
             self._bus_errors += 1
 
     # -- ROS inputs ----------------------------------------------------------------------------
-    def _on_command(self, msg: JointTrajectory) -> None:
+    def _on_command(self, msg: JointTrajectory, info: dict) -> None:
         try:
             plan = interfaces.decode_control_command(msg)
         except InterfaceError as err:
             self._malformed_commands += 1
             self._last_command_problem = str(err)
+            return
+        gid = info.get("publisher_gid")
+        gid = bytes(gid["data"]) if gid else None
+        unseen = gid is not None and gid not in self._authority.gate_gids
+        writers = self._writers() if unseen else None  # a writer the bridge has not looked up yet
+        with self._lock:
+            if writers is not None:
+                self._authority.on_graph(writers)
+            refusal = self._authority.admit(plan.sequence, gid, now_s(self))
+        if refusal:
+            self._last_command_problem = refusal
             return
         if not self._follower.accept(plan, now_s(self)):
             self._last_command_problem = "plan older than the one held or stamped in the future"
@@ -289,17 +337,37 @@ class DbwBridgeNode(Node):
             self._mode = mode
 
     def _on_engage(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        """success: the van-side request stands. The message also says whether the supervisor
+        will let the van drive once engaged, and why not."""
+        now = now_s(self)
         with self._lock:
-            fresh = self._van.status_fresh(now_s(self))
+            fresh = self._van.status_fresh(now)
             if not request.data:
                 self._engagement.release("released through the engage service")
                 response.success, response.message = True, "engagement released"
                 return response
             refusal = self._engagement.request(self._van.status if fresh else None)
             state = self._van.status.state.name if fresh else "silent"
+            if refusal is None:
+                self._authority.resync()
         response.success = refusal is None
-        response.message = refusal or f"engagement requested; van {state}"
+        response.message = f"{refusal or f'engagement requested; van {state}'}; {self._supervisor_verdict(now)}"
         return response
+
+    def _supervisor_verdict(self, now: float) -> str:
+        mode = self._mode
+        if mode is None or now - mode.stamp_s > MODE_VERDICT_MAX_AGE_S:
+            return "supervisor silent: the van will not drive"
+        if mode.mode.is_mrm:
+            return (f"the van will not drive: {mode.mode.value} latched ({mode.reason}); "
+                    f"a person clears it with {interfaces.SYSTEM_CLEAR_MRM} at rest")
+        if mode.level >= interfaces.ERROR:
+            return f"the van will not drive: the supervisor holds it ({mode.reason})"
+        return f"the supervisor lets the van drive ({mode.mode.value}: {mode.reason})"
+
+    def _writers(self) -> list[Writer]:
+        return [Writer(info.node_name, bytes(info.endpoint_gid))
+                for info in self.get_publishers_info_by_topic(interfaces.CONTROL_COMMAND)]
 
     # -- CAN transmit (own timers, node clock) --------------------------------------------------
     def _send_commands(self) -> None:
@@ -343,6 +411,8 @@ class DbwBridgeNode(Node):
 
     def _send(self, message: rvn_dbw.Message) -> None:
         frame = rvn_dbw.encode(message)
+        with self._lock:
+            self._sent_frames.append((frame.can_id, frame.data))
         try:
             self._bus.send(can.Message(arbitration_id=frame.can_id, data=frame.data,
                                        is_extended_id=False))
@@ -353,7 +423,11 @@ class DbwBridgeNode(Node):
     # -- diagnostics -----------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
         now = now_s(self)
+        writers = self._writers()
         with self._lock:
+            self._authority.on_graph(writers)
+            authority = self._authority.problem(now)
+            e2e_fault = self._e2e_fault if now - self._e2e_fault_s < E2E_FAULT_HOLD_S else ""
             status = self._van.status if self._van.status_fresh(now) else None
             drops = {f"drops_{rvn_dbw.MsgId(i).name}_{reason.value}": n
                      for (i, reason), n in sorted(self._e2e.drops.items(),
@@ -367,6 +441,11 @@ class DbwBridgeNode(Node):
                 "frames_received": self._frames_received,
                 "undecodable_reports": self._undecodable_reports,
                 "bus_errors": self._bus_errors,
+                "command_writers": ",".join(w.node_name for w in self._authority.writers),
+                "refused_commands": self._authority.refused,
+                "foreign_command_frames": self._authority.foreign_frames,
+                "command_authority": authority or "ok",
+                "e2e_fault": e2e_fault,
             }
         values.update({
             "dbw_state": status.state.name if status else "UNKNOWN",
@@ -394,6 +473,10 @@ class DbwBridgeNode(Node):
         self._diagnostics.publish([Diagnostic("dbw", level, message, values)])
 
     def _health(self, status: rvn_dbw.DbwStatus | None, values: dict) -> tuple[int, str]:
+        if values["command_authority"] != "ok":
+            return interfaces.ERROR, f"command authority: {values['command_authority']}"
+        if values["e2e_fault"]:
+            return interfaces.ERROR, f"van reports: {values['e2e_fault']}"
         if status is None:
             return interfaces.ERROR, "no current DBW_STATUS from the van"
         if status.state is DbwState.FAULT_SAFE_STOP:

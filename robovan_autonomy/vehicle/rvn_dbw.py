@@ -28,6 +28,9 @@ DBC_PATH = config_path("vehicle", "robovan_dbw.dbc")
 COMMAND_TIMEOUT_S = 0.100  # a command identifier silent longer than this faults an engaged van
 OVERRIDE_TORQUE_NM = 3.0  # |DRIVER_TORQUE| above this is the driver taking the wheel
 E2E_FAULT_STREAK = 3  # consecutive CRC/counter failures of one identifier that fault the van
+# A repeated counter sooner than this many periods after the last is a second sender, not a
+# stuck one (which repeats a whole period later).
+DUPLICATE_WITHIN_PERIODS = 0.75
 SAFE_STOP_ACCEL_MPS2 = -3.0  # the van's own deceleration in FAULT_SAFE_STOP
 REARM_CLEAR_S = 1.0  # both ENABLE bits must stay clear this long before a faulted van re-arms
 
@@ -379,6 +382,7 @@ class E2EVerdict(enum.Enum):
     BAD_LENGTH = "bad_length"
     BAD_CHECKSUM = "bad_checksum"
     BAD_COUNTER = "bad_counter"
+    DUPLICATE_COUNTER = "duplicate_counter"  # a good frame repeating the last counter within a period
 
     @property
     def ok(self) -> bool:
@@ -391,24 +395,31 @@ class E2EChecker:
     The first frame of an identifier (or the first after `reset`) accepts any counter. A frame
     with a good CRC but a skipped counter is dropped and its counter becomes the new reference,
     so one lost frame costs exactly one more drop; a frame with a bad CRC leaves the reference
-    alone, since its counter cannot be trusted.
+    alone, since its counter cannot be trusted. Given arrival times, a good frame that repeats
+    the last counter sooner than DUPLICATE_WITHIN_PERIODS periods after it is a duplicate: one
+    sender never does that, so a second sender (a forger) is on the bus. `streak` counts each
+    identifier's failures in a row, the measure both ends escalate on (E2E_FAULT_STREAK).
     """
 
     def __init__(self, can_ids: Iterable[int] = tuple(MsgId)):
         self._ids = frozenset(int(i) for i in can_ids)
-        self._last: dict[int, int] = {}
+        self._last: dict[int, tuple[int, float | None]] = {}  # id -> (counter, arrival time)
         self.accepted: collections.Counter[int] = collections.Counter()
         self.drops: collections.Counter[tuple[int, E2EVerdict]] = collections.Counter()
+        self.streak: collections.Counter[int] = collections.Counter()
 
-    def check(self, frame: Frame) -> E2EVerdict:
-        verdict = self._verdict(frame)
+    def check(self, frame: Frame, t_s: float | None = None) -> E2EVerdict:
+        """The verdict on a frame; t_s (its arrival time) enables the duplicate check."""
+        verdict = self._verdict(frame, t_s)
         if verdict.ok:
             self.accepted[frame.can_id] += 1
+            self.streak[frame.can_id] = 0
         else:
             self.drops[(frame.can_id, verdict)] += 1
+            self.streak[frame.can_id] += 1
         return verdict
 
-    def _verdict(self, frame: Frame) -> E2EVerdict:
+    def _verdict(self, frame: Frame, t_s: float | None) -> E2EVerdict:
         can_id, data = frame.can_id, frame.data
         if can_id not in self._ids:
             return E2EVerdict.UNKNOWN_ID
@@ -417,11 +428,14 @@ class E2EChecker:
         if checksum(can_id, data) != data[-1]:
             return E2EVerdict.BAD_CHECKSUM
         counter = frame_counter(data)
-        previous = self._last.get(can_id)
-        self._last[can_id] = counter
-        if previous is not None and counter != (previous + 1) % counter_modulo():
-            return E2EVerdict.BAD_COUNTER
-        return E2EVerdict.OK
+        previous, previous_s = self._last.get(can_id, (None, None))
+        self._last[can_id] = (counter, t_s)
+        if previous is None or counter == (previous + 1) % counter_modulo():
+            return E2EVerdict.OK
+        if (counter == previous and t_s is not None and previous_s is not None
+                and t_s - previous_s < DUPLICATE_WITHIN_PERIODS * period_s(can_id)):
+            return E2EVerdict.DUPLICATE_COUNTER
+        return E2EVerdict.BAD_COUNTER
 
     def reset(self, can_id: int | None = None) -> None:
         """Forget the counter reference (all ids, or one), e.g. after the sender went silent."""

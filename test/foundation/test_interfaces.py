@@ -141,9 +141,15 @@ def test_gnss_fix_round_trips():
     assert (decoded.latitude_deg, decoded.longitude_deg, decoded.has_fix) == (48.1, 11.5, True)
 
 
-def test_gnss_fix_with_nan_position_means_no_fix():
-    fix = itf.GnssFix(2.0, math.nan, 11.5, 520.0, True, np.eye(3))
+def test_gnss_without_a_fix_may_carry_a_nan_position():
+    fix = itf.GnssFix(2.0, math.nan, math.nan, math.nan, False, np.eye(3))
     assert not itf.decode_gnss_fix(itf.encode_gnss_fix(fix)).has_fix
+
+
+def test_gnss_claiming_a_fix_with_a_nan_position_is_refused():
+    fix = itf.GnssFix(2.0, math.nan, 11.5, 520.0, True, np.eye(3))
+    with pytest.raises(itf.InterfaceError, match="status says fix"):
+        itf.decode_gnss_fix(itf.encode_gnss_fix(fix))
 
 
 def test_imu_round_trips():

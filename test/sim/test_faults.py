@@ -2,9 +2,12 @@
 import math
 
 import numpy as np
+import pytest
 
+from robovan_autonomy.interfaces import PoseEstimate
 from robovan_autonomy.sim.faults import FaultInjector, FaultKind, SensorFault, nan_like
 from robovan_autonomy.sim.gnss_imu import ImuReading
+from robovan_autonomy.sim.world import LidarReading
 
 
 def reading(t_s, value=1.0):
@@ -48,13 +51,13 @@ def test_nan_makes_floats_nan_but_keeps_stamps_and_integer_data():
 
 
 def test_delay_delivers_late_with_the_true_stamp():
-    injector = FaultInjector([SensorFault(FaultKind.DELAY, 0.0, 5.0, delay_s=0.3)])
+    injector = FaultInjector([SensorFault(FaultKind.DELAY, 0.0, 5.0, value=0.3)])
     delivery = injector.apply(1.0, reading(1.0))
     assert (delivery.deliver_at_s, delivery.stamp_s) == (1.3, 1.0)
 
 
 def test_stamp_lag_delivers_on_time_stamped_in_the_past():
-    injector = FaultInjector([SensorFault(FaultKind.STAMP_LAG, 0.0, 5.0, delay_s=0.2)])
+    injector = FaultInjector([SensorFault(FaultKind.STAMP_LAG, 0.0, 5.0, value=0.2)])
     delivery = injector.apply(1.0, reading(1.0))
     assert delivery.deliver_at_s == 1.0
     assert math.isclose(delivery.stamp_s, 0.8) and math.isclose(delivery.payload.stamp_s, 0.8)
@@ -63,3 +66,26 @@ def test_stamp_lag_delivers_on_time_stamped_in_the_past():
 def test_fault_without_end_lasts_for_ever():
     injector = FaultInjector([SensorFault(FaultKind.DROP, 10.0)])
     assert injector.apply(1e6, reading(1e6)) is None
+
+
+def test_empty_leaves_no_rows_but_keeps_the_stamp():
+    injector = FaultInjector([SensorFault(FaultKind.EMPTY, 0.0)])
+    cloud = LidarReading(0.5, np.ones((100, 4), np.float32))
+    payload = injector.apply(0.5, cloud).payload
+    assert payload.points.shape == (0, 4) and payload.stamp_s == 0.5
+
+
+def test_black_zeroes_pixels_and_leaves_floats():
+    payload = FaultInjector([SensorFault(FaultKind.BLACK, 0.0)]).apply(0.5, (np.full((4, 4, 3), 90, np.uint8), 2.5))
+    assert not payload.payload[0].any() and payload.payload[1] == 2.5
+
+
+def test_jump_moves_a_pose_east_by_its_value():
+    pose = PoseEstimate(1.0, 10.0, 20.0, 0.0, 5.0, 0.0)
+    moved = FaultInjector([SensorFault(FaultKind.JUMP, 0.0, value=5.0)]).apply(1.0, pose).payload
+    assert (moved.x_m, moved.y_m, moved.stamp_s) == (15.0, 20.0, 1.0)
+
+
+def test_a_jump_of_a_payload_without_a_position_is_refused():
+    with pytest.raises(TypeError, match="x_m"):
+        FaultInjector([SensorFault(FaultKind.JUMP, 0.0, value=5.0)]).apply(1.0, reading(1.0))

@@ -16,7 +16,10 @@ from robovan_autonomy.vehicle_params import load_vehicle_params
 SHIPPED = {"corridor_cruise", "delivery_loop", "parked_van_blocking", "crosswalk_pedestrian",
            "jaywalker_between_parked_cars", "lead_car_hard_brake", "cyclist_ahead", "gnss_outage_canyon",
            "fault_planner_killed", "fault_camera_blackout", "fault_lidar_dropout", "fault_localization_lost",
-           "fault_can_report_loss", "fault_imu_nan", "fault_clock_jump", "pedestrian_sudden_ttc_1_5s"}
+           "fault_can_report_loss", "fault_imu_nan", "fault_clock_jump", "pedestrian_sudden_ttc_1_5s",
+           "fault_lidar_nan", "fault_lidar_freeze", "fault_lidar_empty", "fault_camera_freeze",
+           "fault_camera_black", "fault_gnss_nan", "fault_clock_backwards", "fault_planner_freeze",
+           "fault_rogue_command", "fault_can_rogue_command", "fault_can_report_freeze"}
 SHORT_SCENARIO_LIMIT_S = 120.0
 DELIVERY_LOOP_LIMIT_S = 300.0  # `make sim` stays a five-minute job at real time
 
@@ -167,6 +170,10 @@ def test_left_out_keys_take_their_documented_defaults(tmp_path):
     (broken(faults=[{"target": "camera", "kind": "jump", "start_s": 1.0, "value": 2.0}]), "faults[0].kind",
      "does not apply to camera"),
     (broken(faults=[{"target": "lidar", "kind": "delay", "start_s": 1.0}]), "faults[0].value", "needs a value"),
+    (broken(faults=[{"target": "clock", "kind": "freeze", "start_s": 1.0}]), "faults[0].kind",
+     "does not apply to clock"),
+    (broken(faults=[{"target": "control_command", "kind": "rogue", "start_s": 1.0, "value": 20.0}]),
+     "faults[0].value", "rogue acceleration"),
     (broken(**{"actors.0.speed_mps": 2.0}), "actors[0].speed_mps", "stationary actor"),
     (broken(**{"actors.1.yaw": 1.0}), "actors[1].yaw", "stationary actor"),
     (broken(**{"actors.1.path.1": {"x": 150.0, "y": -8.0}}), "actors[1].path[1]", "closer than"),

@@ -1,7 +1,10 @@
 """Stream health: age, rate and stamp order of one input."""
 import math
 
-from robovan_autonomy.system.stream_monitor import RATE_WINDOW_S, StreamMonitor, StreamSpec
+import pytest
+
+from robovan_autonomy.system.stream_monitor import (CLOCK_STEP_REPORT_S, RATE_WINDOW_S, ClockMonitor,
+                                                    StreamMonitor, StreamSpec)
 
 SPEC = StreamSpec("lidar", min_rate_hz=7.0, max_age_s=0.3)
 
@@ -60,3 +63,66 @@ def test_rejected_messages_are_named_when_the_stream_is_lost():
     monitor = StreamMonitor(SPEC)
     monitor.reject("imu linear acceleration: non-finite value")
     assert "non-finite" in monitor.status(1.0).problem
+
+
+def fed_garbage(monitor: StreamMonitor, from_s: float, until_s: float, rate_hz: float = 10.0) -> None:
+    for k in range(int(round((until_s - from_s) * rate_hz)) + 1):
+        t = from_s + k / rate_hz
+        assert monitor.accept(t, t, implausible="all returns non-finite") != ""
+
+
+def test_implausible_content_is_rejected_and_counted():
+    monitor = fed(10.0, 1.0)
+    assert monitor.accept(1.1, 1.1, implausible="frozen") == "frozen"
+    assert monitor.rejected == 1 and monitor.last_stamp_s == 1.0
+
+
+def test_a_stream_sending_only_garbage_for_bad_data_max_s_is_lying():
+    monitor = fed(10.0, 1.0)
+    fed_garbage(monitor, 1.1, 1.1 + SPEC.bad_data_max_s)
+    status = monitor.status(1.1 + SPEC.bad_data_max_s)
+    assert not status.ok and status.lying and "non-finite" in status.problem
+
+
+def test_one_bad_message_between_good_ones_is_not_lying():
+    monitor = fed(10.0, 1.0)
+    monitor.accept(1.1, 1.1, implausible="frozen")
+    for t in (1.2, 1.3, 1.4):
+        monitor.accept(t, t)
+    assert monitor.status(1.4).ok
+
+
+def test_a_stream_of_messages_that_fail_to_decode_is_lying():
+    monitor = fed(10.0, 1.0)
+    for t in (1.1, 1.2, 1.3, 1.4):
+        monitor.reject_content("point cloud: fields [], expected [...]", t)
+    assert monitor.status(1.4).lying
+
+
+def test_data_stamped_ahead_of_the_clock_is_lost():
+    """After the receiver's clock steps back, the newest data is in its future."""
+    monitor = fed(10.0, 3.0)
+    status = monitor.status(1.0)
+    assert not status.ok and "ahead of the clock" in status.problem
+
+
+def test_arrivals_after_a_clock_step_back_do_not_count_toward_the_rate():
+    monitor = fed(10.0, 3.0)
+    assert monitor.status(1.0).rate_hz == pytest.approx(10.0)  # not the 30 received up to 3.0 s
+
+
+def test_a_clock_step_back_is_a_finding_for_a_while():
+    clock = ClockMonitor()
+    for t in (10.0, 10.01, 10.02):
+        clock.observe(t)
+    assert clock.problem(10.02) == ""
+    clock.observe(8.02)
+    assert "stepped back 2.00 s" in clock.problem(8.02)
+    assert clock.problem(8.02 + CLOCK_STEP_REPORT_S) == ""
+
+
+def test_clock_jitter_within_the_stamp_tolerance_is_no_step():
+    clock = ClockMonitor()
+    clock.observe(10.0)
+    clock.observe(9.99)
+    assert clock.problem(9.99) == ""

@@ -7,7 +7,6 @@ from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Imu, JointState, PointCloud2
 from std_srvs.srv import Trigger
-from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.system.modes import OperatingMode
@@ -15,7 +14,6 @@ from robovan_autonomy.system.supervisor_node import SupervisorNode
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 VEHICLE = load_vehicle_params()
-LIDAR = VEHICLE.sensor_pose("lidar_top")
 WAIT_STEPS = 500  # sim-time steps a service call may take: a hung graph, not a timing assertion
 
 
@@ -37,22 +35,10 @@ def dbw_diagnostic(t_s: float, state: str) -> DiagnosticArray:
     return itf.encode_diagnostics(t_s, [itf.Diagnostic("dbw_bridge: dbw", itf.OK, f"van {state}", {"dbw_state": state})])
 
 
-def straight_plan(t_s: float, speed_mps: float) -> JointTrajectory:
+def straight_plan(t_s: float, speed_mps: float) -> itf.ControlPlan:
     t = np.arange(0.0, 4.01, 0.1)
-    return itf.encode_control_command(itf.ControlPlan(t_s, t, np.zeros_like(t), np.zeros_like(t),
-                                                      np.full_like(t, speed_mps), np.zeros_like(t)))
-
-
-def scan(t_s: float, obstacle_ahead_m: float | None) -> PointCloud2:
-    """Road returns, plus a post obstacle_ahead_m past the front bumper when given (lidar frame)."""
-    road = np.column_stack([np.linspace(4.0, 40.0, 100), np.zeros(100), np.zeros(100)])
-    points = [road]
-    if obstacle_ahead_m is not None:
-        x = VEHICLE.wheelbase_m + VEHICLE.front_overhang_m + obstacle_ahead_m
-        points.append(np.column_stack([np.full(20, x), np.zeros(20), np.linspace(0.5, 1.5, 20)]))
-    base = np.vstack(points)
-    xyz = LIDAR.from_base_link(base)
-    return itf.encode_points(t_s, np.column_stack([xyz, np.zeros(len(xyz))]).astype(np.float32))
+    return itf.ControlPlan(t_s, t, np.zeros_like(t), np.zeros_like(t), np.full_like(t, speed_mps),
+                           np.zeros_like(t))
 
 
 class EngagedVan:
@@ -61,11 +47,12 @@ class EngagedVan:
 
     PARAMS = {"watched_streams": ["lidar", "vehicle_status", "control_command"], "expected_nodes": ["dbw_bridge"]}
 
-    def __init__(self, graph):
+    def __init__(self, graph, road_scan):
         self.graph = graph
+        self.road_scan = road_scan
         self.node = graph.add(SupervisorNode, **self.PARAMS)
         self.status_pub = graph.publisher(JointState, itf.VEHICLE_STATUS)
-        self.command_pub = graph.publisher(JointTrajectory, itf.CONTROL_COMMAND)
+        self.gate = graph.command_gate()
         self.diag_pub = graph.publisher(DiagnosticArray, itf.DIAGNOSTICS)
         self.lidar_pub = graph.publisher(PointCloud2, itf.LIDAR_POINTS, itf.SENSOR_QOS)
         self.modes = graph.collect(DiagnosticArray, itf.SYSTEM_MODE, itf.decode_system_mode)
@@ -76,9 +63,17 @@ class EngagedVan:
     def feed(self, t_s: float) -> None:
         self.status_pub.publish(itf.encode_vehicle_status(itf.VehicleStatus(t_s, 0.0, 0.0, self.speed_mps, 0.0)))
         if round(t_s * 100) % 10 == 0:
-            self.command_pub.publish(straight_plan(t_s, self.speed_mps))
+            self.gate.publish(straight_plan(t_s, self.speed_mps))
             self.diag_pub.publish(dbw_diagnostic(t_s, "ENGAGED"))
-            self.lidar_pub.publish(scan(t_s, self.obstacle_m))
+            self.lidar_pub.publish(self.scan(t_s))
+
+    def scan(self, t_s: float) -> PointCloud2:
+        """A street, plus a post obstacle_m past the front bumper when there is one."""
+        post = None
+        if self.obstacle_m is not None:
+            x = VEHICLE.wheelbase_m + VEHICLE.front_overhang_m + self.obstacle_m
+            post = np.column_stack([np.full(20, x), np.zeros(20), np.linspace(0.5, 1.5, 20)])
+        return itf.encode_points(t_s, self.road_scan(t_s, post))
 
     def run(self, duration_s: float) -> None:
         self.graph.run(duration_s, self.feed)
@@ -96,8 +91,13 @@ class EngagedVan:
         raise AssertionError("the clear service did not answer")
 
 
-def test_engaged_van_with_a_healthy_stack_is_autonomous(sim_graph):
-    van = EngagedVan(sim_graph)
+@pytest.fixture
+def engaged_van(sim_graph, plausible):
+    return EngagedVan(sim_graph, plausible.road_scan)
+
+
+def test_engaged_van_with_a_healthy_stack_is_autonomous(engaged_van):
+    van = engaged_van
     van.run(1.5)
     assert van.mode is OperatingMode.AUTONOMOUS
 
@@ -112,8 +112,8 @@ def test_engaged_van_with_lost_streams_is_held_ready_naming_them(sim_graph):
     assert "camera: nothing received" in status.values["findings"]
 
 
-def test_lost_stream_while_autonomous_latches_a_comfortable_stop(sim_graph):
-    van = EngagedVan(sim_graph)
+def test_lost_stream_while_autonomous_latches_a_comfortable_stop(sim_graph, engaged_van):
+    van = engaged_van
     van.run(1.5)
     van.lidar_pub, silent = sim_graph.publisher(PointCloud2, "/unused", itf.SENSOR_QOS), van.lidar_pub
     van.run(0.5)
@@ -123,8 +123,8 @@ def test_lost_stream_while_autonomous_latches_a_comfortable_stop(sim_graph):
     assert van.mode is OperatingMode.MRM_COMFORTABLE_STOP  # latched
 
 
-def test_aeb_latches_an_emergency_stop_that_a_person_clears_at_rest(sim_graph):
-    van = EngagedVan(sim_graph)
+def test_aeb_latches_an_emergency_stop_that_a_person_clears_at_rest(engaged_van):
+    van = engaged_van
     van.run(1.5)
     van.obstacle_m = 3.0
     van.run(0.2)

@@ -5,23 +5,19 @@ import uuid
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.system.modes import OperatingMode
 from robovan_autonomy.vehicle.dbw_bridge_node import DbwBridgeNode
 
 
-def plan_msg(t_s: float, points: int = 11) -> JointTrajectory:
+def plan(t_s: float, points: int = 11) -> itf.ControlPlan:
     t = 0.1 * np.arange(points)
-    return itf.encode_control_command(itf.ControlPlan(t_s, t, np.zeros_like(t), np.zeros_like(t),
-                                                      np.ones_like(t), np.zeros_like(t)))
+    return itf.ControlPlan(t_s, t, np.zeros_like(t), np.zeros_like(t), np.ones_like(t), np.zeros_like(t))
 
 
-def tampered(t_s: float, change) -> JointTrajectory:
-    msg = plan_msg(t_s)
-    change(msg)
-    return msg
+def tampered(t_s: float, change) -> tuple[itf.ControlPlan, object]:
+    return plan(t_s), change
 
 
 def unknown_mode(t_s: float) -> DiagnosticArray:
@@ -30,7 +26,8 @@ def unknown_mode(t_s: float) -> DiagnosticArray:
     return msg
 
 
-# (topic, messages made for time t, the diagnostics counter that rises)
+# (topic, messages made for time t: plans as (plan, tampering) from the gate, else messages, the
+# diagnostics counter that rises)
 BAD_INPUTS = {
     "nan": (itf.CONTROL_COMMAND, lambda t: [tampered(t, lambda m: m.points[2].accelerations.__setitem__(1, math.nan))],
             "malformed_commands"),
@@ -38,10 +35,16 @@ BAD_INPUTS = {
             "malformed_commands"),
     "wrong_frame_id": (itf.CONTROL_COMMAND, lambda t: [tampered(t, lambda m: setattr(m.header, "frame_id", "map"))],
                        "malformed_commands"),
-    "future_stamp": (itf.CONTROL_COMMAND, lambda t: [plan_msg(t + 5.0)], "rejected_plans"),
-    "out_of_order_stamp": (itf.CONTROL_COMMAND, lambda t: [plan_msg(t), plan_msg(t - 0.1)], "rejected_plans"),
-    "oversized_plan": (itf.CONTROL_COMMAND, lambda t: [plan_msg(t, points=itf.MAX_PLAN_POINTS + 1)],
+    "future_stamp": (itf.CONTROL_COMMAND, lambda t: [(plan(t + 5.0), None)], "rejected_plans"),
+    "out_of_order_stamp": (itf.CONTROL_COMMAND, lambda t: [(plan(t), None), (plan(t - 0.1), None)],
+                           "rejected_plans"),
+    "oversized_plan": (itf.CONTROL_COMMAND, lambda t: [(plan(t, points=itf.MAX_PLAN_POINTS + 1), None)],
                        "malformed_commands"),
+    "no_sequence": (itf.CONTROL_COMMAND, lambda t: [(plan(t), lambda m: setattr(m.points[0], "effort", []))],
+                    "refused_commands"),
+    "fractional_sequence": (itf.CONTROL_COMMAND,
+                            lambda t: [(plan(t), lambda m: m.points[0].effort.__setitem__(0, 1.5))],
+                            "malformed_commands"),
     "unknown_mode": (itf.SYSTEM_MODE, lambda t: [unknown_mode(t)], "malformed_modes"),
 }
 
@@ -50,13 +53,15 @@ BAD_INPUTS = {
 def test_bad_input_is_a_diagnostic_and_the_bridge_keeps_sending(sim_graph, case):
     topic, make, counter = BAD_INPUTS[case]
     bridge = sim_graph.add(DbwBridgeNode, can_channel=f"bad_input_{uuid.uuid4().hex}")
-    msg_type = DiagnosticArray if topic == itf.SYSTEM_MODE else JointTrajectory
-    publisher = sim_graph.publisher(msg_type, topic)
+    gate, modes = sim_graph.command_gate(), sim_graph.publisher(DiagnosticArray, itf.SYSTEM_MODE)
     diagnostics = sim_graph.collect(DiagnosticArray, itf.DIAGNOSTICS, lambda msg: [
         d for d in itf.decode_diagnostics(msg) if d.name.startswith("dbw_bridge")])
     sim_graph.run(0.3)
     for msg in make(sim_graph.t_s):
-        publisher.publish(msg)
+        if topic == itf.SYSTEM_MODE:
+            modes.publish(msg)
+        else:
+            gate.publish(*msg)
     sent = bridge._frames_sent
     sim_graph.run(0.5)
     latest = [d for batch in diagnostics for d in batch][-1]

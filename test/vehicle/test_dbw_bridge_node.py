@@ -90,8 +90,11 @@ class Lockstep:
         self.executor.add_node(self.bridge)
         self.executor.add_node(self.probe)
         self.clock_pub = self.probe.create_publisher(Clock, interfaces.CLOCK, interfaces.CLOCK_QOS)
-        self.command_pub = self.probe.create_publisher(JointTrajectory, interfaces.CONTROL_COMMAND,
-                                                       interfaces.RELIABLE_QOS)
+        # Commands come from a node named as the command gate, numbered as the gate numbers them.
+        self.gate = rclpy.create_node("command_gate", context=self.context)
+        self.command_pub = self.gate.create_publisher(JointTrajectory, interfaces.CONTROL_COMMAND,
+                                                      interfaces.RELIABLE_QOS)
+        self.sequence = 0
         self.engage_client = self.probe.create_client(SetBool, interfaces.VEHICLE_ENGAGE)
         self.statuses: list[interfaces.VehicleStatus] = []
         self.diagnostics: list[tuple[float, interfaces.Diagnostic]] = []
@@ -123,6 +126,7 @@ class Lockstep:
         if self.bridge_alive:
             self.bridge.destroy_node()
         self.probe.destroy_node()
+        self.gate.destroy_node()
         self.executor.shutdown()
         rclpy.shutdown(context=self.context)
         for bus in (self.van_bus, self.sniffer, self.injector):
@@ -170,9 +174,10 @@ class Lockstep:
 
     def publish_plan(self, steer_rad: float, accel_mps2: float, horizon_s: float = 1.0):
         t = np.arange(0.0, horizon_s + 1e-9, 0.1)
+        self.sequence += 1
         plan = ControlPlan(stamp_s=self.t_s, time_from_start_s=t, steer_rad=np.full_like(t, steer_rad),
                            steer_rate_radps=np.zeros_like(t), speed_mps=np.full_like(t, 1.0),
-                           accel_mps2=np.full_like(t, accel_mps2))
+                           accel_mps2=np.full_like(t, accel_mps2), sequence=self.sequence)
         self.command_pub.publish(interfaces.encode_control_command(plan))
 
     def engage(self, data: bool = True) -> SetBool.Response:
@@ -383,11 +388,13 @@ def test_report_with_a_skipped_counter_is_dropped_and_never_published(rig):
     bogus_speed_mps = 9.876
     rig.run(0.2)
     last = decode_all(rig.frames, MsgId.MOTION_REPORT)[-1][1].counter
+    injected_at = rig.t_s
     rig.injector.send(corrupt_motion_report(bogus_speed_mps, (last + 7) % 16, bad_checksum=False))
     rig.step(extra_frames_delivered=1)
     rig.run(0.3)
     assert int(rig.next_diagnostic().values["drops_MOTION_REPORT_bad_counter"]) >= 1
-    assert all(abs(s.speed_mps - bogus_speed_mps) > 1.0 for s in rig.statuses)
+    published = [s for s in rig.statuses if s.stamp_s >= injected_at]
+    assert len(published) >= 10 and all(abs(s.speed_mps - bogus_speed_mps) > 1.0 for s in published)
 
 
 def test_corrupt_reports_raise_a_diagnostic_warning(rig):

@@ -214,6 +214,30 @@ def test_repeated_counter_is_dropped():
     assert [checker.check(f) for f in frames(counters=[4, 4])][1] is E2EVerdict.BAD_COUNTER
 
 
+def test_a_repeated_counter_within_a_period_is_a_second_senders_duplicate():
+    checker = E2EChecker()
+    first, forged = frames(counters=[4, 4])
+    checker.check(first, t_s=1.000)
+    assert checker.check(forged, t_s=1.004) is E2EVerdict.DUPLICATE_COUNTER  # period 10 ms
+
+
+def test_a_repeated_counter_a_whole_period_later_is_a_stuck_sender_not_a_duplicate():
+    checker = E2EChecker()
+    first, again = frames(counters=[4, 4])
+    checker.check(first, t_s=1.00)
+    assert checker.check(again, t_s=1.01) is E2EVerdict.BAD_COUNTER
+
+
+def test_failures_in_a_row_are_counted_per_identifier_until_a_good_frame():
+    checker = E2EChecker()
+    stuck = frames(counters=[4, 4, 4, 4])
+    for frame in stuck:
+        checker.check(frame)
+    assert checker.streak[MsgId.MOTION_REPORT] == 3
+    checker.check(frames(counters=[5])[0])
+    assert checker.streak[MsgId.MOTION_REPORT] == 0
+
+
 def test_checker_resyncs_on_the_frame_after_a_counter_jump():
     checker = E2EChecker()
     verdicts = [checker.check(f) for f in frames(counters=[0, 1, 9, 10])]
