@@ -29,6 +29,7 @@ from trajectory_msgs.msg import JointTrajectory
 from robovan_autonomy import interfaces
 from robovan_autonomy.interfaces import ControlPlan
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
+from robovan_autonomy.system.modes import OperatingMode
 from robovan_autonomy.vehicle import command_follower, command_limits, rvn_dbw
 from robovan_autonomy.vehicle.dbw_bridge_node import DbwBridgeNode
 from robovan_autonomy.vehicle.rvn_dbw import DbwState, FaultCode, Frame, Gear, MsgId
@@ -164,6 +165,12 @@ class Lockstep:
         if self.bridge_alive:
             self._spin_until(lambda: self.bridge.frames_received >= received + sent + extra_frames_delivered)
         self._sniff()
+
+    def inject_now(self, message: can.Message):
+        """Put a frame on the bus and wait until the bridge took it, before time moves on."""
+        received = self.bridge.frames_received
+        self.injector.send(message)
+        self._spin_until(lambda: self.bridge.frames_received > received)
 
     def run(self, duration_s: float, plan_steer: float | None = None, plan_accel: float | None = None,
             horizon_s: float = 1.0):
@@ -526,6 +533,7 @@ def test_van_over_udp_multicast_in_a_separate_process_is_engaged_with_valid_fram
     assert commands and all(checker.check(f).ok for _, f in commands)
     assert any(rvn_dbw.decode(f).enable for _, f in commands if f.can_id == MsgId.STEER_CMD)
     assert_frames_within_vehicle_limits(commands, check_rates=False)
+    assert separate_van.bridge._authority.foreign_frames == 0  # its own frames looped back are its own
 
 
 def test_van_in_a_separate_process_sees_enables_cleared_within_100_ms_of_a_driver_override(separate_van):
@@ -558,3 +566,106 @@ def _first_manual_time(van):
             if engaged and state is DbwState.MANUAL:
                 return t
     raise AssertionError("the van never went from ENGAGED to MANUAL")
+
+
+# -- command authority and report integrity ----------------------------------------------------
+def accel_frames_since(rig, t_s):
+    return [m.accel_mps2 for _, m in rig.frames_since(t_s, MsgId.ACCEL_CMD) if m.enable]
+
+
+def test_commands_from_a_second_writer_are_refused_and_reported_as_an_error(rig):
+    rig.arm_and_engage()
+    rogue = rclpy.create_node("rogue_commander", context=rig.context)
+    rogue_pub = rogue.create_publisher(JointTrajectory, interfaces.CONTROL_COMMAND, interfaces.RELIABLE_QOS)
+    try:
+        since = rig.t_s
+        for k in range(50):
+            t = np.arange(0.0, 1.01, 0.1)
+            rogue_pub.publish(interfaces.encode_control_command(ControlPlan(
+                rig.t_s, t, np.zeros_like(t), np.zeros_like(t), np.ones_like(t), np.full_like(t, 2.0),
+                sequence=10_000 + k)))
+            rig.run(0.01, plan_steer=0.0, plan_accel=0.0)
+        diagnostic = rig.next_diagnostic()
+    finally:
+        rogue.destroy_node()
+    accel = accel_frames_since(rig, since)
+    assert len(accel) >= 20 and max(accel) <= 0.0 + ACCEL_LSB_MPS2
+    assert diagnostic.level == interfaces.ERROR and "command authority" in diagnostic.message
+    assert int(diagnostic.values["refused_commands"]) >= 40
+
+
+def test_a_command_repeating_the_gates_sequence_is_refused(rig):
+    rig.run(0.1, plan_steer=0.0, plan_accel=0.0)
+    rig.sequence -= 1  # the next plan repeats the last number, as a replayed or second writer's would
+    rig.publish_plan(0.0, 0.0)
+    rig.step()
+    diagnostic = rig.next_diagnostic()
+    assert diagnostic.level == interfaces.ERROR and "not after" in diagnostic.values["command_authority"]
+
+
+def test_command_frames_the_bridge_did_not_send_are_a_second_transmitter(rig):
+    rig.run(0.2)
+    frame = rvn_dbw.encode(rvn_dbw.AccelCommand(1.5, Gear.DRIVE, True, 0))
+    rig.injector.send(can.Message(arbitration_id=frame.can_id, data=frame.data, is_extended_id=False))
+    rig.step(extra_frames_delivered=1)
+    diagnostic = rig.next_diagnostic()
+    assert diagnostic.level == interfaces.ERROR and "second transmitter" in diagnostic.message
+    assert diagnostic.values["foreign_command_frames"] == "1"
+
+
+def test_the_bridges_own_command_frames_are_not_a_second_transmitter(rig):
+    rig.arm_and_engage()
+    rig.run(0.5, plan_steer=0.0, plan_accel=0.0)
+    assert rig.next_diagnostic().values["foreign_command_frames"] == "0"
+
+
+def test_a_streak_of_bad_report_frames_escalates_from_warning_to_error(rig):
+    rig.run(0.3)
+    rig.injector.send(corrupt_motion_report(1.0, 0, bad_checksum=True))
+    rig.step(extra_frames_delivered=1)
+    assert rig.next_diagnostic().level == interfaces.WARN
+    for i in range(rvn_dbw.E2E_FAULT_STREAK):  # between two of the van's good frames
+        rig.injector.send(corrupt_motion_report(1.0, i, bad_checksum=True))
+    rig.step(extra_frames_delivered=rvn_dbw.E2E_FAULT_STREAK)
+    diagnostic = rig.next_diagnostic()
+    assert diagnostic.level == interfaces.ERROR and "in a row failed" in diagnostic.message
+
+
+def test_a_forged_report_repeating_the_last_counter_is_a_second_sender(rig):
+    rig.run(0.3)
+    last = decode_all(rig.frames, MsgId.MOTION_REPORT)[-1][1].counter
+    rig.inject_now(corrupt_motion_report(3.0, last, bad_checksum=False))
+    diagnostic = rig.next_diagnostic()
+    assert diagnostic.level == interfaces.ERROR and "second sender" in diagnostic.message
+    assert int(diagnostic.values["drops_MOTION_REPORT_duplicate_counter"]) == 1
+
+
+def publish_mode(rig, mode: interfaces.SystemMode):
+    publisher = rig.probe.create_publisher(DiagnosticArray, interfaces.SYSTEM_MODE, interfaces.RELIABLE_QOS)
+    publisher.publish(interfaces.encode_system_mode(mode))
+    rig.step()
+
+
+def test_engage_answers_that_the_supervisor_holds_the_van_and_why(rig):
+    rig.run(0.1)
+    assert rig.van.arm()
+    rig.run(0.1)
+    publish_mode(rig, interfaces.SystemMode(rig.t_s, OperatingMode.READY, "van armed; holding: lidar: 0 returns",
+                                            interfaces.ERROR))
+    response = rig.engage()
+    assert response.success
+    assert "will not drive" in response.message and "lidar: 0 returns" in response.message
+
+
+def test_engage_answers_that_a_latched_stop_needs_a_person_to_clear_it(rig):
+    rig.run(0.1)
+    assert rig.van.arm()
+    publish_mode(rig, interfaces.SystemMode(rig.t_s, OperatingMode.MRM_EMERGENCY_STOP, "AEB", interfaces.ERROR))
+    assert interfaces.SYSTEM_CLEAR_MRM in rig.engage().message
+
+
+def test_engage_answers_that_a_healthy_supervisor_lets_the_van_drive(rig):
+    rig.run(0.1)
+    assert rig.van.arm()
+    publish_mode(rig, interfaces.SystemMode(rig.t_s, OperatingMode.READY, "van armed", interfaces.OK))
+    assert "lets the van drive" in rig.engage().message
