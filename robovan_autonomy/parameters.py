@@ -9,9 +9,7 @@ import dataclasses
 import math
 from pathlib import Path
 
-import yaml
-
-from robovan_autonomy.config_errors import ConfigError
+from robovan_autonomy.config_errors import ConfigError, load_yaml
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,10 +61,7 @@ def load_params_file(path: str | Path, declared: dict[str, list[Param]]) -> dict
     file must not silently leave a default in force on a vehicle.
     """
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(path, "", f"cannot read parameters: {err}") from err
+    doc = load_yaml(path)
     if doc is None:
         return {}
     if not isinstance(doc, dict):

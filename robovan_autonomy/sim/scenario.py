@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 import numpy as np
-import yaml
 
-from robovan_autonomy.config_errors import ConfigError, config_path
+from robovan_autonomy.config_errors import ConfigError, config_path, load_yaml
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.vehicle_params import VehicleParams
 
@@ -656,23 +655,6 @@ ALL_SCHEMAS = (SCENARIO, START_POSE, STOP, ACTOR, WAYPOINT, SIZE, TRIGGER, BRAKE
 # ----------------------------------------------------------------------------------------------
 # Loading.
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice in one mapping (PyYAML keeps the last silently)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise _Invalid(str(key), f"duplicate key on line {key_node.start_mark.line + 1}")
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 class MapLike(Protocol):
     """What validation needs of a loaded map (robovan_autonomy.mapping.lanelet_map.DistrictMap)."""
 
@@ -723,13 +705,7 @@ def load_scenario(name_or_path: str | Path, lanelet_map: MapLike | None = None) 
     if not path.is_file():
         known = ", ".join(list_scenarios()) or "none"
         raise ConfigError(path, "", f"no such scenario file (shipped scenarios: {known})")
-    try:
-        doc = yaml.load(path.read_text(), Loader=_StrictLoader)
-    except _Invalid as err:
-        raise ConfigError(path, err.key, err.reason) from None
-    except yaml.YAMLError as err:
-        raise ConfigError(path, "", f"not valid YAML: {err}") from None
-    return parse_scenario(doc, path, lanelet_map)
+    return parse_scenario(load_yaml(path), path, lanelet_map)
 
 
 def _check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:

@@ -54,8 +54,24 @@ def test_value_outside_choices_is_an_error(tmp_path):
 
 def test_unparsable_yaml_names_the_file(tmp_path):
     path = write(tmp_path, "planner: [\n")
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="not valid YAML"):
         load_params_file(path, DECLARED)
+
+
+def test_a_key_given_twice_is_an_error_naming_its_line(tmp_path):
+    path = write(tmp_path, "planner:\n  ros__parameters:\n    rate_hz: 20.0\n    rate_hz: 30.0\n")
+    with pytest.raises(ConfigError) as err:
+        load_params_file(path, DECLARED)
+    assert (err.value.path, err.value.key) == (path, "rate_hz")
+    assert err.value.reason == "duplicate key on line 4"
+
+
+def test_a_binary_file_is_an_error_naming_the_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(ConfigError) as err:
+        load_params_file(path, DECLARED)
+    assert err.value.path == path and "not UTF-8 text" in err.value.reason
 
 
 def test_use_sim_time_is_accepted_for_every_node(tmp_path):
