@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from robovan_autonomy.config_errors import ConfigError, share_dir
+from robovan_autonomy.config_errors import ConfigError, StartupError, share_dir
 
 
 def _cmd_run(args) -> int:
@@ -35,7 +35,11 @@ def _cmd_run(args) -> int:
         return max((p.returncode or 0) for p in processes)
     context = rclpy.Context()
     rclpy.init(context=context)
-    nodes = create_nodes(specs, parameters, context, use_sim_time)
+    try:
+        nodes = create_nodes(specs, parameters, context, use_sim_time)
+    except BaseException:
+        rclpy.try_shutdown(context=context)
+        raise
     executor = MultiThreadedExecutor(context=context)
     for node in nodes:
         executor.add_node(node)
@@ -337,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as err:
+    except (ConfigError, StartupError) as err:
         print(f"robovan {args.command}: {err}", file=sys.stderr)
         return 2
 

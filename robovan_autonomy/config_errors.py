@@ -17,6 +17,11 @@ class ConfigError(ValueError):
         super().__init__(f"{path}{where}: {reason}")
 
 
+class StartupError(RuntimeError):
+    """A node cannot start as configured (a bad parameter, a device that will not open); the
+    message is one line naming the parameter or the device and the reason."""
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: str, line: int):
         super().__init__(key, line)
