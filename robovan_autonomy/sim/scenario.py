@@ -684,11 +684,12 @@ def parse_scenario(doc: Any, path: str | Path, lanelet_map: MapLike | None = Non
             raise _Invalid("name", f"{scenario.name!r} differs from the file name {path.stem!r}")
         if not scenario.map_path.is_file():
             raise _Invalid("map", f"no map {scenario.map!r} under {MAP_DIR}")
-        if lanelet_map is not None:
-            _check_against_map(scenario, lanelet_map)
     except _Invalid as err:
         raise ConfigError(path, err.key, err.reason) from None
-    return dataclasses.replace(scenario, source=path)
+    scenario = dataclasses.replace(scenario, source=path)
+    if lanelet_map is not None:
+        check_against_map(scenario, lanelet_map)
+    return scenario
 
 
 def parse_actor(doc: Any, source: str | Path = "<inline actor>") -> ActorSpec:
@@ -706,6 +707,15 @@ def load_scenario(name_or_path: str | Path, lanelet_map: MapLike | None = None) 
         known = ", ".join(list_scenarios()) or "none"
         raise ConfigError(path, "", f"no such scenario file (shipped scenarios: {known})")
     return parse_scenario(load_yaml(path), path, lanelet_map)
+
+
+def check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:
+    """ConfigError naming the scenario file when a bay or lanelet it names is not in the map,
+    or its start lies beyond its lanelet's end: whatever runs a scenario calls this first."""
+    try:
+        _check_against_map(scn, lanelet_map)
+    except _Invalid as err:
+        raise ConfigError(scn.source, err.key, err.reason) from None
 
 
 def _check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:

@@ -237,8 +237,11 @@ class Replay:
 
     def _run_info(self) -> RunInfo | None:
         if self.options.scenario:
-            from robovan_autonomy.sim.scenario import load_scenario
-            return RunInfo.from_scenario(load_scenario(self.options.scenario))
+            from robovan_autonomy.mapping.lanelet_map import load_map
+            from robovan_autonomy.sim.scenario import check_against_map, load_scenario
+            scenario = load_scenario(self.options.scenario)
+            check_against_map(scenario, load_map(scenario.map_path))
+            return RunInfo.from_scenario(scenario)
         try:
             info = RunInfo.from_custom_data(self.reader.custom_data)
         except ValueError as err:

@@ -35,7 +35,7 @@ from robovan_autonomy import interfaces as itf
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.planning.planner_node import MISSION_COMPLETE_MESSAGE
 from robovan_autonomy.sim.report import MapFeatures, RunRecorder, VanTruth, judge, write_report_png
-from robovan_autonomy.sim.scenario import Scenario, load_scenario
+from robovan_autonomy.sim.scenario import Scenario, check_against_map, load_scenario
 from robovan_autonomy.sim.simulator_node import SimulatorNode
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.sim.world import STEP_S, SimWorld
@@ -135,6 +135,7 @@ class Simulation:
         self.scenario: Scenario = load_scenario(options.scenario)
         self.vehicle = load_vehicle_params()
         self.district = load_map(self.scenario.map_path)
+        check_against_map(self.scenario, self.district)
         self.world = SimWorld(self.scenario, self.district, self.vehicle, options.seed)
         self.time_limit_s = options.time_limit_s or self.scenario.time_limit_s
         self.features = MapFeatures.from_map(self.district, self.scenario, self.vehicle)
