@@ -191,6 +191,15 @@ def _ground_truth_stages(text: str) -> list[str]:
     return stages
 
 
+def _time_limit(text: str) -> float:
+    from robovan_autonomy.sim.scenario import check_time_limit
+
+    try:
+        return check_time_limit(float(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def bench_dir() -> Path:
     return share_dir() / "bench"
 
@@ -277,7 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--realtime", action="store_true", help="pace to the wall clock (default: lockstep)")
     sim.add_argument("--ground-truth", type=_ground_truth_stages, default=[],
                      help="stages fed from ground truth, e.g. localization,perception")
-    sim.add_argument("--time-limit", type=float, help="override the scenario's time limit (s)")
+    sim.add_argument("--time-limit", type=_time_limit,
+                     help="override the scenario's time limit (s), within the range of its "
+                          "time_limit_s")
     sim.add_argument("--no-record", action="store_true", help="skip run.mcap")
     sim.add_argument("--discoverable", action="store_true",
                      help="let other processes (RViz, Foxglove, ros2 topic) see the run's graph; "

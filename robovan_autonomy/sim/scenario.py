@@ -692,6 +692,15 @@ def parse_scenario(doc: Any, path: str | Path, lanelet_map: MapLike | None = Non
     return scenario
 
 
+def check_time_limit(value: float) -> float:
+    """A time limit given outside a scenario file (`robovan sim --time-limit`), held to the
+    schema's time_limit_s rule; ValueError saying why not."""
+    try:
+        return _convert(value, SCENARIO.field("time_limit_s"), "time_limit_s")
+    except _Invalid as err:
+        raise ValueError(err.reason) from None
+
+
 def parse_actor(doc: Any, source: str | Path = "<inline actor>") -> ActorSpec:
     """One actor mapping, validated as in a scenario file (for tests and ad-hoc tools)."""
     try:

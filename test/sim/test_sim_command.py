@@ -2,7 +2,7 @@
 import pytest
 import yaml
 
-from robovan_autonomy.cli import main
+from robovan_autonomy.cli import build_parser, main
 from robovan_autonomy.config_errors import config_path
 
 NOT_IN_THE_MAP = [
@@ -32,3 +32,24 @@ def test_a_scenario_whose_names_are_not_in_the_map_is_refused_before_running(
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(f"robovan {command}: {path} at '{key}': {reason}"), line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("nan", "expected a finite number, got nan"),
+    ("inf", "expected a finite number, got inf"),
+    ("0", "0.0 is out of range, allowed (0, 600]"),
+    ("-5", "-5.0 is out of range, allowed (0, 600]"),
+    ("600.5", "600.5 is out of range, allowed (0, 600]"),
+])
+def test_a_time_limit_outside_the_scenario_schema_is_refused_before_running(tmp_path, capsys,
+                                                                           value, reason):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sim", f"--time-limit={value}", "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"robovan sim: error: argument --time-limit: {reason}"
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_the_schema_maximum_time_limit_is_accepted():
+    assert build_parser().parse_args(["sim", "--time-limit", "600"]).time_limit == 600.0
