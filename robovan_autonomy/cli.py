@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from robovan_autonomy.config_errors import ConfigError, StartupError, share_dir
+from robovan_autonomy.config_errors import ConfigError, OutputError, StartupError, share_dir
 
 
 def _cmd_run(args) -> int:
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, StartupError) as err:
+    except (ConfigError, OutputError, StartupError) as err:
         print(f"robovan {args.command}: {err}", file=sys.stderr)
         return 2
 

@@ -1,4 +1,6 @@
-"""One error type for every bad configuration file, so a person is told which file, where and why."""
+"""The errors a person fixes by changing what they asked for: a bad configuration file
+(ConfigError: which file, where and why), a node that cannot start as configured, an output
+folder that holds what the tool did not write."""
 from __future__ import annotations
 
 from collections.abc import Hashable
@@ -20,6 +22,10 @@ class ConfigError(ValueError):
 class StartupError(RuntimeError):
     """A node cannot start as configured (a bad parameter, a device that will not open); the
     message is one line naming the parameter or the device and the reason."""
+
+
+class OutputError(RuntimeError):
+    """An output folder holds what the tool did not write: it is never deleted to make room."""
 
 
 class _DuplicateKey(Exception):

@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -40,7 +39,7 @@ from robovan_autonomy.sim.simulator_node import SimulatorNode
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.sim.world import STEP_S, SimWorld
 from robovan_autonomy.stack import STAGES, node_set, params_files
-from robovan_autonomy.tools.bag_writer import BagWriter
+from robovan_autonomy.tools.bag_writer import BagWriter, remove_previous_bag
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
 from robovan_autonomy.tools.recorder_node import RecorderNode
 from robovan_autonomy.tools.run_info import RunInfo
@@ -216,8 +215,7 @@ class Simulation:
         out = self.options.out_dir
         out.mkdir(parents=True, exist_ok=True)
         bag_dir = out / "run"
-        if bag_dir.exists():
-            shutil.rmtree(bag_dir)
+        remove_previous_bag(bag_dir)
         run_info = RunInfo.from_scenario(self.scenario, self.options.ground_truth, self.world.seed)
         bag = BagWriter(bag_dir, custom_data=run_info.custom_data()) if self.options.record else None
         self._build_graph(bag)
