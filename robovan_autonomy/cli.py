@@ -265,7 +265,7 @@ def _cmd_params(args) -> int:
 
 def _cmd_van_ecu(args) -> int:
     from robovan_autonomy.sim.van_ecu_bus import main as van_ecu_main
-    return van_ecu_main(args.rest) or 0
+    return van_ecu_main(args.rest, prog="robovan van-ecu")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -342,7 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("--markdown", action="store_true")
     params.set_defaults(func=_cmd_params)
 
-    van = sub.add_parser("van-ecu", help="play the van's ECU on a CAN bus (a separate process)")
+    # Everything after van-ecu goes to the van's own parser (sim/van_ecu_bus.py). With no option
+    # of its own here ('-' is no prefix), a leading --interface is not taken for one.
+    van = sub.add_parser("van-ecu", help="play the van's ECU on a CAN bus (a separate process)",
+                         add_help=False, prefix_chars="+")
     van.add_argument("rest", nargs=argparse.REMAINDER)
     van.set_defaults(func=_cmd_van_ecu)
     return parser
