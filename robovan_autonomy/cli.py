@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from robovan_autonomy.config_errors import ConfigError, share_dir
+from robovan_autonomy.config_errors import ConfigError, OutputError, StartupError, share_dir
 
 
 def _cmd_run(args) -> int:
@@ -35,7 +35,11 @@ def _cmd_run(args) -> int:
         return max((p.returncode or 0) for p in processes)
     context = rclpy.Context()
     rclpy.init(context=context)
-    nodes = create_nodes(specs, parameters, context, use_sim_time)
+    try:
+        nodes = create_nodes(specs, parameters, context, use_sim_time)
+    except BaseException:
+        rclpy.try_shutdown(context=context)
+        raise
     executor = MultiThreadedExecutor(context=context)
     for node in nodes:
         executor.add_node(node)
@@ -187,6 +191,15 @@ def _ground_truth_stages(text: str) -> list[str]:
     return stages
 
 
+def _time_limit(text: str) -> float:
+    from robovan_autonomy.sim.scenario import check_time_limit
+
+    try:
+        return check_time_limit(float(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def bench_dir() -> Path:
     return share_dir() / "bench"
 
@@ -252,7 +265,7 @@ def _cmd_params(args) -> int:
 
 def _cmd_van_ecu(args) -> int:
     from robovan_autonomy.sim.van_ecu_bus import main as van_ecu_main
-    return van_ecu_main(args.rest) or 0
+    return van_ecu_main(args.rest, prog="robovan van-ecu")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,7 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--realtime", action="store_true", help="pace to the wall clock (default: lockstep)")
     sim.add_argument("--ground-truth", type=_ground_truth_stages, default=[],
                      help="stages fed from ground truth, e.g. localization,perception")
-    sim.add_argument("--time-limit", type=float, help="override the scenario's time limit (s)")
+    sim.add_argument("--time-limit", type=_time_limit,
+                     help="override the scenario's time limit (s), within the range of its "
+                          "time_limit_s")
     sim.add_argument("--no-record", action="store_true", help="skip run.mcap")
     sim.add_argument("--discoverable", action="store_true",
                      help="let other processes (RViz, Foxglove, ros2 topic) see the run's graph; "
@@ -327,7 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("--markdown", action="store_true")
     params.set_defaults(func=_cmd_params)
 
-    van = sub.add_parser("van-ecu", help="play the van's ECU on a CAN bus (a separate process)")
+    # Everything after van-ecu goes to the van's own parser (sim/van_ecu_bus.py). With no option
+    # of its own here ('-' is no prefix), a leading --interface is not taken for one.
+    van = sub.add_parser("van-ecu", help="play the van's ECU on a CAN bus (a separate process)",
+                         add_help=False, prefix_chars="+")
     van.add_argument("rest", nargs=argparse.REMAINDER)
     van.set_defaults(func=_cmd_van_ecu)
     return parser
@@ -337,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as err:
+    except (ConfigError, OutputError, StartupError) as err:
         print(f"robovan {args.command}: {err}", file=sys.stderr)
         return 2
 

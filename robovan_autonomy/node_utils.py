@@ -1,16 +1,19 @@
 """The few things every node shell does the same way: parameters, diagnostics, clocks."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 
 from robovan_autonomy import interfaces
-from robovan_autonomy.parameters import Param
+from robovan_autonomy.config_errors import ConfigError, StartupError
+from robovan_autonomy.parameters import Param, node_parameters, read_params_file
 
 
-class ParameterError(RuntimeError):
+class ParameterError(StartupError):
     """A bad parameter value at start-up: the node must not run with it."""
 
 
@@ -49,13 +52,73 @@ def declare_parameters(node: Node, params: list[Param]) -> SimpleNamespace:
     return SimpleNamespace(**values)
 
 
+def start_node(node_class, **node_kwargs) -> Node:
+    """Construct a node; a device or file it cannot open becomes a StartupError naming the node's
+    string parameters in force (the devices and files it opens: can_channel, map_file)."""
+    from can import CanError
+
+    node = node_class.__new__(node_class)  # held, so a failed constructor can be named and undone
+    try:
+        node.__init__(**node_kwargs)
+    except BaseException as err:
+        failure = _startup_failure(node, err) if isinstance(err, (OSError, CanError)) else None
+        try:
+            # rclpy's part only: the node's own destroy_node expects a whole node, and the
+            # context would call it at shutdown. An AttributeError: rclpy built nothing.
+            Node.destroy_node(node)
+        except AttributeError:
+            pass
+        if failure is not None:
+            raise failure from err
+        raise
+    return node
+
+
+def _startup_failure(node: Node, err: Exception) -> StartupError:
+    params = vars(getattr(node, "params", SimpleNamespace()))
+    opened = ", ".join(f"{key} {value!r}" for key, value in params.items()
+                       if isinstance(value, str) and value)
+    return StartupError(f"cannot open {opened or 'what it needs'}: {err}")
+
+
+def ros_params_files(argv: list[str]) -> list[Path]:
+    """The files that `--params-file` names in the ROS arguments of a command line."""
+    files, in_ros_args = [], False
+    for arg, following in zip(argv, argv[1:]):
+        if arg == "--ros-args":
+            in_ros_args = True
+        elif arg == "--":
+            in_ros_args = False
+        elif in_ros_args and arg == "--params-file":
+            files.append(Path(following))
+    return files
+
+
 def spin_node(node_class, args=None) -> None:
-    """A node's console-script entry: init, spin until Ctrl-C or shutdown, clean up."""
+    """A node's console-script entry: init, spin until Ctrl-C or shutdown, clean up.
+
+    rclpy reads `--params-file` files itself, ignoring unknown keys and keeping the last of
+    duplicate ones, so they are checked here as `robovan run` checks them. A start-up failure
+    (a bad params file or parameter, a device that will not open) is one line on stderr and
+    exit status 2, not a traceback.
+    """
     import rclpy
     from rclpy.executors import ExternalShutdownException
 
-    rclpy.init(args=args)
-    node = node_class()
+    node = None
+    try:
+        files = {path: read_params_file(path) for path in ros_params_files(args or sys.argv)}
+        rclpy.init(args=args)
+        node = start_node(node_class)
+        declared = sys.modules[node_class.__module__].PARAMETERS  # as stack.NodeSpec reads them
+        for path, blocks in files.items():
+            node_parameters(path, blocks, node.get_fully_qualified_name(), declared)
+    except (ConfigError, StartupError) as err:
+        print(f"{Path(sys.argv[0]).name}: {' '.join(str(err).split())}", file=sys.stderr)
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+        raise SystemExit(2) from None
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):

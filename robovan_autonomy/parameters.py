@@ -9,9 +9,7 @@ import dataclasses
 import math
 from pathlib import Path
 
-import yaml
-
-from robovan_autonomy.config_errors import ConfigError
+from robovan_autonomy.config_errors import ConfigError, load_yaml
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,41 +54,69 @@ class Param:
 BUILTIN_PARAMETERS = (Param("use_sim_time", False, "follow /clock instead of the wall clock"),)
 
 
-def load_params_file(path: str | Path, declared: dict[str, list[Param]]) -> dict[str, dict]:
-    """Read and validate a ROS 2 params file against the declarations of each node.
+WILDCARD = "/**"  # a params-file block every node reads (launch_ros writes dict parameters so)
 
-    Returns {node_name: {param: value}}. Unknown nodes or keys are errors: a typo in a params
-    file must not silently leave a default in force on a vehicle.
-    """
+
+def read_params_file(path: str | Path) -> dict[str, dict]:
+    """A ROS 2 params file as {node key: its ros__parameters mapping}, read strictly (a key
+    given twice, a binary file: ConfigError) and its shape checked."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(path, "", f"cannot read parameters: {err}") from err
+    doc = load_yaml(path)
     if doc is None:
         return {}
     if not isinstance(doc, dict):
         raise ConfigError(path, "", "expected a mapping of node names")
-    result = {}
-    for node_name, block in doc.items():
-        if node_name not in declared:
-            raise ConfigError(path, str(node_name), f"unknown node; known: {sorted(declared)}")
+    blocks = {}
+    for node_key, block in doc.items():
         if not isinstance(block, dict) or set(block) != {"ros__parameters"}:
-            raise ConfigError(path, str(node_name), "expected exactly one key 'ros__parameters'")
+            raise ConfigError(path, str(node_key), "expected exactly one key 'ros__parameters'")
         values = block["ros__parameters"] or {}
         if not isinstance(values, dict):
-            raise ConfigError(path, f"{node_name}.ros__parameters", "expected a mapping")
-        by_name = {p.name: p for p in [*declared[node_name], *BUILTIN_PARAMETERS]}
+            raise ConfigError(path, f"{node_key}.ros__parameters", "expected a mapping")
+        blocks[str(node_key)] = values
+    return blocks
+
+
+def _reads_block(node_key: str, node_name: str) -> bool:
+    """Whether node `node_name` (fully qualified: '/planner') reads this block, as rclpy does."""
+    return node_key == WILDCARD or "/" + node_key.lstrip("/") == node_name
+
+
+def node_parameters(path: str | Path, blocks: dict[str, dict], node_name: str,
+                    params: list[Param]) -> dict:
+    """The values the blocks of params file `path` give node `node_name` (fully qualified): the
+    wildcard block, then its own. A key the node does not declare is an error: a typo in a
+    params file must not silently leave a default in force on a vehicle."""
+    by_name = {p.name: p for p in [*params, *BUILTIN_PARAMETERS]}
+    result = {}
+    for node_key, values in sorted(blocks.items(), key=lambda item: item[0] != WILDCARD):
+        if not _reads_block(node_key, node_name):
+            continue
         for key, value in values.items():
-            where = f"{node_name}.ros__parameters.{key}"
+            where = f"{node_key}.ros__parameters.{key}"
             if key not in by_name:
                 raise ConfigError(path, where, f"unknown parameter; known: {sorted(by_name)}")
             reason = by_name[key].check(value)
             if reason:
                 raise ConfigError(path, where, reason)
-            if isinstance(by_name[key].default, float):
-                value = float(value)
-            result.setdefault(node_name, {})[key] = value
+            result[key] = float(value) if isinstance(by_name[key].default, float) else value
+    return result
+
+
+def load_params_file(path: str | Path, declared: dict[str, list[Param]]) -> dict[str, dict]:
+    """Read and validate a ROS 2 params file against the declarations of each node.
+
+    Returns {node_name: {param: value}}. Unknown nodes or keys are errors.
+    """
+    blocks = read_params_file(path)
+    for node_key in blocks:
+        if not any(_reads_block(node_key, f"/{name}") for name in declared):
+            raise ConfigError(path, node_key, f"unknown node; known: {sorted(declared)}")
+    result = {}
+    for name, params in declared.items():
+        values = node_parameters(path, blocks, f"/{name}", params)
+        if values:
+            result[name] = values
     return result
 
 

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 import numpy as np
-import yaml
 
-from robovan_autonomy.config_errors import ConfigError, config_path
+from robovan_autonomy.config_errors import ConfigError, config_path, load_yaml
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.vehicle_params import VehicleParams
 
@@ -675,23 +674,6 @@ ALL_SCHEMAS = (SCENARIO, START_POSE, STOP, ACTOR, WAYPOINT, SIZE, TRIGGER, BRAKE
 # ----------------------------------------------------------------------------------------------
 # Loading.
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice in one mapping (PyYAML keeps the last silently)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise _Invalid(str(key), f"duplicate key on line {key_node.start_mark.line + 1}")
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 class MapLike(Protocol):
     """What validation needs of a loaded map (robovan_autonomy.mapping.lanelet_map.DistrictMap)."""
 
@@ -721,11 +703,21 @@ def parse_scenario(doc: Any, path: str | Path, lanelet_map: MapLike | None = Non
             raise _Invalid("name", f"{scenario.name!r} differs from the file name {path.stem!r}")
         if not scenario.map_path.is_file():
             raise _Invalid("map", f"no map {scenario.map!r} under {MAP_DIR}")
-        if lanelet_map is not None:
-            _check_against_map(scenario, lanelet_map)
     except _Invalid as err:
         raise ConfigError(path, err.key, err.reason) from None
-    return dataclasses.replace(scenario, source=path)
+    scenario = dataclasses.replace(scenario, source=path)
+    if lanelet_map is not None:
+        check_against_map(scenario, lanelet_map)
+    return scenario
+
+
+def check_time_limit(value: float) -> float:
+    """A time limit given outside a scenario file (`robovan sim --time-limit`), held to the
+    schema's time_limit_s rule; ValueError saying why not."""
+    try:
+        return _convert(value, SCENARIO.field("time_limit_s"), "time_limit_s")
+    except _Invalid as err:
+        raise ValueError(err.reason) from None
 
 
 def parse_actor(doc: Any, source: str | Path = "<inline actor>") -> ActorSpec:
@@ -742,13 +734,16 @@ def load_scenario(name_or_path: str | Path, lanelet_map: MapLike | None = None) 
     if not path.is_file():
         known = ", ".join(list_scenarios()) or "none"
         raise ConfigError(path, "", f"no such scenario file (shipped scenarios: {known})")
+    return parse_scenario(load_yaml(path), path, lanelet_map)
+
+
+def check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:
+    """ConfigError naming the scenario file when a bay or lanelet it names is not in the map,
+    or its start lies beyond its lanelet's end: whatever runs a scenario calls this first."""
     try:
-        doc = yaml.load(path.read_text(), Loader=_StrictLoader)
+        _check_against_map(scn, lanelet_map)
     except _Invalid as err:
-        raise ConfigError(path, err.key, err.reason) from None
-    except yaml.YAMLError as err:
-        raise ConfigError(path, "", f"not valid YAML: {err}") from None
-    return parse_scenario(doc, path, lanelet_map)
+        raise ConfigError(scn.source, err.key, err.reason) from None
 
 
 def _check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:

@@ -118,8 +118,9 @@ def _print_transition(t_s: float, old: DbwState, new: DbwState, fault: FaultCode
     print(f"{t_s:10.3f} s  {old.name} -> {new.name}{reason}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Play the robovan's drive-by-wire ECU on a CAN bus, in realtime.")
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Play the robovan's drive-by-wire ECU on a CAN bus, in realtime.")
     parser.add_argument("--interface", default="udp_multicast", help="python-can interface")
     parser.add_argument("--channel", required=True, help="python-can channel (udp_multicast: the group)")
     parser.add_argument("--port", type=int, default=43113, help="udp_multicast: UDP port (the bridge's can_udp_port)")

@@ -5,6 +5,8 @@ The offered QoS of each topic is stored with its connection, as `ros2 bag record
 """
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness, QosReliability,
@@ -12,9 +14,13 @@ from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness, Q
 from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from robovan_autonomy.config_errors import ConfigError, OutputError, load_yaml
+
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 _INFINITE = QosTime(sec=0x7FFFFFFF, nsec=0xFFFFFFFF)  # how rosbag2 writes "no limit"
 _INFINITE_NS = 2**63 - 1                              # rclpy's Infinite duration
+BAG_METADATA = "metadata.yaml"
+_MOVE_IT = "choose another --out, or move it away"
 
 
 def msgtype_name(msg_class) -> str:
@@ -88,3 +94,38 @@ class BagWriter:
 
     def close(self) -> None:
         self._writer.close()
+
+
+def check_replaceable(path: str | Path) -> None:
+    """OutputError unless `path` is free or holds only a bag a run wrote there (its rosbag2
+    metadata and the storage file named after the folder), which a re-run may replace."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink() or not path.is_dir():
+        raise OutputError(f"{path} is not a bag folder a run wrote; {_MOVE_IT}")
+    own = {BAG_METADATA, f"{path.name}.mcap", f"{path.name}.db3"}
+    foreign = sorted(entry.name for entry in path.iterdir()
+                     if entry.name not in own or entry.is_symlink() or not entry.is_file())
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise OutputError(f"{path} holds {', '.join(foreign[:3])}{more}, which no run wrote; "
+                          f"{_MOVE_IT}")
+    if any(path.iterdir()) and not _is_bag_metadata(path / BAG_METADATA):
+        raise OutputError(f"{path} holds no rosbag2 {BAG_METADATA}, so no run wrote it; {_MOVE_IT}")
+
+
+def remove_previous_bag(path: str | Path) -> None:
+    """Make room for a new bag at `path` by removing the one a previous run wrote there; anything
+    else there is an OutputError (check_replaceable), never deleted."""
+    check_replaceable(path)
+    if os.path.lexists(path):
+        shutil.rmtree(path)
+
+
+def _is_bag_metadata(path: Path) -> bool:
+    try:
+        doc = load_yaml(path)
+    except ConfigError:
+        return False
+    return isinstance(doc, dict) and "rosbag2_bagfile_information" in doc

@@ -26,18 +26,27 @@ def merged_parameters(files: list[Path], extra: dict[str, dict] | None = None) -
 def create_nodes(specs: list[NodeSpec], parameters: dict[str, dict], context, use_sim_time: bool,
                  remappings: list[tuple[str, str]] = (),
                  node_remappings: dict[str, list[tuple[str, str]]] | None = None):
-    """remappings apply to every node; node_remappings only to the named node."""
+    """The nodes of `specs`; when one cannot start, those already built are destroyed.
+    remappings apply to every node; node_remappings only to the named node."""
     from rclpy.parameter import Parameter
 
+    from robovan_autonomy.node_utils import start_node
+
     nodes = []
-    for spec in specs:
-        values = dict(parameters.get(spec.name, {}))
-        overrides = [Parameter(key, value=value) for key, value in values.items()]
-        overrides.append(Parameter("use_sim_time", value=use_sim_time))
-        remaps = [*remappings, *(node_remappings or {}).get(spec.name, ())]
-        remap_args = ["--ros-args"] + [arg for a, b in remaps for arg in ("-r", f"{a}:={b}")]
-        nodes.append(spec.node_class()(context=context, parameter_overrides=overrides,
-                                       cli_args=remap_args if remaps else None))
+    try:
+        for spec in specs:
+            values = dict(parameters.get(spec.name, {}))
+            overrides = [Parameter(key, value=value) for key, value in values.items()]
+            overrides.append(Parameter("use_sim_time", value=use_sim_time))
+            remaps = [*remappings, *(node_remappings or {}).get(spec.name, ())]
+            remap_args = ["--ros-args"] + [arg for a, b in remaps for arg in ("-r", f"{a}:={b}")]
+            nodes.append(start_node(spec.node_class(), context=context,
+                                    parameter_overrides=overrides,
+                                    cli_args=remap_args if remaps else None))
+    except BaseException:
+        for node in nodes:
+            node.destroy_node()
+        raise
     return nodes
 
 

@@ -27,7 +27,6 @@ import dataclasses
 import importlib
 import json
 import os
-import shutil
 import sys
 import threading
 import time
@@ -49,7 +48,8 @@ from robovan_autonomy.sim.world import STEP_S
 from robovan_autonomy.stack import STAGES, node_set, params_files
 from robovan_autonomy.tools import replay_metrics as metrics
 from robovan_autonomy.tools.bag_reader import BagError, BagReader
-from robovan_autonomy.tools.bag_writer import STORAGES, BagWriter, msgtype_name
+from robovan_autonomy.tools.bag_writer import (STORAGES, BagWriter, check_replaceable, msgtype_name,
+                                                remove_previous_bag)
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
 from robovan_autonomy.tools.recorder_node import RecorderNode
 from robovan_autonomy.tools.run_info import RUN_INFO_KEY, RunInfo
@@ -234,11 +234,15 @@ class Replay:
         if bag == out or out in bag.parents:
             raise BagError(self.reader.requested, f"--out {self.options.out_dir} holds the bag being "
                                                   "replayed; choose another folder")
+        check_replaceable(self.options.out_dir / OUTPUT_DIR_NAME)
 
     def _run_info(self) -> RunInfo | None:
         if self.options.scenario:
-            from robovan_autonomy.sim.scenario import load_scenario
-            return RunInfo.from_scenario(load_scenario(self.options.scenario))
+            from robovan_autonomy.mapping.lanelet_map import load_map
+            from robovan_autonomy.sim.scenario import check_against_map, load_scenario
+            scenario = load_scenario(self.options.scenario)
+            check_against_map(scenario, load_map(scenario.map_path))
+            return RunInfo.from_scenario(scenario)
         try:
             info = RunInfo.from_custom_data(self.reader.custom_data)
         except ValueError as err:
@@ -337,8 +341,7 @@ class Replay:
         out = self.options.out_dir
         out.mkdir(parents=True, exist_ok=True)
         bag_dir = out / OUTPUT_DIR_NAME
-        if bag_dir.exists():
-            shutil.rmtree(bag_dir)
+        remove_previous_bag(bag_dir)
         (out / "report.json").unlink(missing_ok=True)
         writer = BagWriter(bag_dir, self.options.storage, custom_data=self.reader.custom_data)
         error: BagError | None = None

@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -38,14 +37,14 @@ from robovan_autonomy import interfaces as itf
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.planning.planner_node import MISSION_COMPLETE_MESSAGE
 from robovan_autonomy.sim.report import MapFeatures, RunRecorder, VanTruth, judge, write_report_png
-from robovan_autonomy.sim.scenario import Scenario, load_scenario
+from robovan_autonomy.sim.scenario import Scenario, check_against_map, load_scenario
 from robovan_autonomy.sim.simulator_node import SimulatorNode
 from robovan_autonomy.sim.stack_faults import (FAULTED_PREFIX, FaultRelayNode, RogueCanTransmitter,
                                                RogueCommandNode, VanReportBus, relayed_topics)
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.sim.world import STEP_S, SimWorld
 from robovan_autonomy.stack import STAGES, node_set, params_files
-from robovan_autonomy.tools.bag_writer import BagWriter
+from robovan_autonomy.tools.bag_writer import BagWriter, remove_previous_bag
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
 from robovan_autonomy.tools.recorder_node import RecorderNode
 from robovan_autonomy.tools.run_info import RunInfo
@@ -140,6 +139,7 @@ class Simulation:
         self.scenario: Scenario = load_scenario(options.scenario)
         self.vehicle = load_vehicle_params()
         self.district = load_map(self.scenario.map_path)
+        check_against_map(self.scenario, self.district)
         self.world = SimWorld(self.scenario, self.district, self.vehicle, options.seed)
         self.time_limit_s = options.time_limit_s or self.scenario.time_limit_s
         self.features = MapFeatures.from_map(self.district, self.scenario, self.vehicle)
@@ -237,8 +237,7 @@ class Simulation:
         out = self.options.out_dir
         out.mkdir(parents=True, exist_ok=True)
         bag_dir = out / "run"
-        if bag_dir.exists():
-            shutil.rmtree(bag_dir)
+        remove_previous_bag(bag_dir)
         run_info = RunInfo.from_scenario(self.scenario, self.options.ground_truth, self.world.seed)
         bag = BagWriter(bag_dir, custom_data=run_info.custom_data()) if self.options.record else None
         self._build_graph(bag)

@@ -54,13 +54,47 @@ def test_value_outside_choices_is_an_error(tmp_path):
 
 def test_unparsable_yaml_names_the_file(tmp_path):
     path = write(tmp_path, "planner: [\n")
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="not valid YAML"):
         load_params_file(path, DECLARED)
+
+
+def test_a_key_given_twice_is_an_error_naming_its_line(tmp_path):
+    path = write(tmp_path, "planner:\n  ros__parameters:\n    rate_hz: 20.0\n    rate_hz: 30.0\n")
+    with pytest.raises(ConfigError) as err:
+        load_params_file(path, DECLARED)
+    assert (err.value.path, err.value.key) == (path, "rate_hz")
+    assert err.value.reason == "duplicate key on line 4"
+
+
+def test_a_binary_file_is_an_error_naming_the_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(ConfigError) as err:
+        load_params_file(path, DECLARED)
+    assert err.value.path == path and "not UTF-8 text" in err.value.reason
 
 
 def test_use_sim_time_is_accepted_for_every_node(tmp_path):
     path = write(tmp_path, "planner:\n  ros__parameters:\n    use_sim_time: true\n")
     assert load_params_file(path, DECLARED) == {"planner": {"use_sim_time": True}}
+
+
+def test_a_wildcard_block_gives_every_node_its_values_and_a_node_block_overrides_them(tmp_path):
+    declared = {**DECLARED, "gate": [Param("rate_hz", 100.0, "tick rate", min=1.0, max=1000.0)]}
+    path = write(tmp_path, "planner:\n  ros__parameters:\n    rate_hz: 20.0\n"
+                           "/**:\n  ros__parameters:\n    rate_hz: 30.0\n    use_sim_time: true\n")
+    assert load_params_file(path, declared) == {
+        "planner": {"rate_hz": 20.0, "use_sim_time": True},
+        "gate": {"rate_hz": 30.0, "use_sim_time": True}}
+
+
+def test_a_wildcard_key_that_some_node_does_not_declare_is_an_error(tmp_path):
+    declared = {**DECLARED, "gate": [Param("tick_hz", 100.0, "tick rate")]}
+    path = write(tmp_path, "/**:\n  ros__parameters:\n    rate_hz: 30.0\n")
+    with pytest.raises(ConfigError) as err:
+        load_params_file(path, declared)
+    assert err.value.key == "/**.ros__parameters.rate_hz"
+    assert "unknown parameter" in err.value.reason
 
 
 def test_markdown_table_lists_ranges_and_choices():

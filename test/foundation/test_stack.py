@@ -52,3 +52,13 @@ def test_robovan_params_check_names_a_bad_file_and_exits_non_zero(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert str(bad) in result.stderr and "rate_hz" in result.stderr
+
+
+def test_robovan_params_check_names_a_binary_file_in_one_line(tmp_path):
+    binary = tmp_path / "params.yaml"
+    binary.write_bytes(bytes(range(256)))
+    result = subprocess.run([sys.executable, "-m", "robovan_autonomy.cli", "params", "--check",
+                             str(binary)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"robovan params: {binary}: not UTF-8 text (byte 0x80 at offset 128); is it a binary file?"]

@@ -4,9 +4,11 @@ import os
 import shutil
 
 import pytest
+import yaml
 
 from robovan_autonomy import cli
 from robovan_autonomy import interfaces as itf
+from robovan_autonomy.config_errors import ConfigError, config_path
 from robovan_autonomy.tools.bag_reader import BagError, BagReader
 from robovan_autonomy.tools.replay import ReplayOptions, run_replay
 
@@ -72,3 +74,15 @@ def test_out_folder_that_holds_the_bag_is_refused_and_the_bag_kept(sim_run, tmp_
         _replay(tmp_path / "sim" / "run.mcap", tmp_path / "sim")
     with BagReader(tmp_path / "sim" / "run") as reader:
         assert reader.has_messages(itf.VEHICLE_STATUS)
+
+
+def test_a_scenario_bay_not_in_the_map_is_refused_before_anything_is_written(sim_run, tmp_path):
+    doc = yaml.safe_load(config_path("scenarios", "corridor_cruise.yaml").read_text())
+    doc.update(name="probe", mission=[{"bay": "bay_Z"}])
+    scenario = tmp_path / "probe.yaml"
+    scenario.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ConfigError) as err:
+        _replay(sim_run / "run", tmp_path / "out", scenario=str(scenario))
+    assert (err.value.path, err.value.key) == (scenario, "mission[0].bay")
+    assert "unknown bay name 'bay_Z'" in err.value.reason
+    assert not (tmp_path / "out").exists()

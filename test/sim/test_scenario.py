@@ -208,6 +208,24 @@ def test_a_key_given_twice_is_rejected_with_its_line(tmp_path):
     assert err.key == "seed" and "duplicate key on line" in err.reason
 
 
+def test_a_list_used_as_a_key_is_rejected_with_its_line(tmp_path):
+    err = rejection(tmp_path, "? [name, seed]\n: probe\n")
+    assert err.key == "" and "unhashable key (line 1" in err.reason
+
+
+def test_a_file_that_is_not_utf8_text_is_rejected(tmp_path):
+    path = tmp_path / "probe.yaml"
+    path.write_bytes(yaml.safe_dump(VALID).encode("utf-16"))
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert info.value.path == path and "not UTF-8 text" in info.value.reason
+
+
+def test_a_file_with_control_characters_is_rejected(tmp_path):
+    err = rejection(tmp_path, "name: probe\x00\x01\n")
+    assert err.key == "" and "not valid YAML" in err.reason
+
+
 def test_text_that_is_not_yaml_is_rejected(tmp_path):
     err = rejection(tmp_path, "name: [unclosed\n")
     assert err.key == "" and "not valid YAML" in err.reason

@@ -1,11 +1,16 @@
 """The van on a real python-can virtual bus, lockstep and realtime, and as a standalone process."""
 import io
 import itertools
+import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import can
 import pytest
 
+from robovan_autonomy.cli import build_parser
 from robovan_autonomy.sim.van_ecu import VanEcu
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus, main
 from robovan_autonomy.vehicle.rvn_dbw import (
@@ -85,3 +90,28 @@ def test_main_plays_the_van_and_prints_transitions(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "MANUAL -> READY" in out
     assert "estop on" in out and "READY fault=NONE" in out
+
+
+def readme_van_ecu_command() -> list[str]:
+    """`robovan van-ecu ...` exactly as README.md writes it."""
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    command = re.search(r"`(robovan van-ecu [^`]*)`", readme.read_text())
+    return command.group(1).split()
+
+
+def test_the_readme_van_ecu_command_line_parses():
+    argv = readme_van_ecu_command()
+    assert "--interface" in argv and "--arm" in argv
+    assert build_parser().parse_args(argv[1:]).rest == argv[2:]
+
+
+def test_the_readme_van_ecu_command_plays_the_van_until_quit():
+    robovan = Path(sys.executable).parent / "robovan"
+    process = subprocess.Popen([str(robovan), *readme_van_ecu_command()[1:]], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate("quit\n", timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "van ECU on udp_multicast:239.74.163.2" in out and "MANUAL -> READY" in out

@@ -1,0 +1,55 @@
+"""`robovan sim` and `robovan eval` as a person runs them: what they refuse before running."""
+import pytest
+import yaml
+
+from robovan_autonomy.cli import build_parser, main
+from robovan_autonomy.config_errors import config_path
+
+NOT_IN_THE_MAP = [
+    ({"mission": [{"bay": "bay_Z"}]}, "mission[0].bay", "unknown bay name 'bay_Z'"),
+    ({"start_pose": {"bay": "depot"}}, "start_pose.bay", "unknown bay name 'depot'"),
+    ({"start_pose": {"lanelet": 999999, "s": 0.0}}, "start_pose.lanelet", "no road lanelet 999999"),
+    ({"start_pose": {"lanelet": 13, "s": 80.0}}, "start_pose.s",
+     "80.0 m is beyond the end of lanelet 13"),
+]
+
+
+def scenario_file(tmp_path, **changes):
+    """corridor_cruise, renamed `probe` and cut to a few seconds, with `changes` applied."""
+    doc = yaml.safe_load(config_path("scenarios", "corridor_cruise.yaml").read_text())
+    doc.update(name="probe", time_limit_s=3.0, actors=[], **changes)
+    path = tmp_path / "probe.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.mark.parametrize("command", ["sim", "eval"])
+@pytest.mark.parametrize("changes, key, reason", NOT_IN_THE_MAP)
+def test_a_scenario_whose_names_are_not_in_the_map_is_refused_before_running(
+        tmp_path, capsys, command, changes, key, reason):
+    path = scenario_file(tmp_path, **changes)
+    assert main([command, "--scenario", str(path), "--out", str(tmp_path / "out")]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"robovan {command}: {path} at '{key}': {reason}"), line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("nan", "expected a finite number, got nan"),
+    ("inf", "expected a finite number, got inf"),
+    ("0", "0.0 is out of range, allowed (0, 600]"),
+    ("-5", "-5.0 is out of range, allowed (0, 600]"),
+    ("600.5", "600.5 is out of range, allowed (0, 600]"),
+])
+def test_a_time_limit_outside_the_scenario_schema_is_refused_before_running(tmp_path, capsys,
+                                                                           value, reason):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sim", f"--time-limit={value}", "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"robovan sim: error: argument --time-limit: {reason}"
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_the_schema_maximum_time_limit_is_accepted():
+    assert build_parser().parse_args(["sim", "--time-limit", "600"]).time_limit == 600.0
