@@ -296,6 +296,7 @@ class RunRecorder:
         self._perceived: list[tuple[int, np.ndarray]] = []
         self._modes: list[tuple[float, str]] = []
         self._supervisor_modes: list[tuple[float, str, str]] = []  # (t, the supervisor's mode, why)
+        self._findings: list[tuple[float, str]] = []  # (t, the supervisor's findings) when they change
         self._latencies: list[float] = []
         self._declared_stops: list[tuple[float, str]] = []
         self._external: list[tuple[float, str, dict]] = []
@@ -311,6 +312,7 @@ class RunRecorder:
                     perceived_stamp_s: float | None = None,
                     mode: str | None = None,
                     supervisor_mode: tuple[str, str] | None = None,
+                    supervisor_findings: str | None = None,
                     e2e_latency_ms: Sequence[float] = (),
                     stop_events: Sequence[str] = (),
                     baseline_poses: Mapping[str, Sequence[float]] | None = None) -> None:
@@ -321,7 +323,8 @@ class RunRecorder:
         array / dicts / objects with x, y, vx, vy, class_id) with their stamp (default t_s: they are
         judged against the truth of the step nearest it, as the replay judges them); mode when it is known
         (the van's state, or while it is engaged the stack's); supervisor_mode: (mode, reason) as the
-        supervisor reports it, whatever the van does; stop_events:
+        supervisor reports it, whatever the van does, and supervisor_findings its health findings
+        (every stream's problem, '' when none); stop_events:
         bays the stack declared reached; baseline_poses: name → (stamp, x, y, yaw) of single-source
         estimates (GNSS only, odometry only) published beside the stack's own, for comparison."""
         step = len(self._t)
@@ -350,6 +353,9 @@ class RunRecorder:
         if supervisor_mode is not None and (not self._supervisor_modes
                                             or self._supervisor_modes[-1][1] != supervisor_mode[0]):
             self._supervisor_modes.append((float(t_s), *supervisor_mode))
+        last_findings = self._findings[-1][1] if self._findings else ""
+        if supervisor_findings is not None and supervisor_findings != last_findings:
+            self._findings.append((float(t_s), supervisor_findings))
         self._latencies.extend(float(v) for v in e2e_latency_ms)
         self._declared_stops.extend((float(t_s), name) for name in stop_events)
 
@@ -413,6 +419,8 @@ class RunRecorder:
             "perception": log.perception(),
             "mode": {"final": self._modes[-1][1] if self._modes else None,
                      "history": [[t, m] for t, m in self._modes]},
+            "supervisor": {"modes": [[t, m, why] for t, m, why in self._supervisor_modes],
+                           "findings": [[t, f] for t, f in self._findings]},
             "fault_response": log.fault_response(),
             "series": log.series(),
         }

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Callable
 
 import can
@@ -51,18 +52,38 @@ def sensor_faults(faults: list[Fault]) -> list[SensorFault]:
     return [SensorFault(FaultKind(f.kind), f.start_s, f.end_s, f.value or 0.0) for f in faults]
 
 
+def nan_message(msg):
+    """msg with every floating-point field NaN, as a node emitting garbage would send it (stamps
+    and durations are integers and stay: the message is still well-formed)."""
+    for name, kind in msg.get_fields_and_field_types().items():
+        value = getattr(msg, name)
+        if kind in ("double", "float"):
+            setattr(msg, name, math.nan)
+        elif kind.startswith(("double[", "float[", "sequence<double", "sequence<float")):
+            setattr(msg, name, [math.nan] * len(value))
+        elif kind.startswith("sequence<"):
+            for item in value:
+                if hasattr(item, "get_fields_and_field_types"):
+                    nan_message(item)
+        elif hasattr(value, "get_fields_and_field_types"):
+            nan_message(value)
+    return msg
+
+
 class FaultRelayNode(Node):
     """Passes one node's output from its private topic to the real one through a FaultInjector.
 
     Faults are judged at each message's stamp; a frozen message carries the stamp its fresh
-    replacement had (a planner repeating its last plan under fresh stamps). Messages due now go
-    out at once; delayed ones from the relay's timer.
+    replacement had (a planner repeating its last plan under fresh stamps); a NaN fault is applied
+    to the message's float fields (a plan's times are durations and cannot be NaN). Messages due
+    now go out at once; delayed ones from the relay's timer.
     """
 
     def __init__(self, target: str, faults: list[Fault], **node_kwargs):
         super().__init__(f"fault_relay_{target}", **node_kwargs)
         self.relayed = relayed_topics()[target]
-        self.injector = FaultInjector(sensor_faults(faults))
+        self.nan_faults = [f for f in faults if f.kind == "nan"]
+        self.injector = FaultInjector(sensor_faults([f for f in faults if f.kind != "nan"]))
         self._late: list[tuple[float, object]] = []
         self._pub = self.create_publisher(self.relayed.msg_type, self.relayed.topic, itf.RELIABLE_QOS)
         self.create_subscription(self.relayed.msg_type, FAULTED_PREFIX + self.relayed.topic, self._on_message,
@@ -82,7 +103,10 @@ class FaultRelayNode(Node):
         due = [payload for at, payload in self._late if at <= now + 1e-9]
         self._late = [(at, payload) for at, payload in self._late if at > now + 1e-9]
         for payload in due:
-            self._pub.publish(self.relayed.encode(payload))
+            msg = self.relayed.encode(payload)
+            if any(f.start_s <= payload.stamp_s < f.end_s for f in self.nan_faults):
+                msg = nan_message(msg)
+            self._pub.publish(msg)
 
 
 class RogueCommandNode(Node):

@@ -149,6 +149,7 @@ class Simulation:
         self.mode = "MANUAL"
         self.supervisor_mode: str | None = None  # the supervisor's operating mode, once it reports
         self.supervisor_reason = ""
+        self.supervisor_findings: str | None = None
         self.stack_faults = [f for f in self.scenario.faults if f.target in STACK_FAULT_TARGETS]
         self.relayed = {target: [f for f in self.stack_faults if f.target == target and f.kind != "kill"]
                         for target in relayed_topics()}
@@ -372,6 +373,7 @@ class Simulation:
             if "mode" in diagnostic.values:
                 self.supervisor_mode = diagnostic.values["mode"]
                 self.supervisor_reason = diagnostic.values.get("reason", "")
+                self.supervisor_findings = diagnostic.values.get("findings", "")
         node.new_diagnostics.clear()
         state = self.world.ecu.state
         # The van's own state unless it is engaged; engaged, the supervisor's mode (without one, autonomy).
@@ -391,6 +393,7 @@ class Simulation:
             perceived_stamp_s=None if objects is None else objects[0], mode=self.mode,
             supervisor_mode=None if self.supervisor_mode is None else (self.supervisor_mode,
                                                                        self.supervisor_reason),
+            supervisor_findings=self.supervisor_findings,
             e2e_latency_ms=latencies,
             baseline_poses=baselines)
 

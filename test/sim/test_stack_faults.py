@@ -1,14 +1,19 @@
 """Faults the runner injects into the stack: the van's reports on their way to the bridge, a rogue
-transmitter of command frames."""
+transmitter of command frames, a node's output through a relay."""
 import itertools
 
 import can
+import numpy as np
 import pytest
+from rclpy.parameter import Parameter
+from trajectory_msgs.msg import JointTrajectory
 
+from robovan_autonomy import interfaces as itf
 from robovan_autonomy.sim.scenario import Fault
-from robovan_autonomy.sim.stack_faults import RogueCanTransmitter, VanReportBus
+from robovan_autonomy.sim.stack_faults import FAULTED_PREFIX, FaultRelayNode, RogueCanTransmitter, VanReportBus
 from robovan_autonomy.sim.van_ecu import VanEcu
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
+from robovan_autonomy.tools.simulation import SimOptions, Simulation
 from robovan_autonomy.vehicle.rvn_dbw import (COMMAND_IDS, REPORT_IDS, E2EChecker, E2EVerdict, Frame, MsgId,
                                               decode)
 
@@ -80,3 +85,101 @@ def test_a_rogue_transmitter_sends_valid_command_frames_every_20_ms(channel):
     assert all(checker.check(f).ok for f in frames)
     accel = [decode(f) for f in frames if f.can_id == MsgId.ACCEL_CMD]
     assert all(a.enable and a.accel_mps2 == pytest.approx(1.5) for a in accel)
+
+
+# -- a node's output through a relay (real rclpy graph on sim time) -----------------------------
+def plan(stamp_s, speed_mps):
+    t = np.arange(0.0, 1.01, 0.1)
+    return itf.ControlPlan(stamp_s, t, np.zeros_like(t), np.zeros_like(t), np.full_like(t, speed_mps),
+                           np.zeros_like(t))
+
+
+def add_relay(sim_graph, fault: Fault) -> None:
+    node = FaultRelayNode("planner", [fault], context=sim_graph.context,
+                          parameter_overrides=[Parameter("use_sim_time", value=True)])
+    sim_graph.executor.add_node(node)
+    sim_graph.nodes.append(node)
+
+
+def relayed_plans(sim_graph, fault: Fault, until_s: float = 2.0):
+    """A planner publishing a plan (speed = its stamp) every 100 ms through a relay with `fault`."""
+    add_relay(sim_graph, fault)
+    source = sim_graph.publisher(JointTrajectory, FAULTED_PREFIX + itf.PLANNING_COMMAND)
+    out = sim_graph.collect(JointTrajectory, itf.PLANNING_COMMAND,
+                            lambda msg: (sim_graph.t_s, itf.decode_control_command(msg)))
+
+    def publish(t_s):
+        if round(t_s * 100) % 10 == 0:
+            source.publish(itf.encode_control_command(plan(t_s, t_s)))
+    sim_graph.run(until_s, publish)
+    return out
+
+
+def test_a_frozen_planner_repeats_its_last_plan_under_fresh_stamps(sim_graph):
+    out = relayed_plans(sim_graph, Fault("planner", "freeze", 1.0, None, None))
+    late = [p for _, p in out if p.stamp_s >= 1.0]
+    assert len(late) >= 9 and all(p.speed_mps[0] == pytest.approx(0.9) for p in late)
+    assert sorted({p.stamp_s for p in late}) == [p.stamp_s for p in late]
+
+
+def test_a_dropped_planner_output_stops_in_the_window(sim_graph):
+    out = relayed_plans(sim_graph, Fault("planner", "drop", 1.0, 0.5, None))
+    stamps = [p.stamp_s for _, p in out]
+    assert not any(1.0 <= s < 1.5 for s in stamps) and max(stamps) > 1.8
+
+
+def test_a_delayed_planner_output_arrives_late_with_its_stamp(sim_graph):
+    out = relayed_plans(sim_graph, Fault("planner", "delay", 1.0, None, 0.3))
+    late = [(arrived, p.stamp_s) for arrived, p in out if p.stamp_s >= 1.0]
+    assert late and all(arrived - stamp == pytest.approx(0.3, abs=0.011) for arrived, stamp in late)
+
+
+def test_nan_planner_output_cannot_be_decoded(sim_graph):
+    add_relay(sim_graph, Fault("planner", "nan", 0.0, None, None))
+    source = sim_graph.publisher(JointTrajectory, FAULTED_PREFIX + itf.PLANNING_COMMAND)
+    out = sim_graph.collect(JointTrajectory, itf.PLANNING_COMMAND)
+    source.publish(itf.encode_control_command(plan(0.01, 5.0)))
+    sim_graph.run(0.05)
+    assert len(out) == 1
+    with pytest.raises(itf.InterfaceError, match="non-finite"):
+        itf.decode_control_command(out[0])
+
+
+# -- the runner starts and ends them ---------------------------------------------------------------
+@pytest.fixture
+def graph_of(tmp_path):
+    """A simulation's graph, built but not run, with extra stack faults."""
+    built = []
+
+    def build(*faults):
+        simulation = Simulation(SimOptions("corridor_cruise", tmp_path, ground_truth=("localization", "perception"),
+                                           record=False, progress=False))
+        simulation.stack_faults.extend(faults)
+        simulation._build_graph(None)
+        built.append(simulation)
+        return simulation
+    yield build
+    for simulation in built:
+        simulation._teardown()
+
+
+def node_names(simulation) -> set[str]:
+    return {node.get_name() for node in simulation.nodes}
+
+
+def test_a_node_killed_for_a_while_is_restarted_after_it(graph_of):
+    simulation = graph_of(Fault("planner", "kill", 1.0, 0.5, None))
+    old = next(n for n in simulation.stack_nodes if n.get_name() == "planner")
+    simulation._inject_stack_faults(1.0)
+    assert "planner" not in node_names(simulation)
+    simulation._inject_stack_faults(1.5)
+    assert "planner" in node_names(simulation)
+    assert next(n for n in simulation.stack_nodes if n.get_name() == "planner") is not old
+
+
+def test_a_rogue_commander_writes_only_in_its_window(graph_of):
+    simulation = graph_of(Fault("control_command", "rogue", 1.0, 0.5, 1.5))
+    simulation._inject_stack_faults(1.0)
+    assert "rogue_commander" in node_names(simulation)
+    simulation._inject_stack_faults(1.5)
+    assert "rogue_commander" not in node_names(simulation)

@@ -89,3 +89,11 @@ def test_a_fault_detected_late_fails_the_detection_criterion():
 def test_a_fault_never_detected_fails_the_detection_criterion():
     verdict = judged(None)
     assert not verdict["passed"] and "no minimal-risk stop" in verdict["failed_criteria"][0]
+
+
+def test_the_supervisors_findings_are_reported_when_they_change():
+    recorder = RunRecorder(scenario(), vehicle=load_vehicle_params())
+    truth = VanTruth(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    for t, findings in ((0.01, ""), (0.02, "gnss: 0.0 Hz < 5 Hz"), (0.03, "gnss: 0.0 Hz < 5 Hz"), (0.04, "")):
+        recorder.record_step(t, truth, supervisor_mode=("READY", "van armed"), supervisor_findings=findings)
+    assert recorder.finalize(1.0)["supervisor"]["findings"] == [[0.02, "gnss: 0.0 Hz < 5 Hz"], [0.04, ""]]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
-from sensor_msgs.msg import Imu, JointState, PointCloud2
+from sensor_msgs.msg import Image, Imu, JointState, NavSatFix, PointCloud2
 from std_srvs.srv import Trigger
 
 from robovan_autonomy import interfaces as itf
@@ -76,7 +76,7 @@ class EngagedVan:
         return itf.encode_points(t_s, self.road_scan(t_s, post))
 
     def run(self, duration_s: float) -> None:
-        self.graph.run(duration_s, self.feed)
+        self.graph.run(duration_s, lambda t: self.feed(t))
 
     @property
     def mode(self) -> OperatingMode:
@@ -197,3 +197,66 @@ def test_bad_input_is_a_diagnostic_and_the_supervisor_keeps_running(sim_graph, c
     sim_graph.run(0.5)
     assert int(latest(diagnostics).values[counter]) >= 1
     assert any(m.stamp_s > bad_at + 0.3 for m in modes)
+
+
+# -- lying streams -----------------------------------------------------------------------------
+def test_a_lidar_sending_nan_clouds_on_time_starts_a_stop_within_half_a_second(engaged_van):
+    van = engaged_van
+    van.run(1.5)
+    healthy_scan, fault_at = van.road_scan, van.graph.t_s
+    van.road_scan = lambda t, post: np.full_like(healthy_scan(t, post), np.nan)
+    van.run(0.5)
+    stop = next(m for m in van.modes if m.mode.is_mrm)
+    assert stop.stamp_s - fault_at <= 0.5 and "non-finite" in stop.reason
+
+
+def test_a_frozen_lidar_starts_a_stop_naming_it(engaged_van):
+    van = engaged_van
+    van.run(1.5)
+    frozen = van.road_scan(van.graph.t_s, None)
+    van.road_scan = lambda t, post: frozen
+    van.run(0.5)
+    assert van.mode is OperatingMode.MRM_COMFORTABLE_STOP and "frozen" in van.modes[-1].reason
+
+
+def test_a_gnss_receiver_that_lies_is_a_fault_though_its_silence_only_warns(sim_graph):
+    sim_graph.add(SupervisorNode, watched_streams=["gnss"], expected_nodes=[""])
+    diagnostics = diagnostics_of(sim_graph, "supervisor")
+    fixes = sim_graph.publisher(NavSatFix, itf.GNSS_FIX, itf.SENSOR_QOS)
+
+    def feed(t_s, latitude=52.5):
+        if round(t_s * 100) % 10 == 0:
+            lat = latitude + 1e-6 * t_s  # a van moving north
+            fixes.publish(itf.encode_gnss_fix(itf.GnssFix(t_s, lat, 13.4, 38.0, True, np.eye(3))))
+    sim_graph.run(1.0, feed)
+    assert latest(diagnostics).level == itf.OK
+    sim_graph.run(1.0, lambda t: feed(t, latitude=math.nan))
+    status = latest(diagnostics)
+    assert status.level == itf.ERROR and "status says fix" in status.values["findings"]
+
+
+def test_the_camera_images_themselves_are_watched(sim_graph, plausible):
+    sim_graph.add(SupervisorNode, watched_streams=["camera"], expected_nodes=[""])
+    diagnostics = diagnostics_of(sim_graph, "supervisor")
+    images = sim_graph.publisher(Image, itf.CAMERA_IMAGE, itf.SENSOR_QOS)
+    black = np.zeros_like(plausible.camera_frame(0.0))
+
+    def feed(t_s, frame=None):
+        if round(t_s * 100) % 6 == 0:
+            images.publish(itf.encode_image(t_s, plausible.camera_frame(t_s) if frame is None else frame))
+    sim_graph.run(1.0, feed)
+    assert latest(diagnostics).level == itf.OK
+    sim_graph.run(0.5, lambda t: feed(t, black))
+    status = latest(diagnostics)
+    assert status.level == itf.ERROR and "black frame" in status.values["findings"]
+
+
+def test_a_clock_stepping_back_is_a_finding_not_every_input_in_the_future(engaged_van):
+    van = engaged_van
+    van.run(3.0)
+    graph = van.graph
+    graph.t_s -= 2.0  # /clock steps back; the van's streams keep their (now future) stamps
+    feed_ahead = van.feed
+    van.feed = lambda t: feed_ahead(t + 2.0)
+    van.run(0.2)
+    assert van.mode is OperatingMode.MRM_COMFORTABLE_STOP and "clock stepped back" in van.modes[-1].reason
