@@ -92,13 +92,13 @@ class LidarCheck:
         """points: (N, 4) x, y, z, intensity in the LiDAR frame, non-finite rows included."""
         lim, rows = self.limits, len(points)
         frozen = self.repeats.same(digest(points))
-        finite = points[np.all(np.isfinite(points[:, :3]), axis=1)]
+        finite = points[np.isfinite(points[:, :3]).all(axis=1), :3]
         if rows and len(finite) < lim.lidar_min_finite_ratio * rows:
             return f"{rows - len(finite)} of {rows} returns non-finite"
         if len(finite) < lim.lidar_min_return_ratio * self.pattern:
             return (f"{len(finite)} returns, {len(finite) / self.pattern:.0%} of the "
                     f"{self.pattern}-return scan pattern")
-        base = self.pose.to_base_link(finite[:, :3].astype(float))
+        base = self.pose.to_base_link(finite)
         ground = np.count_nonzero((np.abs(base[:, 2]) < GROUND_BAND_M)
                                   & (np.hypot(base[:, 0], base[:, 1]) < GROUND_RADIUS_M))
         if ground < lim.lidar_min_ground_returns:
