@@ -53,32 +53,20 @@ def declare_parameters(node: Node, params: list[Param]) -> SimpleNamespace:
 
 
 def start_node(node_class, **node_kwargs) -> Node:
-    """Construct a node; a device or file it cannot open becomes a StartupError naming the node's
-    string parameters in force (the devices and files it opens: can_channel, map_file)."""
-    from can import CanError
-
-    node = node_class.__new__(node_class)  # held, so a failed constructor can be named and undone
+    """Construct a node; when its constructor fails (a StartupError naming a parameter or a
+    device it cannot open, or a bug), what rclpy built of it is destroyed before the error goes on."""
+    node = node_class.__new__(node_class)  # held, so a failed constructor can be undone
     try:
         node.__init__(**node_kwargs)
-    except BaseException as err:
-        failure = _startup_failure(node, err) if isinstance(err, (OSError, CanError)) else None
+    except BaseException:
         try:
             # rclpy's part only: the node's own destroy_node expects a whole node, and the
             # context would call it at shutdown. An AttributeError: rclpy built nothing.
             Node.destroy_node(node)
         except AttributeError:
             pass
-        if failure is not None:
-            raise failure from err
         raise
     return node
-
-
-def _startup_failure(node: Node, err: Exception) -> StartupError:
-    params = vars(getattr(node, "params", SimpleNamespace()))
-    opened = ", ".join(f"{key} {value!r}" for key, value in params.items()
-                       if isinstance(value, str) and value)
-    return StartupError(f"cannot open {opened or 'what it needs'}: {err}")
 
 
 def ros_params_files(argv: list[str]) -> list[Path]:

@@ -28,6 +28,7 @@ from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import interfaces
+from robovan_autonomy.config_errors import StartupError
 from robovan_autonomy.interfaces import Diagnostic, InterfaceError
 from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
@@ -230,8 +231,12 @@ class DbwBridgeNode(Node):
         self._hazard = False
         self._active_limits: frozenset[str] = frozenset()
 
-        self._bus = can.Bus(**bus_kwargs(p.can_interface, p.can_channel, p.can_bitrate,
-                                         p.can_udp_port, p.can_udp_hop_limit))
+        try:
+            self._bus = can.Bus(**bus_kwargs(p.can_interface, p.can_channel, p.can_bitrate,
+                                             p.can_udp_port, p.can_udp_hop_limit))
+        except (OSError, can.CanError) as err:
+            raise StartupError(f"cannot open can_interface '{p.can_interface}', can_channel "
+                               f"'{p.can_channel}': {err}") from err
         self._notifier = can.Notifier(self._bus, [_ReportListener(self)], timeout=NOTIFIER_POLL_S)
 
         self._status_pub = self.create_publisher(JointState, interfaces.VEHICLE_STATUS,

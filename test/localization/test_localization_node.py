@@ -91,9 +91,9 @@ def publish_garbage(graph):
     """One of each kind of bad input, all at once."""
     t = graph.t
     gnss = graph.garbage[itf.GNSS_FIX]
-    nan_fix = NavSatFix(header=itf.header(t, itf.GNSS_FRAME), latitude=math.nan, longitude=math.nan,
-                        altitude=math.nan, status=NavSatStatus(status=NavSatStatus.STATUS_GBAS_FIX))
-    gnss.publish(nan_fix)
+    for status, dt in ((NavSatStatus.STATUS_GBAS_FIX, -0.002), (NavSatStatus.STATUS_NO_FIX, -0.001)):
+        gnss.publish(NavSatFix(header=itf.header(t + dt, itf.GNSS_FRAME), latitude=math.nan,
+                               longitude=math.nan, altitude=math.nan, status=NavSatStatus(status=status)))
     lat, lon, alt = graph.world.district.to_geodetic(20.0, -1.75)
     gnss.publish(NavSatFix(header=itf.header(t + 0.001, itf.GNSS_FRAME), latitude=lat, longitude=lon,
                            altitude=alt, status=NavSatStatus(status=NavSatStatus.STATUS_NO_FIX)))
@@ -157,7 +157,7 @@ def test_odometry_carries_a_positive_pose_covariance(run):
 
 def test_every_kind_of_garbage_is_counted_on_diagnostics(run):
     values = run.diagnostics[-1].values
-    for counter in ("rejected_gnss_nan", "rejected_gnss_no_fix", "rejected_gnss_off_map",
+    for counter in ("rejected_gnss_invalid", "rejected_gnss_nan", "rejected_gnss_no_fix", "rejected_gnss_off_map",
                     "rejected_imu_out_of_order", "rejected_imu_invalid", "rejected_lidar_empty",
                     "rejected_lidar_invalid", "rejected_vehicle_status_invalid"):
         assert int(values.get(counter, 0)) >= 1, counter
