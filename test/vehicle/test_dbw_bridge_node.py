@@ -466,7 +466,9 @@ class SeparateProcessVan:
     def __init__(self):
         rng = random.Random(uuid.uuid4().int)
         group = f"239.255.{rng.randint(1, 254)}.{rng.randint(1, 254)}"
-        port = rng.randint(20000, 60000)
+        # Above the ports DDS takes for the test domains (7400 + 250 per domain id, ids ≤ 100): a
+        # multicast socket receives every datagram sent to its port, whatever the group.
+        port = rng.randint(40000, 60000)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "robovan_autonomy.sim.van_ecu_bus", "--channel", group, "--port", str(port),
@@ -484,6 +486,7 @@ class SeparateProcessVan:
         self.executor.add_node(self.probe)
         self.client = self.probe.create_client(SetBool, interfaces.VEHICLE_ENGAGE)
         self.frames, self.states = [], []
+        self.foreign_datagrams = 0
 
     def spin_until(self, condition, timeout_s=20.0):
         deadline = time.monotonic() + timeout_s
@@ -491,7 +494,7 @@ class SeparateProcessVan:
         while not condition():
             assert time.monotonic() < deadline, f"van states seen: {set(self.states)}"
             self.executor.spin_once(timeout_sec=0.002)
-            while (message := self.sniffer.recv(timeout=0.0)) is not None:
+            while (message := self._sniff()) is not None:
                 frame = Frame(message.arbitration_id, bytes(message.data))
                 self.frames.append((message.timestamp, frame))
                 if frame.can_id == MsgId.DBW_STATUS:
@@ -500,6 +503,15 @@ class SeparateProcessVan:
                 future = self.client.call_async(SetBool.Request(data=True))
             if future is not None and future.done() and not future.result().success:
                 future = None
+
+    def _sniff(self):
+        """The next frame on the bus; a datagram that is no CAN frame (another program on the
+        port) is skipped, as the bridge's reader skips it."""
+        while True:
+            try:
+                return self.sniffer.recv(timeout=0.0)
+            except can.CanOperationError:
+                self.foreign_datagrams += 1
 
     def engage(self):
         self.spin_until(lambda: DbwState.ENGAGED in self.states[-5:] and len(self.frames) >= 200)
