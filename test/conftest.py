@@ -87,16 +87,9 @@ class SimClockGraph:
         return received
 
     def drain(self) -> None:
-        deadline = time.monotonic() + WAIT_WALL_S
-        while True:
-            try:
-                handler, _, _ = self.executor.wait_for_ready_callbacks(timeout_sec=0.0)
-            except self._rclpy.executors.TimeoutException:
-                return
-            handler()
-            if handler.exception() is not None:
-                raise handler.exception()
-            assert time.monotonic() < deadline, "the graph never ran out of work"
+        from robovan_autonomy.tools.lockstep import drain
+
+        drain(self.executor)
 
     def wait_for(self, condition) -> None:
         """Run callbacks (sim time standing still) until condition() holds: DDS may hand a message

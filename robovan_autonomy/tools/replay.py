@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 import rclpy
 from builtin_interfaces.msg import Time
-from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor, TimeoutException
+from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
@@ -50,13 +50,13 @@ from robovan_autonomy.tools import replay_metrics as metrics
 from robovan_autonomy.tools.bag_reader import BagError, BagReader
 from robovan_autonomy.tools.bag_writer import (STORAGES, BagWriter, check_replaceable, msgtype_name,
                                                 remove_previous_bag)
+from robovan_autonomy.tools.lockstep import drain, wait_until_matched
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
 from robovan_autonomy.tools.recorder_node import RecorderNode
 from robovan_autonomy.tools.run_info import RUN_INFO_KEY, RunInfo
 from robovan_autonomy.tools.simulation import GROUND_TRUTH_REMAPS
 
 TICK_NS = round(STEP_S * 1e9)    # the simulator's lockstep tick: the /clock granularity of a replay
-MAX_CALLBACKS_PER_TICK = 10_000  # a node that keeps re-triggering itself must not hang the replay
 PACED_END_GRACE_S = 0.5          # wall time the stack gets after the last tick to finish its work
 PROGRESS_EVERY_TICKS = 100       # one progress line per second of bag time
 DISCOVERY_RANGE_ENV = "ROS_AUTOMATIC_DISCOVERY_RANGE"
@@ -275,8 +275,9 @@ class Replay:
     def _add_recorder(self, writer: BagWriter) -> None:
         self.recording = _WriteHandOff(writer)
         sim_time = [Parameter("use_sim_time", value=True)]
-        self.nodes.append(RecorderNode(self.recording, self.outputs, context=self.context,
-                                       parameter_overrides=sim_time))
+        self.recorder = RecorderNode(self.recording, self.outputs, context=self.context,
+                                     parameter_overrides=sim_time)
+        self.nodes.append(self.recorder)
 
     def _destroy_graph(self) -> None:
         for node in self.nodes:
@@ -371,15 +372,18 @@ class Replay:
         return report
 
     def _start_executor(self) -> threading.Thread | None:
-        """Deterministic: one thread, driven tick by tick; else the stack spins on its own."""
+        """Deterministic: one thread, driven tick by tick, the recorder after the stack as in the
+        simulator (so a recorded run replays in the same order); else the stack spins on its own."""
+        wait_until_matched(self.nodes)
         if self.options.deterministic:
             self.executor = SingleThreadedExecutor(context=self.context)
-        else:
-            self.executor = MultiThreadedExecutor(context=self.context)
+            self.recorder_executor = SingleThreadedExecutor(context=self.context)
+            for node in self.nodes:
+                (self.recorder_executor if node is self.recorder else self.executor).add_node(node)
+            return None
+        self.executor = MultiThreadedExecutor(context=self.context)
         for node in self.nodes:
             self.executor.add_node(node)
-        if self.options.deterministic:
-            return None
         spinner = threading.Thread(target=self.executor.spin, name="replay_stack", daemon=True)
         spinner.start()
         return spinner
@@ -390,6 +394,8 @@ class Replay:
         self.executor.shutdown()
         if spinner is not None:
             spinner.join()
+        else:
+            self.recorder_executor.shutdown()
 
     def _ticks(self):
         """(tick time ns, [(topic, log ns, data)]) on the TICK_NS grid from the bag's start; a
@@ -451,15 +457,8 @@ class Replay:
         self.played += 1
 
     def _drain(self) -> None:
-        """Run every ready callback until none is left: the lockstep barrier."""
-        for _ in range(MAX_CALLBACKS_PER_TICK):
-            try:
-                handler, _, _ = self.executor.wait_for_ready_callbacks(timeout_sec=0.0)
-            except TimeoutException:
-                return
-            handler()
-            if handler.exception() is not None:
-                raise handler.exception()
+        drain(self.executor)
+        drain(self.recorder_executor)
 
 
 def _link_mcap(bag_dir: Path) -> None:

@@ -45,6 +45,7 @@ from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.sim.world import STEP_S, SimWorld
 from robovan_autonomy.stack import STAGES, node_set, params_files
 from robovan_autonomy.tools.bag_writer import BagWriter, remove_previous_bag
+from robovan_autonomy.tools.lockstep import drain, wait_until_matched
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
 from robovan_autonomy.tools.recorder_node import RecorderNode
 from robovan_autonomy.tools.run_info import RunInfo
@@ -57,7 +58,6 @@ GROUND_TRUTH_REMAPS = {"localization": (itf.ODOMETRY, itf.GROUND_TRUTH_ODOMETRY)
 LOCALIZATION_BASELINES = {"gnss_only": itf.LOCALIZATION_DEBUG_GNSS_ONLY,
                           "odometry_only": itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY}
 SETTLE_AFTER_COMPLETE_S = 1.0  # keep simulating briefly so the report sees the van at rest
-MAX_CALLBACKS_PER_TICK = 10_000
 # glibc malloc: the sensor models allocate numpy temporaries of a few MB every frame. By default
 # glibc serves those with fresh mmaps or trims them off the heap when freed, so every frame faults
 # their pages in again (about 40 % of the LiDAR's and camera's time). Arrays below the mmap
@@ -204,17 +204,23 @@ class Simulation:
         nodes = [self.sim_node, *self.stack_nodes]
         nodes += [FaultRelayNode(target, faults, context=self.context, parameter_overrides=sim_time)
                   for target, faults in self.relayed.items()]
-        if bag is not None:
-            nodes.append(RecorderNode(bag, recorded_topics(), context=self.context,
-                                      parameter_overrides=sim_time))
         for node in nodes:
             self.executor.add_node(node)
+        # The recorder drains after the stack, on an executor of its own: its callbacks must not
+        # change the order in which the stack's run within a tick (a recorded run is the same run).
+        self.recorder_executor = SingleThreadedExecutor(context=self.context)
+        if bag is not None:
+            recorder = RecorderNode(bag, recorded_topics(), context=self.context, parameter_overrides=sim_time)
+            self.recorder_executor.add_node(recorder)
+            nodes.append(recorder)
         self.nodes = nodes
+        wait_until_matched(nodes)
         self.bridge = next((n for n in self.stack_nodes if hasattr(n, "frames_received")), None)
         self._reports_sent = 0
 
     def _teardown(self) -> None:
         self.executor.shutdown()
+        self.recorder_executor.shutdown()
         for node in self.nodes:
             node.destroy_node()
         if self._rogue_can is not None:
@@ -223,15 +229,9 @@ class Simulation:
         rclpy.try_shutdown(context=self.context)
 
     def _drain(self) -> None:
-        """Run every ready callback until none is left: the lockstep barrier."""
-        for _ in range(MAX_CALLBACKS_PER_TICK):
-            try:
-                handler, _, _ = self.executor.wait_for_ready_callbacks(timeout_sec=0.0)
-            except rclpy.executors.TimeoutException:
-                return
-            handler()
-            if handler.exception() is not None:
-                raise handler.exception()
+        """Run every ready callback until none is left (the lockstep barrier), then record."""
+        drain(self.executor)
+        drain(self.recorder_executor)
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> dict:
@@ -345,6 +345,7 @@ class Simulation:
     def _add(self, node) -> None:
         self.executor.add_node(node)
         self.nodes.append(node)
+        wait_until_matched(self.nodes)
 
     def _remove(self, node) -> None:
         self.executor.remove_node(node)

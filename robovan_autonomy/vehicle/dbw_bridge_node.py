@@ -213,7 +213,6 @@ class DbwBridgeNode(Node):
         self._e2e_fault = ""
         self._e2e_fault_s = -math.inf
         self._van = VanView()
-        self._published_motion_s = -math.inf
         self._frames_received = 0
         self._undecodable_reports = 0
         self._bus_errors = 0
@@ -260,32 +259,46 @@ class DbwBridgeNode(Node):
 
     # -- CAN receive (Notifier thread) ---------------------------------------------------------
     def on_can_message(self, msg: can.Message) -> None:
-        if msg.is_extended_id or msg.is_remote_frame or msg.is_error_frame:
-            return
-        frame = rvn_dbw.Frame(msg.arbitration_id, bytes(msg.data))
-        now = now_s(self)
+        """Each trusted motion report goes out on /vehicle/status at once, with the latest
+        steering report: as fresh as the van reports it, and (in lockstep) before the tick's
+        timers run, as the simulator's sensors are."""
+        try:
+            if msg.is_extended_id or msg.is_remote_frame or msg.is_error_frame:
+                return
+            status = self._take_report(rvn_dbw.Frame(msg.arbitration_id, bytes(msg.data)), now_s(self))
+            if status is not None:
+                self._status_pub.publish(interfaces.encode_vehicle_status(status))
+        finally:
+            with self._lock:
+                self._frames_received += 1
+
+    def _take_report(self, frame: rvn_dbw.Frame, now: float) -> interfaces.VehicleStatus | None:
         with self._lock:
-            self._frames_received += 1
             if frame.can_id in rvn_dbw.COMMAND_IDS:
                 if (frame.can_id, frame.data) not in self._sent_frames:
                     self._authority.on_foreign_frame(rvn_dbw.MsgId(frame.can_id).name, now)
-                return
+                return None
             verdict = self._e2e.check(frame, now)
             if not verdict.ok:
                 self._on_e2e_failure(frame.can_id, verdict, now)
-                return
+                return None
             try:
                 report = rvn_dbw.decode(frame)
             except rvn_dbw.FrameError:
                 self._undecodable_reports += 1
-                return
+                return None
             if isinstance(report, rvn_dbw.DbwStatus):
                 self._van.status, self._van.status_s = report, now
                 self._engagement.on_status(report)
-            elif isinstance(report, rvn_dbw.MotionReport):
-                self._van.motion, self._van.motion_s = report, now
             elif isinstance(report, rvn_dbw.SteerReport):
                 self._van.steer, self._van.steer_s = report, now
+            elif isinstance(report, rvn_dbw.MotionReport):
+                self._van.motion, self._van.motion_s = report, now
+                steer = self._van.steer
+                if steer is not None:
+                    return interfaces.VehicleStatus(now, steer.angle_rad, steer.rate_radps, report.speed_mps,
+                                                    report.accel_mps2)
+            return None
 
     def _on_e2e_failure(self, can_id: int, verdict: rvn_dbw.E2EVerdict, now: float) -> None:
         """Under the lock. One bad frame is a warning; a streak, or a second sender, a fault."""
@@ -384,7 +397,6 @@ class DbwBridgeNode(Node):
             enable = self._engagement.enable(self._van, now)
             speed = self._van.speed_mps(now)
             measured_steer = self._van.steer_rad()
-            motion_s, motion, steer = self._van.motion_s, self._van.motion, self._van.steer
         wanted = self._follower.command_at(now, speed)
         if enable:
             limited = self._limiter.limit(Command(wanted.steer_rad, wanted.accel_mps2), dt, speed)
@@ -405,10 +417,6 @@ class DbwBridgeNode(Node):
                                         self._counters.next(MsgId.STEER_CMD)))
         self._send(rvn_dbw.AccelCommand(command.accel_mps2, gear, enable,
                                         self._counters.next(MsgId.ACCEL_CMD)))
-        if motion is not None and steer is not None and motion_s > self._published_motion_s:
-            self._published_motion_s = motion_s
-            self._status_pub.publish(interfaces.encode_vehicle_status(interfaces.VehicleStatus(
-                motion_s, steer.angle_rad, steer.rate_radps, motion.speed_mps, motion.accel_mps2)))
 
     def _send_body(self) -> None:
         self._send(rvn_dbw.BodyCommand(rvn_dbw.TurnSignal.OFF, self._hazard, False, False,

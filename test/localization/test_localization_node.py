@@ -9,11 +9,12 @@ import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
-from rclpy.executors import SingleThreadedExecutor, TimeoutException
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Imu, JointState, NavSatFix, NavSatStatus, PointCloud2
 
 from robovan_autonomy import interfaces as itf
+from robovan_autonomy.tools.lockstep import drain
 from robovan_autonomy.localization.localization_node import LocalizationNode
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.sim.scenario import load_scenario
@@ -22,7 +23,6 @@ from robovan_autonomy.sim.world import STEP_S, SimWorld
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 SCENARIO = "corridor_cruise"
-MAX_CALLBACKS = 10_000
 QUIET_S = 0.25          # only the clock runs at first: nothing to localize from yet
 GARBAGE_AT_S = 1.5
 RUN_S = 2.5
@@ -58,14 +58,7 @@ class Graph:
         self.t = 0.0
 
     def drain(self):
-        for _ in range(MAX_CALLBACKS):
-            try:
-                handler, _, _ = self.executor.wait_for_ready_callbacks(timeout_sec=0.0)
-            except TimeoutException:
-                return
-            handler()
-            if handler.exception() is not None:
-                raise handler.exception()
+        drain(self.executor)
 
     def tick(self, extra=None):
         self.t = round(self.t + STEP_S, 9)

@@ -52,3 +52,16 @@ def test_lockstep_runs_are_identical_for_the_same_seed(tmp_path):
     assert a.shape == b.shape and a.shape[0] > 700
     np.testing.assert_array_equal(a, b)
     assert first.world.van.speed_mps > 1.0
+
+
+def test_recording_a_whole_stack_run_does_not_change_it(tmp_path):
+    """The recorder's callbacks must not reorder the stack's within a tick."""
+    runs = [Simulation(SimOptions("crosswalk_pedestrian", tmp_path / str(record), progress=False,
+                                  record=record, time_limit_s=4.0)) for record in (False, True)]
+    for simulation in runs:
+        simulation.run()
+    plain, recorded = (np.array(simulation.recorder._van) for simulation in runs)
+    assert plain.shape == recorded.shape and runs[0].world.van.speed_mps > 0.5
+    np.testing.assert_array_equal(plain, recorded)
+    # Each plan's sensor-to-CAN latency: a plan that reached the bridge a tick later shows here.
+    assert runs[0].recorder._latencies == runs[1].recorder._latencies
