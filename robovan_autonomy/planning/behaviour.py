@@ -2,10 +2,10 @@
 
 `BehaviourPlanner.step` runs at 10 Hz with the van's pose and arc length on the route's
 ReferencePath, the object table and the mission progress. It returns a BehaviourDecision: a state
-name for people and logs, and for the MPC a stop point, a speed cap, a lateral offset profile d(s)
-(for passing and for pulling into and out of a bay, each ramp with the speed it is driven at), the
-corridor that profile may use, the predicted objects, and events for the mission layer (arrived,
-dwell finished, mission complete, reroute request).
+name for people and logs, and for the MPC a stop point, speed limits along the path (each with its
+reason: speed_limits.py), a lateral offset profile d(s) (for passing and for pulling into and out
+of a bay), the corridor that profile may use, the predicted objects, and events for the mission
+layer (arrived, dwell finished, mission complete, reroute request).
 
 Arc lengths. `s_van_m` is the arc length of base_link (the rear-axle centre), as the MPC tracks it.
 The front bumper is front_bumper_m = wheelbase + front overhang ahead of it. Every stop limit in
@@ -21,8 +21,9 @@ How one step decides, top to bottom:
    wait asks for a reroute.
 4. Limits: every reason to stop (bay, stop line, crosswalk, obstacle, lead, a pedestrian or
    cyclist heading into the path, end of the route) gives a front-bumper arc length; the nearest
-   one binds and names the state. People close beside the path ahead cap the speed where the van
-   passes them.
+   one binds and names the state. Speed limits: bay ramps and passes are driven slowly, people
+   close beside the path ahead and a view blocked by something standing in the roadway cap the
+   speed where the van passes them, a lead caps it to keep the time gap.
 5. Standstill: a stopped van's stop point does not creep forward on perception jitter.
 
 Hysteresis, everywhere: a reason to stop or slow acts at once; it is dropped only after its release
@@ -45,6 +46,7 @@ from robovan_autonomy.planning.prediction import (TRACK_FORGET_AFTER_S, Horizon,
                                                   Prediction, TurnRateEstimator, predict_objects,
                                                   project_to_path)
 from robovan_autonomy.planning.route import AdjacentKind, Pose2D, ReferencePath, RouteStop
+from robovan_autonomy.planning.speed_limits import SpeedLimit, SpeedProfile, occlusion_limits
 from robovan_autonomy.vehicle.command_limits import MAX_JERK_FALL_MPS3
 from robovan_autonomy.vehicle_params import VehicleParams
 
@@ -204,6 +206,9 @@ PASS_SPEED_CAP_MPS = 5.0
 PASS_TIMING_ACCEL_MPS2 = 1.0
 # The pass must be over this long before oncoming traffic could reach it, s.
 PASS_TIME_MARGIN_S = 3.0
+# Something standing in the roadway reaching this far into a lane blocks the view past it, m
+# (parked cars in the kerbside strip reach at most a few centimetres over its edge).
+ROADWAY_OVERLAP_M = 0.3
 # Blockages closer together than this are passed as one, m: no room to return in between.
 PASS_MERGE_GAP_M = 2.0 * (PASS_MIN_RAMP_M + PASS_LONGITUDINAL_CLEARANCE_M)
 # The own lane must be free this far beyond the ramp back, m: no pass into a queue.
@@ -302,7 +307,6 @@ class OffsetPlateau:
 
     use_adjacent: over [s0, s3] the corridor on the side of d_m includes what lies beyond the own
     lane there: a same-direction or oncoming lane on the left, a delivery bay on the right.
-    speed_cap_mps: the reference speed over [s0, s3]; before s0 it is reached braking gently.
     """
 
     s0_m: float
@@ -311,7 +315,10 @@ class OffsetPlateau:
     s3_m: float
     d_m: float
     use_adjacent: bool
-    speed_cap_mps: float = math.inf
+
+    def limit(self, speed_mps: float, reason: str) -> SpeedLimit:
+        """Drive the whole plateau, ramps included, at speed_mps at most."""
+        return SpeedLimit(self.s0_m, self.s3_m, speed_mps, reason)
 
     def at(self, s_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Offset d(s) and slope dd/ds."""
@@ -331,8 +338,7 @@ class OffsetPlateau:
 
 @dataclasses.dataclass(frozen=True)
 class LateralOffsetProfile:
-    """Reference offset from the path, left positive: the sum of plateaus, those with an offset
-    not overlapping (a speed cap alone has d_m = 0 and may overlap any)."""
+    """Reference offset from the path, left positive: the sum of plateaus, which do not overlap."""
 
     plateaus: tuple[OffsetPlateau, ...] = ()
 
@@ -346,21 +352,6 @@ class LateralOffsetProfile:
 
     def offset_m(self, s_m: np.ndarray) -> np.ndarray:
         return self.at(s_m)[0]
-
-    def speed_cap_mps(self, s_m: np.ndarray, decel_mps2: float) -> np.ndarray:
-        """Cap on the reference speed per sample: each plateau's cap over its span, approached
-        from before its start at decel_mps2 (inf where nothing caps)."""
-        s = np.asarray(s_m, dtype=float)
-        cap = np.full(s.shape, np.inf)
-        for p in self.plateaus:
-            if not math.isfinite(p.speed_cap_mps):
-                continue
-            on = (s >= p.s0_m) & (s <= p.s3_m)
-            cap[on] = np.minimum(cap[on], p.speed_cap_mps)
-            before = s < p.s0_m
-            cap[before] = np.minimum(cap[before], np.sqrt(p.speed_cap_mps ** 2
-                                                          + 2.0 * decel_mps2 * (p.s0_m - s[before])))
-        return cap
 
     def adjacent_use(self, s_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where the corridor may include the adjacent space: (left mask, right mask)."""
@@ -383,7 +374,8 @@ class BehaviourDecision:
         s_stop_rear_axle_m is the same limit for base_link (s_stop_front_m - front_bumper_m).
     s_stop_front_per_stage_m: (N + 1,) the limit per horizon stage; it moves with a lead's
         predicted position, and s_stop_front_m is its last entry.
-    speed_cap_mps: upper bound on the reference speed, on top of the route's limit.
+    speed_limits: where the van may go how fast, on top of the route's limit, and why; s_van_m
+        is base_link's arc length when decided (speed_cap_mps: the cap there).
     min_accel_mps2: braking the MPC may use; the comfort limit unless the stop point needs more.
     offset: lateral reference offset d(s) and the corridor it may use.
     obstacles: predicted objects near the path, nearest first.
@@ -395,12 +387,22 @@ class BehaviourDecision:
     s_stop_front_m: float
     s_stop_rear_axle_m: float
     s_stop_front_per_stage_m: np.ndarray
-    speed_cap_mps: float
+    s_van_m: float
+    speed_limits: SpeedProfile
     min_accel_mps2: float
     offset: LateralOffsetProfile
     obstacles: Prediction
     events: tuple[BehaviourEvent, ...]
     progress: MissionProgress
+
+    @property
+    def speed_limit(self) -> tuple[float, str]:
+        """The cap on the van's speed where it is now, and why (inf, '' when none)."""
+        return self.speed_limits.binding(self.s_van_m, mpc.STOP_PROFILE_DECEL_MPS2)
+
+    @property
+    def speed_cap_mps(self) -> float:
+        return self.speed_limit[0]
 
 
 # --- hysteresis -----------------------------------------------------------------------------------
@@ -567,7 +569,6 @@ class BehaviourPlanner:
         self.front_bumper_m = vehicle.wheelbase_m + vehicle.front_overhang_m
         self.rear_overhang_m = vehicle.rear_overhang_m
         self.half_width_m = vehicle.width_m / 2.0
-        self.max_speed_mps = vehicle.max_speed_odd_mps
         self.hard_min_accel_mps2 = vehicle.min_accel_mps2
         self.crosswalk_polygons = dict(crosswalk_polygons or {})
         self._latch = _Latch(RELEASE_HOLD_S)
@@ -613,7 +614,7 @@ class BehaviourPlanner:
             name, until, hold, offset = self._dwell
             if t_s < until:
                 return self._hold(t_s, State.DWELL_AT_BAY, f"dwelling at {name}", hold, offset,
-                                  nearby, events, progress)
+                                  nearby, events, progress, s_van_m)
             self._dwell = None
             progress = progress.advanced()
             events.append(BehaviourEvent(EventKind.DWELL_FINISHED, t_s, name))
@@ -625,7 +626,7 @@ class BehaviourPlanner:
                 self._final_hold = (s_front, LateralOffsetProfile())
             hold, offset = self._final_hold
             return self._hold(t_s, State.MISSION_COMPLETE, "mission complete", hold, offset,
-                              nearby, events, progress)
+                              nearby, events, progress, s_van_m)
         self._final_hold = None  # a new mission
         target = self._bay_target(path, progress)
         arrived = standing_s >= ARRIVAL_SETTLE_S and target is not None \
@@ -639,7 +640,7 @@ class BehaviourPlanner:
             self._dwell = (target.stop.name, t_s + target.stop.dwell_s, s_front, offset)
             self._departure = None
             return self._hold(t_s, State.DWELL_AT_BAY, f"arrived at {target.stop.name}", s_front,
-                              offset, nearby, events, progress)
+                              offset, nearby, events, progress, s_van_m)
 
         # 2. The reference offset without a pass: a bay ahead, a ramp back after standing off it.
         base_offset = self._base_offset(path, s_van_m, van, standing, target)
@@ -647,8 +648,9 @@ class BehaviourPlanner:
         # 3. Passing, then who is in the path of the (possibly offset) van.
         base_gap = objs.lateral_gap_m(base_offset, self.half_width_m)
         check = self._check_pass(t_s, objs, base_gap, path, s_van_m, van.speed_mps)
-        offset = LateralOffsetProfile(base_offset.plateaus + self._pass_plateaus()
-                                      + self._kerbside_plateaus(objs, base_gap, s_front))
+        offset = LateralOffsetProfile(base_offset.plateaus + self._pass_plateaus())
+        speed = (self._plateau_limits(target) + self._kerbside_limits(objs, base_gap, s_front)
+                 + self._occlusion_limits(t_s, objs, path, s_front))
 
         # 4. Limits, the binding one, the state.
         limits = [self._end_of_route_limit(path)]
@@ -662,9 +664,10 @@ class BehaviourPlanner:
         self._check_reroute(t_s, binding, check, standing, path, objs, events)
         self._latch.sweep(t_s)
 
-        cap = min([self.max_speed_mps] + [lim.speed_cap_mps for lim in limits])
+        speed += SpeedProfile(tuple(SpeedLimit(s_van_m, math.inf, lim.speed_cap_mps, lim.reason)
+                                    for lim in limits if math.isfinite(lim.speed_cap_mps)))
         if state is State.STOP_LINE_WAIT:
-            cap = 0.0
+            speed += SpeedProfile((SpeedLimit(s_van_m, math.inf, 0.0, reason),))
         # Yielding to someone who is not in the way yet calls for emergency braking only when they
         # would be by the time the van gets there.
         urgent = max(s_stop, min((lim.s_front_m for lim in limits if not lim.gentle), default=math.inf))
@@ -672,7 +675,7 @@ class BehaviourPlanner:
         # the plan swerve (out of comfort) whenever the stop could not be met in full.
         stopping_for = [lim.key[1] for lim in limits if lim.key[0] in STOP_FOR_KEYS]
         nearby = nearby.subset(~np.isin(nearby.track_id, stopping_for)) if stopping_for else nearby
-        return self._decision(t_s, state, reason, s_stop, per_stage, cap, van.speed_mps, s_front,
+        return self._decision(t_s, state, reason, s_stop, per_stage, speed, van.speed_mps, s_front,
                               urgent, offset, nearby, events, progress)
 
     # -- mission --------------------------------------------------------------------------------
@@ -693,7 +696,7 @@ class BehaviourPlanner:
         if abs(d_t) > DEPARTURE_MIN_OFFSET_M:
             s1 = s_t - BAY_SETTLE_M
             plateau = OffsetPlateau(s1 - _bay_ramp_length_m(d_t), s1, math.inf, math.inf, d_t,
-                                    use_adjacent=True, speed_cap_mps=BAY_SPEED_CAP_MPS)
+                                    use_adjacent=True)
         return _BayTarget(stop, s_t, plateau)
 
     def _base_offset(self, path: ReferencePath, s_van_m: float, van, standing: bool,
@@ -710,14 +713,25 @@ class BehaviourPlanner:
             off = float(here.d_m[0] - meant[0])
             if abs(off) > DEPARTURE_MIN_OFFSET_M:
                 self._departure = OffsetPlateau(-math.inf, -math.inf, s_van_m,
-                                                s_van_m + _bay_ramp_length_m(off), off, use_adjacent=True,
-                                                speed_cap_mps=BAY_SPEED_CAP_MPS)
+                                                s_van_m + _bay_ramp_length_m(off), off, use_adjacent=True)
         if self._departure is not None:
             plateaus += (self._departure,)
         return LateralOffsetProfile(plateaus)
 
     def _pass_plateaus(self) -> tuple[OffsetPlateau, ...]:
         return () if self._pass is None else (self._pass.plateau,)
+
+    def _plateau_limits(self, target: _BayTarget | None) -> SpeedProfile:
+        """Ramps into and out of a bay and passes are driven slowly."""
+        limits = []
+        if target is not None and target.plateau is not None:
+            limits.append(target.plateau.limit(BAY_SPEED_CAP_MPS, f"ramp into {target.stop.name}"))
+        if self._departure is not None:
+            limits.append(self._departure.limit(BAY_SPEED_CAP_MPS, "ramp back onto the lane"))
+        if self._pass is not None:
+            ids = ", ".join(map(str, self._pass.cluster))
+            limits.append(self._pass.plateau.limit(PASS_SPEED_CAP_MPS, f"passing {ids}"))
+        return SpeedProfile(tuple(limits))
 
     def _bay_limit(self, target: _BayTarget | None) -> list[_Limit]:
         if target is None:
@@ -877,16 +891,36 @@ class BehaviourPlanner:
                                  f"blockage {track}: {check.reason}", s_block - gap_m))
         return limits
 
-    def _kerbside_plateaus(self, objs: _PathObjects, gap: np.ndarray, s_front: float) -> tuple[OffsetPlateau, ...]:
-        """A speed cap, no offset, over where the van passes each pedestrian or cyclist ahead
-        close beside its band and not walking away from it (gap: lateral gap per object and
-        stage)."""
+    def _kerbside_limits(self, objs: _PathObjects, gap: np.ndarray, s_front: float) -> SpeedProfile:
+        """A speed limit over where the van passes each pedestrian or cyclist ahead close beside
+        its band and not walking away from it (gap: lateral gap per object and stage)."""
         person = np.isin(objs.prediction.class_id, [int(c) for c in CAUTION_CLASSES])
         kerbside = person & (objs.s_rear_m[:, 0] > s_front) & (gap[:, 0] <= KERBSIDE_GAP_M) \
             & (gap[:, -1] <= gap[:, 0])
-        return tuple(OffsetPlateau(s0, s0, s3, s3, 0.0, False, KERBSIDE_SPEED_MPS)
-                     for s0, s3 in zip((objs.s_rear_m[kerbside, 0] - self.front_bumper_m).tolist(),
-                                       objs.s_front_m[kerbside, 0].tolist()))
+        return SpeedProfile(tuple(
+            SpeedLimit(s0, s3, KERBSIDE_SPEED_MPS, f"person {track} beside the path")
+            for s0, s3, track in zip((objs.s_rear_m[kerbside, 0] - self.front_bumper_m).tolist(),
+                                     objs.s_front_m[kerbside, 0].tolist(),
+                                     objs.prediction.track_id[kerbside].tolist())))
+
+    def _occlusion_limits(self, t_s: float, objs: _PathObjects, path: ReferencePath,
+                          s_front: float) -> SpeedProfile:
+        """Speed for the view past everything standing in the roadway (speed_limits.py): a
+        vehicle or obstacle, still, whose box reaches into the own lane or a lane beside it by
+        more than ROADWAY_OVERLAP_M (parked cars in the kerbside strip do not)."""
+        p = objs.prediction
+        if len(p) == 0:
+            return SpeedProfile()
+        at = np.clip(np.searchsorted(path.s_m, objs.s_m[:, 0]), 0, len(path.s_m) - 1)
+        lane_left = path.left_width_m[at] + np.where(
+            np.isin(path.left_adjacent_kind[at], PASSABLE_ADJACENT_KINDS), path.left_adjacent_width_m[at], 0.0)
+        lane_right = -path.right_width_m[at]
+        overlap = np.minimum(objs.d_max_m[:, 0], lane_left) - np.maximum(objs.d_min_m[:, 0], lane_right)
+        standing = np.array([self._is_blockage(t_s, int(track), int(cls)) for track, cls
+                             in zip(p.track_id.tolist(), p.class_id.tolist())], dtype=bool)
+        occluder = standing & (overlap > ROADWAY_OVERLAP_M) & (objs.s_front_m[:, 0] > s_front)
+        return occlusion_limits(objs.s_rear_m[occluder, 0], objs.s_front_m[occluder, 0],
+                                p.track_id[occluder], s_front, self.front_bumper_m)
 
     def _caution_limit(self, t_s: float, i: int, track: int, later: np.ndarray, objs: _PathObjects,
                        s_front: float, speed_mps: float) -> list[_Limit]:
@@ -1012,7 +1046,7 @@ class BehaviourPlanner:
         behind = objs.s_front_m[:, 0] < s_van_m - self.rear_overhang_m
         if np.any(others & in_band & overlaps & ~behind):
             return dataclasses.replace(blocked, could_wait=True, reason="traffic in the passing lane")
-        return _PassCheck(OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent, PASS_SPEED_CAP_MPS), True, ids,
+        return _PassCheck(OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent), True, ids,
                           "passing")
 
     def _check_reroute(self, t_s: float, binding: _Limit, check: _PassCheck, standing: bool,
@@ -1084,16 +1118,17 @@ class BehaviourPlanner:
 
     def _hold(self, t_s: float, state: State, reason: str, hold_front_m: float,
               offset: LateralOffsetProfile, nearby: Prediction, events: list[BehaviourEvent],
-              progress: MissionProgress) -> BehaviourDecision:
+              progress: MissionProgress, s_van_m: float) -> BehaviourDecision:
         """Stand where the van is: the stop point at the bumper as it was when the hold began."""
         self._held_front_m = hold_front_m
         n1 = self.horizon.n_stages + 1
+        standing = SpeedProfile((SpeedLimit(-math.inf, math.inf, 0.0, reason),))
         return BehaviourDecision(t_s, state, reason, hold_front_m, hold_front_m - self.front_bumper_m,
-                                 np.full(n1, hold_front_m), 0.0, mpc.COMFORT_MIN_ACCEL_MPS2, offset,
-                                 nearby, tuple(events), progress)
+                                 np.full(n1, hold_front_m), s_van_m, standing, mpc.COMFORT_MIN_ACCEL_MPS2,
+                                 offset, nearby, tuple(events), progress)
 
     def _decision(self, t_s: float, state: State, reason: str, s_stop: float, per_stage: np.ndarray,
-                  cap: float, speed_mps: float, s_front: float, urgent_front_m: float,
+                  speed: SpeedProfile, speed_mps: float, s_front: float, urgent_front_m: float,
                   offset: LateralOffsetProfile, nearby: Prediction, events: list[BehaviourEvent],
                   progress: MissionProgress) -> BehaviourDecision:
         room = urgent_front_m - s_front
@@ -1102,7 +1137,8 @@ class BehaviourPlanner:
         emergency = speed_mps > STANDSTILL_SPEED_MPS and needed > -mpc.COMFORT_MIN_ACCEL_MPS2
         min_accel = self.hard_min_accel_mps2 if emergency else mpc.COMFORT_MIN_ACCEL_MPS2
         return BehaviourDecision(t_s, state, reason, s_stop, s_stop - self.front_bumper_m, per_stage,
-                                 cap, min_accel, offset, nearby, tuple(events), progress)
+                                 s_front - self.front_bumper_m, speed, min_accel, offset, nearby,
+                                 tuple(events), progress)
 
 
 def _bay_ramp_length_m(offset_m: float) -> float:
@@ -1119,9 +1155,8 @@ def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision,
     Samples keep the route's arc length s (so s_stop stays valid) but move sideways by d(s), turn
     by the ramp's slope, and carry the corridor measured from the moved reference: the own lane,
     plus the adjacent lane (left) or the delivery bay (right) where the profile may use them.
-    The speed never to exceed is the route's limit capped by the offset's ramps (a bay, a pass),
-    reached braking along the MPC's stop profile; the speed to track is that capped by the
-    decision too (a lead, a stop line).
+    The speed to track, and never to exceed, is the route's limit capped by the decision's speed
+    limits, each reached braking along the MPC's stop profile (or its own approach).
     """
     span = slice(max(path.index_at(s_range_m[0]) - 1, 0), path.index_at(s_range_m[1]) + 1)
     s = path.s_m[span]
@@ -1137,9 +1172,9 @@ def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision,
     right_extra = np.where(use_right & (path.right_adjacent_kind[span] == AdjacentKind.DELIVERY_BAY),
                            path.right_adjacent_width_m[span], 0.0)
     max_speed = np.minimum(path.speed_limit_mps[span],
-                           decision.offset.speed_cap_mps(s, mpc.STOP_PROFILE_DECEL_MPS2))
+                           decision.speed_limits.cap_mps(s, mpc.STOP_PROFILE_DECEL_MPS2))
     return mpc.TrackingPath(s_m=s, x_m=x, y_m=y, yaw_rad=heading, kappa_1pm=kappa,
-                             speed_mps=np.minimum(max_speed, decision.speed_cap_mps), max_speed_mps=max_speed,
+                             speed_mps=max_speed, max_speed_mps=max_speed,
                              left_width_m=path.left_width_m[span] + left_extra - d,
                              right_width_m=path.right_width_m[span] + right_extra + d)
 

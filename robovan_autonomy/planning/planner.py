@@ -58,6 +58,7 @@ class PlanOutput:
     request_mrm: bool
     events: tuple[str, ...]
     mission_complete: bool
+    speed_limit: tuple[float, str] = (math.inf, "")  # the cap on the van's speed now, and why
 
 
 def controlled_stop_schedule(speed_mps: float, steer_rad: float, accel_mps2: float,
@@ -161,4 +162,5 @@ class Planner:
         poses = np.column_stack([solution.x_m, solution.y_m, solution.yaw_rad])
         failing = solution.consecutive_failures >= MAX_FAILURES_BEFORE_MRM
         return PlanOutput(solution.command_schedule(), poses, decision.state.value, not failing, decision.reason,
-                          solution.solve_time_ms, solution.ok, failing, events, self.progress.complete)
+                          solution.solve_time_ms, solution.ok, failing, events, self.progress.complete,
+                          decision.speed_limit)

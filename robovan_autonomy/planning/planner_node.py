@@ -180,7 +180,10 @@ class PlannerNode(Node):
             level, message = itf.WARN, f"controlled stop: {output.state}"
         else:
             level, message = itf.OK, output.state
+        limit_mps, limit_reason = output.speed_limit
         values = {"state": output.state, "reason": output.reason, "mpc_solve_ms": f"{output.solve_time_ms:.3f}",
+                  "speed_limit_mps": f"{limit_mps:.2f}" if math.isfinite(limit_mps) else "",
+                  "speed_limit_reason": limit_reason,
                   "solver_ok": output.solver_ok, "cycle_ms": f"{cycle_ms:.3f}",
                   "deadline_misses": self.deadline_misses, "served_stops": self.planner.progress.served,
                   "events": "; ".join(output.events), "last_input_problem": self.last_problem,

@@ -31,6 +31,11 @@ BAY_CAPTURE_RADIUS_M = 5.0    # a standstill this close to a bay serves it; posi
 DWELL_TOLERANCE_S = 0.5       # a dwell this much shorter than asked still counts (timer granularity)
 EMERGENCY_DECEL_MPS2 = 3.5    # ISO 15622's ACC limit: braking harder than this is an emergency stop
 EMERGENCY_PAD_S = 0.5         # onset and release of an emergency stop belong to its window
+# A hard brake is justified by an actor in or entering the van's corridor within this horizon, s,
+# no farther ahead than the stopping distance at EMERGENCY_DECEL_MPS2 plus JUSTIFY_MARGIN_M.
+JUSTIFY_HORIZON_S = 2.0
+JUSTIFY_MARGIN_M = 10.0
+JUSTIFY_STRIDE = 5            # steps between the looks at a window (50 ms)
 JERK_BASELINE_S = 0.2         # jerk is differentiated over this span, not between 200 Hz samples
 MATCH_DISTANCE_M = 2.0        # nuScenes' middle centre-distance threshold for a true positive
 PERCEPTION_RANGE_M = 40.0     # objects farther than this from the van are not judged (the metric's issue)
@@ -394,6 +399,7 @@ class RunRecorder:
         score = driving_score(completion, {k: len(v) for k, v in infractions.items()})
         ttc = log.min_ttc()
         outcome = log.outcome(collisions, stops)
+        comfort = log.comfort()
         report = {
             "scenario": self.scenario.name,
             "seed": self.scenario.seed,
@@ -410,7 +416,10 @@ class RunRecorder:
             "localization_error_m": log.localization_error(),
             "heading_error_rad": log.heading_error(),
             "localization_baselines": log.localization_baselines(),
-            "comfort": log.comfort(),
+            "comfort": comfort,
+            "hard_brakes": log.hard_brakes(comfort["emergency_braking_windows"]),
+            "emergency_stops": log.emergency_stops(),
+            "stalls": log.stalls(),
             "min_ttc_s": ttc["min_ttc_s"],
             "min_ttc": ttc,
             "mpc_solve_ms": _stats((ms for _, ms in self._solves), p50=50.0, p99=99.0, max=True),
@@ -447,6 +456,16 @@ def judge(report: dict, scenario: Scenario) -> dict:
             continue
         if sign * (value - bound) < 0:
             failed.append(f"{name} {value:.3g} {'<' if sign > 0 else '>'} {bound:g}")
+    emergencies = report["emergency_stops"]
+    if len(emergencies) > crit.max_emergency_stops:
+        failed.append(f"emergency stops {len(emergencies)} > {crit.max_emergency_stops}: "
+                      f"{emergencies[0]['reason']} at {emergencies[0]['t_s']:.1f} s")
+    if report["hard_brakes"]["phantom"] > crit.max_phantom_brakes:
+        first = next(e for e in report["hard_brakes"]["events"] if e["justified_by"] is None)
+        failed.append(f"phantom hard brakes {report['hard_brakes']['phantom']} > {crit.max_phantom_brakes}: "
+                      f"nothing in the path at {first['t_start_s']:.1f} s")
+    if report["stalls"]["longest_s"] > crit.max_stall_s:
+        failed.append(f"stall {report['stalls']['longest_s']:.1f} s > {crit.max_stall_s:g} s")
     if crit.max_fault_detection_s is not None:
         for fault in report["fault_response"]:
             what = f"{fault['target']} {fault['kind']} fault at {fault['start_s']:g} s"
@@ -734,16 +753,67 @@ class _Log:
                 "emergency_braking_windows": [[float(lo), float(hi)] for lo, hi in windows],
                 "max_decel_mps2": float(max(0.0, -np.min(self.accel)))}
 
-    def _gaps_ahead(self, k: int, plan: np.ndarray | None, sel: np.ndarray):
-        """For actors rows `sel` at step k: (in the van's corridor, gap from the front bumper,
-        closing speed) along the plan (straight ahead without one)."""
+    def hard_brakes(self, windows: list) -> dict:
+        """Each emergency-braking window (comfort()), justified by what explains it (an actor in or
+        entering the van's path within its stopping distance, or an injected fault) or phantom."""
+        plans, events = self._plan_at(), []
+        for lo, hi in windows:
+            steps = np.flatnonzero((self.t >= lo) & (self.t <= hi))
+            why = self._brake_cause(steps, plans)
+            events.append({"t_start_s": lo, "t_end_s": hi, "justified_by": why})
+        return {"events": events, "phantom": sum(e["justified_by"] is None for e in events)}
+
+    def _brake_cause(self, steps: np.ndarray, plans: list) -> str | None:
+        if any(f.start_s <= self.t[steps[-1]] for f in self.rec.scenario.faults):
+            return "fault"
+        for k in steps[::JUSTIFY_STRIDE]:
+            sel = self._rows_at(k)
+            if not len(sel):
+                continue
+            reach = self.speed[k] ** 2 / (2.0 * EMERGENCY_DECEL_MPS2) + JUSTIFY_MARGIN_M
+            for tau in np.arange(0.0, JUSTIFY_HORIZON_S + 1e-9, 0.5):
+                in_corridor, gap, _ = self._gaps_ahead(k, plans[k], sel, ahead_s=tau)
+                hit = in_corridor & (gap <= reach)
+                if hit.any():
+                    return self.rec._actor_names[int(self.a_track[sel[np.argmax(hit)]])][0]
+        return None
+
+    def emergency_stops(self) -> list[dict]:
+        """Every minimal-risk emergency stop the supervisor entered, and whether its AEB asked."""
+        return [{"t_s": t, "reason": why, "aeb": why.startswith("AEB")}
+                for t, mode, why in self.rec._supervisor_modes if mode == "MRM_EMERGENCY_STOP"]
+
+    def stalls(self) -> dict:
+        """Standing still under autonomy with the mission unfinished and nothing that asks for it
+        (a bay, a stop line): the windows, and the longest."""
+        modes = self.rec._modes
+        mode_at = np.searchsorted([t for t, _ in modes], self.t, side="right") - 1
+        autonomous = np.array([mode_at[k] >= 0 and modes[mode_at[k]][1] == "AUTONOMOUS"
+                               for k in range(len(self.t))], dtype=bool)
+        stops, _ = self.stops()
+        done_at = stops[-1]["arrival_t_s"] if stops and all(s["served"] for s in stops) else None
+        unfinished = self.t < done_at if done_at is not None else np.ones(len(self.t), dtype=bool)
+        excused = np.zeros(len(self.t), dtype=bool)
+        for bx, by, _ in self.rec.features.bays.values():
+            excused |= np.hypot(self.x - bx, self.y - by) <= BAY_CAPTURE_RADIUS_M
+        for line in self.rec.features.stop_lines:
+            excused |= project_to_polyline(self.front, np.asarray(line, dtype=float))[0] <= STOP_LINE_ZONE_M
+        still = (np.abs(self.speed) < STANDSTILL_SPEED_MPS) & autonomous & unfinished & ~excused
+        windows = [(float(self.t[a]), float(self.t[b])) for a, b in _runs(still)]
+        return {"windows": [[a, b] for a, b in windows],
+                "longest_s": max((b - a for a, b in windows), default=0.0)}
+
+    def _gaps_ahead(self, k: int, plan: np.ndarray | None, sel: np.ndarray, ahead_s: float = 0.0):
+        """For actors rows `sel` at step k, where they will be ahead_s later at their speed: (in the
+        van's corridor, gap from the front bumper, closing speed) along the plan (straight ahead
+        without one)."""
         veh = self.rec.vehicle
         if plan is None or len(plan) < 2:
             heading = np.array([math.cos(self.yaw[k]), math.sin(self.yaw[k])])
             plan = np.array([[self.x[k], self.y[k]], [self.x[k], self.y[k]] + STRAIGHT_PATH_M * heading])
         path = plan[:, :2]
         van_s = project_to_polyline(np.array([[self.x[k], self.y[k]]]), path)[1][0]
-        pts = np.stack([self.a_x[sel], self.a_y[sel]], -1)
+        pts = np.stack([self.a_x[sel] + ahead_s * self.a_vx[sel], self.a_y[sel] + ahead_s * self.a_vy[sel]], -1)
         lat, arc, tangent = project_to_polyline(pts, path)
         rel_yaw = self.a_yaw[sel] - np.arctan2(tangent[:, 1], tangent[:, 0])
         half_along = 0.5 * (self.a_len[sel] * np.abs(np.cos(rel_yaw)) + self.a_wid[sel] * np.abs(np.sin(rel_yaw)))

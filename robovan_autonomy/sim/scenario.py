@@ -41,6 +41,7 @@ MIN_SEGMENT_M = 0.1               # shorter path segments are typing slips (repe
 MAX_FAULT_DELAY_S = 5.0           # longer delays are a drop, and should be written as one
 MAX_JUMP = 1000.0                 # m for a position jump, s for a clock jump
 MAX_ROGUE_ACCEL_MPS2 = 10.0       # what a rogue writer may ask; the command path clamps it anyway
+DEFAULT_MAX_STALL_S = 20.0        # waiting is a state with an exit: a van standing longer blocks its street
 SEED_MAX = 2**32 - 1              # seeds travel as uint32 ROS parameters
 
 
@@ -235,6 +236,9 @@ class SuccessCriteria:
     max_lateral_error_m: float | None = None
     max_localization_error_m: float | None = None
     max_fault_detection_s: float | None = None
+    max_emergency_stops: int = 0
+    max_phantom_brakes: int = 0
+    max_stall_s: float = DEFAULT_MAX_STALL_S
 
 
 @dataclasses.dataclass(frozen=True)
@@ -642,7 +646,14 @@ SUCCESS = Schema(
      _num("max_localization_error_m", "largest localization error at most", "m", 0.0, 100.0, None,
           True),
      _num("max_fault_detection_s", "every injected fault ends in a minimal-risk stop that starts at "
-          "most this long after it", "s", 0.0, 10.0, None, True)),
+          "most this long after it", "s", 0.0, 10.0, None, True),
+     Field("max_emergency_stops", "integer", "emergency stops (the AEB's, or a minimal-risk stop "
+           "that had to brake hard) at most: the planner should have stopped first", 0, low=0,
+           high=100),
+     Field("max_phantom_brakes", "integer", "hard brakes with nothing in or entering the path and "
+           "no fault to explain them, at most", 0, low=0, high=100),
+     _num("max_stall_s", "longest standstill under autonomy with the mission unfinished and no bay "
+          "or stop line to explain it", "s", 0.0, MAX_TIME_LIMIT_S, DEFAULT_MAX_STALL_S)),
     SuccessCriteria)
 
 SCENARIO = Schema(

@@ -17,6 +17,7 @@ from robovan_autonomy.planning.behaviour import (BehaviourPlanner, EventKind, Mi
                                                  State)
 from robovan_autonomy.planning.prediction import Horizon
 from robovan_autonomy.planning.route import AdjacentKind, ReferencePath, RouteStop
+from robovan_autonomy.planning.speed_limits import SpeedProfile
 from robovan_autonomy.vehicle.command_limits import MAX_JERK_FALL_MPS3
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -109,8 +110,8 @@ class IdealVan:
         rest = decision.s_stop_rear_axle_m - mpc.STOP_SHORT_M
         room = max(rest - self.s, 0.0)
         limit = min(float(np.interp(self.s, self.path.s_m, self.path.speed_limit_mps)),
-                    float(decision.offset.speed_cap_mps(np.array([self.s]), mpc.STOP_PROFILE_DECEL_MPS2)[0]))
-        target = min(decision.speed_cap_mps, limit, math.sqrt(2.0 * mpc.STOP_PROFILE_DECEL_MPS2 * room))
+                    float(decision.speed_limits.cap_mps(np.array([self.s]), mpc.STOP_PROFILE_DECEL_MPS2)[0]))
+        target = min(limit, math.sqrt(2.0 * mpc.STOP_PROFILE_DECEL_MPS2 * room))
         accel = np.clip((target - self.v) / DT_S, decision.min_accel_mps2, self.ACCEL_MPS2)
         self.v = max(0.0, self.v + accel * DT_S)
         self.s = min(self.s + self.v * DT_S, max(self.s, rest))
@@ -502,8 +503,9 @@ def test_does_not_pass_a_standing_vehicle_just_before_a_stop_line():
 def test_mpc_reference_path_moves_by_the_offset_and_measures_the_corridor_from_there():
     path = straight_path()
     plateau = bh.OffsetPlateau(20.0, 40.0, 60.0, 80.0, 2.0, use_adjacent=True)
+    speed = SpeedProfile((plateau.limit(5.0, "passing"),))
     decision = bh.BehaviourDecision(0.0, State.PASS_OBSTACLE, "", 100.0, 100.0 - FRONT_M,
-                                    np.full(41, 100.0), 5.0, -3.0, bh.LateralOffsetProfile((plateau,)),
+                                    np.full(41, 100.0), 0.0, speed, -3.0, bh.LateralOffsetProfile((plateau,)),
                                     None, (), MissionProgress(()))
     reference = bh.mpc_reference_path(path, decision)
     i = path.index_at(50.0)
@@ -513,7 +515,7 @@ def test_mpc_reference_path_moves_by_the_offset_and_measures_the_corridor_from_t
     assert reference.right_width_m[i] == pytest.approx(LANE_HALF_M + 2.0)
     far = path.index_at(150.0)
     assert reference.left_width_m[far] == pytest.approx(LANE_HALF_M)  # no adjacent lane off the plateau
-    assert np.all(reference.speed_mps <= 5.0)
+    assert np.all(reference.speed_mps[(path.s_m >= 20.0) & (path.s_m <= 80.0)] <= 5.0)
     ramp = path.index_at(30.0)
     assert reference.yaw_rad[ramp] == pytest.approx(math.atan(math.pi * 2.0 / (2 * 20.0)), abs=1e-3)
 
@@ -584,7 +586,7 @@ def test_pedestrian_standing_at_the_kerb_ahead_is_passed_slowly(y_m, capped):
     slowly; someone 6 m off does not slow it."""
     decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
                               pedestrian_walking(0.0, y0_m=y_m, x_m=20.0), MissionProgress(()))
-    passing = decision.offset.speed_cap_mps(np.array([20.0 - FRONT_M]), mpc.STOP_PROFILE_DECEL_MPS2)[0]
+    passing = decision.speed_limits.cap_mps(np.array([20.0 - FRONT_M]), mpc.STOP_PROFILE_DECEL_MPS2)[0]
     assert decision.state is State.CRUISE
     assert (passing <= bh.KERBSIDE_SPEED_MPS) == capped
     assert decision.offset.offset_m(np.array([20.0 - FRONT_M]))[0] == 0.0
@@ -593,7 +595,7 @@ def test_pedestrian_standing_at_the_kerb_ahead_is_passed_slowly(y_m, capped):
 def test_pedestrian_walking_away_from_the_path_is_not_yielded_to():
     decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
                               pedestrian_walking(-1.2), MissionProgress(()))
-    assert decision.state is State.CRUISE and decision.speed_cap_mps == VEHICLE.max_speed_odd_mps
+    assert decision.state is State.CRUISE and decision.speed_limit == (math.inf, "")
 
 
 def test_an_emergency_stop_may_put_the_brake_on_as_fast_as_the_bridge_allows():
@@ -604,3 +606,41 @@ def test_an_emergency_stop_may_put_the_brake_on_as_fast_as_the_bridge_allows():
                           MissionProgress(()))
     assert bh.mpc_limits(emergency).max_jerk_mps3 == MAX_JERK_FALL_MPS3
     assert bh.mpc_limits(calm).max_jerk_mps3 == mpc.COMFORT_JERK_MPS3
+
+
+# --- speed for the view --------------------------------------------------------------------------
+def standing_for(seconds_s, rows):
+    """Decisions of a planner that has seen `rows` stand still for seconds_s, the van at 10 m/s."""
+    bp, path, decision = planner(), straight_path(), None
+    for k in range(int(seconds_s * 10) + 1):
+        decision = bp.step(0.1 * k, mpc.VanState(0.1 * k, 0.0, 0.0, 0.0, 10.0), path, 0.0, table(*rows),
+                           MissionProgress(()))
+    return decision
+
+
+def test_a_vehicle_standing_in_the_roadway_is_passed_at_a_crawl_at_both_its_ends():
+    decision = standing_for(bh.BLOCKAGE_STILL_S + 0.5, [(11, ObjectClass.VAN_TRUCK, 60.0, -0.6, 0.0, 0.0, 0.0)])
+    ends = {limit.reason: limit for limit in decision.speed_limits.limits if "view blocked" in limit.reason}
+    assert set(ends) == {"view blocked by 11 (its near end)", "view blocked by 11 (its far end)"}
+    near = ends["view blocked by 11 (its near end)"]
+    assert near.s0_m == pytest.approx(60.0 - 5.9 / 2.0 - FRONT_M) and near.speed_mps < 3.0
+
+
+def test_a_car_stopped_in_the_oncoming_lane_blocks_the_view_too():
+    decision = standing_for(bh.BLOCKAGE_STILL_S + 0.5, [(12, ObjectClass.CAR, 60.0, 3.5, math.pi, 0.0, 0.0)])
+    assert any("view blocked by 12" in limit.reason for limit in decision.speed_limits.limits)
+
+
+def test_cars_parked_in_the_kerbside_strip_do_not_block_the_view():
+    decision = standing_for(bh.BLOCKAGE_STILL_S + 0.5, [(13, ObjectClass.CAR, 60.0, -4.75, 0.0, 0.0, 0.0)])
+    assert not any("view blocked" in limit.reason for limit in decision.speed_limits.limits)
+
+
+def test_a_lead_caps_the_speed_the_mpc_may_drive_not_only_the_one_it_tracks():
+    path = straight_path()
+    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 8.0), path, 0.0,
+                              lead_on_straight(0.0, start_s=30.0), MissionProgress(()))
+    reference = bh.mpc_reference_path(path, decision)
+    ahead = path.s_m >= 0.0
+    assert decision.speed_limit[1] == "following 5"
+    assert np.all(reference.max_speed_mps[ahead] <= decision.speed_cap_mps + 1e-9)

@@ -19,7 +19,8 @@ SHIPPED = {"corridor_cruise", "delivery_loop", "parked_van_blocking", "crosswalk
            "fault_can_report_loss", "fault_imu_nan", "fault_clock_jump", "pedestrian_sudden_ttc_1_5s",
            "fault_lidar_nan", "fault_lidar_freeze", "fault_lidar_empty", "fault_camera_freeze",
            "fault_camera_black", "fault_gnss_nan", "fault_clock_backwards", "fault_planner_freeze",
-           "fault_rogue_command", "fault_can_rogue_command", "fault_can_report_freeze"}
+           "fault_rogue_command", "fault_can_rogue_command", "fault_can_report_freeze",
+           "double_parked_van_oncoming_traffic"}
 SHORT_SCENARIO_LIMIT_S = 120.0
 DELIVERY_LOOP_LIMIT_S = 300.0  # `make sim` stays a five-minute job at real time
 
