@@ -37,7 +37,8 @@ Constraints: |δ_cmd| ≤ max steer, |dδ_cmd/dt| ≤ max steer rate, a_cmd with
 limits (relaxed near the start when the current command is outside them), |jerk| ≤ comfort jerk
 (hard); soft with σ_corridor (m): rear-axle and front-bumper lateral offsets inside the corridor
 (less half the van width and a clearance; the front bumper's against the path one bumper
-distance on); soft with σ_safety (m): progress p ≤ s_stop minus the front-bumper offset, and
+distance on); soft with σ_safety (m): progress p ≤ the stage's stop limit (a stop point that
+moves with a lead's prediction is one per stage) minus the front-bumper offset, and
 clearance to up to K obstacle ellipses per stage (the van as three covering discs, each
 obstacle ellipse grown by the disc radius and a margin; one QP row per obstacle, on the disc
 nearest to it); soft with σ_comfort: |v² tan δ / L| ≤ max lateral accel, v ≤ the path's speed
@@ -440,7 +441,7 @@ class MpcProblem:
     initial_state: np.ndarray      # (8,) x, y, yaw, v, δ, a, δ_cmd, a_cmd after the dead time
     reference: StageReference
     obstacles: ObstacleSet         # at most max_obstacles, already chosen
-    s_stop_m: float                # NaN: no stop point
+    s_stop_m: np.ndarray           # (N+1,) the front bumper's limit per stage; NaN: no stop point
     limits: MotionLimits
 
 
@@ -541,7 +542,7 @@ def save_problems(path: str | Path, problems: list[MpcProblem]) -> None:
     """Write a sequence of instances (same horizon) to one .npz for bench replay."""
     arrays = {"stamp_s": np.array([p.stamp_s for p in problems]),
               "initial_state": np.stack([p.initial_state for p in problems]),
-              "s_stop_m": np.array([p.s_stop_m for p in problems]),
+              "s_stop_m": np.stack([p.s_stop_m for p in problems]),
               "limits": np.array([dataclasses.astuple(p.limits) for p in problems])}
     for f in dataclasses.fields(StageReference):
         arrays[f"reference.{f.name}"] = np.stack([getattr(p.reference, f.name) for p in problems])
@@ -566,9 +567,10 @@ def load_problems(path: str | Path) -> list[MpcProblem]:
                                        for f in dataclasses.fields(ObstacleSet)})
             reference = StageReference(**{f.name: data[f"reference.{f.name}"][i]
                                           for f in dataclasses.fields(StageReference)})
+            # Recordings from before per-stage limits hold one stop point per instance.
+            stop = np.broadcast_to(data["s_stop_m"][i], reference.s_m.shape).astype(float)
             out.append(MpcProblem(float(data["stamp_s"][i]), data["initial_state"][i], reference,
-                                  obstacles, float(data["s_stop_m"][i]),
-                                  MotionLimits(*data["limits"][i])))
+                                  obstacles, stop, MotionLimits(*data["limits"][i])))
     return out
 
 
@@ -741,8 +743,8 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     kappa = ref.kappa_1pm
     speed = np.minimum(ref.speed_mps, config.max_speed_mps)
     near_stop = np.zeros(n1)
-    if math.isfinite(problem.s_stop_m):
-        s_max = np.full(n1, problem.s_stop_m - config.front_bumper_m)
+    if np.all(np.isfinite(problem.s_stop_m)):
+        s_max = problem.s_stop_m - config.front_bumper_m
         room = s_max - STOP_SHORT_M - ref.s_m
         speed = np.minimum(speed, stop_speed_profile(room))
         near_stop = np.clip(1.0 - room / STOP_TRACKING_DISTANCE_M, 0.0, 1.0)
@@ -863,7 +865,7 @@ def _invalid_inputs(problem: MpcProblem) -> str:
     checks.update({f"obstacles {f.name}": getattr(problem.obstacles, f.name)
                    for f in dataclasses.fields(ObstacleSet)})
     bad = [name for name, values in checks.items() if not np.all(np.isfinite(values))]
-    if math.isinf(problem.s_stop_m):
+    if np.any(np.isinf(problem.s_stop_m)):
         bad.append("s_stop")
     if not math.isfinite(problem.stamp_s):
         bad.append("stamp")
@@ -1011,7 +1013,7 @@ class MpcPlanner:
         return path.sample(self.stage_arc_lengths(path, state), self.config.front_bumper_m)
 
     def make_problem(self, state: VanState, reference: StageReference,
-                     obstacles: ObstacleSet | None = None, s_stop_m: float | None = None,
+                     obstacles: ObstacleSet | None = None, s_stop_m: float | np.ndarray | None = None,
                      limits: MotionLimits | None = None) -> MpcProblem:
         """The instance for this state: dead-time prediction and the nearest obstacles."""
         n1 = self.config.horizon_steps + 1
@@ -1023,18 +1025,21 @@ class MpcPlanner:
                                     obstacles.yaw_rad[keep],
                                     obstacles.semi_length_m[keep], obstacles.semi_width_m[keep])
         # None means no stop point (NaN in the instance); a NaN given here is a broken input.
-        stop = math.nan if s_stop_m is None else float(s_stop_m)
-        stop = math.inf if s_stop_m is not None and math.isnan(stop) else stop
+        stop = np.full(n1, math.nan)
+        if s_stop_m is not None:
+            stop = np.broadcast_to(np.asarray(s_stop_m, dtype=float), (n1,)).copy()
+            stop[np.isnan(stop)] = math.inf
         return MpcProblem(state.stamp_s, self.predict_initial_state(state), reference, obstacles,
                           stop, self.config.limits if limits is None else limits)
 
     # -- solving ----------------------------------------------------------------------------------
     def solve(self, state: VanState, reference: StageReference,
-              obstacles: ObstacleSet | None = None, s_stop_m: float | None = None,
+              obstacles: ObstacleSet | None = None, s_stop_m: float | np.ndarray | None = None,
               limits: MotionLimits | None = None) -> MpcSolution:
         """Plan from `state` along `reference` (N+1 stages at config.stage_times_s() after the
         stamp, as are the obstacle predictions). s_stop_m: arc length along the reference that
-        the front bumper must not pass (None: no stop point). Never raises on bad numbers: a
+        the front bumper must not pass, one for all stages or one per stage (None: no stop
+        point). Never raises on bad numbers: a
         non-finite input or a failed QP gives the shifted previous plan with ok=False."""
         started = time.perf_counter()
         problem = self.make_problem(state, reference, obstacles, s_stop_m, limits)

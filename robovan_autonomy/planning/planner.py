@@ -157,7 +157,7 @@ class Planner:
         s_van = self.s_van_m
         tracked = mpc_reference_path(route, decision, (s_van - MPC_PATH_BEHIND_M, s_van + MPC_PATH_AHEAD_M))
         reference = self.mpc.sample_reference(tracked, state)
-        solution = self.mpc.solve(state, reference, mpc_obstacles(decision), decision.s_stop_front_m,
+        solution = self.mpc.solve(state, reference, mpc_obstacles(decision), decision.s_stop_front_per_stage_m,
                                   mpc_limits(decision))
         poses = np.column_stack([solution.x_m, solution.y_m, solution.yaw_rad])
         failing = solution.consecutive_failures >= MAX_FAILURES_BEFORE_MRM

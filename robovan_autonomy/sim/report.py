@@ -31,9 +31,12 @@ BAY_CAPTURE_RADIUS_M = 5.0    # a standstill this close to a bay serves it; posi
 DWELL_TOLERANCE_S = 0.5       # a dwell this much shorter than asked still counts (timer granularity)
 EMERGENCY_DECEL_MPS2 = 3.5    # ISO 15622's ACC limit: braking harder than this is an emergency stop
 EMERGENCY_PAD_S = 0.5         # onset and release of an emergency stop belong to its window
-# A hard brake is justified by an actor in or entering the van's corridor within this horizon, s,
-# no farther ahead than the stopping distance at EMERGENCY_DECEL_MPS2 plus JUSTIFY_MARGIN_M.
+# A hard brake is justified by an actor in or entering the van's corridor no farther ahead than
+# the stopping distance at EMERGENCY_DECEL_MPS2 plus JUSTIFY_MARGIN_M, within the time the van
+# needs to stop that hard plus JUSTIFY_MARGIN_S (at least JUSTIFY_HORIZON_S): someone who will be
+# in the way by the time the van could have stopped.
 JUSTIFY_HORIZON_S = 2.0
+JUSTIFY_MARGIN_S = 1.0
 JUSTIFY_MARGIN_M = 10.0
 JUSTIFY_STRIDE = 5            # steps between the looks at a window (50 ms)
 JERK_BASELINE_S = 0.2         # jerk is differentiated over this span, not between 200 Hz samples
@@ -771,7 +774,8 @@ class _Log:
             if not len(sel):
                 continue
             reach = self.speed[k] ** 2 / (2.0 * EMERGENCY_DECEL_MPS2) + JUSTIFY_MARGIN_M
-            for tau in np.arange(0.0, JUSTIFY_HORIZON_S + 1e-9, 0.5):
+            horizon = max(JUSTIFY_HORIZON_S, self.speed[k] / EMERGENCY_DECEL_MPS2 + JUSTIFY_MARGIN_S)
+            for tau in np.arange(0.0, horizon + 1e-9, 0.5):
                 in_corridor, gap, _ = self._gaps_ahead(k, plans[k], sel, ahead_s=tau)
                 hit = in_corridor & (gap <= reach)
                 if hit.any():

@@ -358,3 +358,30 @@ def test_a_stop_point_too_close_to_brake_for_does_not_make_the_van_angle_off_its
     assert max(p.safety_slack_m.max() for p in plans) > 0.0  # the stop was not met by braking
     assert max(abs(s.yaw_rad) for s in states) < 0.03
     assert max(abs(s.y_m) for s in states) <= 0.1 + 1e-6
+
+
+def test_a_stop_limit_that_moves_ahead_per_stage_is_followed_not_stopped_at(planner, config):
+    """Behind a lead driving on, each stage's limit is where the lead will be then: the van keeps
+    going instead of braking for where the lead is now."""
+    path = straight_path(10.0)
+    state = VanState(0.0, 0.0, 0.0, 0.0, 8.0)
+    now_limit = config.front_bumper_m + 25.0
+    moving = now_limit + 8.0 * config.stage_times_s()
+    reference = planner.sample_reference(path, state)
+    fixed = MpcPlanner(config).solve(state, reference, s_stop_m=now_limit)
+    following = MpcPlanner(config).solve(state, reference, s_stop_m=moving)
+    assert fixed.speed_mps[-1] < 1.0 < 6.0 < following.speed_mps[-1]
+    assert np.all(following.x_m + config.front_bumper_m <= moving + 0.05)
+
+
+def test_recordings_with_one_stop_point_per_instance_still_load(planner, tmp_path):
+    path = straight_path(6.0)
+    state = VanState(0.0, 0.0, 0.0, 0.0, 6.0)
+    planner.solve(state, planner.sample_reference(path, state), s_stop_m=30.0)
+    planner.record_instance(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz") as data:
+        old = {key: data[key] for key in data.files}
+    old["s_stop_m"] = old["s_stop_m"][:, 0]  # as recorded before per-stage limits
+    np.savez_compressed(tmp_path / "old.npz", **old)
+    (problem,) = load_problems(tmp_path / "old.npz")
+    assert problem.s_stop_m.shape == problem.reference.s_m.shape and np.all(problem.s_stop_m == 30.0)
