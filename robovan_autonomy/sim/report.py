@@ -815,7 +815,11 @@ class _Log:
         if plan is None or len(plan) < 2:
             heading = np.array([math.cos(self.yaw[k]), math.sin(self.yaw[k])])
             plan = np.array([[self.x[k], self.y[k]], [self.x[k], self.y[k]] + STRAIGHT_PATH_M * heading])
-        path = plan[:, :2]
+        # A plan that stops ends where the van will stand: what lies beyond is still its way.
+        end = plan[-1, :2] - plan[-2, :2]
+        length = float(np.hypot(*end))
+        end = end / length if length > 1e-6 else np.array([math.cos(self.yaw[k]), math.sin(self.yaw[k])])
+        path = np.vstack([plan[:, :2], plan[-1, :2] + STRAIGHT_PATH_M * end])
         van_s = project_to_polyline(np.array([[self.x[k], self.y[k]]]), path)[1][0]
         pts = np.stack([self.a_x[sel] + ahead_s * self.a_vx[sel], self.a_y[sel] + ahead_s * self.a_vy[sel]], -1)
         lat, arc, tangent = project_to_polyline(pts, path)

@@ -1,7 +1,8 @@
 """Run report: how the van drives, beyond collisions: hard brakes with and without a reason,
 emergency stops, and standing still with nothing to wait for."""
-import dataclasses
 import math
+
+import numpy as np
 
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.sim.actors import ActorState
@@ -27,8 +28,9 @@ def walker(x, y, vy=0.0) -> ActorState:
                       height=1.75)
 
 
-def braking_run(actor_at=None, scn=None, features=MapFeatures(), mode="AUTONOMOUS") -> dict:
-    """10 m/s along +x, a 5 m/s² brake from 3 s to rest, then standing; actor_at(t) -> actors."""
+def braking_run(actor_at=None, scn=None, features=MapFeatures(), mode="AUTONOMOUS", plan_m=None) -> dict:
+    """10 m/s along +x, a 5 m/s² brake from 3 s to rest, then standing; actor_at(t) -> actors;
+    plan_m: the planned path reaches this far ahead of base_link (None: no plan recorded)."""
     rec = RunRecorder(scn or scenario(), features, VEHICLE)
     x, speed = 0.0, 10.0
     for k in range(1, int(8.0 / DT_S) + 1):
@@ -36,9 +38,10 @@ def braking_run(actor_at=None, scn=None, features=MapFeatures(), mode="AUTONOMOU
         accel = -5.0 if t >= 3.0 and speed > 0.0 else 0.0
         speed = max(0.0, speed + accel * DT_S)
         x += speed * DT_S
+        plan = None if plan_m is None else np.column_stack([np.linspace(x, x + plan_m, 5), np.zeros(5)])
         rec.record_step(t, VanTruth(x, 0.0, 0.0, speed, accel, 0.0, 0.0),
                         actors=actor_at(t) if actor_at else (), mode=mode,
-                        supervisor_mode=(mode, "all healthy"))
+                        supervisor_mode=(mode, "all healthy"), planned_path=plan)
     return rec.finalize(1.0)
 
 
@@ -46,6 +49,11 @@ def test_a_hard_brake_for_someone_in_the_path_is_justified():
     report = braking_run(lambda t: [walker(30.0 + FRONT_M, 0.0)])
     assert report["hard_brakes"]["events"][0]["justified_by"] == "walker"
     assert report["hard_brakes"]["phantom"] == 0
+
+
+def test_a_hard_brake_for_someone_beyond_where_the_braking_plan_ends_is_justified():
+    report = braking_run(lambda t: [walker(42.0 + FRONT_M, 0.0)], plan_m=2.0)  # at rest at 40 m
+    assert report["hard_brakes"]["events"][0]["justified_by"] == "walker"
 
 
 def test_a_hard_brake_for_someone_stepping_into_the_path_is_justified():
