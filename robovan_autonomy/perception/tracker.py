@@ -94,7 +94,6 @@ class Track:
     seen_lw_m: np.ndarray | None = None  # the last LiDAR box's extents along and across its heading
     anchor_lw_m: np.ndarray | None = None  # the size its last box was grown to (`_anchor_size`)
     anchor_class: int | None = None  # … for this class
-    sensor_xy: np.ndarray | None = None  # where the LiDAR was when it saw the last box
     believed: bool = False           # its velocity is believed (`judge_motion`)
 
     @property
@@ -194,21 +193,6 @@ class Tracker:
         track.evidence *= CLASS_VOTE_DECAY
         if 0 <= class_id < CLASS_COUNT:
             track.evidence[class_id] = min(track.evidence[class_id] + score, MAX_CLASS_EVIDENCE)
-        self._reanchor(track)
-
-    def _reanchor(self, track: Track) -> None:
-        """The class changed: the track's centre stood for its last box's faces grown to the old
-        class's size, and now stands for them grown to the new one's, the unseen part beyond what
-        the LiDAR saw (a fragment the camera names a car is most of a car further on). At once, so
-        no object is ever reported at a size its centre was not taken for."""
-        cls = self.class_of(track)
-        if track.anchor_class is None or cls == track.anchor_class or track.seen_lw_m is None:
-            return
-        anchor = self._anchor_size(track)
-        seen = track.seen_lw_m
-        track.x[:2] += away_from_sensor(track.x[:2], track.yaw_rad, track.sensor_xy,
-                                        (np.maximum(anchor, seen) - np.maximum(track.anchor_lw_m, seen)) / 2.0)
-        track.anchor_lw_m, track.anchor_class = anchor, cls
 
     def box_size(self, track: Track) -> np.ndarray:
         """Length, width, height reported: the largest seen, at least the class's typical size."""
@@ -359,15 +343,22 @@ class Tracker:
             track.size_m = np.maximum(shrunk, measured)
         centre = np.array([boxes.x_m[c], boxes.y_m[c]])
         seen = np.array([length_m, width_m])
-        self._reanchor(track)  # a class its box's shape has changed
-        before = track.anchor_lw_m if track.anchor_lw_m is not None else before
         track.anchor_lw_m = self._anchor_size(track)
         anchored = anchored_centre(centre, track.yaw_rad, seen, track.anchor_lw_m, boxes.sensor_xy)
-        # A box that grew (more of the object seen) moved its centre, not the object: the track's
-        # centre moves with it, so no velocity comes of it.
-        track.x[:2] += anchored - anchored_centre(centre, track.yaw_rad, seen, before, boxes.sensor_xy)
-        cls_now = track.anchor_class = self.class_of(track)
-        track.sensor_xy = np.asarray(boxes.sensor_xy, float)
+        # A box that grew (more of the object seen, or its class known) moved its centre, not the
+        # object: the track's centre moves with it, so no velocity comes of it.
+        cls_now = self.class_of(track)
+        if track.seen_lw_m is not None and track.anchor_class is not None and cls_now != track.anchor_class:
+            # The class changed: the track's centre stood for the last box's faces grown to the old
+            # size (a fragment the camera has since named a car showed less of it than this box).
+            track.x[:2] += away_from_sensor(centre, track.yaw_rad, boxes.sensor_xy,
+                                            (np.maximum(track.anchor_lw_m, seen)
+                                             - np.maximum(before, track.seen_lw_m)) / 2.0)
+        else:
+            extents_before = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
+                                           float(boxes.width_m[c]))[1:]
+            track.x[:2] += anchored - anchored_centre(centre, track.yaw_rad, extents_before, before, boxes.sensor_xy)
+        track.anchor_class = cls_now
         centre = anchored
         sight = centre - boxes.sensor_xy
         distance = float(np.hypot(*sight))
@@ -435,14 +426,8 @@ class Tracker:
         if math.isfinite(lane_yaw) and boxes.width_m[c] <= FACE_MAX_DEPTH_M and \
                 abs(wrap(2.0 * (yaw - lane_yaw))) > math.pi / 2.0:
             yaw, size[:2] = yaw + math.pi / 2.0, size[1::-1]
-        track = Track(self._next_id, np.array([boxes.x_m[c], boxes.y_m[c], 0.0, 0.0]), p, t_s, t_s, 1,
-                      float(wrap(yaw)), size, float(boxes.z_m[c]), lane_yaw_rad=lane_yaw,
-                      seen_lw_m=size[:2].copy(), sensor_xy=np.asarray(boxes.sensor_xy, float))
-        # Born at the size its class is reported at, its unseen part beyond what the LiDAR saw, as
-        # every later box is taken (`_apply`), not around the faces seen, half into the lane.
-        track.anchor_lw_m, track.anchor_class = self._anchor_size(track), self.class_of(track)
-        track.x[:2] = anchored_centre(track.x[:2], track.yaw_rad, size[:2], track.anchor_lw_m, track.sensor_xy)
-        self.tracks.append(track)
+        self.tracks.append(Track(self._next_id, np.array([boxes.x_m[c], boxes.y_m[c], 0.0, 0.0]), p, t_s, t_s, 1,
+                                 float(wrap(yaw)), size, float(boxes.z_m[c]), lane_yaw_rad=lane_yaw))
         self._next_id = self._next_id % 0xFFFFFFFF + 1
 
     def _prune(self, t_s: float) -> None:

@@ -3,7 +3,6 @@ anchoring and predictions."""
 import math
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -290,31 +289,6 @@ def test_a_fragment_the_camera_renames_a_car_does_not_move_when_more_of_it_shows
         speeds.append(math.hypot(obj["vx"], obj["vy"]))
     assert max(speeds) == 0.0
     assert abs(obj["x"] - 22.1) < 0.1  # the near end plus half a car
-
-
-def test_a_track_born_on_a_vehicles_flank_is_centred_beyond_it_not_on_it():
-    """The first box of a parked car is its flank toward the van, 4.4 m long and a few returns
-    deep: the car is born reported where it stands, not half a car width into the lane."""
-    tracker = Tracker(heading_prior=lambda x, y: 0.0)
-    flank = (20.0, -2.1, 0.0, 4.4, 0.2, 1.4)  # seen from the sensor at the origin
-    for k in range(3):
-        tracker.update_lidar(k * SCAN_S, boxes([flank]))
-    (obj,) = tracker.objects()
-    assert obj["y"] == pytest.approx(-2.1 - (obj["width"] - 0.2) / 2.0, abs=0.05)
-
-
-def test_a_fragment_the_camera_names_a_car_is_reported_beyond_its_fragment_at_once():
-    """Two returns of a parked car's flank make a track; the camera names it a car before the
-    LiDAR sees more: it is reported at a car's size behind the fragment, not around it."""
-    tracker = Tracker(heading_prior=lambda x, y: 0.0)
-    fragment = (20.0, -2.1, 0.0, 0.05, 0.02, 1.2)
-    for k in range(3):
-        tracker.update_lidar(k * SCAN_S, boxes([fragment]))
-    for _ in range(2):
-        tracker.vote(tracker.tracks[0], int(ObjectClass.CAR), 0.9)
-    (obj,) = tracker.objects()
-    assert obj["class_id"] == ObjectClass.CAR
-    assert obj["y"] + obj["width"] / 2.0 <= -2.1 + 0.05  # the car's near flank where the returns were
 
 
 def test_a_person_does_not_take_the_box_of_the_car_they_pass():
