@@ -43,6 +43,8 @@ VELOCITY_MIN_HITS = 5           # LiDAR hits before a track's velocity is believ
 PERSON_VELOCITY_MIN_HITS = 3    # … a person's (LiDAR and camera): their box is their returns, not a growing face
 VELOCITY_SIGNIFICANCE_NIS = 4.0 # … and its velocity at least 2σ of its uncertainty (chi-square, 2 dof)
 VELOCITY_KEEP_NIS = 1.0         # a believed velocity stays so down to 1σ
+STILL_SPEED_MPS = 0.5           # a settled velocity estimate this small is a thing standing still
+MAX_START_ACCEL_MPS2 = 4.0      # nothing but a person gets faster than this from standing, m/s²
 DUPLICATE_MARGIN_M = 0.2        # a vehicle track centred this close inside an older one's box is part of it
 PEOPLE = (ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST)
 PERSON_MAX_LENGTH_M = max(CLASS_SIZE_M[c][1][0] for c in PEOPLE)
@@ -95,6 +97,7 @@ class Track:
     anchor_lw_m: np.ndarray | None = None  # the size its last box was grown to (`_anchor_size`)
     anchor_class: int | None = None  # … for this class
     believed: bool = False           # its velocity is believed (`judge_motion`)
+    still_s: float = math.nan        # the last time it was known to stand still (NaN: never)
 
     @property
     def camera_class(self) -> int | None:
@@ -112,7 +115,7 @@ class Track:
         """Whether the velocity estimate is believed (see `judge_motion`)."""
         return self.believed
 
-    def judge_motion(self) -> None:
+    def judge_motion(self, t_s: float) -> None:
         """After each measurement: is the velocity formed by enough hits (the first few come from
         box centres that move as more of the object is seen) and larger than its own uncertainty?
         A parked car's fragment whose visible extent changes scan to scan gets ~1 m/s of velocity
@@ -130,6 +133,15 @@ class Track:
             self.believed = False
             return
         v = self.x[2:4]
+        speed = math.hypot(*v)
+        if not self.believed and speed > STILL_SPEED_MPS + MAX_START_ACCEL_MPS2 * (t_s - self.still_s):
+            # Known to stand a moment ago, it cannot be this fast now: its box moved because the
+            # part of it in view did (a parked car ahead hiding less of it as the van drives by),
+            # so the velocity that came of that is dropped, not driven into the lane.
+            self.x[2:4] = 0.0
+            speed = 0.0
+        if speed <= STILL_SPEED_MPS and not self.believed:
+            self.still_s = t_s
         nis = float(v @ np.linalg.solve(self.p[2:4, 2:4], v))
         self.believed = nis >= (VELOCITY_KEEP_NIS if self.believed else VELOCITY_SIGNIFICANCE_NIS)
 
@@ -385,7 +397,7 @@ class Tracker:
         self._update(track, centre, r)
         track.z_m = float(boxes.z_m[c])
         track.hits += 1
-        track.judge_motion()
+        track.judge_motion(t_s)
         dt = t_s - track.last_hit_s
         track.last_hit_s = t_s
         self._update_turn_rate(track, dt)
@@ -486,7 +498,7 @@ class Tracker:
             self._update(best, np.asarray(xy, float), np.eye(2) * sigma_m ** 2)
         self.vote(best, class_id, score)
         best.hits += 1
-        best.judge_motion()
+        best.judge_motion(t_s)
         best.last_hit_s = t_s
 
     # -- output ---------------------------------------------------------------------------------

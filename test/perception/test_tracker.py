@@ -68,6 +68,30 @@ def test_a_standing_objects_jittering_box_gives_it_no_velocity():
     assert (obj["vx"], obj["vy"]) == (0.0, 0.0)
 
 
+def standing_then(motion, seconds_standing=2.0, seconds=1.5):
+    """A car standing at x = 20 m for seconds_standing, then its box at 20 + motion(τ); the
+    fastest velocity reported while it moves."""
+    tracker, fastest = Tracker(), 0.0
+    for k in range(int(round((seconds_standing + seconds) / SCAN_S))):
+        t = k * SCAN_S
+        x = 20.0 + motion(max(t - seconds_standing, 0.0))
+        tracker.update_lidar(t, boxes([(x, -3.0, 0.0, 4.5, 1.8, 1.5)]))
+        if t >= seconds_standing:
+            objects = tracker.objects()
+            fastest = max([fastest, *np.hypot(objects["vx"], objects["vy"])])
+    return fastest
+
+
+def test_a_standing_car_whose_box_slides_faster_than_a_car_can_start_is_not_believed_moving():
+    """A parked car's visible part sliding along as the van drives by (its neighbour hiding less
+    of it): 0 to 8 m/s at once."""
+    assert standing_then(lambda tau: 8.0 * tau, seconds=0.6) == 0.0
+
+
+def test_a_standing_car_pulling_away_at_3_mps2_is_believed_moving():
+    assert standing_then(lambda tau: 1.5 * tau ** 2, seconds=2.0) > 3.0
+
+
 def test_parked_vehicles_approached_at_speed_are_reported_standing():
     """Far roof returns slide along as the van approaches, and a van parked behind a car is
     uncovered bit by bit: neither is motion."""
