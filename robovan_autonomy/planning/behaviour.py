@@ -155,12 +155,8 @@ KERBSIDE_GAP_M = 5.5
 KERBSIDE_SPEED_MPS = 6.0
 # Front bumper at least this far behind an obstacle or a lead at standstill, m (brief).
 STANDSTILL_GAP_M = 4.0
-# Time gap to a lead, s (brief): the gap is STANDSTILL_GAP_M + TIME_GAP_S · the speed the van
-# and the lead will share (the slower one's).
+# Time gap to a lead, s (brief): the gap is STANDSTILL_GAP_M + TIME_GAP_S · own speed.
 TIME_GAP_S = 1.5
-# Closing on a slower lead (one pulling in ahead, one slowing in traffic): ordinary service
-# braking, m/s², well short of what the report counts as a hard brake.
-FOLLOW_DECEL_MPS2 = 2.0
 # Extra gap to a stopped obstacle per m/s of own speed, s: more margin at speed (brief) without
 # the late, hard braking a full time gap behind a standing object would ask for.
 OBSTACLE_GAP_TIME_S = 0.5
@@ -957,20 +953,12 @@ class BehaviourPlanner:
 
     def _follow_limit(self, i: int, track: int, objs: _PathObjects, s_front: float,
                       speed_mps: float) -> _Limit:
-        """Keep STANDSTILL_GAP_M + TIME_GAP_S · the shared speed behind the lead's predicted rear.
-
-        The gap is the one the van will keep once at the lead's speed: a van closing from faster
-        on a car that pulled in ahead needs the gap for that speed, not for its own, and sheds the
-        difference braking at FOLLOW_DECEL_MPS2 while it closes. It is asked to slow now only
-        once that no longer suffices; until then it holds its speed."""
-        lead_speed = max(float(objs.speed_along_mps[i]), 0.0)
-        desired = STANDSTILL_GAP_M + TIME_GAP_S * min(speed_mps, lead_speed)
+        """Keep STANDSTILL_GAP_M + TIME_GAP_S · own speed behind the lead's predicted rear."""
+        desired = STANDSTILL_GAP_M + TIME_GAP_S * speed_mps
         per_stage = objs.s_rear_m[i] - desired
-        excess = float(objs.s_rear_m[i, 0]) - s_front - desired
-        cap = lead_speed + excess / GAP_CLOSING_TIME_S
-        if speed_mps > lead_speed and excess > 0.0:
-            cap = max(cap, min(speed_mps, lead_speed + math.sqrt(2.0 * FOLLOW_DECEL_MPS2 * excess)))
-        cap = max(0.0, cap)
+        gap_now = float(objs.s_rear_m[i, 0]) - s_front
+        lead_speed = max(float(objs.speed_along_mps[i]), 0.0)
+        cap = max(0.0, lead_speed + (gap_now - desired) / GAP_CLOSING_TIME_S)
         return _Limit(("lead", track), State.FOLLOW, f"following {track}", float(per_stage[-1]),
                       per_stage, cap)
 
