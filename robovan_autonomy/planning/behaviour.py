@@ -187,6 +187,9 @@ BLOCKAGE_MAX_SPEED_MPS = 0.3
 BLOCKAGE_MOVING_SPEED_MPS = 0.6
 BLOCKAGE_STILL_S = 3.0
 BLOCKAGE_CLASSES = frozenset({ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.STATIC})
+# Whatever stands in the lane and may turn out to be a blockage (an unlabelled LiDAR cluster far
+# ahead, before the camera names it): the van already waits where it could pull out around it.
+MAYBE_BLOCKAGE_CLASSES = BLOCKAGE_CLASSES | {ObjectClass.UNKNOWN}
 # What beyond the own lane's left bound a pass may use (a bay on the left is not a lane).
 PASSABLE_ADJACENT_KINDS = (AdjacentKind.ONCOMING, AdjacentKind.SAME_DIRECTION)
 # Side gap kept to a passed blockage, m: a door opening, a person stepping out.
@@ -200,6 +203,10 @@ CORRIDOR_MARGIN_M = 0.3
 # on a half-cosine ramp at PASS_SPEED_CAP_MPS would exceed PASS_RAMP_LATERAL_ACCEL_MPS2.
 PASS_MIN_RAMP_M = 15.0
 PASS_RAMP_LATERAL_ACCEL_MPS2 = 1.0
+# Standing close behind a blockage, the van pulls out on a shorter ramp, as a driver does at
+# walking pace: its peak curvature π² d / (2 L²) stays under this (a 10 m radius, about a third of
+# the steering lock), and the ramp is driven slowly enough to keep PASS_RAMP_LATERAL_ACCEL_MPS2.
+PASS_PULL_OUT_MAX_CURVATURE_PER_M = 0.1
 # Speed cap while passing, m/s (18 km/h): someone may step out from behind the blockage.
 PASS_SPEED_CAP_MPS = 5.0
 # Acceleration assumed when timing a pass, m/s²: gentle, so the estimate is on the long side.
@@ -213,9 +220,10 @@ ROADWAY_OVERLAP_M = 0.3
 PASS_MERGE_GAP_M = 2.0 * (PASS_MIN_RAMP_M + PASS_LONGITUDINAL_CLEARANCE_M)
 # The own lane must be free this far beyond the ramp back, m: no pass into a queue.
 PASS_RETURN_FREE_M = 10.0
-# Where a pass is possible but must wait for traffic, the van stops this far back (front bumper to
-# blockage), m, so that the ramp out still fits when the lane frees up.
-PASS_READY_GAP_M = PASS_MIN_RAMP_M + PASS_LONGITUDINAL_CLEARANCE_M
+# Where a pass is possible but must wait (for traffic, or to see that a standing vehicle is
+# parked), the van stops far enough back for the pull-out ramp and this much more, m (where it
+# stops is only as exact as the tracked rear edge).
+PASS_READY_MARGIN_M = 1.0
 # Standing this long at a blockage that cannot be passed raises a reroute request, s.
 REROUTE_AFTER_S = 20.0
 
@@ -547,14 +555,18 @@ class _BayTarget:
 class _Pass:
     plateau: OffsetPlateau
     cluster: tuple[int, ...]  # track ids passed
+    speed_cap_mps: float      # lower than PASS_SPEED_CAP_MPS on a pull-out from close behind
 
 
 @dataclasses.dataclass(frozen=True)
 class _PassCheck:
     plateau: OffsetPlateau | None  # the pass, when geometry and traffic allow it now
     could_wait: bool               # geometry allows it; traffic or the confirmation time does not
-    cluster: tuple[int, ...]       # track ids of the blockage(s) in question
+    cluster: tuple[int, ...]       # track ids of the standing vehicle(s) in question
     reason: str
+    confirmed: bool = False        # they have stood long enough to count as a blockage
+    ready_gap_m: float = 0.0       # front bumper to their rear for a pull-out from standstill
+    speed_cap_mps: float = PASS_SPEED_CAP_MPS
 
 
 class BehaviourPlanner:
@@ -730,7 +742,7 @@ class BehaviourPlanner:
             limits.append(self._departure.limit(BAY_SPEED_CAP_MPS, "ramp back onto the lane"))
         if self._pass is not None:
             ids = ", ".join(map(str, self._pass.cluster))
-            limits.append(self._pass.plateau.limit(PASS_SPEED_CAP_MPS, f"passing {ids}"))
+            limits.append(self._pass.plateau.limit(self._pass.speed_cap_mps, f"passing {ids}"))
         return SpeedProfile(tuple(limits))
 
     def _bay_limit(self, target: _BayTarget | None) -> list[_Limit]:
@@ -846,6 +858,9 @@ class BehaviourPlanner:
             self._still_since[track] = (since, t_s)
         self._still_since = {k: v for k, v in self._still_since.items() if t_s - v[1] <= TRACK_FORGET_AFTER_S}
 
+    def _maybe_blockage(self, track: int, class_id: int) -> bool:
+        return class_id in MAYBE_BLOCKAGE_CLASSES and self._still_since.get(track, (None,))[0] is not None
+
     def _is_blockage(self, t_s: float, track: int, class_id: int) -> bool:
         since = self._still_since.get(track, (None, t_s))[0]
         return class_id in BLOCKAGE_CLASSES and since is not None and t_s - since > BLOCKAGE_STILL_S
@@ -883,12 +898,13 @@ class BehaviourPlanner:
                 continue
             # A blockage to be passed once traffic allows: wait far enough back to pull out, if
             # the van can still stop there gently (decided once, so the stop point stays put).
-            reachable = s_block - PASS_READY_GAP_M - s_front >= \
+            reachable = s_block - check.ready_gap_m - s_front >= \
                 speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2)
             if check.could_wait and self._latch.update(t_s, ("pass_ready", track), reachable, True):
-                gap_m = max(gap_m, PASS_READY_GAP_M)
-            limits.append(_Limit(("blockage", track), State.STOP_FOR_OBSTACLE,
-                                 f"blockage {track}: {check.reason}", s_block - gap_m))
+                gap_m = max(gap_m, check.ready_gap_m)
+            kind = "blockage" if check.confirmed else "obstacle"
+            limits.append(_Limit((kind, track), State.STOP_FOR_OBSTACLE,
+                                 f"{kind} {track}: {check.reason}", s_block - gap_m))
         return limits
 
     def _kerbside_limits(self, objs: _PathObjects, gap: np.ndarray, s_front: float) -> SpeedProfile:
@@ -970,13 +986,14 @@ class BehaviourPlanner:
             self._pass = None  # done
         committed = self._pass is not None and s_van_m >= self._pass.plateau.s0_m
         if committed:
-            return _PassCheck(self._pass.plateau, False, self._pass.cluster, "passing")
+            return _PassCheck(self._pass.plateau, False, self._pass.cluster, "passing", True,
+                              speed_cap_mps=self._pass.speed_cap_mps)
         check = self._pass_geometry(t_s, objs, base_gap, path, s_van_m, speed_mps)
         if self._pass is not None and check.plateau is None:
             self._pass = None  # traffic appeared before the van pulled out: wait again
         ready = self._pass_ok.update(t_s, check.plateau is not None) >= PASS_CONFIRM_S
         if self._pass is None and ready:
-            self._pass = _Pass(check.plateau, check.cluster)
+            self._pass = _Pass(check.plateau, check.cluster, check.speed_cap_mps)
         if self._pass is None and check.plateau is not None:
             return dataclasses.replace(check, plateau=None, could_wait=True, reason="confirming the pass")
         return check
@@ -987,32 +1004,40 @@ class BehaviourPlanner:
         s_front = s_van_m + self.front_bumper_m
         in_lane = (base_gap[:, 0] < IN_PATH_ENTER_M) & (objs.s_front_m[:, 0] > s_front) \
             if len(p) else np.zeros(0, bool)
-        blockage = np.array([in_lane[i] and self._is_blockage(t_s, int(p.track_id[i]), int(p.class_id[i]))
+        # A vehicle standing in the lane may be parked: plan the pass from when it stops, so the van
+        # waits where it can pull out; it passes only once the vehicle has stood BLOCKAGE_STILL_S.
+        standing = np.array([in_lane[i] and self._maybe_blockage(int(p.track_id[i]), int(p.class_id[i]))
                              for i in range(len(p))], dtype=bool)
         none = _PassCheck(None, False, (), "")
-        if not np.any(blockage):
+        if not np.any(standing):
             return none
-        order = np.flatnonzero(blockage)[np.argsort(objs.s_rear_m[blockage, 0])]
+        order = np.flatnonzero(standing)[np.argsort(objs.s_rear_m[standing, 0])]
         cluster = [order[0]]
         for i in order[1:]:
             if objs.s_rear_m[i, 0] - objs.s_front_m[cluster, 0].max() < PASS_MERGE_GAP_M:
                 cluster.append(i)
         ids = tuple(int(p.track_id[i]) for i in cluster)
         rear, front = float(objs.s_rear_m[cluster, 0].min()), float(objs.s_front_m[cluster, 0].max())
-        blocked = dataclasses.replace(none, cluster=ids)
-
         d_pass = float(objs.d_max_m[cluster, 0].max()) + PASS_LATERAL_CLEARANCE_M + self.half_width_m
         if d_pass <= 0.0:  # the blockage leaves the van's own width free: nothing to pass
             return none
-        # Half-cosine ramp: peak lateral accel π² d v² / (2 L²) at the passing speed cap.
+        # Half-cosine ramps: peak curvature π² d / (2 L²), peak lateral accel that times v².
         ramp = max(PASS_MIN_RAMP_M, math.pi * PASS_SPEED_CAP_MPS
                    * math.sqrt(d_pass / (2.0 * PASS_RAMP_LATERAL_ACCEL_MPS2)))
+        pull_out = math.pi * math.sqrt(d_pass / (2.0 * PASS_PULL_OUT_MAX_CURVATURE_PER_M))
+        confirmed = all(self._is_blockage(t_s, int(p.track_id[i]), int(p.class_id[i])) for i in cluster)
+        blocked = dataclasses.replace(
+            none, cluster=ids, confirmed=confirmed,
+            ready_gap_m=PASS_LONGITUDINAL_CLEARANCE_M + pull_out + PASS_READY_MARGIN_M)
         s1 = rear - PASS_LONGITUDINAL_CLEARANCE_M - self.front_bumper_m
         s0 = max(s_van_m, s1 - ramp)
         s2 = front + PASS_LONGITUDINAL_CLEARANCE_M + self.rear_overhang_m
         s3 = s2 + ramp
-        if s1 - s0 < PASS_MIN_RAMP_M:
+        if s1 - s0 < pull_out:
             return dataclasses.replace(blocked, reason="too close to pull out")
+        speed_cap = min(PASS_SPEED_CAP_MPS, (s1 - s0) / math.pi
+                        * math.sqrt(2.0 * PASS_RAMP_LATERAL_ACCEL_MPS2 / d_pass))
+        blocked = dataclasses.replace(blocked, speed_cap_mps=speed_cap)
         # No overtaking across a stop line or a crosswalk (and no joining the queue before one).
         if any(r.kind in ("stop_line", "crosswalk")
                and s0 < r.s_m - self.front_bumper_m < s3 + PASS_RETURN_FREE_M for r in path.stops):
@@ -1034,7 +1059,7 @@ class BehaviourPlanner:
             return dataclasses.replace(blocked, could_wait=True, reason="no room to return")
 
         # Anyone in the band the van sweeps, now or before the pass is over (oncoming traffic).
-        duration = _travel_time_s(s3 - s_van_m, speed_mps, PASS_SPEED_CAP_MPS, PASS_TIMING_ACCEL_MPS2) \
+        duration = _travel_time_s(s3 - s_van_m, speed_mps, speed_cap, PASS_TIMING_ACCEL_MPS2) \
             + PASS_TIME_MARGIN_S
         v = objs.speed_along_mps
         swept_lo = objs.s_rear_m[:, 0] + np.minimum(v, 0.0) * duration
@@ -1046,8 +1071,10 @@ class BehaviourPlanner:
         behind = objs.s_front_m[:, 0] < s_van_m - self.rear_overhang_m
         if np.any(others & in_band & overlaps & ~behind):
             return dataclasses.replace(blocked, could_wait=True, reason="traffic in the passing lane")
-        return _PassCheck(OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent), True, ids,
-                          "passing")
+        if not confirmed:
+            return dataclasses.replace(blocked, could_wait=True, reason="waiting to see it is parked")
+        return dataclasses.replace(blocked, plateau=OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent),
+                                   could_wait=True, reason="passing")
 
     def _check_reroute(self, t_s: float, binding: _Limit, check: _PassCheck, standing: bool,
                        path: ReferencePath, objs: _PathObjects, events: list[BehaviourEvent]) -> None:

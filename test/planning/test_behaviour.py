@@ -472,6 +472,41 @@ def test_a_stop_in_the_middle_of_a_pass_keeps_the_pass_offset():
     assert log[-1][2] > PARKED_S + 20.0
 
 
+@pytest.mark.parametrize("labelled_after_s", [0.0, 3.0])  # at once, or an unlabelled cluster at first
+def test_waits_behind_a_vehicle_standing_in_the_lane_far_enough_back_to_pull_out_later(labelled_after_s):
+    def oncoming_stream(t):  # three cars keep the passing lane busy until the van has stopped
+        cars = [(20 + k, ObjectClass.CAR, 150.0 + 25.0 * k - 8.0 * t, ONCOMING_LANE_M / 2 + 1.75, math.pi,
+                 -8.0, 0.0) for k in range(3)]
+        van = parked_van(t)
+        if t < labelled_after_s:
+            van["class_id"] = ObjectClass.UNKNOWN
+        return np.concatenate([van, table(*cars)])
+
+    log = run(planner(), IdealVan(straight_path(), speed_mps=11.0), 50.0, objects=oncoming_stream)
+    s_stopped = next(s for t, d, s, v, _ in log if v < bh.STANDSTILL_SPEED_MPS)
+    gap = PARKED_S - 2.95 - (s_stopped + FRONT_M)
+    d_pass = 0.4 + bh.PASS_LATERAL_CLEARANCE_M + HALF_WIDTH_M  # the van reaches 0.4 m over the centre
+    pull_out = math.pi * math.sqrt(d_pass / (2.0 * bh.PASS_PULL_OUT_MAX_CURVATURE_PER_M))
+    assert gap >= bh.PASS_LONGITUDINAL_CLEARANCE_M + pull_out
+    assert any(d.state is State.PASS_OBSTACLE for _, d, *_ in log)
+    assert log[-1][2] > PARKED_S + 10.0
+
+
+def test_pulls_out_from_close_behind_a_blockage_on_a_tight_ramp_at_walking_pace():
+    s_start = PARKED_S - 2.95 - FRONT_M - 14.0  # front bumper 14 m behind it: 12 m for the ramp
+    log = run(planner(), IdealVan(straight_path(), s_m=s_start), 40.0, objects=parked_van)
+    passing = [d for _, d, *_ in log if d.state is State.PASS_OBSTACLE]
+    assert passing
+    (plateau,) = [p for p in passing[0].offset.plateaus if p.d_m > 0.0]
+    ramp = plateau.s1_m - plateau.s0_m
+    assert ramp < MIN_RAMP_M
+    assert math.pi ** 2 * plateau.d_m / (2.0 * ramp ** 2) <= bh.PASS_PULL_OUT_MAX_CURVATURE_PER_M
+    on_ramp = [v for t, d, s, v, _ in log if plateau.s0_m <= s <= plateau.s1_m]
+    lateral_accel = math.pi ** 2 * plateau.d_m * max(on_ramp) ** 2 / (2.0 * ramp ** 2)
+    assert lateral_accel <= bh.PASS_RAMP_LATERAL_ACCEL_MPS2 + 1e-6
+    assert log[-1][2] > PARKED_S + 10.0
+
+
 def test_requests_a_reroute_when_blocked_long_and_passing_is_impossible():
     narrow = straight_path(left_kind=AdjacentKind.NONE)  # no adjacent lane: the van cannot fit by
     log = run(planner(), IdealVan(narrow, speed_mps=5.0), 45.0, objects=parked_van)
