@@ -41,6 +41,11 @@ MAX_PREDICTED_TURN_RAD = math.pi / 2.0
 # Low-pass time constant of the turn-rate estimate, s: a few tracker cycles at 10 Hz, so one
 # noisy course does not bend the prediction, while a real turn (≥ 2 s long) is followed.
 TURN_RATE_FILTER_TAU_S = 0.3
+# A turn rate is predicted only once the course has been followed this long, s: a real turn lasts
+# longer, while a course that has just appeared swings as its velocity settles (a parked car coming
+# into view behind another one: its box slides as more of it is seen, and its first courses are
+# the sliding, which bent its prediction into the lane).
+TURN_RATE_MIN_HISTORY_S = 1.0
 # A track unseen this long is forgotten, s; its id may then be reused by the tracker.
 TRACK_FORGET_AFTER_S = 2.0
 # Path vertices nearest to a point whose two segments are searched for its foot point: on a
@@ -178,10 +183,12 @@ class TurnRateEstimator:
     """Turn rate of each track from the change of its course (velocity direction) between calls."""
 
     def __init__(self) -> None:
-        self._tracks: dict[int, tuple[float, float, float]] = {}  # id → (t_s, course, turn rate)
+        # id → (course since, t_s, course, turn rate)
+        self._tracks: dict[int, tuple[float, float, float, float]] = {}
 
     def update(self, t_s: float, objects: np.ndarray) -> np.ndarray:
-        """Filtered turn rate for each row of `objects`, rad/s (0 for slow or new tracks)."""
+        """Filtered turn rate for each row of `objects`, rad/s (0 for slow tracks and for courses
+        younger than TURN_RATE_MIN_HISTORY_S)."""
         rates = np.zeros(len(objects))
         for row, obj in enumerate(objects):
             track = int(obj["track_id"])
@@ -189,9 +196,9 @@ class TurnRateEstimator:
                 self._tracks.pop(track, None)
                 continue
             course = math.atan2(float(obj["vy"]), float(obj["vx"]))
-            rate = 0.0
+            rate, since = 0.0, t_s
             if track in self._tracks:
-                t_prev, course_prev, rate_prev = self._tracks[track]
+                since, t_prev, course_prev, rate_prev = self._tracks[track]
                 dt = t_s - t_prev
                 if dt > 0.0:
                     raw = wrap_angle(course - course_prev) / dt
@@ -200,9 +207,9 @@ class TurnRateEstimator:
                 else:
                     rate = rate_prev
             rate = max(-MAX_TURN_RATE_RADPS, min(MAX_TURN_RATE_RADPS, rate))
-            self._tracks[track] = (t_s, course, rate)
-            rates[row] = rate
-        self._tracks = {k: v for k, v in self._tracks.items() if t_s - v[0] <= TRACK_FORGET_AFTER_S}
+            self._tracks[track] = (since, t_s, course, rate)
+            rates[row] = rate if t_s - since >= TURN_RATE_MIN_HISTORY_S else 0.0
+        self._tracks = {k: v for k, v in self._tracks.items() if t_s - v[1] <= TRACK_FORGET_AFTER_S}
         return rates
 
 

@@ -105,6 +105,15 @@ def test_turn_rate_is_estimated_from_the_course_change_between_tables():
     assert rate == pytest.approx(omega, rel=1e-3)
 
 
+def test_a_course_that_has_just_appeared_gets_no_turn_rate():
+    estimator = TurnRateEstimator()
+    rates = []
+    for k, course in enumerate((0.4, 0.3, 0.15, 0.0, -0.1)):  # a velocity settling as it is believed
+        rates.append(estimator.update(0.1 * k, objects(dict(vx=2.8 * math.cos(course),
+                                                             vy=2.8 * math.sin(course))))[0])
+    assert rates == [0.0] * 5
+
+
 def test_slow_objects_get_no_turn_rate():
     estimator = TurnRateEstimator()
     for k, course in enumerate((0.0, 1.0, 2.0)):  # a jittering course at walking-stick speed
