@@ -436,6 +436,10 @@ class _Latch:
         self._on[key] = released_at
         return True
 
+    def releasing(self, key: Hashable) -> bool:
+        """On only because its release has not held long enough yet."""
+        return self._on.get(key) is not None
+
     def sweep(self, t_s: float) -> None:
         """Release keys nobody asked about this step (an object that vanished)."""
         for key in [k for k in self._on if k not in self._seen]:
@@ -883,29 +887,35 @@ class BehaviourPlanner:
             if not in_path:
                 limits += self._caution_limit(t_s, i, track, later[i], objs, s_front, speed_mps)
                 continue
-            along = float(objs.speed_along_mps[i])
-            lead = self._latch.update(t_s, ("lead", track), along >= LEAD_ENTER_SPEED_MPS,
-                                      along >= LEAD_LEAVE_SPEED_MPS)
-            if lead:
-                limits.append(self._follow_limit(i, track, objs, s_front, speed_mps))
-                continue
-            # Where it is (or soon will be) in the way: its nearest rear edge over those stages.
-            s_block = float(objs.s_rear_m[i, near[i]].min() if near[i].any() else objs.s_rear_m[i, 0])
-            gap_m = STANDSTILL_GAP_M + OBSTACLE_GAP_TIME_S * speed_mps
-            if track not in check.cluster:
-                limits.append(_Limit(("obstacle", track), State.STOP_FOR_OBSTACLE, f"obstacle {track}",
-                                     s_block - gap_m))
-                continue
-            # A blockage to be passed once traffic allows: wait far enough back to pull out, if
-            # the van can still stop there gently (decided once, so the stop point stays put).
-            reachable = s_block - check.ready_gap_m - s_front >= \
-                speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2)
-            if check.could_wait and self._latch.update(t_s, ("pass_ready", track), reachable, True):
-                gap_m = max(gap_m, check.ready_gap_m)
-            kind = "blockage" if check.confirmed else "obstacle"
-            limits.append(_Limit((kind, track), State.STOP_FOR_OBSTACLE,
-                                 f"{kind} {track}: {check.reason}", s_block - gap_m))
+            # Out of the path and only held there against chatter: no harder than comfort braking
+            # for it (it was a parked car whose box slid, or it has stepped out of the way).
+            leaving = self._latch.releasing(("path", track))
+            limits += [dataclasses.replace(lim, gentle=leaving)
+                       for lim in self._in_path_limits(t_s, i, track, objs, s_front, speed_mps, near, check)]
         return limits
+
+    def _in_path_limits(self, t_s: float, i: int, track: int, objs: _PathObjects, s_front: float,
+                        speed_mps: float, near: np.ndarray, check: _PassCheck) -> list[_Limit]:
+        """Follow it when it leads, else stop behind it, or wait where the van can pass it."""
+        along = float(objs.speed_along_mps[i])
+        lead = self._latch.update(t_s, ("lead", track), along >= LEAD_ENTER_SPEED_MPS,
+                                  along >= LEAD_LEAVE_SPEED_MPS)
+        if lead:
+            return [self._follow_limit(i, track, objs, s_front, speed_mps)]
+        # Where it is (or soon will be) in the way: its nearest rear edge over those stages.
+        s_block = float(objs.s_rear_m[i, near[i]].min() if near[i].any() else objs.s_rear_m[i, 0])
+        gap_m = STANDSTILL_GAP_M + OBSTACLE_GAP_TIME_S * speed_mps
+        if track not in check.cluster:
+            return [_Limit(("obstacle", track), State.STOP_FOR_OBSTACLE, f"obstacle {track}", s_block - gap_m)]
+        # A blockage to be passed once traffic allows: wait far enough back to pull out, if the
+        # van can still stop there gently (decided once, so the stop point stays put).
+        reachable = s_block - check.ready_gap_m - s_front >= \
+            speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2)
+        if check.could_wait and self._latch.update(t_s, ("pass_ready", track), reachable, True):
+            gap_m = max(gap_m, check.ready_gap_m)
+        kind = "blockage" if check.confirmed else "obstacle"
+        return [_Limit((kind, track), State.STOP_FOR_OBSTACLE, f"{kind} {track}: {check.reason}",
+                       s_block - gap_m)]
 
     def _kerbside_limits(self, objs: _PathObjects, gap: np.ndarray, s_front: float) -> SpeedProfile:
         """A speed limit over where the van passes each pedestrian or cyclist ahead close beside

@@ -341,6 +341,19 @@ def test_emergency_braking_is_allowed_when_an_obstacle_appears_close():
     assert decision.min_accel_mps2 == VEHICLE.min_accel_mps2
 
 
+def test_a_car_whose_box_left_the_path_is_braked_for_no_harder_than_comfort_while_released():
+    def sliding_parked_car(t):  # a parked car's box slides into the lane for 0.2 s, then back
+        y = -1.0 if t < 0.2 else -3.2
+        return table((9, ObjectClass.CAR, 40.0, y, 0.0, 0.0, 0.0))
+
+    bh_planner, path = planner(), straight_path()
+    decisions = [bh_planner.step(t, mpc.VanState(t, 10.0, 0.0, 0.0, 10.0), path, 10.0, sliding_parked_car(t),
+                                 MissionProgress(())) for t in np.arange(0.0, 0.8, DT_S)]
+    assert decisions[0].min_accel_mps2 == VEHICLE.min_accel_mps2  # in the lane, 26 m ahead at 10 m/s
+    assert decisions[0].s_stop_front_m < 40.0
+    assert all(d.min_accel_mps2 == mpc.COMFORT_MIN_ACCEL_MPS2 for d in decisions[2:])
+
+
 def lead_on_straight(t, start_s=40.0, speed=6.0):
     return table((5, ObjectClass.CAR, start_s + speed * t, 0.0, 0.0, speed, 0.0))
 
