@@ -7,7 +7,7 @@ ROBOVAN := $(VENV)/bin/robovan
 SCENARIO ?= delivery_loop
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 
-.PHONY: venv sim test eval bench params-doc clean
+.PHONY: venv sim test eval bench docs clean
 
 $(VENV)/.installed: requirements.txt setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,9 @@ eval: venv
 bench: venv
 	$(ROBOVAN) bench all --json runs/bench.json
 
-params-doc: venv
+docs: venv
 	$(ROBOVAN) params --markdown > docs/PARAMETERS.md
+	$(ROBOVAN) protocol > docs/CAN_PROTOCOL.md
 
 clean:
 	rm -rf $(VENV) runs build install log *.egg-info

@@ -243,6 +243,14 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _cmd_protocol(args) -> int:
+    from robovan_autonomy.vehicle.protocol_doc import protocol_markdown
+    from robovan_autonomy.vehicle_params import load_vehicle_params
+
+    print(protocol_markdown(load_vehicle_params()), end="")
+    return 0
+
+
 def _cmd_params(args) -> int:
     from robovan_autonomy.config_errors import share_dir
     from robovan_autonomy.parameters import load_params_file, markdown_table
@@ -341,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("--check", action="append", default=[], help="params file to validate")
     params.add_argument("--markdown", action="store_true")
     params.set_defaults(func=_cmd_params)
+
+    protocol = sub.add_parser("protocol", help="print the van's CAN protocol reference (markdown, "
+                                               "from the DBC and the codec)")
+    protocol.set_defaults(func=_cmd_protocol)
 
     # Everything after van-ecu goes to the van's own parser (sim/van_ecu_bus.py). With no option
     # of its own here ('-' is no prefix), a leading --interface is not taken for one.

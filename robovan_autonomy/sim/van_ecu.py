@@ -1,4 +1,4 @@
-"""The van side of RVN-DBW v1 (shared/vehicle/README.md section 2.3) as a pure core.
+"""The van side of RVN-DBW v1 (docs/CAN_PROTOCOL.md, what the van ECU does) as a pure core.
 
 The simulator must hold the autonomy stack to the same rules the real van does (engagement,
 overrides, timeouts, end-to-end checks, the ECU's own limits), so the ECU is written from the
@@ -48,7 +48,7 @@ class DriverInputs:
 class VanEcu:
     """DBW state machine MANUAL / READY / ENGAGED / FAULT_SAFE_STOP driving a VanPlant.
 
-    Where section 2.3 is silent: re-arming from FAULT_SAFE_STOP also waits for standstill (a
+    Where the protocol is silent: re-arming from FAULT_SAFE_STOP also waits for standstill (a
     person cannot cut the van's own safe stop short); a silent command id counts as ENABLE clear;
     READY does not engage while the driver overrides or an e-stop is pressed, and nothing arms
     while an e-stop is pressed; gears change only while ENGAGED and at standstill. Outside

@@ -2,10 +2,10 @@
 
 Pure Python on purpose (no python-can): the DBW bridge, the simulated van ECU and offline tools
 all speak through this module, so both ends of the bus share one implementation of the contract
-in shared/vehicle/README.md section 2. Frame layout (ids, bit positions, scales, ranges, periods,
-enum tables) is read from config/vehicle/robovan_dbw.dbc through cantools; this module adds the
-field names, the end-to-end protection and the section 2.3 behaviour numbers, and refuses to
-load a DBC that disagrees with it.
+(docs/CAN_PROTOCOL.md, generated from the DBC and this module). Frame layout (ids, bit positions,
+scales, ranges, periods, enum tables) is read from config/vehicle/robovan_dbw.dbc through
+cantools; this module adds the field names, the end-to-end protection and the ECU's behaviour
+numbers, and refuses to load a DBC that disagrees with it.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from robovan_autonomy.config_errors import ConfigError, config_path
 
 DBC_PATH = config_path("vehicle", "robovan_dbw.dbc")
 
-# Section 2.3 behaviour numbers, shared by the van ECU (simulated) and the autonomy bridge.
+# The ECU's behaviour numbers, shared by the van ECU (simulated) and the autonomy bridge.
 COMMAND_TIMEOUT_S = 0.100  # a command identifier silent longer than this faults an engaged van
 OVERRIDE_TORQUE_NM = 3.0  # |DRIVER_TORQUE| above this is the driver taking the wheel
 E2E_FAULT_STREAK = 3  # consecutive CRC/counter failures of one identifier that fault the van
@@ -34,7 +34,7 @@ DUPLICATE_WITHIN_PERIODS = 0.75
 SAFE_STOP_ACCEL_MPS2 = -3.0  # the van's own deceleration in FAULT_SAFE_STOP
 REARM_CLEAR_S = 1.0  # both ENABLE bits must stay clear this long before a faulted van re-arms
 
-# CRC-8/SAE-J1850 as section 2 defines it (no reflection); check value of b"123456789" is 0x4B.
+# CRC-8/SAE-J1850 as the protocol defines it (no reflection); check value of b"123456789" is 0x4B.
 CRC_POLY = 0x1D
 CRC_INIT = 0xFF
 CRC_XOROUT = 0xFF

@@ -111,4 +111,4 @@ def test_the_parameter_reference_in_docs_is_what_the_code_declares(capsys):
     assert main(["params", "--markdown"]) == 0
     generated = capsys.readouterr().out
     committed = (Path(__file__).resolve().parents[2] / "docs" / "PARAMETERS.md").read_text()
-    assert generated == committed, "docs/PARAMETERS.md is stale: run `make params-doc`"
+    assert generated == committed, "docs/PARAMETERS.md is stale: run `make docs`"

@@ -1,4 +1,4 @@
-"""The DBC against RVN-DBW v1 as written in shared/vehicle/README.md section 2, retyped here on
+"""The DBC against RVN-DBW v1 as the van maker's protocol document writes it (section 2), retyped on
 purpose: this table is the independent reading of the document that the DBC must agree with."""
 import cantools
 import pytest
