@@ -170,7 +170,11 @@ HESSIAN_REGULARISATION = 1.0e-6
 # slacks, and not the command rates, which the interior-point exit leaves ~0.05 loose), and the
 # step budget.
 STEP_TOLERANCE = 1.0e-2
-MAX_SQP_ITERATIONS = 1            # warm-started: real-time iteration, one QP per solve
+# Warm-started, one QP usually meets STEP_TOLERANCE (a real-time iteration). Where the active set
+# changes (an obstacle enters the horizon, a disc pairing flips) one Gauss-Newton step from the
+# warm start can be a swerve the next solve undoes, and the AEB judges the command that was sent:
+# a 0.5 m swerve toward a parked car stopped the van (jaywalker run, whole stack). So up to three.
+MAX_SQP_ITERATIONS = 3
 COLD_START_SQP_ITERATIONS = 2     # no usable previous plan: one more step for the first plan
 # HPIPM's own settings, measured on QPs captured from closed-loop runs (cruise, stop, turn,
 # obstacle): "speed_abs" (exit on the barrier parameter alone) with an initial barrier of the
