@@ -329,9 +329,12 @@ class Tracker:
                 key=lambda o: abs(wrap(2.0 * (o[0] - track.lane_yaw_rad))))
             yaw_m = track.yaw_rad + float(wrap(2.0 * (yaw_m - track.yaw_rad))) / 2.0
         cls = track.camera_class
-        if cls in (ObjectClass.CAR, ObjectClass.VAN_TRUCK) and max(length_m, width_m) > CLASS_SIZE_M[cls][1][0]:
-            # Longer than any vehicle of its class: merged with the one parked behind it. Its
-            # centre says nothing of this one's; the hit only keeps the track alive.
+        longest, widest = CLASS_SIZE_M[cls][1][:2] if cls in (ObjectClass.CAR, ObjectClass.VAN_TRUCK) \
+            else (math.inf, math.inf)
+        if max(length_m, width_m) > longest or min(length_m, width_m) > widest:
+            # Longer or wider than any vehicle of its class: merged with the one parked behind it,
+            # or with the one it is passing. Its centre says nothing of this one's; the hit only
+            # keeps the track alive.
             track.hits += 1
             track.last_hit_s = t_s
             return

@@ -388,3 +388,36 @@ def test_shapes_suggest_classes():
     assert shape_class(4.4, 1.8, 1.5) == ObjectClass.CAR
     assert shape_class(6.0, 2.0, 2.6) == ObjectClass.VAN_TRUCK
     assert shape_class(0.5, 0.5, 0.4) == ObjectClass.UNKNOWN
+
+
+def test_an_oncoming_car_passing_a_double_parked_van_stays_in_its_lane():
+    """Beside the van the two are one cluster of returns, as wide as both: that box is two
+    vehicles merged, and the car's track must not be pulled across into the van's lane."""
+    from robovan_autonomy.interfaces import PoseEstimate
+    from robovan_autonomy.perception.lidar_objects import LidarObjectDetector
+    from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
+    from robovan_autonomy.sim.scene import Box, Pose3, Scene
+    from robovan_autonomy.vehicle_params import load_vehicle_params
+
+    vehicle = load_vehicle_params()
+    extrinsic = vehicle.sensor_pose("lidar_top")
+    lidar, detector = LidarModel(LidarConfig.from_vehicle_params(vehicle)), LidarObjectDetector(vehicle, extrinsic)
+    scene = Scene(walls=[])
+    tracker, rng, van_x, speed = Tracker(heading_prior=lambda x, y: 0.0), np.random.default_rng(0), 33.0, 5.0
+    car_y = []
+    for k in range(100):
+        t, car_x = k * SCAN_S, 100.0 - speed * k * SCAN_S
+        scene.set_boxes([Box(60.0, -1.75, 0.0, 0.0, 5.4, 2.0, 2.3, None, int(ObjectClass.VAN_TRUCK), 1),
+                         Box(car_x, 1.75, 0.0, math.pi, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 2)])
+        points = lidar.scan(scene, Pose3.from_xyz_ypr(van_x, 0.0, 0.0, 0.0).compose(extrinsic), rng).points
+        tracker.update_lidar(t, detector.detect(points, PoseEstimate(t, van_x, 0.0, 0.0, 0.0, 0.0)))
+        for track in tracker.tracks:  # the camera names both, as it does at this range
+            near_car = math.hypot(track.x[0] - car_x, track.x[1] - 1.75) < 3.0
+            near_van = math.hypot(track.x[0] - 60.0, track.x[1] + 1.75) < 3.0
+            if near_car != near_van:
+                tracker.vote(track, ObjectClass.CAR if near_car else ObjectClass.VAN_TRUCK, 0.9)
+        objects = tracker.objects()
+        cars = objects[(objects["class_id"] == ObjectClass.CAR) & (np.abs(objects["x"] - car_x) < 4.0)]
+        if 50.0 <= car_x <= 70.0 and len(cars):
+            car_y.append(float(cars["y"].min()))
+    assert car_y and min(car_y) > 1.0
