@@ -204,9 +204,9 @@ CORRIDOR_MARGIN_M = 0.3
 PASS_MIN_RAMP_M = 15.0
 PASS_RAMP_LATERAL_ACCEL_MPS2 = 1.0
 # Standing close behind a blockage, the van pulls out on a shorter ramp, as a driver does at
-# walking pace: its peak curvature π² d / (2 L²) stays under this (a 10 m radius, about a third of
+# walking pace: its peak curvature π² d / (2 L²) stays under this (a 6.7 m radius, two thirds of
 # the steering lock), and the ramp is driven slowly enough to keep PASS_RAMP_LATERAL_ACCEL_MPS2.
-PASS_PULL_OUT_MAX_CURVATURE_PER_M = 0.1
+PASS_PULL_OUT_MAX_CURVATURE_PER_M = 0.15
 # Speed cap while passing, m/s (18 km/h): someone may step out from behind the blockage.
 PASS_SPEED_CAP_MPS = 5.0
 # Acceleration assumed when timing a pass, m/s²: gentle, so the estimate is on the long side.
@@ -224,6 +224,10 @@ PASS_RETURN_FREE_M = 10.0
 # parked), the van stops far enough back for the pull-out ramp and this much more, m (where it
 # stops is only as exact as the tracked rear edge).
 PASS_READY_MARGIN_M = 1.0
+# Short of that point, the van waiting to pass stops braking this hard, m/s² (comfort, below the
+# 3.5 m/s² of a hard brake), and stays where it stopped.
+PASS_WAIT_DECEL_MPS2 = 2.5
+TOO_CLOSE_TO_PULL_OUT = "too close to pull out"
 # Standing this long at a blockage that cannot be passed raises a reroute request, s.
 REROUTE_AFTER_S = 20.0
 
@@ -913,6 +917,11 @@ class BehaviourPlanner:
             speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2)
         if check.could_wait and self._latch.update(t_s, ("pass_ready", track), reachable, True):
             gap_m = max(gap_m, check.ready_gap_m)
+        elif check.confirmed and (check.could_wait or check.reason == TOO_CLOSE_TO_PULL_OUT):
+            # Past that point (a pass given up for oncoming traffic), every metre kept is room to
+            # pull out later: stop as soon as comfort allows, and never creep up.
+            braking_m = speed_mps ** 2 / (2.0 * PASS_WAIT_DECEL_MPS2)
+            gap_m = max(gap_m, s_block - s_front - braking_m)
         kind = "blockage" if check.confirmed else "obstacle"
         return [_Limit((kind, track), State.STOP_FOR_OBSTACLE, f"{kind} {track}: {check.reason}",
                        s_block - gap_m)]
@@ -994,10 +1003,17 @@ class BehaviourPlanner:
         """Keep, start or drop the pass of the nearest static blockage in the own lane."""
         if self._pass is not None and s_van_m > self._pass.plateau.s3_m:
             self._pass = None  # done
-        committed = self._pass is not None and s_van_m >= self._pass.plateau.s0_m
-        if committed:
-            return _PassCheck(self._pass.plateau, False, self._pass.cluster, "passing", True,
-                              speed_cap_mps=self._pass.speed_cap_mps)
+        if self._pass is not None and s_van_m >= self._pass.plateau.s0_m:
+            # Pulling out, the van gives up for oncoming traffic it sees only now (beyond the
+            # sensors' reach, or hidden by the blockage) and goes back into its lane, until it is
+            # alongside: from there on, going on clears the other lane soonest.
+            plateau, oncoming = self._pass.plateau, objs.speed_along_mps <= -LEAD_ENTER_SPEED_MPS
+            others = oncoming & ~np.isin(objs.prediction.track_id, self._pass.cluster)
+            if s_van_m >= plateau.s1_m or not self._traffic_in_band(objs, others, plateau, s_van_m, speed_mps,
+                                                                     self._pass.speed_cap_mps):
+                return _PassCheck(plateau, False, self._pass.cluster, "passing", True,
+                                  speed_cap_mps=self._pass.speed_cap_mps)
+            self._pass = None
         check = self._pass_geometry(t_s, objs, base_gap, path, s_van_m, speed_mps)
         if self._pass is not None and check.plateau is None:
             self._pass = None  # traffic appeared before the van pulled out: wait again
@@ -1044,7 +1060,7 @@ class BehaviourPlanner:
         s2 = front + PASS_LONGITUDINAL_CLEARANCE_M + self.rear_overhang_m
         s3 = s2 + ramp
         if s1 - s0 < pull_out:
-            return dataclasses.replace(blocked, reason="too close to pull out")
+            return dataclasses.replace(blocked, reason=TOO_CLOSE_TO_PULL_OUT)
         speed_cap = min(PASS_SPEED_CAP_MPS, (s1 - s0) / math.pi
                         * math.sqrt(2.0 * PASS_RAMP_LATERAL_ACCEL_MPS2 / d_pass))
         blocked = dataclasses.replace(blocked, speed_cap_mps=speed_cap)
@@ -1068,23 +1084,27 @@ class BehaviourPlanner:
         if np.any(queue):
             return dataclasses.replace(blocked, could_wait=True, reason="no room to return")
 
-        # Anyone in the band the van sweeps, now or before the pass is over (oncoming traffic).
-        duration = _travel_time_s(s3 - s_van_m, speed_mps, speed_cap, PASS_TIMING_ACCEL_MPS2) \
+        plateau = OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent)
+        if self._traffic_in_band(objs, others, plateau, s_van_m, speed_mps, speed_cap):
+            return dataclasses.replace(blocked, could_wait=True, reason="traffic in the passing lane")
+        if not confirmed:
+            return dataclasses.replace(blocked, could_wait=True, reason="waiting to see it is parked")
+        return dataclasses.replace(blocked, plateau=plateau, could_wait=True, reason="passing")
+
+    def _traffic_in_band(self, objs: _PathObjects, others: np.ndarray, plateau: OffsetPlateau,
+                         s_van_m: float, speed_mps: float, speed_cap_mps: float) -> bool:
+        """Anyone in the band the pass sweeps, now or before it is over (oncoming traffic)."""
+        duration = _travel_time_s(plateau.s3_m - s_van_m, speed_mps, speed_cap_mps, PASS_TIMING_ACCEL_MPS2) \
             + PASS_TIME_MARGIN_S
         v = objs.speed_along_mps
         swept_lo = objs.s_rear_m[:, 0] + np.minimum(v, 0.0) * duration
         swept_hi = objs.s_front_m[:, 0] + np.maximum(v, 0.0) * duration
-        band_lo = float(objs.d_max_m[cluster, 0].max()) + IN_PATH_ENTER_M
-        band_hi = d_pass + self.half_width_m + PASS_LATERAL_CLEARANCE_M
+        band_lo = plateau.d_m - PASS_LATERAL_CLEARANCE_M - self.half_width_m + IN_PATH_ENTER_M
+        band_hi = plateau.d_m + self.half_width_m + PASS_LATERAL_CLEARANCE_M
         in_band = (objs.d_max_m[:, 0] > band_lo) & (objs.d_min_m[:, 0] < band_hi)
-        overlaps = (swept_hi > s0 - self.rear_overhang_m) & (swept_lo < s3 + self.front_bumper_m)
+        overlaps = (swept_hi > plateau.s0_m - self.rear_overhang_m) & (swept_lo < plateau.s3_m + self.front_bumper_m)
         behind = objs.s_front_m[:, 0] < s_van_m - self.rear_overhang_m
-        if np.any(others & in_band & overlaps & ~behind):
-            return dataclasses.replace(blocked, could_wait=True, reason="traffic in the passing lane")
-        if not confirmed:
-            return dataclasses.replace(blocked, could_wait=True, reason="waiting to see it is parked")
-        return dataclasses.replace(blocked, plateau=OffsetPlateau(s0, s1, s2, s3, d_pass, use_adjacent),
-                                   could_wait=True, reason="passing")
+        return bool(np.any(others & in_band & overlaps & ~behind))
 
     def _check_reroute(self, t_s: float, binding: _Limit, check: _PassCheck, standing: bool,
                        path: ReferencePath, objs: _PathObjects, events: list[BehaviourEvent]) -> None:

@@ -469,6 +469,24 @@ def test_passes_once_the_oncoming_car_has_gone_by():
     assert log[-1][2] > PARKED_S + 10.0
 
 
+def test_gives_up_a_pass_for_an_oncoming_car_first_seen_while_pulling_out():
+    free = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 20.0, objects=parked_van)
+    (plateau,) = next(d.offset.plateaus for _, d, *_ in free if d.state is State.PASS_OBSTACLE)
+    t_seen = next(t for t, d, s, *_ in free if s >= plateau.s0_m + 2.0)  # on the ramp out
+
+    def late_oncoming(t):  # out of sight (beyond range, behind the van) until t_seen
+        car = table((12, ObjectClass.CAR, 150.0 - 9.0 * (t - t_seen), ONCOMING_LANE_M / 2 + 1.75, math.pi,
+                     -9.0, 0.0))
+        return np.concatenate([parked_van(t), car]) if t >= t_seen else parked_van(t)
+
+    log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 45.0, objects=late_oncoming)
+    after = [(t, d, s) for t, d, s, *_ in log if t_seen + 0.5 <= t <= t_seen + 5.0]
+    assert all(not any(p.d_m > 0.0 for p in d.offset.plateaus) for _, d, _ in after)  # back in lane
+    t_pass = next(t for t, d, *_ in log if t > t_seen and d.state is State.PASS_OBSTACLE)
+    assert 150.0 - 9.0 * (t_pass - t_seen) < PARKED_S - 20.0  # it passed once the car had gone by
+    assert log[-1][2] > PARKED_S + 10.0
+
+
 def test_a_stop_in_the_middle_of_a_pass_keeps_the_pass_offset():
     def person_in_the_passing_lane(t):  # steps out just past the parked van while the van passes
         person = table((14, ObjectClass.PEDESTRIAN, PARKED_S + 8.0, 2.3, 0.0, 0.0, 0.0))
