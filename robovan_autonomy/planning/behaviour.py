@@ -942,7 +942,9 @@ class BehaviourPlanner:
                           s_front: float) -> SpeedProfile:
         """Speed for the view past everything standing in the roadway (speed_limits.py): a
         vehicle or obstacle, still, whose box reaches into the own lane or a lane beside it by
-        more than ROADWAY_OVERLAP_M (parked cars in the kerbside strip do not)."""
+        more than ROADWAY_OVERLAP_M (parked cars in the kerbside strip do not). From the moment it
+        stands, parked or not (a bus at its stop hides its passengers at once), and again as soon
+        as a moment's tracked motion of it has died down."""
         p = objs.prediction
         if len(p) == 0:
             return SpeedProfile()
@@ -951,7 +953,7 @@ class BehaviourPlanner:
             np.isin(path.left_adjacent_kind[at], PASSABLE_ADJACENT_KINDS), path.left_adjacent_width_m[at], 0.0)
         lane_right = -path.right_width_m[at]
         overlap = np.minimum(objs.d_max_m[:, 0], lane_left) - np.maximum(objs.d_min_m[:, 0], lane_right)
-        standing = np.array([self._is_blockage(t_s, int(track), int(cls)) for track, cls
+        standing = np.array([self._maybe_blockage(int(track), int(cls)) for track, cls
                              in zip(p.track_id.tolist(), p.class_id.tolist())], dtype=bool)
         occluder = standing & (overlap > ROADWAY_OVERLAP_M) & (objs.s_front_m[:, 0] > s_front)
         return occlusion_limits(objs.s_rear_m[occluder, 0], objs.s_front_m[occluder, 0],

@@ -692,6 +692,21 @@ def test_a_vehicle_standing_in_the_roadway_is_passed_at_a_crawl_at_both_its_ends
     assert near.s0_m == pytest.approx(60.0 - 5.9 / 2.0 - FRONT_M) and near.speed_mps < 3.0
 
 
+def test_a_bus_that_has_just_stopped_in_the_roadway_blocks_the_view_at_once():
+    decision = standing_for(0.5, [(14, ObjectClass.VAN_TRUCK, 60.0, 3.5, math.pi, 0.0, 0.0)])
+    assert any("view blocked by 14" in limit.reason for limit in decision.speed_limits.limits)
+
+
+def test_a_moments_tracked_motion_of_a_standing_bus_does_not_clear_the_view_for_long():
+    bp, path = planner(), straight_path()
+    for k in range(60):  # standing, a 0.5 s velocity blip at 3 s (its box grew), standing again
+        vx = 1.8 if 30 <= k < 35 else 0.0
+        decision = bp.step(0.1 * k, mpc.VanState(0.1 * k, 0.0, 0.0, 0.0, 10.0), path, 0.0,
+                           table((15, ObjectClass.VAN_TRUCK, 60.0, 3.5, math.pi, vx, 0.0)), MissionProgress(()))
+        if k == 37:
+            assert any("view blocked by 15" in limit.reason for limit in decision.speed_limits.limits)
+
+
 def test_a_car_stopped_in_the_oncoming_lane_blocks_the_view_too():
     decision = standing_for(bh.BLOCKAGE_STILL_S + 0.5, [(12, ObjectClass.CAR, 60.0, 3.5, math.pi, 0.0, 0.0)])
     assert any("view blocked by 12" in limit.reason for limit in decision.speed_limits.limits)
