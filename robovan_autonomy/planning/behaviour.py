@@ -227,7 +227,6 @@ PASS_READY_MARGIN_M = 1.0
 # Short of that point, the van waiting to pass stops braking this hard, m/s² (comfort, below the
 # 3.5 m/s² of a hard brake), and stays where it stopped.
 PASS_WAIT_DECEL_MPS2 = 2.5
-TOO_CLOSE_TO_PULL_OUT = "too close to pull out"
 # Standing this long at a blockage that cannot be passed raises a reroute request, s.
 REROUTE_AFTER_S = 20.0
 
@@ -573,6 +572,7 @@ class _PassCheck:
     cluster: tuple[int, ...]       # track ids of the standing vehicle(s) in question
     reason: str
     confirmed: bool = False        # they have stood long enough to count as a blockage
+    too_close: bool = False        # the van stands too close behind them to pull out
     ready_gap_m: float = 0.0       # front bumper to their rear for a pull-out from standstill
     speed_cap_mps: float = PASS_SPEED_CAP_MPS
 
@@ -866,12 +866,16 @@ class BehaviourPlanner:
             self._still_since[track] = (since, t_s)
         self._still_since = {k: v for k, v in self._still_since.items() if t_s - v[1] <= TRACK_FORGET_AFTER_S}
 
-    def _maybe_blockage(self, track: int, class_id: int) -> bool:
-        return class_id in MAYBE_BLOCKAGE_CLASSES and self._still_since.get(track, (None,))[0] is not None
+    def _still_for_s(self, t_s: float, track: int) -> float:
+        """How long the track has stood (-inf: it is moving, or unknown)."""
+        since = self._still_since.get(track, (None,))[0]
+        return -math.inf if since is None else t_s - since
+
+    def _maybe_blockage(self, t_s: float, track: int, class_id: int) -> bool:
+        return class_id in MAYBE_BLOCKAGE_CLASSES and self._still_for_s(t_s, track) >= 0.0
 
     def _is_blockage(self, t_s: float, track: int, class_id: int) -> bool:
-        since = self._still_since.get(track, (None, t_s))[0]
-        return class_id in BLOCKAGE_CLASSES and since is not None and t_s - since > BLOCKAGE_STILL_S
+        return class_id in BLOCKAGE_CLASSES and self._still_for_s(t_s, track) > BLOCKAGE_STILL_S
 
     def _object_limits(self, t_s: float, objs: _PathObjects, offset: LateralOffsetProfile,
                        s_front: float, speed_mps: float, check: _PassCheck) -> list[_Limit]:
@@ -917,7 +921,7 @@ class BehaviourPlanner:
             speed_mps ** 2 / (2.0 * mpc.STOP_PROFILE_DECEL_MPS2)
         if check.could_wait and self._latch.update(t_s, ("pass_ready", track), reachable, True):
             gap_m = max(gap_m, check.ready_gap_m)
-        elif check.confirmed and (check.could_wait or check.reason == TOO_CLOSE_TO_PULL_OUT):
+        elif check.confirmed and (check.could_wait or check.too_close):
             # Past that point (a pass given up for oncoming traffic), every metre kept is room to
             # pull out later: stop as soon as comfort allows, and never creep up.
             braking_m = speed_mps ** 2 / (2.0 * PASS_WAIT_DECEL_MPS2)
@@ -953,7 +957,7 @@ class BehaviourPlanner:
             np.isin(path.left_adjacent_kind[at], PASSABLE_ADJACENT_KINDS), path.left_adjacent_width_m[at], 0.0)
         lane_right = -path.right_width_m[at]
         overlap = np.minimum(objs.d_max_m[:, 0], lane_left) - np.maximum(objs.d_min_m[:, 0], lane_right)
-        standing = np.array([self._maybe_blockage(int(track), int(cls)) for track, cls
+        standing = np.array([self._maybe_blockage(t_s, int(track), int(cls)) for track, cls
                              in zip(p.track_id.tolist(), p.class_id.tolist())], dtype=bool)
         occluder = standing & (overlap > ROADWAY_OVERLAP_M) & (objs.s_front_m[:, 0] > s_front)
         return occlusion_limits(objs.s_rear_m[occluder, 0], objs.s_front_m[occluder, 0],
@@ -1034,7 +1038,7 @@ class BehaviourPlanner:
             if len(p) else np.zeros(0, bool)
         # A vehicle standing in the lane may be parked: plan the pass from when it stops, so the van
         # waits where it can pull out; it passes only once the vehicle has stood BLOCKAGE_STILL_S.
-        standing = np.array([in_lane[i] and self._maybe_blockage(int(p.track_id[i]), int(p.class_id[i]))
+        standing = np.array([in_lane[i] and self._maybe_blockage(t_s, int(p.track_id[i]), int(p.class_id[i]))
                              for i in range(len(p))], dtype=bool)
         none = _PassCheck(None, False, (), "")
         if not np.any(standing):
@@ -1062,7 +1066,7 @@ class BehaviourPlanner:
         s2 = front + PASS_LONGITUDINAL_CLEARANCE_M + self.rear_overhang_m
         s3 = s2 + ramp
         if s1 - s0 < pull_out:
-            return dataclasses.replace(blocked, reason=TOO_CLOSE_TO_PULL_OUT)
+            return dataclasses.replace(blocked, too_close=True, reason="too close to pull out")
         speed_cap = min(PASS_SPEED_CAP_MPS, (s1 - s0) / math.pi
                         * math.sqrt(2.0 * PASS_RAMP_LATERAL_ACCEL_MPS2 / d_pass))
         blocked = dataclasses.replace(blocked, speed_cap_mps=speed_cap)
