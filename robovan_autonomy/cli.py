@@ -77,16 +77,16 @@ def _cmd_sim(args) -> int:
 
 
 def _cmd_eval(args) -> int:
-    from robovan_autonomy.sim.scenario import list_scenarios
+    from robovan_autonomy.sim.scenario import list_scenarios, scenario_path
     from robovan_autonomy.tools.simulation import SimOptions, run_simulation
 
-    names = args.scenario or list_scenarios()
     out = Path(args.out)
     rows = []
-    for name in names:
-        report = run_simulation(SimOptions(scenario=name, out_dir=out / name,
+    for scenario in args.scenario or list_scenarios():
+        name = scenario_path(scenario).stem  # a path names its run folder by the file's stem
+        report = run_simulation(SimOptions(scenario=scenario, out_dir=out / name,
                                            ground_truth=tuple(args.ground_truth), record=False,
-                                           progress=False))
+                                           progress=False, time_limit_s=args.time_limit))
         judgement = report["judgement"]
         rows.append({"scenario": name, "passed": judgement["passed"], "outcome": report["outcome"],
                      "driving_score": report["driving_score"], "collisions": len(report["collisions"]),
@@ -307,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
     evaluate.add_argument("--out", default="runs/eval")
     evaluate.add_argument("--ground-truth", type=_ground_truth_stages, default=[])
+    evaluate.add_argument("--time-limit", type=_time_limit,
+                          help="override every scenario's time limit (s), e.g. for a smoke run")
     evaluate.set_defaults(func=_cmd_eval)
 
     rec = sub.add_parser("record", help="record topics of a live graph to a rosbag2 bag")

@@ -53,3 +53,11 @@ def test_a_time_limit_outside_the_scenario_schema_is_refused_before_running(tmp_
 
 def test_the_schema_maximum_time_limit_is_accepted():
     assert build_parser().parse_args(["sim", "--time-limit", "600"]).time_limit == 600.0
+
+
+def test_eval_of_a_scenario_given_by_path_writes_its_run_under_the_file_name(tmp_path):
+    path = scenario_file(tmp_path)
+    out = tmp_path / "out"
+    main(["eval", "--scenario", str(path), "--out", str(out), "--time-limit", "1",
+          "--ground-truth", "localization,perception"])
+    assert (out / "probe" / "report.json").is_file()
