@@ -57,6 +57,8 @@ VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
 CAMERA_POINT_GATE_M = 1.5       # a camera-placed person updates a track of its class this close
 FACE_MAX_DEPTH_M = 0.5          # a box this thin is one face of something seen edge-on
 FACE_MAX_CLEARANCE_M = 0.7      # … and whose lowest return is this low, a vehicle's front or rear
+EDGE_ON_MAX_ACROSS_M = 1.0      # a box narrower across the line of sight shows no vehicle face …
+EDGE_ON_SIGHT_SIGMA_M = 4.0     # … nor where along it the object is, closer than a car's length
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.UNKNOWN)
 LANE_SNAP_RAD = math.radians(30.0)  # a standing vehicle within this of the lane heading is along it
 SIZE_DECAY_MPS = 0.3            # a track's size forgets what it no longer sees at this rate
@@ -95,7 +97,6 @@ class Track:
     lane_yaw_rad: float = math.nan   # heading of the lane it was born on (NaN: none)
     seen_lw_m: np.ndarray | None = None  # the last LiDAR box's extents along and across its heading
     anchor_lw_m: np.ndarray | None = None  # the size its last box was grown to (`_anchor_size`)
-    anchor_class: int | None = None  # … for this class
     believed: bool = False           # its velocity is believed (`judge_motion`)
     still_s: float = math.nan        # the last time it was known to stand still (NaN: never)
 
@@ -363,17 +364,15 @@ class Tracker:
         # A box that grew (more of the object seen, or its class known) moved its centre, not the
         # object: the track's centre moves with it, so no velocity comes of it.
         cls_now = self.class_of(track)
-        if track.seen_lw_m is not None and track.anchor_class is not None and cls_now != track.anchor_class:
-            # The class changed: the track's centre stood for the last box's faces grown to the old
-            # size (a fragment the camera has since named a car showed less of it than this box).
+        if track.seen_lw_m is not None:
+            # The track's centre stood for the last box's faces grown to the size then; the
+            # object is as large as this box's faces grown to the size now.
             track.x[:2] += away_from_sensor(centre, track.yaw_rad, boxes.sensor_xy,
                                             (np.maximum(track.anchor_lw_m, seen)
                                              - np.maximum(before, track.seen_lw_m)) / 2.0)
         else:
-            extents_before = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
-                                           float(boxes.width_m[c]))[1:]
-            track.x[:2] += anchored - anchored_centre(centre, track.yaw_rad, extents_before, before, boxes.sensor_xy)
-        track.anchor_class = cls_now
+            track.x[:2] += anchored - anchored_centre(centre, track.yaw_rad, seen, before,
+                                                      boxes.sensor_xy)
         centre = anchored
         sight = centre - boxes.sensor_xy
         distance = float(np.hypot(*sight))
@@ -392,7 +391,14 @@ class Tracker:
         sigma = cfg.position_sigma_m + spread + sparse + float(reshaped.max())
         r = np.eye(2) * sigma ** 2
         face = self._face(track, seen, sight, float(boxes.clearance_m[c]))
-        if face is not None:
+        if face is None and not track.person and distance > 0.0 and \
+                across_sight_m(track.yaw_rad, seen, sight / distance) < EDGE_ON_MAX_ACROSS_M:
+            # Seen edge-on: its returns are where the beams happen to graze a surface nearly
+            # along the line of sight (a parked car's flank), not a feature of the object, and
+            # they slide along it several m/s as the van drives and one column after the next
+            # meets it. Across the line of sight they are where they seem.
+            r += EDGE_ON_SIGHT_SIGMA_M ** 2 * np.outer(sight, sight) / distance ** 2
+        elif face is not None:
             # How far a face stands, the LiDAR measures to its range noise, however few its returns
             # and however far: only along the face do they wander.
             axis, normal = face
@@ -546,6 +552,13 @@ def ctrv_path(state: np.ndarray, turn_rate_radps: float, yaw_rad: float, t_s: np
     px = x + radius * (np.sin(heading) - math.sin(course))
     py = y - radius * (np.cos(heading) - math.cos(course))
     return np.column_stack([px, py, yaw_rad + turn_rate_radps * t_s])
+
+
+def across_sight_m(yaw_rad: float, lw_m: np.ndarray, sight_unit: np.ndarray) -> float:
+    """How wide a box of extents lw_m along and across heading yaw_rad spans across the line of
+    sight (unit vector sight_unit)."""
+    off = abs(math.sin(yaw_rad) * sight_unit[0] - math.cos(yaw_rad) * sight_unit[1])
+    return float(lw_m[0]) * off + float(lw_m[1]) * math.sqrt(max(0.0, 1.0 - off * off))
 
 
 def anchored_centres(centres_xy: np.ndarray, box_yaw_rad: np.ndarray, box_lw: np.ndarray, track_yaw_rad: np.ndarray,
