@@ -61,13 +61,15 @@ def _cmd_sim(args) -> int:
     simulation = Simulation(SimOptions(scenario=args.scenario, out_dir=Path(args.out), seed=args.seed,
                                        realtime=args.realtime, ground_truth=tuple(args.ground_truth),
                                        record=not args.no_record, time_limit_s=args.time_limit,
-                                       discoverable=args.discoverable))
+                                       discoverable=args.discoverable, variation=args.variation))
     for stage in simulation.stages_without_node:
         print(f"robovan sim: no {stage} node in the stack yet: ground truth stands in for it",
               file=sys.stderr)
     report = simulation.run()
     judgement = report["judgement"]
-    print(f"{report['scenario']}: outcome {report['outcome']}, driving score "
+    variant = report["variation"]
+    name = report["scenario"] + ("" if variant is None else f"@{variant['id']}")
+    print(f"{name}: outcome {report['outcome']}, driving score "
           f"{report['driving_score']:.1f}, route completion {report['route_completion']:.2f}, "
           f"collisions {len(report['collisions'])}, {report['sim_time_s']:.1f} s simulated at "
           f"{report['realtime_factor']:.2f}x real time -> {args.out}/report.json")
@@ -77,26 +79,34 @@ def _cmd_sim(args) -> int:
 
 
 def _cmd_eval(args) -> int:
-    from robovan_autonomy.sim.scenario import list_scenarios, scenario_path
-    from robovan_autonomy.tools.simulation import SimOptions, run_simulation
+    from robovan_autonomy.sim.scenario import list_scenarios
+    from robovan_autonomy.tools import evaluation
 
     out = Path(args.out)
-    rows = []
-    for scenario in args.scenario or list_scenarios():
-        name = scenario_path(scenario).stem  # a path names its run folder by the file's stem
-        report = run_simulation(SimOptions(scenario=scenario, out_dir=out / name,
-                                           ground_truth=tuple(args.ground_truth), record=False,
-                                           progress=False, time_limit_s=args.time_limit))
-        judgement = report["judgement"]
-        rows.append({"scenario": name, "passed": judgement["passed"], "outcome": report["outcome"],
-                     "driving_score": report["driving_score"], "collisions": len(report["collisions"]),
-                     "failed_criteria": judgement["failed_criteria"]})
-        print(f"{name:<34} {'pass' if judgement['passed'] else 'FAIL'}  {report['outcome']:<22} "
-              f"score {report['driving_score']:6.1f}  collisions {len(report['collisions'])}  "
-              f"{'; '.join(judgement['failed_criteria'])}", flush=True)
+    jobs = evaluation.plan_jobs(args.scenario or list_scenarios(), out, args.variations,
+                                tuple(args.ground_truth), args.time_limit)
+    if args.list:
+        for job in jobs:
+            values = ", ".join(f"{name}={value}" for name, value in job.values)
+            print(f"{job.run:<44} {values or 'base'}\n    {job.rerun()}")
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    progress = evaluation.Progress(len(jobs))
+
+    def finished(row: dict) -> None:
+        rows.append(row)
+        progress(row)
+
+    interrupted = evaluation.run_in_process(jobs, finished)
+    order = {job.run: i for i, job in enumerate(jobs)}
+    rows.sort(key=lambda row: order[row["run"]])
     (out / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
     passed = sum(row["passed"] for row in rows)
-    print(f"{passed}/{len(rows)} scenarios passed -> {out}/summary.json")
+    print(f"{passed}/{len(rows)} runs passed{' (interrupted)' if interrupted else ''} -> "
+          f"{out}/summary.json")
+    if interrupted:
+        return 130
     return 0 if passed == len(rows) else 1
 
 
@@ -291,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--scenario", default="delivery_loop", help="scenario name or YAML path")
     sim.add_argument("--out", default="runs/latest", help="folder for report.json, report.png, run.mcap")
     sim.add_argument("--seed", type=int, help="override the scenario's seed")
+    sim.add_argument("--variation", metavar="ID",
+                     help="run this variant of the scenario (an id from `robovan eval "
+                          "--variations`, or `robovan eval --list`)")
     sim.add_argument("--realtime", action="store_true", help="pace to the wall clock (default: lockstep)")
     sim.add_argument("--ground-truth", type=_ground_truth_stages, default=[],
                      help="stages fed from ground truth, e.g. localization,perception")
@@ -304,8 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=_cmd_sim)
 
     evaluate = sub.add_parser("eval", help="run the scenario catalogue and summarise the verdicts")
-    evaluate.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
+    evaluate.add_argument("--scenario", action="append",
+                          help="only this scenario, a name or YAML path (repeatable)")
     evaluate.add_argument("--out", default="runs/eval")
+    evaluate.add_argument("--variations", action=argparse.BooleanOptionalAction, default=False,
+                          help="also run every variant the scenarios declare (default: the base "
+                               "scenarios only)")
+    evaluate.add_argument("--list", action="store_true",
+                          help="list the runs (with variant ids and rerun commands), run nothing")
     evaluate.add_argument("--ground-truth", type=_ground_truth_stages, default=[])
     evaluate.add_argument("--time-limit", type=_time_limit,
                           help="override every scenario's time limit (s), e.g. for a smoke run")

@@ -411,6 +411,7 @@ class RunRecorder:
             "realtime_factor": log.t[-1] / wall if wall > 0 else None,
             "outcome": outcome,
             "route_completion": completion,
+            "distance_m": float(np.hypot(np.diff(log.x), np.diff(log.y)).sum()),  # driven, truth
             "collisions": collisions,
             "infractions": infractions,
             "driving_score": score,

@@ -11,8 +11,12 @@ Regenerate the README after changing the schema or a shipped scenario:
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
+import hashlib
+import itertools
 import math
+import random
 import re
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
@@ -43,6 +47,10 @@ MAX_JUMP = 1000.0                 # m for a position jump, s for a clock jump
 MAX_ROGUE_ACCEL_MPS2 = 10.0       # what a rogue writer may ask; the command path clamps it anyway
 DEFAULT_MAX_STALL_S = 20.0        # waiting is a state with an exit: a van standing longer blocks its street
 SEED_MAX = 2**32 - 1              # seeds travel as uint32 ROS parameters
+MAX_VARIANTS = 1000               # per file: a thousand runs of one scenario is a cluster's night
+MAX_OFFSET_M = 10.0               # a lateral shift beyond this moves an actor to another street
+RANDOM_DECIMALS = 3               # random draws from a range are rounded: mm, ms, mm/s
+VARIATION_ID_HEX = 8              # digits of the hash that names a variant
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,11 +263,47 @@ class Scenario:
     faults: tuple[Fault, ...]
     gnss_outages: tuple[GnssOutage, ...]
     success: SuccessCriteria
+    variations: "Variations | None" = None
     source: Path | None = None
+    variation: "Variant | None" = None  # set on a concrete variant: which one it is
 
     @property
     def map_path(self) -> Path:
         return MAP_DIR / self.map
+
+
+@dataclasses.dataclass(frozen=True)
+class VariationParameter:
+    """One varied value: a range (low, high, optional step) or a list of choices."""
+
+    name: str
+    target: str
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    choices: tuple[float, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Variations:
+    sampler: str
+    count: int | None
+    sampler_seed: int
+    parameters: tuple[VariationParameter, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One concrete variant of a scenario: its id and the value of every parameter."""
+
+    id: str
+    values: tuple[tuple[str, float | int], ...]  # (parameter name, value), in declaration order
+
+    def as_dict(self) -> dict[str, float | int]:
+        return dict(self.values)
+
+    def text(self) -> str:
+        return ", ".join(f"{name}={value}" for name, value in self.values)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -291,6 +335,7 @@ class Field:
     schema: "Schema | None" = None  # for object, and for the items of a list
     min_items: int = 0
     default_doc: str = ""    # how the default reads in the docs when it is not a literal
+    item: "Field | None" = None     # for a list of plain values: how each item is checked
 
 
 @dataclasses.dataclass(frozen=True)
@@ -353,6 +398,8 @@ def _convert(value: Any, spec: Field, path: str) -> Any:
         raise _Invalid(path, f"expected a list, got {type(value).__name__} {value!r}")
     if len(value) < spec.min_items:
         raise _Invalid(path, f"expected at least {spec.min_items} item(s), got {len(value)}")
+    if spec.item is not None:
+        return tuple(_convert(item, spec.item, f"{path}[{i}]") for i, item in enumerate(value))
     return tuple(_validate(item, spec.schema, f"{path}[{i}]") for i, item in enumerate(value))
 
 
@@ -480,6 +527,269 @@ def _check_scenario(scn: Scenario, path: str) -> None:
     windows = [(i, o.start_s, o.start_s + o.duration_s) for i, o in enumerate(scn.gnss_outages)
                if o.zone is None]
     _check_windows_increase(windows, lambda j: f"gnss_outages[{j}].start_s", "GNSS outage")
+    if scn.variations is not None:
+        _check_variation_targets(scn)
+
+
+# ----------------------------------------------------------------------------------------------
+# Variations: what a parameter may set, and how a variant is made from the file.
+
+@dataclasses.dataclass(frozen=True)
+class VariationTarget:
+    """What a variation parameter sets: a value of `field`'s type and range, written into the
+    scenario's YAML mapping (or the actor's) by `apply` before the variant is validated."""
+
+    doc: str
+    field: Field
+    apply: Callable[[dict, Any], None]
+    excuse: Callable[[Any], str | None] = lambda subject: None  # why it cannot apply, or None
+    when: str = "always"  # when it applies, for the docs
+
+
+def _set(*keys: str) -> Callable[[dict, Any], None]:
+    def apply(mapping: dict, value: Any) -> None:
+        for key in keys[:-1]:
+            mapping = mapping.setdefault(key, {})
+        mapping[keys[-1]] = value
+    return apply
+
+
+def _shift_path(actor: dict, offset_m: float) -> None:
+    """Move every waypoint `offset_m` to the left of the actor's heading (first segment, or
+    the yaw of a stationary actor)."""
+    path = actor["path"]
+    if len(path) > 1:
+        heading = math.atan2(path[1]["y"] - path[0]["y"], path[1]["x"] - path[0]["x"])
+    else:
+        heading = actor.get("yaw", 0.0)
+    for waypoint in path:
+        waypoint["x"] = round(waypoint["x"] - offset_m * math.sin(heading), 6)
+        waypoint["y"] = round(waypoint["y"] + offset_m * math.cos(heading), 6)
+
+
+def _moving(actor: ActorSpec) -> str | None:
+    return "a stationary actor (one waypoint) has no such value" if actor.stationary else None
+
+
+def _uses_actor_speed(actor: ActorSpec) -> str | None:
+    if _moving(actor):
+        return _moving(actor)
+    segments = len(actor.path) if actor.loop else len(actor.path) - 1
+    if all(w.speed_mps is not None for w in actor.path[:segments]):
+        return "every segment of its path sets its own speed_mps, so the actor's is never used"
+    return None
+
+
+def _trigger_target(doc: str, what: str, key: str) -> VariationTarget:
+    """A value of the actor's start or brake trigger, where the file gives that form."""
+    def excuse(actor: ActorSpec) -> str | None:
+        trigger = actor.brake if what == "brake" else actor.start
+        if trigger is None:
+            return f"the actor has no {what}"
+        if getattr(trigger, key) is None:
+            return f"its {what} is not given by {key}"
+        return None
+    schema = BRAKE if what == "brake" else TRIGGER
+    return VariationTarget(doc, schema.field(key), _set(what, key), excuse,
+                           f"its {what} has `{key}`")
+
+
+def _scenario_targets() -> dict[str, VariationTarget]:
+    return {
+        "seed": VariationTarget("the run's seed (sensor noise)", SCENARIO.field("seed"),
+                                _set("seed")),
+        "start_pose.s": VariationTarget(
+            "where the van starts along its start lanelet", START_POSE.field("s"),
+            _set("start_pose", "s"),
+            lambda scn: None if scn.start_pose.lanelet is not None
+            else "the van's start_pose is not given as lanelet + s", "start_pose is lanelet + s"),
+    }
+
+
+def _actor_targets() -> dict[str, VariationTarget]:
+    return {
+        "speed_mps": VariationTarget("its speed_mps (segments with a speed of their own keep it)",
+                                     ACTOR.field("speed_mps"), _set("speed_mps"), _uses_actor_speed,
+                                     "a segment of its path uses the actor's speed"),
+        "start.van_within_m": _trigger_target("its start trigger distance", "start",
+                                              "van_within_m"),
+        "start.time_s": _trigger_target("its start time", "start", "time_s"),
+        "start_delay_s": VariationTarget(
+            "how long it stands after its start trigger fires (its first waypoint's wait_s)",
+            WAYPOINT.field("wait_s"), lambda actor, value: actor["path"][0].update(wait_s=value),
+            _moving, "it moves"),
+        "offset_m": VariationTarget(
+            "a shift of every waypoint to the left of its heading (negative: right)",
+            _num("offset_m", "lateral shift", "m", -MAX_OFFSET_M, MAX_OFFSET_M), _shift_path),
+        "size.length_m": VariationTarget("its length", SIZE.field("length_m"),
+                                         _set("size", "length_m")),
+        "size.width_m": VariationTarget("its width", SIZE.field("width_m"),
+                                        _set("size", "width_m")),
+        "size.height_m": VariationTarget("its height", SIZE.field("height_m"),
+                                         _set("size", "height_m")),
+        "brake.decel_mps2": VariationTarget("its braking deceleration", BRAKE.field("decel_mps2"),
+                                            _set("brake", "decel_mps2"),
+                                            lambda actor: None if actor.brake else
+                                            "the actor has no brake", "it has a brake"),
+        "brake.time_s": _trigger_target("when it brakes", "brake", "time_s"),
+        "brake.van_within_m": _trigger_target("its brake trigger distance", "brake",
+                                              "van_within_m"),
+    }
+
+
+def _resolve_target(text: str, path: str) -> tuple[VariationTarget, str | None]:
+    """(what the target sets, the actor id or None for the scenario itself)."""
+    scenario_targets, actor_targets = _scenario_targets(), _actor_targets()
+    if text in scenario_targets:
+        return scenario_targets[text], None
+    head, _, rest = text.partition(".")
+    actor_id, _, key = rest.partition(".")
+    if head == "actors" and actor_id and key in actor_targets:
+        return actor_targets[key], actor_id
+    raise _Invalid(path, f"unknown target {text!r}, expected {', '.join(scenario_targets)} or "
+                         f"actors.<id>.<one of: {', '.join(actor_targets)}>")
+
+
+def _typed(value: float, spec: Field, path: str) -> float | int:
+    """A declared value as the target's type, held to its range."""
+    if spec.kind == "integer":
+        if not float(value).is_integer():
+            raise _Invalid(path, f"expected an integer for this target, got {value!r}")
+        value = int(value)
+    value = _convert(value, spec, path)
+    return round(value, 6) if spec.kind == "number" else value
+
+
+def _axis(param: VariationParameter, spec: Field, path: str) -> tuple | None:
+    """The values a parameter takes, in order; None for a continuous range (random only)."""
+    if param.choices is not None:
+        return tuple(_typed(v, spec, f"{path}.choices[{i}]") for i, v in enumerate(param.choices))
+    low, high = _typed(param.low, spec, f"{path}.low"), _typed(param.high, spec, f"{path}.high")
+    step = param.step if param.step is not None else (1 if spec.kind == "integer" else None)
+    if step is None:
+        return None
+    step = _typed(step, dataclasses.replace(spec, low=None, high=None), f"{path}.step")
+    count = int(math.floor((high - low) / step + 1e-9)) + 1
+    return tuple(_typed(low + i * step, spec, f"{path}.low") for i in range(count))
+
+
+def _axes(spec: Variations) -> list[tuple[VariationParameter, str, tuple | None, Field]]:
+    out = []
+    for i, param in enumerate(spec.parameters):
+        path = f"variations.parameters[{i}]"
+        target, _ = _resolve_target(param.target, f"{path}.target")
+        out.append((param, path, _axis(param, target.field, path), target.field))
+    return out
+
+
+def _check_variation_targets(scn: Scenario) -> None:
+    actors = {actor.id: actor for actor in scn.actors}
+    spec = scn.variations
+    for i, param in enumerate(spec.parameters):
+        path = f"variations.parameters[{i}]"
+        target, actor_id = _resolve_target(param.target, f"{path}.target")
+        if actor_id is not None and actor_id not in actors:
+            raise _Invalid(f"{path}.target", f"no actor {actor_id!r} (actors: "
+                                             f"{', '.join(actors) or 'none'})")
+        why = target.excuse(scn if actor_id is None else actors[actor_id])
+        if why:
+            raise _Invalid(f"{path}.target", f"{param.target} cannot be varied: {why}")
+    axes = _axes(spec)
+    sizes = [len(axis) if axis is not None else
+             round((param.high - param.low) * 10 ** RANDOM_DECIMALS) + 1
+             for param, _, axis, _ in axes]
+    distinct = math.prod(sizes)
+    if spec.sampler == "grid":
+        continuous = [param.name for param, _, axis, _ in axes if axis is None]
+        if continuous:
+            raise _Invalid("variations.sampler", f"a grid needs a step or choices for every "
+                                                 f"parameter ({', '.join(continuous)} has neither)")
+        if distinct > MAX_VARIANTS:
+            raise _Invalid("variations.parameters", f"the grid has {distinct} variants, more "
+                                                    f"than {MAX_VARIANTS}; use sampler: random")
+    elif spec.count > distinct:
+        raise _Invalid("variations.count", f"{spec.count} variants asked, but the parameters "
+                                           f"allow only {distinct} distinct ones")
+
+
+def _check_variations(spec: Variations, path: str) -> None:
+    if spec.sampler == "random" and spec.count is None:
+        raise _Invalid(_join(path, "count"), "sampler random needs a count")
+    if spec.sampler == "grid" and (spec.count is not None or spec.sampler_seed is not None):
+        key = "count" if spec.count is not None else "sampler_seed"
+        raise _Invalid(_join(path, key), "only sampler random takes this: a grid is every "
+                                         "combination")
+    for key in ("name", "target"):
+        seen: dict[str, int] = {}
+        for i, param in enumerate(spec.parameters):
+            value = getattr(param, key)
+            if value in seen:
+                raise _Invalid(f"{path}.parameters[{i}].{key}",
+                               f"duplicate {key} {value!r} (also parameters[{seen[value]}])")
+            seen[value] = i
+
+
+def _check_parameter(param: VariationParameter, path: str) -> None:
+    if param.low is not None and param.low > param.high:
+        raise _Invalid(_join(path, "high"), f"{param.high} is below low {param.low}")
+    if param.choices is not None and len(set(param.choices)) != len(param.choices):
+        raise _Invalid(_join(path, "choices"), "a value is listed twice")
+
+
+def variation_id(spec: Variations, values: tuple) -> str:
+    """The first VARIATION_ID_HEX hex digits of the SHA-256 of the sorted `target=value`
+    pairs: the same settings give the same id, whatever the sampler or the parameter names."""
+    pairs = sorted(f"{p.target}={v!r}" for p, v in zip(spec.parameters, values))
+    return hashlib.sha256(";".join(pairs).encode()).hexdigest()[:VARIATION_ID_HEX]
+
+
+def _draw(rng: random.Random, param: VariationParameter, axis: tuple | None, spec: Field):
+    """One value from `rng.random()` alone, whose sequence Python keeps stable across versions."""
+    r = rng.random()
+    if axis is not None:
+        return axis[min(int(r * len(axis)), len(axis) - 1)]
+    value = round(param.low + (param.high - param.low) * r, RANDOM_DECIMALS)
+    return _typed(min(max(value, param.low), param.high), spec, "")
+
+
+def variants(scn: Scenario) -> tuple[Variant, ...]:
+    """The concrete variants a scenario's variations block declares, in a stable order: a grid
+    row by row (the last parameter fastest), random draws in the order drawn (a duplicate is
+    drawn again). The base scenario is not one of them."""
+    spec = scn.variations
+    if spec is None:
+        return ()
+    axes = _axes(spec)  # checked when the file was loaded
+    if spec.sampler == "grid":
+        combos = list(itertools.product(*(axis for _, _, axis, _ in axes)))
+    else:
+        rng = random.Random(spec.sampler_seed or 0)
+        combos = []
+        while len(combos) < spec.count:
+            combo = tuple(_draw(rng, param, axis, field) for param, _, axis, field in axes)
+            if combo not in combos:
+                combos.append(combo)
+    names = [param.name for param in spec.parameters]
+    return tuple(Variant(variation_id(spec, combo), tuple(zip(names, combo))) for combo in combos)
+
+
+def _concrete(doc: dict, base: Scenario, variant: Variant, path: Path,
+              lanelet_map: "MapLike | None") -> Scenario:
+    """The base file's document with the variant's values written in, validated like a file."""
+    doc = copy.deepcopy(doc)
+    del doc["variations"]
+    for param, (_, value) in zip(base.variations.parameters, variant.values):
+        target, actor_id = _resolve_target(param.target, "")
+        mapping = doc if actor_id is None else next(a for a in doc["actors"] if a["id"] == actor_id)
+        target.apply(mapping, value)
+    try:
+        scenario = _parse(doc, path)
+        if lanelet_map is not None:
+            _check_against_map(scenario, lanelet_map)
+    except _Invalid as err:
+        raise ConfigError(path, err.key, f"{err.reason} (in variant {variant.id}: "
+                                         f"{variant.text()})") from None
+    return dataclasses.replace(scenario, variations=base.variations, variation=variant)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -656,6 +966,46 @@ SUCCESS = Schema(
           "or stop line to explain it", "s", 0.0, MAX_TIME_LIMIT_S, DEFAULT_MAX_STALL_S)),
     SuccessCriteria)
 
+VARIATION_PARAMETER = Schema(
+    "VariationParameter", "One varied value: a range (`low`..`high`, with a `step` for a grid) "
+                          "or a list of `choices`. The target's own type and range hold for "
+                          "every value (see Variation targets).",
+    (Field("name", "string", "what it is called in reports and ids' listings",
+           pattern=r"[a-z][a-z0-9_]*"),
+     Field("target", "string", "what it sets (see Variation targets), e.g. "
+                               "`actors.jaywalker.speed_mps`"),
+     _num("low", "smallest value", "", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+     _num("high", "largest value", "", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+     _num("step", "grid spacing from low (high is included when it lies on the grid)", "", 0.0,
+          MAX_COORDINATE_M, None, True, "none (integer targets: 1)"),
+     Field("choices", "list", "the values to pick from", REQUIRED, min_items=1,
+           item=_num("choice", "", "", -MAX_COORDINATE_M, MAX_COORDINATE_M))),
+    VariationParameter, forms=(("low", "high", "step"), ("choices",)), check=_check_parameter,
+    rules=("low ≤ high; a value is listed once.",
+           "Without a step a range is continuous: sampler random draws from it (rounded to "
+           f"{10 ** -RANDOM_DECIMALS:g}), sampler grid refuses it."))
+
+VARIATIONS = Schema(
+    "Variations", "Concrete variants of the scenario for `robovan eval --variations`. Each "
+                  "variant is the file with the parameters' values written in, validated as a "
+                  "file; its id is the first 8 hex digits of the SHA-256 of its sorted "
+                  "`target=value` pairs (`robovan sim --scenario NAME --variation ID` reruns it). "
+                  "The base scenario, as written, is not a variant: eval runs it beside them.",
+    (Field("sampler", "string", "`grid`: every combination; `random`: `count` seeded draws",
+           "grid", choices=("grid", "random")),
+     Field("count", "integer", "how many variants sampler random draws (a duplicate is drawn "
+                               "again)", None, low=1, high=MAX_VARIANTS),
+     Field("sampler_seed", "integer", "seed of sampler random (Python's `random.random()`, whose "
+                                      "sequence is stable across versions)", None, low=0,
+           high=SEED_MAX, default_doc="0"),
+     _list("parameters", VARIATION_PARAMETER, "the varied values", min_items=1)),
+    Variations, check=_check_variations,
+    rules=("sampler random needs `count`; a grid takes neither `count` nor `sampler_seed`.",
+           "Names and targets are unique; each target exists in the file and applies to it.",
+           f"A grid has at most {MAX_VARIANTS} variants; a random `count` is at most the number "
+           "of distinct variants the parameters allow.",
+           "Every variant is a valid scenario (checked when the variants are expanded)."))
+
 SCENARIO = Schema(
     "Scenario", "The top level of a scenario file.",
     (Field("name", "string", "equals the file name without .yaml", pattern=r"[a-z][a-z0-9_]*"),
@@ -672,14 +1022,15 @@ SCENARIO = Schema(
      _list("actors", ACTOR, "scripted road users and obstacles", default=()),
      _list("faults", FAULT, "injected failures", default=()),
      _list("gnss_outages", GNSS_OUTAGE, "GNSS outages", default=()),
-     _obj("success", SUCCESS, "pass criteria", SuccessCriteria(), "expected_outcome: completed")),
+     _obj("success", SUCCESS, "pass criteria", SuccessCriteria(), "expected_outcome: completed"),
+     _obj("variations", VARIATIONS, "concrete variants for evaluation", None, "none")),
     Scenario, check=_check_scenario,
     rules=("arm_autonomy_at_s, trigger times and fault starts come before time_limit_s.",
            "Actor ids are unique.",
            "The map file exists under config/maps; with a map loaded, bay and lanelet names exist in it."))
 
 ALL_SCHEMAS = (SCENARIO, START_POSE, STOP, ACTOR, WAYPOINT, SIZE, TRIGGER, BRAKE, POINT, FAULT,
-               GNSS_OUTAGE, ZONE, SUCCESS)
+               GNSS_OUTAGE, ZONE, SUCCESS, VARIATIONS, VARIATION_PARAMETER)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -705,18 +1056,22 @@ def list_scenarios() -> list[str]:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
 
 
+def _parse(doc: Any, path: Path) -> Scenario:
+    scenario = _validate(doc, SCENARIO, "")
+    if scenario.name != path.stem:
+        raise _Invalid("name", f"{scenario.name!r} differs from the file name {path.stem!r}")
+    if not scenario.map_path.is_file():
+        raise _Invalid("map", f"no map {scenario.map!r} under {MAP_DIR}")
+    return dataclasses.replace(scenario, source=path)
+
+
 def parse_scenario(doc: Any, path: str | Path, lanelet_map: MapLike | None = None) -> Scenario:
     """Validate an already-parsed YAML document; errors name `path` as the file."""
     path = Path(path)
     try:
-        scenario = _validate(doc, SCENARIO, "")
-        if scenario.name != path.stem:
-            raise _Invalid("name", f"{scenario.name!r} differs from the file name {path.stem!r}")
-        if not scenario.map_path.is_file():
-            raise _Invalid("map", f"no map {scenario.map!r} under {MAP_DIR}")
+        scenario = _parse(doc, path)
     except _Invalid as err:
         raise ConfigError(path, err.key, err.reason) from None
-    scenario = dataclasses.replace(scenario, source=path)
     if lanelet_map is not None:
         check_against_map(scenario, lanelet_map)
     return scenario
@@ -739,13 +1094,37 @@ def parse_actor(doc: Any, source: str | Path = "<inline actor>") -> ActorSpec:
         raise ConfigError(source, err.key, err.reason) from None
 
 
-def load_scenario(name_or_path: str | Path, lanelet_map: MapLike | None = None) -> Scenario:
-    """Read and validate a scenario; with `lanelet_map`, bay and lanelet names are checked too."""
+def _read(name_or_path: str | Path) -> tuple[Path, Any]:
     path = scenario_path(name_or_path)
     if not path.is_file():
         known = ", ".join(list_scenarios()) or "none"
         raise ConfigError(path, "", f"no such scenario file (shipped scenarios: {known})")
-    return parse_scenario(load_yaml(path), path, lanelet_map)
+    return path, load_yaml(path)
+
+
+def load_scenario(name_or_path: str | Path, lanelet_map: MapLike | None = None,
+                  variation: str | None = None) -> Scenario:
+    """Read and validate a scenario, or with `variation` (an id) that concrete variant of it;
+    with `lanelet_map`, bay and lanelet names are checked too."""
+    path, doc = _read(name_or_path)
+    base = parse_scenario(doc, path, lanelet_map)
+    if variation is None:
+        return base
+    found = next((v for v in variants(base) if v.id == variation), None)
+    if found is None:
+        ids = [v.id for v in variants(base)]
+        known = (f"its {len(ids)} variants: {', '.join(ids[:10])}{', …' if len(ids) > 10 else ''}"
+                 if ids else "it declares no variations")
+        raise ConfigError(path, "variations", f"no variant {variation!r} ({known})")
+    return _concrete(doc, base, found, path, lanelet_map)
+
+
+def scenario_variants(name_or_path: str | Path,
+                      lanelet_map: MapLike | None = None) -> list[Scenario]:
+    """Every concrete variant of a scenario (not the base), each validated like a file."""
+    path, doc = _read(name_or_path)
+    base = parse_scenario(doc, path, lanelet_map)
+    return [_concrete(doc, base, variant, path, lanelet_map) for variant in variants(base)]
 
 
 def check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:
@@ -813,6 +1192,8 @@ def _range_text(spec: Field) -> str:
 def _type_text(spec: Field) -> str:
     if spec.kind == "object":
         return f"[{spec.schema.title}](#{spec.schema.title.lower()})"
+    if spec.kind == "list" and spec.item is not None:
+        return f"list of {spec.item.kind}"
     if spec.kind == "list":
         return f"list of [{spec.schema.title}](#{spec.schema.title.lower()})"
     return spec.kind
@@ -883,16 +1264,29 @@ def render_readme() -> str:
         "",
         "## Shipped scenarios",
         "",
-        "| name | time limit | stops | actors | faults / outages | description |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| name | time limit | stops | actors | faults / outages | variants | description |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in list_scenarios():
         scn = load_scenario(name)
-        lines.append(f"| `{name}` | {scn.time_limit_s:g} s | {len(scn.mission)} | {len(scn.actors)} | "
-                     f"{len(scn.faults)} / {len(scn.gnss_outages)} | {scn.description} |")
+        spec = scn.variations
+        varied = "" if spec is None else (f"{len(variants(scn))} ({spec.sampler}: "
+                                          f"{', '.join(p.name for p in spec.parameters)})")
+        lines.append(f"| `{name}` | {scn.time_limit_s:g} s | {len(scn.mission)} | "
+                     f"{len(scn.actors)} | {len(scn.faults)} / {len(scn.gnss_outages)} | "
+                     f"{varied} | {scn.description} |")
     lines += ["", "## Schema", ""]
     for schema in ALL_SCHEMAS:
         lines += _schema_markdown(schema)
+    lines += ["## Variation targets", "",
+              "What a variation parameter's `target` may name; each value must meet the named "
+              "key's type and range.", "",
+              "| target | sets | allowed | applies when |", "| --- | --- | --- | --- |"]
+    targets = {**_scenario_targets(),
+               **{f"actors.<id>.{key}": target for key, target in _actor_targets().items()}}
+    for key, target in targets.items():
+        lines.append(f"| `{key}` | {target.doc} | {_allowed_text(target.field)} | {target.when} |")
+    lines.append("")
     lines += ["## Actor types", "",
               "| type | class_id | length × width × height | accel_mps2 | why these defaults |",
               "| --- | --- | --- | --- | --- |"]

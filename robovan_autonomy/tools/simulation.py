@@ -82,6 +82,7 @@ class SimOptions:
     progress: bool = True
     time_limit_s: float | None = None
     discoverable: bool = False
+    variation: str | None = None  # a variant's id: run that concrete variant of the scenario
 
 
 def keep_heap_resident() -> bool:
@@ -136,7 +137,7 @@ class Simulation:
             options = dataclasses.replace(options, ground_truth=options.ground_truth + missing)
         self.stages_without_node = missing
         self.options = options
-        self.scenario: Scenario = load_scenario(options.scenario)
+        self.scenario: Scenario = load_scenario(options.scenario, variation=options.variation)
         self.vehicle = load_vehicle_params()
         self.district = load_map(self.scenario.map_path)
         check_against_map(self.scenario, self.district)
@@ -410,6 +411,9 @@ class Simulation:
         out = self.options.out_dir
         report = self.recorder.finalize(wall_time_s)
         report["seed"] = self.world.seed
+        variant = self.scenario.variation
+        report["variation"] = None if variant is None else {"id": variant.id,
+                                                            "values": variant.as_dict()}
         report["judgement"] = judge(report, self.scenario)
         report["ground_truth_stages"] = list(self.options.ground_truth)
         report["stages_without_node"] = list(self.stages_without_node)

@@ -22,7 +22,7 @@ CONTRACT_KEYS = {
     "scenario", "seed", "sim_time_s", "wall_time_s", "realtime_factor", "outcome", "route_completion",
     "collisions", "infractions", "driving_score", "stops", "lateral_error_m", "localization_error_m",
     "heading_error_rad", "comfort", "min_ttc_s", "mpc_solve_ms", "deadline_misses", "e2e_latency_ms",
-    "perception", "mode"}
+    "perception", "mode", "distance_m"}
 
 
 def scenario(*stops, **success):
@@ -339,6 +339,11 @@ def test_report_has_the_contract_keys_and_is_json():
     assert report["outcome"] in OUTCOMES
     assert report["realtime_factor"] == pytest.approx(report["sim_time_s"] / 0.5)
     json.dumps(report, allow_nan=False)
+
+
+def test_distance_driven_is_the_length_of_the_vans_track():
+    report = drive([(2.0, 5.0), (1.0, 0.0), (1.0, 8.0)]).finalize(wall_time_s=0.5)
+    assert report["distance_m"] == pytest.approx(18.0 - 5.0 * DT_S)  # from the first step on
 
 
 def test_report_png_is_written_and_is_a_valid_png(tmp_path):

@@ -10,7 +10,8 @@ from robovan_autonomy.config_errors import ConfigError
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.sim.report import MapFeatures, box_corners, polygons_overlap, transform_points
 from robovan_autonomy.sim.scenario import (ACTOR_TYPES, README_PATH, SCENARIO_DIR, list_scenarios,
-                                           load_scenario, render_readme, start_pose_in_map)
+                                           load_scenario, render_readme, start_pose_in_map,
+                                           variants)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 SHIPPED = {"corridor_cruise", "delivery_loop", "parked_van_blocking", "crosswalk_pedestrian",
@@ -110,10 +111,12 @@ def test_shipped_scenario_has_a_lane_route_through_its_stops(name, district):
     assert np.hypot(route[-1, 0] - last_bay[0], route[-1, 1] - last_bay[1]) < 4.0
 
 
-@pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_shipped_scenario_actors_start_clear_of_the_van_and_the_parked_cars(name, district):
+@pytest.mark.parametrize("name, variation", [(name, None) for name in sorted(SHIPPED)] + [
+    (name, v.id) for name in sorted(SHIPPED) for v in variants(load_scenario(name))])
+def test_shipped_scenario_actors_start_clear_of_the_van_and_the_parked_cars(name, variation,
+                                                                             district):
     vehicle = load_vehicle_params()
-    scenario = load_scenario(name, district)
+    scenario = load_scenario(name, district, variation)
     x, y, yaw = start_pose_in_map(scenario, district, vehicle)
     van = transform_points(vehicle.footprint(), [x], [y], [yaw])
     cars = district.parked_cars

@@ -1,4 +1,6 @@
 """`robovan sim` and `robovan eval` as a person runs them: what they refuse before running."""
+import json
+
 import pytest
 import yaml
 
@@ -61,3 +63,49 @@ def test_eval_of_a_scenario_given_by_path_writes_its_run_under_the_file_name(tmp
     main(["eval", "--scenario", str(path), "--out", str(out), "--time-limit", "1",
           "--ground-truth", "localization,perception"])
     assert (out / "probe" / "report.json").is_file()
+
+
+def varied_scenario_file(tmp_path):
+    """scenario_file with two seeds as its variants."""
+    return scenario_file(tmp_path, variations={
+        "sampler": "grid", "parameters": [{"name": "seed", "target": "seed", "choices": [5, 6]}]})
+
+
+def test_sim_of_an_unknown_variant_is_refused_naming_the_known_ones(tmp_path, capsys):
+    path = varied_scenario_file(tmp_path)
+    assert main(["sim", "--scenario", str(path), "--variation", "nope", "--out",
+                 str(tmp_path / "out")]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"robovan sim: {path} at 'variations': no variant 'nope' "
+                           "(its 2 variants: "), line
+    assert not (tmp_path / "out").exists()
+
+
+def test_eval_list_names_every_run_with_its_rerun_command_and_runs_nothing(tmp_path, capsys):
+    path = varied_scenario_file(tmp_path)
+    assert main(["eval", "--scenario", str(path), "--variations", "--list", "--out",
+                 str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[::2]][0] == "probe"
+    assert [line.split()[1] for line in lines[2::2]] == ["seed=5", "seed=6"]
+    assert lines[3].split()[-2:] == ["--variation", lines[2].split()[0].split("@")[1]]
+    assert not (tmp_path / "out").exists()
+
+
+def test_eval_without_variations_runs_the_base_scenarios_only(tmp_path, capsys):
+    path = varied_scenario_file(tmp_path)
+    main(["eval", "--scenario", str(path), "--list", "--out", str(tmp_path / "out")])
+    assert capsys.readouterr().out.split() == ["probe", "base", "robovan", "sim", "--scenario",
+                                               str(path)]
+
+
+def test_eval_runs_a_variant_into_its_own_folder_and_its_report_names_it(tmp_path):
+    path = varied_scenario_file(tmp_path)
+    out = tmp_path / "out"
+    main(["eval", "--scenario", str(path), "--variations", "--out", str(out), "--time-limit",
+          "0.5", "--ground-truth", "localization,perception"])
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert folders[0] == "probe" and len(folders) == 3
+    report = json.loads((out / folders[1] / "report.json").read_text())
+    assert report["variation"] == {"id": folders[1].split("@")[1],
+                                   "values": {"seed": report["seed"]}}

@@ -1,0 +1,153 @@
+"""`robovan eval`: run scenarios (and their variants) and collect one row per run.
+
+Every run is planned and validated before any starts (a bad file stops the eval with its
+ConfigError, nothing run). A run that raises is an error row, never the end of the eval.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from robovan_autonomy.sim.scenario import (check_against_map, load_scenario, scenario_path,
+                                           scenario_variants)
+
+MRM_MODES = ("MRM_COMFORTABLE_STOP", "MRM_EMERGENCY_STOP")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalJob:
+    """One simulation of the eval: a base scenario (variation None) or one of its variants."""
+
+    scenario: str                     # as given: a shipped name or a YAML path
+    family: str                       # the scenario's name: a base and its variants
+    variation: str | None
+    values: tuple[tuple[str, float | int], ...]
+    out_dir: Path
+    ground_truth: tuple[str, ...] = ()
+    time_limit_s: float | None = None  # an override of the scenario's
+
+    @property
+    def run(self) -> str:
+        return self.family if self.variation is None else f"{self.family}@{self.variation}"
+
+    def rerun(self) -> str:
+        """The command line that runs this simulation again on its own."""
+        words = ["robovan", "sim", "--scenario", self.scenario]
+        if self.variation is not None:
+            words += ["--variation", self.variation]
+        if self.ground_truth:
+            words += ["--ground-truth", ",".join(self.ground_truth)]
+        if self.time_limit_s is not None:
+            words += ["--time-limit", f"{self.time_limit_s:g}"]
+        return shlex.join(words)
+
+    def row(self, **outcome) -> dict:
+        return {"run": self.run, "scenario": self.family, "variation": self.variation,
+                "values": dict(self.values), **outcome, "rerun": self.rerun()}
+
+
+def plan_jobs(scenarios: Iterable[str], out: Path, with_variations: bool,
+              ground_truth: tuple[str, ...] = (), time_limit_s: float | None = None
+              ) -> list[EvalJob]:
+    """Every run the eval will make, each scenario and variant validated against its map."""
+    from robovan_autonomy.mapping.lanelet_map import load_map
+
+    maps: dict[Path, object] = {}
+    jobs = []
+    for scenario in scenarios:
+        base = load_scenario(scenario)
+        concrete = [base] + (scenario_variants(scenario) if with_variations else [])
+        for scn in concrete:
+            if scn.map_path not in maps:
+                maps[scn.map_path] = load_map(scn.map_path)
+            check_against_map(scn, maps[scn.map_path])
+            variant = scn.variation
+            job = EvalJob(scenario, base.name, None if variant is None else variant.id,
+                          () if variant is None else variant.values, out, ground_truth,
+                          time_limit_s)
+            jobs.append(dataclasses.replace(job, out_dir=out / job.run))
+    return jobs
+
+
+def row_from_report(job: EvalJob, report: dict) -> dict:
+    """What the summary needs of a run's report.json."""
+    judgement = report["judgement"]
+    modes = [mode for _, mode, _ in report["supervisor"]["modes"]]
+    mrm_stops = sum(mode in MRM_MODES and (i == 0 or modes[i - 1] not in MRM_MODES)
+                    for i, mode in enumerate(modes))
+    return job.row(
+        passed=judgement["passed"], error=None, outcome=report["outcome"],
+        driving_score=report["driving_score"], route_completion=report["route_completion"],
+        collisions=len(report["collisions"]), mrm_stops=mrm_stops,
+        aeb_activations=sum(stop["aeb"] for stop in report["emergency_stops"]),
+        phantom_brakes=report["hard_brakes"]["phantom"], distance_m=report["distance_m"],
+        sim_time_s=report["sim_time_s"], wall_time_s=report["wall_time_s"],
+        failed_criteria=judgement["failed_criteria"])
+
+
+def error_row(job: EvalJob, why: str) -> dict:
+    """A run that gave no report: it crashed, raised or ran out of time."""
+    return job.row(passed=False, error=why, outcome=None, driving_score=None,
+                   route_completion=None, collisions=None, mrm_stops=None, aeb_activations=None,
+                   phantom_brakes=None, distance_m=None, sim_time_s=None, wall_time_s=None,
+                   failed_criteria=[f"error: {why}"])
+
+
+def run_job(job: EvalJob) -> dict:
+    """One simulation in this process; whatever it raises becomes an error row."""
+    from robovan_autonomy.tools.simulation import SimOptions, run_simulation
+
+    options = SimOptions(scenario=job.scenario, out_dir=job.out_dir, seed=None,
+                         ground_truth=job.ground_truth, record=False, progress=False,
+                         time_limit_s=job.time_limit_s, variation=job.variation)
+    try:
+        return row_from_report(job, run_simulation(options))
+    except Exception as err:  # noqa: BLE001 - a broken run is a result of the eval, not its end
+        return error_row(job, f"{type(err).__name__}: {err}")
+
+
+class Progress:
+    """One line per finished run, then where the eval stands: done, failed, elapsed, ETA."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.done = self.failed = 0
+        self.start = time.monotonic()
+
+    def __call__(self, row: dict) -> None:
+        self.done += 1
+        self.failed += not row["passed"]
+        print(run_line(row), flush=True)
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        print(f"  [{self.done}/{self.total}] {self.failed} not passed, elapsed "
+              f"{_duration(elapsed)}, ETA {_duration(eta)}", file=sys.stderr, flush=True)
+
+
+def run_line(row: dict) -> str:
+    if row["error"] is not None:
+        return f"{row['run']:<44} ERROR {row['error']}"
+    return (f"{row['run']:<44} {'pass' if row['passed'] else 'FAIL'}  {row['outcome']:<22} "
+            f"score {row['driving_score']:6.1f}  collisions {row['collisions']}  "
+            f"{'; '.join(row['failed_criteria'])}")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def run_in_process(jobs: list[EvalJob], on_row: Callable[[dict], None]) -> bool:
+    """Run the jobs one after the other here (for debugging); True when Ctrl-C stopped them."""
+    for job in jobs:
+        try:
+            row = run_job(job)
+        except KeyboardInterrupt:
+            return True
+        on_row(row)
+    return False
