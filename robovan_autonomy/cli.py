@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -81,7 +82,18 @@ def _cmd_sim(args) -> int:
 def _cmd_eval(args) -> int:
     from robovan_autonomy.sim.scenario import list_scenarios
     from robovan_autonomy.tools import evaluation
+    from robovan_autonomy.tools.eval_summary import load_runs, write_summary
 
+    if args.compare and len(args.compare) > 2:
+        print("robovan eval: --compare takes OLD_SUMMARY [NEW_SUMMARY]", file=sys.stderr)
+        return 2
+    try:
+        old_runs = load_runs(args.compare[0]) if args.compare else None
+        if args.compare and len(args.compare) == 2:
+            return _print_comparison(args.compare[0], old_runs, load_runs(args.compare[1]))
+    except ValueError as err:
+        print(f"robovan eval: {err}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     jobs = evaluation.plan_jobs(args.scenario or list_scenarios(), out, args.variations,
                                 tuple(args.ground_truth), args.time_limit)
@@ -101,13 +113,45 @@ def _cmd_eval(args) -> int:
     interrupted = evaluation.run_in_process(jobs, finished)
     order = {job.run: i for i, job in enumerate(jobs)}
     rows.sort(key=lambda row: order[row["run"]])
-    (out / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
+    not_run = [job.run for job in jobs if job.run not in {row["run"] for row in rows}]
+    summary = write_summary(out, rows, shlex.join(["robovan", *sys.argv[1:]]), not_run)
+    for line in _family_lines(summary):
+        print(line)
     passed = sum(row["passed"] for row in rows)
-    print(f"{passed}/{len(rows)} runs passed{' (interrupted)' if interrupted else ''} -> "
-          f"{out}/summary.json")
+    print(f"{passed}/{len(rows)} runs passed"
+          f"{f' ({len(not_run)} not run: interrupted)' if not_run else ''} -> "
+          f"{out}/summary.json, summary.html, summary.png")
+    worse = _print_comparison(args.compare[0], old_runs, rows) if args.compare else 0
     if interrupted:
         return 130
-    return 0 if passed == len(rows) else 1
+    return 0 if passed == len(rows) and not worse else 1
+
+
+def _family_lines(summary: dict) -> list[str]:
+    """One line per family with more than one run (a single run's line is above already)."""
+    lines = []
+    for name, stats in {**summary["families"], "all runs": summary["overall"]}.items():
+        if stats["runs"] < 2:
+            continue
+        low, high = stats["pass_rate_ci95"]
+        score = stats["driving_score"] or {"min": float("nan"), "median": float("nan")}
+        lines.append(f"{name:<40} passed {stats['passed']:>3}/{stats['runs']:<3} "
+                     f"[{100 * low:3.0f}, {100 * high:3.0f}] %  collisions "
+                     f"{stats['collisions']['count']}  MRM {stats['mrm_stops']['count']}  AEB "
+                     f"{stats['aeb_activations']['count']}  score min {score['min']:.0f} median "
+                     f"{score['median']:.0f}")
+    return lines
+
+
+def _print_comparison(old: str, old_runs: list[dict], new_runs: list[dict]) -> int:
+    """Print what got better and worse since OLD; 1 when something got significantly worse."""
+    from robovan_autonomy.tools.eval_stats import compare, comparison_lines
+
+    result = compare(old_runs, new_runs)
+    print(f"compared with {old}:")
+    for line in comparison_lines(result):
+        print(f"  {line}")
+    return int(any(c["significant"] and c["direction"] == "worse" for c in result["changes"]))
 
 
 def _cmd_record(args) -> int:
@@ -325,6 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
                                "scenarios only)")
     evaluate.add_argument("--list", action="store_true",
                           help="list the runs (with variant ids and rerun commands), run nothing")
+    evaluate.add_argument("--compare", nargs="+", metavar="SUMMARY",
+                          help="OLD_SUMMARY: after the eval, say what got better and worse since "
+                               "that summary.json, and whether significantly; OLD NEW: compare "
+                               "two summaries, run nothing")
     evaluate.add_argument("--ground-truth", type=_ground_truth_stages, default=[])
     evaluate.add_argument("--time-limit", type=_time_limit,
                           help="override every scenario's time limit (s), e.g. for a smoke run")

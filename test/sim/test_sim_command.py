@@ -109,3 +109,13 @@ def test_eval_runs_a_variant_into_its_own_folder_and_its_report_names_it(tmp_pat
     report = json.loads((out / folders[1] / "report.json").read_text())
     assert report["variation"] == {"id": folders[1].split("@")[1],
                                    "values": {"seed": report["seed"]}}
+
+
+def test_eval_writes_the_summary_with_statistics_beside_the_runs(tmp_path):
+    out = tmp_path / "out"
+    main(["eval", "--scenario", str(scenario_file(tmp_path)), "--out", str(out), "--time-limit",
+          "0.5", "--ground-truth", "localization,perception"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert [run["run"] for run in summary["runs"]] == ["probe"]
+    assert summary["families"]["probe"]["runs"] == 1
+    assert {"summary.html", "summary.png"} <= {p.name for p in out.iterdir()}
