@@ -167,8 +167,9 @@ LEAD_LEAVE_SPEED_MPS = 0.5
 # Following: speed below the lead's per metre the gap is short (and above per metre it is long),
 # as 1 / this time, s: the gap closes smoothly in a few seconds.
 GAP_CLOSING_TIME_S = 3.0
-# Objects are put in the path frame over this window around base_link, m.
-OBJECT_WINDOW_BEHIND_M = 20.0
+# Objects are put in the path frame over this window around base_link, m: behind, the mirrors'
+# reach (MIRROR_LOOKBACK_M behind the rear bumper).
+OBJECT_WINDOW_BEHIND_M = 55.0
 OBJECT_WINDOW_AHEAD_M = 150.0
 # Objects farther than this from the van are not looked at, m: the window ahead plus 60 m that a
 # 50 km/h road user covers over the horizon. Most of the district's parked cars lie beyond it,
@@ -179,6 +180,17 @@ OBJECT_RANGE_M = OBJECT_WINDOW_AHEAD_M + 60.0
 # or follows behind (limits keyed by these), whose stop point keeps it clear of them.
 MPC_OBJECT_LATERAL_M = 10.0
 STOP_FOR_KEYS = ("obstacle", "lead", "caution")
+# Mirrors: before its band moves sideways into the line of someone coming up behind or alongside
+# (a cyclist overtaking on the right as the van turns into a bay, a car in the lane the van pulls
+# out into), the van lets them by: it stops short of where its band would first meet their line.
+# Looked at this far behind its rear bumper, m, for road users this fast along the path, m/s,
+# who would reach that point within MIRROR_HORIZON_S, s; their line is their box now, widened by
+# IN_PATH_ENTER_M each side.
+MIRROR_LOOKBACK_M = 50.0
+MIRROR_MIN_SPEED_MPS = 1.0
+MIRROR_HORIZON_S = 8.0
+MIRROR_STEP_M = 0.5             # the band is looked at this finely ahead of the front bumper, m
+MIRROR_LOOKAHEAD_M = 40.0
 
 # --- static blockages and passing ---------------------------------------------------------------
 # Brief: slower than 0.3 m/s for more than 3 s, a car, van or static object, is a blockage; the
@@ -608,6 +620,7 @@ class BehaviourPlanner:
         self._binding: Hashable = None
         self._held_front_m: float | None = None
         self._caution_s: dict[int, float] = {}  # track → last yield point (held while released)
+        self._mirror_s: dict[int, float] = {}   # track → last point let by at (held while released)
 
     def forget_path(self) -> None:
         """The planner has a new route: arc lengths on the old one (a pass, a departure ramp, a
@@ -678,6 +691,7 @@ class BehaviourPlanner:
         limits += self._stop_line_limit(t_s, path, s_front, standing, objs, events)
         limits += self._crosswalk_limits(t_s, path, s_front, van.speed_mps, objs)
         limits += self._object_limits(t_s, objs, offset, s_front, van.speed_mps, check)
+        limits += self._mirror_limits(t_s, objs, offset, s_front, van.speed_mps)
         binding = self._choose(limits)
         s_stop, per_stage = self._combine(limits, s_front, standing)
         state, reason = self._name_state(t_s, binding, s_front, van.speed_mps, standing)
@@ -929,6 +943,45 @@ class BehaviourPlanner:
         kind = "blockage" if check.confirmed else "obstacle"
         return [_Limit((kind, track), State.STOP_FOR_OBSTACLE, f"{kind} {track}: {check.reason}",
                        s_block - gap_m)]
+
+    def _mirror_limits(self, t_s: float, objs: _PathObjects, offset: LateralOffsetProfile,
+                       s_front: float, speed_mps: float) -> list[_Limit]:
+        """Let road users coming up behind or alongside go by before the van's band moves into
+        their line (MIRROR_*). Not those already in its band (they follow the van) nor those
+        whose line it already blocks (stopping would not clear it)."""
+        if len(objs.prediction) == 0:
+            return []
+        s_rear = s_front - self.front_bumper_m - self.rear_overhang_m
+        along = objs.speed_along_mps
+        candidates = np.nonzero((objs.s_front_m[:, 0] <= s_front)
+                                & (objs.s_front_m[:, 0] >= s_rear - MIRROR_LOOKBACK_M)
+                                & (along >= np.maximum(MIRROR_MIN_SPEED_MPS, speed_mps)))[0]
+        if len(candidates) == 0:
+            return []
+        s_body = np.arange(s_rear, s_front, MIRROR_STEP_M)
+        s_ahead = s_front + np.arange(0.0, MIRROR_LOOKAHEAD_M, MIRROR_STEP_M)
+        d_body, d_ahead = offset.offset_m(s_body), offset.offset_m(s_ahead)
+        limits = []
+        for i in candidates.tolist():
+            line = (objs.d_min_m[i, 0] - IN_PATH_ENTER_M, objs.d_max_m[i, 0] + IN_PATH_ENTER_M)
+            meets_body = self._band_meets(d_body, line)
+            meets_ahead = self._band_meets(d_ahead, line)
+            first = int(np.argmax(meets_ahead))
+            arrives_s = (s_ahead[first] - float(objs.s_front_m[i, 0])) / float(along[i])
+            track = int(objs.prediction.track_id[i])
+            key = ("mirror", track)
+            coming = not meets_body.any() and bool(meets_ahead.any()) and arrives_s <= MIRROR_HORIZON_S
+            if coming:
+                self._mirror_s[track] = float(s_ahead[first])
+            if self._latch.update(t_s, key, coming, coming):
+                side = "left" if objs.d_m[i, 0] > 0.0 else "right"
+                limits.append(_Limit(key, State.STOP_FOR_OBSTACLE,
+                                     f"letting {track} by on the {side}", self._mirror_s[track]))
+        return limits
+
+    def _band_meets(self, d_m: np.ndarray, line: tuple[float, float]) -> np.ndarray:
+        """Where the van's band d(s) ± half width overlaps the lateral interval line."""
+        return (d_m + self.half_width_m > line[0]) & (d_m - self.half_width_m < line[1])
 
     def _kerbside_limits(self, objs: _PathObjects, gap: np.ndarray, s_front: float) -> SpeedProfile:
         """A speed limit over where the van passes each pedestrian or cyclist ahead close beside

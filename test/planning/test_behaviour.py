@@ -216,6 +216,40 @@ def test_bay_stop_point_lies_the_mpc_rest_margin_past_the_stop_pose():
     assert decision.s_stop_rear_axle_m == pytest.approx(x_stop + mpc.STOP_SHORT_M)
 
 
+def cyclist_in_the_strip(start_s, speed_mps, lateral_m=-(LANE_HALF_M + 0.45)):
+    """A cyclist riding straight along the kerbside strip, from start_s at t = 0."""
+    return lambda t: table((7, ObjectClass.CYCLIST, start_s + speed_mps * t, lateral_m, 0.0,
+                            speed_mps, 0.0))
+
+
+def overlaps_van(van_s, van_d, objects):
+    """Whether the van's footprint at (van_s, van_d) on a straight path along x meets a box."""
+    for obj in objects:
+        if abs(obj["y"] - van_d) < HALF_WIDTH_M + obj["width"] / 2.0 and \
+                obj["x"] + obj["length"] / 2.0 > van_s - VEHICLE.rear_overhang_m and \
+                obj["x"] - obj["length"] / 2.0 < van_s + FRONT_M:
+            return True
+    return False
+
+
+def test_lets_a_cyclist_overtaking_on_the_right_by_before_turning_into_the_bay():
+    path, progress = bay_setup()
+    van = IdealVan(path)
+    cyclist = cyclist_in_the_strip(-40.0, 6.5)
+    log = run(planner(), van, 40.0, objects=cyclist, progress=progress)
+    assert not any(overlaps_van(s, d.offset.offset_m(np.array([s]))[0], objs)
+                   for _, d, s, _, objs in log)
+    assert any("letting 7 by on the right" in d.reason for _, d, *_ in log)
+    assert len(events(log, EventKind.ARRIVED)) == 1
+
+
+def test_does_not_wait_for_a_car_following_in_its_own_lane():
+    path, progress = bay_setup()
+    follower = lambda t: table((8, ObjectClass.CAR, -15.0 + 6.0 * t, 0.0, 0.0, 6.0, 0.0))
+    log = run(planner(), IdealVan(path), 40.0, objects=follower, progress=progress)
+    assert not any("letting" in d.reason for _, d, *_ in log)
+
+
 def test_dwells_for_the_dwell_time_then_resumes_toward_the_next_stop():
     path, progress = bay_setup(dwell_s=5.0, second_stop=True)
     van = IdealVan(path)
