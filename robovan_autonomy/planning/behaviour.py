@@ -620,7 +620,7 @@ class BehaviourPlanner:
         self._binding: Hashable = None
         self._held_front_m: float | None = None
         self._caution_s: dict[int, float] = {}  # track → last yield point (held while released)
-        self._mirror_s: dict[int, float] = {}   # track → last point let by at (held while released)
+        self._mirror_s: dict[int, float] = {}   # track → last point let by at (as _caution_s)
 
     def forget_path(self) -> None:
         """The planner has a new route: arc lengths on the old one (a pass, a departure ramp, a
@@ -970,7 +970,8 @@ class BehaviourPlanner:
             arrives_s = (s_ahead[first] - float(objs.s_front_m[i, 0])) / float(along[i])
             track = int(objs.prediction.track_id[i])
             key = ("mirror", track)
-            coming = not meets_body.any() and bool(meets_ahead.any()) and arrives_s <= MIRROR_HORIZON_S
+            coming = not meets_body.any() and bool(meets_ahead.any()) \
+                and arrives_s <= MIRROR_HORIZON_S
             if coming:
                 self._mirror_s[track] = float(s_ahead[first])
             if self._latch.update(t_s, key, coming, coming):

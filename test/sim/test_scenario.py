@@ -23,6 +23,7 @@ SHIPPED = {"corridor_cruise", "delivery_loop", "parked_van_blocking", "crosswalk
            "fault_rogue_command", "fault_can_rogue_command", "fault_can_report_freeze",
            "double_parked_van_oncoming_traffic", "child_steps_out_from_double_parked_van",
            "pedestrian_behind_stopped_bus", "car_pulls_out_of_parking_space", "stop_and_go_lead",
+           "cyclist_overtakes_on_the_right_at_bay",
            "double_parked_van_market_street"}
 SHORT_SCENARIO_LIMIT_S = 120.0
 DELIVERY_LOOP_LIMIT_S = 300.0  # `make sim` stays a five-minute job at real time
