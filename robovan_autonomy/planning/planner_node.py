@@ -73,14 +73,16 @@ class PlannerNode(Node):
         self.create_subscription(PointCloud2, itf.OBJECTS, self._on_objects, itf.RELIABLE_QOS)
         self.create_timer(1.0 / p.rate_hz, self._cycle)
 
-    def _decode(self, kind: str, decode, msg, last_stamp_s: float | None):
+    def _decode(self, kind: str, decode, msg, last_stamp_s: float | None, refined: bool = False):
         """The decoded message, or None (counted) when it breaks the contract, is stamped in the
-        future or is not newer than the last one taken."""
+        future or is not newer than the last one taken (refined: or as new, a second look at the
+        same instant, as system/stream_monitor.py StreamSpec.refined says)."""
         stamp, now = itf.from_stamp(msg.header.stamp), now_s(self)
         try:
             if stamp > now + MAX_FUTURE_STAMP_S:
                 raise itf.InterfaceError(f"stamped {stamp - now:.3f} s in the future")
-            if last_stamp_s is not None and stamp <= last_stamp_s:
+            repeated = stamp == last_stamp_s and not refined
+            if last_stamp_s is not None and (stamp < last_stamp_s or repeated):
                 raise itf.InterfaceError(f"stamp {stamp:.3f} s not after the last one {last_stamp_s:.3f} s")
             return decode(msg)
         except itf.InterfaceError as err:
@@ -97,7 +99,8 @@ class PlannerNode(Node):
         self.status = self._decode("vehicle_status", itf.decode_vehicle_status, msg, last) or self.status
 
     def _on_objects(self, msg: PointCloud2) -> None:
-        table = self._decode("objects", itf.decode_objects, msg, self.objects[0] if self.objects else None)
+        last = self.objects[0] if self.objects else None
+        table = self._decode("objects", itf.decode_objects, msg, last, refined=True)
         if table is not None:
             self.objects = (itf.from_stamp(msg.header.stamp), table)
 

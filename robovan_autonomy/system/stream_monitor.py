@@ -24,13 +24,16 @@ FUTURE_STAMP_TOLERANCE_S = 0.05
 @dataclasses.dataclass(frozen=True)
 class StreamSpec:
     """What a healthy stream looks like. `critical`: losing it needs a minimal-risk stop; otherwise
-    the stack is only degraded (a warning)."""
+    the stack is only degraded (a warning). `refined`: its source may send a message again for the
+    stamp it last sent, with more in it (an object table for a scan, then again once the camera
+    frame of the same instant has named its objects); that one is taken, not counted again."""
 
     name: str
     min_rate_hz: float
     max_age_s: float
     critical: bool = True
     bad_data_max_s: float = 0.25
+    refined: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +67,8 @@ class StreamMonitor:
             return self.reject("non-finite stamp")
         if stamp_s > now_s + FUTURE_STAMP_TOLERANCE_S:
             return self.reject(f"stamped {stamp_s - now_s:.3f} s in the future")
+        if self.spec.refined and stamp_s == self.last_stamp_s:
+            return ""
         if self.last_stamp_s is not None and stamp_s <= self.last_stamp_s:
             return self.reject(f"stamp {stamp_s:.3f} s not after the last one {self.last_stamp_s:.3f} s")
         self.last_stamp_s = stamp_s

@@ -89,6 +89,19 @@ def test_odometry_in_a_wrong_frame_is_counted_and_the_node_keeps_planning(graph)
     assert graph.plans[-1].accel_mps2.max() <= 0.0
 
 
+def test_a_second_object_table_for_the_same_scan_replaces_the_first(graph):
+    """Perception publishes a scan's table, then again once the camera frame of that instant has
+    named its objects: the second is the better one, not a stale repeat."""
+    stamp = graph.now()
+    named = itf.empty_objects(1)
+    named["class_id"], named["track_id"], named["length"], named["width"] = 1, 7, 0.5, 0.5
+    graph.objects.publish(itf.encode_objects(stamp, itf.empty_objects()))
+    graph.objects.publish(itf.encode_objects(stamp, named))
+    assert graph.spin_until(lambda: graph.planner.objects is not None
+                            and len(graph.planner.objects[1]) == 1)
+    assert graph.planner.rejected["objects"] == 0
+
+
 def test_mismatched_mission_lengths_stop_the_node_at_start_up():
     context = rclpy.Context()
     rclpy.init(context=context)

@@ -52,6 +52,18 @@ def test_out_of_order_stamp_is_rejected_and_counted():
     assert monitor.rejected == 1
 
 
+def test_a_second_message_for_the_last_stamp_is_rejected_on_a_plain_stream():
+    monitor = fed(10.0, 1.0)
+    assert "not after" in monitor.accept(1.0, 1.02)
+
+
+def test_a_refined_stream_takes_a_second_message_for_the_last_stamp_without_counting_it():
+    monitor = fed(10.0, 1.0, StreamMonitor(StreamSpec("objects", 5.0, 0.5, refined=True)))
+    arrivals = monitor.status(1.0).rate_hz
+    assert monitor.accept(1.0, 1.02) == ""
+    assert monitor.rejected == 0 and monitor.status(1.02).rate_hz == arrivals
+
+
 def test_data_stamped_far_behind_the_clock_is_lost():
     monitor = StreamMonitor(SPEC)
     for k in range(30):
