@@ -96,7 +96,7 @@ def _cmd_eval(args) -> int:
         return 2
     out = Path(args.out)
     jobs = evaluation.plan_jobs(args.scenario or list_scenarios(), out, args.variations,
-                                tuple(args.ground_truth), args.time_limit)
+                                tuple(args.ground_truth), args.time_limit, args.run_timeout)
     if args.list:
         for job in jobs:
             values = ", ".join(f"{name}={value}" for name, value in job.values)
@@ -110,7 +110,10 @@ def _cmd_eval(args) -> int:
         rows.append(row)
         progress(row)
 
-    interrupted = evaluation.run_in_process(jobs, finished)
+    if args.address is None and (args.workers or 1) == 1:
+        interrupted = evaluation.run_in_process(jobs, finished)
+    else:
+        interrupted = evaluation.run_on_ray(jobs, args.workers, args.address, finished)
     order = {job.run: i for i, job in enumerate(jobs)}
     rows.sort(key=lambda row: order[row["run"]])
     not_run = [job.run for job in jobs if job.run not in {row["run"] for row in rows}]
@@ -245,6 +248,16 @@ def _ground_truth_stages(text: str) -> list[str]:
     return stages
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _time_limit(text: str) -> float:
     from robovan_autonomy.sim.scenario import check_time_limit
 
@@ -369,6 +382,17 @@ def build_parser() -> argparse.ArgumentParser:
                                "scenarios only)")
     evaluate.add_argument("--list", action="store_true",
                           help="list the runs (with variant ids and rerun commands), run nothing")
+    evaluate.add_argument("--workers", type=_positive_int, metavar="N",
+                          help="run N simulations at a time on a local Ray instance this command "
+                               "starts and stops (default 1: one after the other in this process, "
+                               "without Ray); with --address, N at a time on that cluster "
+                               "(default: its CPUs)")
+    evaluate.add_argument("--address", metavar="ray://HOST:PORT",
+                          help="run on this existing Ray cluster (robovan_autonomy installed on "
+                               "its nodes; run folders land there, the summary here)")
+    evaluate.add_argument("--run-timeout", type=_positive_int, metavar="S",
+                          help="on Ray: a run with no result after S s of wall time is killed and "
+                               "recorded as an error (default: 4 s per simulated second + 120 s)")
     evaluate.add_argument("--compare", nargs="+", metavar="SUMMARY",
                           help="OLD_SUMMARY: after the eval, say what got better and worse since "
                                "that summary.json, and whether significantly; OLD NEW: compare "

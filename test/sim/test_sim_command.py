@@ -119,3 +119,11 @@ def test_eval_writes_the_summary_with_statistics_beside_the_runs(tmp_path):
     assert [run["run"] for run in summary["runs"]] == ["probe"]
     assert summary["families"]["probe"]["runs"] == 1
     assert {"summary.html", "summary.png"} <= {p.name for p in out.iterdir()}
+
+
+def test_eval_refuses_a_worker_count_below_one(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "--workers", "0"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "robovan eval: error: argument --workers: expected a whole number of at least 1, got '0'")
