@@ -103,21 +103,9 @@ def _cmd_eval(args) -> int:
             print(f"{job.run:<44} {values or 'base'}\n    {job.rerun()}")
         return 0
     out.mkdir(parents=True, exist_ok=True)
-    rows: list[dict] = []
-    progress = evaluation.Progress(len(jobs))
-
-    def finished(row: dict) -> None:
-        rows.append(row)
-        progress(row)
-
-    if args.address is None and (args.workers or 1) == 1:
-        interrupted = evaluation.run_in_process(jobs, finished)
-    else:
-        interrupted = evaluation.run_on_ray(jobs, args.workers, args.address, finished)
-    order = {job.run: i for i, job in enumerate(jobs)}
-    rows.sort(key=lambda row: order[row["run"]])
+    rows, interrupted = _run_jobs(jobs, args.workers, args.address)
     not_run = [job.run for job in jobs if job.run not in {row["run"] for row in rows}]
-    summary = write_summary(out, rows, shlex.join(["robovan", *sys.argv[1:]]), not_run)
+    summary = write_summary(out, rows, shlex.join(["robovan", *args.argv]), not_run)
     for line in _family_lines(summary):
         print(line)
     passed = sum(row["passed"] for row in rows)
@@ -128,6 +116,25 @@ def _cmd_eval(args) -> int:
     if interrupted:
         return 130
     return 0 if passed == len(rows) and not worse else 1
+
+
+def _run_jobs(jobs: list, workers: int | None, address: str | None) -> tuple[list[dict], bool]:
+    """The rows of the runs that finished, in the jobs' order, and whether Ctrl-C stopped them."""
+    from robovan_autonomy.tools import evaluation
+
+    rows: list[dict] = []
+    progress = evaluation.Progress(len(jobs))
+
+    def finished(row: dict) -> None:
+        rows.append(row)
+        progress(row)
+
+    if address is None and (workers or 1) == 1:
+        interrupted = evaluation.run_in_process(jobs, finished)
+    else:
+        interrupted = evaluation.run_on_ray(jobs, workers, address, finished)
+    order = {job.run: i for i, job in enumerate(jobs)}
+    return sorted(rows, key=lambda row: order[row["run"]]), interrupted
 
 
 def _family_lines(summary: dict) -> list[str]:
@@ -458,6 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)  # for the record in summaries
     try:
         return args.func(args)
     except (ConfigError, OutputError, StartupError) as err:

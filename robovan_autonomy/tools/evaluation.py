@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from robovan_autonomy.config_errors import StartupError
+from robovan_autonomy.config_errors import ConfigError, StartupError
 from robovan_autonomy.sim.scenario import (SCENARIO_DIR, check_against_map, load_scenario,
                                            scenario_path, scenario_variants)
 
@@ -76,24 +76,27 @@ def plan_jobs(scenarios: Iterable[str], out: Path, with_variations: bool,
     from robovan_autonomy.mapping.lanelet_map import load_map
 
     maps: dict[Path, object] = {}
-    jobs = []
+    jobs: dict[str, EvalJob] = {}
     out = out.resolve()
     for scenario in scenarios:
         path = scenario_path(scenario)
         scenario = scenario if path.parent == SCENARIO_DIR else str(path.resolve())
         base = load_scenario(scenario)
-        concrete = [base] + (scenario_variants(scenario) if with_variations else [])
-        for scn in concrete:
+        if base.name in {job.family for job in jobs.values()}:
+            raise ConfigError(path, "name", f"{base.name!r} is in this eval twice; its runs "
+                                            "would share their folders")
+        for scn in [base] + (scenario_variants(scenario) if with_variations else []):
             if scn.map_path not in maps:
                 maps[scn.map_path] = load_map(scn.map_path)
             check_against_map(scn, maps[scn.map_path])
             variant = scn.variation
+            budget = wall_budget_s or (WALL_S_PER_SIM_S * (time_limit_s or scn.time_limit_s)
+                                       + WALL_MARGIN_S)
             job = EvalJob(scenario, base.name, None if variant is None else variant.id,
-                          () if variant is None else variant.values, out,
-                          wall_budget_s or WALL_S_PER_SIM_S * (time_limit_s or scn.time_limit_s)
-                          + WALL_MARGIN_S, ground_truth, time_limit_s)
-            jobs.append(dataclasses.replace(job, out_dir=out / job.run))
-    return jobs
+                          () if variant is None else variant.values, out, budget, ground_truth,
+                          time_limit_s)
+            jobs[job.run] = dataclasses.replace(job, out_dir=out / job.run)
+    return list(jobs.values())
 
 
 def row_from_report(job: EvalJob, report: dict) -> dict:

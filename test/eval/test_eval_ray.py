@@ -34,9 +34,9 @@ def test_two_workers_run_side_by_side_without_seeing_each_other(tmp_path):
     """The same scenario twice at once: with DDS cross-talk each run's bridge would see the other's
     command gate (a second writer: a minimal-risk stop) and their drives would differ."""
     out = tmp_path / "out"
-    code = main(["eval", "--workers", "2", "--out", str(out), "--time-limit", "6",
-                 "--ground-truth", GROUND_TRUTH, "--scenario", probe(tmp_path, "twin_a"),
-                 "--scenario", probe(tmp_path, "twin_b")])
+    main(["eval", "--workers", "2", "--out", str(out), "--time-limit", "6",
+          "--ground-truth", GROUND_TRUTH, "--scenario", probe(tmp_path, "twin_a"),
+          "--scenario", probe(tmp_path, "twin_b")])
     runs = summary(out)["runs"]
     assert [(r["run"], r["error"], r["mrm_stops"]) for r in runs] == [("twin_a", None, 0),
                                                                       ("twin_b", None, 0)]
@@ -44,7 +44,6 @@ def test_two_workers_run_side_by_side_without_seeing_each_other(tmp_path):
             for name in ("twin_a", "twin_b"))
     assert max(a["speed_mps"]) > 1.0
     assert (a["x"], a["speed_mps"]) == (b["x"], b["speed_mps"])
-    assert code == 1  # six seconds do not complete the route
 
 
 def test_a_run_past_its_wall_budget_is_killed_and_recorded_as_an_error(tmp_path):

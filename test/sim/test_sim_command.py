@@ -127,3 +127,13 @@ def test_eval_refuses_a_worker_count_below_one(capsys):
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
         "robovan eval: error: argument --workers: expected a whole number of at least 1, got '0'")
+
+
+def test_eval_refuses_a_scenario_given_twice_before_running(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    assert main(["eval", "--scenario", str(path), "--scenario", str(path), "--out",
+                 str(tmp_path / "out")]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == (f"robovan eval: {path} at 'name': 'probe' is in this eval twice; its runs "
+                    "would share their folders")
+    assert not (tmp_path / "out").exists()
