@@ -170,12 +170,11 @@ def _duration(seconds: float) -> str:
 
 def run_in_process(jobs: list[EvalJob], on_row: Callable[[dict], None]) -> bool:
     """Run the jobs one after the other here (for debugging); True when Ctrl-C stopped them."""
-    for job in jobs:
-        try:
-            row = run_job(job)
-        except KeyboardInterrupt:
-            return True
-        on_row(row)
+    try:
+        for job in jobs:
+            on_row(run_job(job))
+    except KeyboardInterrupt:
+        return True
     return False
 
 
