@@ -96,6 +96,7 @@ class Track:
     course_rad: float | None = None
     lane_yaw_rad: float = math.nan   # heading of the lane it was born on (NaN: none)
     seen_lw_m: np.ndarray | None = None  # the last LiDAR box's extents along and across its heading
+    far_lw: np.ndarray | None = None     # … and on which side the unseen part lay (`far_side`)
     anchor_lw_m: np.ndarray | None = None  # the size its last box was grown to (`_anchor_size`)
     believed: bool = False           # its velocity is believed (`judge_motion`)
     still_s: float = math.nan        # the last time it was known to stand still (NaN: never)
@@ -332,7 +333,7 @@ class Tracker:
         cls = track.camera_class
         longest, widest = CLASS_SIZE_M[cls][1][:2] if cls in (ObjectClass.CAR, ObjectClass.VAN_TRUCK) \
             else (math.inf, math.inf)
-        if max(length_m, width_m) > longest or min(length_m, width_m) > widest:
+        if length_m > longest or width_m > widest:
             # Longer or wider than any vehicle of its class: merged with the one parked behind it,
             # or with the one it is passing. Its centre says nothing of this one's; the hit only
             # keeps the track alive.
@@ -361,18 +362,11 @@ class Tracker:
         seen = np.array([length_m, width_m])
         track.anchor_lw_m = self._anchor_size(track)
         anchored = anchored_centre(centre, track.yaw_rad, seen, track.anchor_lw_m, boxes.sensor_xy)
-        # A box that grew (more of the object seen, or its class known) moved its centre, not the
-        # object: the track's centre moves with it, so no velocity comes of it.
+        # A track that grew (more of the object seen, or its class known) moved the centre its box
+        # stands for, not the object: the track's centre moves with it, so no velocity comes of it.
         cls_now = self.class_of(track)
-        if track.seen_lw_m is not None:
-            # The track's centre stood for the last box's faces grown to the size then; the
-            # object is as large as this box's faces grown to the size now.
-            track.x[:2] += away_from_sensor(centre, track.yaw_rad, boxes.sensor_xy,
-                                            (np.maximum(track.anchor_lw_m, seen)
-                                             - np.maximum(before, track.seen_lw_m)) / 2.0)
-        else:
-            track.x[:2] += anchored - anchored_centre(centre, track.yaw_rad, seen, before,
-                                                      boxes.sensor_xy)
+        track.x[:2] += away_from_sensor(centre, track.yaw_rad, boxes.sensor_xy,
+                                        (track.anchor_lw_m - before) / 2.0, seen)
         centre = anchored
         sight = centre - boxes.sensor_xy
         distance = float(np.hypot(*sight))
@@ -387,7 +381,14 @@ class Tracker:
         # returns filling in) moved its centre by up to that much without the object moving.
         # Not so for people: a walker's box is about as small as its returns, whatever is seen.
         reshaped = np.zeros(2) if track.seen_lw_m is None or track.person else np.abs(seen - track.seen_lw_m)
-        track.seen_lw_m = seen
+        # So did one whose hidden side changed (the van coming alongside a parked car whose ends
+        # it now sees both of): the grown part moved to the other side, or went.
+        axes = np.array([[math.cos(track.yaw_rad), math.sin(track.yaw_rad)],
+                         [-math.sin(track.yaw_rad), math.cos(track.yaw_rad)]])
+        far = far_side((np.array([boxes.x_m[c], boxes.y_m[c]]) - boxes.sensor_xy) @ axes.T, seen)
+        if track.far_lw is not None and not track.person:
+            reshaped += np.abs(far - track.far_lw) * np.maximum(track.anchor_lw_m - seen, 0.0) / 2.0
+        track.seen_lw_m, track.far_lw = seen, far
         sigma = cfg.position_sigma_m + spread + sparse + float(reshaped.max())
         r = np.eye(2) * sigma ** 2
         face = self._face(track, seen, sight, float(boxes.clearance_m[c]))
@@ -571,8 +572,9 @@ def anchored_centres(centres_xy: np.ndarray, box_yaw_rad: np.ndarray, box_lw: np
     across = np.where(swap, box_lw[None, :, 0], box_lw[None, :, 1])
     c, s = np.cos(track_yaw_rad)[:, None], np.sin(track_yaw_rad)[:, None]
     dx, dy = (centres_xy - sensor_xy)[None, :, 0], (centres_xy - sensor_xy)[None, :, 1]
-    grow_along = np.sign(dx * c + dy * s) * np.maximum(track_lw[:, None, 0] - along, 0.0) / 2.0
-    grow_across = np.sign(-dx * s + dy * c) * np.maximum(track_lw[:, None, 1] - across, 0.0) / 2.0
+    lw = track_lw[:, None, :]
+    grow_along = far_side(dx * c + dy * s, along) * np.maximum(lw[..., 0] - along, 0.0) / 2.0
+    grow_across = far_side(-dx * s + dy * c, across) * np.maximum(lw[..., 1] - across, 0.0) / 2.0
     return centres_xy[None] + np.stack([grow_along * c - grow_across * s, grow_along * s + grow_across * c], -1)
 
 
@@ -583,13 +585,22 @@ def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw: np.ndarr
     Along each box axis where the object is larger than what was measured, the unseen part lies
     on the far side from the sensor, so the centre moves half the difference away from it."""
     grow = np.maximum(np.asarray(size_lw, float) - np.asarray(measured_lw, float), 0.0) / 2.0
-    return np.asarray(centre_xy, float) + away_from_sensor(centre_xy, yaw_rad, sensor_xy, grow)
+    return np.asarray(centre_xy, float) + away_from_sensor(centre_xy, yaw_rad, sensor_xy, grow,
+                                                           measured_lw)
 
 
 def away_from_sensor(centre_xy: np.ndarray, yaw_rad: float, sensor_xy: np.ndarray,
-                     along_across_m: np.ndarray) -> np.ndarray:
-    """The map offset of moving a box centred at centre_xy along_across_m away from the sensor
-    along its axes (heading yaw_rad)."""
+                     along_across_m: np.ndarray, seen_lw_m) -> np.ndarray:
+    """The map offset of moving a box centred at centre_xy, of extents seen_lw_m, along_across_m
+    away from the sensor along its axes (heading yaw_rad)."""
     axes = np.array([[math.cos(yaw_rad), math.sin(yaw_rad)], [-math.sin(yaw_rad), math.cos(yaw_rad)]])
     away = (np.asarray(centre_xy) - np.asarray(sensor_xy)) @ axes.T
-    return (np.sign(away) * np.asarray(along_across_m, float)) @ axes
+    return (far_side(away, np.asarray(seen_lw_m, float)) * np.asarray(along_across_m, float)) @ axes
+
+
+def far_side(offset_m, seen_m):
+    """Per box axis, the sign of the side away from the sensor (offset_m: the box centre from the
+    sensor along it), where the unseen part of a box of extent seen_m along it lies; 0 where the
+    sensor faces the box within that extent: both its ends are in view, none is hidden (a van
+    straight ahead shows its whole rear face, however wide the box fit makes it)."""
+    return np.where(np.abs(offset_m) > np.asarray(seen_m) / 2.0, np.sign(offset_m), 0.0)

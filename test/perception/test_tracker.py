@@ -166,6 +166,20 @@ def test_a_cyclist_overtaking_from_behind_along_the_line_of_sight_is_tracked_at_
     assert abs(float(np.hypot(objects["vx"][0], objects["vy"][0])) - 6.5) < 1.0
 
 
+def test_a_van_standing_straight_ahead_stays_where_it_stands_as_the_van_closes_in():
+    """Seen square from behind, both sides of its rear face are in view: nothing of its width is
+    hidden on either side, so its box is not grown sideways, now left, now right."""
+    from robovan_autonomy.sim.scene import Box
+
+    boxes = [Box(45.0, 0.0, 0.0, 0.0, 5.4, 2.0, 2.3, None, int(ObjectClass.VAN_TRUCK), 1)]
+    sideways = []
+    for tracker in drive_past(lambda t: boxes, 6.0, 50, np.random.default_rng(0)):
+        for track in tracker.tracks:  # the camera names it, as it does at this range
+            tracker.vote(track, ObjectClass.VAN_TRUCK, 0.9)
+        sideways += np.abs(tracker.objects()["y"]).tolist()
+    assert sideways and max(sideways) < 0.2
+
+
 def test_an_oncoming_car_seen_as_a_few_far_returns_is_tracked_at_its_speed():
     """At 60 m a car is a handful of returns on its roof and face, and closes at 22 m/s: the
     track must keep its velocity through those scans to still hold the car when it comes near."""
