@@ -183,12 +183,13 @@ STOP_FOR_KEYS = ("obstacle", "lead", "caution")
 # Mirrors: before its band moves sideways into the line of someone coming up behind or alongside
 # (a cyclist overtaking on the right as the van turns into a bay, a car in the lane the van pulls
 # out into), the van lets them by: it stops short of where its band would first meet their line.
-# Looked at this far behind its rear bumper, m, for road users this fast along the path, m/s,
-# who would reach that point within MIRROR_HORIZON_S, s; their line is their box now, widened by
-# IN_PATH_ENTER_M each side.
+# Looked at this far behind its rear bumper, m, for road users this fast along the path, m/s, who
+# would reach that point no later than MIRROR_CLEAR_S after the van (at its speed now or its speed
+# limit there, whichever is lower, at least MIRROR_MIN_SPEED_MPS): the time to finish the move (a
+# bay's ramp at its 3 m/s). Their line is their box now, widened by IN_PATH_ENTER_M each side.
 MIRROR_LOOKBACK_M = 50.0
 MIRROR_MIN_SPEED_MPS = 1.0
-MIRROR_HORIZON_S = 8.0
+MIRROR_CLEAR_S = 5.0
 MIRROR_STEP_M = 0.5             # the band is looked at this finely ahead of the front bumper, m
 MIRROR_LOOKAHEAD_M = 40.0
 
@@ -691,7 +692,7 @@ class BehaviourPlanner:
         limits += self._stop_line_limit(t_s, path, s_front, standing, objs, events)
         limits += self._crosswalk_limits(t_s, path, s_front, van.speed_mps, objs)
         limits += self._object_limits(t_s, objs, offset, s_front, van.speed_mps, check)
-        limits += self._mirror_limits(t_s, objs, offset, s_front, van.speed_mps)
+        limits += self._mirror_limits(t_s, objs, offset, s_front, van.speed_mps, speed)
         binding = self._choose(limits)
         s_stop, per_stage = self._combine(limits, s_front, standing)
         state, reason = self._name_state(t_s, binding, s_front, van.speed_mps, standing)
@@ -945,7 +946,7 @@ class BehaviourPlanner:
                        s_block - gap_m)]
 
     def _mirror_limits(self, t_s: float, objs: _PathObjects, offset: LateralOffsetProfile,
-                       s_front: float, speed_mps: float) -> list[_Limit]:
+                       s_front: float, speed_mps: float, speed: SpeedProfile) -> list[_Limit]:
         """Let road users coming up behind or alongside go by before the van's band moves into
         their line (MIRROR_*). Not those already in its band (they follow the van) nor those
         whose line it already blocks (stopping would not clear it)."""
@@ -955,7 +956,7 @@ class BehaviourPlanner:
         along = objs.speed_along_mps
         candidates = np.nonzero((objs.s_front_m[:, 0] <= s_front)
                                 & (objs.s_front_m[:, 0] >= s_rear - MIRROR_LOOKBACK_M)
-                                & (along >= np.maximum(MIRROR_MIN_SPEED_MPS, speed_mps)))[0]
+                                & (along >= MIRROR_MIN_SPEED_MPS))[0]
         if len(candidates) == 0:
             return []
         s_body = np.arange(s_rear, s_front, MIRROR_STEP_M)
@@ -968,10 +969,16 @@ class BehaviourPlanner:
             meets_ahead = self._band_meets(d_ahead, line)
             first = int(np.argmax(meets_ahead))
             arrives_s = (s_ahead[first] - float(objs.s_front_m[i, 0])) / float(along[i])
+            # The van gets there at its speed now, or slower where the profile slows it (a bay's
+            # ramp), which it is about to do.
+            cap = float(speed.cap_mps(np.array([s_ahead[first] - self.front_bumper_m]),
+                                      mpc.STOP_PROFILE_DECEL_MPS2)[0])
+            van_speed = max(min(speed_mps, cap), MIRROR_MIN_SPEED_MPS)
+            van_arrives_s = (s_ahead[first] - s_front) / van_speed
             track = int(objs.prediction.track_id[i])
             key = ("mirror", track)
             coming = not meets_body.any() and bool(meets_ahead.any()) \
-                and arrives_s <= MIRROR_HORIZON_S
+                and arrives_s <= van_arrives_s + MIRROR_CLEAR_S
             if coming:
                 self._mirror_s[track] = float(s_ahead[first])
             if self._latch.update(t_s, key, coming, coming):
