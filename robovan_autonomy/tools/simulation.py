@@ -65,7 +65,7 @@ SETTLE_AFTER_COMPLETE_S = 1.0  # keep simulating briefly so the report sees the 
 MALLOC_MMAP_THRESHOLD_BYTES = 32 << 20   # older glibc refuses more on 64-bit
 MALLOC_TRIM_THRESHOLD_BYTES = 256 << 20  # a few frames' temporaries of every sensor
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
-REPORT_DELIVERY_TIMEOUT_S = 5.0  # wall time; a bridge this slow is broken, not busy  # a node that keeps re-triggering itself must not hang the loop
+REPORT_DELIVERY_TIMEOUT_S = 5.0  # wall time; a bridge this slow is broken, not busy
 # The fault targets the runner injects (sensor faults are the world's).
 STACK_FAULT_TARGETS = ("planner", "localization", "can_reports", "clock", "control_command",
                        "can_commands")
