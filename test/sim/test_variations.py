@@ -244,6 +244,11 @@ def test_the_interactive_shipped_scenarios_declare_variations():
             "child_steps_out_from_double_parked_van"} <= set(VARIED)
 
 
-@pytest.mark.parametrize("name", VARIED)
-def test_a_shipped_scenarios_description_says_how_its_variants_were_checked_fair(name):
+MOVED = [name for name in VARIED
+         if any(p.target != "seed" for p in load_scenario(name).variations.parameters)]
+
+
+@pytest.mark.parametrize("name", MOVED)
+def test_a_shipped_scenario_whose_variants_change_the_road_says_how_they_stay_fair(name):
+    """Variants of the seed alone change sensor noise, not what a careful driver must do."""
     assert "fair" in load_scenario(name).description.lower()
