@@ -361,12 +361,12 @@ class Tracker:
         centre = np.array([boxes.x_m[c], boxes.y_m[c]])
         seen = np.array([length_m, width_m])
         track.anchor_lw_m = self._anchor_size(track)
+        far = far_sides(centre, track.yaw_rad, boxes.sensor_xy, seen)
         anchored = anchored_centre(centre, track.yaw_rad, seen, track.anchor_lw_m, boxes.sensor_xy)
         # A track that grew (more of the object seen, or its class known) moved the centre its box
         # stands for, not the object: the track's centre moves with it, so no velocity comes of it.
         cls_now = self.class_of(track)
-        track.x[:2] += away_from_sensor(centre, track.yaw_rad, boxes.sensor_xy,
-                                        (track.anchor_lw_m - before) / 2.0, seen)
+        track.x[:2] += (far * (track.anchor_lw_m - before) / 2.0) @ box_axes(track.yaw_rad)
         centre = anchored
         sight = centre - boxes.sensor_xy
         distance = float(np.hypot(*sight))
@@ -383,9 +383,6 @@ class Tracker:
         reshaped = np.zeros(2) if track.seen_lw_m is None or track.person else np.abs(seen - track.seen_lw_m)
         # So did one whose hidden side changed (the van coming alongside a parked car whose ends
         # it now sees both of): the grown part moved to the other side, or went.
-        axes = np.array([[math.cos(track.yaw_rad), math.sin(track.yaw_rad)],
-                         [-math.sin(track.yaw_rad), math.cos(track.yaw_rad)]])
-        far = far_side((np.array([boxes.x_m[c], boxes.y_m[c]]) - boxes.sensor_xy) @ axes.T, seen)
         if track.far_lw is not None and not track.person:
             reshaped += np.abs(far - track.far_lw) * np.maximum(track.anchor_lw_m - seen, 0.0) / 2.0
         track.seen_lw_m, track.far_lw = seen, far
@@ -585,17 +582,21 @@ def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw: np.ndarr
     Along each box axis where the object is larger than what was measured, the unseen part lies
     on the far side from the sensor, so the centre moves half the difference away from it."""
     grow = np.maximum(np.asarray(size_lw, float) - np.asarray(measured_lw, float), 0.0) / 2.0
-    return np.asarray(centre_xy, float) + away_from_sensor(centre_xy, yaw_rad, sensor_xy, grow,
-                                                           measured_lw)
+    far = far_sides(centre_xy, yaw_rad, sensor_xy, measured_lw)
+    return np.asarray(centre_xy, float) + (far * grow) @ box_axes(yaw_rad)
 
 
-def away_from_sensor(centre_xy: np.ndarray, yaw_rad: float, sensor_xy: np.ndarray,
-                     along_across_m: np.ndarray, seen_lw_m) -> np.ndarray:
-    """The map offset of moving a box centred at centre_xy, of extents seen_lw_m, along_across_m
-    away from the sensor along its axes (heading yaw_rad)."""
-    axes = np.array([[math.cos(yaw_rad), math.sin(yaw_rad)], [-math.sin(yaw_rad), math.cos(yaw_rad)]])
-    away = (np.asarray(centre_xy) - np.asarray(sensor_xy)) @ axes.T
-    return (far_side(away, np.asarray(seen_lw_m, float)) * np.asarray(along_across_m, float)) @ axes
+def box_axes(yaw_rad: float) -> np.ndarray:
+    """Rows: the unit vectors along and across a box of heading yaw_rad."""
+    c, s = math.cos(yaw_rad), math.sin(yaw_rad)
+    return np.array([[c, s], [-s, c]])
+
+
+def far_sides(centre_xy: np.ndarray, yaw_rad: float, sensor_xy: np.ndarray,
+              seen_lw_m) -> np.ndarray:
+    """`far_side` along and across a box centred at centre_xy, of extents seen_lw_m."""
+    offset = (np.asarray(centre_xy, float) - np.asarray(sensor_xy, float)) @ box_axes(yaw_rad).T
+    return far_side(offset, np.asarray(seen_lw_m, float))
 
 
 def far_side(offset_m, seen_m):
