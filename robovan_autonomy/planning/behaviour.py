@@ -1026,9 +1026,14 @@ class BehaviourPlanner:
 
     def _caution_limit(self, t_s: float, i: int, track: int, later: np.ndarray, objs: _PathObjects,
                        s_front: float, speed_mps: float) -> list[_Limit]:
-        """Yield to a pedestrian or cyclist predicted to enter the path, when there is room to."""
+        """Yield to a pedestrian or cyclist ahead predicted to enter the path, when there is room
+        to. Not to one coming up from behind (the mirror check lets them by) nor to one ahead
+        moving away along the path faster than the van (in the path, they are a lead)."""
         key = ("caution", track)
-        heading_in = int(objs.prediction.class_id[i]) in CAUTION_CLASSES and bool(later.any())
+        along = float(objs.speed_along_mps[i])
+        moving_away = along >= max(speed_mps, LEAD_ENTER_SPEED_MPS)
+        heading_in = int(objs.prediction.class_id[i]) in CAUTION_CLASSES and bool(later.any()) \
+            and float(objs.s_front_m[i, 0]) > s_front and not moving_away
         s_enter = float(objs.s_rear_m[i, later].min()) if later.any() else math.inf
         room = s_enter - STANDSTILL_GAP_M - s_front
         gentle = room > 0.0 and speed_mps ** 2 / (2.0 * room) <= MAX_YIELD_DECEL_MPS2

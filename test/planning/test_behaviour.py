@@ -243,6 +243,17 @@ def test_lets_a_cyclist_overtaking_on_the_right_by_before_turning_into_the_bay()
     assert len(events(log, EventKind.ARRIVED)) == 1
 
 
+@pytest.mark.parametrize("speed_mps, start_s", [(5.5, -35.0), (6.5, -45.0), (7.0, -55.0), (8.0, -65.0)])
+def test_a_cyclist_overtaking_along_the_strip_is_let_by_not_yielded_to_as_crossing(speed_mps, start_s):
+    """Coming up from behind, they are the mirror check's; once ahead and faster, they ride
+    away: a stop point for them as for someone crossing would be behind the van's own front."""
+    path, progress = bay_setup()
+    log = run(planner(), IdealVan(path), 40.0, objects=cyclist_in_the_strip(start_s, speed_mps),
+              progress=progress)
+    assert not any("yielding to 7" in d.reason for _, d, *_ in log)
+    assert len(events(log, EventKind.ARRIVED)) == 1
+
+
 def test_does_not_wait_for_a_car_following_in_its_own_lane():
     path, progress = bay_setup()
     follower = lambda t: table((8, ObjectClass.CAR, -15.0 + 6.0 * t, 0.0, 0.0, 6.0, 0.0))
