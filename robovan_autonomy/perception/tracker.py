@@ -349,12 +349,15 @@ class Tracker:
             # A standing vehicle this close to the lane's heading stands along it (parked): the
             # box fit's few degrees would tilt a 4.5 m box into the lane beside it.
             track.yaw_rad = float(wrap(track.yaw_rad - lane_offset))
-        # Boxes grow as more of an object is seen; beyond the largest of the class the camera
-        # gave it, a box is two objects merged and does not count.
+        # Boxes grow as more of an object is seen; longer or wider than the largest of the class
+        # the camera gave it, a box is two objects merged and does not count. Its height says
+        # nothing of a merge (neighbours stand side by side), and the camera names a tall car or
+        # a minivan a car: a car never grown past its class's typical length for being 2.3 m
+        # tall leaves its far end to be born again as a separate object.
         # Against the size the last box was grown to: a camera vote since may have changed it.
         before = self._anchor_size(track) if track.anchor_lw_m is None else track.anchor_lw_m
         measured = np.array([length_m, width_m, float(boxes.height_m[c])])
-        if cls is None or np.all(measured <= CLASS_SIZE_M[cls][1]):
+        if cls is None or np.all(measured[:2] <= CLASS_SIZE_M[cls][1][:2]):
             # The largest recently seen: what a merge with a neighbour added fades again.
             shrunk = track.size_m - SIZE_DECAY_MPS * max(t_s - track.last_hit_s, 0.0)
             track.size_m = np.maximum(shrunk, measured)

@@ -377,6 +377,23 @@ def test_a_fragment_the_camera_renames_a_car_does_not_move_when_more_of_it_shows
     assert abs(obj["x"] - 22.1) < 0.1  # the near end plus half a car
 
 
+def test_a_car_taller_than_its_class_typically_is_grows_to_the_length_seen():
+    """A 2.3 m tall minivan the camera calls a car: its height is no sign of a merge, so the box
+    takes the 5.4 m seen, and the returns on its far end are part of it, not a new object."""
+    tracker = Tracker(heading_prior=lambda x, y: 0.0)
+    sensor = (0.0, 3.0)
+    for k in range(5):
+        tracker.update_lidar(k * SCAN_S, boxes([(22.0, 0.0, 0.0, 3.0, 1.9, 2.3)], sensor))
+    tracker.vote(tracker.tracks[0], int(ObjectClass.CAR), 0.9)
+    for k in range(5, 20):
+        tracker.update_lidar(k * SCAN_S, boxes([(23.2, 0.0, 0.0, 5.4, 1.9, 2.3)], sensor))
+    far_end = (25.7, 0.9, 0.0, 0.4, 0.05, 1.0)
+    for k in range(20, 30):
+        tracker.update_lidar(k * SCAN_S, boxes([(23.2, 0.0, 0.0, 5.4, 1.9, 2.3), far_end], sensor))
+    (obj,) = tracker.objects()
+    assert obj["length"] >= 5.3
+
+
 def test_a_person_does_not_take_the_box_of_the_car_they_pass():
     """A walker the camera has classed passes a car; the car's box, 4.5 m long, is no measurement
     of them (its centre is metres off), so their track does not jump onto it."""
