@@ -452,6 +452,9 @@ class _Latch:
         self._on[key] = released_at
         return True
 
+    def on(self, key: Hashable) -> bool:
+        return key in self._on
+
     def releasing(self, key: Hashable) -> bool:
         """On only because its release has not held long enough yet."""
         return self._on.get(key) is not None
@@ -698,6 +701,11 @@ class BehaviourPlanner:
         state, reason = self._name_state(t_s, binding, s_front, van.speed_mps, standing)
         self._check_reroute(t_s, binding, check, standing, path, objs, events)
         self._latch.sweep(t_s)
+        # A stop point is remembered only while its yield holds: a van that drives all day meets
+        # thousands of tracks.
+        self._caution_s = {k: s for k, s in self._caution_s.items()
+                           if self._latch.on(("caution", k))}
+        self._mirror_s = {k: s for k, s in self._mirror_s.items() if self._latch.on(("mirror", k))}
 
         speed += SpeedProfile(tuple(SpeedLimit(s_van_m, math.inf, lim.speed_cap_mps, lim.reason)
                                     for lim in limits if math.isfinite(lim.speed_cap_mps)))

@@ -703,6 +703,17 @@ def test_pedestrian_standing_at_the_kerb_ahead_is_passed_slowly(y_m, capped):
     assert decision.offset.offset_m(np.array([20.0 - FRONT_M]))[0] == 0.0
 
 
+def test_stop_points_of_yields_that_ended_are_forgotten():
+    """A van that drives all day meets thousands of tracks: nothing is kept per track once its
+    yield is over."""
+    bp, path = planner(), straight_path()
+    for k in range(60):
+        objects = pedestrian_walking(1.2) if k < 10 else NO_OBJECTS
+        bp.step(0.1 * k, mpc.VanState(0.1 * k, 0.0, 0.0, 0.0, 10.0), path, 0.0, objects,
+                MissionProgress(()))
+    assert bp._caution_s == {} and bp._mirror_s == {}
+
+
 def test_pedestrian_walking_away_from_the_path_is_not_yielded_to():
     decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
                               pedestrian_walking(-1.2), MissionProgress(()))
