@@ -46,6 +46,12 @@ TURN_RATE_FILTER_TAU_S = 0.3
 # into view behind another one: its box slides as more of it is seen, and its first courses are
 # the sliding, which bent its prediction into the lane).
 TURN_RATE_MIN_HISTORY_S = 1.0
+# A course turning with less lateral acceleration (speed × turn rate) than this is predicted
+# straight, m/s²: it is the noise of a course taken from a tracked velocity (its few 0.1 m/s
+# across give up to 0.4 m/s² at any speed: an oncoming car on a straight road, delivery_loop),
+# which over 2 s bends a car 10 m/s fast a metre into the next lane. Turns that matter have more:
+# a junction turn at 5 m/s on a 10 m radius 2.5 m/s², a lane change about 1 m/s².
+MIN_TURN_LATERAL_ACCEL_MPS2 = 0.5
 # A track unseen this long is forgotten, s; its id may then be reused by the tracker.
 TRACK_FORGET_AFTER_S = 2.0
 # Path vertices nearest to a point whose two segments are searched for its foot point: on a
@@ -187,8 +193,8 @@ class TurnRateEstimator:
         self._tracks: dict[int, tuple[float, float, float, float]] = {}
 
     def update(self, t_s: float, objects: np.ndarray) -> np.ndarray:
-        """Filtered turn rate for each row of `objects`, rad/s (0 for slow tracks and for courses
-        younger than TURN_RATE_MIN_HISTORY_S)."""
+        """Filtered turn rate for each row of `objects`, rad/s (0 for slow tracks, for courses
+        younger than TURN_RATE_MIN_HISTORY_S and for turns within the course's noise)."""
         rates = np.zeros(len(objects))
         for row, obj in enumerate(objects):
             track = int(obj["track_id"])
@@ -208,7 +214,10 @@ class TurnRateEstimator:
                     rate = rate_prev
             rate = max(-MAX_TURN_RATE_RADPS, min(MAX_TURN_RATE_RADPS, rate))
             self._tracks[track] = (since, t_s, course, rate)
-            rates[row] = rate if t_s - since >= TURN_RATE_MIN_HISTORY_S else 0.0
+            settled = t_s - since >= TURN_RATE_MIN_HISTORY_S
+            turning = abs(rate) * math.hypot(float(obj["vx"]), float(obj["vy"])) \
+                >= MIN_TURN_LATERAL_ACCEL_MPS2
+            rates[row] = rate if settled and turning else 0.0
         self._tracks = {k: v for k, v in self._tracks.items() if t_s - v[1] <= TRACK_FORGET_AFTER_S}
         return rates
 

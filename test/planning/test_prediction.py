@@ -114,6 +114,17 @@ def test_a_course_that_has_just_appeared_gets_no_turn_rate():
     assert rates == [0.0] * 5
 
 
+def test_an_oncoming_car_whose_course_wobbles_within_tracking_noise_is_predicted_straight():
+    """10.5 m/s with ±0.15 m/s of tracked velocity across it: its course wobbles by 0.03 rad/s,
+    which, taken for a turn, would bend it a metre into the next lane within 2 s."""
+    estimator = TurnRateEstimator()
+    rates = []
+    for k in range(40):
+        vy = 0.15 * math.sin(2.0 * math.pi * k * 0.1 / 3.0)
+        rates.append(estimator.update(0.1 * k, objects(dict(vx=-10.5, vy=vy)))[0])
+    assert rates == [0.0] * 40
+
+
 def test_slow_objects_get_no_turn_rate():
     estimator = TurnRateEstimator()
     for k, course in enumerate((0.0, 1.0, 2.0)):  # a jittering course at walking-stick speed
