@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from _sensor_scene import summary, timed
-from robovan_autonomy.interfaces import PoseEstimate
+from robovan_autonomy.core_types import PoseEstimate
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.perception.lidar_objects import DrivableArea, LidarObjectDetector

@@ -1,12 +1,12 @@
-"""The topic contract: names, frames, QoS, and the one place ROS messages are encoded and decoded.
+"""The topic contract: names, QoS, and the one place ROS messages are encoded and decoded.
 
-Nodes never touch message fields by hand; they convert through the functions here into plain
-dataclasses and numpy arrays in SI units. Every decoder validates what it reads and raises
-InterfaceError with the reason, so a node can report garbage on /diagnostics and carry on.
+Nodes never touch message fields by hand; they convert through the functions here into the plain
+dataclasses and numpy arrays of core_types.py, in SI units. Every decoder validates what it reads
+and raises InterfaceError with the reason, so a node can report garbage on /diagnostics and carry
+on.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -23,10 +23,15 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.control_plan import ControlPlan
+from robovan_autonomy.core_types import (BASE_LINK_FRAME, CAMERA_FRAME, ERROR, GNSS_FRAME,
+                                         IMU_FRAME, LIDAR_FRAME, MAP_FRAME, OBJECT_DTYPE, OK,
+                                         POINT_DTYPE, STALE, WARN, Diagnostic, GnssFix,
+                                         ImuSample, PoseEstimate, SystemMode, VehicleStatus,
+                                         finite_points)
 from robovan_autonomy.system.modes import OperatingMode
 
 # ---------------------------------------------------------------------------------------------
-# Topics, services and frames (DESIGN.md section 2)
+# Topics and services (docs/ARCHITECTURE.md)
 # ---------------------------------------------------------------------------------------------
 CAMERA_IMAGE = "/sensing/camera/front/image_raw"
 CAMERA_INFO = "/sensing/camera/front/camera_info"
@@ -52,12 +57,6 @@ CLOCK = "/clock"
 GROUND_TRUTH_ODOMETRY = "/sim/ground_truth/odometry"
 GROUND_TRUTH_OBJECTS = "/sim/ground_truth/objects"
 
-MAP_FRAME = "map"
-BASE_LINK_FRAME = "base_link"
-CAMERA_FRAME = "camera_front"
-LIDAR_FRAME = "lidar_top"
-GNSS_FRAME = "gnss"
-IMU_FRAME = "imu"
 
 STEERING_JOINT = "steering"
 DRIVE_JOINT = "drive"
@@ -198,13 +197,6 @@ def _decode_sequence(effort) -> int | None:
 # ---------------------------------------------------------------------------------------------
 # /vehicle/status: sensor_msgs/JointState
 # ---------------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class VehicleStatus:
-    stamp_s: float
-    steer_rad: float
-    steer_rate_radps: float
-    speed_mps: float
-    accel_mps2: float
 
 
 def encode_vehicle_status(status: VehicleStatus) -> JointState:
@@ -231,18 +223,6 @@ def decode_vehicle_status(msg: JointState) -> VehicleStatus:
 # ---------------------------------------------------------------------------------------------
 # /localization/odometry: nav_msgs/Odometry, map → base_link, planar
 # ---------------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class PoseEstimate:
-    stamp_s: float
-    x_m: float
-    y_m: float
-    yaw_rad: float
-    speed_mps: float
-    yaw_rate_radps: float
-    pose_covariance: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((6, 6)))
-    twist_covariance: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((6, 6)))
-    lateral_speed_mps: float = 0.0
-    z_m: float = 0.0
 
 
 def encode_odometry(estimate: PoseEstimate) -> Odometry:
@@ -280,14 +260,6 @@ def decode_odometry(msg: Odometry) -> PoseEstimate:
 # ---------------------------------------------------------------------------------------------
 _NUMPY_TO_POINTFIELD = {np.dtype(np.float32): PointField.FLOAT32, np.dtype(np.uint8): PointField.UINT8,
                         np.dtype(np.uint32): PointField.UINT32}
-
-POINT_DTYPE = np.dtype([("x", np.float32), ("y", np.float32), ("z", np.float32),
-                        ("intensity", np.float32)])
-
-OBJECT_DTYPE = np.dtype([("x", np.float32), ("y", np.float32), ("z", np.float32),
-                         ("yaw", np.float32), ("length", np.float32), ("width", np.float32),
-                         ("height", np.float32), ("vx", np.float32), ("vy", np.float32),
-                         ("score", np.float32), ("class_id", np.uint8), ("track_id", np.uint32)])
 
 
 def _encode_table(stamp_s: float, frame_id: str, table: np.ndarray) -> PointCloud2:
@@ -338,17 +310,9 @@ def decode_point_rows(msg: PointCloud2, frame_id: str = LIDAR_FRAME) -> np.ndarr
     return _decode_table(msg, POINT_DTYPE, "point cloud", MAX_POINTS).view(np.float32).reshape(-1, 4)
 
 
-def finite_points(rows: np.ndarray) -> np.ndarray:
-    return rows[np.all(np.isfinite(rows), axis=1)]
-
-
 def decode_points(msg: PointCloud2, frame_id: str = LIDAR_FRAME) -> np.ndarray:
     """PointCloud2 → (N, 4) float32; rows with non-finite coordinates are dropped."""
     return finite_points(decode_point_rows(msg, frame_id))
-
-
-def empty_objects(count: int = 0) -> np.ndarray:
-    return np.zeros(count, dtype=OBJECT_DTYPE)
 
 
 def encode_objects(stamp_s: float, objects: np.ndarray, frame_id: str = MAP_FRAME) -> PointCloud2:
@@ -460,14 +424,6 @@ def decode_camera_info(msg: CameraInfo, frame_id: str = CAMERA_FRAME) -> CameraI
 # ---------------------------------------------------------------------------------------------
 # GNSS and IMU
 # ---------------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class GnssFix:
-    stamp_s: float
-    latitude_deg: float
-    longitude_deg: float
-    altitude_m: float
-    has_fix: bool
-    position_covariance: np.ndarray
 
 
 def encode_gnss_fix(fix: GnssFix, frame_id: str = GNSS_FRAME) -> NavSatFix:
@@ -497,13 +453,6 @@ def decode_gnss_fix(msg: NavSatFix, frame_id: str = GNSS_FRAME) -> GnssFix:
         raise InterfaceError("gnss fix: non-finite covariance")
     return GnssFix(from_stamp(msg.header.stamp), float(values[0]), float(values[1]),
                    float(values[2]), has_fix, covariance)
-
-
-@dataclasses.dataclass(frozen=True)
-class ImuSample:
-    stamp_s: float
-    angular_velocity_radps: np.ndarray
-    linear_acceleration_mps2: np.ndarray
 
 
 def encode_imu(sample: ImuSample, frame_id: str = IMU_FRAME) -> Imu:
@@ -550,16 +499,6 @@ def decode_path(msg: Path, frame_id: str = MAP_FRAME) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # /diagnostics
 # ---------------------------------------------------------------------------------------------
-OK, WARN, ERROR, STALE = 0, 1, 2, 3  # DiagnosticStatus levels as ints (rclpy stores bytes)
-
-
-@dataclasses.dataclass
-class Diagnostic:
-    name: str
-    level: int
-    message: str
-    values: dict = dataclasses.field(default_factory=dict)
-    hardware_id: str = "robovan"
 
 
 def encode_diagnostics(stamp_s: float, diagnostics: list[Diagnostic]) -> DiagnosticArray:
@@ -587,16 +526,6 @@ def decode_diagnostics(msg: DiagnosticArray) -> list[Diagnostic]:
 # /system/mode: diagnostic_msgs/DiagnosticArray with one status named "system_mode"
 # ---------------------------------------------------------------------------------------------
 SYSTEM_MODE_STATUS = "system_mode"
-
-
-@dataclasses.dataclass(frozen=True)
-class SystemMode:
-    """The supervisor's operating mode at stamp_s, why it is in it, and the system's health level."""
-
-    stamp_s: float
-    mode: OperatingMode
-    reason: str = ""
-    level: int = OK
 
 
 def encode_system_mode(mode: SystemMode) -> DiagnosticArray:

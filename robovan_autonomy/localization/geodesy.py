@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from robovan_autonomy.interfaces import GnssFix
+from robovan_autonomy.core_types import GnssFix
 from robovan_autonomy.mapping.lanelet_map import DistrictMap
 
 MIN_SIGMA_M = 0.01   # a receiver claiming better than 1 cm is overconfident; never trust below

@@ -18,6 +18,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import Imu, JointState, NavSatFix, PointCloud2
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path
 from robovan_autonomy.localization.baselines import GnssOnly, WheelOdometry
@@ -34,7 +35,7 @@ FULL_SPEED_CONFIDENCE = 0.8     # at or above: the van may drive at its ODD limi
 STAMP_TOLERANCE_S = 1e-6        # IMU stamps a rate period apart count as due despite rounding
 IMU_SILENT_PERIODS = 2.5        # no IMU-driven output for this many periods: the timer takes over
 PLANAR_VARIANCE = 1e6           # z, roll and pitch are not estimated: "unknown" to any fuser
-_LEVEL = {Mode.TRACKING: itf.OK, Mode.DEGRADED: itf.WARN, Mode.INITIALIZING: itf.WARN, Mode.LOST: itf.ERROR}
+_LEVEL = {Mode.TRACKING: ct.OK, Mode.DEGRADED: ct.WARN, Mode.INITIALIZING: ct.WARN, Mode.LOST: ct.ERROR}
 
 _M, _L = MatcherConfig, LocalizerConfig   # the pure modules hold the defaults
 PARAMETERS = [
@@ -157,7 +158,7 @@ class LocalizationNode(Node):
         estimate = self.localizer.estimate()
         pose = self.gnss_only.update(map_fix.t_s, map_fix.xy_m, reverse=estimate is not None and estimate.state[SPEED] < 0.0)
         if pose is not None and self.params.publish_debug:
-            self.gnss_only_pub.publish(itf.encode_odometry(itf.PoseEstimate(map_fix.t_s, *pose, 0.0, 0.0)))
+            self.gnss_only_pub.publish(itf.encode_odometry(ct.PoseEstimate(map_fix.t_s, *pose, 0.0, 0.0)))
 
     def _on_points(self, msg: PointCloud2) -> None:
         points = self._decode("lidar", itf.decode_points, msg)
@@ -174,7 +175,7 @@ class LocalizationNode(Node):
         self._match_ms.append(elapsed_ms)
         self._match_ms_max = max(self._match_ms_max, elapsed_ms)
 
-    def _odometry_baseline(self, status: itf.VehicleStatus) -> None:
+    def _odometry_baseline(self, status: ct.VehicleStatus) -> None:
         """Dead reckoning from where the filter first started, never corrected after."""
         started = self.localizer.initialized_at
         if started is None:
@@ -183,7 +184,7 @@ class LocalizationNode(Node):
             self.odometry_only.start(*started)
         pose = self.odometry_only.update(status.stamp_s, status.speed_mps, status.steer_rad)
         if pose is not None and self.params.publish_debug and status.stamp_s >= started[0]:
-            self.odometry_only_pub.publish(itf.encode_odometry(itf.PoseEstimate(
+            self.odometry_only_pub.publish(itf.encode_odometry(ct.PoseEstimate(
                 status.stamp_s, *pose, status.speed_mps, 0.0)))
 
     # -- outputs -------------------------------------------------------------------------------------
@@ -205,7 +206,7 @@ class LocalizationNode(Node):
         twist_cov = np.diag([cov[SPEED, SPEED], PLANAR_VARIANCE, PLANAR_VARIANCE, PLANAR_VARIANCE,
                              PLANAR_VARIANCE, cov[GYRO_BIAS, GYRO_BIAS]])
         x, y, yaw = estimate.pose
-        self.odometry_pub.publish(itf.encode_odometry(itf.PoseEstimate(
+        self.odometry_pub.publish(itf.encode_odometry(ct.PoseEstimate(
             stamp_s=estimate.t_s, x_m=float(x), y_m=float(y), yaw_rad=float(yaw),
             speed_mps=float(estimate.state[SPEED]), yaw_rate_radps=estimate.yaw_rate_radps,
             pose_covariance=pose_cov, twist_covariance=twist_cov)))
@@ -229,7 +230,7 @@ class LocalizationNode(Node):
                   **{f"rejected_{k}": v for k, v in sorted(loc.rejected.items())},
                   **{k: v for k, v in sorted(loc.events.items())}}
         self._match_ms = []
-        self.diagnostics.publish([itf.Diagnostic("", _LEVEL[health.mode], health.message, values)])
+        self.diagnostics.publish([ct.Diagnostic("", _LEVEL[health.mode], health.message, values)])
 
 
 def main(args=None):

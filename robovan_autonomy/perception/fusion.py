@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from robovan_autonomy.camera_model import CameraIntrinsics
-from robovan_autonomy.interfaces import PoseEstimate
+from robovan_autonomy.core_types import PoseEstimate
 from robovan_autonomy.perception.camera_projection import CameraProjection, box_corners
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.perception.detector import Detections, Detector, box_iou

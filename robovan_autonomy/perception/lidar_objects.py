@@ -26,7 +26,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from robovan_autonomy.interfaces import LIDAR_FRAME, PoseEstimate
+from robovan_autonomy.core_types import LIDAR_FRAME, PoseEstimate
 from robovan_autonomy.mapping.lanelet_map import DistrictMap, project_on_polyline
 from robovan_autonomy.vehicle_params import SensorPose, VehicleParams
 

@@ -12,6 +12,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path, share_dir
 from robovan_autonomy.mapping.lanelet_map import load_map
@@ -76,13 +77,13 @@ class PerceptionNode(Node):
                 raise ParameterError(f"perception.ros__parameters.model_path: {err}") from err
         district = load_map(p.map_file) if p.map_file else None
         drivable = DrivableArea(district, p.drivable_margin_m) if district else None
-        lidar = LidarObjectDetector(vehicle, vehicle.sensor_pose(itf.LIDAR_FRAME), LidarObjectConfig(
+        lidar = LidarObjectDetector(vehicle, vehicle.sensor_pose(ct.LIDAR_FRAME), LidarObjectConfig(
             p.lidar_max_range_m, p.ground_clearance_m, p.cluster_cell_m, p.min_cluster_points,
             outline_clearance_m=p.outline_clearance_m), drivable)
         tracker = Tracker(TrackerConfig(confirm_hits=p.confirm_hits, coast_timeout_s=p.coast_timeout_s,
                                         gate_m=p.association_gate_m, accel_sigma_mps2=p.accel_sigma_mps2),
                           lane_heading_prior(district) if district else None)
-        self.pipeline = PerceptionPipeline(lidar, tracker, vehicle.sensor_pose(itf.CAMERA_FRAME), detector,
+        self.pipeline = PerceptionPipeline(lidar, tracker, vehicle.sensor_pose(ct.CAMERA_FRAME), detector,
                                            FusionConfig(detector_period_s=1.0 / p.detector_rate_hz,
                                                         max_wait_s=p.max_wait_s,
                                                         max_extrapolation_s=p.max_extrapolation_s))
@@ -162,10 +163,10 @@ class PerceptionNode(Node):
 
     def _report(self, stamp_s: float) -> None:
         recent = 0.0 <= stamp_s - self.last_problem_s <= PROBLEM_MEMORY_S
-        level, message = (itf.WARN, f"rejected input: {self.last_problem}") if recent else (itf.OK, "tracking")
+        level, message = (ct.WARN, f"rejected input: {self.last_problem}") if recent else (ct.OK, "tracking")
         values = {**{k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in self.stats.items()},
                   "last_problem": self.last_problem, **{f"rejected_{k}": v for k, v in self.rejected.items()}}
-        self.diagnostics.publish([itf.Diagnostic("", level, message, values)])
+        self.diagnostics.publish([ct.Diagnostic("", level, message, values)])
 
 
 def main(args=None):

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from robovan_autonomy.interfaces import OBJECT_DTYPE
+from robovan_autonomy.core_types import OBJECT_DTYPE
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.perception.lidar_objects import LidarBoxes
 

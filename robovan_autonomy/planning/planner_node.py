@@ -18,6 +18,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState, PointCloud2
 from trajectory_msgs.msg import JointTrajectory
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path
 from robovan_autonomy.mapping.lanelet_map import load_map
@@ -56,8 +57,8 @@ class PlannerNode(Node):
                                  f"dwell times for {len(bays)} bays")
         district = load_map(p.map_file or config_path("maps", "delivery_district.osm"))
         self.planner = Planner(district, load_vehicle_params(), list(zip(bays, dwell)))
-        self.odometry: itf.PoseEstimate | None = None
-        self.status: itf.VehicleStatus | None = None
+        self.odometry: ct.PoseEstimate | None = None
+        self.status: ct.VehicleStatus | None = None
         self.objects: tuple[float, np.ndarray] | None = None
         self.rejected = {"odometry": 0, "vehicle_status": 0, "objects": 0}
         self.last_problem = ""
@@ -110,10 +111,10 @@ class PlannerNode(Node):
         steer = status.steer_rad if status else 0.0
         accel = status.accel_mps2 if status else 0.0
         if odo is None:
-            return PlannerInput(now, math.nan, math.nan, math.nan, 0.0, steer, accel, itf.empty_objects()), \
+            return PlannerInput(now, math.nan, math.nan, math.nan, 0.0, steer, accel, ct.empty_objects()), \
                 "waiting for odometry"
         inputs = PlannerInput(odo.stamp_s, odo.x_m, odo.y_m, odo.yaw_rad, odo.speed_mps, steer, accel,
-                              self.objects[1] if self.objects else itf.empty_objects())
+                              self.objects[1] if self.objects else ct.empty_objects())
         age = now - odo.stamp_s
         if not -self.params.odometry_timeout_s <= age <= self.params.odometry_timeout_s:
             return inputs, f"odometry is {age:.2f} s old"
@@ -176,13 +177,13 @@ class PlannerNode(Node):
 
     def _report(self, output: PlanOutput, cycle_ms: float) -> None:
         if output.mission_complete:
-            level, message = itf.OK, MISSION_COMPLETE_MESSAGE
+            level, message = ct.OK, MISSION_COMPLETE_MESSAGE
         elif output.request_mrm:
-            level, message = itf.ERROR, "repeated MPC failures: minimal-risk stop requested"
+            level, message = ct.ERROR, "repeated MPC failures: minimal-risk stop requested"
         elif not output.ok:
-            level, message = itf.WARN, f"controlled stop: {output.state}"
+            level, message = ct.WARN, f"controlled stop: {output.state}"
         else:
-            level, message = itf.OK, output.state
+            level, message = ct.OK, output.state
         limit_mps, limit_reason = output.speed_limit
         values = {"state": output.state, "reason": output.reason, "mpc_solve_ms": f"{output.solve_time_ms:.3f}",
                   "speed_limit_mps": f"{limit_mps:.2f}" if math.isfinite(limit_mps) else "",
@@ -191,7 +192,7 @@ class PlannerNode(Node):
                   "deadline_misses": self.deadline_misses, "served_stops": self.planner.progress.served,
                   "events": "; ".join(output.events), "last_input_problem": self.last_problem,
                   **{f"rejected_{k}": v for k, v in self.rejected.items()}}
-        self.diagnostics.publish([itf.Diagnostic("", level, message, values)])
+        self.diagnostics.publish([ct.Diagnostic("", level, message, values)])
 
 
 def main(args=None):

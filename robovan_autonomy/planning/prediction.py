@@ -21,7 +21,7 @@ import math
 import numpy as np
 from scipy.spatial import cKDTree
 
-from robovan_autonomy.interfaces import OBJECT_DTYPE
+from robovan_autonomy.core_types import OBJECT_DTYPE
 from robovan_autonomy.mapping.lanelet_map import wrap_angle
 
 # Most discs per object: with three a 5.9 m van's discs reach 0.4 m past its sides (one disc would

@@ -13,8 +13,9 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, Imu, JointState,
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
-from robovan_autonomy.interfaces import GnssFix, ImuSample, PoseEstimate
+from robovan_autonomy.core_types import GnssFix, ImuSample, PoseEstimate
 from robovan_autonomy.sim.world import CameraReading, LidarReading, SimWorld
 
 
@@ -43,7 +44,7 @@ class SimulatorNode(Node):
 
         self.latest: dict[str, object] = {}
         self.new_plans: list = []
-        self.new_diagnostics: list[itf.Diagnostic] = []
+        self.new_diagnostics: list[ct.Diagnostic] = []
         self.decode_errors: dict[str, int] = {}
         for topic, msg_class, decode in (
                 (itf.CONTROL_COMMAND, JointTrajectory, itf.decode_control_command),

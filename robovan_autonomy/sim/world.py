@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from robovan_autonomy.camera_model import CameraIntrinsics
-from robovan_autonomy.interfaces import OBJECT_DTYPE
+from robovan_autonomy.core_types import OBJECT_DTYPE
 from robovan_autonomy.mapping.lanelet_map import DistrictMap
 from robovan_autonomy.sim.actors import ActorState, ScriptedActors
 from robovan_autonomy.sim.camera import CameraFrame, CameraRenderer

@@ -19,6 +19,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from trajectory_msgs.msg import JointTrajectory
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
@@ -135,19 +136,19 @@ class CommandGateNode(Node):
         rejections = sum(self.rejected.values())
         mode = gate.effective_mode(now)
         if self.internal_errors > self._reported[1]:
-            level, message = itf.ERROR, self.last_problem
+            level, message = ct.ERROR, self.last_problem
         elif gate.fallback:
-            level, message = itf.ERROR, "supervisor silent: stopping the van on the gate's own"
+            level, message = ct.ERROR, "supervisor silent: stopping the van on the gate's own"
         elif rejections > self._reported[0]:
-            level, message = itf.WARN, f"rejected input: {self.last_problem}"
+            level, message = ct.WARN, f"rejected input: {self.last_problem}"
         else:
-            level, message = itf.OK, mode.value
+            level, message = ct.OK, mode.value
         self._reported = (rejections, self.internal_errors)
         values = {"effective_mode": mode.value, "fallback_stop": gate.fallback,
                   "forwarded_plans": self.forwarded, "active_limits": ",".join(sorted(gate.active_limits)),
                   "last_problem": self.last_problem, "internal_errors": self.internal_errors,
                   **{f"rejected_{k}": v for k, v in self.rejected.items()}}
-        self.diagnostics.publish([itf.Diagnostic("", level, message, values)])
+        self.diagnostics.publish([ct.Diagnostic("", level, message, values)])
 
 
 def main(args=None):

@@ -23,6 +23,7 @@ from sensor_msgs.msg import Image, Imu, JointState, NavSatFix, PointCloud2
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
@@ -157,8 +158,8 @@ class SupervisorNode(Node):
         self.node_monitors = {name: StreamMonitor(StreamSpec(f"node {name}", 0.0, p.node_diagnostics_max_age_s))
                               for name in p.expected_nodes if name}
         self.node_levels: dict[str, tuple[float, int, str, dict]] = {}  # node → (stamp, level, message, values)
-        self.odometry: itf.PoseEstimate | None = None
-        self.status: itf.VehicleStatus | None = None
+        self.odometry: ct.PoseEstimate | None = None
+        self.status: ct.VehicleStatus | None = None
         self.command: itf.ControlPlan | None = None
         self.aeb_result: AebResult | None = None
         self.internal_errors = 0
@@ -215,7 +216,7 @@ class SupervisorNode(Node):
         elif stream == "control_command":
             self.command = value
         elif stream == "lidar" and self.params.aeb_enabled:
-            self._run_aeb(itf.finite_points(value), now)
+            self._run_aeb(ct.finite_points(value), now)
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         try:
@@ -225,7 +226,7 @@ class SupervisorNode(Node):
             self.last_diagnostics_problem = str(err)
             return
         stamp, now = itf.from_stamp(msg.header.stamp), now_s(self)
-        by_node: dict[str, list[itf.Diagnostic]] = {}
+        by_node: dict[str, list[ct.Diagnostic]] = {}
         for status in statuses:
             by_node.setdefault(status.name.split(":")[0].strip(), []).append(status)
         for node, node_statuses in by_node.items():
@@ -357,7 +358,7 @@ class SupervisorNode(Node):
     def _publish(self, now: float, findings: list[Finding]) -> None:
         supervisor = self.supervisor
         level = max([f.level for f in findings] + [ERROR if supervisor.mode.is_mrm else OK])
-        self.mode_pub.publish(itf.encode_system_mode(itf.SystemMode(now, supervisor.mode, supervisor.reason, level)))
+        self.mode_pub.publish(itf.encode_system_mode(ct.SystemMode(now, supervisor.mode, supervisor.reason, level)))
         changed = supervisor.mode is not self._published_mode
         if changed:
             self.get_logger().info(f"mode {supervisor.mode.value}: {supervisor.reason}")
@@ -388,7 +389,7 @@ class SupervisorNode(Node):
             values[f"{name}_rejected"] = status.rejected
             values[f"{name}_last_rejected"] = monitor.last_rejection
         message = f"{supervisor.mode.value}: {supervisor.reason}"
-        self.diagnostics.publish([itf.Diagnostic("system", level, message, values)])
+        self.diagnostics.publish([ct.Diagnostic("system", level, message, values)])
 
 
 def main(args=None):

@@ -29,7 +29,8 @@ from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import interfaces
 from robovan_autonomy.config_errors import StartupError
-from robovan_autonomy.interfaces import Diagnostic, InterfaceError
+from robovan_autonomy.interfaces import InterfaceError
+from robovan_autonomy.core_types import Diagnostic
 from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.vehicle import rvn_dbw

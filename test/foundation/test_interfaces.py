@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.vehicle_params import load_vehicle_params
@@ -59,13 +60,13 @@ def test_empty_control_command_is_refused():
 
 
 def test_vehicle_status_round_trips():
-    status = itf.VehicleStatus(3.25, -0.2, 0.05, 7.5, -1.25)
+    status = ct.VehicleStatus(3.25, -0.2, 0.05, 7.5, -1.25)
     assert itf.decode_vehicle_status(itf.encode_vehicle_status(status)) == status
 
 
 def test_odometry_round_trips_pose_twist_and_covariance():
     cov = np.diag([0.01, 0.02, 0.0, 0.0, 0.0, 0.003])
-    estimate = itf.PoseEstimate(4.0, 10.0, -5.0, 2.5, 6.0, 0.1, pose_covariance=cov)
+    estimate = ct.PoseEstimate(4.0, 10.0, -5.0, 2.5, 6.0, 0.1, pose_covariance=cov)
     decoded = itf.decode_odometry(itf.encode_odometry(estimate))
     assert (decoded.x_m, decoded.y_m, decoded.speed_mps) == (10.0, -5.0, 6.0)
     assert decoded.yaw_rad == pytest.approx(2.5)
@@ -73,27 +74,27 @@ def test_odometry_round_trips_pose_twist_and_covariance():
 
 
 def test_odometry_in_the_wrong_frame_is_refused():
-    msg = itf.encode_odometry(itf.PoseEstimate(0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+    msg = itf.encode_odometry(ct.PoseEstimate(0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
     msg.header.frame_id = "odom"
     with pytest.raises(itf.InterfaceError, match="frame_id"):
         itf.decode_odometry(msg)
 
 
 def test_object_table_round_trips_every_field():
-    table = itf.empty_objects(3)
-    for i, name in enumerate(itf.OBJECT_DTYPE.names):
+    table = ct.empty_objects(3)
+    for i, name in enumerate(ct.OBJECT_DTYPE.names):
         table[name] = np.arange(3) + i
     decoded = itf.decode_objects(itf.encode_objects(1.0, table))
-    assert decoded.dtype == itf.OBJECT_DTYPE
+    assert decoded.dtype == ct.OBJECT_DTYPE
     np.testing.assert_array_equal(decoded, table)
 
 
 def test_empty_object_table_round_trips():
-    assert len(itf.decode_objects(itf.encode_objects(1.0, itf.empty_objects()))) == 0
+    assert len(itf.decode_objects(itf.encode_objects(1.0, ct.empty_objects()))) == 0
 
 
 def test_object_table_with_missing_field_is_refused():
-    msg = itf.encode_objects(1.0, itf.empty_objects(2))
+    msg = itf.encode_objects(1.0, ct.empty_objects(2))
     msg.fields = msg.fields[:-1]
     with pytest.raises(itf.InterfaceError, match="fields"):
         itf.decode_objects(msg)
@@ -136,31 +137,31 @@ def test_camera_info_of_the_datasheet_camera_decodes_to_the_simulators_intrinsic
 
 
 def test_gnss_fix_round_trips():
-    fix = itf.GnssFix(2.0, 48.1, 11.5, 520.0, True, np.diag([1e-3, 1e-3, 4e-3]))
+    fix = ct.GnssFix(2.0, 48.1, 11.5, 520.0, True, np.diag([1e-3, 1e-3, 4e-3]))
     decoded = itf.decode_gnss_fix(itf.encode_gnss_fix(fix))
     assert (decoded.latitude_deg, decoded.longitude_deg, decoded.has_fix) == (48.1, 11.5, True)
 
 
 def test_gnss_without_a_fix_may_carry_a_nan_position():
-    fix = itf.GnssFix(2.0, math.nan, math.nan, math.nan, False, np.eye(3))
+    fix = ct.GnssFix(2.0, math.nan, math.nan, math.nan, False, np.eye(3))
     assert not itf.decode_gnss_fix(itf.encode_gnss_fix(fix)).has_fix
 
 
 def test_gnss_claiming_a_fix_with_a_nan_position_is_refused():
-    fix = itf.GnssFix(2.0, math.nan, 11.5, 520.0, True, np.eye(3))
+    fix = ct.GnssFix(2.0, math.nan, 11.5, 520.0, True, np.eye(3))
     with pytest.raises(itf.InterfaceError, match="status says fix"):
         itf.decode_gnss_fix(itf.encode_gnss_fix(fix))
 
 
 def test_imu_round_trips():
-    sample = itf.ImuSample(1.0, np.array([0.0, 0.0, 0.1]), np.array([0.5, 0.0, 9.81]))
+    sample = ct.ImuSample(1.0, np.array([0.0, 0.0, 0.1]), np.array([0.5, 0.0, 9.81]))
     decoded = itf.decode_imu(itf.encode_imu(sample))
     np.testing.assert_allclose(decoded.angular_velocity_radps, sample.angular_velocity_radps)
     np.testing.assert_allclose(decoded.linear_acceleration_mps2, sample.linear_acceleration_mps2)
 
 
 def test_imu_with_nan_is_refused():
-    msg = itf.encode_imu(itf.ImuSample(1.0, np.zeros(3), np.zeros(3)))
+    msg = itf.encode_imu(ct.ImuSample(1.0, np.zeros(3), np.zeros(3)))
     msg.angular_velocity.z = math.inf
     with pytest.raises(itf.InterfaceError, match="non-finite"):
         itf.decode_imu(msg)
@@ -172,9 +173,9 @@ def test_path_round_trips():
 
 
 def test_diagnostics_round_trip_level_and_values():
-    diagnostics = [itf.Diagnostic("bridge", itf.WARN, "stale command", {"age_s": 0.2})]
+    diagnostics = [ct.Diagnostic("bridge", ct.WARN, "stale command", {"age_s": 0.2})]
     decoded = itf.decode_diagnostics(itf.encode_diagnostics(1.0, diagnostics))
-    assert (decoded[0].level, decoded[0].message, decoded[0].values) == (itf.WARN, "stale command", {"age_s": "0.2"})
+    assert (decoded[0].level, decoded[0].message, decoded[0].values) == (ct.WARN, "stale command", {"age_s": "0.2"})
 
 
 def test_stamps_round_trip_to_the_nanosecond():

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from robovan_autonomy.interfaces import GnssFix
+from robovan_autonomy.core_types import GnssFix
 from robovan_autonomy.localization.geodesy import MIN_SIGMA_M, FixProjector, FixRejected
 from robovan_autonomy.mapping.lanelet_map import load_map
 

@@ -13,6 +13,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Imu, JointState, NavSatFix, NavSatStatus, PointCloud2
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.tools.lockstep import drain
 from robovan_autonomy.localization.localization_node import LocalizationNode
@@ -67,7 +68,7 @@ class Graph:
         for name, reading in self.world.sensor_outputs(self.t, {"imu", "gnss", "lidar"}) if sensing else ():
             self.sim.publish_output(name, reading)
         if sensing and round(self.t / STEP_S) % 2 == 0:
-            self.status.publish(itf.encode_vehicle_status(itf.VehicleStatus(self.t, 0.0, 0.0, 0.0, 0.0)))
+            self.status.publish(itf.encode_vehicle_status(ct.VehicleStatus(self.t, 0.0, 0.0, 0.0, 0.0)))
         if extra is not None:
             extra(self)
         self.sim.publish_clock(self.t)
@@ -85,22 +86,22 @@ def publish_garbage(graph):
     t = graph.t
     gnss = graph.garbage[itf.GNSS_FIX]
     for status, dt in ((NavSatStatus.STATUS_GBAS_FIX, -0.002), (NavSatStatus.STATUS_NO_FIX, -0.001)):
-        gnss.publish(NavSatFix(header=itf.header(t + dt, itf.GNSS_FRAME), latitude=math.nan,
+        gnss.publish(NavSatFix(header=itf.header(t + dt, ct.GNSS_FRAME), latitude=math.nan,
                                longitude=math.nan, altitude=math.nan, status=NavSatStatus(status=status)))
     lat, lon, alt = graph.world.district.to_geodetic(20.0, -1.75)
-    gnss.publish(NavSatFix(header=itf.header(t + 0.001, itf.GNSS_FRAME), latitude=lat, longitude=lon,
+    gnss.publish(NavSatFix(header=itf.header(t + 0.001, ct.GNSS_FRAME), latitude=lat, longitude=lon,
                            altitude=alt, status=NavSatStatus(status=NavSatStatus.STATUS_NO_FIX)))
     far = graph.world.district.to_geodetic(20.0 + 4000.0, -1.75)
-    gnss.publish(itf.encode_gnss_fix(itf.GnssFix(t + 0.002, *far, True, np.eye(3) * 1e-3)))
-    graph.garbage[itf.IMU_DATA].publish(itf.encode_imu(itf.ImuSample(t - 0.5, np.zeros(3), np.zeros(3))))
-    wrong_frame = itf.encode_imu(itf.ImuSample(t + 0.003, np.zeros(3), np.zeros(3)))
+    gnss.publish(itf.encode_gnss_fix(ct.GnssFix(t + 0.002, *far, True, np.eye(3) * 1e-3)))
+    graph.garbage[itf.IMU_DATA].publish(itf.encode_imu(ct.ImuSample(t - 0.5, np.zeros(3), np.zeros(3))))
+    wrong_frame = itf.encode_imu(ct.ImuSample(t + 0.003, np.zeros(3), np.zeros(3)))
     wrong_frame.header.frame_id = "base_link"
     graph.garbage[itf.IMU_DATA].publish(wrong_frame)
     graph.garbage[itf.LIDAR_POINTS].publish(itf.encode_points(t + 0.004, np.zeros((0, 4), np.float32)))
     broken = itf.encode_points(t + 0.005, np.ones((10, 4), np.float32))
     broken.point_step = 12
     graph.garbage[itf.LIDAR_POINTS].publish(broken)
-    bad_status = itf.encode_vehicle_status(itf.VehicleStatus(t, 0.0, 0.0, 0.0, 0.0))
+    bad_status = itf.encode_vehicle_status(ct.VehicleStatus(t, 0.0, 0.0, 0.0, 0.0))
     bad_status.name = ["wheel", "drive"]
     graph.status.publish(bad_status)
 
@@ -164,7 +165,7 @@ def test_garbage_leaves_the_estimate_on_the_truth_and_the_node_running(run):
 
 def test_diagnostics_report_tracking_with_full_confidence(run):
     last = run.diagnostics[-1]
-    assert last.level == itf.OK
+    assert last.level == ct.OK
     assert last.values["state"] == "TRACKING"
     assert float(last.values["confidence"]) == 1.0
     assert float(last.values["speed_cap_mps"]) == pytest.approx(load_vehicle_params().max_speed_odd_mps)
@@ -172,7 +173,7 @@ def test_diagnostics_report_tracking_with_full_confidence(run):
 
 def test_diagnostics_say_initialising_before_the_first_estimate(run):
     first = run.diagnostics[0]
-    assert first.values["state"] == "INITIALIZING" and first.level == itf.WARN
+    assert first.values["state"] == "INITIALIZING" and first.level == ct.WARN
 
 
 def test_odometry_only_estimate_is_published_for_reports(run):

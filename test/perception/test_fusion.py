@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from robovan_autonomy.camera_model import CameraIntrinsics
-from robovan_autonomy.interfaces import PoseEstimate
+from robovan_autonomy.core_types import PoseEstimate
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.perception.detector import Detector
 from robovan_autonomy.perception.fusion import FusionConfig, OdometryBuffer, PerceptionPipeline

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robovan_autonomy.interfaces import PoseEstimate
+from robovan_autonomy.core_types import PoseEstimate
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.perception.lidar_objects import (DrivableArea, LidarBoxes, LidarObjectConfig,

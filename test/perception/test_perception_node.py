@@ -8,6 +8,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Image, PointCloud2, PointField
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.node_utils import ParameterError
 from robovan_autonomy.perception.classes import ObjectClass
@@ -52,7 +53,7 @@ def feed_scans(graph, count: int, first: int = 0) -> None:
     for k in range(first, first + count):
         graph.step(0.1)
         t = graph.t_s
-        graph.odometry.publish(itf.encode_odometry(itf.PoseEstimate(t, 0.0, 0.0, 0.0, 0.0, 0.0)))
+        graph.odometry.publish(itf.encode_odometry(ct.PoseEstimate(t, 0.0, 0.0, 0.0, 0.0, 0.0)))
         graph.points.publish(itf.encode_points(t, walker_scan(k)))
         graph.drain()
     last = graph.t_s
@@ -71,7 +72,7 @@ def test_garbage_images_and_clouds_are_reported_and_the_node_keeps_tracking(grap
     graph.step()
     wrong_encoding = itf.encode_image(graph.t_s, np.zeros((540, 960, 3), np.uint8))
     wrong_encoding.encoding = "rgb8"
-    empty = Image(header=itf.header(graph.t_s, itf.CAMERA_FRAME), encoding="bgr8")
+    empty = Image(header=itf.header(graph.t_s, ct.CAMERA_FRAME), encoding="bgr8")
     bad_fields = itf.encode_points(graph.t_s, np.zeros((10, 4), np.float32))
     bad_fields.fields = [PointField(name="x", offset=0, datatype=PointField.FLOAT32, count=1)]
     truncated = itf.encode_points(graph.t_s, np.zeros((10, 4), np.float32))
@@ -82,7 +83,7 @@ def test_garbage_images_and_clouds_are_reported_and_the_node_keeps_tracking(grap
         graph.points.publish(msg)
 
     def rejected(kind: str) -> int:
-        warnings = [d for batch in graph.diagnostics for d in batch if d.level == itf.WARN]
+        warnings = [d for batch in graph.diagnostics for d in batch if d.level == ct.WARN]
         assert all("rejected input" in d.message for d in warnings)
         return max([int(d.values[f"rejected_{kind}"]) for d in warnings], default=0)
 

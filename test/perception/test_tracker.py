@@ -96,7 +96,7 @@ def test_a_standing_car_pulling_away_at_3_mps2_is_believed_moving():
 def drive_past(boxes_at, speed_mps: float, scans: int, rng) -> Tracker:
     """Drive the van along y = 0 at speed_mps, from x = 0, among boxes_at(t_s) scanned by the
     simulated LiDAR; yields the tracker after each scan."""
-    from robovan_autonomy.interfaces import PoseEstimate
+    from robovan_autonomy.core_types import PoseEstimate
     from robovan_autonomy.perception.lidar_objects import LidarObjectDetector
     from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
     from robovan_autonomy.sim.scene import Pose3, Scene
@@ -183,7 +183,7 @@ def test_a_van_standing_straight_ahead_stays_where_it_stands_as_the_van_closes_i
 def test_an_oncoming_car_seen_as_a_few_far_returns_is_tracked_at_its_speed():
     """At 60 m a car is a handful of returns on its roof and face, and closes at 22 m/s: the
     track must keep its velocity through those scans to still hold the car when it comes near."""
-    from robovan_autonomy.interfaces import PoseEstimate
+    from robovan_autonomy.core_types import PoseEstimate
     from robovan_autonomy.perception.lidar_objects import LidarObjectDetector
     from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
     from robovan_autonomy.sim.scene import Box, Pose3, Scene
@@ -210,7 +210,7 @@ def test_an_oncoming_car_seen_as_a_few_far_returns_is_tracked_at_its_speed():
 def test_a_braking_cars_speed_is_followed_from_its_rear_face_34_m_off():
     """A rear face 34 m off is some twenty returns on one beam, yet how far it is the LiDAR
     measures to centimetres: a car braking at 7 m/s² is followed as it slows, not a second late."""
-    from robovan_autonomy.interfaces import PoseEstimate
+    from robovan_autonomy.core_types import PoseEstimate
     from robovan_autonomy.perception.lidar_objects import LidarObjectDetector
     from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
     from robovan_autonomy.sim.scene import Box, Pose3, Scene
@@ -472,7 +472,7 @@ def test_shapes_suggest_classes():
 def test_an_oncoming_car_passing_a_double_parked_van_stays_in_its_lane():
     """Beside the van the two are one cluster of returns, as wide as both: that box is two
     vehicles merged, and the car's track must not be pulled across into the van's lane."""
-    from robovan_autonomy.interfaces import PoseEstimate
+    from robovan_autonomy.core_types import PoseEstimate
     from robovan_autonomy.perception.lidar_objects import LidarObjectDetector
     from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
     from robovan_autonomy.sim.scene import Box, Pose3, Scene

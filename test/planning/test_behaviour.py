@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from robovan_autonomy.interfaces import OBJECT_DTYPE
+from robovan_autonomy.core_types import OBJECT_DTYPE
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.planning import behaviour as bh
 from robovan_autonomy.planning import mpc

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from robovan_autonomy.interfaces import empty_objects
+from robovan_autonomy.core_types import empty_objects
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.planning.planner import (CONTROLLED_STOP_DECEL_MPS2, CONTROLLED_STOP_JERK_MPS3,

@@ -10,6 +10,7 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import PointCloud2
 from trajectory_msgs.msg import JointTrajectory
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.node_utils import ParameterError
 from robovan_autonomy.planning.planner_node import PlannerNode
@@ -39,10 +40,10 @@ class Graph:
 
     def feed(self, odometry_msg=None):
         now = self.now()
-        msg = odometry_msg or itf.encode_odometry(itf.PoseEstimate(now, 100.0, -1.75, 0.0, 0.0, 0.0))
+        msg = odometry_msg or itf.encode_odometry(ct.PoseEstimate(now, 100.0, -1.75, 0.0, 0.0, 0.0))
         msg.header.stamp = itf.to_stamp(now)
         self.odometry.publish(msg)
-        self.objects.publish(itf.encode_objects(now, itf.empty_objects()))
+        self.objects.publish(itf.encode_objects(now, ct.empty_objects()))
 
     def spin_until(self, condition, timeout_s=10.0, feed=None):
         deadline = time.monotonic() + timeout_s
@@ -69,7 +70,7 @@ def graph():
 def test_without_odometry_it_publishes_a_braking_plan_and_warns(graph):
     assert graph.spin_until(lambda: len(graph.plans) >= 2 and graph.diagnostics)
     assert graph.plans[-1].accel_mps2.max() <= 0.0
-    assert any(d.level == itf.WARN and "odometry" in d.message for d in graph.diagnostics)
+    assert any(d.level == ct.WARN and "odometry" in d.message for d in graph.diagnostics)
 
 
 def test_with_odometry_and_objects_it_plans_to_drive(graph):
@@ -78,7 +79,7 @@ def test_with_odometry_and_objects_it_plans_to_drive(graph):
 
 def test_odometry_in_a_wrong_frame_is_counted_and_the_node_keeps_planning(graph):
     def feed_garbage():
-        msg = itf.encode_odometry(itf.PoseEstimate(graph.now(), 100.0, -1.75, 0.0, 0.0, 0.0))
+        msg = itf.encode_odometry(ct.PoseEstimate(graph.now(), 100.0, -1.75, 0.0, 0.0, 0.0))
         msg.header.frame_id = "odom"
         graph.feed(msg)
 
@@ -93,9 +94,9 @@ def test_a_second_object_table_for_the_same_scan_replaces_the_first(graph):
     """Perception publishes a scan's table, then again once the camera frame of that instant has
     named its objects: the second is the better one, not a stale repeat."""
     stamp = graph.now()
-    named = itf.empty_objects(1)
+    named = ct.empty_objects(1)
     named["class_id"], named["track_id"], named["length"], named["width"] = 1, 7, 0.5, 0.5
-    graph.objects.publish(itf.encode_objects(stamp, itf.empty_objects()))
+    graph.objects.publish(itf.encode_objects(stamp, ct.empty_objects()))
     graph.objects.publish(itf.encode_objects(stamp, named))
     assert graph.spin_until(lambda: graph.planner.objects is not None
                             and len(graph.planner.objects[1]) == 1)

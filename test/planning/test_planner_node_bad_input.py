@@ -8,23 +8,24 @@ from nav_msgs.msg import Odometry
 from sensor_msgs.msg import JointState, PointCloud2
 from trajectory_msgs.msg import JointTrajectory
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.planning.planner_node import PlannerNode
 
 
 def odometry(t_s: float, **changes) -> Odometry:
-    msg = itf.encode_odometry(itf.PoseEstimate(t_s, 10.0, -1.75, 0.0, 0.0, 0.0))
+    msg = itf.encode_odometry(ct.PoseEstimate(t_s, 10.0, -1.75, 0.0, 0.0, 0.0))
     for field, value in changes.items():
         setattr(msg.pose.pose.position, field, value)
     return msg
 
 
-def objects(t_s: float, rows: int = 1, frame_id: str = itf.MAP_FRAME) -> PointCloud2:
-    return itf.encode_objects(t_s, itf.empty_objects(rows), frame_id=frame_id)
+def objects(t_s: float, rows: int = 1, frame_id: str = ct.MAP_FRAME) -> PointCloud2:
+    return itf.encode_objects(t_s, ct.empty_objects(rows), frame_id=frame_id)
 
 
 def nan_status(t_s: float) -> JointState:
-    msg = itf.encode_vehicle_status(itf.VehicleStatus(t_s, 0.0, 0.0, 0.0, 0.0))
+    msg = itf.encode_vehicle_status(ct.VehicleStatus(t_s, 0.0, 0.0, 0.0, 0.0))
     msg.position = [math.nan, 0.0]
     return msg
 

@@ -2,6 +2,7 @@
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import PointCloud2
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.planning.mpc import load_problems
 from robovan_autonomy.planning.planner_node import PlannerNode
@@ -14,8 +15,8 @@ def plan_for(sim_graph, seconds, **parameters):
     objects = sim_graph.publisher(PointCloud2, itf.OBJECTS)
 
     def feed(t_s):
-        odometry.publish(itf.encode_odometry(itf.PoseEstimate(t_s, 100.0, -1.75, 0.0, 0.0, 0.0)))
-        objects.publish(itf.encode_objects(t_s, itf.empty_objects()))
+        odometry.publish(itf.encode_odometry(ct.PoseEstimate(t_s, 100.0, -1.75, 0.0, 0.0, 0.0)))
+        objects.publish(itf.encode_objects(t_s, ct.empty_objects()))
 
     sim_graph.run(seconds, each_step=feed)
     return node

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robovan_autonomy.interfaces import OBJECT_DTYPE
+from robovan_autonomy.core_types import OBJECT_DTYPE
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.planning.prediction import (MAX_PREDICTED_TURN_RAD, PATH_END_EXTENSION_M, Horizon,
                                                   TurnRateEstimator, disc_cover, predict_objects,

@@ -7,6 +7,7 @@ from rclpy.serialization import serialize_message
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.tools.bag_reader import BagError, BagReader, resolve_bag_path
 from robovan_autonomy.tools.bag_writer import BagWriter
@@ -20,7 +21,7 @@ def _small_bag(path, storage="mcap", compress=False):
     for k in range(3):
         t_s = 0.1 * k
         writer.write(itf.IMU_DATA, round(t_s * 1e9), serialize_message(
-            itf.encode_imu(itf.ImuSample(t_s, np.zeros(3), np.array([0.0, 0.0, 9.81])))))
+            itf.encode_imu(ct.ImuSample(t_s, np.zeros(3), np.array([0.0, 0.0, 9.81])))))
         writer.write(itf.CLOCK, round(t_s * 1e9), serialize_message(itf.encode_clock(t_s)))
     writer.close()
     return path
@@ -115,7 +116,7 @@ def test_required_topic_that_is_absent_names_it_and_why(tmp_path):
 
 def test_a_topic_recorded_with_two_types_is_an_error_only_where_it_is_needed(tmp_path):
     typestore = get_typestore(Stores.ROS2_KILTED)
-    imu = serialize_message(itf.encode_imu(itf.ImuSample(0.0, np.zeros(3), np.zeros(3))))
+    imu = serialize_message(itf.encode_imu(ct.ImuSample(0.0, np.zeros(3), np.zeros(3))))
     with Writer(tmp_path / "mixed", version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         writer.add_connection("/mixed", "sensor_msgs/msg/Imu", typestore=typestore)
         writer.add_connection("/mixed", "rosgraph_msgs/msg/Clock", typestore=typestore)

@@ -6,6 +6,7 @@ from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import String
 
 from robovan_autonomy import cli
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.tools.bag_reader import BagReader
 from robovan_autonomy.tools.record import RecordOptions, record, subscription_qos
@@ -22,9 +23,9 @@ def _record_talker(tmp_path, **options):
         rclpy.init(context=context, args=[])
     talker = rclpy.create_node("talker", context=context)
     publishers = [(talker.create_publisher(Imu, itf.IMU_DATA, itf.SENSOR_QOS),
-                   itf.encode_imu(itf.ImuSample(0.0, np.zeros(3), np.zeros(3)))),
+                   itf.encode_imu(ct.ImuSample(0.0, np.zeros(3), np.zeros(3)))),
                   (talker.create_publisher(JointState, itf.VEHICLE_STATUS, itf.RELIABLE_QOS),
-                   itf.encode_vehicle_status(itf.VehicleStatus(0.0, 0.0, 0.0, 1.0, 0.0))),
+                   itf.encode_vehicle_status(ct.VehicleStatus(0.0, 0.0, 0.0, 1.0, 0.0))),
                   (talker.create_publisher(String, "/chatter", 10), String(data="hi"))]
     sent = []
 

@@ -1,7 +1,7 @@
 """Replay report figures from plain arrays."""
 import numpy as np
 
-from robovan_autonomy import interfaces as itf
+from robovan_autonomy import core_types as ct
 from robovan_autonomy.tools import replay_metrics as m
 
 
@@ -26,7 +26,7 @@ def test_estimates_outside_the_truth_span_are_not_judged():
 
 
 def _table(rows):
-    table = itf.empty_objects(len(rows))
+    table = ct.empty_objects(len(rows))
     for k, (x, y, cls) in enumerate(rows):
         table[k]["x"], table[k]["y"], table[k]["class_id"] = x, y, cls
     return table
@@ -66,7 +66,7 @@ def test_input_age_is_measured_from_the_newest_input_before_each_output():
 
 
 def test_diagnostics_timings_are_summarised_per_name():
-    rows = [(0.1 * k, "planner", itf.OK if k else itf.WARN, "ok" if k else "waiting",
+    rows = [(0.1 * k, "planner", ct.OK if k else ct.WARN, "ok" if k else "waiting",
              {"cycle_ms": str(10.0 + k), "state": "cruise"}) for k in range(5)]
     figures = m.diagnostics_figures(rows)["planner"]
     assert figures["reports"] == 5 and figures["not_ok"] == 1

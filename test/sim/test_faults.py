@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from robovan_autonomy.interfaces import PoseEstimate
+from robovan_autonomy.core_types import PoseEstimate
 from robovan_autonomy.sim.faults import FaultInjector, FaultKind, SensorFault, nan_like
 from robovan_autonomy.sim.gnss_imu import ImuReading
 from robovan_autonomy.sim.world import LidarReading

@@ -7,6 +7,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
 from trajectory_msgs.msg import JointTrajectory
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.system import mrm
 from robovan_autonomy.system.command_gate import MODE_TIMEOUT_S
@@ -21,7 +22,7 @@ def plan_msg(stamp_s: float, points: int = 41, steer: float = 0.0) -> JointTraje
 
 
 def mode_msg(t_s: float, mode: OperatingMode) -> DiagnosticArray:
-    return itf.encode_system_mode(itf.SystemMode(t_s, mode))
+    return itf.encode_system_mode(ct.SystemMode(t_s, mode))
 
 
 class Rig:
@@ -37,14 +38,14 @@ class Rig:
         self.mode = OperatingMode.AUTONOMOUS
 
     def feed(self, t_s: float) -> None:
-        self.status.publish(itf.encode_vehicle_status(itf.VehicleStatus(t_s, 0.0, 0.0, 5.0, 0.0)))
+        self.status.publish(itf.encode_vehicle_status(ct.VehicleStatus(t_s, 0.0, 0.0, 5.0, 0.0)))
         if self.mode is not None and round(t_s * 100) % 5 == 0:
             self.modes.publish(mode_msg(t_s, self.mode))
 
     def run(self, duration_s: float) -> None:
         self.graph.run(duration_s, self.feed)
 
-    def latest_diagnostic(self) -> itf.Diagnostic:
+    def latest_diagnostic(self) -> ct.Diagnostic:
         return [d for batch in self.diagnostics for d in batch][-1]
 
 
@@ -80,7 +81,7 @@ def test_silent_supervisor_makes_the_gate_stop_the_van(sim_graph):
     rig.run(MODE_TIMEOUT_S + 0.1)
     assert rig.out[-1].accel_mps2.min() == pytest.approx(-mrm.COMFORTABLE_DECEL_MPS2)
     rig.run(0.2)
-    assert rig.latest_diagnostic().level == itf.ERROR
+    assert rig.latest_diagnostic().level == ct.ERROR
 
 
 def nan_plan(t_s):
@@ -108,7 +109,7 @@ def unknown_mode(t_s):
 
 
 def nan_status(t_s):
-    msg = itf.encode_vehicle_status(itf.VehicleStatus(t_s, 0.0, 0.0, 0.0, 0.0))
+    msg = itf.encode_vehicle_status(ct.VehicleStatus(t_s, 0.0, 0.0, 0.0, 0.0))
     msg.velocity = [0.0, math.nan]
     return msg
 

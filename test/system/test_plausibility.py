@@ -4,6 +4,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.system import plausibility
 from robovan_autonomy.system.plausibility import PlausibilityLimits
@@ -88,7 +89,7 @@ def test_a_repeated_frame_is_frozen_only_while_the_van_moves(plausible):
 # -- IMU --------------------------------------------------------------------------------------
 def imu(t_s, plausible, gyro=None, accel=None):
     w, a = plausible.imu_sample(t_s)
-    return itf.ImuSample(t_s, w if gyro is None else np.asarray(gyro, float),
+    return ct.ImuSample(t_s, w if gyro is None else np.asarray(gyro, float),
                          a if accel is None else np.asarray(accel, float))
 
 
@@ -113,7 +114,7 @@ def test_imu_rates_a_van_cannot_have_are_implausible(plausible, gyro, accel, fin
 # -- GNSS -------------------------------------------------------------------------------------
 def fix(t_s, east_m=0.0, sigma_m=1.5, has_fix=True):
     lat, lon = 52.5125, 13.4205 + east_m / (plausibility.METRES_PER_DEGREE * np.cos(np.radians(52.5125)))
-    return itf.GnssFix(t_s, lat, lon, 38.0, has_fix, np.diag([sigma_m ** 2, sigma_m ** 2, 4.0]))
+    return ct.GnssFix(t_s, lat, lon, 38.0, has_fix, np.diag([sigma_m ** 2, sigma_m ** 2, 4.0]))
 
 
 def test_gnss_fixes_the_van_could_drive_between_are_plausible():
@@ -148,7 +149,7 @@ def test_gnss_without_a_fix_is_an_honest_outage():
 
 # -- odometry, vehicle status, plans ----------------------------------------------------------
 def pose(t_s, x_m):
-    return itf.PoseEstimate(t_s, x_m, 0.0, 0.0, 10.0, 0.0)
+    return ct.PoseEstimate(t_s, x_m, 0.0, 0.0, 10.0, 0.0)
 
 
 def test_a_pose_jump_beyond_what_the_van_can_drive_is_implausible():
@@ -166,7 +167,7 @@ def test_a_pose_standing_still_is_frozen_only_while_the_van_moves():
 
 
 def status(t_s, speed_mps, steer_rad=0.0):
-    return itf.VehicleStatus(t_s, steer_rad, 0.0, speed_mps, 0.0)
+    return ct.VehicleStatus(t_s, steer_rad, 0.0, speed_mps, 0.0)
 
 
 def test_a_speed_change_no_brake_can_make_is_implausible():

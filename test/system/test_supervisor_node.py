@@ -8,6 +8,7 @@ from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Image, Imu, JointState, NavSatFix, PointCloud2
 from std_srvs.srv import Trigger
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.system.modes import OperatingMode
 from robovan_autonomy.system.supervisor_node import SupervisorNode
@@ -27,12 +28,12 @@ def diagnostics_of(graph, node_name: str) -> list:
     return graph.collect(DiagnosticArray, itf.DIAGNOSTICS, mine)
 
 
-def latest(diagnostics: list) -> itf.Diagnostic:
+def latest(diagnostics: list) -> ct.Diagnostic:
     return [d for batch in diagnostics for _, d in batch][-1]
 
 
 def dbw_diagnostic(t_s: float, state: str) -> DiagnosticArray:
-    return itf.encode_diagnostics(t_s, [itf.Diagnostic("dbw_bridge: dbw", itf.OK, f"van {state}", {"dbw_state": state})])
+    return itf.encode_diagnostics(t_s, [ct.Diagnostic("dbw_bridge: dbw", ct.OK, f"van {state}", {"dbw_state": state})])
 
 
 def straight_plan(t_s: float, speed_mps: float) -> itf.ControlPlan:
@@ -61,7 +62,7 @@ class EngagedVan:
         self.obstacle_m: float | None = None
 
     def feed(self, t_s: float) -> None:
-        self.status_pub.publish(itf.encode_vehicle_status(itf.VehicleStatus(t_s, 0.0, 0.0, self.speed_mps, 0.0)))
+        self.status_pub.publish(itf.encode_vehicle_status(ct.VehicleStatus(t_s, 0.0, 0.0, self.speed_mps, 0.0)))
         if round(t_s * 100) % 10 == 0:
             self.gate.publish(straight_plan(t_s, self.speed_mps))
             self.diag_pub.publish(dbw_diagnostic(t_s, "ENGAGED"))
@@ -108,7 +109,7 @@ def test_engaged_van_with_lost_streams_is_held_ready_naming_them(sim_graph):
     diag_pub = sim_graph.publisher(DiagnosticArray, itf.DIAGNOSTICS)
     sim_graph.run(1.0, lambda t: diag_pub.publish(dbw_diagnostic(t, "ENGAGED")) if round(t * 100) % 10 == 0 else None)
     status = latest(diagnostics)
-    assert status.values["mode"] == "READY" and status.level == itf.ERROR
+    assert status.values["mode"] == "READY" and status.level == ct.ERROR
     assert "camera: nothing received" in status.values["findings"]
 
 
@@ -139,13 +140,13 @@ def test_aeb_latches_an_emergency_stop_that_a_person_clears_at_rest(engaged_van)
 
 
 def nan_imu(t_s: float):
-    msg = itf.encode_imu(itf.ImuSample(t_s, np.zeros(3), np.array([0.0, 0.0, 9.81])))
+    msg = itf.encode_imu(ct.ImuSample(t_s, np.zeros(3), np.array([0.0, 0.0, 9.81])))
     msg.linear_acceleration.x = math.nan
     return msg
 
 
 def inf_odometry(t_s: float):
-    msg = itf.encode_odometry(itf.PoseEstimate(t_s, 1.0, 2.0, 0.0, 1.0, 0.0))
+    msg = itf.encode_odometry(ct.PoseEstimate(t_s, 1.0, 2.0, 0.0, 1.0, 0.0))
     msg.pose.pose.position.x = math.inf
     return msg
 
@@ -155,7 +156,7 @@ def wrong_frame_scan(t_s: float):
 
 
 def future_odometry(t_s: float):
-    return itf.encode_odometry(itf.PoseEstimate(t_s + 5.0, 1.0, 2.0, 0.0, 1.0, 0.0))
+    return itf.encode_odometry(ct.PoseEstimate(t_s + 5.0, 1.0, 2.0, 0.0, 1.0, 0.0))
 
 
 def oversized_scan(t_s: float):
@@ -165,7 +166,7 @@ def oversized_scan(t_s: float):
 
 
 def status_at(t_s: float):
-    return itf.encode_vehicle_status(itf.VehicleStatus(t_s, 0.0, 0.0, 1.0, 0.0))
+    return itf.encode_vehicle_status(ct.VehicleStatus(t_s, 0.0, 0.0, 1.0, 0.0))
 
 
 # (message type, topic, sensor QoS, messages made for time t, the diagnostics counter that rises)
@@ -178,7 +179,7 @@ BAD_INPUTS = {
                            "vehicle_status_rejected"),
     "oversized_point_cloud": (PointCloud2, itf.LIDAR_POINTS, True, lambda t: [oversized_scan(t)], "lidar_rejected"),
     "oversized_diagnostics": (DiagnosticArray, itf.DIAGNOSTICS, False, lambda t: [itf.encode_diagnostics(
-        t, [itf.Diagnostic(f"planner: {i}", itf.OK, "") for i in range(itf.MAX_DIAGNOSTIC_STATUSES + 1)])],
+        t, [ct.Diagnostic(f"planner: {i}", ct.OK, "") for i in range(itf.MAX_DIAGNOSTIC_STATUSES + 1)])],
         "rejected_diagnostics"),
 }
 
@@ -227,12 +228,12 @@ def test_a_gnss_receiver_that_lies_is_a_fault_though_its_silence_only_warns(sim_
     def feed(t_s, latitude=52.5):
         if round(t_s * 100) % 10 == 0:
             lat = latitude + 1e-6 * t_s  # a van moving north
-            fixes.publish(itf.encode_gnss_fix(itf.GnssFix(t_s, lat, 13.4, 38.0, True, np.eye(3))))
+            fixes.publish(itf.encode_gnss_fix(ct.GnssFix(t_s, lat, 13.4, 38.0, True, np.eye(3))))
     sim_graph.run(1.0, feed)
-    assert latest(diagnostics).level == itf.OK
+    assert latest(diagnostics).level == ct.OK
     sim_graph.run(1.0, lambda t: feed(t, latitude=math.nan))
     status = latest(diagnostics)
-    assert status.level == itf.ERROR and "status says fix" in status.values["findings"]
+    assert status.level == ct.ERROR and "status says fix" in status.values["findings"]
 
 
 def test_the_camera_images_themselves_are_watched(sim_graph, plausible):
@@ -245,10 +246,10 @@ def test_the_camera_images_themselves_are_watched(sim_graph, plausible):
         if round(t_s * 100) % 6 == 0:
             images.publish(itf.encode_image(t_s, plausible.camera_frame(t_s) if frame is None else frame))
     sim_graph.run(1.0, feed)
-    assert latest(diagnostics).level == itf.OK
+    assert latest(diagnostics).level == ct.OK
     sim_graph.run(0.5, lambda t: feed(t, black))
     status = latest(diagnostics)
-    assert status.level == itf.ERROR and "black frame" in status.values["findings"]
+    assert status.level == ct.ERROR and "black frame" in status.values["findings"]
 
 
 def test_a_clock_stepping_back_is_a_finding_not_every_input_in_the_future(engaged_van):

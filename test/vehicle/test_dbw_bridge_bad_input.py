@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.system.modes import OperatingMode
 from robovan_autonomy.vehicle.dbw_bridge_node import DbwBridgeNode
@@ -21,7 +22,7 @@ def tampered(t_s: float, change) -> tuple[itf.ControlPlan, object]:
 
 
 def unknown_mode(t_s: float) -> DiagnosticArray:
-    msg = itf.encode_system_mode(itf.SystemMode(t_s, OperatingMode.AUTONOMOUS))
+    msg = itf.encode_system_mode(ct.SystemMode(t_s, OperatingMode.AUTONOMOUS))
     msg.status[0].message = "TURBO"
     return msg
 

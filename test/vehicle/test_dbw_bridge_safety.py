@@ -7,6 +7,7 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from std_srvs.srv import SetBool
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.system.modes import OperatingMode
@@ -58,7 +59,7 @@ class Rig:
         self.gate.publish(itf.ControlPlan(t, t_plan, np.zeros_like(t_plan), np.zeros_like(t_plan),
                                           np.ones_like(t_plan), np.zeros_like(t_plan)))
         if round(t * 100) % 5 == 0:
-            self.modes.publish(itf.encode_system_mode(itf.SystemMode(t, self.mode)))
+            self.modes.publish(itf.encode_system_mode(ct.SystemMode(t, self.mode)))
         graph.step()
         sent = self.van.poll(graph.t_s)
         if not self.van_side.muted:
