@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from robovan_autonomy.geometry import wrap_angle
 from robovan_autonomy.vehicle_params import VehicleParams
 
 X, Y, YAW, SPEED, GYRO_BIAS, ACCEL_BIAS = range(6)
@@ -133,10 +134,6 @@ class Estimate:
         return self.state[:3]
 
 
-def wrap(angle_rad: float) -> float:
-    return (angle_rad + math.pi) % (2.0 * math.pi) - math.pi
-
-
 # --- the filter's algebra ----------------------------------------------------------------------
 
 class PlanarEkf:
@@ -164,7 +161,7 @@ class PlanarEkf:
         new = state.copy()
         new[X] = x + mid_speed * c * dt_s
         new[Y] = y + mid_speed * s * dt_s
-        new[YAW] = wrap(yaw + rate * dt_s)
+        new[YAW] = wrap_angle(yaw + rate * dt_s)
         new[SPEED] = speed + accel * dt_s
 
         f = np.eye(STATE_SIZE)
@@ -197,7 +194,7 @@ class PlanarEkf:
             return state, cov, nis, False
         k = cov @ h.T @ s_inv
         new = state + k @ residual
-        new[YAW] = wrap(new[YAW])
+        new[YAW] = wrap_angle(new[YAW])
         i_kh = np.eye(STATE_SIZE) - k @ h
         new_cov = i_kh @ cov @ i_kh.T + k @ r @ k.T
         new_cov = 0.5 * (new_cov + new_cov.T)
@@ -271,7 +268,7 @@ class LocalizationFilter:
 
     def initialize(self, t_s: float, pose: np.ndarray, pose_cov: np.ndarray, speed_mps: float = 0.0) -> None:
         """Start (or restart) at a pose; history before it is dropped, biases are learnt anew."""
-        state = np.array([pose[0], pose[1], wrap(pose[2]), speed_mps, 0.0, 0.0])
+        state = np.array([pose[0], pose[1], wrap_angle(pose[2]), speed_mps, 0.0, 0.0])
         cov = np.zeros((STATE_SIZE, STATE_SIZE))
         cov[:3, :3] = pose_cov
         cov[SPEED, SPEED] = INITIAL_SPEED_SIGMA_MPS ** 2
@@ -324,7 +321,7 @@ class LocalizationFilter:
             result = Result(Outcome.ACCEPTED if ok else Outcome.GATED, nis)
         elif isinstance(item, PoseFix):
             residual = item.pose - snap.state[:3]
-            residual[2] = wrap(residual[2])
+            residual[2] = wrap_angle(residual[2])
             snap.state, snap.cov, nis, ok = ekf.update(snap.state, snap.cov, residual, _H_POSE,
                                                        item.covariance, self.pose_gate)
             result = Result(Outcome.ACCEPTED if ok else Outcome.GATED, nis)

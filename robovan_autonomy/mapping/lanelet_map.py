@@ -24,6 +24,7 @@ from lanelet2.projection import LocalCartesianProjector, UtmProjector
 from scipy.spatial import cKDTree
 
 from robovan_autonomy.config_errors import ConfigError, config_path
+from robovan_autonomy.geometry import wrap_angle
 
 DEFAULT_MAP_FILE = config_path("maps", "delivery_district.osm")
 PROJECTORS = {"LocalCartesian": LocalCartesianProjector, "Utm": UtmProjector}
@@ -263,11 +264,6 @@ class DistrictMap:
 
 
 # --- geometry helpers (shared with the planner) -------------------------------------------------
-
-def wrap_angle(angle_rad: float | np.ndarray) -> float | np.ndarray:
-    """Into [-pi, pi); works on floats and arrays alike."""
-    return (angle_rad + math.pi) % (2.0 * math.pi) - math.pi
-
 
 def arc_length(points: np.ndarray) -> np.ndarray:
     """Cumulative length at each vertex of an (N, 2) polyline, starting at 0."""

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from robovan_autonomy.core_types import OBJECT_DTYPE
+from robovan_autonomy.geometry import wrap_angle
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.perception.lidar_objects import LidarBoxes
 
@@ -170,13 +171,6 @@ def shape_class(length_m: float, width_m: float, height_m: float) -> int:
     return int(ObjectClass.UNKNOWN)
 
 
-def wrap(angle):
-    """Into [-π, π); plain float arithmetic for scalars (the tracker's per-track hot path)."""
-    if isinstance(angle, (float, int)):
-        return (angle + math.pi) % (2.0 * math.pi) - math.pi
-    return (np.asarray(angle) + math.pi) % (2.0 * math.pi) - math.pi
-
-
 class Tracker:
     """heading_prior(x, y) → the heading of the lane there (rad; NaN off the lanes), or None:
     vehicles stand along lanes, which settles the heading of a box that shows one face only."""
@@ -315,8 +309,8 @@ class Tracker:
         """The measured heading and extents expressed against the track's heading (the box's
         heading is ambiguous by π, and by π/2 for a box seen as about square)."""
         options = [(yaw_m, length_m, width_m), (yaw_m + math.pi / 2.0, width_m, length_m)]
-        best = min(options, key=lambda o: abs(wrap(2.0 * (o[0] - track.yaw_rad))))
-        yaw = track.yaw_rad + float(wrap(2.0 * (best[0] - track.yaw_rad))) / 2.0
+        best = min(options, key=lambda o: abs(wrap_angle(2.0 * (o[0] - track.yaw_rad))))
+        yaw = track.yaw_rad + float(wrap_angle(2.0 * (best[0] - track.yaw_rad))) / 2.0
         return yaw, best[1], best[2]
 
     def _apply(self, track: Track, boxes: LidarBoxes, c: int, t_s: float) -> None:
@@ -328,8 +322,8 @@ class Tracker:
             # One face seen: which side of the vehicle it is, the lane says.
             yaw_m, length_m, width_m = min(
                 [(yaw_m, length_m, width_m), (yaw_m + math.pi / 2.0, width_m, length_m)],
-                key=lambda o: abs(wrap(2.0 * (o[0] - track.lane_yaw_rad))))
-            yaw_m = track.yaw_rad + float(wrap(2.0 * (yaw_m - track.yaw_rad))) / 2.0
+                key=lambda o: abs(wrap_angle(2.0 * (o[0] - track.lane_yaw_rad))))
+            yaw_m = track.yaw_rad + float(wrap_angle(2.0 * (yaw_m - track.yaw_rad))) / 2.0
         cls = track.camera_class
         longest, widest = CLASS_SIZE_M[cls][1][:2] if cls in (ObjectClass.CAR, ObjectClass.VAN_TRUCK) \
             else (math.inf, math.inf)
@@ -341,14 +335,16 @@ class Tracker:
             track.last_hit_s = t_s
             return
         if track.speed_mps >= COURSE_MIN_SPEED_MPS and self.class_of(track) != ObjectClass.PEDESTRIAN:
-            yaw_m = track.yaw_rad + float(wrap(2.0 * (math.atan2(track.x[3], track.x[2]) - track.yaw_rad))) / 2.0
-        track.yaw_rad = float(wrap(track.yaw_rad + YAW_SMOOTHING * wrap(yaw_m - track.yaw_rad)))
-        lane_offset = float(wrap(2.0 * (track.yaw_rad - track.lane_yaw_rad))) / 2.0
+            course = math.atan2(track.x[3], track.x[2])
+            yaw_m = track.yaw_rad + float(wrap_angle(2.0 * (course - track.yaw_rad))) / 2.0
+        turn = wrap_angle(yaw_m - track.yaw_rad)
+        track.yaw_rad = float(wrap_angle(track.yaw_rad + YAW_SMOOTHING * turn))
+        lane_offset = float(wrap_angle(2.0 * (track.yaw_rad - track.lane_yaw_rad))) / 2.0
         if abs(lane_offset) <= LANE_SNAP_RAD and track.speed_mps < COURSE_MIN_SPEED_MPS \
                 and self.class_of(track) in VEHICLE_CLASSES:
             # A standing vehicle this close to the lane's heading stands along it (parked): the
             # box fit's few degrees would tilt a 4.5 m box into the lane beside it.
-            track.yaw_rad = float(wrap(track.yaw_rad - lane_offset))
+            track.yaw_rad = float(wrap_angle(track.yaw_rad - lane_offset))
         # Boxes grow as more of an object is seen; longer or wider than the largest of the class
         # the camera gave it, a box is two objects merged and does not count. Its height says
         # nothing of a merge (neighbours stand side by side), and the camera names a tall car or
@@ -432,7 +428,8 @@ class Tracker:
             return
         course = math.atan2(track.x[3], track.x[2])
         if track.course_rad is not None and dt > 0.0:
-            rate = float(np.clip(wrap(course - track.course_rad) / dt, -MAX_TURN_RATE_RADPS, MAX_TURN_RATE_RADPS))
+            rate = float(np.clip(wrap_angle(course - track.course_rad) / dt, -MAX_TURN_RATE_RADPS,
+                                 MAX_TURN_RATE_RADPS))
             alpha = 1.0 - math.exp(-dt / TURN_RATE_TAU_S)
             track.turn_rate_radps += alpha * (rate - track.turn_rate_radps)
         track.course_rad = course
@@ -446,10 +443,11 @@ class Tracker:
         lane_yaw = math.nan if self.heading_prior is None else float(self.heading_prior(boxes.x_m[c], boxes.y_m[c]))
         yaw = float(boxes.yaw_rad[c])
         if math.isfinite(lane_yaw) and boxes.width_m[c] <= FACE_MAX_DEPTH_M and \
-                abs(wrap(2.0 * (yaw - lane_yaw))) > math.pi / 2.0:
+                abs(wrap_angle(2.0 * (yaw - lane_yaw))) > math.pi / 2.0:
             yaw, size[:2] = yaw + math.pi / 2.0, size[1::-1]
         self.tracks.append(Track(self._next_id, np.array([boxes.x_m[c], boxes.y_m[c], 0.0, 0.0]), p, t_s, t_s, 1,
-                                 float(wrap(yaw)), size, float(boxes.z_m[c]), lane_yaw_rad=lane_yaw))
+                                 float(wrap_angle(yaw)), size, float(boxes.z_m[c]),
+                                 lane_yaw_rad=lane_yaw))
         self._next_id = self._next_id % 0xFFFFFFFF + 1
 
     def _prune(self, t_s: float) -> None:
@@ -567,7 +565,7 @@ def anchored_centres(centres_xy: np.ndarray, box_yaw_rad: np.ndarray, box_lw: np
     """(T, B, 2): `anchored_centre` for every track and box, each box's extents taken along the
     track's heading (a box's own heading is ambiguous by π/2)."""
     turn = box_yaw_rad[None, :] - track_yaw_rad[:, None]
-    swap = np.abs(wrap(2.0 * (turn + math.pi / 2.0))) < np.abs(wrap(2.0 * turn))
+    swap = np.abs(wrap_angle(2.0 * (turn + math.pi / 2.0))) < np.abs(wrap_angle(2.0 * turn))
     along = np.where(swap, box_lw[None, :, 1], box_lw[None, :, 0])
     across = np.where(swap, box_lw[None, :, 0], box_lw[None, :, 1])
     c, s = np.cos(track_yaw_rad)[:, None], np.sin(track_yaw_rad)[:, None]

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from robovan_autonomy.core_types import OBJECT_DTYPE
-from robovan_autonomy.mapping.lanelet_map import wrap_angle
+from robovan_autonomy.geometry import wrap_angle
 
 # Most discs per object: with three a 5.9 m van's discs reach 0.4 m past its sides (one disc would
 # reach 2.1 m past them); more would only add constraints.

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from robovan_autonomy.geometry import wrap_angle
 from robovan_autonomy.sim.scene import GROUND_ID, Pose3, Scene, concat_ranges
 from robovan_autonomy.vehicle_params import VehicleParams
 
@@ -91,7 +92,8 @@ class LidarModel:
             ux, uy, slope, horizontal = ux[:, :1], uy[:, :1], slope[:1], horizontal[:1]
         yaw = sensor_pose.yaw_rad
         heading = rays[:, :1] if level else rays
-        deviation = _wrap(np.arctan2(heading[..., 1], heading[..., 0]) - (yaw + self.azimuth_rad)[:, None])
+        bearing = np.arctan2(heading[..., 1], heading[..., 0])
+        deviation = wrap_angle(bearing - (yaw + self.azimuth_rad)[:, None])
         margin = int(math.ceil(float(np.max(np.abs(deviation))) / self.azimuth_step_rad)) + 1
 
         segments = scene.segments_near(origin[:2], cfg.max_range_m)
@@ -143,7 +145,7 @@ class LidarModel:
         index = np.nonzero(reach)[0]
         theta_a = np.arctan2(segments.ay[index] - sy, segments.ax[index] - sx)
         theta_b = np.arctan2(segments.by[index] - sy, segments.bx[index] - sx)
-        sweep = _wrap(theta_b - theta_a)
+        sweep = wrap_angle(theta_b - theta_a)
         start = np.where(sweep >= 0.0, theta_a, theta_b)
         first_col = np.mod(start - yaw - self.azimuth_rad[0], 2.0 * math.pi) / self.azimuth_step_rad
         first = np.ceil(first_col).astype(np.int64) - margin
@@ -266,10 +268,6 @@ def _hit_keys(t, prev_t, slope, z_s, z_lo, z_hi, closed_exit, row):
     key = ((np.round(quantum).astype(np.int64) << (_PAIR_BITS + 1))
            | (np.asarray(row, np.int64) << 1) | on_cap.astype(np.int64))
     return np.where(finite, key, _NO_HIT)
-
-
-def _wrap(angle: np.ndarray) -> np.ndarray:
-    return (np.asarray(angle) + math.pi) % (2.0 * math.pi) - math.pi
 
 
 def _point_segment_distance(px: float, py: float, s) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from robovan_autonomy.geometry import wrap_angle
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.sim.actors import ActorState
 from robovan_autonomy.sim.scenario import Scenario, parked_pose, start_pose_in_map
@@ -242,10 +243,6 @@ def driving_score(route_completion: float, infraction_counts: dict[str, int]) ->
     """CARLA leaderboard: 100 × route completion × Π penalty^count."""
     penalty = math.prod(PENALTIES[kind] ** count for kind, count in infraction_counts.items())
     return 100.0 * route_completion * penalty
-
-
-def _wrap(angle: np.ndarray) -> np.ndarray:
-    return (np.asarray(angle) + np.pi) % (2.0 * np.pi) - np.pi
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -632,7 +629,7 @@ class _Log:
             s, e = arrival
             dwell = float(self.t[e] - self.t[s])
             entry.update(position_error_m=float(dist[s]), dwell_s=dwell, arrival_t_s=float(self.t[s]),
-                         heading_error_rad=float(abs(_wrap(self.yaw[s] - byaw))),
+                         heading_error_rad=float(abs(wrap_angle(self.yaw[s] - byaw))),
                          served=dwell >= stop.dwell_s - DWELL_TOLERANCE_S or e == last)
             if not entry["served"]:
                 missed.append(self._event(s, bay=stop.bay, reason=f"dwelt {dwell:.1f} s"))
@@ -708,7 +705,7 @@ class _Log:
         true_x, true_y = np.interp(stamps, self.t, self.x), np.interp(stamps, self.t, self.y)
         true_yaw = np.interp(stamps, self.t, np.unwrap(self.yaw))
         pos = np.hypot(est[:, 2] - true_x, est[:, 3] - true_y)
-        return est[:, 0].astype(int), pos, np.abs(_wrap(est[:, 4] - true_yaw))
+        return est[:, 0].astype(int), pos, np.abs(wrap_angle(est[:, 4] - true_yaw))
 
     def localization_error(self) -> dict:
         return _stats(self._estimate_errors()[1], rms=True, p99=99.0, max=True)

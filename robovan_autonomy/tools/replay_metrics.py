@@ -12,6 +12,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from robovan_autonomy.geometry import wrap_angle
 from robovan_autonomy.sim.report import MATCH_DISTANCE_M, PERCEPTION_RANGE_M
 
 MAX_TRUTH_OFFSET_S = 0.05   # ground-truth objects come at 10 Hz: half a period is "the same instant"
@@ -32,10 +33,6 @@ def stats(values: Iterable[float]) -> dict | None:
             "rms": float(np.sqrt(np.mean(data**2)))}
 
 
-def _wrap(angle_rad: np.ndarray) -> np.ndarray:
-    return (np.asarray(angle_rad) + np.pi) % (2.0 * np.pi) - np.pi
-
-
 def localization_errors(estimates: np.ndarray, truth: np.ndarray) -> dict | None:
     """Errors of (N, 5) estimates [t_s, x_m, y_m, yaw_rad, speed_mps] against truth rows of the
     same layout, interpolated at each estimate's stamp; estimates outside the truth span are not
@@ -52,7 +49,7 @@ def localization_errors(estimates: np.ndarray, truth: np.ndarray) -> dict | None
     true_speed = np.interp(t, truth[:, 0], truth[:, 4])
     return {"estimates": int(len(inside)),
             "position_error_m": stats(np.hypot(inside[:, 1] - true_x, inside[:, 2] - true_y)),
-            "heading_error_rad": stats(np.abs(_wrap(inside[:, 3] - true_yaw))),
+            "heading_error_rad": stats(np.abs(wrap_angle(inside[:, 3] - true_yaw))),
             "speed_error_mps": stats(np.abs(inside[:, 4] - true_speed))}
 
 

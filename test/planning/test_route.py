@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robovan_autonomy.mapping.lanelet_map import load_map, wrap_angle
+from robovan_autonomy.geometry import wrap_angle
+from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.planning.route import (COMFORT_DECEL_MPS2, MAX_LATERAL_ACCEL_MPS2, AdjacentKind,
                                              RouteError, plan_route, reroute)
 from robovan_autonomy.vehicle_params import load_vehicle_params
