@@ -18,8 +18,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from robovan_autonomy.mapping.lanelet_map import (DistrictMap, Lane, arc_length, points_in_polygon,
-                                                  project_on_polyline)
+from robovan_autonomy.mapping.lanelet_map import DistrictMap, Lane, arc_length, points_in_polygon
 from robovan_autonomy.vehicle_params import VehicleParams, load_vehicle_params
 
 PATH_SPACING_M = 0.5
@@ -81,11 +80,6 @@ class ReferencePath:
 
     def index_at(self, s_m: float) -> int:
         return int(np.clip(np.searchsorted(self.s_m, s_m), 0, len(self.s_m) - 1))
-
-    def project(self, x_m: float, y_m: float) -> tuple[float, float]:
-        """Arc length and signed lateral offset (left +) of a point's nearest path point."""
-        s, lateral, _, _ = project_on_polyline(np.column_stack([self.x_m, self.y_m]), x_m, y_m)
-        return s, lateral
 
 
 @dataclasses.dataclass(frozen=True)
