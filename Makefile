@@ -25,7 +25,7 @@ test: venv
 	$(PY) -m pytest test
 
 eval: venv
-	$(ROBOVAN) eval --out runs/eval
+	$(ROBOVAN) eval --out runs/eval --status docs/STATUS.md
 
 bench: venv
 	$(ROBOVAN) bench all --json runs/bench.json

@@ -106,6 +106,8 @@ def _cmd_eval(args) -> int:
     rows, interrupted = _run_jobs(jobs, args.workers, args.address)
     not_run = [job.run for job in jobs if job.run not in {row["run"] for row in rows}]
     summary = write_summary(out, rows, shlex.join(["robovan", *args.argv]), not_run)
+    if args.status:
+        Path(args.status).write_text((out / "status.md").read_text())
     for line in _family_lines(summary):
         print(line)
     passed = sum(row["passed"] for row in rows)
@@ -407,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--ground-truth", type=_ground_truth_stages, default=[])
     evaluate.add_argument("--time-limit", type=_time_limit,
                           help="override every scenario's time limit (s), e.g. for a smoke run")
+    evaluate.add_argument("--status", metavar="PATH",
+                          help="also write the status page (OUT/status.md) here: `make eval` "
+                               "keeps docs/STATUS.md so")
     evaluate.set_defaults(func=_cmd_eval)
 
     rec = sub.add_parser("record", help="record topics of a live graph to a rosbag2 bag")
