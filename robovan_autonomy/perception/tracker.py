@@ -58,6 +58,7 @@ VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
 CAMERA_POINT_GATE_M = 1.5       # a camera-placed person updates a track of its class this close
 FACE_MAX_DEPTH_M = 0.5          # a box this thin is one face of something seen edge-on
 FACE_MAX_CLEARANCE_M = 0.7      # … and whose lowest return is this low, a vehicle's front or rear
+HEADING_MIN_ELONGATION = 1.5    # a box less elongated than this does not show which way it points
 EDGE_ON_MAX_ACROSS_M = 1.0      # a box narrower across the line of sight shows no vehicle face …
 EDGE_ON_SIGHT_SIGMA_M = 4.0     # … nor where along it the object is, closer than a car's length
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.UNKNOWN)
@@ -442,8 +443,12 @@ class Tracker:
         size = np.array([boxes.length_m[c], boxes.width_m[c], boxes.height_m[c]], float)
         lane_yaw = math.nan if self.heading_prior is None else float(self.heading_prior(boxes.x_m[c], boxes.y_m[c]))
         yaw = float(boxes.yaw_rad[c])
-        if math.isfinite(lane_yaw) and boxes.width_m[c] <= FACE_MAX_DEPTH_M and \
-                abs(wrap_angle(2.0 * (yaw - lane_yaw))) > math.pi / 2.0:
+        # A face, or a box about as long as it is wide (a car's corner, part of it hidden), shows
+        # no heading of its own: the object stands along the lane, as vehicles do. A box fit
+        # across the lane would grow a car crosswise from it, into the lane beside.
+        shapeless = boxes.width_m[c] <= FACE_MAX_DEPTH_M or \
+            boxes.length_m[c] < HEADING_MIN_ELONGATION * boxes.width_m[c]
+        if math.isfinite(lane_yaw) and shapeless and abs(wrap_angle(2.0 * (yaw - lane_yaw))) > math.pi / 2.0:
             yaw, size[:2] = yaw + math.pi / 2.0, size[1::-1]
         self.tracks.append(Track(self._next_id, np.array([boxes.x_m[c], boxes.y_m[c], 0.0, 0.0]), p, t_s, t_s, 1,
                                  float(wrap_angle(yaw)), size, float(boxes.z_m[c]),

@@ -394,6 +394,23 @@ def test_a_car_taller_than_its_class_typically_is_grows_to_the_length_seen():
     assert obj["length"] >= 5.3
 
 
+def test_a_parked_car_first_seen_as_a_squarish_corner_stands_along_the_lane():
+    """The first box of a car half hidden at a junction is 1.9 × 1.7 m, its fit crosswise: it
+    shows no heading, and the car the camera then names is grown along the lane, not across it
+    into the lane beside, and does not move for being grown."""
+    tracker = Tracker(heading_prior=lambda x, y: 0.0)
+    sensor = (0.0, 3.0)
+    corner = (20.0, 0.0, math.pi / 2, 1.9, 1.7, 2.2)
+    for k in range(5):
+        tracker.update_lidar(k * SCAN_S, boxes([corner], sensor))
+    tracker.vote(tracker.tracks[0], int(ObjectClass.CAR), 0.9)
+    for k in range(5, 15):
+        tracker.update_lidar(k * SCAN_S, boxes([corner], sensor))
+    (obj,) = tracker.objects()
+    assert abs(math.sin(obj["yaw"])) < 0.1
+    assert abs(obj["y"]) < 0.2 and math.hypot(obj["vx"], obj["vy"]) == 0.0
+
+
 def test_a_person_does_not_take_the_box_of_the_car_they_pass():
     """A walker the camera has classed passes a car; the car's box, 4.5 m long, is no measurement
     of them (its centre is metres off), so their track does not jump onto it."""
