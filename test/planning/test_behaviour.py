@@ -583,6 +583,27 @@ def test_pulls_out_from_close_behind_a_blockage_on_a_tight_ramp_at_walking_pace(
     assert log[-1][2] > PARKED_S + 10.0
 
 
+def test_left_standing_closer_still_gets_out_from_standstill_on_the_tightest_ramp_at_a_crawl():
+    """9.5 m behind the blockage (where a pass given up for oncoming traffic seen late left it),
+    too close for the usual pull-out: it gets out on up to nine tenths of the steering lock,
+    rather than wait for a parked van to leave."""
+    s_start = PARKED_S - 2.95 - FRONT_M - 9.5
+    bp, van = planner(), IdealVan(straight_path(), s_m=s_start)
+    for k in range(40):  # standing there while the blockage is seen to be parked
+        bp.step(k * DT_S, van.state(k * DT_S), van.path, van.s, parked_van(k * DT_S), MissionProgress(()))
+    log = run(bp, van, 40.0, objects=parked_van, t0_s=4.0)
+    (plateau,) = next([p for p in d.offset.plateaus if p.d_m > 0.0] for _, d, *_ in log
+                      if d.state is State.PASS_OBSTACLE)
+    ramp = plateau.s1_m - plateau.s0_m
+    assert plateau.s0_m == pytest.approx(s_start)
+    assert math.pi ** 2 * plateau.d_m / (2.0 * ramp ** 2) <= bh.PASS_TIGHT_PULL_OUT_CURVATURE_PER_M
+    assert bh.PASS_TIGHT_PULL_OUT_CURVATURE_PER_M < 0.9 * math.tan(VEHICLE.max_steer_rad) / VEHICLE.wheelbase_m
+    on_ramp = [v for t, d, s, v, _ in log if plateau.s0_m <= s <= plateau.s1_m]
+    assert math.pi ** 2 * plateau.d_m * max(on_ramp) ** 2 / (2.0 * ramp ** 2) \
+        <= bh.PASS_RAMP_LATERAL_ACCEL_MPS2 + 1e-6
+    assert log[-1][2] > PARKED_S + 10.0
+
+
 def test_requests_a_reroute_when_blocked_long_and_passing_is_impossible():
     narrow = straight_path(left_kind=AdjacentKind.NONE)  # no adjacent lane: the van cannot fit by
     log = run(planner(), IdealVan(narrow, speed_mps=5.0), 45.0, objects=parked_van)
