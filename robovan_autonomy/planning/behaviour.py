@@ -220,12 +220,10 @@ PASS_RAMP_LATERAL_ACCEL_MPS2 = 1.0
 # walking pace: its peak curvature π² d / (2 L²) stays under this (a 6.7 m radius, two thirds of
 # the steering lock), and the ramp is driven slowly enough to keep PASS_RAMP_LATERAL_ACCEL_MPS2.
 PASS_PULL_OUT_MAX_CURVATURE_PER_M = 0.15
-# Left standing closer still (a pass given up for oncoming traffic seen late), once it has stood
-# there this long, s, the van gets out as a driver does from a tight spot: from standstill, at a
-# crawl, on up to nine tenths of the steering lock (a 5 m radius), reaching its offset this close
-# to the blockage, m. Waiting for a parked van to move would be a deadlock; waiting a while first
-# lets a vehicle that only stopped in the lane (and would be overtaken by no one) drive on.
-PASS_TIGHT_AFTER_S = 10.0
+# Left standing closer still (a pass given up for oncoming traffic seen late), the van gets out as a
+# driver does from a tight spot: from standstill, at a crawl, on up to nine tenths of the steering
+# lock (a 5 m radius), reaching its offset this close to the blockage, m. Waiting for a parked van
+# to move would be a deadlock.
 PASS_TIGHT_PULL_OUT_CURVATURE_PER_M = 0.2
 PASS_TIGHT_CLEARANCE_M = 0.5
 # Speed cap while passing, m/s (18 km/h): someone may step out from behind the blockage.
@@ -1148,10 +1146,9 @@ class BehaviourPlanner:
         s2 = front + PASS_LONGITUDINAL_CLEARANCE_M + self.rear_overhang_m
         s3 = s2 + ramp
         if s1 - s0 < pull_out:
-            stuck_s = 0.0 if self._blocked.since is None else t_s - self._blocked.since
             s0, s1 = s_van_m, rear - PASS_TIGHT_CLEARANCE_M - self.front_bumper_m
             tight = math.pi * math.sqrt(d_pass / (2.0 * PASS_TIGHT_PULL_OUT_CURVATURE_PER_M))
-            if speed_mps >= STANDSTILL_SPEED_MPS or stuck_s < PASS_TIGHT_AFTER_S or s1 - s0 < tight:
+            if speed_mps >= STANDSTILL_SPEED_MPS or s1 - s0 < tight:
                 return dataclasses.replace(blocked, too_close=True, reason="too close to pull out")
             # Whatever else stops this pass, the van stays where it stands.
             blocked = dataclasses.replace(blocked, too_close=True)

@@ -585,8 +585,8 @@ def test_pulls_out_from_close_behind_a_blockage_on_a_tight_ramp_at_walking_pace(
 
 def test_left_standing_closer_still_gets_out_from_standstill_on_the_tightest_ramp_at_a_crawl():
     """9.5 m behind the blockage (where a pass given up for oncoming traffic seen late left it),
-    too close for the usual pull-out: after a while it gets out on up to nine tenths of the
-    steering lock, rather than wait for ever for a parked van to leave."""
+    too close for the usual pull-out: it gets out on up to nine tenths of the steering lock,
+    rather than wait for ever for a parked van to leave."""
     s_start = PARKED_S - 2.95 - FRONT_M - 9.5
     bp, van = planner(), IdealVan(straight_path(), s_m=s_start)
     for k in range(40):  # standing there while the blockage is seen to be parked
@@ -596,8 +596,6 @@ def test_left_standing_closer_still_gets_out_from_standstill_on_the_tightest_ram
                       if d.state is State.PASS_OBSTACLE)
     ramp = plateau.s1_m - plateau.s0_m
     assert plateau.s0_m == pytest.approx(s_start)
-    t_out = next(t for t, d, *_ in log if d.state is State.PASS_OBSTACLE)
-    assert t_out >= bh.PASS_TIGHT_AFTER_S
     assert math.pi ** 2 * plateau.d_m / (2.0 * ramp ** 2) <= bh.PASS_TIGHT_PULL_OUT_CURVATURE_PER_M
     assert bh.PASS_TIGHT_PULL_OUT_CURVATURE_PER_M < 0.9 * math.tan(VEHICLE.max_steer_rad) / VEHICLE.wheelbase_m
     on_ramp = [v for t, d, s, v, _ in log if plateau.s0_m <= s <= plateau.s1_m]
