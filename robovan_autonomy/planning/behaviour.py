@@ -551,6 +551,12 @@ def _distance_to_polygon(x: np.ndarray, y: np.ndarray, polygon: np.ndarray):
     return np.where(inside, 0.0, distance), direction
 
 
+def _ramp_for_curvature_m(offset_m: float, max_curvature_per_m: float) -> float:
+    """The shortest half-cosine ramp to offset_m whose peak curvature π² d / (2 L²) stays
+    within max_curvature_per_m."""
+    return math.pi * math.sqrt(offset_m / (2.0 * max_curvature_per_m))
+
+
 def _travel_time_s(distance_m: float, speed_mps: float, max_speed_mps: float, accel_mps2: float) -> float:
     """Time to cover a distance from speed_mps, accelerating to max_speed_mps, s."""
     v0 = min(max(speed_mps, 0.0), max_speed_mps)
@@ -1136,7 +1142,7 @@ class BehaviourPlanner:
         # Half-cosine ramps: peak curvature π² d / (2 L²), peak lateral accel that times v².
         ramp = max(PASS_MIN_RAMP_M, math.pi * PASS_SPEED_CAP_MPS
                    * math.sqrt(d_pass / (2.0 * PASS_RAMP_LATERAL_ACCEL_MPS2)))
-        pull_out = math.pi * math.sqrt(d_pass / (2.0 * PASS_PULL_OUT_MAX_CURVATURE_PER_M))
+        pull_out = _ramp_for_curvature_m(d_pass, PASS_PULL_OUT_MAX_CURVATURE_PER_M)
         confirmed = all(self._is_blockage(t_s, int(p.track_id[i]), int(p.class_id[i])) for i in cluster)
         blocked = dataclasses.replace(
             none, cluster=ids, confirmed=confirmed,
@@ -1147,7 +1153,7 @@ class BehaviourPlanner:
         s3 = s2 + ramp
         if s1 - s0 < pull_out:
             s0, s1 = s_van_m, rear - PASS_TIGHT_CLEARANCE_M - self.front_bumper_m
-            tight = math.pi * math.sqrt(d_pass / (2.0 * PASS_TIGHT_PULL_OUT_CURVATURE_PER_M))
+            tight = _ramp_for_curvature_m(d_pass, PASS_TIGHT_PULL_OUT_CURVATURE_PER_M)
             if speed_mps >= STANDSTILL_SPEED_MPS or s1 - s0 < tight:
                 return dataclasses.replace(blocked, too_close=True, reason="too close to pull out")
             # Whatever else stops this pass, the van stays where it stands.

@@ -198,7 +198,8 @@ class TurnRateEstimator:
         rates = np.zeros(len(objects))
         for row, obj in enumerate(objects):
             track = int(obj["track_id"])
-            if math.hypot(float(obj["vx"]), float(obj["vy"])) < MIN_SPEED_FOR_COURSE_MPS:
+            speed = math.hypot(float(obj["vx"]), float(obj["vy"]))
+            if speed < MIN_SPEED_FOR_COURSE_MPS:
                 self._tracks.pop(track, None)
                 continue
             course = math.atan2(float(obj["vy"]), float(obj["vx"]))
@@ -215,8 +216,7 @@ class TurnRateEstimator:
             rate = max(-MAX_TURN_RATE_RADPS, min(MAX_TURN_RATE_RADPS, rate))
             self._tracks[track] = (since, t_s, course, rate)
             settled = t_s - since >= TURN_RATE_MIN_HISTORY_S
-            turning = abs(rate) * math.hypot(float(obj["vx"]), float(obj["vy"])) \
-                >= MIN_TURN_LATERAL_ACCEL_MPS2
+            turning = abs(rate) * speed >= MIN_TURN_LATERAL_ACCEL_MPS2
             rates[row] = rate if settled and turning else 0.0
         self._tracks = {k: v for k, v in self._tracks.items() if t_s - v[1] <= TRACK_FORGET_AFTER_S}
         return rates
