@@ -250,10 +250,12 @@ def _replay_ground_truth(text: str) -> tuple[str, ...]:
 
 
 def _ground_truth_stages(text: str) -> list[str]:
+    from robovan_autonomy.stack import STAGES
+
     stages = [s for s in text.split(",") if s]
-    unknown = sorted(set(stages) - {"localization", "perception"})
+    unknown = sorted(set(stages) - set(STAGES))
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown stage(s) {unknown}; use localization,perception")
+        raise argparse.ArgumentTypeError(f"unknown stage(s) {unknown}; use {','.join(STAGES)}")
     return stages
 
 
@@ -359,7 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the stack's node set (no launch_ros needed)")
     run.add_argument("--mode", choices=("vehicle", "sim", "replay"), default="vehicle")
     run.add_argument("--params", action="append", default=[], help="extra params file (repeatable)")
-    run.add_argument("--ground-truth", action="append", default=[], choices=("localization", "perception"))
+    run.add_argument("--ground-truth", type=_ground_truth_stages, default=[],
+                     help="stages whose readers are remapped onto ground truth (the simulator "
+                          "publishes it), e.g. localization,perception")
     run.add_argument("--processes", action="store_true", help="one process per node, as ros2 launch does")
     run.set_defaults(func=_cmd_run)
 

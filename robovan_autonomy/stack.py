@@ -1,7 +1,9 @@
-"""The stack's node set, defined once: launch files and the `robovan` CLI both build from it.
+"""The stack's node set and its wiring, defined once: launch files, the `robovan` CLI, the
+simulator and replay all build from it.
 
 A vehicle with ROS 2 starts it with `ros2 launch`; a machine with only the PyPI wheels (no
-launch_ros) starts the very same set through `robovan run` / `robovan sim`.
+launch_ros) starts the very same set through `robovan run` / `robovan sim`. A stage fed from
+ground truth is wired here too, so every way of running wires it alike.
 """
 from __future__ import annotations
 
@@ -9,11 +11,29 @@ import dataclasses
 import importlib
 from pathlib import Path
 
+from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path
 from robovan_autonomy.parameters import Param
 
 MODES = ("vehicle", "sim", "replay")
-STAGES = ("localization", "perception")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """A stage the simulator's ground truth can stand in for: its node is then left out, and every
+    reader of `output` reads `ground_truth` instead."""
+    output: str
+    ground_truth: str
+
+    @property
+    def remapping(self) -> tuple[str, str]:
+        return self.output, self.ground_truth
+
+
+STAGES: dict[str, Stage] = {
+    "localization": Stage(itf.ODOMETRY, itf.GROUND_TRUTH_ODOMETRY),
+    "perception": Stage(itf.OBJECTS, itf.GROUND_TRUTH_OBJECTS),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,14 +67,21 @@ STACK: tuple[NodeSpec, ...] = (
 )
 
 
-def node_set(mode: str, ground_truth: tuple[str, ...] = ()) -> list[NodeSpec]:
-    """The nodes a way of running starts; a stage fed from ground truth is left out."""
-    if mode not in MODES:
-        raise ValueError(f"unknown mode '{mode}'; modes: {MODES}")
+def check_stages(ground_truth) -> None:
     unknown = set(ground_truth) - set(STAGES)
     if unknown:
-        raise ValueError(f"unknown ground-truth stage(s) {sorted(unknown)}; stages: {STAGES}")
-    return [spec for spec in STACK if mode in spec.modes and spec.stage not in ground_truth]
+        raise ValueError(f"unknown ground-truth stage(s) {sorted(unknown)}; stages: {tuple(STAGES)}")
+
+
+def node_set(mode: str, ground_truth: tuple[str, ...] = ()) -> list[NodeSpec]:
+    """The nodes a way of running starts, wired for it: a stage fed from ground truth is left out
+    and its readers remapped onto the ground truth."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode '{mode}'; modes: {MODES}")
+    check_stages(ground_truth)
+    remaps = tuple(STAGES[stage].remapping for stage in STAGES if stage in ground_truth)
+    return [dataclasses.replace(spec, remappings=spec.remappings + remaps)
+            for spec in STACK if mode in spec.modes and spec.stage not in ground_truth]
 
 
 def declared_parameters() -> dict[str, list[Param]]:

@@ -27,19 +27,16 @@ class SimClockGraph:
 
     def __init__(self):
         import rclpy
-        from rclpy.executors import SingleThreadedExecutor
         from rosgraph_msgs.msg import Clock
 
         from robovan_autonomy import interfaces
+        from robovan_autonomy.tools.lockstep import LockstepGraph
 
         self._rclpy, self._itf = rclpy, interfaces
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.probe = rclpy.create_node("test_probe", context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.probe)
+        self.graph = LockstepGraph()
+        self.context = self.graph.context
+        self.probe = self.graph.add(rclpy.create_node("test_probe", context=self.context))
         self.clock_pub = self.probe.create_publisher(Clock, interfaces.CLOCK, interfaces.CLOCK_QOS)
-        self.nodes = []
         self.t_s = 0.0
 
     def add(self, node_class, **parameters):
@@ -47,10 +44,14 @@ class SimClockGraph:
 
         overrides = [Parameter("use_sim_time", value=True)]
         overrides += [Parameter(name, value=value) for name, value in parameters.items()]
-        node = node_class(context=self.context, parameter_overrides=overrides)
-        self.executor.add_node(node)
-        self.nodes.append(node)
-        return node
+        return self.graph.add(node_class(context=self.context, parameter_overrides=overrides))
+
+    def add_node(self, node):
+        return self.graph.add(node)
+
+    def remove(self, node) -> None:
+        """Take a node out and destroy it, as a crash or shutdown would."""
+        self.graph.remove(node)
 
     def publisher(self, msg_type, topic, qos=None):
         return self.probe.create_publisher(msg_type, topic, qos or self._itf.RELIABLE_QOS)
@@ -64,8 +65,7 @@ class SimClockGraph:
 
         from trajectory_msgs.msg import JointTrajectory
 
-        node = self._rclpy.create_node("command_gate", context=self.context)
-        self.nodes.append(node)
+        node = self.add_node(self._rclpy.create_node("command_gate", context=self.context))
         publisher = node.create_publisher(JointTrajectory, self._itf.CONTROL_COMMAND, self._itf.RELIABLE_QOS)
         sequence = itertools.count(1)
         itf = self._itf
@@ -87,16 +87,14 @@ class SimClockGraph:
         return received
 
     def drain(self) -> None:
-        from robovan_autonomy.tools.lockstep import drain
-
-        drain(self.executor)
+        self.graph.drain()
 
     def wait_for(self, condition) -> None:
         """Run callbacks (sim time standing still) until condition() holds: DDS may hand a message
         published inside a callback to its reader a moment later."""
         deadline = time.monotonic() + WAIT_WALL_S
         while not condition():
-            self.executor.spin_once(timeout_sec=0.01)
+            self.graph.executor.spin_once(timeout_sec=0.01)
             assert time.monotonic() < deadline, "the graph stopped answering"
 
     def step(self, dt_s: float = 0.01) -> None:
@@ -111,11 +109,7 @@ class SimClockGraph:
             self.step()
 
     def close(self) -> None:
-        self.executor.shutdown()
-        for node in self.nodes:
-            node.destroy_node()
-        self.probe.destroy_node()
-        self._rclpy.try_shutdown(context=self.context)
+        self.graph.close()
 
 
 @pytest.fixture

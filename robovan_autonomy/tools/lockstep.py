@@ -1,16 +1,22 @@
-"""What a lockstep graph needs: every writer matched with its readers first, and a drain per tick.
+"""The lockstep graph: one process's nodes in one context, stepped tick by tick.
 
-DDS matches writers and readers asynchronously, on its own threads, even inside one process: a
-message published before its reader is matched is lost (volatile durability). In a graph built
-and started at once, which of the first messages arrive then depends on thread timing, and a lost
-first plan or status changes the whole run. Waiting until every publisher of the graph is matched
-with every compatible subscription of the graph makes the first tick the same every time.
+The simulator, replay and the node tests all run their graph through `LockstepGraph`: a context
+of its own (sealed: discovery off, so no graph beside it on the domain leaks in), every writer
+matched with its readers before the first tick, and a drain per tick. DDS matches writers and
+readers asynchronously, on its own threads, even inside one process: a message published before
+its reader is matched is lost (volatile durability), so without the wait which of the first
+messages arrive would depend on thread timing, and a lost first plan or status changes the whole
+run.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 import time
 
-from rclpy.executors import Executor, TimeoutException
+import rclpy
+from rclpy.executors import Executor, MultiThreadedExecutor, SingleThreadedExecutor, TimeoutException
 from rclpy.node import Node
 from rclpy.qos import QoSCompatibility, qos_check_compatible
 
@@ -18,6 +24,85 @@ from rclpy.qos import QoSCompatibility, qos_check_compatible
 MATCH_TIMEOUT_S = 10.0
 # A node that keeps re-triggering itself must not hang the loop.
 MAX_CALLBACKS_PER_DRAIN = 10_000
+DISCOVERY_RANGE_ENV = "ROS_AUTOMATIC_DISCOVERY_RANGE"
+
+
+@contextlib.contextmanager
+def sealed_graph(sealed: bool = True):
+    """Within this block rclpy.init gives contexts whose participant discovers nothing outside
+    this process (ROS_AUTOMATIC_DISCOVERY_RANGE=OFF, read once by rcl_init): in-process nodes
+    still talk, and no graph running beside them on the same domain can leak in."""
+    saved = os.environ.get(DISCOVERY_RANGE_ENV)
+    if sealed:
+        os.environ[DISCOVERY_RANGE_ENV] = "OFF"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(DISCOVERY_RANGE_ENV, None)
+        else:
+            os.environ[DISCOVERY_RANGE_ENV] = saved
+
+
+class LockstepGraph:
+    """Nodes in a context of their own, run tick by tick by `drain`: the stack's executor first,
+    then the recorder's, so that recording a run does not change the order in which the stack's
+    callbacks run within a tick (a recorded run is the same run)."""
+
+    def __init__(self, sealed: bool = True):
+        self.context = rclpy.Context()
+        with sealed_graph(sealed):
+            rclpy.init(context=self.context, args=[])
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.recorder_executor = SingleThreadedExecutor(context=self.context)
+        self.nodes: list[Node] = []
+        self._spinner: threading.Thread | None = None
+
+    def __enter__(self) -> LockstepGraph:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def add(self, node: Node, recorder: bool = False) -> Node:
+        (self.recorder_executor if recorder else self.executor).add_node(node)
+        self.nodes.append(node)
+        return node
+
+    def remove(self, node: Node) -> None:
+        """Take a node out mid-run and destroy it (a killed node)."""
+        node.executor = None
+        node.destroy_node()
+        self.nodes.remove(node)
+
+    def wait_until_matched(self, timeout_s: float = MATCH_TIMEOUT_S) -> None:
+        wait_until_matched(self.nodes, timeout_s)
+
+    def drain(self) -> None:
+        """The lockstep barrier: every ready callback of the stack, then of the recorder."""
+        drain(self.executor)
+        drain(self.recorder_executor)
+
+    def spin_paced(self) -> None:
+        """Leave lockstep: every node spins on threads of its own from now on, as on a vehicle."""
+        self.executor = MultiThreadedExecutor(context=self.context)
+        for node in self.nodes:
+            self.executor.add_node(node)
+        self._spinner = threading.Thread(target=self.executor.spin, name="paced_graph", daemon=True)
+        self._spinner.start()
+
+    def close(self) -> None:
+        """Stop the executors, destroy every node, shut the context down; again: nothing."""
+        if not rclpy.ok(context=self.context):
+            return
+        self.executor.shutdown()
+        self.recorder_executor.shutdown()
+        if self._spinner is not None:
+            self._spinner.join()
+        for node in self.nodes:
+            node.destroy_node()
+        self.nodes.clear()
+        rclpy.try_shutdown(context=self.context)
 
 
 def unmatched(nodes: list[Node]) -> list[str]:
@@ -56,7 +141,6 @@ def wait_until_matched(nodes: list[Node], timeout_s: float = MATCH_TIMEOUT_S) ->
         if time.monotonic() > deadline:
             raise RuntimeError(f"lockstep: endpoints still unmatched after {timeout_s} s: {missing}")
         time.sleep(0.001)
-
 
 
 def drain(executor: Executor, max_callbacks: int = MAX_CALLBACKS_PER_DRAIN) -> None:

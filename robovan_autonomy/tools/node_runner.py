@@ -24,10 +24,9 @@ def merged_parameters(files: list[Path], extra: dict[str, dict] | None = None) -
 
 
 def create_nodes(specs: list[NodeSpec], parameters: dict[str, dict], context, use_sim_time: bool,
-                 remappings: list[tuple[str, str]] = (),
                  node_remappings: dict[str, list[tuple[str, str]]] | None = None):
-    """The nodes of `specs`; when one cannot start, those already built are destroyed.
-    remappings apply to every node; node_remappings only to the named node."""
+    """The nodes of `specs`, remapped as their specs say and, by name, as node_remappings say;
+    when one cannot start, those already built are destroyed."""
     from rclpy.parameter import Parameter
 
     from robovan_autonomy.node_utils import start_node
@@ -38,8 +37,8 @@ def create_nodes(specs: list[NodeSpec], parameters: dict[str, dict], context, us
             values = dict(parameters.get(spec.name, {}))
             overrides = [Parameter(key, value=value) for key, value in values.items()]
             overrides.append(Parameter("use_sim_time", value=use_sim_time))
-            remaps = [*remappings, *(node_remappings or {}).get(spec.name, ())]
-            remap_args = ["--ros-args"] + [arg for a, b in remaps for arg in ("-r", f"{a}:={b}")]
+            remaps = [*spec.remappings, *(node_remappings or {}).get(spec.name, ())]
+            remap_args = ["--ros-args", *_remap_args(remaps)]
             nodes.append(start_node(spec.node_class(), context=context,
                                     parameter_overrides=overrides,
                                     cli_args=remap_args if remaps else None))
@@ -50,12 +49,17 @@ def create_nodes(specs: list[NodeSpec], parameters: dict[str, dict], context, us
     return nodes
 
 
+def _remap_args(remaps) -> list[str]:
+    return [arg for source, target in remaps for arg in ("-r", f"{source}:={target}")]
+
+
 def spawn_processes(specs: list[NodeSpec], files: list[Path], use_sim_time: bool) -> list[subprocess.Popen]:
     """One OS process per node through its console script, as `ros2 launch` would."""
     processes = []
     bin_dir = Path(sys.executable).parent
     for spec in specs:
-        args = [str(bin_dir / spec.name), "--ros-args", "-r", f"__node:={spec.name}"]
+        args = [str(bin_dir / spec.name), "--ros-args", "-r", f"__node:={spec.name}",
+                *_remap_args(spec.remappings)]
         for path in files:
             args += ["--params-file", str(path)]
         args += ["-p", f"use_sim_time:={'true' if use_sim_time else 'false'}"]

@@ -26,8 +26,9 @@ from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import ConfigError
 from robovan_autonomy.tools.bag_reader import BagReader
 from robovan_autonomy.tools.bag_writer import BagWriter
-from robovan_autonomy.tools.replay import (DETERMINISTIC_OUTPUTS, OUTPUT_DIR_NAME, ReplayOptions, message_class,
-                                           run_replay, sealed_graph)
+from robovan_autonomy.tools.lockstep import sealed_graph
+from robovan_autonomy.tools.replay import (DETERMINISTIC_OUTPUTS, OUTPUT_DIR_NAME, ReplayOptions,
+                                           message_class, run_replay)
 
 REGRESSION_DIR = Path(__file__).resolve().parents[2] / "test" / "data" / "replay"
 CASES_FILE = REGRESSION_DIR / "cases.yaml"

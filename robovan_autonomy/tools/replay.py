@@ -22,13 +22,11 @@ Otherwise the stack spins on its own threads while the ticks are paced to the wa
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 import importlib
 import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -36,7 +34,6 @@ from typing import Callable
 import numpy as np
 import rclpy
 from builtin_interfaces.msg import Time
-from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
@@ -45,21 +42,19 @@ from sensor_msgs.msg import CompressedImage
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.sim.world import STEP_S
-from robovan_autonomy.stack import STAGES, node_set, params_files
+from robovan_autonomy.stack import STAGES, check_stages, node_set, params_files
 from robovan_autonomy.tools import replay_metrics as metrics
 from robovan_autonomy.tools.bag_reader import BagError, BagReader
 from robovan_autonomy.tools.bag_writer import (STORAGES, BagWriter, check_replaceable, msgtype_name,
                                                 remove_previous_bag)
-from robovan_autonomy.tools.lockstep import drain, wait_until_matched
+from robovan_autonomy.tools.lockstep import LockstepGraph
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
 from robovan_autonomy.tools.recorder_node import RecorderNode
 from robovan_autonomy.tools.run_info import RUN_INFO_KEY, RunInfo
-from robovan_autonomy.tools.simulation import GROUND_TRUTH_REMAPS
 
 TICK_NS = round(STEP_S * 1e9)    # the simulator's lockstep tick: the /clock granularity of a replay
 PACED_END_GRACE_S = 0.5          # wall time the stack gets after the last tick to finish its work
 PROGRESS_EVERY_TICKS = 100       # one progress line per second of bag time
-DISCOVERY_RANGE_ENV = "ROS_AUTOMATIC_DISCOVERY_RANGE"
 GRAPH_TOPICS = frozenset({itf.CLOCK, "/rosout", "/parameter_events"})  # never played nor recorded
 # The outputs that must be bit-identical between two deterministic replays of one bag
 # (/diagnostics carries wall-clock timings, so it is recorded but not compared).
@@ -92,9 +87,7 @@ class ReplayOptions:
             raise ValueError(f"rate must be > 0, got {self.rate}")
         if self.storage not in STORAGES:
             raise ValueError(f"unknown storage '{self.storage}'; use one of {sorted(STORAGES)}")
-        unknown = set(self.ground_truth or ()) - set(STAGES)
-        if unknown:
-            raise ValueError(f"unknown ground-truth stage(s) {sorted(unknown)}; stages: {STAGES}")
+        check_stages(self.ground_truth or ())
 
     @property
     def pace_rate(self) -> float | None:
@@ -133,7 +126,8 @@ def stage_sources(reader: BagReader, forced: tuple[str, ...] | None) -> dict[str
     """Where each stage's output comes from: 'node', 'recorded', 'ground_truth' or 'missing'."""
     served = {spec.stage for spec in node_set("replay") if spec.stage}
     sources = {}
-    for stage, (output, truth) in GROUND_TRUTH_REMAPS.items():
+    for stage, wiring in STAGES.items():
+        output, truth = wiring.remapping
         if stage in (forced or ()):
             sources[stage] = "ground_truth"
         elif stage in served:
@@ -154,30 +148,6 @@ def _combined_qos(profiles: list[QoSProfile]) -> QoSProfile:
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=max(max(p.depth for p in profiles), 1),
                       reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
                       durability=DurabilityPolicy.TRANSIENT_LOCAL if durable else DurabilityPolicy.VOLATILE)
-
-
-@contextlib.contextmanager
-def sealed_graph(sealed: bool = True):
-    """Within this block rclpy.init gives contexts whose participant discovers nothing outside
-    this process (ROS_AUTOMATIC_DISCOVERY_RANGE=OFF, read once by rcl_init): in-process nodes
-    still talk, and no graph running beside them on the same domain can leak in."""
-    saved = os.environ.get(DISCOVERY_RANGE_ENV)
-    if sealed:
-        os.environ[DISCOVERY_RANGE_ENV] = "OFF"
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(DISCOVERY_RANGE_ENV, None)
-        else:
-            os.environ[DISCOVERY_RANGE_ENV] = saved
-
-
-def _init_context(sealed: bool) -> rclpy.Context:
-    context = rclpy.Context()
-    with sealed_graph(sealed):
-        rclpy.init(context=context, args=[])
-    return context
 
 
 class _WriteHandOff:
@@ -207,8 +177,7 @@ class Replay:
     def __init__(self, options: ReplayOptions):
         self.options = options
         self.reader = BagReader(options.bag, options.remap)
-        self.context: rclpy.Context | None = None
-        self.nodes: list = []
+        self.graph: LockstepGraph | None = None
         try:
             if not any(info.message_count for info in self.reader.topics.values()):
                 raise BagError(self.reader.requested, "has no messages")
@@ -256,34 +225,29 @@ class Replay:
     def _build_graph(self) -> None:
         """The stack, extra nodes and the player, with inputs and outputs planned; a bag that
         cannot feed them fails here, before anything is written."""
-        self.context = _init_context(sealed=self.options.deterministic)
+        self.graph = LockstepGraph(sealed=self.options.deterministic)
+        self.context = self.graph.context
         extra = self.run_info.node_parameters() if self.run_info else None
         if self.run_info is None:
             self.warnings.append("no mission: the bag has no run info and no --scenario was given")
         parameters = merged_parameters(params_files("replay"), extra)
-        remaps = [GROUND_TRUTH_REMAPS[stage] for stage in self.ground_truth]
-        self.stack_nodes = create_nodes(self.specs, parameters, self.context, use_sim_time=True,
-                                        remappings=remaps)
-        self.nodes += self.stack_nodes
+        self.stack_nodes = create_nodes(self.specs, parameters, self.context, use_sim_time=True)
         self.extra_nodes = [factory(self.context) for factory in self.options.extra_nodes]
-        self.nodes += self.extra_nodes
         self.player = rclpy.create_node("replay_player", context=self.context)
-        self.nodes.append(self.player)
+        for node in [*self.stack_nodes, *self.extra_nodes, self.player]:
+            self.graph.add(node)
         self.clock_pub = self.player.create_publisher(Clock, itf.CLOCK, itf.CLOCK_QOS)
         self._plan_feeds()
 
     def _add_recorder(self, writer: BagWriter) -> None:
         self.recording = _WriteHandOff(writer)
         sim_time = [Parameter("use_sim_time", value=True)]
-        self.recorder = RecorderNode(self.recording, self.outputs, context=self.context,
-                                     parameter_overrides=sim_time)
-        self.nodes.append(self.recorder)
+        self.graph.add(RecorderNode(self.recording, self.outputs, context=self.context,
+                                    parameter_overrides=sim_time), recorder=True)
 
     def _destroy_graph(self) -> None:
-        for node in self.nodes:
-            node.destroy_node()
-        if self.context is not None:
-            rclpy.try_shutdown(context=self.context)
+        if self.graph is not None:
+            self.graph.close()
 
     def _plan_feeds(self) -> None:
         """Inputs and outputs from what the nodes subscribe to and publish."""
@@ -312,7 +276,8 @@ class Replay:
         if derived is not None and self.reader.has_messages(derived):
             return derived
         why = f"read by {', '.join(readers)}; no node of the replay set publishes it"
-        for stage, (output, truth) in GROUND_TRUTH_REMAPS.items():
+        for stage, wiring in STAGES.items():
+            output, truth = wiring.remapping
             if topic in (output, truth):
                 why += (f"; the {stage} stage has no node here, so the bag must carry its recorded "
                         f"output {output} or the ground truth {truth}")
@@ -349,13 +314,17 @@ class Replay:
         wall_start = time.monotonic()
         try:
             self._add_recorder(writer)
-            spinner = self._start_executor()
+            self.graph.wait_until_matched()
+            if not self.options.deterministic:
+                self.graph.spin_paced()
             try:
                 self._play_all(wall_start)
             except BagError as err:
                 error = err
             finally:
-                self._stop_executor(spinner)
+                if not self.options.deterministic:
+                    time.sleep(PACED_END_GRACE_S)
+                self.graph.close()
                 self.recording.flush()
         finally:
             self._destroy_graph()
@@ -370,32 +339,6 @@ class Replay:
         if error is not None:
             raise error
         return report
-
-    def _start_executor(self) -> threading.Thread | None:
-        """Deterministic: one thread, driven tick by tick, the recorder after the stack as in the
-        simulator (so a recorded run replays in the same order); else the stack spins on its own."""
-        wait_until_matched(self.nodes)
-        if self.options.deterministic:
-            self.executor = SingleThreadedExecutor(context=self.context)
-            self.recorder_executor = SingleThreadedExecutor(context=self.context)
-            for node in self.nodes:
-                (self.recorder_executor if node is self.recorder else self.executor).add_node(node)
-            return None
-        self.executor = MultiThreadedExecutor(context=self.context)
-        for node in self.nodes:
-            self.executor.add_node(node)
-        spinner = threading.Thread(target=self.executor.spin, name="replay_stack", daemon=True)
-        spinner.start()
-        return spinner
-
-    def _stop_executor(self, spinner: threading.Thread | None) -> None:
-        if spinner is not None:
-            time.sleep(PACED_END_GRACE_S)
-        self.executor.shutdown()
-        if spinner is not None:
-            spinner.join()
-        else:
-            self.recorder_executor.shutdown()
 
     def _ticks(self):
         """(tick time ns, [(topic, log ns, data)]) on the TICK_NS grid from the bag's start; a
@@ -419,7 +362,7 @@ class Replay:
             self.clock_pub.publish(_clock(t_ns))
             if self.options.deterministic:
                 started = time.perf_counter()
-                self._drain()
+                self.graph.drain()
                 self.tick_wall_ms.append((time.perf_counter() - started) * 1e3)
             self.recording.flush()
             if rate is not None:
@@ -456,9 +399,6 @@ class Replay:
             feed.played += 1
         self.played += 1
 
-    def _drain(self) -> None:
-        drain(self.executor)
-        drain(self.recorder_executor)
 
 
 def _link_mcap(bag_dir: Path) -> None:
@@ -530,7 +470,7 @@ def build_report(replay: Replay, bag_dir: Path, error: BagError | None) -> dict:
     with BagReader(bag_dir) as output_bag:
         out = _Decoded(output_bag, sorted(replay.outputs), {t: c for t, (c, _) in replay.outputs.items()})
     truth_topics = (itf.GROUND_TRUTH_ODOMETRY, itf.GROUND_TRUTH_OBJECTS)
-    consumed = {stage: GROUND_TRUTH_REMAPS[stage][1 if where == "ground_truth" else 0]
+    consumed = {stage: STAGES[stage].ground_truth if where == "ground_truth" else STAGES[stage].output
                 for stage, where in replay.sources.items()}
     from_bag = sorted({*truth_topics, *COMMAND_TOPICS} | (set(consumed.values()) - set(replay.outputs)))
     classes = {t: c for t in from_bag if t in reader.topics and (c := message_class(reader.topics[t].msgtype))}

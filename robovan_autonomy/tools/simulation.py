@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import contextlib
 import dataclasses
 import json
 import os
@@ -29,8 +28,6 @@ import time
 from pathlib import Path
 
 import can
-import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 from robovan_autonomy import interfaces as itf
@@ -45,15 +42,13 @@ from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.sim.world import STEP_S, SimWorld
 from robovan_autonomy.stack import STAGES, node_set, params_files
 from robovan_autonomy.tools.bag_writer import BagWriter, remove_previous_bag
-from robovan_autonomy.tools.lockstep import drain, wait_until_matched
+from robovan_autonomy.tools.lockstep import LockstepGraph
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
 from robovan_autonomy.tools.recorder_node import RecorderNode
 from robovan_autonomy.tools.run_info import RunInfo
 from robovan_autonomy.vehicle.rvn_dbw import DbwState
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
-GROUND_TRUTH_REMAPS = {"localization": (itf.ODOMETRY, itf.GROUND_TRUTH_ODOMETRY),
-                       "perception": (itf.OBJECTS, itf.GROUND_TRUTH_OBJECTS)}
 # Single-source estimates the localization node publishes beside its own, for the report.
 LOCALIZATION_BASELINES = {"gnss_only": itf.LOCALIZATION_DEBUG_GNSS_ONLY,
                           "odometry_only": itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY}
@@ -114,21 +109,6 @@ def recorded_topics() -> dict:
             itf.GROUND_TRUTH_ODOMETRY: (Odometry, reliable), itf.GROUND_TRUTH_OBJECTS: (PointCloud2, reliable)}
 
 
-@contextlib.contextmanager
-def environment(**values: str):
-    """Set environment variables for the block only (DDS reads them when a context starts)."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 class Simulation:
     def __init__(self, options: SimOptions):
         missing = tuple(stage for stage in STAGES if stage not in options.ground_truth
@@ -165,17 +145,11 @@ class Simulation:
         self._rogue_frames_sent = 0
 
     # -- graph --------------------------------------------------------------------------------
-    def _build_graph(self, bag: BagWriter | None):
-        # Every node lives in this process and context: with discovery off no other graph on the
-        # host (another simulation, a test run) can cross-talk on /clock or any topic.
-        isolation = (contextlib.nullcontext() if self.options.discoverable
-                     else environment(ROS_AUTOMATIC_DISCOVERY_RANGE="OFF"))
-        with isolation:
-            self._create_graph(bag)
-
-    def _create_graph(self, bag: BagWriter | None):
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, args=[])
+    def _build_graph(self, bag: BagWriter | None) -> None:
+        # Every node lives in this process and one sealed context: no other graph on the host
+        # (another simulation, a test run) can cross-talk on /clock or any topic.
+        self.graph = LockstepGraph(sealed=not self.options.discoverable)
+        self.context = self.graph.context
         channel = f"robovan_sim_{os.getpid()}_{id(self)}"
         self.can_channel = channel
         self.van_bus = can.Bus(interface="virtual", channel=channel, receive_own_messages=False)
@@ -191,48 +165,32 @@ class Simulation:
                         "mission_bays": [stop.bay for stop in mission] or [""],
                         "mission_dwell_s": [float(stop.dwell_s) for stop in mission] or [0.0]}})
         self.parameters = parameters
-        self.remaps = [GROUND_TRUTH_REMAPS[stage] for stage in self.options.ground_truth]
         topics = relayed_topics()
         self.node_remaps = {target: [(topics[target].topic, FAULTED_PREFIX + topics[target].topic)]
                             for target in self.relayed}
         self.stack_nodes = create_nodes(specs, parameters, self.context, use_sim_time=True,
-                                        remappings=self.remaps, node_remappings=self.node_remaps)
+                                        node_remappings=self.node_remaps)
         sim_time = [Parameter("use_sim_time", value=True)]
         self.sim_time = sim_time
         self.sim_node = SimulatorNode(self.world, record_camera_jpeg=bag is not None,
                                       context=self.context, parameter_overrides=sim_time)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        nodes = [self.sim_node, *self.stack_nodes]
-        nodes += [FaultRelayNode(target, faults, context=self.context, parameter_overrides=sim_time)
-                  for target, faults in self.relayed.items()]
-        for node in nodes:
-            self.executor.add_node(node)
-        # The recorder drains after the stack, on an executor of its own: its callbacks must not
-        # change the order in which the stack's run within a tick (a recorded run is the same run).
-        self.recorder_executor = SingleThreadedExecutor(context=self.context)
+        for node in [self.sim_node, *self.stack_nodes]:
+            self.graph.add(node)
+        for target, faults in self.relayed.items():
+            self.graph.add(FaultRelayNode(target, faults, context=self.context,
+                                          parameter_overrides=sim_time))
         if bag is not None:
-            recorder = RecorderNode(bag, recorded_topics(), context=self.context, parameter_overrides=sim_time)
-            self.recorder_executor.add_node(recorder)
-            nodes.append(recorder)
-        self.nodes = nodes
-        wait_until_matched(nodes)
+            self.graph.add(RecorderNode(bag, recorded_topics(), context=self.context,
+                                        parameter_overrides=sim_time), recorder=True)
+        self.graph.wait_until_matched()
         self.bridge = next((n for n in self.stack_nodes if hasattr(n, "frames_received")), None)
         self._reports_sent = 0
 
     def _teardown(self) -> None:
-        self.executor.shutdown()
-        self.recorder_executor.shutdown()
-        for node in self.nodes:
-            node.destroy_node()
+        self.graph.close()
         if self._rogue_can is not None:
             self._rogue_can.shutdown()
         self.van_bus.shutdown()
-        rclpy.try_shutdown(context=self.context)
-
-    def _drain(self) -> None:
-        """Run every ready callback until none is left (the lockstep barrier), then record."""
-        drain(self.executor)
-        drain(self.recorder_executor)
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> dict:
@@ -247,7 +205,7 @@ class Simulation:
         wanted = None if (bag is not None or not self.options.ground_truth) else self._wanted_sensors()
         try:
             self.sim_node.publish_clock(0.0)
-            self._drain()
+            self.graph.drain()
             tick = 0
             armed = False
             while True:
@@ -268,7 +226,7 @@ class Simulation:
                     if not (name == "ground_truth_odometry" and "localization" in self._killed):
                         self.sim_node.publish_output(name, reading)
                 self.sim_node.publish_clock(t + self._clock_offset_s(t))
-                self._drain()
+                self.graph.drain()
                 self._record_step(t)
                 if self.options.realtime:
                     time.sleep(max(0.0, wall_start + t - time.monotonic()))
@@ -313,7 +271,7 @@ class Simulation:
         for target in killed - self._killed:
             node = next((n for n in self.stack_nodes if n.get_name() == target), None)
             if node is not None:
-                self._remove(node)
+                self.graph.remove(node)
                 self.stack_nodes.remove(node)
                 self.bridge = None if node is self.bridge else self.bridge
         for target in self._killed - killed:
@@ -321,7 +279,7 @@ class Simulation:
                         None)
             if spec is not None:
                 node = create_nodes([spec], self.parameters, self.context, use_sim_time=True,
-                                    remappings=self.remaps, node_remappings=self.node_remaps)[0]
+                                    node_remappings=self.node_remaps)[0]
                 self.stack_nodes.append(node)
                 self._add(node)
         self._killed = killed
@@ -331,7 +289,7 @@ class Simulation:
                                                 parameter_overrides=self.sim_time)
             self._add(self._rogue_node)
         elif rogue is None and self._rogue_node is not None:
-            self._remove(self._rogue_node)
+            self.graph.remove(self._rogue_node)
             self._rogue_node = None
         rogue_can = next((f for f in active if f.target == "can_commands"), None)
         if rogue_can is not None and self._rogue_can is None:
@@ -344,14 +302,8 @@ class Simulation:
                 self._rogue_frames_sent += self._rogue_can.poll(t_s)
 
     def _add(self, node) -> None:
-        self.executor.add_node(node)
-        self.nodes.append(node)
-        wait_until_matched(self.nodes)
-
-    def _remove(self, node) -> None:
-        self.executor.remove_node(node)
-        node.destroy_node()
-        self.nodes.remove(node)
+        self.graph.add(node)
+        self.graph.wait_until_matched()
 
     def _clock_offset_s(self, t_s: float) -> float:
         return sum(f.value for f in self.stack_faults if f.target == "clock" and f.start_s <= t_s < f.end_s)

@@ -7,9 +7,11 @@ import sys
 import robovan_autonomy
 
 PACKAGE = pathlib.Path(robovan_autonomy.__file__).parent
-# The I/O shells: the nodes, the message conversions, and the tools that run nodes.
-ROS_SHELLS = {"interfaces", "node_utils", "sim.stack_faults", "tools.lockstep", "tools.record",
-              "tools.recorder_node", "tools.regression", "tools.replay", "tools.simulation"}
+# The I/O shells: the nodes, the message conversions, the stack's wiring (topics, node classes)
+# and the tools that run nodes.
+ROS_SHELLS = {"interfaces", "node_utils", "stack", "sim.stack_faults", "tools.lockstep",
+              "tools.node_runner", "tools.record", "tools.recorder_node", "tools.regression",
+              "tools.replay", "tools.simulation"}
 
 
 def core_modules() -> list[str]:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from robovan_autonomy.parameters import load_params_file
-from robovan_autonomy.stack import MODES, STACK, declared_parameters, node_set, params_files
+from robovan_autonomy.stack import (MODES, STACK, STAGES, declared_parameters, node_set,
+                                    params_files)
 
 
 def test_every_node_declares_parameters_and_a_node_class():
@@ -23,6 +24,14 @@ def test_vehicle_mode_runs_the_can_bridge_and_replay_does_not():
 def test_a_stage_fed_from_ground_truth_is_left_out():
     for stage in ("localization", "perception"):
         assert all(s.stage != stage for s in node_set("sim", (stage,)))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_readers_of_a_ground_truth_stage_are_remapped_onto_its_ground_truth(mode):
+    stage = STAGES["localization"]
+    for spec in node_set(mode, ("localization",)):
+        assert (stage.output, stage.ground_truth) in spec.remappings, spec.name
+    assert all(not spec.remappings for spec in node_set(mode))
 
 
 def test_unknown_mode_or_stage_is_refused():

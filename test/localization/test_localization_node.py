@@ -9,18 +9,17 @@ import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Imu, JointState, NavSatFix, NavSatStatus, PointCloud2
 
 from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
-from robovan_autonomy.tools.lockstep import drain
 from robovan_autonomy.localization.localization_node import LocalizationNode
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.sim.scenario import load_scenario
 from robovan_autonomy.sim.simulator_node import SimulatorNode
 from robovan_autonomy.sim.world import STEP_S, SimWorld
+from robovan_autonomy.tools.lockstep import LockstepGraph
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 SCENARIO = "corridor_cruise"
@@ -35,8 +34,8 @@ class Graph:
     def __init__(self):
         scenario = load_scenario(SCENARIO)
         self.world = SimWorld(scenario, load_map(scenario.map_path), load_vehicle_params())
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
+        self.graph = LockstepGraph()
+        self.context = self.graph.context
         sim_time = [Parameter("use_sim_time", value=True)]
         self.sim = SimulatorNode(self.world, record_camera_jpeg=False, context=self.context,
                                  parameter_overrides=sim_time)
@@ -53,13 +52,12 @@ class Graph:
         for topic in (itf.LOCALIZATION_DEBUG_GNSS_ONLY, itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY):
             self.probe.create_subscription(Odometry, topic, lambda m, topic=topic: self.debug.setdefault(
                 topic, []).append(itf.decode_odometry(m)), itf.RELIABLE_QOS)
-        self.executor = SingleThreadedExecutor(context=self.context)
         for node in (self.sim, self.node, self.probe):
-            self.executor.add_node(node)
+            self.graph.add(node)
         self.t = 0.0
 
     def drain(self):
-        drain(self.executor)
+        self.graph.drain()
 
     def tick(self, extra=None):
         self.t = round(self.t + STEP_S, 9)
@@ -75,10 +73,7 @@ class Graph:
         self.drain()
 
     def close(self):
-        self.executor.shutdown()
-        for node in (self.sim, self.node, self.probe):
-            node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+        self.graph.close()
 
 
 def publish_garbage(graph):

@@ -5,7 +5,6 @@ import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import PointCloud2
 from trajectory_msgs.msg import JointTrajectory
@@ -14,16 +13,17 @@ from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.node_utils import ParameterError
 from robovan_autonomy.planning.planner_node import PlannerNode
+from robovan_autonomy.tools.lockstep import LockstepGraph
 
 
 class Graph:
     def __init__(self, **overrides):
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
+        self.graph = LockstepGraph()
+        self.context, self.executor = self.graph.context, self.graph.executor
         params = [Parameter("mission_bays", value=["bay_D"]), Parameter("mission_dwell_s", value=[3.0])]
         params += [Parameter(k, value=v) for k, v in overrides.items()]
-        self.planner = PlannerNode(context=self.context, parameter_overrides=params)
-        self.probe = rclpy.create_node("probe", context=self.context)
+        self.planner = self.graph.add(PlannerNode(context=self.context, parameter_overrides=params))
+        self.probe = self.graph.add(rclpy.create_node("probe", context=self.context))
         self.odometry = self.probe.create_publisher(Odometry, itf.ODOMETRY, itf.RELIABLE_QOS)
         self.objects = self.probe.create_publisher(PointCloud2, itf.OBJECTS, itf.RELIABLE_QOS)
         self.plans, self.diagnostics = [], []
@@ -31,9 +31,6 @@ class Graph:
                                        lambda m: self.plans.append(itf.decode_control_command(m)), itf.RELIABLE_QOS)
         self.probe.create_subscription(DiagnosticArray, itf.DIAGNOSTICS,
                                        lambda m: self.diagnostics.extend(itf.decode_diagnostics(m)), itf.RELIABLE_QOS)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.planner)
-        self.executor.add_node(self.probe)
 
     def now(self):
         return self.probe.get_clock().now().nanoseconds * 1e-9
@@ -54,10 +51,7 @@ class Graph:
         return condition()
 
     def close(self):
-        self.executor.shutdown()
-        self.planner.destroy_node()
-        self.probe.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+        self.graph.close()
 
 
 @pytest.fixture

@@ -26,8 +26,7 @@ def test_solved_problems_are_written_to_the_file_when_the_node_shuts_down(sim_gr
     path = tmp_path / "problems.npz"
     node = plan_for(sim_graph, 1.05, record_mpc_problems=str(path), record_mpc_every=2)
     assert not path.exists()
-    node.destroy_node()
-    sim_graph.nodes.remove(node)
+    sim_graph.remove(node)
     problems = load_problems(path)
     assert len(problems) >= 4  # ~10 cycles, every other one kept
     stamps = [p.stamp_s for p in problems]

@@ -11,12 +11,13 @@ import pytest
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
-from robovan_autonomy.tools.replay import sealed_graph
+from robovan_autonomy.tools.lockstep import sealed_graph
 from robovan_autonomy.tools.simulation import SimOptions, run_simulation
+from robovan_autonomy.stack import STAGES
 
 SIM_SCENARIO = "corridor_cruise"
 SIM_SECONDS = 3.0  # the van is armed at 2 s and pulls away: commands change within the run
-STAGES = ("localization", "perception")
+ALL_STAGES = tuple(STAGES)
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +25,7 @@ def sim_run(tmp_path_factory) -> Path:
     """DIR of a `robovan sim` run: DIR/run/ (rosbag2 MCAP) and the hard link DIR/run.mcap."""
     out = tmp_path_factory.mktemp("sim_run")
     with sealed_graph():
-        run_simulation(SimOptions(scenario=SIM_SCENARIO, out_dir=out, ground_truth=STAGES,
+        run_simulation(SimOptions(scenario=SIM_SCENARIO, out_dir=out, ground_truth=ALL_STAGES,
                                   time_limit_s=SIM_SECONDS, progress=False))
     return out
 

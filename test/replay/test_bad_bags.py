@@ -11,14 +11,15 @@ from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import ConfigError, config_path
 from robovan_autonomy.tools.bag_reader import BagError, BagReader
 from robovan_autonomy.tools.replay import ReplayOptions, run_replay
+from robovan_autonomy.stack import STAGES
 
-STAGES = ("localization", "perception")
+ALL_STAGES = tuple(STAGES)
 VAN_STATUS_TYPE = ("acme_msgs/msg/VanStatus", "float64 speed_mps\nfloat64 steer_rad\n")
 CORRUPT_FROM_S = 1.5
 
 
 def _replay(bag, out, **kwargs):
-    return run_replay(ReplayOptions(bag=bag, out_dir=out, deterministic=True, ground_truth=STAGES, **kwargs))
+    return run_replay(ReplayOptions(bag=bag, out_dir=out, deterministic=True, ground_truth=ALL_STAGES, **kwargs))
 
 
 def test_missing_topic_fails_before_anything_is_written(sim_run, rewrite, tmp_path):

@@ -10,10 +10,12 @@ from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import OutputError
 from robovan_autonomy.tools.bag_reader import BagReader
 from robovan_autonomy.tools.bag_writer import check_replaceable
-from robovan_autonomy.tools.replay import ReplayOptions, run_replay, sealed_graph
+from robovan_autonomy.tools.lockstep import sealed_graph
+from robovan_autonomy.tools.replay import ReplayOptions, run_replay
 from robovan_autonomy.tools.simulation import SimOptions, run_simulation
+from robovan_autonomy.stack import STAGES
 
-STAGES = ("localization", "perception")
+ALL_STAGES = tuple(STAGES)
 
 
 def previous_run(sim_run, tmp_path):
@@ -75,7 +77,7 @@ def test_replay_refuses_an_out_folder_whose_run_holds_other_files_and_keeps_them
 def test_sim_into_the_folder_of_a_previous_run_replaces_its_bag(sim_run, tmp_path):
     out = previous_run(sim_run, tmp_path)
     with sealed_graph():
-        run_simulation(SimOptions(scenario="corridor_cruise", out_dir=out, ground_truth=STAGES,
+        run_simulation(SimOptions(scenario="corridor_cruise", out_dir=out, ground_truth=ALL_STAGES,
                                   time_limit_s=0.5, progress=False))
     with BagReader(out / "run") as reader:
         assert reader.duration_s < 1.0
@@ -84,7 +86,7 @@ def test_sim_into_the_folder_of_a_previous_run_replaces_its_bag(sim_run, tmp_pat
 def test_replay_into_the_folder_of_a_previous_replay_replaces_its_outputs(sim_run, tmp_path):
     out = tmp_path / "out"
     options = ReplayOptions(bag=sim_run / "run", out_dir=out, deterministic=True,
-                            ground_truth=STAGES)
+                            ground_truth=ALL_STAGES)
     first = run_replay(options)
     (out / "run" / "run.mcap").write_bytes(b"a stale output")  # the second replay must replace it
     second = run_replay(options)

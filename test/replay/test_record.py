@@ -10,7 +10,7 @@ from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.tools.bag_reader import BagReader
 from robovan_autonomy.tools.record import RecordOptions, record, subscription_qos
-from robovan_autonomy.tools.replay import sealed_graph
+from robovan_autonomy.tools.lockstep import sealed_graph
 
 MESSAGES_PER_TOPIC = 20
 

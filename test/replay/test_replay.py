@@ -8,10 +8,12 @@ from sensor_msgs.msg import Image
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.tools.bag_reader import BagError, BagReader
-from robovan_autonomy.tools.replay import DETERMINISTIC_OUTPUTS, ReplayOptions, run_replay, sealed_graph
+from robovan_autonomy.tools.lockstep import sealed_graph
+from robovan_autonomy.tools.replay import DETERMINISTIC_OUTPUTS, ReplayOptions, run_replay
+from robovan_autonomy.stack import STAGES
 
 SIM_SCENARIO = "corridor_cruise"
-STAGES = ("localization", "perception")
+ALL_STAGES = tuple(STAGES)
 SENSOR_AND_VEHICLE = (itf.CAMERA_COMPRESSED, itf.CAMERA_INFO, itf.LIDAR_POINTS, itf.GNSS_FIX, itf.IMU_DATA,
                       itf.VEHICLE_STATUS, itf.GROUND_TRUTH_ODOMETRY, itf.GROUND_TRUTH_OBJECTS)
 
@@ -42,7 +44,7 @@ def test_two_deterministic_replays_of_a_sim_run_give_bit_identical_outputs(sim_r
 
 def test_replay_writes_a_rosbag2_folder_its_hard_link_and_a_report(first_replay, tmp_path, sim_run):
     report = run_replay(ReplayOptions(bag=sim_run / "run.mcap", out_dir=tmp_path, deterministic=True,
-                                      ground_truth=STAGES))
+                                      ground_truth=ALL_STAGES))
     assert (tmp_path / "run" / "metadata.yaml").is_file() and (tmp_path / "run.mcap").is_file()
     assert (tmp_path / "report.json").is_file()
     assert report["complete"] and report["run_info"]["scenario"] == SIM_SCENARIO
@@ -51,7 +53,7 @@ def test_replay_writes_a_rosbag2_folder_its_hard_link_and_a_report(first_replay,
 
 def test_replay_with_the_recorded_stages_reproduces_the_recorded_commands(sim_run, tmp_path):
     report = run_replay(ReplayOptions(bag=sim_run / "run", out_dir=tmp_path, deterministic=True,
-                                      ground_truth=STAGES))
+                                      ground_truth=ALL_STAGES))
     divergence = report["commands_vs_recorded"][itf.PLANNING_COMMAND]
     assert divergence["matched_commands"] == report["outputs"][itf.PLANNING_COMMAND]
     assert divergence["speed_diff_mps"]["max"] == 0.0 and divergence["steer_diff_rad"]["max"] == 0.0
@@ -71,7 +73,7 @@ def test_paced_replay_records_to_sqlite3_from_the_stack_threads_and_reports_its_
     with sealed_graph():  # paced replays join the live graph; this one must not meet other tests'
         # Real time: at 4x the 2 s bag took 0.5 s of wall time, and on a busy machine the planner's
         # first plan (route, MPC warm-up) sometimes came after the bag had ended.
-        report = run_replay(ReplayOptions(bag=sim_run / "run", out_dir=tmp_path, rate=1.0, ground_truth=STAGES,
+        report = run_replay(ReplayOptions(bag=sim_run / "run", out_dir=tmp_path, rate=1.0, ground_truth=ALL_STAGES,
                                           storage="sqlite3"))
     assert report["mode"] == "paced" and report["rate"] == 1.0
     assert report["latency"]["schedule_lag_ms"]["count"] > 0
@@ -91,7 +93,7 @@ def test_compressed_camera_is_decoded_for_nodes_that_read_raw_images(sim_run, tm
         return node
 
     report = run_replay(ReplayOptions(bag=sim_run / "run", out_dir=tmp_path, deterministic=True,
-                                      ground_truth=STAGES, extra_nodes=(camera_probe,)))
+                                      ground_truth=ALL_STAGES, extra_nodes=(camera_probe,)))
     with BagReader(sim_run / "run") as reader:
         frames = reader.topics[itf.CAMERA_COMPRESSED].message_count
     assert report["inputs"][itf.CAMERA_IMAGE] == {"from": itf.CAMERA_COMPRESSED,
@@ -113,7 +115,7 @@ def test_an_estimate_published_in_the_replay_is_judged_against_ground_truth(sim_
         return node
 
     report = run_replay(ReplayOptions(bag=sim_run / "run", out_dir=tmp_path, deterministic=True,
-                                      ground_truth=STAGES, extra_nodes=(shifted_localization,)))
+                                      ground_truth=ALL_STAGES, extra_nodes=(shifted_localization,)))
     errors = report["localization"]["position_error_m"]
     assert errors["count"] == report["outputs"][itf.ODOMETRY]
     assert np.isclose(errors["p50"], offset_m, atol=1e-6)
@@ -123,9 +125,9 @@ def test_remap_plays_a_bag_topic_under_the_name_the_stack_reads(sim_run, rewrite
     bag = rewrite(sim_run / "run", tmp_path / "renamed", storage="mcap", keep=SENSOR_AND_VEHICLE,
                   rename={itf.VEHICLE_STATUS: "/van/status"})
     with pytest.raises(BagError) as err:
-        run_replay(ReplayOptions(bag=bag, out_dir=tmp_path / "a", deterministic=True, ground_truth=STAGES))
+        run_replay(ReplayOptions(bag=bag, out_dir=tmp_path / "a", deterministic=True, ground_truth=ALL_STAGES))
     assert err.value.topic == itf.VEHICLE_STATUS
-    report = run_replay(ReplayOptions(bag=bag, out_dir=tmp_path / "b", deterministic=True, ground_truth=STAGES,
+    report = run_replay(ReplayOptions(bag=bag, out_dir=tmp_path / "b", deterministic=True, ground_truth=ALL_STAGES,
                                       remap={"/van/status": itf.VEHICLE_STATUS}))
     assert report["inputs"][itf.VEHICLE_STATUS]["from"] == itf.VEHICLE_STATUS
     assert report["inputs"][itf.VEHICLE_STATUS]["played"] > 0
@@ -143,6 +145,6 @@ def test_outputs_that_break_the_interface_contract_are_counted_in_the_report(sim
         return node
 
     report = run_replay(ReplayOptions(bag=sim_run / "run", out_dir=tmp_path, deterministic=True,
-                                      ground_truth=STAGES, extra_nodes=(wrong_frame_localization,)))
+                                      ground_truth=ALL_STAGES, extra_nodes=(wrong_frame_localization,)))
     assert report["contract_violations"] == {itf.ODOMETRY: report["outputs"][itf.ODOMETRY]}
     assert "skipped" in report["localization"]

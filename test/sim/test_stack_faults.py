@@ -95,10 +95,8 @@ def plan(stamp_s, speed_mps):
 
 
 def add_relay(sim_graph, fault: Fault) -> None:
-    node = FaultRelayNode("planner", [fault], context=sim_graph.context,
-                          parameter_overrides=[Parameter("use_sim_time", value=True)])
-    sim_graph.executor.add_node(node)
-    sim_graph.nodes.append(node)
+    sim_graph.add_node(FaultRelayNode("planner", [fault], context=sim_graph.context,
+                                      parameter_overrides=[Parameter("use_sim_time", value=True)]))
 
 
 def relayed_plans(sim_graph, fault: Fault, until_s: float = 2.0):
@@ -164,7 +162,7 @@ def graph_of(tmp_path):
 
 
 def node_names(simulation) -> set[str]:
-    return {node.get_name() for node in simulation.nodes}
+    return {node.get_name() for node in simulation.graph.nodes}
 
 
 def test_a_node_killed_for_a_while_is_restarted_after_it(graph_of):

@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
@@ -34,6 +33,7 @@ from robovan_autonomy.vehicle import command_follower, command_limits, rvn_dbw
 from robovan_autonomy.vehicle.dbw_bridge_node import DbwBridgeNode
 from robovan_autonomy.vehicle.rvn_dbw import DbwState, FaultCode, Frame, Gear, MsgId
 from robovan_autonomy.vehicle_params import load_vehicle_params
+from robovan_autonomy.tools.lockstep import LockstepGraph
 
 VEHICLE = load_vehicle_params()
 STEP_S = 0.01
@@ -80,19 +80,16 @@ class Lockstep:
     """Bridge + simulated van + sniffer on one virtual bus, clocked together by the test."""
 
     def __init__(self, **overrides):
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
+        self.graph = LockstepGraph()
+        self.context, self.executor = self.graph.context, self.graph.executor
         self.channel = f"dbw_{uuid.uuid4().hex}"
         params = [Parameter("use_sim_time", value=True), Parameter("can_channel", value=self.channel)]
         params += [Parameter(name, value=value) for name, value in overrides.items()]
-        self.bridge = DbwBridgeNode(context=self.context, parameter_overrides=params)
-        self.probe = rclpy.create_node("dbw_probe", context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.bridge)
-        self.executor.add_node(self.probe)
+        self.bridge = self.graph.add(DbwBridgeNode(context=self.context, parameter_overrides=params))
+        self.probe = self.graph.add(rclpy.create_node("dbw_probe", context=self.context))
         self.clock_pub = self.probe.create_publisher(Clock, interfaces.CLOCK, interfaces.CLOCK_QOS)
         # Commands come from a node named as the command gate, numbered as the gate numbers them.
-        self.gate = rclpy.create_node("command_gate", context=self.context)
+        self.gate = self.graph.add(rclpy.create_node("command_gate", context=self.context))
         self.command_pub = self.gate.create_publisher(JointTrajectory, interfaces.CONTROL_COMMAND,
                                                       interfaces.RELIABLE_QOS)
         self.sequence = 0
@@ -119,17 +116,11 @@ class Lockstep:
         self.diagnostics.extend((stamp_s, d) for d in interfaces.decode_diagnostics(msg) if "dbw" in d.name)
 
     def kill_bridge(self):
-        self.executor.remove_node(self.bridge)
-        self.bridge.destroy_node()
+        self.graph.remove(self.bridge)
         self.bridge_alive = False
 
     def close(self):
-        if self.bridge_alive:
-            self.bridge.destroy_node()
-        self.probe.destroy_node()
-        self.gate.destroy_node()
-        self.executor.shutdown()
-        rclpy.shutdown(context=self.context)
+        self.graph.close()
         for bus in (self.van_bus, self.sniffer, self.injector):
             bus.shutdown()
 
@@ -474,16 +465,13 @@ class SeparateProcessVan:
             [sys.executable, "-m", "robovan_autonomy.sim.van_ecu_bus", "--channel", group, "--port", str(port),
              "--hop-limit", "0", "--arm", "--duration-s", "60"],
             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
+        self.graph = LockstepGraph()
+        self.context, self.executor = self.graph.context, self.graph.executor
         self.sniffer = can.Bus(interface="udp_multicast", channel=group, fd=False, port=port, hop_limit=0)
-        self.bridge = DbwBridgeNode(context=self.context, parameter_overrides=[
+        self.bridge = self.graph.add(DbwBridgeNode(context=self.context, parameter_overrides=[
             Parameter("can_interface", value="udp_multicast"), Parameter("can_channel", value=group),
-            Parameter("can_udp_port", value=port), Parameter("can_udp_hop_limit", value=0)])
-        self.probe = rclpy.create_node("dbw_probe", context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.bridge)
-        self.executor.add_node(self.probe)
+            Parameter("can_udp_port", value=port), Parameter("can_udp_hop_limit", value=0)]))
+        self.probe = self.graph.add(rclpy.create_node("dbw_probe", context=self.context))
         self.client = self.probe.create_client(SetBool, interfaces.VEHICLE_ENGAGE)
         self.frames, self.states = [], []
         self.foreign_datagrams = 0
@@ -517,10 +505,7 @@ class SeparateProcessVan:
         self.spin_until(lambda: DbwState.ENGAGED in self.states[-5:] and len(self.frames) >= 200)
 
     def close(self):
-        self.bridge.destroy_node()
-        self.probe.destroy_node()
-        self.executor.shutdown()
-        rclpy.shutdown(context=self.context)
+        self.graph.close()
         self.sniffer.shutdown()
         try:
             self.process.communicate("quit\n", timeout=10)
