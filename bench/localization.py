@@ -22,7 +22,8 @@ from robovan_autonomy.localization.ekf import HISTORY_S, filter_for
 from robovan_autonomy.localization.geodesy import MapFix
 from robovan_autonomy.localization.localizer import Localizer, LocalizerConfig
 from robovan_autonomy.localization.scan_matcher import MAP_SPACING_M, MatcherConfig, ScanMatcher, district_map_cloud
-from robovan_autonomy.mapping.lanelet_map import load_map, resample_polyline
+from robovan_autonomy.geometry import resample_polyline
+from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.sim.district_scene import build_scene
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
 from robovan_autonomy.sim.report import route_polyline

@@ -15,6 +15,12 @@ import yaml
 
 from robovan_autonomy.config_errors import ConfigError, config_path
 
+# The van at rest, as the bridge, the planner, the minimal-risk stop and the supervisor all treat
+# it. Below this speed it counts as stopped, m/s (the speed report resolves 0.001 m/s).
+STANDSTILL_SPEED_MPS = 0.05
+# Brake request that holds a stopped van, m/s²: enough for a loaded van on a 10 % grade.
+STANDSTILL_HOLD_ACCEL_MPS2 = -1.0
+
 
 @dataclasses.dataclass(frozen=True)
 class SensorPose:

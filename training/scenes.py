@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 
 from robovan_autonomy.camera_model import CameraIntrinsics
-from robovan_autonomy.mapping.lanelet_map import DistrictMap, load_map, project_on_polyline
+from robovan_autonomy.geometry import project_on_polyline
+from robovan_autonomy.mapping.lanelet_map import DistrictMap, load_map
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.sim.camera import CameraFrame, CameraRenderer
 from robovan_autonomy.sim.district_scene import build_scene

@@ -27,7 +27,8 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from robovan_autonomy.core_types import LIDAR_FRAME, PoseEstimate
-from robovan_autonomy.mapping.lanelet_map import DistrictMap, project_on_polyline
+from robovan_autonomy.geometry import project_on_polyline
+from robovan_autonomy.mapping.lanelet_map import DistrictMap
 from robovan_autonomy.vehicle_params import SensorPose, VehicleParams
 
 GROUND_PRIOR_TOLERANCE_M = 0.3  # first fit: returns this close to z = 0 (base_link)

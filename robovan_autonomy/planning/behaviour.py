@@ -39,7 +39,7 @@ from collections.abc import Hashable, Mapping
 
 import numpy as np
 
-from robovan_autonomy.mapping.lanelet_map import points_in_polygon
+from robovan_autonomy.geometry import points_in_polygon
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.planning import mpc
 from robovan_autonomy.planning.prediction import (TRACK_FORGET_AFTER_S, Horizon, PathCoordinates,

@@ -74,9 +74,8 @@ from pathlib import Path
 import casadi as ca
 import numpy as np
 
-from robovan_autonomy.vehicle.command_follower import (STANDSTILL_HOLD_ACCEL_MPS2,
-                                                       STANDSTILL_SPEED_MPS)
-from robovan_autonomy.vehicle_params import VehicleParams
+from robovan_autonomy.vehicle_params import (STANDSTILL_HOLD_ACCEL_MPS2, STANDSTILL_SPEED_MPS,
+                                              VehicleParams)
 
 # --- limits and tuning, each with its unit and reason ------------------------------------------
 # Horizon: 40 stages of 0.1 s = 4 s, enough to stop from 11 m/s at the comfort decel plus lag.

@@ -21,11 +21,11 @@ from robovan_autonomy.planning.behaviour import (BehaviourDecision, BehaviourPla
                                                  mpc_obstacles, mpc_reference_path)
 from robovan_autonomy.planning.prediction import Horizon, project_to_path
 from robovan_autonomy.planning.route import ReferencePath, RouteError, plan_route
-from robovan_autonomy.vehicle_params import VehicleParams
+from robovan_autonomy.vehicle_params import (STANDSTILL_HOLD_ACCEL_MPS2, STANDSTILL_SPEED_MPS,
+                                              VehicleParams)
 
 CONTROLLED_STOP_DECEL_MPS2 = 2.0   # comfortable and well inside the MRM's 2.0 m/s² budget
 CONTROLLED_STOP_JERK_MPS3 = 2.0    # the comfort jerk limit, so a stop never jolts
-STANDSTILL_HOLD_ACCEL_MPS2 = -1.0  # brake request that holds the stopped van on a slope
 PROJECTION_WINDOW_M = 40.0         # search for the van's arc length this far around the last one
 MAX_FAILURES_BEFORE_MRM = 3        # consecutive solver failures before a minimal-risk stop is asked
 # The stretch of route handed to the MPC around the van, m: behind it, room for its projection;
@@ -69,7 +69,7 @@ def controlled_stop_schedule(speed_mps: float, steer_rad: float, accel_mps2: flo
     speed = np.empty_like(t)
     a, v = min(accel_mps2, 0.0), max(speed_mps, 0.0)
     for i in range(len(t)):
-        target = -CONTROLLED_STOP_DECEL_MPS2 if v > 0.05 else STANDSTILL_HOLD_ACCEL_MPS2
+        target = -CONTROLLED_STOP_DECEL_MPS2 if v > STANDSTILL_SPEED_MPS else STANDSTILL_HOLD_ACCEL_MPS2
         a = max(a - CONTROLLED_STOP_JERK_MPS3 * step_s, target) if a > target else min(
             a + CONTROLLED_STOP_JERK_MPS3 * step_s, target)
         accel[i], speed[i] = a, v

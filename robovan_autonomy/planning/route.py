@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from robovan_autonomy.mapping.lanelet_map import DistrictMap, Lane, arc_length, points_in_polygon
+from robovan_autonomy.geometry import arc_length, points_in_polygon
+from robovan_autonomy.mapping.lanelet_map import DistrictMap, Lane
 from robovan_autonomy.vehicle_params import VehicleParams, load_vehicle_params
 
 PATH_SPACING_M = 0.5

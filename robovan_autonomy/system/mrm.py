@@ -18,9 +18,9 @@ import math
 import numpy as np
 
 from robovan_autonomy.control_plan import ControlPlan
-from robovan_autonomy.vehicle.command_follower import STANDSTILL_HOLD_ACCEL_MPS2, STANDSTILL_SPEED_MPS
 from robovan_autonomy.vehicle.command_limits import MAX_JERK_FALL_MPS3
-from robovan_autonomy.vehicle_params import VehicleParams
+from robovan_autonomy.vehicle_params import (STANDSTILL_HOLD_ACCEL_MPS2, STANDSTILL_SPEED_MPS,
+                                              VehicleParams)
 
 # The comfortable stop's braking, m/s²: the bound, gentle enough for loose parcels and
 # for the traffic behind, and reachable on any road surface.

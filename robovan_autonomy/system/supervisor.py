@@ -25,7 +25,7 @@ import dataclasses
 import math
 
 from robovan_autonomy.system.modes import OperatingMode
-from robovan_autonomy.vehicle.command_follower import STANDSTILL_SPEED_MPS
+from robovan_autonomy.vehicle_params import STANDSTILL_SPEED_MPS
 
 OK, WARN, ERROR = 0, 1, 2  # diagnostic_msgs levels
 # How far short of the first obstacle a comfortable stop must end to be enough, m.

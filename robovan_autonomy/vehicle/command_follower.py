@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from robovan_autonomy.vehicle_params import STANDSTILL_HOLD_ACCEL_MPS2, STANDSTILL_SPEED_MPS
+
 if TYPE_CHECKING:
     from robovan_autonomy.interfaces import ControlPlan
 
@@ -39,10 +41,6 @@ CONTROLLED_STOP_DECEL_MPS2 = 2.5
 # How fast the controlled stop ramps the brake in, m/s³: ISO 22179's comfort jerk, so a stale
 # planner never startles the traffic behind.
 CONTROLLED_STOP_JERK_MPS3 = 2.5
-# Below this speed the van counts as stopped, m/s (the speed report resolves 0.001 m/s).
-STANDSTILL_SPEED_MPS = 0.05
-# Brake request that holds a stopped van, m/s²: enough for a loaded van on a 10 % grade.
-STANDSTILL_HOLD_ACCEL_MPS2 = -1.0
 # Rolling this fast in standstill hold means the hold failed (slope, glitch): stop again, m/s.
 STANDSTILL_EXIT_SPEED_MPS = 0.5
 # A plan stamped this far in the future is a clock fault, not a plan, s.

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from robovan_autonomy.config_errors import ConfigError
-from robovan_autonomy.mapping.lanelet_map import (DEFAULT_MAP_FILE, load_map, points_in_polygon,
-                                                  project_on_polyline, resample_polyline)
+from robovan_autonomy.geometry import points_in_polygon, project_on_polyline, resample_polyline
+from robovan_autonomy.mapping.lanelet_map import DEFAULT_MAP_FILE, load_map
 
 MIN_LANE_LENGTH_M = 2000.0
 MIN_DESIGN_TURN_RADIUS_M = 8.0

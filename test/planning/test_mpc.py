@@ -8,7 +8,7 @@ import pytest
 from robovan_autonomy.planning.mpc import (COMFORT_JERK_MPS3, STANDSTILL_MAX_DRIVE_MPS2, STATUS_CONVERGED,
                                            STOP_SHORT_M, MpcConfig, MpcPlanner, ObstacleSet, TrackingPath,
                                            VanState, load_problems)
-from robovan_autonomy.vehicle.command_follower import STANDSTILL_HOLD_ACCEL_MPS2
+from robovan_autonomy.vehicle_params import STANDSTILL_HOLD_ACCEL_MPS2
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 CYCLE_S = 0.1          # planner period in these runs

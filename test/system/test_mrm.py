@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from robovan_autonomy.control_plan import ControlPlan
 from robovan_autonomy.system import mrm
-from robovan_autonomy.vehicle.command_follower import STANDSTILL_HOLD_ACCEL_MPS2
+from robovan_autonomy.vehicle_params import STANDSTILL_HOLD_ACCEL_MPS2
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 ACTUATOR = mrm.ActuatorModel.from_vehicle(load_vehicle_params())

@@ -32,7 +32,7 @@ from robovan_autonomy.system.modes import OperatingMode
 from robovan_autonomy.vehicle import command_follower, command_limits, rvn_dbw
 from robovan_autonomy.vehicle.dbw_bridge_node import DbwBridgeNode
 from robovan_autonomy.vehicle.rvn_dbw import DbwState, FaultCode, Frame, Gear, MsgId
-from robovan_autonomy.vehicle_params import load_vehicle_params
+from robovan_autonomy.vehicle_params import STANDSTILL_HOLD_ACCEL_MPS2, load_vehicle_params
 from robovan_autonomy.tools.lockstep import LockstepGraph
 
 VEHICLE = load_vehicle_params()
@@ -320,7 +320,7 @@ def test_controlled_stop_ends_in_a_standstill_hold_in_drive(rig):
     rig.run(3.0)
     _, accel = decode_all(rig.frames, MsgId.ACCEL_CMD)[-1]
     assert rig.van.ecu.plant.speed_mps == pytest.approx(0.0, abs=0.05)
-    assert accel.accel_mps2 == pytest.approx(command_follower.STANDSTILL_HOLD_ACCEL_MPS2)
+    assert accel.accel_mps2 == pytest.approx(STANDSTILL_HOLD_ACCEL_MPS2)
     assert accel.gear is Gear.DRIVE and accel.enable
     assert rig.next_diagnostic().values["follower_state"] == "STANDSTILL_HOLD"
 
