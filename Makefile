@@ -32,7 +32,7 @@ bench: venv
 
 docs: venv
 	$(ROBOVAN) params --markdown > docs/PARAMETERS.md
-	$(ROBOVAN) protocol > docs/CAN_PROTOCOL.md
+	$(ROBOVAN) protocol > docs/RVN_DBW.md
 
 clean:
 	rm -rf $(VENV) runs build install log *.egg-info

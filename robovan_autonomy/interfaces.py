@@ -31,7 +31,7 @@ from robovan_autonomy.core_types import (BASE_LINK_FRAME, CAMERA_FRAME, ERROR, G
 from robovan_autonomy.system.modes import OperatingMode
 
 # ---------------------------------------------------------------------------------------------
-# Topics and services (docs/ARCHITECTURE.md)
+# Topics and services (docs/ARCHITECTURE.md#topic-contract, checked against the nodes)
 # ---------------------------------------------------------------------------------------------
 CAMERA_IMAGE = "/sensing/camera/front/image_raw"
 CAMERA_INFO = "/sensing/camera/front/camera_info"

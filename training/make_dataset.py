@@ -1,6 +1,6 @@
 """Render a detector training set: letterboxed frames and their 2D ground truth.
 
-    PYTHONPATH=. python training/make_dataset.py --frames 4000 --seed 1 --out /tmp/robovan_det/train
+    PYTHONPATH=. python training/make_dataset.py --frames 4000 --seed 1 --out DATASET_DIR
 
 Writes images.npy ((N, H, W, 3) uint8 BGR, already letterboxed to the model input, as the
 detector's pre-processing would), boxes.npy ((M, 8) float32: frame index, class index, x1, y1,

@@ -1,6 +1,6 @@
 """The tiny ONNX model the detector tests load: YOLOv8 layout, two classes, no metadata.
 
-    /tmp/train-venv/bin/python training/make_test_model.py test/perception/data/tiny_two_class.onnx
+    python training/make_test_model.py test/perception/data/tiny_two_class.onnx  # with torch
 
 Input [1, 3, 32, 64], output [1, 4 + 2, 32] (strides 8, one level), random weights: the tests
 give it names and imgsz through a sidecar, or break that sidecar on purpose.

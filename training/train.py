@@ -1,7 +1,7 @@
 """Train the camera detector on rendered frames and export it as a YOLOv8-layout ONNX model.
 
-    /tmp/train-venv/bin/python training/train.py --data /tmp/robovan_det/train \
-        --minutes 35 --out models/robovan_det.onnx
+    python training/train.py --data DATASET_DIR --minutes 35 --out models/robovan_det.onnx
+    # a Python with torch, numpy and onnx; DATASET_DIR from make_dataset.py (models/README.md)
 
 A small anchor-free YOLO-style network written here: a 5-stage conv backbone, an FPN neck and a
 decoupled head on strides 8, 16 and 32. Each anchor point predicts distances to the box sides

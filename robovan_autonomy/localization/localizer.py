@@ -1,19 +1,9 @@
 """The localization pipeline without ROS: screening of every input, initialisation, fusion,
 divergence detection and relocalization, and the confidence figure consumers act on.
 
-Inputs arrive one at a time, in any order across streams; within a stream a stamp must grow
-(an older or repeated one is refused). Anything refused is counted by reason in `rejected` and
-never reaches the filter. The stages:
-
-- INITIALIZING: waits for a GNSS fix and a LiDAR scan close to it in time, then searches the
-  heading (scan_matcher.heading_search) and starts the filter there. Without LiDAR it starts
-  from GNSS alone once two fixes far enough apart give a course.
-- TRACKING / DEGRADED: the EKF runs; each scan is matched from the filter's prediction. The
-  confidence follows the filter's own position and heading uncertainty.
-- LOST: the uncertainty is beyond use, or the estimate diverged: consecutive consistent scan
-  matches refused by the gate, or GNSS refused for long with no scan match to vouch for the
-  estimate. A divergence relocalizes: from GNSS with a heading search when there is a fix, else
-  from the last good scan match.
+Stages INITIALIZING, TRACKING / DEGRADED and LOST, with relocalization after a divergence; every
+refused input is counted by reason in `rejected` and never reaches the filter. What each stage
+does: docs/ARCHITECTURE.md#the-localization-pipeline.
 
 No rclpy here.
 """

@@ -1,23 +1,8 @@
 """LiDAR-to-map matching: a scan in base_link registered against the district's point map.
 
-The reference is the map's own kerb and facade point cloud (`DistrictMap.point_map`), built once
-at start-up and registered with small_gicp's GICP (point and map distributions as local planes),
-which is accurate on the walls a street is made of and needs no ground. The scan loses its ground
-returns (below MIN_POINT_HEIGHT) and is voxel-downsampled before matching.
-
-GICP is held to the plane: small_gicp runs one iteration at a time and each result is projected
-back onto (x, y, yaw) with height, roll and pitch zero, since walls alone leave the height free
-and a free height lets a 6-DoF registration drift and never converge.
-
-The result is a planar pose (x, y, yaw of base_link in map) with a covariance from the GICP
-Hessian: directions the scene does not constrain (along a street canyon whose ends are out of
-sight) come out uncertain, so the filter leans on odometry there. The Hessian of a few thousand
-points treats their errors as independent, which they are not, so it is scaled by
-COVARIANCE_SCALE and floored.
-
-`heading_search` initialises from a GNSS antenna position alone: it tries headings round the
-circle (each with the base_link position that puts the antenna on the fix) and keeps the one
-whose registration fits best.
+small_gicp's GICP against the map's own kerb and facade cloud, held to the plane (x, y, yaw), with
+a covariance from the scaled and floored GICP Hessian; `heading_search` starts from a GNSS fix
+alone. The design and its reasons: docs/ARCHITECTURE.md#lidar-to-map-matching.
 
 No rclpy here: numpy and small_gicp.
 """
@@ -174,8 +159,8 @@ class ScanMatcher:
 
     def _align(self, cloud: small_gicp.PointCloud, guess: np.ndarray, correspondence_m: float,
                iterations: int) -> MatchResult:
-        """GICP held to the plane (see the module docstring), until a step is below the
-        convergence thresholds or `iterations` are done."""
+        """GICP held to the plane (docs/ARCHITECTURE.md#lidar-to-map-matching), until a step is
+        below the convergence thresholds or `iterations` are done."""
         pose, converged, done = np.asarray(guess, dtype=float), False, 0
         while done < iterations and not converged:
             result = small_gicp.align(self.map.cloud, cloud, self.map.tree,

@@ -1,20 +1,7 @@
 """LiDAR obstacles: ground removal, drivable-area filter, grid clustering, oriented boxes.
 
-One scan in, a table of oriented boxes in `map` out, every step vectorised over the scan:
-
-1. Points go to base_link through the LiDAR extrinsic; returns off the van's own body and
-   beyond the clustering range are dropped.
-2. Ground: a least-squares plane through the returns near the expected ground (z = 0 in
-   base_link), refitted once without outliers. A point higher than the ground clearance above
-   the plane is an obstacle point (kerbs, 0.15 m, are not).
-3. Points outside the drivable area (the road surface between the kerbs, widened by a margin
-   that keeps the sidewalk's edge where people step off) are dropped: facades and what stands
-   deep on the sidewalk are not road users.
-4. Obstacle points are binned on a fine grid and 8-connected cells labelled (scipy.ndimage):
-   objects more than about a cell apart are separate clusters.
-5. Each cluster gets the oriented rectangle that best explains an L-shaped outline (Zhang et al.,
-   "Efficient L-shape fitting for vehicle detection using laser scanners", 2017: the search-based
-   closeness criterion), evaluated for every cluster and candidate heading at once.
+One scan in, a table of oriented boxes in `map` out, every step vectorised over the scan; each
+cluster's box is an L-shape fit (Zhang et al., 2017). The steps: docs/ARCHITECTURE.md#lidar-objects.
 """
 from __future__ import annotations
 

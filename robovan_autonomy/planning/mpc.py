@@ -1,67 +1,9 @@
 """Delay-aware model-predictive control core of the planner: CasADi + HPIPM, no ROS.
 
-Model. Kinematic bicycle about the rear axle with first-order actuator lags. State
-x = (x, y, yaw, v, δ, a, δ_cmd, a_cmd, p, σ_safety, σ_comfort, σ_corridor): δ and a are what the
-actuators do, δ_cmd and a_cmd what they are being asked (after their dead time), p the progress
-along the path (the arc length the van starts at, plus the distance it travels). Inputs
-u = (dδ_cmd/dt, da_cmd/dt, σ_safety⁺, σ_comfort⁺, σ_corridor⁺): the command *rates*, so the
-steering-rate and jerk limits are plain bounds on u, and the command limits plain bounds on x.
-Commands are therefore piecewise linear in time, which is what the bridge's CommandFollower
-interpolates. The slack states carry, one stage late, the slack inputs (σ_{k+1} = σ⁺_k), which
-puts every soft constraint of stage k on x_k alone as HPIPM's stage structure wants. Brakes
-stop the van but do not reverse it: the braking part of a fades out in the last
-BRAKE_FADE_TIME_S before standstill, so v ≥ 0 holds in the model itself and a braked, stopped
-van stays stopped. One RK4 step per stage.
-
-Dead times. A command sent at t reaches the steering at t + 0.04 s and the drive at t + 0.08 s.
-The planner keeps what it sent (the send-time schedules of its own plans, overridden by what
-the node reports through record_applied_command) and integrates the measured state forward
-through the longer dead time T_p with those commands; the OCP starts there. Stage k thus sits
-at T_p + k·dt after the measurement, and its δ_cmd / a_cmd are the commands sent T_steer /
-T_accel earlier. For the steering that leaves T_p − T_steer of send time before the new plan
-takes over, covered by the previous plan's schedule (the bridge keeps following it meanwhile),
-which is also what the solution's send schedule repeats there. At standstill the plan starts
-from a released brake (drive beyond STANDSTILL_MAX_DRIVE_MPS2 on record was never applied), the
-send schedule releases the real brake at the comfort jerk, and a plan that stays stopped ramps
-into the bridge's standstill brake request instead of the model's zero.
-
-Cost (Gauss-Newton least squares, exact here because every residual is linear in x, u):
-lateral and heading error to the stage reference, speed error, steering against the path's
-curvature feed-forward, commanded accel, jerk, steering rate (weighted up at low speed so a
-stopped van does not chatter), heavier terminal weights, and exact L1 + small L2 penalties on the
-slacks. Longitudinal position is not tracked: the reference is sampled at the predicted arc
-lengths and speed tracking sets progress; before a stop point the speed reference follows a
-gentle braking profile.
-
-Constraints: |δ_cmd| ≤ max steer, |dδ_cmd/dt| ≤ max steer rate, a_cmd within the comfort
-limits (relaxed near the start when the current command is outside them), |jerk| ≤ comfort jerk
-(hard); soft with σ_corridor (m): rear-axle and front-bumper lateral offsets inside the corridor
-(less half the van width and a clearance; the front bumper's against the path one bumper
-distance on); soft with σ_safety (m): progress p ≤ the stage's stop limit (a stop point that
-moves with a lead's prediction is one per stage) minus the front-bumper offset, and
-clearance to up to K obstacle ellipses per stage (the van as three covering discs, each
-obstacle ellipse grown by the disc radius and a margin; one QP row per obstacle, on the disc
-nearest to it); soft with σ_comfort: |v² tan δ / L| ≤ max lateral accel, v ≤ the path's speed
-never to exceed, and v ≥ 0 at a price far above any safety slack. The corridor has a slack of its own: a stop point or an
-obstacle that cannot be met by braking alone must not buy the van a free swerve out of its
-corridor (sharing one slack, an emergency stop turned into a swerve toward the kerb or the
-parked cars). And the stop bounds the distance travelled, not the projection of the rear axle
-on the path's tangent: with that, angling the van a few degrees "shortened" its way by
-centimetres, which the stop slack's price made worth a swerve whenever braking fell short.
-
-Solver, and why (measured on the shared 2-core box, N = 40, casadi 3.8.2, no JIT): real-time
-iteration of a Gauss-Newton SQP. One SX Function (built once, ~61k VM instructions, ≈0.3 ms)
-returns the whole stage-structured QP, which conic('hpipm') solves with the OCP structure given
-(≈0.9 ms, 3–9 interior-point iterations with the options below). Warm-started from the last
-plan shifted by the elapsed time, one QP per solve is enough (the second SQP step is typically
-< 1e-3); a cold start takes COLD_START_SQP_ITERATIONS. Whole solve with the Python around it:
-≈2 ms median, ≈4.5 ms p99 (bench/mpc.py). Measured and rejected: conic('osqp') 30–90 ms per QP
-and inaccurate; conic('fatrop') went into restoration and died on an internal assertion;
-nlpsol('fatrop') through Opti rejected the layout in structure detection; hpipm's "speed" /
-"robust" modes with CasADi's 1e8 infinity never met their exit test on cold starts; an hpipm
-conic called inside an MX Function segfaults in 3.8.2, so the SQP loop stays in Python
-(≈0.1 ms per iteration); Opti + IPOPT on the same problem (bench/mpc_baseline.py) takes
-≈50–500 ms.
+A kinematic bicycle with actuator lags and dead times, the command rates as inputs, hard command
+limits and soft corridor, stop, obstacle and comfort constraints (each kind with a slack of its
+own), solved by real-time iteration of a Gauss-Newton SQP on HPIPM (≈2 ms median, bench/mpc.py).
+The model, dead times, cost, constraints and why this solver: docs/ARCHITECTURE.md#the-mpc.
 """
 from __future__ import annotations
 

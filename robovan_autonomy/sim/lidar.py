@@ -1,20 +1,8 @@
 """Spinning LiDAR model: vectorised ray casting of the datasheet's beam pattern against a Scene.
 
-Every wall in the scene is vertical, so a ray is split into its horizontal direction and its
-slope dz/dh. The horizontal part meets a wall segment at one horizontal distance t, found once
-per (column, segment) pair in 2D; each beam of the column then only checks whether its height
-z_s + slope·t lies on the wall. Closed solids (buildings, actor parts) also have flat caps: a
-descending beam lands on a top at t_cap = (z_top − z_s)/slope, which is on the solid exactly
-when t_cap lies between the solid's crossing before and its exit crossing along the column. The
-ground z = 0 is analytic. Only the segments a column's azimuth actually sweeps are paired with
-it, and walls that every beam of a column meets cut off what lies behind them.
-
-A level sensor (the van on flat ground) shares t across a column's beams, so the beams that can
-hit a crossing's wall or cap form one run of neighbours, found by bisecting the beam slopes, and
-only those are evaluated. A tilted sensor (roll or pitch in the pose) is exact as well: the beams
-of one column then have slightly different azimuths, so each beam gets its own 2D intersection
-and every (crossing, beam) pair is evaluated (slower).
-The scan is a snapshot at one pose: no motion distortion over the 0.1 s sweep.
+Vertical walls split each ray into one 2D crossing per (column, segment) and a height test per
+beam; caps and the ground are analytic; a level sensor evaluates only the beams that can hit. A
+scan is a snapshot at one pose (no motion distortion). How: docs/ARCHITECTURE.md#the-lidar-model.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The van side of RVN-DBW v1 (docs/CAN_PROTOCOL.md, what the van ECU does) as a pure core.
+"""The van side of RVN-DBW v1 (docs/RVN_DBW.md, what the van ECU does) as a pure core.
 
 The simulator must hold the autonomy stack to the same rules the real van does (engagement,
 overrides, timeouts, end-to-end checks, the ECU's own limits), so the ECU is written from the

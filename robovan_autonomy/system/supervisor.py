@@ -1,22 +1,9 @@
-"""The supervisor's state machine: the operating mode from the van's DBW state and the stack's health.
+"""The supervisor's state machine: the operating mode from the van's DBW state and stack health.
 
-    van MANUAL ─────────────────────────────────────────────────► MANUAL
-    van READY ──────────────────────────────────────────────────► READY
-    van ENGAGED, a fault ───────────────────────────────────────► READY (the gate holds the van)
-    van ENGAGED, all healthy ───────────────────────────────────► AUTONOMOUS
-    AUTONOMOUS, a fault ────────────────────── latch ───────────► MRM_COMFORTABLE_STOP
-    comfortable stop cannot stop in time ──── latch ───────────► MRM_EMERGENCY_STOP
-    AEB, van engaged or already stopping ──── latch ───────────► MRM_EMERGENCY_STOP
-    latched ── a person clears it (service), van at rest, no fault ──► back to the rows above
-
-- A fault is any finding at ERROR level: a stream lost or too old, low localization confidence,
-  a node reporting ERROR (the planner's "minimal-risk stop requested"), the van faulted.
-- While latched the mode stays the stop's, whatever the van reports (silent, faulted), except
-  MANUAL: a driver who took the wheel has the van; the latch still blocks autonomy after.
-- "Cannot stop in time": the distance a comfortable stop needs (plus a margin) exceeds the free
-  distance the AEB's sweep found along the path.
-- A fault while not autonomous is reported, not latched: READY already holds the van still, so
-  an engaged but unhealthy stack never drives off.
+MANUAL and READY follow the van; AUTONOMOUS while it is engaged and the stack healthy. A fault
+while autonomous latches MRM_COMFORTABLE_STOP; an AEB, or a comfortable stop that cannot stop in
+time, latches MRM_EMERGENCY_STOP; a person clears a latch with the van at rest. Every transition
+and its rules: docs/ARCHITECTURE.md#supervisor-modes.
 Pure: no rclpy.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The RVN-DBW v1 reference, docs/CAN_PROTOCOL.md, written from what the code runs on: the DBC
+"""The RVN-DBW v1 reference, docs/RVN_DBW.md, written from what the code runs on: the DBC
 (frames, signals, periods, value tables), the codec's end-to-end and behaviour constants and the
 van's limits. Generated, so the document cannot say something the bridge and the simulated van
 ECU do not do (`robovan protocol`, checked by the test suite)."""
@@ -54,6 +54,11 @@ def protocol_markdown(vehicle: VehicleParams) -> str:
         "(`robovan_autonomy/vehicle/rvn_dbw.py`) and `config/vehicle.yaml`; `make docs` refreshes it.",
         "The DBW bridge (`vehicle/dbw_bridge_node.py`) and the simulator's van ECU (`sim/van_ecu.py`)",
         "both speak it through that one codec.",
+        "",
+        "The DBC, [`config/vehicle/robovan_dbw.dbc`](../config/vehicle/robovan_dbw.dbc), is the",
+        "machine-readable half of this reference: frames, signals, periods and value tables for",
+        "cantools or any other DBC tool. This page also spells out the end-to-end protection and",
+        "what each side of the bus does.",
         "",
         "## Bus and end-to-end protection",
         "",

@@ -2,7 +2,7 @@
 
 Pure Python on purpose (no python-can): the DBW bridge, the simulated van ECU and offline tools
 all speak through this module, so both ends of the bus share one implementation of the contract
-(docs/CAN_PROTOCOL.md, generated from the DBC and this module). Frame layout (ids, bit positions,
+(docs/RVN_DBW.md, generated from the DBC and this module). Frame layout (ids, bit positions,
 scales, ranges, periods, enum tables) is read from config/vehicle/robovan_dbw.dbc through
 cantools; this module adds the field names, the end-to-end protection and the ECU's behaviour
 numbers, and refuses to load a DBC that disagrees with it.
