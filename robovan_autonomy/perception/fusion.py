@@ -232,7 +232,7 @@ def match_detections(tracker: Tracker, pose: PoseEstimate, projection: CameraPro
               & (centre_px[:, None, 1] >= d[None, :, 1]) & (centre_px[:, None, 1] <= d[None, :, 3]) & sliver)
     # Only where the classes agree (or the track's shape tells none): a person in the gap between
     # two parked cars projects inside the cars' boxes, and their votes turned the person into a car.
-    current = np.array([tracker.class_of(tracks[i]) for i in index])
+    current = np.array([tracks[i].class_id for i in index])
     inside &= (current[:, None] == int(ObjectClass.UNKNOWN)) | (current[:, None] == detections.class_id[None, :])
     iou = np.maximum(iou, np.where(inside, CENTRE_INSIDE_SCORE, 0.0))
     centres_base = (np.column_stack([states[index, :2], states[index, 2]]) - translation) @ rotation

@@ -110,8 +110,30 @@ class Track:
         return best if self.evidence[best] >= CLASS_VOTE_THRESHOLD else None
 
     @property
+    def class_id(self) -> int:
+        """The track's class: the camera's, once its votes settle; until then the shape's."""
+        voted = self.camera_class
+        return self._shape_class() if voted is None else voted
+
+    def _shape_class(self) -> int:
+        """Shape, and motion where it tells: a box moving across its longer side is the rear or
+        front face of a vehicle (a cyclist, just as long, rides along it)."""
+        length, width, height = self.size_m
+        if length >= FACE_MIN_LENGTH_M and self.speed_mps >= COURSE_MIN_SPEED_MPS:
+            across = abs(math.sin(math.atan2(self.x[3], self.x[2]) - self.yaw_rad))
+            if across > math.sin(math.radians(60.0)):
+                return int(ObjectClass.VAN_TRUCK if height > VAN_MIN_HEIGHT_M else ObjectClass.CAR)
+        return shape_class(length, width, height)
+
+    @property
     def person(self) -> bool:
-        """The camera says pedestrian or cyclist (a box's shape alone does not: car fragments)."""
+        """A pedestrian or cyclist, by the camera or by shape."""
+        return self.class_id in PEOPLE
+
+    @property
+    def person_by_camera(self) -> bool:
+        """A person the camera has classed. What needs certainty asks for this: a box's shape
+        alone does not make a person (a car's fragment is often cyclist-sized)."""
         return self.camera_class in PEOPLE
 
     @property
@@ -130,7 +152,7 @@ class Track:
         few seconds where a late one costs a life; a person's box does not grow as more of them
         is seen, so three hits (camera placements count) do. (A box's shape alone does not make a
         person: a car's fragment is often cyclist-sized.)"""
-        if self.person:
+        if self.person_by_camera:
             self.believed = self.hits >= PERSON_VELOCITY_MIN_HITS
             return
         if self.hits < VELOCITY_MIN_HITS:
@@ -183,20 +205,6 @@ class Tracker:
         self._next_id = 1
 
     # -- class ----------------------------------------------------------------------------------
-    def class_of(self, track: Track) -> int:
-        voted = track.camera_class
-        return self._shape_class(track) if voted is None else voted
-
-    def _shape_class(self, track: Track) -> int:
-        """Shape, and motion where it tells: a box moving across its longer side is the rear or
-        front face of a vehicle (a cyclist, just as long, rides along it)."""
-        length, width, height = track.size_m
-        if length >= FACE_MIN_LENGTH_M and track.speed_mps >= COURSE_MIN_SPEED_MPS:
-            across = abs(math.sin(math.atan2(track.x[3], track.x[2]) - track.yaw_rad))
-            if across > math.sin(math.radians(60.0)):
-                return int(ObjectClass.VAN_TRUCK if height > VAN_MIN_HEIGHT_M else ObjectClass.CAR)
-        return shape_class(length, width, height)
-
     def vote(self, track: Track, class_id: int, score: float) -> None:
         """A camera detection of class_id (with its score) matched this track."""
         track.evidence *= CLASS_VOTE_DECAY
@@ -205,7 +213,7 @@ class Tracker:
 
     def box_size(self, track: Track) -> np.ndarray:
         """Length, width, height reported: the largest seen, at least the class's typical size."""
-        cls = self.class_of(track)
+        cls = track.class_id
         if cls in CLASS_SIZE_M:
             return np.maximum(track.size_m, CLASS_SIZE_M[cls][0])
         return track.size_m.copy()
@@ -214,7 +222,7 @@ class Tracker:
         """Length and width a box is grown to before its centre is taken: a vehicle's (its unseen
         far side is still there); none for a person, whose box is its returns and whose heading,
         until it moves, is a guess that would swing a cyclist's centre about."""
-        return np.zeros(2) if self.class_of(track) in PEOPLE else self.box_size(track)[:2]
+        return np.zeros(2) if track.person else self.box_size(track)[:2]
 
     # -- Kalman ---------------------------------------------------------------------------------
     def predict(self, t_s: float) -> None:
@@ -280,7 +288,7 @@ class Tracker:
             # A box longer than any person (cyclists included: the camera mixes the two up) is a
             # car, or a person merged with one: its centre is not the person's (the camera places
             # them apart, `update_point`).
-            person = np.array([t.person for t in self.tracks])
+            person = np.array([t.person_by_camera for t in self.tracks])
             fits = ~person[:, None] | (np.maximum(boxes.length_m, boxes.width_m) <= PERSON_MAX_LENGTH_M)[None, :]
             cost = np.where((distance <= gate) & fits, np.linalg.norm(implied - predicted[:, None, :], axis=2), 1e6)
             rows, cols = linear_sum_assignment(cost)
@@ -319,7 +327,7 @@ class Tracker:
         yaw_m, length_m, width_m = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
                                                  float(boxes.width_m[c]))
         if min(length_m, width_m) <= FACE_MAX_DEPTH_M and math.isfinite(track.lane_yaw_rad) \
-                and self.class_of(track) in VEHICLE_CLASSES:
+                and track.class_id in VEHICLE_CLASSES:
             # One face seen: which side of the vehicle it is, the lane says.
             yaw_m, length_m, width_m = min(
                 [(yaw_m, length_m, width_m), (yaw_m + math.pi / 2.0, width_m, length_m)],
@@ -335,14 +343,14 @@ class Tracker:
             track.hits += 1
             track.last_hit_s = t_s
             return
-        if track.speed_mps >= COURSE_MIN_SPEED_MPS and self.class_of(track) != ObjectClass.PEDESTRIAN:
+        if track.speed_mps >= COURSE_MIN_SPEED_MPS and track.class_id != ObjectClass.PEDESTRIAN:
             course = math.atan2(track.x[3], track.x[2])
             yaw_m = track.yaw_rad + float(wrap_angle(2.0 * (course - track.yaw_rad))) / 2.0
         turn = wrap_angle(yaw_m - track.yaw_rad)
         track.yaw_rad = float(wrap_angle(track.yaw_rad + YAW_SMOOTHING * turn))
         lane_offset = float(wrap_angle(2.0 * (track.yaw_rad - track.lane_yaw_rad))) / 2.0
         if abs(lane_offset) <= LANE_SNAP_RAD and track.speed_mps < COURSE_MIN_SPEED_MPS \
-                and self.class_of(track) in VEHICLE_CLASSES:
+                and track.class_id in VEHICLE_CLASSES:
             # A standing vehicle this close to the lane's heading stands along it (parked): the
             # box fit's few degrees would tilt a 4.5 m box into the lane beside it.
             track.yaw_rad = float(wrap_angle(track.yaw_rad - lane_offset))
@@ -365,8 +373,8 @@ class Tracker:
         anchored = anchored_centre(centre, track.yaw_rad, seen, track.anchor_lw_m, boxes.sensor_xy)
         # A track that grew (more of the object seen, or its class known) moved the centre its box
         # stands for, not the object: the track's centre moves with it, so no velocity comes of it.
-        cls_now = self.class_of(track)
-        track.x[:2] += (far * (track.anchor_lw_m - before) / 2.0) @ box_axes(track.yaw_rad)
+        cls_now = track.class_id
+        track.x[:2] = grown_centre(track.x[:2], track.yaw_rad, far, track.anchor_lw_m - before)
         centre = anchored
         sight = centre - boxes.sensor_xy
         distance = float(np.hypot(*sight))
@@ -380,16 +388,16 @@ class Tracker:
         # A box whose visible extent changed since the last scan (an occluder uncovering it, far
         # returns filling in) moved its centre by up to that much without the object moving.
         # Not so for people: a walker's box is about as small as its returns, whatever is seen.
-        reshaped = np.zeros(2) if track.seen_lw_m is None or track.person else np.abs(seen - track.seen_lw_m)
+        reshaped = np.zeros(2) if track.seen_lw_m is None or track.person_by_camera else np.abs(seen - track.seen_lw_m)
         # So did one whose hidden side changed (the van coming alongside a parked car whose ends
         # it now sees both of): the grown part moved to the other side, or went.
-        if track.far_lw is not None and not track.person:
+        if track.far_lw is not None and not track.person_by_camera:
             reshaped += np.abs(far - track.far_lw) * np.maximum(track.anchor_lw_m - seen, 0.0) / 2.0
         track.seen_lw_m, track.far_lw = seen, far
         sigma = cfg.position_sigma_m + spread + sparse + float(reshaped.max())
         r = np.eye(2) * sigma ** 2
         face = self._face(track, seen, sight, float(boxes.clearance_m[c]))
-        if face is None and not track.person and distance > 0.0 and \
+        if face is None and not track.person_by_camera and distance > 0.0 and \
                 across_sight_m(track.yaw_rad, seen, sight / distance) < EDGE_ON_MAX_ACROSS_M:
             # Seen edge-on: its returns are where the beams happen to graze a surface nearly
             # along the line of sight (a parked car's flank), not a feature of the object, and
@@ -472,7 +480,7 @@ class Tracker:
         never dropped this way: one standing at a car's flank is no part of it."""
         if len(self.tracks) < 2:
             return
-        vehicle = np.array([self.class_of(t) not in PEOPLE for t in self.tracks])
+        vehicle = np.array([not t.person for t in self.tracks])
         centres = np.array([t.x[:2] for t in self.tracks])
         sizes = np.array([self.box_size(t)[:2] for t in self.tracks])
         yaws = np.array([t.yaw_rad for t in self.tracks])
@@ -498,7 +506,7 @@ class Tracker:
         for track in self.tracks:
             d = float(np.hypot(*(track.x[:2] - xy)))
             # Pedestrian or cyclist alike: the camera mixes the two up, frame to frame.
-            if d < best_d and self.class_of(track) in PEOPLE:
+            if d < best_d and track.person:
                 best, best_d = track, d
         if best is None:
             p = np.diag([sigma_m ** 2, sigma_m ** 2, self.config.initial_speed_sigma_mps ** 2,
@@ -527,7 +535,7 @@ class Tracker:
             vx, vy = track.velocity_mps
             table[i] = (track.x[0], track.x[1], track.z_m, track.yaw_rad, length, width,
                         height, vx, vy, min(1.0, track.hits / (2.0 * self.config.confirm_hits)),
-                        self.class_of(track), track.track_id)
+                        track.class_id, track.track_id)
         return table
 
     def predict_paths(self, horizon_s: float, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -587,9 +595,17 @@ def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw: np.ndarr
 
     Along each box axis where the object is larger than what was measured, the unseen part lies
     on the far side from the sensor, so the centre moves half the difference away from it."""
-    grow = np.maximum(np.asarray(size_lw, float) - np.asarray(measured_lw, float), 0.0) / 2.0
-    far = far_sides(centre_xy, yaw_rad, sensor_xy, measured_lw)
-    return np.asarray(centre_xy, float) + (far * grow) @ box_axes(yaw_rad)
+    growth = np.maximum(np.asarray(size_lw, float) - np.asarray(measured_lw, float), 0.0)
+    return grown_centre(centre_xy, yaw_rad, far_sides(centre_xy, yaw_rad, sensor_xy, measured_lw),
+                        growth)
+
+
+def grown_centre(centre_xy: np.ndarray, yaw_rad: float, far: np.ndarray,
+                 growth_lw: np.ndarray) -> np.ndarray:
+    """The one re-centring rule: a box that grows by growth_lw (length, width) grows on its far
+    sides (`far_side`), so its centre moves half the growth away from the sensor along each axis.
+    It places a measured box's centre for its object's size, and moves a track that grew."""
+    return np.asarray(centre_xy, float) + (far * np.asarray(growth_lw, float) / 2.0) @ box_axes(yaw_rad)
 
 
 def box_axes(yaw_rad: float) -> np.ndarray:

@@ -101,7 +101,7 @@ def test_a_lidar_track_seen_by_the_camera_takes_the_cameras_class(detector):
         outputs = p.process()
     objects = outputs[-1].objects
     assert len(objects) == 1
-    assert p.tracker.class_of(p.tracker.tracks[0]) != shape_class(*p.tracker.tracks[0].size_m)
+    assert p.tracker.tracks[0].class_id != shape_class(*p.tracker.tracks[0].size_m)
     assert objects["class_id"][0] == ObjectClass.VAN_TRUCK
     assert abs(objects["x"][0] - (16.0 + 4.0 * 11 / 15.0)) < 1.0
 
@@ -126,7 +126,7 @@ def test_a_person_takes_no_vote_from_a_car_box_it_only_lies_inside():
     half = 2.0 * (x1 - x0)  # a car-wide box around the walker, standing where the walker stands
     car = Detections(np.array([[x0 - half, y0 - 0.3 * (y1 - y0), x1 + half, y1]]), np.array([0.9]),
                      np.array([int(ObjectClass.CAR)]))
-    assert tracker.class_of(walker) == ObjectClass.PEDESTRIAN  # by its shape; no camera vote yet
+    assert walker.class_id == ObjectClass.PEDESTRIAN  # by its shape; no camera vote yet
     assert match_detections(tracker, pose(0.2), projection, car, FusionConfig()) == []
     walker.size_m[:] = 2.0  # a shape that tells no class: the car box may claim it
     assert len(match_detections(tracker, pose(0.2), projection, car, FusionConfig())) == 1
