@@ -112,6 +112,13 @@ class SimClockGraph:
         self.graph.close()
 
 
+def pytest_collection_modifyitems(items):
+    """A test that reads a closed-loop recording (the `sim_run` fixture) is as slow as the run."""
+    for item in items:
+        if "sim_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def sim_graph():
     graph = SimClockGraph()

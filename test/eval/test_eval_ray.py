@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from robovan_autonomy.cli import main
@@ -30,6 +31,7 @@ def summary(out):
     return json.loads((Path(out) / "summary.json").read_text())
 
 
+@pytest.mark.slow
 def test_two_workers_run_side_by_side_without_seeing_each_other(tmp_path):
     """The same scenario twice at once: with DDS cross-talk each run's bridge would see the other's
     command gate (a second writer: a minimal-risk stop) and their drives would differ."""
@@ -46,6 +48,7 @@ def test_two_workers_run_side_by_side_without_seeing_each_other(tmp_path):
     assert (a["x"], a["speed_mps"]) == (b["x"], b["speed_mps"])
 
 
+@pytest.mark.slow
 def test_a_run_past_its_wall_budget_is_killed_and_recorded_as_an_error(tmp_path):
     out = tmp_path / "out"
     main(["eval", "--workers", "2", "--out", str(out), "--run-timeout", "3",
@@ -81,6 +84,7 @@ def _simulating_worker(driver: subprocess.Popen) -> int | None:
     return None
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_is_an_error_row_and_the_other_runs_finish(tmp_path):
     out = tmp_path / "out"
     driver = subprocess.Popen(

@@ -6,6 +6,8 @@ import pytest
 
 from robovan_autonomy.tools.simulation import SimOptions, Simulation
 
+pytestmark = pytest.mark.slow  # closed-loop runs of the whole stack
+
 GROUND_TRUTH = ("localization", "perception")
 
 

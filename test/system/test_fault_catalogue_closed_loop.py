@@ -10,6 +10,8 @@ import pytest
 
 from robovan_autonomy.tools.simulation import SimOptions, Simulation
 
+pytestmark = pytest.mark.slow  # closed-loop runs of the whole stack
+
 GROUND_TRUTH = ("localization", "perception")
 END_S = 21.0  # a comfortable stop from 40 km/h, begun at 14 s, ends by 20.5 s
 MAX_DETECTION_S = 0.5

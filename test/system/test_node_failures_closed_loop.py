@@ -6,6 +6,8 @@ from robovan_autonomy.sim.scenario import Fault
 from robovan_autonomy.system import mrm
 from robovan_autonomy.tools.simulation import SimOptions, Simulation
 
+pytestmark = pytest.mark.slow  # closed-loop runs of the whole stack
+
 GROUND_TRUTH = ("localization", "perception")
 FAULT_AT_S = 14.0  # the van cruises at the limit by then
 END_S = 24.0       # a comfortable stop from 40 km/h needs ~6.5 s
