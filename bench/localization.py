@@ -26,7 +26,7 @@ from robovan_autonomy.geometry import resample_polyline
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.sim.district_scene import build_scene
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
-from robovan_autonomy.sim.report import route_polyline
+from robovan_autonomy.sim.report.inputs import route_polyline
 from robovan_autonomy.sim.scenario import load_scenario
 from robovan_autonomy.sim.scene import Pose3
 from robovan_autonomy.vehicle_params import load_vehicle_params

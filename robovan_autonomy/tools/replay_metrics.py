@@ -1,9 +1,9 @@
 """The figures of a replay report, from plain arrays (the replay decodes the bags).
 
 Localization and perception are judged against the bag's recorded ground truth with the
-simulator report's rules (sim/report.py: match distance, perception range), so a replay and the
-run it came from give comparable numbers. Planner and latency figures need only the stack's
-outputs, so every bag gets them.
+simulator report's rules (sim/report/metrics.py: match distance, perception range), so a replay
+and the run it came from give comparable numbers. Planner and latency figures need only the
+stack's outputs, so every bag gets them.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from robovan_autonomy.geometry import wrap_angle
-from robovan_autonomy.sim.report import MATCH_DISTANCE_M, PERCEPTION_RANGE_M
+from robovan_autonomy.sim.report.metrics import MATCH_DISTANCE_M, PERCEPTION_RANGE_M
 
 MAX_TRUTH_OFFSET_S = 0.05   # ground-truth objects come at 10 Hz: half a period is "the same instant"
 STAMP_MATCH_S = 1e-6        # commands of the replay and of the recording match when stamped alike

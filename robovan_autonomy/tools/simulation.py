@@ -33,7 +33,10 @@ from rclpy.parameter import Parameter
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.planning.planner_node import MISSION_COMPLETE_MESSAGE
-from robovan_autonomy.sim.report import MapFeatures, RunRecorder, VanTruth, judge, write_report_png
+from robovan_autonomy.sim.report.inputs import MapFeatures, VanTruth
+from robovan_autonomy.sim.report.judge import judge
+from robovan_autonomy.sim.report.plot import write_report_png
+from robovan_autonomy.sim.report.recorder import RunRecorder
 from robovan_autonomy.sim.scenario import Scenario, check_against_map, load_scenario
 from robovan_autonomy.sim.simulator_node import SimulatorNode
 from robovan_autonomy.sim.stack_faults import (FAULTED_PREFIX, FaultRelayNode, RogueCanTransmitter,

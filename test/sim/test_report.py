@@ -8,9 +8,11 @@ import pytest
 
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.sim.actors import ActorState
-from robovan_autonomy.sim.report import (PENALTIES, MapFeatures, RunRecorder, VanTruth, box_corners,
-                                         driving_score, polygons_overlap, project_to_polyline,
-                                         write_report_png)
+from robovan_autonomy.sim.report.geometry import box_corners, polygons_overlap, project_to_polyline
+from robovan_autonomy.sim.report.inputs import MapFeatures, VanTruth
+from robovan_autonomy.sim.report.judge import PENALTIES, driving_score
+from robovan_autonomy.sim.report.plot import write_report_png
+from robovan_autonomy.sim.report.recorder import RunRecorder
 from robovan_autonomy.sim.scenario import OUTCOMES, Scenario, StartPose, Stop, SuccessCriteria
 from robovan_autonomy.vehicle_params import load_vehicle_params
 

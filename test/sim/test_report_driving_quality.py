@@ -6,7 +6,8 @@ import numpy as np
 
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.sim.actors import ActorState
-from robovan_autonomy.sim.report import MapFeatures, RunRecorder, VanTruth
+from robovan_autonomy.sim.report.inputs import MapFeatures, VanTruth
+from robovan_autonomy.sim.report.recorder import RunRecorder
 from robovan_autonomy.sim.scenario import Fault, Scenario, StartPose, Stop, SuccessCriteria
 from robovan_autonomy.vehicle_params import load_vehicle_params
 

@@ -5,7 +5,9 @@ import math
 
 import pytest
 
-from robovan_autonomy.sim.report import RunRecorder, VanTruth, write_report_png
+from robovan_autonomy.sim.report.inputs import VanTruth
+from robovan_autonomy.sim.report.plot import write_report_png
+from robovan_autonomy.sim.report.recorder import RunRecorder
 from robovan_autonomy.sim.scenario import Scenario, StartPose, Stop, SuccessCriteria
 from robovan_autonomy.vehicle_params import load_vehicle_params
 

@@ -1,7 +1,9 @@
 """The run report's fault_response: from each injected fault to the van at rest for good."""
 import dataclasses
 
-from robovan_autonomy.sim.report import RunRecorder, VanTruth, judge
+from robovan_autonomy.sim.report.inputs import VanTruth
+from robovan_autonomy.sim.report.judge import judge
+from robovan_autonomy.sim.report.recorder import RunRecorder
 from robovan_autonomy.sim.scenario import Fault, Scenario, StartPose, Stop, SuccessCriteria
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
