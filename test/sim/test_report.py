@@ -8,7 +8,7 @@ import pytest
 
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.sim.actors import ActorState
-from robovan_autonomy.sim.report.geometry import box_corners, polygons_overlap, project_to_polyline
+from robovan_autonomy.geometry import box_corners, polygons_overlap, project_to_polyline
 from robovan_autonomy.sim.report.inputs import MapFeatures, VanTruth
 from robovan_autonomy.sim.report.judge import PENALTIES, driving_score
 from robovan_autonomy.sim.report.plot import write_report_png

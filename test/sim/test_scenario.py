@@ -8,7 +8,7 @@ import yaml
 
 from robovan_autonomy.config_errors import ConfigError
 from robovan_autonomy.mapping.lanelet_map import load_map
-from robovan_autonomy.sim.report.geometry import box_corners, polygons_overlap, transform_points
+from robovan_autonomy.geometry import box_corners, polygons_overlap, transform_points
 from robovan_autonomy.sim.report.inputs import MapFeatures
 from robovan_autonomy.sim.scenario import (ACTOR_TYPES, README_PATH, SCENARIO_DIR, list_scenarios,
                                            load_scenario, render_readme, start_pose_in_map,

@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
-from robovan_autonomy.geometry import wrap_angle
+from robovan_autonomy.geometry import (box_corners, points_in_convex, polygons_overlap,
+                                       project_to_polyline, segments_intersect, transform_points,
+                                       wrap_angle)
 from robovan_autonomy.perception.classes import ObjectClass
-from robovan_autonomy.sim.report.geometry import (box_corners, points_in_convex, polygons_overlap,
-                                                  project_to_polyline, segments_intersect,
-                                                  transform_points)
 
 if TYPE_CHECKING:
     from robovan_autonomy.sim.report.recorder import RunRecorder

@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from robovan_autonomy.sim.report.geometry import box_corners
+from robovan_autonomy.geometry import box_corners
 from robovan_autonomy.sim.report.inputs import MapFeatures
 
 ERROR_LINEAR_BELOW_M = 0.1  # error axis: linear to 10 cm, logarithmic above (drifting baselines)
