@@ -145,17 +145,25 @@ def wait_until_matched(nodes: list[Node], timeout_s: float = MATCH_TIMEOUT_S) ->
 
 def drain(executor: Executor, max_callbacks: int = MAX_CALLBACKS_PER_DRAIN) -> None:
     """Run every ready callback until none is left and no timer is due: the lockstep barrier.
-    In-process DDS delivers inside publish(), so what a callback publishes is ready before this
-    returns. A timer that fell due when its node's /clock callback ran may be missing from the
-    wait that ends the batch; it is waited for, so it runs in this tick, not a random later one."""
+
+    In-process DDS delivers inside publish(), so what a callback publishes is ready at once; but
+    rclpy's executor hands out one wait's batch of ready callbacks and then reports a timeout,
+    whatever those callbacks published. After a batch that ran anything, another wait is made,
+    so a chain of callbacks (a scan, its objects, the plan they change) runs to its end in this
+    tick. A timer that fell due when its node's /clock callback ran may be missing from the wait
+    that ends the batch; it is waited for too, so it runs in this tick, not a random later one."""
+    ran = False
     for _ in range(max_callbacks):
         try:
             handler, _, _ = executor.wait_for_ready_callbacks(timeout_sec=0.0)
         except TimeoutException:
-            if not any(_due(timer) for node in executor.get_nodes() for timer in node.timers):
+            if not ran and not any(_due(timer) for node in executor.get_nodes()
+                                   for timer in node.timers):
                 return
+            ran = False
             continue
         handler()
+        ran = True
         if handler.exception() is not None:
             raise handler.exception()
 

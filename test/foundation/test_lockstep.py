@@ -1,44 +1,81 @@
-"""The lockstep graph starts with every writer matched: no first message is lost to DDS timing."""
+"""The lockstep graph starts with every writer matched, runs a tick to its end in one drain,
+records after the stack, and tears down once."""
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 
-from robovan_autonomy.tools.lockstep import unmatched, wait_until_matched
+from robovan_autonomy.tools.lockstep import LockstepGraph, unmatched
+
+
+def chatter(graph: LockstepGraph, readers: int, recorder: bool = False):
+    writer = graph.add(rclpy.create_node("writer", context=graph.context))
+    received = []
+    for i in range(readers):
+        node = graph.add(rclpy.create_node(f"reader_{i}", context=graph.context))
+        node.create_subscription(String, "/chatter", lambda m: received.append(("stack", m.data)), 10)
+    if recorder:
+        node = graph.add(rclpy.create_node("recorder", context=graph.context), recorder=True)
+        node.create_subscription(String, "/chatter", lambda m: received.append(("recorder", m.data)),
+                                 10)
+    return writer.create_publisher(String, "/chatter", 10), received
 
 
 def test_the_first_message_after_matching_reaches_every_reader():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    try:
-        writer = rclpy.create_node("writer", context=context)
-        readers = [rclpy.create_node(f"reader_{i}", context=context) for i in range(5)]
-        received = []
-        for reader in readers:
-            reader.create_subscription(String, "/chatter", received.append, 10)
-        publisher = writer.create_publisher(String, "/chatter", 10)
-        nodes = [writer, *readers]
-        wait_until_matched(nodes)
-        assert unmatched(nodes) == [] and publisher.get_subscription_count() == 5
+    with LockstepGraph() as graph:
+        publisher, received = chatter(graph, readers=5)
+        graph.wait_until_matched()
+        assert unmatched(graph.nodes) == [] and publisher.get_subscription_count() == 5
         publisher.publish(String(data="first"))
-        executor = SingleThreadedExecutor(context=context)
-        for node in nodes:
-            executor.add_node(node)
-        for _ in range(10):
-            executor.spin_once(timeout_sec=0.0)
-        assert [m.data for m in received] == ["first"] * 5
-    finally:
-        rclpy.try_shutdown(context=context)
+        graph.drain()
+        assert received == [("stack", "first")] * 5
+
+
+def test_what_a_callback_publishes_is_delivered_within_the_same_drain():
+    with LockstepGraph() as graph:
+        _, received = chatter(graph, readers=1)
+        relay = graph.add(rclpy.create_node("relay", context=graph.context))
+        echo = relay.create_publisher(String, "/chatter", 10)
+        relay.create_subscription(String, "/ping", lambda m: echo.publish(String(data=m.data)), 10)
+        ping = graph.add(rclpy.create_node("pinger", context=graph.context)).create_publisher(
+            String, "/ping", 10)
+        graph.wait_until_matched()
+        ping.publish(String(data="pong"))
+        graph.drain()
+        assert ("stack", "pong") in received
+
+
+def test_the_recorder_runs_after_the_stack_in_a_tick():
+    with LockstepGraph() as graph:
+        publisher, received = chatter(graph, readers=2, recorder=True)
+        graph.wait_until_matched()
+        publisher.publish(String(data="tick"))
+        graph.drain()
+        assert received == [("stack", "tick"), ("stack", "tick"), ("recorder", "tick")]
+
+
+def test_a_removed_node_no_longer_receives():
+    with LockstepGraph() as graph:
+        publisher, received = chatter(graph, readers=2)
+        graph.wait_until_matched()
+        graph.remove(next(n for n in graph.nodes if n.get_name() == "reader_1"))
+        publisher.publish(String(data="after"))
+        graph.drain()
+        assert received == [("stack", "after")]
+
+
+def test_closing_twice_is_harmless():
+    graph = LockstepGraph()
+    chatter(graph, readers=1)
+    graph.close()
+    graph.close()
+    assert graph.nodes == [] and not rclpy.ok(context=graph.context)
 
 
 def test_a_reader_the_writer_can_never_match_is_not_waited_for():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    try:
-        node = rclpy.create_node("mixed", context=context)
-        node.create_publisher(String, "/chatter", QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    with LockstepGraph() as graph:
+        node = graph.add(rclpy.create_node("mixed", context=graph.context))
+        node.create_publisher(String, "/chatter",
+                              QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
         node.create_subscription(String, "/chatter", lambda msg: None,
                                  QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
-        wait_until_matched([node], timeout_s=2.0)
-    finally:
-        rclpy.try_shutdown(context=context)
+        graph.wait_until_matched(timeout_s=2.0)
