@@ -139,3 +139,19 @@ def project_to_polyline(points: np.ndarray, polyline: np.ndarray, extend: bool =
     arc = s_at[best] + frac[rows, best] * seg_len[best]
     tangent = seg[best] / seg_len[best, None]
     return dist[rows, best], arc, tangent
+
+
+def distance_to_polygon(x: np.ndarray, y: np.ndarray, polygon: np.ndarray):
+    """Distance of points to a polygon (0 inside) and the unit direction to its nearest point."""
+    p = np.column_stack([x, y])
+    a, e = polygon, np.roll(polygon, -1, axis=0) - polygon
+    rel = p[:, None, :] - a[None]
+    t = np.clip((rel * e).sum(axis=2) / np.maximum((e * e).sum(axis=1), 1e-12), 0.0, 1.0)
+    to_edge = a[None] + t[..., None] * e[None] - p[:, None, :]
+    dist = np.linalg.norm(to_edge, axis=2)
+    best = np.argmin(dist, axis=1)
+    rows = np.arange(len(p))
+    distance = dist[rows, best]
+    direction = to_edge[rows, best] / np.maximum(distance, 1e-9)[:, None]
+    inside = points_in_polygon(p, polygon)
+    return np.where(inside, 0.0, distance), direction

@@ -15,11 +15,25 @@ from robovan_autonomy.planning import behaviour as bh
 from robovan_autonomy.planning import mpc
 from robovan_autonomy.planning.behaviour import (BehaviourPlanner, EventKind, MissionProgress, MissionStop,
                                                  State)
+from robovan_autonomy.planning.behaviour.arbitration import RESUME_DEADBAND_M
+from robovan_autonomy.planning.behaviour.bays import BAY_SETTLE_M, BAY_SPEED_CAP_MPS
+from robovan_autonomy.planning.behaviour.blockages import BLOCKAGE_STILL_S
+from robovan_autonomy.planning.behaviour.common import IN_PATH_ENTER_M
+from robovan_autonomy.planning.behaviour.crosswalks import CROSSWALK_NEAR_M
+from robovan_autonomy.planning.behaviour.objects import GAP_CLOSING_TIME_S, KERBSIDE_SPEED_MPS
+from robovan_autonomy.planning.behaviour.passing import (CORRIDOR_MARGIN_M,
+                                                         PASS_LATERAL_CLEARANCE_M,
+                                                         PASS_LONGITUDINAL_CLEARANCE_M,
+                                                         PASS_PULL_OUT_MAX_CURVATURE_PER_M,
+                                                         PASS_RAMP_LATERAL_ACCEL_MPS2,
+                                                         PASS_TIGHT_PULL_OUT_CURVATURE_PER_M,
+                                                         REROUTE_AFTER_S)
+from robovan_autonomy.planning.behaviour.stop_lines import STOP_LINE_SETBACK_M
 from robovan_autonomy.planning.prediction import Horizon
 from robovan_autonomy.planning.route import AdjacentKind, ReferencePath, RouteStop
 from robovan_autonomy.planning.speed_limits import SpeedProfile
 from robovan_autonomy.vehicle.command_limits import MAX_JERK_FALL_MPS3
-from robovan_autonomy.vehicle_params import load_vehicle_params
+from robovan_autonomy.vehicle_params import STANDSTILL_SPEED_MPS, load_vehicle_params
 
 VEHICLE = load_vehicle_params()
 # The brief's requirements, written out so a changed constant cannot make its own test pass.
@@ -196,7 +210,7 @@ def test_ramp_into_the_bay_ends_a_settling_length_before_the_stop_pose():
     path, progress, decision = approach_decision()
     ramp = decision.offset.plateaus[0]
     x_stop, y_stop, _ = progress.stops[0].stop_pose
-    assert ramp.s1_m == pytest.approx(x_stop - bh.BAY_SETTLE_M)
+    assert ramp.s1_m == pytest.approx(x_stop - BAY_SETTLE_M)
     assert ramp.d_m == pytest.approx(y_stop)
 
 
@@ -205,7 +219,7 @@ def test_reference_slows_to_the_bay_speed_before_the_ramp_braking_gently():
     reference = bh.mpc_reference_path(path, decision)
     ramp = decision.offset.plateaus[0]
     on_ramp = path.s_m >= ramp.s0_m
-    assert np.all(reference.speed_mps[on_ramp] <= bh.BAY_SPEED_CAP_MPS + 1e-9)
+    assert np.all(reference.speed_mps[on_ramp] <= BAY_SPEED_CAP_MPS + 1e-9)
     decel = -np.diff(reference.speed_mps ** 2) / (2.0 * np.diff(path.s_m))
     assert decel.max() <= mpc.STOP_PROFILE_DECEL_MPS2 + 1e-6
 
@@ -298,12 +312,12 @@ def stop_line_path():
 
 def test_stops_at_the_stop_line_for_a_full_second_then_proceeds():
     log = run(planner(), IdealVan(stop_line_path()), 40.0)
-    standing = [t for t, d, s, v, _ in log if v < bh.STANDSTILL_SPEED_MPS and s > 10.0
+    standing = [t for t, d, s, v, _ in log if v < STANDSTILL_SPEED_MPS and s > 10.0
                 and s + FRONT_M < STOP_LINE_S]
     (t_go, _), = events(log, EventKind.STOP_LINE_CLEARED)
     assert standing and t_go - standing[0] >= FULL_STOP_S
     front_when_stopped = [s + FRONT_M for t, d, s, *_ in log if t == standing[0]][0]
-    limit = STOP_LINE_S - bh.STOP_LINE_SETBACK_M
+    limit = STOP_LINE_S - STOP_LINE_SETBACK_M
     assert limit - mpc.STOP_SHORT_M - 0.1 <= front_when_stopped <= limit
     assert any(d.state is State.STOP_LINE_WAIT for _, d, *_ in log)
     assert log[-1][2] + FRONT_M > STOP_LINE_S + 30.0  # and drove through
@@ -361,7 +375,7 @@ def test_no_chatter_when_a_pedestrian_hovers_at_the_crosswalk_distance_threshold
     # Walking toward the crosswalk, but the box jitters across the 2 m threshold every table.
     def hovering(t):
         k = int(round(t / DT_S))
-        y = -6.0 - bh.CROSSWALK_NEAR_M + (0.05 if k % 2 else -0.05)
+        y = -6.0 - CROSSWALK_NEAR_M + (0.05 if k % 2 else -0.05)
         return table((3, ObjectClass.PEDESTRIAN, 72.0, y, math.pi / 2, 0.0, 0.5))
 
     log = run(planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
@@ -374,7 +388,7 @@ def test_stops_behind_an_obstacle_in_the_lane_with_at_least_four_metres():
     standing_person = lambda t: table((9, ObjectClass.PEDESTRIAN, 60.0, 0.3, 0.0, 0.0, 0.0))  # noqa: E731
     log = run(planner(), IdealVan(straight_path(), speed_mps=10.0), 25.0, objects=standing_person)
     _, decision, s_van, v, _ = log[-1]
-    assert decision.state is State.STOP_FOR_OBSTACLE and v < bh.STANDSTILL_SPEED_MPS
+    assert decision.state is State.STOP_FOR_OBSTACLE and v < STANDSTILL_SPEED_MPS
     gap = (60.0 - 0.3) - (s_van + FRONT_M)
     assert STANDSTILL_GAP_M - 0.05 <= gap <= STANDSTILL_GAP_M + 1.0
 
@@ -413,7 +427,7 @@ def test_stop_point_behind_a_lead_keeps_the_time_gap_at_its_predicted_position()
     np.testing.assert_allclose(decision.s_stop_front_per_stage_m, predicted_rear - desired, atol=0.01)
     assert decision.s_stop_front_m == pytest.approx(predicted_rear[-1] - desired, abs=0.01)
     gap_now = lead_rear - FRONT_M
-    assert decision.speed_cap_mps == pytest.approx(6.0 + (gap_now - desired) / bh.GAP_CLOSING_TIME_S)
+    assert decision.speed_cap_mps == pytest.approx(6.0 + (gap_now - desired) / GAP_CLOSING_TIME_S)
 
 
 def test_follows_a_lead_on_a_curve_at_no_less_than_the_time_gap():
@@ -443,12 +457,12 @@ def test_holds_at_standstill_without_creeping_when_the_obstacle_box_jitters():
     stopped = [(d, s) for t, d, s, v, _ in log if t > 10.0]
     assert max(s for _, s in stopped) - min(s for _, s in stopped) < 1e-9
     stops = [d.s_stop_front_m for d, _ in stopped]
-    assert max(stops) - min(stops) < bh.RESUME_DEADBAND_M
+    assert max(stops) - min(stops) < RESUME_DEADBAND_M
 
 
 def test_no_state_chatter_when_an_object_hovers_at_the_in_path_threshold():
     # A standing person beside the lane; its box edge jitters across the 0.5 m in-path clearance.
-    edge = HALF_WIDTH_M + bh.IN_PATH_ENTER_M
+    edge = HALF_WIDTH_M + IN_PATH_ENTER_M
 
     def hovering(t):
         k = int(round(t / DT_S))
@@ -457,7 +471,7 @@ def test_no_state_chatter_when_an_object_hovers_at_the_in_path_threshold():
     log = run(planner(), IdealVan(straight_path(), speed_mps=6.0), 25.0, objects=hovering)
     assert transitions(log) <= 1
     speeds = [v for *_, v, _ in log]
-    restarts = sum(a < bh.STANDSTILL_SPEED_MPS <= b for a, b in zip(speeds, speeds[1:]))
+    restarts = sum(a < STANDSTILL_SPEED_MPS <= b for a, b in zip(speeds, speeds[1:]))
     assert restarts == 0  # no stop-and-go
 
 
@@ -479,11 +493,11 @@ def test_passes_a_parked_van_with_smooth_ramps_inside_the_corridor():
     assert plateau.s3_m - plateau.s2_m >= MIN_RAMP_M
     d, slope = passing[0].offset.at(path.s_m)
     room = path.left_width_m + path.left_adjacent_width_m
-    assert np.all(d + HALF_WIDTH_M + bh.CORRIDOR_MARGIN_M <= room + 1e-9)
+    assert np.all(d + HALF_WIDTH_M + CORRIDOR_MARGIN_M <= room + 1e-9)
     assert np.max(np.abs(np.diff(d))) < 0.15  # continuous on 0.5 m samples
     assert np.max(np.abs(slope)) < 0.25
     beside = np.abs(path.s_m - PARKED_S) <= 5.9 / 2.0
-    assert np.all(d[beside] - HALF_WIDTH_M >= PARKED_D + 1.0 + bh.PASS_LATERAL_CLEARANCE_M - 1e-5)
+    assert np.all(d[beside] - HALF_WIDTH_M >= PARKED_D + 1.0 + PASS_LATERAL_CLEARANCE_M - 1e-5)
     speeds = [v for t, d, s, v, _ in log]
     assert min(speeds) > 1.0  # passed without stopping
     assert log[-1][2] > PARKED_S + 20.0
@@ -498,7 +512,7 @@ def test_does_not_pass_while_an_oncoming_car_is_in_the_adjacent_lane():
     assert all(d.state is not State.PASS_OBSTACLE for _, d, *_ in log)
     assert all(p.d_m <= 0.0 for _, d, *_ in log for p in d.offset.plateaus)
     _, decision, s_van, v, _ = log[-1]
-    assert decision.state is State.STOP_FOR_OBSTACLE and v < bh.STANDSTILL_SPEED_MPS
+    assert decision.state is State.STOP_FOR_OBSTACLE and v < STANDSTILL_SPEED_MPS
     assert PARKED_S - 2.95 - (s_van + FRONT_M) >= STANDSTILL_GAP_M
 
 
@@ -538,7 +552,7 @@ def test_a_stop_in_the_middle_of_a_pass_keeps_the_pass_offset():
         return np.concatenate([parked_van(t), person]) if 9.0 <= t < 20.0 else parked_van(t)
 
     log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 35.0, objects=person_in_the_passing_lane)
-    stopped = [(d, s) for t, d, s, v, _ in log if 9.0 < t < 20.0 and v < bh.STANDSTILL_SPEED_MPS]
+    stopped = [(d, s) for t, d, s, v, _ in log if 9.0 < t < 20.0 and v < STANDSTILL_SPEED_MPS]
     assert stopped and all(d.state is State.STOP_FOR_OBSTACLE for d, _ in stopped)
     pass_offset = max(p.d_m for d, _ in stopped for p in d.offset.plateaus)
     for d, s in stopped:
@@ -559,11 +573,11 @@ def test_waits_behind_a_vehicle_standing_in_the_lane_far_enough_back_to_pull_out
         return np.concatenate([van, table(*cars)])
 
     log = run(planner(), IdealVan(straight_path(), speed_mps=11.0), 50.0, objects=oncoming_stream)
-    s_stopped = next(s for t, d, s, v, _ in log if v < bh.STANDSTILL_SPEED_MPS)
+    s_stopped = next(s for t, d, s, v, _ in log if v < STANDSTILL_SPEED_MPS)
     gap = PARKED_S - 2.95 - (s_stopped + FRONT_M)
-    d_pass = 0.4 + bh.PASS_LATERAL_CLEARANCE_M + HALF_WIDTH_M  # the van reaches 0.4 m over the centre
-    pull_out = math.pi * math.sqrt(d_pass / (2.0 * bh.PASS_PULL_OUT_MAX_CURVATURE_PER_M))
-    assert gap >= bh.PASS_LONGITUDINAL_CLEARANCE_M + pull_out
+    d_pass = 0.4 + PASS_LATERAL_CLEARANCE_M + HALF_WIDTH_M  # the van reaches 0.4 m over the centre
+    pull_out = math.pi * math.sqrt(d_pass / (2.0 * PASS_PULL_OUT_MAX_CURVATURE_PER_M))
+    assert gap >= PASS_LONGITUDINAL_CLEARANCE_M + pull_out
     assert any(d.state is State.PASS_OBSTACLE for _, d, *_ in log)
     assert log[-1][2] > PARKED_S + 10.0
 
@@ -576,10 +590,10 @@ def test_pulls_out_from_close_behind_a_blockage_on_a_tight_ramp_at_walking_pace(
     (plateau,) = [p for p in passing[0].offset.plateaus if p.d_m > 0.0]
     ramp = plateau.s1_m - plateau.s0_m
     assert ramp < MIN_RAMP_M
-    assert math.pi ** 2 * plateau.d_m / (2.0 * ramp ** 2) <= bh.PASS_PULL_OUT_MAX_CURVATURE_PER_M
+    assert math.pi ** 2 * plateau.d_m / (2.0 * ramp ** 2) <= PASS_PULL_OUT_MAX_CURVATURE_PER_M
     on_ramp = [v for t, d, s, v, _ in log if plateau.s0_m <= s <= plateau.s1_m]
     lateral_accel = math.pi ** 2 * plateau.d_m * max(on_ramp) ** 2 / (2.0 * ramp ** 2)
-    assert lateral_accel <= bh.PASS_RAMP_LATERAL_ACCEL_MPS2 + 1e-6
+    assert lateral_accel <= PASS_RAMP_LATERAL_ACCEL_MPS2 + 1e-6
     assert log[-1][2] > PARKED_S + 10.0
 
 
@@ -596,11 +610,11 @@ def test_left_standing_closer_still_gets_out_from_standstill_on_the_tightest_ram
                       if d.state is State.PASS_OBSTACLE)
     ramp = plateau.s1_m - plateau.s0_m
     assert plateau.s0_m == pytest.approx(s_start)
-    assert math.pi ** 2 * plateau.d_m / (2.0 * ramp ** 2) <= bh.PASS_TIGHT_PULL_OUT_CURVATURE_PER_M
-    assert bh.PASS_TIGHT_PULL_OUT_CURVATURE_PER_M < 0.9 * math.tan(VEHICLE.max_steer_rad) / VEHICLE.wheelbase_m
+    assert math.pi ** 2 * plateau.d_m / (2.0 * ramp ** 2) <= PASS_TIGHT_PULL_OUT_CURVATURE_PER_M
+    assert PASS_TIGHT_PULL_OUT_CURVATURE_PER_M < 0.9 * math.tan(VEHICLE.max_steer_rad) / VEHICLE.wheelbase_m
     on_ramp = [v for t, d, s, v, _ in log if plateau.s0_m <= s <= plateau.s1_m]
     assert math.pi ** 2 * plateau.d_m * max(on_ramp) ** 2 / (2.0 * ramp ** 2) \
-        <= bh.PASS_RAMP_LATERAL_ACCEL_MPS2 + 1e-6
+        <= PASS_RAMP_LATERAL_ACCEL_MPS2 + 1e-6
     assert log[-1][2] > PARKED_S + 10.0
 
 
@@ -611,8 +625,8 @@ def test_requests_a_reroute_when_blocked_long_and_passing_is_impossible():
     assert len(requests) == 1
     t_request, request = requests[0]
     assert request.lanelet_id == LANELET and request.x_m == pytest.approx(PARKED_S)
-    t_stopped = next(t for t, d, s, v, _ in log if v < bh.STANDSTILL_SPEED_MPS)
-    assert t_request - t_stopped >= bh.REROUTE_AFTER_S - 2 * DT_S
+    t_stopped = next(t for t, d, s, v, _ in log if v < STANDSTILL_SPEED_MPS)
+    assert t_request - t_stopped >= REROUTE_AFTER_S - 2 * DT_S
 
 
 def test_does_not_pass_when_the_lane_beyond_the_blockage_is_not_free():
@@ -720,7 +734,7 @@ def test_pedestrian_standing_at_the_kerb_ahead_is_passed_slowly(y_m, capped):
                               pedestrian_walking(0.0, y0_m=y_m, x_m=20.0), MissionProgress(()))
     passing = decision.speed_limits.cap_mps(np.array([20.0 - FRONT_M]), mpc.STOP_PROFILE_DECEL_MPS2)[0]
     assert decision.state is State.CRUISE
-    assert (passing <= bh.KERBSIDE_SPEED_MPS) == capped
+    assert (passing <= KERBSIDE_SPEED_MPS) == capped
     assert decision.offset.offset_m(np.array([20.0 - FRONT_M]))[0] == 0.0
 
 
@@ -732,7 +746,7 @@ def test_stop_points_of_yields_that_ended_are_forgotten():
         objects = pedestrian_walking(1.2) if k < 10 else NO_OBJECTS
         bp.step(0.1 * k, mpc.VanState(0.1 * k, 0.0, 0.0, 0.0, 10.0), path, 0.0, objects,
                 MissionProgress(()))
-    assert bp._caution_s == {} and bp._mirror_s == {}
+    assert bp.object_limits._caution_s == {} and bp.mirrors._mirror_s == {}
 
 
 def test_pedestrian_walking_away_from_the_path_is_not_yielded_to():
@@ -762,7 +776,7 @@ def standing_for(seconds_s, rows):
 
 
 def test_a_vehicle_standing_in_the_roadway_is_passed_at_a_crawl_at_both_its_ends():
-    decision = standing_for(bh.BLOCKAGE_STILL_S + 0.5, [(11, ObjectClass.VAN_TRUCK, 60.0, -0.6, 0.0, 0.0, 0.0)])
+    decision = standing_for(BLOCKAGE_STILL_S + 0.5, [(11, ObjectClass.VAN_TRUCK, 60.0, -0.6, 0.0, 0.0, 0.0)])
     ends = {limit.reason: limit for limit in decision.speed_limits.limits if "view blocked" in limit.reason}
     assert set(ends) == {"view blocked by 11 (its near end)", "view blocked by 11 (its far end)"}
     near = ends["view blocked by 11 (its near end)"]
@@ -785,12 +799,12 @@ def test_a_moments_tracked_motion_of_a_standing_bus_does_not_clear_the_view_for_
 
 
 def test_a_car_stopped_in_the_oncoming_lane_blocks_the_view_too():
-    decision = standing_for(bh.BLOCKAGE_STILL_S + 0.5, [(12, ObjectClass.CAR, 60.0, 3.5, math.pi, 0.0, 0.0)])
+    decision = standing_for(BLOCKAGE_STILL_S + 0.5, [(12, ObjectClass.CAR, 60.0, 3.5, math.pi, 0.0, 0.0)])
     assert any("view blocked by 12" in limit.reason for limit in decision.speed_limits.limits)
 
 
 def test_cars_parked_in_the_kerbside_strip_do_not_block_the_view():
-    decision = standing_for(bh.BLOCKAGE_STILL_S + 0.5, [(13, ObjectClass.CAR, 60.0, -4.75, 0.0, 0.0, 0.0)])
+    decision = standing_for(BLOCKAGE_STILL_S + 0.5, [(13, ObjectClass.CAR, 60.0, -4.75, 0.0, 0.0, 0.0)])
     assert not any("view blocked" in limit.reason for limit in decision.speed_limits.limits)
 
 
