@@ -11,6 +11,7 @@ hundred instances in all, small files).
 `robovan sim` takes no params file, so the sim's params files are given one more here: an
 overlay that sets the two recording parameters.
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,8 +27,8 @@ from robovan_autonomy.tools import simulation
 
 OUT_DIR = Path(__file__).resolve().parent / "data" / "mpc"
 GROUND_TRUTH = ("localization", "perception")
-CHUNKS = 5          # runs of consecutive cycles kept per scenario
-CHUNK_LENGTH = 10   # cycles per run: 1 s of planning
+CHUNKS = 5  # runs of consecutive cycles kept per scenario
+CHUNK_LENGTH = 10  # cycles per run: 1 s of planning
 
 
 def chunk_starts(count: int) -> list[int]:
@@ -39,17 +40,36 @@ def chunk_starts(count: int) -> list[int]:
 def record(scenario: str, work_dir: Path) -> Path:
     everything = work_dir / f"{scenario}_all.npz"
     overlay = work_dir / "record.yaml"
-    overlay.write_text(yaml.safe_dump({"planner": {"ros__parameters": {
-        "record_mpc_problems": str(everything), "record_mpc_every": 1}}}))
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "planner": {
+                    "ros__parameters": {
+                        "record_mpc_problems": str(everything),
+                        "record_mpc_every": 1,
+                    }
+                }
+            }
+        )
+    )
     sim_files = simulation.params_files
     simulation.params_files = lambda mode: sim_files(mode) + [overlay]
     try:
-        simulation.run_simulation(simulation.SimOptions(
-            scenario, work_dir / scenario, ground_truth=GROUND_TRUTH, record=False, progress=False))
+        simulation.run_simulation(
+            simulation.SimOptions(
+                scenario,
+                work_dir / scenario,
+                ground_truth=GROUND_TRUTH,
+                record=False,
+                progress=False,
+            )
+        )
     finally:
         simulation.params_files = sim_files
     problems = load_problems(everything)
-    kept = [p for start in chunk_starts(len(problems)) for p in problems[start:start + CHUNK_LENGTH]]
+    kept = [
+        p for start in chunk_starts(len(problems)) for p in problems[start : start + CHUNK_LENGTH]
+    ]
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     out = OUT_DIR / f"{scenario}.npz"
     save_problems(out, kept)

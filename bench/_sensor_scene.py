@@ -1,4 +1,5 @@
 """Shared by the sensor-model benchmarks: a synthetic district driven through, and timing stats."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,8 +31,13 @@ def drive(frame_period_s: float, n_boxes: int, quick: bool):
         boxes = []
         for box in district.boxes:
             step = ACTOR_SPEED_MPS.get(box.class_id, VEHICLE_SPEED_MPS) * t
-            boxes.append(dataclasses.replace(box, x_m=box.x_m + step * math.cos(box.yaw_rad),
-                                             y_m=box.y_m + step * math.sin(box.yaw_rad)))
+            boxes.append(
+                dataclasses.replace(
+                    box,
+                    x_m=box.x_m + step * math.cos(box.yaw_rad),
+                    y_m=box.y_m + step * math.sin(box.yaw_rad),
+                )
+            )
         frames.append((Pose3.from_xyz_ypr(x, y, 0.0, yaw), boxes))
     return district, frames
 
@@ -52,6 +58,8 @@ def timed(call) -> tuple[float, object]:
 
 def summary(samples_ms: list[float], prefix: str = "") -> dict:
     samples = np.asarray(samples_ms)
-    return {f"{prefix}p50_ms": float(np.percentile(samples, 50)),
-            f"{prefix}p99_ms": float(np.percentile(samples, 99)),
-            f"{prefix}max_ms": float(samples.max())}
+    return {
+        f"{prefix}p50_ms": float(np.percentile(samples, 50)),
+        f"{prefix}p99_ms": float(np.percentile(samples, 99)),
+        f"{prefix}max_ms": float(samples.max()),
+    }

@@ -7,6 +7,7 @@ for the next tick: about half a period on average, a period at most when the gra
 Period: intervals between consecutive DBW_STEER_CMD frames over the whole run.
 The van is the simulated ECU running in realtime on the same bus, armed and engaged.
 """
+
 from __future__ import annotations
 
 import random
@@ -51,8 +52,14 @@ class _SteerFrames:
 
     def first_with(self, angle_rad: float, after_s: float) -> float | None:
         with self._lock:
-            return next((t for t, a in self.frames
-                         if t >= after_s and abs(a - angle_rad) < MATCH_TOLERANCE_RAD), None)
+            return next(
+                (
+                    t
+                    for t, a in self.frames
+                    if t >= after_s and abs(a - angle_rad) < MATCH_TOLERANCE_RAD
+                ),
+                None,
+            )
 
     def stop(self) -> None:
         self._notifier.stop()
@@ -60,9 +67,16 @@ class _SteerFrames:
 
 def _plan(stamp_s: float, steer_rad: float) -> JointTrajectory:
     t = np.arange(0.0, 1.0 + 1e-9, 0.1)
-    return interfaces.encode_control_command(ControlPlan(
-        stamp_s=stamp_s, time_from_start_s=t, steer_rad=np.full_like(t, steer_rad),
-        steer_rate_radps=np.zeros_like(t), speed_mps=np.zeros_like(t), accel_mps2=np.zeros_like(t)))
+    return interfaces.encode_control_command(
+        ControlPlan(
+            stamp_s=stamp_s,
+            time_from_start_s=t,
+            steer_rad=np.full_like(t, steer_rad),
+            steer_rate_radps=np.zeros_like(t),
+            speed_mps=np.zeros_like(t),
+            accel_mps2=np.zeros_like(t),
+        )
+    )
 
 
 def _wait(condition, what: str) -> None:
@@ -87,9 +101,13 @@ def run(quick: bool = False) -> dict:
     van_bus = can.Bus(interface="virtual", channel=channel)
     sniffer_bus = can.Bus(interface="virtual", channel=channel)
     van = VanEcuBus(van_bus)
-    bridge = DbwBridgeNode(context=context, parameter_overrides=[Parameter("can_channel", value=channel)])
+    bridge = DbwBridgeNode(
+        context=context, parameter_overrides=[Parameter("can_channel", value=channel)]
+    )
     probe = rclpy.create_node("bridge_latency_bench", context=context)
-    publisher = probe.create_publisher(JointTrajectory, interfaces.CONTROL_COMMAND, interfaces.RELIABLE_QOS)
+    publisher = probe.create_publisher(
+        JointTrajectory, interfaces.CONTROL_COMMAND, interfaces.RELIABLE_QOS
+    )
     client = probe.create_client(SetBool, interfaces.VEHICLE_ENGAGE)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(bridge)
@@ -133,11 +151,20 @@ def run(quick: bool = False) -> dict:
     p50, p99, worst = _percentiles(latencies)
     period_p50, period_p99, _ = _percentiles(list(periods))
     jitter_p99 = float(np.percentile(np.abs(periods - rvn_dbw.period_s(MsgId.STEER_CMD)) * 1e3, 99))
-    return {"p50_ms": p50, "p99_ms": p99, "max_ms": worst, "period_p50_ms": period_p50,
-            "period_p99_ms": period_p99, "period_max_ms": float(periods.max() * 1e3),
-            "jitter_p99_ms": jitter_p99, "samples": samples, "frames": len(stamps)}
+    return {
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": worst,
+        "period_p50_ms": period_p50,
+        "period_p99_ms": period_p99,
+        "period_max_ms": float(periods.max() * 1e3),
+        "jitter_p99_ms": jitter_p99,
+        "samples": samples,
+        "frames": len(stamps),
+    }
 
 
 if __name__ == "__main__":
     import json
+
     print(json.dumps(run(quick=True), indent=2))

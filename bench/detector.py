@@ -1,13 +1,14 @@
 """Camera detector: letterbox + ONNX Runtime (CPU, one thread) + YOLO decode + NMS on 960 × 540
 frames of a district with 20 actors, with the shipped model at its own input size (target p99
 ≤ 40 ms here). `inference_*` is the onnxruntime call alone, `postprocess_*` decode and NMS."""
+
 from __future__ import annotations
 
 import time
 
 import numpy as np
-
 from _sensor_scene import front_camera_drive, summary, timed
+
 from robovan_autonomy.perception.detector import Detector, letterbox, to_input_tensor
 from robovan_autonomy.perception.perception_node import DEFAULT_MODEL
 
@@ -34,9 +35,15 @@ def run(quick: bool = False) -> dict:
         inference.append((time.perf_counter() - started) * 1e3)
         elapsed, _ = timed(lambda: detector.postprocess(output, fit, image.shape[:2]))
         post.append(elapsed)
-    return {**summary(total), **summary(inference, "inference_"), **summary(post, "postprocess_"),
-            "frames": len(images), "input_hw": list(detector.input_hw), "mean_detections": float(np.mean(counts)),
-            "model_bytes": DEFAULT_MODEL.stat().st_size}
+    return {
+        **summary(total),
+        **summary(inference, "inference_"),
+        **summary(post, "postprocess_"),
+        "frames": len(images),
+        "input_hw": list(detector.input_hw),
+        "mean_detections": float(np.mean(counts)),
+        "model_bytes": DEFAULT_MODEL.stat().st_size,
+    }
 
 
 if __name__ == "__main__":

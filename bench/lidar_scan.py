@@ -1,11 +1,12 @@
 """LiDAR model: one full 32 × 1024 sweep in a district of 100 buildings, ~500 curb segments and
 30 moving actors (target ≤ 40 ms on one core). Also times a tilted sensor (per-beam path) and
 the per-frame actor update shared with the camera."""
+
 from __future__ import annotations
 
 import numpy as np
-
 from _sensor_scene import drive, summary, timed
+
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
 from robovan_autonomy.sim.scene import Pose3
 from robovan_autonomy.vehicle_params import load_vehicle_params
@@ -31,9 +32,16 @@ def run(quick: bool = False) -> dict:
         points.append(len(scan.points))
         pitched = Pose3.from_xyz_ypr(*base.position, base.yaw_rad, TILT_PITCH_RAD, TILT_ROLL_RAD)
         tilted.append(timed(lambda: model.scan(scene, pitched.compose(extrinsic), rng))[0])
-    return {**summary(level), **summary(tilted, "tilted_"), **summary(updates, "set_boxes_"),
-            "frames": len(frames), "mean_points": float(np.mean(points)), "actors": ACTORS,
-            "buildings": len(scene.prisms), "static_segments": len(scene.static_segments)}
+    return {
+        **summary(level),
+        **summary(tilted, "tilted_"),
+        **summary(updates, "set_boxes_"),
+        "frames": len(frames),
+        "mean_points": float(np.mean(points)),
+        "actors": ACTORS,
+        "buildings": len(scene.prisms),
+        "static_segments": len(scene.static_segments),
+    }
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ exact, GNSS has RTK noise. The one-off start-up
 costs (point map target, initial heading search) are reported apart. position_error_* checks
 that the timed pipeline was tracking, not lost.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,11 +19,16 @@ import time
 
 import numpy as np
 
+from robovan_autonomy.geometry import resample_polyline
 from robovan_autonomy.localization.ekf import HISTORY_S, filter_for
 from robovan_autonomy.localization.geodesy import MapFix
 from robovan_autonomy.localization.localizer import Localizer, LocalizerConfig
-from robovan_autonomy.localization.scan_matcher import MAP_SPACING_M, MatcherConfig, ScanMatcher, district_map_cloud
-from robovan_autonomy.geometry import resample_polyline
+from robovan_autonomy.localization.scan_matcher import (
+    MAP_SPACING_M,
+    MatcherConfig,
+    ScanMatcher,
+    district_map_cloud,
+)
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.sim.district_scene import build_scene
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
@@ -35,13 +41,15 @@ ROUTE_SCENARIO = "delivery_loop"
 SPEED_MPS = 8.0
 IMU_DT_S = 0.01
 ROUTE_SPACING_M = 0.5
-LOOKAHEAD_M = 6.0      # pure pursuit: smooth enough at 8 m/s, close enough for the 8 m corners
-SCANS = 300            # 30 s of driving at the LiDAR's 10 Hz
+LOOKAHEAD_M = 6.0  # pure pursuit: smooth enough at 8 m/s, close enough for the 8 m corners
+SCANS = 300  # 30 s of driving at the LiDAR's 10 Hz
 QUICK_SCANS = 30
-GNSS_SIGMA_M = 0.03    # RTK
+GNSS_SIGMA_M = 0.03  # RTK
 
 
-def _drive(route: np.ndarray, seconds: float, wheelbase_m: float, max_steer_rad: float) -> np.ndarray:
+def _drive(
+    route: np.ndarray, seconds: float, wheelbase_m: float, max_steer_rad: float
+) -> np.ndarray:
     """(t, x, y, yaw, steer) at the IMU rate: a kinematic bicycle following the route at constant
     speed by pure pursuit, so pose, yaw rate and steering agree as on the van."""
     route = resample_polyline(route, ROUTE_SPACING_M)
@@ -49,16 +57,27 @@ def _drive(route: np.ndarray, seconds: float, wheelbase_m: float, max_steer_rad:
     rows, x, y, yaw = [], route[0, 0], route[0, 1], math.atan2(*(route[1] - route[0])[::-1])
     nearest = 0
     for k in range(round(seconds / IMU_DT_S) + 1):
-        window = route[nearest:nearest + 2 * lookahead]
+        window = route[nearest : nearest + 2 * lookahead]
         nearest += int(np.argmin(np.hypot(window[:, 0] - x, window[:, 1] - y)))
         ahead = route[min(nearest + lookahead, len(route) - 1)]
         bearing = math.atan2(ahead[1] - y, ahead[0] - x) - yaw
-        steer = float(np.clip(math.atan2(2.0 * wheelbase_m * math.sin(bearing), max(np.hypot(*(ahead - [x, y])), 1.0)),
-                              -max_steer_rad, max_steer_rad))
+        steer = float(
+            np.clip(
+                math.atan2(
+                    2.0 * wheelbase_m * math.sin(bearing), max(np.hypot(*(ahead - [x, y])), 1.0)
+                ),
+                -max_steer_rad,
+                max_steer_rad,
+            )
+        )
         rows.append((k * IMU_DT_S, x, y, yaw, steer))
         rate = SPEED_MPS * math.tan(steer) / wheelbase_m
         heading = yaw + 0.5 * rate * IMU_DT_S
-        x, y, yaw = x + SPEED_MPS * math.cos(heading) * IMU_DT_S, y + SPEED_MPS * math.sin(heading) * IMU_DT_S, yaw + rate * IMU_DT_S
+        x, y, yaw = (
+            x + SPEED_MPS * math.cos(heading) * IMU_DT_S,
+            y + SPEED_MPS * math.sin(heading) * IMU_DT_S,
+            yaw + rate * IMU_DT_S,
+        )
     return np.array(rows)
 
 
@@ -74,8 +93,11 @@ def _timed(call, samples: list, cpu_samples: list | None = None) -> None:
 
 def _stats(samples: list, prefix: str = "") -> dict:
     values = np.asarray(samples)
-    return {f"{prefix}p50_ms": float(np.percentile(values, 50)), f"{prefix}p99_ms": float(np.percentile(values, 99)),
-            f"{prefix}max_ms": float(values.max())}
+    return {
+        f"{prefix}p50_ms": float(np.percentile(values, 50)),
+        f"{prefix}p99_ms": float(np.percentile(values, 99)),
+        f"{prefix}max_ms": float(values.max()),
+    }
 
 
 def run(quick: bool = False) -> dict:
@@ -84,16 +106,24 @@ def run(quick: bool = False) -> dict:
     district = load_map(scenario.map_path)
     route = route_polyline(district, scenario, vehicle)
     scans = QUICK_SCANS if quick else SCANS
-    path = _drive(route, scans / float(vehicle.sensors["lidar_top"]["rate_hz"]), vehicle.wheelbase_m,
-                  vehicle.max_steer_rad)
+    path = _drive(
+        route,
+        scans / float(vehicle.sensors["lidar_top"]["rate_hz"]),
+        vehicle.wheelbase_m,
+        vehicle.max_steer_rad,
+    )
 
     started = time.perf_counter()
     config = MatcherConfig()
     target = district_map_cloud(district, MAP_SPACING_M, config.max_point_height_m)
     map_build_s = time.perf_counter() - started
-    localizer = Localizer(filter_for(vehicle, HISTORY_S),
-                          ScanMatcher(target, config),
-                          LocalizerConfig(max_speed_mps=vehicle.max_speed_hw_mps, max_steer_rad=vehicle.max_steer_rad))
+    localizer = Localizer(
+        filter_for(vehicle, HISTORY_S),
+        ScanMatcher(target, config),
+        LocalizerConfig(
+            max_speed_mps=vehicle.max_speed_hw_mps, max_steer_rad=vehicle.max_steer_rad
+        ),
+    )
     scene, lidar = build_scene(district), LidarModel(LidarConfig.from_vehicle_params(vehicle))
     extrinsic = vehicle.sensor_pose("lidar_top")
     lever = vehicle.sensor_pose("gnss").translation()[:2]
@@ -112,10 +142,12 @@ def run(quick: bool = False) -> dict:
             continue
         c, s = math.cos(yaw), math.sin(yaw)
         antenna = np.array([x, y]) + [c * lever[0] - s * lever[1], s * lever[0] + c * lever[1]]
-        fix = MapFix(t, antenna + rng.normal(0.0, GNSS_SIGMA_M, 2), np.eye(2) * GNSS_SIGMA_M ** 2)
+        fix = MapFix(t, antenna + rng.normal(0.0, GNSS_SIGMA_M, 2), np.eye(2) * GNSS_SIGMA_M**2)
         _timed(lambda: localizer.on_fix(fix), filter_ms, filter_cpu_ms)
         sensor = Pose3.from_xyz_ypr(x, y, 0.0, yaw).compose(extrinsic)
-        points = extrinsic.to_base_link(lidar.scan(scene, sensor, rng).points[:, :3].astype(np.float64))
+        points = extrinsic.to_base_link(
+            lidar.scan(scene, sensor, rng).points[:, :3].astype(np.float64)
+        )
         tracking = localizer.estimate() is not None
         elapsed, cpu = [], []
         _timed(lambda: localizer.on_scan(t, points), elapsed, cpu)
@@ -128,14 +160,20 @@ def run(quick: bool = False) -> dict:
         if estimate is not None:
             errors.append(math.hypot(estimate.state[0] - x, estimate.state[1] - y))
     errors = np.asarray(errors)
-    return {**_stats(match_ms), **_stats(match_cpu_ms, "cpu_"), **_stats(filter_ms, "filter_step_"),
-            **_stats(filter_cpu_ms, "filter_step_cpu_"),
-            "scans": len(match_ms),
-            "filter_steps": len(filter_ms), "heading_search_ms": heading_search_ms,
-            "map_build_s": map_build_s, "map_points": target.size,
-            "position_error_rms_m": float(np.sqrt(np.mean(errors ** 2))),
-            "position_error_max_m": float(errors.max()),
-            "rejected": dict(localizer.rejected)}
+    return {
+        **_stats(match_ms),
+        **_stats(match_cpu_ms, "cpu_"),
+        **_stats(filter_ms, "filter_step_"),
+        **_stats(filter_cpu_ms, "filter_step_cpu_"),
+        "scans": len(match_ms),
+        "filter_steps": len(filter_ms),
+        "heading_search_ms": heading_search_ms,
+        "map_build_s": map_build_s,
+        "map_points": target.size,
+        "position_error_rms_m": float(np.sqrt(np.mean(errors**2))),
+        "position_error_max_m": float(errors.max()),
+        "rejected": dict(localizer.rejected),
+    }
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ every instance counts, the cold first solve of each run too. A baseline solve th
 (IPOPT out of iterations, which happens while the van waits stopped at a line) counts with the
 time it took, and in baseline_failures.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,22 +24,29 @@ from pathlib import Path
 
 import numpy as np
 
-from robovan_autonomy.planning.mpc import (MpcConfig, MpcPlanner, ObstacleSet, TrackingPath,
-                                           VanState, load_problems)
+from robovan_autonomy.planning.mpc import (
+    MpcConfig,
+    MpcPlanner,
+    ObstacleSet,
+    TrackingPath,
+    VanState,
+    load_problems,
+)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mpc_baseline import IpoptBaseline  # noqa: E402
 
-CYCLE_S = 0.1                      # planner period of the synthetic runs
+CYCLE_S = 0.1  # planner period of the synthetic runs
 RECORDED_DIR = Path(__file__).resolve().parent / "data" / "mpc"
-LANE_HALF_WIDTH_M = 2.0            # free width each side of the synthetic paths
-POINT_SPACING_M = 0.25             # density of the synthetic polylines
-QUICK_RECORDED_PER_FILE = 10       # a smoke run replays the first run of each recorded scenario
+LANE_HALF_WIDTH_M = 2.0  # free width each side of the synthetic paths
+POINT_SPACING_M = 0.25  # density of the synthetic polylines
+QUICK_RECORDED_PER_FILE = 10  # a smoke run replays the first run of each recorded scenario
 
 
-def _polyline(pieces, speed_mps, left_m=LANE_HALF_WIDTH_M,
-              right_m=LANE_HALF_WIDTH_M) -> TrackingPath:
+def _polyline(
+    pieces, speed_mps, left_m=LANE_HALF_WIDTH_M, right_m=LANE_HALF_WIDTH_M
+) -> TrackingPath:
     """A path from straight and arc pieces: ("line", length) or ("arc", radius, signed angle)."""
     x, y, yaw = [0.0], [0.0], 0.0
     for piece in pieces:
@@ -71,17 +79,39 @@ def scenarios(quick: bool):
         return VanState(0.0, 0.0, y_m, 0.0, speed_mps)
 
     turn = [("line", 15.0), ("arc", 9.0, math.pi / 2), ("line", 40.0)]
-    s_curve = [("line", 10.0), ("arc", 10.0, math.pi / 3), ("arc", 10.0, -math.pi / 3),
-               ("line", 40.0)]
+    s_curve = [
+        ("line", 10.0),
+        ("arc", 10.0, math.pi / 3),
+        ("arc", 10.0, -math.pi / 3),
+        ("line", 40.0),
+    ]
     return [
-        ("straight", _polyline([("line", 200.0)], 8.0), rest(8.0, y_m=0.5), 6.0 * scale, None,
-         None),
+        (
+            "straight",
+            _polyline([("line", 200.0)], 8.0),
+            rest(8.0, y_m=0.5),
+            6.0 * scale,
+            None,
+            None,
+        ),
         ("turn_90", _polyline(turn, 3.5), rest(3.5), 12.0 * scale, None, None),
         ("s_curve", _polyline(s_curve, 3.8), rest(3.8), 10.0 * scale, None, None),
-        ("stop", _polyline([("line", 100.0)], 8.0), rest(8.0), 10.0 * scale, None,
-         35.0 if quick else 45.0),
-        ("obstacle", _polyline([("line", 100.0)], 5.0, left_m=5.0), rest(5.0), 10.0 * scale,
-         parked_car, None),
+        (
+            "stop",
+            _polyline([("line", 100.0)], 8.0),
+            rest(8.0),
+            10.0 * scale,
+            None,
+            35.0 if quick else 45.0,
+        ),
+        (
+            "obstacle",
+            _polyline([("line", 100.0)], 5.0, left_m=5.0),
+            rest(5.0),
+            10.0 * scale,
+            parked_car,
+            None,
+        ),
         ("standstill_start", _polyline([("line", 100.0)], 5.0), rest(0.0), 6.0 * scale, None, None),
     ]
 
@@ -138,11 +168,17 @@ def run(quick: bool = False) -> dict:
     p50, base_p50 = float(np.percentile(ours, 50)), float(np.percentile(theirs, 50))
     p99, base_p99 = float(np.percentile(ours, 99)), float(np.percentile(theirs, 99))
     return {
-        "p50_ms": p50, "p99_ms": p99, "max_ms": float(ours.max()),
-        "baseline_p50_ms": base_p50, "baseline_p99_ms": base_p99,
-        "speedup_p50": base_p50 / p50, "speedup_p99": base_p99 / p99,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": float(ours.max()),
+        "baseline_p50_ms": base_p50,
+        "baseline_p99_ms": base_p99,
+        "speedup_p50": base_p50 / p50,
+        "speedup_p99": base_p99 / p99,
         "horizon_steps": config.horizon_steps,
-        "instances": int(ours.size), "failures": failures, "baseline_failures": baseline_failures,
+        "instances": int(ours.size),
+        "failures": failures,
+        "baseline_failures": baseline_failures,
         "recorded_instances": sum(len(v) for k, v in per_scenario.items() if k in recorded),
         "p99_ms_by_scenario": {k: float(np.percentile(v, 99)) for k, v in per_scenario.items()},
     }
@@ -150,4 +186,5 @@ def run(quick: bool = False) -> dict:
 
 if __name__ == "__main__":
     import json
+
     print(json.dumps(run(quick="--quick" in sys.argv), indent=2))

@@ -8,6 +8,7 @@ against the body disc nearest to it at the current iterate, this checks every di
 from the initial state held along the horizon (Opti's default of zeros would put the van at the
 map origin).
 """
+
 from __future__ import annotations
 
 import time
@@ -15,16 +16,30 @@ import time
 import casadi as ca
 import numpy as np
 
-from robovan_autonomy.planning.mpc import (NU, NX, N_CORE_CONSTRAINTS, N_PHYSICAL, MpcConfig,
-                                           MpcProblem, build_ocp_functions, params_per_body_disc,
-                                           stage_parameters, variable_bounds)
+from robovan_autonomy.planning.mpc import (
+    N_CORE_CONSTRAINTS,
+    N_PHYSICAL,
+    NU,
+    NX,
+    MpcConfig,
+    MpcProblem,
+    build_ocp_functions,
+    params_per_body_disc,
+    stage_parameters,
+    variable_bounds,
+)
 
 # 300 iterations instead of IPOPT's 3000: a stopped van waiting at the line (the model's
 # drive/brake split is not smooth at rest) runs it out either way, and at the default a single
 # such instance takes ~18 s. Successful solves here need 8–90 iterations.
 IPOPT_MAX_ITERATIONS = 300
-IPOPT_OPTIONS = {"ipopt.print_level": 0, "print_time": False, "ipopt.sb": "yes", "expand": True,
-                 "ipopt.max_iter": IPOPT_MAX_ITERATIONS}
+IPOPT_OPTIONS = {
+    "ipopt.print_level": 0,
+    "print_time": False,
+    "ipopt.sb": "yes",
+    "expand": True,
+    "ipopt.max_iter": IPOPT_MAX_ITERATIONS,
+}
 
 
 class IpoptBaseline:
@@ -44,11 +59,11 @@ class IpoptBaseline:
         opti.subject_to(z[:NX] == initial)
         cost = 0
         for k in range(n + 1):
-            xk = z[k * width:k * width + NX]
+            xk = z[k * width : k * width + NX]
             params = discs[0][:, k]
             if k < n:
-                uk = z[k * width + NX:(k + 1) * width]
-                opti.subject_to(z[(k + 1) * width:(k + 1) * width + NX] == fun.step(xk, uk))
+                uk = z[k * width + NX : (k + 1) * width]
+                opti.subject_to(z[(k + 1) * width : (k + 1) * width + NX] == fun.step(xk, uk))
                 cost += 0.5 * ca.sumsqr(fun.residuals(xk, uk, params))
             else:
                 cost += 0.5 * ca.sumsqr(fun.terminal(xk, params))
@@ -73,8 +88,10 @@ class IpoptBaseline:
             self._opti.subject_to(self._z[hi] <= self._upper[hi])
             self._opti.minimize(self._cost)
             self._opti.solver("ipopt", IPOPT_OPTIONS)
-        if not (np.array_equal(finite_lower, self._finite_lower)
-                and np.array_equal(finite_upper, self._finite_upper)):
+        if not (
+            np.array_equal(finite_lower, self._finite_lower)
+            and np.array_equal(finite_upper, self._finite_upper)
+        ):
             raise ValueError("an instance with other finite bounds than the first")
         self._opti.set_value(self._lower, np.where(finite_lower, lower, 0.0))
         self._opti.set_value(self._upper, np.where(finite_upper, upper, 0.0))
@@ -91,7 +108,7 @@ class IpoptBaseline:
         n, width = self.config.horizon_steps, NX + NU
         guess = np.zeros(n * width + NX)
         for k in range(n + 1):
-            guess[k * width:k * width + N_PHYSICAL] = problem.initial_state
+            guess[k * width : k * width + N_PHYSICAL] = problem.initial_state
         self._opti.set_initial(self._z, guess)
         try:
             solution = self._opti.solve()

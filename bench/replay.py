@@ -7,6 +7,7 @@ bounds the replay's speed), the first tick of each bag apart (first_tick_ms: nod
 Baseline measured in the same run: reading and validating the same messages without a stack
 (`read_messages_per_s`), the ceiling the player itself allows.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -36,7 +37,7 @@ def _read_and_validate(bag: Path) -> tuple[int, float]:
 
 
 def run(quick: bool = False) -> dict:
-    cases = list(load_cases().values())[:QUICK_CASES if quick else None]
+    cases = list(load_cases().values())[: QUICK_CASES if quick else None]
     per_case, ticks_ms, first_ticks_ms = {}, [], []
     played = wall_s = bag_s = read_count = read_s = 0.0
     for case in cases:
@@ -44,24 +45,40 @@ def run(quick: bool = False) -> dict:
         read_count, read_s = read_count + count, read_s + seconds
         with tempfile.TemporaryDirectory(prefix="robovan_bench_replay_") as tmp:
             started = time.perf_counter()
-            replay = Replay(ReplayOptions(bag=case.input_bag, out_dir=Path(tmp), deterministic=True))
+            replay = Replay(
+                ReplayOptions(bag=case.input_bag, out_dir=Path(tmp), deterministic=True)
+            )
             report = replay.run()
             elapsed = time.perf_counter() - started
         ticks, loop_s = report["latency"]["stack_ms_per_tick"], report["wall_time_s"]
-        per_case[case.name] = {"messages_played": report["messages_played"], "bag_s": report["replayed_s"],
-                               "wall_s": loop_s, "startup_s": elapsed - loop_s,
-                               "messages_per_s": report["messages_played"] / loop_s,
-                               "realtime_factor": report["replayed_s"] / loop_s,
-                               "stack_ms_per_tick_p99": ticks["p99"], "nodes": report["nodes"]}
-        played, wall_s, bag_s = played + report["messages_played"], wall_s + loop_s, bag_s + report["replayed_s"]
+        per_case[case.name] = {
+            "messages_played": report["messages_played"],
+            "bag_s": report["replayed_s"],
+            "wall_s": loop_s,
+            "startup_s": elapsed - loop_s,
+            "messages_per_s": report["messages_played"] / loop_s,
+            "realtime_factor": report["replayed_s"] / loop_s,
+            "stack_ms_per_tick_p99": ticks["p99"],
+            "nodes": report["nodes"],
+        }
+        played, wall_s, bag_s = (
+            played + report["messages_played"],
+            wall_s + loop_s,
+            bag_s + report["replayed_s"],
+        )
         first_ticks_ms.append(replay.tick_wall_ms[0])
         ticks_ms += replay.tick_wall_ms[1:]
     samples = np.array(ticks_ms)
-    return {"p50_ms": float(np.percentile(samples, 50)), "p99_ms": float(np.percentile(samples, 99)),
-            "max_ms": float(np.max(samples)), "messages_per_s": played / wall_s,
-            "first_tick_ms": max(first_ticks_ms), "realtime_factor": bag_s / wall_s,
-            "read_messages_per_s": read_count / read_s,
-            "cases": per_case}
+    return {
+        "p50_ms": float(np.percentile(samples, 50)),
+        "p99_ms": float(np.percentile(samples, 99)),
+        "max_ms": float(np.max(samples)),
+        "messages_per_s": played / wall_s,
+        "first_tick_ms": max(first_ticks_ms),
+        "realtime_factor": bag_s / wall_s,
+        "read_messages_per_s": read_count / read_s,
+        "cases": per_case,
+    }
 
 
 if __name__ == "__main__":

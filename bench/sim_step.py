@@ -3,11 +3,13 @@ sensor due at it, all on (LiDAR 10 Hz, camera 15 Hz, IMU 100 Hz, GNSS 10 Hz), wi
 Market Street among the map's parked cars, as `robovan sim` runs it (its malloc tuning included).
 No ROS: publishing and the stack are not timed. The van stands still (nothing drives it), so the
 scene is the worst case of its street. Target: cpu_s_per_sim_s ≤ 0.35 on one core."""
+
 from __future__ import annotations
 
 import time
 
 from _sensor_scene import summary
+
 from robovan_autonomy.config_errors import config_path
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.sim.scenario import load_scenario
@@ -37,9 +39,14 @@ def run(quick: bool = False) -> dict:
         samples.append((time.perf_counter() - start) * 1e3)
     cpu_s = time.process_time() - cpu_start
     sim_s = ticks * STEP_S
-    return {**summary(samples), "realtime_factor": sim_s / (sum(samples) / 1e3),
-            "cpu_s_per_sim_s": cpu_s / sim_s, "ticks": ticks, "outputs": outputs,
-            "parked_cars": len(world.scene.static_boxes)}
+    return {
+        **summary(samples),
+        "realtime_factor": sim_s / (sum(samples) / 1e3),
+        "cpu_s_per_sim_s": cpu_s / sim_s,
+        "ticks": ticks,
+        "outputs": outputs,
+        "parked_cars": len(world.scene.static_boxes),
+    }
 
 
 if __name__ == "__main__":

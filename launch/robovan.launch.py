@@ -1,6 +1,6 @@
 """ros2 launch robovan_autonomy robovan.launch.py — the stack's node set for mode 'vehicle'."""
-from launch import LaunchDescription
 
+from launch import LaunchDescription
 from robovan_autonomy.stack import launch_nodes
 
 

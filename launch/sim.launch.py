@@ -1,6 +1,6 @@
 """ros2 launch robovan_autonomy sim.launch.py — the stack's node set for mode 'sim'."""
-from launch import LaunchDescription
 
+from launch import LaunchDescription
 from robovan_autonomy.stack import launch_nodes
 
 

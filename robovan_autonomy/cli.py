@@ -1,4 +1,5 @@
 """`robovan`: the one command line for people. Nodes have their own console scripts for launch."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,12 @@ def _cmd_run(args) -> int:
     from rclpy.executors import MultiThreadedExecutor
 
     from robovan_autonomy.stack import node_set, params_files
-    from robovan_autonomy.tools.node_runner import (create_nodes, merged_parameters, spawn_processes,
-                                                    stop_processes)
+    from robovan_autonomy.tools.node_runner import (
+        create_nodes,
+        merged_parameters,
+        spawn_processes,
+        stop_processes,
+    )
 
     files = params_files(args.mode) + [Path(p) for p in args.params]
     specs = node_set(args.mode, tuple(args.ground_truth))
@@ -59,21 +64,34 @@ def _cmd_run(args) -> int:
 def _cmd_sim(args) -> int:
     from robovan_autonomy.tools.simulation import SimOptions, Simulation
 
-    simulation = Simulation(SimOptions(scenario=args.scenario, out_dir=Path(args.out), seed=args.seed,
-                                       realtime=args.realtime, ground_truth=tuple(args.ground_truth),
-                                       record=not args.no_record, time_limit_s=args.time_limit,
-                                       discoverable=args.discoverable, variation=args.variation))
+    simulation = Simulation(
+        SimOptions(
+            scenario=args.scenario,
+            out_dir=Path(args.out),
+            seed=args.seed,
+            realtime=args.realtime,
+            ground_truth=tuple(args.ground_truth),
+            record=not args.no_record,
+            time_limit_s=args.time_limit,
+            discoverable=args.discoverable,
+            variation=args.variation,
+        )
+    )
     for stage in simulation.stages_without_node:
-        print(f"robovan sim: no {stage} node in the stack yet: ground truth stands in for it",
-              file=sys.stderr)
+        print(
+            f"robovan sim: no {stage} node in the stack yet: ground truth stands in for it",
+            file=sys.stderr,
+        )
     report = simulation.run()
     judgement = report["judgement"]
     variant = report["variation"]
     name = report["scenario"] + ("" if variant is None else f"@{variant['id']}")
-    print(f"{name}: outcome {report['outcome']}, driving score "
-          f"{report['driving_score']:.1f}, route completion {report['route_completion']:.2f}, "
-          f"collisions {len(report['collisions'])}, {report['sim_time_s']:.1f} s simulated at "
-          f"{report['realtime_factor']:.2f}x real time -> {args.out}/report.json")
+    print(
+        f"{name}: outcome {report['outcome']}, driving score "
+        f"{report['driving_score']:.1f}, route completion {report['route_completion']:.2f}, "
+        f"collisions {len(report['collisions'])}, {report['sim_time_s']:.1f} s simulated at "
+        f"{report['realtime_factor']:.2f}x real time -> {args.out}/report.json"
+    )
     for reason in judgement["failed_criteria"]:
         print(f"  failed: {reason}")
     return 0 if judgement["passed"] else 1
@@ -95,8 +113,14 @@ def _cmd_eval(args) -> int:
         print(f"robovan eval: {err}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    jobs = evaluation.plan_jobs(args.scenario or list_scenarios(), out, args.variations,
-                                tuple(args.ground_truth), args.time_limit, args.run_timeout)
+    jobs = evaluation.plan_jobs(
+        args.scenario or list_scenarios(),
+        out,
+        args.variations,
+        tuple(args.ground_truth),
+        args.time_limit,
+        args.run_timeout,
+    )
     if args.list:
         for job in jobs:
             values = ", ".join(f"{name}={value}" for name, value in job.values)
@@ -111,9 +135,11 @@ def _cmd_eval(args) -> int:
     for line in _family_lines(summary):
         print(line)
     passed = sum(row["passed"] for row in rows)
-    print(f"{passed}/{len(rows)} runs passed"
-          f"{f' ({len(not_run)} not run: interrupted)' if not_run else ''} -> "
-          f"{out}/summary.json, summary.html, summary.png")
+    print(
+        f"{passed}/{len(rows)} runs passed"
+        f"{f' ({len(not_run)} not run: interrupted)' if not_run else ''} -> "
+        f"{out}/summary.json, summary.html, summary.png"
+    )
     worse = _print_comparison(args.compare[0], old_runs, rows) if args.compare else 0
     if interrupted:
         return 130
@@ -147,11 +173,13 @@ def _family_lines(summary: dict) -> list[str]:
             continue
         low, high = stats["pass_rate_ci95"]
         score = stats["driving_score"] or {"min": float("nan"), "median": float("nan")}
-        lines.append(f"{name:<40} passed {stats['passed']:>3}/{stats['runs']:<3} "
-                     f"[{100 * low:3.0f}, {100 * high:3.0f}] %  collisions "
-                     f"{stats['collisions']['count']}  MRM {stats['mrm_stops']['count']}  AEB "
-                     f"{stats['aeb_activations']['count']}  score min {score['min']:.0f} median "
-                     f"{score['median']:.0f}")
+        lines.append(
+            f"{name:<40} passed {stats['passed']:>3}/{stats['runs']:<3} "
+            f"[{100 * low:3.0f}, {100 * high:3.0f}] %  collisions "
+            f"{stats['collisions']['count']}  MRM {stats['mrm_stops']['count']}  AEB "
+            f"{stats['aeb_activations']['count']}  score min {score['min']:.0f} median "
+            f"{score['median']:.0f}"
+        )
     return lines
 
 
@@ -173,8 +201,16 @@ def _cmd_record(args) -> int:
     if out.exists():
         print(f"robovan record: {out} exists; rosbag2 bags are never overwritten", file=sys.stderr)
         return 2
-    summary = record(RecordOptions(out=out, topics=tuple(args.topics), all_topics=args.all, storage=args.storage,
-                                   duration_s=args.duration, use_sim_time=args.use_sim_time))
+    summary = record(
+        RecordOptions(
+            out=out,
+            topics=tuple(args.topics),
+            all_topics=args.all,
+            storage=args.storage,
+            duration_s=args.duration,
+            use_sim_time=args.use_sim_time,
+        )
+    )
     for topic, count in sorted(summary.messages.items()):
         print(f"  {topic}: {count} messages")
     for topic, why in sorted(summary.skipped.items()):
@@ -192,27 +228,44 @@ def _cmd_replay(args) -> int:
         if args.update_reference or args.check_reference:
             return _replay_regression(args)
         if args.bag is None:
-            print("robovan replay: give a BAG, or --check-reference / --update-reference", file=sys.stderr)
+            print(
+                "robovan replay: give a BAG, or --check-reference / --update-reference",
+                file=sys.stderr,
+            )
             return 2
         return _replay_bag(args)
     except BagError as err:
         print(f"robovan replay: {err}", file=sys.stderr)
         if args.bag is not None and (Path(args.out) / "report.json").exists():
-            print(f"  outputs up to the failure kept in {args.out} (report.json says where it stopped)",
-                  file=sys.stderr)
+            print(
+                f"  outputs up to the failure kept in {args.out} (report.json says where it stopped)",
+                file=sys.stderr,
+            )
         return 2
 
 
 def _replay_bag(args) -> int:
     from robovan_autonomy.tools.replay import ReplayOptions, run_replay
 
-    report = run_replay(ReplayOptions(bag=Path(args.bag), out_dir=Path(args.out), deterministic=args.deterministic,
-                                      rate=args.rate, remap=dict(args.remap), ground_truth=args.ground_truth,
-                                      scenario=args.scenario, storage=args.storage, progress=True))
+    report = run_replay(
+        ReplayOptions(
+            bag=Path(args.bag),
+            out_dir=Path(args.out),
+            deterministic=args.deterministic,
+            rate=args.rate,
+            remap=dict(args.remap),
+            ground_truth=args.ground_truth,
+            scenario=args.scenario,
+            storage=args.storage,
+            progress=True,
+        )
+    )
     outputs = ", ".join(f"{topic} {count}" for topic, count in report["outputs"].items())
-    print(f"replayed {report['replayed_s']:.1f} s of {report['bag']} in {report['wall_time_s']:.1f} s "
-          f"({report['realtime_factor']:.2f}x real time, {report['messages_played']} messages, "
-          f"{report['mode']}); outputs: {outputs or 'none'} -> {args.out}/report.json")
+    print(
+        f"replayed {report['replayed_s']:.1f} s of {report['bag']} in {report['wall_time_s']:.1f} s "
+        f"({report['realtime_factor']:.2f}x real time, {report['messages_played']} messages, "
+        f"{report['mode']}); outputs: {outputs or 'none'} -> {args.out}/report.json"
+    )
     for warning in report["warnings"]:
         print(f"  warning: {warning}", file=sys.stderr)
     return 0
@@ -283,8 +336,11 @@ def bench_dir() -> Path:
 
 
 def available_benchmarks() -> list[str]:
-    return sorted(p.stem for p in bench_dir().glob("*.py")
-                  if not p.stem.startswith("_") and not p.stem.endswith("_baseline"))
+    return sorted(
+        p.stem
+        for p in bench_dir().glob("*.py")
+        if not p.stem.startswith("_") and not p.stem.endswith("_baseline")
+    )
 
 
 def _load_benchmark(name: str):
@@ -300,8 +356,11 @@ def _cmd_bench(args) -> int:
     names = available_benchmarks() if args.name == "all" else [args.name]
     unknown = [n for n in names if n not in available_benchmarks()]
     if unknown:
-        print(f"robovan bench: unknown benchmark {unknown[0]!r}; available: "
-              f"{', '.join(available_benchmarks()) or 'none'} (looked in {bench_dir()})", file=sys.stderr)
+        print(
+            f"robovan bench: unknown benchmark {unknown[0]!r}; available: "
+            f"{', '.join(available_benchmarks()) or 'none'} (looked in {bench_dir()})",
+            file=sys.stderr,
+        )
         return 2
     results = {}
     for name in names:
@@ -310,7 +369,11 @@ def _cmd_bench(args) -> int:
         rows = {k: v for k, v in results[name].items() if isinstance(v, (int, float, str))}
         width = max(map(len, rows), default=0)
         for key, value in rows.items():
-            print(f"  {key:<{width}}  {value:.3f}" if isinstance(value, float) else f"  {key:<{width}}  {value}")
+            print(
+                f"  {key:<{width}}  {value:.3f}"
+                if isinstance(value, float)
+                else f"  {key:<{width}}  {value}"
+            )
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -336,9 +399,11 @@ def _cmd_params(args) -> int:
 
     declared = declared_parameters()
     if args.markdown:
-        print("# Node parameters\n\nGenerated by `robovan params --markdown` from the declarations "
-              "in code; config/*.yaml only override. `<share>` is the package's share directory "
-              "(the source checkout when run from it).\n")
+        print(
+            "# Node parameters\n\nGenerated by `robovan params --markdown` from the declarations "
+            "in code; config/*.yaml only override. `<share>` is the package's share directory "
+            "(the source checkout when run from it).\n"
+        )
         for name, params in declared.items():
             print(markdown_table(name, params, str(share_dir())))
         return 0
@@ -351,6 +416,7 @@ def _cmd_params(args) -> int:
 
 def _cmd_van_ecu(args) -> int:
     from robovan_autonomy.sim.van_ecu_bus import main as van_ecu_main
+
     return van_ecu_main(args.rest, prog="robovan van-ecu")
 
 
@@ -361,61 +427,110 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the stack's node set (no launch_ros needed)")
     run.add_argument("--mode", choices=("vehicle", "sim", "replay"), default="vehicle")
     run.add_argument("--params", action="append", default=[], help="extra params file (repeatable)")
-    run.add_argument("--ground-truth", type=_ground_truth_stages, default=[],
-                     help="stages whose readers are remapped onto ground truth (the simulator "
-                          "publishes it), e.g. localization,perception")
-    run.add_argument("--processes", action="store_true", help="one process per node, as ros2 launch does")
+    run.add_argument(
+        "--ground-truth",
+        type=_ground_truth_stages,
+        default=[],
+        help="stages whose readers are remapped onto ground truth (the simulator "
+        "publishes it), e.g. localization,perception",
+    )
+    run.add_argument(
+        "--processes", action="store_true", help="one process per node, as ros2 launch does"
+    )
     run.set_defaults(func=_cmd_run)
 
     sim = sub.add_parser("sim", help="run the stack closed loop against the embedded simulator")
     sim.add_argument("--scenario", default="delivery_loop", help="scenario name or YAML path")
-    sim.add_argument("--out", default="runs/latest", help="folder for report.json, report.png, run.mcap")
+    sim.add_argument(
+        "--out", default="runs/latest", help="folder for report.json, report.png, run.mcap"
+    )
     sim.add_argument("--seed", type=int, help="override the scenario's seed")
-    sim.add_argument("--variation", metavar="ID",
-                     help="run this variant of the scenario (an id from `robovan eval "
-                          "--variations`, or `robovan eval --list`)")
-    sim.add_argument("--realtime", action="store_true", help="pace to the wall clock (default: lockstep)")
-    sim.add_argument("--ground-truth", type=_ground_truth_stages, default=[],
-                     help="stages fed from ground truth, e.g. localization,perception")
-    sim.add_argument("--time-limit", type=_time_limit,
-                     help="override the scenario's time limit (s), within the range of its "
-                          "time_limit_s")
+    sim.add_argument(
+        "--variation",
+        metavar="ID",
+        help="run this variant of the scenario (an id from `robovan eval "
+        "--variations`, or `robovan eval --list`)",
+    )
+    sim.add_argument(
+        "--realtime", action="store_true", help="pace to the wall clock (default: lockstep)"
+    )
+    sim.add_argument(
+        "--ground-truth",
+        type=_ground_truth_stages,
+        default=[],
+        help="stages fed from ground truth, e.g. localization,perception",
+    )
+    sim.add_argument(
+        "--time-limit",
+        type=_time_limit,
+        help="override the scenario's time limit (s), within the range of its time_limit_s",
+    )
     sim.add_argument("--no-record", action="store_true", help="skip run.mcap")
-    sim.add_argument("--discoverable", action="store_true",
-                     help="let other processes (RViz, Foxglove, ros2 topic) see the run's graph; "
-                          "off by default so nothing else on the host can disturb the lockstep")
+    sim.add_argument(
+        "--discoverable",
+        action="store_true",
+        help="let other processes (RViz, Foxglove, ros2 topic) see the run's graph; "
+        "off by default so nothing else on the host can disturb the lockstep",
+    )
     sim.set_defaults(func=_cmd_sim)
 
     evaluate = sub.add_parser("eval", help="run the scenario catalogue and summarise the verdicts")
-    evaluate.add_argument("--scenario", action="append",
-                          help="only this scenario, a name or YAML path (repeatable)")
+    evaluate.add_argument(
+        "--scenario", action="append", help="only this scenario, a name or YAML path (repeatable)"
+    )
     evaluate.add_argument("--out", default="runs/eval")
-    evaluate.add_argument("--variations", action=argparse.BooleanOptionalAction, default=False,
-                          help="also run every variant the scenarios declare (default: the base "
-                               "scenarios only)")
-    evaluate.add_argument("--list", action="store_true",
-                          help="list the runs (with variant ids and rerun commands), run nothing")
-    evaluate.add_argument("--workers", type=_positive_int, metavar="N",
-                          help="run N simulations at a time on a local Ray instance this command "
-                               "starts and stops (default 1: one after the other in this process, "
-                               "without Ray); with --address, N at a time on that cluster "
-                               "(default: its CPUs)")
-    evaluate.add_argument("--address", metavar="ray://HOST:PORT",
-                          help="run on this existing Ray cluster (robovan_autonomy installed on "
-                               "its nodes; run folders land there, the summary here)")
-    evaluate.add_argument("--run-timeout", type=_positive_int, metavar="S",
-                          help="on Ray: a run with no result after S s of wall time is killed and "
-                               "recorded as an error (default: 4 s per simulated second + 120 s)")
-    evaluate.add_argument("--compare", nargs="+", metavar="SUMMARY",
-                          help="OLD_SUMMARY: after the eval, say what got better and worse since "
-                               "that summary.json, and whether significantly; OLD NEW: compare "
-                               "two summaries, run nothing")
+    evaluate.add_argument(
+        "--variations",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also run every variant the scenarios declare (default: the base scenarios only)",
+    )
+    evaluate.add_argument(
+        "--list",
+        action="store_true",
+        help="list the runs (with variant ids and rerun commands), run nothing",
+    )
+    evaluate.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="run N simulations at a time on a local Ray instance this command "
+        "starts and stops (default 1: one after the other in this process, "
+        "without Ray); with --address, N at a time on that cluster "
+        "(default: its CPUs)",
+    )
+    evaluate.add_argument(
+        "--address",
+        metavar="ray://HOST:PORT",
+        help="run on this existing Ray cluster (robovan_autonomy installed on "
+        "its nodes; run folders land there, the summary here)",
+    )
+    evaluate.add_argument(
+        "--run-timeout",
+        type=_positive_int,
+        metavar="S",
+        help="on Ray: a run with no result after S s of wall time is killed and "
+        "recorded as an error (default: 4 s per simulated second + 120 s)",
+    )
+    evaluate.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="SUMMARY",
+        help="OLD_SUMMARY: after the eval, say what got better and worse since "
+        "that summary.json, and whether significantly; OLD NEW: compare "
+        "two summaries, run nothing",
+    )
     evaluate.add_argument("--ground-truth", type=_ground_truth_stages, default=[])
-    evaluate.add_argument("--time-limit", type=_time_limit,
-                          help="override every scenario's time limit (s), e.g. for a smoke run")
-    evaluate.add_argument("--status", metavar="PATH",
-                          help="also write the status page (OUT/status.md) here: `make eval` "
-                               "keeps docs/STATUS.md so")
+    evaluate.add_argument(
+        "--time-limit",
+        type=_time_limit,
+        help="override every scenario's time limit (s), e.g. for a smoke run",
+    )
+    evaluate.add_argument(
+        "--status",
+        metavar="PATH",
+        help="also write the status page (OUT/status.md) here: `make eval` keeps docs/STATUS.md so",
+    )
     evaluate.set_defaults(func=_cmd_eval)
 
     rec = sub.add_parser("record", help="record topics of a live graph to a rosbag2 bag")
@@ -423,29 +538,65 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--all", action="store_true", help="every topic that appears")
     rec.add_argument("--out", help="the bag folder to create (default: runs/record_<time>)")
     rec.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
-    rec.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl-C)")
-    rec.add_argument("--use-sim-time", action="store_true", help="stamp with /clock instead of wall time")
+    rec.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: Ctrl-C)"
+    )
+    rec.add_argument(
+        "--use-sim-time", action="store_true", help="stamp with /clock instead of wall time"
+    )
     rec.set_defaults(func=_cmd_record)
 
-    replay = sub.add_parser("replay", help="play a bag into the stack (open loop) and record its outputs")
+    replay = sub.add_parser(
+        "replay", help="play a bag into the stack (open loop) and record its outputs"
+    )
     replay.add_argument("bag", nargs="?", help="rosbag2 folder, or a .mcap / .db3 file")
-    replay.add_argument("--out", default="runs/replay", help="folder for run/ (outputs) and report.json")
-    replay.add_argument("--deterministic", action="store_true",
-                        help="lockstep: bit-identical outputs on every replay, as fast as the stack allows")
-    replay.add_argument("--rate", type=float, help="pace to this many times real time (default 1; "
-                                                   "with --deterministic: unpaced)")
-    replay.add_argument("--remap", type=_remap, action="append", default=[], metavar="A:=B",
-                        help="play bag topic A as topic B (repeatable)")
-    replay.add_argument("--ground-truth", type=_replay_ground_truth, default=None,
-                        help="stages fed from the bag's ground truth, e.g. localization,perception, or "
-                             "'none' (default: stages without a node, from the bag)")
-    replay.add_argument("--scenario", help="map and mission from this scenario (bags without run info)")
-    replay.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap", help="of the output bag")
-    replay.add_argument("--check-reference", action="store_true",
-                        help="replay the regression cases (test/data/replay) and compare with their references")
-    replay.add_argument("--update-reference", action="store_true",
-                        help="replay the regression cases and store their outputs as the new references")
-    replay.add_argument("--case", action="append", help="with --check/--update-reference: only this case")
+    replay.add_argument(
+        "--out", default="runs/replay", help="folder for run/ (outputs) and report.json"
+    )
+    replay.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="lockstep: bit-identical outputs on every replay, as fast as the stack allows",
+    )
+    replay.add_argument(
+        "--rate",
+        type=float,
+        help="pace to this many times real time (default 1; with --deterministic: unpaced)",
+    )
+    replay.add_argument(
+        "--remap",
+        type=_remap,
+        action="append",
+        default=[],
+        metavar="A:=B",
+        help="play bag topic A as topic B (repeatable)",
+    )
+    replay.add_argument(
+        "--ground-truth",
+        type=_replay_ground_truth,
+        default=None,
+        help="stages fed from the bag's ground truth, e.g. localization,perception, or "
+        "'none' (default: stages without a node, from the bag)",
+    )
+    replay.add_argument(
+        "--scenario", help="map and mission from this scenario (bags without run info)"
+    )
+    replay.add_argument(
+        "--storage", choices=("mcap", "sqlite3"), default="mcap", help="of the output bag"
+    )
+    replay.add_argument(
+        "--check-reference",
+        action="store_true",
+        help="replay the regression cases (test/data/replay) and compare with their references",
+    )
+    replay.add_argument(
+        "--update-reference",
+        action="store_true",
+        help="replay the regression cases and store their outputs as the new references",
+    )
+    replay.add_argument(
+        "--case", action="append", help="with --check/--update-reference: only this case"
+    )
     replay.set_defaults(func=_cmd_replay)
 
     bench = sub.add_parser("bench", help="run a benchmark from bench/ ('all' for every one)")
@@ -459,14 +610,20 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("--markdown", action="store_true")
     params.set_defaults(func=_cmd_params)
 
-    protocol = sub.add_parser("protocol", help="print the van's CAN protocol reference (markdown, "
-                                               "from the DBC and the codec)")
+    protocol = sub.add_parser(
+        "protocol",
+        help="print the van's CAN protocol reference (markdown, from the DBC and the codec)",
+    )
     protocol.set_defaults(func=_cmd_protocol)
 
     # Everything after van-ecu goes to the van's own parser (sim/van_ecu_bus.py). With no option
     # of its own here ('-' is no prefix), a leading --interface is not taken for one.
-    van = sub.add_parser("van-ecu", help="play the van's ECU on a CAN bus (a separate process)",
-                         add_help=False, prefix_chars="+")
+    van = sub.add_parser(
+        "van-ecu",
+        help="play the van's ECU on a CAN bus (a separate process)",
+        add_help=False,
+        prefix_chars="+",
+    )
     van.add_argument("rest", nargs=argparse.REMAINDER)
     van.set_defaults(func=_cmd_van_ecu)
     return parser

@@ -1,6 +1,7 @@
 """The errors a person fixes by changing what they asked for: a bad configuration file
 (ConfigError: which file, where and why), a node that cannot start as configured, an output
 folder that holds what the tool did not write."""
+
 from __future__ import annotations
 
 from collections.abc import Hashable
@@ -62,8 +63,12 @@ def load_yaml(path: str | Path) -> Any:
     except OSError as err:
         raise ConfigError(path, "", f"cannot read: {err.strerror or err}") from None
     except UnicodeDecodeError as err:
-        raise ConfigError(path, "", f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
-                                    f"{err.start}); is it a binary file?") from None
+        raise ConfigError(
+            path,
+            "",
+            f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
+            f"{err.start}); is it a binary file?",
+        ) from None
     except _DuplicateKey as err:
         raise ConfigError(path, err.key, f"duplicate key on line {err.line}") from None
     except yaml.YAMLError as err:

@@ -9,6 +9,7 @@ consumer can judge how old the plan's inputs are and the report can measure late
 to CAN frame. Point i applies at the absolute time stamp_s + time_from_start_s[i]; point 0 is
 when the plan starts (time_from_start_s[0] ≥ 0, later than the stamp by the producer's latency).
 """
+
 from __future__ import annotations
 
 import dataclasses

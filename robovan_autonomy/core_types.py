@@ -2,6 +2,7 @@
 point and object table layouts, in SI units. No ROS here: the algorithm cores import this, and
 interfaces.py converts between these and ROS messages.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,13 +43,26 @@ class PoseEstimate:
     z_m: float = 0.0
 
 
-POINT_DTYPE = np.dtype([("x", np.float32), ("y", np.float32), ("z", np.float32),
-                        ("intensity", np.float32)])
+POINT_DTYPE = np.dtype(
+    [("x", np.float32), ("y", np.float32), ("z", np.float32), ("intensity", np.float32)]
+)
 
-OBJECT_DTYPE = np.dtype([("x", np.float32), ("y", np.float32), ("z", np.float32),
-                         ("yaw", np.float32), ("length", np.float32), ("width", np.float32),
-                         ("height", np.float32), ("vx", np.float32), ("vy", np.float32),
-                         ("score", np.float32), ("class_id", np.uint8), ("track_id", np.uint32)])
+OBJECT_DTYPE = np.dtype(
+    [
+        ("x", np.float32),
+        ("y", np.float32),
+        ("z", np.float32),
+        ("yaw", np.float32),
+        ("length", np.float32),
+        ("width", np.float32),
+        ("height", np.float32),
+        ("vx", np.float32),
+        ("vy", np.float32),
+        ("score", np.float32),
+        ("class_id", np.uint8),
+        ("track_id", np.uint32),
+    ]
+)
 
 
 def finite_points(rows: np.ndarray) -> np.ndarray:

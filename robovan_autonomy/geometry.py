@@ -1,5 +1,6 @@
 """Plane geometry the subsystems share: angles, polylines, polygons and oriented boxes, vectorised
 where whole runs or scans go through at once."""
+
 from __future__ import annotations
 
 import math
@@ -28,12 +29,14 @@ def resample_polyline(points: np.ndarray, spacing_m: float) -> np.ndarray:
     return np.column_stack([np.interp(at, s, points[:, 0]), np.interp(at, s, points[:, 1])])
 
 
-def project_on_polyline(points: np.ndarray, x_m: float, y_m: float) -> tuple[float, float, float, float]:
+def project_on_polyline(
+    points: np.ndarray, x_m: float, y_m: float
+) -> tuple[float, float, float, float]:
     """Nearest point of a polyline to (x, y): arc length there, signed lateral offset (left +),
     distance and the polyline's heading there."""
     a, d = points[:-1], np.diff(points, axis=0)
     q = np.array([x_m, y_m])
-    seg_len2 = np.maximum((d ** 2).sum(axis=1), 1e-12)
+    seg_len2 = np.maximum((d**2).sum(axis=1), 1e-12)
     t = np.clip(((q - a) * d).sum(axis=1) / seg_len2, 0.0, 1.0)
     foot = a + t[:, None] * d
     dist = np.linalg.norm(foot - q, axis=1)
@@ -64,8 +67,9 @@ def polygon_area(polygon: np.ndarray) -> float:
 
 def box_corners(x, y, yaw, length, width) -> np.ndarray:
     """(N, 4, 2) corners of centred oriented boxes, counter-clockwise from rear right."""
-    x, y, yaw, length, width = (np.atleast_1d(np.asarray(v, dtype=float))
-                                for v in (x, y, yaw, length, width))
+    x, y, yaw, length, width = (
+        np.atleast_1d(np.asarray(v, dtype=float)) for v in (x, y, yaw, length, width)
+    )
     unit = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
     local = unit[None] * np.stack([length, width], axis=-1)[:, None, :]
     return transform_points(local, x, y, yaw)
@@ -83,6 +87,7 @@ def transform_points(local: np.ndarray, x, y, yaw) -> np.ndarray:
 def polygons_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Separating-axis test of convex polygons, pairwise: (N, K, 2) × (N, K, 2) → (N,) bool.
     Touching counts as overlapping."""
+
     def normals(poly):
         edge = np.roll(poly, -1, axis=1) - poly
         return np.stack([-edge[..., 1], edge[..., 0]], axis=-1)
@@ -103,8 +108,10 @@ def segments_intersect(p1, p2, q1, q2) -> np.ndarray:
     p1, p2, q1, q2 = (np.asarray(v, dtype=float) for v in (p1, p2, q1, q2))
     d1, d2 = _cross(q2 - q1, p1 - q1), _cross(q2 - q1, p2 - q1)
     d3, d4 = _cross(p2 - p1, q1 - p1), _cross(p2 - p1, q2 - p1)
-    boxes_meet = np.all((np.minimum(p1, p2) <= np.maximum(q1, q2)) &
-                        (np.minimum(q1, q2) <= np.maximum(p1, p2)), axis=-1)
+    boxes_meet = np.all(
+        (np.minimum(p1, p2) <= np.maximum(q1, q2)) & (np.minimum(q1, q2) <= np.maximum(p1, p2)),
+        axis=-1,
+    )
     return (d1 * d2 <= 0.0) & (d3 * d4 <= 0.0) & boxes_meet
 
 
@@ -115,8 +122,9 @@ def points_in_convex(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     return np.all(_cross(edge, rel) >= 0.0, axis=-1)
 
 
-def project_to_polyline(points: np.ndarray, polyline: np.ndarray, extend: bool = False
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def project_to_polyline(
+    points: np.ndarray, polyline: np.ndarray, extend: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For (N, 2) points: (distance, arc length of the foot, unit tangent there) on (M, 2) polyline.
 
     extend: the end segments continue as straight lines, so a point beside the line but before

@@ -5,6 +5,7 @@ dataclasses and numpy arrays of core_types.py, in SI units. Every decoder valida
 and raises InterfaceError with the reason, so a node can report garbage on /diagnostics and carry
 on.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,20 +15,46 @@ from builtin_interfaces.msg import Duration, Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, PoseStamped, Quaternion, Vector3
 from nav_msgs.msg import Odometry, Path
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy)
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, Imu, JointState, NavSatFix, NavSatStatus, PointCloud2, PointField
+from sensor_msgs.msg import (
+    CameraInfo,
+    CompressedImage,
+    Image,
+    Imu,
+    JointState,
+    NavSatFix,
+    NavSatStatus,
+    PointCloud2,
+    PointField,
+)
 from std_msgs.msg import ColorRGBA, Header
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from visualization_msgs.msg import Marker, MarkerArray
 
 from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.control_plan import ControlPlan
-from robovan_autonomy.core_types import (BASE_LINK_FRAME, CAMERA_FRAME, ERROR, GNSS_FRAME,
-                                         IMU_FRAME, LIDAR_FRAME, MAP_FRAME, OBJECT_DTYPE, OK,
-                                         POINT_DTYPE, STALE, WARN, Diagnostic, GnssFix,
-                                         ImuSample, PoseEstimate, SystemMode, VehicleStatus,
-                                         finite_points)
+from robovan_autonomy.core_types import (
+    BASE_LINK_FRAME,
+    CAMERA_FRAME,
+    ERROR,
+    GNSS_FRAME,
+    IMU_FRAME,
+    LIDAR_FRAME,
+    MAP_FRAME,
+    OBJECT_DTYPE,
+    OK,
+    POINT_DTYPE,
+    STALE,
+    WARN,
+    Diagnostic,
+    GnssFix,
+    ImuSample,
+    PoseEstimate,
+    SystemMode,
+    VehicleStatus,
+    finite_points,
+)
 from robovan_autonomy.system.modes import OperatingMode
 
 # ---------------------------------------------------------------------------------------------
@@ -49,8 +76,8 @@ OBJECTS = "/perception/objects"
 OBJECT_MARKERS = "/perception/objects/markers"
 TRAJECTORY = "/planning/trajectory"
 PLANNING_COMMAND = "/planning/command"  # planner → command gate
-CONTROL_COMMAND = "/control/command"    # command gate → CAN bridge
-SYSTEM_MODE = "/system/mode"            # supervisor → command gate, CAN bridge
+CONTROL_COMMAND = "/control/command"  # command gate → CAN bridge
+SYSTEM_MODE = "/system/mode"  # supervisor → command gate, CAN bridge
 SYSTEM_CLEAR_MRM = "/system/clear_mrm"  # std_srvs/Trigger: a person clears a latched MRM
 DIAGNOSTICS = "/diagnostics"
 CLOCK = "/clock"
@@ -62,16 +89,25 @@ STEERING_JOINT = "steering"
 DRIVE_JOINT = "drive"
 
 # Sensor streams tolerate loss and must never back up behind a slow reader.
-SENSOR_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5,
-                        reliability=ReliabilityPolicy.BEST_EFFORT,
-                        durability=DurabilityPolicy.VOLATILE)
+SENSOR_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=5,
+    reliability=ReliabilityPolicy.BEST_EFFORT,
+    durability=DurabilityPolicy.VOLATILE,
+)
 # Commands and state: every message matters, but only the newest few.
-RELIABLE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
-                          reliability=ReliabilityPolicy.RELIABLE,
-                          durability=DurabilityPolicy.VOLATILE)
-CLOCK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
-                       reliability=ReliabilityPolicy.RELIABLE,
-                       durability=DurabilityPolicy.VOLATILE)
+RELIABLE_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=10,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
+CLOCK_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
 
 MAX_POINTS = 2_000_000
 MAX_IMAGE_BYTES = 4096 * 4096 * 3
@@ -137,7 +173,7 @@ def quaternion_to_yaw(q: Quaternion) -> float:
 # ---------------------------------------------------------------------------------------------
 # JointTrajectory has no field for a sequence number; the gate's travels as point 0's effort of
 # the steering joint ([sequence, 0.0], exact as a float64 up to 2^53). Other points carry none.
-MAX_SEQUENCE = 2 ** 53
+MAX_SEQUENCE = 2**53
 
 
 def encode_control_command(plan: ControlPlan) -> JointTrajectory:
@@ -160,8 +196,10 @@ def encode_control_command(plan: ControlPlan) -> JointTrajectory:
 
 def decode_control_command(msg: JointTrajectory) -> ControlPlan:
     if list(msg.joint_names) != [STEERING_JOINT, DRIVE_JOINT]:
-        raise InterfaceError(f"control command: joint_names {list(msg.joint_names)}, "
-                             f"expected {[STEERING_JOINT, DRIVE_JOINT]}")
+        raise InterfaceError(
+            f"control command: joint_names {list(msg.joint_names)}, "
+            f"expected {[STEERING_JOINT, DRIVE_JOINT]}"
+        )
     _expect_frame(msg.header, BASE_LINK_FRAME, "control command")
     count = len(msg.points)
     if count == 0:
@@ -171,26 +209,43 @@ def decode_control_command(msg: JointTrajectory) -> ControlPlan:
     table = np.empty((count, 6))
     for i, point in enumerate(msg.points):
         if len(point.positions) != 2 or len(point.velocities) != 2 or len(point.accelerations) != 2:
-            raise InterfaceError(f"control command: point {i} needs 2 positions, velocities "
-                                 "and accelerations")
-        table[i] = (from_duration(point.time_from_start), point.positions[0], point.positions[1],
-                    point.velocities[0], point.velocities[1], point.accelerations[1])
+            raise InterfaceError(
+                f"control command: point {i} needs 2 positions, velocities and accelerations"
+            )
+        table[i] = (
+            from_duration(point.time_from_start),
+            point.positions[0],
+            point.positions[1],
+            point.velocities[0],
+            point.velocities[1],
+            point.accelerations[1],
+        )
     _finite(table, "control command")
     times = table[:, 0]
     if times[0] < 0.0 or np.any(np.diff(times) <= 0.0):
         raise InterfaceError("control command: time_from_start must start ≥ 0 and increase")
-    return ControlPlan(stamp_s=from_stamp(msg.header.stamp), time_from_start_s=times,
-                       steer_rad=table[:, 1], distance_m=table[:, 2], steer_rate_radps=table[:, 3],
-                       speed_mps=table[:, 4], accel_mps2=table[:, 5],
-                       sequence=_decode_sequence(msg.points[0].effort))
+    return ControlPlan(
+        stamp_s=from_stamp(msg.header.stamp),
+        time_from_start_s=times,
+        steer_rad=table[:, 1],
+        distance_m=table[:, 2],
+        steer_rate_radps=table[:, 3],
+        speed_mps=table[:, 4],
+        accel_mps2=table[:, 5],
+        sequence=_decode_sequence(msg.points[0].effort),
+    )
 
 
 def _decode_sequence(effort) -> int | None:
     if len(effort) == 0:
         return None
     value = effort[0]
-    if len(effort) != 2 or not (math.isfinite(value) and value == int(value) and 0 <= value < MAX_SEQUENCE):
-        raise InterfaceError(f"control command: point 0's effort {list(effort)} is not [sequence, 0]")
+    if len(effort) != 2 or not (
+        math.isfinite(value) and value == int(value) and 0 <= value < MAX_SEQUENCE
+    ):
+        raise InterfaceError(
+            f"control command: point 0's effort {list(effort)} is not [sequence, 0]"
+        )
     return int(value)
 
 
@@ -215,8 +270,9 @@ def decode_vehicle_status(msg: JointState) -> VehicleStatus:
         raise InterfaceError(f"vehicle status: names {list(msg.name)}")
     if len(msg.position) != 2 or len(msg.velocity) != 2 or len(msg.effort) != 2:
         raise InterfaceError("vehicle status: needs 2 positions, velocities and efforts")
-    values = _finite([msg.position[0], msg.velocity[0], msg.velocity[1], msg.effort[1]],
-                     "vehicle status")
+    values = _finite(
+        [msg.position[0], msg.velocity[0], msg.velocity[1], msg.effort[1]], "vehicle status"
+    )
     return VehicleStatus(from_stamp(msg.header.stamp), *map(float, values))
 
 
@@ -229,10 +285,14 @@ def encode_odometry(estimate: PoseEstimate) -> Odometry:
     msg = Odometry()
     msg.header = header(estimate.stamp_s, MAP_FRAME)
     msg.child_frame_id = BASE_LINK_FRAME
-    msg.pose.pose.position = Point(x=float(estimate.x_m), y=float(estimate.y_m), z=float(estimate.z_m))
+    msg.pose.pose.position = Point(
+        x=float(estimate.x_m), y=float(estimate.y_m), z=float(estimate.z_m)
+    )
     msg.pose.pose.orientation = yaw_to_quaternion(float(estimate.yaw_rad))
     msg.pose.covariance = np.asarray(estimate.pose_covariance, dtype=float).ravel()
-    msg.twist.twist.linear = Vector3(x=float(estimate.speed_mps), y=float(estimate.lateral_speed_mps), z=0.0)
+    msg.twist.twist.linear = Vector3(
+        x=float(estimate.speed_mps), y=float(estimate.lateral_speed_mps), z=0.0
+    )
     msg.twist.twist.angular = Vector3(x=0.0, y=0.0, z=float(estimate.yaw_rate_radps))
     msg.twist.covariance = np.asarray(estimate.twist_covariance, dtype=float).ravel()
     return msg
@@ -241,25 +301,36 @@ def encode_odometry(estimate: PoseEstimate) -> Odometry:
 def decode_odometry(msg: Odometry) -> PoseEstimate:
     _expect_frame(msg.header, MAP_FRAME, "odometry")
     if msg.child_frame_id != BASE_LINK_FRAME:
-        raise InterfaceError(f"odometry: child_frame_id '{msg.child_frame_id}', expected "
-                             f"'{BASE_LINK_FRAME}'")
+        raise InterfaceError(
+            f"odometry: child_frame_id '{msg.child_frame_id}', expected '{BASE_LINK_FRAME}'"
+        )
     p, q = msg.pose.pose.position, msg.pose.pose.orientation
     t, w = msg.twist.twist.linear, msg.twist.twist.angular
     _finite([p.x, p.y, p.z, q.x, q.y, q.z, q.w, t.x, t.y, w.z], "odometry")
     if abs(q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w - 1.0) > 1e-3:
         raise InterfaceError("odometry: orientation is not a unit quaternion")
-    return PoseEstimate(stamp_s=from_stamp(msg.header.stamp), x_m=p.x, y_m=p.y, z_m=p.z,
-                        yaw_rad=quaternion_to_yaw(q), speed_mps=t.x, lateral_speed_mps=t.y,
-                        yaw_rate_radps=w.z,
-                        pose_covariance=np.array(msg.pose.covariance, dtype=float).reshape(6, 6),
-                        twist_covariance=np.array(msg.twist.covariance, dtype=float).reshape(6, 6))
+    return PoseEstimate(
+        stamp_s=from_stamp(msg.header.stamp),
+        x_m=p.x,
+        y_m=p.y,
+        z_m=p.z,
+        yaw_rad=quaternion_to_yaw(q),
+        speed_mps=t.x,
+        lateral_speed_mps=t.y,
+        yaw_rate_radps=w.z,
+        pose_covariance=np.array(msg.pose.covariance, dtype=float).reshape(6, 6),
+        twist_covariance=np.array(msg.twist.covariance, dtype=float).reshape(6, 6),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # PointCloud2: LiDAR points and the object table
 # ---------------------------------------------------------------------------------------------
-_NUMPY_TO_POINTFIELD = {np.dtype(np.float32): PointField.FLOAT32, np.dtype(np.uint8): PointField.UINT8,
-                        np.dtype(np.uint32): PointField.UINT32}
+_NUMPY_TO_POINTFIELD = {
+    np.dtype(np.float32): PointField.FLOAT32,
+    np.dtype(np.uint8): PointField.UINT8,
+    np.dtype(np.uint32): PointField.UINT32,
+}
 
 
 def _encode_table(stamp_s: float, frame_id: str, table: np.ndarray) -> PointCloud2:
@@ -267,9 +338,15 @@ def _encode_table(stamp_s: float, frame_id: str, table: np.ndarray) -> PointClou
     msg.header = header(stamp_s, frame_id)
     msg.height = 1
     msg.width = len(table)
-    msg.fields = [PointField(name=name, offset=table.dtype.fields[name][1],
-                             datatype=_NUMPY_TO_POINTFIELD[table.dtype.fields[name][0]], count=1)
-                  for name in table.dtype.names]
+    msg.fields = [
+        PointField(
+            name=name,
+            offset=table.dtype.fields[name][1],
+            datatype=_NUMPY_TO_POINTFIELD[table.dtype.fields[name][0]],
+            count=1,
+        )
+        for name in table.dtype.names
+    ]
     msg.is_bigendian = False
     msg.point_step = table.dtype.itemsize
     msg.row_step = msg.point_step * msg.width
@@ -279,8 +356,10 @@ def _encode_table(stamp_s: float, frame_id: str, table: np.ndarray) -> PointClou
 
 
 def _decode_table(msg: PointCloud2, dtype: np.dtype, what: str, max_rows: int) -> np.ndarray:
-    expected = [(name, dtype.fields[name][1], _NUMPY_TO_POINTFIELD[dtype.fields[name][0]])
-                for name in dtype.names]
+    expected = [
+        (name, dtype.fields[name][1], _NUMPY_TO_POINTFIELD[dtype.fields[name][0]])
+        for name in dtype.names
+    ]
     got = [(f.name, f.offset, f.datatype) for f in msg.fields]
     if got != expected:
         raise InterfaceError(f"{what}: fields {got}, expected {expected}")
@@ -297,7 +376,9 @@ def _decode_table(msg: PointCloud2, dtype: np.dtype, what: str, max_rows: int) -
     return np.frombuffer(data, dtype=dtype)
 
 
-def encode_points(stamp_s: float, points_xyzi: np.ndarray, frame_id: str = LIDAR_FRAME) -> PointCloud2:
+def encode_points(
+    stamp_s: float, points_xyzi: np.ndarray, frame_id: str = LIDAR_FRAME
+) -> PointCloud2:
     """(N, 4) float32 x, y, z, intensity → PointCloud2."""
     table = np.ascontiguousarray(points_xyzi, dtype=np.float32).view(POINT_DTYPE).reshape(-1)
     return _encode_table(stamp_s, frame_id, table)
@@ -307,7 +388,9 @@ def decode_point_rows(msg: PointCloud2, frame_id: str = LIDAR_FRAME) -> np.ndarr
     """PointCloud2 → (N, 4) float32, every row as sent (non-finite ones too: the supervisor
     judges how many a healthy LiDAR sends)."""
     _expect_frame(msg.header, frame_id, "point cloud")
-    return _decode_table(msg, POINT_DTYPE, "point cloud", MAX_POINTS).view(np.float32).reshape(-1, 4)
+    return (
+        _decode_table(msg, POINT_DTYPE, "point cloud", MAX_POINTS).view(np.float32).reshape(-1, 4)
+    )
 
 
 def decode_points(msg: PointCloud2, frame_id: str = LIDAR_FRAME) -> np.ndarray:
@@ -322,23 +405,36 @@ def encode_objects(stamp_s: float, objects: np.ndarray, frame_id: str = MAP_FRAM
 def decode_objects(msg: PointCloud2, frame_id: str = MAP_FRAME) -> np.ndarray:
     _expect_frame(msg.header, frame_id, "object table")
     table = _decode_table(msg, OBJECT_DTYPE, "object table", 10_000)
-    floats = np.stack([table[name] for name in OBJECT_DTYPE.names[:10]], axis=1) if len(table) else None
+    floats = (
+        np.stack([table[name] for name in OBJECT_DTYPE.names[:10]], axis=1) if len(table) else None
+    )
     if floats is not None and not np.all(np.isfinite(floats)):
         raise InterfaceError("object table: non-finite value")
     return table.copy()
 
 
-def encode_object_markers(stamp_s: float, objects: np.ndarray, frame_id: str = MAP_FRAME) -> MarkerArray:
+def encode_object_markers(
+    stamp_s: float, objects: np.ndarray, frame_id: str = MAP_FRAME
+) -> MarkerArray:
     """Boxes for RViz / Foxglove; nothing in the stack reads these."""
     markers = [Marker(header=header(stamp_s, frame_id), ns="objects", action=Marker.DELETEALL)]
     for row in objects:
-        marker = Marker(header=header(stamp_s, frame_id), ns="objects", id=int(row["track_id"]),
-                        type=Marker.CUBE, action=Marker.ADD)
-        marker.pose.position = Point(x=float(row["x"]), y=float(row["y"]),
-                                     z=float(row["z"] + row["height"] / 2.0))
+        marker = Marker(
+            header=header(stamp_s, frame_id),
+            ns="objects",
+            id=int(row["track_id"]),
+            type=Marker.CUBE,
+            action=Marker.ADD,
+        )
+        marker.pose.position = Point(
+            x=float(row["x"]), y=float(row["y"]), z=float(row["z"] + row["height"] / 2.0)
+        )
         marker.pose.orientation = yaw_to_quaternion(float(row["yaw"]))
-        marker.scale = Vector3(x=max(float(row["length"]), 0.01), y=max(float(row["width"]), 0.01),
-                               z=max(float(row["height"]), 0.01))
+        marker.scale = Vector3(
+            x=max(float(row["length"]), 0.01),
+            y=max(float(row["width"]), 0.01),
+            z=max(float(row["height"]), 0.01),
+        )
         marker.color = ColorRGBA(r=1.0, g=0.5, b=0.0, a=0.6)
         marker.lifetime = to_duration(0.5)
         markers.append(marker)
@@ -378,8 +474,9 @@ def decode_image(msg: Image, frame_id: str = CAMERA_FRAME) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8).reshape(msg.height, msg.width, 3)
 
 
-def encode_compressed_image(stamp_s: float, image_bgr: np.ndarray, frame_id: str = CAMERA_FRAME,
-                            jpeg_quality: int = 85) -> CompressedImage:
+def encode_compressed_image(
+    stamp_s: float, image_bgr: np.ndarray, frame_id: str = CAMERA_FRAME, jpeg_quality: int = 85
+) -> CompressedImage:
     """JPEG for recording: a raw 960×540 stream is 23 MB/s, too much to keep every run."""
     import cv2
 
@@ -399,8 +496,9 @@ def decode_compressed_image(msg: CompressedImage, frame_id: str = CAMERA_FRAME) 
     return image
 
 
-def encode_camera_info(stamp_s: float, intrinsics: CameraIntrinsics,
-                       frame_id: str = CAMERA_FRAME) -> CameraInfo:
+def encode_camera_info(
+    stamp_s: float, intrinsics: CameraIntrinsics, frame_id: str = CAMERA_FRAME
+) -> CameraInfo:
     msg = CameraInfo()
     msg.header = header(stamp_s, frame_id)
     msg.width, msg.height = intrinsics.width_px, intrinsics.height_px
@@ -418,7 +516,9 @@ def decode_camera_info(msg: CameraInfo, frame_id: str = CAMERA_FRAME) -> CameraI
     k = _finite(msg.k, "camera info")
     if msg.width == 0 or msg.height == 0 or k[0] <= 0.0 or k[4] <= 0.0:
         raise InterfaceError("camera info: empty image size or non-positive focal length")
-    return CameraIntrinsics(msg.width, msg.height, float(k[0]), float(k[4]), float(k[2]), float(k[5]))
+    return CameraIntrinsics(
+        msg.width, msg.height, float(k[0]), float(k[4]), float(k[2]), float(k[5])
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,10 +529,15 @@ def decode_camera_info(msg: CameraInfo, frame_id: str = CAMERA_FRAME) -> CameraI
 def encode_gnss_fix(fix: GnssFix, frame_id: str = GNSS_FRAME) -> NavSatFix:
     msg = NavSatFix()
     msg.header = header(fix.stamp_s, frame_id)
-    msg.status = NavSatStatus(status=NavSatStatus.STATUS_GBAS_FIX if fix.has_fix
-                              else NavSatStatus.STATUS_NO_FIX, service=NavSatStatus.SERVICE_GPS)
-    msg.latitude, msg.longitude, msg.altitude = (float(fix.latitude_deg), float(fix.longitude_deg),
-                                                 float(fix.altitude_m))
+    msg.status = NavSatStatus(
+        status=NavSatStatus.STATUS_GBAS_FIX if fix.has_fix else NavSatStatus.STATUS_NO_FIX,
+        service=NavSatStatus.SERVICE_GPS,
+    )
+    msg.latitude, msg.longitude, msg.altitude = (
+        float(fix.latitude_deg),
+        float(fix.longitude_deg),
+        float(fix.altitude_m),
+    )
     msg.position_covariance = np.asarray(fix.position_covariance, dtype=float).ravel()
     msg.position_covariance_type = NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN
     return msg
@@ -447,12 +552,20 @@ def decode_gnss_fix(msg: NavSatFix, frame_id: str = GNSS_FRAME) -> GnssFix:
     if has_fix and not np.all(np.isfinite(values)):
         raise InterfaceError("gnss fix: status says fix, position is non-finite")
     if has_fix and (abs(values[0]) > 90.0 or abs(values[1]) > 180.0):
-        raise InterfaceError(f"gnss fix: latitude/longitude out of range ({values[0]}, {values[1]})")
+        raise InterfaceError(
+            f"gnss fix: latitude/longitude out of range ({values[0]}, {values[1]})"
+        )
     covariance = np.array(msg.position_covariance, dtype=float).reshape(3, 3)
     if has_fix and not np.all(np.isfinite(covariance)):
         raise InterfaceError("gnss fix: non-finite covariance")
-    return GnssFix(from_stamp(msg.header.stamp), float(values[0]), float(values[1]),
-                   float(values[2]), has_fix, covariance)
+    return GnssFix(
+        from_stamp(msg.header.stamp),
+        float(values[0]),
+        float(values[1]),
+        float(values[2]),
+        has_fix,
+        covariance,
+    )
 
 
 def encode_imu(sample: ImuSample, frame_id: str = IMU_FRAME) -> Imu:
@@ -491,8 +604,10 @@ def encode_path(stamp_s: float, xy_yaw: np.ndarray, frame_id: str = MAP_FRAME) -
 
 def decode_path(msg: Path, frame_id: str = MAP_FRAME) -> np.ndarray:
     _expect_frame(msg.header, frame_id, "path")
-    rows = [(p.pose.position.x, p.pose.position.y, quaternion_to_yaw(p.pose.orientation))
-            for p in msg.poses]
+    rows = [
+        (p.pose.position.x, p.pose.position.y, quaternion_to_yaw(p.pose.orientation))
+        for p in msg.poses
+    ]
     return _finite(np.array(rows, dtype=float).reshape(-1, 3), "path")
 
 
@@ -504,21 +619,38 @@ def decode_path(msg: Path, frame_id: str = MAP_FRAME) -> np.ndarray:
 def encode_diagnostics(stamp_s: float, diagnostics: list[Diagnostic]) -> DiagnosticArray:
     msg = DiagnosticArray()
     msg.header = header(stamp_s, "")
-    msg.status = [DiagnosticStatus(level=bytes([d.level]), name=d.name, message=d.message,
-                                   hardware_id=d.hardware_id,
-                                   values=[KeyValue(key=str(k), value=str(v)) for k, v in d.values.items()])
-                  for d in diagnostics]
+    msg.status = [
+        DiagnosticStatus(
+            level=bytes([d.level]),
+            name=d.name,
+            message=d.message,
+            hardware_id=d.hardware_id,
+            values=[KeyValue(key=str(k), value=str(v)) for k, v in d.values.items()],
+        )
+        for d in diagnostics
+    ]
     return msg
 
 
 def decode_diagnostics(msg: DiagnosticArray) -> list[Diagnostic]:
     if len(msg.status) > MAX_DIAGNOSTIC_STATUSES:
-        raise InterfaceError(f"diagnostics: {len(msg.status)} statuses, at most {MAX_DIAGNOSTIC_STATUSES}")
+        raise InterfaceError(
+            f"diagnostics: {len(msg.status)} statuses, at most {MAX_DIAGNOSTIC_STATUSES}"
+        )
     out = []
     for status in msg.status:
-        level = status.level[0] if isinstance(status.level, (bytes, bytearray)) else int(status.level)
-        out.append(Diagnostic(status.name, level, status.message,
-                              {kv.key: kv.value for kv in status.values}, status.hardware_id))
+        level = (
+            status.level[0] if isinstance(status.level, (bytes, bytearray)) else int(status.level)
+        )
+        out.append(
+            Diagnostic(
+                status.name,
+                level,
+                status.message,
+                {kv.key: kv.value for kv in status.values},
+                status.hardware_id,
+            )
+        )
     return out
 
 
@@ -531,9 +663,15 @@ SYSTEM_MODE_STATUS = "system_mode"
 def encode_system_mode(mode: SystemMode) -> DiagnosticArray:
     msg = DiagnosticArray()
     msg.header = header(mode.stamp_s, "")
-    msg.status = [DiagnosticStatus(level=bytes([mode.level]), name=SYSTEM_MODE_STATUS,
-                                   message=mode.mode.value, hardware_id="robovan",
-                                   values=[KeyValue(key="reason", value=mode.reason)])]
+    msg.status = [
+        DiagnosticStatus(
+            level=bytes([mode.level]),
+            name=SYSTEM_MODE_STATUS,
+            message=mode.mode.value,
+            hardware_id="robovan",
+            values=[KeyValue(key="reason", value=mode.reason)],
+        )
+    ]
     return msg
 
 

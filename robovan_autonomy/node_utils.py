@@ -1,4 +1,5 @@
 """The few things every node shell does the same way: parameters, diagnostics, clocks."""
+
 from __future__ import annotations
 
 import sys
@@ -27,14 +28,23 @@ def declare_parameters(node: Node, params: list[Param]) -> SimpleNamespace:
     for p in params:
         descriptor = ParameterDescriptor(description=p.description)
         if isinstance(p.default, float) and (p.min is not None or p.max is not None):
-            descriptor.floating_point_range = [FloatingPointRange(
-                from_value=float(-1e300 if p.min is None else p.min),
-                to_value=float(1e300 if p.max is None else p.max))]
-        elif isinstance(p.default, int) and not isinstance(p.default, bool) and (
-                p.min is not None or p.max is not None):
-            descriptor.integer_range = [IntegerRange(
-                from_value=int(-2**62 if p.min is None else p.min),
-                to_value=int(2**62 if p.max is None else p.max))]
+            descriptor.floating_point_range = [
+                FloatingPointRange(
+                    from_value=float(-1e300 if p.min is None else p.min),
+                    to_value=float(1e300 if p.max is None else p.max),
+                )
+            ]
+        elif (
+            isinstance(p.default, int)
+            and not isinstance(p.default, bool)
+            and (p.min is not None or p.max is not None)
+        ):
+            descriptor.integer_range = [
+                IntegerRange(
+                    from_value=int(-(2**62) if p.min is None else p.min),
+                    to_value=int(2**62 if p.max is None else p.max),
+                )
+            ]
         if p.choices:
             descriptor.additional_constraints = f"one of {list(p.choices)}"
         try:
@@ -125,9 +135,11 @@ class DiagnosticsPublisher:
 
     def __init__(self, node: Node):
         from diagnostic_msgs.msg import DiagnosticArray
+
         self._node = node
-        self._publisher = node.create_publisher(DiagnosticArray, interfaces.DIAGNOSTICS,
-                                                interfaces.RELIABLE_QOS)
+        self._publisher = node.create_publisher(
+            DiagnosticArray, interfaces.DIAGNOSTICS, interfaces.RELIABLE_QOS
+        )
 
     def publish(self, diagnostics: list[interfaces.Diagnostic]) -> None:
         prefix = self._node.get_name()

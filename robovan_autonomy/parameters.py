@@ -3,6 +3,7 @@
 The same declarations validate a ROS 2 params file before anything starts (so a person is told
 the file, the key and the reason) and generate the parameter reference in docs/PARAMETERS.md.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -82,8 +83,9 @@ def _reads_block(node_key: str, node_name: str) -> bool:
     return node_key == WILDCARD or "/" + node_key.lstrip("/") == node_name
 
 
-def node_parameters(path: str | Path, blocks: dict[str, dict], node_name: str,
-                    params: list[Param]) -> dict:
+def node_parameters(
+    path: str | Path, blocks: dict[str, dict], node_name: str, params: list[Param]
+) -> dict:
     """The values the blocks of params file `path` give node `node_name` (fully qualified): the
     wildcard block, then its own. A key the node does not declare is an error: a typo in a
     params file must not silently leave a default in force on a vehicle."""
@@ -123,10 +125,18 @@ def load_params_file(path: str | Path, declared: dict[str, list[Param]]) -> dict
 def markdown_table(node_name: str, params: list[Param], share: str = "") -> str:
     """share: the package share directory, written as <share> so the table reads the same on
     every machine."""
-    lines = [f"### {node_name}", "", "| parameter | default | range | description |",
-             "| --- | --- | --- | --- |"]
+    lines = [
+        f"### {node_name}",
+        "",
+        "| parameter | default | range | description |",
+        "| --- | --- | --- | --- |",
+    ]
     for p in params:
-        default = p.default.replace(share, "<share>") if share and isinstance(p.default, str) else p.default
+        default = (
+            p.default.replace(share, "<share>")
+            if share and isinstance(p.default, str)
+            else p.default
+        )
         if p.choices:
             valid = ", ".join(map(str, p.choices))
         elif p.min is not None or p.max is not None:

@@ -5,6 +5,7 @@ A vehicle with ROS 2 starts it with `ros2 launch`; a machine with only the PyPI 
 launch_ros) starts the very same set through `robovan run` / `robovan sim`. A stage fed from
 ground truth is wired here too, so every way of running wires it alike.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,6 +23,7 @@ MODES = ("vehicle", "sim", "replay")
 class Stage:
     """A stage the simulator's ground truth can stand in for: its node is then left out, and every
     reader of `output` reads `ground_truth` instead."""
+
     output: str
     ground_truth: str
 
@@ -57,20 +59,43 @@ class NodeSpec:
 
 
 STACK: tuple[NodeSpec, ...] = (
-    NodeSpec("dbw_bridge", "robovan_autonomy.vehicle.dbw_bridge_node:DbwBridgeNode",
-             ("vehicle", "sim")),
-    NodeSpec("localization", "robovan_autonomy.localization.localization_node:LocalizationNode", ("vehicle", "sim", "replay"), stage="localization"),
-    NodeSpec("perception", "robovan_autonomy.perception.perception_node:PerceptionNode", ("vehicle", "sim", "replay"), stage="perception"),
-    NodeSpec("planner", "robovan_autonomy.planning.planner_node:PlannerNode", ("vehicle", "sim", "replay")),
-    NodeSpec("command_gate", "robovan_autonomy.system.command_gate_node:CommandGateNode", ("vehicle", "sim")),
-    NodeSpec("supervisor", "robovan_autonomy.system.supervisor_node:SupervisorNode", ("vehicle", "sim")),
+    NodeSpec(
+        "dbw_bridge", "robovan_autonomy.vehicle.dbw_bridge_node:DbwBridgeNode", ("vehicle", "sim")
+    ),
+    NodeSpec(
+        "localization",
+        "robovan_autonomy.localization.localization_node:LocalizationNode",
+        ("vehicle", "sim", "replay"),
+        stage="localization",
+    ),
+    NodeSpec(
+        "perception",
+        "robovan_autonomy.perception.perception_node:PerceptionNode",
+        ("vehicle", "sim", "replay"),
+        stage="perception",
+    ),
+    NodeSpec(
+        "planner",
+        "robovan_autonomy.planning.planner_node:PlannerNode",
+        ("vehicle", "sim", "replay"),
+    ),
+    NodeSpec(
+        "command_gate",
+        "robovan_autonomy.system.command_gate_node:CommandGateNode",
+        ("vehicle", "sim"),
+    ),
+    NodeSpec(
+        "supervisor", "robovan_autonomy.system.supervisor_node:SupervisorNode", ("vehicle", "sim")
+    ),
 )
 
 
 def check_stages(ground_truth) -> None:
     unknown = set(ground_truth) - set(STAGES)
     if unknown:
-        raise ValueError(f"unknown ground-truth stage(s) {sorted(unknown)}; stages: {tuple(STAGES)}")
+        raise ValueError(
+            f"unknown ground-truth stage(s) {sorted(unknown)}; stages: {tuple(STAGES)}"
+        )
 
 
 def node_set(mode: str, ground_truth: tuple[str, ...] = ()) -> list[NodeSpec]:
@@ -80,8 +105,11 @@ def node_set(mode: str, ground_truth: tuple[str, ...] = ()) -> list[NodeSpec]:
         raise ValueError(f"unknown mode '{mode}'; modes: {MODES}")
     check_stages(ground_truth)
     remaps = tuple(STAGES[stage].remapping for stage in STAGES if stage in ground_truth)
-    return [dataclasses.replace(spec, remappings=spec.remappings + remaps)
-            for spec in STACK if mode in spec.modes and spec.stage not in ground_truth]
+    return [
+        dataclasses.replace(spec, remappings=spec.remappings + remaps)
+        for spec in STACK
+        if mode in spec.modes and spec.stage not in ground_truth
+    ]
 
 
 def declared_parameters() -> dict[str, list[Param]]:
@@ -102,7 +130,15 @@ def launch_nodes(mode: str, ground_truth: tuple[str, ...] = ()) -> list:
     from launch_ros.actions import Node
 
     files = [str(path) for path in params_files(mode)]
-    return [Node(package="robovan_autonomy", executable=spec.name, name=spec.name,
-                 parameters=files + ([{"use_sim_time": True}] if mode != "vehicle" else []),
-                 remappings=list(spec.remappings), output="screen", emulate_tty=True)
-            for spec in node_set(mode, ground_truth)]
+    return [
+        Node(
+            package="robovan_autonomy",
+            executable=spec.name,
+            name=spec.name,
+            parameters=files + ([{"use_sim_time": True}] if mode != "vehicle" else []),
+            remappings=list(spec.remappings),
+            output="screen",
+            emulate_tty=True,
+        )
+        for spec in node_set(mode, ground_truth)
+    ]

@@ -3,6 +3,7 @@
 Every module that needs a dimension, a limit or an extrinsic takes a VehicleParams rather than
 re-typing a number, so the datasheet changes in exactly one file.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -90,11 +91,24 @@ class VehicleParams:
 DEFAULT_VEHICLE_FILE = config_path("vehicle.yaml")
 
 _SECTIONS = {
-    "geometry": ("length_m", "width_m", "height_m", "wheelbase_m", "rear_overhang_m",
-                 "front_overhang_m", "track_width_m"),
+    "geometry": (
+        "length_m",
+        "width_m",
+        "height_m",
+        "wheelbase_m",
+        "rear_overhang_m",
+        "front_overhang_m",
+        "track_width_m",
+    ),
     "mass": ("empty_kg", "loaded_kg"),
-    "limits": ("max_speed_hw_mps", "max_speed_odd_mps", "max_steer_rad", "max_steer_rate_radps",
-               "min_accel_mps2", "max_accel_mps2"),
+    "limits": (
+        "max_speed_hw_mps",
+        "max_speed_odd_mps",
+        "max_steer_rad",
+        "max_steer_rate_radps",
+        "min_accel_mps2",
+        "max_accel_mps2",
+    ),
     "actuators": ("steer_tau_s", "steer_dead_time_s", "accel_tau_s", "accel_dead_time_s"),
 }
 
@@ -115,8 +129,14 @@ def load_vehicle_params(path: str | Path = DEFAULT_VEHICLE_FILE) -> VehicleParam
             raise ConfigError(path, section, "missing section")
         for key in keys:
             value = block.get(key)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                raise ConfigError(path, f"{section}.{key}", f"expected a finite number, got {value!r}")
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+            ):
+                raise ConfigError(
+                    path, f"{section}.{key}", f"expected a finite number, got {value!r}"
+                )
             name = f"mass_{key}" if section == "mass" else key
             values[name] = float(value)
     sensors = doc.get("sensors")

@@ -1,4 +1,5 @@
 """Test-wide isolation: each pytest run talks DDS on its own domain and on this host only."""
+
 import os
 import random
 
@@ -66,7 +67,9 @@ class SimClockGraph:
         from trajectory_msgs.msg import JointTrajectory
 
         node = self.add_node(self._rclpy.create_node("command_gate", context=self.context))
-        publisher = node.create_publisher(JointTrajectory, self._itf.CONTROL_COMMAND, self._itf.RELIABLE_QOS)
+        publisher = node.create_publisher(
+            JointTrajectory, self._itf.CONTROL_COMMAND, self._itf.RELIABLE_QOS
+        )
         sequence = itertools.count(1)
         itf = self._itf
 
@@ -76,14 +79,18 @@ class SimClockGraph:
                 if tamper is not None:
                     tamper(msg)
                 publisher.publish(msg)
+
         return Gate()
 
     def collect(self, msg_type, topic, decode=None, qos=None) -> list:
         """Every message on topic from now on (decoded when `decode` is given)."""
         received = []
-        self.probe.create_subscription(msg_type, topic,
-                                       lambda msg: received.append(decode(msg) if decode else msg),
-                                       qos or self._itf.RELIABLE_QOS)
+        self.probe.create_subscription(
+            msg_type,
+            topic,
+            lambda msg: received.append(decode(msg) if decode else msg),
+            qos or self._itf.RELIABLE_QOS,
+        )
         return received
 
     def drain(self) -> None:

@@ -11,6 +11,7 @@ tall and 85 % visible, "moderate" 36 px and half visible (a car within ~20 m, a 
 not count is neither a hit nor a false alarm (KITTI's "don't care" rule). AP is the area under
 the all-point interpolated precision-recall curve (VOC 2010+), per class; mAP their mean.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,7 @@ def evaluate(model: Path, frames: int, seed: int) -> dict:
     detector = Detector(model, score_threshold=EVAL_SCORE_THRESHOLD)
     sampler = SceneSampler(seed)
     classes = [int(c) for c in ObjectClass if c != ObjectClass.UNKNOWN]
-    records = {(d, c): ([], []) for d in DIFFICULTIES for c in classes}   # scores, hit flags
+    records = {(d, c): ([], []) for d in DIFFICULTIES for c in classes}  # scores, hit flags
     positives = dict.fromkeys(records, 0)
     latency = []
     for _ in range(frames):
@@ -60,24 +61,54 @@ def evaluate(model: Path, frames: int, seed: int) -> dict:
         found = detector.detect(rendered.image)
         latency.append((time.perf_counter() - started) * 1e3)
         for difficulty, (min_height, min_visible) in DIFFICULTIES.items():
-            score_frame(rendered.frame.boxes, found, classes, min_height, min_visible,
-                        {c: records[difficulty, c] for c in classes}, positives, difficulty)
-    result = {"model": str(model), "frames": frames, "seed": seed, "input_hw": list(detector.input_hw),
-              "latency_ms": {"p50": float(np.percentile(latency, 50)), "p99": float(np.percentile(latency, 99))}}
+            score_frame(
+                rendered.frame.boxes,
+                found,
+                classes,
+                min_height,
+                min_visible,
+                {c: records[difficulty, c] for c in classes},
+                positives,
+                difficulty,
+            )
+    result = {
+        "model": str(model),
+        "frames": frames,
+        "seed": seed,
+        "input_hw": list(detector.input_hw),
+        "latency_ms": {
+            "p50": float(np.percentile(latency, 50)),
+            "p99": float(np.percentile(latency, 99)),
+        },
+    }
     for difficulty in DIFFICULTIES:
-        ap = {ObjectClass(c).name.lower(): average_precision(np.array(records[difficulty, c][0]),
-                                                             np.array(records[difficulty, c][1], bool),
-                                                             positives[difficulty, c]) for c in classes}
+        ap = {
+            ObjectClass(c).name.lower(): average_precision(
+                np.array(records[difficulty, c][0]),
+                np.array(records[difficulty, c][1], bool),
+                positives[difficulty, c],
+            )
+            for c in classes
+        }
         valid = [v for v in ap.values() if np.isfinite(v)]
-        result[difficulty] = {"map50": float(np.mean(valid)), "ap50": ap,
-                              "objects": {ObjectClass(c).name.lower(): positives[difficulty, c] for c in classes}}
+        result[difficulty] = {
+            "map50": float(np.mean(valid)),
+            "ap50": ap,
+            "objects": {ObjectClass(c).name.lower(): positives[difficulty, c] for c in classes},
+        }
     return result
 
 
-def score_frame(truth, found, classes, min_height, min_visible, records, positives, difficulty) -> None:
-    gt_boxes = np.array([[b.x1 - 0.5, b.y1 - 0.5, b.x2 + 0.5, b.y2 + 0.5] for b in truth]).reshape(-1, 4)
+def score_frame(
+    truth, found, classes, min_height, min_visible, records, positives, difficulty
+) -> None:
+    gt_boxes = np.array([[b.x1 - 0.5, b.y1 - 0.5, b.x2 + 0.5, b.y2 + 0.5] for b in truth]).reshape(
+        -1, 4
+    )
     gt_class = np.array([b.class_id for b in truth], int)
-    counts = np.array([b.visible_fraction >= min_visible and b.y2 - b.y1 + 1.0 >= min_height for b in truth], bool)
+    counts = np.array(
+        [b.visible_fraction >= min_visible and b.y2 - b.y1 + 1.0 >= min_height for b in truth], bool
+    )
     for c in classes:
         mine = gt_class == c
         positives[difficulty, c] += int(np.sum(mine & counts))

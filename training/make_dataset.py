@@ -7,6 +7,7 @@ detector's pre-processing would), boxes.npy ((M, 8) float32: frame index, class 
 x2, y2 in input pixels, visible fraction) and meta.json (class names, input size, seed).
 Runs in the stack's environment (no PyTorch needed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,22 +38,32 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     sampler = SceneSampler(args.seed)
     h, w = args.imgsz
-    images = np.lib.format.open_memmap(args.out / "images.npy", mode="w+", dtype=np.uint8,
-                                       shape=(args.frames, h, w, 3))
+    images = np.lib.format.open_memmap(
+        args.out / "images.npy", mode="w+", dtype=np.uint8, shape=(args.frames, h, w, 3)
+    )
     rows, started = [], time.monotonic()
     for i in range(args.frames):
         rendered = sampler.frame()
         images[i], fit = letterbox(rendered.image, (h, w))
         for box in rendered.frame.boxes:
-            x1, y1, x2, y2 = fit.to_input(np.array([[box.x1 - 0.5, box.y1 - 0.5, box.x2 + 0.5, box.y2 + 0.5]]))[0]
+            x1, y1, x2, y2 = fit.to_input(
+                np.array([[box.x1 - 0.5, box.y1 - 0.5, box.x2 + 0.5, box.y2 + 0.5]])
+            )[0]
             rows.append((i, box.class_id, x1, y1, x2, y2, box.visible_fraction, box.truncation))
         if (i + 1) % 200 == 0:
-            print(f"{i + 1}/{args.frames} frames, {len(rows)} boxes, {time.monotonic() - started:.0f} s",
-                  flush=True)
+            print(
+                f"{i + 1}/{args.frames} frames, {len(rows)} boxes, {time.monotonic() - started:.0f} s",
+                flush=True,
+            )
     images.flush()
     np.save(args.out / "boxes.npy", np.array(rows, np.float32).reshape(-1, 8))
-    (args.out / "meta.json").write_text(json.dumps({"names": CLASS_NAMES, "imgsz": [h, w], "seed": args.seed,
-                                                    "frames": args.frames}, indent=1) + "\n")
+    (args.out / "meta.json").write_text(
+        json.dumps(
+            {"names": CLASS_NAMES, "imgsz": [h, w], "seed": args.seed, "frames": args.frames},
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 Input [1, 3, 32, 64], output [1, 4 + 2, 32] (strides 8, one level), random weights: the tests
 give it names and imgsz through a sidecar, or break that sidecar on purpose.
 """
+
 import sys
 
 import torch
@@ -22,5 +23,12 @@ class Tiny(nn.Module):
 
 if __name__ == "__main__":
     torch.manual_seed(0)
-    torch.onnx.export(Tiny().eval(), (torch.zeros(1, 3, 32, 64),), sys.argv[1], dynamo=False, opset_version=17,
-                      input_names=["images"], output_names=["output0"])
+    torch.onnx.export(
+        Tiny().eval(),
+        (torch.zeros(1, 3, 32, 64),),
+        sys.argv[1],
+        dynamo=False,
+        opset_version=17,
+        input_names=["images"],
+        output_names=["output0"],
+    )

@@ -5,6 +5,7 @@ with road users placed where they belong (vehicles on lanes and heading along th
 the right edge of a lane, pedestrians on sidewalks and the road, obstacles on the road), plus the
 map's parked cars. The renderer returns the image and occlusion-aware 2D ground truth.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,24 +33,24 @@ ACTOR_KINDS = (
     (ObjectClass.CYCLIST, 0.17, (1.6, 0.5, 1.6), (1.95, 0.7, 1.9)),
     (ObjectClass.STATIC, 0.08, (0.5, 0.5, 0.6), (2.0, 1.5, 1.5)),
 )
-ACTORS_PER_FRAME = (3, 16)      # uniform count of placed road users
-AHEAD_M = (2.0, 70.0)           # placement window in the van's frame: ahead of the camera
-LATERAL_M = 14.0                # … and this far either side
-LANE_SNAP_M = 4.0               # vehicles farther than this from every lane are placed elsewhere
-LANE_JITTER_M = 0.35            # lateral scatter of vehicles about the lane centre
-CYCLIST_RIGHT_OFFSET_M = 1.1    # cyclists ride this far right of the lane centre
+ACTORS_PER_FRAME = (3, 16)  # uniform count of placed road users
+AHEAD_M = (2.0, 70.0)  # placement window in the van's frame: ahead of the camera
+LATERAL_M = 14.0  # … and this far either side
+LANE_SNAP_M = 4.0  # vehicles farther than this from every lane are placed elsewhere
+LANE_JITTER_M = 0.35  # lateral scatter of vehicles about the lane centre
+CYCLIST_RIGHT_OFFSET_M = 1.1  # cyclists ride this far right of the lane centre
 HEADING_JITTER_RAD = 0.08
 VAN_LATERAL_JITTER_M = 0.4
 VAN_HEADING_JITTER_RAD = 0.05
 PLACEMENT_TRIES = 40
 BUILDING_MASK_RES_M = 0.5
-CLEARANCE_M = 0.3               # between the footprint discs of two placed objects
-FIRST_ACTOR_ID = 100_000        # above the parked cars' ids (sim/district_scene.py)
+CLEARANCE_M = 0.3  # between the footprint discs of two placed objects
+FIRST_ACTOR_ID = 100_000  # above the parked cars' ids (sim/district_scene.py)
 
 
 @dataclasses.dataclass(frozen=True)
 class RenderedFrame:
-    image: np.ndarray           # (H, W, 3) bgr8, the camera's full resolution
+    image: np.ndarray  # (H, W, 3) bgr8, the camera's full resolution
     frame: CameraFrame
 
 
@@ -71,10 +72,18 @@ class SceneSampler:
         polygons = [b.polygon for b in self.district.buildings]
         points = np.concatenate(polygons)
         self.mask_origin = points.min(axis=0) - 5.0
-        size = np.ceil((points.max(axis=0) + 5.0 - self.mask_origin) / BUILDING_MASK_RES_M).astype(int)
+        size = np.ceil((points.max(axis=0) + 5.0 - self.mask_origin) / BUILDING_MASK_RES_M).astype(
+            int
+        )
         self.building_mask = np.zeros((size[1], size[0]), np.uint8)
-        cv2.fillPoly(self.building_mask, [np.round((p - self.mask_origin) / BUILDING_MASK_RES_M).astype(np.int32)
-                                          for p in polygons], 1)
+        cv2.fillPoly(
+            self.building_mask,
+            [
+                np.round((p - self.mask_origin) / BUILDING_MASK_RES_M).astype(np.int32)
+                for p in polygons
+            ],
+            1,
+        )
 
     def _in_building(self, x: float, y: float) -> bool:
         col, row = np.round((np.array([x, y]) - self.mask_origin) / BUILDING_MASK_RES_M).astype(int)
@@ -102,7 +111,7 @@ class SceneSampler:
             match = self.district.nearest_lane(x, y)
             if kind == ObjectClass.STATIC and (match is None or match.distance_m > LANE_SNAP_M):
                 return None
-            return (None if self._in_building(x, y) else (x, y, rng.uniform(-math.pi, math.pi)))
+            return None if self._in_building(x, y) else (x, y, rng.uniform(-math.pi, math.pi))
         match = self.district.nearest_lane(x, y)
         if match is None or match.distance_m > LANE_SNAP_M:
             return None
@@ -122,13 +131,24 @@ class SceneSampler:
     def actors(self, van: Pose3) -> list[Box]:
         rng = self.rng
         weights = np.array([k[1] for k in ACTOR_KINDS])
-        discs = [(van.position[0] + math.cos(van.yaw_rad) * 1.5, van.position[1] + math.sin(van.yaw_rad) * 1.5, 3.0)]
+        discs = [
+            (
+                van.position[0] + math.cos(van.yaw_rad) * 1.5,
+                van.position[1] + math.sin(van.yaw_rad) * 1.5,
+                3.0,
+            )
+        ]
         near = self.scene.static_boxes
-        discs += [(b.x_m, b.y_m, 0.5 * math.hypot(b.length_m, b.width_m)) for b in near
-                  if abs(b.x_m - van.position[0]) < 100 and abs(b.y_m - van.position[1]) < 100]
+        discs += [
+            (b.x_m, b.y_m, 0.5 * math.hypot(b.length_m, b.width_m))
+            for b in near
+            if abs(b.x_m - van.position[0]) < 100 and abs(b.y_m - van.position[1]) < 100
+        ]
         boxes = []
         for _ in range(rng.integers(ACTORS_PER_FRAME[0], ACTORS_PER_FRAME[1] + 1)):
-            kind, _, low, high = ACTOR_KINDS[rng.choice(len(ACTOR_KINDS), p=weights / weights.sum())]
+            kind, _, low, high = ACTOR_KINDS[
+                rng.choice(len(ACTOR_KINDS), p=weights / weights.sum())
+            ]
             size = rng.uniform(low, high)
             if kind != ObjectClass.STATIC:
                 size[:2] = np.sort(size[:2])[::-1]  # length along the heading
@@ -137,10 +157,23 @@ class SceneSampler:
                 pose = self._place(kind, size, van)
                 if pose is None:
                     continue
-                if all(math.hypot(pose[0] - x, pose[1] - y) > radius + r + CLEARANCE_M for x, y, r in discs):
+                if all(
+                    math.hypot(pose[0] - x, pose[1] - y) > radius + r + CLEARANCE_M
+                    for x, y, r in discs
+                ):
                     discs.append((pose[0], pose[1], radius))
-                    boxes.append(Box(pose[0], pose[1], 0.0, pose[2], *map(float, size), None, int(kind),
-                                     self._next_id))
+                    boxes.append(
+                        Box(
+                            pose[0],
+                            pose[1],
+                            0.0,
+                            pose[2],
+                            *map(float, size),
+                            None,
+                            int(kind),
+                            self._next_id,
+                        )
+                    )
                     self._next_id += 1
                     break
         return boxes

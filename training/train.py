@@ -16,6 +16,7 @@ w, h) in input pixels and sigmoid class scores, and carries `names` and `imgsz` 
 stack's detector (and any Ultralytics-compatible runtime) reads it as it would a YOLOv8 export.
 Needs only torch, numpy and onnx: PyTorch is for training, never at run time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,12 +39,12 @@ from torch import nn  # noqa: E402
 STRIDES = (8, 16, 32)
 # Ground-truth sizes (longer side, input px) each level learns; neighbours overlap by design.
 LEVEL_RANGES_PX = ((0.0, 64.0), (32.0, 128.0), (96.0, 1e9))
-CENTRE_RADIUS_STRIDES = 2.5   # FCOS centre sampling radius
-MIN_VISIBLE_FRACTION = 0.30   # less visible boxes are ignored (neither object nor background)
-MIN_BOX_PX = (2.0, 4.0)       # width, height in input px below which a box is ignored
-PRIOR_PROBABILITY = 0.01      # initial class score: the focal-loss bias initialisation
+CENTRE_RADIUS_STRIDES = 2.5  # FCOS centre sampling radius
+MIN_VISIBLE_FRACTION = 0.30  # less visible boxes are ignored (neither object nor background)
+MIN_BOX_PX = (2.0, 4.0)  # width, height in input px below which a box is ignored
+PRIOR_PROBABILITY = 0.01  # initial class score: the focal-loss bias initialisation
 QFL_GAMMA = 2.0
-MIN_QUALITY_TARGET = 0.1      # floor of the IoU score target while boxes are still poor
+MIN_QUALITY_TARGET = 0.1  # floor of the IoU score target while boxes are still poor
 BOX_LOSS_WEIGHT = 2.0
 LR = 3e-3
 WEIGHT_DECAY = 5e-4
@@ -55,8 +56,11 @@ OPSET = 17
 # Model
 # ---------------------------------------------------------------------------------------------
 def conv(c_in: int, c_out: int, k: int = 3, s: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, k, s, k // 2, bias=False), nn.BatchNorm2d(c_out),
-                         nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, k, s, k // 2, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
 
 
 class CspBlock(nn.Module):
@@ -87,7 +91,11 @@ class TinyYolo(nn.Module):
         self.stage3 = nn.Sequential(conv(w[1], w[2], 3, 2), CspBlock(w[2], 2))
         self.stage4 = nn.Sequential(conv(w[2], w[3], 3, 2), CspBlock(w[3], 2))
         self.stage5 = nn.Sequential(conv(w[3], w[4], 3, 2), CspBlock(w[4]))
-        self.lat5, self.lat4, self.lat3 = conv(w[4], neck, 1), conv(w[3], neck, 1), conv(w[2], neck, 1)
+        self.lat5, self.lat4, self.lat3 = (
+            conv(w[4], neck, 1),
+            conv(w[3], neck, 1),
+            conv(w[2], neck, 1),
+        )
         self.fuse4, self.fuse3 = CspBlock(neck), CspBlock(neck)
         self.down3, self.down4 = conv(neck, neck, 3, 2), conv(neck, neck, 3, 2)
         self.pan4, self.pan5 = CspBlock(neck), CspBlock(neck)
@@ -149,7 +157,9 @@ class ExportWrapper(nn.Module):
     def forward(self, x):
         raw_box, logits = flatten(self.model(x), self.model.num_classes)
         xyxy = decode_xyxy(raw_box, self.points, self.strides)
-        cxcywh = torch.cat([(xyxy[..., :2] + xyxy[..., 2:]) / 2.0, xyxy[..., 2:] - xyxy[..., :2]], -1)
+        cxcywh = torch.cat(
+            [(xyxy[..., :2] + xyxy[..., 2:]) / 2.0, xyxy[..., 2:] - xyxy[..., :2]], -1
+        )
         return torch.cat([cxcywh, logits.sigmoid()], -1).transpose(1, 2)
 
 
@@ -183,8 +193,12 @@ def assign(gt: np.ndarray, ignore: np.ndarray, points: np.ndarray, strides: np.n
     labels = np.full(count, -1, np.int64)
     targets = np.zeros((count, 4), np.float32)
     if len(ignore):
-        inside = ((points[:, None, 0] >= ignore[None, :, 0]) & (points[:, None, 0] <= ignore[None, :, 2])
-                  & (points[:, None, 1] >= ignore[None, :, 1]) & (points[:, None, 1] <= ignore[None, :, 3]))
+        inside = (
+            (points[:, None, 0] >= ignore[None, :, 0])
+            & (points[:, None, 0] <= ignore[None, :, 2])
+            & (points[:, None, 1] >= ignore[None, :, 1])
+            & (points[:, None, 1] <= ignore[None, :, 3])
+        )
         labels[inside.any(1)] = -2
     if not len(gt):
         return labels, targets
@@ -195,8 +209,12 @@ def assign(gt: np.ndarray, ignore: np.ndarray, points: np.ndarray, strides: np.n
     lo = np.array([r[0] for r in LEVEL_RANGES_PX])[level_of]
     hi = np.array([r[1] for r in LEVEL_RANGES_PX])[level_of]
     in_range = (size[None, :] >= lo[:, None]) & (size[None, :] <= hi[:, None])
-    inside = ((points[:, None, 0] >= box[None, :, 0]) & (points[:, None, 0] <= box[None, :, 2])
-              & (points[:, None, 1] >= box[None, :, 1]) & (points[:, None, 1] <= box[None, :, 3]))
+    inside = (
+        (points[:, None, 0] >= box[None, :, 0])
+        & (points[:, None, 0] <= box[None, :, 2])
+        & (points[:, None, 1] >= box[None, :, 1])
+        & (points[:, None, 1] <= box[None, :, 3])
+    )
     radius = CENTRE_RADIUS_STRIDES * strides[:, None]
     near = np.all(np.abs(points[:, None, :] - centre[None]) <= radius[..., None], axis=2)
     candidate = in_range & inside & near
@@ -213,7 +231,9 @@ def assign(gt: np.ndarray, ignore: np.ndarray, points: np.ndarray, strides: np.n
     return labels, targets
 
 
-def batch(data: RenderedSet, index: np.ndarray, points, strides, rng: np.random.Generator, augment: bool):
+def batch(
+    data: RenderedSet, index: np.ndarray, points, strides, rng: np.random.Generator, augment: bool
+):
     images = np.ascontiguousarray(data.images[np.sort(index)], dtype=np.float32)
     index = np.sort(index)
     width = images.shape[2]
@@ -227,7 +247,9 @@ def batch(data: RenderedSet, index: np.ndarray, points, strides, rng: np.random.
             ignore = ignore.copy()
             ignore[:, [0, 2]] = width - ignore[:, [2, 0]]
         if augment:  # exposure and white balance: the renderer's sun never changes, cameras do
-            images[k] = images[k] * rng.uniform(0.75, 1.25) * rng.uniform(0.9, 1.1, 3) + rng.uniform(-20, 20)
+            images[k] = images[k] * rng.uniform(0.75, 1.25) * rng.uniform(
+                0.9, 1.1, 3
+            ) + rng.uniform(-20, 20)
         lab, tgt = assign(gt, ignore, points, strides)
         labels.append(lab)
         targets.append(tgt)
@@ -257,13 +279,19 @@ def loss_fn(levels, labels, targets, points, strides, num_classes):
     quality = torch.zeros_like(logits)
     box_loss = logits.sum() * 0.0
     if positive.any():
-        pred = decode_xyxy(raw_box[positive], points.expand(len(labels), -1, -1)[positive],
-                           strides.expand(len(labels), -1)[positive])
+        pred = decode_xyxy(
+            raw_box[positive],
+            points.expand(len(labels), -1, -1)[positive],
+            strides.expand(len(labels), -1)[positive],
+        )
         iou, g = giou(pred, targets[positive])
         box_loss = (1.0 - g).sum() / count
         quality[positive, labels[positive]] = iou.detach().clamp(min=MIN_QUALITY_TARGET)
     p = logits.sigmoid()
-    qfl = F.binary_cross_entropy_with_logits(logits, quality, reduction="none") * (p - quality).abs() ** QFL_GAMMA
+    qfl = (
+        F.binary_cross_entropy_with_logits(logits, quality, reduction="none")
+        * (p - quality).abs() ** QFL_GAMMA
+    )
     cls_loss = (qfl.sum(-1) * valid).sum() / count
     return cls_loss + BOX_LOSS_WEIGHT * box_loss, cls_loss.detach(), box_loss.detach()
 
@@ -275,7 +303,9 @@ def module_path(node_name: str) -> str:
     """'/model/stem/stem.2/chain.0/chain.0.0/Conv' → 'stem.2.chain.0.0' (the exporter's scopes)."""
     parts, previous = [], ""
     for scope in node_name.split("/")[2:-1]:
-        parts.append(scope[len(previous) + 1:] if previous and scope.startswith(previous + ".") else scope)
+        parts.append(
+            scope[len(previous) + 1 :] if previous and scope.startswith(previous + ".") else scope
+        )
         previous = scope
     return ".".join(parts)
 
@@ -284,7 +314,10 @@ def load_onnx_weights(model: TinyYolo, path: Path) -> None:
     """Start from an exported model. The exporter folded each BatchNorm into its convolution, so
     the BatchNorm layers come back as identities (and must stay frozen: see `freeze_batchnorm`)."""
     proto = onnx.load(str(path))
-    weights = {i.name: torch.from_numpy(onnx.numpy_helper.to_array(i).copy()) for i in proto.graph.initializer}
+    weights = {
+        i.name: torch.from_numpy(onnx.numpy_helper.to_array(i).copy())
+        for i in proto.graph.initializer
+    }
     modules = dict(model.named_modules())
     loaded = set()
     for node in proto.graph.node:
@@ -293,8 +326,10 @@ def load_onnx_weights(model: TinyYolo, path: Path) -> None:
         name = module_path(node.name)
         conv, weight, bias = modules[name], weights[node.input[1]], weights[node.input[2]]
         if conv.weight.shape != weight.shape:
-            raise ValueError(f"{path}: {name} has weights {tuple(weight.shape)}, this network "
-                             f"{tuple(conv.weight.shape)}")
+            raise ValueError(
+                f"{path}: {name} has weights {tuple(weight.shape)}, this network "
+                f"{tuple(conv.weight.shape)}"
+            )
         conv.weight.data.copy_(weight)
         parent, index = name.rsplit(".", 1)
         norm = modules.get(f"{parent}.{int(index) + 1}")
@@ -318,16 +353,32 @@ def freeze_batchnorm(model: TinyYolo) -> None:
             module.eval()
 
 
-def export(model: TinyYolo, input_hw: tuple[int, int], names: list[str], out: Path, extra: dict) -> None:
+def export(
+    model: TinyYolo, input_hw: tuple[int, int], names: list[str], out: Path, extra: dict
+) -> None:
     wrapper = ExportWrapper(model, input_hw).eval()
     out.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
-        torch.onnx.export(wrapper, (torch.zeros(1, 3, *input_hw),), str(out), dynamo=False,
-                          opset_version=OPSET, input_names=["images"], output_names=["output0"])
+        torch.onnx.export(
+            wrapper,
+            (torch.zeros(1, 3, *input_hw),),
+            str(out),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=["images"],
+            output_names=["output0"],
+        )
     proto = onnx.load(str(out))
-    metadata = {"names": str(dict(enumerate(names))), "imgsz": str(list(input_hw)), "task": "detect",
-                "stride": str(max(STRIDES)), "batch": "1", "author": "robovan_autonomy training/train.py",
-                "description": "robovan TinyYolo: YOLOv8 layout [1, 4 + C, anchors]", **extra}
+    metadata = {
+        "names": str(dict(enumerate(names))),
+        "imgsz": str(list(input_hw)),
+        "task": "detect",
+        "stride": str(max(STRIDES)),
+        "batch": "1",
+        "author": "robovan_autonomy training/train.py",
+        "description": "robovan TinyYolo: YOLOv8 layout [1, 4 + C, anchors]",
+        **extra,
+    }
     del proto.metadata_props[:]
     for key, value in metadata.items():
         proto.metadata_props.add(key=key, value=str(value))
@@ -340,14 +391,24 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=Path("models/robovan_det.onnx"))
     parser.add_argument("--minutes", type=float, default=35.0, help="training time budget")
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a "
-                        "shared CPU)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
-    parser.add_argument("--checkpoint", type=Path, default=None, help="resume from these weights (.pt; "
-                        "every epoch saves DATA/checkpoint.pt)")
-    parser.add_argument("--init-onnx", type=Path, default=None, help="start from an exported model "
-                        "(its BatchNorm is folded away, so BatchNorm stays frozen while fine-tuning)")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="resume from these weights (.pt; every epoch saves DATA/checkpoint.pt)",
+    )
+    parser.add_argument(
+        "--init-onnx",
+        type=Path,
+        default=None,
+        help="start from an exported model "
+        "(its BatchNorm is folded away, so BatchNorm stays frozen while fine-tuning)",
+    )
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -364,12 +425,20 @@ def main(argv=None) -> None:
     model = model.to(memory_format=torch.channels_last)  # about twice as fast on CPU here
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": WEIGHT_DECAY},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=args.lr,
+    )
     budget_s, started = args.minutes * 60.0, time.monotonic()
     it, epoch, done = 0, 0, False
-    print(f"{len(data)} frames, classes {names}, input {input_hw}, "
-          f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
+    print(
+        f"{len(data)} frames, classes {names}, input {input_hw}, "
+        f"{sum(p.numel() for p in model.parameters())} parameters",
+        flush=True,
+    )
     while not done:
         epoch += 1
         order = rng.permutation(len(data))
@@ -378,16 +447,23 @@ def main(argv=None) -> None:
         if args.init_onnx:
             freeze_batchnorm(model)
         for first in range(0, len(order) - args.batch + 1, args.batch):
-            x, labels, targets = batch(data, order[first:first + args.batch], points_np, strides_np, rng, True)
+            x, labels, targets = batch(
+                data, order[first : first + args.batch], points_np, strides_np, rng, True
+            )
             x = x.to(memory_format=torch.channels_last)
             # Cosine decay over the time budget, not an iteration count: the speed of a shared
             # CPU varies too much to fix the schedule's length in advance.
             progress = (time.monotonic() - started) / budget_s
-            lr = args.lr * min(1.0, (it + 1) / WARMUP_ITERS) * max(0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))),
-                                                               0.01)
+            lr = (
+                args.lr
+                * min(1.0, (it + 1) / WARMUP_ITERS)
+                * max(0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))), 0.01)
+            )
             for group in optimiser.param_groups:
                 group["lr"] = lr
-            loss, cls_loss, box_loss = loss_fn(model(x), labels, targets, points, strides, len(names))
+            loss, cls_loss, box_loss = loss_fn(
+                model(x), labels, targets, points, strides, len(names)
+            )
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
@@ -395,16 +471,29 @@ def main(argv=None) -> None:
             sums += (float(loss.detach()), float(cls_loss), float(box_loss))
             it += 1
             if it % 50 == 0:
-                print(f"epoch {epoch} iter {it} loss {sums[0] / 50:.3f} (cls {sums[1] / 50:.3f}, "
-                      f"box {sums[2] / 50:.3f}) lr {lr:.2e} {progress * args.minutes:.1f} min", flush=True)
+                print(
+                    f"epoch {epoch} iter {it} loss {sums[0] / 50:.3f} (cls {sums[1] / 50:.3f}, "
+                    f"box {sums[2] / 50:.3f}) lr {lr:.2e} {progress * args.minutes:.1f} min",
+                    flush=True,
+                )
                 sums[:] = 0
             if progress >= 1.0:
                 done = True
                 break
         model.eval()
         torch.save(model.state_dict(), args.data / "checkpoint.pt")
-        export(model, input_hw, names, args.out, {"epochs": epoch, "iterations": it,
-                                                  "train_frames": len(data), "train_seed": data.meta["seed"]})
+        export(
+            model,
+            input_hw,
+            names,
+            args.out,
+            {
+                "epochs": epoch,
+                "iterations": it,
+                "train_frames": len(data),
+                "train_seed": data.meta["seed"],
+            },
+        )
         print(f"epoch {epoch} done, exported {args.out}", flush=True)
 
 

@@ -5,14 +5,15 @@ over ground). Neither feeds the filter.
 
 No rclpy here.
 """
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-MIN_COURSE_DISTANCE_M = 1.0   # fixes closer than this give no usable course (RTK σ is cm, float σ m)
-MAX_COURSE_GAP_S = 1.0        # a course across a longer gap (an outage) cuts corners: start afresh
+MIN_COURSE_DISTANCE_M = 1.0  # fixes closer than this give no usable course (RTK σ is cm, float σ m)
+MAX_COURSE_GAP_S = 1.0  # a course across a longer gap (an outage) cuts corners: start afresh
 
 
 class WheelOdometry:
@@ -22,7 +23,7 @@ class WheelOdometry:
         self.wheelbase_m = wheelbase_m
         self.pose: np.ndarray | None = None
         self.t_s = -math.inf
-        self._last: tuple[float, float] | None = None   # speed, steer held since t_s
+        self._last: tuple[float, float] | None = None  # speed, steer held since t_s
 
     def start(self, t_s: float, pose: np.ndarray) -> None:
         self.pose, self.t_s = np.array(pose, dtype=float), t_s
@@ -33,8 +34,9 @@ class WheelOdometry:
             dt = t_s - self.t_s
             rate = speed * math.tan(steer) / self.wheelbase_m
             heading = self.pose[2] + 0.5 * rate * dt
-            self.pose = self.pose + np.array([speed * math.cos(heading) * dt,
-                                              speed * math.sin(heading) * dt, rate * dt])
+            self.pose = self.pose + np.array(
+                [speed * math.cos(heading) * dt, speed * math.sin(heading) * dt, rate * dt]
+            )
             self.pose[2] = math.remainder(self.pose[2], math.tau)
         if t_s >= self.t_s:
             self.t_s, self._last = t_s, (speed_mps, steer_rad)
@@ -47,17 +49,21 @@ class GnssOnly:
     def __init__(self, antenna_xy_m: tuple[float, float]):
         self.antenna_xy_m = antenna_xy_m
         self.yaw_rad: float | None = None
-        self._anchor: tuple[float, np.ndarray] | None = None   # (stamp, antenna position)
+        self._anchor: tuple[float, np.ndarray] | None = None  # (stamp, antenna position)
         self._last_s = -math.inf
 
-    def update(self, t_s: float, antenna_xy: np.ndarray, reverse: bool = False) -> np.ndarray | None:
+    def update(
+        self, t_s: float, antenna_xy: np.ndarray, reverse: bool = False
+    ) -> np.ndarray | None:
         """The pose for a new fix, None until a course is known."""
         xy = np.asarray(antenna_xy, dtype=float)
         if self._anchor is None or t_s - self._last_s > MAX_COURSE_GAP_S:
             self._anchor = (t_s, xy)
         elif np.hypot(*(xy - self._anchor[1])) >= MIN_COURSE_DISTANCE_M:
             delta = xy - self._anchor[1]
-            self.yaw_rad = math.remainder(math.atan2(delta[1], delta[0]) + (math.pi if reverse else 0.0), math.tau)
+            self.yaw_rad = math.remainder(
+                math.atan2(delta[1], delta[0]) + (math.pi if reverse else 0.0), math.tau
+            )
             self._anchor = (t_s, xy)
         self._last_s = t_s
         if self.yaw_rad is None:

@@ -14,6 +14,7 @@ on its Mahalanobis distance (NIS) so a GNSS jump or a wrong scan match cannot pu
 
 Pure numpy: no rclpy here.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -30,38 +31,40 @@ X, Y, YAW, SPEED, GYRO_BIAS, ACCEL_BIAS = range(6)
 STATE_SIZE = 6
 
 # Slow sensor errors and model slack (per √s: random walks and white-noise densities).
-GYRO_BIAS_WALK_RADPS_RTS = 1e-4      # 5× an automotive MEMS gyro's bias walk: also absorbs temperature drift
-ACCEL_BIAS_WALK_MPS2_RTS = 1e-3      # likewise; also soaks up road grade leaking into the accelerometer
-LATERAL_SLIP_MPS_RTS = 0.02          # side slip the kinematic model ignores (urban speeds, dry road)
-NOISE_INFLATION = 2.0                # datasheet white noise × this: quantisation, vibration, timing
-WHEEL_SPEED_SIGMA_MPS = 0.02         # wheel speed report: tyre radius and quantisation
-WHEEL_SPEED_SIGMA_FRACTION = 0.005   # … plus 0.5 % of the speed (tyre wear, load)
-STEER_YAW_RATE_SIGMA_RADPS = 0.01    # kinematic yaw rate from the steering angle: slip, play
+GYRO_BIAS_WALK_RADPS_RTS = (
+    1e-4  # 5× an automotive MEMS gyro's bias walk: also absorbs temperature drift
+)
+ACCEL_BIAS_WALK_MPS2_RTS = 1e-3  # likewise; also soaks up road grade leaking into the accelerometer
+LATERAL_SLIP_MPS_RTS = 0.02  # side slip the kinematic model ignores (urban speeds, dry road)
+NOISE_INFLATION = 2.0  # datasheet white noise × this: quantisation, vibration, timing
+WHEEL_SPEED_SIGMA_MPS = 0.02  # wheel speed report: tyre radius and quantisation
+WHEEL_SPEED_SIGMA_FRACTION = 0.005  # … plus 0.5 % of the speed (tyre wear, load)
+STEER_YAW_RATE_SIGMA_RADPS = 0.01  # kinematic yaw rate from the steering angle: slip, play
 STEER_YAW_RATE_SIGMA_FRACTION = 0.05  # … plus 5 % of the rate (understeer in turns)
-FALLBACK_RATE_DENSITY = 0.05         # rad/s/√Hz: yaw rate from steering while the IMU is silent
-FALLBACK_ACCEL_DENSITY = 1.0         # m/s²/√Hz: no accelerometer, speed changes go unseen
-HISTORY_S = 1.0                      # replay horizon: longer than any receiver or driver latency
-STALE_INPUT_S = 0.1                  # an IMU or wheel input older than this is not used to predict
+FALLBACK_RATE_DENSITY = 0.05  # rad/s/√Hz: yaw rate from steering while the IMU is silent
+FALLBACK_ACCEL_DENSITY = 1.0  # m/s²/√Hz: no accelerometer, speed changes go unseen
+HISTORY_S = 1.0  # replay horizon: longer than any receiver or driver latency
+STALE_INPUT_S = 0.1  # an IMU or wheel input older than this is not used to predict
 INITIAL_GYRO_BIAS_SIGMA_RADPS = 0.005  # turn-on bias of automotive MEMS gyros, with margin
-INITIAL_ACCEL_BIAS_SIGMA_MPS2 = 0.1     # turn-on bias plus a few degrees of unknown road grade
-INITIAL_SPEED_SIGMA_MPS = 0.5           # a start is seeded with the wheel speed, possibly stale
-MAX_PREDICT_STEP_S = 0.05            # a long gap is crossed in steps this long (linearisation)
-MIN_VARIANCE = 1e-12                 # keeps P positive definite through round-off
+INITIAL_ACCEL_BIAS_SIGMA_MPS2 = 0.1  # turn-on bias plus a few degrees of unknown road grade
+INITIAL_SPEED_SIGMA_MPS = 0.5  # a start is seeded with the wheel speed, possibly stale
+MAX_PREDICT_STEP_S = 0.05  # a long gap is crossed in steps this long (linearisation)
+MIN_VARIANCE = 1e-12  # keeps P positive definite through round-off
 
-CHI2_2DOF_999 = 13.82                # 99.9 % gates: a correct measurement is rejected 1 in 1000
+CHI2_2DOF_999 = 13.82  # 99.9 % gates: a correct measurement is rejected 1 in 1000
 CHI2_3DOF_999 = 16.27
 
 
 class Outcome(str, enum.Enum):
     ACCEPTED = "accepted"
-    GATED = "gated"                  # inconsistent with the estimate (NIS above the gate)
-    TOO_OLD = "too_old"              # older than the replay horizon
+    GATED = "gated"  # inconsistent with the estimate (NIS above the gate)
+    TOO_OLD = "too_old"  # older than the replay horizon
     NOT_INITIALIZED = "not_initialized"
 
 
 @dataclasses.dataclass(frozen=True)
 class NoiseModel:
-    gyro_noise_radps: float          # white noise per sample at imu_rate_hz (datasheet)
+    gyro_noise_radps: float  # white noise per sample at imu_rate_hz (datasheet)
     accel_noise_mps2: float
     imu_rate_hz: float
     gyro_bias_walk_radps_rts: float = GYRO_BIAS_WALK_RADPS_RTS
@@ -89,6 +92,7 @@ class Geometry:
 
 
 # --- inputs and measurements -------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class ImuInput:
@@ -136,25 +140,36 @@ class Estimate:
 
 # --- the filter's algebra ----------------------------------------------------------------------
 
+
 class PlanarEkf:
     """Predict and update steps on (state, covariance, held inputs); no time bookkeeping."""
 
     def __init__(self, noise: NoiseModel, geometry: Geometry):
         self.noise, self.geometry = noise, geometry
 
-    def predict(self, state: np.ndarray, cov: np.ndarray, dt_s: float, imu: ImuInput | None,
-                wheel: WheelInput | None) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self,
+        state: np.ndarray,
+        cov: np.ndarray,
+        dt_s: float,
+        imu: ImuInput | None,
+        wheel: WheelInput | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Advance by dt_s holding the given inputs (None: that input is stale)."""
         n, g = self.noise, self.geometry
         x, y, yaw, speed, gyro_bias, accel_bias = state
         if imu is not None:
             rate = imu.gyro_z_radps - gyro_bias
             accel = imu.accel_x_mps2 - accel_bias + rate * rate * g.imu_x_m
-            rate_var, accel_var = n.gyro_density ** 2, n.accel_density ** 2
+            rate_var, accel_var = n.gyro_density**2, n.accel_density**2
         else:
-            rate = wheel.speed_mps * math.tan(wheel.steer_rad) / g.wheelbase_m if wheel is not None else 0.0
+            rate = (
+                wheel.speed_mps * math.tan(wheel.steer_rad) / g.wheelbase_m
+                if wheel is not None
+                else 0.0
+            )
             accel = 0.0
-            rate_var, accel_var = FALLBACK_RATE_DENSITY ** 2, FALLBACK_ACCEL_DENSITY ** 2
+            rate_var, accel_var = FALLBACK_RATE_DENSITY**2, FALLBACK_ACCEL_DENSITY**2
         heading = yaw + 0.5 * rate * dt_s
         mid_speed = speed + 0.5 * accel * dt_s
         c, s = math.cos(heading), math.sin(heading)
@@ -170,21 +185,30 @@ class PlanarEkf:
         if imu is not None:
             f[YAW, GYRO_BIAS] = -dt_s
             f[SPEED, ACCEL_BIAS] = -dt_s
-            f[X, GYRO_BIAS], f[Y, GYRO_BIAS] = 0.5 * mid_speed * s * dt_s ** 2, -0.5 * mid_speed * c * dt_s ** 2
-            f[X, ACCEL_BIAS], f[Y, ACCEL_BIAS] = -0.5 * c * dt_s ** 2, -0.5 * s * dt_s ** 2
+            f[X, GYRO_BIAS], f[Y, GYRO_BIAS] = (
+                0.5 * mid_speed * s * dt_s**2,
+                -0.5 * mid_speed * c * dt_s**2,
+            )
+            f[X, ACCEL_BIAS], f[Y, ACCEL_BIAS] = -0.5 * c * dt_s**2, -0.5 * s * dt_s**2
         q = np.zeros((STATE_SIZE, STATE_SIZE))
-        slip_var = n.lateral_slip_mps_rts ** 2 * dt_s
+        slip_var = n.lateral_slip_mps_rts**2 * dt_s
         q[X, X], q[Y, Y], q[X, Y] = slip_var * s * s, slip_var * c * c, -slip_var * s * c
         q[Y, X] = q[X, Y]
         q[YAW, YAW] = rate_var * dt_s
         q[SPEED, SPEED] = accel_var * dt_s
-        q[GYRO_BIAS, GYRO_BIAS] = n.gyro_bias_walk_radps_rts ** 2 * dt_s
-        q[ACCEL_BIAS, ACCEL_BIAS] = n.accel_bias_walk_mps2_rts ** 2 * dt_s
+        q[GYRO_BIAS, GYRO_BIAS] = n.gyro_bias_walk_radps_rts**2 * dt_s
+        q[ACCEL_BIAS, ACCEL_BIAS] = n.accel_bias_walk_mps2_rts**2 * dt_s
         return new, f @ cov @ f.T + q
 
     @staticmethod
-    def update(state: np.ndarray, cov: np.ndarray, residual: np.ndarray, h: np.ndarray,
-               r: np.ndarray, gate: float | None) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    def update(
+        state: np.ndarray,
+        cov: np.ndarray,
+        residual: np.ndarray,
+        h: np.ndarray,
+        r: np.ndarray,
+        gate: float | None,
+    ) -> tuple[np.ndarray, np.ndarray, float, bool]:
         """Linear(ised) update with residual z − h(x); Joseph form. Returns the new state and
         covariance, the NIS, and whether it passed the gate (when it did not, nothing changes)."""
         s = h @ cov @ h.T + r
@@ -224,6 +248,7 @@ _H_POSE = np.eye(STATE_SIZE)[[X, Y, YAW]]
 
 # --- time ordering, replay -----------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class _Snapshot:
     t_s: float
@@ -236,7 +261,7 @@ class _Snapshot:
 @dataclasses.dataclass
 class _Event:
     t_s: float
-    item: object                     # None: the (re)initialisation every replay can start from
+    item: object  # None: the (re)initialisation every replay can start from
     after: _Snapshot | None = None
 
 
@@ -249,13 +274,18 @@ class Result:
 class LocalizationFilter:
     """The EKF in stamp order, with replay of the last horizon_s for late measurements."""
 
-    def __init__(self, ekf: PlanarEkf, horizon_s: float, gnss_gate: float = CHI2_2DOF_999,
-                 pose_gate: float = CHI2_3DOF_999):
+    def __init__(
+        self,
+        ekf: PlanarEkf,
+        horizon_s: float,
+        gnss_gate: float = CHI2_2DOF_999,
+        pose_gate: float = CHI2_3DOF_999,
+    ):
         self.ekf, self.horizon_s = ekf, horizon_s
         self.gnss_gate, self.pose_gate = gnss_gate, pose_gate
         self._now: _Snapshot | None = None
         self._events: list[_Event] = []
-        self._latest_imu: ImuInput | None = None   # held across (re)initialisation
+        self._latest_imu: ImuInput | None = None  # held across (re)initialisation
         self._latest_wheel: WheelInput | None = None
 
     @property
@@ -266,14 +296,16 @@ class LocalizationFilter:
     def time_s(self) -> float:
         return self._now.t_s if self._now is not None else -math.inf
 
-    def initialize(self, t_s: float, pose: np.ndarray, pose_cov: np.ndarray, speed_mps: float = 0.0) -> None:
+    def initialize(
+        self, t_s: float, pose: np.ndarray, pose_cov: np.ndarray, speed_mps: float = 0.0
+    ) -> None:
         """Start (or restart) at a pose; history before it is dropped, biases are learnt anew."""
         state = np.array([pose[0], pose[1], wrap_angle(pose[2]), speed_mps, 0.0, 0.0])
         cov = np.zeros((STATE_SIZE, STATE_SIZE))
         cov[:3, :3] = pose_cov
-        cov[SPEED, SPEED] = INITIAL_SPEED_SIGMA_MPS ** 2
-        cov[GYRO_BIAS, GYRO_BIAS] = INITIAL_GYRO_BIAS_SIGMA_RADPS ** 2
-        cov[ACCEL_BIAS, ACCEL_BIAS] = INITIAL_ACCEL_BIAS_SIGMA_MPS2 ** 2
+        cov[SPEED, SPEED] = INITIAL_SPEED_SIGMA_MPS**2
+        cov[GYRO_BIAS, GYRO_BIAS] = INITIAL_GYRO_BIAS_SIGMA_RADPS**2
+        cov[ACCEL_BIAS, ACCEL_BIAS] = INITIAL_ACCEL_BIAS_SIGMA_MPS2**2
         self._now = _Snapshot(t_s, state, cov, self._latest_imu, self._latest_wheel)
         self._events = [_Event(t_s, None, self._now)]
 
@@ -283,9 +315,13 @@ class LocalizationFilter:
     # -- adding inputs and measurements --------------------------------------------------------
     def add(self, item) -> Result:
         """Fuse one ImuInput, WheelInput, PositionFix or PoseFix at its stamp."""
-        if isinstance(item, ImuInput) and (self._latest_imu is None or item.t_s >= self._latest_imu.t_s):
+        if isinstance(item, ImuInput) and (
+            self._latest_imu is None or item.t_s >= self._latest_imu.t_s
+        ):
             self._latest_imu = item
-        if isinstance(item, WheelInput) and (self._latest_wheel is None or item.t_s >= self._latest_wheel.t_s):
+        if isinstance(item, WheelInput) and (
+            self._latest_wheel is None or item.t_s >= self._latest_wheel.t_s
+        ):
             self._latest_wheel = item
         if self._now is None:
             return Result(Outcome.NOT_INITIALIZED)
@@ -316,14 +352,16 @@ class LocalizationFilter:
             result = self._update_wheel(snap, item)
         elif isinstance(item, PositionFix):
             predicted, h = ekf.gnss_model(snap.state)
-            snap.state, snap.cov, nis, ok = ekf.update(snap.state, snap.cov, item.xy_m - predicted, h,
-                                                       item.covariance, self.gnss_gate)
+            snap.state, snap.cov, nis, ok = ekf.update(
+                snap.state, snap.cov, item.xy_m - predicted, h, item.covariance, self.gnss_gate
+            )
             result = Result(Outcome.ACCEPTED if ok else Outcome.GATED, nis)
         elif isinstance(item, PoseFix):
             residual = item.pose - snap.state[:3]
             residual[2] = wrap_angle(residual[2])
-            snap.state, snap.cov, nis, ok = ekf.update(snap.state, snap.cov, residual, _H_POSE,
-                                                       item.covariance, self.pose_gate)
+            snap.state, snap.cov, nis, ok = ekf.update(
+                snap.state, snap.cov, residual, _H_POSE, item.covariance, self.pose_gate
+            )
             result = Result(Outcome.ACCEPTED if ok else Outcome.GATED, nis)
         else:
             raise TypeError(f"cannot fuse {type(item).__name__}")
@@ -337,18 +375,34 @@ class LocalizationFilter:
         ekf = self.ekf
         speed_sigma = WHEEL_SPEED_SIGMA_MPS + WHEEL_SPEED_SIGMA_FRACTION * abs(wheel.speed_mps)
         snap.state, snap.cov, nis, _ = ekf.update(
-            snap.state, snap.cov, np.array([wheel.speed_mps - snap.state[SPEED]]), _H_SPEED,
-            np.array([[speed_sigma ** 2]]), None)
+            snap.state,
+            snap.cov,
+            np.array([wheel.speed_mps - snap.state[SPEED]]),
+            _H_SPEED,
+            np.array([[speed_sigma**2]]),
+            None,
+        )
         imu = snap.imu
         if imu is not None and wheel.t_s - imu.t_s <= STALE_INPUT_S:
             kinematic = wheel.speed_mps * math.tan(wheel.steer_rad) / ekf.geometry.wheelbase_m
-            sigma = (ekf.noise.inflation * ekf.noise.gyro_noise_radps + STEER_YAW_RATE_SIGMA_RADPS
-                     + STEER_YAW_RATE_SIGMA_FRACTION * abs(kinematic)) if wheel.speed_mps != 0.0 \
+            sigma = (
+                (
+                    ekf.noise.inflation * ekf.noise.gyro_noise_radps
+                    + STEER_YAW_RATE_SIGMA_RADPS
+                    + STEER_YAW_RATE_SIGMA_FRACTION * abs(kinematic)
+                )
+                if wheel.speed_mps != 0.0
                 else ekf.noise.inflation * ekf.noise.gyro_noise_radps
+            )
             bias_seen = imu.gyro_z_radps - kinematic
             snap.state, snap.cov, _, _ = ekf.update(
-                snap.state, snap.cov, np.array([bias_seen - snap.state[GYRO_BIAS]]), _H_GYRO_BIAS,
-                np.array([[sigma ** 2]]), None)
+                snap.state,
+                snap.cov,
+                np.array([bias_seen - snap.state[GYRO_BIAS]]),
+                _H_GYRO_BIAS,
+                np.array([[sigma**2]]),
+                None,
+            )
         return Result(Outcome.ACCEPTED, nis)
 
     def _predict(self, start: _Snapshot, t_s: float) -> _Snapshot:
@@ -356,8 +410,16 @@ class LocalizationFilter:
         now = start.t_s
         while remaining > 1e-12:
             step = min(remaining, MAX_PREDICT_STEP_S)
-            imu = start.imu if start.imu is not None and now - start.imu.t_s <= STALE_INPUT_S else None
-            wheel = start.wheel if start.wheel is not None and now - start.wheel.t_s <= STALE_INPUT_S else None
+            imu = (
+                start.imu
+                if start.imu is not None and now - start.imu.t_s <= STALE_INPUT_S
+                else None
+            )
+            wheel = (
+                start.wheel
+                if start.wheel is not None and now - start.wheel.t_s <= STALE_INPUT_S
+                else None
+            )
             state, cov = self.ekf.predict(state, cov, step, imu, wheel)
             remaining -= step
             now += step
@@ -391,13 +453,19 @@ class LocalizationFilter:
         if snap.imu is not None:
             rate = snap.imu.gyro_z_radps - snap.state[GYRO_BIAS]
         elif snap.wheel is not None:
-            rate = snap.wheel.speed_mps * math.tan(snap.wheel.steer_rad) / self.ekf.geometry.wheelbase_m
+            rate = (
+                snap.wheel.speed_mps
+                * math.tan(snap.wheel.steer_rad)
+                / self.ekf.geometry.wheelbase_m
+            )
         return Estimate(snap.t_s, snap.state.copy(), snap.cov.copy(), float(rate))
 
 
 def filter_for(vehicle: VehicleParams, horizon_s: float) -> LocalizationFilter:
     """The filter for a van: IMU noise, lever arms and wheelbase from its datasheet."""
     imu, gnss = vehicle.sensors["imu"], vehicle.sensor_pose("gnss")
-    noise = NoiseModel(float(imu["gyro_noise_radps"]), float(imu["accel_noise_mps2"]), float(imu["rate_hz"]))
+    noise = NoiseModel(
+        float(imu["gyro_noise_radps"]), float(imu["accel_noise_mps2"]), float(imu["rate_hz"])
+    )
     geometry = Geometry(vehicle.sensor_pose("imu").x_m, (gnss.x_m, gnss.y_m), vehicle.wheelbase_m)
     return LocalizationFilter(PlanarEkf(noise, geometry), horizon_s)

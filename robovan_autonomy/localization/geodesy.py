@@ -8,6 +8,7 @@ evidence about where the van is.
 
 No rclpy here.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +19,7 @@ import numpy as np
 from robovan_autonomy.core_types import GnssFix
 from robovan_autonomy.mapping.lanelet_map import DistrictMap
 
-MIN_SIGMA_M = 0.01   # a receiver claiming better than 1 cm is overconfident; never trust below
+MIN_SIGMA_M = 0.01  # a receiver claiming better than 1 cm is overconfident; never trust below
 
 
 class FixRejected(ValueError):
@@ -32,8 +33,8 @@ class FixRejected(ValueError):
 @dataclasses.dataclass(frozen=True)
 class MapFix:
     t_s: float
-    xy_m: np.ndarray          # antenna position in map
-    covariance: np.ndarray    # (2, 2) east/north, m²
+    xy_m: np.ndarray  # antenna position in map
+    covariance: np.ndarray  # (2, 2) east/north, m²
 
 
 class FixProjector:
@@ -42,9 +43,14 @@ class FixProjector:
 
     def __init__(self, district: DistrictMap, margin_m: float, unknown_sigma_m: float):
         self.district, self.unknown_sigma_m = district, unknown_sigma_m
-        corners = np.vstack([np.vstack([b.polygon for b in district.buildings] or [np.zeros((1, 2))]),
-                             np.vstack([lane.centerline for lane in district.lanes.values()]
-                                       or [np.zeros((1, 2))])])
+        corners = np.vstack(
+            [
+                np.vstack([b.polygon for b in district.buildings] or [np.zeros((1, 2))]),
+                np.vstack(
+                    [lane.centerline for lane in district.lanes.values()] or [np.zeros((1, 2))]
+                ),
+            ]
+        )
         self.lower = corners.min(axis=0) - margin_m
         self.upper = corners.max(axis=0) + margin_m
 
@@ -59,11 +65,15 @@ class FixProjector:
         if not np.all(np.isfinite(xy)):
             raise FixRejected("gnss_nan", "projection gave a non-finite position")
         if np.any(xy < self.lower) or np.any(xy > self.upper):
-            raise FixRejected("gnss_off_map", f"fix at ({x:.0f}, {y:.0f}) m is outside the district")
+            raise FixRejected(
+                "gnss_off_map", f"fix at ({x:.0f}, {y:.0f}) m is outside the district"
+            )
         cov = np.array(fix.position_covariance, dtype=float)[:2, :2]
         cov = 0.5 * (cov + cov.T)
         if not np.any(cov):
-            cov = np.eye(2) * self.unknown_sigma_m ** 2
+            cov = np.eye(2) * self.unknown_sigma_m**2
         if np.any(np.linalg.eigvalsh(cov) < 0.0):
-            raise FixRejected("gnss_bad_covariance", "position covariance is not positive semidefinite")
-        return MapFix(fix.stamp_s, xy, cov + np.eye(2) * MIN_SIGMA_M ** 2)
+            raise FixRejected(
+                "gnss_bad_covariance", "position covariance is not positive semidefinite"
+            )
+        return MapFix(fix.stamp_s, xy, cov + np.eye(2) * MIN_SIGMA_M**2)

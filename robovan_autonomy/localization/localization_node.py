@@ -8,6 +8,7 @@ clock publishes what the other inputs give. /diagnostics carries the mode (INITI
 a confidence in [0, 1] with the speed it allows, and every rejected input counted by reason.
 The GNSS-only and odometry-only estimates go out on /localization/debug/* for run reports.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,55 +23,149 @@ from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path
 from robovan_autonomy.localization.baselines import GnssOnly, WheelOdometry
-from robovan_autonomy.localization.ekf import GYRO_BIAS, HISTORY_S, SPEED, X, Y, YAW, filter_for
+from robovan_autonomy.localization.ekf import GYRO_BIAS, HISTORY_S, SPEED, YAW, X, Y, filter_for
 from robovan_autonomy.localization.geodesy import FixProjector, FixRejected
 from robovan_autonomy.localization.localizer import Localizer, LocalizerConfig, Mode
-from robovan_autonomy.localization.scan_matcher import MAP_SPACING_M, MatcherConfig, ScanMatcher, district_map_cloud
+from robovan_autonomy.localization.scan_matcher import (
+    MAP_SPACING_M,
+    MatcherConfig,
+    ScanMatcher,
+    district_map_cloud,
+)
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
-FULL_SPEED_CONFIDENCE = 0.8     # at or above: the van may drive at its ODD limit
-STAMP_TOLERANCE_S = 1e-6        # IMU stamps a rate period apart count as due despite rounding
-IMU_SILENT_PERIODS = 2.5        # no IMU-driven output for this many periods: the timer takes over
-PLANAR_VARIANCE = 1e6           # z, roll and pitch are not estimated: "unknown" to any fuser
-_LEVEL = {Mode.TRACKING: ct.OK, Mode.DEGRADED: ct.WARN, Mode.INITIALIZING: ct.WARN, Mode.LOST: ct.ERROR}
+FULL_SPEED_CONFIDENCE = 0.8  # at or above: the van may drive at its ODD limit
+STAMP_TOLERANCE_S = 1e-6  # IMU stamps a rate period apart count as due despite rounding
+IMU_SILENT_PERIODS = 2.5  # no IMU-driven output for this many periods: the timer takes over
+PLANAR_VARIANCE = 1e6  # z, roll and pitch are not estimated: "unknown" to any fuser
+_LEVEL = {
+    Mode.TRACKING: ct.OK,
+    Mode.DEGRADED: ct.WARN,
+    Mode.INITIALIZING: ct.WARN,
+    Mode.LOST: ct.ERROR,
+}
 
-_M, _L = MatcherConfig, LocalizerConfig   # the pure modules hold the defaults
+_M, _L = MatcherConfig, LocalizerConfig  # the pure modules hold the defaults
 PARAMETERS = [
-    Param("map_file", str(config_path("maps", "delivery_district.osm")),
-          "Lanelet2 map (OSM with a .yaml sidecar): geodetic origin and the point map for matching"),
+    Param(
+        "map_file",
+        str(config_path("maps", "delivery_district.osm")),
+        "Lanelet2 map (OSM with a .yaml sidecar): geodetic origin and the point map for matching",
+    ),
     Param("rate_hz", 50.0, "odometry output rate", min=10.0, max=200.0),
-    Param("diagnostics_rate_hz", 10.0, "rate of the /diagnostics report (confidence)", min=1.0, max=50.0),
-    Param("history_s", HISTORY_S, "late measurements up to this old are fused at their own stamp",
-          min=0.1, max=5.0),
+    Param(
+        "diagnostics_rate_hz",
+        10.0,
+        "rate of the /diagnostics report (confidence)",
+        min=1.0,
+        max=50.0,
+    ),
+    Param(
+        "history_s",
+        HISTORY_S,
+        "late measurements up to this old are fused at their own stamp",
+        min=0.1,
+        max=5.0,
+    ),
     Param("lidar_enabled", True, "LiDAR-to-map matching (off: GNSS, IMU and wheel odometry only)"),
-    Param("map_point_spacing_m", MAP_SPACING_M, "point map density along and up each kerb and facade",
-          min=0.1, max=3.0),
-    Param("map_max_height_m", _M.max_point_height_m, "point map (and scan) height limit", min=2.0, max=200.0),
+    Param(
+        "map_point_spacing_m",
+        MAP_SPACING_M,
+        "point map density along and up each kerb and facade",
+        min=0.1,
+        max=3.0,
+    ),
+    Param(
+        "map_max_height_m",
+        _M.max_point_height_m,
+        "point map (and scan) height limit",
+        min=2.0,
+        max=200.0,
+    ),
     Param("scan_voxel_m", _M.voxel_m, "scan downsampling before matching", min=0.2, max=3.0),
-    Param("scan_min_height_m", _M.min_point_height_m, "scan returns lower than this (base_link) are ground",
-          min=0.0, max=2.0),
-    Param("scan_correspondence_m", _M.correspondence_m, "farther scan-to-map pairs are outliers", min=0.2, max=5.0),
-    Param("scan_max_iterations", _M.max_iterations, "registration iterations per scan", min=1, max=50),
-    Param("scan_min_inlier_fraction", _L.min_inlier_fraction, "scans with fewer map-explained points are not used",
-          min=0.0, max=1.0),
-    Param("scan_covariance_scale", _M.covariance_scale, "scan match Hessian covariance × this (correlated points)",
-          min=1.0, max=1e6),
-    Param("heading_candidates", _M.heading_candidates, "headings tried by the initial search", min=4, max=360),
-    Param("gnss_covariance_scale", _L.gnss_covariance_scale,
-          "receiver covariance × this (its errors are slow, not white)", min=1.0, max=100.0),
-    Param("gnss_off_map_margin_m", 1000.0, "fixes farther outside the map than this are receiver faults",
-          min=10.0, max=100000.0),
-    Param("good_position_sigma_m", _L.good_position_sigma_m, "position σ at or under which confidence is full",
-          min=0.01, max=5.0),
-    Param("lost_position_sigma_m", _L.lost_position_sigma_m, "position σ at or over which localization is lost",
-          min=0.05, max=50.0),
-    Param("good_yaw_sigma_rad", _L.good_yaw_sigma_rad, "heading σ at or under which confidence is full",
-          min=0.001, max=1.0),
-    Param("lost_yaw_sigma_rad", _L.lost_yaw_sigma_rad, "heading σ at or over which localization is lost",
-          min=0.002, max=3.0),
+    Param(
+        "scan_min_height_m",
+        _M.min_point_height_m,
+        "scan returns lower than this (base_link) are ground",
+        min=0.0,
+        max=2.0,
+    ),
+    Param(
+        "scan_correspondence_m",
+        _M.correspondence_m,
+        "farther scan-to-map pairs are outliers",
+        min=0.2,
+        max=5.0,
+    ),
+    Param(
+        "scan_max_iterations", _M.max_iterations, "registration iterations per scan", min=1, max=50
+    ),
+    Param(
+        "scan_min_inlier_fraction",
+        _L.min_inlier_fraction,
+        "scans with fewer map-explained points are not used",
+        min=0.0,
+        max=1.0,
+    ),
+    Param(
+        "scan_covariance_scale",
+        _M.covariance_scale,
+        "scan match Hessian covariance × this (correlated points)",
+        min=1.0,
+        max=1e6,
+    ),
+    Param(
+        "heading_candidates",
+        _M.heading_candidates,
+        "headings tried by the initial search",
+        min=4,
+        max=360,
+    ),
+    Param(
+        "gnss_covariance_scale",
+        _L.gnss_covariance_scale,
+        "receiver covariance × this (its errors are slow, not white)",
+        min=1.0,
+        max=100.0,
+    ),
+    Param(
+        "gnss_off_map_margin_m",
+        1000.0,
+        "fixes farther outside the map than this are receiver faults",
+        min=10.0,
+        max=100000.0,
+    ),
+    Param(
+        "good_position_sigma_m",
+        _L.good_position_sigma_m,
+        "position σ at or under which confidence is full",
+        min=0.01,
+        max=5.0,
+    ),
+    Param(
+        "lost_position_sigma_m",
+        _L.lost_position_sigma_m,
+        "position σ at or over which localization is lost",
+        min=0.05,
+        max=50.0,
+    ),
+    Param(
+        "good_yaw_sigma_rad",
+        _L.good_yaw_sigma_rad,
+        "heading σ at or under which confidence is full",
+        min=0.001,
+        max=1.0,
+    ),
+    Param(
+        "lost_yaw_sigma_rad",
+        _L.lost_yaw_sigma_rad,
+        "heading σ at or over which localization is lost",
+        min=0.002,
+        max=3.0,
+    ),
     Param("publish_debug", True, "GNSS-only and odometry-only estimates on /localization/debug/*"),
 ]
 
@@ -86,22 +181,35 @@ class LocalizationNode(Node):
         self._lidar_pose = vehicle.sensor_pose("lidar_top")
         matcher = None
         if p.lidar_enabled:
-            matcher = ScanMatcher(district_map_cloud(district, p.map_point_spacing_m, p.map_max_height_m),
-                                  MatcherConfig(voxel_m=p.scan_voxel_m, correspondence_m=p.scan_correspondence_m,
-                                                max_iterations=p.scan_max_iterations,
-                                                min_point_height_m=p.scan_min_height_m,
-                                                max_point_height_m=p.map_max_height_m,
-                                                covariance_scale=p.scan_covariance_scale,
-                                                heading_candidates=p.heading_candidates))
+            matcher = ScanMatcher(
+                district_map_cloud(district, p.map_point_spacing_m, p.map_max_height_m),
+                MatcherConfig(
+                    voxel_m=p.scan_voxel_m,
+                    correspondence_m=p.scan_correspondence_m,
+                    max_iterations=p.scan_max_iterations,
+                    min_point_height_m=p.scan_min_height_m,
+                    max_point_height_m=p.map_max_height_m,
+                    covariance_scale=p.scan_covariance_scale,
+                    heading_candidates=p.heading_candidates,
+                ),
+            )
         self.localizer = Localizer(
-            filter_for(vehicle, p.history_s), matcher,
-            LocalizerConfig(good_position_sigma_m=p.good_position_sigma_m,
-                            lost_position_sigma_m=p.lost_position_sigma_m,
-                            good_yaw_sigma_rad=p.good_yaw_sigma_rad, lost_yaw_sigma_rad=p.lost_yaw_sigma_rad,
-                            gnss_covariance_scale=p.gnss_covariance_scale, max_speed_mps=vehicle.max_speed_hw_mps,
-                            max_steer_rad=vehicle.max_steer_rad, min_inlier_fraction=p.scan_min_inlier_fraction))
-        self.projector = FixProjector(district, p.gnss_off_map_margin_m,
-                                      float(vehicle.sensors["gnss"]["sigma_float_m"]))
+            filter_for(vehicle, p.history_s),
+            matcher,
+            LocalizerConfig(
+                good_position_sigma_m=p.good_position_sigma_m,
+                lost_position_sigma_m=p.lost_position_sigma_m,
+                good_yaw_sigma_rad=p.good_yaw_sigma_rad,
+                lost_yaw_sigma_rad=p.lost_yaw_sigma_rad,
+                gnss_covariance_scale=p.gnss_covariance_scale,
+                max_speed_mps=vehicle.max_speed_hw_mps,
+                max_steer_rad=vehicle.max_steer_rad,
+                min_inlier_fraction=p.scan_min_inlier_fraction,
+            ),
+        )
+        self.projector = FixProjector(
+            district, p.gnss_off_map_margin_m, float(vehicle.sensors["gnss"]["sigma_float_m"])
+        )
         self.max_speed_mps = vehicle.max_speed_odd_mps
         self.odometry_only = WheelOdometry(vehicle.wheelbase_m)
         self.gnss_only = GnssOnly((gnss_pose.x_m, gnss_pose.y_m))
@@ -110,9 +218,12 @@ class LocalizationNode(Node):
         self._match_ms_max = 0.0
 
         self.odometry_pub = self.create_publisher(Odometry, itf.ODOMETRY, itf.RELIABLE_QOS)
-        self.gnss_only_pub = self.create_publisher(Odometry, itf.LOCALIZATION_DEBUG_GNSS_ONLY, itf.RELIABLE_QOS)
-        self.odometry_only_pub = self.create_publisher(Odometry, itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY,
-                                                       itf.RELIABLE_QOS)
+        self.gnss_only_pub = self.create_publisher(
+            Odometry, itf.LOCALIZATION_DEBUG_GNSS_ONLY, itf.RELIABLE_QOS
+        )
+        self.odometry_only_pub = self.create_publisher(
+            Odometry, itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY, itf.RELIABLE_QOS
+        )
         self.diagnostics = DiagnosticsPublisher(self)
         self.create_subscription(Imu, itf.IMU_DATA, self._on_imu, itf.SENSOR_QOS)
         self.create_subscription(NavSatFix, itf.GNSS_FIX, self._on_fix, itf.SENSOR_QOS)
@@ -156,9 +267,13 @@ class LocalizationNode(Node):
             return
         self.localizer.on_fix(map_fix)
         estimate = self.localizer.estimate()
-        pose = self.gnss_only.update(map_fix.t_s, map_fix.xy_m, reverse=estimate is not None and estimate.state[SPEED] < 0.0)
+        pose = self.gnss_only.update(
+            map_fix.t_s, map_fix.xy_m, reverse=estimate is not None and estimate.state[SPEED] < 0.0
+        )
         if pose is not None and self.params.publish_debug:
-            self.gnss_only_pub.publish(itf.encode_odometry(ct.PoseEstimate(map_fix.t_s, *pose, 0.0, 0.0)))
+            self.gnss_only_pub.publish(
+                itf.encode_odometry(ct.PoseEstimate(map_fix.t_s, *pose, 0.0, 0.0))
+            )
 
     def _on_points(self, msg: PointCloud2) -> None:
         points = self._decode("lidar", itf.decode_points, msg)
@@ -166,8 +281,10 @@ class LocalizationNode(Node):
             return
         started = time.perf_counter()
         try:
-            self.localizer.on_scan(itf.from_stamp(msg.header.stamp),
-                                   self._lidar_pose.to_base_link(points[:, :3].astype(np.float64)))
+            self.localizer.on_scan(
+                itf.from_stamp(msg.header.stamp),
+                self._lidar_pose.to_base_link(points[:, :3].astype(np.float64)),
+            )
         except Exception as err:  # a matching bug must cost one scan, never the estimate
             self.localizer.reject("lidar_internal_error", repr(err))
             self.get_logger().error(f"scan matching failed: {err!r}")
@@ -184,8 +301,9 @@ class LocalizationNode(Node):
             self.odometry_only.start(*started)
         pose = self.odometry_only.update(status.stamp_s, status.speed_mps, status.steer_rad)
         if pose is not None and self.params.publish_debug and status.stamp_s >= started[0]:
-            self.odometry_only_pub.publish(itf.encode_odometry(ct.PoseEstimate(
-                status.stamp_s, *pose, status.speed_mps, 0.0)))
+            self.odometry_only_pub.publish(
+                itf.encode_odometry(ct.PoseEstimate(status.stamp_s, *pose, status.speed_mps, 0.0))
+            )
 
     # -- outputs -------------------------------------------------------------------------------------
     def _publish_without_imu(self) -> None:
@@ -203,13 +321,31 @@ class LocalizationNode(Node):
         pose_cov = np.diag([0.0, 0.0, PLANAR_VARIANCE, PLANAR_VARIANCE, PLANAR_VARIANCE, 0.0])
         index = [0, 1, 5]
         pose_cov[np.ix_(index, index)] = cov[np.ix_([X, Y, YAW], [X, Y, YAW])]
-        twist_cov = np.diag([cov[SPEED, SPEED], PLANAR_VARIANCE, PLANAR_VARIANCE, PLANAR_VARIANCE,
-                             PLANAR_VARIANCE, cov[GYRO_BIAS, GYRO_BIAS]])
+        twist_cov = np.diag(
+            [
+                cov[SPEED, SPEED],
+                PLANAR_VARIANCE,
+                PLANAR_VARIANCE,
+                PLANAR_VARIANCE,
+                PLANAR_VARIANCE,
+                cov[GYRO_BIAS, GYRO_BIAS],
+            ]
+        )
         x, y, yaw = estimate.pose
-        self.odometry_pub.publish(itf.encode_odometry(ct.PoseEstimate(
-            stamp_s=estimate.t_s, x_m=float(x), y_m=float(y), yaw_rad=float(yaw),
-            speed_mps=float(estimate.state[SPEED]), yaw_rate_radps=estimate.yaw_rate_radps,
-            pose_covariance=pose_cov, twist_covariance=twist_cov)))
+        self.odometry_pub.publish(
+            itf.encode_odometry(
+                ct.PoseEstimate(
+                    stamp_s=estimate.t_s,
+                    x_m=float(x),
+                    y_m=float(y),
+                    yaw_rad=float(yaw),
+                    speed_mps=float(estimate.state[SPEED]),
+                    yaw_rate_radps=estimate.yaw_rate_radps,
+                    pose_covariance=pose_cov,
+                    twist_covariance=twist_cov,
+                )
+            )
+        )
 
     def _report(self) -> None:
         loc = self.localizer
@@ -218,17 +354,22 @@ class LocalizationNode(Node):
         estimate = loc.estimate()
         match = loc.last_match
         recent = self._match_ms
-        values = {"state": health.mode.value, "confidence": f"{health.confidence:.3f}",
-                  "speed_cap_mps": f"{cap:.2f}", "position_sigma_m": f"{health.position_sigma_m:.3f}",
-                  "yaw_sigma_rad": f"{health.yaw_sigma_rad:.4f}",
-                  "gyro_bias_radps": f"{estimate.state[GYRO_BIAS]:.5f}" if estimate is not None else "",
-                  "match_inlier_fraction": f"{match.inlier_fraction:.3f}" if match is not None else "",
-                  "match_ms_p50": f"{np.percentile(recent, 50):.2f}" if recent else "",
-                  "match_ms_max": f"{self._match_ms_max:.2f}", "last_problem": loc.last_problem,
-                  **{f"nis_{k}": f"{v:.2f}" for k, v in sorted(loc.nis.items())},
-                  **{f"accepted_{k}": v for k, v in sorted(loc.accepted.items())},
-                  **{f"rejected_{k}": v for k, v in sorted(loc.rejected.items())},
-                  **{k: v for k, v in sorted(loc.events.items())}}
+        values = {
+            "state": health.mode.value,
+            "confidence": f"{health.confidence:.3f}",
+            "speed_cap_mps": f"{cap:.2f}",
+            "position_sigma_m": f"{health.position_sigma_m:.3f}",
+            "yaw_sigma_rad": f"{health.yaw_sigma_rad:.4f}",
+            "gyro_bias_radps": f"{estimate.state[GYRO_BIAS]:.5f}" if estimate is not None else "",
+            "match_inlier_fraction": f"{match.inlier_fraction:.3f}" if match is not None else "",
+            "match_ms_p50": f"{np.percentile(recent, 50):.2f}" if recent else "",
+            "match_ms_max": f"{self._match_ms_max:.2f}",
+            "last_problem": loc.last_problem,
+            **{f"nis_{k}": f"{v:.2f}" for k, v in sorted(loc.nis.items())},
+            **{f"accepted_{k}": v for k, v in sorted(loc.accepted.items())},
+            **{f"rejected_{k}": v for k, v in sorted(loc.rejected.items())},
+            **{k: v for k, v in sorted(loc.events.items())},
+        }
         self._match_ms = []
         self.diagnostics.publish([ct.Diagnostic("", _LEVEL[health.mode], health.message, values)])
 

@@ -7,6 +7,7 @@ does: docs/ARCHITECTURE.md#the-localization-pipeline.
 
 No rclpy here.
 """
+
 from __future__ import annotations
 
 import collections
@@ -16,26 +17,43 @@ import math
 
 import numpy as np
 
-from robovan_autonomy.localization.ekf import (X, Y, YAW, Estimate, ImuInput, LocalizationFilter,
-                                               Outcome, PoseFix, PositionFix, WheelInput)
+from robovan_autonomy.localization.ekf import (
+    YAW,
+    Estimate,
+    ImuInput,
+    LocalizationFilter,
+    Outcome,
+    PoseFix,
+    PositionFix,
+    WheelInput,
+    X,
+    Y,
+)
 from robovan_autonomy.localization.geodesy import MapFix
-from robovan_autonomy.localization.scan_matcher import MIN_INLIER_FRACTION, MatchResult, ScanError, ScanMatcher
+from robovan_autonomy.localization.scan_matcher import (
+    MIN_INLIER_FRACTION,
+    MatchResult,
+    ScanError,
+    ScanMatcher,
+)
 
-MAX_GYRO_RADPS = 5.0            # beyond any van's yaw rate (a spin), and a consumer IMU's range
-MAX_ACCEL_MPS2 = 60.0           # ~6 g: crash territory; readings beyond are faults
-INIT_MAX_FIX_SIGMA_M = 5.0      # a fix worse than this cannot seed a heading search
-INIT_SCAN_FIX_GAP_S = 0.25      # scan and fix this close in time see the van at one place
-INIT_RETRY_PERIOD_S = 1.0       # a failed heading search is retried at most this often (CPU)
+MAX_GYRO_RADPS = 5.0  # beyond any van's yaw rate (a spin), and a consumer IMU's range
+MAX_ACCEL_MPS2 = 60.0  # ~6 g: crash territory; readings beyond are faults
+INIT_MAX_FIX_SIGMA_M = 5.0  # a fix worse than this cannot seed a heading search
+INIT_SCAN_FIX_GAP_S = 0.25  # scan and fix this close in time see the van at one place
+INIT_RETRY_PERIOD_S = 1.0  # a failed heading search is retried at most this often (CPU)
 INIT_WITHOUT_LIDAR_AFTER_S = 3.0  # no scan for this long after the first fix: GNSS-only start
-INIT_MIN_COURSE_SPEED_MPS = 1.0   # a GNSS course means something above walking pace
+INIT_MIN_COURSE_SPEED_MPS = 1.0  # a GNSS course means something above walking pace
 INIT_COURSE_DISTANCE_M = 3.0
 INIT_GNSS_YAW_SIGMA_RAD = 0.2
-INPUT_TIMEOUT_S = 0.5           # no IMU and no wheel speed for this long: the estimate is blind
-SPEED_MARGIN = 1.5              # wheel speeds beyond 1.5 × the van's top speed are faults
+INPUT_TIMEOUT_S = 0.5  # no IMU and no wheel speed for this long: the estimate is blind
+SPEED_MARGIN = 1.5  # wheel speeds beyond 1.5 × the van's top speed are faults
 STEER_MARGIN = 1.2
-GNSS_HISTORY = 50               # fixes kept for the GNSS-only start (5 s at 10 Hz)
-RESTART_MATCH_MAX_AGE_S = 0.5   # a relocalization without GNSS restarts at a scan match this recent…
-RESTART_COVARIANCE_SCALE = 4.0  # …with twice its σ: it disagreed with the filter, which may have been right
+GNSS_HISTORY = 50  # fixes kept for the GNSS-only start (5 s at 10 Hz)
+RESTART_MATCH_MAX_AGE_S = 0.5  # a relocalization without GNSS restarts at a scan match this recent…
+RESTART_COVARIANCE_SCALE = (
+    4.0  # …with twice its σ: it disagreed with the filter, which may have been right
+)
 
 
 class Mode(str, enum.Enum):
@@ -47,17 +65,17 @@ class Mode(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class LocalizerConfig:
-    max_speed_mps: float                     # the van's hardware top speed (vehicle parameters)
+    max_speed_mps: float  # the van's hardware top speed (vehicle parameters)
     max_steer_rad: float
-    good_position_sigma_m: float = 0.15      # at or under: full confidence
-    lost_position_sigma_m: float = 1.0       # at or over: lost
+    good_position_sigma_m: float = 0.15  # at or under: full confidence
+    lost_position_sigma_m: float = 1.0  # at or over: lost
     good_yaw_sigma_rad: float = 0.01
     lost_yaw_sigma_rad: float = 0.1
-    tracking_confidence: float = 0.5        # below: DEGRADED
-    gnss_covariance_scale: float = 4.0      # receiver errors wander for ~30 s: not white
-    lidar_gated_limit: int = 10             # consecutive good-fit scans refused: diverged
-    gnss_gated_limit_s: float = 3.0         # GNSS refused this long with no scan accepted: diverged
-    lidar_vouch_s: float = 1.0              # a scan accepted this recently vouches for the estimate
+    tracking_confidence: float = 0.5  # below: DEGRADED
+    gnss_covariance_scale: float = 4.0  # receiver errors wander for ~30 s: not white
+    lidar_gated_limit: int = 10  # consecutive good-fit scans refused: diverged
+    gnss_gated_limit_s: float = 3.0  # GNSS refused this long with no scan accepted: diverged
+    lidar_vouch_s: float = 1.0  # a scan accepted this recently vouches for the estimate
     min_inlier_fraction: float = MIN_INLIER_FRACTION
 
 
@@ -71,11 +89,13 @@ class Health:
 
 
 class Localizer:
-    def __init__(self, filter_: LocalizationFilter, matcher: ScanMatcher | None, config: LocalizerConfig):
+    def __init__(
+        self, filter_: LocalizationFilter, matcher: ScanMatcher | None, config: LocalizerConfig
+    ):
         self.filter, self.matcher, self.config = filter_, matcher, config
         self.rejected: collections.Counter = collections.Counter()
         self.accepted: collections.Counter = collections.Counter()
-        self.events: collections.Counter = collections.Counter()   # initialisations, divergences
+        self.events: collections.Counter = collections.Counter()  # initialisations, divergences
         self.last_problem = ""
         self.last_match: MatchResult | None = None
         self.nis: dict[str, float] = {}
@@ -113,22 +133,32 @@ class Localizer:
             if math.isfinite(result.nis):
                 self.nis[stream] = result.nis
         elif result.outcome is not Outcome.NOT_INITIALIZED:
-            self.reject(f"{stream}_{result.outcome.value}",
-                        f"NIS {result.nis:.1f}" if math.isfinite(result.nis) else "")
+            self.reject(
+                f"{stream}_{result.outcome.value}",
+                f"NIS {result.nis:.1f}" if math.isfinite(result.nis) else "",
+            )
         return result.outcome
 
     # -- inputs -------------------------------------------------------------------------------
     def on_imu(self, t_s: float, gyro_z_radps: float, accel_x_mps2: float) -> None:
         if abs(gyro_z_radps) > MAX_GYRO_RADPS or abs(accel_x_mps2) > MAX_ACCEL_MPS2:
-            self.reject("imu_implausible", f"rate {gyro_z_radps:.2f} rad/s, accel {accel_x_mps2:.1f} m/s²")
+            self.reject(
+                "imu_implausible", f"rate {gyro_z_radps:.2f} rad/s, accel {accel_x_mps2:.1f} m/s²"
+            )
             return
         if self._in_order("imu", t_s):
             self._fuse("imu", ImuInput(t_s, gyro_z_radps, accel_x_mps2))
 
     def on_wheel(self, t_s: float, speed_mps: float, steer_rad: float) -> None:
         cfg = self.config
-        if abs(speed_mps) > SPEED_MARGIN * cfg.max_speed_mps or abs(steer_rad) > STEER_MARGIN * cfg.max_steer_rad:
-            self.reject("vehicle_status_implausible", f"speed {speed_mps:.1f} m/s, steer {steer_rad:.2f} rad")
+        if (
+            abs(speed_mps) > SPEED_MARGIN * cfg.max_speed_mps
+            or abs(steer_rad) > STEER_MARGIN * cfg.max_steer_rad
+        ):
+            self.reject(
+                "vehicle_status_implausible",
+                f"speed {speed_mps:.1f} m/s, steer {steer_rad:.2f} rad",
+            )
             return
         if self._in_order("vehicle_status", t_s):
             self._wheel_speed = speed_mps
@@ -143,15 +173,23 @@ class Localizer:
         if not self.filter.initialized:
             self._try_gnss_only_start(fix.t_s)
             return
-        outcome = self._fuse("gnss", PositionFix(fix.t_s, fix.xy_m, fix.covariance * self.config.gnss_covariance_scale))
+        outcome = self._fuse(
+            "gnss",
+            PositionFix(fix.t_s, fix.xy_m, fix.covariance * self.config.gnss_covariance_scale),
+        )
         if outcome is Outcome.ACCEPTED:
             self._gnss_gated_since = None
         elif outcome is Outcome.GATED:
-            self._gnss_gated_since = self._gnss_gated_since if self._gnss_gated_since is not None else fix.t_s
+            self._gnss_gated_since = (
+                self._gnss_gated_since if self._gnss_gated_since is not None else fix.t_s
+            )
             vouched = fix.t_s - self._last_lidar_accept_s <= self.config.lidar_vouch_s
             if not vouched and fix.t_s - self._gnss_gated_since >= self.config.gnss_gated_limit_s:
-                self._diverge(fix.t_s, "GNSS refused for "
-                              f"{fix.t_s - self._gnss_gated_since:.1f} s with no scan match to vouch")
+                self._diverge(
+                    fix.t_s,
+                    "GNSS refused for "
+                    f"{fix.t_s - self._gnss_gated_since:.1f} s with no scan match to vouch",
+                )
 
     def on_scan(self, t_s: float, points_base: np.ndarray) -> None:
         if self.matcher is None or not self._in_order("lidar", t_s):
@@ -172,7 +210,9 @@ class Localizer:
         match = self.matcher.match(kept, guess.pose)
         self.last_match = match
         if not match.good(self.config.min_inlier_fraction):
-            self.reject("lidar_poor_fit", f"{match.inlier_fraction:.0%} of points explained by the map")
+            self.reject(
+                "lidar_poor_fit", f"{match.inlier_fraction:.0%} of points explained by the map"
+            )
             return
         self._last_good_match = (t_s, match)
         outcome = self._fuse("lidar", PoseFix(t_s, match.pose, match.covariance))
@@ -181,7 +221,9 @@ class Localizer:
         elif outcome is Outcome.GATED:
             self._lidar_gated += 1
             if self._lidar_gated >= self.config.lidar_gated_limit:
-                self._diverge(t_s, f"{self._lidar_gated} consecutive scan matches refused by the gate")
+                self._diverge(
+                    t_s, f"{self._lidar_gated} consecutive scan matches refused by the gate"
+                )
 
     # -- initialisation and relocalization ------------------------------------------------------
     def _recent_fix(self, t_s: float) -> MapFix | None:
@@ -198,20 +240,30 @@ class Localizer:
         self._last_init_try_s = t_s
         match = self.matcher.heading_search(kept, fix.xy_m, self.filter.ekf.geometry.gnss_xy_m)
         if not match.good(self.config.min_inlier_fraction):
-            self.reject("init_no_fit", f"best heading explains {match.inlier_fraction:.0%} of the scan")
+            self.reject(
+                "init_no_fit", f"best heading explains {match.inlier_fraction:.0%} of the scan"
+            )
             return
         self.last_match = match
         self._start(t_s, match.pose, match.covariance, "lidar heading search")
 
     def _try_gnss_only_start(self, t_s: float) -> None:
         """Without scans: a course from two fixes far enough apart while the van moves."""
-        waited = self._first_fix_s is not None and t_s - self._first_fix_s >= INIT_WITHOUT_LIDAR_AFTER_S
+        waited = (
+            self._first_fix_s is not None and t_s - self._first_fix_s >= INIT_WITHOUT_LIDAR_AFTER_S
+        )
         scans = t_s - self._last_scan_s <= INIT_WITHOUT_LIDAR_AFTER_S and self.matcher is not None
         if not waited or scans or abs(self._wheel_speed) < INIT_MIN_COURSE_SPEED_MPS:
             return
         newest = self._fixes[-1]
-        older = next((f for f in reversed(self._fixes)
-                      if np.hypot(*(newest.xy_m - f.xy_m)) >= INIT_COURSE_DISTANCE_M), None)
+        older = next(
+            (
+                f
+                for f in reversed(self._fixes)
+                if np.hypot(*(newest.xy_m - f.xy_m)) >= INIT_COURSE_DISTANCE_M
+            ),
+            None,
+        )
         if older is None:
             return
         delta = newest.xy_m - older.xy_m
@@ -219,7 +271,7 @@ class Localizer:
         pose = np.array([*self.filter.ekf.antenna_to_base(newest.xy_m, yaw), yaw])
         cov = np.zeros((3, 3))
         cov[:2, :2] = newest.covariance
-        cov[2, 2] = INIT_GNSS_YAW_SIGMA_RAD ** 2
+        cov[2, 2] = INIT_GNSS_YAW_SIGMA_RAD**2
         self._start(t_s, pose, cov, "GNSS course")
 
     def _start(self, t_s: float, pose: np.ndarray, cov: np.ndarray, how: str) -> None:
@@ -239,10 +291,17 @@ class Localizer:
         recent_match = self._last_good_match
         self.filter.reset()
         self._last_init_try_s = -math.inf
-        if (self._recent_fix(t_s) is None and recent_match is not None
-                and t_s - recent_match[0] <= RESTART_MATCH_MAX_AGE_S):
-            self._start(recent_match[0], recent_match[1].pose,
-                        recent_match[1].covariance * RESTART_COVARIANCE_SCALE, "last scan match")
+        if (
+            self._recent_fix(t_s) is None
+            and recent_match is not None
+            and t_s - recent_match[0] <= RESTART_MATCH_MAX_AGE_S
+        ):
+            self._start(
+                recent_match[0],
+                recent_match[1].pose,
+                recent_match[1].covariance * RESTART_COVARIANCE_SCALE,
+                "last scan match",
+            )
 
     # -- outputs ------------------------------------------------------------------------------
     def estimate(self) -> Estimate | None:
@@ -251,23 +310,48 @@ class Localizer:
     def health(self, now_s: float) -> Health:
         cfg = self.config
         if not self.filter.initialized:
-            why = "relocalizing after a divergence" if self._diverged else "waiting for GNSS and LiDAR"
-            return Health(Mode.LOST if self._diverged else Mode.INITIALIZING, 0.0, math.inf, math.inf, why)
+            why = (
+                "relocalizing after a divergence"
+                if self._diverged
+                else "waiting for GNSS and LiDAR"
+            )
+            return Health(
+                Mode.LOST if self._diverged else Mode.INITIALIZING, 0.0, math.inf, math.inf, why
+            )
         est = self.filter.estimate()
         position_sigma = math.sqrt(max(np.linalg.eigvalsh(est.covariance[np.ix_([X, Y], [X, Y])])))
         yaw_sigma = math.sqrt(est.covariance[YAW, YAW])
-        inputs_age = now_s - max(self._stamps.get("imu", -math.inf), self._stamps.get("vehicle_status", -math.inf))
+        inputs_age = now_s - max(
+            self._stamps.get("imu", -math.inf), self._stamps.get("vehicle_status", -math.inf)
+        )
         if inputs_age > INPUT_TIMEOUT_S:
-            return Health(Mode.LOST, 0.0, position_sigma, yaw_sigma,
-                          f"no IMU or wheel speed for {inputs_age:.1f} s")
-        confidence = min(_ramp(position_sigma, cfg.good_position_sigma_m, cfg.lost_position_sigma_m),
-                         _ramp(yaw_sigma, cfg.good_yaw_sigma_rad, cfg.lost_yaw_sigma_rad))
+            return Health(
+                Mode.LOST,
+                0.0,
+                position_sigma,
+                yaw_sigma,
+                f"no IMU or wheel speed for {inputs_age:.1f} s",
+            )
+        confidence = min(
+            _ramp(position_sigma, cfg.good_position_sigma_m, cfg.lost_position_sigma_m),
+            _ramp(yaw_sigma, cfg.good_yaw_sigma_rad, cfg.lost_yaw_sigma_rad),
+        )
         if confidence <= 0.0:
-            return Health(Mode.LOST, 0.0, position_sigma, yaw_sigma,
-                          f"uncertainty {position_sigma:.2f} m / {yaw_sigma:.3f} rad is beyond use")
+            return Health(
+                Mode.LOST,
+                0.0,
+                position_sigma,
+                yaw_sigma,
+                f"uncertainty {position_sigma:.2f} m / {yaw_sigma:.3f} rad is beyond use",
+            )
         mode = Mode.TRACKING if confidence >= cfg.tracking_confidence else Mode.DEGRADED
-        return Health(mode, confidence, position_sigma, yaw_sigma,
-                      f"{mode.value.lower()}: σ {position_sigma:.2f} m, {yaw_sigma:.4f} rad")
+        return Health(
+            mode,
+            confidence,
+            position_sigma,
+            yaw_sigma,
+            f"{mode.value.lower()}: σ {position_sigma:.2f} m, {yaw_sigma:.4f} rad",
+        )
 
 
 def _ramp(value: float, good: float, lost: float) -> float:

@@ -10,6 +10,7 @@ byte-identical files and a map change reviews as a diff.
 
     python -m robovan_autonomy.mapping.district_generator --out config/maps/
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,18 @@ from pathlib import Path
 import lanelet2
 import numpy as np
 import yaml
-from lanelet2.core import (AllWayStop, Area, AttributeMap, Lanelet, LaneletMap, LaneletWithStopLine,
-                           LineString3d, Point3d, Polygon3d, RightOfWay)
+from lanelet2.core import (
+    AllWayStop,
+    Area,
+    AttributeMap,
+    Lanelet,
+    LaneletMap,
+    LaneletWithStopLine,
+    LineString3d,
+    Point3d,
+    Polygon3d,
+    RightOfWay,
+)
 
 MAP_NAME = "delivery_district"
 PROJECTOR_NAME = "LocalCartesian"
@@ -32,23 +43,23 @@ ORIGIN_LON_DEG = 13.4205
 ORIGIN_ALT_M = 38.0
 
 LANE_WIDTH_M = 3.5
-PARKING_STRIP_WIDTH_M = 2.5          # kerbside strip for parked cars and delivery bays
+PARKING_STRIP_WIDTH_M = 2.5  # kerbside strip for parked cars and delivery bays
 SIDEWALK_WIDTH_M = 3.0
 CURB_HEIGHT_M = 0.15
 # Half the side of every intersection box: right turns get radius 10 - 1.75 = 8.25 m, which keeps
 # the design minimum below with margin over the van's own 4.4 m (wheelbase 3.0 m, steer 0.6 rad).
 INTERSECTION_HALF_SIZE_M = 10.0
 MIN_DESIGN_TURN_RADIUS_M = 8.0
-MAX_LANELET_LENGTH_M = 50.0          # long streets are split so a blockage closes ~50 m, not a street
-ARC_VERTEX_SPACING_M = 0.5           # chord between arc vertices, so polylines follow the circle
-CROSSWALK_GAP_M = 1.0                # box edge to the crosswalk's near edge
-CROSSWALK_WIDTH_M = 4.0              # along the road
-STOP_LINE_GAP_M = 1.0                # crosswalk's far edge to the stop line
-STOP_SIGN_HEIGHT_M = 2.0             # bottom edge of the sign plate above ground
+MAX_LANELET_LENGTH_M = 50.0  # long streets are split so a blockage closes ~50 m, not a street
+ARC_VERTEX_SPACING_M = 0.5  # chord between arc vertices, so polylines follow the circle
+CROSSWALK_GAP_M = 1.0  # box edge to the crosswalk's near edge
+CROSSWALK_WIDTH_M = 4.0  # along the road
+STOP_LINE_GAP_M = 1.0  # crosswalk's far edge to the stop line
+STOP_SIGN_HEIGHT_M = 2.0  # bottom edge of the sign plate above ground
 STOP_SIGN_PLATE_M = 0.6
 BAY_LENGTH_M = 12.0
 PARKED_SLOT_PITCH_M = 7.0
-NO_PARKING_FROM_BOX_M = 20.0         # keeps crosswalks, stop lines and corner sight lines clear
+NO_PARKING_FROM_BOX_M = 20.0  # keeps crosswalks, stop lines and corner sight lines clear
 # Kerbside strip kept free of parked cars before each delivery bay, m: a van pulling in forward
 # shifts 3 m sideways on a ~12 m ramp (radius 10 m at its peak) and its body enters the strip about
 # 10 m before the bay; the rest is the planner's clearance to the car parked there.
@@ -58,10 +69,10 @@ BAY_APPROACH_M = 12.0
 BAY_EXIT_M = 6.0
 # Kerbside slots, cycled along every strip that has parked cars: 0 free, 1 car, 2 van.
 PARKED_SLOT_PATTERN = "1101201100210110"
-PARKED_VEHICLE_DIMS_M = {"1": (4.5, 1.8, 1.5), "2": (5.4, 2.0, 2.3)}   # length, width, height
+PARKED_VEHICLE_DIMS_M = {"1": (4.5, 1.8, 1.5), "2": (5.4, 2.0, 2.3)}  # length, width, height
 BUILDING_DEPTH_M = 18.0
 LOT_FRONTAGES_M = (24.0, 30.0, 18.0, 27.0, 21.0, 33.0)
-MIN_LOT_FRONTAGE_M = 10.0            # a shorter remainder joins the previous lot
+MIN_LOT_FRONTAGE_M = 10.0  # a shorter remainder joins the previous lot
 ALLEY_EVERY_N_LOTS = 4
 ALLEY_WIDTH_M = 4.0
 
@@ -71,12 +82,12 @@ Vec = tuple[float, float]
 @dataclasses.dataclass(frozen=True)
 class Street:
     name: str
-    nodes: tuple[Vec, ...]           # in the street's forward direction
+    nodes: tuple[Vec, ...]  # in the street's forward direction
     speed_limit_kmh: int
-    parking_strip: bool              # a kerbside strip on both sides
+    parking_strip: bool  # a kerbside strip on both sides
     parked_cars: bool
     facade_heights_m: tuple[float, ...]
-    zone: str = ""                   # named scenario region: 'corridor', 'canyon'
+    zone: str = ""  # named scenario region: 'corridor', 'canyon'
 
     @property
     def half_width_m(self) -> float:
@@ -88,16 +99,16 @@ class Street:
 class Junction:
     name: str
     node: Vec
-    priority_axis: str | None        # 'x' / 'y': that through street has right of way; None: all-way stop
+    priority_axis: str | None  # 'x' / 'y': that through street has right of way; None: all-way stop
 
 
 @dataclasses.dataclass(frozen=True)
 class BaySpec:
     name: str
     street: str
-    segment: int                     # index of the node-to-node segment along the street
-    forward: bool                    # beside the lane driving in the street's forward direction
-    piece: int                       # lanelet index along that lane, in travel order
+    segment: int  # index of the node-to-node segment along the street
+    forward: bool  # beside the lane driving in the street's forward direction
+    piece: int  # lanelet index along that lane, in travel order
 
 
 LOW_RISE_M = (9.0, 12.0, 15.0, 10.0, 13.0)
@@ -105,20 +116,64 @@ MID_RISE_M = (15.0, 21.0, 18.0, 24.0, 12.0, 27.0)
 CANYON_RISE_M = (48.0, 55.0, 42.0, 60.0, 51.0)
 
 STREETS = (
-    Street("Harbour Road", ((0.0, 0.0), (220.0, 0.0), (440.0, 0.0)), speed_limit_kmh=40,
-           parking_strip=True, parked_cars=False, facade_heights_m=LOW_RISE_M, zone="corridor"),
-    Street("Market Street", ((0.0, 170.0), (220.0, 170.0), (440.0, 170.0)), speed_limit_kmh=40,
-           parking_strip=True, parked_cars=True, facade_heights_m=MID_RISE_M),
-    Street("North Street", ((0.0, 360.0), (220.0, 360.0), (440.0, 360.0)), speed_limit_kmh=30,
-           parking_strip=True, parked_cars=False, facade_heights_m=MID_RISE_M),
-    Street("West Street", ((0.0, 0.0), (0.0, 170.0), (0.0, 360.0)), speed_limit_kmh=30,
-           parking_strip=True, parked_cars=True, facade_heights_m=MID_RISE_M),
-    Street("East Street", ((440.0, 0.0), (440.0, 170.0), (440.0, 360.0)), speed_limit_kmh=30,
-           parking_strip=True, parked_cars=False, facade_heights_m=MID_RISE_M),
-    Street("Centre Street", ((220.0, 0.0), (220.0, 170.0)), speed_limit_kmh=30,
-           parking_strip=True, parked_cars=True, facade_heights_m=MID_RISE_M),
-    Street("Canyon Lane", ((220.0, 170.0), (220.0, 360.0)), speed_limit_kmh=30,
-           parking_strip=False, parked_cars=False, facade_heights_m=CANYON_RISE_M, zone="canyon"),
+    Street(
+        "Harbour Road",
+        ((0.0, 0.0), (220.0, 0.0), (440.0, 0.0)),
+        speed_limit_kmh=40,
+        parking_strip=True,
+        parked_cars=False,
+        facade_heights_m=LOW_RISE_M,
+        zone="corridor",
+    ),
+    Street(
+        "Market Street",
+        ((0.0, 170.0), (220.0, 170.0), (440.0, 170.0)),
+        speed_limit_kmh=40,
+        parking_strip=True,
+        parked_cars=True,
+        facade_heights_m=MID_RISE_M,
+    ),
+    Street(
+        "North Street",
+        ((0.0, 360.0), (220.0, 360.0), (440.0, 360.0)),
+        speed_limit_kmh=30,
+        parking_strip=True,
+        parked_cars=False,
+        facade_heights_m=MID_RISE_M,
+    ),
+    Street(
+        "West Street",
+        ((0.0, 0.0), (0.0, 170.0), (0.0, 360.0)),
+        speed_limit_kmh=30,
+        parking_strip=True,
+        parked_cars=True,
+        facade_heights_m=MID_RISE_M,
+    ),
+    Street(
+        "East Street",
+        ((440.0, 0.0), (440.0, 170.0), (440.0, 360.0)),
+        speed_limit_kmh=30,
+        parking_strip=True,
+        parked_cars=False,
+        facade_heights_m=MID_RISE_M,
+    ),
+    Street(
+        "Centre Street",
+        ((220.0, 0.0), (220.0, 170.0)),
+        speed_limit_kmh=30,
+        parking_strip=True,
+        parked_cars=True,
+        facade_heights_m=MID_RISE_M,
+    ),
+    Street(
+        "Canyon Lane",
+        ((220.0, 170.0), (220.0, 360.0)),
+        speed_limit_kmh=30,
+        parking_strip=False,
+        parked_cars=False,
+        facade_heights_m=CANYON_RISE_M,
+        zone="canyon",
+    ),
 )
 
 JUNCTIONS = (
@@ -143,6 +198,7 @@ BAYS = (
 
 # --- small plane geometry ---------------------------------------------------------------------
 
+
 def _add(*vectors: Vec) -> Vec:
     return (sum(v[0] for v in vectors), sum(v[1] for v in vectors))
 
@@ -164,29 +220,38 @@ def _arc(centre: Vec, start: Vec, sweep_rad: float, steps: int) -> list[Vec]:
     """Points from `start` around `centre` by `sweep_rad` (positive = counter-clockwise)."""
     radius = math.hypot(start[0] - centre[0], start[1] - centre[1])
     a0 = math.atan2(start[1] - centre[1], start[0] - centre[0])
-    return [(centre[0] + radius * math.cos(a0 + sweep_rad * k / steps),
-             centre[1] + radius * math.sin(a0 + sweep_rad * k / steps)) for k in range(steps + 1)]
+    return [
+        (
+            centre[0] + radius * math.cos(a0 + sweep_rad * k / steps),
+            centre[1] + radius * math.sin(a0 + sweep_rad * k / steps),
+        )
+        for k in range(steps + 1)
+    ]
 
 
 def _arc_steps(radius_m: float, sweep_rad: float) -> int:
     return max(2, math.ceil(abs(sweep_rad) * radius_m / ARC_VERTEX_SPACING_M))
 
 
-def rounded_rectangle(xmin: float, ymin: float, xmax: float, ymax: float,
-                      radii: tuple[float, float, float, float]) -> list[Vec]:
+def rounded_rectangle(
+    xmin: float, ymin: float, xmax: float, ymax: float, radii: tuple[float, float, float, float]
+) -> list[Vec]:
     """Closed counter-clockwise outline; radii for the SW, SE, NE, NW corners."""
     r_sw, r_se, r_ne, r_nw = radii
-    corners = (((xmax - r_se, ymin + r_se), (xmax - r_se, ymin), r_se),
-               ((xmax - r_ne, ymax - r_ne), (xmax, ymax - r_ne), r_ne),
-               ((xmin + r_nw, ymax - r_nw), (xmin + r_nw, ymax), r_nw),
-               ((xmin + r_sw, ymin + r_sw), (xmin, ymin + r_sw), r_sw))
+    corners = (
+        ((xmax - r_se, ymin + r_se), (xmax - r_se, ymin), r_se),
+        ((xmax - r_ne, ymax - r_ne), (xmax, ymax - r_ne), r_ne),
+        ((xmin + r_nw, ymax - r_nw), (xmin + r_nw, ymax), r_nw),
+        ((xmin + r_sw, ymin + r_sw), (xmin, ymin + r_sw), r_sw),
+    )
     outline: list[Vec] = [(xmin + r_sw, ymin)]
     for centre, start, radius in corners:
         outline += _arc(centre, start, math.pi / 2, _arc_steps(radius, math.pi / 2))
-    return outline   # the last arc ends on the first point, which closes the loop
+    return outline  # the last arc ends on the first point, which closes the loop
 
 
 # --- the network as plain data ----------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class Segment:
@@ -207,7 +272,9 @@ class Segment:
         """Distances from `start` where the lane is cut into lanelets (box edge to box edge)."""
         usable = self.length_m - 2.0 * INTERSECTION_HALF_SIZE_M
         count = math.ceil(usable / MAX_LANELET_LENGTH_M)
-        return np.linspace(INTERSECTION_HALF_SIZE_M, self.length_m - INTERSECTION_HALF_SIZE_M, count + 1)
+        return np.linspace(
+            INTERSECTION_HALF_SIZE_M, self.length_m - INTERSECTION_HALF_SIZE_M, count + 1
+        )
 
     def bay_span(self, spec: BaySpec) -> tuple[float, float]:
         """Distances from `start` covered by a bay centred in its lanelet."""
@@ -219,8 +286,11 @@ class Segment:
 
 
 def segments() -> list[Segment]:
-    return [Segment(street, i, a, b) for street in STREETS
-            for i, (a, b) in enumerate(zip(street.nodes[:-1], street.nodes[1:]))]
+    return [
+        Segment(street, i, a, b)
+        for street in STREETS
+        for i, (a, b) in enumerate(zip(street.nodes[:-1], street.nodes[1:]))
+    ]
 
 
 def node_legs() -> dict[Vec, dict[Vec, Segment]]:
@@ -270,6 +340,7 @@ def _street_between(a: Vec, b: Vec) -> Street:
 
 # --- Lanelet2 writing ---------------------------------------------------------------------------
 
+
 class _MapBuilder:
     """Hands out ids in call order and shares one Point3d per coordinate, so that lanelets meeting
     at a box edge share boundary points (which is how the routing graph finds successors)."""
@@ -305,8 +376,13 @@ class _MapBuilder:
 
 
 def _lane_attrs(speed_kmh: int, **extra: str) -> dict[str, str]:
-    attrs = {"type": "lanelet", "subtype": "road", "location": "urban", "one_way": "yes",
-             "speed_limit": str(speed_kmh)}
+    attrs = {
+        "type": "lanelet",
+        "subtype": "road",
+        "location": "urban",
+        "one_way": "yes",
+        "speed_limit": str(speed_kmh),
+    }
     attrs.update({k: v for k, v in extra.items() if v})
     return attrs
 
@@ -317,8 +393,11 @@ def _build_street_lanes(b: _MapBuilder, seg: Segment) -> dict[bool, list[Lanelet
     edges = seg.piece_edges()
     centre = [_add(seg.start, _scale(h, d)) for d in edges]
     centre_type = {"type": "line_thin", "subtype": "dashed" if street.parking_strip else "solid"}
-    edge_type = ({"type": "line_thin", "subtype": "solid"} if street.parking_strip
-                 else {"type": "road_border"})
+    edge_type = (
+        {"type": "line_thin", "subtype": "solid"}
+        if street.parking_strip
+        else {"type": "road_border"}
+    )
     attrs = _lane_attrs(street.speed_limit_kmh, name=street.name, zone=street.zone)
     lanes: dict[bool, list[Lanelet]] = {True: [], False: []}
     centre_lines = [b.line([p, q], **centre_type) for p, q in zip(centre[:-1], centre[1:])]
@@ -366,9 +445,13 @@ def _build_connectors(b: _MapBuilder, node: Vec, legs: dict[Vec, Segment], junct
             zone = seg_in.street.zone if seg_in.street.zone == seg_out.street.zone else ""
             speed = min(seg_in.street.speed_limit_kmh, seg_out.street.speed_limit_kmh)
             name = seg_in.street.name if seg_in.street is seg_out.street else ""
-            b.lanelet(b.line(left, type="virtual"), b.line(right, type="virtual"),
-                      **_lane_attrs(speed, turn_direction=turn, intersection=junction, zone=zone,
-                                    name=name))
+            b.lanelet(
+                b.line(left, type="virtual"),
+                b.line(right, type="virtual"),
+                **_lane_attrs(
+                    speed, turn_direction=turn, intersection=junction, zone=zone, name=name
+                ),
+            )
 
 
 def _approach_distance_m() -> tuple[float, float, float]:
@@ -378,8 +461,9 @@ def _approach_distance_m() -> tuple[float, float, float]:
     return near, far, far + STOP_LINE_GAP_M
 
 
-def _build_junction(b: _MapBuilder, junction: Junction, legs: dict[Vec, Segment],
-                    approaches: dict[Vec, Lanelet]) -> None:
+def _build_junction(
+    b: _MapBuilder, junction: Junction, legs: dict[Vec, Segment], approaches: dict[Vec, Lanelet]
+) -> None:
     """Crosswalks on every leg off the corridor, stop lines where traffic must stop, and the
     regulatory element (right of way for priority T-junctions, all-way stop otherwise)."""
     near, far, stop_d = _approach_distance_m()
@@ -388,35 +472,63 @@ def _build_junction(b: _MapBuilder, junction: Junction, legs: dict[Vec, Segment]
         street, across = seg.street, _right_normal(g)
         half_w = street.half_width_m
         if street.zone != "corridor":
-            far_line = [_add(junction.node, _scale(g, far), _scale(across, s * half_w)) for s in (-1, 1)]
-            near_line = [_add(junction.node, _scale(g, near), _scale(across, s * half_w)) for s in (-1, 1)]
-            b.lanelet(b.line(far_line, type="pedestrian_marking"),
-                      b.line(near_line, type="pedestrian_marking"),
-                      type="lanelet", subtype="crosswalk", location="urban", one_way="no",
-                      name=f"{junction.name}_{_compass(g)}")
+            far_line = [
+                _add(junction.node, _scale(g, far), _scale(across, s * half_w)) for s in (-1, 1)
+            ]
+            near_line = [
+                _add(junction.node, _scale(g, near), _scale(across, s * half_w)) for s in (-1, 1)
+            ]
+            b.lanelet(
+                b.line(far_line, type="pedestrian_marking"),
+                b.line(near_line, type="pedestrian_marking"),
+                type="lanelet",
+                subtype="crosswalk",
+                location="urban",
+                one_way="no",
+                name=f"{junction.name}_{_compass(g)}",
+            )
         priority = junction.priority_axis == ("x" if g[1] == 0.0 else "y")
         if not priority:
             lane_side = _right_normal(_scale(g, -1.0))
             at = _add(junction.node, _scale(g, stop_d))
             stop_line = b.line([at, _add(at, _scale(lane_side, LANE_WIDTH_M))], type="stop_line")
             sign_at = _add(at, _scale(lane_side, half_w + 0.5))
-            sign = b.line([_add(sign_at, _scale(g, STOP_SIGN_PLATE_M / 2)),
-                           _add(sign_at, _scale(g, -STOP_SIGN_PLATE_M / 2))],
-                          z=STOP_SIGN_HEIGHT_M, type="traffic_sign", subtype="de206",
-                          height=str(STOP_SIGN_PLATE_M))
+            sign = b.line(
+                [
+                    _add(sign_at, _scale(g, STOP_SIGN_PLATE_M / 2)),
+                    _add(sign_at, _scale(g, -STOP_SIGN_PLATE_M / 2)),
+                ],
+                z=STOP_SIGN_HEIGHT_M,
+                type="traffic_sign",
+                subtype="de206",
+                height=str(STOP_SIGN_PLATE_M),
+            )
             stops[g] = (stop_line, sign)
     attrs = {"type": "regulatory_element", "name": junction.name}
     if junction.priority_axis is None:
-        regelem = AllWayStop(b.next_id(), AttributeMap({**attrs, "subtype": "all_way_stop"}),
-                             [LaneletWithStopLine(approaches[g], line) for g, (line, _) in stops.items()],
-                             [sign for _, sign in stops.values()])
+        regelem = AllWayStop(
+            b.next_id(),
+            AttributeMap({**attrs, "subtype": "all_way_stop"}),
+            [LaneletWithStopLine(approaches[g], line) for g, (line, _) in stops.items()],
+            [sign for _, sign in stops.values()],
+        )
         members = [approaches[g] for g in stops]
         regelems = [(regelem, members)]
     else:
         right_of_way = [ll for g, ll in approaches.items() if g not in stops]
-        regelems = [(RightOfWay(b.next_id(), AttributeMap({**attrs, "subtype": "right_of_way"}),
-                                right_of_way, [approaches[g]], line), right_of_way + [approaches[g]])
-                    for g, (line, _) in stops.items()]
+        regelems = [
+            (
+                RightOfWay(
+                    b.next_id(),
+                    AttributeMap({**attrs, "subtype": "right_of_way"}),
+                    right_of_way,
+                    [approaches[g]],
+                    line,
+                ),
+                right_of_way + [approaches[g]],
+            )
+            for g, (line, _) in stops.items()
+        ]
     for regelem, members in regelems:
         for ll in members:
             ll.addRegulatoryElement(regelem)
@@ -425,17 +537,31 @@ def _build_junction(b: _MapBuilder, junction: Junction, legs: dict[Vec, Segment]
 
 def _compass(heading: Vec) -> str:
     return {(1.0, 0.0): "east", (0.0, 1.0): "north", (-1.0, 0.0): "west", (0.0, -1.0): "south"}[
-        (float(round(heading[0])), float(round(heading[1])))]
+        (float(round(heading[0])), float(round(heading[1])))
+    ]
 
 
 def _build_bays(b: _MapBuilder) -> None:
     for spec in BAYS:
         corners = bay_corners(spec)
         outline = b.line(corners + [corners[0]], type="line_thin", subtype="dashed")
-        b.map.add(Area(b.next_id(), [outline], [],
-                       AttributeMap({"type": "multipolygon", "subtype": "parking",
-                                     "parking": "delivery_bay", "delivery_bay": spec.name,
-                                     "approach_m": f"{BAY_APPROACH_M:.1f}", "exit_m": f"{BAY_EXIT_M:.1f}"})))
+        b.map.add(
+            Area(
+                b.next_id(),
+                [outline],
+                [],
+                AttributeMap(
+                    {
+                        "type": "multipolygon",
+                        "subtype": "parking",
+                        "parking": "delivery_bay",
+                        "delivery_bay": spec.name,
+                        "approach_m": f"{BAY_APPROACH_M:.1f}",
+                        "exit_m": f"{BAY_EXIT_M:.1f}",
+                    }
+                ),
+            )
+        )
 
 
 def parked_vehicle_slots() -> list[tuple[Vec, Vec, str]]:
@@ -451,18 +577,26 @@ def parked_vehicle_slots() -> list[tuple[Vec, Vec, str]]:
             for spec in BAYS:
                 if _bay_segment(spec) == seg and spec.forward == forward:
                     lo, hi = seg.bay_span(spec)
-                    before, after = (BAY_APPROACH_M, BAY_EXIT_M) if forward else (BAY_EXIT_M, BAY_APPROACH_M)
+                    before, after = (
+                        (BAY_APPROACH_M, BAY_EXIT_M) if forward else (BAY_EXIT_M, BAY_APPROACH_M)
+                    )
                     bays.append((lo - before, hi + after))
             travel = seg.heading if forward else _scale(seg.heading, -1.0)
             lateral = _scale(_right_normal(travel), LANE_WIDTH_M + PARKING_STRIP_WIDTH_M / 2)
             first = INTERSECTION_HALF_SIZE_M + NO_PARKING_FROM_BOX_M
             last = seg.length_m - first
-            for k, d in enumerate(np.arange(first + PARKED_SLOT_PITCH_M / 2, last, PARKED_SLOT_PITCH_M)):
+            for k, d in enumerate(
+                np.arange(first + PARKED_SLOT_PITCH_M / 2, last, PARKED_SLOT_PITCH_M)
+            ):
                 kind = PARKED_SLOT_PATTERN[(k + 5 * strip_index) % len(PARKED_SLOT_PATTERN)]
-                clear = all(d + PARKED_SLOT_PITCH_M / 2 < lo or d - PARKED_SLOT_PITCH_M / 2 > hi
-                            for lo, hi in bays)
+                clear = all(
+                    d + PARKED_SLOT_PITCH_M / 2 < lo or d - PARKED_SLOT_PITCH_M / 2 > hi
+                    for lo, hi in bays
+                )
                 if kind != "0" and clear:
-                    slots.append((_add(seg.start, _scale(seg.heading, float(d)), lateral), travel, kind))
+                    slots.append(
+                        (_add(seg.start, _scale(seg.heading, float(d)), lateral), travel, kind)
+                    )
             strip_index += 1
     return slots
 
@@ -472,10 +606,18 @@ def _build_parked_vehicles(b: _MapBuilder) -> None:
         length, width, height = PARKED_VEHICLE_DIMS_M[kind]
         fwd, side = _scale(travel, length / 2), _scale(_right_normal(travel), width / 2)
         minus_fwd, minus_side = _scale(fwd, -1.0), _scale(side, -1.0)
-        corners = [_add(centre, minus_fwd, side), _add(centre, fwd, side),
-                   _add(centre, fwd, minus_side), _add(centre, minus_fwd, minus_side)]
-        b.polygon(corners, type="parked_vehicle", subtype="van" if kind == "2" else "car",
-                  height=f"{height:.2f}")
+        corners = [
+            _add(centre, minus_fwd, side),
+            _add(centre, fwd, side),
+            _add(centre, fwd, minus_side),
+            _add(centre, minus_fwd, minus_side),
+        ]
+        b.polygon(
+            corners,
+            type="parked_vehicle",
+            subtype="van" if kind == "2" else "car",
+            height=f"{height:.2f}",
+        )
 
 
 def _frontage_lots(length_m: float) -> list[tuple[float, float]]:
@@ -491,8 +633,16 @@ def _frontage_lots(length_m: float) -> list[tuple[float, float]]:
         at += width + (ALLEY_WIDTH_M if (k + 1) % ALLEY_EVERY_N_LOTS == 0 else 0.0)
 
 
-def _build_row(b: _MapBuilder, x0: float, y0: float, x1: float, y1: float, along_x: bool,
-               heights: tuple[float, ...], end_heights: tuple[tuple[float, ...] | None, ...]) -> None:
+def _build_row(
+    b: _MapBuilder,
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+    along_x: bool,
+    heights: tuple[float, ...],
+    end_heights: tuple[tuple[float, ...] | None, ...],
+) -> None:
     """A row of buildings filling a rectangle, lots cut along its long side. The lots at the two
     ends also face the cross streets, so they take the taller of both streets' heights."""
     lots = _frontage_lots((x1 - x0) if along_x else (y1 - y0))
@@ -502,14 +652,21 @@ def _build_row(b: _MapBuilder, x0: float, y0: float, x1: float, y1: float, along
             if k == end and pattern is not None:
                 height = max(height, pattern[k % len(pattern)])
         rect = (x0 + a, y0, x0 + c, y1) if along_x else (x0, y0 + a, x1, y0 + c)
-        b.polygon([(rect[0], rect[1]), (rect[2], rect[1]), (rect[2], rect[3]), (rect[0], rect[3])],
-                  type="building", height=f"{height:.1f}")
+        b.polygon(
+            [(rect[0], rect[1]), (rect[2], rect[1]), (rect[2], rect[3]), (rect[0], rect[3])],
+            type="building",
+            height=f"{height:.1f}",
+        )
 
 
 def _block_sides(cell: tuple[float, float, float, float]) -> tuple[Street, Street, Street, Street]:
     x0, y0, x1, y1 = cell
-    return (_street_between((x0, y0), (x1, y0)), _street_between((x1, y0), (x1, y1)),
-            _street_between((x0, y1), (x1, y1)), _street_between((x0, y0), (x0, y1)))
+    return (
+        _street_between((x0, y0), (x1, y0)),
+        _street_between((x1, y0), (x1, y1)),
+        _street_between((x0, y1), (x1, y1)),
+        _street_between((x0, y0), (x0, y1)),
+    )
 
 
 def _build_blocks(b: _MapBuilder) -> None:
@@ -521,8 +678,10 @@ def _build_blocks(b: _MapBuilder) -> None:
         south, east, north, west = _block_sides(cell)
         kx0, ky0 = cell[0] + west.half_width_m, cell[1] + south.half_width_m
         kx1, ky1 = cell[2] - east.half_width_m, cell[3] - north.half_width_m
-        radii = tuple(half - max(a.half_width_m, c.half_width_m)
-                      for a, c in ((south, west), (south, east), (north, east), (north, west)))
+        radii = tuple(
+            half - max(a.half_width_m, c.half_width_m)
+            for a, c in ((south, west), (south, east), (north, east), (north, west))
+        )
         b.line(rounded_rectangle(kx0, ky0, kx1, ky1, radii), **curb_attrs)
         bx0, by0 = kx0 + SIDEWALK_WIDTH_M, ky0 + SIDEWALK_WIDTH_M
         bx1, by1 = kx1 - SIDEWALK_WIDTH_M, ky1 - SIDEWALK_WIDTH_M
@@ -539,8 +698,10 @@ def _build_blocks(b: _MapBuilder) -> None:
     north, west = _street_between((gx0, gy1), (gx1, gy1)), _street_between((gx0, gy0), (gx0, gy1))
     kx0, ky0 = gx0 - west.half_width_m, gy0 - south.half_width_m
     kx1, ky1 = gx1 + east.half_width_m, gy1 + north.half_width_m
-    radii = tuple(half + min(a.half_width_m, c.half_width_m)
-                  for a, c in ((south, west), (south, east), (north, east), (north, west)))
+    radii = tuple(
+        half + min(a.half_width_m, c.half_width_m)
+        for a, c in ((south, west), (south, east), (north, east), (north, west))
+    )
     # The outer kerb runs clockwise so that, like the blocks' kerbs, the road lies on its left.
     b.line(list(reversed(rounded_rectangle(kx0, ky0, kx1, ky1, radii))), **curb_attrs)
     bx0, by0 = kx0 - SIDEWALK_WIDTH_M, ky0 - SIDEWALK_WIDTH_M
@@ -578,8 +739,11 @@ def build_map() -> LaneletMap:
 
 
 def sidecar() -> dict:
-    return {"map_name": MAP_NAME, "projector": PROJECTOR_NAME,
-            "origin": {"lat_deg": ORIGIN_LAT_DEG, "lon_deg": ORIGIN_LON_DEG, "alt_m": ORIGIN_ALT_M}}
+    return {
+        "map_name": MAP_NAME,
+        "projector": PROJECTOR_NAME,
+        "origin": {"lat_deg": ORIGIN_LAT_DEG, "lon_deg": ORIGIN_LON_DEG, "alt_m": ORIGIN_ALT_M},
+    }
 
 
 def _fmt(v: Vec) -> str:
@@ -633,43 +797,68 @@ def readme_text() -> str:
     for st in STREETS:
         length = _unit(st.nodes[0], st.nodes[-1])[1]
         strip = ("yes, parked cars" if st.parked_cars else "yes") if st.parking_strip else "no"
-        lines.append(f"| {st.name} | {_fmt(st.nodes[0])} → {_fmt(st.nodes[-1])} | {length:.0f} | "
-                     f"{st.speed_limit_kmh} km/h | {_lane_offsets(st)} | {strip} | {st.zone or '-'} |")
-    lines += ["", "## Intersections", "",
-              "| name | centre | legs | control |", "| --- | --- | --- | --- |"]
+        lines.append(
+            f"| {st.name} | {_fmt(st.nodes[0])} → {_fmt(st.nodes[-1])} | {length:.0f} | "
+            f"{st.speed_limit_kmh} km/h | {_lane_offsets(st)} | {strip} | {st.zone or '-'} |"
+        )
+    lines += [
+        "",
+        "## Intersections",
+        "",
+        "| name | centre | legs | control |",
+        "| --- | --- | --- | --- |",
+    ]
     legs = node_legs()
     for j in JUNCTIONS:
-        names = ", ".join(f"{_compass(g)} ({seg.street.name})" for g, seg in sorted(legs[j.node].items()))
+        names = ", ".join(
+            f"{_compass(g)} ({seg.street.name})" for g, seg in sorted(legs[j.node].items())
+        )
         if j.priority_axis is None:
             control = "all-way stop, stop lines on every approach"
         else:
-            minor = [f"{_compass(g)} leg" for g in sorted(legs[j.node])
-                     if ("x" if g[1] == 0.0 else "y") != j.priority_axis]
+            minor = [
+                f"{_compass(g)} leg"
+                for g in sorted(legs[j.node])
+                if ("x" if g[1] == 0.0 else "y") != j.priority_axis
+            ]
             control = f"priority road along {j.priority_axis}; the {', '.join(minor)} stops (right_of_way)"
         lines.append(f"| {j.name} | {_fmt(j.node)} | {names} | {control} |")
     bends = [n for n, l in legs.items() if len(l) == 2]
-    lines += ["", "Corners with two legs (smooth bends, no control): "
-              + ", ".join(_fmt(n) for n in sorted(bends)) + ".",
-              "", "## Delivery bays", "",
-              f"{BAY_LENGTH_M} m × {PARKING_STRIP_WIDTH_M} m, in the kerbside strip on the right of the "
-              "lane named. `bay centre` is where the van's footprint centre stops; `lane point` is the "
-              "same spot on the lane centreline (where a route ends). Yaw is the driving direction. "
-              f"The kerbside strip is kept free of parked cars for {BAY_APPROACH_M} m before each bay and "
-              f"{BAY_EXIT_M} m after it, so the van can pull in and out forwards; the bay area carries "
-              "these as `approach_m` and `exit_m`.",
-              "",
-              "| bay | street | lane | bay centre | lane point | yaw rad |",
-              "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "Corners with two legs (smooth bends, no control): "
+        + ", ".join(_fmt(n) for n in sorted(bends))
+        + ".",
+        "",
+        "## Delivery bays",
+        "",
+        f"{BAY_LENGTH_M} m × {PARKING_STRIP_WIDTH_M} m, in the kerbside strip on the right of the "
+        "lane named. `bay centre` is where the van's footprint centre stops; `lane point` is the "
+        "same spot on the lane centreline (where a route ends). Yaw is the driving direction. "
+        f"The kerbside strip is kept free of parked cars for {BAY_APPROACH_M} m before each bay and "
+        f"{BAY_EXIT_M} m after it, so the van can pull in and out forwards; the bay area carries "
+        "these as `approach_m` and `exit_m`.",
+        "",
+        "| bay | street | lane | bay centre | lane point | yaw rad |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for spec in BAYS:
         c = bay_corners(spec)
         centre = ((c[0][0] + c[2][0]) / 2, (c[0][1] + c[2][1]) / 2)
         heading = _unit(c[0], c[1])[0]
         to_lane = -(LANE_WIDTH_M + PARKING_STRIP_WIDTH_M) / 2
         lane_point = _add(centre, _scale(_right_normal(heading), to_lane))
-        lines.append(f"| {spec.name} | {spec.street} | {_compass(heading)}bound | {_fmt(centre)} | "
-                     f"{_fmt(lane_point)} | {math.atan2(heading[1], heading[0]):.4f} |")
-    lines += ["", "## Scenario zones", "",
-              "Lanelets carry `zone=<name>`; `DistrictMap.zones` lists them.", ""]
+        lines.append(
+            f"| {spec.name} | {spec.street} | {_compass(heading)}bound | {_fmt(centre)} | "
+            f"{_fmt(lane_point)} | {math.atan2(heading[1], heading[0]):.4f} |"
+        )
+    lines += [
+        "",
+        "## Scenario zones",
+        "",
+        "Lanelets carry `zone=<name>`; `DistrictMap.zones` lists them.",
+        "",
+    ]
     for st in STREETS:
         if not st.zone:
             continue
@@ -677,22 +866,31 @@ def readme_text() -> str:
         h, length = _unit(first, last)
         a, b = _add(first, _scale(h, half)), _add(last, _scale(h, -half))
         if st.zone == "canyon":
-            lines.append(f"- **canyon** ({st.name}): lanes from {_fmt(a)} to {_fmt(b)}, "
-                         f"{length - 2 * half:.0f} m between the intersection boxes, no kerbside strip, "
-                         f"facades {LANE_WIDTH_M + SIDEWALK_WIDTH_M} m either side of the centreline, "
-                         f"{min(st.facade_heights_m):.0f}–{max(st.facade_heights_m):.0f} m tall on both "
-                         f"sides: the GNSS outage stretch. {_lane_offsets(st)}.")
+            lines.append(
+                f"- **canyon** ({st.name}): lanes from {_fmt(a)} to {_fmt(b)}, "
+                f"{length - 2 * half:.0f} m between the intersection boxes, no kerbside strip, "
+                f"facades {LANE_WIDTH_M + SIDEWALK_WIDTH_M} m either side of the centreline, "
+                f"{min(st.facade_heights_m):.0f}–{max(st.facade_heights_m):.0f} m tall on both "
+                f"sides: the GNSS outage stretch. {_lane_offsets(st)}."
+            )
         else:
-            lines.append(f"- **corridor** ({st.name}): straight lanes from {_fmt(a)} to {_fmt(b)}, "
-                         f"{length - 2 * half:.0f} m with no stop line and no crosswalk; side streets "
-                         f"join at priority T-junctions and yield. {_lane_offsets(st)}.")
-    lines += ["", "## Parked vehicles", "",
-              f"{len(parked_vehicle_slots())} parked cars and vans on the kerbside strips of "
-              + ", ".join(s.name for s in STREETS if s.parked_cars)
-              + f", none within {NO_PARKING_FROM_BOX_M} m of an intersection box, in a bay or in its "
-              "approach or exit. They are "
-              "polygons `type=parked_vehicle` with a `height` in the OSM; `DistrictMap.parked_cars` "
-              "holds x, y, yaw, length, width, height per vehicle.", ""]
+            lines.append(
+                f"- **corridor** ({st.name}): straight lanes from {_fmt(a)} to {_fmt(b)}, "
+                f"{length - 2 * half:.0f} m with no stop line and no crosswalk; side streets "
+                f"join at priority T-junctions and yield. {_lane_offsets(st)}."
+            )
+    lines += [
+        "",
+        "## Parked vehicles",
+        "",
+        f"{len(parked_vehicle_slots())} parked cars and vans on the kerbside strips of "
+        + ", ".join(s.name for s in STREETS if s.parked_cars)
+        + f", none within {NO_PARKING_FROM_BOX_M} m of an intersection box, in a bay or in its "
+        "approach or exit. They are "
+        "polygons `type=parked_vehicle` with a `height` in the OSM; `DistrictMap.parked_cars` "
+        "holds x, y, yaw, length, width, height per vehicle.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -702,8 +900,12 @@ def write_district(out_dir: Path) -> tuple[Path, Path, Path]:
     osm_path, yaml_path = out_dir / f"{MAP_NAME}.osm", out_dir / f"{MAP_NAME}.yaml"
     readme_path = out_dir / "README.md"
     origin = lanelet2.io.Origin(ORIGIN_LAT_DEG, ORIGIN_LON_DEG, ORIGIN_ALT_M)
-    lanelet2.io.write(str(osm_path), build_map(), lanelet2.projection.LocalCartesianProjector(origin))
-    header = f"# Sidecar of {osm_path.name}, written by robovan_autonomy.mapping.district_generator.\n"
+    lanelet2.io.write(
+        str(osm_path), build_map(), lanelet2.projection.LocalCartesianProjector(origin)
+    )
+    header = (
+        f"# Sidecar of {osm_path.name}, written by robovan_autonomy.mapping.district_generator.\n"
+    )
     yaml_path.write_text(header + yaml.safe_dump(sidecar(), sort_keys=False))
     readme_path.write_text(readme_text())
     return osm_path, yaml_path, readme_path

@@ -9,6 +9,7 @@ arrays (point map, lane index) are built once on first use.
 
 No rclpy here: lanelet2, numpy and scipy only.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,18 +25,24 @@ from lanelet2.projection import LocalCartesianProjector, UtmProjector
 from scipy.spatial import cKDTree
 
 from robovan_autonomy.config_errors import ConfigError, config_path
-from robovan_autonomy.geometry import (arc_length, points_in_polygon, polygon_area,
-                                       project_on_polyline, resample_polyline, wrap_angle)
+from robovan_autonomy.geometry import (
+    arc_length,
+    points_in_polygon,
+    polygon_area,
+    project_on_polyline,
+    resample_polyline,
+    wrap_angle,
+)
 
 DEFAULT_MAP_FILE = config_path("maps", "delivery_district.osm")
 PROJECTORS = {"LocalCartesian": LocalCartesianProjector, "Utm": UtmProjector}
 
 KMH_PER_MPS = 3.6
-DEFAULT_CURB_HEIGHT_M = 0.15          # a kerb without a height tag is a standard urban kerb
-LANE_INDEX_SPACING_M = 1.0            # centreline sampling of the nearest-lane search index
-MAX_LANE_MATCH_DISTANCE_M = 5.0       # farther from every lane centreline is "off the map"
-MAX_LANE_HEADING_ERROR_RAD = math.pi / 2   # a lane pointing more than this away is not "ours"
-HEADING_WEIGHT_M_PER_RAD = 2.0        # 0.5 rad of heading error weighs like 1 m of offset
+DEFAULT_CURB_HEIGHT_M = 0.15  # a kerb without a height tag is a standard urban kerb
+LANE_INDEX_SPACING_M = 1.0  # centreline sampling of the nearest-lane search index
+MAX_LANE_MATCH_DISTANCE_M = 5.0  # farther from every lane centreline is "off the map"
+MAX_LANE_HEADING_ERROR_RAD = math.pi / 2  # a lane pointing more than this away is not "ours"
+HEADING_WEIGHT_M_PER_RAD = 2.0  # 0.5 rad of heading error weighs like 1 m of offset
 # Painted widths, for rendering only.
 MARKING_WIDTH_M = {"line_thin": 0.12, "line_thick": 0.25, "stop_line": 0.40}
 ZEBRA_STRIPE_WIDTH_M = 0.5
@@ -58,17 +65,17 @@ class Lane:
     centerline: np.ndarray
     left_bound: np.ndarray
     right_bound: np.ndarray
-    s_m: np.ndarray                  # arc length at each centreline vertex
+    s_m: np.ndarray  # arc length at each centreline vertex
     speed_limit_mps: float
-    street: str                      # '' inside intersections where the street changes
-    zone: str                        # 'corridor', 'canyon' or ''
-    intersection: str                # intersection name for connector lanelets, else ''
-    turn: str                        # 'left' / 'right' / 'straight' for connectors, else ''
+    street: str  # '' inside intersections where the street changes
+    zone: str  # 'corridor', 'canyon' or ''
+    intersection: str  # intersection name for connector lanelets, else ''
+    turn: str  # 'left' / 'right' / 'straight' for connectors, else ''
     successor_ids: tuple[int, ...]
     predecessor_ids: tuple[int, ...]
-    left_id: int | None              # same-direction neighbour on the left
+    left_id: int | None  # same-direction neighbour on the left
     right_id: int | None
-    oncoming_id: int | None          # opposite-direction lanelet sharing the left bound
+    oncoming_id: int | None  # opposite-direction lanelet sharing the left bound
 
     @property
     def length_m(self) -> float:
@@ -78,8 +85,8 @@ class Lane:
 @dataclasses.dataclass(frozen=True, eq=False)
 class StopLine:
     id: int
-    points: np.ndarray               # (N, 2), from the lane's left bound to its right bound
-    lanelet_id: int                  # the approach lanelet that must stop here
+    points: np.ndarray  # (N, 2), from the lane's left bound to its right bound
+    lanelet_id: int  # the approach lanelet that must stop here
     intersection: str
 
 
@@ -87,8 +94,8 @@ class StopLine:
 class Crosswalk:
     id: int
     name: str
-    polygon: np.ndarray              # (N, 2), counter-clockwise
-    left_bound: np.ndarray           # the two edges across the road, in walking direction
+    polygon: np.ndarray  # (N, 2), counter-clockwise
+    left_bound: np.ndarray  # the two edges across the road, in walking direction
     right_bound: np.ndarray
 
 
@@ -100,18 +107,18 @@ class DeliveryBay:
     name: str
     polygon: np.ndarray
     lanelet_id: int
-    bay_pose: tuple[float, float, float]      # x, y, yaw
+    bay_pose: tuple[float, float, float]  # x, y, yaw
     lane_pose: tuple[float, float, float]
-    lane_s_m: float                           # arc length of lane_pose along the lanelet
+    lane_s_m: float  # arc length of lane_pose along the lanelet
     length_m: float
     width_m: float
-    approach_m: float = 0.0                   # kerbside strip kept free before the bay (pull-in)
-    exit_m: float = 0.0                       # and after it (pull-out)
+    approach_m: float = 0.0  # kerbside strip kept free before the bay (pull-in)
+    exit_m: float = 0.0  # and after it (pull-out)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Curb:
-    points: np.ndarray               # (N, 2); a closed kerb does not repeat its first point
+    points: np.ndarray  # (N, 2); a closed kerb does not repeat its first point
     height_m: float
     closed: bool
 
@@ -134,7 +141,7 @@ class SurfacePolygon:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class LaneMarking:
-    kind: str                        # 'solid', 'dashed', 'stop_line', 'crosswalk_stripe'
+    kind: str  # 'solid', 'dashed', 'stop_line', 'crosswalk_stripe'
     points: np.ndarray
     width_m: float
 
@@ -142,8 +149,8 @@ class LaneMarking:
 @dataclasses.dataclass(frozen=True, eq=False)
 class Intersection:
     name: str
-    centre: np.ndarray               # (2,)
-    control: str                     # 'all_way_stop', 'priority' or 'uncontrolled'
+    centre: np.ndarray  # (2,)
+    control: str  # 'all_way_stop', 'priority' or 'uncontrolled'
     connector_ids: tuple[int, ...]
     approach_ids: tuple[int, ...]
     stop_line_ids: tuple[int, ...]
@@ -155,17 +162,17 @@ class Zone:
 
     name: str
     lanelet_ids: tuple[int, ...]
-    bbox: tuple[float, float, float, float]   # xmin, ymin, xmax, ymax of the lanes
-    length_m: float                           # the longer side of bbox
+    bbox: tuple[float, float, float, float]  # xmin, ymin, xmax, ymax of the lanes
+    length_m: float  # the longer side of bbox
 
 
 @dataclasses.dataclass(frozen=True)
 class LaneMatch:
     lanelet_id: int
-    s_m: float                       # along the lane centreline
-    lateral_m: float                 # signed, left of the centreline positive
+    s_m: float  # along the lane centreline
+    lateral_m: float  # signed, left of the centreline positive
     distance_m: float
-    heading_error_rad: float         # pose yaw minus lane heading, wrapped; 0 when no yaw given
+    heading_error_rad: float  # pose yaw minus lane heading, wrapped; 0 when no yaw given
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -181,7 +188,7 @@ class DistrictMap:
     stop_lines: dict[int, StopLine]
     crosswalks: dict[int, Crosswalk]
     bays: dict[str, DeliveryBay]
-    parked_cars: np.ndarray          # (N, 6), columns PARKED_CAR_COLUMNS
+    parked_cars: np.ndarray  # (N, 6), columns PARKED_CAR_COLUMNS
     curbs: tuple[Curb, ...]
     buildings: tuple[Building, ...]
     road_surface: tuple[SurfacePolygon, ...]
@@ -193,7 +200,9 @@ class DistrictMap:
 
     # --- geodetic ---------------------------------------------------------------------------
 
-    def to_map(self, lat_deg: float, lon_deg: float, alt_m: float | None = None) -> tuple[float, float]:
+    def to_map(
+        self, lat_deg: float, lon_deg: float, alt_m: float | None = None
+    ) -> tuple[float, float]:
         """Geodetic → `map` x, y, through the same projector the OSM was written with."""
         alt = self.origin.alt_m if alt_m is None else alt_m
         p = self._projector.forward(GPSPoint(float(lat_deg), float(lon_deg), float(alt)))
@@ -206,7 +215,9 @@ class DistrictMap:
 
     # --- lanes ------------------------------------------------------------------------------
 
-    def nearest_lane(self, x_m: float, y_m: float, yaw_rad: float | None = None) -> LaneMatch | None:
+    def nearest_lane(
+        self, x_m: float, y_m: float, yaw_rad: float | None = None
+    ) -> LaneMatch | None:
         """The lane a pose is in: nearest centreline, weighted by heading error when a yaw is given
         (which is what tells the two directions and the overlapping turns apart). None when no
         lane is within MAX_LANE_MATCH_DISTANCE_M (with a heading within MAX_LANE_HEADING_ERROR_RAD)."""
@@ -214,7 +225,9 @@ class DistrictMap:
         hits = tree.query_ball_point((x_m, y_m), MAX_LANE_MATCH_DISTANCE_M + LANE_INDEX_SPACING_M)
         best, best_cost = None, math.inf
         for lane_id in sorted({int(owners[i]) for i in hits}):
-            s, lateral, dist, heading = project_on_polyline(self.lanes[lane_id].centerline, x_m, y_m)
+            s, lateral, dist, heading = project_on_polyline(
+                self.lanes[lane_id].centerline, x_m, y_m
+            )
             error = 0.0 if yaw_rad is None else wrap_angle(yaw_rad - heading)
             if dist > MAX_LANE_MATCH_DISTANCE_M or abs(error) > MAX_LANE_HEADING_ERROR_RAD:
                 continue
@@ -239,7 +252,9 @@ class DistrictMap:
             return self.routing_graph
         key = ("graph_without", blocked_ids)
         if key not in self._cache:
-            open_lanelets = [self.lanelet_map.laneletLayer[i] for i in self.lanes if i not in blocked_ids]
+            open_lanelets = [
+                self.lanelet_map.laneletLayer[i] for i in self.lanes if i not in blocked_ids
+            ]
             submap = lanelet2.core.createSubmapFromLanelets(open_lanelets)
             self._cache[key] = lanelet2.routing.RoutingGraph(submap, self.traffic_rules)
         return self._cache[key]
@@ -255,8 +270,10 @@ class DistrictMap:
         key = ("point_map", float(spacing_m), float(max_height_m))
         if key not in self._cache:
             faces = [(c.outline(), c.height_m) for c in self.curbs]
-            faces += [(np.vstack([b.polygon, b.polygon[:1]]), min(b.height_m, max_height_m))
-                      for b in self.buildings]
+            faces += [
+                (np.vstack([b.polygon, b.polygon[:1]]), min(b.height_m, max_height_m))
+                for b in self.buildings
+            ]
             clouds = [_wall_points(points, height, spacing_m) for points, height in faces]
             cloud = np.vstack(clouds) if clouds else np.zeros((0, 3))
             cloud.setflags(write=False)
@@ -266,6 +283,7 @@ class DistrictMap:
 
 # --- geometry helpers (shared with the planner) -------------------------------------------------
 
+
 def _wall_points(points: np.ndarray, height_m: float, spacing_m: float) -> np.ndarray:
     footprint = resample_polyline(points, spacing_m)
     levels = np.linspace(0.0, height_m, max(2, math.ceil(height_m / spacing_m) + 1))
@@ -274,6 +292,7 @@ def _wall_points(points: np.ndarray, height_m: float, spacing_m: float) -> np.nd
 
 
 # --- loading ------------------------------------------------------------------------------------
+
 
 def load_map(path: str | Path = DEFAULT_MAP_FILE) -> DistrictMap:
     """Load a district map (OSM + sidecar .yaml beside it). Cached per file version, so every user
@@ -289,26 +308,42 @@ def load_map(path: str | Path = DEFAULT_MAP_FILE) -> DistrictMap:
 @lru_cache(maxsize=4)
 def _load_cached(path: Path, _osm_mtime_ns: int, _sidecar_mtime_ns: int) -> DistrictMap:
     name, projector_name, origin = _read_sidecar(path.with_suffix(".yaml"))
-    projector = PROJECTORS[projector_name](lanelet2.io.Origin(origin.lat_deg, origin.lon_deg, origin.alt_m))
+    projector = PROJECTORS[projector_name](
+        lanelet2.io.Origin(origin.lat_deg, origin.lon_deg, origin.alt_m)
+    )
     try:
         lmap = lanelet2.io.load(str(path), projector)
     except RuntimeError as err:
         raise ConfigError(path, "", f"cannot parse the Lanelet2 map: {err}") from err
-    rules = lanelet2.traffic_rules.create(lanelet2.traffic_rules.Locations.Germany,
-                                          lanelet2.traffic_rules.Participants.Vehicle)
+    rules = lanelet2.traffic_rules.create(
+        lanelet2.traffic_rules.Locations.Germany, lanelet2.traffic_rules.Participants.Vehicle
+    )
     graph = lanelet2.routing.RoutingGraph(lmap, rules)
     lanes = _read_lanes(path, lmap, graph)
     stop_lines = _read_stop_lines(lmap, lanes)
     crosswalks = _read_crosswalks(lmap)
     curbs = _read_curbs(path, lmap)
     return DistrictMap(
-        name=name, path=path, origin=origin, projector_name=projector_name, lanelet_map=lmap,
-        traffic_rules=rules, routing_graph=graph, lanes=lanes, stop_lines=stop_lines,
-        crosswalks=crosswalks, bays=_read_bays(path, lmap, lanes),
-        parked_cars=_read_parked_cars(path, lmap), curbs=curbs, buildings=_read_buildings(path, lmap),
-        road_surface=_road_surface(curbs), markings=_read_markings(lmap, crosswalks),
-        intersections=_read_intersections(lanes, stop_lines, lmap), zones=_read_zones(lanes),
-        _projector=projector)
+        name=name,
+        path=path,
+        origin=origin,
+        projector_name=projector_name,
+        lanelet_map=lmap,
+        traffic_rules=rules,
+        routing_graph=graph,
+        lanes=lanes,
+        stop_lines=stop_lines,
+        crosswalks=crosswalks,
+        bays=_read_bays(path, lmap, lanes),
+        parked_cars=_read_parked_cars(path, lmap),
+        curbs=curbs,
+        buildings=_read_buildings(path, lmap),
+        road_surface=_road_surface(curbs),
+        markings=_read_markings(lmap, crosswalks),
+        intersections=_read_intersections(lanes, stop_lines, lmap),
+        zones=_read_zones(lanes),
+        _projector=projector,
+    )
 
 
 def _read_sidecar(sidecar: Path) -> tuple[str, str, GeodeticOrigin]:
@@ -320,7 +355,9 @@ def _read_sidecar(sidecar: Path) -> tuple[str, str, GeodeticOrigin]:
         raise ConfigError(sidecar, "", "expected a mapping at the top level")
     projector = doc.get("projector")
     if projector not in PROJECTORS:
-        raise ConfigError(sidecar, "projector", f"expected one of {sorted(PROJECTORS)}, got {projector!r}")
+        raise ConfigError(
+            sidecar, "projector", f"expected one of {sorted(PROJECTORS)}, got {projector!r}"
+        )
     name = doc.get("map_name")
     if not isinstance(name, str) or not name:
         raise ConfigError(sidecar, "map_name", "expected a non-empty string")
@@ -330,9 +367,14 @@ def _read_sidecar(sidecar: Path) -> tuple[str, str, GeodeticOrigin]:
     values = {}
     for key, bound in (("lat_deg", 90.0), ("lon_deg", 180.0), ("alt_m", 1.0e4)):
         value = block.get(key)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not abs(value) <= bound:
-            raise ConfigError(sidecar, f"origin.{key}",
-                              f"expected a number within ±{bound}, got {value!r}")
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not abs(value) <= bound
+        ):
+            raise ConfigError(
+                sidecar, f"origin.{key}", f"expected a number within ±{bound}, got {value!r}"
+            )
         values[key] = float(value)
     return name, projector, GeodeticOrigin(**values)
 
@@ -350,8 +392,11 @@ def _float_attr(path: Path, primitive, key: str, default: float | None = None) -
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value <= 0.0:
-        raise ConfigError(path, f"{type(primitive).__name__} {primitive.id}.{key}",
-                          f"expected a positive number, got {raw!r}")
+        raise ConfigError(
+            path,
+            f"{type(primitive).__name__} {primitive.id}.{key}",
+            f"expected a positive number, got {raw!r}",
+        )
     return value
 
 
@@ -373,21 +418,34 @@ def _read_lanes(path: Path, lmap, graph) -> dict[int, Lane]:
         by_left_bound.setdefault(ll.leftBound.id, []).append(ll)
     lanes = {}
     for ll in sorted(vehicle, key=lambda x: x.id):
-        oncoming = [o.id for o in by_left_bound[ll.leftBound.id]
-                    if o.id != ll.id and o.leftBound.inverted() != ll.leftBound.inverted()]
-        left, right = graph.left(ll) or graph.adjacentLeft(ll), graph.right(ll) or graph.adjacentRight(ll)
+        oncoming = [
+            o.id
+            for o in by_left_bound[ll.leftBound.id]
+            if o.id != ll.id and o.leftBound.inverted() != ll.leftBound.inverted()
+        ]
+        left, right = (
+            graph.left(ll) or graph.adjacentLeft(ll),
+            graph.right(ll) or graph.adjacentRight(ll),
+        )
         centerline = _xy(ll.centerline)
         attrs = ll.attributes
         lanes[ll.id] = Lane(
-            id=ll.id, centerline=_frozen(centerline), left_bound=_frozen(_xy(ll.leftBound)),
-            right_bound=_frozen(_xy(ll.rightBound)), s_m=_frozen(arc_length(centerline)),
+            id=ll.id,
+            centerline=_frozen(centerline),
+            left_bound=_frozen(_xy(ll.leftBound)),
+            right_bound=_frozen(_xy(ll.rightBound)),
+            s_m=_frozen(arc_length(centerline)),
             speed_limit_mps=_float_attr(path, ll, "speed_limit") / KMH_PER_MPS,
-            street=_attr(attrs, "name"), zone=_attr(attrs, "zone"),
-            intersection=_attr(attrs, "intersection"), turn=_attr(attrs, "turn_direction"),
+            street=_attr(attrs, "name"),
+            zone=_attr(attrs, "zone"),
+            intersection=_attr(attrs, "intersection"),
+            turn=_attr(attrs, "turn_direction"),
             successor_ids=tuple(sorted(x.id for x in graph.following(ll))),
             predecessor_ids=tuple(sorted(x.id for x in graph.previous(ll))),
-            left_id=left.id if left else None, right_id=right.id if right else None,
-            oncoming_id=oncoming[0] if oncoming else None)
+            left_id=left.id if left else None,
+            right_id=right.id if right else None,
+            oncoming_id=oncoming[0] if oncoming else None,
+        )
     return lanes
 
 
@@ -397,7 +455,10 @@ def _read_stop_lines(lmap, lanes: dict[int, Lane]) -> dict[int, StopLine]:
     stop_lines = {}
     for regelem in lmap.regulatoryElementLayer:
         if isinstance(regelem, RightOfWay):
-            lines, candidates = [regelem.stopLine] if regelem.stopLine else [], regelem.yieldLanelets()
+            lines, candidates = (
+                [regelem.stopLine] if regelem.stopLine else [],
+                regelem.yieldLanelets(),
+            )
         elif isinstance(regelem, AllWayStop):
             lines, candidates = regelem.stopLines(), regelem.lanelets()
         else:
@@ -405,11 +466,19 @@ def _read_stop_lines(lmap, lanes: dict[int, Lane]) -> dict[int, StopLine]:
         for line in lines:
             points = _xy(line)
             middle = points.mean(axis=0, keepdims=True)
-            owners = [ll.id for ll in candidates if ll.id in lanes and points_in_polygon(
-                middle, np.vstack([lanes[ll.id].left_bound, lanes[ll.id].right_bound[::-1]]))[0]]
+            owners = [
+                ll.id
+                for ll in candidates
+                if ll.id in lanes
+                and points_in_polygon(
+                    middle, np.vstack([lanes[ll.id].left_bound, lanes[ll.id].right_bound[::-1]])
+                )[0]
+            ]
             if owners:
                 names = {lanes[s].intersection for s in lanes[owners[0]].successor_ids} - {""}
-                stop_lines[line.id] = StopLine(line.id, _frozen(points), owners[0], min(names, default=""))
+                stop_lines[line.id] = StopLine(
+                    line.id, _frozen(points), owners[0], min(names, default="")
+                )
     return dict(sorted(stop_lines.items()))
 
 
@@ -422,8 +491,13 @@ def _read_crosswalks(lmap) -> dict[int, Crosswalk]:
         polygon = np.vstack([right, left[::-1]])
         if polygon_area(polygon) < 0.0:
             polygon = polygon[::-1].copy()
-        crosswalks[ll.id] = Crosswalk(ll.id, _attr(ll.attributes, "name", str(ll.id)), _frozen(polygon),
-                                      _frozen(left), _frozen(right))
+        crosswalks[ll.id] = Crosswalk(
+            ll.id,
+            _attr(ll.attributes, "name", str(ll.id)),
+            _frozen(polygon),
+            _frozen(left),
+            _frozen(right),
+        )
     return crosswalks
 
 
@@ -451,16 +525,24 @@ def _read_bays(path: Path, lmap, lanes: dict[int, Lane]) -> dict[str, DeliveryBa
         lane, s, heading, _ = match
         along = np.array([math.cos(heading), math.sin(heading)])
         rel = polygon - centre
-        lane_xy = np.array([np.interp(s, lane.s_m, lane.centerline[:, 0]),
-                            np.interp(s, lane.s_m, lane.centerline[:, 1])])
+        lane_xy = np.array(
+            [
+                np.interp(s, lane.s_m, lane.centerline[:, 0]),
+                np.interp(s, lane.s_m, lane.centerline[:, 1]),
+            ]
+        )
         bays[name] = DeliveryBay(
-            name=name, polygon=_frozen(polygon), lanelet_id=lane.id,
+            name=name,
+            polygon=_frozen(polygon),
+            lanelet_id=lane.id,
             bay_pose=(float(centre[0]), float(centre[1]), heading),
-            lane_pose=(float(lane_xy[0]), float(lane_xy[1]), heading), lane_s_m=s,
+            lane_pose=(float(lane_xy[0]), float(lane_xy[1]), heading),
+            lane_s_m=s,
             length_m=float(np.ptp(rel @ along)),
             width_m=float(np.ptp(rel @ np.array([-along[1], along[0]]))),
             approach_m=_float_attr(path, area, "approach_m", 0.0),
-            exit_m=_float_attr(path, area, "exit_m", 0.0))
+            exit_m=_float_attr(path, area, "exit_m", 0.0),
+        )
     return dict(sorted(bays.items()))
 
 
@@ -475,8 +557,15 @@ def _read_parked_cars(path: Path, lmap) -> np.ndarray:
         if len(corners) != 4:
             raise ConfigError(path, f"Polygon3d {poly.id}", "a parked vehicle needs 4 corners")
         forward, across = corners[1] - corners[0], corners[2] - corners[1]
-        rows.append((*corners.mean(axis=0), math.atan2(forward[1], forward[0]), np.linalg.norm(forward),
-                     np.linalg.norm(across), _float_attr(path, poly, "height")))
+        rows.append(
+            (
+                *corners.mean(axis=0),
+                math.atan2(forward[1], forward[0]),
+                np.linalg.norm(forward),
+                np.linalg.norm(across),
+                _float_attr(path, poly, "height"),
+            )
+        )
     return _frozen(np.array(rows, dtype=float).reshape(-1, len(PARKED_CAR_COLUMNS)))
 
 
@@ -492,22 +581,29 @@ def _read_curbs(path: Path, lmap) -> tuple[Curb, ...]:
 
 
 def _read_buildings(path: Path, lmap) -> tuple[Building, ...]:
-    return tuple(Building(_frozen(_xy(p)), _float_attr(path, p, "height"))
-                 for p in sorted(lmap.polygonLayer, key=lambda p: p.id)
-                 if _attr(p.attributes, "type") == "building")
+    return tuple(
+        Building(_frozen(_xy(p)), _float_attr(path, p, "height"))
+        for p in sorted(lmap.polygonLayer, key=lambda p: p.id)
+        if _attr(p.attributes, "type") == "building"
+    )
 
 
 def _road_surface(curbs: tuple[Curb, ...]) -> tuple[SurfacePolygon, ...]:
     """Closed kerbs nest: a loop inside an even number of others outlines road, one inside an odd
     number outlines a block (a hole in the road of the loop just around it)."""
     loops = sorted((c.points for c in curbs if c.closed), key=lambda p: -abs(polygon_area(p)))
-    containers = [[j for j in range(i) if points_in_polygon(loops[i][:1], loops[j])[0]]
-                  for i in range(len(loops))]
+    containers = [
+        [j for j in range(i) if points_in_polygon(loops[i][:1], loops[j])[0]]
+        for i in range(len(loops))
+    ]
     surfaces = []
     for i, loop in enumerate(loops):
         if len(containers[i]) % 2 == 0:
-            holes = tuple(_frozen(loops[k].copy()) for k in range(len(loops))
-                          if containers[k] and containers[k][-1] == i and len(containers[k]) % 2 == 1)
+            holes = tuple(
+                _frozen(loops[k].copy())
+                for k in range(len(loops))
+                if containers[k] and containers[k][-1] == i and len(containers[k]) % 2 == 1
+            )
             surfaces.append(SurfacePolygon(_frozen(loop.copy()), holes))
     return tuple(surfaces)
 
@@ -526,7 +622,9 @@ def _read_markings(lmap, crosswalks: dict[int, Crosswalk]) -> tuple[LaneMarking,
         for k in range(int(crossing // ZEBRA_STRIPE_PERIOD_M)):
             f = (k + 0.5) * ZEBRA_STRIPE_PERIOD_M / crossing
             ends = [_point_at_fraction(cw.right_bound, f), _point_at_fraction(cw.left_bound, f)]
-            markings.append(LaneMarking("crosswalk_stripe", _frozen(np.array(ends)), ZEBRA_STRIPE_WIDTH_M))
+            markings.append(
+                LaneMarking("crosswalk_stripe", _frozen(np.array(ends)), ZEBRA_STRIPE_WIDTH_M)
+            )
     return tuple(markings)
 
 
@@ -536,24 +634,37 @@ def _point_at_fraction(points: np.ndarray, fraction: float) -> np.ndarray:
     return np.array([np.interp(at, s, points[:, 0]), np.interp(at, s, points[:, 1])])
 
 
-def _read_intersections(lanes: dict[int, Lane], stop_lines: dict[int, StopLine],
-                        lmap) -> dict[str, Intersection]:
+def _read_intersections(
+    lanes: dict[int, Lane], stop_lines: dict[int, StopLine], lmap
+) -> dict[str, Intersection]:
     """Connector lanelets carry intersection=<name>; the centre is the middle of the straight
     crossings, the control comes from the regulatory elements on the approaches."""
     intersections = {}
     for name in sorted({lane.intersection for lane in lanes.values()} - {""}):
         connectors = [lane for lane in lanes.values() if lane.intersection == name]
         through = [lane.centerline for lane in connectors if lane.turn == "straight"]
-        points = ([0.5 * (c[0] + c[-1]) for c in through]
-                  or [np.vstack([c.centerline for c in connectors]).mean(axis=0)])
-        approaches = sorted({p for c in connectors for p in c.predecessor_ids} - {c.id for c in connectors})
+        points = [0.5 * (c[0] + c[-1]) for c in through] or [
+            np.vstack([c.centerline for c in connectors]).mean(axis=0)
+        ]
+        approaches = sorted(
+            {p for c in connectors for p in c.predecessor_ids} - {c.id for c in connectors}
+        )
         kinds = {type(r) for a in approaches for r in lmap.laneletLayer[a].regulatoryElements}
-        control = ("all_way_stop" if AllWayStop in kinds else "priority" if RightOfWay in kinds
-                   else "uncontrolled")
+        control = (
+            "all_way_stop"
+            if AllWayStop in kinds
+            else "priority"
+            if RightOfWay in kinds
+            else "uncontrolled"
+        )
         intersections[name] = Intersection(
-            name=name, centre=_frozen(np.mean(points, axis=0)), control=control,
-            connector_ids=tuple(c.id for c in connectors), approach_ids=tuple(approaches),
-            stop_line_ids=tuple(i for i, sl in stop_lines.items() if sl.intersection == name))
+            name=name,
+            centre=_frozen(np.mean(points, axis=0)),
+            control=control,
+            connector_ids=tuple(c.id for c in connectors),
+            approach_ids=tuple(approaches),
+            stop_line_ids=tuple(i for i, sl in stop_lines.items() if sl.intersection == name),
+        )
     return intersections
 
 
@@ -563,7 +674,10 @@ def _read_zones(lanes: dict[int, Lane]) -> dict[str, Zone]:
         members = [lane for lane in lanes.values() if lane.zone == name]
         points = np.vstack([np.vstack([m.left_bound, m.right_bound]) for m in members])
         (xmin, ymin), (xmax, ymax) = points.min(axis=0), points.max(axis=0)
-        zones[name] = Zone(name, tuple(m.id for m in members),
-                           (float(xmin), float(ymin), float(xmax), float(ymax)),
-                           float(max(xmax - xmin, ymax - ymin)))
+        zones[name] = Zone(
+            name,
+            tuple(m.id for m in members),
+            (float(xmin), float(ymin), float(xmax), float(ymax)),
+            float(max(xmax - xmin, ymax - ymin)),
+        )
     return zones

@@ -10,6 +10,7 @@ Frames: base_link is REP-103 (x forward, y left, z up, on the ground); the camer
 `camera_front` is REP-103 too, rotated and placed by its extrinsic; pixels come from the optical
 frame (x right, y down, z forward), as in sensor_msgs/CameraInfo.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,8 @@ from robovan_autonomy.vehicle_params import SensorPose
 
 # Rows: the optical axes in the camera body frame (x right = −y_body, y down = −z_body, z = x_body).
 OPTICAL_FROM_BODY = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
-MIN_DEPTH_M = 0.1             # points closer to the image plane than this do not project
-MAX_GROUND_RANGE_M = 150.0    # rays meeting the ground farther out are at the horizon: no position
+MIN_DEPTH_M = 0.1  # points closer to the image plane than this do not project
+MAX_GROUND_RANGE_M = 150.0  # rays meeting the ground farther out are at the horizon: no position
 
 
 class CameraProjection:
@@ -35,11 +36,16 @@ class CameraProjection:
     def project(self, points_base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 3) base_link points → (N, 2) pixels and (N,) depth along the optical axis; pixels
         are NaN for points not in front of the camera."""
-        optical = (np.asarray(points_base, float).reshape(-1, 3) - self.origin_base) @ self.base_to_optical
+        optical = (
+            np.asarray(points_base, float).reshape(-1, 3) - self.origin_base
+        ) @ self.base_to_optical
         depth = optical[:, 2]
         in_front = depth >= MIN_DEPTH_M
         safe = np.where(in_front, depth, 1.0)
-        pixels = (optical[:, :2] / safe[:, None]) * (self.k[0, 0], self.k[1, 1]) + (self.k[0, 2], self.k[1, 2])
+        pixels = (optical[:, :2] / safe[:, None]) * (self.k[0, 0], self.k[1, 1]) + (
+            self.k[0, 2],
+            self.k[1, 2],
+        )
         pixels[~in_front] = np.nan
         return pixels, depth
 
@@ -62,8 +68,9 @@ class CameraProjection:
         points[bad] = np.nan
         return points
 
-    def box_ground_points(self, boxes_xyxy: np.ndarray, pixel_sigma: float = 1.0
-                          ) -> tuple[np.ndarray, np.ndarray]:
+    def box_ground_points(
+        self, boxes_xyxy: np.ndarray, pixel_sigma: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Detection boxes → (N, 3) base_link ground points under their bottom centre and (N,)
         1σ range uncertainty from a bottom edge off by pixel_sigma (grows with range squared)."""
         boxes = np.asarray(boxes_xyxy, float).reshape(-1, 4)
@@ -94,8 +101,12 @@ class CameraProjection:
 
 def box_corners(x_m, y_m, z_m, yaw_rad, length_m, width_m, height_m) -> np.ndarray:
     """(N, 8, 3) corners of upright boxes standing on z_m (bottom four, then the top four)."""
-    args = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, float)) for v in
-                                 (x_m, y_m, z_m, yaw_rad, length_m, width_m, height_m)))
+    args = np.broadcast_arrays(
+        *(
+            np.atleast_1d(np.asarray(v, float))
+            for v in (x_m, y_m, z_m, yaw_rad, length_m, width_m, height_m)
+        )
+    )
     x, y, z, yaw, length, width, height = args
     unit = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
     local = unit[None] * np.stack([length, width], axis=-1)[:, None, :]
@@ -103,5 +114,7 @@ def box_corners(x_m, y_m, z_m, yaw_rad, length_m, width_m, height_m) -> np.ndarr
     gx = x[:, None] + c * local[..., 0] - s * local[..., 1]
     gy = y[:, None] + s * local[..., 0] + c * local[..., 1]
     bottom = np.stack([gx, gy, np.repeat(z[:, None], 4, 1)], axis=-1)
-    top = bottom + np.stack([np.zeros_like(gx), np.zeros_like(gx), np.repeat(height[:, None], 4, 1)], axis=-1)
+    top = bottom + np.stack(
+        [np.zeros_like(gx), np.zeros_like(gx), np.repeat(height[:, None], 4, 1)], axis=-1
+    )
     return np.concatenate([bottom, top], axis=1)

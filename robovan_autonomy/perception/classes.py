@@ -2,6 +2,7 @@
 
 One enum so a class_id on /perception/objects (uint8) means the same thing to every node.
 """
+
 from __future__ import annotations
 
 import enum

@@ -10,6 +10,7 @@ ObjectClass through CLASS_ALIASES; classes with no alias (a COCO model's "cup") 
 
 Anything wrong with the model file is a ModelError at construction, never a failure mid-run.
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,22 +23,28 @@ import yaml
 
 from robovan_autonomy.perception.classes import ObjectClass
 
-LETTERBOX_FILL = 114          # Ultralytics' border grey: the model saw it in training
-MAX_INPUT_SIDE_PX = 4096      # larger inputs are a broken metadata entry, not a real model
+LETTERBOX_FILL = 114  # Ultralytics' border grey: the model saw it in training
+MAX_INPUT_SIDE_PX = 4096  # larger inputs are a broken metadata entry, not a real model
 DEFAULT_SCORE_THRESHOLD = 0.30
 DEFAULT_IOU_THRESHOLD = 0.50  # YOLO's NMS default: boxes overlapping more are duplicates
-MAX_DETECTIONS = 100          # per frame: a street scene has far fewer objects in view
-MAX_CANDIDATES = 1000         # boxes entering NMS, best scores first (bounds its quadratic cost)
+MAX_DETECTIONS = 100  # per frame: a street scene has far fewer objects in view
+MAX_CANDIDATES = 1000  # boxes entering NMS, best scores first (bounds its quadratic cost)
 
 # Lower-case class names (ours, Ultralytics' COCO names, common driving data sets) → ObjectClass.
 CLASS_ALIASES = {
     "car": ObjectClass.CAR,
-    "van_truck": ObjectClass.VAN_TRUCK, "van": ObjectClass.VAN_TRUCK, "truck": ObjectClass.VAN_TRUCK,
+    "van_truck": ObjectClass.VAN_TRUCK,
+    "van": ObjectClass.VAN_TRUCK,
+    "truck": ObjectClass.VAN_TRUCK,
     "bus": ObjectClass.VAN_TRUCK,
-    "pedestrian": ObjectClass.PEDESTRIAN, "person": ObjectClass.PEDESTRIAN,
-    "cyclist": ObjectClass.CYCLIST, "bicycle": ObjectClass.CYCLIST, "motorcycle": ObjectClass.CYCLIST,
+    "pedestrian": ObjectClass.PEDESTRIAN,
+    "person": ObjectClass.PEDESTRIAN,
+    "cyclist": ObjectClass.CYCLIST,
+    "bicycle": ObjectClass.CYCLIST,
+    "motorcycle": ObjectClass.CYCLIST,
     "rider": ObjectClass.CYCLIST,
-    "static": ObjectClass.STATIC, "static_obstacle": ObjectClass.STATIC,
+    "static": ObjectClass.STATIC,
+    "static_obstacle": ObjectClass.STATIC,
 }
 
 
@@ -73,8 +80,15 @@ def letterbox(image_bgr: np.ndarray, input_hw: tuple[int, int]) -> tuple[np.ndar
     resized = cv2.resize(image_bgr, (new_w, new_h), interpolation=interpolation)
     pad_x, pad_y = (in_w - new_w) / 2.0, (in_h - new_h) / 2.0
     top, left = int(round(pad_y - 0.1)), int(round(pad_x - 0.1))
-    out = cv2.copyMakeBorder(resized, top, in_h - new_h - top, left, in_w - new_w - left,
-                             cv2.BORDER_CONSTANT, value=(LETTERBOX_FILL,) * 3)
+    out = cv2.copyMakeBorder(
+        resized,
+        top,
+        in_h - new_h - top,
+        left,
+        in_w - new_w - left,
+        cv2.BORDER_CONSTANT,
+        value=(LETTERBOX_FILL,) * 3,
+    )
     return out, Letterbox(scale, float(left), float(top))
 
 
@@ -87,23 +101,25 @@ def to_input_tensor(letterboxed_bgr: np.ndarray) -> np.ndarray:
 class Detections:
     """One frame's detections in original image pixels; class_id are ObjectClass values."""
 
-    boxes_xyxy: np.ndarray   # (N, 4) float
-    scores: np.ndarray       # (N,)
-    class_id: np.ndarray     # (N,) int
+    boxes_xyxy: np.ndarray  # (N, 4) float
+    scores: np.ndarray  # (N,)
+    class_id: np.ndarray  # (N,) int
 
     def __len__(self) -> int:
         return len(self.scores)
 
     @staticmethod
-    def empty() -> "Detections":
+    def empty() -> Detections:
         return Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
 
 
-def decode_yolo(output: np.ndarray, num_classes: int, score_threshold: float) -> tuple[np.ndarray, ...]:
+def decode_yolo(
+    output: np.ndarray, num_classes: int, score_threshold: float
+) -> tuple[np.ndarray, ...]:
     """[1, 4 + C, A] → (boxes xyxy (K, 4), best score (K,), model class index (K,)) above the
     threshold, best first, at most MAX_CANDIDATES."""
     table = output[0]
-    scores_all = table[4:4 + num_classes]
+    scores_all = table[4 : 4 + num_classes]
     best = scores_all.argmax(axis=0)
     score = scores_all[best, np.arange(table.shape[1])]
     keep = np.nonzero(score >= score_threshold)[0]
@@ -125,8 +141,13 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0.0, inter / np.maximum(union, 1e-12), 0.0)
 
 
-def nms(boxes_xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou_threshold: float,
-        max_detections: int = MAX_DETECTIONS) -> np.ndarray:
+def nms(
+    boxes_xyxy: np.ndarray,
+    scores: np.ndarray,
+    classes: np.ndarray,
+    iou_threshold: float,
+    max_detections: int = MAX_DETECTIONS,
+) -> np.ndarray:
     """Class-aware greedy NMS: indices kept, best score first. A box suppresses only boxes of its
     own class, so a cyclist's box survives inside a car's."""
     order = np.argsort(-np.asarray(scores), kind="stable")
@@ -158,7 +179,11 @@ def _parse_names(value, where: str) -> tuple[str, ...]:
         if keys != list(range(len(keys))):
             raise ModelError(f"{where}: class indices {keys} are not 0…{len(keys) - 1}")
         names = [names[k] for k in keys]
-    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
+    if (
+        not isinstance(names, (list, tuple))
+        or not names
+        or not all(isinstance(n, str) for n in names)
+    ):
         raise ModelError(f"{where}: 'names' must be a non-empty list or {{index: name}} mapping")
     return tuple(names)
 
@@ -167,8 +192,11 @@ def _parse_imgsz(value, where: str) -> tuple[int, int]:
     size = ast.literal_eval(value) if isinstance(value, str) else value
     if isinstance(size, int):
         size = [size, size]
-    if (not isinstance(size, (list, tuple)) or len(size) != 2
-            or not all(isinstance(s, int) and 0 < s <= MAX_INPUT_SIDE_PX for s in size)):
+    if (
+        not isinstance(size, (list, tuple))
+        or len(size) != 2
+        or not all(isinstance(s, int) and 0 < s <= MAX_INPUT_SIDE_PX for s in size)
+    ):
         raise ModelError(f"{where}: 'imgsz' must be [height, width] in pixels, got {value!r}")
     return int(size[0]), int(size[1])
 
@@ -184,8 +212,10 @@ def read_model_info(metadata: dict, model_path: Path) -> ModelInfo:
             raise ModelError(f"{sidecar}: cannot read the sidecar: {err}") from err
         where = str(sidecar)
     if not isinstance(source, dict) or "names" not in source or "imgsz" not in source:
-        raise ModelError(f"{model_path}: no class names and input size: the model's metadata and "
-                         f"the sidecar {sidecar.name} need 'names' and 'imgsz'")
+        raise ModelError(
+            f"{model_path}: no class names and input size: the model's metadata and "
+            f"the sidecar {sidecar.name} need 'names' and 'imgsz'"
+        )
     try:
         return ModelInfo(_parse_names(source["names"], where), _parse_imgsz(source["imgsz"], where))
     except (ValueError, SyntaxError) as err:
@@ -195,9 +225,14 @@ def read_model_info(metadata: dict, model_path: Path) -> ModelInfo:
 class Detector:
     """One ONNX YOLO model; `detect` takes a BGR frame of any size."""
 
-    def __init__(self, model_path: str | Path, providers: list[str] | tuple[str, ...] = ("CPUExecutionProvider",),
-                 score_threshold: float = DEFAULT_SCORE_THRESHOLD, iou_threshold: float = DEFAULT_IOU_THRESHOLD,
-                 intra_op_threads: int = 1):
+    def __init__(
+        self,
+        model_path: str | Path,
+        providers: list[str] | tuple[str, ...] = ("CPUExecutionProvider",),
+        score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+        iou_threshold: float = DEFAULT_IOU_THRESHOLD,
+        intra_op_threads: int = 1,
+    ):
         import onnxruntime as ort
 
         path = Path(model_path)
@@ -205,8 +240,10 @@ class Detector:
             raise ModelError(f"{path}: no such model file")
         unknown = [p for p in providers if p not in ort.get_available_providers()]
         if unknown or not providers:
-            raise ModelError(f"execution providers {list(unknown) or list(providers)} are not available; "
-                             f"this onnxruntime has {ort.get_available_providers()}")
+            raise ModelError(
+                f"execution providers {list(unknown) or list(providers)} are not available; "
+                f"this onnxruntime has {ort.get_available_providers()}"
+            )
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
@@ -221,27 +258,42 @@ class Detector:
         self._check_io()
         self.class_map = np.array([int(CLASS_ALIASES.get(n.lower(), -1)) for n in self.info.names])
         if not np.any(self.class_map >= 0):
-            raise ModelError(f"{path}: none of the classes {list(self.info.names)} is one the stack "
-                             f"knows ({sorted(CLASS_ALIASES)})")
+            raise ModelError(
+                f"{path}: none of the classes {list(self.info.names)} is one the stack "
+                f"knows ({sorted(CLASS_ALIASES)})"
+            )
 
     def _check_io(self) -> None:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) < 1:
-            raise ModelError(f"{self.path}: expected one input and one output, got {len(inputs)} and "
-                             f"{len(outputs)}")
+            raise ModelError(
+                f"{self.path}: expected one input and one output, got {len(inputs)} and "
+                f"{len(outputs)}"
+            )
         shape, (in_h, in_w) = inputs[0].shape, self.info.input_hw
         static = [d if isinstance(d, int) else None for d in shape]
-        if len(shape) != 4 or static[1] not in (3, None) or static[2] not in (in_h, None) \
-                or static[3] not in (in_w, None) or inputs[0].type != "tensor(float)":
-            raise ModelError(f"{self.path}: input {inputs[0].name} is {inputs[0].type} {shape}, expected "
-                             f"float [1, 3, {in_h}, {in_w}] (imgsz from the metadata)")
+        if (
+            len(shape) != 4
+            or static[1] not in (3, None)
+            or static[2] not in (in_h, None)
+            or static[3] not in (in_w, None)
+            or inputs[0].type != "tensor(float)"
+        ):
+            raise ModelError(
+                f"{self.path}: input {inputs[0].name} is {inputs[0].type} {shape}, expected "
+                f"float [1, 3, {in_h}, {in_w}] (imgsz from the metadata)"
+            )
         self.input_name = inputs[0].name
-        probe = self.session.run(None, {self.input_name: np.zeros((1, 3, in_h, in_w), np.float32)})[0]
+        probe = self.session.run(None, {self.input_name: np.zeros((1, 3, in_h, in_w), np.float32)})[
+            0
+        ]
         expected_rows = 4 + len(self.info.names)
         if probe.ndim != 3 or probe.shape[0] != 1 or probe.shape[1] != expected_rows:
-            raise ModelError(f"{self.path}: output shape {list(probe.shape)}, expected [1, {expected_rows}, "
-                             f"anchors] (4 box values + {len(self.info.names)} classes: the YOLOv8/YOLO11 "
-                             "export layout)")
+            raise ModelError(
+                f"{self.path}: output shape {list(probe.shape)}, expected [1, {expected_rows}, "
+                f"anchors] (4 box values + {len(self.info.names)} classes: the YOLOv8/YOLO11 "
+                "export layout)"
+            )
 
     @property
     def input_hw(self) -> tuple[int, int]:
@@ -252,7 +304,9 @@ class Detector:
         output = self.session.run(None, {self.input_name: to_input_tensor(boxed)})[0]
         return self.postprocess(output, fit, image_bgr.shape[:2])
 
-    def postprocess(self, output: np.ndarray, fit: Letterbox, image_hw: tuple[int, int]) -> Detections:
+    def postprocess(
+        self, output: np.ndarray, fit: Letterbox, image_hw: tuple[int, int]
+    ) -> Detections:
         """Decode, keep the classes the stack knows, NMS, back to image pixels (clipped)."""
         boxes, scores, index = decode_yolo(output, len(self.info.names), self.score_threshold)
         classes = self.class_map[index]

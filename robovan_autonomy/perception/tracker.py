@@ -9,6 +9,7 @@ LiDAR saw stay where they were seen, and the centre moves to where the object's 
 Classes come from votes: camera detections matched to a track vote with their scores, and until
 the camera has spoken the box's shape suggests a class (a person-sized column is a pedestrian).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,86 +23,96 @@ from robovan_autonomy.geometry import wrap_angle
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.perception.lidar_objects import LidarBoxes
 
-CLASS_COUNT = 5                 # ObjectClass 0…4 can be voted for; UNKNOWN cannot
+CLASS_COUNT = 5  # ObjectClass 0…4 can be voted for; UNKNOWN cannot
 # Typical and largest sizes (length, width, height) per class, m: a track's box is at least the
 # typical size once its class is known (the unseen far side of a car is still there), and a box
 # growing beyond the largest is two objects merged, not one object seen better.
-CLASS_SIZE_M = {ObjectClass.CAR: ((4.2, 1.75, 1.4), (5.6, 2.1, 2.0)),
-                ObjectClass.VAN_TRUCK: ((5.2, 1.95, 2.1), (12.0, 2.6, 4.2)),
-                ObjectClass.PEDESTRIAN: ((0.5, 0.5, 1.5), (1.2, 1.2, 2.2)),
-                ObjectClass.CYCLIST: ((1.7, 0.6, 1.5), (2.2, 1.2, 2.2)),
-                ObjectClass.STATIC: ((0.0, 0.0, 0.0), (20.0, 20.0, 5.0))}
-CLASS_VOTE_THRESHOLD = 0.5      # summed camera score a class needs before it overrides the shape
-CLASS_VOTE_DECAY = 0.98         # per camera vote round: old votes fade so a wrong start can be undone
-MAX_CLASS_EVIDENCE = 10.0       # cap on a class's summed votes: a long-seen track can still change
-YAW_SMOOTHING = 0.3             # weight of a new heading measurement
-COURSE_MIN_SPEED_MPS = 1.5      # faster than this a vehicle's heading is its course
-TURN_RATE_TAU_S = 0.5           # low-pass time constant of the turn rate from the course
-MAX_TURN_RATE_RADPS = 1.0       # beyond this a course change is noise (see planning/prediction.py)
-MAX_SPEED_MPS = 30.0            # faster estimates are association errors: such tracks restart
-MOVING_ACCEL_FACTOR = 4.0       # process noise of moving tracks, times the standing one
-VELOCITY_MIN_HITS = 5           # LiDAR hits before a track's velocity is believed (0.5 s at 10 Hz)
-PERSON_VELOCITY_MIN_HITS = 3    # … a person's (LiDAR and camera): their box is their returns, not a growing face
-VELOCITY_SIGNIFICANCE_NIS = 4.0 # … and its velocity at least 2σ of its uncertainty (chi-square, 2 dof)
-VELOCITY_KEEP_NIS = 1.0         # a believed velocity stays so down to 1σ
-STILL_SPEED_MPS = 0.5           # a settled velocity estimate this small is a thing standing still
-MAX_START_ACCEL_MPS2 = 4.0      # nothing but a person gets faster than this from standing, m/s²
-DUPLICATE_MARGIN_M = 0.2        # a vehicle track centred this close inside an older one's box is part of it
+CLASS_SIZE_M = {
+    ObjectClass.CAR: ((4.2, 1.75, 1.4), (5.6, 2.1, 2.0)),
+    ObjectClass.VAN_TRUCK: ((5.2, 1.95, 2.1), (12.0, 2.6, 4.2)),
+    ObjectClass.PEDESTRIAN: ((0.5, 0.5, 1.5), (1.2, 1.2, 2.2)),
+    ObjectClass.CYCLIST: ((1.7, 0.6, 1.5), (2.2, 1.2, 2.2)),
+    ObjectClass.STATIC: ((0.0, 0.0, 0.0), (20.0, 20.0, 5.0)),
+}
+CLASS_VOTE_THRESHOLD = 0.5  # summed camera score a class needs before it overrides the shape
+CLASS_VOTE_DECAY = 0.98  # per camera vote round: old votes fade so a wrong start can be undone
+MAX_CLASS_EVIDENCE = 10.0  # cap on a class's summed votes: a long-seen track can still change
+YAW_SMOOTHING = 0.3  # weight of a new heading measurement
+COURSE_MIN_SPEED_MPS = 1.5  # faster than this a vehicle's heading is its course
+TURN_RATE_TAU_S = 0.5  # low-pass time constant of the turn rate from the course
+MAX_TURN_RATE_RADPS = 1.0  # beyond this a course change is noise (see planning/prediction.py)
+MAX_SPEED_MPS = 30.0  # faster estimates are association errors: such tracks restart
+MOVING_ACCEL_FACTOR = 4.0  # process noise of moving tracks, times the standing one
+VELOCITY_MIN_HITS = 5  # LiDAR hits before a track's velocity is believed (0.5 s at 10 Hz)
+PERSON_VELOCITY_MIN_HITS = (
+    3  # … a person's (LiDAR and camera): their box is their returns, not a growing face
+)
+VELOCITY_SIGNIFICANCE_NIS = (
+    4.0  # … and its velocity at least 2σ of its uncertainty (chi-square, 2 dof)
+)
+VELOCITY_KEEP_NIS = 1.0  # a believed velocity stays so down to 1σ
+STILL_SPEED_MPS = 0.5  # a settled velocity estimate this small is a thing standing still
+MAX_START_ACCEL_MPS2 = 4.0  # nothing but a person gets faster than this from standing, m/s²
+DUPLICATE_MARGIN_M = (
+    0.2  # a vehicle track centred this close inside an older one's box is part of it
+)
 PEOPLE = (ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST)
 PERSON_MAX_LENGTH_M = max(CLASS_SIZE_M[c][1][0] for c in PEOPLE)
-SPARSE_POINTS = 30              # boxes of fewer returns get up to SPARSE_SIGMA_M more position noise
+SPARSE_POINTS = 30  # boxes of fewer returns get up to SPARSE_SIGMA_M more position noise
 SPARSE_SIGMA_M = 0.5
 SPARSE_PEDESTRIAN_SIGMA_M = 0.1
-FRAGMENT_MARGIN_M = 0.5         # unmatched boxes this close inside a track's box are parts of it
-FACE_MIN_LENGTH_M = 1.4         # a moving box this long across its motion is a vehicle's face
-VAN_MIN_HEIGHT_M = 2.0          # taller vehicles are vans and trucks
-CAMERA_POINT_GATE_M = 1.5       # a camera-placed person updates a track of its class this close
-FACE_MAX_DEPTH_M = 0.5          # a box this thin is one face of something seen edge-on
-FACE_MAX_CLEARANCE_M = 0.7      # … and whose lowest return is this low, a vehicle's front or rear
-HEADING_MIN_ELONGATION = 1.5    # a box less elongated than this does not show which way it points
-EDGE_ON_MAX_ACROSS_M = 1.0      # a box narrower across the line of sight shows no vehicle face …
-EDGE_ON_SIGHT_SIGMA_M = 4.0     # … nor where along it the object is, closer than a car's length
+FRAGMENT_MARGIN_M = 0.5  # unmatched boxes this close inside a track's box are parts of it
+FACE_MIN_LENGTH_M = 1.4  # a moving box this long across its motion is a vehicle's face
+VAN_MIN_HEIGHT_M = 2.0  # taller vehicles are vans and trucks
+CAMERA_POINT_GATE_M = 1.5  # a camera-placed person updates a track of its class this close
+FACE_MAX_DEPTH_M = 0.5  # a box this thin is one face of something seen edge-on
+FACE_MAX_CLEARANCE_M = 0.7  # … and whose lowest return is this low, a vehicle's front or rear
+HEADING_MIN_ELONGATION = 1.5  # a box less elongated than this does not show which way it points
+EDGE_ON_MAX_ACROSS_M = 1.0  # a box narrower across the line of sight shows no vehicle face …
+EDGE_ON_SIGHT_SIGMA_M = 4.0  # … nor where along it the object is, closer than a car's length
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.VAN_TRUCK, ObjectClass.UNKNOWN)
 LANE_SNAP_RAD = math.radians(30.0)  # a standing vehicle within this of the lane heading is along it
-SIZE_DECAY_MPS = 0.3            # a track's size forgets what it no longer sees at this rate
-JUMP_NIS = 25.0                 # innovation beyond 5σ …
-JUMP_MIN_M = 0.8                # … and this long is a jump of the box, not motion
-MANEUVER_NIS = 4.0              # innovation beyond 2σ: the object manoeuvres …
+SIZE_DECAY_MPS = 0.3  # a track's size forgets what it no longer sees at this rate
+JUMP_NIS = 25.0  # innovation beyond 5σ …
+JUMP_MIN_M = 0.8  # … and this long is a jump of the box, not motion
+MANEUVER_NIS = 4.0  # innovation beyond 2σ: the object manoeuvres …
 MANEUVER_SPEED_SIGMA_MPS = 1.0  # … and its velocity gets this much more uncertainty
 
 
 @dataclasses.dataclass(frozen=True)
 class TrackerConfig:
-    confirm_hits: int = 3                 # LiDAR hits before a track is reported
-    tentative_timeout_s: float = 0.35     # a tentative track missed this long is dropped (one scan may miss)
-    coast_timeout_s: float = 0.8          # a confirmed track missed this long is dropped
-    gate_m: float = 2.0                   # association gate beyond half the track's length
-    accel_sigma_mps2: float = 2.0         # process noise: white acceleration
-    position_sigma_m: float = 0.12        # LiDAR box centre noise near the sensor
-    position_sigma_per_m: float = 0.006   # … growing with range (sparser returns)
+    confirm_hits: int = 3  # LiDAR hits before a track is reported
+    tentative_timeout_s: float = (
+        0.35  # a tentative track missed this long is dropped (one scan may miss)
+    )
+    coast_timeout_s: float = 0.8  # a confirmed track missed this long is dropped
+    gate_m: float = 2.0  # association gate beyond half the track's length
+    accel_sigma_mps2: float = 2.0  # process noise: white acceleration
+    position_sigma_m: float = 0.12  # LiDAR box centre noise near the sensor
+    position_sigma_per_m: float = 0.006  # … growing with range (sparser returns)
     initial_speed_sigma_mps: float = 5.0  # velocity prior of a new track
 
 
 @dataclasses.dataclass
 class Track:
     track_id: int
-    x: np.ndarray                  # (4,) x, y, vx, vy
-    p: np.ndarray                  # (4, 4)
-    stamp_s: float                 # time of x
+    x: np.ndarray  # (4,) x, y, vx, vy
+    p: np.ndarray  # (4, 4)
+    stamp_s: float  # time of x
     last_hit_s: float
     hits: int
     yaw_rad: float
-    size_m: np.ndarray             # observed length, width, height (largest seen)
+    size_m: np.ndarray  # observed length, width, height (largest seen)
     z_m: float
     evidence: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(CLASS_COUNT))
     turn_rate_radps: float = 0.0
     course_rad: float | None = None
-    lane_yaw_rad: float = math.nan   # heading of the lane it was born on (NaN: none)
+    lane_yaw_rad: float = math.nan  # heading of the lane it was born on (NaN: none)
     seen_lw_m: np.ndarray | None = None  # the last LiDAR box's extents along and across its heading
-    far_lw: np.ndarray | None = None     # … and on which side the unseen part lay (`far_side`)
+    far_lw: np.ndarray | None = None  # … and on which side the unseen part lay (`far_side`)
     anchor_lw_m: np.ndarray | None = None  # the size its last box was grown to (`_anchor_size`)
-    believed: bool = False           # its velocity is believed (`judge_motion`)
-    still_s: float = math.nan        # the last time it was known to stand still (NaN: never)
+    believed: bool = False  # its velocity is believed (`judge_motion`)
+    still_s: float = math.nan  # the last time it was known to stand still (NaN: never)
 
     @property
     def camera_class(self) -> int | None:
@@ -160,7 +171,9 @@ class Track:
             return
         v = self.x[2:4]
         speed = math.hypot(*v)
-        if not self.believed and speed > STILL_SPEED_MPS + MAX_START_ACCEL_MPS2 * (t_s - self.still_s):
+        if not self.believed and speed > STILL_SPEED_MPS + MAX_START_ACCEL_MPS2 * (
+            t_s - self.still_s
+        ):
             # Known to stand a moment ago, it cannot be this fast now: its box moved because the
             # part of it in view did (a parked car ahead hiding less of it as the van drives by),
             # so the velocity that came of that is dropped, not driven into the lane.
@@ -232,8 +245,10 @@ class Tracker:
             if dt <= 0.0:
                 continue
             # Moving things brake, accelerate and turn; standing things mostly stand.
-            q = (self.config.accel_sigma_mps2 * (MOVING_ACCEL_FACTOR if track.speed_mps >= COURSE_MIN_SPEED_MPS
-                                                 else 1.0)) ** 2
+            q = (
+                self.config.accel_sigma_mps2
+                * (MOVING_ACCEL_FACTOR if track.speed_mps >= COURSE_MIN_SPEED_MPS else 1.0)
+            ) ** 2
             f = np.eye(4)
             f[0, 2] = f[1, 3] = dt
             g = np.array([[dt * dt / 2.0, 0.0], [0.0, dt * dt / 2.0], [dt, 0.0], [0.0, dt]])
@@ -259,7 +274,7 @@ class Tracker:
         if nis > MANEUVER_NIS:
             # Off the constant-velocity course (braking hard, turning): open the velocity up so
             # the filter follows within a few scans instead of lagging behind.
-            track.p[2:, 2:] += np.eye(2) * MANEUVER_SPEED_SIGMA_MPS ** 2
+            track.p[2:, 2:] += np.eye(2) * MANEUVER_SPEED_SIGMA_MPS**2
             s = h @ track.p @ h.T + r
         k = track.p @ h.T @ np.linalg.inv(s)
         track.x = track.x + k @ (z_xy - h @ track.x)
@@ -282,15 +297,27 @@ class Tracker:
             # The cost is how far the centre a box implies for an object of the track's size lies
             # from the track: a car's rear face 2.5 m behind its centre matches it better than a
             # few returns grazing its flank 1 m away.
-            implied = anchored_centres(centres, boxes.yaw_rad, np.column_stack([boxes.length_m, boxes.width_m]),
-                                       yaws, np.array([self._anchor_size(t) for t in self.tracks]),
-                                       boxes.sensor_xy)
+            implied = anchored_centres(
+                centres,
+                boxes.yaw_rad,
+                np.column_stack([boxes.length_m, boxes.width_m]),
+                yaws,
+                np.array([self._anchor_size(t) for t in self.tracks]),
+                boxes.sensor_xy,
+            )
             # A box longer than any person (cyclists included: the camera mixes the two up) is a
             # car, or a person merged with one: its centre is not the person's (the camera places
             # them apart, `update_point`).
             person = np.array([t.person_by_camera for t in self.tracks])
-            fits = ~person[:, None] | (np.maximum(boxes.length_m, boxes.width_m) <= PERSON_MAX_LENGTH_M)[None, :]
-            cost = np.where((distance <= gate) & fits, np.linalg.norm(implied - predicted[:, None, :], axis=2), 1e6)
+            fits = (
+                ~person[:, None]
+                | (np.maximum(boxes.length_m, boxes.width_m) <= PERSON_MAX_LENGTH_M)[None, :]
+            )
+            cost = np.where(
+                (distance <= gate) & fits,
+                np.linalg.norm(implied - predicted[:, None, :], axis=2),
+                1e6,
+            )
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols):
                 if cost[r, c] < 1e6:
@@ -310,7 +337,10 @@ class Tracker:
             c, s = math.cos(track.yaw_rad), math.sin(track.yaw_rad)
             d = xy - track.x[:2]
             along, across = d[0] * c + d[1] * s, -d[0] * s + d[1] * c
-            if abs(along) <= length / 2.0 + FRAGMENT_MARGIN_M and abs(across) <= width / 2.0 + FRAGMENT_MARGIN_M:
+            if (
+                abs(along) <= length / 2.0 + FRAGMENT_MARGIN_M
+                and abs(across) <= width / 2.0 + FRAGMENT_MARGIN_M
+            ):
                 return True
         return False
 
@@ -324,18 +354,26 @@ class Tracker:
 
     def _apply(self, track: Track, boxes: LidarBoxes, c: int, t_s: float) -> None:
         cfg = self.config
-        yaw_m, length_m, width_m = self._aligned(track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]),
-                                                 float(boxes.width_m[c]))
-        if min(length_m, width_m) <= FACE_MAX_DEPTH_M and math.isfinite(track.lane_yaw_rad) \
-                and track.class_id in VEHICLE_CLASSES:
+        yaw_m, length_m, width_m = self._aligned(
+            track, float(boxes.yaw_rad[c]), float(boxes.length_m[c]), float(boxes.width_m[c])
+        )
+        if (
+            min(length_m, width_m) <= FACE_MAX_DEPTH_M
+            and math.isfinite(track.lane_yaw_rad)
+            and track.class_id in VEHICLE_CLASSES
+        ):
             # One face seen: which side of the vehicle it is, the lane says.
             yaw_m, length_m, width_m = min(
                 [(yaw_m, length_m, width_m), (yaw_m + math.pi / 2.0, width_m, length_m)],
-                key=lambda o: abs(wrap_angle(2.0 * (o[0] - track.lane_yaw_rad))))
+                key=lambda o: abs(wrap_angle(2.0 * (o[0] - track.lane_yaw_rad))),
+            )
             yaw_m = track.yaw_rad + float(wrap_angle(2.0 * (yaw_m - track.yaw_rad))) / 2.0
         cls = track.camera_class
-        longest, widest = CLASS_SIZE_M[cls][1][:2] if cls in (ObjectClass.CAR, ObjectClass.VAN_TRUCK) \
+        longest, widest = (
+            CLASS_SIZE_M[cls][1][:2]
+            if cls in (ObjectClass.CAR, ObjectClass.VAN_TRUCK)
             else (math.inf, math.inf)
+        )
         if length_m > longest or width_m > widest:
             # Longer or wider than any vehicle of its class: merged with the one parked behind it,
             # or with the one it is passing. Its centre says nothing of this one's; the hit only
@@ -349,8 +387,11 @@ class Tracker:
         turn = wrap_angle(yaw_m - track.yaw_rad)
         track.yaw_rad = float(wrap_angle(track.yaw_rad + YAW_SMOOTHING * turn))
         lane_offset = float(wrap_angle(2.0 * (track.yaw_rad - track.lane_yaw_rad))) / 2.0
-        if abs(lane_offset) <= LANE_SNAP_RAD and track.speed_mps < COURSE_MIN_SPEED_MPS \
-                and track.class_id in VEHICLE_CLASSES:
+        if (
+            abs(lane_offset) <= LANE_SNAP_RAD
+            and track.speed_mps < COURSE_MIN_SPEED_MPS
+            and track.class_id in VEHICLE_CLASSES
+        ):
             # A standing vehicle this close to the lane's heading stands along it (parked): the
             # box fit's few degrees would tilt a 4.5 m box into the lane beside it.
             track.yaw_rad = float(wrap_angle(track.yaw_rad - lane_offset))
@@ -388,27 +429,37 @@ class Tracker:
         # A box whose visible extent changed since the last scan (an occluder uncovering it, far
         # returns filling in) moved its centre by up to that much without the object moving.
         # Not so for people: a walker's box is about as small as its returns, whatever is seen.
-        reshaped = np.zeros(2) if track.seen_lw_m is None or track.person_by_camera else np.abs(seen - track.seen_lw_m)
+        reshaped = (
+            np.zeros(2)
+            if track.seen_lw_m is None or track.person_by_camera
+            else np.abs(seen - track.seen_lw_m)
+        )
         # So did one whose hidden side changed (the van coming alongside a parked car whose ends
         # it now sees both of): the grown part moved to the other side, or went.
         if track.far_lw is not None and not track.person_by_camera:
             reshaped += np.abs(far - track.far_lw) * np.maximum(track.anchor_lw_m - seen, 0.0) / 2.0
         track.seen_lw_m, track.far_lw = seen, far
         sigma = cfg.position_sigma_m + spread + sparse + float(reshaped.max())
-        r = np.eye(2) * sigma ** 2
+        r = np.eye(2) * sigma**2
         face = self._face(track, seen, sight, float(boxes.clearance_m[c]))
-        if face is None and not track.person_by_camera and distance > 0.0 and \
-                across_sight_m(track.yaw_rad, seen, sight / distance) < EDGE_ON_MAX_ACROSS_M:
+        if (
+            face is None
+            and not track.person_by_camera
+            and distance > 0.0
+            and across_sight_m(track.yaw_rad, seen, sight / distance) < EDGE_ON_MAX_ACROSS_M
+        ):
             # Seen edge-on: its returns are where the beams happen to graze a surface nearly
             # along the line of sight (a parked car's flank), not a feature of the object, and
             # they slide along it several m/s as the van drives and one column after the next
             # meets it. Across the line of sight they are where they seem.
-            r += EDGE_ON_SIGHT_SIGMA_M ** 2 * np.outer(sight, sight) / distance ** 2
+            r += EDGE_ON_SIGHT_SIGMA_M**2 * np.outer(sight, sight) / distance**2
         elif face is not None:
             # How far a face stands, the LiDAR measures to its range noise, however few its returns
             # and however far: only along the face do they wander.
             axis, normal = face
-            r += ((cfg.position_sigma_m + reshaped[axis]) ** 2 - sigma ** 2) * np.outer(normal, normal)
+            r += ((cfg.position_sigma_m + reshaped[axis]) ** 2 - sigma**2) * np.outer(
+                normal, normal
+            )
         self._update(track, centre, r)
         track.z_m = float(boxes.z_m[c])
         track.hits += 1
@@ -417,18 +468,24 @@ class Tracker:
         track.last_hit_s = t_s
         self._update_turn_rate(track, dt)
 
-    def _face(self, track: Track, seen_lw_m: np.ndarray, sight_xy: np.ndarray,
-              clearance_m: float) -> tuple[int, np.ndarray] | None:
+    def _face(
+        self, track: Track, seen_lw_m: np.ndarray, sight_xy: np.ndarray, clearance_m: float
+    ) -> tuple[int, np.ndarray] | None:
         """The track axis (0 along, 1 across) and unit normal of the vehicle face a box is, or
         None when it is no such face: a vehicle the camera has named (until then its size, and so
         its centre behind the face, is still a guess), a box thin along the axis nearer the line
         of sight, and returns low on it. Higher up, a beam may graze a boot lid or bonnet, set
         back from the face by up to a metre, and give a box just as thin."""
-        if track.camera_class not in (ObjectClass.CAR, ObjectClass.VAN_TRUCK) or clearance_m > FACE_MAX_CLEARANCE_M:
+        if (
+            track.camera_class not in (ObjectClass.CAR, ObjectClass.VAN_TRUCK)
+            or clearance_m > FACE_MAX_CLEARANCE_M
+        ):
             return None
         along = np.array([math.cos(track.yaw_rad), math.sin(track.yaw_rad)])
         across = np.array([-along[1], along[0]])
-        axis, normal = (0, along) if abs(sight_xy @ along) >= abs(sight_xy @ across) else (1, across)
+        axis, normal = (
+            (0, along) if abs(sight_xy @ along) >= abs(sight_xy @ across) else (1, across)
+        )
         return (axis, normal) if seen_lw_m[axis] <= FACE_MAX_DEPTH_M else None
 
     def _update_turn_rate(self, track: Track, dt: float) -> None:
@@ -437,37 +494,69 @@ class Tracker:
             return
         course = math.atan2(track.x[3], track.x[2])
         if track.course_rad is not None and dt > 0.0:
-            rate = float(np.clip(wrap_angle(course - track.course_rad) / dt, -MAX_TURN_RATE_RADPS,
-                                 MAX_TURN_RATE_RADPS))
+            rate = float(
+                np.clip(
+                    wrap_angle(course - track.course_rad) / dt,
+                    -MAX_TURN_RATE_RADPS,
+                    MAX_TURN_RATE_RADPS,
+                )
+            )
             alpha = 1.0 - math.exp(-dt / TURN_RATE_TAU_S)
             track.turn_rate_radps += alpha * (rate - track.turn_rate_radps)
         track.course_rad = course
 
     def _birth(self, boxes: LidarBoxes, c: int, t_s: float) -> None:
         cfg = self.config
-        distance = float(np.hypot(boxes.x_m[c] - boxes.sensor_xy[0], boxes.y_m[c] - boxes.sensor_xy[1]))
+        distance = float(
+            np.hypot(boxes.x_m[c] - boxes.sensor_xy[0], boxes.y_m[c] - boxes.sensor_xy[1])
+        )
         sigma = cfg.position_sigma_m + cfg.position_sigma_per_m * distance
-        p = np.diag([sigma ** 2, sigma ** 2, cfg.initial_speed_sigma_mps ** 2, cfg.initial_speed_sigma_mps ** 2])
+        p = np.diag(
+            [sigma**2, sigma**2, cfg.initial_speed_sigma_mps**2, cfg.initial_speed_sigma_mps**2]
+        )
         size = np.array([boxes.length_m[c], boxes.width_m[c], boxes.height_m[c]], float)
-        lane_yaw = math.nan if self.heading_prior is None else float(self.heading_prior(boxes.x_m[c], boxes.y_m[c]))
+        lane_yaw = (
+            math.nan
+            if self.heading_prior is None
+            else float(self.heading_prior(boxes.x_m[c], boxes.y_m[c]))
+        )
         yaw = float(boxes.yaw_rad[c])
         # A face, or a box about as long as it is wide (a car's corner, part of it hidden), shows
         # no heading of its own: the object stands along the lane, as vehicles do. A box fit
         # across the lane would grow a car crosswise from it, into the lane beside.
-        shapeless = boxes.width_m[c] <= FACE_MAX_DEPTH_M or \
-            boxes.length_m[c] < HEADING_MIN_ELONGATION * boxes.width_m[c]
-        if math.isfinite(lane_yaw) and shapeless and abs(wrap_angle(2.0 * (yaw - lane_yaw))) > math.pi / 2.0:
+        shapeless = (
+            boxes.width_m[c] <= FACE_MAX_DEPTH_M
+            or boxes.length_m[c] < HEADING_MIN_ELONGATION * boxes.width_m[c]
+        )
+        if (
+            math.isfinite(lane_yaw)
+            and shapeless
+            and abs(wrap_angle(2.0 * (yaw - lane_yaw))) > math.pi / 2.0
+        ):
             yaw, size[:2] = yaw + math.pi / 2.0, size[1::-1]
-        self.tracks.append(Track(self._next_id, np.array([boxes.x_m[c], boxes.y_m[c], 0.0, 0.0]), p, t_s, t_s, 1,
-                                 float(wrap_angle(yaw)), size, float(boxes.z_m[c]),
-                                 lane_yaw_rad=lane_yaw))
+        self.tracks.append(
+            Track(
+                self._next_id,
+                np.array([boxes.x_m[c], boxes.y_m[c], 0.0, 0.0]),
+                p,
+                t_s,
+                t_s,
+                1,
+                float(wrap_angle(yaw)),
+                size,
+                float(boxes.z_m[c]),
+                lane_yaw_rad=lane_yaw,
+            )
+        )
         self._next_id = self._next_id % 0xFFFFFFFF + 1
 
     def _prune(self, t_s: float) -> None:
         cfg = self.config
 
         def alive(track: Track) -> bool:
-            timeout = cfg.coast_timeout_s if track.hits >= cfg.confirm_hits else cfg.tentative_timeout_s
+            timeout = (
+                cfg.coast_timeout_s if track.hits >= cfg.confirm_hits else cfg.tentative_timeout_s
+            )
             return t_s - track.last_hit_s <= timeout and track.speed_mps <= MAX_SPEED_MPS
 
         self.tracks = [t for t in self.tracks if alive(t)]
@@ -484,20 +573,25 @@ class Tracker:
         centres = np.array([t.x[:2] for t in self.tracks])
         sizes = np.array([self.box_size(t)[:2] for t in self.tracks])
         yaws = np.array([t.yaw_rad for t in self.tracks])
-        d = centres[None, :, :] - centres[:, None, :]             # [i, j]: j's centre from i's
+        d = centres[None, :, :] - centres[:, None, :]  # [i, j]: j's centre from i's
         c, s = np.cos(yaws)[:, None], np.sin(yaws)[:, None]
         along, across = d[..., 0] * c + d[..., 1] * s, -d[..., 0] * s + d[..., 1] * c
-        inside = (np.abs(along) <= sizes[:, :1] / 2.0 + DUPLICATE_MARGIN_M) & \
-                 (np.abs(across) <= sizes[:, 1:] / 2.0 + DUPLICATE_MARGIN_M)
+        inside = (np.abs(along) <= sizes[:, :1] / 2.0 + DUPLICATE_MARGIN_M) & (
+            np.abs(across) <= sizes[:, 1:] / 2.0 + DUPLICATE_MARGIN_M
+        )
         np.fill_diagonal(inside, False)
         hits = np.array([t.hits for t in self.tracks])
         ids = np.array([t.track_id for t in self.tracks])
-        older = (hits[:, None] > hits[None, :]) | ((hits[:, None] == hits[None, :]) & (ids[:, None] < ids[None, :]))
+        older = (hits[:, None] > hits[None, :]) | (
+            (hits[:, None] == hits[None, :]) & (ids[:, None] < ids[None, :])
+        )
         drop = np.any(inside & older & vehicle[:, None] & vehicle[None, :], axis=0)
         self.tracks = [t for t, gone in zip(self.tracks, drop) if not gone]
 
     # -- camera positions -----------------------------------------------------------------------
-    def update_point(self, t_s: float, xy: np.ndarray, sigma_m: float, class_id: int, score: float) -> None:
+    def update_point(
+        self, t_s: float, xy: np.ndarray, sigma_m: float, class_id: int, score: float
+    ) -> None:
         """A camera detection of a person placed in 3D (by the LiDAR returns inside its box):
         updates the nearest person's track within the gate, or starts one. It sees people the LiDAR
         clusters cannot separate from the car they stand next to."""
@@ -509,14 +603,22 @@ class Tracker:
             if d < best_d and track.person:
                 best, best_d = track, d
         if best is None:
-            p = np.diag([sigma_m ** 2, sigma_m ** 2, self.config.initial_speed_sigma_mps ** 2,
-                         self.config.initial_speed_sigma_mps ** 2])
+            p = np.diag(
+                [
+                    sigma_m**2,
+                    sigma_m**2,
+                    self.config.initial_speed_sigma_mps**2,
+                    self.config.initial_speed_sigma_mps**2,
+                ]
+            )
             typical = np.array(CLASS_SIZE_M[class_id][0], float)
-            best = Track(self._next_id, np.array([xy[0], xy[1], 0.0, 0.0]), p, t_s, t_s, 0, 0.0, typical, 0.0)
+            best = Track(
+                self._next_id, np.array([xy[0], xy[1], 0.0, 0.0]), p, t_s, t_s, 0, 0.0, typical, 0.0
+            )
             self._next_id = self._next_id % 0xFFFFFFFF + 1
             self.tracks.append(best)
         else:
-            self._update(best, np.asarray(xy, float), np.eye(2) * sigma_m ** 2)
+            self._update(best, np.asarray(xy, float), np.eye(2) * sigma_m**2)
         self.vote(best, class_id, score)
         best.hits += 1
         best.judge_motion(t_s)
@@ -533,9 +635,20 @@ class Tracker:
         for i, track in enumerate(tracks):
             length, width, height = self.box_size(track)
             vx, vy = track.velocity_mps
-            table[i] = (track.x[0], track.x[1], track.z_m, track.yaw_rad, length, width,
-                        height, vx, vy, min(1.0, track.hits / (2.0 * self.config.confirm_hits)),
-                        track.class_id, track.track_id)
+            table[i] = (
+                track.x[0],
+                track.x[1],
+                track.z_m,
+                track.yaw_rad,
+                length,
+                width,
+                height,
+                vx,
+                vy,
+                min(1.0, track.hits / (2.0 * self.config.confirm_hits)),
+                track.class_id,
+                track.track_id,
+            )
         return table
 
     def predict_paths(self, horizon_s: float, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -547,12 +660,18 @@ class Tracker:
         t = np.arange(steps + 1) * dt_s
         out = np.zeros((len(tracks), steps + 1, 3))
         for i, track in enumerate(tracks):
-            out[i] = ctrv_path(np.concatenate([track.x[:2], track.velocity_mps]), track.turn_rate_radps,
-                               track.yaw_rad, t)
+            out[i] = ctrv_path(
+                np.concatenate([track.x[:2], track.velocity_mps]),
+                track.turn_rate_radps,
+                track.yaw_rad,
+                t,
+            )
         return out, np.array([tr.track_id for tr in tracks], np.uint32)
 
 
-def ctrv_path(state: np.ndarray, turn_rate_radps: float, yaw_rad: float, t_s: np.ndarray) -> np.ndarray:
+def ctrv_path(
+    state: np.ndarray, turn_rate_radps: float, yaw_rad: float, t_s: np.ndarray
+) -> np.ndarray:
     """(len(t), 3) x, y, yaw from state (x, y, vx, vy) at constant speed and turn rate."""
     x, y, vx, vy = map(float, state[:4])
     speed = math.hypot(vx, vy)
@@ -573,8 +692,14 @@ def across_sight_m(yaw_rad: float, lw_m: np.ndarray, sight_unit: np.ndarray) -> 
     return float(lw_m[0]) * off + float(lw_m[1]) * math.sqrt(max(0.0, 1.0 - off * off))
 
 
-def anchored_centres(centres_xy: np.ndarray, box_yaw_rad: np.ndarray, box_lw: np.ndarray, track_yaw_rad: np.ndarray,
-                     track_lw: np.ndarray, sensor_xy: np.ndarray) -> np.ndarray:
+def anchored_centres(
+    centres_xy: np.ndarray,
+    box_yaw_rad: np.ndarray,
+    box_lw: np.ndarray,
+    track_yaw_rad: np.ndarray,
+    track_lw: np.ndarray,
+    sensor_xy: np.ndarray,
+) -> np.ndarray:
     """(T, B, 2): `anchored_centre` for every track and box, each box's extents taken along the
     track's heading (a box's own heading is ambiguous by π/2)."""
     turn = box_yaw_rad[None, :] - track_yaw_rad[:, None]
@@ -586,26 +711,37 @@ def anchored_centres(centres_xy: np.ndarray, box_yaw_rad: np.ndarray, box_lw: np
     lw = track_lw[:, None, :]
     grow_along = far_side(dx * c + dy * s, along) * np.maximum(lw[..., 0] - along, 0.0) / 2.0
     grow_across = far_side(-dx * s + dy * c, across) * np.maximum(lw[..., 1] - across, 0.0) / 2.0
-    return centres_xy[None] + np.stack([grow_along * c - grow_across * s, grow_along * s + grow_across * c], -1)
+    return centres_xy[None] + np.stack(
+        [grow_along * c - grow_across * s, grow_along * s + grow_across * c], -1
+    )
 
 
-def anchored_centre(centre_xy: np.ndarray, yaw_rad: float, measured_lw: np.ndarray, size_lw: np.ndarray,
-                    sensor_xy: np.ndarray) -> np.ndarray:
+def anchored_centre(
+    centre_xy: np.ndarray,
+    yaw_rad: float,
+    measured_lw: np.ndarray,
+    size_lw: np.ndarray,
+    sensor_xy: np.ndarray,
+) -> np.ndarray:
     """The centre of a box of size_lw whose sensor-facing faces are those of the measured box.
 
     Along each box axis where the object is larger than what was measured, the unseen part lies
     on the far side from the sensor, so the centre moves half the difference away from it."""
     growth = np.maximum(np.asarray(size_lw, float) - np.asarray(measured_lw, float), 0.0)
-    return grown_centre(centre_xy, yaw_rad, far_sides(centre_xy, yaw_rad, sensor_xy, measured_lw),
-                        growth)
+    return grown_centre(
+        centre_xy, yaw_rad, far_sides(centre_xy, yaw_rad, sensor_xy, measured_lw), growth
+    )
 
 
-def grown_centre(centre_xy: np.ndarray, yaw_rad: float, far: np.ndarray,
-                 growth_lw: np.ndarray) -> np.ndarray:
+def grown_centre(
+    centre_xy: np.ndarray, yaw_rad: float, far: np.ndarray, growth_lw: np.ndarray
+) -> np.ndarray:
     """The one re-centring rule: a box that grows by growth_lw (length, width) grows on its far
     sides (`far_side`), so its centre moves half the growth away from the sensor along each axis.
     It places a measured box's centre for its object's size, and moves a track that grew."""
-    return np.asarray(centre_xy, float) + (far * np.asarray(growth_lw, float) / 2.0) @ box_axes(yaw_rad)
+    return np.asarray(centre_xy, float) + (far * np.asarray(growth_lw, float) / 2.0) @ box_axes(
+        yaw_rad
+    )
 
 
 def box_axes(yaw_rad: float) -> np.ndarray:
@@ -614,8 +750,9 @@ def box_axes(yaw_rad: float) -> np.ndarray:
     return np.array([[c, s], [-s, c]])
 
 
-def far_sides(centre_xy: np.ndarray, yaw_rad: float, sensor_xy: np.ndarray,
-              seen_lw_m) -> np.ndarray:
+def far_sides(
+    centre_xy: np.ndarray, yaw_rad: float, sensor_xy: np.ndarray, seen_lw_m
+) -> np.ndarray:
     """`far_side` along and across a box centred at centre_xy, of extents seen_lw_m."""
     offset = (np.asarray(centre_xy, float) - np.asarray(sensor_xy, float)) @ box_axes(yaw_rad).T
     return far_side(offset, np.asarray(seen_lw_m, float))

@@ -5,6 +5,7 @@ limits and soft corridor, stop, obstacle and comfort constraints (each kind with
 own), solved by real-time iteration of a Gauss-Newton SQP on HPIPM (≈2 ms median, bench/mpc.py).
 The model, dead times, cost, constraints and why this solver: docs/ARCHITECTURE.md#the-mpc.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,8 +17,11 @@ from pathlib import Path
 import casadi as ca
 import numpy as np
 
-from robovan_autonomy.vehicle_params import (STANDSTILL_HOLD_ACCEL_MPS2, STANDSTILL_SPEED_MPS,
-                                              VehicleParams)
+from robovan_autonomy.vehicle_params import (
+    STANDSTILL_HOLD_ACCEL_MPS2,
+    STANDSTILL_SPEED_MPS,
+    VehicleParams,
+)
 
 # --- limits and tuning, each with its unit and reason ------------------------------------------
 # Horizon: 40 stages of 0.1 s = 4 s, enough to stop from 11 m/s at the comfort decel plus lag.
@@ -116,7 +120,7 @@ STEP_TOLERANCE = 1.0e-2
 # warm start can be a swerve the next solve undoes, and the AEB judges the command that was sent:
 # a 0.5 m swerve toward a parked car stopped the van (jaywalker run, whole stack). So up to three.
 MAX_SQP_ITERATIONS = 3
-COLD_START_SQP_ITERATIONS = 2     # no usable previous plan: one more step for the first plan
+COLD_START_SQP_ITERATIONS = 2  # no usable previous plan: one more step for the first plan
 # HPIPM's own settings, measured on QPs captured from closed-loop runs (cruise, stop, turn,
 # obstacle): "speed_abs" (exit on the barrier parameter alone) with an initial barrier of the
 # order of the slack penalties and a 1e-5 exit takes 3–9 interior-point iterations, ≈0.9 ms;
@@ -135,15 +139,47 @@ STATUS_ITERATE = "iterate"
 
 # --- layout of the OCP vectors -------------------------------------------------------------------
 NX, NU = 12, 5
-(IX, IY, IYAW, IV, ISTEER, IACCEL, ISTEER_CMD, IACCEL_CMD, IPROGRESS, ISLACK_SAFETY, ISLACK_COMFORT,
- ISLACK_CORRIDOR) = range(NX)
+(
+    IX,
+    IY,
+    IYAW,
+    IV,
+    ISTEER,
+    IACCEL,
+    ISTEER_CMD,
+    IACCEL_CMD,
+    IPROGRESS,
+    ISLACK_SAFETY,
+    ISLACK_COMFORT,
+    ISLACK_CORRIDOR,
+) = range(NX)
 IU_STEER_RATE, IU_JERK, IU_SLACK_SAFETY, IU_SLACK_COMFORT, IU_SLACK_CORRIDOR = range(NU)
 N_PHYSICAL = 8  # x, y, yaw, v, δ, a, δ_cmd, a_cmd: what the dead-time prediction produces
-_STAGE_PARAMETERS = ("x_ref", "y_ref", "yaw_ref", "speed_ref", "steer_ref",
-                     "x_front_ref", "y_front_ref", "yaw_front_ref", "lateral_min", "lateral_max",
-                     "lateral_front_min", "lateral_front_max", "s_max", "accel_ref", "speed_max",
-                     "w_lateral", "w_heading", "w_speed", "w_steer", "w_accel", "w_jerk",
-                     "w_steer_rate", "max_lateral_accel")
+_STAGE_PARAMETERS = (
+    "x_ref",
+    "y_ref",
+    "yaw_ref",
+    "speed_ref",
+    "steer_ref",
+    "x_front_ref",
+    "y_front_ref",
+    "yaw_front_ref",
+    "lateral_min",
+    "lateral_max",
+    "lateral_front_min",
+    "lateral_front_max",
+    "s_max",
+    "accel_ref",
+    "speed_max",
+    "w_lateral",
+    "w_heading",
+    "w_speed",
+    "w_steer",
+    "w_accel",
+    "w_jerk",
+    "w_steer_rate",
+    "max_lateral_accel",
+)
 STAGE_PARAM = {name: i for i, name in enumerate(_STAGE_PARAMETERS)}
 # Per obstacle slot and stage: centre x, y, cos yaw, sin yaw, 1/semi-axis a, 1/semi-axis b,
 # the smaller semi-axis (turns the ellipse metric into metres), and which body disc is checked
@@ -213,15 +249,23 @@ class MpcConfig:
         half = float(footprint[:, 1].max())
         piece = (front - rear) / BODY_DISCS
         offsets = tuple(rear + piece * (i + 0.5) for i in range(BODY_DISCS))
-        return cls(wheelbase_m=vehicle.wheelbase_m, max_steer_rad=vehicle.max_steer_rad,
-                   max_steer_rate_radps=vehicle.max_steer_rate_radps,
-                   hard_min_accel_mps2=vehicle.min_accel_mps2,
-                   hard_max_accel_mps2=vehicle.max_accel_mps2, steer_tau_s=vehicle.steer_tau_s,
-                   steer_dead_time_s=vehicle.steer_dead_time_s, accel_tau_s=vehicle.accel_tau_s,
-                   accel_dead_time_s=vehicle.accel_dead_time_s, half_width_m=half,
-                   front_bumper_m=front, body_disc_offsets_m=offsets,
-                   body_disc_radius_m=math.hypot(piece / 2.0, half),
-                   max_speed_mps=vehicle.max_speed_odd_mps, **overrides)
+        return cls(
+            wheelbase_m=vehicle.wheelbase_m,
+            max_steer_rad=vehicle.max_steer_rad,
+            max_steer_rate_radps=vehicle.max_steer_rate_radps,
+            hard_min_accel_mps2=vehicle.min_accel_mps2,
+            hard_max_accel_mps2=vehicle.max_accel_mps2,
+            steer_tau_s=vehicle.steer_tau_s,
+            steer_dead_time_s=vehicle.steer_dead_time_s,
+            accel_tau_s=vehicle.accel_tau_s,
+            accel_dead_time_s=vehicle.accel_dead_time_s,
+            half_width_m=half,
+            front_bumper_m=front,
+            body_disc_offsets_m=offsets,
+            body_disc_radius_m=math.hypot(piece / 2.0, half),
+            max_speed_mps=vehicle.max_speed_odd_mps,
+            **overrides,
+        )
 
     @property
     def prediction_time_s(self) -> float:
@@ -255,8 +299,9 @@ class VanState:
     accel_mps2: float = 0.0
 
     def as_array(self) -> np.ndarray:
-        return np.array([self.x_m, self.y_m, self.yaw_rad, self.speed_mps, self.steer_rad,
-                         self.accel_mps2])
+        return np.array(
+            [self.x_m, self.y_m, self.yaw_rad, self.speed_mps, self.steer_rad, self.accel_mps2]
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,8 +344,9 @@ class TrackingPath:
     right_width_m: np.ndarray
 
     @classmethod
-    def from_points(cls, x_m, y_m, speed_mps, left_width_m, right_width_m,
-                    max_speed_mps=None) -> TrackingPath:
+    def from_points(
+        cls, x_m, y_m, speed_mps, left_width_m, right_width_m, max_speed_mps=None
+    ) -> TrackingPath:
         """Arc length, heading and curvature from a dense polyline (scalars broadcast; the speed
         never to exceed defaults to the speed to track)."""
         x, y = np.asarray(x_m, float), np.asarray(y_m, float)
@@ -313,9 +359,17 @@ class TrackingPath:
         def per_point(value):
             return np.broadcast_to(np.asarray(value, float), keep.shape)[keep].copy()
 
-        return cls(s, x, y, yaw, kappa, per_point(speed_mps),
-                   per_point(speed_mps if max_speed_mps is None else max_speed_mps),
-                   per_point(left_width_m), per_point(right_width_m))
+        return cls(
+            s,
+            x,
+            y,
+            yaw,
+            kappa,
+            per_point(speed_mps),
+            per_point(speed_mps if max_speed_mps is None else max_speed_mps),
+            per_point(left_width_m),
+            per_point(right_width_m),
+        )
 
     def project(self, x_m: float, y_m: float) -> float:
         """Arc length of the path point nearest to (x, y)."""
@@ -333,18 +387,23 @@ class TrackingPath:
         the path stands beyond it). Sampled there, not extrapolated from s, so the front
         bumper's corridor is right on a bay's ramp as on a curve."""
         s = np.asarray(s_m, float)
-        fields = {f.name: np.interp(s, self.s_m, getattr(self, f.name))
-                  for f in dataclasses.fields(self) if f.name != "s_m"}
+        fields = {
+            f.name: np.interp(s, self.s_m, getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "s_m"
+        }
         front = s + front_m
         beyond = np.maximum(front - self.s_m[-1], 0.0)
         end_yaw = self.yaw_rad[-1]
         return StageReference(
-            s_m=s, **fields,
+            s_m=s,
+            **fields,
             front_x_m=np.interp(front, self.s_m, self.x_m) + beyond * math.cos(end_yaw),
             front_y_m=np.interp(front, self.s_m, self.y_m) + beyond * math.sin(end_yaw),
             front_yaw_rad=np.interp(front, self.s_m, self.yaw_rad),
             front_left_width_m=np.interp(front, self.s_m, self.left_width_m),
-            front_right_width_m=np.interp(front, self.s_m, self.right_width_m))
+            front_right_width_m=np.interp(front, self.s_m, self.right_width_m),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -363,16 +422,23 @@ class ObstacleSet:
         return cls(empty, empty, empty, np.zeros(0), np.zeros(0))
 
     @classmethod
-    def constant_velocity(cls, t_s: np.ndarray, x_m, y_m, yaw_rad, vx_mps, vy_mps,
-                          semi_length_m, semi_width_m) -> ObstacleSet:
+    def constant_velocity(
+        cls, t_s: np.ndarray, x_m, y_m, yaw_rad, vx_mps, vy_mps, semi_length_m, semi_width_m
+    ) -> ObstacleSet:
         """Predictions at the stage times t_s by constant velocity (one value per object)."""
         t = np.asarray(t_s, float)[None, :]
-        col = [np.atleast_1d(np.asarray(v, float))[:, None]
-               for v in (x_m, y_m, yaw_rad, vx_mps, vy_mps)]
+        col = [
+            np.atleast_1d(np.asarray(v, float))[:, None]
+            for v in (x_m, y_m, yaw_rad, vx_mps, vy_mps)
+        ]
         yaw = np.broadcast_to(col[2], (col[2].shape[0], t.shape[1])).copy()
-        return cls(col[0] + col[3] * t, col[1] + col[4] * t, yaw,
-                   np.atleast_1d(np.asarray(semi_length_m, float)),
-                   np.atleast_1d(np.asarray(semi_width_m, float)))
+        return cls(
+            col[0] + col[3] * t,
+            col[1] + col[4] * t,
+            yaw,
+            np.atleast_1d(np.asarray(semi_length_m, float)),
+            np.atleast_1d(np.asarray(semi_width_m, float)),
+        )
 
     def __len__(self) -> int:
         return self.semi_length_m.shape[0]
@@ -382,11 +448,11 @@ class ObstacleSet:
 class MpcProblem:
     """One OCP instance: all the solver sees. Recorded to .npz for the bench to replay."""
 
-    stamp_s: float                 # measurement stamp; stage k is at stamp + T_p + k·dt
-    initial_state: np.ndarray      # (8,) x, y, yaw, v, δ, a, δ_cmd, a_cmd after the dead time
+    stamp_s: float  # measurement stamp; stage k is at stamp + T_p + k·dt
+    initial_state: np.ndarray  # (8,) x, y, yaw, v, δ, a, δ_cmd, a_cmd after the dead time
     reference: StageReference
-    obstacles: ObstacleSet         # at most max_obstacles, already chosen
-    s_stop_m: np.ndarray           # (N+1,) the front bumper's limit per stage; NaN: no stop point
+    obstacles: ObstacleSet  # at most max_obstacles, already chosen
+    s_stop_m: np.ndarray  # (N+1,) the front bumper's limit per stage; NaN: no stop point
     limits: MotionLimits
 
 
@@ -440,15 +506,16 @@ class MpcSolution:
     steer_rate_radps: np.ndarray
     jerk_mps3: np.ndarray
     safety_slack_m: np.ndarray
-    steer_send_t_s: np.ndarray     # send-time breakpoints of the steering command, after stamp
+    steer_send_t_s: np.ndarray  # send-time breakpoints of the steering command, after stamp
     steer_send_rad: np.ndarray
-    accel_send_t_s: np.ndarray     # send-time breakpoints of the accel command, after stamp
+    accel_send_t_s: np.ndarray  # send-time breakpoints of the accel command, after stamp
     accel_send_mps2: np.ndarray
 
     def command_at(self, t_from_stamp_s: float) -> MpcCommand:
         """The command to send t seconds after the stamp (linear between breakpoints)."""
-        steer, steer_rate = _piecewise_linear(self.steer_send_t_s, self.steer_send_rad,
-                                              t_from_stamp_s)
+        steer, steer_rate = _piecewise_linear(
+            self.steer_send_t_s, self.steer_send_rad, t_from_stamp_s
+        )
         accel, jerk = _piecewise_linear(self.accel_send_t_s, self.accel_send_mps2, t_from_stamp_s)
         return MpcCommand(steer, steer_rate, accel, jerk)
 
@@ -485,10 +552,12 @@ def _piecewise_linear(t: np.ndarray, v: np.ndarray, at: float) -> tuple[float, f
 # --- problem instances on disk ------------------------------------------------------------------
 def save_problems(path: str | Path, problems: list[MpcProblem]) -> None:
     """Write a sequence of instances (same horizon) to one .npz for bench replay."""
-    arrays = {"stamp_s": np.array([p.stamp_s for p in problems]),
-              "initial_state": np.stack([p.initial_state for p in problems]),
-              "s_stop_m": np.stack([p.s_stop_m for p in problems]),
-              "limits": np.array([dataclasses.astuple(p.limits) for p in problems])}
+    arrays = {
+        "stamp_s": np.array([p.stamp_s for p in problems]),
+        "initial_state": np.stack([p.initial_state for p in problems]),
+        "s_stop_m": np.stack([p.s_stop_m for p in problems]),
+        "limits": np.array([dataclasses.astuple(p.limits) for p in problems]),
+    }
     for f in dataclasses.fields(StageReference):
         arrays[f"reference.{f.name}"] = np.stack([getattr(p.reference, f.name) for p in problems])
     width = max([len(p.obstacles) for p in problems] + [0])
@@ -498,7 +567,7 @@ def save_problems(path: str | Path, problems: list[MpcProblem]) -> None:
         shape = (len(problems), width, n_stages) if per_stage else (len(problems), width)
         stacked = np.full(shape, np.nan)
         for i, p in enumerate(problems):
-            stacked[i, :len(p.obstacles)] = getattr(p.obstacles, f.name)
+            stacked[i, : len(p.obstacles)] = getattr(p.obstacles, f.name)
         arrays[f"obstacles.{f.name}"] = stacked
     np.savez_compressed(path, **arrays)
 
@@ -508,14 +577,30 @@ def load_problems(path: str | Path) -> list[MpcProblem]:
         out = []
         for i in range(data["stamp_s"].shape[0]):
             present = ~np.isnan(data["obstacles.semi_length_m"][i])
-            obstacles = ObstacleSet(**{f.name: data[f"obstacles.{f.name}"][i][present]
-                                       for f in dataclasses.fields(ObstacleSet)})
-            reference = StageReference(**{f.name: data[f"reference.{f.name}"][i]
-                                          for f in dataclasses.fields(StageReference)})
+            obstacles = ObstacleSet(
+                **{
+                    f.name: data[f"obstacles.{f.name}"][i][present]
+                    for f in dataclasses.fields(ObstacleSet)
+                }
+            )
+            reference = StageReference(
+                **{
+                    f.name: data[f"reference.{f.name}"][i]
+                    for f in dataclasses.fields(StageReference)
+                }
+            )
             # Recordings from before per-stage limits hold one stop point per instance.
             stop = np.broadcast_to(data["s_stop_m"][i], reference.s_m.shape).astype(float)
-            out.append(MpcProblem(float(data["stamp_s"][i]), data["initial_state"][i], reference,
-                                  obstacles, stop, MotionLimits(*data["limits"][i])))
+            out.append(
+                MpcProblem(
+                    float(data["stamp_s"][i]),
+                    data["initial_state"][i],
+                    reference,
+                    obstacles,
+                    stop,
+                    MotionLimits(*data["limits"][i]),
+                )
+            )
     return out
 
 
@@ -524,11 +609,11 @@ def load_problems(path: str | Path) -> list[MpcProblem]:
 class OcpFunctions:
     """The OCP's pieces as CasADi Functions, shared by the SQP and the IPOPT baseline."""
 
-    step: ca.Function          # (x, u) -> x_next
-    constraints: ca.Function   # (x, p) -> c, feasible where c ≥ 0 (stages 1…N)
-    residuals: ca.Function     # (x, u, p) -> r, stage cost ½‖r‖²
-    terminal: ca.Function      # (x, p) -> r, terminal cost ½‖r‖²
-    slack_cost: ca.Function    # (x) -> linear slack penalty
+    step: ca.Function  # (x, u) -> x_next
+    constraints: ca.Function  # (x, p) -> c, feasible where c ≥ 0 (stages 1…N)
+    residuals: ca.Function  # (x, u, p) -> r, stage cost ½‖r‖²
+    terminal: ca.Function  # (x, p) -> r, terminal cost ½‖r‖²
+    slack_cost: ca.Function  # (x) -> linear slack penalty
 
 
 def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
@@ -546,12 +631,19 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
         # brake on stays stopped. At accel = 0 the split's derivative is ½ each, so a van at
         # rest still "sees" that drive moves it and can pull away from a cold start.
         brake = ca.fmin(accel, 0.0)
-        braking = brake * v / ca.sqrt(v * v + (BRAKE_FADE_TIME_S * brake) ** 2 + BRAKE_FADE_FLOOR_MPS ** 2)
-        return ca.vertcat(v * ca.cos(yaw), v * ca.sin(yaw), v * ca.tan(steer) / config.wheelbase_m,
-                          ca.fmax(accel, 0.0) + braking,
-                          (s[ISTEER_CMD] - steer) / config.steer_tau_s,
-                          (s[IACCEL_CMD] - accel) / config.accel_tau_s,
-                          w[IU_STEER_RATE], w[IU_JERK])
+        braking = (
+            brake * v / ca.sqrt(v * v + (BRAKE_FADE_TIME_S * brake) ** 2 + BRAKE_FADE_FLOOR_MPS**2)
+        )
+        return ca.vertcat(
+            v * ca.cos(yaw),
+            v * ca.sin(yaw),
+            v * ca.tan(steer) / config.wheelbase_m,
+            ca.fmax(accel, 0.0) + braking,
+            (s[ISTEER_CMD] - steer) / config.steer_tau_s,
+            (s[IACCEL_CMD] - accel) / config.accel_tau_s,
+            w[IU_STEER_RATE],
+            w[IU_JERK],
+        )
 
     h = config.step_s
     s0 = x[:N_PHYSICAL]
@@ -561,9 +653,13 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     k4 = rates(s0 + h * k3, u)
     # Progress integrates the speed with the same RK4 stages: the distance travelled.
     speeds = (s0[IV], s0[IV] + h / 2 * k1[IV], s0[IV] + h / 2 * k2[IV], s0[IV] + h * k3[IV])
-    x_next = ca.vertcat(s0 + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4),
-                        x[IPROGRESS] + h / 6 * (speeds[0] + 2 * speeds[1] + 2 * speeds[2] + speeds[3]),
-                        u[IU_SLACK_SAFETY], u[IU_SLACK_COMFORT], u[IU_SLACK_CORRIDOR])
+    x_next = ca.vertcat(
+        s0 + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4),
+        x[IPROGRESS] + h / 6 * (speeds[0] + 2 * speeds[1] + 2 * speeds[2] + speeds[3]),
+        u[IU_SLACK_SAFETY],
+        u[IU_SLACK_COMFORT],
+        u[IU_SLACK_CORRIDOR],
+    )
 
     px, py, yaw, v, steer = x[IX], x[IY], x[IYAW], x[IV], x[ISTEER]
     safety, comfort, corridor = x[ISLACK_SAFETY], x[ISLACK_COMFORT], x[ISLACK_CORRIDOR]
@@ -577,19 +673,28 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
         return -sin_ref * dx + cos_ref * dy, cos_ref * dx + sin_ref * dy
 
     lateral, _ = offsets(px, py, "")
-    lateral_front, _ = offsets(px + config.front_bumper_m * cos_yaw,
-                               py + config.front_bumper_m * sin_yaw, "front_")
+    lateral_front, _ = offsets(
+        px + config.front_bumper_m * cos_yaw, py + config.front_bumper_m * sin_yaw, "front_"
+    )
     lateral_accel = v * v * ca.tan(steer) / config.wheelbase_m
     lo, hi, lat_max = param("lateral_min"), param("lateral_max"), param("max_lateral_accel")
     front_lo, front_hi = param("lateral_front_min"), param("lateral_front_max")
-    rows = [lateral - lo + corridor, hi - lateral + corridor, lateral_front - front_lo + corridor,
-            front_hi - lateral_front + corridor, param("s_max") - x[IPROGRESS] + safety,
-            v + REVERSE_SLACK_SCALE * comfort, param("speed_max") - v + comfort,
-            lat_max - lateral_accel + comfort, lat_max + lateral_accel + comfort]
+    rows = [
+        lateral - lo + corridor,
+        hi - lateral + corridor,
+        lateral_front - front_lo + corridor,
+        front_hi - lateral_front + corridor,
+        param("s_max") - x[IPROGRESS] + safety,
+        v + REVERSE_SLACK_SCALE * comfort,
+        param("speed_max") - v + comfort,
+        lat_max - lateral_accel + comfort,
+        lat_max + lateral_accel + comfort,
+    ]
     base = len(_STAGE_PARAMETERS)
     for j in range(config.max_obstacles):
-        cx, cy, oc, os_, inv_a, inv_b, scale, disc = (p[base + OBSTACLE_FIELDS * j + i]
-                                                      for i in range(OBSTACLE_FIELDS))
+        cx, cy, oc, os_, inv_a, inv_b, scale, disc = (
+            p[base + OBSTACLE_FIELDS * j + i] for i in range(OBSTACLE_FIELDS)
+        )
         dx, dy = px + disc * cos_yaw - cx, py + disc * sin_yaw - cy
         la, lb = (oc * dx + os_ * dy) * inv_a, (-os_ * dx + oc * dy) * inv_b
         # Scaled so that, for a disc, this is the gap in metres; the epsilon keeps the square
@@ -599,12 +704,16 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
     def weighted(name, value):
         return ca.sqrt(param(name)) * value
 
-    state_terms = [weighted("w_lateral", lateral), weighted("w_heading", yaw - param("yaw_ref")),
-                   weighted("w_speed", v - param("speed_ref")),
-                   weighted("w_steer", steer - param("steer_ref")),
-                   weighted("w_accel", x[IACCEL] - param("accel_ref")),
-                   math.sqrt(SAFETY_SLACK_L2) * safety, math.sqrt(COMFORT_SLACK_L2) * comfort,
-                   math.sqrt(SAFETY_SLACK_L2) * corridor]
+    state_terms = [
+        weighted("w_lateral", lateral),
+        weighted("w_heading", yaw - param("yaw_ref")),
+        weighted("w_speed", v - param("speed_ref")),
+        weighted("w_steer", steer - param("steer_ref")),
+        weighted("w_accel", x[IACCEL] - param("accel_ref")),
+        math.sqrt(SAFETY_SLACK_L2) * safety,
+        math.sqrt(COMFORT_SLACK_L2) * comfort,
+        math.sqrt(SAFETY_SLACK_L2) * corridor,
+    ]
     input_terms = [weighted("w_steer_rate", u[IU_STEER_RATE]), weighted("w_jerk", u[IU_JERK])]
     slack_cost = SAFETY_SLACK_L1 * (safety + corridor) + COMFORT_SLACK_L1 * comfort
     return OcpFunctions(
@@ -612,7 +721,8 @@ def build_ocp_functions(config: MpcConfig) -> OcpFunctions:
         constraints=ca.Function("constraints", [x, p], [ca.vertcat(*rows)]),
         residuals=ca.Function("residuals", [x, u, p], [ca.vertcat(*state_terms, *input_terms)]),
         terminal=ca.Function("terminal", [x, p], [ca.vertcat(*state_terms)]),
-        slack_cost=ca.Function("slack_cost", [x], [slack_cost]))
+        slack_cost=ca.Function("slack_cost", [x], [slack_cost]),
+    )
 
 
 def _stage_slices(config: MpcConfig) -> tuple[list[slice], list[slice]]:
@@ -657,12 +767,28 @@ def _build_solver(config: MpcConfig):
     gradient = ca.mtimes(jr.T, r) + ca.gradient(ca.sum1(ca.vertcat(*linear)), z)
     jg = ca.jacobian(g, z)
     upper = ca.DM(np.where(is_gap, 0.0, np.inf))
-    qp_data = ca.Function("mpc_qp", [z, params], [hessian, gradient, jg, -g, -g + upper],
-                          ["z", "p"], ["h", "g", "a", "lba", "uba"], {"cse": True})
-    qp = ca.conic("mpc_hpipm", "hpipm", {"h": hessian.sparsity(), "a": jg.sparsity()},
-                  {"N": n, "nx": [NX] * (n + 1), "nu": [NU] * n + [0],
-                   "ng": [0] + [config.n_constraints] * n, "hpipm": HPIPM_OPTIONS,
-                   "inf": HPIPM_INFINITY, "error_on_fail": False})
+    qp_data = ca.Function(
+        "mpc_qp",
+        [z, params],
+        [hessian, gradient, jg, -g, -g + upper],
+        ["z", "p"],
+        ["h", "g", "a", "lba", "uba"],
+        {"cse": True},
+    )
+    qp = ca.conic(
+        "mpc_hpipm",
+        "hpipm",
+        {"h": hessian.sparsity(), "a": jg.sparsity()},
+        {
+            "N": n,
+            "nx": [NX] * (n + 1),
+            "nu": [NU] * n + [0],
+            "ng": [0] + [config.n_constraints] * n,
+            "hpipm": HPIPM_OPTIONS,
+            "inf": HPIPM_INFINITY,
+            "error_on_fail": False,
+        },
+    )
     return qp_data, qp, fun.step.mapaccum("rollout", n), fun.step
 
 
@@ -672,9 +798,9 @@ def stop_speed_profile(room_m: np.ndarray) -> np.ndarray:
     that fades out at STOP_TAPER_JERK_MPS3 (the fade covers a³/6j² metres from a²/2j m/s)."""
     room = np.maximum(np.asarray(room_m, dtype=float), 0.0)
     decel, jerk = STOP_PROFILE_DECEL_MPS2, STOP_TAPER_JERK_MPS3
-    fade_m, fade_mps = decel ** 3 / (6.0 * jerk ** 2), decel ** 2 / (2.0 * jerk)
+    fade_m, fade_mps = decel**3 / (6.0 * jerk**2), decel**2 / (2.0 * jerk)
     fading = 0.5 * jerk * (6.0 * room / jerk) ** (2.0 / 3.0)
-    braking = np.sqrt(fade_mps ** 2 + 2.0 * decel * np.maximum(room - fade_m, 0.0))
+    braking = np.sqrt(fade_mps**2 + 2.0 * decel * np.maximum(room - fade_m, 0.0))
     return np.where(room < fade_m, fading, braking)
 
 
@@ -703,24 +829,35 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     # The braking the reference speed asks for: the accel cost then penalises braking other than
     # the reference's, not braking as such, so a stop follows its profile (and its fade) instead
     # of braking late and resting on the hard limit with the brake on.
-    accel_ref = np.maximum(np.minimum(np.diff(speed, append=speed[-1]) / config.step_s, 0.0),
-                           max(problem.limits.min_accel_mps2, config.hard_min_accel_mps2))
+    accel_ref = np.maximum(
+        np.minimum(np.diff(speed, append=speed[-1]) / config.step_s, 0.0),
+        max(problem.limits.min_accel_mps2, config.hard_min_accel_mps2),
+    )
     slow = np.clip(1.0 - reachable / LOW_SPEED_MPS, 0.0, 1.0)
     values = {
-        "x_ref": ref.x_m, "y_ref": ref.y_m, "yaw_ref": yaw, "speed_ref": speed,
-        "steer_ref": np.clip(np.arctan(config.wheelbase_m * kappa), -config.max_steer_rad,
-                             config.max_steer_rad),
-        "x_front_ref": ref.front_x_m, "y_front_ref": ref.front_y_m, "yaw_front_ref": front_yaw,
+        "x_ref": ref.x_m,
+        "y_ref": ref.y_m,
+        "yaw_ref": yaw,
+        "speed_ref": speed,
+        "steer_ref": np.clip(
+            np.arctan(config.wheelbase_m * kappa), -config.max_steer_rad, config.max_steer_rad
+        ),
+        "x_front_ref": ref.front_x_m,
+        "y_front_ref": ref.front_y_m,
+        "yaw_front_ref": front_yaw,
         "lateral_min": -ref.right_width_m + config.half_width_m + CORRIDOR_CLEARANCE_M,
         "lateral_max": ref.left_width_m - config.half_width_m - CORRIDOR_CLEARANCE_M,
         "lateral_front_min": -ref.front_right_width_m + config.half_width_m + CORRIDOR_CLEARANCE_M,
         "lateral_front_max": ref.front_left_width_m - config.half_width_m - CORRIDOR_CLEARANCE_M,
-        "s_max": s_max, "accel_ref": accel_ref,
+        "s_max": s_max,
+        "accel_ref": accel_ref,
         "speed_max": np.minimum(ref.max_speed_mps, config.max_speed_mps),
         "w_lateral": w.lateral * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop),
         "w_heading": w.heading * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop),
-        "w_speed": w.speed * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop), "w_steer": w.steer,
-        "w_accel": w.accel * (1.0 + STOP_TRACKING_GAIN * near_stop), "w_jerk": w.jerk,
+        "w_speed": w.speed * terminal * (1.0 + STOP_TRACKING_GAIN * near_stop),
+        "w_steer": w.steer,
+        "w_accel": w.accel * (1.0 + STOP_TRACKING_GAIN * near_stop),
+        "w_jerk": w.jerk,
         "w_steer_rate": w.steer_rate * (1.0 + LOW_SPEED_STEER_RATE_GAIN * slow),
         "max_lateral_accel": problem.limits.max_lateral_accel_mps2,
     }
@@ -736,21 +873,28 @@ def stage_parameters(config: MpcConfig, problem: MpcProblem) -> np.ndarray:
     grow = config.body_disc_radius_m + config.obstacle_clearance_m
     for j in range(len(obs)):
         a, b = obs.semi_length_m[j] + grow, obs.semi_width_m[j] + grow
-        slots[j, :OBSTACLE_DISC] = (obs.x_m[j], obs.y_m[j], np.cos(obs.yaw_rad[j]),
-                                    np.sin(obs.yaw_rad[j]), np.full(n1, 1.0 / a),
-                                    np.full(n1, 1.0 / b), np.full(n1, min(a, b)))
+        slots[j, :OBSTACLE_DISC] = (
+            obs.x_m[j],
+            obs.y_m[j],
+            np.cos(obs.yaw_rad[j]),
+            np.sin(obs.yaw_rad[j]),
+            np.full(n1, 1.0 / a),
+            np.full(n1, 1.0 / b),
+            np.full(n1, min(a, b)),
+        )
     return out
 
 
-def choose_body_discs(config: MpcConfig, params: np.ndarray, x: np.ndarray, y: np.ndarray,
-                      yaw: np.ndarray) -> None:
+def choose_body_discs(
+    config: MpcConfig, params: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray
+) -> None:
     """Point each obstacle row at the body disc nearest to that obstacle at the given stage
     poses. "Every disc clears every obstacle" is "the nearest disc clears it", and linearising
     that minimum at a pose is linearising its nearest disc: one QP row per obstacle, not three."""
     base = len(_STAGE_PARAMETERS)
     slots = params[base:].reshape(config.max_obstacles, OBSTACLE_FIELDS, -1)
     offsets = np.asarray(config.body_disc_offsets_m)[:, None, None]
-    dx = x + offsets * np.cos(yaw) - slots[:, 0]      # (discs, obstacles, stages)
+    dx = x + offsets * np.cos(yaw) - slots[:, 0]  # (discs, obstacles, stages)
     dy = y + offsets * np.sin(yaw) - slots[:, 1]
     la = (slots[:, 2] * dx + slots[:, 3] * dy) * slots[:, 4]
     lb = (slots[:, 2] * dy - slots[:, 3] * dx) * slots[:, 5]
@@ -780,7 +924,7 @@ def variable_bounds(config: MpcConfig, problem: MpcProblem) -> tuple[np.ndarray,
     lower[:, NX + IU_STEER_RATE] = -config.max_steer_rate_radps
     upper[:, NX + IU_STEER_RATE] = config.max_steer_rate_radps
     lower[:, NX + IU_JERK], upper[:, NX + IU_JERK] = -lim.max_jerk_mps3, lim.max_jerk_mps3
-    lower[:, NX + IU_SLACK_SAFETY:] = 0.0
+    lower[:, NX + IU_SLACK_SAFETY :] = 0.0
     # A command already outside the comfort range may only come back at the jerk limit.
     swing = lim.max_jerk_mps3 * config.step_s * np.arange(n + 1)
     accel_cmd = problem.initial_state[IACCEL_CMD]
@@ -791,7 +935,7 @@ def variable_bounds(config: MpcConfig, problem: MpcProblem) -> tuple[np.ndarray,
     lower[0, :N_PHYSICAL] = upper[0, :N_PHYSICAL] = problem.initial_state
     lower[0, IPROGRESS] = upper[0, IPROGRESS] = problem.reference.s_m[0]
     upper[0, ISLACK_SAFETY:NX] = 0.0
-    return lower.ravel()[:n * width + NX], upper.ravel()[:n * width + NX]
+    return lower.ravel()[: n * width + NX], upper.ravel()[: n * width + NX]
 
 
 def _initial_x(problem: MpcProblem) -> np.ndarray:
@@ -803,20 +947,33 @@ def _initial_x(problem: MpcProblem) -> np.ndarray:
 
 def _invalid_inputs(problem: MpcProblem) -> str:
     """Empty when every number is usable, else what is not."""
-    checks = {"initial state": problem.initial_state,
-              "limits": np.array(dataclasses.astuple(problem.limits))}
-    checks.update({f"reference {f.name}": getattr(problem.reference, f.name)
-                   for f in dataclasses.fields(StageReference)})
-    checks.update({f"obstacles {f.name}": getattr(problem.obstacles, f.name)
-                   for f in dataclasses.fields(ObstacleSet)})
+    checks = {
+        "initial state": problem.initial_state,
+        "limits": np.array(dataclasses.astuple(problem.limits)),
+    }
+    checks.update(
+        {
+            f"reference {f.name}": getattr(problem.reference, f.name)
+            for f in dataclasses.fields(StageReference)
+        }
+    )
+    checks.update(
+        {
+            f"obstacles {f.name}": getattr(problem.obstacles, f.name)
+            for f in dataclasses.fields(ObstacleSet)
+        }
+    )
     bad = [name for name, values in checks.items() if not np.all(np.isfinite(values))]
     if np.any(np.isinf(problem.s_stop_m)):
         bad.append("s_stop")
     if not math.isfinite(problem.stamp_s):
         bad.append("stamp")
     lim = problem.limits
-    if not (lim.min_accel_mps2 < lim.max_accel_mps2 and lim.max_jerk_mps3 > 0.0
-            and lim.max_lateral_accel_mps2 > 0.0):
+    if not (
+        lim.min_accel_mps2 < lim.max_accel_mps2
+        and lim.max_jerk_mps3 > 0.0
+        and lim.max_lateral_accel_mps2 > 0.0
+    ):
         bad.append("limits out of order")
     return ", ".join(bad)
 
@@ -897,9 +1054,14 @@ class MpcPlanner:
             accel = max(accel, 0.0)
 
         def rates(s, steer_in, accel_in):
-            return (s[3] * math.cos(s[2]), s[3] * math.sin(s[2]),
-                    s[3] * math.tan(s[4]) / cfg.wheelbase_m,
-                    s[5], (steer_in - s[4]) / cfg.steer_tau_s, (accel_in - s[5]) / cfg.accel_tau_s)
+            return (
+                s[3] * math.cos(s[2]),
+                s[3] * math.sin(s[2]),
+                s[3] * math.tan(s[4]) / cfg.wheelbase_m,
+                s[5],
+                (steer_in - s[4]) / cfg.steer_tau_s,
+                (accel_in - s[5]) / cfg.accel_tau_s,
+            )
 
         s = (x, y, yaw, v, steer, accel)
         for i in range(steps):
@@ -910,8 +1072,10 @@ class MpcPlanner:
             k2 = rates([a + h / 2 * b for a, b in zip(s, k1)], steer_in, accel_in)
             k3 = rates([a + h / 2 * b for a, b in zip(s, k2)], steer_in, accel_in)
             k4 = rates([a + h * b for a, b in zip(s, k3)], steer_in, accel_in)
-            s = [a + h / 6 * (b1 + 2 * b2 + 2 * b3 + b4)
-                 for a, b1, b2, b3, b4 in zip(s, k1, k2, k3, k4)]
+            s = [
+                a + h / 6 * (b1 + 2 * b2 + 2 * b3 + b4)
+                for a, b1, b2, b3, b4 in zip(s, k1, k2, k3, k4)
+            ]
             s[3] = max(s[3], 0.0)  # the brakes stop the van; they do not reverse it
         steer_cmd = self._steer_sent.at(t0 + horizon - cfg.steer_dead_time_s, state.steer_rad)
         accel_cmd = self._accel_sent.at(t0 + horizon - cfg.accel_dead_time_s, state.accel_mps2)
@@ -957,30 +1121,50 @@ class MpcPlanner:
         point there if the path ends within the horizon)."""
         return path.sample(self.stage_arc_lengths(path, state), self.config.front_bumper_m)
 
-    def make_problem(self, state: VanState, reference: StageReference,
-                     obstacles: ObstacleSet | None = None, s_stop_m: float | np.ndarray | None = None,
-                     limits: MotionLimits | None = None) -> MpcProblem:
+    def make_problem(
+        self,
+        state: VanState,
+        reference: StageReference,
+        obstacles: ObstacleSet | None = None,
+        s_stop_m: float | np.ndarray | None = None,
+        limits: MotionLimits | None = None,
+    ) -> MpcProblem:
         """The instance for this state: dead-time prediction and the nearest obstacles."""
         n1 = self.config.horizon_steps + 1
         obstacles = ObstacleSet.none(n1) if obstacles is None else obstacles
         if len(obstacles) > self.config.max_obstacles:
             gap = np.hypot(obstacles.x_m - reference.x_m, obstacles.y_m - reference.y_m).min(axis=1)
-            keep = np.sort(np.argsort(gap - obstacles.semi_length_m)[:self.config.max_obstacles])
-            obstacles = ObstacleSet(obstacles.x_m[keep], obstacles.y_m[keep],
-                                    obstacles.yaw_rad[keep],
-                                    obstacles.semi_length_m[keep], obstacles.semi_width_m[keep])
+            keep = np.sort(np.argsort(gap - obstacles.semi_length_m)[: self.config.max_obstacles])
+            obstacles = ObstacleSet(
+                obstacles.x_m[keep],
+                obstacles.y_m[keep],
+                obstacles.yaw_rad[keep],
+                obstacles.semi_length_m[keep],
+                obstacles.semi_width_m[keep],
+            )
         # None means no stop point (NaN in the instance); a NaN given here is a broken input.
         stop = np.full(n1, math.nan)
         if s_stop_m is not None:
             stop = np.broadcast_to(np.asarray(s_stop_m, dtype=float), (n1,)).copy()
             stop[np.isnan(stop)] = math.inf
-        return MpcProblem(state.stamp_s, self.predict_initial_state(state), reference, obstacles,
-                          stop, self.config.limits if limits is None else limits)
+        return MpcProblem(
+            state.stamp_s,
+            self.predict_initial_state(state),
+            reference,
+            obstacles,
+            stop,
+            self.config.limits if limits is None else limits,
+        )
 
     # -- solving ----------------------------------------------------------------------------------
-    def solve(self, state: VanState, reference: StageReference,
-              obstacles: ObstacleSet | None = None, s_stop_m: float | np.ndarray | None = None,
-              limits: MotionLimits | None = None) -> MpcSolution:
+    def solve(
+        self,
+        state: VanState,
+        reference: StageReference,
+        obstacles: ObstacleSet | None = None,
+        s_stop_m: float | np.ndarray | None = None,
+        limits: MotionLimits | None = None,
+    ) -> MpcSolution:
         """Plan from `state` along `reference` (N+1 stages at config.stage_times_s() after the
         stamp, as are the obstacle predictions). s_stop_m: arc length along the reference that
         the front bumper must not pass, one for all stages or one per stage (None: no stop
@@ -1016,12 +1200,16 @@ class MpcPlanner:
         for iterations in range(1, budget + 1):
             choose_body_discs(self.config, params, *(z[index] for index in self._pose))
             h, g, a, lba, uba = self._qp_data(z, params)
-            step = self._qp(h=h, g=g, a=a, lba=lba, uba=uba, lbx=lower - z,
-                            ubx=upper - z)["x"].full().ravel()
+            step = (
+                self._qp(h=h, g=g, a=a, lba=lba, uba=uba, lbx=lower - z, ubx=upper - z)["x"]
+                .full()
+                .ravel()
+            )
             qp_status = self._qp.stats()["return_status"]
             if qp_status != 0 or not np.all(np.isfinite(step)):
-                return self._fail(problem, f"qp failed: hpipm status {qp_status}", iterations,
-                                  started)
+                return self._fail(
+                    problem, f"qp failed: hpipm status {qp_status}", iterations, started
+                )
             z = z + step
             if np.max(np.abs(step[self._physical])) <= self.config.step_tolerance:
                 status = STATUS_CONVERGED
@@ -1030,8 +1218,9 @@ class MpcPlanner:
         self.consecutive_failures = 0
         return self._solution(z, problem, True, False, status, iterations, started)
 
-    def _fail(self, problem: MpcProblem, status: str, iterations: int,
-              started: float) -> MpcSolution:
+    def _fail(
+        self, problem: MpcProblem, status: str, iterations: int, started: float
+    ) -> MpcSolution:
         """The previous plan shifted to now, or, with none usable, a straight comfort stop."""
         self.consecutive_failures += 1
         self._previous_ok = False
@@ -1052,14 +1241,14 @@ class MpcPlanner:
         n, width = self.config.horizon_steps, NX + NU
         # One stage past the old horizon, commands held, so the new last stage is not a copy.
         padded = np.concatenate([self._previous_z, np.zeros(NU + width)]).reshape(n + 2, width)
-        padded[n, IU_SLACK_SAFETY + NX:] = 0.0
+        padded[n, IU_SLACK_SAFETY + NX :] = 0.0
         padded[n + 1, :NX] = np.asarray(self._step(padded[n, :NX], padded[n, NX:])).ravel()
         position = np.clip(np.arange(n + 1) + age / self.config.step_s, 0.0, n + 1)
         low = np.minimum(position.astype(int), n)
         frac = (position - low)[:, None]
         shifted = padded[low] * (1.0 - frac) + padded[low + 1] * frac
         shifted[:, NX:] = padded[np.minimum(np.round(position).astype(int), n), NX:]
-        return shifted.ravel()[:n * width + NX].copy()
+        return shifted.ravel()[: n * width + NX].copy()
 
     def _rollout_z(self, x0: np.ndarray, inputs: np.ndarray) -> np.ndarray:
         states = np.asarray(self._rollout(x0, inputs.T)).T
@@ -1083,16 +1272,25 @@ class MpcPlanner:
         inputs = np.zeros((cfg.horizon_steps, NU))
         accel = x0[IACCEL_CMD]
         for k in range(cfg.horizon_steps):
-            inputs[k, IU_JERK] = np.clip((target - accel) / cfg.step_s, -COMFORT_JERK_MPS3,
-                                         COMFORT_JERK_MPS3)
+            inputs[k, IU_JERK] = np.clip(
+                (target - accel) / cfg.step_s, -COMFORT_JERK_MPS3, COMFORT_JERK_MPS3
+            )
             accel += inputs[k, IU_JERK] * cfg.step_s
         z = self._rollout_z(x0, inputs)
         speed = z[self._state_index(IV)]
         z[self._state_index(IV)] = np.maximum(speed, 0.0)
         return z
 
-    def _solution(self, z: np.ndarray, problem: MpcProblem, ok: bool, fallback: bool, status: str,
-                  iterations: int, started: float) -> MpcSolution:
+    def _solution(
+        self,
+        z: np.ndarray,
+        problem: MpcProblem,
+        ok: bool,
+        fallback: bool,
+        status: str,
+        iterations: int,
+        started: float,
+    ) -> MpcSolution:
         cfg = self.config
         n, width = cfg.horizon_steps, NX + NU
         states = np.concatenate([z, np.zeros(NU)]).reshape(n + 1, width)
@@ -1115,8 +1313,9 @@ class MpcPlanner:
             accel_v = np.minimum(accel_v, sending + ramp)
         stopped = np.cumprod(x[:, IV] <= STANDSTILL_SPEED_MPS).astype(bool)
         if stopped[t <= t[0] + HOLD_LOOKAHEAD_S].all():
-            accel_v[stopped] = np.minimum(accel_v[stopped],
-                                          np.maximum(sending - ramp[stopped], STANDSTILL_HOLD_ACCEL_MPS2))
+            accel_v[stopped] = np.minimum(
+                accel_v[stopped], np.maximum(sending - ramp[stopped], STANDSTILL_HOLD_ACCEL_MPS2)
+            )
         if steer_t[0] > 1e-9:
             steer_t = np.concatenate([[0.0], steer_t])
             steer_v = np.concatenate([[self._steer_sent.at(stamp, steer_v[0])], steer_v])
@@ -1127,14 +1326,27 @@ class MpcPlanner:
             self._steer_sent.write(stamp + steer_t, steer_v)
             self._accel_sent.write(stamp + accel_t, accel_v)
         return MpcSolution(
-            ok=ok, fallback=fallback, status=status,
-            solve_time_ms=(time.perf_counter() - started) * 1e3, iterations=iterations,
-            consecutive_failures=self.consecutive_failures, stamp_s=stamp, t_s=t.copy(),
-            x_m=x[:, IX].copy(), y_m=x[:, IY].copy(), yaw_rad=x[:, IYAW].copy(),
-            speed_mps=x[:, IV].copy(), steer_rad=x[:, ISTEER].copy(),
+            ok=ok,
+            fallback=fallback,
+            status=status,
+            solve_time_ms=(time.perf_counter() - started) * 1e3,
+            iterations=iterations,
+            consecutive_failures=self.consecutive_failures,
+            stamp_s=stamp,
+            t_s=t.copy(),
+            x_m=x[:, IX].copy(),
+            y_m=x[:, IY].copy(),
+            yaw_rad=x[:, IYAW].copy(),
+            speed_mps=x[:, IV].copy(),
+            steer_rad=x[:, ISTEER].copy(),
             accel_mps2=x[:, IACCEL].copy(),
-            steer_cmd_rad=x[:, ISTEER_CMD].copy(), accel_cmd_mps2=x[:, IACCEL_CMD].copy(),
+            steer_cmd_rad=x[:, ISTEER_CMD].copy(),
+            accel_cmd_mps2=x[:, IACCEL_CMD].copy(),
             steer_rate_radps=np.append(u[:-1, IU_STEER_RATE], 0.0),
-            jerk_mps3=np.append(u[:-1, IU_JERK], 0.0), safety_slack_m=x[:, ISLACK_SAFETY].copy(),
-            steer_send_t_s=steer_t, steer_send_rad=steer_v, accel_send_t_s=accel_t,
-            accel_send_mps2=accel_v)
+            jerk_mps3=np.append(u[:-1, IU_JERK], 0.0),
+            safety_slack_m=x[:, ISLACK_SAFETY].copy(),
+            steer_send_t_s=steer_t,
+            steer_send_rad=steer_v,
+            accel_send_t_s=accel_t,
+            accel_send_mps2=accel_v,
+        )

@@ -7,6 +7,7 @@ the plan's points keep the MPC's time base through time_from_start. Inputs stamp
 or older than the newest already taken are rejected and counted. With record_mpc_problems set,
 the MPC problems solved are written to that .npz at shutdown (bench/mpc.py replays them).
 """
+
 from __future__ import annotations
 
 import math
@@ -22,10 +23,16 @@ from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path
 from robovan_autonomy.mapping.lanelet_map import load_map
-from robovan_autonomy.node_utils import DiagnosticsPublisher, ParameterError, declare_parameters, now_s, spin_node
+from robovan_autonomy.node_utils import (
+    DiagnosticsPublisher,
+    ParameterError,
+    declare_parameters,
+    now_s,
+    spin_node,
+)
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.planning.mpc import MpcProblem, save_problems
-from robovan_autonomy.planning.planner import PlanOutput, Planner, PlannerInput
+from robovan_autonomy.planning.planner import Planner, PlannerInput, PlanOutput
 from robovan_autonomy.planning.route import RouteError
 from robovan_autonomy.vehicle.command_follower import MAX_FUTURE_STAMP_S
 from robovan_autonomy.vehicle_params import load_vehicle_params
@@ -39,9 +46,19 @@ PARAMETERS = [
     Param("rate_hz", 10.0, "planning rate", min=5.0, max=50.0),
     Param("odometry_timeout_s", 0.3, "older odometry stops the van", min=0.05, max=2.0),
     Param("objects_timeout_s", 0.5, "an older object table stops the van", min=0.05, max=5.0),
-    Param("deadline_ms", 50.0, "a cycle slower than this counts as a deadline miss", min=1.0, max=1000.0),
-    Param("record_mpc_problems", "", "write every record_mpc_every-th MPC problem of the run to this .npz "
-          "when the node shuts down, for bench/mpc.py (empty: record nothing)"),
+    Param(
+        "deadline_ms",
+        50.0,
+        "a cycle slower than this counts as a deadline miss",
+        min=1.0,
+        max=1000.0,
+    ),
+    Param(
+        "record_mpc_problems",
+        "",
+        "write every record_mpc_every-th MPC problem of the run to this .npz "
+        "when the node shuts down, for bench/mpc.py (empty: record nothing)",
+    ),
     Param("record_mpc_every", 1, "cycles between recorded MPC problems", min=1, max=1000),
 ]
 
@@ -53,8 +70,10 @@ class PlannerNode(Node):
         bays = [b for b in p.mission_bays if b]
         dwell = list(p.mission_dwell_s) if bays else []
         if len(dwell) != len(bays):
-            raise ParameterError(f"planner.ros__parameters.mission_dwell_s: {len(p.mission_dwell_s)} "
-                                 f"dwell times for {len(bays)} bays")
+            raise ParameterError(
+                f"planner.ros__parameters.mission_dwell_s: {len(p.mission_dwell_s)} "
+                f"dwell times for {len(bays)} bays"
+            )
         district = load_map(p.map_file or config_path("maps", "delivery_district.osm"))
         self.planner = Planner(district, load_vehicle_params(), list(zip(bays, dwell)))
         self.odometry: ct.PoseEstimate | None = None
@@ -66,7 +85,9 @@ class PlannerNode(Node):
         self.recorded_problems: list[MpcProblem] = []
         self._problems_seen = 0
         self._last_problem: MpcProblem | None = None
-        self.command_pub = self.create_publisher(JointTrajectory, itf.PLANNING_COMMAND, itf.RELIABLE_QOS)
+        self.command_pub = self.create_publisher(
+            JointTrajectory, itf.PLANNING_COMMAND, itf.RELIABLE_QOS
+        )
         self.path_pub = self.create_publisher(Path, itf.TRAJECTORY, itf.RELIABLE_QOS)
         self.diagnostics = DiagnosticsPublisher(self)
         self.create_subscription(Odometry, itf.ODOMETRY, self._on_odometry, itf.RELIABLE_QOS)
@@ -84,7 +105,9 @@ class PlannerNode(Node):
                 raise itf.InterfaceError(f"stamped {stamp - now:.3f} s in the future")
             repeated = stamp == last_stamp_s and not refined
             if last_stamp_s is not None and (stamp < last_stamp_s or repeated):
-                raise itf.InterfaceError(f"stamp {stamp:.3f} s not after the last one {last_stamp_s:.3f} s")
+                raise itf.InterfaceError(
+                    f"stamp {stamp:.3f} s not after the last one {last_stamp_s:.3f} s"
+                )
             return decode(msg)
         except itf.InterfaceError as err:
             self.rejected[kind] += 1
@@ -97,7 +120,9 @@ class PlannerNode(Node):
 
     def _on_status(self, msg: JointState) -> None:
         last = self.status.stamp_s if self.status else None
-        self.status = self._decode("vehicle_status", itf.decode_vehicle_status, msg, last) or self.status
+        self.status = (
+            self._decode("vehicle_status", itf.decode_vehicle_status, msg, last) or self.status
+        )
 
     def _on_objects(self, msg: PointCloud2) -> None:
         last = self.objects[0] if self.objects else None
@@ -111,10 +136,19 @@ class PlannerNode(Node):
         steer = status.steer_rad if status else 0.0
         accel = status.accel_mps2 if status else 0.0
         if odo is None:
-            return PlannerInput(now, math.nan, math.nan, math.nan, 0.0, steer, accel, ct.empty_objects()), \
-                "waiting for odometry"
-        inputs = PlannerInput(odo.stamp_s, odo.x_m, odo.y_m, odo.yaw_rad, odo.speed_mps, steer, accel,
-                              self.objects[1] if self.objects else ct.empty_objects())
+            return PlannerInput(
+                now, math.nan, math.nan, math.nan, 0.0, steer, accel, ct.empty_objects()
+            ), "waiting for odometry"
+        inputs = PlannerInput(
+            odo.stamp_s,
+            odo.x_m,
+            odo.y_m,
+            odo.yaw_rad,
+            odo.speed_mps,
+            steer,
+            accel,
+            self.objects[1] if self.objects else ct.empty_objects(),
+        )
         age = now - odo.stamp_s
         if not -self.params.odometry_timeout_s <= age <= self.params.odometry_timeout_s:
             return inputs, f"odometry is {age:.2f} s old"
@@ -161,18 +195,32 @@ class PlannerNode(Node):
 
     def _source_stamp(self, base_s: float) -> float:
         """The oldest input behind a plan whose schedule starts at base_s."""
-        stamps = [base_s] + [s for s in (self.odometry.stamp_s if self.odometry else None,
-                                         self.objects[0] if self.objects else None) if s is not None]
+        stamps = [base_s] + [
+            s
+            for s in (
+                self.odometry.stamp_s if self.odometry else None,
+                self.objects[0] if self.objects else None,
+            )
+            if s is not None
+        ]
         return min(stamps)
 
     def _publish(self, base_s: float, output: PlanOutput) -> None:
         """The schedule starts at base_s (the odometry stamp the MPC planned from, or now for a stop)."""
         schedule = output.schedule
         stamp = self._source_stamp(base_s)
-        self.command_pub.publish(itf.encode_control_command(itf.ControlPlan(
-            stamp_s=stamp, time_from_start_s=schedule.time_from_start_s + (base_s - stamp),
-            steer_rad=schedule.steer_rad, steer_rate_radps=schedule.steer_rate_radps,
-            speed_mps=schedule.speed_mps, accel_mps2=schedule.accel_mps2)))
+        self.command_pub.publish(
+            itf.encode_control_command(
+                itf.ControlPlan(
+                    stamp_s=stamp,
+                    time_from_start_s=schedule.time_from_start_s + (base_s - stamp),
+                    steer_rad=schedule.steer_rad,
+                    steer_rate_radps=schedule.steer_rate_radps,
+                    speed_mps=schedule.speed_mps,
+                    accel_mps2=schedule.accel_mps2,
+                )
+            )
+        )
         self.path_pub.publish(itf.encode_path(stamp, output.poses))
 
     def _report(self, output: PlanOutput, cycle_ms: float) -> None:
@@ -185,13 +233,20 @@ class PlannerNode(Node):
         else:
             level, message = ct.OK, output.state
         limit_mps, limit_reason = output.speed_limit
-        values = {"state": output.state, "reason": output.reason, "mpc_solve_ms": f"{output.solve_time_ms:.3f}",
-                  "speed_limit_mps": f"{limit_mps:.2f}" if math.isfinite(limit_mps) else "",
-                  "speed_limit_reason": limit_reason,
-                  "solver_ok": output.solver_ok, "cycle_ms": f"{cycle_ms:.3f}",
-                  "deadline_misses": self.deadline_misses, "served_stops": self.planner.progress.served,
-                  "events": "; ".join(output.events), "last_input_problem": self.last_problem,
-                  **{f"rejected_{k}": v for k, v in self.rejected.items()}}
+        values = {
+            "state": output.state,
+            "reason": output.reason,
+            "mpc_solve_ms": f"{output.solve_time_ms:.3f}",
+            "speed_limit_mps": f"{limit_mps:.2f}" if math.isfinite(limit_mps) else "",
+            "speed_limit_reason": limit_reason,
+            "solver_ok": output.solver_ok,
+            "cycle_ms": f"{cycle_ms:.3f}",
+            "deadline_misses": self.deadline_misses,
+            "served_stops": self.planner.progress.served,
+            "events": "; ".join(output.events),
+            "last_input_problem": self.last_problem,
+            **{f"rejected_{k}": v for k, v in self.rejected.items()},
+        }
         self.diagnostics.publish([ct.Diagnostic("", level, message, values)])
 
 

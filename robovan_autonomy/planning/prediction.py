@@ -13,6 +13,7 @@ Three small ideas, each vectorised over objects and stages:
 3. Path frame. Points in `map` are projected onto the reference polyline: arc length s and signed
    lateral offset d (positive left), with the polyline's heading at the foot point.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -111,20 +112,36 @@ class Prediction:
     def speed_mps(self) -> np.ndarray:
         return np.hypot(self.vx_mps, self.vy_mps)
 
-    def subset(self, rows: np.ndarray) -> "Prediction":
+    def subset(self, rows: np.ndarray) -> Prediction:
         """The objects at `rows` (indices or a boolean mask), with their discs renumbered."""
-        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=int)
+        rows = (
+            np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=int)
+        )
         renumber = np.full(len(self), -1)
         renumber[rows] = np.arange(len(rows))
         discs = np.flatnonzero(np.isin(self.disc_object, rows))
         discs = discs[np.argsort(renumber[self.disc_object[discs]], kind="stable")]
-        return Prediction(self.t_s, self.track_id[rows], self.class_id[rows], self.vx_mps[rows],
-                          self.vy_mps[rows], self.x_m[rows], self.y_m[rows], self.yaw_rad[rows],
-                          self.length_m[rows], self.width_m[rows], renumber[self.disc_object[discs]],
-                          self.disc_radius_m[discs], self.disc_x_m[discs], self.disc_y_m[discs])
+        return Prediction(
+            self.t_s,
+            self.track_id[rows],
+            self.class_id[rows],
+            self.vx_mps[rows],
+            self.vy_mps[rows],
+            self.x_m[rows],
+            self.y_m[rows],
+            self.yaw_rad[rows],
+            self.length_m[rows],
+            self.width_m[rows],
+            renumber[self.disc_object[discs]],
+            self.disc_radius_m[discs],
+            self.disc_x_m[discs],
+            self.disc_y_m[discs],
+        )
 
 
-def disc_cover(length_m: np.ndarray, width_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def disc_cover(
+    length_m: np.ndarray, width_m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Discs covering boxes: (object index, offset of the centre along the length, radius), per disc.
 
     A box gets k = ceil(length / width) discs, 1 ≤ k ≤ 3, spaced evenly along its length; each disc
@@ -132,8 +149,9 @@ def disc_cover(length_m: np.ndarray, width_m: np.ndarray) -> tuple[np.ndarray, n
     """
     length_m = np.maximum(np.asarray(length_m, dtype=float), 0.0)
     width_m = np.maximum(np.asarray(width_m, dtype=float), 0.0)
-    count = np.clip(np.ceil(length_m / np.maximum(width_m, MIN_SEGMENT_LENGTH_M)), 1,
-                    MAX_DISCS_PER_OBJECT).astype(int)
+    count = np.clip(
+        np.ceil(length_m / np.maximum(width_m, MIN_SEGMENT_LENGTH_M)), 1, MAX_DISCS_PER_OBJECT
+    ).astype(int)
     owner = np.repeat(np.arange(len(length_m)), count)
     first = np.cumsum(count) - count
     slot = np.arange(len(owner)) - first[owner]
@@ -143,8 +161,9 @@ def disc_cover(length_m: np.ndarray, width_m: np.ndarray) -> tuple[np.ndarray, n
     return owner, offset_m, radius_m
 
 
-def predict_objects(objects: np.ndarray, horizon: Horizon,
-                    turn_rate_radps: np.ndarray | None = None) -> Prediction:
+def predict_objects(
+    objects: np.ndarray, horizon: Horizon, turn_rate_radps: np.ndarray | None = None
+) -> Prediction:
     """CV / CTRV prediction of every row of an OBJECT_DTYPE table over the horizon.
 
     `turn_rate_radps` (one per row, from TurnRateEstimator) turns each object's course and box;
@@ -178,11 +197,22 @@ def predict_objects(objects: np.ndarray, horizon: Horizon,
     owner, offset_m, radius_m = disc_cover(objects["length"], objects["width"])
     disc_x = x[owner] + offset_m[:, None] * np.cos(yaw[owner])
     disc_y = y[owner] + offset_m[:, None] * np.sin(yaw[owner])
-    return Prediction(t_s=horizon.t_s, track_id=objects["track_id"].astype(np.int64),
-                      class_id=objects["class_id"].astype(int), vx_mps=vx, vy_mps=vy, x_m=x, y_m=y,
-                      yaw_rad=yaw, length_m=objects["length"].astype(float),
-                      width_m=objects["width"].astype(float), disc_object=owner,
-                      disc_radius_m=radius_m, disc_x_m=disc_x, disc_y_m=disc_y)
+    return Prediction(
+        t_s=horizon.t_s,
+        track_id=objects["track_id"].astype(np.int64),
+        class_id=objects["class_id"].astype(int),
+        vx_mps=vx,
+        vy_mps=vy,
+        x_m=x,
+        y_m=y,
+        yaw_rad=yaw,
+        length_m=objects["length"].astype(float),
+        width_m=objects["width"].astype(float),
+        disc_object=owner,
+        disc_radius_m=radius_m,
+        disc_x_m=disc_x,
+        disc_y_m=disc_y,
+    )
 
 
 class TurnRateEstimator:
@@ -235,9 +265,15 @@ class PathCoordinates:
     heading_rad: np.ndarray
 
 
-def project_to_path(path_x_m: np.ndarray, path_y_m: np.ndarray, path_s_m: np.ndarray,
-                    x_m: np.ndarray, y_m: np.ndarray,
-                    s_min_m: float = -math.inf, s_max_m: float = math.inf) -> PathCoordinates:
+def project_to_path(
+    path_x_m: np.ndarray,
+    path_y_m: np.ndarray,
+    path_s_m: np.ndarray,
+    x_m: np.ndarray,
+    y_m: np.ndarray,
+    s_min_m: float = -math.inf,
+    s_max_m: float = math.inf,
+) -> PathCoordinates:
     """Nearest-point projection of map points onto a polyline, vectorised over the points.
 
     Only segments overlapping [s_min_m, s_max_m] are searched, so a route that passes the same
@@ -259,7 +295,8 @@ def project_to_path(path_x_m: np.ndarray, path_y_m: np.ndarray, path_s_m: np.nda
     vertices = np.arange(first, last + 2)
     k = min(NEAREST_VERTICES, len(vertices))
     _, nearest = cKDTree(np.column_stack([px[vertices], py[vertices]])).query(
-        np.column_stack([qx, qy]), k=k)
+        np.column_stack([qx, qy]), k=k
+    )
     nearest = vertices[np.asarray(nearest).reshape(len(qx), k)]
     # The segments at those vertices, and the window's end segments (whose extension beyond the
     # path's end is near no vertex).

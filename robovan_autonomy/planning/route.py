@@ -9,6 +9,7 @@ heading and curvature come from central differences of the smoothed curve. Nothi
 silently: a route the van cannot steer, or smoothing that would leave the lane centre too far, is
 a RouteError.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,10 +24,10 @@ from robovan_autonomy.mapping.lanelet_map import DistrictMap, Lane
 from robovan_autonomy.vehicle_params import VehicleParams, load_vehicle_params
 
 PATH_SPACING_M = 0.5
-SMOOTHING_SIGMA_M = 1.5              # spreads each curvature step over about ±3 m (a short clothoid)
-MAX_SMOOTHING_OFFSET_M = 0.3         # the smoothed path may leave the lane centreline by this much
-MAX_LATERAL_ACCEL_MPS2 = 1.4         # comfort (1.5, parcels stay on the shelves) less tracking slack
-COMFORT_DECEL_MPS2 = 2.0             # service braking the speed profile may ask for ahead of a curve
+SMOOTHING_SIGMA_M = 1.5  # spreads each curvature step over about ±3 m (a short clothoid)
+MAX_SMOOTHING_OFFSET_M = 0.3  # the smoothed path may leave the lane centreline by this much
+MAX_LATERAL_ACCEL_MPS2 = 1.4  # comfort (1.5, parcels stay on the shelves) less tracking slack
+COMFORT_DECEL_MPS2 = 2.0  # service braking the speed profile may ask for ahead of a curve
 MIN_ROUTE_LENGTH_M = 2.0 * PATH_SPACING_M
 
 Pose2D = tuple[float, float, float]  # x_m, y_m, yaw_rad in `map`
@@ -47,10 +48,10 @@ class AdjacentKind:
 
 @dataclasses.dataclass(frozen=True)
 class RouteStop:
-    kind: str                        # 'delivery_bay', 'goal', 'stop_line', 'crosswalk'
-    name: str                        # bay name, 'goal_<k>', intersection name, crosswalk name
-    s_m: float                       # where to stop (stop line, bay, goal) or the crosswalk's near edge
-    s_end_m: float                   # crosswalk's far edge; equals s_m for the others
+    kind: str  # 'delivery_bay', 'goal', 'stop_line', 'crosswalk'
+    name: str  # bay name, 'goal_<k>', intersection name, crosswalk name
+    s_m: float  # where to stop (stop line, bay, goal) or the crosswalk's near edge
+    s_end_m: float  # crosswalk's far edge; equals s_m for the others
     lanelet_id: int
 
 
@@ -60,19 +61,19 @@ class ReferencePath:
 
     x_m: np.ndarray
     y_m: np.ndarray
-    yaw_rad: np.ndarray              # continuous (unwrapped), so it interpolates safely
+    yaw_rad: np.ndarray  # continuous (unwrapped), so it interpolates safely
     curvature_1pm: np.ndarray
     s_m: np.ndarray
-    speed_limit_mps: np.ndarray      # min(map limit, ODD limit, curvature limit), decel-reachable
-    left_width_m: np.ndarray         # path to the own lane's left bound
+    speed_limit_mps: np.ndarray  # min(map limit, ODD limit, curvature limit), decel-reachable
+    left_width_m: np.ndarray  # path to the own lane's left bound
     right_width_m: np.ndarray
-    left_adjacent_width_m: np.ndarray   # extra width beyond the left bound (0 when none)
-    left_adjacent_kind: np.ndarray      # AdjacentKind per sample
+    left_adjacent_width_m: np.ndarray  # extra width beyond the left bound (0 when none)
+    left_adjacent_kind: np.ndarray  # AdjacentKind per sample
     right_adjacent_width_m: np.ndarray
     right_adjacent_kind: np.ndarray
-    lanelet_id: np.ndarray           # lanelet of each sample
-    lanelet_ids: tuple[int, ...]     # the route's lanelet sequence (a lanelet may recur)
-    stops: tuple[RouteStop, ...]     # sorted by s_m
+    lanelet_id: np.ndarray  # lanelet of each sample
+    lanelet_ids: tuple[int, ...]  # the route's lanelet sequence (a lanelet may recur)
+    stops: tuple[RouteStop, ...]  # sorted by s_m
     max_smoothing_offset_m: float
 
     @property
@@ -98,9 +99,15 @@ class _Span:
     s_to_m: float
 
 
-def plan_route(dmap: DistrictMap, start_pose: Pose2D, stops: Sequence[str | Pose2D], *,
-               blocked_lanelet_ids: Iterable[int] = (), vehicle: VehicleParams | None = None,
-               spacing_m: float = PATH_SPACING_M) -> ReferencePath:
+def plan_route(
+    dmap: DistrictMap,
+    start_pose: Pose2D,
+    stops: Sequence[str | Pose2D],
+    *,
+    blocked_lanelet_ids: Iterable[int] = (),
+    vehicle: VehicleParams | None = None,
+    spacing_m: float = PATH_SPACING_M,
+) -> ReferencePath:
     """Shortest lanelet route from start_pose through `stops` in order (delivery-bay names or goal
     poses), as a ReferencePath. Raises RouteError for an unknown bay, a pose off the map, a stop
     on a blocked lanelet, no route, or a path the van cannot drive."""
@@ -108,7 +115,9 @@ def plan_route(dmap: DistrictMap, start_pose: Pose2D, stops: Sequence[str | Pose
     blocked = frozenset(int(i) for i in blocked_lanelet_ids)
     unknown = sorted(blocked - set(dmap.lanes))
     if unknown:
-        raise RouteError(f"blocked lanelet ids {unknown} are not vehicle lanelets of map {dmap.name}")
+        raise RouteError(
+            f"blocked lanelet ids {unknown} are not vehicle lanelets of map {dmap.name}"
+        )
     if not stops:
         raise RouteError("no stops given: a route needs at least one delivery bay or goal pose")
     start = _locate(dmap, "start", "start pose", start_pose)
@@ -120,20 +129,28 @@ def plan_route(dmap: DistrictMap, start_pose: Pose2D, stops: Sequence[str | Pose
     return _reference_path(dmap, spans, targets, target_s, vehicle, spacing_m)
 
 
-def reroute(dmap: DistrictMap, start_pose: Pose2D, stops: Sequence[str | Pose2D],
-            blocked_lanelet_ids: Iterable[int], **kwargs) -> ReferencePath:
+def reroute(
+    dmap: DistrictMap,
+    start_pose: Pose2D,
+    stops: Sequence[str | Pose2D],
+    blocked_lanelet_ids: Iterable[int],
+    **kwargs,
+) -> ReferencePath:
     """plan_route from the current pose with the given lanelets closed (a blocked lane, roadworks)."""
     return plan_route(dmap, start_pose, stops, blocked_lanelet_ids=blocked_lanelet_ids, **kwargs)
 
 
 # --- lanelet route --------------------------------------------------------------------------------
 
+
 def _locate(dmap: DistrictMap, kind: str, name: str, pose: Pose2D) -> _Target:
     x, y, yaw = (float(v) for v in pose)
     match = dmap.nearest_lane(x, y, yaw)
     if match is None:
-        raise RouteError(f"{name} ({x:.1f}, {y:.1f}, yaw {yaw:.2f}) is off the map: no lane of "
-                         f"map {dmap.name} within reach in that heading")
+        raise RouteError(
+            f"{name} ({x:.1f}, {y:.1f}, yaw {yaw:.2f}) is off the map: no lane of "
+            f"map {dmap.name} within reach in that heading"
+        )
     return _Target(kind, name, match.lanelet_id, match.s_m)
 
 
@@ -141,13 +158,16 @@ def _resolve_stop(dmap: DistrictMap, stop: str | Pose2D, index: int) -> _Target:
     if isinstance(stop, str):
         bay = dmap.bays.get(stop)
         if bay is None:
-            raise RouteError(f"unknown delivery bay {stop!r}; map {dmap.name} has {', '.join(dmap.bays)}")
+            raise RouteError(
+                f"unknown delivery bay {stop!r}; map {dmap.name} has {', '.join(dmap.bays)}"
+            )
         return _Target("delivery_bay", stop, bay.lanelet_id, bay.lane_s_m)
     return _locate(dmap, "goal", f"goal_{index}", stop)
 
 
-def _route_spans(dmap: DistrictMap, start: _Target, targets: list[_Target],
-                 blocked: frozenset[int]) -> tuple[list[_Span], list[float]]:
+def _route_spans(
+    dmap: DistrictMap, start: _Target, targets: list[_Target], blocked: frozenset[int]
+) -> tuple[list[_Span], list[float]]:
     """Lanelet pieces from the start through every target, and each target's distance along them."""
     graph = dmap.routing_graph_without(blocked)
     spans: list[_Span] = []
@@ -168,8 +188,9 @@ def _route_spans(dmap: DistrictMap, start: _Target, targets: list[_Target],
     return spans, target_s
 
 
-def _shortest_sequence(dmap: DistrictMap, graph, here: int, target: _Target,
-                       blocked: frozenset[int]) -> list[int]:
+def _shortest_sequence(
+    dmap: DistrictMap, graph, here: int, target: _Target, blocked: frozenset[int]
+) -> list[int]:
     """Lanelet ids from `here` to the target's lanelet. When the target lies behind us on the
     same lanelet, go round the block: the best path from one of our successors back to it."""
     layer = dmap.lanelet_map.laneletLayer
@@ -189,16 +210,23 @@ def _shortest_sequence(dmap: DistrictMap, graph, here: int, target: _Target,
         if loops:
             return min(loops)[1]
     detail = f" avoiding blocked lanelets {sorted(blocked)}" if blocked else ""
-    raise RouteError(f"no route from lanelet {here} to {target.name} (lanelet {target.lanelet_id}){detail}")
+    raise RouteError(
+        f"no route from lanelet {here} to {target.name} (lanelet {target.lanelet_id}){detail}"
+    )
 
 
 # --- geometry -------------------------------------------------------------------------------------
 
+
 def _span_points(lane: Lane, span: _Span) -> np.ndarray:
     inner = (lane.s_m > span.s_from_m) & (lane.s_m < span.s_to_m)
     at = np.concatenate([[span.s_from_m], lane.s_m[inner], [span.s_to_m]])
-    return np.column_stack([np.interp(at, lane.s_m, lane.centerline[:, 0]),
-                            np.interp(at, lane.s_m, lane.centerline[:, 1])])
+    return np.column_stack(
+        [
+            np.interp(at, lane.s_m, lane.centerline[:, 0]),
+            np.interp(at, lane.s_m, lane.centerline[:, 1]),
+        ]
+    )
 
 
 def _raw_centreline(dmap: DistrictMap, spans: list[_Span]) -> tuple[np.ndarray, np.ndarray]:
@@ -226,7 +254,7 @@ def _smooth(points: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarra
 def _distance_to_polyline(points: np.ndarray, polyline: np.ndarray) -> np.ndarray:
     a, d = polyline[:-1], np.diff(polyline, axis=0)
     rel = points[:, None, :] - a[None, :, :]
-    t = np.clip((rel * d).sum(axis=2) / np.maximum((d ** 2).sum(axis=1), 1e-12), 0.0, 1.0)
+    t = np.clip((rel * d).sum(axis=2) / np.maximum((d**2).sum(axis=1), 1e-12), 0.0, 1.0)
     return np.linalg.norm(rel - t[:, :, None] * d[None, :, :], axis=2).min(axis=1)
 
 
@@ -245,26 +273,38 @@ def _crossings(path: np.ndarray, s: np.ndarray, line: np.ndarray) -> list[float]
     return sorted(found)
 
 
-def _reference_path(dmap: DistrictMap, spans: list[_Span], targets: list[_Target], target_s: list[float],
-                    vehicle: VehicleParams, spacing_m: float) -> ReferencePath:
+def _reference_path(
+    dmap: DistrictMap,
+    spans: list[_Span],
+    targets: list[_Target],
+    target_s: list[float],
+    vehicle: VehicleParams,
+    spacing_m: float,
+) -> ReferencePath:
     raw_points, raw_s = _raw_centreline(dmap, spans)
     if raw_s[-1] < MIN_ROUTE_LENGTH_M:
         raise RouteError(f"route is {raw_s[-1]:.2f} m long: the stops coincide with the start")
     u = np.linspace(0.0, raw_s[-1], math.ceil(raw_s[-1] / spacing_m) + 1)
-    raw = np.column_stack([np.interp(u, raw_s, raw_points[:, 0]), np.interp(u, raw_s, raw_points[:, 1])])
+    raw = np.column_stack(
+        [np.interp(u, raw_s, raw_points[:, 0]), np.interp(u, raw_s, raw_points[:, 1])]
+    )
     xy, d1, d2 = _smooth(raw, spacing_m)
     offset = float(np.linalg.norm(xy - raw, axis=1).max())
     if offset > MAX_SMOOTHING_OFFSET_M:
-        raise RouteError(f"smoothing moves the path {offset:.2f} m off the lane centre "
-                         f"(limit {MAX_SMOOTHING_OFFSET_M} m): the lane geometry is too kinked")
+        raise RouteError(
+            f"smoothing moves the path {offset:.2f} m off the lane centre "
+            f"(limit {MAX_SMOOTHING_OFFSET_M} m): the lane geometry is too kinked"
+        )
     speed = np.hypot(d1[:, 0], d1[:, 1])
     yaw = np.unwrap(np.arctan2(d1[:, 1], d1[:, 0]))
-    curvature = (d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]) / speed ** 3
+    curvature = (d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]) / speed**3
     max_curvature = math.tan(vehicle.max_steer_rad) / vehicle.wheelbase_m
     worst = int(np.argmax(np.abs(curvature)))
     if abs(curvature[worst]) > max_curvature:
-        raise RouteError(f"route needs radius {1 / abs(curvature[worst]):.2f} m at ({xy[worst, 0]:.1f}, "
-                         f"{xy[worst, 1]:.1f}), tighter than the van's {1 / max_curvature:.2f} m")
+        raise RouteError(
+            f"route needs radius {1 / abs(curvature[worst]):.2f} m at ({xy[worst, 0]:.1f}, "
+            f"{xy[worst, 1]:.1f}), tighter than the van's {1 / max_curvature:.2f} m"
+        )
     s = arc_length(xy)
 
     span_start = np.concatenate([[0.0], np.cumsum([sp.s_to_m - sp.s_from_m for sp in spans])])
@@ -274,26 +314,46 @@ def _reference_path(dmap: DistrictMap, spans: list[_Span], targets: list[_Target
     widths = _corridor(dmap, xy, lanelet_id, lane_s)
     limit = _speed_limit(dmap, lanelet_id, curvature, s, vehicle)
 
-    stops = [RouteStop(t.kind, t.name, float(np.interp(ts, u, s)), float(np.interp(ts, u, s)), t.lanelet_id)
-             for t, ts in zip(targets, target_s)]
+    stops = [
+        RouteStop(
+            t.kind, t.name, float(np.interp(ts, u, s)), float(np.interp(ts, u, s)), t.lanelet_id
+        )
+        for t, ts in zip(targets, target_s)
+    ]
     stops += _crossing_stops(dmap, xy, s, set(lanelet_id.tolist()))
     return ReferencePath(
-        x_m=xy[:, 0], y_m=xy[:, 1], yaw_rad=yaw, curvature_1pm=curvature, s_m=s, speed_limit_mps=limit,
-        **widths, lanelet_id=lanelet_id,
-        lanelet_ids=tuple(sp.lanelet_id for k, sp in enumerate(spans)
-                          if k == 0 or sp.lanelet_id != spans[k - 1].lanelet_id),
+        x_m=xy[:, 0],
+        y_m=xy[:, 1],
+        yaw_rad=yaw,
+        curvature_1pm=curvature,
+        s_m=s,
+        speed_limit_mps=limit,
+        **widths,
+        lanelet_id=lanelet_id,
+        lanelet_ids=tuple(
+            sp.lanelet_id
+            for k, sp in enumerate(spans)
+            if k == 0 or sp.lanelet_id != spans[k - 1].lanelet_id
+        ),
         stops=tuple(sorted(stops, key=lambda st: (st.s_m, st.kind, st.name))),
-        max_smoothing_offset_m=offset)
+        max_smoothing_offset_m=offset,
+    )
 
 
-def _corridor(dmap: DistrictMap, xy: np.ndarray, lanelet_id: np.ndarray, lane_s: np.ndarray) -> dict:
+def _corridor(
+    dmap: DistrictMap, xy: np.ndarray, lanelet_id: np.ndarray, lane_s: np.ndarray
+) -> dict:
     """Distances to the own lane's bounds, and what lies beyond them: a same-direction lane, the
     oncoming lane, or (on the right) a delivery bay."""
     n = len(xy)
-    out = {"left_width_m": np.zeros(n), "right_width_m": np.zeros(n),
-           "left_adjacent_width_m": np.zeros(n), "right_adjacent_width_m": np.zeros(n),
-           "left_adjacent_kind": np.full(n, AdjacentKind.NONE, dtype=np.int8),
-           "right_adjacent_kind": np.full(n, AdjacentKind.NONE, dtype=np.int8)}
+    out = {
+        "left_width_m": np.zeros(n),
+        "right_width_m": np.zeros(n),
+        "left_adjacent_width_m": np.zeros(n),
+        "right_adjacent_width_m": np.zeros(n),
+        "left_adjacent_kind": np.full(n, AdjacentKind.NONE, dtype=np.int8),
+        "right_adjacent_kind": np.full(n, AdjacentKind.NONE, dtype=np.int8),
+    }
     for lane_id in np.unique(lanelet_id):
         idx = np.flatnonzero(lanelet_id == lane_id)
         lane, pts = dmap.lanes[int(lane_id)], xy[idx]
@@ -311,7 +371,8 @@ def _corridor(dmap: DistrictMap, xy: np.ndarray, lanelet_id: np.ndarray, lane_s:
             out["left_adjacent_kind"][idx] = kind
         if lane.right_id is not None:
             out["right_adjacent_width_m"][idx] = (
-                _distance_to_polyline(pts, dmap.lanes[lane.right_id].right_bound) - right)
+                _distance_to_polyline(pts, dmap.lanes[lane.right_id].right_bound) - right
+            )
             out["right_adjacent_kind"][idx] = AdjacentKind.SAME_DIRECTION
             continue
         for bay in dmap.bays.values():
@@ -326,8 +387,13 @@ def _corridor(dmap: DistrictMap, xy: np.ndarray, lanelet_id: np.ndarray, lane_s:
     return out
 
 
-def _speed_limit(dmap: DistrictMap, lanelet_id: np.ndarray, curvature: np.ndarray, s: np.ndarray,
-                 vehicle: VehicleParams) -> np.ndarray:
+def _speed_limit(
+    dmap: DistrictMap,
+    lanelet_id: np.ndarray,
+    curvature: np.ndarray,
+    s: np.ndarray,
+    vehicle: VehicleParams,
+) -> np.ndarray:
     """Map limit, ODD limit and the lateral-acceleration limit on curvature, then a backward pass
     so that every drop can be reached braking at COMFORT_DECEL_MPS2."""
     lane_limit = np.array([dmap.lanes[int(i)].speed_limit_mps for i in lanelet_id])
@@ -340,14 +406,17 @@ def _speed_limit(dmap: DistrictMap, lanelet_id: np.ndarray, curvature: np.ndarra
     return limit
 
 
-def _crossing_stops(dmap: DistrictMap, xy: np.ndarray, s: np.ndarray,
-                    on_route: set[int]) -> list[RouteStop]:
+def _crossing_stops(
+    dmap: DistrictMap, xy: np.ndarray, s: np.ndarray, on_route: set[int]
+) -> list[RouteStop]:
     """Stop lines of route lanelets and crosswalks, where the path actually crosses them."""
     stops = []
     for line in dmap.stop_lines.values():
         if line.lanelet_id in on_route:
-            stops += [RouteStop("stop_line", line.intersection, at, at, line.lanelet_id)
-                      for at in _crossings(xy, s, line.points)]
+            stops += [
+                RouteStop("stop_line", line.intersection, at, at, line.lanelet_id)
+                for at in _crossings(xy, s, line.points)
+            ]
     for cw in dmap.crosswalks.values():
         edges = _crossings(xy, s, np.vstack([cw.polygon, cw.polygon[:1]]))
         if not edges:
@@ -355,6 +424,7 @@ def _crossing_stops(dmap: DistrictMap, xy: np.ndarray, s: np.ndarray,
         starts_inside = bool(points_in_polygon(xy[:1], cw.polygon)[0])
         ends_inside = (len(edges) + starts_inside) % 2 == 1
         bounds = ([0.0] if starts_inside else []) + edges + ([float(s[-1])] if ends_inside else [])
-        stops += [RouteStop("crosswalk", cw.name, a, b, cw.id) for a, b in zip(bounds[::2], bounds[1::2])]
+        stops += [
+            RouteStop("crosswalk", cw.name, a, b, cw.id) for a, b in zip(bounds[::2], bounds[1::2])
+        ]
     return stops
-

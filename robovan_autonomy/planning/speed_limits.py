@@ -13,6 +13,7 @@ time the stack takes to react: by then they are in the van's path at the occlude
 van keeps a speed from which, after its reaction time, it brakes to a crawl before each end of
 such an occluder: "drive at a speed you can stop within the distance you can see".
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,9 +53,9 @@ class SpeedLimit:
         room = self.s0_m - s[before]
         if self.reaction_s > 0.0:
             reach = a * self.reaction_s
-            cap[before] = np.maximum(self.speed_mps, -reach + np.sqrt(reach ** 2 + 2.0 * a * room))
+            cap[before] = np.maximum(self.speed_mps, -reach + np.sqrt(reach**2 + 2.0 * a * room))
         else:
-            cap[before] = np.sqrt(self.speed_mps ** 2 + 2.0 * a * room)
+            cap[before] = np.sqrt(self.speed_mps**2 + 2.0 * a * room)
         return cap
 
 
@@ -82,8 +83,13 @@ class SpeedProfile:
         return SpeedProfile(self.limits + other.limits)
 
 
-def occlusion_limits(s_rear_m: np.ndarray, s_front_m: np.ndarray, track_ids: np.ndarray,
-                     s_front_van_m: float, front_bumper_m: float) -> SpeedProfile:
+def occlusion_limits(
+    s_rear_m: np.ndarray,
+    s_front_m: np.ndarray,
+    track_ids: np.ndarray,
+    s_front_van_m: float,
+    front_bumper_m: float,
+) -> SpeedProfile:
     """The limits for occluders standing in the roadway whose path-frame extent along the path
     is [s_rear, s_front] (arc lengths of their ends): at each end still ahead of the front bumper
     someone may step out, so the van reaches it at OCCLUSION_FLOOR_MPS at most."""
@@ -92,7 +98,14 @@ def occlusion_limits(s_rear_m: np.ndarray, s_front_m: np.ndarray, track_ids: np.
         for end, which in ((s_rear, "near"), (s_front, "far")):
             if end > s_front_van_m:
                 s0 = end - front_bumper_m  # base_link where the front bumper reaches the end
-                limits.append(SpeedLimit(s0, s0, OCCLUSION_FLOOR_MPS,
-                                         f"view blocked by {track} (its {which} end)",
-                                         OCCLUSION_DECEL_MPS2, OCCLUSION_REACTION_S))
+                limits.append(
+                    SpeedLimit(
+                        s0,
+                        s0,
+                        OCCLUSION_FLOOR_MPS,
+                        f"view blocked by {track} (its {which} end)",
+                        OCCLUSION_DECEL_MPS2,
+                        OCCLUSION_REACTION_S,
+                    )
+                )
     return SpeedProfile(tuple(limits))

@@ -7,18 +7,19 @@ at waypoints with a wait and at the end of a path that does not loop. Triggers (
 once. There is no randomness and no reaction to the van beyond the triggers: the script is the
 same in every run.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from robovan_autonomy.sim.scenario import ActorSpec, Trigger
 
-ARRIVAL_TOLERANCE_M = 1e-6   # this close to a stop point an actor is on it
-TIME_EPS_S = 1e-9            # step times are sums of float dt: 3.0 may arrive as 2.9999999999999996
+ARRIVAL_TOLERANCE_M = 1e-6  # this close to a stop point an actor is on it
+TIME_EPS_S = 1e-9  # step times are sums of float dt: 3.0 may arrive as 2.9999999999999996
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +83,9 @@ class _PathGeometry:
     def _is_stop(self, vertex: int) -> bool:
         return self.wait_at_vertex[vertex] > 0.0
 
-    def speed_limit(self, s: float, v0_mps: float, accel_mps2: float, dt_s: float
-                    ) -> tuple[float, int | None, float]:
+    def speed_limit(
+        self, s: float, v0_mps: float, accel_mps2: float, dt_s: float
+    ) -> tuple[float, int | None, float]:
         """(highest speed at the end of this step, next stop vertex, distance to it).
 
         The actor must still be able to slow at accel_mps2 to each later segment's speed, and to
@@ -112,7 +114,7 @@ class _Actor:
         self.yaw_rad = spec.yaw if spec.stationary else float(self.geom.seg_yaw[0])
         self.started = False
         self.brake_fired = False
-        self.hold_until_s = -math.inf   # standing still (wait or brake hold) until this time
+        self.hold_until_s = -math.inf  # standing still (wait or brake hold) until this time
         self.braking = False
 
     def position(self) -> tuple[float, float]:
@@ -135,8 +137,12 @@ class _Actor:
             self.started = True
             self.hold_until_s = t0_s + float(self.geom.wait_at_vertex[0])
         brake = self.spec.brake
-        if self.started and brake is not None and not self.brake_fired and \
-                self._fires(brake.trigger, t0_s, van_xy):
+        if (
+            self.started
+            and brake is not None
+            and not self.brake_fired
+            and self._fires(brake.trigger, t0_s, van_xy)
+        ):
             self.brake_fired = self.braking = True
         if not self.started or t0_s < self.hold_until_s - TIME_EPS_S:
             return
@@ -191,10 +197,20 @@ class _Actor:
         size = self.spec.size
         v = self.speed_mps
         return ActorState(
-            id=self.spec.id, track_id=self.track_id, type=self.spec.type,
-            class_id=int(self.spec.class_id), x=x, y=y, yaw=self.yaw_rad, speed=v,
-            vx=v * math.cos(self.yaw_rad), vy=v * math.sin(self.yaw_rad),
-            length=size.length_m, width=size.width_m, height=size.height_m)
+            id=self.spec.id,
+            track_id=self.track_id,
+            type=self.spec.type,
+            class_id=int(self.spec.class_id),
+            x=x,
+            y=y,
+            yaw=self.yaw_rad,
+            speed=v,
+            vx=v * math.cos(self.yaw_rad),
+            vy=v * math.sin(self.yaw_rad),
+            length=size.length_m,
+            width=size.width_m,
+            height=size.height_m,
+        )
 
 
 class ScriptedActors:

@@ -12,6 +12,7 @@ polygon reaching behind the camera is cut where it crosses the near plane, never
 The painter's pass draws face numbers, not colours: the colour image and the occlusion-aware
 ground truth are both looked up from that one label image.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,17 +25,17 @@ from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.sim.scene import GROUND_COLOUR_BGR, FaceSet, Pose3, Scene, shade
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
-NEAR_PLANE_M = 0.1            # closer than the bonnet: nothing there is worth drawing
-RENDER_RANGE_M = 160.0        # geometry beyond is lost in the haze and too small to detect
-GROUND_EXTENT_M = 2000.0      # the base ground square reaches within a pixel of the horizon
-GUARD_BAND = 1.0              # clip a frame width/height beyond each edge: keeps pixel ints small
-SUBPIXEL_BITS = 4             # fillPoly fixed point: 1/16 px vertex precision
-FOG_DISTANCE_M = 700.0        # haze: colour → HAZE by 1 − exp(−d / FOG_DISTANCE_M)
+NEAR_PLANE_M = 0.1  # closer than the bonnet: nothing there is worth drawing
+RENDER_RANGE_M = 160.0  # geometry beyond is lost in the haze and too small to detect
+GROUND_EXTENT_M = 2000.0  # the base ground square reaches within a pixel of the horizon
+GUARD_BAND = 1.0  # clip a frame width/height beyond each edge: keeps pixel ints small
+SUBPIXEL_BITS = 4  # fillPoly fixed point: 1/16 px vertex precision
+FOG_DISTANCE_M = 700.0  # haze: colour → HAZE by 1 − exp(−d / FOG_DISTANCE_M)
 HAZE_BGR = np.array((215.0, 205.0, 195.0))
 ZENITH_BGR = np.array((185.0, 125.0, 65.0))
 SKY_GRADIENT_RAD = math.radians(35.0)  # elevation over which the sky goes from haze to zenith
-OPTICS_BLUR_PX = 3            # lens/demosaic softness; hard aliased edges would teach a detector an artefact
-MIN_VISIBLE_PX = 1            # ground-truth boxes for actors with at least this many visible pixels
+OPTICS_BLUR_PX = 3  # lens/demosaic softness; hard aliased edges would teach a detector an artefact
+MIN_VISIBLE_PX = 1  # ground-truth boxes for actors with at least this many visible pixels
 
 # Rows: the optical axes expressed in the body frame (x right = −y_body, y down = −z_body, z = x_body).
 OPTICAL_FROM_BODY = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
@@ -50,19 +51,26 @@ def _map_to_optical(camera_pose: Pose3) -> np.ndarray:
     return camera_pose.rotation @ OPTICAL_FROM_BODY.T
 
 
-def project_points(points_map: np.ndarray, camera_pose: Pose3,
-                   intrinsics: CameraIntrinsics | None = None) -> np.ndarray:
+def project_points(
+    points_map: np.ndarray, camera_pose: Pose3, intrinsics: CameraIntrinsics | None = None
+) -> np.ndarray:
     """(N, 3) map points → (N, 2) pixels (u right, v down); NaN for points not in front of the
     near plane. camera_pose is the camera body frame (`camera_front`) in map; intrinsics default
     to the datasheet's front camera."""
     if intrinsics is None:
         intrinsics = CameraIntrinsics.from_vehicle_params(load_vehicle_params())
-    optical = (np.asarray(points_map, float).reshape(-1, 3) - camera_pose.position) @ _map_to_optical(camera_pose)
+    optical = (
+        np.asarray(points_map, float).reshape(-1, 3) - camera_pose.position
+    ) @ _map_to_optical(camera_pose)
     z = optical[:, 2]
     in_front = z >= NEAR_PLANE_M
     safe_z = np.where(in_front, z, 1.0)
-    pixels = np.column_stack([intrinsics.fx * optical[:, 0] / safe_z + intrinsics.cx,
-                              intrinsics.fy * optical[:, 1] / safe_z + intrinsics.cy])
+    pixels = np.column_stack(
+        [
+            intrinsics.fx * optical[:, 0] / safe_z + intrinsics.cx,
+            intrinsics.fy * optical[:, 1] / safe_z + intrinsics.cy,
+        ]
+    )
     pixels[~in_front] = np.nan
     return pixels
 
@@ -85,7 +93,7 @@ class GroundTruthBox2D:
 
 @dataclasses.dataclass(frozen=True)
 class CameraFrame:
-    image: np.ndarray                      # (H, W, 3) uint8 bgr8
+    image: np.ndarray  # (H, W, 3) uint8 bgr8
     boxes: tuple[GroundTruthBox2D, ...]
 
 
@@ -97,17 +105,32 @@ class CameraRenderer:
         top = (k.cy + 0.5 + GUARD_BAND * k.height_px) / k.fy
         bottom = (k.height_px - 0.5 - k.cy + GUARD_BAND * k.height_px) / k.fy
         # Inside ⇔ optical · normal ≥ offset, for the near plane and the four guard-band planes.
-        self._plane_normals = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, left], [-1.0, 0.0, right],
-                                        [0.0, 1.0, top], [0.0, -1.0, bottom]])
+        self._plane_normals = np.array(
+            [
+                [0.0, 0.0, 1.0],
+                [1.0, 0.0, left],
+                [-1.0, 0.0, right],
+                [0.0, 1.0, top],
+                [0.0, -1.0, bottom],
+            ]
+        )
         self._plane_offsets = np.array([NEAR_PLANE_M, 0.0, 0.0, 0.0, 0.0])
 
-    def render(self, scene: Scene, camera_pose: Pose3, min_visible_px: int = MIN_VISIBLE_PX) -> CameraFrame:
+    def render(
+        self, scene: Scene, camera_pose: Pose3, min_visible_px: int = MIN_VISIBLE_PX
+    ) -> CameraFrame:
         """Image and 2D ground truth of scene.objects seen from camera_pose (camera_front in map)."""
         k = self.intrinsics
-        faces = FaceSet.concat([self._ground_square(scene, camera_pose),
-                                scene.faces_near(camera_pose.position[:2], RENDER_RANGE_M)])
+        faces = FaceSet.concat(
+            [
+                self._ground_square(scene, camera_pose),
+                scene.faces_near(camera_pose.position[:2], RENDER_RANGE_M),
+            ]
+        )
         polygons, index, depth = self._visible_polygons(faces, camera_pose)
-        order = np.lexsort((-depth, faces.layer[index]))  # ground layers in order, then solids far to near
+        order = np.lexsort(
+            (-depth, faces.layer[index])
+        )  # ground layers in order, then solids far to near
         # Labels: the sky of row r is r, polygon i is H + i; the last polygon drawn over a pixel wins.
         labels = np.empty((k.height_px, k.width_px), np.int32)
         labels[:] = np.arange(k.height_px, dtype=np.int32)[:, None]
@@ -116,7 +139,9 @@ class CameraRenderer:
             cv2.fillPoly(labels, [polygons[i]], first_label + i, cv2.LINE_8, SUBPIXEL_BITS)
         fog = (1.0 - np.exp(-depth / FOG_DISTANCE_M))[:, None]
         colours = faces.colour[index] * (1.0 - fog) + HAZE_BGR * fog
-        image = _lookup_bgr(labels, np.concatenate([self._sky_rows(camera_pose), _to_uint8(colours)]))
+        image = _lookup_bgr(
+            labels, np.concatenate([self._sky_rows(camera_pose), _to_uint8(colours)])
+        )
         pixels = np.bincount(labels.ravel(), minlength=first_label + len(polygons))[first_label:]
         boxes = self._ground_truth(scene, polygons, faces.owner[index], pixels, min_visible_px)
         if OPTICS_BLUR_PX > 1:
@@ -129,7 +154,9 @@ class CameraRenderer:
         the row's centre ray (roll ignored: the sky is nearly uniform across a row)."""
         k = self.intrinsics
         rows = np.arange(k.height_px)
-        optical = np.column_stack([np.zeros(k.height_px), (rows - k.cy) / k.fy, np.ones(k.height_px)])
+        optical = np.column_stack(
+            [np.zeros(k.height_px), (rows - k.cy) / k.fy, np.ones(k.height_px)]
+        )
         rays = optical @ _map_to_optical(camera_pose).T
         elevation = np.arctan2(rays[:, 2], np.hypot(rays[:, 0], rays[:, 1]))
         w = np.clip(elevation / SKY_GRADIENT_RAD, 0.0, 1.0)[:, None]
@@ -138,9 +165,13 @@ class CameraRenderer:
     def _ground_square(self, scene: Scene, camera_pose: Pose3) -> FaceSet:
         x, y = camera_pose.position[:2]
         e = GROUND_EXTENT_M
-        square = np.array([[x - e, y - e, 0.0], [x + e, y - e, 0.0], [x + e, y + e, 0.0], [x - e, y + e, 0.0]])
+        square = np.array(
+            [[x - e, y - e, 0.0], [x + e, y - e, 0.0], [x + e, y + e, 0.0], [x - e, y + e, 0.0]]
+        )
         up = np.array([[0.0, 0.0, 1.0]])
-        return FaceSet.from_polygons([square], up, shade(GROUND_COLOUR_BGR, up, scene.sun, False), 0, 0, False)
+        return FaceSet.from_polygons(
+            [square], up, shade(GROUND_COLOUR_BGR, up, scene.sun, False), 0, 0, False
+        )
 
     def _visible_polygons(self, faces: FaceSet, camera_pose: Pose3):
         """Front-facing faces that reach into the view, clipped and projected: a list of (K, 2)
@@ -153,8 +184,9 @@ class CameraRenderer:
         facing = faces.two_sided | (np.einsum("ij,ij->i", faces.normal, relative[heads]) < 0.0)
         optical = relative @ _map_to_optical(camera_pose)
         # Cohen–Sutherland outcodes: bit p of a vertex is set when it lies outside plane p.
-        outcode = np.packbits(optical @ self._plane_normals.T < self._plane_offsets, axis=1,
-                              bitorder="little")[:, 0]
+        outcode = np.packbits(
+            optical @ self._plane_normals.T < self._plane_offsets, axis=1, bitorder="little"
+        )[:, 0]
         outside_one_plane = np.bitwise_and.reduceat(outcode, heads) != 0
         all_inside = np.bitwise_or.reduceat(outcode, heads) == 0
         candidates = np.nonzero(facing & ~outside_one_plane)[0]
@@ -162,9 +194,11 @@ class CameraRenderer:
         depth = np.linalg.norm(centroid[candidates], axis=1)
         scale = 1 << SUBPIXEL_BITS
         safe_z = np.maximum(optical[:, 2], NEAR_PLANE_M)
-        projected = np.column_stack([k.fx * optical[:, 0] / safe_z + k.cx, k.fy * optical[:, 1] / safe_z + k.cy])
+        projected = np.column_stack(
+            [k.fx * optical[:, 0] / safe_z + k.cx, k.fy * optical[:, 1] / safe_z + k.cy]
+        )
         # Vertices behind the near plane only feed faces that get clipped; bound them for the cast.
-        fixed = np.round(np.clip(projected * scale, -2.0 ** 30, 2.0 ** 30)).astype(np.int32)
+        fixed = np.round(np.clip(projected * scale, -(2.0**30), 2.0**30)).astype(np.int32)
         bounds, unclipped = faces.starts.tolist(), all_inside.tolist()
         polygons, kept = [], []
         for i in candidates.tolist():
@@ -175,15 +209,20 @@ class CameraRenderer:
                 continue
             clipped = _clip_polygon(optical[start:end], self._plane_normals, self._plane_offsets)
             if len(clipped) >= 3:
-                uv = np.column_stack([k.fx * clipped[:, 0] / clipped[:, 2] + k.cx,
-                                      k.fy * clipped[:, 1] / clipped[:, 2] + k.cy])
+                uv = np.column_stack(
+                    [
+                        k.fx * clipped[:, 0] / clipped[:, 2] + k.cx,
+                        k.fy * clipped[:, 1] / clipped[:, 2] + k.cy,
+                    ]
+                )
                 polygons.append(np.round(uv * scale).astype(np.int32))
             kept.append(len(clipped) >= 3)
         kept = np.array(kept, bool)
         return polygons, candidates[kept], depth[kept]
 
-    def _ground_truth(self, scene: Scene, polygons, owners: np.ndarray, pixels: np.ndarray,
-                      min_visible_px: int):
+    def _ground_truth(
+        self, scene: Scene, polygons, owners: np.ndarray, pixels: np.ndarray, min_visible_px: int
+    ):
         """Occlusion-aware 2D boxes of the objects with polygons in view. pixels: how many pixels
         of the label image each polygon won, so an object's visible pixels are its polygons' sum."""
         k = self.intrinsics
@@ -196,7 +235,10 @@ class CameraRenderer:
         drawn = [polygons[i] for i in mine.tolist()]
         vertex_starts = np.concatenate([[0], np.cumsum([len(p) for p in drawn])])[first]
         points = np.concatenate(drawn) / float(1 << SUBPIXEL_BITS)
-        lo, hi = np.minimum.reduceat(points, vertex_starts), np.maximum.reduceat(points, vertex_starts)
+        lo, hi = (
+            np.minimum.reduceat(points, vertex_starts),
+            np.maximum.reduceat(points, vertex_starts),
+        )
         cut_lo = np.maximum(lo, 0.0)
         cut_hi = np.minimum(hi, (k.width_px - 1.0, k.height_px - 1.0))
         shown = np.all(cut_hi >= cut_lo, axis=1) & (visible >= min_visible_px)
@@ -206,12 +248,26 @@ class CameraRenderer:
             (u0, v0), (u1, v1) = lo[j], hi[j]
             (x1, y1), (x2, y2) = cut_lo[j].tolist(), cut_hi[j].tolist()
             full_area = max((u1 - u0) * (v1 - v0), 1e-9)
-            in_image = _silhouette_pixels(drawn[first[j]:ends[j]], int(math.floor(x1)), int(math.floor(y1)),
-                                          int(math.ceil(x2)), int(math.ceil(y2)))
+            in_image = _silhouette_pixels(
+                drawn[first[j] : ends[j]],
+                int(math.floor(x1)),
+                int(math.floor(y1)),
+                int(math.ceil(x2)),
+                int(math.ceil(y2)),
+            )
             box = scene.objects[in_view[j] - 1]
-            boxes.append(GroundTruthBox2D(int(box.class_id), int(box.object_id), x1, y1, x2, y2,
-                                          float(min(1.0, visible[j] / max(in_image, 1))),
-                                          float(1.0 - (x2 - x1) * (y2 - y1) / full_area)))
+            boxes.append(
+                GroundTruthBox2D(
+                    int(box.class_id),
+                    int(box.object_id),
+                    x1,
+                    y1,
+                    x2,
+                    y2,
+                    float(min(1.0, visible[j] / max(in_image, 1))),
+                    float(1.0 - (x2 - x1) * (y2 - y1) / full_area),
+                )
+            )
         return tuple(boxes)
 
 
@@ -253,6 +309,8 @@ def _clip_polygon(polygon: np.ndarray, normals: np.ndarray, offsets: np.ndarray)
                 out.append(p)
             if (dp >= 0.0) != (dq >= 0.0):
                 f = dp / (dp - dq)
-                out.append([p[0] + (q[0] - p[0]) * f, p[1] + (q[1] - p[1]) * f, p[2] + (q[2] - p[2]) * f])
+                out.append(
+                    [p[0] + (q[0] - p[0]) * f, p[1] + (q[1] - p[1]) * f, p[2] + (q[2] - p[2]) * f]
+                )
         polygon = np.array(out, float).reshape(-1, 3)
     return polygon

@@ -10,25 +10,27 @@ dataclasses (the sensor models' readings, the stack's plans and estimates), tupl
 dicts of those. A dataclass payload with a `stamp_s` field is restamped to match the delivery, so
 the simulator can take the stamp from either.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import enum
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 
 class FaultKind(str, enum.Enum):
-    DROP = "drop"            # no message at all
-    FREEZE = "freeze"        # the last good payload again; stamps advance, content does not
-    NAN = "nan"              # every floating-point value is NaN (stamps stay valid)
-    DELAY = "delay"          # delivered `value` seconds late, with its true stamp
+    DROP = "drop"  # no message at all
+    FREEZE = "freeze"  # the last good payload again; stamps advance, content does not
+    NAN = "nan"  # every floating-point value is NaN (stamps stay valid)
+    DELAY = "delay"  # delivered `value` seconds late, with its true stamp
     STAMP_LAG = "stamp_lag"  # delivered on time, stamped `value` seconds in the past
-    EMPTY = "empty"          # arrays have no rows (stamps stay valid)
-    BLACK = "black"          # integer samples (image pixels) are zero
-    JUMP = "jump"            # positions (x_m) moved `value` metres east
+    EMPTY = "empty"  # arrays have no rows (stamps stay valid)
+    BLACK = "black"  # integer samples (image pixels) are zero
+    JUMP = "jump"  # positions (x_m) moved `value` metres east
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +38,7 @@ class SensorFault:
     kind: FaultKind
     start_s: float
     end_s: float = math.inf
-    value: float = 0.0       # DELAY, STAMP_LAG: seconds; JUMP: metres
+    value: float = 0.0  # DELAY, STAMP_LAG: seconds; JUMP: metres
 
     def active(self, t_s: float) -> bool:
         return self.start_s <= t_s < self.end_s
@@ -44,8 +46,8 @@ class SensorFault:
 
 @dataclasses.dataclass(frozen=True)
 class Delivery:
-    deliver_at_s: float   # when the message reaches its subscribers
-    stamp_s: float        # the header stamp it carries
+    deliver_at_s: float  # when the message reaches its subscribers
+    stamp_s: float  # the header stamp it carries
     payload: Any
 
 
@@ -54,8 +56,11 @@ def _map_fields(payload: Any, change) -> Any:
     if isinstance(payload, (np.ndarray, float)):
         return change(payload)
     if dataclasses.is_dataclass(payload) and not isinstance(payload, type):
-        changes = {f.name: _map_fields(getattr(payload, f.name), change) for f in dataclasses.fields(payload)
-                   if not f.name.startswith("stamp")}
+        changes = {
+            f.name: _map_fields(getattr(payload, f.name), change)
+            for f in dataclasses.fields(payload)
+            if not f.name.startswith("stamp")
+        }
         return dataclasses.replace(payload, **changes)
     if isinstance(payload, (tuple, list)):
         return type(payload)(_map_fields(item, change) for item in payload)
@@ -68,27 +73,41 @@ def nan_like(payload: Any) -> Any:
     """A copy of payload with every float (scalar or array element) NaN. Integer data (images,
     ids, flags) cannot hold NaN and stays; stamps stay so the message is still well-formed, as a
     sensor driver emitting garbage would leave its header intact."""
+
     def change(value):
         if isinstance(value, float):
             return math.nan
-        return np.full_like(value, np.nan) if np.issubdtype(value.dtype, np.floating) else value.copy()
+        return (
+            np.full_like(value, np.nan) if np.issubdtype(value.dtype, np.floating) else value.copy()
+        )
+
     return _map_fields(payload, change)
 
 
 def empty_like(payload: Any) -> Any:
     """A copy of payload whose arrays have no rows (a cloud with no returns)."""
-    return _map_fields(payload, lambda v: v[:0].copy() if isinstance(v, np.ndarray) and v.ndim else v)
+    return _map_fields(
+        payload, lambda v: v[:0].copy() if isinstance(v, np.ndarray) and v.ndim else v
+    )
 
 
 def black_like(payload: Any) -> Any:
     """A copy of payload whose integer arrays (image pixels) are all zero."""
-    return _map_fields(payload, lambda v: np.zeros_like(v) if isinstance(v, np.ndarray)
-                       and np.issubdtype(v.dtype, np.integer) else v)
+    return _map_fields(
+        payload,
+        lambda v: (
+            np.zeros_like(v)
+            if isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.integer)
+            else v
+        ),
+    )
 
 
 def jumped(payload: Any, east_m: float) -> Any:
     """payload moved east_m metres east: a dataclass's x_m (a pose estimate)."""
-    if dataclasses.is_dataclass(payload) and any(f.name == "x_m" for f in dataclasses.fields(payload)):
+    if dataclasses.is_dataclass(payload) and any(
+        f.name == "x_m" for f in dataclasses.fields(payload)
+    ):
         return dataclasses.replace(payload, x_m=payload.x_m + east_m)
     raise TypeError(f"a jump fault needs a payload with x_m, got {type(payload).__name__}")
 
@@ -125,6 +144,8 @@ class FaultInjector:
 
 
 def _restamp(payload: Any, stamp_s: float) -> Any:
-    if dataclasses.is_dataclass(payload) and any(f.name == "stamp_s" for f in dataclasses.fields(payload)):
+    if dataclasses.is_dataclass(payload) and any(
+        f.name == "stamp_s" for f in dataclasses.fields(payload)
+    ):
         return dataclasses.replace(payload, stamp_s=stamp_s)
     return payload

@@ -4,6 +4,7 @@ Vertical walls split each ray into one 2D crossing per (column, segment) and a h
 beam; caps and the ground are analytic; a level sensor evaluates only the beams that can hit. A
 scan is a snapshot at one pose (no motion distortion). How: docs/ARCHITECTURE.md#the-lidar-model.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,12 +16,12 @@ from robovan_autonomy.geometry import wrap_angle
 from robovan_autonomy.sim.scene import GROUND_ID, Pose3, Scene, concat_ranges
 from robovan_autonomy.vehicle_params import VehicleParams
 
-RANGE_NOISE_SIGMA_M = 0.02     # 1σ range noise of a 32-beam spinning LiDAR (spec ±3 cm)
-DROPOUT_PROBABILITY = 0.005    # returns lost to dust, spray and low-reflectivity glass
-INTENSITY_SCALE = 255.0        # intensity = reflectivity · cos(incidence) · 255, like 8-bit units
-LEVEL_TOLERANCE = 1e-4         # tilt (rad) treated as level: moves a 100 m return by < 1 cm
-_PAIR_BITS = 24                # pair index field in the packed (range, pair, cap) sort key
-_RANGE_QUANTUM_M = 1e-4        # range resolution inside the sort key
+RANGE_NOISE_SIGMA_M = 0.02  # 1σ range noise of a 32-beam spinning LiDAR (spec ±3 cm)
+DROPOUT_PROBABILITY = 0.005  # returns lost to dust, spray and low-reflectivity glass
+INTENSITY_SCALE = 255.0  # intensity = reflectivity · cos(incidence) · 255, like 8-bit units
+LEVEL_TOLERANCE = 1e-4  # tilt (rad) treated as level: moves a 100 m return by < 1 cm
+_PAIR_BITS = 24  # pair index field in the packed (range, pair, cap) sort key
+_RANGE_QUANTUM_M = 1e-4  # range resolution inside the sort key
 _NO_HIT = np.iinfo(np.int64).max
 
 
@@ -36,11 +37,16 @@ class LidarConfig:
     dropout_probability: float = DROPOUT_PROBABILITY
 
     @staticmethod
-    def from_vehicle_params(params: VehicleParams, frame: str = "lidar_top") -> "LidarConfig":
+    def from_vehicle_params(params: VehicleParams, frame: str = "lidar_top") -> LidarConfig:
         spec = params.sensors[frame]
-        return LidarConfig(int(spec["beams"]), float(spec["min_elevation_rad"]),
-                           float(spec["max_elevation_rad"]), int(spec["columns"]),
-                           float(spec["min_range_m"]), float(spec["max_range_m"]))
+        return LidarConfig(
+            int(spec["beams"]),
+            float(spec["min_elevation_rad"]),
+            float(spec["max_elevation_rad"]),
+            int(spec["columns"]),
+            float(spec["min_range_m"]),
+            float(spec["max_range_m"]),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,26 +62,45 @@ class LidarScan:
 class LidarModel:
     def __init__(self, config: LidarConfig):
         self.config = config
-        self.elevation_rad = np.linspace(config.min_elevation_rad, config.max_elevation_rad, config.beams)
+        self.elevation_rad = np.linspace(
+            config.min_elevation_rad, config.max_elevation_rad, config.beams
+        )
         self.azimuth_step_rad = 2.0 * math.pi / config.columns
         self.azimuth_rad = -math.pi + self.azimuth_step_rad * np.arange(config.columns)
         ce, se = np.cos(self.elevation_rad), np.sin(self.elevation_rad)
         ca, sa = np.cos(self.azimuth_rad), np.sin(self.azimuth_rad)
         # (columns, beams, 3) unit ray directions in the sensor frame.
-        self.directions = np.stack([ca[:, None] * ce[None, :], sa[:, None] * ce[None, :],
-                                    np.broadcast_to(se, (config.columns, config.beams))], axis=-1)
+        self.directions = np.stack(
+            [
+                ca[:, None] * ce[None, :],
+                sa[:, None] * ce[None, :],
+                np.broadcast_to(se, (config.columns, config.beams)),
+            ],
+            axis=-1,
+        )
 
-    def scan(self, scene: Scene, sensor_pose: Pose3, rng: np.random.Generator | None = None,
-             with_ids: bool = False) -> LidarScan:
+    def scan(
+        self,
+        scene: Scene,
+        sensor_pose: Pose3,
+        rng: np.random.Generator | None = None,
+        with_ids: bool = False,
+    ) -> LidarScan:
         """One sweep from sensor_pose (the lidar frame in map). rng: noise and drop-outs (none
         without it, for exact geometry)."""
         cfg = self.config
         origin = np.asarray(sensor_pose.position, float)
-        rays = self.directions @ sensor_pose.rotation.T                      # (C, B, 3) in map
+        rays = self.directions @ sensor_pose.rotation.T  # (C, B, 3) in map
         horizontal = np.hypot(rays[..., 0], rays[..., 1])
-        ux, uy, slope = rays[..., 0] / horizontal, rays[..., 1] / horizontal, rays[..., 2] / horizontal
-        level = (abs(sensor_pose.rotation[2, 0]) < LEVEL_TOLERANCE
-                 and abs(sensor_pose.rotation[2, 1]) < LEVEL_TOLERANCE)
+        ux, uy, slope = (
+            rays[..., 0] / horizontal,
+            rays[..., 1] / horizontal,
+            rays[..., 2] / horizontal,
+        )
+        level = (
+            abs(sensor_pose.rotation[2, 0]) < LEVEL_TOLERANCE
+            and abs(sensor_pose.rotation[2, 1]) < LEVEL_TOLERANCE
+        )
         if level:  # every beam of a column shares its azimuth
             ux, uy, slope, horizontal = ux[:, :1], uy[:, :1], slope[:1], horizontal[:1]
         yaw = sensor_pose.yaw_rad
@@ -87,7 +112,8 @@ class LidarModel:
         segments = scene.segments_near(origin[:2], cfg.max_range_m)
         pairs = self._pairs(segments, origin, yaw, margin)
         t_obj, hit_pair, hit_cap, seg_of_pair = self._hit_walls_and_caps(
-            segments, pairs, origin, ux, uy, slope, level)
+            segments, pairs, origin, ux, uy, slope, level
+        )
 
         with np.errstate(divide="ignore"):
             t_ground = np.where(slope < 0.0, -origin[2] / slope, np.inf)
@@ -103,21 +129,30 @@ class LidarModel:
         ground = on_ground[col, beam]
         reflectivity, cos_incidence = np.empty(len(r)), np.abs(ray[:, 2])
         ids = np.full(len(r), GROUND_ID, np.int64)
-        reflectivity[ground] = scene.ground_reflectivity(origin[:2] + ray[ground, :2] * r[ground, None])
+        reflectivity[ground] = scene.ground_reflectivity(
+            origin[:2] + ray[ground, :2] * r[ground, None]
+        )
         solid = ~ground
         seg = seg_of_pair[hit_pair[col[solid], beam[solid]]]
         reflectivity[solid] = segments.reflectivity[seg]
         ex, ey = segments.bx[seg] - segments.ax[seg], segments.by[seg] - segments.ay[seg]
-        wall_cos = np.abs(ey * ray[solid, 0] - ex * ray[solid, 1]) / np.maximum(np.hypot(ex, ey), 1e-12)
-        cos_incidence[solid] = np.where(hit_cap[col[solid], beam[solid]], cos_incidence[solid], wall_cos)
+        wall_cos = np.abs(ey * ray[solid, 0] - ex * ray[solid, 1]) / np.maximum(
+            np.hypot(ex, ey), 1e-12
+        )
+        cos_incidence[solid] = np.where(
+            hit_cap[col[solid], beam[solid]], cos_incidence[solid], wall_cos
+        )
         ids[solid] = segments.owner[seg]
         intensity = INTENSITY_SCALE * reflectivity * cos_incidence
         ids = ids if with_ids else None
 
         if rng is not None:
             r = r + rng.normal(0.0, cfg.range_noise_sigma_m, len(r))
-            keep = ((rng.random(len(r)) >= cfg.dropout_probability)
-                    & (r >= cfg.min_range_m) & (r <= cfg.max_range_m))
+            keep = (
+                (rng.random(len(r)) >= cfg.dropout_probability)
+                & (r >= cfg.min_range_m)
+                & (r <= cfg.max_range_m)
+            )
             col, beam, r, intensity = col[keep], beam[keep], r[keep], intensity[keep]
             ids = ids[keep] if with_ids else None
         points = np.empty((len(r), 4), np.float32)
@@ -194,7 +229,9 @@ class LidarModel:
         new_group = np.ones(count, bool)
         new_group[1:] = (col[1:] != col[:-1]) | (solid[1:] != solid[:-1])
         group_start = np.maximum.accumulate(np.where(new_group, np.arange(count), 0))
-        last_crossing = np.maximum.accumulate(np.where(np.isfinite(t), np.arange(count)[:, None], -1), axis=0)
+        last_crossing = np.maximum.accumulate(
+            np.where(np.isfinite(t), np.arange(count)[:, None], -1), axis=0
+        )
         prev_row = np.vstack([np.full((1, t.shape[1]), -1), last_crossing[:-1]])
         has_prev = prev_row >= group_start[:, None]
         prev_t = np.where(has_prev, np.take_along_axis(t, np.maximum(prev_row, 0), axis=0), 0.0)
@@ -202,13 +239,24 @@ class LidarModel:
         best = np.full(no_hit, _NO_HIT, np.int64)
         if level:
             # A row's hits lie on a few neighbouring beams: only those are evaluated.
-            row, beam = self._level_candidates(t[:, 0], prev_t[:, 0], z_s, z_lo[:, 0], z_hi[:, 0],
-                                               closed_exit[:, 0], slope[0])
-            key = _hit_keys(t[row, 0], prev_t[row, 0], slope[0, beam], z_s, z_lo[row, 0], z_hi[row, 0],
-                            closed_exit[row, 0], row)
+            row, beam = self._level_candidates(
+                t[:, 0], prev_t[:, 0], z_s, z_lo[:, 0], z_hi[:, 0], closed_exit[:, 0], slope[0]
+            )
+            key = _hit_keys(
+                t[row, 0],
+                prev_t[row, 0],
+                slope[0, beam],
+                z_s,
+                z_lo[row, 0],
+                z_hi[row, 0],
+                closed_exit[row, 0],
+                row,
+            )
             np.minimum.at(best.reshape(-1), col[row] * cfg.beams + beam, key)
         else:
-            key = _hit_keys(t, prev_t, slope[col], z_s, z_lo, z_hi, closed_exit, np.arange(count)[:, None])
+            key = _hit_keys(
+                t, prev_t, slope[col], z_s, z_lo, z_hi, closed_exit, np.arange(count)[:, None]
+            )
             starts = np.concatenate([[0], np.nonzero(col[1:] != col[:-1])[0] + 1])
             best[col[starts]] = np.minimum.reduceat(key, starts, axis=0)
         hit = best != _NO_HIT
@@ -230,9 +278,14 @@ class LidarModel:
             hi = np.searchsorted(slope, (z_hi - z_s) / t, side="right")
             top_from = np.where(prev_t > 0.0, (z_hi - z_s) / prev_t, -np.inf)
             bottom_to = np.where(prev_t > 0.0, (z_lo - z_s) / prev_t, np.inf)
-        lo = np.where(closed_exit & (z_hi < z_s), np.minimum(lo, np.searchsorted(slope, top_from)), lo)
-        hi = np.where(closed_exit & (z_lo > z_s),
-                      np.maximum(hi, np.searchsorted(slope, bottom_to, side="right")), hi)
+        lo = np.where(
+            closed_exit & (z_hi < z_s), np.minimum(lo, np.searchsorted(slope, top_from)), lo
+        )
+        hi = np.where(
+            closed_exit & (z_lo > z_s),
+            np.maximum(hi, np.searchsorted(slope, bottom_to, side="right")),
+            hi,
+        )
         lo = np.maximum(lo - 1, 0)
         counts = np.maximum(np.minimum(hi + 1, len(slope)) - lo, 0)
         return np.repeat(np.arange(len(t)), counts), concat_ranges(lo, counts)
@@ -248,13 +301,22 @@ def _hit_keys(t, prev_t, slope, z_s, z_lo, z_hi, closed_exit, row):
     z_cap = np.where(slope < 0.0, z_hi, z_lo)
     with np.errstate(divide="ignore", invalid="ignore"):
         t_cap = (z_cap - z_s) / slope
-    on_cap = (closed_exit & np.isfinite(t) & (t_cap > 0.0) & (t_cap >= prev_t)
-              & (t_cap < t) & (t_cap < t_wall))
+    on_cap = (
+        closed_exit
+        & np.isfinite(t)
+        & (t_cap > 0.0)
+        & (t_cap >= prev_t)
+        & (t_cap < t)
+        & (t_cap < t_wall)
+    )
     t_hit = np.where(on_cap, t_cap, t_wall)
     finite = np.isfinite(t_hit)
     quantum = np.where(finite, t_hit, 0.0) / _RANGE_QUANTUM_M
-    key = ((np.round(quantum).astype(np.int64) << (_PAIR_BITS + 1))
-           | (np.asarray(row, np.int64) << 1) | on_cap.astype(np.int64))
+    key = (
+        (np.round(quantum).astype(np.int64) << (_PAIR_BITS + 1))
+        | (np.asarray(row, np.int64) << 1)
+        | on_cap.astype(np.int64)
+    )
     return np.where(finite, key, _NO_HIT)
 
 

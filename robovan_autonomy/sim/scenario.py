@@ -8,6 +8,7 @@ key paths such as `actors[2].path[1].speed_mps`.
 Regenerate the README after changing the schema or a shipped scenario:
     python -m robovan_autonomy.sim.scenario --write-readme
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,9 @@ import itertools
 import math
 import random
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,25 +34,27 @@ MAP_DIR = config_path("maps")
 README_PATH = SCENARIO_DIR / "README.md"
 DEFAULT_MAP = "delivery_district.osm"
 
-MAX_TIME_LIMIT_S = 600.0          # ten minutes: longer runs belong in a soak test, not a scenario
-DEFAULT_ARM_AUTONOMY_AT_S = 2.0   # gives localization a couple of seconds of GNSS/IMU to converge
-MAX_COORDINATE_M = 10_000.0       # the map frame is a district-sized local metric frame
-MAX_ACTOR_SPEED_MPS = 20.0        # 72 km/h: nothing in an urban district scenario goes faster
-MAX_ACCEL_MPS2 = 10.0             # about 1 g, what tyres on dry asphalt can give
-MAX_ACTOR_LENGTH_M = 20.0         # an articulated lorry
-MAX_ACTOR_WIDTH_M = 5.0           # wider than any road vehicle; catches swapped length/width typos
-MAX_ACTOR_HEIGHT_M = 5.0          # above the legal height limit of road vehicles in Europe
-MAX_TRIGGER_RANGE_M = 200.0       # beyond the LiDAR's 100 m range twice over
-MIN_SEGMENT_M = 0.1               # shorter path segments are typing slips (repeated waypoints)
-MAX_FAULT_DELAY_S = 5.0           # longer delays are a drop, and should be written as one
-MAX_JUMP = 1000.0                 # m for a position jump, s for a clock jump
-MAX_ROGUE_ACCEL_MPS2 = 10.0       # what a rogue writer may ask; the command path clamps it anyway
-DEFAULT_MAX_STALL_S = 20.0        # waiting is a state with an exit: a van standing longer blocks its street
-SEED_MAX = 2**32 - 1              # seeds travel as uint32 ROS parameters
-MAX_VARIANTS = 1000               # per file: a thousand runs of one scenario is a cluster's night
-MAX_OFFSET_M = 10.0               # a lateral shift beyond this moves an actor to another street
-RANDOM_DECIMALS = 3               # random draws from a range are rounded: mm, ms, mm/s
-VARIATION_ID_HEX = 8              # digits of the hash that names a variant
+MAX_TIME_LIMIT_S = 600.0  # ten minutes: longer runs belong in a soak test, not a scenario
+DEFAULT_ARM_AUTONOMY_AT_S = 2.0  # gives localization a couple of seconds of GNSS/IMU to converge
+MAX_COORDINATE_M = 10_000.0  # the map frame is a district-sized local metric frame
+MAX_ACTOR_SPEED_MPS = 20.0  # 72 km/h: nothing in an urban district scenario goes faster
+MAX_ACCEL_MPS2 = 10.0  # about 1 g, what tyres on dry asphalt can give
+MAX_ACTOR_LENGTH_M = 20.0  # an articulated lorry
+MAX_ACTOR_WIDTH_M = 5.0  # wider than any road vehicle; catches swapped length/width typos
+MAX_ACTOR_HEIGHT_M = 5.0  # above the legal height limit of road vehicles in Europe
+MAX_TRIGGER_RANGE_M = 200.0  # beyond the LiDAR's 100 m range twice over
+MIN_SEGMENT_M = 0.1  # shorter path segments are typing slips (repeated waypoints)
+MAX_FAULT_DELAY_S = 5.0  # longer delays are a drop, and should be written as one
+MAX_JUMP = 1000.0  # m for a position jump, s for a clock jump
+MAX_ROGUE_ACCEL_MPS2 = 10.0  # what a rogue writer may ask; the command path clamps it anyway
+DEFAULT_MAX_STALL_S = (
+    20.0  # waiting is a state with an exit: a van standing longer blocks its street
+)
+SEED_MAX = 2**32 - 1  # seeds travel as uint32 ROS parameters
+MAX_VARIANTS = 1000  # per file: a thousand runs of one scenario is a cluster's night
+MAX_OFFSET_M = 10.0  # a lateral shift beyond this moves an actor to another street
+RANDOM_DECIMALS = 3  # random draws from a range are rounded: mm, ms, mm/s
+VARIATION_ID_HEX = 8  # digits of the hash that names a variant
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,34 +70,69 @@ class ActorType:
 
 
 ACTOR_TYPES: dict[str, ActorType] = {
-    "pedestrian": ActorType(ObjectClass.PEDESTRIAN, 0.6, 0.6, 1.75, 1.0,
-                            "adult shoulder width and stride; brisk walkers reach 1.4 m/s in ~1.5 s"),
-    "cyclist": ActorType(ObjectClass.CYCLIST, 1.8, 0.6, 1.75, 1.0,
-                         "city bicycle with rider; gentle urban acceleration"),
-    "car": ActorType(ObjectClass.CAR, 4.5, 1.8, 1.5, 2.0,
-                     "compact (C-segment) car; ordinary urban acceleration"),
-    "van": ActorType(ObjectClass.VAN_TRUCK, 5.4, 2.0, 2.3, 1.5,
-                     "panel van, as the map's parked vans; heavier, slower to pull away"),
-    "static_obstacle": ActorType(ObjectClass.STATIC, 1.0, 1.0, 1.0, 0.0,
-                                 "a pallet or roadworks barrier; give the size when it matters"),
+    "pedestrian": ActorType(
+        ObjectClass.PEDESTRIAN,
+        0.6,
+        0.6,
+        1.75,
+        1.0,
+        "adult shoulder width and stride; brisk walkers reach 1.4 m/s in ~1.5 s",
+    ),
+    "cyclist": ActorType(
+        ObjectClass.CYCLIST,
+        1.8,
+        0.6,
+        1.75,
+        1.0,
+        "city bicycle with rider; gentle urban acceleration",
+    ),
+    "car": ActorType(
+        ObjectClass.CAR, 4.5, 1.8, 1.5, 2.0, "compact (C-segment) car; ordinary urban acceleration"
+    ),
+    "van": ActorType(
+        ObjectClass.VAN_TRUCK,
+        5.4,
+        2.0,
+        2.3,
+        1.5,
+        "panel van, as the map's parked vans; heavier, slower to pull away",
+    ),
+    "static_obstacle": ActorType(
+        ObjectClass.STATIC,
+        1.0,
+        1.0,
+        1.0,
+        0.0,
+        "a pallet or roadworks barrier; give the size when it matters",
+    ),
 }
 
-FAULT_TARGETS = ("camera", "lidar", "gnss", "imu", "can_reports", "planner", "localization", "clock",
-                 "control_command", "can_commands")
+FAULT_TARGETS = (
+    "camera",
+    "lidar",
+    "gnss",
+    "imu",
+    "can_reports",
+    "planner",
+    "localization",
+    "clock",
+    "control_command",
+    "can_commands",
+)
 FAULT_KINDS = {
     "drop": "no messages at all during the window",
     "freeze": "the last message is repeated unchanged (stamps advance, content does not; CAN "
-              "frames keep their counter)",
+    "frames keep their counter)",
     "nan": "numeric fields are NaN",
     "empty": "the LiDAR's clouds have no returns",
     "black": "the camera's frames are black",
     "delay": "messages arrive `value` seconds late",
     "kill": "the node or device dies; with duration_s a node restarts after it, a device comes back; "
-            "without it stays dead",
+    "without it stays dead",
     "jump": "a step of `value`: metres east for positions, seconds for the clock (negative: back)",
     "rogue": "a second writer sends commands asking `value` m/s² (control_command: a second ROS node "
-             "publishing /control/command at 50 Hz; can_commands: a second CAN transmitter of "
-             "DBW_STEER_CMD and DBW_ACCEL_CMD every 20 ms)",
+    "publishing /control/command at 50 Hz; can_commands: a second CAN transmitter of "
+    "DBW_STEER_CMD and DBW_ACCEL_CMD every 20 ms)",
 }
 FAULT_KINDS_BY_TARGET = {
     "camera": ("drop", "freeze", "black", "delay", "kill"),
@@ -120,6 +159,7 @@ OUTCOMES = {
 
 # ----------------------------------------------------------------------------------------------
 # What a validated scenario is. Attribute names equal the YAML keys.
+
 
 @dataclasses.dataclass(frozen=True)
 class Point:
@@ -157,7 +197,7 @@ class Waypoint:
     x: float
     y: float
     speed_mps: float | None = None  # for the segment from this waypoint to the next
-    wait_s: float = 0.0             # pause here before going on
+    wait_s: float = 0.0  # pause here before going on
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,9 +303,9 @@ class Scenario:
     faults: tuple[Fault, ...]
     gnss_outages: tuple[GnssOutage, ...]
     success: SuccessCriteria
-    variations: "Variations | None" = None
+    variations: Variations | None = None
     source: Path | None = None
-    variation: "Variant | None" = None  # set on a concrete variant: which one it is
+    variation: Variant | None = None  # set on a concrete variant: which one it is
 
     @property
     def map_path(self) -> Path:
@@ -329,13 +369,13 @@ class Field:
     unit: str = ""
     low: float | None = None
     high: float | None = None
-    low_open: bool = False   # the low bound itself is not allowed
+    low_open: bool = False  # the low bound itself is not allowed
     choices: tuple[str, ...] = ()
     pattern: str = ""
-    schema: "Schema | None" = None  # for object, and for the items of a list
+    schema: Schema | None = None  # for object, and for the items of a list
     min_items: int = 0
-    default_doc: str = ""    # how the default reads in the docs when it is not a literal
-    item: "Field | None" = None     # for a list of plain values: how each item is checked
+    default_doc: str = ""  # how the default reads in the docs when it is not a literal
+    item: Field | None = None  # for a list of plain values: how each item is checked
 
 
 @dataclasses.dataclass(frozen=True)
@@ -345,7 +385,7 @@ class Schema:
     fields: tuple[Field, ...]
     build: Callable[..., Any]
     forms: tuple[tuple[str, ...], ...] = ()  # when set: keys of exactly one form may be given
-    rules: tuple[str, ...] = ()              # the cross-field rules `check` enforces, for the docs
+    rules: tuple[str, ...] = ()  # the cross-field rules `check` enforces, for the docs
     check: Callable[[Any, str], None] | None = None
 
     def field(self, key: str) -> Field:
@@ -386,9 +426,13 @@ def _convert(value: Any, spec: Field, path: str) -> Any:
         return value
     if spec.kind == "string":
         if not isinstance(value, str) or not value.strip():
-            raise _Invalid(path, f"expected a non-empty string, got {type(value).__name__} {value!r}")
+            raise _Invalid(
+                path, f"expected a non-empty string, got {type(value).__name__} {value!r}"
+            )
         if spec.choices and value not in spec.choices:
-            raise _Invalid(path, f"unknown value {value!r}, expected one of: {', '.join(spec.choices)}")
+            raise _Invalid(
+                path, f"unknown value {value!r}, expected one of: {', '.join(spec.choices)}"
+            )
         if spec.pattern and not re.fullmatch(spec.pattern, value):
             raise _Invalid(path, f"{value!r} does not match {spec.pattern}")
         return value
@@ -409,11 +453,15 @@ def _in_form(schema: Schema, key: str) -> bool:
 
 def _validate(doc: Any, schema: Schema, path: str) -> Any:
     if not isinstance(doc, dict):
-        raise _Invalid(path, f"expected a mapping ({schema.title}), got {type(doc).__name__} {doc!r}")
+        raise _Invalid(
+            path, f"expected a mapping ({schema.title}), got {type(doc).__name__} {doc!r}"
+        )
     known = [f.key for f in schema.fields]
     for key in doc:
         if key not in known:
-            raise _Invalid(_join(path, str(key)), f"unknown key, expected one of: {', '.join(known)}")
+            raise _Invalid(
+                _join(path, str(key)), f"unknown key, expected one of: {', '.join(known)}"
+            )
     form_keys: tuple[str, ...] = ()
     if schema.forms:
         given = [form for form in schema.forms if any(k in doc for k in form)]
@@ -443,6 +491,7 @@ def _validate(doc: Any, schema: Schema, path: str) -> Any:
 # ----------------------------------------------------------------------------------------------
 # Cross-field rules.
 
+
 def _check_actor(actor: ActorSpec, path: str) -> None:
     def fail(key: str, reason: str):
         raise _Invalid(_join(path, key), reason)
@@ -469,42 +518,69 @@ def _check_actor(actor: ActorSpec, path: str) -> None:
         fail(f"path[{len(actor.path) - 1}].speed_mps", "the last waypoint has no segment after it")
     for i in range(segments):
         if actor.path[i].speed_mps is None and actor.speed_mps is None:
-            fail(f"path[{i}]", "no speed for the segment from here: set speed_mps here or on the actor")
-    if actor.brake is not None and actor.brake.time_s is not None and actor.start.time_s is not None \
-            and actor.brake.time_s <= actor.start.time_s:
-        fail("brake.time_s", f"{actor.brake.time_s} is not after the start time {actor.start.time_s}")
+            fail(
+                f"path[{i}]",
+                "no speed for the segment from here: set speed_mps here or on the actor",
+            )
+    if (
+        actor.brake is not None
+        and actor.brake.time_s is not None
+        and actor.start.time_s is not None
+        and actor.brake.time_s <= actor.start.time_s
+    ):
+        fail(
+            "brake.time_s", f"{actor.brake.time_s} is not after the start time {actor.start.time_s}"
+        )
 
 
 def _check_fault(fault: Fault, path: str) -> None:
     if fault.kind not in FAULT_KINDS_BY_TARGET[fault.target]:
         allowed = ", ".join(FAULT_KINDS_BY_TARGET[fault.target])
-        raise _Invalid(_join(path, "kind"), f"{fault.kind!r} does not apply to {fault.target} (allowed: {allowed})")
+        raise _Invalid(
+            _join(path, "kind"),
+            f"{fault.kind!r} does not apply to {fault.target} (allowed: {allowed})",
+        )
     needs_value = fault.kind in FAULT_KINDS_WITH_VALUE
     if needs_value and fault.value is None:
         raise _Invalid(_join(path, "value"), f"a {fault.kind} fault needs a value")
     if not needs_value and fault.value is not None:
         raise _Invalid(_join(path, "value"), f"a {fault.kind} fault takes no value")
     if fault.kind == "delay" and not 0.0 < fault.value <= MAX_FAULT_DELAY_S:
-        raise _Invalid(_join(path, "value"), f"delay {fault.value} s is out of range, allowed (0, {MAX_FAULT_DELAY_S}]")
+        raise _Invalid(
+            _join(path, "value"),
+            f"delay {fault.value} s is out of range, allowed (0, {MAX_FAULT_DELAY_S}]",
+        )
     if fault.kind == "jump" and (fault.value == 0.0 or abs(fault.value) > MAX_JUMP):
-        raise _Invalid(_join(path, "value"), f"jump {fault.value} is out of range, allowed 0 < |value| <= {MAX_JUMP}")
+        raise _Invalid(
+            _join(path, "value"),
+            f"jump {fault.value} is out of range, allowed 0 < |value| <= {MAX_JUMP}",
+        )
     if fault.kind == "rogue" and abs(fault.value) > MAX_ROGUE_ACCEL_MPS2:
-        raise _Invalid(_join(path, "value"), f"rogue acceleration {fault.value} m/s² is out of range, "
-                       f"allowed |value| <= {MAX_ROGUE_ACCEL_MPS2}")
+        raise _Invalid(
+            _join(path, "value"),
+            f"rogue acceleration {fault.value} m/s² is out of range, "
+            f"allowed |value| <= {MAX_ROGUE_ACCEL_MPS2}",
+        )
 
 
 def _check_zone(zone: Zone, path: str) -> None:
     for axis in ("x", "y"):
         if getattr(zone, f"{axis}_min") >= getattr(zone, f"{axis}_max"):
-            raise _Invalid(_join(path, f"{axis}_max"), f"{axis}_max must be greater than {axis}_min")
+            raise _Invalid(
+                _join(path, f"{axis}_max"), f"{axis}_max must be greater than {axis}_min"
+            )
 
 
-def _check_windows_increase(windows: list[tuple[int, float, float]], path_of: Callable[[int], str],
-                            what: str) -> None:
+def _check_windows_increase(
+    windows: list[tuple[int, float, float]], path_of: Callable[[int], str], what: str
+) -> None:
     for (_, start0, end0), (j, start1, _) in zip(windows, windows[1:]):
         if start1 < end0 or start1 <= start0:
-            raise _Invalid(path_of(j), f"{what} times must increase without overlap: starts at "
-                                       f"{start1} s, before the previous window ends at {end0} s")
+            raise _Invalid(
+                path_of(j),
+                f"{what} times must increase without overlap: starts at "
+                f"{start1} s, before the previous window ends at {end0} s",
+            )
 
 
 def _check_scenario(scn: Scenario, path: str) -> None:
@@ -513,19 +589,30 @@ def _check_scenario(scn: Scenario, path: str) -> None:
     seen: dict[str, int] = {}
     for i, actor in enumerate(scn.actors):
         if actor.id in seen:
-            raise _Invalid(f"actors[{i}].id", f"duplicate id {actor.id!r} (also actors[{seen[actor.id]}])")
+            raise _Invalid(
+                f"actors[{i}].id", f"duplicate id {actor.id!r} (also actors[{seen[actor.id]}])"
+            )
         seen[actor.id] = i
         for key, trigger in (("start", actor.start), ("brake", actor.brake)):
-            if trigger is not None and trigger.time_s is not None and trigger.time_s >= scn.time_limit_s:
-                raise _Invalid(f"actors[{i}].{key}.time_s", "never happens: not before time_limit_s")
+            if (
+                trigger is not None
+                and trigger.time_s is not None
+                and trigger.time_s >= scn.time_limit_s
+            ):
+                raise _Invalid(
+                    f"actors[{i}].{key}.time_s", "never happens: not before time_limit_s"
+                )
     for i, fault in enumerate(scn.faults):
         if fault.start_s >= scn.time_limit_s:
             raise _Invalid(f"faults[{i}].start_s", "never happens: not before time_limit_s")
     for target in FAULT_TARGETS:
         windows = [(i, f.start_s, f.end_s) for i, f in enumerate(scn.faults) if f.target == target]
         _check_windows_increase(windows, lambda j: f"faults[{j}].start_s", f"{target} fault")
-    windows = [(i, o.start_s, o.start_s + o.duration_s) for i, o in enumerate(scn.gnss_outages)
-               if o.zone is None]
+    windows = [
+        (i, o.start_s, o.start_s + o.duration_s)
+        for i, o in enumerate(scn.gnss_outages)
+        if o.zone is None
+    ]
     _check_windows_increase(windows, lambda j: f"gnss_outages[{j}].start_s", "GNSS outage")
     if scn.variations is not None:
         _check_variation_targets(scn)
@@ -533,6 +620,7 @@ def _check_scenario(scn: Scenario, path: str) -> None:
 
 # ----------------------------------------------------------------------------------------------
 # Variations: what a parameter may set, and how a variant is made from the file.
+
 
 @dataclasses.dataclass(frozen=True)
 class VariationTarget:
@@ -551,6 +639,7 @@ def _set(*keys: str) -> Callable[[dict, Any], None]:
         for key in keys[:-1]:
             mapping = mapping.setdefault(key, {})
         mapping[keys[-1]] = value
+
     return apply
 
 
@@ -582,6 +671,7 @@ def _uses_actor_speed(actor: ActorSpec) -> str | None:
 
 def _trigger_target(doc: str, what: str, key: str) -> VariationTarget:
     """A value of the actor's start or brake trigger, where the file gives that form."""
+
     def excuse(actor: ActorSpec) -> str | None:
         trigger = actor.brake if what == "brake" else actor.start
         if trigger is None:
@@ -589,51 +679,77 @@ def _trigger_target(doc: str, what: str, key: str) -> VariationTarget:
         if getattr(trigger, key) is None:
             return f"its {what} is not given by {key}"
         return None
+
     schema = BRAKE if what == "brake" else TRIGGER
-    return VariationTarget(doc, schema.field(key), _set(what, key), excuse,
-                           f"its {what} has `{key}`")
+    return VariationTarget(
+        doc, schema.field(key), _set(what, key), excuse, f"its {what} has `{key}`"
+    )
 
 
 def _scenario_targets() -> dict[str, VariationTarget]:
     return {
-        "seed": VariationTarget("the run's seed (sensor noise)", SCENARIO.field("seed"),
-                                _set("seed")),
+        "seed": VariationTarget(
+            "the run's seed (sensor noise)", SCENARIO.field("seed"), _set("seed")
+        ),
         "start_pose.s": VariationTarget(
-            "where the van starts along its start lanelet", START_POSE.field("s"),
+            "where the van starts along its start lanelet",
+            START_POSE.field("s"),
             _set("start_pose", "s"),
-            lambda scn: None if scn.start_pose.lanelet is not None
-            else "the van's start_pose is not given as lanelet + s", "start_pose is lanelet + s"),
+            lambda scn: (
+                None
+                if scn.start_pose.lanelet is not None
+                else "the van's start_pose is not given as lanelet + s"
+            ),
+            "start_pose is lanelet + s",
+        ),
     }
 
 
 def _actor_targets() -> dict[str, VariationTarget]:
     return {
-        "speed_mps": VariationTarget("its speed_mps (segments with a speed of their own keep it)",
-                                     ACTOR.field("speed_mps"), _set("speed_mps"), _uses_actor_speed,
-                                     "a segment of its path uses the actor's speed"),
-        "start.van_within_m": _trigger_target("its start trigger distance", "start",
-                                              "van_within_m"),
+        "speed_mps": VariationTarget(
+            "its speed_mps (segments with a speed of their own keep it)",
+            ACTOR.field("speed_mps"),
+            _set("speed_mps"),
+            _uses_actor_speed,
+            "a segment of its path uses the actor's speed",
+        ),
+        "start.van_within_m": _trigger_target(
+            "its start trigger distance", "start", "van_within_m"
+        ),
         "start.time_s": _trigger_target("its start time", "start", "time_s"),
         "start_delay_s": VariationTarget(
             "how long it stands after its start trigger fires (its first waypoint's wait_s)",
-            WAYPOINT.field("wait_s"), lambda actor, value: actor["path"][0].update(wait_s=value),
-            _moving, "it moves"),
+            WAYPOINT.field("wait_s"),
+            lambda actor, value: actor["path"][0].update(wait_s=value),
+            _moving,
+            "it moves",
+        ),
         "offset_m": VariationTarget(
             "a shift of every waypoint to the left of its heading (negative: right)",
-            _num("offset_m", "lateral shift", "m", -MAX_OFFSET_M, MAX_OFFSET_M), _shift_path),
-        "size.length_m": VariationTarget("its length", SIZE.field("length_m"),
-                                         _set("size", "length_m")),
-        "size.width_m": VariationTarget("its width", SIZE.field("width_m"),
-                                        _set("size", "width_m")),
-        "size.height_m": VariationTarget("its height", SIZE.field("height_m"),
-                                         _set("size", "height_m")),
-        "brake.decel_mps2": VariationTarget("its braking deceleration", BRAKE.field("decel_mps2"),
-                                            _set("brake", "decel_mps2"),
-                                            lambda actor: None if actor.brake else
-                                            "the actor has no brake", "it has a brake"),
+            _num("offset_m", "lateral shift", "m", -MAX_OFFSET_M, MAX_OFFSET_M),
+            _shift_path,
+        ),
+        "size.length_m": VariationTarget(
+            "its length", SIZE.field("length_m"), _set("size", "length_m")
+        ),
+        "size.width_m": VariationTarget(
+            "its width", SIZE.field("width_m"), _set("size", "width_m")
+        ),
+        "size.height_m": VariationTarget(
+            "its height", SIZE.field("height_m"), _set("size", "height_m")
+        ),
+        "brake.decel_mps2": VariationTarget(
+            "its braking deceleration",
+            BRAKE.field("decel_mps2"),
+            _set("brake", "decel_mps2"),
+            lambda actor: None if actor.brake else "the actor has no brake",
+            "it has a brake",
+        ),
         "brake.time_s": _trigger_target("when it brakes", "brake", "time_s"),
-        "brake.van_within_m": _trigger_target("its brake trigger distance", "brake",
-                                              "van_within_m"),
+        "brake.van_within_m": _trigger_target(
+            "its brake trigger distance", "brake", "van_within_m"
+        ),
     }
 
 
@@ -646,8 +762,11 @@ def _resolve_target(text: str, path: str) -> tuple[VariationTarget, str | None]:
     actor_id, _, key = rest.partition(".")
     if head == "actors" and actor_id and key in actor_targets:
         return actor_targets[key], actor_id
-    raise _Invalid(path, f"unknown target {text!r}, expected {', '.join(scenario_targets)} or "
-                         f"actors.<id>.<one of: {', '.join(actor_targets)}>")
+    raise _Invalid(
+        path,
+        f"unknown target {text!r}, expected {', '.join(scenario_targets)} or "
+        f"actors.<id>.<one of: {', '.join(actor_targets)}>",
+    )
 
 
 def _typed(value: float, spec: Field, path: str) -> float | int:
@@ -689,27 +808,36 @@ def _check_variation_targets(scn: Scenario) -> None:
         path = f"variations.parameters[{i}]"
         target, actor_id = _resolve_target(param.target, f"{path}.target")
         if actor_id is not None and actor_id not in actors:
-            raise _Invalid(f"{path}.target", f"no actor {actor_id!r} (actors: "
-                                             f"{', '.join(actors) or 'none'})")
+            raise _Invalid(
+                f"{path}.target", f"no actor {actor_id!r} (actors: {', '.join(actors) or 'none'})"
+            )
         why = target.excuse(scn if actor_id is None else actors[actor_id])
         if why:
             raise _Invalid(f"{path}.target", f"{param.target} cannot be varied: {why}")
     axes = _axes(spec)
-    sizes = [len(axis) if axis is not None else
-             round((param.high - param.low) * 10 ** RANDOM_DECIMALS) + 1
-             for param, _, axis, _ in axes]
+    sizes = [
+        len(axis) if axis is not None else round((param.high - param.low) * 10**RANDOM_DECIMALS) + 1
+        for param, _, axis, _ in axes
+    ]
     distinct = math.prod(sizes)
     if spec.sampler == "grid":
         continuous = [param.name for param, _, axis, _ in axes if axis is None]
         if continuous:
-            raise _Invalid("variations.sampler", f"a grid needs a step or choices for every "
-                                                 f"parameter ({', '.join(continuous)} has neither)")
+            raise _Invalid(
+                "variations.sampler",
+                f"a grid needs a step or choices for every "
+                f"parameter ({', '.join(continuous)} has neither)",
+            )
         if distinct > MAX_VARIANTS:
-            raise _Invalid("variations.parameters", f"the grid has {distinct} variants, more "
-                                                    f"than {MAX_VARIANTS}; use sampler: random")
+            raise _Invalid(
+                "variations.parameters",
+                f"the grid has {distinct} variants, more than {MAX_VARIANTS}; use sampler: random",
+            )
     elif spec.count > distinct:
-        raise _Invalid("variations.count", f"{spec.count} variants asked, but the parameters "
-                                           f"allow only {distinct} distinct ones")
+        raise _Invalid(
+            "variations.count",
+            f"{spec.count} variants asked, but the parameters allow only {distinct} distinct ones",
+        )
 
 
 def _check_variations(spec: Variations, path: str) -> None:
@@ -717,15 +845,18 @@ def _check_variations(spec: Variations, path: str) -> None:
         raise _Invalid(_join(path, "count"), "sampler random needs a count")
     if spec.sampler == "grid" and (spec.count is not None or spec.sampler_seed is not None):
         key = "count" if spec.count is not None else "sampler_seed"
-        raise _Invalid(_join(path, key), "only sampler random takes this: a grid is every "
-                                         "combination")
+        raise _Invalid(
+            _join(path, key), "only sampler random takes this: a grid is every combination"
+        )
     for key in ("name", "target"):
         seen: dict[str, int] = {}
         for i, param in enumerate(spec.parameters):
             value = getattr(param, key)
             if value in seen:
-                raise _Invalid(f"{path}.parameters[{i}].{key}",
-                               f"duplicate {key} {value!r} (also parameters[{seen[value]}])")
+                raise _Invalid(
+                    f"{path}.parameters[{i}].{key}",
+                    f"duplicate {key} {value!r} (also parameters[{seen[value]}])",
+                )
             seen[value] = i
 
 
@@ -773,8 +904,9 @@ def variants(scn: Scenario) -> tuple[Variant, ...]:
     return tuple(Variant(variation_id(spec, combo), tuple(zip(names, combo))) for combo in combos)
 
 
-def _concrete(doc: dict, base: Scenario, variant: Variant, path: Path,
-              lanelet_map: "MapLike | None") -> Scenario:
+def _concrete(
+    doc: dict, base: Scenario, variant: Variant, path: Path, lanelet_map: MapLike | None
+) -> Scenario:
     """The base file's document with the variant's values written in, validated like a file."""
     doc = copy.deepcopy(doc)
     del doc["variations"]
@@ -787,13 +919,15 @@ def _concrete(doc: dict, base: Scenario, variant: Variant, path: Path,
         if lanelet_map is not None:
             _check_against_map(scenario, lanelet_map)
     except _Invalid as err:
-        raise ConfigError(path, err.key, f"{err.reason} (in variant {variant.id}: "
-                                         f"{variant.text()})") from None
+        raise ConfigError(
+            path, err.key, f"{err.reason} (in variant {variant.id}: {variant.text()})"
+        ) from None
     return dataclasses.replace(scenario, variations=base.variations, variation=variant)
 
 
 # ----------------------------------------------------------------------------------------------
 # Declarations.
+
 
 def _num(key, doc, unit, low=None, high=None, default=REQUIRED, low_open=False, default_doc=""):
     return Field(key, "number", doc, default, unit, low, high, low_open, default_doc=default_doc)
@@ -812,7 +946,9 @@ def _obj(key, schema, doc, default=REQUIRED, default_doc=""):
 
 
 def _list(key, schema, doc, min_items=0, default=REQUIRED, default_doc=""):
-    return Field(key, "list", doc, default, schema=schema, min_items=min_items, default_doc=default_doc)
+    return Field(
+        key, "list", doc, default, schema=schema, min_items=min_items, default_doc=default_doc
+    )
 
 
 def _yaw(doc):
@@ -822,59 +958,142 @@ def _yaw(doc):
 POINT = Schema("Point", "A position in the map frame.", (_x(), _y()), Point)
 
 START_POSE = Schema(
-    "StartPose", "Where the van starts, at rest. Give one form.",
-    (_x(), _y(), _yaw("heading, counter-clockwise from the map's x axis"),
-     Field("bay", "string", "start in this delivery bay, facing along its lane", default=REQUIRED),
-     Field("lanelet", "integer", "start on this lanelet's centreline, facing along it", default=REQUIRED),
-     _num("s", "distance along that lanelet's centreline", "m", 0.0, MAX_COORDINATE_M, default=0.0)),
-    StartPose, forms=(("x", "y", "yaw"), ("bay",), ("lanelet", "s")),
-    rules=("With a map, `bay` must name a bay of the map and `lanelet` a lanelet of it.",))
+    "StartPose",
+    "Where the van starts, at rest. Give one form.",
+    (
+        _x(),
+        _y(),
+        _yaw("heading, counter-clockwise from the map's x axis"),
+        Field(
+            "bay", "string", "start in this delivery bay, facing along its lane", default=REQUIRED
+        ),
+        Field(
+            "lanelet",
+            "integer",
+            "start on this lanelet's centreline, facing along it",
+            default=REQUIRED,
+        ),
+        _num(
+            "s", "distance along that lanelet's centreline", "m", 0.0, MAX_COORDINATE_M, default=0.0
+        ),
+    ),
+    StartPose,
+    forms=(("x", "y", "yaw"), ("bay",), ("lanelet", "s")),
+    rules=("With a map, `bay` must name a bay of the map and `lanelet` a lanelet of it.",),
+)
 
 STOP = Schema(
-    "Stop", "One delivery stop of the mission, served in list order.",
-    (Field("bay", "string", "bay name from the map (config/maps/README.md)"),
-     _num("dwell_s", "time to stand still in the bay (parcel hand-over)", "s", 0.0, MAX_TIME_LIMIT_S,
-          default=0.0)),
-    Stop, rules=("With a map, `bay` must name a bay of the map.",))
+    "Stop",
+    "One delivery stop of the mission, served in list order.",
+    (
+        Field("bay", "string", "bay name from the map (config/maps/README.md)"),
+        _num(
+            "dwell_s",
+            "time to stand still in the bay (parcel hand-over)",
+            "s",
+            0.0,
+            MAX_TIME_LIMIT_S,
+            default=0.0,
+        ),
+    ),
+    Stop,
+    rules=("With a map, `bay` must name a bay of the map.",),
+)
 
 SIZE = Schema(
-    "Size", "Box dimensions; a key left out takes the actor type's default (see Actor types).",
-    (_num("length_m", "along the actor's heading", "m", 0.0, MAX_ACTOR_LENGTH_M, None, True, "type's"),
-     _num("width_m", "across the heading", "m", 0.0, MAX_ACTOR_WIDTH_M, None, True, "type's"),
-     _num("height_m", "above the ground", "m", 0.0, MAX_ACTOR_HEIGHT_M, None, True, "type's")),
-    lambda **kw: kw)
+    "Size",
+    "Box dimensions; a key left out takes the actor type's default (see Actor types).",
+    (
+        _num(
+            "length_m",
+            "along the actor's heading",
+            "m",
+            0.0,
+            MAX_ACTOR_LENGTH_M,
+            None,
+            True,
+            "type's",
+        ),
+        _num("width_m", "across the heading", "m", 0.0, MAX_ACTOR_WIDTH_M, None, True, "type's"),
+        _num("height_m", "above the ground", "m", 0.0, MAX_ACTOR_HEIGHT_M, None, True, "type's"),
+    ),
+    lambda **kw: kw,
+)
 
 WAYPOINT = Schema(
-    "Waypoint", "A point of an actor's path; the actor's box centre moves along the straight "
-                "segments between waypoints.",
-    (_x(), _y(),
-     _num("speed_mps", "speed on the segment from this waypoint to the next", "m/s", 0.0,
-          MAX_ACTOR_SPEED_MPS, None, True, "actor's speed_mps"),
-     _num("wait_s", "stand still here this long before going on", "s", 0.0, MAX_TIME_LIMIT_S, 0.0)),
-    Waypoint)
+    "Waypoint",
+    "A point of an actor's path; the actor's box centre moves along the straight "
+    "segments between waypoints.",
+    (
+        _x(),
+        _y(),
+        _num(
+            "speed_mps",
+            "speed on the segment from this waypoint to the next",
+            "m/s",
+            0.0,
+            MAX_ACTOR_SPEED_MPS,
+            None,
+            True,
+            "actor's speed_mps",
+        ),
+        _num(
+            "wait_s", "stand still here this long before going on", "s", 0.0, MAX_TIME_LIMIT_S, 0.0
+        ),
+    ),
+    Waypoint,
+)
 
 _TRIGGER_FIELDS = (
     _num("time_s", "fires at this scenario time", "s", 0.0, MAX_TIME_LIMIT_S),
-    _num("van_within_m", "fires when the van's base_link comes this close to `point` (else to the "
-                         "actor itself)", "m", 0.0, MAX_TRIGGER_RANGE_M, low_open=True),
+    _num(
+        "van_within_m",
+        "fires when the van's base_link comes this close to `point` (else to the actor itself)",
+        "m",
+        0.0,
+        MAX_TRIGGER_RANGE_M,
+        low_open=True,
+    ),
     _obj("point", POINT, "where van_within_m is measured from", None, "the actor"),
 )
 
 TRIGGER = Schema(
-    "Trigger", "When an actor starts moving. It stands on its first waypoint until then (and for "
-               "that waypoint's wait_s after), then pulls away from rest at its accel_mps2. A "
-               "trigger fires once and stays fired.",
-    _TRIGGER_FIELDS, Trigger, forms=(("time_s",), ("van_within_m", "point")))
+    "Trigger",
+    "When an actor starts moving. It stands on its first waypoint until then (and for "
+    "that waypoint's wait_s after), then pulls away from rest at its accel_mps2. A "
+    "trigger fires once and stays fired.",
+    _TRIGGER_FIELDS,
+    Trigger,
+    forms=(("time_s",), ("van_within_m", "point")),
+)
 
 BRAKE = Schema(
-    "Brake", "A hard-braking event: when the trigger fires, the actor brakes at decel_mps2 to a "
-             "standstill, holds, then pulls away again at its accel_mps2.",
-    _TRIGGER_FIELDS + (
-        _num("decel_mps2", "braking deceleration (positive)", "m/s²", 0.0, MAX_ACCEL_MPS2,
-             low_open=True),
-        _num("hold_s", "standstill time before pulling away again", "s", 0.0, MAX_TIME_LIMIT_S,
-             None, default_doc="stays stopped")),
-    Brake, forms=(("time_s",), ("van_within_m", "point")))
+    "Brake",
+    "A hard-braking event: when the trigger fires, the actor brakes at decel_mps2 to a "
+    "standstill, holds, then pulls away again at its accel_mps2.",
+    _TRIGGER_FIELDS
+    + (
+        _num(
+            "decel_mps2",
+            "braking deceleration (positive)",
+            "m/s²",
+            0.0,
+            MAX_ACCEL_MPS2,
+            low_open=True,
+        ),
+        _num(
+            "hold_s",
+            "standstill time before pulling away again",
+            "s",
+            0.0,
+            MAX_TIME_LIMIT_S,
+            None,
+            default_doc="stays stopped",
+        ),
+    ),
+    Brake,
+    forms=(("time_s",), ("van_within_m", "point")),
+)
 
 
 def _build_actor(**kw) -> ActorSpec:
@@ -882,164 +1101,387 @@ def _build_actor(**kw) -> ActorSpec:
     size = {k: (v if v is not None else getattr(defaults, k)) for k, v in kw["size"].items()}
     yaw = 0.0 if kw["yaw"] is None and len(kw["path"]) == 1 else kw["yaw"]
     return ActorSpec(
-        id=kw["id"], type=kw["type"], path=kw["path"], size=Size(**size), speed_mps=kw["speed_mps"],
+        id=kw["id"],
+        type=kw["type"],
+        path=kw["path"],
+        size=Size(**size),
+        speed_mps=kw["speed_mps"],
         accel_mps2=kw["accel_mps2"] if kw["accel_mps2"] is not None else defaults.accel_mps2,
-        yaw=yaw, start=kw["start"], brake=kw["brake"], loop=kw["loop"])
+        yaw=yaw,
+        start=kw["start"],
+        brake=kw["brake"],
+        loop=kw["loop"],
+    )
 
 
 ACTOR = Schema(
-    "Actor", "A scripted road user or obstacle. One waypoint makes it stationary (parked car, "
-             "standing pedestrian, obstacle); more make it follow the path at its speed.",
-    (Field("id", "string", "unique name, used in logs and in the report", pattern=r"[A-Za-z0-9_\-]+"),
-     Field("type", "string", "what it is (see Actor types)", choices=tuple(ACTOR_TYPES)),
-     _list("path", WAYPOINT, "waypoints, in order", min_items=1),
-     _obj("size", SIZE, "box dimensions", {"length_m": None, "width_m": None, "height_m": None},
-          "type's"),
-     _num("speed_mps", "cruise speed on segments whose waypoint sets none", "m/s", 0.0,
-          MAX_ACTOR_SPEED_MPS, None, True),
-     _num("accel_mps2", "limit for speeding up and for ordinary slowing down", "m/s²", 0.0,
-          MAX_ACCEL_MPS2, None, True, "type's"),
-     _num("yaw", "heading of a stationary actor", "rad", -math.pi, math.pi, None, default_doc="0"),
-     _obj("start", TRIGGER, "when it starts moving", Trigger(time_s=0.0), "time_s: 0"),
-     _obj("brake", BRAKE, "a hard-braking event", None, "none"),
-     Field("loop", "boolean", "after the last waypoint, go on to the first again", False)),
-    _build_actor, check=_check_actor,
-    rules=("`static_obstacle` has exactly one waypoint.",
-           "A stationary actor (one waypoint) takes no speed_mps, brake, loop, or waypoint speed_mps / wait_s.",
-           "A moving actor takes no yaw: it faces along its path.",
-           "Every segment needs a speed (its waypoint's speed_mps or the actor's); the last waypoint "
-           "of a path that does not loop takes no speed_mps.",
-           f"Consecutive waypoints are at least {MIN_SEGMENT_M} m apart.",
-           "A brake time_s comes after a start time_s."))
+    "Actor",
+    "A scripted road user or obstacle. One waypoint makes it stationary (parked car, "
+    "standing pedestrian, obstacle); more make it follow the path at its speed.",
+    (
+        Field(
+            "id",
+            "string",
+            "unique name, used in logs and in the report",
+            pattern=r"[A-Za-z0-9_\-]+",
+        ),
+        Field("type", "string", "what it is (see Actor types)", choices=tuple(ACTOR_TYPES)),
+        _list("path", WAYPOINT, "waypoints, in order", min_items=1),
+        _obj(
+            "size",
+            SIZE,
+            "box dimensions",
+            {"length_m": None, "width_m": None, "height_m": None},
+            "type's",
+        ),
+        _num(
+            "speed_mps",
+            "cruise speed on segments whose waypoint sets none",
+            "m/s",
+            0.0,
+            MAX_ACTOR_SPEED_MPS,
+            None,
+            True,
+        ),
+        _num(
+            "accel_mps2",
+            "limit for speeding up and for ordinary slowing down",
+            "m/s²",
+            0.0,
+            MAX_ACCEL_MPS2,
+            None,
+            True,
+            "type's",
+        ),
+        _num(
+            "yaw", "heading of a stationary actor", "rad", -math.pi, math.pi, None, default_doc="0"
+        ),
+        _obj("start", TRIGGER, "when it starts moving", Trigger(time_s=0.0), "time_s: 0"),
+        _obj("brake", BRAKE, "a hard-braking event", None, "none"),
+        Field("loop", "boolean", "after the last waypoint, go on to the first again", False),
+    ),
+    _build_actor,
+    check=_check_actor,
+    rules=(
+        "`static_obstacle` has exactly one waypoint.",
+        "A stationary actor (one waypoint) takes no speed_mps, brake, loop, or waypoint speed_mps / wait_s.",
+        "A moving actor takes no yaw: it faces along its path.",
+        "Every segment needs a speed (its waypoint's speed_mps or the actor's); the last waypoint "
+        "of a path that does not loop takes no speed_mps.",
+        f"Consecutive waypoints are at least {MIN_SEGMENT_M} m apart.",
+        "A brake time_s comes after a start time_s.",
+    ),
+)
 
 FAULT = Schema(
-    "Fault", "An injected failure of one input or node (see Faults for which kinds fit which target).",
-    (Field("target", "string", "what fails", choices=FAULT_TARGETS),
-     Field("kind", "string", "how it fails", choices=tuple(FAULT_KINDS)),
-     _num("start_s", "when it begins", "s", 0.0, MAX_TIME_LIMIT_S),
-     _num("duration_s", "how long it lasts", "s", 0.0, MAX_TIME_LIMIT_S, None, True, "to the end"),
-     _num("value", "delay: added latency in s; jump: step size; rogue: acceleration asked, m/s²", "",
-          -MAX_JUMP, MAX_JUMP, None,
-          default_doc="none")),
-    Fault, check=_check_fault,
-    rules=("`kind` must be one the target supports (table below).",
-           "`value` is required for delay, jump and rogue and not allowed otherwise; "
-           f"delay in (0, {MAX_FAULT_DELAY_S}] s; jump non-zero; rogue within "
-           f"±{MAX_ROGUE_ACCEL_MPS2:g} m/s².",
-           "Faults of one target do not overlap and are listed in time order."))
+    "Fault",
+    "An injected failure of one input or node (see Faults for which kinds fit which target).",
+    (
+        Field("target", "string", "what fails", choices=FAULT_TARGETS),
+        Field("kind", "string", "how it fails", choices=tuple(FAULT_KINDS)),
+        _num("start_s", "when it begins", "s", 0.0, MAX_TIME_LIMIT_S),
+        _num(
+            "duration_s", "how long it lasts", "s", 0.0, MAX_TIME_LIMIT_S, None, True, "to the end"
+        ),
+        _num(
+            "value",
+            "delay: added latency in s; jump: step size; rogue: acceleration asked, m/s²",
+            "",
+            -MAX_JUMP,
+            MAX_JUMP,
+            None,
+            default_doc="none",
+        ),
+    ),
+    Fault,
+    check=_check_fault,
+    rules=(
+        "`kind` must be one the target supports (table below).",
+        "`value` is required for delay, jump and rogue and not allowed otherwise; "
+        f"delay in (0, {MAX_FAULT_DELAY_S}] s; jump non-zero; rogue within "
+        f"±{MAX_ROGUE_ACCEL_MPS2:g} m/s².",
+        "Faults of one target do not overlap and are listed in time order.",
+    ),
+)
 
 ZONE = Schema(
-    "Zone", "An axis-aligned box of the map frame.",
-    (_num("x_min", "west edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M),
-     _num("x_max", "east edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M),
-     _num("y_min", "south edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M),
-     _num("y_max", "north edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M)),
-    Zone, check=_check_zone, rules=("x_min < x_max and y_min < y_max.",))
+    "Zone",
+    "An axis-aligned box of the map frame.",
+    (
+        _num("x_min", "west edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+        _num("x_max", "east edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+        _num("y_min", "south edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+        _num("y_max", "north edge", "m", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+    ),
+    Zone,
+    check=_check_zone,
+    rules=("x_min < x_max and y_min < y_max.",),
+)
 
 GNSS_OUTAGE = Schema(
-    "GnssOutage", "No GNSS fix during a time window, or while the GNSS antenna is inside a zone.",
-    (_num("start_s", "window start", "s", 0.0, MAX_TIME_LIMIT_S, REQUIRED),
-     _num("duration_s", "window length", "s", 0.0, MAX_TIME_LIMIT_S, REQUIRED, True),
-     _obj("zone", ZONE, "where there is no fix", REQUIRED)),
-    GnssOutage, forms=(("start_s", "duration_s"), ("zone",)),
-    rules=("Time windows are listed in time order and do not overlap.",))
+    "GnssOutage",
+    "No GNSS fix during a time window, or while the GNSS antenna is inside a zone.",
+    (
+        _num("start_s", "window start", "s", 0.0, MAX_TIME_LIMIT_S, REQUIRED),
+        _num("duration_s", "window length", "s", 0.0, MAX_TIME_LIMIT_S, REQUIRED, True),
+        _obj("zone", ZONE, "where there is no fix", REQUIRED),
+    ),
+    GnssOutage,
+    forms=(("start_s", "duration_s"), ("zone",)),
+    rules=("Time windows are listed in time order and do not overlap.",),
+)
 
 SUCCESS = Schema(
-    "SuccessCriteria", "What makes the run pass. Thresholds left out are not judged.",
-    (Field("expected_outcome", "string", "the report's outcome must equal this (see Outcomes)",
-           "completed", choices=tuple(OUTCOMES)),
-     _num("min_route_completion", "route completion at least", "", 0.0, 1.0, None),
-     _num("min_driving_score", "CARLA-style driving score at least", "", 0.0, 100.0, None),
-     Field("max_collisions", "integer", "collisions at most", 0, low=0, high=1000),
-     _num("min_ttc_s", "smallest time-to-collision at least", "s", 0.0, 10.0, None, True),
-     _num("max_lateral_error_m", "largest lateral tracking error at most", "m", 0.0, 100.0, None, True),
-     _num("max_localization_error_m", "largest localization error at most", "m", 0.0, 100.0, None,
-          True),
-     _num("max_fault_detection_s", "every injected fault ends in a minimal-risk stop that starts at "
-          "most this long after it", "s", 0.0, 10.0, None, True),
-     Field("max_emergency_stops", "integer", "emergency stops (the AEB's, or a minimal-risk stop "
-           "that had to brake hard) at most: the planner should have stopped first", 0, low=0,
-           high=100),
-     Field("max_phantom_brakes", "integer", "hard brakes with nothing in or entering the path and "
-           "no fault to explain them, at most", 0, low=0, high=100),
-     _num("max_stall_s", "longest standstill under autonomy with the mission unfinished and no bay "
-          "or stop line to explain it", "s", 0.0, MAX_TIME_LIMIT_S, DEFAULT_MAX_STALL_S)),
-    SuccessCriteria)
+    "SuccessCriteria",
+    "What makes the run pass. Thresholds left out are not judged.",
+    (
+        Field(
+            "expected_outcome",
+            "string",
+            "the report's outcome must equal this (see Outcomes)",
+            "completed",
+            choices=tuple(OUTCOMES),
+        ),
+        _num("min_route_completion", "route completion at least", "", 0.0, 1.0, None),
+        _num("min_driving_score", "CARLA-style driving score at least", "", 0.0, 100.0, None),
+        Field("max_collisions", "integer", "collisions at most", 0, low=0, high=1000),
+        _num("min_ttc_s", "smallest time-to-collision at least", "s", 0.0, 10.0, None, True),
+        _num(
+            "max_lateral_error_m",
+            "largest lateral tracking error at most",
+            "m",
+            0.0,
+            100.0,
+            None,
+            True,
+        ),
+        _num(
+            "max_localization_error_m",
+            "largest localization error at most",
+            "m",
+            0.0,
+            100.0,
+            None,
+            True,
+        ),
+        _num(
+            "max_fault_detection_s",
+            "every injected fault ends in a minimal-risk stop that starts at "
+            "most this long after it",
+            "s",
+            0.0,
+            10.0,
+            None,
+            True,
+        ),
+        Field(
+            "max_emergency_stops",
+            "integer",
+            "emergency stops (the AEB's, or a minimal-risk stop "
+            "that had to brake hard) at most: the planner should have stopped first",
+            0,
+            low=0,
+            high=100,
+        ),
+        Field(
+            "max_phantom_brakes",
+            "integer",
+            "hard brakes with nothing in or entering the path and "
+            "no fault to explain them, at most",
+            0,
+            low=0,
+            high=100,
+        ),
+        _num(
+            "max_stall_s",
+            "longest standstill under autonomy with the mission unfinished and no bay "
+            "or stop line to explain it",
+            "s",
+            0.0,
+            MAX_TIME_LIMIT_S,
+            DEFAULT_MAX_STALL_S,
+        ),
+    ),
+    SuccessCriteria,
+)
 
 VARIATION_PARAMETER = Schema(
-    "VariationParameter", "One varied value: a range (`low`..`high`, with a `step` for a grid) "
-                          "or a list of `choices`. The target's own type and range hold for "
-                          "every value (see Variation targets).",
-    (Field("name", "string", "what it is called in reports and ids' listings",
-           pattern=r"[a-z][a-z0-9_]*"),
-     Field("target", "string", "what it sets (see Variation targets), e.g. "
-                               "`actors.jaywalker.speed_mps`"),
-     _num("low", "smallest value", "", -MAX_COORDINATE_M, MAX_COORDINATE_M),
-     _num("high", "largest value", "", -MAX_COORDINATE_M, MAX_COORDINATE_M),
-     _num("step", "grid spacing from low (high is included when it lies on the grid)", "", 0.0,
-          MAX_COORDINATE_M, None, True, "none (integer targets: 1)"),
-     Field("choices", "list", "the values to pick from", REQUIRED, min_items=1,
-           item=_num("choice", "", "", -MAX_COORDINATE_M, MAX_COORDINATE_M))),
-    VariationParameter, forms=(("low", "high", "step"), ("choices",)), check=_check_parameter,
-    rules=("low ≤ high; a value is listed once.",
-           "Without a step a range is continuous: sampler random draws from it (rounded to "
-           f"{10 ** -RANDOM_DECIMALS:g}), sampler grid refuses it."))
+    "VariationParameter",
+    "One varied value: a range (`low`..`high`, with a `step` for a grid) "
+    "or a list of `choices`. The target's own type and range hold for "
+    "every value (see Variation targets).",
+    (
+        Field(
+            "name",
+            "string",
+            "what it is called in reports and ids' listings",
+            pattern=r"[a-z][a-z0-9_]*",
+        ),
+        Field(
+            "target",
+            "string",
+            "what it sets (see Variation targets), e.g. `actors.jaywalker.speed_mps`",
+        ),
+        _num("low", "smallest value", "", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+        _num("high", "largest value", "", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+        _num(
+            "step",
+            "grid spacing from low (high is included when it lies on the grid)",
+            "",
+            0.0,
+            MAX_COORDINATE_M,
+            None,
+            True,
+            "none (integer targets: 1)",
+        ),
+        Field(
+            "choices",
+            "list",
+            "the values to pick from",
+            REQUIRED,
+            min_items=1,
+            item=_num("choice", "", "", -MAX_COORDINATE_M, MAX_COORDINATE_M),
+        ),
+    ),
+    VariationParameter,
+    forms=(("low", "high", "step"), ("choices",)),
+    check=_check_parameter,
+    rules=(
+        "low ≤ high; a value is listed once.",
+        "Without a step a range is continuous: sampler random draws from it (rounded to "
+        f"{10**-RANDOM_DECIMALS:g}), sampler grid refuses it.",
+    ),
+)
 
 VARIATIONS = Schema(
-    "Variations", "Concrete variants of the scenario for `robovan eval --variations`. Each "
-                  "variant is the file with the parameters' values written in, validated as a "
-                  "file; its id is the first 8 hex digits of the SHA-256 of its sorted "
-                  "`target=value` pairs (`robovan sim --scenario NAME --variation ID` reruns it). "
-                  "The base scenario, as written, is not a variant: eval runs it beside them.",
-    (Field("sampler", "string", "`grid`: every combination; `random`: `count` seeded draws",
-           "grid", choices=("grid", "random")),
-     Field("count", "integer", "how many variants sampler random draws (a duplicate is drawn "
-                               "again)", None, low=1, high=MAX_VARIANTS),
-     Field("sampler_seed", "integer", "seed of sampler random (Python's `random.random()`, whose "
-                                      "sequence is stable across versions)", None, low=0,
-           high=SEED_MAX, default_doc="0"),
-     _list("parameters", VARIATION_PARAMETER, "the varied values", min_items=1)),
-    Variations, check=_check_variations,
-    rules=("sampler random needs `count`; a grid takes neither `count` nor `sampler_seed`.",
-           "Names and targets are unique; each target exists in the file and applies to it.",
-           f"A grid has at most {MAX_VARIANTS} variants; a random `count` is at most the number "
-           "of distinct variants the parameters allow.",
-           "Every variant is a valid scenario (checked when the variants are expanded)."))
+    "Variations",
+    "Concrete variants of the scenario for `robovan eval --variations`. Each "
+    "variant is the file with the parameters' values written in, validated as a "
+    "file; its id is the first 8 hex digits of the SHA-256 of its sorted "
+    "`target=value` pairs (`robovan sim --scenario NAME --variation ID` reruns it). "
+    "The base scenario, as written, is not a variant: eval runs it beside them.",
+    (
+        Field(
+            "sampler",
+            "string",
+            "`grid`: every combination; `random`: `count` seeded draws",
+            "grid",
+            choices=("grid", "random"),
+        ),
+        Field(
+            "count",
+            "integer",
+            "how many variants sampler random draws (a duplicate is drawn again)",
+            None,
+            low=1,
+            high=MAX_VARIANTS,
+        ),
+        Field(
+            "sampler_seed",
+            "integer",
+            "seed of sampler random (Python's `random.random()`, whose "
+            "sequence is stable across versions)",
+            None,
+            low=0,
+            high=SEED_MAX,
+            default_doc="0",
+        ),
+        _list("parameters", VARIATION_PARAMETER, "the varied values", min_items=1),
+    ),
+    Variations,
+    check=_check_variations,
+    rules=(
+        "sampler random needs `count`; a grid takes neither `count` nor `sampler_seed`.",
+        "Names and targets are unique; each target exists in the file and applies to it.",
+        f"A grid has at most {MAX_VARIANTS} variants; a random `count` is at most the number "
+        "of distinct variants the parameters allow.",
+        "Every variant is a valid scenario (checked when the variants are expanded).",
+    ),
+)
 
 SCENARIO = Schema(
-    "Scenario", "The top level of a scenario file.",
-    (Field("name", "string", "equals the file name without .yaml", pattern=r"[a-z][a-z0-9_]*"),
-     Field("description", "string", "one line: what the scenario tests"),
-     Field("map", "string", "Lanelet2 map file under config/maps", DEFAULT_MAP,
-           pattern=r"[A-Za-z0-9_\-]+\.osm"),
-     Field("seed", "integer", "seed of every random draw in the run (sensor noise)", 0, low=0,
-           high=SEED_MAX),
-     _num("time_limit_s", "the run ends here at the latest", "s", 0.0, MAX_TIME_LIMIT_S, low_open=True),
-     _num("arm_autonomy_at_s", "when the scenario arms the van's drive-by-wire (MANUAL → READY)", "s",
-          0.0, MAX_TIME_LIMIT_S, DEFAULT_ARM_AUTONOMY_AT_S),
-     _obj("start_pose", START_POSE, "where the van starts"),
-     _list("mission", STOP, "delivery stops, in order; the last one ends the route", min_items=1),
-     _list("actors", ACTOR, "scripted road users and obstacles", default=()),
-     _list("faults", FAULT, "injected failures", default=()),
-     _list("gnss_outages", GNSS_OUTAGE, "GNSS outages", default=()),
-     _obj("success", SUCCESS, "pass criteria", SuccessCriteria(), "expected_outcome: completed"),
-     _obj("variations", VARIATIONS, "concrete variants for evaluation", None, "none")),
-    Scenario, check=_check_scenario,
-    rules=("arm_autonomy_at_s, trigger times and fault starts come before time_limit_s.",
-           "Actor ids are unique.",
-           "The map file exists under config/maps; with a map loaded, bay and lanelet names exist in it."))
+    "Scenario",
+    "The top level of a scenario file.",
+    (
+        Field("name", "string", "equals the file name without .yaml", pattern=r"[a-z][a-z0-9_]*"),
+        Field("description", "string", "one line: what the scenario tests"),
+        Field(
+            "map",
+            "string",
+            "Lanelet2 map file under config/maps",
+            DEFAULT_MAP,
+            pattern=r"[A-Za-z0-9_\-]+\.osm",
+        ),
+        Field(
+            "seed",
+            "integer",
+            "seed of every random draw in the run (sensor noise)",
+            0,
+            low=0,
+            high=SEED_MAX,
+        ),
+        _num(
+            "time_limit_s",
+            "the run ends here at the latest",
+            "s",
+            0.0,
+            MAX_TIME_LIMIT_S,
+            low_open=True,
+        ),
+        _num(
+            "arm_autonomy_at_s",
+            "when the scenario arms the van's drive-by-wire (MANUAL → READY)",
+            "s",
+            0.0,
+            MAX_TIME_LIMIT_S,
+            DEFAULT_ARM_AUTONOMY_AT_S,
+        ),
+        _obj("start_pose", START_POSE, "where the van starts"),
+        _list(
+            "mission", STOP, "delivery stops, in order; the last one ends the route", min_items=1
+        ),
+        _list("actors", ACTOR, "scripted road users and obstacles", default=()),
+        _list("faults", FAULT, "injected failures", default=()),
+        _list("gnss_outages", GNSS_OUTAGE, "GNSS outages", default=()),
+        _obj("success", SUCCESS, "pass criteria", SuccessCriteria(), "expected_outcome: completed"),
+        _obj("variations", VARIATIONS, "concrete variants for evaluation", None, "none"),
+    ),
+    Scenario,
+    check=_check_scenario,
+    rules=(
+        "arm_autonomy_at_s, trigger times and fault starts come before time_limit_s.",
+        "Actor ids are unique.",
+        "The map file exists under config/maps; with a map loaded, bay and lanelet names exist in it.",
+    ),
+)
 
-ALL_SCHEMAS = (SCENARIO, START_POSE, STOP, ACTOR, WAYPOINT, SIZE, TRIGGER, BRAKE, POINT, FAULT,
-               GNSS_OUTAGE, ZONE, SUCCESS, VARIATIONS, VARIATION_PARAMETER)
+ALL_SCHEMAS = (
+    SCENARIO,
+    START_POSE,
+    STOP,
+    ACTOR,
+    WAYPOINT,
+    SIZE,
+    TRIGGER,
+    BRAKE,
+    POINT,
+    FAULT,
+    GNSS_OUTAGE,
+    ZONE,
+    SUCCESS,
+    VARIATIONS,
+    VARIATION_PARAMETER,
+)
 
 
 # ----------------------------------------------------------------------------------------------
 # Loading.
 
+
 class MapLike(Protocol):
     """What validation needs of a loaded map (robovan_autonomy.mapping.lanelet_map.DistrictMap)."""
 
-    bays: Mapping[str, Any]   # name → DeliveryBay
+    bays: Mapping[str, Any]  # name → DeliveryBay
     lanes: Mapping[int, Any]  # lanelet id → Lane (with length_m, centerline, s_m)
 
 
@@ -1102,8 +1544,9 @@ def _read(name_or_path: str | Path) -> tuple[Path, Any]:
     return path, load_yaml(path)
 
 
-def load_scenario(name_or_path: str | Path, lanelet_map: MapLike | None = None,
-                  variation: str | None = None) -> Scenario:
+def load_scenario(
+    name_or_path: str | Path, lanelet_map: MapLike | None = None, variation: str | None = None
+) -> Scenario:
     """Read and validate a scenario, or with `variation` (an id) that concrete variant of it;
     with `lanelet_map`, bay and lanelet names are checked too."""
     path, doc = _read(name_or_path)
@@ -1113,14 +1556,18 @@ def load_scenario(name_or_path: str | Path, lanelet_map: MapLike | None = None,
     found = next((v for v in variants(base) if v.id == variation), None)
     if found is None:
         ids = [v.id for v in variants(base)]
-        known = (f"its {len(ids)} variants: {', '.join(ids[:10])}{', …' if len(ids) > 10 else ''}"
-                 if ids else "it declares no variations")
+        known = (
+            f"its {len(ids)} variants: {', '.join(ids[:10])}{', …' if len(ids) > 10 else ''}"
+            if ids
+            else "it declares no variations"
+        )
         raise ConfigError(path, "variations", f"no variant {variation!r} ({known})")
     return _concrete(doc, base, found, path, lanelet_map)
 
 
-def scenario_variants(name_or_path: str | Path,
-                      lanelet_map: MapLike | None = None) -> list[Scenario]:
+def scenario_variants(
+    name_or_path: str | Path, lanelet_map: MapLike | None = None
+) -> list[Scenario]:
     """Every concrete variant of a scenario (not the base), each validated like a file."""
     path, doc = _read(name_or_path)
     base = parse_scenario(doc, path, lanelet_map)
@@ -1139,29 +1586,44 @@ def check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:
 def _check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:
     start = scn.start_pose
     if start.bay is not None and start.bay not in lanelet_map.bays:
-        raise _Invalid("start_pose.bay", f"unknown bay name {start.bay!r} in map {scn.map} "
-                                         f"(bays: {', '.join(lanelet_map.bays)})")
+        raise _Invalid(
+            "start_pose.bay",
+            f"unknown bay name {start.bay!r} in map {scn.map} "
+            f"(bays: {', '.join(lanelet_map.bays)})",
+        )
     if start.lanelet is not None:
         lane = lanelet_map.lanes.get(start.lanelet)
         if lane is None:
-            raise _Invalid("start_pose.lanelet", f"no road lanelet {start.lanelet} in map {scn.map}")
+            raise _Invalid(
+                "start_pose.lanelet", f"no road lanelet {start.lanelet} in map {scn.map}"
+            )
         if start.s > lane.length_m:
-            raise _Invalid("start_pose.s", f"{start.s} m is beyond the end of lanelet {start.lanelet} "
-                                           f"({lane.length_m:.1f} m long)")
+            raise _Invalid(
+                "start_pose.s",
+                f"{start.s} m is beyond the end of lanelet {start.lanelet} "
+                f"({lane.length_m:.1f} m long)",
+            )
     for i, stop in enumerate(scn.mission):
         if stop.bay not in lanelet_map.bays:
-            raise _Invalid(f"mission[{i}].bay", f"unknown bay name {stop.bay!r} in map {scn.map} "
-                                                f"(bays: {', '.join(lanelet_map.bays)})")
+            raise _Invalid(
+                f"mission[{i}].bay",
+                f"unknown bay name {stop.bay!r} in map {scn.map} "
+                f"(bays: {', '.join(lanelet_map.bays)})",
+            )
 
 
-def parked_pose(bay_pose: tuple[float, float, float], vehicle: VehicleParams) -> tuple[float, float, float]:
+def parked_pose(
+    bay_pose: tuple[float, float, float], vehicle: VehicleParams
+) -> tuple[float, float, float]:
     """base_link pose of the van parked with its footprint centred on a bay's bay_pose."""
     x, y, yaw = bay_pose
     centre_ahead_m = vehicle.length_m / 2.0 - vehicle.rear_overhang_m
     return x - centre_ahead_m * math.cos(yaw), y - centre_ahead_m * math.sin(yaw), yaw
 
 
-def start_pose_in_map(scn: Scenario, lanelet_map: MapLike, vehicle: VehicleParams) -> tuple[float, float, float]:
+def start_pose_in_map(
+    scn: Scenario, lanelet_map: MapLike, vehicle: VehicleParams
+) -> tuple[float, float, float]:
     """The van's starting base_link pose (x, y, yaw) in the map frame, whichever form was given."""
     start = scn.start_pose
     if start.bay is not None:
@@ -1178,6 +1640,7 @@ def start_pose_in_map(scn: Scenario, lanelet_map: MapLike, vehicle: VehicleParam
 
 # ----------------------------------------------------------------------------------------------
 # The README, rendered from the declarations above.
+
 
 def _number_text(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
@@ -1227,13 +1690,22 @@ def _allowed_text(spec: Field) -> str:
 
 
 def _schema_markdown(schema: Schema) -> list[str]:
-    lines = [f"### {schema.title}", "", schema.doc, "",
-             "| key | type | unit | default | allowed | meaning |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"### {schema.title}",
+        "",
+        schema.doc,
+        "",
+        "| key | type | unit | default | allowed | meaning |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for spec in schema.fields:
-        lines.append(f"| `{spec.key}` | {_type_text(spec)} | {spec.unit} | "
-                     f"{_default_text(spec, _in_form(schema, spec.key))} | {_allowed_text(spec)} | {spec.doc} |")
+        lines.append(
+            f"| `{spec.key}` | {_type_text(spec)} | {spec.unit} | "
+            f"{_default_text(spec, _in_form(schema, spec.key))} | {_allowed_text(spec)} | {spec.doc} |"
+        )
     lines.append("")
     if schema.forms:
+
         def key_text(key: str) -> str:
             return f"`{key}`" if schema.field(key).default is REQUIRED else f"[`{key}`]"
 
@@ -1270,35 +1742,68 @@ def render_readme() -> str:
     for name in list_scenarios():
         scn = load_scenario(name)
         spec = scn.variations
-        varied = "" if spec is None else (f"{len(variants(scn))} ({spec.sampler}: "
-                                          f"{', '.join(p.name for p in spec.parameters)})")
-        lines.append(f"| `{name}` | {scn.time_limit_s:g} s | {len(scn.mission)} | "
-                     f"{len(scn.actors)} | {len(scn.faults)} / {len(scn.gnss_outages)} | "
-                     f"{varied} | {scn.description} |")
+        varied = (
+            ""
+            if spec is None
+            else (
+                f"{len(variants(scn))} ({spec.sampler}: "
+                f"{', '.join(p.name for p in spec.parameters)})"
+            )
+        )
+        lines.append(
+            f"| `{name}` | {scn.time_limit_s:g} s | {len(scn.mission)} | "
+            f"{len(scn.actors)} | {len(scn.faults)} / {len(scn.gnss_outages)} | "
+            f"{varied} | {scn.description} |"
+        )
     lines += ["", "## Schema", ""]
     for schema in ALL_SCHEMAS:
         lines += _schema_markdown(schema)
-    lines += ["## Variation targets", "",
-              "What a variation parameter's `target` may name; each value must meet the named "
-              "key's type and range.", "",
-              "| target | sets | allowed | applies when |", "| --- | --- | --- | --- |"]
-    targets = {**_scenario_targets(),
-               **{f"actors.<id>.{key}": target for key, target in _actor_targets().items()}}
+    lines += [
+        "## Variation targets",
+        "",
+        "What a variation parameter's `target` may name; each value must meet the named "
+        "key's type and range.",
+        "",
+        "| target | sets | allowed | applies when |",
+        "| --- | --- | --- | --- |",
+    ]
+    targets = {
+        **_scenario_targets(),
+        **{f"actors.<id>.{key}": target for key, target in _actor_targets().items()},
+    }
     for key, target in targets.items():
         lines.append(f"| `{key}` | {target.doc} | {_allowed_text(target.field)} | {target.when} |")
     lines.append("")
-    lines += ["## Actor types", "",
-              "| type | class_id | length × width × height | accel_mps2 | why these defaults |",
-              "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "## Actor types",
+        "",
+        "| type | class_id | length × width × height | accel_mps2 | why these defaults |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for name, t in ACTOR_TYPES.items():
-        lines.append(f"| `{name}` | {int(t.class_id)} ({t.class_id.name}) | "
-                     f"{t.length_m:g} × {t.width_m:g} × {t.height_m:g} m | {t.accel_mps2:g} | {t.why} |")
-    lines += ["", "## Faults", "", "| target | " + " | ".join(FAULT_KINDS) + " |",
-              "| --- |" + " --- |" * len(FAULT_KINDS)]
+        lines.append(
+            f"| `{name}` | {int(t.class_id)} ({t.class_id.name}) | "
+            f"{t.length_m:g} × {t.width_m:g} × {t.height_m:g} m | {t.accel_mps2:g} | {t.why} |"
+        )
+    lines += [
+        "",
+        "## Faults",
+        "",
+        "| target | " + " | ".join(FAULT_KINDS) + " |",
+        "| --- |" + " --- |" * len(FAULT_KINDS),
+    ]
     for target, kinds in FAULT_KINDS_BY_TARGET.items():
-        lines.append(f"| `{target}` | " + " | ".join("✓" if k in kinds else "" for k in FAULT_KINDS) + " |")
+        lines.append(
+            f"| `{target}` | " + " | ".join("✓" if k in kinds else "" for k in FAULT_KINDS) + " |"
+        )
     lines += [""] + [f"- `{kind}`: {meaning}" for kind, meaning in FAULT_KINDS.items()]
-    lines += ["", "## Outcomes", "", "The run report's `outcome`: the first of these that holds.", ""]
+    lines += [
+        "",
+        "## Outcomes",
+        "",
+        "The run report's `outcome`: the first of these that holds.",
+        "",
+    ]
     lines += [f"- `{name}`: {meaning}" for name, meaning in OUTCOMES.items()]
     return "\n".join(lines) + "\n"
 

@@ -3,13 +3,22 @@
 It holds no loop of its own: the simulation runner (tools/simulation.py) advances the world and
 calls `publish_*`, in lockstep with the stack or paced to the wall clock.
 """
+
 from __future__ import annotations
 
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, Imu, JointState, NavSatFix, PointCloud2
+from sensor_msgs.msg import (
+    CameraInfo,
+    CompressedImage,
+    Image,
+    Imu,
+    JointState,
+    NavSatFix,
+    PointCloud2,
+)
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
@@ -38,8 +47,12 @@ class SimulatorNode(Node):
         self.lidar_pub = self.create_publisher(PointCloud2, itf.LIDAR_POINTS, qos)
         self.gnss_pub = self.create_publisher(NavSatFix, itf.GNSS_FIX, qos)
         self.imu_pub = self.create_publisher(Imu, itf.IMU_DATA, qos)
-        self.gt_odometry_pub = self.create_publisher(Odometry, itf.GROUND_TRUTH_ODOMETRY, itf.RELIABLE_QOS)
-        self.gt_objects_pub = self.create_publisher(PointCloud2, itf.GROUND_TRUTH_OBJECTS, itf.RELIABLE_QOS)
+        self.gt_odometry_pub = self.create_publisher(
+            Odometry, itf.GROUND_TRUTH_ODOMETRY, itf.RELIABLE_QOS
+        )
+        self.gt_objects_pub = self.create_publisher(
+            PointCloud2, itf.GROUND_TRUTH_OBJECTS, itf.RELIABLE_QOS
+        )
         self.engage_client = self.create_client(SetBool, itf.VEHICLE_ENGAGE)
 
         self.latest: dict[str, object] = {}
@@ -47,15 +60,18 @@ class SimulatorNode(Node):
         self.new_diagnostics: list[ct.Diagnostic] = []
         self.decode_errors: dict[str, int] = {}
         for topic, msg_class, decode in (
-                (itf.CONTROL_COMMAND, JointTrajectory, itf.decode_control_command),
-                (itf.TRAJECTORY, Path, itf.decode_path),
-                (itf.ODOMETRY, Odometry, itf.decode_odometry),
-                (itf.LOCALIZATION_DEBUG_GNSS_ONLY, Odometry, itf.decode_odometry),
-                (itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY, Odometry, itf.decode_odometry),
-                (itf.OBJECTS, PointCloud2, stamped(itf.decode_objects)),
-                (itf.VEHICLE_STATUS, JointState, itf.decode_vehicle_status)):
+            (itf.CONTROL_COMMAND, JointTrajectory, itf.decode_control_command),
+            (itf.TRAJECTORY, Path, itf.decode_path),
+            (itf.ODOMETRY, Odometry, itf.decode_odometry),
+            (itf.LOCALIZATION_DEBUG_GNSS_ONLY, Odometry, itf.decode_odometry),
+            (itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY, Odometry, itf.decode_odometry),
+            (itf.OBJECTS, PointCloud2, stamped(itf.decode_objects)),
+            (itf.VEHICLE_STATUS, JointState, itf.decode_vehicle_status),
+        ):
             self.create_subscription(msg_class, topic, self._keep(topic, decode), itf.RELIABLE_QOS)
-        self.create_subscription(DiagnosticArray, itf.DIAGNOSTICS, self._on_diagnostics, itf.RELIABLE_QOS)
+        self.create_subscription(
+            DiagnosticArray, itf.DIAGNOSTICS, self._on_diagnostics, itf.RELIABLE_QOS
+        )
 
     def _keep(self, topic: str, decode):
         def callback(msg) -> None:
@@ -67,6 +83,7 @@ class SimulatorNode(Node):
             self.latest[topic] = value
             if topic == itf.CONTROL_COMMAND:
                 self.new_plans.append(value)
+
         return callback
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
@@ -78,12 +95,28 @@ class SimulatorNode(Node):
     def publish_output(self, name: str, reading) -> None:
         world = self.world
         if name == "imu":
-            self.imu_pub.publish(itf.encode_imu(ImuSample(reading.stamp_s, reading.angular_velocity_radps,
-                                                          reading.linear_acceleration_mps2)))
+            self.imu_pub.publish(
+                itf.encode_imu(
+                    ImuSample(
+                        reading.stamp_s,
+                        reading.angular_velocity_radps,
+                        reading.linear_acceleration_mps2,
+                    )
+                )
+            )
         elif name == "gnss":
-            self.gnss_pub.publish(itf.encode_gnss_fix(GnssFix(
-                reading.stamp_s, reading.latitude_deg, reading.longitude_deg, reading.altitude_m,
-                reading.has_fix, reading.position_covariance)))
+            self.gnss_pub.publish(
+                itf.encode_gnss_fix(
+                    GnssFix(
+                        reading.stamp_s,
+                        reading.latitude_deg,
+                        reading.longitude_deg,
+                        reading.altitude_m,
+                        reading.has_fix,
+                        reading.position_covariance,
+                    )
+                )
+            )
         elif name == "lidar":
             assert isinstance(reading, LidarReading)
             self.lidar_pub.publish(itf.encode_points(reading.stamp_s, reading.points))
@@ -97,9 +130,18 @@ class SimulatorNode(Node):
                 self.jpeg_pub.publish(itf.encode_compressed_image(reading.stamp_s, reading.image))
         elif name == "ground_truth_odometry":
             van = world.van
-            self.gt_odometry_pub.publish(itf.encode_odometry(PoseEstimate(
-                stamp_s=reading, x_m=van.x_m, y_m=van.y_m, yaw_rad=van.yaw_rad,
-                speed_mps=van.speed_mps, yaw_rate_radps=van.yaw_rate_radps)))
+            self.gt_odometry_pub.publish(
+                itf.encode_odometry(
+                    PoseEstimate(
+                        stamp_s=reading,
+                        x_m=van.x_m,
+                        y_m=van.y_m,
+                        yaw_rad=van.yaw_rad,
+                        speed_mps=van.speed_mps,
+                        yaw_rate_radps=van.yaw_rate_radps,
+                    )
+                )
+            )
         elif name == "ground_truth_objects":
             self.gt_objects_pub.publish(itf.encode_objects(reading, world.ground_truth_objects()))
         else:

@@ -7,11 +7,12 @@
   gate; `RogueCanTransmitter` sends DBW_STEER_CMD and DBW_ACCEL_CMD beside the bridge.
 - The van's CAN reports going bad (`VanReportBus`: drop, kill, freeze, delay).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import can
 import numpy as np
@@ -28,8 +29,8 @@ from robovan_autonomy.vehicle.rvn_dbw import Gear, MsgId
 
 # Where a node whose output is faulted publishes instead; the relay republishes on the real topic.
 FAULTED_PREFIX = "/sim/faulted"
-RELAY_PERIOD_S = 0.01          # how often delayed messages are let through (the lockstep tick)
-ROGUE_PERIOD_S = 0.02          # a rogue node publishing at 50 Hz, a rogue transmitter every 20 ms
+RELAY_PERIOD_S = 0.01  # how often delayed messages are let through (the lockstep tick)
+ROGUE_PERIOD_S = 0.02  # a rogue node publishing at 50 Hz, a rogue transmitter every 20 ms
 ROGUE_PLAN_HORIZON_S = 1.0
 
 
@@ -43,9 +44,17 @@ class RelayedTopic:
 
 def relayed_topics() -> dict[str, RelayedTopic]:
     """The node outputs a relay can fault, by fault target."""
-    return {"planner": RelayedTopic(itf.PLANNING_COMMAND, JointTrajectory, itf.decode_control_command,
-                                    itf.encode_control_command),
-            "localization": RelayedTopic(itf.ODOMETRY, Odometry, itf.decode_odometry, itf.encode_odometry)}
+    return {
+        "planner": RelayedTopic(
+            itf.PLANNING_COMMAND,
+            JointTrajectory,
+            itf.decode_control_command,
+            itf.encode_control_command,
+        ),
+        "localization": RelayedTopic(
+            itf.ODOMETRY, Odometry, itf.decode_odometry, itf.encode_odometry
+        ),
+    }
 
 
 def sensor_faults(faults: list[Fault]) -> list[SensorFault]:
@@ -85,9 +94,15 @@ class FaultRelayNode(Node):
         self.nan_faults = [f for f in faults if f.kind == "nan"]
         self.injector = FaultInjector(sensor_faults([f for f in faults if f.kind != "nan"]))
         self._late: list[tuple[float, object]] = []
-        self._pub = self.create_publisher(self.relayed.msg_type, self.relayed.topic, itf.RELIABLE_QOS)
-        self.create_subscription(self.relayed.msg_type, FAULTED_PREFIX + self.relayed.topic, self._on_message,
-                                 itf.RELIABLE_QOS)
+        self._pub = self.create_publisher(
+            self.relayed.msg_type, self.relayed.topic, itf.RELIABLE_QOS
+        )
+        self.create_subscription(
+            self.relayed.msg_type,
+            FAULTED_PREFIX + self.relayed.topic,
+            self._on_message,
+            itf.RELIABLE_QOS,
+        )
         self.create_timer(RELAY_PERIOD_S, self._flush)
 
     def _on_message(self, msg) -> None:
@@ -121,9 +136,18 @@ class RogueCommandNode(Node):
 
     def _publish(self) -> None:
         t = np.array([0.0, ROGUE_PLAN_HORIZON_S])
-        self._pub.publish(itf.encode_control_command(itf.ControlPlan(
-            stamp_s=now_s(self), time_from_start_s=t, steer_rad=np.zeros(2), steer_rate_radps=np.zeros(2),
-            speed_mps=np.maximum(self.accel_mps2 * t, 0.0), accel_mps2=np.full(2, self.accel_mps2))))
+        self._pub.publish(
+            itf.encode_control_command(
+                itf.ControlPlan(
+                    stamp_s=now_s(self),
+                    time_from_start_s=t,
+                    steer_rad=np.zeros(2),
+                    steer_rate_radps=np.zeros(2),
+                    speed_mps=np.maximum(self.accel_mps2 * t, 0.0),
+                    accel_mps2=np.full(2, self.accel_mps2),
+                )
+            )
+        )
 
 
 class RogueCanTransmitter:
@@ -141,11 +165,16 @@ class RogueCanTransmitter:
         if self._next_s is not None and t_s + 1e-9 < self._next_s:
             return 0
         self._next_s = t_s + ROGUE_PERIOD_S
-        for message in (rvn_dbw.SteerCommand(0.0, 0.0, True, self._counters.next(MsgId.STEER_CMD)),
-                        rvn_dbw.AccelCommand(self.accel_mps2, Gear.DRIVE, True,
-                                             self._counters.next(MsgId.ACCEL_CMD))):
+        for message in (
+            rvn_dbw.SteerCommand(0.0, 0.0, True, self._counters.next(MsgId.STEER_CMD)),
+            rvn_dbw.AccelCommand(
+                self.accel_mps2, Gear.DRIVE, True, self._counters.next(MsgId.ACCEL_CMD)
+            ),
+        ):
             frame = rvn_dbw.encode(message)
-            self.bus.send(can.Message(arbitration_id=frame.can_id, data=frame.data, is_extended_id=False))
+            self.bus.send(
+                can.Message(arbitration_id=frame.can_id, data=frame.data, is_extended_id=False)
+            )
         return 2
 
     def shutdown(self) -> None:

@@ -6,6 +6,7 @@ protocol document, independently of the autonomy-side bridge, and only shares th
 It is clocked from outside: `receive` and `step` take the time, so lockstep simulation and a
 realtime process use the same code.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,10 +14,33 @@ from collections.abc import Callable
 
 from robovan_autonomy.sim.van_plant import VanPlant
 from robovan_autonomy.vehicle.rvn_dbw import (
-    COMMAND_IDS, COMMAND_TIMEOUT_S, E2E_FAULT_STREAK, OVERRIDE_TORQUE_NM, REARM_CLEAR_S,
-    REPORT_IDS, SAFE_STOP_ACCEL_MPS2, AccelCommand, BodyCommand, CounterGenerator, DbwState,
-    DbwStatus, E2EChecker, FaultCode, Frame, FrameError, Gear, MotionReport, MsgId, SteerCommand,
-    SteerReport, TurnSignal, WheelSpeedReport, decode, encode, period_s)
+    COMMAND_IDS,
+    COMMAND_TIMEOUT_S,
+    E2E_FAULT_STREAK,
+    OVERRIDE_TORQUE_NM,
+    REARM_CLEAR_S,
+    REPORT_IDS,
+    SAFE_STOP_ACCEL_MPS2,
+    AccelCommand,
+    BodyCommand,
+    CounterGenerator,
+    DbwState,
+    DbwStatus,
+    E2EChecker,
+    FaultCode,
+    Frame,
+    FrameError,
+    Gear,
+    MotionReport,
+    MsgId,
+    SteerCommand,
+    SteerReport,
+    TurnSignal,
+    WheelSpeedReport,
+    decode,
+    encode,
+    period_s,
+)
 
 PLANT_STEP_S = 0.005  # divides the 10/20 ms report periods and both actuator dead times
 STANDSTILL_MPS = 0.01  # slower than this the van counts as stopped (gear changes, re-arming)
@@ -56,8 +80,13 @@ class VanEcu:
     DRIVER_BRAKE_MPS2 / DRIVER_THROTTLE_MPS2, otherwise it coasts.
     """
 
-    def __init__(self, plant: VanPlant | None = None, *, on_transition: TransitionCallback | None = None,
-                 step_s: float = PLANT_STEP_S):
+    def __init__(
+        self,
+        plant: VanPlant | None = None,
+        *,
+        on_transition: TransitionCallback | None = None,
+        step_s: float = PLANT_STEP_S,
+    ):
         self.plant = plant or VanPlant()
         self._limits = self.plant.params
         self._step_s = step_s
@@ -65,7 +94,9 @@ class VanEcu:
         self._t_s = self.plant.time_s
         self.state, self.fault = DbwState.MANUAL, FaultCode.NONE
         self.driver = DriverInputs()
-        self.body = BodyCommand(TurnSignal.OFF, hazard=False, horn=False, cargo_door_unlock=False, counter=0)
+        self.body = BodyCommand(
+            TurnSignal.OFF, hazard=False, horn=False, cargo_door_unlock=False, counter=0
+        )
         self.e2e = E2EChecker(COMMAND_IDS)
         self._latest: dict[int, tuple[float, object]] = {}  # id -> (receive time, valid command)
         self._ready_since_s = self._t_s
@@ -76,9 +107,12 @@ class VanEcu:
         self._report_index = dict.fromkeys(REPORT_IDS, 0)  # due times as start + n·period: no drift
         self._next_report_s = dict.fromkeys(REPORT_IDS, self._t_s)
         self._start_s = self._t_s
-        self._reports = {MsgId.MOTION_REPORT: self._motion_report, MsgId.STEER_REPORT: self._steer_report,
-                         MsgId.DBW_STATUS: self._status_report,
-                         MsgId.WHEEL_SPEED_REPORT: self._wheel_speed_report}
+        self._reports = {
+            MsgId.MOTION_REPORT: self._motion_report,
+            MsgId.STEER_REPORT: self._steer_report,
+            MsgId.DBW_STATUS: self._status_report,
+            MsgId.WHEEL_SPEED_REPORT: self._wheel_speed_report,
+        }
 
     @property
     def time_s(self) -> float:
@@ -101,12 +135,25 @@ class VanEcu:
             self._enter(DbwState.READY, self._t_s)
         return self.state in (DbwState.READY, DbwState.ENGAGED)
 
-    def set_driver(self, *, steering_torque_nm: float | None = None, brake_pedal: bool | None = None,
-                   throttle_pedal: bool | None = None, estop: bool | None = None) -> None:
+    def set_driver(
+        self,
+        *,
+        steering_torque_nm: float | None = None,
+        brake_pedal: bool | None = None,
+        throttle_pedal: bool | None = None,
+        estop: bool | None = None,
+    ) -> None:
         """Change what the driver does (None leaves an input as it is); overrides act at once."""
-        changes = {name: value for name, value in (
-            ("steering_torque_nm", steering_torque_nm), ("brake_pedal", brake_pedal),
-            ("throttle_pedal", throttle_pedal), ("estop", estop)) if value is not None}
+        changes = {
+            name: value
+            for name, value in (
+                ("steering_torque_nm", steering_torque_nm),
+                ("brake_pedal", brake_pedal),
+                ("throttle_pedal", throttle_pedal),
+                ("estop", estop),
+            )
+            if value is not None
+        }
         self.driver = dataclasses.replace(self.driver, **changes)
         self._watch_driver(self._t_s)
 
@@ -182,7 +229,9 @@ class VanEcu:
             rate_radps = limits.max_steer_rate_radps
             if steer.rate_limit_radps > 0.0:
                 rate_radps = min(rate_radps, steer.rate_limit_radps)
-            move_rad = min(max(target_rad - self._steer_setpoint_rad, -rate_radps * dt_s), rate_radps * dt_s)
+            move_rad = min(
+                max(target_rad - self._steer_setpoint_rad, -rate_radps * dt_s), rate_radps * dt_s
+            )
             self._steer_setpoint_rad += move_rad
             accel_mps2 = min(max(accel.accel_mps2, limits.min_accel_mps2), limits.max_accel_mps2)
             if accel.gear is not Gear.NONE and accel.gear is not plant.gear and self.standstill:
@@ -217,16 +266,25 @@ class VanEcu:
     def _enabled(self, msg_id: int, t_s: float, since_s: float = -float("inf")) -> bool:
         """Whether the latest valid frame of a command id, fresh and received after since_s, sets ENABLE."""
         latest = self._latest.get(msg_id)
-        return (latest is not None and latest[1].enable and latest[0] >= since_s
-                and t_s - latest[0] <= COMMAND_TIMEOUT_S)
+        return (
+            latest is not None
+            and latest[1].enable
+            and latest[0] >= since_s
+            and t_s - latest[0] <= COMMAND_TIMEOUT_S
+        )
 
     def _both_enabled(self, t_s: float, since_s: float) -> bool:
-        return self._enabled(MsgId.STEER_CMD, t_s, since_s) and self._enabled(MsgId.ACCEL_CMD, t_s, since_s)
+        return self._enabled(MsgId.STEER_CMD, t_s, since_s) and self._enabled(
+            MsgId.ACCEL_CMD, t_s, since_s
+        )
 
     def _may_rearm(self) -> bool:
         clear_since = self._enables_clear_since_s
-        return (clear_since is not None and self._t_s - clear_since >= REARM_CLEAR_S - _TIME_EPS_S
-                and self.standstill)
+        return (
+            clear_since is not None
+            and self._t_s - clear_since >= REARM_CLEAR_S - _TIME_EPS_S
+            and self.standstill
+        )
 
     # --- reports --------------------------------------------------------------------------------
 
@@ -235,7 +293,9 @@ class VanEcu:
             if due_s <= self._t_s + _TIME_EPS_S:
                 frames.append(encode(self._reports[msg_id](self._counters.next(msg_id))))
                 self._report_index[msg_id] += 1
-                self._next_report_s[msg_id] = self._start_s + self._report_index[msg_id] * self._periods_s[msg_id]
+                self._next_report_s[msg_id] = (
+                    self._start_s + self._report_index[msg_id] * self._periods_s[msg_id]
+                )
 
     def _motion_report(self, counter: int) -> MotionReport:
         p = self.plant
@@ -247,8 +307,16 @@ class VanEcu:
 
     def _status_report(self, counter: int) -> DbwStatus:
         d = self.driver
-        return DbwStatus(self.state, d.steer_override, d.brake_pedal, d.throttle_pedal, d.estop,
-                         self.plant.gear, self.fault, counter)
+        return DbwStatus(
+            self.state,
+            d.steer_override,
+            d.brake_pedal,
+            d.throttle_pedal,
+            d.estop,
+            self.plant.gear,
+            self.fault,
+            counter,
+        )
 
     def _wheel_speed_report(self, counter: int) -> WheelSpeedReport:
         return WheelSpeedReport(*self.plant.wheel_speeds_mps(), counter)

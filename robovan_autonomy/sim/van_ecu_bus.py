@@ -4,6 +4,7 @@ Only I/O lives here: frames in and out, a clock, a console. Lockstep simulation 
 with simulated time; a realtime van (`start`, or `main` as a separate process playing the van)
 polls from a thread with wall time. Either way the autonomy stack sees nothing but CAN frames.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,9 @@ class VanEcuBus:
         """Deliver every frame waiting on the bus at t_s, run the van to t_s, send its reports."""
         with self._lock:
             while (message := self.bus.recv(timeout=0.0)) is not None:
-                if not (message.is_extended_id or message.is_remote_frame or message.is_error_frame):
+                if not (
+                    message.is_extended_id or message.is_remote_frame or message.is_error_frame
+                ):
                     self.ecu.receive(Frame(message.arbitration_id, bytes(message.data)), t_s)
             frames = self.ecu.step(t_s)
         for frame in frames:
@@ -60,7 +63,9 @@ class VanEcuBus:
         if self._thread is not None:
             raise RuntimeError("the van is already running")
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(period_s,), name="van_ecu", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(period_s,), name="van_ecu", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -84,8 +89,9 @@ class VanEcuBus:
         self.stop()
 
 
-_CONSOLE_HELP = ("commands: arm | estop on|off | brake on|off | throttle on|off | torque <N·m> | "
-                 "status | quit")
+_CONSOLE_HELP = (
+    "commands: arm | estop on|off | brake on|off | throttle on|off | torque <N·m> | status | quit"
+)
 
 
 def _console_command(van: VanEcuBus, line: str) -> str | None:
@@ -120,21 +126,44 @@ def _print_transition(t_s: float, old: DbwState, new: DbwState, fault: FaultCode
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Play the robovan's drive-by-wire ECU on a CAN bus, in realtime.")
+        prog=prog, description="Play the robovan's drive-by-wire ECU on a CAN bus, in realtime."
+    )
     parser.add_argument("--interface", default="udp_multicast", help="python-can interface")
-    parser.add_argument("--channel", required=True, help="python-can channel (udp_multicast: the group)")
-    parser.add_argument("--port", type=int, default=43113, help="udp_multicast: UDP port (the bridge's can_udp_port)")
-    parser.add_argument("--hop-limit", type=int, default=0,
-                        help="udp_multicast: multicast TTL; 0 keeps the frames on this host")
-    parser.add_argument("--arm", action="store_true", help="arm autonomy at start, as a person would")
-    parser.add_argument("--duration-s", type=float, default=None, help="stop after this long (default: run)")
+    parser.add_argument(
+        "--channel", required=True, help="python-can channel (udp_multicast: the group)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=43113,
+        help="udp_multicast: UDP port (the bridge's can_udp_port)",
+    )
+    parser.add_argument(
+        "--hop-limit",
+        type=int,
+        default=0,
+        help="udp_multicast: multicast TTL; 0 keeps the frames on this host",
+    )
+    parser.add_argument(
+        "--arm", action="store_true", help="arm autonomy at start, as a person would"
+    )
+    parser.add_argument(
+        "--duration-s", type=float, default=None, help="stop after this long (default: run)"
+    )
     args = parser.parse_args(argv)
 
     quit_event = threading.Event()
-    options = {"port": args.port, "hop_limit": args.hop_limit} if args.interface == "udp_multicast" else {}
+    options = (
+        {"port": args.port, "hop_limit": args.hop_limit}
+        if args.interface == "udp_multicast"
+        else {}
+    )
     with can.Bus(interface=args.interface, channel=args.channel, **options) as bus:
         van = VanEcuBus(bus, VanEcu(on_transition=_print_transition))
-        print(f"van ECU on {args.interface}:{args.channel}, {van.ecu.state.name}; {_CONSOLE_HELP}", flush=True)
+        print(
+            f"van ECU on {args.interface}:{args.channel}, {van.ecu.state.name}; {_CONSOLE_HELP}",
+            flush=True,
+        )
         if args.arm:
             van.arm()
 

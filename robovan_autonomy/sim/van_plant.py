@@ -5,6 +5,7 @@ Kinematic is enough at urban speeds and lateral accelerations, and keeps the pla
 to step at 200 Hz for minutes of simulated time. The lags and dead times matter more than tyre
 slip for the controller: they are what the MPC has to anticipate.
 """
+
 from __future__ import annotations
 
 import collections
@@ -26,7 +27,9 @@ class PlantState:
     yaw_rad: float
     speed_mps: float  # signed along base_link x: negative in reverse
     accel_mps2: float  # the van's longitudinal acceleration (zero while held at standstill)
-    actuator_accel_mps2: float  # what drive/brake deliver: > 0 propels in the gear's direction, < 0 brakes
+    actuator_accel_mps2: (
+        float  # what drive/brake deliver: > 0 propels in the gear's direction, < 0 brakes
+    )
     steer_rad: float
     steer_rate_radps: float
     yaw_rate_radps: float
@@ -53,9 +56,18 @@ class _DeadTime:
 class VanPlant:
     """The van's body and actuators; the ECU calls `command` and `set_gear`, the simulator `step`."""
 
-    def __init__(self, params: VehicleParams | None = None, *, x_m: float = 0.0, y_m: float = 0.0,
-                 yaw_rad: float = 0.0, speed_mps: float = 0.0, steer_rad: float = 0.0,
-                 gear: Gear = Gear.PARK, time_s: float = 0.0):
+    def __init__(
+        self,
+        params: VehicleParams | None = None,
+        *,
+        x_m: float = 0.0,
+        y_m: float = 0.0,
+        yaw_rad: float = 0.0,
+        speed_mps: float = 0.0,
+        steer_rad: float = 0.0,
+        gear: Gear = Gear.PARK,
+        time_s: float = 0.0,
+    ):
         self.params = params or load_vehicle_params()
         self.set_gear(gear)
         self.time_s = time_s
@@ -126,13 +138,25 @@ class VanPlant:
         p, v, omega = self.params, self.speed_mps, self.yaw_rate_radps
         half_track = 0.5 * p.track_width_m
         front_lateral = omega * p.wheelbase_m
-        return (math.hypot(v - omega * half_track, front_lateral),
-                math.hypot(v + omega * half_track, front_lateral),
-                abs(v - omega * half_track),
-                abs(v + omega * half_track))
+        return (
+            math.hypot(v - omega * half_track, front_lateral),
+            math.hypot(v + omega * half_track, front_lateral),
+            abs(v - omega * half_track),
+            abs(v + omega * half_track),
+        )
 
     @property
     def state(self) -> PlantState:
-        return PlantState(self.time_s, self.x_m, self.y_m, self.yaw_rad, self.speed_mps,
-                          self.accel_mps2, self.actuator_accel_mps2, self.steer_rad,
-                          self.steer_rate_radps, self.yaw_rate_radps, self.gear)
+        return PlantState(
+            self.time_s,
+            self.x_m,
+            self.y_m,
+            self.yaw_rad,
+            self.speed_mps,
+            self.accel_mps2,
+            self.actuator_accel_mps2,
+            self.steer_rad,
+            self.steer_rate_radps,
+            self.yaw_rate_radps,
+            self.gear,
+        )

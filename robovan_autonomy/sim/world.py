@@ -6,6 +6,7 @@ Sensor outputs are plain readings stamped in simulated time; the simulator node 
 messages. Every random stream has its own generator spawned from the scenario seed, so a run is
 reproducible and one sensor's draws never shift another's.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,8 +21,14 @@ from robovan_autonomy.sim.actors import ActorState, ScriptedActors
 from robovan_autonomy.sim.camera import CameraFrame, CameraRenderer
 from robovan_autonomy.sim.district_scene import build_scene
 from robovan_autonomy.sim.faults import Delivery, FaultInjector, FaultKind, SensorFault
-from robovan_autonomy.sim.gnss_imu import (GnssConditions, GnssModel, GnssNoise, GnssReading,
-                                           ImuModel, ImuNoise, ImuReading, MotionState)
+from robovan_autonomy.sim.gnss_imu import (
+    GnssConditions,
+    GnssModel,
+    GnssNoise,
+    ImuModel,
+    ImuNoise,
+    MotionState,
+)
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
 from robovan_autonomy.sim.scenario import Scenario, start_pose_in_map
 from robovan_autonomy.sim.scene import Box, Pose3
@@ -69,8 +76,13 @@ class Schedule:
 
 
 class SimWorld:
-    def __init__(self, scenario: Scenario, district: DistrictMap, vehicle: VehicleParams,
-                 seed: int | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        district: DistrictMap,
+        vehicle: VehicleParams,
+        seed: int | None = None,
+    ):
         self.scenario, self.district, self.vehicle = scenario, district, vehicle
         self.seed = scenario.seed if seed is None else seed
         x, y, yaw = start_pose_in_map(scenario, district, vehicle)
@@ -88,14 +100,29 @@ class SimWorld:
         self.lidar = LidarModel(LidarConfig.from_vehicle_params(vehicle))
         self.intrinsics = CameraIntrinsics.from_vehicle_params(vehicle)
         self.camera = CameraRenderer(self.intrinsics)
-        self.gnss = GnssModel(GnssNoise.from_vehicle_params(vehicle), district.to_geodetic, rng["gnss"],
-                              self._gnss_conditions())
-        self.imu = ImuModel(ImuNoise.from_vehicle_params(vehicle), vehicle.sensor_pose("imu"), rng["imu"])
+        self.gnss = GnssModel(
+            GnssNoise.from_vehicle_params(vehicle),
+            district.to_geodetic,
+            rng["gnss"],
+            self._gnss_conditions(),
+        )
+        self.imu = ImuModel(
+            ImuNoise.from_vehicle_params(vehicle), vehicle.sensor_pose("imu"), rng["imu"]
+        )
         self.faults = {name: FaultInjector(self._sensor_faults(name)) for name in SENSORS}
-        self._extrinsics = {name: vehicle.sensor_pose(name) for name in ("lidar_top", "camera_front")}
+        self._extrinsics = {
+            name: vehicle.sensor_pose(name) for name in ("lidar_top", "camera_front")
+        }
         self._gnss_antenna = vehicle.sensor_pose("gnss").translation()[None]
-        rates = {name: float(vehicle.sensors[frame]["rate_hz"]) for name, frame in
-                 (("imu", "imu"), ("gnss", "gnss"), ("lidar", "lidar_top"), ("camera", "camera_front"))}
+        rates = {
+            name: float(vehicle.sensors[frame]["rate_hz"])
+            for name, frame in (
+                ("imu", "imu"),
+                ("gnss", "gnss"),
+                ("lidar", "lidar_top"),
+                ("camera", "camera_front"),
+            )
+        }
         rates["ground_truth_odometry"] = GROUND_TRUTH_ODOMETRY_HZ
         rates["ground_truth_objects"] = GROUND_TRUTH_OBJECTS_HZ
         self.schedule = Schedule(rates)
@@ -108,8 +135,16 @@ class SimWorld:
         for outage in self.scenario.gnss_outages:
             if outage.zone is not None:
                 z = outage.zone
-                zones.append(np.array([[z.x_min, z.y_min], [z.x_max, z.y_min], [z.x_max, z.y_max],
-                                       [z.x_min, z.y_max]]))
+                zones.append(
+                    np.array(
+                        [
+                            [z.x_min, z.y_min],
+                            [z.x_max, z.y_min],
+                            [z.x_max, z.y_max],
+                            [z.x_min, z.y_max],
+                        ]
+                    )
+                )
             else:
                 windows.append((outage.start_s, outage.start_s + outage.duration_s))
         return GnssConditions(outage_windows=tuple(windows), outage_zones=tuple(zones))
@@ -117,14 +152,24 @@ class SimWorld:
     def _sensor_faults(self, sensor: str) -> list[SensorFault]:
         """A killed device sends nothing, as a dropped stream; a GNSS jump moves what the receiver
         measures (_gnss_jump_m), so it is not the injector's."""
-        return [SensorFault(FaultKind.DROP if f.kind == "kill" else FaultKind(f.kind), f.start_s, f.end_s,
-                            f.value or 0.0)
-                for f in self.scenario.faults
-                if f.target == SENSOR_FAULT_TARGETS[sensor] and not (sensor == "gnss" and f.kind == "jump")]
+        return [
+            SensorFault(
+                FaultKind.DROP if f.kind == "kill" else FaultKind(f.kind),
+                f.start_s,
+                f.end_s,
+                f.value or 0.0,
+            )
+            for f in self.scenario.faults
+            if f.target == SENSOR_FAULT_TARGETS[sensor]
+            and not (sensor == "gnss" and f.kind == "jump")
+        ]
 
     def _gnss_jump_m(self, t_s: float) -> float:
-        return sum(f.value for f in self.scenario.faults
-                   if f.target == "gnss" and f.kind == "jump" and f.start_s <= t_s < f.end_s)
+        return sum(
+            f.value
+            for f in self.scenario.faults
+            if f.target == "gnss" and f.kind == "jump" and f.start_s <= t_s < f.end_s
+        )
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -143,8 +188,10 @@ class SimWorld:
 
     def actor_boxes(self) -> list[Box]:
         """The scenario's moving actors now."""
-        return [Box(a.x, a.y, 0.0, a.yaw, a.length, a.width, a.height, None, a.class_id, a.track_id)
-                for a in self.actor_states]
+        return [
+            Box(a.x, a.y, 0.0, a.yaw, a.length, a.width, a.height, None, a.class_id, a.track_id)
+            for a in self.actor_states
+        ]
 
     def boxes(self) -> list[Box]:
         """Every object a sensor can see: scenario actors and parked cars."""
@@ -154,38 +201,54 @@ class SimWorld:
         """Actors a sensor on the van can reach: rebuilding far ones each frame is wasted time
         (parked cars are the scene's static boxes, built once)."""
         van = self.van
-        return [b for b in self.actor_boxes() if math.hypot(b.x_m - van.x_m, b.y_m - van.y_m) <= radius_m]
+        return [
+            b
+            for b in self.actor_boxes()
+            if math.hypot(b.x_m - van.x_m, b.y_m - van.y_m) <= radius_m
+        ]
 
     def ground_truth_objects(self) -> np.ndarray:
         """Actors (with their velocities), then parked cars (at rest)."""
         actors = self.actor_states
-        return np.concatenate([_object_table(self.actor_boxes(), [a.vx for a in actors], [a.vy for a in actors]),
-                               self._parked_objects])
+        return np.concatenate(
+            [
+                _object_table(self.actor_boxes(), [a.vx for a in actors], [a.vy for a in actors]),
+                self._parked_objects,
+            ]
+        )
 
     # -- sensors ------------------------------------------------------------------------------
     def _motion(self) -> MotionState:
         van = self.van
         yaw_accel = (van.yaw_rate_radps - self._previous_yaw_rate) / STEP_S
         self._previous_yaw_rate = van.yaw_rate_radps
-        return MotionState.planar(van.yaw_rad, van.yaw_rate_radps, van.speed_mps, van.accel_mps2, yaw_accel)
+        return MotionState.planar(
+            van.yaw_rad, van.yaw_rate_radps, van.speed_mps, van.accel_mps2, yaw_accel
+        )
 
     def _measure(self, sensor: str, t_s: float):
         if sensor == "imu":
             return self.imu.measure(t_s, self._motion())
         base = self.base_link_pose()
         if sensor == "gnss":
-            antenna = base.to_map(self._gnss_antenna)[0] + np.array([self._gnss_jump_m(t_s), 0.0, 0.0])
+            antenna = base.to_map(self._gnss_antenna)[0] + np.array(
+                [self._gnss_jump_m(t_s), 0.0, 0.0]
+            )
             return self.gnss.measure(t_s, antenna)
         if self._scene_boxes_at_s != t_s:
             self.scene.set_boxes(self.actor_boxes_within(SENSOR_RANGE_M))
             self._scene_boxes_at_s = t_s
         if sensor == "lidar":
-            scan = self.lidar.scan(self.scene, base.compose(self._extrinsics["lidar_top"]), self._rng["lidar"])
+            scan = self.lidar.scan(
+                self.scene, base.compose(self._extrinsics["lidar_top"]), self._rng["lidar"]
+            )
             return LidarReading(t_s, scan.points)
         frame = self.camera.render(self.scene, base.compose(self._extrinsics["camera_front"]))
         return CameraReading(t_s, frame.image, frame)
 
-    def sensor_outputs(self, t_s: float, wanted: set[str] | None = None) -> list[tuple[str, object]]:
+    def sensor_outputs(
+        self, t_s: float, wanted: set[str] | None = None
+    ) -> list[tuple[str, object]]:
         """(sensor, reading) pairs to deliver at t_s, after faults (drops, freezes, NaNs, delays).
 
         `wanted` skips sensors nobody listens to; their schedule still advances so the output
@@ -197,7 +260,9 @@ class SimWorld:
                 continue
             reading, injector = self._measure(sensor, t_s), self.faults[sensor]
             # A stream without faults is delivered as is: the injector would only copy it.
-            delivery = injector.apply(t_s, reading) if injector.faults else Delivery(t_s, t_s, reading)
+            delivery = (
+                injector.apply(t_s, reading) if injector.faults else Delivery(t_s, t_s, reading)
+            )
             if delivery is not None:
                 self._pending.append((sensor, delivery))
         ready = [(s, d.payload) for s, d in self._pending if d.deliver_at_s <= t_s + 1e-9]
@@ -213,7 +278,9 @@ def _object_table(boxes: list[Box], vx_mps=0.0, vy_mps=0.0) -> np.ndarray:
     """The ground-truth object rows of boxes standing on z = 0, built column by column."""
     table = np.zeros(len(boxes), dtype=OBJECT_DTYPE)
     if boxes:
-        columns = np.array([(b.x_m, b.y_m, b.yaw_rad, b.length_m, b.width_m, b.height_m) for b in boxes])
+        columns = np.array(
+            [(b.x_m, b.y_m, b.yaw_rad, b.length_m, b.width_m, b.height_m) for b in boxes]
+        )
         for name, column in zip(("x", "y", "yaw", "length", "width", "height"), columns.T):
             table[name] = column
         table["class_id"] = [b.class_id for b in boxes]

@@ -13,6 +13,7 @@ so the AEB never fights a planner that is already stopping. Past a command that 
 at its end, the path goes on (straight) for as far as the van would need to stop.
 Pure: no rclpy.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -51,8 +52,8 @@ POSE_BATCH = 32
 
 @dataclasses.dataclass(frozen=True)
 class AebConfig:
-    rear_m: float            # rear bumper behind base_link
-    front_m: float           # front bumper ahead of base_link
+    rear_m: float  # rear bumper behind base_link
+    front_m: float  # front bumper ahead of base_link
     half_width_m: float
     height_m: float
     wheelbase_m: float
@@ -63,9 +64,14 @@ class AebConfig:
 
     @classmethod
     def from_vehicle(cls, vehicle: VehicleParams, **overrides) -> AebConfig:
-        return cls(rear_m=vehicle.rear_overhang_m, front_m=vehicle.wheelbase_m + vehicle.front_overhang_m,
-                   half_width_m=vehicle.width_m / 2.0, height_m=vehicle.height_m,
-                   wheelbase_m=vehicle.wheelbase_m, **overrides)
+        return cls(
+            rear_m=vehicle.rear_overhang_m,
+            front_m=vehicle.wheelbase_m + vehicle.front_overhang_m,
+            half_width_m=vehicle.width_m / 2.0,
+            height_m=vehicle.height_m,
+            wheelbase_m=vehicle.wheelbase_m,
+            **overrides,
+        )
 
     def braking_distance_m(self, closing_mps: float) -> float:
         """Gap needed to stop short of something closing at closing_mps, braking after the reaction."""
@@ -76,10 +82,10 @@ class AebConfig:
 @dataclasses.dataclass(frozen=True)
 class AebResult:
     stamp_s: float
-    distance_m: float    # travel until the footprint touches a return within the command's path
-    closing_mps: float   # how fast that gap shrinks
-    ttc_s: float         # distance / closing speed
-    trigger: bool        # brake now
+    distance_m: float  # travel until the footprint touches a return within the command's path
+    closing_mps: float  # how fast that gap shrinks
+    ttc_s: float  # distance / closing speed
+    trigger: bool  # brake now
     free_distance_m: float  # travel until the first contact along the path swept to min_length_m
 
 
@@ -90,13 +96,17 @@ def obstacle_points(points_base: np.ndarray, config: AebConfig) -> np.ndarray:
     z = xyz[:, 2]
     keep = (z >= GROUND_CLEARANCE_M) & (z <= config.height_m + HEADROOM_M)
     xy = xyz[keep, :2]
-    own_body = ((xy[:, 0] >= -config.rear_m) & (xy[:, 0] <= config.front_m)
-                & (np.abs(xy[:, 1]) <= config.half_width_m))
+    own_body = (
+        (xy[:, 0] >= -config.rear_m)
+        & (xy[:, 0] <= config.front_m)
+        & (np.abs(xy[:, 1]) <= config.half_width_m)
+    )
     return xy[~own_body]
 
 
-def swept_poses(path_s_m: np.ndarray, path_steer_rad: np.ndarray, length_m: float,
-                wheelbase_m: float) -> np.ndarray:
+def swept_poses(
+    path_s_m: np.ndarray, path_steer_rad: np.ndarray, length_m: float, wheelbase_m: float
+) -> np.ndarray:
     """(K, 4) x, y, yaw, s of base_link every PATH_STEP_M along the path, from the van (0, 0, 0)
     to length_m. Past the end of a plan the path goes straight on: a planner's last steering is
     what costs it least at the end of its horizon, not an intention, and held over the metres of a
@@ -128,12 +138,15 @@ def contact_distances(obstacles_xy: np.ndarray, poses: np.ndarray, config: AebCo
     half = config.half_width_m + config.lateral_margin_m
     found = np.full(len(near), np.inf)
     for start in range(0, len(poses), POSE_BATCH):
-        batch = poses[start:start + POSE_BATCH]
+        batch = poses[start : start + POSE_BATCH]
         c, s = np.cos(batch[:, 2])[:, None], np.sin(batch[:, 2])[:, None]
         dx, dy = px[None] - batch[:, 0:1], py[None] - batch[:, 1:2]
         along, across = c * dx + s * dy, -s * dx + c * dy
-        inside = ((along >= -config.rear_m) & (along <= config.front_m + config.lateral_margin_m)
-                  & (np.abs(across) <= half))
+        inside = (
+            (along >= -config.rear_m)
+            & (along <= config.front_m + config.lateral_margin_m)
+            & (np.abs(across) <= half)
+        )
         hit = inside.any(axis=0) & ~np.isfinite(found)
         found[hit] = batch[np.argmax(inside[:, hit], axis=0), 3]
         if np.all(np.isfinite(found)):
@@ -154,11 +167,18 @@ class Aeb:
     def __init__(self, config: AebConfig):
         self.config = config
         self._previous: tuple[float, float] | None = None  # (stamp, distance)
-        self._previous_rate_mps: float | None = None       # the last scan pair's shrink rate
+        self._previous_rate_mps: float | None = None  # the last scan pair's shrink rate
 
-    def check(self, stamp_s: float, points_base: np.ndarray, path_s_m: np.ndarray,
-              path_steer_rad: np.ndarray, command_length_m: float, speed_mps: float,
-              min_length_m: float = 0.0) -> AebResult:
+    def check(
+        self,
+        stamp_s: float,
+        points_base: np.ndarray,
+        path_s_m: np.ndarray,
+        path_steer_rad: np.ndarray,
+        command_length_m: float,
+        speed_mps: float,
+        min_length_m: float = 0.0,
+    ) -> AebResult:
         """One scan (N, 3 in base_link) against the command's path: (s, steer) by arc length,
         command_length_m of it commanded (longer when the command ends moving). min_length_m:
         how far to look for free_distance_m (e.g. a comfortable stop's distance)."""
@@ -172,8 +192,11 @@ class Aeb:
         closing = self._closing_speed(stamp_s, distance, speed)
         self._previous = (stamp_s, distance) if math.isfinite(distance) else None
         ttc = distance / closing if closing > 0.0 and math.isfinite(distance) else math.inf
-        trigger = (speed >= MIN_SPEED_MPS and math.isfinite(distance)
-                   and distance <= cfg.braking_distance_m(closing))
+        trigger = (
+            speed >= MIN_SPEED_MPS
+            and math.isfinite(distance)
+            and distance <= cfg.braking_distance_m(closing)
+        )
         return AebResult(stamp_s, distance, closing, ttc, trigger, free)
 
     def _closing_speed(self, stamp_s: float, distance_m: float, speed_mps: float) -> float:
@@ -182,7 +205,11 @@ class Aeb:
         path swinging onto a nearer return when the steering changes, not an oncoming object."""
         previous, previous_rate = self._previous, self._previous_rate_mps
         self._previous_rate_mps = None
-        if not math.isfinite(distance_m) or previous is None or not 0.0 < stamp_s - previous[0] <= MAX_TRACK_GAP_S:
+        if (
+            not math.isfinite(distance_m)
+            or previous is None
+            or not 0.0 < stamp_s - previous[0] <= MAX_TRACK_GAP_S
+        ):
             return speed_mps if math.isfinite(distance_m) else 0.0
         shrink = (previous[1] - distance_m) / (stamp_s - previous[0])
         if shrink > speed_mps + MAX_OBSTACLE_SPEED_MPS:

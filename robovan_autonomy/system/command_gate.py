@@ -11,6 +11,7 @@
   than AUTONOMOUS (MANUAL, READY or a stop: it has taken over again).
 Pure: no rclpy.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +24,11 @@ from robovan_autonomy.system import mrm
 from robovan_autonomy.system.modes import OperatingMode
 from robovan_autonomy.system.stream_monitor import FUTURE_STAMP_TOLERANCE_S
 from robovan_autonomy.vehicle import command_limits
-from robovan_autonomy.vehicle.command_limits import CommandLimits, max_accel_for_speed, max_steer_for_speed
+from robovan_autonomy.vehicle.command_limits import (
+    CommandLimits,
+    max_accel_for_speed,
+    max_steer_for_speed,
+)
 
 # Oldest inputs a plan may act on, s (the issue's end-to-end budget, sensor stamp to CAN frame).
 LATENCY_BUDGET_S = 0.2
@@ -60,8 +65,11 @@ def limit_plan(plan: ControlPlan, limits: CommandLimits) -> tuple[ControlPlan, f
     steer_bound = np.array([max_steer_for_speed(v, limits) for v in speed])
     steer = np.clip(plan.steer_rad, -steer_bound, steer_bound)
     if np.any(steer != plan.steer_rad):
-        active.add(command_limits.LATERAL_ACCEL if np.any(steer_bound < limits.max_steer_rad)
-                   else command_limits.STEER_ANGLE)
+        active.add(
+            command_limits.LATERAL_ACCEL
+            if np.any(steer_bound < limits.max_steer_rad)
+            else command_limits.STEER_ANGLE
+        )
     rate = np.clip(plan.steer_rate_radps, -limits.max_steer_rate_radps, limits.max_steer_rate_radps)
     if np.any(rate != plan.steer_rate_radps):
         active.add(command_limits.STEER_RATE)
@@ -71,19 +79,22 @@ def limit_plan(plan: ControlPlan, limits: CommandLimits) -> tuple[ControlPlan, f
         active.add(command_limits.SPEED_CAP)
     if np.any(accel > plan.accel_mps2):
         active.add(command_limits.ACCEL_MIN)
-    limited = dataclasses.replace(plan, steer_rad=steer, steer_rate_radps=rate, speed_mps=speed,
-                                  accel_mps2=accel)
+    limited = dataclasses.replace(
+        plan, steer_rad=steer, steer_rate_radps=rate, speed_mps=speed, accel_mps2=accel
+    )
     return limited, frozenset(active)
 
 
 class CommandGate:
-    def __init__(self, limits: CommandLimits, actuator: mrm.ActuatorModel, config: GateConfig = GateConfig()):
+    def __init__(
+        self, limits: CommandLimits, actuator: mrm.ActuatorModel, config: GateConfig = GateConfig()
+    ):
         self.limits, self.actuator, self.config = limits, actuator, config
-        self.mode: OperatingMode | None = None   # the supervisor's, as last received
+        self.mode: OperatingMode | None = None  # the supervisor's, as last received
         self.mode_stamp_s = -math.inf
-        self.fallback = False                    # stopping on its own: the supervisor went silent
+        self.fallback = False  # stopping on its own: the supervisor went silent
         self.status: VanStatus | None = None
-        self.last_plan: ControlPlan | None = None    # the newest planner plan accepted
+        self.last_plan: ControlPlan | None = None  # the newest planner plan accepted
         self.last_output: ControlPlan | None = None  # the newest plan sent to the bridge
         self.manoeuvre: mrm.Manoeuvre | None = None
         self.active_limits: frozenset[str] = frozenset()
@@ -102,7 +113,9 @@ class CommandGate:
     def on_status(self, status: VanStatus, now_s: float) -> str:
         previous = self.status.stamp_s if self.status else -math.inf
         problem = self._stamp_problem(status.stamp_s, previous, now_s)
-        if not problem and not all(map(math.isfinite, (status.speed_mps, status.accel_mps2, status.steer_rad))):
+        if not problem and not all(
+            map(math.isfinite, (status.speed_mps, status.accel_mps2, status.steer_rad))
+        ):
             problem = "non-finite vehicle status"
         if not problem:
             self.status = status
@@ -114,7 +127,9 @@ class CommandGate:
         problem = self._stamp_problem(plan.stamp_s, previous, now_s)
         age = now_s - plan.stamp_s
         if not problem and age > self.config.latency_budget_s:
-            problem = f"inputs {age * 1e3:.0f} ms old, budget {self.config.latency_budget_s * 1e3:.0f} ms"
+            problem = (
+                f"inputs {age * 1e3:.0f} ms old, budget {self.config.latency_budget_s * 1e3:.0f} ms"
+            )
         if not problem and plan.end_s < now_s:
             problem = "plan ends before now"
         if problem:
@@ -133,7 +148,10 @@ class CommandGate:
             return self.mode
         if self.mode is OperatingMode.MRM_EMERGENCY_STOP:
             return self.mode
-        if self.fallback or self.mode in (OperatingMode.AUTONOMOUS, OperatingMode.MRM_COMFORTABLE_STOP):
+        if self.fallback or self.mode in (
+            OperatingMode.AUTONOMOUS,
+            OperatingMode.MRM_COMFORTABLE_STOP,
+        ):
             self.fallback = True
             return OperatingMode.MRM_COMFORTABLE_STOP
         return OperatingMode.READY
@@ -151,15 +169,22 @@ class CommandGate:
         if self.manoeuvre is None:
             self.manoeuvre = self._begin(now_s, spec)
         elif self.manoeuvre.profile.spec.decel_mps2 < spec.decel_mps2:
-            self.manoeuvre = self.manoeuvre.escalated(now_s, self._speed(now_s), spec, self.actuator)
-        return self._sent(self.manoeuvre.plan(now_s, self._stamp(now_s), self.limits.max_steer_rate_radps))
+            self.manoeuvre = self.manoeuvre.escalated(
+                now_s, self._speed(now_s), spec, self.actuator
+            )
+        return self._sent(
+            self.manoeuvre.plan(now_s, self._stamp(now_s), self.limits.max_steer_rate_radps)
+        )
 
     def _begin(self, now_s: float, spec: mrm.StopSpec) -> mrm.Manoeuvre:
         steer = self.status.steer_rad if self.status else 0.0
         commanded = self.last_output
-        accel = (commanded.at(now_s, commanded.accel_mps2) if commanded is not None
-                 and commanded.start_s - FUTURE_STAMP_TOLERANCE_S <= now_s <= commanded.end_s
-                 else (self.status.accel_mps2 if self.status else 0.0))
+        accel = (
+            commanded.at(now_s, commanded.accel_mps2)
+            if commanded is not None
+            and commanded.start_s - FUTURE_STAMP_TOLERANCE_S <= now_s <= commanded.end_s
+            else (self.status.accel_mps2 if self.status else 0.0)
+        )
         profile = mrm.plan_stop(now_s, self._speed(now_s), accel, spec, self.actuator)
         return mrm.Manoeuvre(profile, mrm.StopPath.from_plan(self.last_plan, now_s, steer))
 
@@ -174,8 +199,11 @@ class CommandGate:
 
     def _stamp(self, now_s: float) -> float:
         """A stop plan carries the stamp of the newest input it was made from (mode or report)."""
-        stamps = [s for s in (self.mode_stamp_s, self.status.stamp_s if self.status else -math.inf)
-                  if math.isfinite(s) and s <= now_s]
+        stamps = [
+            s
+            for s in (self.mode_stamp_s, self.status.stamp_s if self.status else -math.inf)
+            if math.isfinite(s) and s <= now_s
+        ]
         return max(stamps, default=now_s)
 
     def _sent(self, plan: ControlPlan) -> ControlPlan:

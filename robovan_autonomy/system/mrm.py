@@ -10,6 +10,7 @@ Steering during a stop follows the last good plan's steering by arc length (the 
 following), then holds the last angle: no localization is needed to stay in lane for a stop.
 Pure: no rclpy.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,8 +20,11 @@ import numpy as np
 
 from robovan_autonomy.control_plan import ControlPlan
 from robovan_autonomy.vehicle.command_limits import MAX_JERK_FALL_MPS3
-from robovan_autonomy.vehicle_params import (STANDSTILL_HOLD_ACCEL_MPS2, STANDSTILL_SPEED_MPS,
-                                              VehicleParams)
+from robovan_autonomy.vehicle_params import (
+    STANDSTILL_HOLD_ACCEL_MPS2,
+    STANDSTILL_SPEED_MPS,
+    VehicleParams,
+)
 
 # The comfortable stop's braking, m/s²: the issue's bound, gentle enough for loose parcels and
 # for the traffic behind, and reachable on any road surface.
@@ -101,13 +105,16 @@ class StopProfile:
         rel = t_s - self.start_s
         if rel >= self.t_s[-1]:
             return STANDSTILL_HOLD_ACCEL_MPS2, 0.0, self.stop_distance_m
-        return (float(np.interp(rel, self.t_s, self.accel_cmd_mps2)),
-                float(np.interp(rel, self.t_s, self.speed_mps)),
-                float(np.interp(rel, self.t_s, self.distance_m)))
+        return (
+            float(np.interp(rel, self.t_s, self.accel_cmd_mps2)),
+            float(np.interp(rel, self.t_s, self.speed_mps)),
+            float(np.interp(rel, self.t_s, self.distance_m)),
+        )
 
 
-def plan_stop(start_s: float, speed_mps: float, accel_cmd_mps2: float, spec: StopSpec,
-              actuator: ActuatorModel) -> StopProfile:
+def plan_stop(
+    start_s: float, speed_mps: float, accel_cmd_mps2: float, spec: StopSpec, actuator: ActuatorModel
+) -> StopProfile:
     """The stop from speed_mps with accel_cmd_mps2 commanded until now (and settled).
 
     Braking already harder than the spec is kept, never released: a stop must not lengthen the
@@ -119,7 +126,9 @@ def plan_stop(start_s: float, speed_mps: float, accel_cmd_mps2: float, spec: Sto
     target = min(-spec.decel_mps2, a_cmd)
     v = max(speed_mps, 0.0) if math.isfinite(speed_mps) else 0.0
     a_act, s, dt = a_cmd, 0.0, PROFILE_STEP_S
-    history = [a_cmd] * max(1, int(round(actuator.dead_time_s / dt)))  # commands still in the dead time
+    history = [a_cmd] * max(
+        1, int(round(actuator.dead_time_s / dt))
+    )  # commands still in the dead time
     lead_s = actuator.dead_time_s + actuator.tau_s  # how far ahead a command takes effect
     t_out, a_out, v_out, s_out = [], [], [], []
     t = 0.0
@@ -132,7 +141,9 @@ def plan_stop(start_s: float, speed_mps: float, accel_cmd_mps2: float, spec: Sto
         wanted = target
         if spec.ease_off:
             speed_then = max(v + a_act * lead_s, 0.0)
-            wanted = max(target, -max(math.sqrt(2.0 * spec.jerk_mps3 * speed_then), FINAL_DECEL_MPS2))
+            wanted = max(
+                target, -max(math.sqrt(2.0 * spec.jerk_mps3 * speed_then), FINAL_DECEL_MPS2)
+            )
         step = spec.jerk_mps3 * dt
         a_cmd = min(max(wanted, a_cmd - step), a_cmd + step)
         history.append(a_cmd)
@@ -141,10 +152,14 @@ def plan_stop(start_s: float, speed_mps: float, accel_cmd_mps2: float, spec: Sto
         v_next = max(v + a_act * dt, 0.0)
         s += 0.5 * (v + v_next) * dt
         v, t = v_next, t + dt
-    return StopProfile(start_s, np.array(t_out), np.array(a_out), np.array(v_out), np.array(s_out), spec)
+    return StopProfile(
+        start_s, np.array(t_out), np.array(a_out), np.array(v_out), np.array(s_out), spec
+    )
 
 
-def stop_distance_m(speed_mps: float, accel_cmd_mps2: float, spec: StopSpec, actuator: ActuatorModel) -> float:
+def stop_distance_m(
+    speed_mps: float, accel_cmd_mps2: float, spec: StopSpec, actuator: ActuatorModel
+) -> float:
     """How far the van travels in a stop to the spec begun now."""
     return plan_stop(0.0, speed_mps, accel_cmd_mps2, spec, actuator).stop_distance_m
 
@@ -194,14 +209,27 @@ class Manoeuvre:
         rows = np.array([self.profile.at(t) for t in times])
         distance = rows[:, 2] - rows[0, 2]
         steer = self.path.steer_at(rows[:, 2])
-        rate = np.clip(np.gradient(steer, times) if len(times) > 1 else np.zeros(1),
-                       -max_steer_rate_radps, max_steer_rate_radps)
-        return ControlPlan(stamp_s=stamp_s, time_from_start_s=times - stamp_s, steer_rad=steer,
-                           steer_rate_radps=rate, speed_mps=rows[:, 1], accel_mps2=rows[:, 0],
-                           distance_m=distance)
+        rate = np.clip(
+            np.gradient(steer, times) if len(times) > 1 else np.zeros(1),
+            -max_steer_rate_radps,
+            max_steer_rate_radps,
+        )
+        return ControlPlan(
+            stamp_s=stamp_s,
+            time_from_start_s=times - stamp_s,
+            steer_rad=steer,
+            steer_rate_radps=rate,
+            speed_mps=rows[:, 1],
+            accel_mps2=rows[:, 0],
+            distance_m=distance,
+        )
 
-    def escalated(self, now_s: float, speed_mps: float, spec: StopSpec, actuator: ActuatorModel) -> Manoeuvre:
+    def escalated(
+        self, now_s: float, speed_mps: float, spec: StopSpec, actuator: ActuatorModel
+    ) -> Manoeuvre:
         """A harder stop from now on, continuing from this one's command and along its path."""
         accel, predicted_speed, travelled = self.profile.at(now_s)
         speed = speed_mps if math.isfinite(speed_mps) else predicted_speed
-        return Manoeuvre(plan_stop(now_s, speed, accel, spec, actuator), self.path.shifted(travelled))
+        return Manoeuvre(
+            plan_stop(now_s, speed, accel, spec, actuator), self.path.shifted(travelled)
+        )

@@ -12,6 +12,7 @@ IMU noise) never repeat themselves, so their check holds at rest too. A camera o
 scene, a GNSS receiver in static hold, the localization estimate and the planner's plan may
 repeat while the van stands, so theirs hold only while the van is moving.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -96,14 +97,20 @@ class LidarCheck:
         if rows and len(finite) < lim.lidar_min_finite_ratio * rows:
             return f"{rows - len(finite)} of {rows} returns non-finite"
         if len(finite) < lim.lidar_min_return_ratio * self.pattern:
-            return (f"{len(finite)} returns, {len(finite) / self.pattern:.0%} of the "
-                    f"{self.pattern}-return scan pattern")
+            return (
+                f"{len(finite)} returns, {len(finite) / self.pattern:.0%} of the "
+                f"{self.pattern}-return scan pattern"
+            )
         base = self.pose.to_base_link(finite)
-        ground = np.count_nonzero((np.abs(base[:, 2]) < GROUND_BAND_M)
-                                  & (np.hypot(base[:, 0], base[:, 1]) < GROUND_RADIUS_M))
+        ground = np.count_nonzero(
+            (np.abs(base[:, 2]) < GROUND_BAND_M)
+            & (np.hypot(base[:, 0], base[:, 1]) < GROUND_RADIUS_M)
+        )
         if ground < lim.lidar_min_ground_returns:
-            return (f"{ground} ground returns within {GROUND_RADIUS_M:g} m "
-                    f"(< {lim.lidar_min_ground_returns}): the road below is not seen")
+            return (
+                f"{ground} ground returns within {GROUND_RADIUS_M:g} m "
+                f"(< {lim.lidar_min_ground_returns}): the road below is not seen"
+            )
         if frozen:
             return "frozen: the same points as the cloud before"
         return ""
@@ -121,7 +128,9 @@ class CameraCheck:
     def __call__(self, image: np.ndarray, moving: bool) -> str:
         lim = self.limits
         if image.shape[:2] != self.shape:
-            return f"frame {image.shape[1]}x{image.shape[0]}, expected {self.shape[1]}x{self.shape[0]}"
+            return (
+                f"frame {image.shape[1]}x{image.shape[0]}, expected {self.shape[1]}x{self.shape[0]}"
+            )
         frozen = self.repeats.same(digest(image))
         sample = image[::CAMERA_SAMPLE_STRIDE, ::CAMERA_SAMPLE_STRIDE]
         mean, spread = float(sample.mean()), float(sample.std())
@@ -145,7 +154,9 @@ class ImuCheck:
 
     def __call__(self, sample, moving: bool) -> str:
         lim = self.limits
-        frozen = self.repeats.same(digest(sample.angular_velocity_radps, sample.linear_acceleration_mps2))
+        frozen = self.repeats.same(
+            digest(sample.angular_velocity_radps, sample.linear_acceleration_mps2)
+        )
         accel = float(np.linalg.norm(sample.linear_acceleration_mps2))
         gyro = float(np.linalg.norm(sample.angular_velocity_radps))
         if accel > lim.imu_max_accel_mps2:
@@ -178,15 +189,24 @@ class GnssCheck:
         if last is None:
             return ""
         north = (fix.latitude_deg - last.latitude_deg) * METRES_PER_DEGREE
-        east = ((fix.longitude_deg - last.longitude_deg) * METRES_PER_DEGREE
-                * math.cos(math.radians(fix.latitude_deg)))
+        east = (
+            (fix.longitude_deg - last.longitude_deg)
+            * METRES_PER_DEGREE
+            * math.cos(math.radians(fix.latitude_deg))
+        )
         jump = math.hypot(north, east)
-        sigma = math.sqrt(_horizontal_variance(fix.position_covariance)
-                          + _horizontal_variance(last.position_covariance))
-        allowed = (self.max_speed_mps * max(fix.stamp_s - last.stamp_s, 0.0)
-                   + self.limits.gnss_max_jump_sigma * sigma)
+        sigma = math.sqrt(
+            _horizontal_variance(fix.position_covariance)
+            + _horizontal_variance(last.position_covariance)
+        )
+        allowed = (
+            self.max_speed_mps * max(fix.stamp_s - last.stamp_s, 0.0)
+            + self.limits.gnss_max_jump_sigma * sigma
+        )
         if jump > allowed:
-            return f"position jumped {jump:.1f} m (> {allowed:.1f} m: top speed and {sigma:.2f} m σ)"
+            return (
+                f"position jumped {jump:.1f} m (> {allowed:.1f} m: top speed and {sigma:.2f} m σ)"
+            )
         return ""
 
 
@@ -207,7 +227,10 @@ class OdometryCheck:
         if last is None:
             return ""
         jump = math.hypot(pose.x_m - last.x_m, pose.y_m - last.y_m)
-        allowed = self.max_speed_mps * max(pose.stamp_s - last.stamp_s, 0.0) + self.limits.odometry_max_jump_m
+        allowed = (
+            self.max_speed_mps * max(pose.stamp_s - last.stamp_s, 0.0)
+            + self.limits.odometry_max_jump_m
+        )
         if jump > allowed:
             return f"pose jumped {jump:.1f} m (> {allowed:.1f} m)"
         return ""
@@ -229,7 +252,9 @@ class VehicleStatusCheck:
         if abs(status.speed_mps) > self.max_speed_mps:
             return f"speed {status.speed_mps:.1f} m/s beyond the van's {self.max_speed_mps:.1f} m/s"
         if abs(status.steer_rad) > self.max_steer_rad:
-            return f"steering {status.steer_rad:.2f} rad beyond the van's {self.max_steer_rad:.2f} rad"
+            return (
+                f"steering {status.steer_rad:.2f} rad beyond the van's {self.max_steer_rad:.2f} rad"
+            )
         if last is None:
             return ""
         dt = max(status.stamp_s - last.stamp_s, 0.0)
@@ -249,8 +274,15 @@ class PlanCheck:
         self.repeats = Repeats()
 
     def __call__(self, plan: ControlPlan, moving: bool) -> str:
-        frozen = self.repeats.same(digest(plan.time_from_start_s, plan.steer_rad, plan.speed_mps,
-                                          plan.accel_mps2, plan.distance_m))
+        frozen = self.repeats.same(
+            digest(
+                plan.time_from_start_s,
+                plan.steer_rad,
+                plan.speed_mps,
+                plan.accel_mps2,
+                plan.distance_m,
+            )
+        )
         if frozen and moving:
             return "frozen: the same plan as before while the van moves"
         return ""
@@ -273,10 +305,16 @@ class GateCommandCheck:
 
 def make_checks(limits: PlausibilityLimits, vehicle: VehicleParams) -> dict[str, Check]:
     """One check per stream name of the supervisor's watch list (streams without one: none)."""
-    return {"lidar": LidarCheck(limits, vehicle), "camera": CameraCheck(limits, vehicle),
-            "imu": ImuCheck(limits), "gnss": GnssCheck(limits, vehicle),
-            "odometry": OdometryCheck(limits, vehicle), "vehicle_status": VehicleStatusCheck(limits, vehicle),
-            "planning_command": PlanCheck(), "control_command": GateCommandCheck()}
+    return {
+        "lidar": LidarCheck(limits, vehicle),
+        "camera": CameraCheck(limits, vehicle),
+        "imu": ImuCheck(limits),
+        "gnss": GnssCheck(limits, vehicle),
+        "odometry": OdometryCheck(limits, vehicle),
+        "vehicle_status": VehicleStatusCheck(limits, vehicle),
+        "planning_command": PlanCheck(),
+        "control_command": GateCommandCheck(),
+    }
 
 
 def _horizontal_variance(covariance: np.ndarray) -> float:

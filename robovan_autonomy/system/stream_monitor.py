@@ -8,6 +8,7 @@ messages arrived in the last window (rate: catches a source that stutters), and 
 lying: content that fails to decode or to make sense, message after message for bad_data_max_s,
 is a failed sensor whatever its rate, and a fault even for a stream whose silence only degrades.
 """
+
 from __future__ import annotations
 
 import collections
@@ -44,7 +45,9 @@ class StreamStatus:
     rate_hz: float
     age_s: float
     rejected: int
-    lying: bool = False  # bad content for bad_data_max_s: a fault whether or not the stream is critical
+    lying: bool = (
+        False  # bad content for bad_data_max_s: a fault whether or not the stream is critical
+    )
 
 
 class StreamMonitor:
@@ -70,7 +73,9 @@ class StreamMonitor:
         if self.spec.refined and stamp_s == self.last_stamp_s:
             return ""
         if self.last_stamp_s is not None and stamp_s <= self.last_stamp_s:
-            return self.reject(f"stamp {stamp_s:.3f} s not after the last one {self.last_stamp_s:.3f} s")
+            return self.reject(
+                f"stamp {stamp_s:.3f} s not after the last one {self.last_stamp_s:.3f} s"
+            )
         self.last_stamp_s = stamp_s
         self.bad_since_s, self.bad_in_a_row = None, 0
         if self.first_arrival_s is None:
@@ -98,16 +103,31 @@ class StreamMonitor:
         while self._arrivals and self._arrivals[-1] > now_s:  # the clock stepped back past them
             self._arrivals.pop()
         rate = len(self._arrivals) / RATE_WINDOW_S
-        if (self.bad_since_s is not None and self.bad_in_a_row >= 2
-                and now_s - self.bad_since_s >= spec.bad_data_max_s):
-            return StreamStatus(spec.name, False, f"{spec.name}: {self.bad_in_a_row} bad messages in "
-                                f"{now_s - self.bad_since_s:.2f} s, last: {self.last_rejection}",
-                                rate, math.inf if self.last_stamp_s is None else now_s - self.last_stamp_s,
-                                self.rejected, lying=True)
+        if (
+            self.bad_since_s is not None
+            and self.bad_in_a_row >= 2
+            and now_s - self.bad_since_s >= spec.bad_data_max_s
+        ):
+            return StreamStatus(
+                spec.name,
+                False,
+                f"{spec.name}: {self.bad_in_a_row} bad messages in "
+                f"{now_s - self.bad_since_s:.2f} s, last: {self.last_rejection}",
+                rate,
+                math.inf if self.last_stamp_s is None else now_s - self.last_stamp_s,
+                self.rejected,
+                lying=True,
+            )
         if self.last_stamp_s is None:
             why = f"; last rejected: {self.last_rejection}" if self.last_rejection else ""
-            return StreamStatus(spec.name, False, f"{spec.name}: nothing received{why}", 0.0, math.inf,
-                                self.rejected)
+            return StreamStatus(
+                spec.name,
+                False,
+                f"{spec.name}: nothing received{why}",
+                0.0,
+                math.inf,
+                self.rejected,
+            )
         age = now_s - self.last_stamp_s
         problem = ""
         if age < -FUTURE_STAMP_TOLERANCE_S:

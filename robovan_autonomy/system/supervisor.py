@@ -6,6 +6,7 @@ time, latches MRM_EMERGENCY_STOP; a person clears a latch with the van at rest. 
 and its rules: docs/ARCHITECTURE.md#supervisor-modes.
 Pure: no rclpy.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -65,29 +66,48 @@ class Supervisor:
         self.latch: Latch | None = None
         self._dbw_state = "UNKNOWN"
 
-    def step(self, now_s: float, dbw_state: str, findings: list[Finding],
-             stop_check: StopCheck = StopCheck()) -> OperatingMode:
+    def step(
+        self,
+        now_s: float,
+        dbw_state: str,
+        findings: list[Finding],
+        stop_check: StopCheck = StopCheck(),
+    ) -> OperatingMode:
         """The mode at now_s, given the van's DBW state name and the health findings."""
         self._dbw_state = dbw_state
         errors = faults(findings)
         if self.mode is OperatingMode.AUTONOMOUS and errors and self.latch is None:
             self._latch(OperatingMode.MRM_COMFORTABLE_STOP, summary(errors), now_s)
-        if (self.latch is not None and self.latch.mode is OperatingMode.MRM_COMFORTABLE_STOP
-                and not stop_check.fits()):
-            self._latch(OperatingMode.MRM_EMERGENCY_STOP,
-                        f"comfortable stop cannot stop in time: needs {stop_check.comfortable_stop_m:.1f} m, "
-                        f"{stop_check.free_distance_m:.1f} m free ({self.latch.reason})", now_s)
+        if (
+            self.latch is not None
+            and self.latch.mode is OperatingMode.MRM_COMFORTABLE_STOP
+            and not stop_check.fits()
+        ):
+            self._latch(
+                OperatingMode.MRM_EMERGENCY_STOP,
+                f"comfortable stop cannot stop in time: needs {stop_check.comfortable_stop_m:.1f} m, "
+                f"{stop_check.free_distance_m:.1f} m free ({self.latch.reason})",
+                now_s,
+            )
         if self.latch is not None:
             if dbw_state == "MANUAL":
-                self.mode, self.reason = OperatingMode.MANUAL, f"driver has the van; latched: {self.latch.reason}"
+                self.mode, self.reason = (
+                    OperatingMode.MANUAL,
+                    f"driver has the van; latched: {self.latch.reason}",
+                )
             else:
                 self.mode, self.reason = self.latch.mode, self.latch.reason
         elif dbw_state == "ENGAGED":
-            self.mode, self.reason = ((OperatingMode.READY, f"holding: {summary(errors)}") if errors
-                                      else (OperatingMode.AUTONOMOUS, "all healthy"))
+            self.mode, self.reason = (
+                (OperatingMode.READY, f"holding: {summary(errors)}")
+                if errors
+                else (OperatingMode.AUTONOMOUS, "all healthy")
+            )
         elif dbw_state == "READY":
-            self.mode, self.reason = OperatingMode.READY, (f"van armed; holding: {summary(errors)}" if errors
-                                                           else "van armed")
+            self.mode, self.reason = (
+                OperatingMode.READY,
+                (f"van armed; holding: {summary(errors)}" if errors else "van armed"),
+            )
         else:
             self.mode, self.reason = OperatingMode.MANUAL, f"van {dbw_state}"
         return self.mode
@@ -96,7 +116,9 @@ class Supervisor:
         """The AEB asks for an emergency stop; True when it is now latched (only while autonomy
         has the van: engaged or already stopping)."""
         engaged = self._dbw_state == "ENGAGED" or self.latch is not None
-        if not engaged or (self.latch is not None and self.latch.mode is OperatingMode.MRM_EMERGENCY_STOP):
+        if not engaged or (
+            self.latch is not None and self.latch.mode is OperatingMode.MRM_EMERGENCY_STOP
+        ):
             return False
         self._latch(OperatingMode.MRM_EMERGENCY_STOP, reason, now_s)
         if self.mode is not OperatingMode.MANUAL:

@@ -9,11 +9,12 @@ A bag is a rosbag2 folder (metadata.yaml beside the storage files) or a bare sto
 metadata (custom data, offered QoS) is not lost: `bag/bag.mcap` inside its folder, and the hard
 link `DIR/run.mcap` that `robovan sim` leaves beside its bag folder `DIR/run/`.
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import yaml
 from rosbags.rosbag2 import Reader
@@ -32,11 +33,11 @@ class BagError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class TopicInfo:
-    name: str                 # as the replay sees it (after --remap)
-    recorded_as: str          # as stored in the bag
-    msgtype: str              # 'sensor_msgs/msg/Imu'
+    name: str  # as the replay sees it (after --remap)
+    recorded_as: str  # as stored in the bag
+    msgtype: str  # 'sensor_msgs/msg/Imu'
     message_count: int
-    offered_qos: tuple        # rosbags Qos records of the recording's publishers
+    offered_qos: tuple  # rosbags Qos records of the recording's publishers
 
 
 def resolve_bag_path(path: str | Path) -> Path:
@@ -77,10 +78,14 @@ class BagReader:
         if self.path.is_dir() and not (self.path / "metadata.yaml").is_file():
             raise BagError(self.requested, "not a rosbag2 bag: the folder has no metadata.yaml")
         if self.path.is_file() and self.path.suffix not in STORAGE_SUFFIXES:
-            raise BagError(self.requested, f"not a rosbag2 storage file (expected one of "
-                                           f"{sorted(STORAGE_SUFFIXES)})")
+            raise BagError(
+                self.requested,
+                f"not a rosbag2 storage file (expected one of {sorted(STORAGE_SUFFIXES)})",
+            )
         self._reader = None
-        self.unusable: dict[str, str] = {}  # topic → why it cannot be read (fatal only where needed)
+        self.unusable: dict[
+            str, str
+        ] = {}  # topic → why it cannot be read (fatal only where needed)
         try:
             self._reader = Reader(self.path)
             self._reader.open()
@@ -92,27 +97,43 @@ class BagReader:
             raise
         except Exception as err:  # rosbags, sqlite3, yaml, struct: all mean "unreadable bag"
             self.close()
-            raise BagError(self.requested, f"cannot be opened, truncated or corrupt: {err}") from err
-        self._connections = {topic: [c for c in self._reader.connections if c.topic == info.recorded_as]
-                             for topic, info in self.topics.items()}
+            raise BagError(
+                self.requested, f"cannot be opened, truncated or corrupt: {err}"
+            ) from err
+        self._connections = {
+            topic: [c for c in self._reader.connections if c.topic == info.recorded_as]
+            for topic, info in self.topics.items()
+        }
 
     def _topics(self, remap: dict[str, str]) -> dict[str, TopicInfo]:
         unknown = sorted(set(remap) - {c.topic for c in self._reader.connections})
         if unknown:
-            raise BagError(self.requested, f"--remap names topic(s) the bag does not have: {unknown}")
+            raise BagError(
+                self.requested, f"--remap names topic(s) the bag does not have: {unknown}"
+            )
         topics: dict[str, TopicInfo] = {}
         for connection in self._reader.connections:
             name = remap.get(connection.topic, connection.topic)
             known = topics.get(name)
             if known is not None and known.recorded_as != connection.topic:
-                raise BagError(self.requested, f"--remap maps both {known.recorded_as} and "
-                                               f"{connection.topic} onto it", name)
+                raise BagError(
+                    self.requested,
+                    f"--remap maps both {known.recorded_as} and {connection.topic} onto it",
+                    name,
+                )
             if known is not None and known.msgtype != connection.msgtype:
-                self.unusable[name] = f"recorded with two types, {known.msgtype} and {connection.msgtype}"
+                self.unusable[name] = (
+                    f"recorded with two types, {known.msgtype} and {connection.msgtype}"
+                )
             offered = tuple(getattr(connection.ext, "offered_qos_profiles", ()) or ())
             count = connection.msgcount + (known.message_count if known else 0)
-            topics[name] = TopicInfo(name, connection.topic, connection.msgtype, count,
-                                     (known.offered_qos if known else ()) + offered)
+            topics[name] = TopicInfo(
+                name,
+                connection.topic,
+                connection.msgtype,
+                count,
+                (known.offered_qos if known else ()) + offered,
+            )
         return {name: info for name, info in topics.items() if name not in self.unusable}
 
     @property
@@ -144,9 +165,12 @@ class BagReader:
                 last = (wanted[connection.id], stamp_ns)
                 yield last[0], stamp_ns, bytes(data)
         except Exception as err:  # rosbags, sqlite3, zstd, lz4 all raise their own types
-            after = f" after {last[0]} at {last[1] * 1e-9:.3f} s" if last else " at the first message"
-            raise BagError(self.requested, f"corrupt or truncated{after}: {err}",
-                           last[0] if last else None) from err
+            after = (
+                f" after {last[0]} at {last[1] * 1e-9:.3f} s" if last else " at the first message"
+            )
+            raise BagError(
+                self.requested, f"corrupt or truncated{after}: {err}", last[0] if last else None
+            ) from err
 
     def close(self) -> None:
         if self._reader is not None and self._reader.is_open:

@@ -3,14 +3,21 @@
 Messages arrive as serialized CDR (raw subscriptions), so recording costs no decode/encode.
 The offered QoS of each topic is stored with its connection, as `ros2 bag record` does.
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 from pathlib import Path
 
-from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness, QosReliability,
-                                QosTime)
+from rosbags.interfaces import (
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
 from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
@@ -18,7 +25,7 @@ from robovan_autonomy.config_errors import ConfigError, OutputError, load_yaml
 
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 _INFINITE = QosTime(sec=0x7FFFFFFF, nsec=0xFFFFFFFF)  # how rosbag2 writes "no limit"
-_INFINITE_NS = 2**63 - 1                              # rclpy's Infinite duration
+_INFINITE_NS = 2**63 - 1  # rclpy's Infinite duration
 BAG_METADATA = "metadata.yaml"
 _MOVE_IT = "choose another --out, or move it away"
 
@@ -39,13 +46,17 @@ def _bag_time(duration) -> QosTime:
 def to_bag_qos(profile) -> Qos:
     """An rclpy QoSProfile (ours, or a publisher's from graph introspection) as rosbag2's
     offered-QoS record."""
-    return Qos(history=QosHistory(int(profile.history)), depth=int(profile.depth),
-               reliability=QosReliability(int(profile.reliability)),
-               durability=QosDurability(int(profile.durability)),
-               deadline=_bag_time(profile.deadline), lifespan=_bag_time(profile.lifespan),
-               liveliness=QosLiveliness(int(profile.liveliness)),
-               liveliness_lease_duration=_bag_time(profile.liveliness_lease_duration),
-               avoid_ros_namespace_conventions=bool(profile.avoid_ros_namespace_conventions))
+    return Qos(
+        history=QosHistory(int(profile.history)),
+        depth=int(profile.depth),
+        reliability=QosReliability(int(profile.reliability)),
+        durability=QosDurability(int(profile.durability)),
+        deadline=_bag_time(profile.deadline),
+        lifespan=_bag_time(profile.lifespan),
+        liveliness=QosLiveliness(int(profile.liveliness)),
+        liveliness_lease_duration=_bag_time(profile.liveliness_lease_duration),
+        avoid_ros_namespace_conventions=bool(profile.avoid_ros_namespace_conventions),
+    )
 
 
 class BagWriter:
@@ -55,8 +66,13 @@ class BagWriter:
     chunks (storage-level compression, read by every MCAP reader; LiDAR shrinks by about a quarter).
     """
 
-    def __init__(self, path: str | Path, storage: str = "mcap", custom_data: dict[str, str] | None = None,
-                 compress: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        storage: str = "mcap",
+        custom_data: dict[str, str] | None = None,
+        compress: bool = False,
+    ):
         if storage not in STORAGES:
             raise ValueError(f"unknown bag storage '{storage}'; use one of {sorted(STORAGES)}")
         if compress and storage != "mcap":
@@ -79,9 +95,12 @@ class BagWriter:
         if topic in self._connections:
             return
         profiles = qos_profile if isinstance(qos_profile, list) else [qos_profile]
-        offered = tuple(p if isinstance(p, Qos) else to_bag_qos(p) for p in profiles if p is not None)
+        offered = tuple(
+            p if isinstance(p, Qos) else to_bag_qos(p) for p in profiles if p is not None
+        )
         self._connections[topic] = self._writer.add_connection(
-            topic, msgtype, typestore=self._typestore, offered_qos_profiles=offered)
+            topic, msgtype, typestore=self._typestore, offered_qos_profiles=offered
+        )
         self._counts[topic] = 0
 
     def write(self, topic: str, stamp_ns: int, data: bytes) -> None:
@@ -105,12 +124,16 @@ def check_replaceable(path: str | Path) -> None:
     if path.is_symlink() or not path.is_dir():
         raise OutputError(f"{path} is not a bag folder a run wrote; {_MOVE_IT}")
     own = {BAG_METADATA, f"{path.name}.mcap", f"{path.name}.db3"}
-    foreign = sorted(entry.name for entry in path.iterdir()
-                     if entry.name not in own or entry.is_symlink() or not entry.is_file())
+    foreign = sorted(
+        entry.name
+        for entry in path.iterdir()
+        if entry.name not in own or entry.is_symlink() or not entry.is_file()
+    )
     if foreign:
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-        raise OutputError(f"{path} holds {', '.join(foreign[:3])}{more}, which no run wrote; "
-                          f"{_MOVE_IT}")
+        raise OutputError(
+            f"{path} holds {', '.join(foreign[:3])}{more}, which no run wrote; {_MOVE_IT}"
+        )
     if any(path.iterdir()) and not _is_bag_metadata(path / BAG_METADATA):
         raise OutputError(f"{path} holds no rosbag2 {BAG_METADATA}, so no run wrote it; {_MOVE_IT}")
 

@@ -8,6 +8,7 @@ its reader is matched is lost (volatile durability), so without the wait which o
 messages arrive would depend on thread timing, and a lost first plan or status changes the whole
 run.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,7 +17,12 @@ import threading
 import time
 
 import rclpy
-from rclpy.executors import Executor, MultiThreadedExecutor, SingleThreadedExecutor, TimeoutException
+from rclpy.executors import (
+    Executor,
+    MultiThreadedExecutor,
+    SingleThreadedExecutor,
+    TimeoutException,
+)
 from rclpy.node import Node
 from rclpy.qos import QoSCompatibility, qos_check_compatible
 
@@ -114,23 +120,33 @@ def unmatched(nodes: list[Node]) -> list[str]:
     subscriptions = [s for node in nodes for s in node.subscriptions]
 
     def compatible(publisher, subscription) -> bool:
-        return (publisher.topic_name == subscription.topic_name
-                and publisher.msg_type is subscription.msg_type
-                and qos_check_compatible(publisher.qos_profile, subscription.qos_profile)[0]
-                != QoSCompatibility.ERROR)
+        return (
+            publisher.topic_name == subscription.topic_name
+            and publisher.msg_type is subscription.msg_type
+            and qos_check_compatible(publisher.qos_profile, subscription.qos_profile)[0]
+            != QoSCompatibility.ERROR
+        )
 
     missing = []
     for publisher in publishers:
         expected = sum(compatible(publisher, s) for s in subscriptions)
         if publisher.get_subscription_count() < expected:
-            missing.append(f"{publisher.topic_name}: writer ({publisher.get_subscription_count()} of {expected})")
+            missing.append(
+                f"{publisher.topic_name}: writer ({publisher.get_subscription_count()} of {expected})"
+            )
     for subscription in subscriptions:
         expected = sum(compatible(p, subscription) for p in publishers)
         if subscription.get_publisher_count() < expected:
-            missing.append(f"{subscription.topic_name}: reader ({subscription.get_publisher_count()} of {expected})")
+            missing.append(
+                f"{subscription.topic_name}: reader ({subscription.get_publisher_count()} of {expected})"
+            )
     served = {service.service_name for node in nodes for service in node.services}
-    missing += [f"{client.service_name}: client" for node in nodes for client in node.clients
-                if client.service_name in served and not client.service_is_ready()]
+    missing += [
+        f"{client.service_name}: client"
+        for node in nodes
+        for client in node.clients
+        if client.service_name in served and not client.service_is_ready()
+    ]
     return missing
 
 
@@ -139,7 +155,9 @@ def wait_until_matched(nodes: list[Node], timeout_s: float = MATCH_TIMEOUT_S) ->
     deadline = time.monotonic() + timeout_s
     while missing := unmatched(nodes):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"lockstep: endpoints still unmatched after {timeout_s} s: {missing}")
+            raise RuntimeError(
+                f"lockstep: endpoints still unmatched after {timeout_s} s: {missing}"
+            )
         time.sleep(0.001)
 
 
@@ -157,8 +175,9 @@ def drain(executor: Executor, max_callbacks: int = MAX_CALLBACKS_PER_DRAIN) -> N
         try:
             handler, _, _ = executor.wait_for_ready_callbacks(timeout_sec=0.0)
         except TimeoutException:
-            if not ran and not any(_due(timer) for node in executor.get_nodes()
-                                   for timer in node.timers):
+            if not ran and not any(
+                _due(timer) for node in executor.get_nodes() for timer in node.timers
+            ):
                 return
             ran = False
             continue

@@ -1,4 +1,5 @@
 """Starts the stack's node set without launch_ros: in one process or one process per node."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,13 @@ def merged_parameters(files: list[Path], extra: dict[str, dict] | None = None) -
     return merged
 
 
-def create_nodes(specs: list[NodeSpec], parameters: dict[str, dict], context, use_sim_time: bool,
-                 node_remappings: dict[str, list[tuple[str, str]]] | None = None):
+def create_nodes(
+    specs: list[NodeSpec],
+    parameters: dict[str, dict],
+    context,
+    use_sim_time: bool,
+    node_remappings: dict[str, list[tuple[str, str]]] | None = None,
+):
     """The nodes of `specs`, remapped as their specs say and, by name, as node_remappings say;
     when one cannot start, those already built are destroyed."""
     from rclpy.parameter import Parameter
@@ -39,9 +45,14 @@ def create_nodes(specs: list[NodeSpec], parameters: dict[str, dict], context, us
             overrides.append(Parameter("use_sim_time", value=use_sim_time))
             remaps = [*spec.remappings, *(node_remappings or {}).get(spec.name, ())]
             remap_args = ["--ros-args", *_remap_args(remaps)]
-            nodes.append(start_node(spec.node_class(), context=context,
-                                    parameter_overrides=overrides,
-                                    cli_args=remap_args if remaps else None))
+            nodes.append(
+                start_node(
+                    spec.node_class(),
+                    context=context,
+                    parameter_overrides=overrides,
+                    cli_args=remap_args if remaps else None,
+                )
+            )
     except BaseException:
         for node in nodes:
             node.destroy_node()
@@ -53,13 +64,20 @@ def _remap_args(remaps) -> list[str]:
     return [arg for source, target in remaps for arg in ("-r", f"{source}:={target}")]
 
 
-def spawn_processes(specs: list[NodeSpec], files: list[Path], use_sim_time: bool) -> list[subprocess.Popen]:
+def spawn_processes(
+    specs: list[NodeSpec], files: list[Path], use_sim_time: bool
+) -> list[subprocess.Popen]:
     """One OS process per node through its console script, as `ros2 launch` would."""
     processes = []
     bin_dir = Path(sys.executable).parent
     for spec in specs:
-        args = [str(bin_dir / spec.name), "--ros-args", "-r", f"__node:={spec.name}",
-                *_remap_args(spec.remappings)]
+        args = [
+            str(bin_dir / spec.name),
+            "--ros-args",
+            "-r",
+            f"__node:={spec.name}",
+            *_remap_args(spec.remappings),
+        ]
         for path in files:
             args += ["--params-file", str(path)]
         args += ["-p", f"use_sim_time:={'true' if use_sim_time else 'false'}"]

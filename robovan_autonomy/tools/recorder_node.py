@@ -2,6 +2,7 @@
 
 Subscriptions are raw (serialized CDR), so recording costs no decode and stores what was sent.
 """
+
 from __future__ import annotations
 
 from rclpy.node import Node
@@ -11,7 +12,9 @@ from robovan_autonomy.tools.bag_writer import BagWriter, msgtype_name
 
 
 class RecorderNode(Node):
-    def __init__(self, writer: BagWriter, topics: dict[str, tuple[type, QoSProfile]], **node_kwargs):
+    def __init__(
+        self, writer: BagWriter, topics: dict[str, tuple[type, QoSProfile]], **node_kwargs
+    ):
         super().__init__("recorder", **node_kwargs)
         self.writer = writer
         for topic, (msg_class, qos) in topics.items():
@@ -20,10 +23,13 @@ class RecorderNode(Node):
     def record_topic(self, topic: str, msg_class: type, qos: QoSProfile, offered_qos=None) -> None:
         """Subscribe with `qos`; the bag stores `offered_qos` (the publishers' profiles) where
         known, else `qos`."""
-        self.writer.add_topic(topic, msgtype_name(msg_class), qos if offered_qos is None else offered_qos)
+        self.writer.add_topic(
+            topic, msgtype_name(msg_class), qos if offered_qos is None else offered_qos
+        )
         self.create_subscription(msg_class, topic, self._writer_for(topic), qos, raw=True)
 
     def _writer_for(self, topic: str):
         def write(data: bytes) -> None:
             self.writer.write(topic, self.get_clock().now().nanoseconds, data)
+
         return write

@@ -19,6 +19,7 @@ discovery beyond this process), so nothing running beside it on the same domain 
 Otherwise the stack spins on its own threads while the ticks are paced to the wall clock at
 `rate`, as on a vehicle: a stack too slow for the data drops messages as it would there.
 """
+
 from __future__ import annotations
 
 import collections
@@ -28,8 +29,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import rclpy
@@ -45,20 +46,31 @@ from robovan_autonomy.sim.world import STEP_S
 from robovan_autonomy.stack import STAGES, check_stages, node_set, params_files
 from robovan_autonomy.tools import replay_metrics as metrics
 from robovan_autonomy.tools.bag_reader import BagError, BagReader
-from robovan_autonomy.tools.bag_writer import (STORAGES, BagWriter, check_replaceable, msgtype_name,
-                                                remove_previous_bag)
+from robovan_autonomy.tools.bag_writer import (
+    STORAGES,
+    BagWriter,
+    check_replaceable,
+    msgtype_name,
+    remove_previous_bag,
+)
 from robovan_autonomy.tools.lockstep import LockstepGraph
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
 from robovan_autonomy.tools.recorder_node import RecorderNode
 from robovan_autonomy.tools.run_info import RUN_INFO_KEY, RunInfo
 
-TICK_NS = round(STEP_S * 1e9)    # the simulator's lockstep tick: the /clock granularity of a replay
-PACED_END_GRACE_S = 0.5          # wall time the stack gets after the last tick to finish its work
-PROGRESS_EVERY_TICKS = 100       # one progress line per second of bag time
+TICK_NS = round(STEP_S * 1e9)  # the simulator's lockstep tick: the /clock granularity of a replay
+PACED_END_GRACE_S = 0.5  # wall time the stack gets after the last tick to finish its work
+PROGRESS_EVERY_TICKS = 100  # one progress line per second of bag time
 GRAPH_TOPICS = frozenset({itf.CLOCK, "/rosout", "/parameter_events"})  # never played nor recorded
 # The outputs that must be bit-identical between two deterministic replays of one bag
 # (/diagnostics carries wall-clock timings, so it is recorded but not compared).
-DETERMINISTIC_OUTPUTS = (itf.ODOMETRY, itf.OBJECTS, itf.PLANNING_COMMAND, itf.CONTROL_COMMAND, itf.TRAJECTORY)
+DETERMINISTIC_OUTPUTS = (
+    itf.ODOMETRY,
+    itf.OBJECTS,
+    itf.PLANNING_COMMAND,
+    itf.CONTROL_COMMAND,
+    itf.TRAJECTORY,
+)
 # Command plans, the planner's first: its data age is the stack's input-to-command latency.
 COMMAND_TOPICS = (itf.PLANNING_COMMAND, itf.CONTROL_COMMAND)
 # Inputs a bag may carry in another form: the topic nodes read ← the topic a recording holds.
@@ -71,11 +83,11 @@ class ReplayOptions:
     bag: Path
     out_dir: Path
     deterministic: bool = False
-    rate: float | None = None          # pace to rate × real time; None: 1.0, or unpaced when deterministic
+    rate: float | None = None  # pace to rate × real time; None: 1.0, or unpaced when deterministic
     remap: dict[str, str] = dataclasses.field(default_factory=dict)  # bag topic → topic played
     ground_truth: tuple[str, ...] | None = None  # stages forced onto ground truth; None: automatic
-    scenario: str | None = None        # map and mission from this scenario instead of the bag's
-    storage: str = "mcap"              # of the output bag
+    scenario: str | None = None  # map and mission from this scenario instead of the bag's
+    storage: str = "mcap"  # of the output bag
     progress: bool = False
     # Extra nodes built in the replay's context beside the stack (probes in tests, viewers):
     # their subscriptions are inputs like the stack's.
@@ -145,9 +157,12 @@ def _combined_qos(profiles: list[QoSProfile]) -> QoSProfile:
     """A publisher profile every one of these subscriptions matches."""
     reliable = any(p.reliability == ReliabilityPolicy.RELIABLE for p in profiles)
     durable = any(p.durability == DurabilityPolicy.TRANSIENT_LOCAL for p in profiles)
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=max(max(p.depth for p in profiles), 1),
-                      reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
-                      durability=DurabilityPolicy.TRANSIENT_LOCAL if durable else DurabilityPolicy.VOLATILE)
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=max(max(p.depth for p in profiles), 1),
+        reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL if durable else DurabilityPolicy.VOLATILE,
+    )
 
 
 class _WriteHandOff:
@@ -184,7 +199,9 @@ class Replay:
             self._check_out_dir()
             self.run_info = self._run_info()
             self.sources = stage_sources(self.reader, options.ground_truth)
-            self.ground_truth = tuple(s for s, where in self.sources.items() if where == "ground_truth")
+            self.ground_truth = tuple(
+                s for s, where in self.sources.items() if where == "ground_truth"
+            )
             self.specs = node_set("replay", self.ground_truth)
         except BaseException:
             self.reader.close()
@@ -201,14 +218,17 @@ class Replay:
     def _check_out_dir(self) -> None:
         out, bag = self.options.out_dir.resolve(), self.reader.path.resolve()
         if bag == out or out in bag.parents:
-            raise BagError(self.reader.requested, f"--out {self.options.out_dir} holds the bag being "
-                                                  "replayed; choose another folder")
+            raise BagError(
+                self.reader.requested,
+                f"--out {self.options.out_dir} holds the bag being replayed; choose another folder",
+            )
         check_replaceable(self.options.out_dir / OUTPUT_DIR_NAME)
 
     def _run_info(self) -> RunInfo | None:
         if self.options.scenario:
             from robovan_autonomy.mapping.lanelet_map import load_map
             from robovan_autonomy.sim.scenario import check_against_map, load_scenario
+
             scenario = load_scenario(self.options.scenario)
             check_against_map(scenario, load_map(scenario.map_path))
             return RunInfo.from_scenario(scenario)
@@ -217,8 +237,11 @@ class Replay:
         except ValueError as err:
             raise BagError(self.reader.requested, str(err)) from None
         if info is not None and not info.map_path.is_file():
-            raise BagError(self.reader.requested, f"custom data '{RUN_INFO_KEY}' names map '{info.map}', "
-                                                  f"which is not in {info.map_path.parent}")
+            raise BagError(
+                self.reader.requested,
+                f"custom data '{RUN_INFO_KEY}' names map '{info.map}', "
+                f"which is not in {info.map_path.parent}",
+            )
         return info
 
     # -- graph --------------------------------------------------------------------------------
@@ -242,8 +265,12 @@ class Replay:
     def _add_recorder(self, writer: BagWriter) -> None:
         self.recording = _WriteHandOff(writer)
         sim_time = [Parameter("use_sim_time", value=True)]
-        self.graph.add(RecorderNode(self.recording, self.outputs, context=self.context,
-                                    parameter_overrides=sim_time), recorder=True)
+        self.graph.add(
+            RecorderNode(
+                self.recording, self.outputs, context=self.context, parameter_overrides=sim_time
+            ),
+            recorder=True,
+        )
 
     def _destroy_graph(self) -> None:
         if self.graph is not None:
@@ -254,7 +281,9 @@ class Replay:
         readers: dict[str, list] = {}
         for node in [*self.stack_nodes, *self.extra_nodes]:
             for sub in node.subscriptions:
-                readers.setdefault(sub.topic_name, []).append((node.get_name(), sub.msg_type, sub.qos_profile))
+                readers.setdefault(sub.topic_name, []).append(
+                    (node.get_name(), sub.msg_type, sub.qos_profile)
+                )
             for pub in node.publishers:
                 if pub.topic_name not in GRAPH_TOPICS:
                     self.outputs.setdefault(pub.topic_name, (pub.msg_type, pub.qos_profile))
@@ -264,10 +293,18 @@ class Replay:
             source = self._source_of(topic, names)
             source_class = msg_class if source == topic else CompressedImage
             self._check_type(source, source_class)
-            publisher = self.player.create_publisher(msg_class, topic,
-                                                     _combined_qos([q for _, _, q in readers[topic]]))
+            publisher = self.player.create_publisher(
+                msg_class, topic, _combined_qos([q for _, _, q in readers[topic]])
+            )
             self.feeds.setdefault(source, []).append(
-                Feed(topic, source, source_class, publisher, None if source == topic else decode_to_raw_image))
+                Feed(
+                    topic,
+                    source,
+                    source_class,
+                    publisher,
+                    None if source == topic else decode_to_raw_image,
+                )
+            )
 
     def _source_of(self, topic: str, readers: list[str]) -> str:
         if self.reader.has_messages(topic):
@@ -279,8 +316,10 @@ class Replay:
         for stage, wiring in STAGES.items():
             output, truth = wiring.remapping
             if topic in (output, truth):
-                why += (f"; the {stage} stage has no node here, so the bag must carry its recorded "
-                        f"output {output} or the ground truth {truth}")
+                why += (
+                    f"; the {stage} stage has no node here, so the bag must carry its recorded "
+                    f"output {output} or the ground truth {truth}"
+                )
         if derived is not None:
             why += f"; nor does the bag have {derived} to decode it from"
         self.reader.require(topic, why)
@@ -290,8 +329,11 @@ class Replay:
         recorded = self.reader.topics[topic].msgtype
         if recorded != msgtype_name(expected):
             known = "" if message_class(recorded) else " (a type this installation does not know)"
-            raise BagError(self.reader.requested, f"recorded as {recorded}{known}; the stack reads "
-                                                  f"{msgtype_name(expected)}", topic)
+            raise BagError(
+                self.reader.requested,
+                f"recorded as {recorded}{known}; the stack reads {msgtype_name(expected)}",
+                topic,
+            )
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> dict:
@@ -373,9 +415,13 @@ class Replay:
                     time.sleep(-lag)
             if self.options.progress and count % PROGRESS_EVERY_TICKS == 0:
                 bag_s = (t_ns - self.reader.start_ns) * 1e-9
-                print(f"\r[replay] {bag_s:7.1f}/{self.reader.duration_s:.0f} s  {self.played} messages  "
-                      f"x{bag_s / max(time.monotonic() - wall_start, 1e-9):4.1f} real time",
-                      end="", file=sys.stderr, flush=True)
+                print(
+                    f"\r[replay] {bag_s:7.1f}/{self.reader.duration_s:.0f} s  {self.played} messages  "
+                    f"x{bag_s / max(time.monotonic() - wall_start, 1e-9):4.1f} real time",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if self.options.progress:
             print(file=sys.stderr)
 
@@ -385,8 +431,12 @@ class Replay:
         try:
             msg = deserialize_message(data, feeds[0].source_class)
         except Exception as err:  # rclpy raises RMWError and others for malformed CDR
-            raise BagError(self.reader.requested, f"message at {stamp_ns * 1e-9:.3f} s is not a valid "
-                                                  f"{msgtype_name(feeds[0].source_class)}: {err}", source) from err
+            raise BagError(
+                self.reader.requested,
+                f"message at {stamp_ns * 1e-9:.3f} s is not a valid "
+                f"{msgtype_name(feeds[0].source_class)}: {err}",
+                source,
+            ) from err
         for feed in feeds:
             if feed.convert is None:
                 feed.publisher.publish(data)
@@ -394,11 +444,14 @@ class Replay:
                 try:
                     feed.publisher.publish(feed.convert(msg))
                 except itf.InterfaceError as err:
-                    raise BagError(self.reader.requested, f"message at {stamp_ns * 1e-9:.3f} s cannot "
-                                                          f"be played as {feed.topic}: {err}", source) from err
+                    raise BagError(
+                        self.reader.requested,
+                        f"message at {stamp_ns * 1e-9:.3f} s cannot "
+                        f"be played as {feed.topic}: {err}",
+                        source,
+                    ) from err
             feed.played += 1
         self.played += 1
-
 
 
 def _link_mcap(bag_dir: Path) -> None:
@@ -420,11 +473,15 @@ class _Decoded:
     def __init__(self, reader: BagReader, topics: list[str], classes: dict[str, type]):
         self.messages: dict[str, list[tuple[float, object]]] = {t: [] for t in topics}
         self._not_cdr: collections.Counter = collections.Counter()
-        self._breaks_contract: set[tuple[str, int]] = set()  # (topic, index): decoded more than once
+        self._breaks_contract: set[tuple[str, int]] = (
+            set()
+        )  # (topic, index): decoded more than once
         present = [t for t in topics if reader.has_messages(t) and t in classes]
         for topic, stamp_ns, data in reader.messages(present):
             try:
-                self.messages[topic].append((stamp_ns * 1e-9, deserialize_message(data, classes[topic])))
+                self.messages[topic].append(
+                    (stamp_ns * 1e-9, deserialize_message(data, classes[topic]))
+                )
             except Exception:  # rclpy raises RMWError and others for malformed CDR
                 self._not_cdr[topic] += 1
 
@@ -445,35 +502,69 @@ class _Decoded:
         return rows
 
     def poses(self, topic: str) -> np.ndarray:
-        return np.array([(p.stamp_s, p.x_m, p.y_m, p.yaw_rad, p.speed_mps)
-                         for _, _, p in self.decoded(topic, itf.decode_odometry)], dtype=float).reshape(-1, 5)
+        return np.array(
+            [
+                (p.stamp_s, p.x_m, p.y_m, p.yaw_rad, p.speed_mps)
+                for _, _, p in self.decoded(topic, itf.decode_odometry)
+            ],
+            dtype=float,
+        ).reshape(-1, 5)
 
     def objects(self, topic: str) -> list[tuple[float, np.ndarray]]:
-        return [(itf.from_stamp(msg.header.stamp), table) for _, msg, table in self.decoded(topic, itf.decode_objects)]
+        return [
+            (itf.from_stamp(msg.header.stamp), table)
+            for _, msg, table in self.decoded(topic, itf.decode_objects)
+        ]
 
     def commands(self, topic: str) -> np.ndarray:
-        return np.array([(c.stamp_s, c.steer_rad[0], c.speed_mps[0], c.accel_mps2[0])
-                         for _, _, c in self.decoded(topic, itf.decode_control_command)], dtype=float).reshape(-1, 4)
+        return np.array(
+            [
+                (c.stamp_s, c.steer_rad[0], c.speed_mps[0], c.accel_mps2[0])
+                for _, _, c in self.decoded(topic, itf.decode_control_command)
+            ],
+            dtype=float,
+        ).reshape(-1, 4)
 
     def stamps(self, topic: str) -> np.ndarray:
-        return np.array([itf.from_stamp(msg.header.stamp) for _, msg, _ in self.decoded(topic, lambda m: None)
-                         if hasattr(msg, "header")], dtype=float)
+        return np.array(
+            [
+                itf.from_stamp(msg.header.stamp)
+                for _, msg, _ in self.decoded(topic, lambda m: None)
+                if hasattr(msg, "header")
+            ],
+            dtype=float,
+        )
 
     def ages(self, topic: str) -> dict | None:
         """Log time minus header stamp: how late, in the replay's time, an output went out."""
-        return metrics.stats([log_s - itf.from_stamp(msg.header.stamp)
-                              for log_s, msg, _ in self.decoded(topic, lambda m: None) if hasattr(msg, "header")])
+        return metrics.stats(
+            [
+                log_s - itf.from_stamp(msg.header.stamp)
+                for log_s, msg, _ in self.decoded(topic, lambda m: None)
+                if hasattr(msg, "header")
+            ]
+        )
 
 
 def build_report(replay: Replay, bag_dir: Path, error: BagError | None) -> dict:
     options, reader = replay.options, replay.reader
     with BagReader(bag_dir) as output_bag:
-        out = _Decoded(output_bag, sorted(replay.outputs), {t: c for t, (c, _) in replay.outputs.items()})
+        out = _Decoded(
+            output_bag, sorted(replay.outputs), {t: c for t, (c, _) in replay.outputs.items()}
+        )
     truth_topics = (itf.GROUND_TRUTH_ODOMETRY, itf.GROUND_TRUTH_OBJECTS)
-    consumed = {stage: STAGES[stage].ground_truth if where == "ground_truth" else STAGES[stage].output
-                for stage, where in replay.sources.items()}
-    from_bag = sorted({*truth_topics, *COMMAND_TOPICS} | (set(consumed.values()) - set(replay.outputs)))
-    classes = {t: c for t in from_bag if t in reader.topics and (c := message_class(reader.topics[t].msgtype))}
+    consumed = {
+        stage: STAGES[stage].ground_truth if where == "ground_truth" else STAGES[stage].output
+        for stage, where in replay.sources.items()
+    }
+    from_bag = sorted(
+        {*truth_topics, *COMMAND_TOPICS} | (set(consumed.values()) - set(replay.outputs))
+    )
+    classes = {
+        t: c
+        for t in from_bag
+        if t in reader.topics and (c := message_class(reader.topics[t].msgtype))
+    }
     warnings = list(replay.warnings)
     try:
         recorded = _Decoded(reader, from_bag, classes)
@@ -489,35 +580,64 @@ def build_report(replay: Replay, bag_dir: Path, error: BagError | None) -> dict:
 
     bag_span_s = (replay.last_tick_ns - reader.start_ns) * 1e-9
     report = {
-        "bag": str(reader.requested), "bag_storage": reader.storage, "bag_duration_s": reader.duration_s,
-        "out": str(bag_dir), "complete": error is None, "replayed_s": bag_span_s,
+        "bag": str(reader.requested),
+        "bag_storage": reader.storage,
+        "bag_duration_s": reader.duration_s,
+        "out": str(bag_dir),
+        "complete": error is None,
+        "replayed_s": bag_span_s,
         "error": None if error is None else str(error),
-        "mode": "deterministic" if options.deterministic else "paced", "rate": options.pace_rate,
+        "mode": "deterministic" if options.deterministic else "paced",
+        "rate": options.pace_rate,
         "run_info": None if replay.run_info is None else dataclasses.asdict(replay.run_info),
-        "stage_sources": replay.sources, "nodes": [spec.name for spec in replay.specs],
-        "inputs": {f.topic: {"from": f.source, "type": msgtype_name(f.source_class), "played": f.played}
-                   for feeds in replay.feeds.values() for f in feeds},
+        "stage_sources": replay.sources,
+        "nodes": [spec.name for spec in replay.specs],
+        "inputs": {
+            f.topic: {"from": f.source, "type": msgtype_name(f.source_class), "played": f.played}
+            for feeds in replay.feeds.values()
+            for f in feeds
+        },
         "unused_topics": sorted(set(reader.topics) - set(replay.feeds)),
         "outputs": {topic: len(out.messages[topic]) for topic in sorted(replay.outputs)},
-        "wall_time_s": replay.wall_time_s, "messages_played": replay.played,
-        "throughput_msgs_per_s": replay.played / replay.wall_time_s if replay.wall_time_s > 0 else None,
+        "wall_time_s": replay.wall_time_s,
+        "messages_played": replay.played,
+        "throughput_msgs_per_s": replay.played / replay.wall_time_s
+        if replay.wall_time_s > 0
+        else None,
         "realtime_factor": bag_span_s / replay.wall_time_s if replay.wall_time_s > 0 else None,
-        "localization": _judged(metrics.localization_errors(out.poses(itf.ODOMETRY), truth_poses),
-                                replay.sources["localization"], itf.GROUND_TRUTH_ODOMETRY),
-        "perception": _judged(metrics.perception_scores(out.objects(itf.OBJECTS),
-                                                        recorded.objects(itf.GROUND_TRUTH_OBJECTS), truth_poses),
-                              replay.sources["perception"], itf.GROUND_TRUTH_OBJECTS),
+        "localization": _judged(
+            metrics.localization_errors(out.poses(itf.ODOMETRY), truth_poses),
+            replay.sources["localization"],
+            itf.GROUND_TRUTH_ODOMETRY,
+        ),
+        "perception": _judged(
+            metrics.perception_scores(
+                out.objects(itf.OBJECTS), recorded.objects(itf.GROUND_TRUTH_OBJECTS), truth_poses
+            ),
+            replay.sources["perception"],
+            itf.GROUND_TRUTH_OBJECTS,
+        ),
         "commands": {topic: metrics.command_figures(plans) for topic, plans in commands.items()},
-        "commands_vs_recorded": {topic: metrics.command_divergence(plans, recorded.commands(topic))
-                                 for topic, plans in commands.items()},
+        "commands_vs_recorded": {
+            topic: metrics.command_divergence(plans, recorded.commands(topic))
+            for topic, plans in commands.items()
+        },
         "diagnostics": metrics.diagnostics_figures(
-            [(log_s, d.name, d.level, d.message, d.values)
-             for log_s, _, ds in out.decoded(itf.DIAGNOSTICS, itf.decode_diagnostics) for d in ds]),
-        "latency": {"stack_ms_per_tick": metrics.stats(replay.tick_wall_ms),
-                    "schedule_lag_ms": metrics.stats(replay.schedule_lag_ms),
-                    "output_age_s": {t: out.ages(t) for t in sorted(replay.outputs)},
-                    "command_input_age_s": {topic: metrics.input_age(first_commands[:, 0], stamps(topic))
-                                            for topic in consumed.values()}},
+            [
+                (log_s, d.name, d.level, d.message, d.values)
+                for log_s, _, ds in out.decoded(itf.DIAGNOSTICS, itf.decode_diagnostics)
+                for d in ds
+            ]
+        ),
+        "latency": {
+            "stack_ms_per_tick": metrics.stats(replay.tick_wall_ms),
+            "schedule_lag_ms": metrics.stats(replay.schedule_lag_ms),
+            "output_age_s": {t: out.ages(t) for t in sorted(replay.outputs)},
+            "command_input_age_s": {
+                topic: metrics.input_age(first_commands[:, 0], stamps(topic))
+                for topic in consumed.values()
+            },
+        },
         "contract_violations": {**recorded.violations, **out.violations},
         "warnings": warnings,
     }
@@ -528,7 +648,9 @@ def _judged(figures: dict | None, source: str, truth_topic: str) -> dict:
     if figures is not None:
         return figures
     if source != "node":
-        return {"skipped": f"the stage ran from {source.replace('_', ' ')}, not from a node of the stack"}
+        return {
+            "skipped": f"the stage ran from {source.replace('_', ' ')}, not from a node of the stack"
+        }
     return {"skipped": f"no output of the stage to judge, or no {truth_topic} in the bag"}
 
 

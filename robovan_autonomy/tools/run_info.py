@@ -4,6 +4,7 @@
 RUN_INFO_KEY, a JSON object); `robovan replay` reads it back to give the planner the run's map and
 mission. Bags from elsewhere have none: the replay then takes `--scenario`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,20 +19,31 @@ RUN_INFO_KEY = "robovan.run"
 @dataclasses.dataclass(frozen=True)
 class RunInfo:
     scenario: str
-    map: str                                  # file name under config/maps
-    mission: tuple[tuple[str, float], ...]    # (bay, dwell_s) in order
-    ground_truth: tuple[str, ...] = ()        # stages the recorded run fed from ground truth
+    map: str  # file name under config/maps
+    mission: tuple[tuple[str, float], ...]  # (bay, dwell_s) in order
+    ground_truth: tuple[str, ...] = ()  # stages the recorded run fed from ground truth
     seed: int | None = None
 
     @classmethod
-    def from_scenario(cls, scenario, ground_truth: tuple[str, ...] = (), seed: int | None = None) -> RunInfo:
-        return cls(scenario.name, scenario.map, tuple((s.bay, float(s.dwell_s)) for s in scenario.mission),
-                   tuple(ground_truth), seed)
+    def from_scenario(
+        cls, scenario, ground_truth: tuple[str, ...] = (), seed: int | None = None
+    ) -> RunInfo:
+        return cls(
+            scenario.name,
+            scenario.map,
+            tuple((s.bay, float(s.dwell_s)) for s in scenario.mission),
+            tuple(ground_truth),
+            seed,
+        )
 
     def custom_data(self) -> dict[str, str]:
-        doc = {"scenario": self.scenario, "map": self.map,
-               "mission": [{"bay": bay, "dwell_s": dwell} for bay, dwell in self.mission],
-               "ground_truth": list(self.ground_truth), "seed": self.seed}
+        doc = {
+            "scenario": self.scenario,
+            "map": self.map,
+            "mission": [{"bay": bay, "dwell_s": dwell} for bay, dwell in self.mission],
+            "ground_truth": list(self.ground_truth),
+            "seed": self.seed,
+        }
         return {RUN_INFO_KEY: json.dumps(doc, sort_keys=True)}
 
     @classmethod
@@ -44,11 +56,17 @@ class RunInfo:
             doc = json.loads(text)
             mission = tuple((str(stop["bay"]), float(stop["dwell_s"])) for stop in doc["mission"])
             seed = doc.get("seed")
-            return cls(str(doc["scenario"]), str(doc["map"]), mission,
-                       tuple(str(s) for s in doc.get("ground_truth", ())),
-                       None if seed is None else int(seed))
+            return cls(
+                str(doc["scenario"]),
+                str(doc["map"]),
+                mission,
+                tuple(str(s) for s in doc.get("ground_truth", ())),
+                None if seed is None else int(seed),
+            )
         except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"custom data '{RUN_INFO_KEY}' is malformed ({err!r}): {text[:200]}") from None
+            raise ValueError(
+                f"custom data '{RUN_INFO_KEY}' is malformed ({err!r}): {text[:200]}"
+            ) from None
 
     @property
     def map_path(self) -> Path:
@@ -56,6 +74,10 @@ class RunInfo:
 
     def node_parameters(self) -> dict[str, dict]:
         """Parameter overrides that give the stack this run's map and mission."""
-        return {"planner": {"map_file": str(self.map_path),
-                            "mission_bays": [bay for bay, _ in self.mission] or [""],
-                            "mission_dwell_s": [dwell for _, dwell in self.mission] or [0.0]}}
+        return {
+            "planner": {
+                "map_file": str(self.map_path),
+                "mission_bays": [bay for bay, _ in self.mission] or [""],
+                "mission_dwell_s": [dwell for _, dwell in self.mission] or [0.0],
+            }
+        }

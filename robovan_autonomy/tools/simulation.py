@@ -16,6 +16,7 @@ their way to the bridge; a clock jump steps /clock away from the sensors' stamps
 seconds (back, when negative); a rogue writer publishes /control/command beside the command gate,
 or sends command frames on the CAN bus beside the bridge.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -39,8 +40,14 @@ from robovan_autonomy.sim.report.plot import write_report_png
 from robovan_autonomy.sim.report.recorder import RunRecorder
 from robovan_autonomy.sim.scenario import Scenario, check_against_map, load_scenario
 from robovan_autonomy.sim.simulator_node import SimulatorNode
-from robovan_autonomy.sim.stack_faults import (FAULTED_PREFIX, FaultRelayNode, RogueCanTransmitter,
-                                               RogueCommandNode, VanReportBus, relayed_topics)
+from robovan_autonomy.sim.stack_faults import (
+    FAULTED_PREFIX,
+    FaultRelayNode,
+    RogueCanTransmitter,
+    RogueCommandNode,
+    VanReportBus,
+    relayed_topics,
+)
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.sim.world import STEP_S, SimWorld
 from robovan_autonomy.stack import STAGES, node_set, params_files
@@ -53,20 +60,28 @@ from robovan_autonomy.vehicle.rvn_dbw import DbwState
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 # Single-source estimates the localization node publishes beside its own, for the report.
-LOCALIZATION_BASELINES = {"gnss_only": itf.LOCALIZATION_DEBUG_GNSS_ONLY,
-                          "odometry_only": itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY}
+LOCALIZATION_BASELINES = {
+    "gnss_only": itf.LOCALIZATION_DEBUG_GNSS_ONLY,
+    "odometry_only": itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY,
+}
 SETTLE_AFTER_COMPLETE_S = 1.0  # keep simulating briefly so the report sees the van at rest
 # glibc malloc: the sensor models allocate numpy temporaries of a few MB every frame. By default
 # glibc serves those with fresh mmaps or trims them off the heap when freed, so every frame faults
 # their pages in again (about 40 % of the LiDAR's and camera's time). Arrays below the mmap
 # threshold come from the heap, and the heap keeps up to the trim threshold of free memory.
-MALLOC_MMAP_THRESHOLD_BYTES = 32 << 20   # older glibc refuses more on 64-bit
+MALLOC_MMAP_THRESHOLD_BYTES = 32 << 20  # older glibc refuses more on 64-bit
 MALLOC_TRIM_THRESHOLD_BYTES = 256 << 20  # a few frames' temporaries of every sensor
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 REPORT_DELIVERY_TIMEOUT_S = 5.0  # wall time; a bridge this slow is broken, not busy
 # The fault targets the runner injects (sensor faults are the world's).
-STACK_FAULT_TARGETS = ("planner", "localization", "can_reports", "clock", "control_command",
-                       "can_commands")
+STACK_FAULT_TARGETS = (
+    "planner",
+    "localization",
+    "can_reports",
+    "clock",
+    "control_command",
+    "can_commands",
+)
 
 
 @dataclasses.dataclass
@@ -90,32 +105,49 @@ def keep_heap_resident() -> bool:
     libc = ctypes.CDLL(name) if name else None
     if libc is None or not hasattr(libc, "mallopt"):
         return False
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES)
-                and libc.mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD_BYTES))
+    return bool(
+        libc.mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES)
+        and libc.mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD_BYTES)
+    )
 
 
 def recorded_topics() -> dict:
     from diagnostic_msgs.msg import DiagnosticArray
-    from nav_msgs.msg import Odometry, Path as PathMsg
+    from nav_msgs.msg import Odometry
+    from nav_msgs.msg import Path as PathMsg
     from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import CameraInfo, CompressedImage, Imu, JointState, NavSatFix, PointCloud2
     from trajectory_msgs.msg import JointTrajectory
 
     sensor, reliable = itf.SENSOR_QOS, itf.RELIABLE_QOS
-    return {itf.CLOCK: (Clock, itf.CLOCK_QOS), itf.CAMERA_COMPRESSED: (CompressedImage, sensor),
-            itf.CAMERA_INFO: (CameraInfo, sensor), itf.LIDAR_POINTS: (PointCloud2, sensor),
-            itf.GNSS_FIX: (NavSatFix, sensor), itf.IMU_DATA: (Imu, sensor),
-            itf.VEHICLE_STATUS: (JointState, reliable), itf.ODOMETRY: (Odometry, reliable),
-            itf.OBJECTS: (PointCloud2, reliable), itf.TRAJECTORY: (PathMsg, reliable),
-            itf.CONTROL_COMMAND: (JointTrajectory, reliable), itf.DIAGNOSTICS: (DiagnosticArray, reliable),
-            itf.PLANNING_COMMAND: (JointTrajectory, reliable), itf.SYSTEM_MODE: (DiagnosticArray, reliable),
-            itf.GROUND_TRUTH_ODOMETRY: (Odometry, reliable), itf.GROUND_TRUTH_OBJECTS: (PointCloud2, reliable)}
+    return {
+        itf.CLOCK: (Clock, itf.CLOCK_QOS),
+        itf.CAMERA_COMPRESSED: (CompressedImage, sensor),
+        itf.CAMERA_INFO: (CameraInfo, sensor),
+        itf.LIDAR_POINTS: (PointCloud2, sensor),
+        itf.GNSS_FIX: (NavSatFix, sensor),
+        itf.IMU_DATA: (Imu, sensor),
+        itf.VEHICLE_STATUS: (JointState, reliable),
+        itf.ODOMETRY: (Odometry, reliable),
+        itf.OBJECTS: (PointCloud2, reliable),
+        itf.TRAJECTORY: (PathMsg, reliable),
+        itf.CONTROL_COMMAND: (JointTrajectory, reliable),
+        itf.DIAGNOSTICS: (DiagnosticArray, reliable),
+        itf.PLANNING_COMMAND: (JointTrajectory, reliable),
+        itf.SYSTEM_MODE: (DiagnosticArray, reliable),
+        itf.GROUND_TRUTH_ODOMETRY: (Odometry, reliable),
+        itf.GROUND_TRUTH_OBJECTS: (PointCloud2, reliable),
+    }
 
 
 class Simulation:
     def __init__(self, options: SimOptions):
-        missing = tuple(stage for stage in STAGES if stage not in options.ground_truth
-                        and not any(spec.stage == stage for spec in node_set("sim")))
+        missing = tuple(
+            stage
+            for stage in STAGES
+            if stage not in options.ground_truth
+            and not any(spec.stage == stage for spec in node_set("sim"))
+        )
         if missing:
             options = dataclasses.replace(options, ground_truth=options.ground_truth + missing)
         self.stages_without_node = missing
@@ -135,13 +167,17 @@ class Simulation:
         self.supervisor_reason = ""
         self.supervisor_findings: str | None = None
         self.stack_faults = [f for f in self.scenario.faults if f.target in STACK_FAULT_TARGETS]
-        self.relayed = {target: [f for f in self.stack_faults if f.target == target and f.kind != "kill"]
-                        for target in relayed_topics()}
+        self.relayed = {
+            target: [f for f in self.stack_faults if f.target == target and f.kind != "kill"]
+            for target in relayed_topics()
+        }
         self.relayed = {target: faults for target, faults in self.relayed.items() if faults}
         if "localization" in self.relayed and "localization" in options.ground_truth:
-            raise ValueError(f"scenario {self.scenario.name}: a localization "
-                             f"{self.relayed['localization'][0].kind} fault needs the localization node; "
-                             "it cannot run with ground-truth localization")
+            raise ValueError(
+                f"scenario {self.scenario.name}: a localization "
+                f"{self.relayed['localization'][0].kind} fault needs the localization node; "
+                "it cannot run with ground-truth localization"
+            )
         self._killed: set[str] = set()
         self._rogue_node: RogueCommandNode | None = None
         self._rogue_can: RogueCanTransmitter | None = None
@@ -156,35 +192,54 @@ class Simulation:
         channel = f"robovan_sim_{os.getpid()}_{id(self)}"
         self.can_channel = channel
         self.van_bus = can.Bus(interface="virtual", channel=channel, receive_own_messages=False)
-        self.van_reports = VanReportBus(self.van_bus, [f for f in self.stack_faults
-                                                       if f.target == "can_reports"])
+        self.van_reports = VanReportBus(
+            self.van_bus, [f for f in self.stack_faults if f.target == "can_reports"]
+        )
         self.van = VanEcuBus(self.van_reports, self.world.ecu)
         specs = node_set("sim", self.options.ground_truth)
         mission = self.scenario.mission
-        parameters = merged_parameters(params_files("sim"), {
-            "dbw_bridge": {"can_interface": "virtual", "can_channel": channel},
-            "localization": {"map_file": str(self.scenario.map_path)},
-            "planner": {"map_file": str(self.scenario.map_path),
-                        "mission_bays": [stop.bay for stop in mission] or [""],
-                        "mission_dwell_s": [float(stop.dwell_s) for stop in mission] or [0.0]}})
+        parameters = merged_parameters(
+            params_files("sim"),
+            {
+                "dbw_bridge": {"can_interface": "virtual", "can_channel": channel},
+                "localization": {"map_file": str(self.scenario.map_path)},
+                "planner": {
+                    "map_file": str(self.scenario.map_path),
+                    "mission_bays": [stop.bay for stop in mission] or [""],
+                    "mission_dwell_s": [float(stop.dwell_s) for stop in mission] or [0.0],
+                },
+            },
+        )
         self.parameters = parameters
         topics = relayed_topics()
-        self.node_remaps = {target: [(topics[target].topic, FAULTED_PREFIX + topics[target].topic)]
-                            for target in self.relayed}
-        self.stack_nodes = create_nodes(specs, parameters, self.context, use_sim_time=True,
-                                        node_remappings=self.node_remaps)
+        self.node_remaps = {
+            target: [(topics[target].topic, FAULTED_PREFIX + topics[target].topic)]
+            for target in self.relayed
+        }
+        self.stack_nodes = create_nodes(
+            specs, parameters, self.context, use_sim_time=True, node_remappings=self.node_remaps
+        )
         sim_time = [Parameter("use_sim_time", value=True)]
         self.sim_time = sim_time
-        self.sim_node = SimulatorNode(self.world, record_camera_jpeg=bag is not None,
-                                      context=self.context, parameter_overrides=sim_time)
+        self.sim_node = SimulatorNode(
+            self.world,
+            record_camera_jpeg=bag is not None,
+            context=self.context,
+            parameter_overrides=sim_time,
+        )
         for node in [self.sim_node, *self.stack_nodes]:
             self.graph.add(node)
         for target, faults in self.relayed.items():
-            self.graph.add(FaultRelayNode(target, faults, context=self.context,
-                                          parameter_overrides=sim_time))
+            self.graph.add(
+                FaultRelayNode(target, faults, context=self.context, parameter_overrides=sim_time)
+            )
         if bag is not None:
-            self.graph.add(RecorderNode(bag, recorded_topics(), context=self.context,
-                                        parameter_overrides=sim_time), recorder=True)
+            self.graph.add(
+                RecorderNode(
+                    bag, recorded_topics(), context=self.context, parameter_overrides=sim_time
+                ),
+                recorder=True,
+            )
         self.graph.wait_until_matched()
         self.bridge = next((n for n in self.stack_nodes if hasattr(n, "frames_received")), None)
         self._reports_sent = 0
@@ -202,10 +257,14 @@ class Simulation:
         bag_dir = out / "run"
         remove_previous_bag(bag_dir)
         run_info = RunInfo.from_scenario(self.scenario, self.options.ground_truth, self.world.seed)
-        bag = BagWriter(bag_dir, custom_data=run_info.custom_data()) if self.options.record else None
+        bag = (
+            BagWriter(bag_dir, custom_data=run_info.custom_data()) if self.options.record else None
+        )
         self._build_graph(bag)
         wall_start = time.monotonic()
-        wanted = None if (bag is not None or not self.options.ground_truth) else self._wanted_sensors()
+        wanted = (
+            None if (bag is not None or not self.options.ground_truth) else self._wanted_sensors()
+        )
         try:
             self.sim_node.publish_clock(0.0)
             self.graph.drain()
@@ -255,16 +314,26 @@ class Simulation:
         deadline = time.monotonic() + REPORT_DELIVERY_TIMEOUT_S
         while self.bridge.frames_received < expected:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"lockstep: the bridge took {self.bridge.frames_received} of "
-                                   f"{expected} report frames within {REPORT_DELIVERY_TIMEOUT_S} s")
+                raise RuntimeError(
+                    f"lockstep: the bridge took {self.bridge.frames_received} of "
+                    f"{expected} report frames within {REPORT_DELIVERY_TIMEOUT_S} s"
+                )
             time.sleep(0.0001)
 
     def _wanted_sensors(self) -> set[str]:
         """The sensors some node of the graph reads (the supervisor watches them all)."""
         node = self.sim_node
-        publishers = {"imu": (node.imu_pub,), "gnss": (node.gnss_pub,), "lidar": (node.lidar_pub,),
-                      "camera": (node.image_pub, node.info_pub)}
-        return {name for name, pubs in publishers.items() if any(p.get_subscription_count() for p in pubs)}
+        publishers = {
+            "imu": (node.imu_pub,),
+            "gnss": (node.gnss_pub,),
+            "lidar": (node.lidar_pub,),
+            "camera": (node.image_pub, node.info_pub),
+        }
+        return {
+            name
+            for name, pubs in publishers.items()
+            if any(p.get_subscription_count() for p in pubs)
+        }
 
     def _inject_stack_faults(self, t_s: float) -> None:
         """Kill and restart nodes and start and stop rogue writers as the stack faults say at t_s
@@ -278,18 +347,30 @@ class Simulation:
                 self.stack_nodes.remove(node)
                 self.bridge = None if node is self.bridge else self.bridge
         for target in self._killed - killed:
-            spec = next((spec for spec in node_set("sim", self.options.ground_truth) if spec.name == target),
-                        None)
+            spec = next(
+                (
+                    spec
+                    for spec in node_set("sim", self.options.ground_truth)
+                    if spec.name == target
+                ),
+                None,
+            )
             if spec is not None:
-                node = create_nodes([spec], self.parameters, self.context, use_sim_time=True,
-                                    node_remappings=self.node_remaps)[0]
+                node = create_nodes(
+                    [spec],
+                    self.parameters,
+                    self.context,
+                    use_sim_time=True,
+                    node_remappings=self.node_remaps,
+                )[0]
                 self.stack_nodes.append(node)
                 self._add(node)
         self._killed = killed
         rogue = next((f for f in active if f.target == "control_command"), None)
         if rogue is not None and self._rogue_node is None:
-            self._rogue_node = RogueCommandNode(rogue.value, context=self.context,
-                                                parameter_overrides=self.sim_time)
+            self._rogue_node = RogueCommandNode(
+                rogue.value, context=self.context, parameter_overrides=self.sim_time
+            )
             self._add(self._rogue_node)
         elif rogue is None and self._rogue_node is not None:
             self.graph.remove(self._rogue_node)
@@ -309,20 +390,29 @@ class Simulation:
         self.graph.wait_until_matched()
 
     def _clock_offset_s(self, t_s: float) -> float:
-        return sum(f.value for f in self.stack_faults if f.target == "clock" and f.start_s <= t_s < f.end_s)
+        return sum(
+            f.value for f in self.stack_faults if f.target == "clock" and f.start_s <= t_s < f.end_s
+        )
 
     def _finished(self, t_s: float) -> bool:
-        return (self.mission_complete_at_s is not None
-                and t_s >= self.mission_complete_at_s + SETTLE_AFTER_COMPLETE_S)
+        return (
+            self.mission_complete_at_s is not None
+            and t_s >= self.mission_complete_at_s + SETTLE_AFTER_COMPLETE_S
+        )
 
     def _record_step(self, t_s: float) -> None:
         node = self.sim_node
         solve_ms, deadline_miss = None, False
         latencies = []
         for diagnostic in node.new_diagnostics:
-            latencies += [float(ms) for ms in diagnostic.values.get("e2e_latency_ms", "").split(",") if ms]
+            latencies += [
+                float(ms) for ms in diagnostic.values.get("e2e_latency_ms", "").split(",") if ms
+            ]
             if diagnostic.name.startswith("planner"):
-                if diagnostic.message == MISSION_COMPLETE_MESSAGE and self.mission_complete_at_s is None:
+                if (
+                    diagnostic.message == MISSION_COMPLETE_MESSAGE
+                    and self.mission_complete_at_s is None
+                ):
                     self.mission_complete_at_s = t_s
                 solve_ms = float(diagnostic.values.get("mpc_solve_ms", "nan"))
                 misses = int(diagnostic.values.get("deadline_misses", "0"))
@@ -334,31 +424,48 @@ class Simulation:
         node.new_diagnostics.clear()
         state = self.world.ecu.state
         # The van's own state unless it is engaged; engaged, the supervisor's mode (without one, autonomy).
-        self.mode = state.name if state is not DbwState.ENGAGED else (self.supervisor_mode or "AUTONOMOUS")
+        self.mode = (
+            state.name if state is not DbwState.ENGAGED else (self.supervisor_mode or "AUTONOMOUS")
+        )
         odometry = node.latest.pop(itf.ODOMETRY, None)
         path = node.latest.pop(itf.TRAJECTORY, None)
         objects = node.latest.pop(itf.OBJECTS, None)
-        baselines = {name: (estimate.stamp_s, estimate.x_m, estimate.y_m, estimate.yaw_rad)
-                     for name, topic in LOCALIZATION_BASELINES.items()
-                     if (estimate := node.latest.pop(topic, None)) is not None}
+        baselines = {
+            name: (estimate.stamp_s, estimate.x_m, estimate.y_m, estimate.yaw_rad)
+            for name, topic in LOCALIZATION_BASELINES.items()
+            if (estimate := node.latest.pop(topic, None)) is not None
+        }
         self.recorder.record_step(
-            t_s, VanTruth.from_plant(self.world.van),
-            estimated_pose=None if odometry is None else (odometry.x_m, odometry.y_m, odometry.yaw_rad),
+            t_s,
+            VanTruth.from_plant(self.world.van),
+            estimated_pose=None
+            if odometry is None
+            else (odometry.x_m, odometry.y_m, odometry.yaw_rad),
             estimate_stamp_s=None if odometry is None else odometry.stamp_s,
-            planned_path=path, mpc_solve_ms=solve_ms, deadline_miss=deadline_miss,
-            actors=self.world.actor_states, perceived=None if objects is None else objects[1],
-            perceived_stamp_s=None if objects is None else objects[0], mode=self.mode,
-            supervisor_mode=None if self.supervisor_mode is None else (self.supervisor_mode,
-                                                                       self.supervisor_reason),
+            planned_path=path,
+            mpc_solve_ms=solve_ms,
+            deadline_miss=deadline_miss,
+            actors=self.world.actor_states,
+            perceived=None if objects is None else objects[1],
+            perceived_stamp_s=None if objects is None else objects[0],
+            mode=self.mode,
+            supervisor_mode=None
+            if self.supervisor_mode is None
+            else (self.supervisor_mode, self.supervisor_reason),
             supervisor_findings=self.supervisor_findings,
             e2e_latency_ms=latencies,
-            baseline_poses=baselines)
+            baseline_poses=baselines,
+        )
 
     def _print_progress(self, t_s: float, wall_s: float) -> None:
         van = self.world.van
-        print(f"\r[{self.scenario.name}] t={t_s:7.1f}/{self.time_limit_s:.0f} s  "
-              f"speed={van.speed_mps:5.2f} m/s  mode={self.mode:<14} x{t_s / max(wall_s, 1e-9):4.1f} real time",
-              end="", file=sys.stderr, flush=True)
+        print(
+            f"\r[{self.scenario.name}] t={t_s:7.1f}/{self.time_limit_s:.0f} s  "
+            f"speed={van.speed_mps:5.2f} m/s  mode={self.mode:<14} x{t_s / max(wall_s, 1e-9):4.1f} real time",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _write_outputs(self, wall_time_s: float) -> dict:
         if self.options.progress:
@@ -367,8 +474,9 @@ class Simulation:
         report = self.recorder.finalize(wall_time_s)
         report["seed"] = self.world.seed
         variant = self.scenario.variation
-        report["variation"] = None if variant is None else {"id": variant.id,
-                                                            "values": variant.as_dict()}
+        report["variation"] = (
+            None if variant is None else {"id": variant.id, "values": variant.as_dict()}
+        )
         report["judgement"] = judge(report, self.scenario)
         report["ground_truth_stages"] = list(self.options.ground_truth)
         report["stages_without_node"] = list(self.stages_without_node)

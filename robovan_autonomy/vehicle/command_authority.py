@@ -9,6 +9,7 @@
 A refused command is never followed. Each finding stays a fault for HOLD_S after it was last
 seen, so the supervisor latches a minimal-risk stop and a person must clear it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,15 +53,21 @@ class CommandAuthority:
         if sequence is None:
             return self._refuse("command without the gate's sequence number", now_s)
         if self.last_sequence is not None and sequence <= self.last_sequence:
-            return self._refuse(f"command sequence {sequence} not after {self.last_sequence}: "
-                                "a second writer or a replay", now_s)
+            return self._refuse(
+                f"command sequence {sequence} not after {self.last_sequence}: "
+                "a second writer or a replay",
+                now_s,
+            )
         self.last_sequence = sequence
         return ""
 
     def on_foreign_frame(self, frame_name: str, now_s: float) -> None:
         """A command frame on the bus that the bridge did not send."""
         self.foreign_frames += 1
-        self._foreign, self._foreign_at_s = f"a second transmitter sends {frame_name} on the CAN bus", now_s
+        self._foreign, self._foreign_at_s = (
+            f"a second transmitter sends {frame_name} on the CAN bus",
+            now_s,
+        )
 
     def resync(self) -> None:
         """A person asked to engage: take the gate's numbering afresh (it may have restarted)."""

@@ -13,6 +13,7 @@ every 20 ms whatever arrives. This module decides, at each send time, between:
 A fresh plan returns to FOLLOWING from any state: staleness is the planner's fault to recover
 from, engagement policy belongs to the supervisor. Pure Python: no rclpy, no python-can.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -97,7 +98,8 @@ class CommandFollower:
     def accept(self, plan: ControlPlan, now_s: float) -> bool:
         """Keep `plan` if it is newer than the one held and not stamped in the future."""
         if plan.stamp_s > now_s + MAX_FUTURE_STAMP_S or (
-                self._plan is not None and plan.stamp_s < self._plan.stamp_s):
+            self._plan is not None and plan.stamp_s < self._plan.stamp_s
+        ):
             self.plans_rejected += 1
             return False
         self._plan = plan
@@ -113,15 +115,21 @@ class CommandFollower:
 
     def _plan_covers(self, now_s: float) -> bool:
         plan = self._plan
-        return plan is not None and (plan.stamp_s + plan.time_from_start_s[0] - MAX_FUTURE_STAMP_S
-                                     <= now_s <= plan.stamp_s + plan.time_from_start_s[-1])
+        return plan is not None and (
+            plan.stamp_s + plan.time_from_start_s[0] - MAX_FUTURE_STAMP_S
+            <= now_s
+            <= plan.stamp_s + plan.time_from_start_s[-1]
+        )
 
     def _next_state(self, now_s: float, speed_mps: float) -> FollowerState:
         age = self.plan_age_s(now_s)
         if self._plan_covers(now_s) and age <= self.config.stale_after_s:
             return FollowerState.FOLLOWING
-        if (self._plan_covers(now_s) and age <= self.config.max_gap_s
-                and self._state in (FollowerState.FOLLOWING, FollowerState.BRIDGING_GAP)):
+        if (
+            self._plan_covers(now_s)
+            and age <= self.config.max_gap_s
+            and self._state in (FollowerState.FOLLOWING, FollowerState.BRIDGING_GAP)
+        ):
             return FollowerState.BRIDGING_GAP
         stopped = math.isfinite(speed_mps) and abs(speed_mps) < self.config.standstill_speed_mps
         if self._state is FollowerState.STANDSTILL_HOLD:
@@ -133,21 +141,26 @@ class CommandFollower:
         """The command for `now_s`, given the measured speed (NaN when unknown: assume moving)."""
         state = self._next_state(now_s, speed_mps)
         if state is FollowerState.CONTROLLED_STOP and (
-                self._state is not FollowerState.CONTROLLED_STOP or self._stop_started_s is None):
+            self._state is not FollowerState.CONTROLLED_STOP or self._stop_started_s is None
+        ):
             self._stop_started_s = now_s
             self._stop_from_accel_mps2 = self._last.accel_mps2
         self._state = state
         if state in (FollowerState.FOLLOWING, FollowerState.BRIDGING_GAP):
             plan = self._plan
             t = now_s - plan.stamp_s
-            command = FollowerCommand(float(np.interp(t, plan.time_from_start_s, plan.steer_rad)),
-                                      float(np.interp(t, plan.time_from_start_s, plan.accel_mps2)),
-                                      False, state)
+            command = FollowerCommand(
+                float(np.interp(t, plan.time_from_start_s, plan.steer_rad)),
+                float(np.interp(t, plan.time_from_start_s, plan.accel_mps2)),
+                False,
+                state,
+            )
         elif state is FollowerState.CONTROLLED_STOP:
             command = FollowerCommand(self._last.steer_rad, self._stop_accel(now_s), True, state)
         else:
-            command = FollowerCommand(self._last.steer_rad, self.config.standstill_hold_accel_mps2,
-                                      True, state)
+            command = FollowerCommand(
+                self._last.steer_rad, self.config.standstill_hold_accel_mps2, True, state
+            )
         self._last = command
         return command
 

@@ -10,6 +10,7 @@ rate and jerk limits always hold relative to the last sent command (the actuator
 a jump anyway, and the ECU would cut it); the lateral-acceleration and speed-cap bounds are
 targets the command moves towards as fast as rate and jerk allow.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -65,11 +66,15 @@ class CommandLimits:
     @classmethod
     def from_vehicle(cls, vehicle: VehicleParams) -> CommandLimits:
         """Hardware limits from the datasheet; the speed cap is the operational design domain's."""
-        return cls(max_steer_rad=vehicle.max_steer_rad,
-                   max_steer_rate_radps=vehicle.max_steer_rate_radps,
-                   min_accel_mps2=vehicle.min_accel_mps2, max_accel_mps2=vehicle.max_accel_mps2,
-                   wheelbase_m=vehicle.wheelbase_m, max_speed_mps=vehicle.max_speed_odd_mps,
-                   top_speed_mps=vehicle.max_speed_hw_mps)
+        return cls(
+            max_steer_rad=vehicle.max_steer_rad,
+            max_steer_rate_radps=vehicle.max_steer_rate_radps,
+            min_accel_mps2=vehicle.min_accel_mps2,
+            max_accel_mps2=vehicle.max_accel_mps2,
+            wheelbase_m=vehicle.wheelbase_m,
+            max_speed_mps=vehicle.max_speed_odd_mps,
+            top_speed_mps=vehicle.max_speed_hw_mps,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,19 +101,25 @@ def _known_speed(speed_mps: float, limits: CommandLimits) -> float:
 def max_steer_for_speed(speed_mps: float, limits: CommandLimits) -> float:
     """Largest |road-wheel angle| keeping |v²·tan(δ)/L| ≤ the lateral-accel limit, capped by hardware."""
     speed = _known_speed(speed_mps, limits)
-    return min(limits.max_steer_rad,
-               math.atan2(limits.max_lateral_accel_mps2 * limits.wheelbase_m, speed * speed))
+    return min(
+        limits.max_steer_rad,
+        math.atan2(limits.max_lateral_accel_mps2 * limits.wheelbase_m, speed * speed),
+    )
 
 
 def max_accel_for_speed(speed_mps: float, limits: CommandLimits) -> float:
     """Upper accel bound from the speed cap: fades to 0 at the cap, gentle braking above it."""
     speed = _known_speed(speed_mps, limits)
-    return _clip((limits.max_speed_mps - speed) / SPEED_CAP_TIME_CONSTANT_S,
-                 -SPEED_CAP_MAX_DECEL_MPS2, limits.max_accel_mps2)
+    return _clip(
+        (limits.max_speed_mps - speed) / SPEED_CAP_TIME_CONSTANT_S,
+        -SPEED_CAP_MAX_DECEL_MPS2,
+        limits.max_accel_mps2,
+    )
 
 
-def limit_command(requested: Command, previous: Command, dt_s: float, speed_mps: float,
-                  limits: CommandLimits) -> LimitedCommand:
+def limit_command(
+    requested: Command, previous: Command, dt_s: float, speed_mps: float, limits: CommandLimits
+) -> LimitedCommand:
     """Clamp `requested` to every limit, relative to `previous` (the last command sent) after dt_s.
 
     `previous` must itself be a limited command. A non-finite request keeps the steering where it
@@ -172,8 +183,10 @@ class CommandLimiter:
         the hardware ranges so the rate and jerk limits start from a reachable value."""
         steer = command.steer_rad if math.isfinite(command.steer_rad) else 0.0
         accel = command.accel_mps2 if math.isfinite(command.accel_mps2) else 0.0
-        self._previous = Command(_clip(steer, -self.limits.max_steer_rad, self.limits.max_steer_rad),
-                                 _clip(accel, self.limits.min_accel_mps2, self.limits.max_accel_mps2))
+        self._previous = Command(
+            _clip(steer, -self.limits.max_steer_rad, self.limits.max_steer_rad),
+            _clip(accel, self.limits.min_accel_mps2, self.limits.max_accel_mps2),
+        )
 
     def limit(self, requested: Command, dt_s: float, speed_mps: float) -> LimitedCommand:
         result = limit_command(requested, self._previous, dt_s, speed_mps, self.limits)

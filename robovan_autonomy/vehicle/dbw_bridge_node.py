@@ -12,6 +12,7 @@ handed to the executor thread through one lock. Only the command gate may comman
 and command frames on the bus that the bridge did not send are a second transmitter; each is a
 fault on /diagnostics, which the supervisor turns into a minimal-risk stop.
 """
+
 from __future__ import annotations
 
 import collections
@@ -20,23 +21,28 @@ import math
 import threading
 
 import can
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import interfaces
 from robovan_autonomy.config_errors import StartupError
-from robovan_autonomy.interfaces import InterfaceError
 from robovan_autonomy.core_types import Diagnostic
+from robovan_autonomy.interfaces import InterfaceError
 from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s, spin_node
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.vehicle import rvn_dbw
-from robovan_autonomy.vehicle.command_follower import (MAX_GAP_S, STALE_AFTER_S, CommandFollower, FollowerConfig,
-                                                       FollowerState)
 from robovan_autonomy.vehicle.command_authority import CommandAuthority, Writer
+from robovan_autonomy.vehicle.command_follower import (
+    MAX_GAP_S,
+    STALE_AFTER_S,
+    CommandFollower,
+    FollowerConfig,
+    FollowerState,
+)
 from robovan_autonomy.vehicle.command_limits import Command, CommandLimiter, CommandLimits
 from robovan_autonomy.vehicle.rvn_dbw import DbwState, Gear, MsgId
 from robovan_autonomy.vehicle_params import load_vehicle_params
@@ -63,33 +69,73 @@ MODE_VERDICT_MAX_AGE_S = 0.5
 _VEHICLE = load_vehicle_params()
 
 PARAMETERS = [
-    Param("can_interface", "virtual", "python-can interface of the DBW bus",
-          choices=CAN_INTERFACES),
-    Param("can_channel", "robovan_dbw",
-          "python-can channel: 'can0' for socketcan, a multicast group such as '239.74.163.2' for "
-          "udp_multicast, any name for virtual"),
-    Param("can_bitrate", 500_000, "bit/s for interfaces that set it themselves; 0 leaves it as "
-          "configured (socketcan and the simulated buses ignore it)", min=0, max=1_000_000),
+    Param(
+        "can_interface", "virtual", "python-can interface of the DBW bus", choices=CAN_INTERFACES
+    ),
+    Param(
+        "can_channel",
+        "robovan_dbw",
+        "python-can channel: 'can0' for socketcan, a multicast group such as '239.74.163.2' for "
+        "udp_multicast, any name for virtual",
+    ),
+    Param(
+        "can_bitrate",
+        500_000,
+        "bit/s for interfaces that set it themselves; 0 leaves it as "
+        "configured (socketcan and the simulated buses ignore it)",
+        min=0,
+        max=1_000_000,
+    ),
     Param("can_udp_port", 43113, "UDP port of the udp_multicast bus", min=1, max=65535),
-    Param("can_udp_hop_limit", 0, "multicast TTL of the udp_multicast bus; 0 keeps simulated CAN "
-          "frames on this host", min=0, max=255),
-    Param("stale_after_s", STALE_AFTER_S, "a /control/command older than this is stale; the bridge then "
-          "bridges the gap with the plan's remainder", min=0.02, max=1.0),
-    Param("max_gap_s", MAX_GAP_S, "longest a stale plan is followed before a controlled stop",
-          min=0.0, max=5.0),
-    Param("controlled_stop_decel_mps2", 2.5, "braking of the controlled stop when commands go "
-          "stale (positive number)", min=0.5, max=-_VEHICLE.min_accel_mps2),
+    Param(
+        "can_udp_hop_limit",
+        0,
+        "multicast TTL of the udp_multicast bus; 0 keeps simulated CAN frames on this host",
+        min=0,
+        max=255,
+    ),
+    Param(
+        "stale_after_s",
+        STALE_AFTER_S,
+        "a /control/command older than this is stale; the bridge then "
+        "bridges the gap with the plan's remainder",
+        min=0.02,
+        max=1.0,
+    ),
+    Param(
+        "max_gap_s",
+        MAX_GAP_S,
+        "longest a stale plan is followed before a controlled stop",
+        min=0.0,
+        max=5.0,
+    ),
+    Param(
+        "controlled_stop_decel_mps2",
+        2.5,
+        "braking of the controlled stop when commands go stale (positive number)",
+        min=0.5,
+        max=-_VEHICLE.min_accel_mps2,
+    ),
     Param("diagnostics_period_s", 0.2, "period of the /diagnostics report", min=0.1, max=0.5),
-    Param("command_writer", "command_gate", "the one node allowed to publish /control/command; "
-          "commands from any other writer are refused and reported"),
+    Param(
+        "command_writer",
+        "command_gate",
+        "the one node allowed to publish /control/command; "
+        "commands from any other writer are refused and reported",
+    ),
 ]
 
 
 def bus_kwargs(interface: str, channel: str, bitrate: int, udp_port: int, hop_limit: int) -> dict:
     """can.Bus arguments for one interface: each accepts only its own options."""
-    kwargs = {"interface": interface, "channel": channel,
-              "can_filters": [{"can_id": int(i), "can_mask": 0x7FF, "extended": False}
-                              for i in (*rvn_dbw.REPORT_IDS, *rvn_dbw.COMMAND_IDS)]}
+    kwargs = {
+        "interface": interface,
+        "channel": channel,
+        "can_filters": [
+            {"can_id": int(i), "can_mask": 0x7FF, "extended": False}
+            for i in (*rvn_dbw.REPORT_IDS, *rvn_dbw.COMMAND_IDS)
+        ],
+    }
     if interface == "udp_multicast":
         kwargs.update(port=udp_port, hop_limit=hop_limit, fd=False)
     elif interface not in ("virtual", "socketcan") and bitrate > 0:
@@ -202,15 +248,23 @@ class DbwBridgeNode(Node):
         p = self.params
         self._limits = CommandLimits.from_vehicle(_VEHICLE)
         self._limiter = CommandLimiter(self._limits)
-        self._follower = CommandFollower(FollowerConfig(
-            stale_after_s=p.stale_after_s, max_gap_s=p.max_gap_s,
-            controlled_stop_decel_mps2=p.controlled_stop_decel_mps2))
+        self._follower = CommandFollower(
+            FollowerConfig(
+                stale_after_s=p.stale_after_s,
+                max_gap_s=p.max_gap_s,
+                controlled_stop_decel_mps2=p.controlled_stop_decel_mps2,
+            )
+        )
         self._engagement = Engagement()
         self._counters = rvn_dbw.CounterGenerator()
         self._e2e = rvn_dbw.E2EChecker(rvn_dbw.REPORT_IDS)
         self._authority = CommandAuthority(p.command_writer)
-        self._lock = threading.Lock()  # guards _van, _e2e, _engagement, _authority, _sent_frames, _e2e_fault
-        self._sent_frames: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=SENT_FRAMES_KEPT)
+        self._lock = (
+            threading.Lock()
+        )  # guards _van, _e2e, _engagement, _authority, _sent_frames, _e2e_fault
+        self._sent_frames: collections.deque[tuple[int, bytes]] = collections.deque(
+            maxlen=SENT_FRAMES_KEPT
+        )
         self._e2e_fault = ""
         self._e2e_fault_s = -math.inf
         self._van = VanView()
@@ -220,11 +274,17 @@ class DbwBridgeNode(Node):
         self._send_errors = 0
         self._frames_sent = 0
         self._malformed_commands = 0
-        self._reported_problems = (0, 0, 0)  # (malformed commands, e2e drops, rejected plans) at the last report
+        self._reported_problems = (
+            0,
+            0,
+            0,
+        )  # (malformed commands, e2e drops, rejected plans) at the last report
         self._mode: interfaces.SystemMode | None = None  # the supervisor's, for the hazard lights
         self._malformed_modes = 0
         self._latency_plan_stamp_s: float | None = None
-        self._latencies_ms: list[float] = []  # sensor stamp → first CAN frame of each plan, since the last report
+        self._latencies_ms: list[
+            float
+        ] = []  # sensor stamp → first CAN frame of each plan, since the last report
         self._last_command_problem = ""
         self._last_tick_s: float | None = None
         self._enabled_out = False
@@ -232,31 +292,50 @@ class DbwBridgeNode(Node):
         self._active_limits: frozenset[str] = frozenset()
 
         try:
-            self._bus = can.Bus(**bus_kwargs(p.can_interface, p.can_channel, p.can_bitrate,
-                                             p.can_udp_port, p.can_udp_hop_limit))
+            self._bus = can.Bus(
+                **bus_kwargs(
+                    p.can_interface,
+                    p.can_channel,
+                    p.can_bitrate,
+                    p.can_udp_port,
+                    p.can_udp_hop_limit,
+                )
+            )
         except (OSError, can.CanError) as err:
-            raise StartupError(f"cannot open can_interface '{p.can_interface}', can_channel "
-                               f"'{p.can_channel}': {err}") from err
+            raise StartupError(
+                f"cannot open can_interface '{p.can_interface}', can_channel "
+                f"'{p.can_channel}': {err}"
+            ) from err
         self._notifier = can.Notifier(self._bus, [_ReportListener(self)], timeout=NOTIFIER_POLL_S)
 
-        self._status_pub = self.create_publisher(JointState, interfaces.VEHICLE_STATUS,
-                                                 interfaces.RELIABLE_QOS)
+        self._status_pub = self.create_publisher(
+            JointState, interfaces.VEHICLE_STATUS, interfaces.RELIABLE_QOS
+        )
         self._diagnostics = DiagnosticsPublisher(self)
-        self.create_subscription(JointTrajectory, interfaces.CONTROL_COMMAND, self._on_command,
-                                 interfaces.RELIABLE_QOS)
-        self.create_subscription(DiagnosticArray, interfaces.SYSTEM_MODE, self._on_mode, interfaces.RELIABLE_QOS)
+        self.create_subscription(
+            JointTrajectory, interfaces.CONTROL_COMMAND, self._on_command, interfaces.RELIABLE_QOS
+        )
+        self.create_subscription(
+            DiagnosticArray, interfaces.SYSTEM_MODE, self._on_mode, interfaces.RELIABLE_QOS
+        )
         self.create_service(SetBool, interfaces.VEHICLE_ENGAGE, self._on_engage)
         # Sim time paces the transmit timers when it is in use, so the van simulated in lockstep sees
         # a frame every 20 ms of its own time. Otherwise a steady clock does: a step of the system
         # clock (NTP) must neither stall the frames nor credit the limiter with a long interval.
-        self._tick_clock = (self.get_clock() if self.get_parameter("use_sim_time").value
-                            else Clock(clock_type=ClockType.STEADY_TIME))
-        self._command_timer = self.create_timer(rvn_dbw.period_s(MsgId.STEER_CMD),
-                                                self._send_commands, clock=self._tick_clock)
-        self._body_timer = self.create_timer(rvn_dbw.period_s(MsgId.BODY_CMD), self._send_body,
-                                             clock=self._tick_clock)
-        self._diagnostics_timer = self.create_timer(p.diagnostics_period_s, self._publish_diagnostics,
-                                                    clock=self._tick_clock)
+        self._tick_clock = (
+            self.get_clock()
+            if self.get_parameter("use_sim_time").value
+            else Clock(clock_type=ClockType.STEADY_TIME)
+        )
+        self._command_timer = self.create_timer(
+            rvn_dbw.period_s(MsgId.STEER_CMD), self._send_commands, clock=self._tick_clock
+        )
+        self._body_timer = self.create_timer(
+            rvn_dbw.period_s(MsgId.BODY_CMD), self._send_body, clock=self._tick_clock
+        )
+        self._diagnostics_timer = self.create_timer(
+            p.diagnostics_period_s, self._publish_diagnostics, clock=self._tick_clock
+        )
 
     # -- CAN receive (Notifier thread) ---------------------------------------------------------
     def on_can_message(self, msg: can.Message) -> None:
@@ -266,7 +345,9 @@ class DbwBridgeNode(Node):
         try:
             if msg.is_extended_id or msg.is_remote_frame or msg.is_error_frame:
                 return
-            status = self._take_report(rvn_dbw.Frame(msg.arbitration_id, bytes(msg.data)), now_s(self))
+            status = self._take_report(
+                rvn_dbw.Frame(msg.arbitration_id, bytes(msg.data)), now_s(self)
+            )
             if status is not None:
                 self._status_pub.publish(interfaces.encode_vehicle_status(status))
         finally:
@@ -297,8 +378,9 @@ class DbwBridgeNode(Node):
                 self._van.motion, self._van.motion_s = report, now
                 steer = self._van.steer
                 if steer is not None:
-                    return interfaces.VehicleStatus(now, steer.angle_rad, steer.rate_radps, report.speed_mps,
-                                                    report.accel_mps2)
+                    return interfaces.VehicleStatus(
+                        now, steer.angle_rad, steer.rate_radps, report.speed_mps, report.accel_mps2
+                    )
             return None
 
     def _on_e2e_failure(self, can_id: int, verdict: rvn_dbw.E2EVerdict, now: float) -> None:
@@ -307,7 +389,9 @@ class DbwBridgeNode(Node):
         if verdict is rvn_dbw.E2EVerdict.DUPLICATE_COUNTER:
             self._e2e_fault = f"two {name} frames with one counter within a period: a second sender"
         elif self._e2e.streak[can_id] >= rvn_dbw.E2E_FAULT_STREAK:
-            self._e2e_fault = f"{self._e2e.streak[can_id]} {name} frames in a row failed CRC/counter checks"
+            self._e2e_fault = (
+                f"{self._e2e.streak[can_id]} {name} frames in a row failed CRC/counter checks"
+            )
         else:
             return
         self._e2e_fault_s = now
@@ -370,7 +454,9 @@ class DbwBridgeNode(Node):
             if refusal is None:
                 self._authority.resync()
         response.success = refusal is None
-        response.message = f"{refusal or f'engagement requested; van {state}'}; {self._supervisor_verdict(now)}"
+        response.message = (
+            f"{refusal or f'engagement requested; van {state}'}; {self._supervisor_verdict(now)}"
+        )
         return response
 
     def _supervisor_verdict(self, now: float) -> str:
@@ -378,21 +464,27 @@ class DbwBridgeNode(Node):
         if mode is None or now - mode.stamp_s > MODE_VERDICT_MAX_AGE_S:
             return "supervisor silent: the van will not drive"
         if mode.mode.is_mrm:
-            return (f"the van will not drive: {mode.mode.value} latched ({mode.reason}); "
-                    f"a person clears it with {interfaces.SYSTEM_CLEAR_MRM} at rest")
+            return (
+                f"the van will not drive: {mode.mode.value} latched ({mode.reason}); "
+                f"a person clears it with {interfaces.SYSTEM_CLEAR_MRM} at rest"
+            )
         if mode.level >= interfaces.ERROR:
             return f"the van will not drive: the supervisor holds it ({mode.reason})"
         return f"the supervisor lets the van drive ({mode.mode.value}: {mode.reason})"
 
     def _writers(self) -> list[Writer]:
-        return [Writer(info.node_name, bytes(info.endpoint_gid))
-                for info in self.get_publishers_info_by_topic(interfaces.CONTROL_COMMAND)]
+        return [
+            Writer(info.node_name, bytes(info.endpoint_gid))
+            for info in self.get_publishers_info_by_topic(interfaces.CONTROL_COMMAND)
+        ]
 
     # -- CAN transmit (own timers, node clock) --------------------------------------------------
     def _send_commands(self) -> None:
         now = now_s(self)
         tick_s = self._tick_clock.now().nanoseconds * 1e-9
-        dt = min(tick_s - self._last_tick_s, MAX_TICK_DT_S) if self._last_tick_s is not None else 0.0
+        dt = (
+            min(tick_s - self._last_tick_s, MAX_TICK_DT_S) if self._last_tick_s is not None else 0.0
+        )
         self._last_tick_s = tick_s
         with self._lock:
             enable = self._engagement.enable(self._van, now)
@@ -409,27 +501,48 @@ class DbwBridgeNode(Node):
         stopping = self._mode is not None and self._mode.mode.is_mrm
         self._enabled_out, self._hazard = enable, enable and (wanted.hazard or stopping)
         plan = self._follower.plan
-        if (enable and plan is not None and wanted.state in (FollowerState.FOLLOWING, FollowerState.BRIDGING_GAP)
-                and plan.stamp_s != self._latency_plan_stamp_s):
+        if (
+            enable
+            and plan is not None
+            and wanted.state in (FollowerState.FOLLOWING, FollowerState.BRIDGING_GAP)
+            and plan.stamp_s != self._latency_plan_stamp_s
+        ):
             self._latency_plan_stamp_s = plan.stamp_s
             self._latencies_ms.append((now - plan.stamp_s) * 1e3)
         gear = Gear.DRIVE if enable else Gear.NONE
-        self._send(rvn_dbw.SteerCommand(command.steer_rad, self._limits.max_steer_rate_radps, enable,
-                                        self._counters.next(MsgId.STEER_CMD)))
-        self._send(rvn_dbw.AccelCommand(command.accel_mps2, gear, enable,
-                                        self._counters.next(MsgId.ACCEL_CMD)))
+        self._send(
+            rvn_dbw.SteerCommand(
+                command.steer_rad,
+                self._limits.max_steer_rate_radps,
+                enable,
+                self._counters.next(MsgId.STEER_CMD),
+            )
+        )
+        self._send(
+            rvn_dbw.AccelCommand(
+                command.accel_mps2, gear, enable, self._counters.next(MsgId.ACCEL_CMD)
+            )
+        )
 
     def _send_body(self) -> None:
-        self._send(rvn_dbw.BodyCommand(rvn_dbw.TurnSignal.OFF, self._hazard, False, False,
-                                       self._counters.next(MsgId.BODY_CMD)))
+        self._send(
+            rvn_dbw.BodyCommand(
+                rvn_dbw.TurnSignal.OFF,
+                self._hazard,
+                False,
+                False,
+                self._counters.next(MsgId.BODY_CMD),
+            )
+        )
 
     def _send(self, message: rvn_dbw.Message) -> None:
         frame = rvn_dbw.encode(message)
         with self._lock:
             self._sent_frames.append((frame.can_id, frame.data))
         try:
-            self._bus.send(can.Message(arbitration_id=frame.can_id, data=frame.data,
-                                       is_extended_id=False))
+            self._bus.send(
+                can.Message(arbitration_id=frame.can_id, data=frame.data, is_extended_id=False)
+            )
             self._frames_sent += 1
         except can.CanError:
             self._send_errors += 1
@@ -443,9 +556,12 @@ class DbwBridgeNode(Node):
             authority = self._authority.problem(now)
             e2e_fault = self._e2e_fault if now - self._e2e_fault_s < E2E_FAULT_HOLD_S else ""
             status = self._van.status if self._van.status_fresh(now) else None
-            drops = {f"drops_{rvn_dbw.MsgId(i).name}_{reason.value}": n
-                     for (i, reason), n in sorted(self._e2e.drops.items(),
-                                                  key=lambda item: (item[0][0], item[0][1].value))}
+            drops = {
+                f"drops_{rvn_dbw.MsgId(i).name}_{reason.value}": n
+                for (i, reason), n in sorted(
+                    self._e2e.drops.items(), key=lambda item: (item[0][0], item[0][1].value)
+                )
+            }
             values = {
                 "engage_requested": self._engagement.requested,
                 "engagement_drops": self._engagement.drops,
@@ -461,29 +577,34 @@ class DbwBridgeNode(Node):
                 "command_authority": authority or "ok",
                 "e2e_fault": e2e_fault,
             }
-        values.update({
-            "dbw_state": status.state.name if status else "UNKNOWN",
-            "fault_code": status.fault.name if status else "UNKNOWN",
-            "steer_override": status.steer_override if status else "UNKNOWN",
-            "brake_override": status.brake_override if status else "UNKNOWN",
-            "throttle_override": status.throttle_override if status else "UNKNOWN",
-            "estop_pressed": status.estop_pressed if status else "UNKNOWN",
-            "enable_out": self._enabled_out,
-            "follower_state": self._follower.state.name,
-            "plan_age_s": f"{self._follower.plan_age_s(now):.3f}",
-            "active_limits": ",".join(sorted(self._active_limits)),
-            "malformed_commands": self._malformed_commands,
-            "last_command_problem": self._last_command_problem,
-            "rejected_plans": self._follower.plans_rejected,
-            "malformed_modes": self._malformed_modes,
-            "e2e_latency_ms": ",".join(f"{ms:.1f}" for ms in self._latencies_ms),
-            "frames_sent": self._frames_sent,
-            "send_errors": self._send_errors,
-        })
+        values.update(
+            {
+                "dbw_state": status.state.name if status else "UNKNOWN",
+                "fault_code": status.fault.name if status else "UNKNOWN",
+                "steer_override": status.steer_override if status else "UNKNOWN",
+                "brake_override": status.brake_override if status else "UNKNOWN",
+                "throttle_override": status.throttle_override if status else "UNKNOWN",
+                "estop_pressed": status.estop_pressed if status else "UNKNOWN",
+                "enable_out": self._enabled_out,
+                "follower_state": self._follower.state.name,
+                "plan_age_s": f"{self._follower.plan_age_s(now):.3f}",
+                "active_limits": ",".join(sorted(self._active_limits)),
+                "malformed_commands": self._malformed_commands,
+                "last_command_problem": self._last_command_problem,
+                "rejected_plans": self._follower.plans_rejected,
+                "malformed_modes": self._malformed_modes,
+                "e2e_latency_ms": ",".join(f"{ms:.1f}" for ms in self._latencies_ms),
+                "frames_sent": self._frames_sent,
+                "send_errors": self._send_errors,
+            }
+        )
         self._latencies_ms = []
         level, message = self._health(status, values)
-        self._reported_problems = (self._malformed_commands + self._malformed_modes, values["e2e_drops"],
-                                   self._follower.plans_rejected)
+        self._reported_problems = (
+            self._malformed_commands + self._malformed_modes,
+            values["e2e_drops"],
+            self._follower.plans_rejected,
+        )
         self._diagnostics.publish([Diagnostic("dbw", level, message, values)])
 
     def _health(self, status: rvn_dbw.DbwStatus | None, values: dict) -> tuple[int, str]:
@@ -503,8 +624,9 @@ class DbwBridgeNode(Node):
         if self._follower.plans_rejected > rejected:
             return interfaces.WARN, f"plan rejected: {self._last_command_problem}"
         if values["e2e_drops"] > drops:
-            return interfaces.WARN, (f"{values['e2e_drops'] - drops} report frames dropped "
-                                     "(CRC/counter)")
+            return interfaces.WARN, (
+                f"{values['e2e_drops'] - drops} report frames dropped (CRC/counter)"
+            )
         if self._enabled_out and self._follower.state is not FollowerState.FOLLOWING:
             return interfaces.WARN, f"commands stale: {self._follower.state.name}"
         return interfaces.OK, f"van {status.state.name}"

@@ -2,6 +2,7 @@
 (frames, signals, periods, value tables), the codec's end-to-end and behaviour constants and the
 van's limits. Generated, so the document cannot say something the bridge and the simulated van
 ECU do not do (`robovan protocol`, checked by the test suite)."""
+
 from __future__ import annotations
 
 from robovan_autonomy.vehicle import rvn_dbw
@@ -22,24 +23,33 @@ def _kind(signal) -> str:
 def _meaning(signal) -> str:
     parts = [signal.unit.replace("^2", "²")] if signal.unit else []
     if signal.choices:
-        parts.append(", ".join(f"{int(value)} {name}" for value, name in sorted(signal.choices.items())))
+        parts.append(
+            ", ".join(f"{int(value)} {name}" for value, name in sorted(signal.choices.items()))
+        )
     if signal.comment:
         parts.append(signal.comment)
     return "; ".join(parts)
 
 
 def _frame_table(database, ids) -> list[str]:
-    rows = ["| id | name | period | signal | bits | type | scale | unit / meaning |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        "| id | name | period | signal | bits | type | scale | unit / meaning |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for msg_id in ids:
         message = database.get_message_by_frame_id(int(msg_id))
         signals = [s for s in message.signals if s.name not in ("COUNTER", "CHECKSUM")]
         for k, signal in enumerate(signals):
-            head = (f"0x{message.frame_id:03X} | {message.name} | {message.cycle_time} ms" if k == 0
-                    else " | | ")
+            head = (
+                f"0x{message.frame_id:03X} | {message.name} | {message.cycle_time} ms"
+                if k == 0
+                else " | | "
+            )
             scale = "" if signal.length == 1 or signal.choices else f"{signal.scale:g}"
-            rows.append(f"| {head} | {signal.name} | {_bits(signal)} | {_kind(signal)} | {scale} | "
-                        f"{_meaning(signal)} |")
+            rows.append(
+                f"| {head} | {signal.name} | {_bits(signal)} | {_kind(signal)} | {scale} | "
+                f"{_meaning(signal)} |"
+            )
     return rows
 
 

@@ -7,6 +7,7 @@ scales, ranges, periods, enum tables) is read from config/vehicle/robovan_dbw.db
 cantools; this module adds the field names, the end-to-end protection and the ECU's behaviour
 numbers, and refuses to load a DBC that disagrees with it.
 """
+
 from __future__ import annotations
 
 import collections
@@ -159,30 +160,73 @@ class WheelSpeedReport:
     counter: int
 
 
-Message = Union[SteerCommand, AccelCommand, BodyCommand, MotionReport, SteerReport, DbwStatus,
-                WheelSpeedReport]
+Message = Union[
+    SteerCommand, AccelCommand, BodyCommand, MotionReport, SteerReport, DbwStatus, WheelSpeedReport
+]
 
 # Field ↔ DBC signal names per message; everything else about the layout comes from the DBC.
 _FIELDS: dict[type, tuple[MsgId, str, dict[str, str]]] = {
-    SteerCommand: (MsgId.STEER_CMD, "DBW_STEER_CMD", {
-        "angle_rad": "STEER_ANGLE_CMD", "rate_limit_radps": "STEER_RATE_LIMIT",
-        "enable": "STEER_ENABLE"}),
-    AccelCommand: (MsgId.ACCEL_CMD, "DBW_ACCEL_CMD", {
-        "accel_mps2": "ACCEL_CMD", "gear": "GEAR_CMD", "enable": "ACCEL_ENABLE"}),
-    BodyCommand: (MsgId.BODY_CMD, "DBW_BODY_CMD", {
-        "turn_signal": "TURN_SIGNAL", "hazard": "HAZARD", "horn": "HORN",
-        "cargo_door_unlock": "CARGO_DOOR_UNLOCK"}),
-    MotionReport: (MsgId.MOTION_REPORT, "VEH_MOTION_REPORT", {
-        "speed_mps": "VEH_SPEED", "yaw_rate_radps": "YAW_RATE", "accel_mps2": "LONG_ACCEL"}),
-    SteerReport: (MsgId.STEER_REPORT, "STEER_REPORT", {
-        "angle_rad": "STEER_ANGLE", "rate_radps": "STEER_RATE", "driver_torque_nm": "DRIVER_TORQUE"}),
-    DbwStatus: (MsgId.DBW_STATUS, "DBW_STATUS", {
-        "state": "DBW_STATE", "steer_override": "STEER_OVERRIDE", "brake_override": "BRAKE_OVERRIDE",
-        "throttle_override": "THROTTLE_OVERRIDE", "estop_pressed": "ESTOP_PRESSED", "gear": "GEAR",
-        "fault": "FAULT_CODE"}),
-    WheelSpeedReport: (MsgId.WHEEL_SPEED_REPORT, "WHEEL_SPEED_REPORT", {
-        "fl_mps": "WHEEL_SPEED_FL", "fr_mps": "WHEEL_SPEED_FR", "rl_mps": "WHEEL_SPEED_RL",
-        "rr_mps": "WHEEL_SPEED_RR"}),
+    SteerCommand: (
+        MsgId.STEER_CMD,
+        "DBW_STEER_CMD",
+        {
+            "angle_rad": "STEER_ANGLE_CMD",
+            "rate_limit_radps": "STEER_RATE_LIMIT",
+            "enable": "STEER_ENABLE",
+        },
+    ),
+    AccelCommand: (
+        MsgId.ACCEL_CMD,
+        "DBW_ACCEL_CMD",
+        {"accel_mps2": "ACCEL_CMD", "gear": "GEAR_CMD", "enable": "ACCEL_ENABLE"},
+    ),
+    BodyCommand: (
+        MsgId.BODY_CMD,
+        "DBW_BODY_CMD",
+        {
+            "turn_signal": "TURN_SIGNAL",
+            "hazard": "HAZARD",
+            "horn": "HORN",
+            "cargo_door_unlock": "CARGO_DOOR_UNLOCK",
+        },
+    ),
+    MotionReport: (
+        MsgId.MOTION_REPORT,
+        "VEH_MOTION_REPORT",
+        {"speed_mps": "VEH_SPEED", "yaw_rate_radps": "YAW_RATE", "accel_mps2": "LONG_ACCEL"},
+    ),
+    SteerReport: (
+        MsgId.STEER_REPORT,
+        "STEER_REPORT",
+        {
+            "angle_rad": "STEER_ANGLE",
+            "rate_radps": "STEER_RATE",
+            "driver_torque_nm": "DRIVER_TORQUE",
+        },
+    ),
+    DbwStatus: (
+        MsgId.DBW_STATUS,
+        "DBW_STATUS",
+        {
+            "state": "DBW_STATE",
+            "steer_override": "STEER_OVERRIDE",
+            "brake_override": "BRAKE_OVERRIDE",
+            "throttle_override": "THROTTLE_OVERRIDE",
+            "estop_pressed": "ESTOP_PRESSED",
+            "gear": "GEAR",
+            "fault": "FAULT_CODE",
+        },
+    ),
+    WheelSpeedReport: (
+        MsgId.WHEEL_SPEED_REPORT,
+        "WHEEL_SPEED_REPORT",
+        {
+            "fl_mps": "WHEEL_SPEED_FL",
+            "fr_mps": "WHEEL_SPEED_FR",
+            "rl_mps": "WHEEL_SPEED_RL",
+            "rr_mps": "WHEEL_SPEED_RR",
+        },
+    ),
 }
 
 
@@ -209,7 +253,7 @@ def crc8_j1850(payload: Iterable[int]) -> int:
 
 def checksum(can_id: int, data: bytes) -> int:
     """The CHECKSUM byte of a frame: CRC over id low byte, id high byte, data bytes 0..6."""
-    return crc8_j1850((can_id & 0xFF, (can_id >> 8) & 0xFF, *data[:_CHECKSUM_START_BIT // 8]))
+    return crc8_j1850((can_id & 0xFF, (can_id >> 8) & 0xFF, *data[: _CHECKSUM_START_BIT // 8]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,8 +283,13 @@ class _Codec:
     counter_modulo: int
 
 
-_ENUMS = {"GEAR_CMD": Gear, "GEAR": Gear, "DBW_STATE": DbwState, "FAULT_CODE": FaultCode,
-          "TURN_SIGNAL": TurnSignal}
+_ENUMS = {
+    "GEAR_CMD": Gear,
+    "GEAR": Gear,
+    "DBW_STATE": DbwState,
+    "FAULT_CODE": FaultCode,
+    "TURN_SIGNAL": TurnSignal,
+}
 
 
 def _field(path: Path, message, attr: str, signal) -> _Field:
@@ -274,8 +323,11 @@ def _codec(path: Path = DBC_PATH) -> _Codec:
         except KeyError:
             raise ConfigError(path, name, f"frame 0x{msg_id:03X} is missing") from None
         if message.name != name or message.length != FRAME_LENGTH or not message.cycle_time:
-            raise ConfigError(path, name, f"0x{msg_id:03X} must be {name}, {FRAME_LENGTH} bytes, "
-                                          "with a GenMsgCycleTime")
+            raise ConfigError(
+                path,
+                name,
+                f"0x{msg_id:03X} must be {name}, {FRAME_LENGTH} bytes, with a GenMsgCycleTime",
+            )
         signals = {s.name: s for s in message.signals}
         if set(signals) != set(attrs.values()) | {"COUNTER", "CHECKSUM"}:
             raise ConfigError(path, name, f"signals {sorted(signals)} do not match the codec")
@@ -288,8 +340,13 @@ def _codec(path: Path = DBC_PATH) -> _Codec:
     if len(counter) != 1 or next(iter(counter))[2] != "little_endian":
         raise ConfigError(path, "COUNTER", "every frame needs the same little-endian COUNTER")
     counter_start, counter_length, _ = counter.pop()
-    return _Codec(database, by_id, {layout.cls: layout for layout in by_id.values()},
-                  counter_start, 1 << counter_length)
+    return _Codec(
+        database,
+        by_id,
+        {layout.cls: layout for layout in by_id.values()},
+        counter_start,
+        1 << counter_length,
+    )
 
 
 def dbc_database(path: Path = DBC_PATH) -> cantools.database.can.Database:
@@ -316,7 +373,13 @@ def frame_counter(data: bytes) -> int:
 def _saturate(value: float, field: _Field) -> float:
     if math.isnan(value):
         raise ValueError(f"{field.signal}: cannot encode NaN")
-    return field.minimum if value < field.minimum else field.maximum if value > field.maximum else value
+    return (
+        field.minimum
+        if value < field.minimum
+        else field.maximum
+        if value > field.maximum
+        else value
+    )
 
 
 def encode(msg: Message) -> Frame:
@@ -347,7 +410,9 @@ def decode(frame: Frame) -> Message:
     if layout is None:
         raise FrameError(f"unknown identifier 0x{frame.can_id:X}")
     if len(frame.data) != FRAME_LENGTH:
-        raise FrameError(f"0x{frame.can_id:03X}: {len(frame.data)} data bytes, expected {FRAME_LENGTH}")
+        raise FrameError(
+            f"0x{frame.can_id:03X}: {len(frame.data)} data bytes, expected {FRAME_LENGTH}"
+        )
     raw = layout.message.decode(bytes(frame.data), decode_choices=False)
     kwargs = {"counter": int(raw["COUNTER"])}
     for field in layout.fields:
@@ -360,7 +425,9 @@ def decode(frame: Frame) -> Message:
             try:
                 kwargs[field.attr] = field.kind(value)
             except ValueError:
-                raise FrameError(f"0x{frame.can_id:03X}: {field.signal}={value} is not in its table") from None
+                raise FrameError(
+                    f"0x{frame.can_id:03X}: {field.signal}={value} is not in its table"
+                ) from None
     return layout.cls(**kwargs)
 
 
@@ -382,7 +449,9 @@ class E2EVerdict(enum.Enum):
     BAD_LENGTH = "bad_length"
     BAD_CHECKSUM = "bad_checksum"
     BAD_COUNTER = "bad_counter"
-    DUPLICATE_COUNTER = "duplicate_counter"  # a good frame repeating the last counter within a period
+    DUPLICATE_COUNTER = (
+        "duplicate_counter"  # a good frame repeating the last counter within a period
+    )
 
     @property
     def ok(self) -> bool:
@@ -432,8 +501,12 @@ class E2EChecker:
         self._last[can_id] = (counter, t_s)
         if previous is None or counter == (previous + 1) % counter_modulo():
             return E2EVerdict.OK
-        if (counter == previous and t_s is not None and previous_s is not None
-                and t_s - previous_s < DUPLICATE_WITHIN_PERIODS * period_s(can_id)):
+        if (
+            counter == previous
+            and t_s is not None
+            and previous_s is not None
+            and t_s - previous_s < DUPLICATE_WITHIN_PERIODS * period_s(can_id)
+        ):
             return E2EVerdict.DUPLICATE_COUNTER
         return E2EVerdict.BAD_COUNTER
 
@@ -445,5 +518,8 @@ class E2EChecker:
             self._last.pop(can_id, None)
 
     def drop_count(self, reason: E2EVerdict | None = None, can_id: int | None = None) -> int:
-        return sum(n for (i, r), n in self.drops.items()
-                   if (reason is None or r is reason) and (can_id is None or i == can_id))
+        return sum(
+            n
+            for (i, r), n in self.drops.items()
+            if (reason is None or r is reason) and (can_id is None or i == can_id)
+        )

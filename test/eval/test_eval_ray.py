@@ -1,5 +1,6 @@
 """`robovan eval` on a local Ray instance: real Ray, real simulations, each in a worker process of
 its own; a worker that dies or runs past its budget is an error row, never a hung eval."""
+
 import json
 import os
 import signal
@@ -36,14 +37,32 @@ def test_two_workers_run_side_by_side_without_seeing_each_other(tmp_path):
     """The same scenario twice at once: with DDS cross-talk each run's bridge would see the other's
     command gate (a second writer: a minimal-risk stop) and their drives would differ."""
     out = tmp_path / "out"
-    main(["eval", "--workers", "2", "--out", str(out), "--time-limit", "6",
-          "--ground-truth", GROUND_TRUTH, "--scenario", probe(tmp_path, "twin_a"),
-          "--scenario", probe(tmp_path, "twin_b")])
+    main(
+        [
+            "eval",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--time-limit",
+            "6",
+            "--ground-truth",
+            GROUND_TRUTH,
+            "--scenario",
+            probe(tmp_path, "twin_a"),
+            "--scenario",
+            probe(tmp_path, "twin_b"),
+        ]
+    )
     runs = summary(out)["runs"]
-    assert [(r["run"], r["error"], r["mrm_stops"]) for r in runs] == [("twin_a", None, 0),
-                                                                      ("twin_b", None, 0)]
-    a, b = (json.loads((out / name / "report.json").read_text())["series"]
-            for name in ("twin_a", "twin_b"))
+    assert [(r["run"], r["error"], r["mrm_stops"]) for r in runs] == [
+        ("twin_a", None, 0),
+        ("twin_b", None, 0),
+    ]
+    a, b = (
+        json.loads((out / name / "report.json").read_text())["series"]
+        for name in ("twin_a", "twin_b")
+    )
     assert max(a["speed_mps"]) > 1.0
     assert (a["x"], a["speed_mps"]) == (b["x"], b["speed_mps"])
 
@@ -51,8 +70,21 @@ def test_two_workers_run_side_by_side_without_seeing_each_other(tmp_path):
 @pytest.mark.slow
 def test_a_run_past_its_wall_budget_is_killed_and_recorded_as_an_error(tmp_path):
     out = tmp_path / "out"
-    main(["eval", "--workers", "2", "--out", str(out), "--run-timeout", "3",
-          "--ground-truth", GROUND_TRUTH, "--scenario", probe(tmp_path, "slow")])
+    main(
+        [
+            "eval",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--run-timeout",
+            "3",
+            "--ground-truth",
+            GROUND_TRUTH,
+            "--scenario",
+            probe(tmp_path, "slow"),
+        ]
+    )
     [row] = summary(out)["runs"]
     assert row["error"] == "no result within 3 s of wall time: worker killed"
     assert not row["passed"] and row["rerun"].startswith("robovan sim --scenario ")
@@ -88,10 +120,27 @@ def _simulating_worker(driver: subprocess.Popen) -> int | None:
 def test_a_worker_that_dies_is_an_error_row_and_the_other_runs_finish(tmp_path):
     out = tmp_path / "out"
     driver = subprocess.Popen(
-        [sys.executable, "-m", "robovan_autonomy.cli", "eval", "--workers", "2", "--out",
-         str(out), "--time-limit", "20", "--ground-truth", GROUND_TRUTH,
-         "--scenario", probe(tmp_path, "first"), "--scenario", probe(tmp_path, "second")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "robovan_autonomy.cli",
+            "eval",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--time-limit",
+            "20",
+            "--ground-truth",
+            GROUND_TRUTH,
+            "--scenario",
+            probe(tmp_path, "first"),
+            "--scenario",
+            probe(tmp_path, "second"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + WAIT_WALL_S
         while (worker := _simulating_worker(driver)) is None and time.monotonic() < deadline:
@@ -118,8 +167,13 @@ def test_nothing_but_the_eval_runner_imports_ray():
     importers = set()
     for path in package.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
-                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if any(name == "ray" or name.startswith("ray.") for name in names):
                 importers.add(path.relative_to(package).as_posix())
     assert importers == {"tools/evaluation.py"}

@@ -1,19 +1,28 @@
 """Eval statistics: pass rates with exact intervals, event rates per run and per distance,
 and comparisons between two evals that say whether a change is more than chance."""
+
 import pytest
 
-from robovan_autonomy.tools.eval_stats import (clopper_pearson, compare, comparison_lines,
-                                               family_stats, summarize)
-
+from robovan_autonomy.tools.eval_stats import (
+    clopper_pearson,
+    compare,
+    comparison_lines,
+    family_stats,
+    summarize,
+)
 
 # --- Clopper-Pearson ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("successes, trials, low, high", [
-    (0, 10, 0.0, 0.3085),    # 1 - 0.025 ** (1 / 10)
-    (10, 10, 0.6915, 1.0),
-    (5, 10, 0.1871, 0.8129),
-    (95, 100, 0.8872, 0.9836),
-])
+
+@pytest.mark.parametrize(
+    "successes, trials, low, high",
+    [
+        (0, 10, 0.0, 0.3085),  # 1 - 0.025 ** (1 / 10)
+        (10, 10, 0.6915, 1.0),
+        (5, 10, 0.1871, 0.8129),
+        (95, 100, 0.8872, 0.9836),
+    ],
+)
 def test_the_interval_is_the_exact_clopper_pearson_one(successes, trials, low, high):
     assert clopper_pearson(successes, trials) == pytest.approx((low, high), abs=1e-4)
 
@@ -29,6 +38,7 @@ def test_no_runs_say_nothing_about_the_rate():
 
 # --- one family --------------------------------------------------------------------------------
 
+
 def test_a_family_counts_its_runs_passes_and_the_interval(run):
     stats = family_stats([run(), run(passed=False), run(), run()])
     assert (stats["runs"], stats["passed"], stats["pass_rate"]) == (4, 3, 0.75)
@@ -42,8 +52,9 @@ def test_an_error_is_a_run_that_did_not_pass_and_has_no_rates(run):
 
 
 def test_events_are_counted_per_100_runs_and_per_1000_km(run):
-    stats = family_stats([run(collisions=1, mrm=2, aeb=1, km=0.5), run(mrm=1, km=1.5),
-                          run(km=2.0), run(km=1.0)])
+    stats = family_stats(
+        [run(collisions=1, mrm=2, aeb=1, km=0.5), run(mrm=1, km=1.5), run(km=2.0), run(km=1.0)]
+    )
     assert stats["distance_km"] == pytest.approx(5.0)
     assert stats["collisions"] == {"count": 1, "per_100_runs": 25.0, "per_1000_km": 200.0}
     assert stats["mrm_stops"]["per_100_runs"] == pytest.approx(75.0)
@@ -63,8 +74,12 @@ def test_the_driving_score_distribution_is_min_median_max(run):
 
 
 def test_the_worst_runs_come_errors_first_then_failures_then_low_scores_with_a_rerun(run):
-    rows = [run(variation="a", score=70.0), run(variation="b", passed=False, score=90.0),
-            run(variation="c", error="timeout"), run(variation="d", score=60.0)]
+    rows = [
+        run(variation="a", score=70.0),
+        run(variation="b", passed=False, score=90.0),
+        run(variation="c", error="timeout"),
+        run(variation="d", score=60.0),
+    ]
     worst = family_stats(rows)["worst"]
     assert [w["run"] for w in worst] == ["crosswalk@c", "crosswalk@b", "crosswalk@d"]
     assert worst[0]["rerun"] == "robovan sim --scenario crosswalk"
@@ -77,6 +92,7 @@ def test_a_summary_has_each_family_and_all_runs_together(run):
 
 
 # --- comparing two evals ------------------------------------------------------------------------
+
 
 def change(result, family, metric):
     return next(c for c in result["changes"] if (c["family"], c["metric"]) == (family, metric))

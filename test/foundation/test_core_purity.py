@@ -1,5 +1,6 @@
 """The algorithm cores are plain Python and numpy: no ROS is loaded by importing any of them, so
 they run, and are tested, where ROS is not (a notebook, a Ray worker, a CARLA client)."""
+
 import pathlib
 import subprocess
 import sys
@@ -9,14 +10,27 @@ import robovan_autonomy
 PACKAGE = pathlib.Path(robovan_autonomy.__file__).parent
 # The I/O shells: the nodes, the message conversions, the stack's wiring (topics, node classes)
 # and the tools that run nodes.
-ROS_SHELLS = {"interfaces", "node_utils", "stack", "sim.stack_faults", "tools.lockstep",
-              "tools.node_runner", "tools.record", "tools.recorder_node", "tools.regression",
-              "tools.replay", "tools.simulation"}
+ROS_SHELLS = {
+    "interfaces",
+    "node_utils",
+    "stack",
+    "sim.stack_faults",
+    "tools.lockstep",
+    "tools.node_runner",
+    "tools.record",
+    "tools.recorder_node",
+    "tools.regression",
+    "tools.replay",
+    "tools.simulation",
+}
 
 
 def core_modules() -> list[str]:
-    names = (".".join(path.relative_to(PACKAGE).with_suffix("").parts)
-             for path in sorted(PACKAGE.rglob("*.py")) if path.name != "__init__.py")
+    names = (
+        ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "__init__.py"
+    )
     return [n for n in names if n not in ROS_SHELLS and not n.endswith("_node")]
 
 
@@ -29,7 +43,8 @@ def test_no_core_module_loads_rclpy_or_a_message_package():
         "    importlib.import_module('robovan_autonomy.' + name)\n"
         "    ros = sorted(m for m in sys.modules if m == 'rclpy' or m.split('.')[0].endswith('_msgs'))\n"
         "    if ros:\n"
-        "        sys.exit(f'{name} loads {ros[:3]}')\n")
+        "        sys.exit(f'{name} loads {ros[:3]}')\n"
+    )
     cores = core_modules()
     assert len(cores) > 40 and "perception.tracker" in cores
     result = subprocess.run([sys.executable, "-c", script, *cores], capture_output=True, text=True)

@@ -1,5 +1,6 @@
 """The hand-written docs say what the code does: docs/ARCHITECTURE.md's topic contract is the graph
 the nodes build, and every link in the README and docs/ leads to a file of this repository."""
+
 import re
 import subprocess
 from pathlib import Path
@@ -13,8 +14,11 @@ from robovan_autonomy.tools.node_runner import create_nodes
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
-QOS_NAMES = {"SENSOR_QOS": itf.SENSOR_QOS, "RELIABLE_QOS": itf.RELIABLE_QOS,
-             "CLOCK_QOS": itf.CLOCK_QOS}
+QOS_NAMES = {
+    "SENSOR_QOS": itf.SENSOR_QOS,
+    "RELIABLE_QOS": itf.RELIABLE_QOS,
+    "CLOCK_QOS": itf.CLOCK_QOS,
+}
 NOT_THE_CONTRACT = ("/parameter_events", "/rosout")  # rclpy's own, on every node
 
 
@@ -47,8 +51,11 @@ def _live_graph():
                     row[1].add(_qos_name(endpoint.qos_profile))
                     row[kind].add(name)
             # A node's own /NAME/* services are rclpy's parameter services, not the contract.
-            ends = [(service.service_name, service.srv_type, 1) for service in node.services
-                    if not service.service_name.startswith(f"/{name}/")]
+            ends = [
+                (service.service_name, service.srv_type, 1)
+                for service in node.services
+                if not service.service_name.startswith(f"/{name}/")
+            ]
             ends += [(client.srv_name, client.srv_type, 2) for client in node.clients]
             for service, srv_type, kind in ends:
                 row = services.setdefault(service, (set(), set(), set()))
@@ -67,7 +74,7 @@ def _documented(first_header: str):
     lines = ARCHITECTURE.read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
     rows = {}
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         cells = [cell.strip() for cell in line.strip("|").split("|")]
@@ -96,8 +103,11 @@ def test_the_topic_contract_in_architecture_md_is_the_graph_the_nodes_build():
 
 
 def test_every_topic_and_service_interfaces_py_names_is_in_the_contract():
-    named = {value for key, value in vars(itf).items()
-             if key.isupper() and isinstance(value, str) and value.startswith("/")}
+    named = {
+        value
+        for key, value in vars(itf).items()
+        if key.isupper() and isinstance(value, str) and value.startswith("/")
+    }
     documented = set(_documented("topic")) | set(_documented("service"))
     assert named - documented == set()
 
@@ -111,8 +121,9 @@ def _anchors(path: Path) -> set[str]:
 
 
 def test_every_link_in_the_readme_and_docs_leads_into_the_repository():
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     broken = []
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
@@ -129,6 +140,9 @@ def test_every_link_in_the_readme_and_docs_leads_into_the_repository():
 
 def test_every_architecture_section_a_module_cites_exists():
     anchors = _anchors(ARCHITECTURE)
-    cited = {(path.name, anchor) for path in (ROOT / "robovan_autonomy").rglob("*.py")
-             for anchor in re.findall(r"docs/ARCHITECTURE\.md#([\w-]+)", path.read_text())}
+    cited = {
+        (path.name, anchor)
+        for path in (ROOT / "robovan_autonomy").rglob("*.py")
+        for anchor in re.findall(r"docs/ARCHITECTURE\.md#([\w-]+)", path.read_text())
+    }
     assert cited and {c for c in cited if c[1] not in anchors} == set()

@@ -1,4 +1,5 @@
 """The topic contract: every message round-trips through interfaces.py, and garbage is refused."""
+
 import math
 
 import numpy as np
@@ -14,15 +15,28 @@ from robovan_autonomy.vehicle_params import load_vehicle_params
 
 def make_plan(count=5, stamp_s=12.5):
     t = np.arange(count) * 0.1
-    return itf.ControlPlan(stamp_s=stamp_s, time_from_start_s=t, steer_rad=0.1 * np.sin(t),
-                           steer_rate_radps=0.1 * np.cos(t), speed_mps=3.0 + t, accel_mps2=np.ones(count))
+    return itf.ControlPlan(
+        stamp_s=stamp_s,
+        time_from_start_s=t,
+        steer_rad=0.1 * np.sin(t),
+        steer_rate_radps=0.1 * np.cos(t),
+        speed_mps=3.0 + t,
+        accel_mps2=np.ones(count),
+    )
 
 
 def test_control_command_round_trips():
     plan = make_plan()
     decoded = itf.decode_control_command(itf.encode_control_command(plan))
     assert decoded.stamp_s == pytest.approx(plan.stamp_s)
-    for field in ("time_from_start_s", "steer_rad", "steer_rate_radps", "speed_mps", "accel_mps2", "distance_m"):
+    for field in (
+        "time_from_start_s",
+        "steer_rad",
+        "steer_rate_radps",
+        "speed_mps",
+        "accel_mps2",
+        "distance_m",
+    ):
         np.testing.assert_allclose(getattr(decoded, field), getattr(plan, field), atol=1e-9)
 
 
@@ -175,7 +189,11 @@ def test_path_round_trips():
 def test_diagnostics_round_trip_level_and_values():
     diagnostics = [ct.Diagnostic("bridge", ct.WARN, "stale command", {"age_s": 0.2})]
     decoded = itf.decode_diagnostics(itf.encode_diagnostics(1.0, diagnostics))
-    assert (decoded[0].level, decoded[0].message, decoded[0].values) == (ct.WARN, "stale command", {"age_s": "0.2"})
+    assert (decoded[0].level, decoded[0].message, decoded[0].values) == (
+        ct.WARN,
+        "stale command",
+        {"age_s": "0.2"},
+    )
 
 
 def test_stamps_round_trip_to_the_nanosecond():

@@ -1,5 +1,6 @@
 """The lockstep graph starts with every writer matched, runs a tick to its end in one drain,
 records after the stack, and tears down once."""
+
 import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
@@ -12,11 +13,14 @@ def chatter(graph: LockstepGraph, readers: int, recorder: bool = False):
     received = []
     for i in range(readers):
         node = graph.add(rclpy.create_node(f"reader_{i}", context=graph.context))
-        node.create_subscription(String, "/chatter", lambda m: received.append(("stack", m.data)), 10)
+        node.create_subscription(
+            String, "/chatter", lambda m: received.append(("stack", m.data)), 10
+        )
     if recorder:
         node = graph.add(rclpy.create_node("recorder", context=graph.context), recorder=True)
-        node.create_subscription(String, "/chatter", lambda m: received.append(("recorder", m.data)),
-                                 10)
+        node.create_subscription(
+            String, "/chatter", lambda m: received.append(("recorder", m.data)), 10
+        )
     return writer.create_publisher(String, "/chatter", 10), received
 
 
@@ -37,7 +41,8 @@ def test_what_a_callback_publishes_is_delivered_within_the_same_drain():
         echo = relay.create_publisher(String, "/chatter", 10)
         relay.create_subscription(String, "/ping", lambda m: echo.publish(String(data=m.data)), 10)
         ping = graph.add(rclpy.create_node("pinger", context=graph.context)).create_publisher(
-            String, "/ping", 10)
+            String, "/ping", 10
+        )
         graph.wait_until_matched()
         ping.publish(String(data="pong"))
         graph.drain()
@@ -74,8 +79,13 @@ def test_closing_twice_is_harmless():
 def test_a_reader_the_writer_can_never_match_is_not_waited_for():
     with LockstepGraph() as graph:
         node = graph.add(rclpy.create_node("mixed", context=graph.context))
-        node.create_publisher(String, "/chatter",
-                              QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
-        node.create_subscription(String, "/chatter", lambda msg: None,
-                                 QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        node.create_publisher(
+            String, "/chatter", QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+        )
+        node.create_subscription(
+            String,
+            "/chatter",
+            lambda msg: None,
+            QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE),
+        )
         graph.wait_until_matched(timeout_s=2.0)

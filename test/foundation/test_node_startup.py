@@ -1,5 +1,6 @@
 """Starting a node: params files are checked on every start path, and a node that cannot start
 says why in one line and exits non-zero. Each test runs the real console script or CLI."""
+
 import signal
 import subprocess
 import sys
@@ -17,8 +18,12 @@ MISSING_DEVICE = "can_interface 'socketcan', can_channel 'can9'"  # no such Sock
 
 
 def node(name: str, *ros_args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / name), "--ros-args", *ros_args], capture_output=True,
-                          text=True, timeout=START_TIMEOUT_S)
+    return subprocess.run(
+        [str(BIN / name), "--ros-args", *ros_args],
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+    )
 
 
 def write(tmp_path, text, name="params.yaml"):
@@ -36,17 +41,23 @@ def assert_one_line(result, *expected):
 
 
 def test_a_node_started_with_a_params_file_refuses_a_key_it_does_not_declare(tmp_path):
-    path = write(tmp_path, "planner:\n  ros__parameters:\n    rate_hz: 5.0\n"
-                           "command_gate:\n  ros__parameters:\n"
-                           "    tick_hz: 50.0\n    tick_rate: 5.0\n")
+    path = write(
+        tmp_path,
+        "planner:\n  ros__parameters:\n    rate_hz: 5.0\n"
+        "command_gate:\n  ros__parameters:\n"
+        "    tick_hz: 50.0\n    tick_rate: 5.0\n",
+    )
     result = node("command_gate", "--params-file", str(path))
-    assert_one_line(result, f"command_gate: {path} at 'command_gate.ros__parameters.tick_rate': "
-                            "unknown parameter")
+    assert_one_line(
+        result,
+        f"command_gate: {path} at 'command_gate.ros__parameters.tick_rate': unknown parameter",
+    )
 
 
 def test_a_node_started_with_a_params_file_refuses_a_key_given_twice(tmp_path):
-    path = write(tmp_path, "command_gate:\n  ros__parameters:\n"
-                           "    tick_hz: 50.0\n    tick_hz: 20.0\n")
+    path = write(
+        tmp_path, "command_gate:\n  ros__parameters:\n    tick_hz: 50.0\n    tick_hz: 20.0\n"
+    )
     result = node("command_gate", "--params-file", str(path))
     assert_one_line(result, f"command_gate: {path} at 'tick_hz': duplicate key on line 4")
 
@@ -63,11 +74,21 @@ def test_a_node_starts_on_the_params_files_ros2_launch_gives_it(tmp_path):
     import rclpy
 
     wildcard = write(tmp_path, "/**:\n  ros__parameters:\n    use_sim_time: true\n")
-    process = subprocess.Popen([str(BIN / "command_gate"), "--ros-args",
-                                "-r", "__node:=command_gate",
-                                "--params-file", str(config_path("robovan.yaml")),
-                                "--params-file", str(wildcard)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            str(BIN / "command_gate"),
+            "--ros-args",
+            "-r",
+            "__node:=command_gate",
+            "--params-file",
+            str(config_path("robovan.yaml")),
+            "--params-file",
+            str(wildcard),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     context = rclpy.Context()
     rclpy.init(context=context)
     probe = rclpy.create_node("startup_probe", context=context)
@@ -96,20 +117,34 @@ def test_the_bridge_without_its_socketcan_device_exits_with_one_line_naming_it()
 
 
 def test_robovan_run_without_the_socketcan_device_exits_with_one_line_naming_it(tmp_path):
-    path = write(tmp_path, "dbw_bridge:\n  ros__parameters:\n    can_interface: socketcan\n"
-                           "    can_channel: can9\n")
-    result = subprocess.run([str(BIN / "robovan"), "run", "--params", str(path)],
-                            capture_output=True, text=True, timeout=START_TIMEOUT_S)
+    path = write(
+        tmp_path,
+        "dbw_bridge:\n  ros__parameters:\n    can_interface: socketcan\n    can_channel: can9\n",
+    )
+    result = subprocess.run(
+        [str(BIN / "robovan"), "run", "--params", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+    )
     assert_one_line(result, f"robovan run: cannot open {MISSING_DEVICE}: ")
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("planner:\n  ros__parameters:\n    rate_hz: 5.0\n    rate_hz: 6.0\n",
-     "duplicate key on line 4"),
-    ("planner:\n  ros__parameters:\n    rate: 5.0\n", "unknown parameter"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        (
+            "planner:\n  ros__parameters:\n    rate_hz: 5.0\n    rate_hz: 6.0\n",
+            "duplicate key on line 4",
+        ),
+        ("planner:\n  ros__parameters:\n    rate: 5.0\n", "unknown parameter"),
+    ],
+)
 def test_robovan_run_refuses_a_params_file_before_starting_anything(tmp_path, capsys, text, reason):
     path = write(tmp_path, text)
     assert main(["run", "--params", str(path)]) == 2
-    assert_one_line(subprocess.CompletedProcess([], 2, "", capsys.readouterr().err),
-                    f"robovan run: {path} at ", reason)
+    assert_one_line(
+        subprocess.CompletedProcess([], 2, "", capsys.readouterr().err),
+        f"robovan run: {path} at ",
+        reason,
+    )

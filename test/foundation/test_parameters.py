@@ -1,11 +1,16 @@
 """Parameters are declared in code; a params file only overrides, and a bad one is named."""
+
 import pytest
 
 from robovan_autonomy.config_errors import ConfigError
 from robovan_autonomy.parameters import Param, load_params_file, markdown_table
 
-DECLARED = {"planner": [Param("rate_hz", 10.0, "planning rate", min=1.0, max=50.0),
-                        Param("mode", "normal", "driving style", choices=("normal", "cautious"))]}
+DECLARED = {
+    "planner": [
+        Param("rate_hz", 10.0, "planning rate", min=1.0, max=50.0),
+        Param("mode", "normal", "driving style", choices=("normal", "cautious")),
+    ]
+}
 
 
 def write(tmp_path, text):
@@ -81,11 +86,15 @@ def test_use_sim_time_is_accepted_for_every_node(tmp_path):
 
 def test_a_wildcard_block_gives_every_node_its_values_and_a_node_block_overrides_them(tmp_path):
     declared = {**DECLARED, "gate": [Param("rate_hz", 100.0, "tick rate", min=1.0, max=1000.0)]}
-    path = write(tmp_path, "planner:\n  ros__parameters:\n    rate_hz: 20.0\n"
-                           "/**:\n  ros__parameters:\n    rate_hz: 30.0\n    use_sim_time: true\n")
+    path = write(
+        tmp_path,
+        "planner:\n  ros__parameters:\n    rate_hz: 20.0\n"
+        "/**:\n  ros__parameters:\n    rate_hz: 30.0\n    use_sim_time: true\n",
+    )
     assert load_params_file(path, declared) == {
         "planner": {"rate_hz": 20.0, "use_sim_time": True},
-        "gate": {"rate_hz": 30.0, "use_sim_time": True}}
+        "gate": {"rate_hz": 30.0, "use_sim_time": True},
+    }
 
 
 def test_a_wildcard_key_that_some_node_does_not_declare_is_an_error(tmp_path):

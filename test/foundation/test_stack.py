@@ -1,4 +1,5 @@
 """The node set is declared once; modes, ground-truth stages and shipped params files agree with it."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -6,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from robovan_autonomy.parameters import load_params_file
-from robovan_autonomy.stack import (MODES, STACK, STAGES, declared_parameters, node_set,
-                                    params_files)
+from robovan_autonomy.stack import MODES, STACK, STAGES, declared_parameters, node_set, params_files
 
 
 def test_every_node_declares_parameters_and_a_node_class():
@@ -57,8 +57,11 @@ def test_every_node_has_a_console_script_in_setup_py():
 def test_robovan_params_check_names_a_bad_file_and_exits_non_zero(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("planner:\n  ros__parameters:\n    rate_hz: 500.0\n")
-    result = subprocess.run([sys.executable, "-m", "robovan_autonomy.cli", "params", "--check", str(bad)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "robovan_autonomy.cli", "params", "--check", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert str(bad) in result.stderr and "rate_hz" in result.stderr
 
@@ -66,8 +69,12 @@ def test_robovan_params_check_names_a_bad_file_and_exits_non_zero(tmp_path):
 def test_robovan_params_check_names_a_binary_file_in_one_line(tmp_path):
     binary = tmp_path / "params.yaml"
     binary.write_bytes(bytes(range(256)))
-    result = subprocess.run([sys.executable, "-m", "robovan_autonomy.cli", "params", "--check",
-                             str(binary)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "robovan_autonomy.cli", "params", "--check", str(binary)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"robovan params: {binary}: not UTF-8 text (byte 0x80 at offset 128); is it a binary file?"]
+        f"robovan params: {binary}: not UTF-8 text (byte 0x80 at offset 128); is it a binary file?"
+    ]

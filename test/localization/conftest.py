@@ -1,6 +1,7 @@
 """A small synthetic street of building blocks as a point map, and a LiDAR stand-in that sees it
 from a pose: shared by the scan matcher and localizer tests (fixtures, as test modules cannot
 import each other)."""
+
 import math
 import types
 
@@ -33,7 +34,9 @@ def _scan_of(map_points, pose, rng, clutter=None):
     """What a LiDAR at base_link `pose` would return: map points within range, in base_link,
     with noise, plus the ground and any clutter."""
     x, y, yaw = pose
-    ground = np.column_stack([rng.uniform(-RANGE_M, RANGE_M, (GROUND_POINTS, 2)), np.zeros(GROUND_POINTS)])
+    ground = np.column_stack(
+        [rng.uniform(-RANGE_M, RANGE_M, (GROUND_POINTS, 2)), np.zeros(GROUND_POINTS)]
+    )
     points = map_points[np.hypot(map_points[:, 0] - x, map_points[:, 1] - y) < RANGE_M]
     if clutter is not None:
         points = np.vstack([points, clutter])
@@ -56,7 +59,15 @@ def scan_of():
 @pytest.fixture(scope="session")
 def street_map():
     """Blocks of different sizes either side of a road along x, with gaps between them."""
-    blocks = [(-60, 8, -25, 30), (-20, 10, 5, 25), (12, 8, 40, 28), (45, 9, 70, 35),
-              (-55, -30, -30, -9), (-24, -28, 0, -8), (8, -35, 20, -10), (28, -30, 66, -8)]
+    blocks = [
+        (-60, 8, -25, 30),
+        (-20, 10, 5, 25),
+        (12, 8, 40, 28),
+        (45, 9, 70, 35),
+        (-55, -30, -30, -9),
+        (-24, -28, 0, -8),
+        (8, -35, 20, -10),
+        (28, -30, 66, -8),
+    ]
     points = np.vstack([_box(*b) for b in blocks])
     return points, ScanMatcher(MapCloud.from_points(points, SPACING_M))

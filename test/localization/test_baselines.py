@@ -1,5 +1,6 @@
 """The single-source estimates kept for run reports: wheel odometry dead reckoning and GNSS with
 its course over ground."""
+
 import math
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The planar EKF and its time ordering: bias estimation, gating, lever arms, replay of late
 measurements, and covariance health under arbitrary input sequences."""
+
 import math
 
 import numpy as np
@@ -7,8 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robovan_autonomy.localization.ekf import (GYRO_BIAS, SPEED, X, Y, YAW, ImuInput, Outcome, PoseFix,
-                                               PositionFix, WheelInput, filter_for)
+from robovan_autonomy.localization.ekf import (
+    GYRO_BIAS,
+    SPEED,
+    YAW,
+    ImuInput,
+    Outcome,
+    PoseFix,
+    PositionFix,
+    WheelInput,
+    X,
+    Y,
+    filter_for,
+)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 VEHICLE = load_vehicle_params()
@@ -25,12 +37,25 @@ def started(pose=(0.0, 0.0, 0.0), sigma=(0.1, 0.1, 0.01), speed_mps=0.0, t_s=0.0
 
 def antenna(pose):
     x, y, yaw = pose
-    return np.array([x + math.cos(yaw) * GNSS_XY_M[0] - math.sin(yaw) * GNSS_XY_M[1],
-                     y + math.sin(yaw) * GNSS_XY_M[0] + math.cos(yaw) * GNSS_XY_M[1]])
+    return np.array(
+        [
+            x + math.cos(yaw) * GNSS_XY_M[0] - math.sin(yaw) * GNSS_XY_M[1],
+            y + math.sin(yaw) * GNSS_XY_M[0] + math.cos(yaw) * GNSS_XY_M[1],
+        ]
+    )
 
 
-def drive(filt, seconds, speed_mps=0.0, yaw_rate_radps=0.0, gyro_bias=0.0, start_s=0.0, rng=None,
-          gnss_every=0, truth_start=(0.0, 0.0, 0.0)):
+def drive(
+    filt,
+    seconds,
+    speed_mps=0.0,
+    yaw_rate_radps=0.0,
+    gyro_bias=0.0,
+    start_s=0.0,
+    rng=None,
+    gnss_every=0,
+    truth_start=(0.0, 0.0, 0.0),
+):
     """Feed IMU at 100 Hz and wheel speed at 50 Hz for a constant-speed, constant-rate drive
     (exact readings unless rng gives noise); optional GNSS fixes of the true antenna."""
     x, y, yaw = truth_start
@@ -41,15 +66,18 @@ def drive(filt, seconds, speed_mps=0.0, yaw_rate_radps=0.0, gyro_bias=0.0, start
     for k in range(1, steps + 1):
         t = start_s + k * IMU_DT_S
         heading = yaw + 0.5 * yaw_rate_radps * IMU_DT_S
-        x, y = x + speed_mps * math.cos(heading) * IMU_DT_S, y + speed_mps * math.sin(heading) * IMU_DT_S
+        x, y = (
+            x + speed_mps * math.cos(heading) * IMU_DT_S,
+            y + speed_mps * math.sin(heading) * IMU_DT_S,
+        )
         yaw += yaw_rate_radps * IMU_DT_S
         noise = rng.normal(0.0, IMU_SPEC["gyro_noise_radps"]) if rng is not None else 0.0
-        centripetal = -yaw_rate_radps ** 2 * VEHICLE.sensor_pose("imu").x_m
+        centripetal = -(yaw_rate_radps**2) * VEHICLE.sensor_pose("imu").x_m
         filt.add(ImuInput(t, yaw_rate_radps + gyro_bias + noise, centripetal))
         if k % 2 == 0:
             filt.add(WheelInput(t, speed_mps, steer))
         if gnss_every and k % gnss_every == 0:
-            filt.add(PositionFix(t, antenna((x, y, yaw)), np.eye(2) * 0.03 ** 2))
+            filt.add(PositionFix(t, antenna((x, y, yaw)), np.eye(2) * 0.03**2))
     return np.array([x, y, math.remainder(yaw, math.tau)])
 
 
@@ -58,12 +86,19 @@ def test_gyro_bias_is_learnt_at_standstill_from_the_zero_rate_of_a_stopped_van()
     drive(filt, 5.0, gyro_bias=0.003, rng=np.random.default_rng(0))
     estimate = filt.estimate()
     assert estimate.state[GYRO_BIAS] == pytest.approx(0.003, abs=3e-4)
-    assert abs(estimate.state[YAW]) < 0.005   # drifts only until the bias is learnt
+    assert abs(estimate.state[YAW]) < 0.005  # drifts only until the bias is learnt
 
 
 def test_gyro_bias_is_learnt_while_driving_a_curve_from_the_steering_yaw_rate():
     filt = started(speed_mps=8.0)
-    drive(filt, 20.0, speed_mps=8.0, yaw_rate_radps=0.1, gyro_bias=-0.002, rng=np.random.default_rng(1))
+    drive(
+        filt,
+        20.0,
+        speed_mps=8.0,
+        yaw_rate_radps=0.1,
+        gyro_bias=-0.002,
+        rng=np.random.default_rng(1),
+    )
     assert filt.estimate().state[GYRO_BIAS] == pytest.approx(-0.002, abs=5e-4)
 
 
@@ -89,14 +124,14 @@ def test_gnss_fix_corrects_position_through_the_antenna_lever_arm():
     pose = (10.0, 20.0, math.pi / 2)
     filt = started(pose=(10.5, 19.6, math.pi / 2), sigma=(1.0, 1.0, 0.001))
     for k in range(1, 11):
-        filt.add(PositionFix(0.1 * k, antenna(pose), np.eye(2) * 0.03 ** 2))
+        filt.add(PositionFix(0.1 * k, antenna(pose), np.eye(2) * 0.03**2))
     assert np.hypot(*(filt.estimate().state[:2] - pose[:2])) < 0.02
 
 
 def test_gnss_jump_is_gated_and_leaves_the_estimate_unchanged():
     filt = started(sigma=(0.05, 0.05, 0.005))
     before = filt.estimate()
-    result = filt.add(PositionFix(0.0, antenna((5.0, 0.0, 0.0)), np.eye(2) * 0.03 ** 2))
+    result = filt.add(PositionFix(0.0, antenna((5.0, 0.0, 0.0)), np.eye(2) * 0.03**2))
     assert result.outcome is Outcome.GATED and result.nis > 100.0
     after = filt.estimate()
     np.testing.assert_array_equal(after.state, before.state)
@@ -110,8 +145,11 @@ def test_pose_fix_corrects_heading_across_the_pi_wrap():
 
 
 def test_late_fix_is_fused_at_its_stamp_exactly_as_if_it_had_come_in_order():
-    fix = PositionFix(0.505, antenna((4.04, 0.0, 0.0)) + [0.05, -0.04], np.eye(2) * 0.03 ** 2)
-    in_order, late = started(speed_mps=8.0, sigma=(0.3, 0.3, 0.01)), started(speed_mps=8.0, sigma=(0.3, 0.3, 0.01))
+    fix = PositionFix(0.505, antenna((4.04, 0.0, 0.0)) + [0.05, -0.04], np.eye(2) * 0.03**2)
+    in_order, late = (
+        started(speed_mps=8.0, sigma=(0.3, 0.3, 0.01)),
+        started(speed_mps=8.0, sigma=(0.3, 0.3, 0.01)),
+    )
     for filt, delay_steps in ((in_order, 0), (late, 30)):
         held = None
         for k in range(1, 101):
@@ -125,13 +163,17 @@ def test_late_fix_is_fused_at_its_stamp_exactly_as_if_it_had_come_in_order():
                 assert filt.add(held).outcome is Outcome.ACCEPTED
                 held = None
     np.testing.assert_allclose(late.estimate().state, in_order.estimate().state, atol=1e-9)
-    np.testing.assert_allclose(late.estimate().covariance, in_order.estimate().covariance, atol=1e-12)
+    np.testing.assert_allclose(
+        late.estimate().covariance, in_order.estimate().covariance, atol=1e-12
+    )
 
 
 def test_measurement_older_than_the_horizon_is_refused_as_too_old():
     filt = started(horizon_s=0.5)
     drive(filt, 2.0)
-    assert filt.add(PositionFix(1.0, antenna((0.0, 0.0, 0.0)), np.eye(2))).outcome is Outcome.TOO_OLD
+    assert (
+        filt.add(PositionFix(1.0, antenna((0.0, 0.0, 0.0)), np.eye(2))).outcome is Outcome.TOO_OLD
+    )
 
 
 def test_inputs_before_initialisation_are_not_fused():
@@ -153,11 +195,16 @@ measurement = st.one_of(
     st.tuples(st.just("imu"), st.floats(-1.0, 1.0), st.floats(-6.0, 3.0)),
     st.tuples(st.just("wheel"), st.floats(-3.0, 14.0), st.floats(-0.6, 0.6)),
     st.tuples(st.just("gnss"), st.floats(-50.0, 50.0), st.floats(-50.0, 50.0)),
-    st.tuples(st.just("pose"), st.floats(-50.0, 50.0), st.floats(-math.pi, math.pi)))
+    st.tuples(st.just("pose"), st.floats(-50.0, 50.0), st.floats(-math.pi, math.pi)),
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(0.0, 0.05), st.floats(0.0, 0.3), measurement), min_size=1, max_size=80))
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 0.05), st.floats(0.0, 0.3), measurement), min_size=1, max_size=80
+    )
+)
 def test_covariance_stays_symmetric_positive_definite_and_state_finite(sequence):
     """Any mix of inputs, in stamp order or up to 0.3 s late, keeps the filter healthy."""
     filt = started(sigma=(1.0, 1.0, 0.1))
@@ -165,9 +212,12 @@ def test_covariance_stays_symmetric_positive_definite_and_state_finite(sequence)
     for step, lateness, (kind, a, b) in sequence:
         t += step
         stamp = max(t - lateness, 0.0)
-        item = {"imu": lambda: ImuInput(stamp, a, b), "wheel": lambda: WheelInput(stamp, a, b),
-                "gnss": lambda: PositionFix(stamp, np.array([a, b]), np.eye(2) * 0.5),
-                "pose": lambda: PoseFix(stamp, np.array([a, a, b]), np.diag([0.1, 0.1, 0.01]))}[kind]()
+        item = {
+            "imu": lambda: ImuInput(stamp, a, b),
+            "wheel": lambda: WheelInput(stamp, a, b),
+            "gnss": lambda: PositionFix(stamp, np.array([a, b]), np.eye(2) * 0.5),
+            "pose": lambda: PoseFix(stamp, np.array([a, a, b]), np.diag([0.1, 0.1, 0.01])),
+        }[kind]()
         filt.add(item)
         estimate = filt.estimate()
         cov = estimate.covariance

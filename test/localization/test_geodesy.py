@@ -1,5 +1,6 @@
 """GNSS fixes into the map frame through the map's own projector, and refusal of fixes that
 carry no usable position."""
+
 import math
 
 import numpy as np
@@ -24,7 +25,7 @@ def projector(district):
 
 def fix_at(district, x, y, has_fix=True, sigma=0.03, t=1.0):
     lat, lon, alt = district.to_geodetic(x, y, 2.3)
-    return GnssFix(t, lat, lon, alt, has_fix, np.diag([sigma ** 2, sigma ** 2, (2 * sigma) ** 2]))
+    return GnssFix(t, lat, lon, alt, has_fix, np.diag([sigma**2, sigma**2, (2 * sigma) ** 2]))
 
 
 @pytest.mark.parametrize("x, y", [(0.0, 0.0), (221.75, 250.0), (440.0, 360.0), (-20.0, 380.0)])
@@ -36,13 +37,13 @@ def test_fix_lands_where_the_map_put_it(district, projector, x, y):
 
 def test_fix_covariance_keeps_the_receiver_sigma_plus_a_floor(district, projector):
     result = projector.to_map(fix_at(district, 10.0, 10.0, sigma=0.03))
-    np.testing.assert_allclose(result.covariance, np.eye(2) * (0.03 ** 2 + MIN_SIGMA_M ** 2))
+    np.testing.assert_allclose(result.covariance, np.eye(2) * (0.03**2 + MIN_SIGMA_M**2))
 
 
 def test_fix_without_covariance_gets_the_unknown_sigma(district, projector):
     lat, lon, alt = district.to_geodetic(5.0, 5.0)
     result = projector.to_map(GnssFix(0.0, lat, lon, alt, True, np.zeros((3, 3))))
-    assert result.covariance[0, 0] == pytest.approx(UNKNOWN_SIGMA_M ** 2 + MIN_SIGMA_M ** 2)
+    assert result.covariance[0, 0] == pytest.approx(UNKNOWN_SIGMA_M**2 + MIN_SIGMA_M**2)
 
 
 def test_no_fix_status_is_refused_as_no_fix(district, projector):
@@ -65,8 +66,14 @@ def test_fix_kilometres_away_is_refused_as_off_map(district, projector):
 
 def test_fix_with_a_negative_variance_is_refused(district, projector):
     good = fix_at(district, 10.0, 10.0)
-    bad = GnssFix(good.stamp_s, good.latitude_deg, good.longitude_deg, good.altitude_m, True,
-                  np.diag([-1.0, 0.01, 0.01]))
+    bad = GnssFix(
+        good.stamp_s,
+        good.latitude_deg,
+        good.longitude_deg,
+        good.altitude_m,
+        True,
+        np.diag([-1.0, 0.01, 0.01]),
+    )
     with pytest.raises(FixRejected) as err:
         projector.to_map(bad)
     assert err.value.reason == "gnss_bad_covariance"

@@ -1,5 +1,6 @@
 """The localization pipeline on the synthetic street (conftest.py): start-up, screening of bad
 inputs, GNSS jumps, divergence and relocalization, and the confidence figure."""
+
 import math
 
 import numpy as np
@@ -11,14 +12,18 @@ from robovan_autonomy.vehicle_params import load_vehicle_params
 
 VEHICLE = load_vehicle_params()
 LEVER = (VEHICLE.sensor_pose("gnss").x_m, VEHICLE.sensor_pose("gnss").y_m)
-RTK_COV = np.eye(2) * 0.03 ** 2
+RTK_COV = np.eye(2) * 0.03**2
 START = np.array([3.0, -1.0, 0.3])
 
 
 def make_localizer(matcher, **config):
-    return Localizer(filter_for(VEHICLE, 1.0), matcher,
-                     LocalizerConfig(max_speed_mps=VEHICLE.max_speed_hw_mps, max_steer_rad=VEHICLE.max_steer_rad,
-                                     **config))
+    return Localizer(
+        filter_for(VEHICLE, 1.0),
+        matcher,
+        LocalizerConfig(
+            max_speed_mps=VEHICLE.max_speed_hw_mps, max_steer_rad=VEHICLE.max_steer_rad, **config
+        ),
+    )
 
 
 def antenna(pose):
@@ -119,11 +124,13 @@ def test_gnss_jump_is_refused_while_scans_vouch_for_the_estimate(street_map, sca
     assert position_error(loc, START) < 0.05
 
 
-def test_scans_consistently_disagreeing_with_the_estimate_trigger_relocalization(street_map, scan_of):
+def test_scans_consistently_disagreeing_with_the_estimate_trigger_relocalization(
+    street_map, scan_of
+):
     loc = make_localizer(street_map[1])
     van = Standstill(loc, street_map, scan_of)
     van.run(0.5)
-    moved = START + [0.8, 0.0, 0.0]   # the van was pushed: every sensor now sees it elsewhere
+    moved = START + [0.8, 0.0, 0.0]  # the van was pushed: every sensor now sees it elsewhere
     van.pose = moved
     van.run(3.0)
     assert loc.events["divergences"] >= 1
@@ -151,7 +158,7 @@ def test_confidence_is_full_when_tracking_and_falls_with_uncertainty(street_map,
     assert tracking.confidence == 1.0
 
     def restarted(sigma_m):
-        loc.filter.initialize(van.t, START, np.diag([sigma_m ** 2, sigma_m ** 2, 1e-6]))
+        loc.filter.initialize(van.t, START, np.diag([sigma_m**2, sigma_m**2, 1e-6]))
         return loc.health(van.t)
 
     degraded = restarted(0.7)
@@ -177,7 +184,7 @@ def test_gnss_outage_is_bridged_by_scan_matching_while_driving(street_map, scan_
         t = van.t + k * 0.01
         accel = 2.0 if speed < 6.0 - 1e-9 else 0.0
         x, speed = x + (speed + 0.5 * accel * 0.01) * 0.01, speed + accel * 0.01
-        loc.on_imu(t, 0.002, accel)   # with a gyro bias not yet learnt
+        loc.on_imu(t, 0.002, accel)  # with a gyro bias not yet learnt
         if k % 2 == 0:
             loc.on_wheel(t, speed, 0.0)
         if k % 10 == 0:

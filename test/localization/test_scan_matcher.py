@@ -1,5 +1,6 @@
 """LiDAR-to-map matching on small synthetic streets (conftest.py): pose recovery, heading search,
 outliers, degenerate geometry and unusable scans."""
+
 import math
 
 import numpy as np
@@ -40,7 +41,9 @@ def test_heading_search_finds_the_pose_from_an_antenna_fix_alone(street_map, sca
 
 
 def test_straight_canyon_leaves_the_along_street_direction_uncertain(scan_of, walls):
-    points = np.vstack([walls.wall((-200.0, 6.0), (200.0, 6.0)), walls.wall((-200.0, -6.0), (200.0, -6.0))])
+    points = np.vstack(
+        [walls.wall((-200.0, 6.0), (200.0, 6.0)), walls.wall((-200.0, -6.0), (200.0, -6.0))]
+    )
     matcher = ScanMatcher(MapCloud.from_points(points, walls.spacing_m))
     truth = np.array([0.0, 0.0, 0.0])
     result = matcher.match(matcher.crop(scan_of(points, truth, np.random.default_rng(3))), truth)
@@ -50,7 +53,9 @@ def test_straight_canyon_leaves_the_along_street_direction_uncertain(scan_of, wa
 
 def test_scan_with_nothing_above_the_ground_is_refused(street_map):
     _, matcher = street_map
-    ground_only = np.column_stack([np.random.default_rng(4).uniform(-20, 20, (500, 2)), np.zeros(500)])
+    ground_only = np.column_stack(
+        [np.random.default_rng(4).uniform(-20, 20, (500, 2)), np.zeros(500)]
+    )
     with pytest.raises(ScanError):
         matcher.crop(ground_only)
     with pytest.raises(ScanError):

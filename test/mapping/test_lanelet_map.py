@@ -1,4 +1,5 @@
 """The district map as the stack sees it through load_map."""
+
 import math
 import shutil
 import xml.etree.ElementTree as ET
@@ -112,8 +113,9 @@ def test_kerbside_strip_before_and_after_each_bay_is_kept_free_of_parked_cars(dm
         across = rel @ np.array([-math.sin(yaw), math.cos(yaw)])
         half_car = dmap.parked_cars[:, 3] / 2.0
         in_strip = np.abs(across) < bay.width_m / 2.0
-        overlaps = (along + half_car > -bay.length_m / 2.0 - bay.approach_m) & \
-            (along - half_car < bay.length_m / 2.0 + bay.exit_m)
+        overlaps = (along + half_car > -bay.length_m / 2.0 - bay.approach_m) & (
+            along - half_car < bay.length_m / 2.0 + bay.exit_m
+        )
         assert not np.any(in_strip & overlaps), bay.name
 
 
@@ -134,7 +136,9 @@ def test_buildings_are_set_back_from_the_kerb_behind_a_sidewalk(dmap):
     kerb_points = np.vstack([c.points for c in dmap.curbs])
     for building in dmap.buildings:
         assert building.height_m > 0.0
-        nearest = min(np.linalg.norm(kerb_points - corner, axis=1).min() for corner in building.polygon)
+        nearest = min(
+            np.linalg.norm(kerb_points - corner, axis=1).min() for corner in building.polygon
+        )
         assert nearest >= SIDEWALK_MIN_WIDTH_M
 
 
@@ -159,11 +163,17 @@ def test_canyon_is_long_and_lined_with_tall_buildings_on_both_sides(dmap):
     xmin, ymin, xmax, ymax = canyon.bbox
     centre_x = (xmin + xmax) / 2.0
     for side in (-1.0, 1.0):
-        facing = [b for b in dmap.buildings
-                  if np.abs(b.polygon[:, 0] - centre_x).min() < 10.0
-                  and np.sign(b.polygon[:, 0].mean() - centre_x) == side
-                  and b.polygon[:, 1].max() > ymin and b.polygon[:, 1].min() < ymax]
-        covered = sum(min(b.polygon[:, 1].max(), ymax) - max(b.polygon[:, 1].min(), ymin) for b in facing)
+        facing = [
+            b
+            for b in dmap.buildings
+            if np.abs(b.polygon[:, 0] - centre_x).min() < 10.0
+            and np.sign(b.polygon[:, 0].mean() - centre_x) == side
+            and b.polygon[:, 1].max() > ymin
+            and b.polygon[:, 1].min() < ymax
+        ]
+        covered = sum(
+            min(b.polygon[:, 1].max(), ymax) - max(b.polygon[:, 1].min(), ymin) for b in facing
+        )
         assert covered >= 0.8 * (ymax - ymin)
         assert all(b.height_m >= CANYON_MIN_FACADE_HEIGHT_M for b in facing)
 

@@ -1,4 +1,5 @@
 """Camera ↔ 3D: the projection agrees with the simulator's renderer, ground points invert it."""
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st

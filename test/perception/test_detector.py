@@ -1,5 +1,6 @@
 """The ONNX detector: letterbox, YOLO decode, class-aware NMS, model checks, and the shipped model
 through onnxruntime on a frame the simulator renders."""
+
 import shutil
 from pathlib import Path
 
@@ -11,8 +12,15 @@ from hypothesis import strategies as st
 
 from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.perception.classes import ObjectClass
-from robovan_autonomy.perception.detector import (Detector, Letterbox, ModelError, box_iou, decode_yolo,
-                                                  letterbox, nms)
+from robovan_autonomy.perception.detector import (
+    Detector,
+    Letterbox,
+    ModelError,
+    box_iou,
+    decode_yolo,
+    letterbox,
+    nms,
+)
 from robovan_autonomy.perception.perception_node import DEFAULT_MODEL
 from robovan_autonomy.sim.camera import CameraRenderer
 from robovan_autonomy.sim.scene import Box, GroundPolygon, Pose3, Scene
@@ -38,7 +46,7 @@ def test_decode_reads_the_ultralytics_layout():
     output = np.zeros((1, 4 + 3, 5), np.float32)
     output[0, :4, 2] = (100.0, 50.0, 20.0, 10.0)  # cx, cy, w, h
     output[0, 4 + 1, 2] = 0.9
-    output[0, 4 + 0, 4] = 0.1                      # below the threshold
+    output[0, 4 + 0, 4] = 0.1  # below the threshold
     boxes, scores, classes = decode_yolo(output, 3, 0.25)
     assert np.allclose(boxes, [[90.0, 45.0, 110.0, 55.0]])
     assert np.allclose(scores, [0.9]) and classes.tolist() == [1]
@@ -51,12 +59,26 @@ def test_nms_suppresses_same_class_duplicates_but_keeps_other_classes():
     assert sorted(nms(boxes, scores, classes, 0.5).tolist()) == [0, 2, 3]
 
 
-@given(st.lists(st.tuples(st.floats(0, 200), st.floats(0, 200), st.floats(1, 80), st.floats(1, 80),
-                          st.floats(0.01, 1.0), st.integers(0, 2)), min_size=1, max_size=25))
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 200),
+            st.floats(0, 200),
+            st.floats(1, 80),
+            st.floats(1, 80),
+            st.floats(0.01, 1.0),
+            st.integers(0, 2),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
 @settings(max_examples=40, deadline=None)
 def test_nms_output_never_holds_two_overlapping_boxes_of_one_class(rows):
     data = np.array(rows)
-    boxes = np.column_stack([data[:, 0], data[:, 1], data[:, 0] + data[:, 2], data[:, 1] + data[:, 3]])
+    boxes = np.column_stack(
+        [data[:, 0], data[:, 1], data[:, 0] + data[:, 2], data[:, 1] + data[:, 3]]
+    )
     kept = nms(boxes, data[:, 4], data[:, 5].astype(int), 0.5)
     iou = box_iou(boxes[kept], boxes[kept])
     same = data[kept, 5][:, None] == data[kept, 5][None, :]
@@ -85,24 +107,33 @@ def test_a_model_without_names_or_sidecar_is_refused(tmp_path):
 
 def test_a_sidecar_supplies_names_and_input_size(tmp_path):
     path = Path(shutil.copy(TINY, tmp_path / "tiny.onnx"))
-    path.with_suffix(".yaml").write_text(yaml.safe_dump({"names": {0: "person", 1: "cup"}, "imgsz": [32, 64]}))
+    path.with_suffix(".yaml").write_text(
+        yaml.safe_dump({"names": {0: "person", 1: "cup"}, "imgsz": [32, 64]})
+    )
     detector = Detector(path, score_threshold=0.5)
     assert detector.input_hw == (32, 64)
-    assert detector.class_map.tolist() == [int(ObjectClass.PEDESTRIAN), -1]  # a cup is nothing to us
+    assert detector.class_map.tolist() == [
+        int(ObjectClass.PEDESTRIAN),
+        -1,
+    ]  # a cup is nothing to us
     found = detector.detect(np.full((540, 960, 3), 128, np.uint8))
     assert set(found.class_id.tolist()) <= {int(ObjectClass.PEDESTRIAN)}
 
 
 def test_a_model_whose_output_does_not_match_its_class_count_is_refused(tmp_path):
     path = Path(shutil.copy(TINY, tmp_path / "tiny.onnx"))
-    path.with_suffix(".yaml").write_text(yaml.safe_dump({"names": ["car", "van", "person"], "imgsz": [32, 64]}))
+    path.with_suffix(".yaml").write_text(
+        yaml.safe_dump({"names": ["car", "van", "person"], "imgsz": [32, 64]})
+    )
     with pytest.raises(ModelError, match=r"output shape \[1, 6, 32\], expected \[1, 7, anchors\]"):
         Detector(path)
 
 
 def test_a_model_whose_input_does_not_match_its_imgsz_is_refused(tmp_path):
     path = Path(shutil.copy(TINY, tmp_path / "tiny.onnx"))
-    path.with_suffix(".yaml").write_text(yaml.safe_dump({"names": ["car", "person"], "imgsz": [64, 64]}))
+    path.with_suffix(".yaml").write_text(
+        yaml.safe_dump({"names": ["car", "person"], "imgsz": [64, 64]})
+    )
     with pytest.raises(ModelError, match="imgsz"):
         Detector(path)
 
@@ -115,7 +146,13 @@ def test_an_unavailable_execution_provider_is_refused():
 def test_the_shipped_model_meets_its_size_limit_and_carries_its_metadata():
     assert DEFAULT_MODEL.stat().st_size <= 10 * 1024 * 1024
     detector = Detector(DEFAULT_MODEL)
-    assert [n for n in detector.info.names] == ["car", "van_truck", "pedestrian", "cyclist", "static"]
+    assert [n for n in detector.info.names] == [
+        "car",
+        "van_truck",
+        "pedestrian",
+        "cyclist",
+        "static",
+    ]
     assert detector.class_map.tolist() == [0, 1, 2, 3, 4]
 
 
@@ -128,7 +165,9 @@ def _street_frame():
     walker = Box(12.3, -3.5, 0.0, 1.6, 0.6, 0.6, 1.75, None, int(ObjectClass.PEDESTRIAN), 2)
     scene.set_boxes([car, walker])
     renderer = CameraRenderer(CameraIntrinsics.from_vehicle_params(params))
-    return renderer.render(scene, Pose3.from_xyz_ypr(0, 0, 0, 0).compose(params.sensor_pose("camera_front")))
+    return renderer.render(
+        scene, Pose3.from_xyz_ypr(0, 0, 0, 0).compose(params.sensor_pose("camera_front"))
+    )
 
 
 def test_the_shipped_model_finds_a_car_and_a_pedestrian_in_a_rendered_frame():
@@ -142,4 +181,6 @@ def test_the_shipped_model_finds_a_car_and_a_pedestrian_in_a_rendered_frame():
 
 def test_letterbox_record_maps_input_pixels_to_image_pixels():
     fit = Letterbox(scale=0.5, pad_x=10.0, pad_y=4.0)
-    assert np.allclose(fit.to_image(np.array([[10.0, 4.0, 60.0, 54.0]])), [[0.0, 0.0, 100.0, 100.0]])
+    assert np.allclose(
+        fit.to_image(np.array([[10.0, 4.0, 60.0, 54.0]])), [[0.0, 0.0, 100.0, 100.0]]
+    )

@@ -1,5 +1,6 @@
 """The pipeline: poses at sensor stamps, stamp order whatever the arrival order, waiting for and
 giving up on odometry, and camera detections classifying LiDAR tracks (real model, rendered frame)."""
+
 import math
 
 import numpy as np
@@ -28,7 +29,9 @@ def pose(t, x=0.0, speed=0.0):
 
 def pipeline(detector=None, **config):
     lidar = LidarObjectDetector(PARAMS, PARAMS.sensor_pose("lidar_top"))
-    return PerceptionPipeline(lidar, Tracker(), PARAMS.sensor_pose("camera_front"), detector, FusionConfig(**config))
+    return PerceptionPipeline(
+        lidar, Tracker(), PARAMS.sensor_pose("camera_front"), detector, FusionConfig(**config)
+    )
 
 
 def test_odometry_is_interpolated_between_samples_and_extrapolated_briefly():
@@ -46,7 +49,7 @@ def test_messages_wait_for_their_pose_and_run_in_stamp_order():
     p.add_odometry(pose(0.0))
     p.add_lidar(0.2, empty)
     p.add_lidar(0.1, empty)
-    assert p.process() == []                      # no pose at their stamps yet
+    assert p.process() == []  # no pose at their stamps yet
     p.add_odometry(pose(0.25))
     assert [o.stamp_s for o in p.process()] == [0.1, 0.2]
     assert not p.problems
@@ -88,13 +91,29 @@ def test_a_lidar_track_seen_by_the_camera_takes_the_cameras_class(detector):
     base = Pose3.from_xyz_ypr(0.0, 0.0, 0.0, 0.0)
     for k in range(12):
         t = round(k / 15.0, 6)
-        moved = Box(rider.x_m + 4.0 * t, *(getattr(rider, f) for f in
-                                           ("y_m", "z_base_m", "yaw_rad", "length_m", "width_m", "height_m",
-                                            "colour_bgr", "class_id", "object_id")))
+        moved = Box(
+            rider.x_m + 4.0 * t,
+            *(
+                getattr(rider, f)
+                for f in (
+                    "y_m",
+                    "z_base_m",
+                    "yaw_rad",
+                    "length_m",
+                    "width_m",
+                    "height_m",
+                    "colour_bgr",
+                    "class_id",
+                    "object_id",
+                )
+            ),
+        )
         scene.set_boxes([moved])
         p.add_odometry(pose(t))
         if k % 3 != 2:
-            scan = lidar_model.scan(scene, base.compose(PARAMS.sensor_pose("lidar_top")), np.random.default_rng(k))
+            scan = lidar_model.scan(
+                scene, base.compose(PARAMS.sensor_pose("lidar_top")), np.random.default_rng(k)
+            )
             p.add_lidar(t, scan.points)
         frame = renderer.render(scene, base.compose(PARAMS.sensor_pose("camera_front")))
         p.add_camera(t, frame.image, INTRINSICS)
@@ -115,17 +134,32 @@ def test_a_person_takes_no_vote_from_a_car_box_it_only_lies_inside():
 
     tracker = Tracker()
     for k in range(3):
-        tracker.update_lidar(k * 0.1, LidarBoxes(np.array([15.0]), np.array([-3.0]), np.zeros(1), np.zeros(1),
-                                                 np.array([0.5]), np.array([0.5]), np.array([1.75]),
-                                                 np.array([40]), np.zeros(1), np.zeros(2)))
+        tracker.update_lidar(
+            k * 0.1,
+            LidarBoxes(
+                np.array([15.0]),
+                np.array([-3.0]),
+                np.zeros(1),
+                np.zeros(1),
+                np.array([0.5]),
+                np.array([0.5]),
+                np.array([1.75]),
+                np.array([40]),
+                np.zeros(1),
+                np.zeros(2),
+            ),
+        )
     (walker,) = tracker.tracks
     projection = CameraProjection(INTRINSICS, PARAMS.sensor_pose("camera_front"))
     size = tracker.box_size(walker)
     corners = box_corners(*(np.array([v]) for v in (15.0, -3.0, 0.0, 0.0, *size)))
-    (x0, y0, x1, y1), = projection.project_boxes(corners)[0]
+    ((x0, y0, x1, y1),) = projection.project_boxes(corners)[0]
     half = 2.0 * (x1 - x0)  # a car-wide box around the walker, standing where the walker stands
-    car = Detections(np.array([[x0 - half, y0 - 0.3 * (y1 - y0), x1 + half, y1]]), np.array([0.9]),
-                     np.array([int(ObjectClass.CAR)]))
+    car = Detections(
+        np.array([[x0 - half, y0 - 0.3 * (y1 - y0), x1 + half, y1]]),
+        np.array([0.9]),
+        np.array([int(ObjectClass.CAR)]),
+    )
     assert walker.class_id == ObjectClass.PEDESTRIAN  # by its shape; no camera vote yet
     assert match_detections(tracker, pose(0.2), projection, car, FusionConfig()) == []
     walker.size_m[:] = 2.0  # a shape that tells no class: the car box may claim it

@@ -1,5 +1,6 @@
 """LiDAR obstacles: ground removed, objects clustered and boxed where they are, the drivable area
 and the van's own body respected."""
+
 import math
 
 import numpy as np
@@ -10,8 +11,13 @@ from hypothesis import strategies as st
 from robovan_autonomy.core_types import PoseEstimate
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.perception.classes import ObjectClass
-from robovan_autonomy.perception.lidar_objects import (DrivableArea, LidarBoxes, LidarObjectConfig,
-                                                       LidarObjectDetector, ground_plane)
+from robovan_autonomy.perception.lidar_objects import (
+    DrivableArea,
+    LidarBoxes,
+    LidarObjectConfig,
+    LidarObjectDetector,
+    ground_plane,
+)
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
 from robovan_autonomy.sim.scene import Box, Pose3, Scene, Wall
 from robovan_autonomy.vehicle_params import load_vehicle_params
@@ -101,7 +107,9 @@ def test_returns_off_the_road_are_dropped_and_on_it_kept():
 
 
 def test_returns_from_the_vans_own_body_are_ignored():
-    roof = np.array([[0.5, 0.0, -0.3, 10.0], [-1.0, 0.5, -0.5, 10.0], [0.5, -0.5, -1.0, 10.0]], np.float32)
+    roof = np.array(
+        [[0.5, 0.0, -0.3, 10.0], [-1.0, 0.5, -0.5, 10.0], [0.5, -0.5, -1.0, 10.0]], np.float32
+    )
     assert len(detector().obstacle_points(roof, pose())) == 0
 
 

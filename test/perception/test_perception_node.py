@@ -1,5 +1,6 @@
 """The perception node on a real rclpy graph: tracks from LiDAR scans stamped with their scan's
 stamp, garbage input reported on /diagnostics and skipped, and the node goes on."""
+
 import time
 
 import numpy as np
@@ -23,7 +24,9 @@ WAIT_WALL_S = 5.0  # guard against a hung graph, never a timing assertion
 
 def walker_scan(seed: int) -> np.ndarray:
     scene = Scene()
-    scene.set_boxes([Box(12.0, 1.0, 0.0, 0.0, 0.6, 0.6, 1.75, None, int(ObjectClass.PEDESTRIAN), 1)])
+    scene.set_boxes(
+        [Box(12.0, 1.0, 0.0, 0.0, 0.6, 0.6, 1.75, None, int(ObjectClass.PEDESTRIAN), 1)]
+    )
     lidar = LidarModel(LidarConfig.from_vehicle_params(PARAMS))
     pose = Pose3.from_xyz_ypr(0.0, 0.0, 0.0, 0.0).compose(PARAMS.sensor_pose("lidar_top"))
     return lidar.scan(scene, pose, np.random.default_rng(seed)).points
@@ -35,9 +38,12 @@ def graph(sim_graph):
     sim_graph.odometry = sim_graph.publisher(Odometry, itf.ODOMETRY)
     sim_graph.points = sim_graph.publisher(PointCloud2, itf.LIDAR_POINTS, itf.SENSOR_QOS)
     sim_graph.image = sim_graph.publisher(Image, itf.CAMERA_IMAGE, itf.SENSOR_QOS)
-    sim_graph.objects = sim_graph.collect(PointCloud2, itf.OBJECTS,
-                                          lambda m: (itf.from_stamp(m.header.stamp), itf.decode_objects(m)))
-    sim_graph.diagnostics = sim_graph.collect(DiagnosticArray, itf.DIAGNOSTICS, itf.decode_diagnostics)
+    sim_graph.objects = sim_graph.collect(
+        PointCloud2, itf.OBJECTS, lambda m: (itf.from_stamp(m.header.stamp), itf.decode_objects(m))
+    )
+    sim_graph.diagnostics = sim_graph.collect(
+        DiagnosticArray, itf.DIAGNOSTICS, itf.decode_diagnostics
+    )
     return sim_graph
 
 

@@ -1,5 +1,6 @@
 """Tracking: birth after confirmation, velocity, ids through association, death, classes, size
 anchoring and predictions."""
+
 import math
 
 import numpy as np
@@ -9,8 +10,14 @@ from hypothesis import strategies as st
 
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.perception.lidar_objects import LidarBoxes
-from robovan_autonomy.perception.tracker import (Tracker, TrackerConfig, anchored_centre, anchored_centres,
-                                                 ctrv_path, shape_class)
+from robovan_autonomy.perception.tracker import (
+    Tracker,
+    TrackerConfig,
+    anchored_centre,
+    anchored_centres,
+    ctrv_path,
+    shape_class,
+)
 
 SCAN_S = 0.1
 
@@ -18,15 +25,28 @@ SCAN_S = 0.1
 def boxes(rows, sensor=(0.0, 0.0), points=50, clearance=0.0):
     """rows: (x, y, yaw, length, width, height) per box."""
     data = np.array(rows, float).reshape(-1, 6)
-    return LidarBoxes(data[:, 0], data[:, 1], np.zeros(len(data)), data[:, 2], data[:, 3], data[:, 4], data[:, 5],
-                      np.full(len(data), points), np.full(len(data), clearance), np.asarray(sensor, float))
+    return LidarBoxes(
+        data[:, 0],
+        data[:, 1],
+        np.zeros(len(data)),
+        data[:, 2],
+        data[:, 3],
+        data[:, 4],
+        data[:, 5],
+        np.full(len(data), points),
+        np.full(len(data), clearance),
+        np.asarray(sensor, float),
+    )
 
 
 def run(tracker, positions_at, seconds, size=(0.6, 0.6, 1.75), noise=0.0, seed=0):
     rng = np.random.default_rng(seed)
     for k in range(int(round(seconds / SCAN_S))):
         t = k * SCAN_S
-        rows = [(x + rng.normal(0, noise), y + rng.normal(0, noise), 0.0, *size) for x, y in positions_at(t)]
+        rows = [
+            (x + rng.normal(0, noise), y + rng.normal(0, noise), 0.0, *size)
+            for x, y in positions_at(t)
+        ]
         tracker.update_lidar(t, boxes(rows))
 
 
@@ -55,8 +75,12 @@ def test_a_walker_seen_as_a_few_returns_is_believed_moving_within_a_second_of_st
     walker = lambda t: (18.0, -4.0 + 1.5 * max(t - 1.0, 0.0))
     for k in range(21):
         x, y = walker(k * SCAN_S)
-        tracker.update_lidar(k * SCAN_S, boxes([(x + rng.normal(0, 0.05), y + rng.normal(0, 0.05), 0.0,
-                                                 0.2, 0.2, 1.7)], points=3))
+        tracker.update_lidar(
+            k * SCAN_S,
+            boxes(
+                [(x + rng.normal(0, 0.05), y + rng.normal(0, 0.05), 0.0, 0.2, 0.2, 1.7)], points=3
+            ),
+        )
     (obj,) = tracker.objects()
     assert obj["vy"] > 1.0
 
@@ -90,7 +114,7 @@ def test_a_standing_car_whose_box_slides_faster_than_a_car_can_start_is_not_beli
 
 
 def test_a_standing_car_pulling_away_at_3_mps2_is_believed_moving():
-    assert standing_then(lambda tau: 1.5 * tau ** 2, seconds=2.0) > 3.0
+    assert standing_then(lambda tau: 1.5 * tau**2, seconds=2.0) > 3.0
 
 
 def drive_past(boxes_at, speed_mps: float, scans: int, rng) -> Tracker:
@@ -132,8 +156,10 @@ def test_parked_vehicles_approached_at_speed_are_reported_standing():
     uncovered bit by bit: neither is motion."""
     from robovan_autonomy.sim.scene import Box
 
-    boxes = [Box(60.0, -3.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1),
-             Box(67.0, -3.0, 0.0, 0.0, 5.4, 2.0, 2.3, None, int(ObjectClass.VAN_TRUCK), 2)]
+    boxes = [
+        Box(60.0, -3.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1),
+        Box(67.0, -3.0, 0.0, 0.0, 5.4, 2.0, 2.3, None, int(ObjectClass.VAN_TRUCK), 2),
+    ]
     assert fastest_reported_when_approached(boxes, 8.0, 50, np.random.default_rng(0)) < 0.5
 
 
@@ -144,9 +170,21 @@ def test_a_row_of_cars_parked_at_the_kerb_approached_at_40_kmph_is_reported_stan
     from robovan_autonomy.sim.scene import Box
 
     rng = np.random.default_rng(seed)
-    boxes = [Box(30.0 + 7.0 * i + rng.uniform(-0.5, 0.5), -2.95 + rng.uniform(-0.15, 0.15), 0.0,
-                 rng.uniform(-0.03, 0.03), rng.uniform(4.0, 4.8), rng.uniform(1.7, 1.9),
-                 rng.uniform(1.4, 1.6), None, int(ObjectClass.CAR), i + 1) for i in range(12)]
+    boxes = [
+        Box(
+            30.0 + 7.0 * i + rng.uniform(-0.5, 0.5),
+            -2.95 + rng.uniform(-0.15, 0.15),
+            0.0,
+            rng.uniform(-0.03, 0.03),
+            rng.uniform(4.0, 4.8),
+            rng.uniform(1.7, 1.9),
+            rng.uniform(1.4, 1.6),
+            None,
+            int(ObjectClass.CAR),
+            i + 1,
+        )
+        for i in range(12)
+    ]
     assert fastest_reported_when_approached(boxes, 11.0, 80, rng) < 0.5
 
 
@@ -156,8 +194,11 @@ def test_a_cyclist_overtaking_from_behind_along_the_line_of_sight_is_tracked_at_
     from robovan_autonomy.sim.scene import Box
 
     def cyclist(t_s):
-        return [Box(-25.0 + 6.5 * t_s, -1.6, 0.0, 0.0, 1.8, 0.6, 1.75, None,
-                    int(ObjectClass.CYCLIST), 1)]
+        return [
+            Box(
+                -25.0 + 6.5 * t_s, -1.6, 0.0, 0.0, 1.8, 0.6, 1.75, None, int(ObjectClass.CYCLIST), 1
+            )
+        ]
 
     for tracker in drive_past(cyclist, 3.0, 30, np.random.default_rng(0)):
         pass
@@ -191,14 +232,21 @@ def test_an_oncoming_car_seen_as_a_few_far_returns_is_tracked_at_its_speed():
 
     vehicle = load_vehicle_params()
     extrinsic = vehicle.sensor_pose("lidar_top")
-    lidar, detector = LidarModel(LidarConfig.from_vehicle_params(vehicle)), LidarObjectDetector(vehicle, extrinsic)
+    lidar, detector = (
+        LidarModel(LidarConfig.from_vehicle_params(vehicle)),
+        LidarObjectDetector(vehicle, extrinsic),
+    )
     scene = Scene(walls=[])
     tracker, rng, speed = Tracker(heading_prior=lambda x, y: 0.0), np.random.default_rng(0), 11.0
     errors = []
     for k in range(25):
         t, x, car_x = k * SCAN_S, speed * k * SCAN_S, 75.0 - speed * k * SCAN_S
-        scene.set_boxes([Box(car_x, 3.5, 0.0, math.pi, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)])
-        points = lidar.scan(scene, Pose3.from_xyz_ypr(x, 0.0, 0.0, 0.0).compose(extrinsic), rng).points
+        scene.set_boxes(
+            [Box(car_x, 3.5, 0.0, math.pi, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)]
+        )
+        points = lidar.scan(
+            scene, Pose3.from_xyz_ypr(x, 0.0, 0.0, 0.0).compose(extrinsic), rng
+        ).points
         tracker.update_lidar(t, detector.detect(points, PoseEstimate(t, x, 0.0, 0.0, speed, 0.0)))
         if car_x - x <= 40.0:
             objects = tracker.objects()
@@ -218,7 +266,10 @@ def test_a_braking_cars_speed_is_followed_from_its_rear_face_34_m_off():
 
     vehicle = load_vehicle_params()
     extrinsic = vehicle.sensor_pose("lidar_top")
-    lidar, detector = LidarModel(LidarConfig.from_vehicle_params(vehicle)), LidarObjectDetector(vehicle, extrinsic)
+    lidar, detector = (
+        LidarModel(LidarConfig.from_vehicle_params(vehicle)),
+        LidarObjectDetector(vehicle, extrinsic),
+    )
     scene, sensor = Scene(walls=[]), Pose3.from_xyz_ypr(0.0, 0.0, 0.0, 0.0).compose(extrinsic)
     tracker, rng = Tracker(heading_prior=lambda x, y: 0.0), np.random.default_rng(0)
     cruise_mps, brake_mps2, brake_at_s = 9.0, 7.0, 2.0
@@ -226,16 +277,25 @@ def test_a_braking_cars_speed_is_followed_from_its_rear_face_34_m_off():
     for k in range(34):
         t = k * SCAN_S
         braking_s = min(max(t - brake_at_s, 0.0), cruise_mps / brake_mps2)
-        car_x = 18.0 + cruise_mps * (min(t, brake_at_s) + braking_s) - brake_mps2 * braking_s ** 2 / 2.0
+        car_x = (
+            18.0 + cruise_mps * (min(t, brake_at_s) + braking_s) - brake_mps2 * braking_s**2 / 2.0
+        )
         scene.set_boxes([Box(car_x, 0.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 1)])
-        tracker.update_lidar(t, detector.detect(lidar.scan(scene, sensor, rng).points, PoseEstimate(t, 0.0, 0.0, 0.0, 0.0, 0.0)))
+        tracker.update_lidar(
+            t,
+            detector.detect(
+                lidar.scan(scene, sensor, rng).points, PoseEstimate(t, 0.0, 0.0, 0.0, 0.0, 0.0)
+            ),
+        )
         for track in tracker.tracks:
             tracker.vote(track, int(ObjectClass.CAR), 0.8)  # the camera's say
         if t >= brake_at_s:
             objects = tracker.objects()
             car = objects[np.argmin(np.abs(objects["x"] - car_x))]
             errors.append(car["vx"] - (cruise_mps - brake_mps2 * braking_s))
-    assert math.sqrt(np.mean(np.square(errors))) < 1.2  # 1.9 m/s when the face counted as a few returns
+    assert (
+        math.sqrt(np.mean(np.square(errors))) < 1.2
+    )  # 1.9 m/s when the face counted as a few returns
 
 
 def test_a_thin_box_high_on_a_car_is_not_taken_for_its_face():
@@ -243,12 +303,15 @@ def test_a_thin_box_high_on_a_car_is_not_taken_for_its_face():
     returns that high do not move the track as a face's would."""
     tracker = Tracker(heading_prior=lambda x, y: 0.0)
     for k in range(20):
-        tracker.update_lidar(k * SCAN_S, boxes([(30.0, 0.0, math.pi / 2.0, 1.7, 0.06, 1.45)], points=18))
+        tracker.update_lidar(
+            k * SCAN_S, boxes([(30.0, 0.0, math.pi / 2.0, 1.7, 0.06, 1.45)], points=18)
+        )
         (car,) = tracker.tracks
         tracker.vote(car, int(ObjectClass.CAR), 0.8)
     before = car.x[0]
-    tracker.update_lidar(20 * SCAN_S, boxes([(30.7, 0.0, math.pi / 2.0, 1.7, 0.06, 1.45)], points=18,
-                                            clearance=0.87))
+    tracker.update_lidar(
+        20 * SCAN_S, boxes([(30.7, 0.0, math.pi / 2.0, 1.7, 0.06, 1.45)], points=18, clearance=0.87)
+    )
     assert abs(car.x[0] - before) < 0.1  # a face's box 0.7 m further moves it 0.3 m
 
 
@@ -271,8 +334,15 @@ def test_two_crossing_walkers_keep_their_ids():
     ids = {int(o["track_id"]): float(o["vx"]) for o in tracker.objects()}
     for k in range(10, 40):
         t = k * SCAN_S
-        tracker.update_lidar(t, boxes([(10.0 + 1.5 * t, 0.0, 0.0, 0.6, 0.6, 1.75),
-                                       (16.0 - 1.5 * t, 0.5, 0.0, 0.6, 0.6, 1.75)]))
+        tracker.update_lidar(
+            t,
+            boxes(
+                [
+                    (10.0 + 1.5 * t, 0.0, 0.0, 0.6, 0.6, 1.75),
+                    (16.0 - 1.5 * t, 0.5, 0.0, 0.6, 0.6, 1.75),
+                ]
+            ),
+        )
     after = {int(o["track_id"]): float(o["vx"]) for o in tracker.objects()}
     assert set(after) == set(ids)
     assert all(np.sign(after[i]) == np.sign(ids[i]) for i in ids)
@@ -282,7 +352,7 @@ def test_a_track_not_seen_for_the_coast_timeout_is_deleted():
     tracker = Tracker(TrackerConfig(coast_timeout_s=0.5))
     run(tracker, lambda t: [(10.0, 0.0)], 1.0)
     tracker.update_lidar(1.3, boxes([]))
-    assert len(tracker.objects()) == 1       # coasting
+    assert len(tracker.objects()) == 1  # coasting
     tracker.update_lidar(1.6, boxes([]))
     assert len(tracker.objects()) == 0
 
@@ -311,12 +381,19 @@ def test_a_car_seen_from_behind_is_centred_where_the_car_is_once_classified():
     assert math.hypot(obj["vx"], obj["vy"]) < 0.2  # growing the box did not make it move
 
 
-@given(st.floats(-math.pi, math.pi), st.floats(0.5, 5.0), st.floats(0.5, 3.0), st.floats(5.0, 40.0),
-       st.floats(-math.pi, math.pi))
+@given(
+    st.floats(-math.pi, math.pi),
+    st.floats(0.5, 5.0),
+    st.floats(0.5, 3.0),
+    st.floats(5.0, 40.0),
+    st.floats(-math.pi, math.pi),
+)
 @settings(max_examples=50, deadline=None)
 def test_anchoring_keeps_the_face_nearest_the_sensor(yaw, length, width, distance, bearing):
     centre = np.array([distance * math.cos(bearing), distance * math.sin(bearing)])
-    grown = anchored_centre(centre, yaw, (length, width), np.array([length + 2.0, width + 1.0]), np.zeros(2))
+    grown = anchored_centre(
+        centre, yaw, (length, width), np.array([length + 2.0, width + 1.0]), np.zeros(2)
+    )
     # The grown box's centre is farther from the sensor, by at most half the growth.
     assert np.linalg.norm(grown) >= np.linalg.norm(centre) - 1e-9
     assert np.linalg.norm(grown - centre) <= math.hypot(1.0, 0.5) + 1e-9
@@ -434,7 +511,9 @@ def test_a_walker_the_camera_has_classed_is_believed_moving_after_three_hits():
     tracker = Tracker()
     tracker.update_point(0.0, np.array([10.0, -3.0]), 0.3, int(ObjectClass.PEDESTRIAN), 0.9)
     for k in (1, 2):
-        tracker.update_lidar(k * SCAN_S, boxes([(10.0, -3.0 + 1.5 * k * SCAN_S, 0.0, 0.5, 0.4, 1.7)]))
+        tracker.update_lidar(
+            k * SCAN_S, boxes([(10.0, -3.0 + 1.5 * k * SCAN_S, 0.0, 0.5, 0.4, 1.7)])
+        )
     (walker,) = tracker.tracks
     assert walker.hits == 3 and walker.moving and walker.x[3] > 0.5
 
@@ -452,16 +531,22 @@ def test_a_walker_the_camera_calls_a_cyclist_stays_one_track():
 def test_anchored_centres_of_all_pairs_agree_with_one_at_a_time(track_yaws, seed):
     rng = np.random.default_rng(seed)
     centres, box_yaw = rng.uniform(-30, 30, (3, 2)), rng.uniform(-math.pi, math.pi, 3)
-    box_lw, track_lw, sensor = rng.uniform(0.05, 5.0, (3, 2)), rng.uniform(0.5, 6.0, (len(track_yaws), 2)), \
-        rng.uniform(-3, 3, 2)
+    box_lw, track_lw, sensor = (
+        rng.uniform(0.05, 5.0, (3, 2)),
+        rng.uniform(0.5, 6.0, (len(track_yaws), 2)),
+        rng.uniform(-3, 3, 2),
+    )
     table = anchored_centres(centres, box_yaw, box_lw, np.array(track_yaws), track_lw, sensor)
     for i, yaw in enumerate(track_yaws):
         for j in range(3):
             # The box's extents along the track's heading: its own or turned by a quarter.
-            turned = abs(math.remainder(2.0 * (box_yaw[j] + math.pi / 2 - yaw), 2 * math.pi)) < \
-                abs(math.remainder(2.0 * (box_yaw[j] - yaw), 2 * math.pi))
+            turned = abs(math.remainder(2.0 * (box_yaw[j] + math.pi / 2 - yaw), 2 * math.pi)) < abs(
+                math.remainder(2.0 * (box_yaw[j] - yaw), 2 * math.pi)
+            )
             lw = box_lw[j, ::-1] if turned else box_lw[j]
-            assert np.allclose(table[i, j], anchored_centre(centres[j], yaw, tuple(lw), track_lw[i], sensor))
+            assert np.allclose(
+                table[i, j], anchored_centre(centres[j], yaw, tuple(lw), track_lw[i], sensor)
+            )
 
 
 def test_ctrv_keeps_a_constant_distance_from_the_turn_centre():
@@ -497,15 +582,29 @@ def test_an_oncoming_car_passing_a_double_parked_van_stays_in_its_lane():
 
     vehicle = load_vehicle_params()
     extrinsic = vehicle.sensor_pose("lidar_top")
-    lidar, detector = LidarModel(LidarConfig.from_vehicle_params(vehicle)), LidarObjectDetector(vehicle, extrinsic)
+    lidar, detector = (
+        LidarModel(LidarConfig.from_vehicle_params(vehicle)),
+        LidarObjectDetector(vehicle, extrinsic),
+    )
     scene = Scene(walls=[])
-    tracker, rng, van_x, speed = Tracker(heading_prior=lambda x, y: 0.0), np.random.default_rng(0), 33.0, 5.0
+    tracker, rng, van_x, speed = (
+        Tracker(heading_prior=lambda x, y: 0.0),
+        np.random.default_rng(0),
+        33.0,
+        5.0,
+    )
     car_y = []
     for k in range(100):
         t, car_x = k * SCAN_S, 100.0 - speed * k * SCAN_S
-        scene.set_boxes([Box(60.0, -1.75, 0.0, 0.0, 5.4, 2.0, 2.3, None, int(ObjectClass.VAN_TRUCK), 1),
-                         Box(car_x, 1.75, 0.0, math.pi, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 2)])
-        points = lidar.scan(scene, Pose3.from_xyz_ypr(van_x, 0.0, 0.0, 0.0).compose(extrinsic), rng).points
+        scene.set_boxes(
+            [
+                Box(60.0, -1.75, 0.0, 0.0, 5.4, 2.0, 2.3, None, int(ObjectClass.VAN_TRUCK), 1),
+                Box(car_x, 1.75, 0.0, math.pi, 4.5, 1.8, 1.5, None, int(ObjectClass.CAR), 2),
+            ]
+        )
+        points = lidar.scan(
+            scene, Pose3.from_xyz_ypr(van_x, 0.0, 0.0, 0.0).compose(extrinsic), rng
+        ).points
         tracker.update_lidar(t, detector.detect(points, PoseEstimate(t, van_x, 0.0, 0.0, 0.0, 0.0)))
         for track in tracker.tracks:  # the camera names both, as it does at this range
             near_car = math.hypot(track.x[0] - car_x, track.x[1] - 1.75) < 3.0
@@ -513,7 +612,9 @@ def test_an_oncoming_car_passing_a_double_parked_van_stays_in_its_lane():
             if near_car != near_van:
                 tracker.vote(track, ObjectClass.CAR if near_car else ObjectClass.VAN_TRUCK, 0.9)
         objects = tracker.objects()
-        cars = objects[(objects["class_id"] == ObjectClass.CAR) & (np.abs(objects["x"] - car_x) < 4.0)]
+        cars = objects[
+            (objects["class_id"] == ObjectClass.CAR) & (np.abs(objects["x"] - car_x) < 4.0)
+        ]
         if 50.0 <= car_x <= 70.0 and len(cars):
             car_y.append(float(cars["y"].min()))
     assert car_y and min(car_y) > 1.0

@@ -4,6 +4,7 @@ Most tests close the loop with IdealVan: a van that does exactly what a decision
 for the stop point along the MPC's stop profile, respects the speed cap, sits on d(s)), so the
 assertions are about the behaviour layer and not about tracking.
 """
+
 import math
 
 import numpy as np
@@ -13,21 +14,28 @@ from robovan_autonomy.core_types import OBJECT_DTYPE
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.planning import behaviour as bh
 from robovan_autonomy.planning import mpc
-from robovan_autonomy.planning.behaviour import (BehaviourPlanner, EventKind, MissionProgress, MissionStop,
-                                                 State)
+from robovan_autonomy.planning.behaviour import (
+    BehaviourPlanner,
+    EventKind,
+    MissionProgress,
+    MissionStop,
+    State,
+)
 from robovan_autonomy.planning.behaviour.arbitration import RESUME_DEADBAND_M
 from robovan_autonomy.planning.behaviour.bays import BAY_SETTLE_M, BAY_SPEED_CAP_MPS
 from robovan_autonomy.planning.behaviour.blockages import BLOCKAGE_STILL_S
 from robovan_autonomy.planning.behaviour.common import IN_PATH_ENTER_M
 from robovan_autonomy.planning.behaviour.crosswalks import CROSSWALK_NEAR_M
 from robovan_autonomy.planning.behaviour.objects import GAP_CLOSING_TIME_S, KERBSIDE_SPEED_MPS
-from robovan_autonomy.planning.behaviour.passing import (CORRIDOR_MARGIN_M,
-                                                         PASS_LATERAL_CLEARANCE_M,
-                                                         PASS_LONGITUDINAL_CLEARANCE_M,
-                                                         PASS_PULL_OUT_MAX_CURVATURE_PER_M,
-                                                         PASS_RAMP_LATERAL_ACCEL_MPS2,
-                                                         PASS_TIGHT_PULL_OUT_CURVATURE_PER_M,
-                                                         REROUTE_AFTER_S)
+from robovan_autonomy.planning.behaviour.passing import (
+    CORRIDOR_MARGIN_M,
+    PASS_LATERAL_CLEARANCE_M,
+    PASS_LONGITUDINAL_CLEARANCE_M,
+    PASS_PULL_OUT_MAX_CURVATURE_PER_M,
+    PASS_RAMP_LATERAL_ACCEL_MPS2,
+    PASS_TIGHT_PULL_OUT_CURVATURE_PER_M,
+    REROUTE_AFTER_S,
+)
 from robovan_autonomy.planning.behaviour.stop_lines import STOP_LINE_SETBACK_M
 from robovan_autonomy.planning.prediction import Horizon
 from robovan_autonomy.planning.route import AdjacentKind, ReferencePath, RouteStop
@@ -65,12 +73,23 @@ def make_path(x, y, stops=(), left_kind=AdjacentKind.ONCOMING, bay_span=None, sp
         right_kind[beside], right_extra[beside] = AdjacentKind.DELIVERY_BAY, BAY_WIDTH_M
     left_extra = np.full(n, ONCOMING_LANE_M if left_kind != AdjacentKind.NONE else 0.0)
     return ReferencePath(
-        x_m=x, y_m=y, yaw_rad=yaw, curvature_1pm=np.gradient(yaw, s), s_m=s,
-        speed_limit_mps=np.full(n, speed_mps), left_width_m=np.full(n, LANE_HALF_M),
-        right_width_m=np.full(n, LANE_HALF_M), left_adjacent_width_m=left_extra,
-        left_adjacent_kind=np.full(n, left_kind, dtype=np.int8), right_adjacent_width_m=right_extra,
-        right_adjacent_kind=right_kind, lanelet_id=np.full(n, LANELET, dtype=np.int64),
-        lanelet_ids=(LANELET,), stops=tuple(sorted(stops, key=lambda r: r.s_m)), max_smoothing_offset_m=0.0)
+        x_m=x,
+        y_m=y,
+        yaw_rad=yaw,
+        curvature_1pm=np.gradient(yaw, s),
+        s_m=s,
+        speed_limit_mps=np.full(n, speed_mps),
+        left_width_m=np.full(n, LANE_HALF_M),
+        right_width_m=np.full(n, LANE_HALF_M),
+        left_adjacent_width_m=left_extra,
+        left_adjacent_kind=np.full(n, left_kind, dtype=np.int8),
+        right_adjacent_width_m=right_extra,
+        right_adjacent_kind=right_kind,
+        lanelet_id=np.full(n, LANELET, dtype=np.int64),
+        lanelet_ids=(LANELET,),
+        stops=tuple(sorted(stops, key=lambda r: r.s_m)),
+        max_smoothing_offset_m=0.0,
+    )
 
 
 def straight_path(length_m=300.0, **kwargs):
@@ -86,8 +105,13 @@ def curved_path(radius_m=60.0, **kwargs):
 
 
 # --- objects -------------------------------------------------------------------------------------
-SIZES = {ObjectClass.CAR: (4.5, 1.8), ObjectClass.VAN_TRUCK: (5.9, 2.0), ObjectClass.PEDESTRIAN: (0.6, 0.6),
-         ObjectClass.CYCLIST: (1.8, 0.6), ObjectClass.STATIC: (1.0, 1.0)}
+SIZES = {
+    ObjectClass.CAR: (4.5, 1.8),
+    ObjectClass.VAN_TRUCK: (5.9, 2.0),
+    ObjectClass.PEDESTRIAN: (0.6, 0.6),
+    ObjectClass.CYCLIST: (1.8, 0.6),
+    ObjectClass.STATIC: (1.0, 1.0),
+}
 
 
 def table(*rows):
@@ -123,8 +147,12 @@ class IdealVan:
     def follow(self, decision):
         rest = decision.s_stop_rear_axle_m - mpc.STOP_SHORT_M
         room = max(rest - self.s, 0.0)
-        limit = min(float(np.interp(self.s, self.path.s_m, self.path.speed_limit_mps)),
-                    float(decision.speed_limits.cap_mps(np.array([self.s]), mpc.STOP_PROFILE_DECEL_MPS2)[0]))
+        limit = min(
+            float(np.interp(self.s, self.path.s_m, self.path.speed_limit_mps)),
+            float(
+                decision.speed_limits.cap_mps(np.array([self.s]), mpc.STOP_PROFILE_DECEL_MPS2)[0]
+            ),
+        )
         target = min(limit, math.sqrt(2.0 * mpc.STOP_PROFILE_DECEL_MPS2 * room))
         accel = np.clip((target - self.v) / DT_S, decision.min_accel_mps2, self.ACCEL_MPS2)
         self.v = max(0.0, self.v + accel * DT_S)
@@ -220,7 +248,7 @@ def test_reference_slows_to_the_bay_speed_before_the_ramp_braking_gently():
     ramp = decision.offset.plateaus[0]
     on_ramp = path.s_m >= ramp.s0_m
     assert np.all(reference.speed_mps[on_ramp] <= BAY_SPEED_CAP_MPS + 1e-9)
-    decel = -np.diff(reference.speed_mps ** 2) / (2.0 * np.diff(path.s_m))
+    decel = -np.diff(reference.speed_mps**2) / (2.0 * np.diff(path.s_m))
     assert decel.max() <= mpc.STOP_PROFILE_DECEL_MPS2 + 1e-6
 
 
@@ -232,16 +260,19 @@ def test_bay_stop_point_lies_the_mpc_rest_margin_past_the_stop_pose():
 
 def cyclist_in_the_strip(start_s, speed_mps, lateral_m=-(LANE_HALF_M + 0.45)):
     """A cyclist riding straight along the kerbside strip, from start_s at t = 0."""
-    return lambda t: table((7, ObjectClass.CYCLIST, start_s + speed_mps * t, lateral_m, 0.0,
-                            speed_mps, 0.0))
+    return lambda t: table(
+        (7, ObjectClass.CYCLIST, start_s + speed_mps * t, lateral_m, 0.0, speed_mps, 0.0)
+    )
 
 
 def overlaps_van(van_s, van_d, objects):
     """Whether the van's footprint at (van_s, van_d) on a straight path along x meets a box."""
     for obj in objects:
-        if abs(obj["y"] - van_d) < HALF_WIDTH_M + obj["width"] / 2.0 and \
-                obj["x"] + obj["length"] / 2.0 > van_s - VEHICLE.rear_overhang_m and \
-                obj["x"] - obj["length"] / 2.0 < van_s + FRONT_M:
+        if (
+            abs(obj["y"] - van_d) < HALF_WIDTH_M + obj["width"] / 2.0
+            and obj["x"] + obj["length"] / 2.0 > van_s - VEHICLE.rear_overhang_m
+            and obj["x"] - obj["length"] / 2.0 < van_s + FRONT_M
+        ):
             return True
     return False
 
@@ -251,19 +282,29 @@ def test_lets_a_cyclist_overtaking_on_the_right_by_before_turning_into_the_bay()
     van = IdealVan(path)
     cyclist = cyclist_in_the_strip(-40.0, 6.5)
     log = run(planner(), van, 40.0, objects=cyclist, progress=progress)
-    assert not any(overlaps_van(s, d.offset.offset_m(np.array([s]))[0], objs)
-                   for _, d, s, _, objs in log)
+    assert not any(
+        overlaps_van(s, d.offset.offset_m(np.array([s]))[0], objs) for _, d, s, _, objs in log
+    )
     assert any("letting 7 by on the right" in d.reason for _, d, *_ in log)
     assert len(events(log, EventKind.ARRIVED)) == 1
 
 
-@pytest.mark.parametrize("speed_mps, start_s", [(5.5, -35.0), (6.5, -45.0), (7.0, -55.0), (8.0, -65.0)])
-def test_a_cyclist_overtaking_along_the_strip_is_let_by_not_yielded_to_as_crossing(speed_mps, start_s):
+@pytest.mark.parametrize(
+    "speed_mps, start_s", [(5.5, -35.0), (6.5, -45.0), (7.0, -55.0), (8.0, -65.0)]
+)
+def test_a_cyclist_overtaking_along_the_strip_is_let_by_not_yielded_to_as_crossing(
+    speed_mps, start_s
+):
     """Coming up from behind, they are the mirror check's; once ahead and faster, they ride
     away: a stop point for them as for someone crossing would be behind the van's own front."""
     path, progress = bay_setup()
-    log = run(planner(), IdealVan(path), 40.0, objects=cyclist_in_the_strip(start_s, speed_mps),
-              progress=progress)
+    log = run(
+        planner(),
+        IdealVan(path),
+        40.0,
+        objects=cyclist_in_the_strip(start_s, speed_mps),
+        progress=progress,
+    )
     assert not any("yielding to 7" in d.reason for _, d, *_ in log)
     assert len(events(log, EventKind.ARRIVED)) == 1
 
@@ -279,8 +320,8 @@ def test_dwells_for_the_dwell_time_then_resumes_toward_the_next_stop():
     path, progress = bay_setup(dwell_s=5.0, second_stop=True)
     van = IdealVan(path)
     log = run(planner(), van, 60.0, progress=progress)
-    (t_arrive, _), = events(log, EventKind.ARRIVED)[:1]
-    (t_done, done), = events(log, EventKind.DWELL_FINISHED)[:1]
+    ((t_arrive, _),) = events(log, EventKind.ARRIVED)[:1]
+    ((t_done, done),) = events(log, EventKind.DWELL_FINISHED)[:1]
     assert done.name == "bay_A"
     assert t_done - t_arrive == pytest.approx(5.0, abs=DT_S + 1e-9)
     during = [(s, d) for t, d, s, *_ in log if t_arrive <= t < t_done]
@@ -296,7 +337,7 @@ def test_dwells_for_the_dwell_time_then_resumes_toward_the_next_stop():
 def test_last_dwell_completes_the_mission_and_the_van_holds():
     path, progress = bay_setup(dwell_s=2.0)
     log = run(planner(), IdealVan(path), 45.0, progress=progress)
-    (t_done, _), = events(log, EventKind.MISSION_COMPLETE)
+    ((t_done, _),) = events(log, EventKind.MISSION_COMPLETE)
     after = [(d, s) for t, d, s, *_ in log if t >= t_done]
     assert all(d.state is State.MISSION_COMPLETE and d.speed_cap_mps == 0.0 for d, _ in after)
     assert max(s for _, s in after) - min(s for _, s in after) < 1e-9
@@ -312,9 +353,12 @@ def stop_line_path():
 
 def test_stops_at_the_stop_line_for_a_full_second_then_proceeds():
     log = run(planner(), IdealVan(stop_line_path()), 40.0)
-    standing = [t for t, d, s, v, _ in log if v < STANDSTILL_SPEED_MPS and s > 10.0
-                and s + FRONT_M < STOP_LINE_S]
-    (t_go, _), = events(log, EventKind.STOP_LINE_CLEARED)
+    standing = [
+        t
+        for t, d, s, v, _ in log
+        if v < STANDSTILL_SPEED_MPS and s > 10.0 and s + FRONT_M < STOP_LINE_S
+    ]
+    ((t_go, _),) = events(log, EventKind.STOP_LINE_CLEARED)
     assert standing and t_go - standing[0] >= FULL_STOP_S
     front_when_stopped = [s + FRONT_M for t, d, s, *_ in log if t == standing[0]][0]
     limit = STOP_LINE_S - STOP_LINE_SETBACK_M
@@ -329,7 +373,7 @@ def test_waits_at_the_stop_line_while_cross_traffic_approaches():
         return table((7, ObjectClass.CAR, 76.0, -96.0 + 8.0 * t, math.pi / 2, 0.0, 8.0))
 
     log = run(planner(), IdealVan(stop_line_path()), 40.0, objects=cross_traffic)
-    (t_go, _), = events(log, EventKind.STOP_LINE_CLEARED)
+    ((t_go, _),) = events(log, EventKind.STOP_LINE_CLEARED)
     car_y_at_go = -96.0 + 8.0 * t_go
     assert car_y_at_go > 0.0  # left only once the car had crossed the van's path
     assert log[-1][2] + FRONT_M > STOP_LINE_S
@@ -352,8 +396,12 @@ def walker(t, start_y=-7.5, speed=1.2, start_t=0.0):
 
 
 def test_yields_to_a_pedestrian_entering_the_crosswalk_then_proceeds():
-    log = run(planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
-              IdealVan(crosswalk_path(), speed_mps=8.0), 40.0, objects=walker)
+    log = run(
+        planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
+        IdealVan(crosswalk_path(), speed_mps=8.0),
+        40.0,
+        objects=walker,
+    )
     assert any(d.state is State.YIELD_CROSSWALK for _, d, *_ in log)
     on_crosswalk = [(t, s) for t, d, s, v, objs in log if -6.0 - 0.3 <= objs["y"][0] <= 6.0 + 0.3]
     assert all(s + FRONT_M <= CROSSWALK_S[0] for _, s in on_crosswalk)  # never entered meanwhile
@@ -365,8 +413,12 @@ def test_yields_to_a_pedestrian_entering_the_crosswalk_then_proceeds():
 
 def test_pedestrian_standing_still_at_the_kerb_is_not_yielded_to():
     still = lambda t: walker(t, start_y=-7.0, speed=0.0)  # noqa: E731 - 1 m from the crosswalk, not moving
-    log = run(planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
-              IdealVan(crosswalk_path(), speed_mps=8.0), 15.0, objects=still)
+    log = run(
+        planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
+        IdealVan(crosswalk_path(), speed_mps=8.0),
+        15.0,
+        objects=still,
+    )
     assert all(d.state is not State.YIELD_CROSSWALK for _, d, *_ in log)
     assert log[-1][2] > CROSSWALK_S[1]
 
@@ -378,8 +430,12 @@ def test_no_chatter_when_a_pedestrian_hovers_at_the_crosswalk_distance_threshold
         y = -6.0 - CROSSWALK_NEAR_M + (0.05 if k % 2 else -0.05)
         return table((3, ObjectClass.PEDESTRIAN, 72.0, y, math.pi / 2, 0.0, 0.5))
 
-    log = run(planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
-              IdealVan(crosswalk_path(), s_m=30.0), 20.0, objects=hovering)
+    log = run(
+        planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
+        IdealVan(crosswalk_path(), s_m=30.0),
+        20.0,
+        objects=hovering,
+    )
     assert transitions(log) <= 1
 
 
@@ -395,8 +451,14 @@ def test_stops_behind_an_obstacle_in_the_lane_with_at_least_four_metres():
 
 def test_emergency_braking_is_allowed_when_an_obstacle_appears_close():
     sudden = lambda t: table((9, ObjectClass.PEDESTRIAN, 30.0, 0.0, 0.0, 0.0, 0.0))  # noqa: E731
-    decision = planner().step(0.0, mpc.VanState(0.0, 10.0, 0.0, 0.0, 10.0), straight_path(), 10.0,
-                              sudden(0.0), MissionProgress(()))
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 10.0, 0.0, 0.0, 10.0),
+        straight_path(),
+        10.0,
+        sudden(0.0),
+        MissionProgress(()),
+    )
     assert decision.min_accel_mps2 == VEHICLE.min_accel_mps2
 
 
@@ -406,9 +468,20 @@ def test_a_car_whose_box_left_the_path_is_braked_for_no_harder_than_comfort_whil
         return table((9, ObjectClass.CAR, 40.0, y, 0.0, 0.0, 0.0))
 
     bh_planner, path = planner(), straight_path()
-    decisions = [bh_planner.step(t, mpc.VanState(t, 10.0, 0.0, 0.0, 10.0), path, 10.0, sliding_parked_car(t),
-                                 MissionProgress(())) for t in np.arange(0.0, 0.8, DT_S)]
-    assert decisions[0].min_accel_mps2 == VEHICLE.min_accel_mps2  # in the lane, 26 m ahead at 10 m/s
+    decisions = [
+        bh_planner.step(
+            t,
+            mpc.VanState(t, 10.0, 0.0, 0.0, 10.0),
+            path,
+            10.0,
+            sliding_parked_car(t),
+            MissionProgress(()),
+        )
+        for t in np.arange(0.0, 0.8, DT_S)
+    ]
+    assert (
+        decisions[0].min_accel_mps2 == VEHICLE.min_accel_mps2
+    )  # in the lane, 26 m ahead at 10 m/s
     assert decisions[0].s_stop_front_m < 40.0
     assert all(d.min_accel_mps2 == mpc.COMFORT_MIN_ACCEL_MPS2 for d in decisions[2:])
 
@@ -419,12 +492,20 @@ def lead_on_straight(t, start_s=40.0, speed=6.0):
 
 def test_stop_point_behind_a_lead_keeps_the_time_gap_at_its_predicted_position():
     van_speed, lead_rear = 8.0, 30.0 - 2.25
-    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, van_speed), straight_path(), 0.0,
-                              lead_on_straight(0.0, start_s=30.0), MissionProgress(()))
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, van_speed),
+        straight_path(),
+        0.0,
+        lead_on_straight(0.0, start_s=30.0),
+        MissionProgress(()),
+    )
     assert decision.state is State.FOLLOW
     desired = STANDSTILL_GAP_M + TIME_GAP_S * van_speed
     predicted_rear = lead_rear + 6.0 * HORIZON.t_s
-    np.testing.assert_allclose(decision.s_stop_front_per_stage_m, predicted_rear - desired, atol=0.01)
+    np.testing.assert_allclose(
+        decision.s_stop_front_per_stage_m, predicted_rear - desired, atol=0.01
+    )
     assert decision.s_stop_front_m == pytest.approx(predicted_rear[-1] - desired, abs=0.01)
     gap_now = lead_rear - FRONT_M
     assert decision.speed_cap_mps == pytest.approx(6.0 + (gap_now - desired) / GAP_CLOSING_TIME_S)
@@ -436,8 +517,17 @@ def test_follows_a_lead_on_a_curve_at_no_less_than_the_time_gap():
 
     def lead(t):
         angle = (45.0 + lead_speed * t) / radius
-        return table((5, ObjectClass.CAR, radius * math.sin(angle), radius * (1 - math.cos(angle)), angle,
-                      lead_speed * math.cos(angle), lead_speed * math.sin(angle)))
+        return table(
+            (
+                5,
+                ObjectClass.CAR,
+                radius * math.sin(angle),
+                radius * (1 - math.cos(angle)),
+                angle,
+                lead_speed * math.cos(angle),
+                lead_speed * math.sin(angle),
+            )
+        )
 
     log = run(planner(), IdealVan(path, speed_mps=9.0), 30.0, objects=lead)
     assert all(d.state is State.FOLLOW for _, d, *_ in log[5:])
@@ -451,7 +541,9 @@ def test_follows_a_lead_on_a_curve_at_no_less_than_the_time_gap():
 def test_holds_at_standstill_without_creeping_when_the_obstacle_box_jitters():
     def jittery(t):
         k = int(round(t / DT_S))
-        return table((9, ObjectClass.PEDESTRIAN, 40.0 + 0.3 * math.sin(1.7 * k), 0.0, 0.0, 0.0, 0.0))
+        return table(
+            (9, ObjectClass.PEDESTRIAN, 40.0 + 0.3 * math.sin(1.7 * k), 0.0, 0.0, 0.0, 0.0)
+        )
 
     log = run(planner(), IdealVan(straight_path(), s_m=20.0), 30.0, objects=jittery)
     stopped = [(d, s) for t, d, s, v, _ in log if t > 10.0]
@@ -466,7 +558,17 @@ def test_no_state_chatter_when_an_object_hovers_at_the_in_path_threshold():
 
     def hovering(t):
         k = int(round(t / DT_S))
-        return table((9, ObjectClass.PEDESTRIAN, 50.0, -(edge + 0.3 + (0.04 if k % 2 else -0.04)), 0.0, 0.0, 0.0))
+        return table(
+            (
+                9,
+                ObjectClass.PEDESTRIAN,
+                50.0,
+                -(edge + 0.3 + (0.04 if k % 2 else -0.04)),
+                0.0,
+                0.0,
+                0.0,
+            )
+        )
 
     log = run(planner(), IdealVan(straight_path(), speed_mps=6.0), 25.0, objects=hovering)
     assert transitions(log) <= 1
@@ -476,7 +578,7 @@ def test_no_state_chatter_when_an_object_hovers_at_the_in_path_threshold():
 
 
 # --- passing static blockages -----------------------------------------------------------------------
-PARKED_S, PARKED_D = 70.0, -0.6   # a double-parked van, half in the lane
+PARKED_S, PARKED_D = 70.0, -0.6  # a double-parked van, half in the lane
 
 
 def parked_van(t):
@@ -505,8 +607,22 @@ def test_passes_a_parked_van_with_smooth_ramps_inside_the_corridor():
 
 def test_does_not_pass_while_an_oncoming_car_is_in_the_adjacent_lane():
     def with_oncoming(t):
-        return np.concatenate([parked_van(t), table((12, ObjectClass.CAR, 200.0 - 8.0 * t, ONCOMING_LANE_M / 2 + 1.75,
-                                                      math.pi, -8.0, 0.0))])
+        return np.concatenate(
+            [
+                parked_van(t),
+                table(
+                    (
+                        12,
+                        ObjectClass.CAR,
+                        200.0 - 8.0 * t,
+                        ONCOMING_LANE_M / 2 + 1.75,
+                        math.pi,
+                        -8.0,
+                        0.0,
+                    )
+                ),
+            ]
+        )
 
     log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 12.0, objects=with_oncoming)
     assert all(d.state is not State.PASS_OBSTACLE for _, d, *_ in log)
@@ -518,8 +634,22 @@ def test_does_not_pass_while_an_oncoming_car_is_in_the_adjacent_lane():
 
 def test_passes_once_the_oncoming_car_has_gone_by():
     def with_oncoming(t):
-        return np.concatenate([parked_van(t), table((12, ObjectClass.CAR, 120.0 - 8.0 * t, ONCOMING_LANE_M / 2 + 1.75,
-                                                      math.pi, -8.0, 0.0))])
+        return np.concatenate(
+            [
+                parked_van(t),
+                table(
+                    (
+                        12,
+                        ObjectClass.CAR,
+                        120.0 - 8.0 * t,
+                        ONCOMING_LANE_M / 2 + 1.75,
+                        math.pi,
+                        -8.0,
+                        0.0,
+                    )
+                ),
+            ]
+        )
 
     log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 45.0, objects=with_oncoming)
     t_pass = next(t for t, d, *_ in log if d.state is State.PASS_OBSTACLE)
@@ -534,8 +664,17 @@ def test_gives_up_a_pass_for_an_oncoming_car_first_seen_while_pulling_out():
     t_seen = next(t for t, d, s, *_ in free if s >= plateau.s0_m + 2.0)  # on the ramp out
 
     def late_oncoming(t):  # out of sight (beyond range, behind the van) until t_seen
-        car = table((12, ObjectClass.CAR, 150.0 - 9.0 * (t - t_seen), ONCOMING_LANE_M / 2 + 1.75, math.pi,
-                     -9.0, 0.0))
+        car = table(
+            (
+                12,
+                ObjectClass.CAR,
+                150.0 - 9.0 * (t - t_seen),
+                ONCOMING_LANE_M / 2 + 1.75,
+                math.pi,
+                -9.0,
+                0.0,
+            )
+        )
         return np.concatenate([parked_van(t), car]) if t >= t_seen else parked_van(t)
 
     log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 45.0, objects=late_oncoming)
@@ -551,7 +690,12 @@ def test_a_stop_in_the_middle_of_a_pass_keeps_the_pass_offset():
         person = table((14, ObjectClass.PEDESTRIAN, PARKED_S + 8.0, 2.3, 0.0, 0.0, 0.0))
         return np.concatenate([parked_van(t), person]) if 9.0 <= t < 20.0 else parked_van(t)
 
-    log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 35.0, objects=person_in_the_passing_lane)
+    log = run(
+        planner(),
+        IdealVan(straight_path(), speed_mps=5.0),
+        35.0,
+        objects=person_in_the_passing_lane,
+    )
     stopped = [(d, s) for t, d, s, v, _ in log if 9.0 < t < 20.0 and v < STANDSTILL_SPEED_MPS]
     assert stopped and all(d.state is State.STOP_FOR_OBSTACLE for d, _ in stopped)
     pass_offset = max(p.d_m for d, _ in stopped for p in d.offset.plateaus)
@@ -562,11 +706,25 @@ def test_a_stop_in_the_middle_of_a_pass_keeps_the_pass_offset():
     assert log[-1][2] > PARKED_S + 20.0
 
 
-@pytest.mark.parametrize("labelled_after_s", [0.0, 3.0])  # at once, or an unlabelled cluster at first
-def test_waits_behind_a_vehicle_standing_in_the_lane_far_enough_back_to_pull_out_later(labelled_after_s):
+@pytest.mark.parametrize(
+    "labelled_after_s", [0.0, 3.0]
+)  # at once, or an unlabelled cluster at first
+def test_waits_behind_a_vehicle_standing_in_the_lane_far_enough_back_to_pull_out_later(
+    labelled_after_s,
+):
     def oncoming_stream(t):  # three cars keep the passing lane busy until the van has stopped
-        cars = [(20 + k, ObjectClass.CAR, 150.0 + 25.0 * k - 8.0 * t, ONCOMING_LANE_M / 2 + 1.75, math.pi,
-                 -8.0, 0.0) for k in range(3)]
+        cars = [
+            (
+                20 + k,
+                ObjectClass.CAR,
+                150.0 + 25.0 * k - 8.0 * t,
+                ONCOMING_LANE_M / 2 + 1.75,
+                math.pi,
+                -8.0,
+                0.0,
+            )
+            for k in range(3)
+        ]
         van = parked_van(t)
         if t < labelled_after_s:
             van["class_id"] = ObjectClass.UNKNOWN
@@ -590,9 +748,9 @@ def test_pulls_out_from_close_behind_a_blockage_on_a_tight_ramp_at_walking_pace(
     (plateau,) = [p for p in passing[0].offset.plateaus if p.d_m > 0.0]
     ramp = plateau.s1_m - plateau.s0_m
     assert ramp < MIN_RAMP_M
-    assert math.pi ** 2 * plateau.d_m / (2.0 * ramp ** 2) <= PASS_PULL_OUT_MAX_CURVATURE_PER_M
+    assert math.pi**2 * plateau.d_m / (2.0 * ramp**2) <= PASS_PULL_OUT_MAX_CURVATURE_PER_M
     on_ramp = [v for t, d, s, v, _ in log if plateau.s0_m <= s <= plateau.s1_m]
-    lateral_accel = math.pi ** 2 * plateau.d_m * max(on_ramp) ** 2 / (2.0 * ramp ** 2)
+    lateral_accel = math.pi**2 * plateau.d_m * max(on_ramp) ** 2 / (2.0 * ramp**2)
     assert lateral_accel <= PASS_RAMP_LATERAL_ACCEL_MPS2 + 1e-6
     assert log[-1][2] > PARKED_S + 10.0
 
@@ -604,17 +762,32 @@ def test_left_standing_closer_still_gets_out_from_standstill_on_the_tightest_ram
     s_start = PARKED_S - 2.95 - FRONT_M - 9.5
     bp, van = planner(), IdealVan(straight_path(), s_m=s_start)
     for k in range(40):  # standing there while the blockage is seen to be parked
-        bp.step(k * DT_S, van.state(k * DT_S), van.path, van.s, parked_van(k * DT_S), MissionProgress(()))
+        bp.step(
+            k * DT_S,
+            van.state(k * DT_S),
+            van.path,
+            van.s,
+            parked_van(k * DT_S),
+            MissionProgress(()),
+        )
     log = run(bp, van, 40.0, objects=parked_van, t0_s=4.0)
-    (plateau,) = next([p for p in d.offset.plateaus if p.d_m > 0.0] for _, d, *_ in log
-                      if d.state is State.PASS_OBSTACLE)
+    (plateau,) = next(
+        [p for p in d.offset.plateaus if p.d_m > 0.0]
+        for _, d, *_ in log
+        if d.state is State.PASS_OBSTACLE
+    )
     ramp = plateau.s1_m - plateau.s0_m
     assert plateau.s0_m == pytest.approx(s_start)
-    assert math.pi ** 2 * plateau.d_m / (2.0 * ramp ** 2) <= PASS_TIGHT_PULL_OUT_CURVATURE_PER_M
-    assert PASS_TIGHT_PULL_OUT_CURVATURE_PER_M < 0.9 * math.tan(VEHICLE.max_steer_rad) / VEHICLE.wheelbase_m
+    assert math.pi**2 * plateau.d_m / (2.0 * ramp**2) <= PASS_TIGHT_PULL_OUT_CURVATURE_PER_M
+    assert (
+        PASS_TIGHT_PULL_OUT_CURVATURE_PER_M
+        < 0.9 * math.tan(VEHICLE.max_steer_rad) / VEHICLE.wheelbase_m
+    )
     on_ramp = [v for t, d, s, v, _ in log if plateau.s0_m <= s <= plateau.s1_m]
-    assert math.pi ** 2 * plateau.d_m * max(on_ramp) ** 2 / (2.0 * ramp ** 2) \
+    assert (
+        math.pi**2 * plateau.d_m * max(on_ramp) ** 2 / (2.0 * ramp**2)
         <= PASS_RAMP_LATERAL_ACCEL_MPS2 + 1e-6
+    )
     assert log[-1][2] > PARKED_S + 10.0
 
 
@@ -631,8 +804,12 @@ def test_requests_a_reroute_when_blocked_long_and_passing_is_impossible():
 
 def test_does_not_pass_when_the_lane_beyond_the_blockage_is_not_free():
     def beyond(t):  # the parked van, and a cyclist riding slowly in the lane just past it
-        return np.concatenate([parked_van(t), table((13, ObjectClass.CYCLIST, PARKED_S + 12.0 + 1.5 * t, 0.0, 0.0,
-                                                      1.5, 0.0))])
+        return np.concatenate(
+            [
+                parked_van(t),
+                table((13, ObjectClass.CYCLIST, PARKED_S + 12.0 + 1.5 * t, 0.0, 0.0, 1.5, 0.0)),
+            ]
+        )
 
     log = run(planner(), IdealVan(straight_path(), speed_mps=5.0), 12.0, objects=beyond)
     assert all(d.state is not State.PASS_OBSTACLE for _, d, *_ in log)
@@ -640,7 +817,9 @@ def test_does_not_pass_when_the_lane_beyond_the_blockage_is_not_free():
 
 
 def test_does_not_pass_a_standing_vehicle_just_before_a_stop_line():
-    path = straight_path(stops=[RouteStop("stop_line", "I1", PARKED_S + 8.0, PARKED_S + 8.0, LANELET)])
+    path = straight_path(
+        stops=[RouteStop("stop_line", "I1", PARKED_S + 8.0, PARKED_S + 8.0, LANELET)]
+    )
     log = run(planner(), IdealVan(path, speed_mps=5.0), 20.0, objects=parked_van)
     assert all(d.state is not State.PASS_OBSTACLE for _, d, *_ in log)
 
@@ -650,9 +829,21 @@ def test_mpc_reference_path_moves_by_the_offset_and_measures_the_corridor_from_t
     path = straight_path()
     plateau = bh.OffsetPlateau(20.0, 40.0, 60.0, 80.0, 2.0, use_adjacent=True)
     speed = SpeedProfile((plateau.limit(5.0, "passing"),))
-    decision = bh.BehaviourDecision(0.0, State.PASS_OBSTACLE, "", 100.0, 100.0 - FRONT_M,
-                                    np.full(41, 100.0), 0.0, speed, -3.0, bh.LateralOffsetProfile((plateau,)),
-                                    None, (), MissionProgress(()))
+    decision = bh.BehaviourDecision(
+        0.0,
+        State.PASS_OBSTACLE,
+        "",
+        100.0,
+        100.0 - FRONT_M,
+        np.full(41, 100.0),
+        0.0,
+        speed,
+        -3.0,
+        bh.LateralOffsetProfile((plateau,)),
+        None,
+        (),
+        MissionProgress(()),
+    )
     reference = bh.mpc_reference_path(path, decision)
     i = path.index_at(50.0)
     assert (reference.x_m[i], reference.y_m[i]) == pytest.approx((50.0, 2.0))
@@ -660,19 +851,29 @@ def test_mpc_reference_path_moves_by_the_offset_and_measures_the_corridor_from_t
     assert reference.left_width_m[i] == pytest.approx(LANE_HALF_M + ONCOMING_LANE_M - 2.0)
     assert reference.right_width_m[i] == pytest.approx(LANE_HALF_M + 2.0)
     far = path.index_at(150.0)
-    assert reference.left_width_m[far] == pytest.approx(LANE_HALF_M)  # no adjacent lane off the plateau
+    assert reference.left_width_m[far] == pytest.approx(
+        LANE_HALF_M
+    )  # no adjacent lane off the plateau
     assert np.all(reference.speed_mps[(path.s_m >= 20.0) & (path.s_m <= 80.0)] <= 5.0)
     ramp = path.index_at(30.0)
     assert reference.yaw_rad[ramp] == pytest.approx(math.atan(math.pi * 2.0 / (2 * 20.0)), abs=1e-3)
 
 
 def oncoming_car(t):
-    return table((6, ObjectClass.CAR, 60.0 - 6.0 * t, ONCOMING_LANE_M / 2 + LANE_HALF_M, math.pi, -6.0, 0.0))
+    return table(
+        (6, ObjectClass.CAR, 60.0 - 6.0 * t, ONCOMING_LANE_M / 2 + LANE_HALF_M, math.pi, -6.0, 0.0)
+    )
 
 
 def test_mpc_obstacles_carry_the_predicted_boxes():
-    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 5.0), straight_path(), 0.0,
-                              oncoming_car(0.0), MissionProgress(()))
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, 5.0),
+        straight_path(),
+        0.0,
+        oncoming_car(0.0),
+        MissionProgress(()),
+    )
     obstacles = bh.mpc_obstacles(decision)
     assert len(obstacles) == 1
     np.testing.assert_allclose(obstacles.x_m[0], 60.0 - 6.0 * HORIZON.t_s, atol=1e-4)
@@ -681,8 +882,14 @@ def test_mpc_obstacles_carry_the_predicted_boxes():
 
 def test_what_the_van_stops_or_follows_for_is_not_an_mpc_obstacle():
     objects = np.concatenate([lead_on_straight(0.0), oncoming_car(0.0)])
-    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 5.0), straight_path(), 0.0,
-                              objects, MissionProgress(()))
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, 5.0),
+        straight_path(),
+        0.0,
+        objects,
+        MissionProgress(()),
+    )
     assert decision.state is State.FOLLOW
     assert decision.obstacles.track_id.tolist() == [6]
 
@@ -694,24 +901,42 @@ def pedestrian_walking(vy_mps, y0_m=-5.0, x_m=40.0):
 
 def test_pedestrian_heading_into_the_path_is_yielded_to_before_they_reach_it():
     # Enters the van's band (half width + 0.5 m) in ~2.7 s: later than the in-path horizon.
-    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
-                              pedestrian_walking(1.2), MissionProgress(()))
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0),
+        straight_path(),
+        0.0,
+        pedestrian_walking(1.2),
+        MissionProgress(()),
+    )
     assert decision.state is State.STOP_FOR_OBSTACLE
     assert decision.s_stop_front_m == pytest.approx((40.0 - 0.3) - STANDSTILL_GAP_M)
     assert decision.min_accel_mps2 == mpc.COMFORT_MIN_ACCEL_MPS2  # a gentle stop, not an emergency
 
 
 def test_pedestrian_heading_into_the_path_too_close_to_stop_gently_for_is_not_yielded_to():
-    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
-                              pedestrian_walking(1.2, x_m=15.0), MissionProgress(()))
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0),
+        straight_path(),
+        0.0,
+        pedestrian_walking(1.2, x_m=15.0),
+        MissionProgress(()),
+    )
     assert decision.state is State.CRUISE
 
 
 def test_pedestrian_the_van_would_meet_where_they_step_in_is_stopped_for_as_hard_as_needed():
     """Too close to stop gently for, yet the van would not be past before they step in (a
     jaywalker seen between parked cars): it stops, with full braking allowed."""
-    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
-                              pedestrian_walking(1.2, x_m=20.0), MissionProgress(()))
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0),
+        straight_path(),
+        0.0,
+        pedestrian_walking(1.2, x_m=20.0),
+        MissionProgress(()),
+    )
     assert decision.state is State.STOP_FOR_OBSTACLE
     assert decision.s_stop_front_m == pytest.approx((20.0 - 0.3) - STANDSTILL_GAP_M)
     assert decision.min_accel_mps2 < mpc.COMFORT_MIN_ACCEL_MPS2
@@ -720,8 +945,14 @@ def test_pedestrian_the_van_would_meet_where_they_step_in_is_stopped_for_as_hard
 def test_pedestrian_setting_off_slowly_toward_the_path_is_judged_at_walking_pace():
     """0.7 m/s is a tracker's first estimate of someone setting off: at that speed the van would be
     past 1 s before they step in, at a walking pace it would not, and it stops."""
-    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
-                              pedestrian_walking(0.7, y0_m=-4.0, x_m=20.0), MissionProgress(()))
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0),
+        straight_path(),
+        0.0,
+        pedestrian_walking(0.7, y0_m=-4.0, x_m=20.0),
+        MissionProgress(()),
+    )
     assert decision.state is State.STOP_FOR_OBSTACLE
     assert decision.min_accel_mps2 < mpc.COMFORT_MIN_ACCEL_MPS2
 
@@ -730,9 +961,17 @@ def test_pedestrian_setting_off_slowly_toward_the_path_is_judged_at_walking_pace
 def test_pedestrian_standing_at_the_kerb_ahead_is_passed_slowly(y_m, capped):
     """Someone standing 3 m beside the van's band 20 m ahead may step out: the van passes them
     slowly; someone 6 m off does not slow it."""
-    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
-                              pedestrian_walking(0.0, y0_m=y_m, x_m=20.0), MissionProgress(()))
-    passing = decision.speed_limits.cap_mps(np.array([20.0 - FRONT_M]), mpc.STOP_PROFILE_DECEL_MPS2)[0]
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0),
+        straight_path(),
+        0.0,
+        pedestrian_walking(0.0, y0_m=y_m, x_m=20.0),
+        MissionProgress(()),
+    )
+    passing = decision.speed_limits.cap_mps(
+        np.array([20.0 - FRONT_M]), mpc.STOP_PROFILE_DECEL_MPS2
+    )[0]
     assert decision.state is State.CRUISE
     assert (passing <= KERBSIDE_SPEED_MPS) == capped
     assert decision.offset.offset_m(np.array([20.0 - FRONT_M]))[0] == 0.0
@@ -744,23 +983,47 @@ def test_stop_points_of_yields_that_ended_are_forgotten():
     bp, path = planner(), straight_path()
     for k in range(60):
         objects = pedestrian_walking(1.2) if k < 10 else NO_OBJECTS
-        bp.step(0.1 * k, mpc.VanState(0.1 * k, 0.0, 0.0, 0.0, 10.0), path, 0.0, objects,
-                MissionProgress(()))
+        bp.step(
+            0.1 * k,
+            mpc.VanState(0.1 * k, 0.0, 0.0, 0.0, 10.0),
+            path,
+            0.0,
+            objects,
+            MissionProgress(()),
+        )
     assert bp.object_limits._caution_s == {} and bp.mirrors._mirror_s == {}
 
 
 def test_pedestrian_walking_away_from_the_path_is_not_yielded_to():
-    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0,
-                              pedestrian_walking(-1.2), MissionProgress(()))
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0),
+        straight_path(),
+        0.0,
+        pedestrian_walking(-1.2),
+        MissionProgress(()),
+    )
     assert decision.state is State.CRUISE and decision.speed_limit == (math.inf, "")
 
 
 def test_an_emergency_stop_may_put_the_brake_on_as_fast_as_the_bridge_allows():
     sudden = table((9, ObjectClass.PEDESTRIAN, 30.0, 0.0, 0.0, 0.0, 0.0))
-    emergency = planner().step(0.0, mpc.VanState(0.0, 10.0, 0.0, 0.0, 10.0), straight_path(), 10.0,
-                               sudden, MissionProgress(()))
-    calm = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0), straight_path(), 0.0, NO_OBJECTS,
-                          MissionProgress(()))
+    emergency = planner().step(
+        0.0,
+        mpc.VanState(0.0, 10.0, 0.0, 0.0, 10.0),
+        straight_path(),
+        10.0,
+        sudden,
+        MissionProgress(()),
+    )
+    calm = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, 10.0),
+        straight_path(),
+        0.0,
+        NO_OBJECTS,
+        MissionProgress(()),
+    )
     assert bh.mpc_limits(emergency).max_jerk_mps3 == MAX_JERK_FALL_MPS3
     assert bh.mpc_limits(calm).max_jerk_mps3 == mpc.COMFORT_JERK_MPS3
 
@@ -770,14 +1033,26 @@ def standing_for(seconds_s, rows):
     """Decisions of a planner that has seen `rows` stand still for seconds_s, the van at 10 m/s."""
     bp, path, decision = planner(), straight_path(), None
     for k in range(int(seconds_s * 10) + 1):
-        decision = bp.step(0.1 * k, mpc.VanState(0.1 * k, 0.0, 0.0, 0.0, 10.0), path, 0.0, table(*rows),
-                           MissionProgress(()))
+        decision = bp.step(
+            0.1 * k,
+            mpc.VanState(0.1 * k, 0.0, 0.0, 0.0, 10.0),
+            path,
+            0.0,
+            table(*rows),
+            MissionProgress(()),
+        )
     return decision
 
 
 def test_a_vehicle_standing_in_the_roadway_is_passed_at_a_crawl_at_both_its_ends():
-    decision = standing_for(BLOCKAGE_STILL_S + 0.5, [(11, ObjectClass.VAN_TRUCK, 60.0, -0.6, 0.0, 0.0, 0.0)])
-    ends = {limit.reason: limit for limit in decision.speed_limits.limits if "view blocked" in limit.reason}
+    decision = standing_for(
+        BLOCKAGE_STILL_S + 0.5, [(11, ObjectClass.VAN_TRUCK, 60.0, -0.6, 0.0, 0.0, 0.0)]
+    )
+    ends = {
+        limit.reason: limit
+        for limit in decision.speed_limits.limits
+        if "view blocked" in limit.reason
+    }
     assert set(ends) == {"view blocked by 11 (its near end)", "view blocked by 11 (its far end)"}
     near = ends["view blocked by 11 (its near end)"]
     assert near.s0_m == pytest.approx(60.0 - 5.9 / 2.0 - FRONT_M) and near.speed_mps < 3.0
@@ -792,26 +1067,44 @@ def test_a_moments_tracked_motion_of_a_standing_bus_does_not_clear_the_view_for_
     bp, path = planner(), straight_path()
     for k in range(60):  # standing, a 0.5 s velocity blip at 3 s (its box grew), standing again
         vx = 1.8 if 30 <= k < 35 else 0.0
-        decision = bp.step(0.1 * k, mpc.VanState(0.1 * k, 0.0, 0.0, 0.0, 10.0), path, 0.0,
-                           table((15, ObjectClass.VAN_TRUCK, 60.0, 3.5, math.pi, vx, 0.0)), MissionProgress(()))
+        decision = bp.step(
+            0.1 * k,
+            mpc.VanState(0.1 * k, 0.0, 0.0, 0.0, 10.0),
+            path,
+            0.0,
+            table((15, ObjectClass.VAN_TRUCK, 60.0, 3.5, math.pi, vx, 0.0)),
+            MissionProgress(()),
+        )
         if k == 37:
-            assert any("view blocked by 15" in limit.reason for limit in decision.speed_limits.limits)
+            assert any(
+                "view blocked by 15" in limit.reason for limit in decision.speed_limits.limits
+            )
 
 
 def test_a_car_stopped_in_the_oncoming_lane_blocks_the_view_too():
-    decision = standing_for(BLOCKAGE_STILL_S + 0.5, [(12, ObjectClass.CAR, 60.0, 3.5, math.pi, 0.0, 0.0)])
+    decision = standing_for(
+        BLOCKAGE_STILL_S + 0.5, [(12, ObjectClass.CAR, 60.0, 3.5, math.pi, 0.0, 0.0)]
+    )
     assert any("view blocked by 12" in limit.reason for limit in decision.speed_limits.limits)
 
 
 def test_cars_parked_in_the_kerbside_strip_do_not_block_the_view():
-    decision = standing_for(BLOCKAGE_STILL_S + 0.5, [(13, ObjectClass.CAR, 60.0, -4.75, 0.0, 0.0, 0.0)])
+    decision = standing_for(
+        BLOCKAGE_STILL_S + 0.5, [(13, ObjectClass.CAR, 60.0, -4.75, 0.0, 0.0, 0.0)]
+    )
     assert not any("view blocked" in limit.reason for limit in decision.speed_limits.limits)
 
 
 def test_a_lead_caps_the_speed_the_mpc_may_drive_not_only_the_one_it_tracks():
     path = straight_path()
-    decision = planner().step(0.0, mpc.VanState(0.0, 0.0, 0.0, 0.0, 8.0), path, 0.0,
-                              lead_on_straight(0.0, start_s=30.0), MissionProgress(()))
+    decision = planner().step(
+        0.0,
+        mpc.VanState(0.0, 0.0, 0.0, 0.0, 8.0),
+        path,
+        0.0,
+        lead_on_straight(0.0, start_s=30.0),
+        MissionProgress(()),
+    )
     reference = bh.mpc_reference_path(path, decision)
     ahead = path.s_m >= 0.0
     assert decision.speed_limit[1] == "following 5"

@@ -1,22 +1,33 @@
 """The MPC core: real CasADi/HPIPM solves, in closed loop with a datasheet van (lags, dead times)."""
+
 import dataclasses
 import math
 
 import numpy as np
 import pytest
 
-from robovan_autonomy.planning.mpc import (COMFORT_JERK_MPS3, STANDSTILL_MAX_DRIVE_MPS2, STATUS_CONVERGED,
-                                           STOP_SHORT_M, MpcConfig, MpcPlanner, ObstacleSet, TrackingPath,
-                                           VanState, load_problems)
-from robovan_autonomy.vehicle_params import STANDSTILL_HOLD_ACCEL_MPS2
-from robovan_autonomy.vehicle_params import load_vehicle_params
+from robovan_autonomy.planning.mpc import (
+    COMFORT_JERK_MPS3,
+    STANDSTILL_MAX_DRIVE_MPS2,
+    STATUS_CONVERGED,
+    STOP_SHORT_M,
+    MpcConfig,
+    MpcPlanner,
+    ObstacleSet,
+    TrackingPath,
+    VanState,
+    load_problems,
+)
+from robovan_autonomy.vehicle_params import STANDSTILL_HOLD_ACCEL_MPS2, load_vehicle_params
 
-CYCLE_S = 0.1          # planner period in these runs
-PLANT_STEP_S = 0.005   # integration step of the simulated van
-TOLERANCE = 1e-6       # solver round-off allowed on hard bounds
+CYCLE_S = 0.1  # planner period in these runs
+PLANT_STEP_S = 0.005  # integration step of the simulated van
+TOLERANCE = 1e-6  # solver round-off allowed on hard bounds
 PLAN_ACCEL_TOLERANCE = 1e-2  # m/s²: what the interior-point exit leaves at a stopped plan's tail
-COMFORT_JERK_LIMIT_MPS3 = 2.0  # the brief's comfort jerk, written out so a changed constant cannot pass
-JERK_BASELINE_S = 0.2          # the run report differentiates accel over this span
+COMFORT_JERK_LIMIT_MPS3 = (
+    2.0  # the brief's comfort jerk, written out so a changed constant cannot pass
+)
+JERK_BASELINE_S = 0.2  # the run report differentiates accel over this span
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +48,16 @@ def straight_path(speed_mps, left_m=2.0, right_m=2.0, length_m=300.0):
 
 def left_turn_path(speed_mps, radius_m=9.0):
     arc = np.linspace(0.0, math.pi / 2, 200)
-    x = np.concatenate([np.linspace(-40.0, 0.0, 161), radius_m * np.sin(arc[1:]),
-                        np.full(160, radius_m)])
-    y = np.concatenate([np.zeros(161), radius_m * (1.0 - np.cos(arc[1:])),
-                        radius_m + np.linspace(0.0, 40.0, 161)[1:]])
+    x = np.concatenate(
+        [np.linspace(-40.0, 0.0, 161), radius_m * np.sin(arc[1:]), np.full(160, radius_m)]
+    )
+    y = np.concatenate(
+        [
+            np.zeros(161),
+            radius_m * (1.0 - np.cos(arc[1:])),
+            radius_m + np.linspace(0.0, 40.0, 161)[1:],
+        ]
+    )
     return TrackingPath.from_points(x, y, speed_mps, 2.0, 2.0)
 
 
@@ -51,8 +68,14 @@ class Van:
     def __init__(self, vehicle, state: VanState):
         self.vehicle = vehicle
         self.t = state.stamp_s
-        self.s = [state.x_m, state.y_m, state.yaw_rad, state.speed_mps, state.steer_rad,
-                  state.accel_mps2]
+        self.s = [
+            state.x_m,
+            state.y_m,
+            state.yaw_rad,
+            state.speed_mps,
+            state.steer_rad,
+            state.accel_mps2,
+        ]
         self.sent_t, self.sent_steer, self.sent_accel = [], [], []
         self.speeds, self.accels = [], []  # per plant step
 
@@ -67,15 +90,18 @@ class Van:
         for _ in range(int(round(seconds / PLANT_STEP_S))):
             command = solution.command_at(self.t - solution.stamp_s)
             self.sent_t.append(self.t)
-            self.sent_steer.append(float(np.clip(command.steer_rad, -p.max_steer_rad,
-                                                 p.max_steer_rad)))
-            self.sent_accel.append(float(np.clip(command.accel_mps2, p.min_accel_mps2,
-                                                 p.max_accel_mps2)))
+            self.sent_steer.append(
+                float(np.clip(command.steer_rad, -p.max_steer_rad, p.max_steer_rad))
+            )
+            self.sent_accel.append(
+                float(np.clip(command.accel_mps2, p.min_accel_mps2, p.max_accel_mps2))
+            )
             steer_in = self._delayed(self.sent_steer, p.steer_dead_time_s)
             accel_in = self._delayed(self.sent_accel, p.accel_dead_time_s)
             x, y, yaw, v, steer, accel = self.s
-            steer_rate = np.clip((steer_in - steer) / p.steer_tau_s, -p.max_steer_rate_radps,
-                                 p.max_steer_rate_radps)
+            steer_rate = np.clip(
+                (steer_in - steer) / p.steer_tau_s, -p.max_steer_rate_radps, p.max_steer_rate_radps
+            )
             accel += (accel_in - accel) / p.accel_tau_s * PLANT_STEP_S
             x += v * math.cos(yaw) * PLANT_STEP_S
             y += v * math.sin(yaw) * PLANT_STEP_S
@@ -109,7 +135,7 @@ def test_tracks_straight_reference_and_lateral_offset_converges(planner):
     states, _, _ = drive(planner, straight_path(6.0), VanState(0.0, 0.0, 0.5, 0.0, 6.0), 10.0)
     offset = np.abs([s.y_m for s in states])
     assert offset[int(3.0 / CYCLE_S)] < 0.25
-    assert offset[int(6.0 / CYCLE_S):].max() < 0.05
+    assert offset[int(6.0 / CYCLE_S) :].max() < 0.05
     assert abs(states[-1].speed_mps - 6.0) < 0.1
 
 
@@ -130,16 +156,17 @@ def test_every_stage_respects_steer_rate_accel_and_jerk_limits(planner, config):
 
 def test_stops_before_s_stop_and_holds_at_standstill_without_creep(planner, config):
     s_stop = 40.0
-    states, plans, van = drive(planner, straight_path(6.0), VanState(0.0, 0.0, 0.0, 0.0, 6.0), 16.0,
-                               s_stop_m=s_stop)
+    states, plans, van = drive(
+        planner, straight_path(6.0), VanState(0.0, 0.0, 0.0, 0.0, 6.0), 16.0, s_stop_m=s_stop
+    )
     bumper = np.array([s.x_m for s in states]) + config.front_bumper_m
     assert bumper.max() <= s_stop + 0.05
     assert bumper.max() > s_stop - 1.0  # it did drive up to the line
     stopped = [i for i, s in enumerate(states) if s.speed_mps == 0.0]
     assert stopped, "the van never came to a standstill"
-    held = states[stopped[0]:]
+    held = states[stopped[0] :]
     assert max(s.x_m for s in held) - held[0].x_m < 1e-3
-    assert all(p.command.accel_mps2 <= 0.0 for p in plans[stopped[0]:])
+    assert all(p.command.accel_mps2 <= 0.0 for p in plans[stopped[0] :])
 
 
 def hold_at_the_stop_line(planner, config):
@@ -204,8 +231,9 @@ def test_nan_input_returns_shifted_fallback_and_counts_failures(planner):
     assert good.ok and good.consecutive_failures == 0
     broken = VanState(CYCLE_S, math.nan, 0.0, 0.0, 6.0)
     first = planner.solve(broken, planner.sample_reference(path, state))
-    second = planner.solve(VanState(2 * CYCLE_S, math.nan, 0.0, 0.0, 6.0),
-                           planner.sample_reference(path, state))
+    second = planner.solve(
+        VanState(2 * CYCLE_S, math.nan, 0.0, 0.0, 6.0), planner.sample_reference(path, state)
+    )
     assert (first.ok, first.fallback, first.consecutive_failures) == (False, True, 1)
     assert (second.ok, second.fallback, second.consecutive_failures) == (False, True, 2)
     shifted = np.interp(first.t_s[:-1] + CYCLE_S, good.t_s, good.x_m)
@@ -216,8 +244,9 @@ def test_nan_input_returns_shifted_fallback_and_counts_failures(planner):
 
 
 def test_warm_start_needs_fewer_iterations_than_cold_start(config):
-    converging = dataclasses.replace(config, max_iterations=30, cold_start_iterations=30,
-                                     step_tolerance=1e-4)
+    converging = dataclasses.replace(
+        config, max_iterations=30, cold_start_iterations=30, step_tolerance=1e-4
+    )
     path = left_turn_path(3.5)
     warm = MpcPlanner(converging)
     start = VanState(0.0, -6.0, 0.6, 0.0, 3.5)
@@ -270,7 +299,9 @@ def test_send_schedule_is_the_plan_one_dead_time_earlier(planner, config):
 
 def stop_at(planner, s_stop_m):
     """From 6 m/s on a straight path to rest before s_stop_m, then standing for a while."""
-    return drive(planner, straight_path(6.0), VanState(0.0, 0.0, 0.0, 0.0, 6.0), 16.0, s_stop_m=s_stop_m)
+    return drive(
+        planner, straight_path(6.0), VanState(0.0, 0.0, 0.0, 0.0, 6.0), 16.0, s_stop_m=s_stop_m
+    )
 
 
 def test_comes_to_rest_where_the_stop_profile_ends(planner, config):
@@ -295,7 +326,9 @@ def test_pulls_away_from_the_brake_hold_at_the_comfort_jerk(planner, config):
     start = VanState(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, STANDSTILL_HOLD_ACCEL_MPS2)
     states, _, van = drive(planner, straight_path(5.0), start, 6.0)
     assert van.sent_accel[0] == pytest.approx(STANDSTILL_HOLD_ACCEL_MPS2)
-    assert np.abs(np.diff(van.sent_accel) / PLANT_STEP_S).max() <= config.limits.max_jerk_mps3 + 1e-3
+    assert (
+        np.abs(np.diff(van.sent_accel) / PLANT_STEP_S).max() <= config.limits.max_jerk_mps3 + 1e-3
+    )
     assert states[-1].speed_mps > 3.0
 
 
@@ -309,15 +342,24 @@ def test_drive_a_standing_van_never_got_is_not_planned_from(planner):
     assert max(commands[10:]) <= STANDSTILL_MAX_DRIVE_MPS2 + COMFORT_JERK_MPS3 * CYCLE_S + 1e-6
 
 
-def test_an_obstacle_too_close_to_stop_for_does_not_make_the_van_leave_its_corridor(planner, config):
+def test_an_obstacle_too_close_to_stop_for_does_not_make_the_van_leave_its_corridor(
+    planner, config
+):
     """A person 20 m ahead, slightly off centre, at 10 m/s with comfort braking: the stop cannot be
     met; the van must brake in its lane, not swerve out of it to shorten its way along the path."""
+
     def person(times):
         return ObstacleSet.constant_velocity(times, 20.0, 0.4, 0.0, 0.0, 0.0, 0.3, 0.3)
 
     lane_half_m = 1.75
-    states, plans, _ = drive(planner, straight_path(10.0, lane_half_m, lane_half_m),
-                             VanState(0.0, 0.0, 0.0, 0.0, 10.0), 3.0, obstacles=person, s_stop_m=15.7)
+    states, plans, _ = drive(
+        planner,
+        straight_path(10.0, lane_half_m, lane_half_m),
+        VanState(0.0, 0.0, 0.0, 0.0, 10.0),
+        3.0,
+        obstacles=person,
+        s_stop_m=15.7,
+    )
     assert max(p.safety_slack_m.max() for p in plans) > 0.0  # the stop was not met by braking
     y = np.array([s.y_m for s in states])
     front_y = y + config.front_bumper_m * np.sin([s.yaw_rad for s in states])
@@ -339,22 +381,31 @@ def test_a_yaw_measured_across_the_wrap_keeps_the_plan_on_the_path(planner):
 
 def test_front_bumper_corridor_is_sampled_on_the_path_ahead_and_beyond_its_end():
     x = np.linspace(0.0, 20.0, 81)
-    path = TrackingPath.from_points(x, 0.05 * x ** 2, 5.0, 2.0, np.linspace(1.0, 3.0, 81))
+    path = TrackingPath.from_points(x, 0.05 * x**2, 5.0, 2.0, np.linspace(1.0, 3.0, 81))
     near_end = path.s_m[-1] - 1.0
     reference = path.sample(np.array([5.0, near_end]), 4.0)
     ahead = path.sample(np.array([9.0]), 0.0)
-    assert (reference.front_x_m[0], reference.front_y_m[0]) == pytest.approx((ahead.x_m[0], ahead.y_m[0]))
+    assert (reference.front_x_m[0], reference.front_y_m[0]) == pytest.approx(
+        (ahead.x_m[0], ahead.y_m[0])
+    )
     assert reference.front_right_width_m[0] == pytest.approx(ahead.right_width_m[0])
     end_yaw = path.yaw_rad[-1]
     assert reference.front_x_m[1] == pytest.approx(path.x_m[-1] + 3.0 * math.cos(end_yaw))
     assert reference.front_y_m[1] == pytest.approx(path.y_m[-1] + 3.0 * math.sin(end_yaw))
 
 
-def test_a_stop_point_too_close_to_brake_for_does_not_make_the_van_angle_off_its_path(planner, config):
+def test_a_stop_point_too_close_to_brake_for_does_not_make_the_van_angle_off_its_path(
+    planner, config
+):
     """Angled a few degrees, a van travels a few centimetres less along its path per metre: with
     the stop slack's price that must not be worth a swerve when braking alone falls short."""
-    states, plans, _ = drive(planner, straight_path(10.0, 1.75, 1.75), VanState(0.0, 0.0, 0.1, 0.0, 10.0),
-                             2.0, s_stop_m=config.front_bumper_m + 12.0)
+    states, plans, _ = drive(
+        planner,
+        straight_path(10.0, 1.75, 1.75),
+        VanState(0.0, 0.0, 0.1, 0.0, 10.0),
+        2.0,
+        s_stop_m=config.front_bumper_m + 12.0,
+    )
     assert max(p.safety_slack_m.max() for p in plans) > 0.0  # the stop was not met by braking
     assert max(abs(s.yaw_rad) for s in states) < 0.03
     assert max(abs(s.y_m) for s in states) <= 0.1 + 1e-6
@@ -384,4 +435,6 @@ def test_recordings_with_one_stop_point_per_instance_still_load(planner, tmp_pat
     old["s_stop_m"] = old["s_stop_m"][:, 0]  # as recorded before per-stage limits
     np.savez_compressed(tmp_path / "old.npz", **old)
     (problem,) = load_problems(tmp_path / "old.npz")
-    assert problem.s_stop_m.shape == problem.reference.s_m.shape and np.all(problem.s_stop_m == 30.0)
+    assert problem.s_stop_m.shape == problem.reference.s_m.shape and np.all(
+        problem.s_stop_m == 30.0
+    )

@@ -1,4 +1,5 @@
 """The planner core: route → behaviour → MPC, and a controlled stop whenever it cannot plan."""
+
 import dataclasses
 import math
 
@@ -8,10 +9,14 @@ import pytest
 from robovan_autonomy.core_types import empty_objects
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.perception.classes import ObjectClass
-from robovan_autonomy.planning.planner import (CONTROLLED_STOP_DECEL_MPS2, CONTROLLED_STOP_JERK_MPS3,
-                                               Planner, PlannerInput, controlled_stop_schedule)
+from robovan_autonomy.planning.planner import (
+    CONTROLLED_STOP_DECEL_MPS2,
+    CONTROLLED_STOP_JERK_MPS3,
+    Planner,
+    PlannerInput,
+    controlled_stop_schedule,
+)
 from robovan_autonomy.planning.route import RouteError
-from robovan_autonomy.sim.scenario import parked_pose
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 
@@ -85,9 +90,13 @@ def blocked_lane():
 def test_a_van_waiting_long_at_a_blockage_asks_for_a_reroute_and_keeps_planning(district, vehicle):
     planner = Planner(district, vehicle, [("bay_D", 5.0)])
     start = lane_start(district, vehicle)
-    outputs = [planner.step(dataclasses.replace(start, stamp_s=float(t), objects=blocked_lane()))
-               for t in range(30)]
-    asked = [k for k, out in enumerate(outputs) if any("REROUTE_REQUESTED" in e for e in out.events)]
+    outputs = [
+        planner.step(dataclasses.replace(start, stamp_s=float(t), objects=blocked_lane()))
+        for t in range(30)
+    ]
+    asked = [
+        k for k, out in enumerate(outputs) if any("REROUTE_REQUESTED" in e for e in out.events)
+    ]
     assert asked
-    assert all(out.ok and out.solver_ok for out in outputs[asked[0]:])
+    assert all(out.ok and out.solver_ok for out in outputs[asked[0] :])
     assert planner.route is not None  # replanned after the request (straight on: no way round)

@@ -1,4 +1,5 @@
 """The planner node on a real rclpy graph: plans from odometry, stops on garbage, keeps running."""
+
 import time
 
 import pytest
@@ -20,17 +21,28 @@ class Graph:
     def __init__(self, **overrides):
         self.graph = LockstepGraph()
         self.context, self.executor = self.graph.context, self.graph.executor
-        params = [Parameter("mission_bays", value=["bay_D"]), Parameter("mission_dwell_s", value=[3.0])]
+        params = [
+            Parameter("mission_bays", value=["bay_D"]),
+            Parameter("mission_dwell_s", value=[3.0]),
+        ]
         params += [Parameter(k, value=v) for k, v in overrides.items()]
         self.planner = self.graph.add(PlannerNode(context=self.context, parameter_overrides=params))
         self.probe = self.graph.add(rclpy.create_node("probe", context=self.context))
         self.odometry = self.probe.create_publisher(Odometry, itf.ODOMETRY, itf.RELIABLE_QOS)
         self.objects = self.probe.create_publisher(PointCloud2, itf.OBJECTS, itf.RELIABLE_QOS)
         self.plans, self.diagnostics = [], []
-        self.probe.create_subscription(JointTrajectory, itf.PLANNING_COMMAND,
-                                       lambda m: self.plans.append(itf.decode_control_command(m)), itf.RELIABLE_QOS)
-        self.probe.create_subscription(DiagnosticArray, itf.DIAGNOSTICS,
-                                       lambda m: self.diagnostics.extend(itf.decode_diagnostics(m)), itf.RELIABLE_QOS)
+        self.probe.create_subscription(
+            JointTrajectory,
+            itf.PLANNING_COMMAND,
+            lambda m: self.plans.append(itf.decode_control_command(m)),
+            itf.RELIABLE_QOS,
+        )
+        self.probe.create_subscription(
+            DiagnosticArray,
+            itf.DIAGNOSTICS,
+            lambda m: self.diagnostics.extend(itf.decode_diagnostics(m)),
+            itf.RELIABLE_QOS,
+        )
 
     def now(self):
         return self.probe.get_clock().now().nanoseconds * 1e-9
@@ -68,7 +80,9 @@ def test_without_odometry_it_publishes_a_braking_plan_and_warns(graph):
 
 
 def test_with_odometry_and_objects_it_plans_to_drive(graph):
-    assert graph.spin_until(lambda: any(p.speed_mps.max() > 0.5 for p in graph.plans), feed=graph.feed)
+    assert graph.spin_until(
+        lambda: any(p.speed_mps.max() > 0.5 for p in graph.plans), feed=graph.feed
+    )
 
 
 def test_odometry_in_a_wrong_frame_is_counted_and_the_node_keeps_planning(graph):
@@ -77,8 +91,10 @@ def test_odometry_in_a_wrong_frame_is_counted_and_the_node_keeps_planning(graph)
         msg.header.frame_id = "odom"
         graph.feed(msg)
 
-    assert graph.spin_until(lambda: any(d.values.get("rejected_odometry", "0") != "0"
-                                        for d in graph.diagnostics), feed=feed_garbage)
+    assert graph.spin_until(
+        lambda: any(d.values.get("rejected_odometry", "0") != "0" for d in graph.diagnostics),
+        feed=feed_garbage,
+    )
     count = len(graph.plans)
     assert graph.spin_until(lambda: len(graph.plans) > count + 2, feed=feed_garbage)
     assert graph.plans[-1].accel_mps2.max() <= 0.0
@@ -92,8 +108,9 @@ def test_a_second_object_table_for_the_same_scan_replaces_the_first(graph):
     named["class_id"], named["track_id"], named["length"], named["width"] = 1, 7, 0.5, 0.5
     graph.objects.publish(itf.encode_objects(stamp, ct.empty_objects()))
     graph.objects.publish(itf.encode_objects(stamp, named))
-    assert graph.spin_until(lambda: graph.planner.objects is not None
-                            and len(graph.planner.objects[1]) == 1)
+    assert graph.spin_until(
+        lambda: graph.planner.objects is not None and len(graph.planner.objects[1]) == 1
+    )
     assert graph.planner.rejected["objects"] == 0
 
 
@@ -102,7 +119,12 @@ def test_mismatched_mission_lengths_stop_the_node_at_start_up():
     rclpy.init(context=context)
     try:
         with pytest.raises(ParameterError, match="mission_dwell_s"):
-            PlannerNode(context=context, parameter_overrides=[
-                Parameter("mission_bays", value=["bay_D"]), Parameter("mission_dwell_s", value=[1.0, 2.0])])
+            PlannerNode(
+                context=context,
+                parameter_overrides=[
+                    Parameter("mission_bays", value=["bay_D"]),
+                    Parameter("mission_dwell_s", value=[1.0, 2.0]),
+                ],
+            )
     finally:
         rclpy.try_shutdown(context=context)

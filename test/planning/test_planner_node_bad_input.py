@@ -1,4 +1,5 @@
 """The planner node keeps planning through bad input: each bad message is counted on /diagnostics."""
+
 import math
 
 import numpy as np
@@ -40,12 +41,37 @@ def wrong_frame_odometry(t_s: float) -> Odometry:
 BAD_INPUTS = {
     "nan": (Odometry, itf.ODOMETRY, lambda t: [odometry(t, x=math.nan)], "rejected_odometry"),
     "inf": (Odometry, itf.ODOMETRY, lambda t: [odometry(t, y=math.inf)], "rejected_odometry"),
-    "nan_vehicle_status": (JointState, itf.VEHICLE_STATUS, lambda t: [nan_status(t)], "rejected_vehicle_status"),
-    "wrong_frame_id": (Odometry, itf.ODOMETRY, lambda t: [wrong_frame_odometry(t)], "rejected_odometry"),
-    "wrong_frame_objects": (PointCloud2, itf.OBJECTS, lambda t: [objects(t, frame_id="base_link")], "rejected_objects"),
+    "nan_vehicle_status": (
+        JointState,
+        itf.VEHICLE_STATUS,
+        lambda t: [nan_status(t)],
+        "rejected_vehicle_status",
+    ),
+    "wrong_frame_id": (
+        Odometry,
+        itf.ODOMETRY,
+        lambda t: [wrong_frame_odometry(t)],
+        "rejected_odometry",
+    ),
+    "wrong_frame_objects": (
+        PointCloud2,
+        itf.OBJECTS,
+        lambda t: [objects(t, frame_id="base_link")],
+        "rejected_objects",
+    ),
     "future_stamp": (Odometry, itf.ODOMETRY, lambda t: [odometry(t + 5.0)], "rejected_odometry"),
-    "out_of_order_stamp": (PointCloud2, itf.OBJECTS, lambda t: [objects(t), objects(t - 0.5)], "rejected_objects"),
-    "oversized_objects": (PointCloud2, itf.OBJECTS, lambda t: [objects(t, rows=10_001)], "rejected_objects"),
+    "out_of_order_stamp": (
+        PointCloud2,
+        itf.OBJECTS,
+        lambda t: [objects(t), objects(t - 0.5)],
+        "rejected_objects",
+    ),
+    "oversized_objects": (
+        PointCloud2,
+        itf.OBJECTS,
+        lambda t: [objects(t, rows=10_001)],
+        "rejected_objects",
+    ),
 }
 
 
@@ -54,8 +80,11 @@ def test_bad_input_is_a_diagnostic_and_the_planner_keeps_running(sim_graph, case
     msg_type, topic, make, counter = BAD_INPUTS[case]
     sim_graph.add(PlannerNode)
     plans = sim_graph.collect(JointTrajectory, itf.PLANNING_COMMAND, itf.decode_control_command)
-    diagnostics = sim_graph.collect(DiagnosticArray, itf.DIAGNOSTICS, lambda msg: [
-        d for d in itf.decode_diagnostics(msg) if d.name.startswith("planner")])
+    diagnostics = sim_graph.collect(
+        DiagnosticArray,
+        itf.DIAGNOSTICS,
+        lambda msg: [d for d in itf.decode_diagnostics(msg) if d.name.startswith("planner")],
+    )
     publisher = sim_graph.publisher(msg_type, topic)
     sim_graph.run(0.3)
     for msg in make(sim_graph.t_s):
@@ -63,4 +92,6 @@ def test_bad_input_is_a_diagnostic_and_the_planner_keeps_running(sim_graph, case
     bad_at = sim_graph.t_s
     sim_graph.run(0.5)
     assert int([d for batch in diagnostics for d in batch][-1].values[counter]) >= 1
-    assert any(plan.start_s > bad_at + 0.3 and np.all(np.isfinite(plan.accel_mps2)) for plan in plans)
+    assert any(
+        plan.start_s > bad_at + 0.3 and np.all(np.isfinite(plan.accel_mps2)) for plan in plans
+    )

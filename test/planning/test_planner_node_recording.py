@@ -1,4 +1,5 @@
 """The planner node records the MPC problems it solves for the bench, when asked to."""
+
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import PointCloud2
 

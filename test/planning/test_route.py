@@ -1,4 +1,5 @@
 """Routing through delivery bays on the district map."""
+
 import math
 
 import numpy as np
@@ -8,13 +9,19 @@ from hypothesis import strategies as st
 
 from robovan_autonomy.geometry import wrap_angle
 from robovan_autonomy.mapping.lanelet_map import load_map
-from robovan_autonomy.planning.route import (COMFORT_DECEL_MPS2, MAX_LATERAL_ACCEL_MPS2, AdjacentKind,
-                                             RouteError, plan_route, reroute)
+from robovan_autonomy.planning.route import (
+    COMFORT_DECEL_MPS2,
+    MAX_LATERAL_ACCEL_MPS2,
+    AdjacentKind,
+    RouteError,
+    plan_route,
+    reroute,
+)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 HARBOUR_ROAD_EASTBOUND = (30.0, -1.75, 0.0)
 MAX_SAMPLE_GAP_M = 0.6
-MAX_HEADING_STEP_RAD = 0.1      # 0.5 m at the tightest 8 m turn is 0.06 rad
+MAX_HEADING_STEP_RAD = 0.1  # 0.5 m at the tightest 8 m turn is 0.06 rad
 TOUR = ["bay_A", "bay_C", "bay_E", "bay_F", "bay_G"]
 
 
@@ -53,13 +60,13 @@ def test_path_stays_near_the_lane_centre(tour):
 
 
 def test_speed_limit_keeps_lateral_accel_within_comfort(tour):
-    lateral = tour.speed_limit_mps ** 2 * np.abs(tour.curvature_1pm)
+    lateral = tour.speed_limit_mps**2 * np.abs(tour.curvature_1pm)
     assert lateral.max() <= MAX_LATERAL_ACCEL_MPS2 + 1e-9
     assert tour.speed_limit_mps.max() <= 40.0 / 3.6 + 1e-9
 
 
 def test_speed_limit_drops_are_reachable_at_comfortable_decel(tour):
-    v2 = tour.speed_limit_mps ** 2
+    v2 = tour.speed_limit_mps**2
     decel = -np.diff(v2) / (2.0 * np.diff(tour.s_m))
     assert decel.max() <= COMFORT_DECEL_MPS2 + 1e-6
 
@@ -92,7 +99,9 @@ def test_stop_lines_come_just_before_their_crosswalk(tour):
     crosswalk_starts = [s.s_m for s in tour.stops if s.kind == "crosswalk"]
     for line in stop_lines:
         assert line.name.startswith("I")
-        assert min(c - line.s_m for c in crosswalk_starts if c > line.s_m) == pytest.approx(1.0, abs=0.05)
+        assert min(c - line.s_m for c in crosswalk_starts if c > line.s_m) == pytest.approx(
+            1.0, abs=0.05
+        )
 
 
 def test_oncoming_lane_is_flagged_beside_street_lanes(tour):
@@ -151,7 +160,9 @@ def test_no_route_raises_route_error(dmap):
 
 
 @settings(max_examples=8, deadline=None)
-@given(order=st.permutations(["bay_A", "bay_B", "bay_C", "bay_D", "bay_E", "bay_F", "bay_G", "bay_H"]))
+@given(
+    order=st.permutations(["bay_A", "bay_B", "bay_C", "bay_D", "bay_E", "bay_F", "bay_G", "bay_H"])
+)
 def test_any_bay_order_gives_a_drivable_path(dmap, order):
     path = plan_route(dmap, HARBOUR_ROAD_EASTBOUND, order[:4])
     _assert_drivable(path)

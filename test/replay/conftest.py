@@ -5,15 +5,16 @@ perception from ground truth, as the regression cases are). `rewrite_bag` rewrit
 rosbags' own Writer, not ours: another writer, another storage, optionally with topics renamed,
 dropped, retyped or corrupted, to make the bad inputs the replay must refuse.
 """
+
 from pathlib import Path
 
 import pytest
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from robovan_autonomy.stack import STAGES
 from robovan_autonomy.tools.lockstep import sealed_graph
 from robovan_autonomy.tools.simulation import SimOptions, run_simulation
-from robovan_autonomy.stack import STAGES
 
 SIM_SCENARIO = "corridor_cruise"
 SIM_SECONDS = 3.0  # the van is armed at 2 s and pulls away: commands change within the run
@@ -25,13 +26,28 @@ def sim_run(tmp_path_factory) -> Path:
     """DIR of a `robovan sim` run: DIR/run/ (rosbag2 MCAP) and the hard link DIR/run.mcap."""
     out = tmp_path_factory.mktemp("sim_run")
     with sealed_graph():
-        run_simulation(SimOptions(scenario=SIM_SCENARIO, out_dir=out, ground_truth=ALL_STAGES,
-                                  time_limit_s=SIM_SECONDS, progress=False))
+        run_simulation(
+            SimOptions(
+                scenario=SIM_SCENARIO,
+                out_dir=out,
+                ground_truth=ALL_STAGES,
+                time_limit_s=SIM_SECONDS,
+                progress=False,
+            )
+        )
     return out
 
 
-def rewrite_bag(source: Path, target: Path, *, storage: str = "sqlite3", keep=None, rename=None,
-                retype=None, corrupt=None) -> Path:
+def rewrite_bag(
+    source: Path,
+    target: Path,
+    *,
+    storage: str = "sqlite3",
+    keep=None,
+    rename=None,
+    retype=None,
+    corrupt=None,
+) -> Path:
     """Rewrite with rosbags' Writer (rosbag2 version 8, no offered QoS, no custom data).
 
     keep: topics to keep (default all); rename: {old: new}; retype: {topic: (msgtype, msgdef)}
@@ -48,7 +64,9 @@ def rewrite_bag(source: Path, target: Path, *, storage: str = "sqlite3", keep=No
             topic = rename.get(c.topic, c.topic)
             if c.topic in retype:
                 msgtype, msgdef = retype[c.topic]
-                connections[c.id] = writer.add_connection(topic, msgtype, msgdef=msgdef, rihs01="RIHS01_" + "0" * 64)
+                connections[c.id] = writer.add_connection(
+                    topic, msgtype, msgdef=msgdef, rihs01="RIHS01_" + "0" * 64
+                )
             else:
                 connections[c.id] = writer.add_connection(topic, c.msgtype, typestore=typestore)
         for c, stamp_ns, data in reader.messages(wanted):

@@ -1,4 +1,5 @@
 """Bad input: a clear message naming the bag and the topic, a non-zero exit, nothing else lost."""
+
 import json
 import os
 import shutil
@@ -9,9 +10,9 @@ import yaml
 from robovan_autonomy import cli
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import ConfigError, config_path
+from robovan_autonomy.stack import STAGES
 from robovan_autonomy.tools.bag_reader import BagError, BagReader
 from robovan_autonomy.tools.replay import ReplayOptions, run_replay
-from robovan_autonomy.stack import STAGES
 
 ALL_STAGES = tuple(STAGES)
 VAN_STATUS_TYPE = ("acme_msgs/msg/VanStatus", "float64 speed_mps\nfloat64 steer_rad\n")
@@ -19,11 +20,17 @@ CORRUPT_FROM_S = 1.5
 
 
 def _replay(bag, out, **kwargs):
-    return run_replay(ReplayOptions(bag=bag, out_dir=out, deterministic=True, ground_truth=ALL_STAGES, **kwargs))
+    return run_replay(
+        ReplayOptions(bag=bag, out_dir=out, deterministic=True, ground_truth=ALL_STAGES, **kwargs)
+    )
 
 
 def test_missing_topic_fails_before_anything_is_written(sim_run, rewrite, tmp_path):
-    bag = rewrite(sim_run / "run", tmp_path / "bag", keep={itf.GROUND_TRUTH_ODOMETRY, itf.GROUND_TRUTH_OBJECTS})
+    bag = rewrite(
+        sim_run / "run",
+        tmp_path / "bag",
+        keep={itf.GROUND_TRUTH_ODOMETRY, itf.GROUND_TRUTH_OBJECTS},
+    )
     with pytest.raises(BagError) as err:
         _replay(bag, tmp_path / "out")
     assert err.value.topic == itf.VEHICLE_STATUS and err.value.bag == bag
@@ -31,7 +38,9 @@ def test_missing_topic_fails_before_anything_is_written(sim_run, rewrite, tmp_pa
     assert not (tmp_path / "out").exists()
 
 
-def test_unknown_type_on_a_topic_the_stack_reads_names_bag_topic_and_type(sim_run, rewrite, tmp_path):
+def test_unknown_type_on_a_topic_the_stack_reads_names_bag_topic_and_type(
+    sim_run, rewrite, tmp_path
+):
     bag = rewrite(sim_run / "run", tmp_path / "bag", retype={itf.VEHICLE_STATUS: VAN_STATUS_TYPE})
     with pytest.raises(BagError) as err:
         _replay(bag, tmp_path / "out")
@@ -46,7 +55,9 @@ def test_unknown_type_on_a_topic_nobody_reads_is_listed_not_fatal(sim_run, rewri
     assert report["complete"] and itf.DIAGNOSTICS in report["unused_topics"]
 
 
-def test_corrupt_message_mid_bag_keeps_the_outputs_so_far_and_says_where(sim_run, rewrite, tmp_path):
+def test_corrupt_message_mid_bag_keeps_the_outputs_so_far_and_says_where(
+    sim_run, rewrite, tmp_path
+):
     with BagReader(sim_run / "run") as reader:
         corrupt_ns = reader.start_ns + round(CORRUPT_FROM_S * 1e9)
     bag = rewrite(sim_run / "run", tmp_path / "bag", corrupt={itf.VEHICLE_STATUS: corrupt_ns})
@@ -56,8 +67,14 @@ def test_corrupt_message_mid_bag_keeps_the_outputs_so_far_and_says_where(sim_run
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert not report["complete"] and itf.VEHICLE_STATUS in report["error"]
     assert abs(report["replayed_s"] - CORRUPT_FROM_S) < 0.02
-    with BagReader(tmp_path / "out" / "run") as outputs:  # the outputs up to the failure are a valid bag
-        assert outputs.topics[itf.PLANNING_COMMAND].message_count == report["outputs"][itf.PLANNING_COMMAND] > 0
+    with BagReader(
+        tmp_path / "out" / "run"
+    ) as outputs:  # the outputs up to the failure are a valid bag
+        assert (
+            outputs.topics[itf.PLANNING_COMMAND].message_count
+            == report["outputs"][itf.PLANNING_COMMAND]
+            > 0
+        )
 
 
 def test_cli_names_a_truncated_bag_and_exits_non_zero(sim_run, tmp_path, capsys):

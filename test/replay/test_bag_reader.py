@@ -1,4 +1,5 @@
 """BagReader: every way a bag can be unreadable is one BagError naming the bag (and topic)."""
+
 import os
 
 import numpy as np
@@ -20,8 +21,13 @@ def _small_bag(path, storage="mcap", compress=False):
     writer.add_topic(itf.CLOCK, "rosgraph_msgs/msg/Clock", itf.CLOCK_QOS)
     for k in range(3):
         t_s = 0.1 * k
-        writer.write(itf.IMU_DATA, round(t_s * 1e9), serialize_message(
-            itf.encode_imu(ct.ImuSample(t_s, np.zeros(3), np.array([0.0, 0.0, 9.81])))))
+        writer.write(
+            itf.IMU_DATA,
+            round(t_s * 1e9),
+            serialize_message(
+                itf.encode_imu(ct.ImuSample(t_s, np.zeros(3), np.array([0.0, 0.0, 9.81])))
+            ),
+        )
         writer.write(itf.CLOCK, round(t_s * 1e9), serialize_message(itf.encode_clock(t_s)))
     writer.close()
     return path
@@ -90,7 +96,7 @@ def test_corrupt_chunk_mid_bag_fails_while_reading_naming_the_last_good_topic(tm
     mcap = bag / "b.mcap"
     data = bytearray(mcap.read_bytes())
     start = data.index(b"\x28\xb5\x2f\xfd")  # the zstd frame of the (only) chunk
-    data[start:start + 4] = b"\x00\x00\x00\x00"
+    data[start : start + 4] = b"\x00\x00\x00\x00"
     mcap.write_bytes(bytes(data))
     with BagReader(bag) as reader, pytest.raises(BagError, match="corrupt or truncated"):
         list(reader.messages([itf.IMU_DATA]))
@@ -120,7 +126,9 @@ def test_a_topic_recorded_with_two_types_is_an_error_only_where_it_is_needed(tmp
     with Writer(tmp_path / "mixed", version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         writer.add_connection("/mixed", "sensor_msgs/msg/Imu", typestore=typestore)
         writer.add_connection("/mixed", "rosgraph_msgs/msg/Clock", typestore=typestore)
-        writer.write(writer.add_connection(itf.IMU_DATA, "sensor_msgs/msg/Imu", typestore=typestore), 0, imu)
+        writer.write(
+            writer.add_connection(itf.IMU_DATA, "sensor_msgs/msg/Imu", typestore=typestore), 0, imu
+        )
     with BagReader(tmp_path / "mixed") as reader:
         assert reader.has_messages(itf.IMU_DATA)
         with pytest.raises(BagError, match="two types") as err:

@@ -1,4 +1,5 @@
 """`robovan record`: chosen topics of a live graph into a rosbag2 bag, with the offered QoS."""
+
 import numpy as np
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -9,8 +10,8 @@ from robovan_autonomy import cli
 from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.tools.bag_reader import BagReader
-from robovan_autonomy.tools.record import RecordOptions, record, subscription_qos
 from robovan_autonomy.tools.lockstep import sealed_graph
+from robovan_autonomy.tools.record import RecordOptions, record, subscription_qos
 
 MESSAGES_PER_TOPIC = 20
 
@@ -22,11 +23,17 @@ def _record_talker(tmp_path, **options):
     with sealed_graph():
         rclpy.init(context=context, args=[])
     talker = rclpy.create_node("talker", context=context)
-    publishers = [(talker.create_publisher(Imu, itf.IMU_DATA, itf.SENSOR_QOS),
-                   itf.encode_imu(ct.ImuSample(0.0, np.zeros(3), np.zeros(3)))),
-                  (talker.create_publisher(JointState, itf.VEHICLE_STATUS, itf.RELIABLE_QOS),
-                   itf.encode_vehicle_status(ct.VehicleStatus(0.0, 0.0, 0.0, 1.0, 0.0))),
-                  (talker.create_publisher(String, "/chatter", 10), String(data="hi"))]
+    publishers = [
+        (
+            talker.create_publisher(Imu, itf.IMU_DATA, itf.SENSOR_QOS),
+            itf.encode_imu(ct.ImuSample(0.0, np.zeros(3), np.zeros(3))),
+        ),
+        (
+            talker.create_publisher(JointState, itf.VEHICLE_STATUS, itf.RELIABLE_QOS),
+            itf.encode_vehicle_status(ct.VehicleStatus(0.0, 0.0, 0.0, 1.0, 0.0)),
+        ),
+        (talker.create_publisher(String, "/chatter", 10), String(data="hi")),
+    ]
     sent = []
 
     def stop():
@@ -68,7 +75,10 @@ def test_recording_subscribes_reliably_only_when_every_publisher_is_reliable():
 
 
 def test_cli_record_for_a_duration_writes_a_bag(tmp_path, capsys):
-    assert cli.main(["record", "/nothing_here", "--duration", "0.3", "--out", str(tmp_path / "bag")]) == 0
+    assert (
+        cli.main(["record", "/nothing_here", "--duration", "0.3", "--out", str(tmp_path / "bag")])
+        == 0
+    )
     assert (tmp_path / "bag" / "metadata.yaml").is_file()
     assert "never published" in capsys.readouterr().err
 

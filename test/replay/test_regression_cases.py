@@ -1,5 +1,6 @@
 """The replay regression suite: shipped cases against their references, and the comparison's
 tolerances (test/data/replay, robovan_autonomy/tools/regression.py)."""
+
 import shutil
 
 import pytest
@@ -36,7 +37,9 @@ def _altered(source, target, change):
             writer.add_topic(topic, info.msgtype, list(info.offered_qos))
         for topic, stamp_ns, data in reader.messages(sorted(reader.topics)):
             index = counts[topic] = counts.get(topic, -1) + 1
-            msg = change(topic, index, deserialize_message(data, message_class(reader.topics[topic].msgtype)))
+            msg = change(
+                topic, index, deserialize_message(data, message_class(reader.topics[topic].msgtype))
+            )
             if msg is not None:
                 writer.write(topic, stamp_ns, serialize_message(msg))
         writer.close()
@@ -50,6 +53,7 @@ def _speed_shift(delta_mps):
             velocities[1] += delta_mps
             msg.points[5].velocities = velocities
         return msg
+
     return change
 
 
@@ -59,7 +63,9 @@ def reference():
 
 
 def test_a_deviation_beyond_tolerance_is_reported_with_topic_message_and_field(reference, tmp_path):
-    altered = _altered(reference, tmp_path / "altered", _speed_shift(2 * regression.SPEED_TOLERANCE_MPS))
+    altered = _altered(
+        reference, tmp_path / "altered", _speed_shift(2 * regression.SPEED_TOLERANCE_MPS)
+    )
     problems = regression.compare_outputs(altered, reference)
     assert problems[0].startswith(f"{itf.PLANNING_COMMAND} message {SHIFTED_COMMAND} ")
     assert "speed_mps deviates by 0.02" in problems[0]
@@ -67,13 +73,18 @@ def test_a_deviation_beyond_tolerance_is_reported_with_topic_message_and_field(r
 
 
 def test_a_deviation_within_tolerance_passes(reference, tmp_path):
-    altered = _altered(reference, tmp_path / "altered", _speed_shift(regression.SPEED_TOLERANCE_MPS / 2))
+    altered = _altered(
+        reference, tmp_path / "altered", _speed_shift(regression.SPEED_TOLERANCE_MPS / 2)
+    )
     assert regression.compare_outputs(altered, reference) == []
 
 
 def test_a_missing_output_message_is_reported(reference, tmp_path):
-    altered = _altered(reference, tmp_path / "altered",
-                       lambda topic, index, msg: None if (topic, index) == (itf.TRAJECTORY, 0) else msg)
+    altered = _altered(
+        reference,
+        tmp_path / "altered",
+        lambda topic, index, msg: None if (topic, index) == (itf.TRAJECTORY, 0) else msg,
+    )
     assert regression.compare_outputs(altered, reference)[0].startswith(f"{itf.TRAJECTORY}: ")
 
 

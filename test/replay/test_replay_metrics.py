@@ -1,4 +1,5 @@
 """Replay report figures from plain arrays."""
+
 import numpy as np
 
 from robovan_autonomy import core_types as ct
@@ -14,7 +15,9 @@ def _truth_line():
 def test_localization_error_is_measured_against_truth_at_the_estimate_stamp():
     truth = _truth_line()
     t = np.array([0.105, 0.5, 1.333])
-    estimates = np.stack([t, 10.0 * t + 0.3, np.full(3, 0.4), np.full(3, 0.01), np.full(3, 9.5)], -1)
+    estimates = np.stack(
+        [t, 10.0 * t + 0.3, np.full(3, 0.4), np.full(3, 0.01), np.full(3, 9.5)], -1
+    )
     errors = m.localization_errors(estimates, truth)
     assert np.isclose(errors["position_error_m"]["max"], 0.5)
     assert np.isclose(errors["heading_error_rad"]["p50"], 0.01)
@@ -33,8 +36,10 @@ def _table(rows):
 
 
 def test_perception_counts_matches_misses_and_false_alarms_within_range():
-    truth = [(1.0, _table([(20.0, 0.0, 0), (30.0, 1.0, 2), (500.0, 0.0, 0)]))]  # the last is out of range
-    found = [(1.0, _table([(20.5, 0.0, 0), (30.0, -30.0, 0)]))]                  # one hit, one false alarm
+    truth = [
+        (1.0, _table([(20.0, 0.0, 0), (30.0, 1.0, 2), (500.0, 0.0, 0)]))
+    ]  # the last is out of range
+    found = [(1.0, _table([(20.5, 0.0, 0), (30.0, -30.0, 0)]))]  # one hit, one false alarm
     scores = m.perception_scores(found, truth, _truth_line())
     assert scores["precision"] == 0.5 and scores["recall"] == 0.5
     assert np.isclose(scores["position_error_m"]["max"], 0.5) and scores["class_accuracy"] == 1.0
@@ -66,8 +71,16 @@ def test_input_age_is_measured_from_the_newest_input_before_each_output():
 
 
 def test_diagnostics_timings_are_summarised_per_name():
-    rows = [(0.1 * k, "planner", ct.OK if k else ct.WARN, "ok" if k else "waiting",
-             {"cycle_ms": str(10.0 + k), "state": "cruise"}) for k in range(5)]
+    rows = [
+        (
+            0.1 * k,
+            "planner",
+            ct.OK if k else ct.WARN,
+            "ok" if k else "waiting",
+            {"cycle_ms": str(10.0 + k), "state": "cruise"},
+        )
+        for k in range(5)
+    ]
     figures = m.diagnostics_figures(rows)["planner"]
     assert figures["reports"] == 5 and figures["not_ok"] == 1
     assert figures["timings_ms"]["cycle"]["max"] == 14.0

@@ -1,4 +1,5 @@
 """RunInfo: the run's scenario and mission travel in the bag's custom data."""
+
 import pytest
 
 from robovan_autonomy.sim.scenario import load_scenario

@@ -1,4 +1,5 @@
 """Scripted actors: path following, triggers and hard braking, on exact kinematics."""
+
 import math
 
 import pytest
@@ -28,12 +29,19 @@ def at(t_s):
 
 
 ACCEL_MPS2 = 10.0
-PULL_AWAY_LAG_M = 2.0**2 / (2 * ACCEL_MPS2)  # how far behind "at speed from t0" a walker pulling away is
+PULL_AWAY_LAG_M = 2.0**2 / (
+    2 * ACCEL_MPS2
+)  # how far behind "at speed from t0" a walker pulling away is
 
 
 def walker(**extra):
-    doc = {"id": "p", "type": "pedestrian", "speed_mps": 2.0, "accel_mps2": ACCEL_MPS2,
-           "path": [{"x": 0, "y": 0}, {"x": 20, "y": 0}, {"x": 20, "y": 20}]}
+    doc = {
+        "id": "p",
+        "type": "pedestrian",
+        "speed_mps": 2.0,
+        "accel_mps2": ACCEL_MPS2,
+        "path": [{"x": 0, "y": 0}, {"x": 20, "y": 0}, {"x": 20, "y": 20}],
+    }
     doc.update(extra)
     return doc
 
@@ -47,7 +55,10 @@ def test_actor_pulls_away_then_moves_along_its_path_at_its_speed():
 
 def test_actor_turns_at_a_waypoint_and_faces_along_the_next_segment():
     (state,), _ = run([walker()], 12.0)
-    assert (state.x, state.y) == (pytest.approx(20.0), pytest.approx(4.0 - PULL_AWAY_LAG_M, abs=1e-6))
+    assert (state.x, state.y) == (
+        pytest.approx(20.0),
+        pytest.approx(4.0 - PULL_AWAY_LAG_M, abs=1e-6),
+    )
     assert state.yaw == pytest.approx(math.pi / 2)
     assert (state.vx, state.vy) == (pytest.approx(0.0, abs=1e-9), pytest.approx(2.0))
 
@@ -75,8 +86,13 @@ def test_actor_comes_to_rest_exactly_on_the_last_waypoint():
 
 
 def test_slowing_for_a_stop_respects_the_actor_accel_limit():
-    doc = {"id": "c", "type": "car", "speed_mps": 10.0, "accel_mps2": 2.0,
-           "path": [{"x": 0, "y": 0}, {"x": 100, "y": 0}]}
+    doc = {
+        "id": "c",
+        "type": "car",
+        "speed_mps": 10.0,
+        "accel_mps2": 2.0,
+        "path": [{"x": 0, "y": 0}, {"x": 100, "y": 0}],
+    }
     _, history = run([doc], 20.0)
     speeds = [history[t][0].speed for t in sorted(history)]
     assert max(a - b for a, b in zip(speeds, speeds[1:])) <= 2.0 * DT_S + 1e-9
@@ -124,9 +140,14 @@ def test_distance_trigger_can_measure_from_a_point():
 
 
 def test_hard_brake_stops_at_the_given_deceleration_and_holds():
-    doc = {"id": "lead", "type": "car", "speed_mps": 10.0, "accel_mps2": 5.0,
-           "path": [{"x": 0, "y": 0}, {"x": 500, "y": 0}],
-           "brake": {"time_s": 4.0, "decel_mps2": 8.0, "hold_s": 3.0}}
+    doc = {
+        "id": "lead",
+        "type": "car",
+        "speed_mps": 10.0,
+        "accel_mps2": 5.0,
+        "path": [{"x": 0, "y": 0}, {"x": 500, "y": 0}],
+        "brake": {"time_s": 4.0, "decel_mps2": 8.0, "hold_s": 3.0},
+    }
     _, history = run([doc], 10.0)
     assert (history[4.0][0].x, history[4.0][0].speed) == (pytest.approx(30.0), pytest.approx(10.0))
     assert history[4.5][0].speed == pytest.approx(10.0 - 8.0 * 0.5)
@@ -138,17 +159,26 @@ def test_hard_brake_stops_at_the_given_deceleration_and_holds():
 
 
 def test_brake_without_hold_stays_stopped_for_good():
-    doc = {"id": "lead", "type": "car", "speed_mps": 10.0,
-           "path": [{"x": 0, "y": 0}, {"x": 500, "y": 0}],
-           "brake": {"van_within_m": 15.0, "decel_mps2": 6.0}}
+    doc = {
+        "id": "lead",
+        "type": "car",
+        "speed_mps": 10.0,
+        "path": [{"x": 0, "y": 0}, {"x": 500, "y": 0}],
+        "brake": {"van_within_m": 15.0, "decel_mps2": 6.0},
+    }
     (state,), history = run([doc], 30.0, van_pose=lambda t: (10.0 * t - 12.0, 0.0, 0.0))
     assert state.speed == 0.0
     assert state.x == pytest.approx(history[10.0][0].x)
 
 
 def test_static_obstacle_stays_put_with_its_size_class_and_heading():
-    doc = {"id": "pallet", "type": "static_obstacle", "path": [{"x": 5, "y": -2}], "yaw": 0.3,
-           "size": {"length_m": 1.2}}
+    doc = {
+        "id": "pallet",
+        "type": "static_obstacle",
+        "path": [{"x": 5, "y": -2}],
+        "yaw": 0.3,
+        "size": {"length_m": 1.2},
+    }
     (state,), _ = run([doc], 1.0, van_pose=(5.0, -2.0, 0.0))
     assert (state.x, state.y, state.yaw, state.speed) == (5.0, -2.0, 0.3, 0.0)
     assert (state.length, state.width) == (1.2, 1.0)
@@ -156,18 +186,32 @@ def test_static_obstacle_stays_put_with_its_size_class_and_heading():
 
 
 def test_each_actor_type_reports_its_shared_class_id():
-    types = {"pedestrian": ObjectClass.PEDESTRIAN, "cyclist": ObjectClass.CYCLIST,
-             "car": ObjectClass.CAR, "van": ObjectClass.VAN_TRUCK}
-    docs = [{"id": name, "type": name, "path": [{"x": 0, "y": 3 * i}]} for i, name in enumerate(types)]
+    types = {
+        "pedestrian": ObjectClass.PEDESTRIAN,
+        "cyclist": ObjectClass.CYCLIST,
+        "car": ObjectClass.CAR,
+        "van": ObjectClass.VAN_TRUCK,
+    }
+    docs = [
+        {"id": name, "type": name, "path": [{"x": 0, "y": 3 * i}]} for i, name in enumerate(types)
+    ]
     states, _ = run(docs, DT_S)
     assert [s.class_id for s in states] == [int(c) for c in types.values()]
     assert [s.track_id for s in states] == [1, 2, 3, 4]
 
 
 def test_two_runs_of_the_same_script_are_identical():
-    docs = [walker(start={"van_within_m": 30.0}),
-            {"id": "lead", "type": "car", "speed_mps": 8.0, "path": [{"x": 0, "y": 5}, {"x": 300, "y": 5}],
-             "brake": {"time_s": 4.0, "decel_mps2": 6.0, "hold_s": 1.0}}]
+    docs = [
+        walker(start={"van_within_m": 30.0}),
+        {
+            "id": "lead",
+            "type": "car",
+            "speed_mps": 8.0,
+            "path": [{"x": 0, "y": 5}, {"x": 300, "y": 5}],
+            "brake": {"time_s": 4.0, "decel_mps2": 6.0, "hold_s": 1.0},
+        },
+    ]
+
     def van(t_s):
         return (-40.0 + 7.0 * t_s, 1.0, 0.0)
 

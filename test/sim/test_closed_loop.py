@@ -1,4 +1,5 @@
 """The whole loop: simulator ⇄ CAN ⇄ bridge ⇄ planner, as `robovan sim` runs it."""
+
 import json
 
 import numpy as np
@@ -12,8 +13,9 @@ GROUND_TRUTH = ("localization", "perception")
 
 
 def run(tmp_path, scenario, **options):
-    simulation = Simulation(SimOptions(scenario, tmp_path, ground_truth=GROUND_TRUTH, progress=False,
-                                       **options))
+    simulation = Simulation(
+        SimOptions(scenario, tmp_path, ground_truth=GROUND_TRUTH, progress=False, **options)
+    )
     report = simulation.run()
     return simulation, report
 
@@ -42,6 +44,7 @@ def test_run_leaves_report_json_png_and_a_readable_mcap(corridor_run, tmp_path):
     assert json.loads((out / "report.json").read_text())["scenario"] == "corridor_cruise"
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from rosbags.rosbag2 import Reader
+
     with Reader(out / "run") as reader:
         topics = {c.topic for c in reader.connections}
     assert {"/clock", "/control/command", "/vehicle/status", "/sensing/lidar/top/points"} <= topics
@@ -58,8 +61,18 @@ def test_lockstep_runs_are_identical_for_the_same_seed(tmp_path):
 
 def test_recording_a_whole_stack_run_does_not_change_it(tmp_path):
     """The recorder's callbacks must not reorder the stack's within a tick."""
-    runs = [Simulation(SimOptions("crosswalk_pedestrian", tmp_path / str(record), progress=False,
-                                  record=record, time_limit_s=4.0)) for record in (False, True)]
+    runs = [
+        Simulation(
+            SimOptions(
+                "crosswalk_pedestrian",
+                tmp_path / str(record),
+                progress=False,
+                record=record,
+                time_limit_s=4.0,
+            )
+        )
+        for record in (False, True)
+    ]
     for simulation in runs:
         simulation.run()
     plain, recorded = (np.array(simulation.recorder._van) for simulation in runs)

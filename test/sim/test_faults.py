@@ -1,4 +1,5 @@
 """Sensor fault injection: each kind in its window, and nothing outside it."""
+
 import math
 
 import numpy as np
@@ -45,9 +46,13 @@ def test_nan_makes_floats_nan_but_keeps_stamps_and_integer_data():
     injector = FaultInjector([SensorFault(FaultKind.NAN, 0.0, 1.0)])
     payload = injector.apply(0.5, reading(0.5)).payload
     assert payload.stamp_s == 0.5
-    assert np.all(np.isnan(payload.angular_velocity_radps)) and np.all(np.isnan(payload.linear_acceleration_mps2))
+    assert np.all(np.isnan(payload.angular_velocity_radps)) and np.all(
+        np.isnan(payload.linear_acceleration_mps2)
+    )
     image = np.full((2, 2, 3), 9, np.uint8)
-    assert np.array_equal(nan_like((image, 1.5))[0], image) and math.isnan(nan_like((image, 1.5))[1])
+    assert np.array_equal(nan_like((image, 1.5))[0], image) and math.isnan(
+        nan_like((image, 1.5))[1]
+    )
 
 
 def test_delay_delivers_late_with_the_true_stamp():
@@ -76,7 +81,9 @@ def test_empty_leaves_no_rows_but_keeps_the_stamp():
 
 
 def test_black_zeroes_pixels_and_leaves_floats():
-    payload = FaultInjector([SensorFault(FaultKind.BLACK, 0.0)]).apply(0.5, (np.full((4, 4, 3), 90, np.uint8), 2.5))
+    payload = FaultInjector([SensorFault(FaultKind.BLACK, 0.0)]).apply(
+        0.5, (np.full((4, 4, 3), 90, np.uint8), 2.5)
+    )
     assert not payload.payload[0].any() and payload.payload[1] == 2.5
 
 

@@ -1,12 +1,21 @@
 """GNSS and IMU models: noise statistics with fixed seeds, fix modes, outages, motion terms."""
+
 import dataclasses
 import math
 
 import numpy as np
 import pytest
 
-from robovan_autonomy.sim.gnss_imu import (GRAVITY_MPS2, FixMode, GnssConditions, GnssModel, GnssNoise,
-                                           ImuModel, ImuNoise, MotionState)
+from robovan_autonomy.sim.gnss_imu import (
+    GRAVITY_MPS2,
+    FixMode,
+    GnssConditions,
+    GnssModel,
+    GnssNoise,
+    ImuModel,
+    ImuNoise,
+    MotionState,
+)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 PARAMS = load_vehicle_params()
@@ -39,7 +48,9 @@ def test_rtk_white_noise_std_is_within_ten_percent_of_sigma():
 
 def test_total_error_with_slow_bias_has_the_datasheet_sigma_over_a_long_drive():
     error, _ = errors(gnss(seed=2, bias_tau_s=2.0), 20000)
-    np.testing.assert_allclose(error[:, :2].std(axis=0), PARAMS.sensors["gnss"]["sigma_rtk_m"], rtol=0.1)
+    np.testing.assert_allclose(
+        error[:, :2].std(axis=0), PARAMS.sensors["gnss"]["sigma_rtk_m"], rtol=0.1
+    )
 
 
 def test_bias_makes_consecutive_errors_correlated():
@@ -58,7 +69,7 @@ def test_float_zone_uses_float_sigma_and_reports_it():
     sigma = PARAMS.sensors["gnss"]["sigma_float_m"]
     assert {r.status for r in readings} == {FixMode.FLOAT}
     np.testing.assert_allclose(error[:, :2].std(axis=0), sigma, rtol=0.1)
-    np.testing.assert_allclose(np.diag(readings[0].position_covariance)[:2], sigma ** 2)
+    np.testing.assert_allclose(np.diag(readings[0].position_covariance)[:2], sigma**2)
 
 
 def test_outage_window_gives_no_fix_only_inside_the_window():
@@ -96,18 +107,24 @@ def test_imu_at_rest_reads_gravity_up_and_zero_rate_within_noise():
     force = np.array([s.linear_acceleration_mps2 for s in samples])
     noise = model.noise
     np.testing.assert_allclose(rate.mean(axis=0), 0.0, atol=4 * noise.gyro_bias_sigma_radps)
-    np.testing.assert_allclose(force.mean(axis=0), [0.0, 0.0, GRAVITY_MPS2], atol=4 * noise.accel_bias_sigma_mps2)
+    np.testing.assert_allclose(
+        force.mean(axis=0), [0.0, 0.0, GRAVITY_MPS2], atol=4 * noise.accel_bias_sigma_mps2
+    )
     np.testing.assert_allclose(rate.std(axis=0), noise.gyro_noise_radps, rtol=0.1)
     np.testing.assert_allclose(force.std(axis=0), noise.accel_noise_mps2, rtol=0.1)
 
 
 def test_imu_in_a_steady_turn_reads_yaw_rate_and_lever_arm_centripetal_accel():
     speed, yaw_rate = 8.0, 0.25
-    turn = MotionState.planar(yaw_rad=-1.2, yaw_rate_radps=yaw_rate, speed_mps=speed, accel_mps2=0.5)
+    turn = MotionState.planar(
+        yaw_rad=-1.2, yaw_rate_radps=yaw_rate, speed_mps=speed, accel_mps2=0.5
+    )
     rate, force = imu().true_reading(turn)
     lever_x = PARAMS.sensor_pose("imu").x_m
     np.testing.assert_allclose(rate, [0.0, 0.0, yaw_rate], atol=1e-12)
-    np.testing.assert_allclose(force, [0.5 - yaw_rate ** 2 * lever_x, speed * yaw_rate, GRAVITY_MPS2], atol=1e-12)
+    np.testing.assert_allclose(
+        force, [0.5 - yaw_rate**2 * lever_x, speed * yaw_rate, GRAVITY_MPS2], atol=1e-12
+    )
 
 
 def test_imu_biases_wander_but_the_same_seed_repeats():

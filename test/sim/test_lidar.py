@@ -1,4 +1,5 @@
 """LiDAR model: geometry of hits against analytic ranges, the beam pattern, limits, noise, ids."""
+
 import math
 
 import numpy as np
@@ -6,7 +7,16 @@ import pytest
 
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
-from robovan_autonomy.sim.scene import GROUND_ID, STATIC_ID, Box, LaneMarking, Pose3, Prism, Scene, Wall
+from robovan_autonomy.sim.scene import (
+    GROUND_ID,
+    STATIC_ID,
+    Box,
+    LaneMarking,
+    Pose3,
+    Prism,
+    Scene,
+    Wall,
+)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 SENSOR_HEIGHT_M = 2.4
@@ -25,7 +35,9 @@ def ranges_by_ray(scan, model):
     """(columns, beams) range image from a scan (NaN: no return), matched by ray direction."""
     x, y, z = scan.points[:, 0], scan.points[:, 1], scan.points[:, 2]
     r = np.linalg.norm(scan.points[:, :3], axis=1)
-    column = np.round((np.arctan2(y, x) - model.azimuth_rad[0]) / model.azimuth_step_rad).astype(int)
+    column = np.round((np.arctan2(y, x) - model.azimuth_rad[0]) / model.azimuth_step_rad).astype(
+        int
+    )
     beam = np.argmin(np.abs(np.arcsin(z / r)[:, None] - model.elevation_rad[None, :]), axis=1)
     image = np.full(model.directions.shape[:2], np.nan)
     image[column % model.config.columns, beam] = r
@@ -37,8 +49,15 @@ def column_at(model, azimuth_rad):
 
 
 def wall_ring(half_m, height_m):
-    square = np.array([[-half_m, -half_m], [half_m, -half_m], [half_m, half_m], [-half_m, half_m],
-                       [-half_m, -half_m]])
+    square = np.array(
+        [
+            [-half_m, -half_m],
+            [half_m, -half_m],
+            [half_m, half_m],
+            [-half_m, half_m],
+            [-half_m, -half_m],
+        ]
+    )
     return Wall(square, 0.0, height_m, label="fence")
 
 
@@ -54,7 +73,9 @@ def test_ray_hits_the_rear_face_of_a_box_ahead_at_its_range(model):
 def test_ray_hits_a_building_wall_at_its_range_from_the_van_extrinsic(model):
     params = load_vehicle_params()
     extrinsic = params.sensor_pose("lidar_top")
-    scene = Scene([Prism(np.array([[30.0, -40.0], [40.0, -40.0], [40.0, 40.0], [30.0, 40.0]]), 0.0, 20.0)])
+    scene = Scene(
+        [Prism(np.array([[30.0, -40.0], [40.0, -40.0], [40.0, 40.0], [30.0, 40.0]]), 0.0, 20.0)]
+    )
     base = Pose3.from_xyz_ypr(0.0, 0.0, 0.0, 0.0)
     image = ranges_by_ray(model.scan(scene, base.compose(extrinsic)), model)
     beam = model.config.beams - 1
@@ -85,7 +106,9 @@ def test_nothing_is_returned_beyond_max_range(model):
     assert r.max() <= model.config.max_range_m
     assert r.min() >= model.config.min_range_m
     reaches_ground = SENSOR_HEIGHT_M / np.sin(-model.elevation_rad[model.elevation_rad < 0.0])
-    expected_rays = np.count_nonzero(reaches_ground <= model.config.max_range_m) * model.config.columns
+    expected_rays = (
+        np.count_nonzero(reaches_ground <= model.config.max_range_m) * model.config.columns
+    )
     assert abs(len(r) - expected_rays) < 0.02 * expected_rays  # drop-outs aside
 
 
@@ -115,7 +138,9 @@ def test_top_of_a_low_box_is_hit_and_every_box_point_lies_on_the_box(model):
 
 
 def test_tilted_sensor_still_hits_a_wall_at_its_plane(model):
-    scene = Scene([Prism(np.array([[15.0, -40.0], [16.0, -40.0], [16.0, 40.0], [15.0, 40.0]]), 0.0, 30.0)])
+    scene = Scene(
+        [Prism(np.array([[15.0, -40.0], [16.0, -40.0], [16.0, 40.0], [15.0, 40.0]]), 0.0, 30.0)]
+    )
     pose = Pose3.from_xyz_ypr(0.0, 0.0, SENSOR_HEIGHT_M, 0.2, pitch_rad=0.08, roll_rad=-0.05)
     scan = model.scan(scene, pose, with_ids=True)
     on_wall = pose.to_map(scan.points[scan.object_ids == STATIC_ID, :3])
@@ -124,7 +149,9 @@ def test_tilted_sensor_still_hits_a_wall_at_its_plane(model):
 
 
 def test_ground_truth_ids_name_actor_ground_and_structure(model):
-    scene = Scene([Prism(np.array([[-20.0, 10.0], [20.0, 10.0], [20.0, 12.0], [-20.0, 12.0]]), 0.0, 10.0)])
+    scene = Scene(
+        [Prism(np.array([[-20.0, 10.0], [20.0, 10.0], [20.0, 12.0], [-20.0, 12.0]]), 0.0, 10.0)]
+    )
     scene.set_boxes([Box(8.0, -3.0, 0.0, 0.0, 4.5, 1.8, 1.5, None, ObjectClass.CAR, 5)])
     scan = model.scan(scene, level_pose(), with_ids=True)
     assert set(np.unique(scan.object_ids)) == {GROUND_ID, STATIC_ID, 5}
@@ -140,7 +167,9 @@ def test_range_noise_is_seeded_and_has_the_configured_sigma(model):
     noisy = ranges_by_ray(first, model)
     error = (noisy - exact)[np.isfinite(noisy)]
     assert np.std(error) == pytest.approx(model.config.range_noise_sigma_m, rel=0.1)
-    dropped = np.count_nonzero(np.isnan(noisy) & np.isfinite(exact)) / np.count_nonzero(np.isfinite(exact))
+    dropped = np.count_nonzero(np.isnan(noisy) & np.isfinite(exact)) / np.count_nonzero(
+        np.isfinite(exact)
+    )
     assert dropped == pytest.approx(model.config.dropout_probability, abs=0.003)
 
 
@@ -165,10 +194,14 @@ def test_static_box_points_keep_its_object_id_whatever_the_frames_actors(model):
 
 
 def test_level_scan_equals_the_per_beam_scan_of_the_same_pose(model, monkeypatch):
-    scene = Scene([Prism(np.array([[12.0, -4.0], [18.0, -4.0], [18.0, 4.0], [12.0, 4.0]]), 0.0, 1.8),
-                   Prism(np.array([[-20.0, -3.0], [-5.0, -3.0], [-5.0, 6.0], [-20.0, 6.0]]), 3.0, 3.3)],
-                  walls=[wall_ring(40.0, 8.0)],
-                  static_boxes=[Box(5.0, 4.0, 0.0, 0.4, 4.5, 1.8, 1.5, None, ObjectClass.CAR, 11)])
+    scene = Scene(
+        [
+            Prism(np.array([[12.0, -4.0], [18.0, -4.0], [18.0, 4.0], [12.0, 4.0]]), 0.0, 1.8),
+            Prism(np.array([[-20.0, -3.0], [-5.0, -3.0], [-5.0, 6.0], [-20.0, 6.0]]), 3.0, 3.3),
+        ],
+        walls=[wall_ring(40.0, 8.0)],
+        static_boxes=[Box(5.0, 4.0, 0.0, 0.4, 4.5, 1.8, 1.5, None, ObjectClass.CAR, 11)],
+    )
     scene.set_boxes([Box(6.0, -3.0, 0.0, 0.0, 0.6, 0.6, 1.75, None, ObjectClass.PEDESTRIAN, 2)])
     level = model.scan(scene, level_pose(0.5, 0.2, 0.3), with_ids=True)
     monkeypatch.setattr("robovan_autonomy.sim.lidar.LEVEL_TOLERANCE", -1.0)  # every pose "tilted"

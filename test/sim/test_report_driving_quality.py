@@ -1,5 +1,6 @@
 """Run report: how the van drives, beyond collisions: hard brakes with and without a reason,
 emergency stops, and standing still with nothing to wait for."""
+
 import math
 
 import numpy as np
@@ -17,19 +18,43 @@ FRONT_M = VEHICLE.wheelbase_m + VEHICLE.front_overhang_m
 
 
 def scenario(*faults, **success) -> Scenario:
-    return Scenario(name="synthetic", description="test", map="delivery_district.osm", seed=7,
-                    time_limit_s=100.0, arm_autonomy_at_s=0.0, start_pose=StartPose(x=0, y=0, yaw=0),
-                    mission=(Stop("end", 0.0),), actors=(), faults=tuple(faults), gnss_outages=(),
-                    success=SuccessCriteria(expected_outcome="stopped", **success))
+    return Scenario(
+        name="synthetic",
+        description="test",
+        map="delivery_district.osm",
+        seed=7,
+        time_limit_s=100.0,
+        arm_autonomy_at_s=0.0,
+        start_pose=StartPose(x=0, y=0, yaw=0),
+        mission=(Stop("end", 0.0),),
+        actors=(),
+        faults=tuple(faults),
+        gnss_outages=(),
+        success=SuccessCriteria(expected_outcome="stopped", **success),
+    )
 
 
 def walker(x, y, vy=0.0) -> ActorState:
-    return ActorState(id="walker", track_id=1, type="pedestrian", class_id=int(ObjectClass.PEDESTRIAN),
-                      x=x, y=y, yaw=math.pi / 2, speed=abs(vy), vx=0.0, vy=vy, length=0.6, width=0.6,
-                      height=1.75)
+    return ActorState(
+        id="walker",
+        track_id=1,
+        type="pedestrian",
+        class_id=int(ObjectClass.PEDESTRIAN),
+        x=x,
+        y=y,
+        yaw=math.pi / 2,
+        speed=abs(vy),
+        vx=0.0,
+        vy=vy,
+        length=0.6,
+        width=0.6,
+        height=1.75,
+    )
 
 
-def braking_run(actor_at=None, scn=None, features=MapFeatures(), mode="AUTONOMOUS", plan_m=None) -> dict:
+def braking_run(
+    actor_at=None, scn=None, features=MapFeatures(), mode="AUTONOMOUS", plan_m=None
+) -> dict:
     """10 m/s along +x, a 5 m/s² brake from 3 s to rest, then standing; actor_at(t) -> actors;
     plan_m: the planned path reaches this far ahead of base_link (None: no plan recorded)."""
     rec = RunRecorder(scn or scenario(), features, VEHICLE)
@@ -39,10 +64,19 @@ def braking_run(actor_at=None, scn=None, features=MapFeatures(), mode="AUTONOMOU
         accel = -5.0 if t >= 3.0 and speed > 0.0 else 0.0
         speed = max(0.0, speed + accel * DT_S)
         x += speed * DT_S
-        plan = None if plan_m is None else np.column_stack([np.linspace(x, x + plan_m, 5), np.zeros(5)])
-        rec.record_step(t, VanTruth(x, 0.0, 0.0, speed, accel, 0.0, 0.0),
-                        actors=actor_at(t) if actor_at else (), mode=mode,
-                        supervisor_mode=(mode, "all healthy"), planned_path=plan)
+        plan = (
+            None
+            if plan_m is None
+            else np.column_stack([np.linspace(x, x + plan_m, 5), np.zeros(5)])
+        )
+        rec.record_step(
+            t,
+            VanTruth(x, 0.0, 0.0, speed, accel, 0.0, 0.0),
+            actors=actor_at(t) if actor_at else (),
+            mode=mode,
+            supervisor_mode=(mode, "all healthy"),
+            planned_path=plan,
+        )
     return rec.finalize(1.0)
 
 
@@ -79,17 +113,28 @@ def test_a_hard_brake_after_an_injected_fault_is_the_faults():
 
 def emergency_run(declared: int) -> dict:
     rec = RunRecorder(scenario(max_emergency_stops=declared), MapFeatures(), VEHICLE)
-    for k, mode, why in ((1, "AUTONOMOUS", "all healthy"), (2, "MRM_EMERGENCY_STOP", "AEB: obstacle 3.1 m")):
-        rec.record_step(k * DT_S, VanTruth(k * 0.5, 0.0, 0.0, 10.0, 0.0, 0.0, 0.0), mode=mode,
-                        supervisor_mode=(mode, why))
+    for k, mode, why in (
+        (1, "AUTONOMOUS", "all healthy"),
+        (2, "MRM_EMERGENCY_STOP", "AEB: obstacle 3.1 m"),
+    ):
+        rec.record_step(
+            k * DT_S,
+            VanTruth(k * 0.5, 0.0, 0.0, 10.0, 0.0, 0.0, 0.0),
+            mode=mode,
+            supervisor_mode=(mode, why),
+        )
     return rec.finalize(1.0)
 
 
 def test_an_aeb_stop_is_counted_and_fails_unless_the_scenario_expects_one():
     report = emergency_run(declared=0)
-    assert report["emergency_stops"] == [{"t_s": 2 * DT_S, "reason": "AEB: obstacle 3.1 m", "aeb": True}]
+    assert report["emergency_stops"] == [
+        {"t_s": 2 * DT_S, "reason": "AEB: obstacle 3.1 m", "aeb": True}
+    ]
     assert any(f.startswith("emergency stops 1 > 0") for f in report["failed_criteria"])
-    assert not any(f.startswith("emergency stops") for f in emergency_run(declared=1)["failed_criteria"])
+    assert not any(
+        f.startswith("emergency stops") for f in emergency_run(declared=1)["failed_criteria"]
+    )
 
 
 def test_standing_still_with_nothing_to_wait_for_is_a_stall():
@@ -104,7 +149,7 @@ def test_a_stall_over_twenty_seconds_fails():
 
 
 def test_standing_at_a_bay_is_no_stall():
-    rest_x = 10.0 ** 2 / (2 * 5.0) + 30.0
+    rest_x = 10.0**2 / (2 * 5.0) + 30.0
     features = MapFeatures(bays={"end": (rest_x, 0.0, 0.0)})
     assert braking_run(features=features)["stalls"]["longest_s"] == 0.0
 

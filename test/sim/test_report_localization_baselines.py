@@ -1,5 +1,6 @@
 """Run report: single-source localization estimates (GNSS only, odometry only) judged beside the
 stack's own on the same log, and drawn in report.png."""
+
 import json
 import math
 
@@ -18,18 +19,33 @@ SPEED_MPS = 10.0
 def recorded_drive(seconds=4.0, with_baselines=True, gnss_until_s=math.inf):
     """A straight drive along +x; the stack's estimate is 0.1 m off, GNSS-only 0.5 m, and
     odometry-only drifts 5 % of the distance."""
-    scenario = Scenario(name="synthetic", description="test", map="delivery_district.osm", seed=1,
-                        time_limit_s=100.0, arm_autonomy_at_s=0.0, start_pose=StartPose(x=0, y=0, yaw=0),
-                        mission=(Stop("end", 0.0),), actors=(), faults=(), gnss_outages=(),
-                        success=SuccessCriteria())
+    scenario = Scenario(
+        name="synthetic",
+        description="test",
+        map="delivery_district.osm",
+        seed=1,
+        time_limit_s=100.0,
+        arm_autonomy_at_s=0.0,
+        start_pose=StartPose(x=0, y=0, yaw=0),
+        mission=(Stop("end", 0.0),),
+        actors=(),
+        faults=(),
+        gnss_outages=(),
+        success=SuccessCriteria(),
+    )
     rec = RunRecorder(scenario, vehicle=load_vehicle_params())
     for k in range(1, round(seconds / DT_S) + 1):
         t, x = k * DT_S, SPEED_MPS * k * DT_S
         baselines = {"odometry_only": (t, 1.05 * x, 0.0, 0.01)}
         if t <= gnss_until_s:
             baselines["gnss_only"] = (t, x, 0.5, 0.0)
-        rec.record_step(t, VanTruth(x, 0.0, 0.0, SPEED_MPS, 0.0, 0.0, 0.0), estimated_pose=(x, 0.1, 0.0),
-                        estimate_stamp_s=t, baseline_poses=baselines if with_baselines else None)
+        rec.record_step(
+            t,
+            VanTruth(x, 0.0, 0.0, SPEED_MPS, 0.0, 0.0, 0.0),
+            estimated_pose=(x, 0.1, 0.0),
+            estimate_stamp_s=t,
+            baseline_poses=baselines if with_baselines else None,
+        )
     return rec
 
 

@@ -1,5 +1,6 @@
 """Scenario files: the shipped ones are valid against the map, bad ones say file, key and why,
 and the README is the one the schema renders."""
+
 import copy
 
 import numpy as np
@@ -7,25 +8,57 @@ import pytest
 import yaml
 
 from robovan_autonomy.config_errors import ConfigError
-from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.geometry import box_corners, polygons_overlap, transform_points
+from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.sim.report.inputs import MapFeatures
-from robovan_autonomy.sim.scenario import (ACTOR_TYPES, README_PATH, SCENARIO_DIR, list_scenarios,
-                                           load_scenario, render_readme, start_pose_in_map,
-                                           variants)
+from robovan_autonomy.sim.scenario import (
+    ACTOR_TYPES,
+    README_PATH,
+    SCENARIO_DIR,
+    list_scenarios,
+    load_scenario,
+    render_readme,
+    start_pose_in_map,
+    variants,
+)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
-SHIPPED = {"corridor_cruise", "delivery_loop", "parked_van_blocking", "crosswalk_pedestrian",
-           "jaywalker_between_parked_cars", "lead_car_hard_brake", "cyclist_ahead", "gnss_outage_canyon",
-           "fault_planner_killed", "fault_camera_blackout", "fault_lidar_dropout", "fault_localization_lost",
-           "fault_can_report_loss", "fault_imu_nan", "fault_clock_jump", "pedestrian_sudden_ttc_1_5s",
-           "fault_lidar_nan", "fault_lidar_freeze", "fault_lidar_empty", "fault_camera_freeze",
-           "fault_camera_black", "fault_gnss_nan", "fault_clock_backwards", "fault_planner_freeze",
-           "fault_rogue_command", "fault_can_rogue_command", "fault_can_report_freeze",
-           "double_parked_van_oncoming_traffic", "child_steps_out_from_double_parked_van",
-           "pedestrian_behind_stopped_bus", "car_pulls_out_of_parking_space", "stop_and_go_lead",
-           "cyclist_overtakes_on_the_right_at_bay",
-           "double_parked_van_market_street"}
+SHIPPED = {
+    "corridor_cruise",
+    "delivery_loop",
+    "parked_van_blocking",
+    "crosswalk_pedestrian",
+    "jaywalker_between_parked_cars",
+    "lead_car_hard_brake",
+    "cyclist_ahead",
+    "gnss_outage_canyon",
+    "fault_planner_killed",
+    "fault_camera_blackout",
+    "fault_lidar_dropout",
+    "fault_localization_lost",
+    "fault_can_report_loss",
+    "fault_imu_nan",
+    "fault_clock_jump",
+    "pedestrian_sudden_ttc_1_5s",
+    "fault_lidar_nan",
+    "fault_lidar_freeze",
+    "fault_lidar_empty",
+    "fault_camera_freeze",
+    "fault_camera_black",
+    "fault_gnss_nan",
+    "fault_clock_backwards",
+    "fault_planner_freeze",
+    "fault_rogue_command",
+    "fault_can_rogue_command",
+    "fault_can_report_freeze",
+    "double_parked_van_oncoming_traffic",
+    "child_steps_out_from_double_parked_van",
+    "pedestrian_behind_stopped_bus",
+    "car_pulls_out_of_parking_space",
+    "stop_and_go_lead",
+    "cyclist_overtakes_on_the_right_at_bay",
+    "double_parked_van_market_street",
+}
 SHORT_SCENARIO_LIMIT_S = 120.0
 DELIVERY_LOOP_LIMIT_S = 300.0  # `make sim` stays a five-minute job at real time
 
@@ -38,10 +71,20 @@ VALID = {
     "mission": [{"bay": "bay_D", "dwell_s": 5.0}, {"bay": "bay_E"}],
     "actors": [
         {"id": "parked", "type": "car", "path": [{"x": 100.0, "y": -4.75}], "yaw": 0.0},
-        {"id": "walker", "type": "pedestrian", "speed_mps": 1.4, "start": {"van_within_m": 30.0},
-         "path": [{"x": 150.0, "y": -8.0}, {"x": 150.0, "y": 8.0}]},
-        {"id": "lead", "type": "car", "speed_mps": 9.0, "brake": {"time_s": 20.0, "decel_mps2": 6.0},
-         "path": [{"x": 40.0, "y": -1.75}, {"x": 400.0, "y": -1.75}]},
+        {
+            "id": "walker",
+            "type": "pedestrian",
+            "speed_mps": 1.4,
+            "start": {"van_within_m": 30.0},
+            "path": [{"x": 150.0, "y": -8.0}, {"x": 150.0, "y": 8.0}],
+        },
+        {
+            "id": "lead",
+            "type": "car",
+            "speed_mps": 9.0,
+            "brake": {"time_s": 20.0, "decel_mps2": 6.0},
+            "path": [{"x": 40.0, "y": -1.75}, {"x": 400.0, "y": -1.75}],
+        },
     ],
     "faults": [{"target": "camera", "kind": "drop", "start_s": 10.0, "duration_s": 2.0}],
     "gnss_outages": [{"start_s": 5.0, "duration_s": 10.0}],
@@ -91,6 +134,7 @@ def rejection(tmp_path, doc, district=None):
 
 # --- the shipped scenarios ----------------------------------------------------------------------
 
+
 def test_the_catalogue_is_shipped():
     assert set(list_scenarios()) == SHIPPED
 
@@ -113,10 +157,14 @@ def test_shipped_scenario_has_a_lane_route_through_its_stops(name, district):
     assert np.hypot(route[-1, 0] - last_bay[0], route[-1, 1] - last_bay[1]) < 4.0
 
 
-@pytest.mark.parametrize("name, variation", [(name, None) for name in sorted(SHIPPED)] + [
-    (name, v.id) for name in sorted(SHIPPED) for v in variants(load_scenario(name))])
-def test_shipped_scenario_actors_start_clear_of_the_van_and_the_parked_cars(name, variation,
-                                                                             district):
+@pytest.mark.parametrize(
+    "name, variation",
+    [(name, None) for name in sorted(SHIPPED)]
+    + [(name, v.id) for name in sorted(SHIPPED) for v in variants(load_scenario(name))],
+)
+def test_shipped_scenario_actors_start_clear_of_the_van_and_the_parked_cars(
+    name, variation, district
+):
     vehicle = load_vehicle_params()
     scenario = load_scenario(name, district, variation)
     x, y, yaw = start_pose_in_map(scenario, district, vehicle)
@@ -124,7 +172,11 @@ def test_shipped_scenario_actors_start_clear_of_the_van_and_the_parked_cars(name
     cars = district.parked_cars
     for actor in scenario.actors:
         first = actor.path[0]
-        heading = actor.yaw if actor.stationary else np.arctan2(actor.path[1].y - first.y, actor.path[1].x - first.x)
+        heading = (
+            actor.yaw
+            if actor.stationary
+            else np.arctan2(actor.path[1].y - first.y, actor.path[1].x - first.x)
+        )
         box = box_corners(first.x, first.y, heading, actor.size.length_m, actor.size.width_m)
         assert not polygons_overlap(van, box)[0], actor.id
         parked = box_corners(cars[:, 0], cars[:, 1], cars[:, 2], cars[:, 3], cars[:, 4])
@@ -132,8 +184,9 @@ def test_shipped_scenario_actors_start_clear_of_the_van_and_the_parked_cars(name
 
 
 def test_readme_is_the_one_the_schema_renders():
-    assert README_PATH.read_text() == render_readme(), \
+    assert README_PATH.read_text() == render_readme(), (
         "regenerate: python -m robovan_autonomy.sim.scenario --write-readme"
+    )
 
 
 def test_a_name_and_its_path_load_the_same_scenario():
@@ -143,67 +196,145 @@ def test_a_name_and_its_path_load_the_same_scenario():
 def test_left_out_keys_take_their_documented_defaults(tmp_path):
     doc = broken(seed=DELETE)
     scenario = load_scenario(write(tmp_path, doc))
-    assert (scenario.map, scenario.seed, scenario.arm_autonomy_at_s) == ("delivery_district.osm", 0, 2.0)
+    assert (scenario.map, scenario.seed, scenario.arm_autonomy_at_s) == (
+        "delivery_district.osm",
+        0,
+        2.0,
+    )
     parked, walker, _ = scenario.actors
-    assert (parked.size.length_m, parked.size.width_m) == (ACTOR_TYPES["car"].length_m, ACTOR_TYPES["car"].width_m)
-    assert parked.start.time_s == 0.0 and walker.start.van_within_m == 30.0 and walker.start.point is None
+    assert (parked.size.length_m, parked.size.width_m) == (
+        ACTOR_TYPES["car"].length_m,
+        ACTOR_TYPES["car"].width_m,
+    )
+    assert (
+        parked.start.time_s == 0.0
+        and walker.start.van_within_m == 30.0
+        and walker.start.point is None
+    )
     assert scenario.success.expected_outcome == "completed"
 
 
 # --- every kind of error names file, key path and reason -------------------------------------------
 
-@pytest.mark.parametrize("doc, key, reason", [
-    (broken(colour="red"), "colour", "unknown key"),
-    (broken(**{"actors.1.path.1": {"x": 150.0, "y": 8.0, "z": 1.0}}), "actors[1].path[1].z", "unknown key"),
-    (broken(time_limit_s="long"), "time_limit_s", "expected a number"),
-    (broken(seed=2.5), "seed", "expected an integer"),
-    (broken(mission={"bay": "bay_D"}), "mission", "expected a list"),
-    (broken(**{"actors.1.path.0.x": True}), "actors[1].path[0].x", "expected a number"),
-    (broken(**{"actors.2.speed_mps": -1.0}), "actors[2].speed_mps", "out of range"),
-    (broken(**{"actors.2.brake.decel_mps2": 25.0}), "actors[2].brake.decel_mps2", "out of range"),
-    (broken(time_limit_s=float("nan")), "time_limit_s", "finite"),
-    (broken(**{"actors.1.path.1.x": float("inf")}), "actors[1].path[1].x", "finite"),
-    (broken(**{"actors.0.type": "horse"}), "actors[0].type", "unknown value 'horse'"),
-    (broken(time_limit_s=DELETE), "time_limit_s", "missing required key"),
-    (broken(**{"actors.2.brake": {"time_s": 20.0}}), "actors[2].brake.decel_mps2", "missing required key"),
-    (broken(start_pose={"bay": "bay_D", "x": 1.0}), "start_pose", "exactly one of"),
-    (broken(**{"actors.1.start": {"time_s": 1.0, "point": {"x": 0.0, "y": 0.0}}}), "actors[1].start",
-     "exactly one of"),
-    (broken(gnss_outages=[{"start_s": 20.0, "duration_s": 10.0}, {"start_s": 5.0, "duration_s": 5.0}]),
-     "gnss_outages[1].start_s", "times must increase"),
-    (broken(faults=[{"target": "gnss", "kind": "drop", "start_s": 5.0, "duration_s": 10.0},
-                    {"target": "gnss", "kind": "nan", "start_s": 12.0}]),
-     "faults[1].start_s", "times must increase"),
-    (broken(**{"actors.2.start": {"time_s": 25.0}}), "actors[2].brake.time_s", "not after the start time"),
-    (broken(faults=[{"target": "camera", "kind": "jump", "start_s": 1.0, "value": 2.0}]), "faults[0].kind",
-     "does not apply to camera"),
-    (broken(faults=[{"target": "lidar", "kind": "delay", "start_s": 1.0}]), "faults[0].value", "needs a value"),
-    (broken(faults=[{"target": "clock", "kind": "freeze", "start_s": 1.0}]), "faults[0].kind",
-     "does not apply to clock"),
-    (broken(faults=[{"target": "control_command", "kind": "rogue", "start_s": 1.0, "value": 20.0}]),
-     "faults[0].value", "rogue acceleration"),
-    (broken(**{"actors.0.speed_mps": 2.0}), "actors[0].speed_mps", "stationary actor"),
-    (broken(**{"actors.1.yaw": 1.0}), "actors[1].yaw", "stationary actor"),
-    (broken(**{"actors.1.path.1": {"x": 150.0, "y": -8.0}}), "actors[1].path[1]", "closer than"),
-    (broken(**{"actors.0.id": "walker"}), "actors[1].id", "duplicate id"),
-    (broken(arm_autonomy_at_s=70.0), "arm_autonomy_at_s", "not before time_limit_s"),
-    (broken(name="other"), "name", "differs from the file name"),
-    (broken(map="atlantis.osm"), "map", "no map"),
-    (broken(gnss_outages=[{"zone": {"x_min": 5.0, "x_max": 1.0, "y_min": 0.0, "y_max": 1.0}}]),
-     "gnss_outages[0].zone.x_max", "greater than"),
-    (["not", "a", "mapping"], "", "expected a mapping"),
-])
+
+@pytest.mark.parametrize(
+    "doc, key, reason",
+    [
+        (broken(colour="red"), "colour", "unknown key"),
+        (
+            broken(**{"actors.1.path.1": {"x": 150.0, "y": 8.0, "z": 1.0}}),
+            "actors[1].path[1].z",
+            "unknown key",
+        ),
+        (broken(time_limit_s="long"), "time_limit_s", "expected a number"),
+        (broken(seed=2.5), "seed", "expected an integer"),
+        (broken(mission={"bay": "bay_D"}), "mission", "expected a list"),
+        (broken(**{"actors.1.path.0.x": True}), "actors[1].path[0].x", "expected a number"),
+        (broken(**{"actors.2.speed_mps": -1.0}), "actors[2].speed_mps", "out of range"),
+        (
+            broken(**{"actors.2.brake.decel_mps2": 25.0}),
+            "actors[2].brake.decel_mps2",
+            "out of range",
+        ),
+        (broken(time_limit_s=float("nan")), "time_limit_s", "finite"),
+        (broken(**{"actors.1.path.1.x": float("inf")}), "actors[1].path[1].x", "finite"),
+        (broken(**{"actors.0.type": "horse"}), "actors[0].type", "unknown value 'horse'"),
+        (broken(time_limit_s=DELETE), "time_limit_s", "missing required key"),
+        (
+            broken(**{"actors.2.brake": {"time_s": 20.0}}),
+            "actors[2].brake.decel_mps2",
+            "missing required key",
+        ),
+        (broken(start_pose={"bay": "bay_D", "x": 1.0}), "start_pose", "exactly one of"),
+        (
+            broken(**{"actors.1.start": {"time_s": 1.0, "point": {"x": 0.0, "y": 0.0}}}),
+            "actors[1].start",
+            "exactly one of",
+        ),
+        (
+            broken(
+                gnss_outages=[
+                    {"start_s": 20.0, "duration_s": 10.0},
+                    {"start_s": 5.0, "duration_s": 5.0},
+                ]
+            ),
+            "gnss_outages[1].start_s",
+            "times must increase",
+        ),
+        (
+            broken(
+                faults=[
+                    {"target": "gnss", "kind": "drop", "start_s": 5.0, "duration_s": 10.0},
+                    {"target": "gnss", "kind": "nan", "start_s": 12.0},
+                ]
+            ),
+            "faults[1].start_s",
+            "times must increase",
+        ),
+        (
+            broken(**{"actors.2.start": {"time_s": 25.0}}),
+            "actors[2].brake.time_s",
+            "not after the start time",
+        ),
+        (
+            broken(faults=[{"target": "camera", "kind": "jump", "start_s": 1.0, "value": 2.0}]),
+            "faults[0].kind",
+            "does not apply to camera",
+        ),
+        (
+            broken(faults=[{"target": "lidar", "kind": "delay", "start_s": 1.0}]),
+            "faults[0].value",
+            "needs a value",
+        ),
+        (
+            broken(faults=[{"target": "clock", "kind": "freeze", "start_s": 1.0}]),
+            "faults[0].kind",
+            "does not apply to clock",
+        ),
+        (
+            broken(
+                faults=[
+                    {"target": "control_command", "kind": "rogue", "start_s": 1.0, "value": 20.0}
+                ]
+            ),
+            "faults[0].value",
+            "rogue acceleration",
+        ),
+        (broken(**{"actors.0.speed_mps": 2.0}), "actors[0].speed_mps", "stationary actor"),
+        (broken(**{"actors.1.yaw": 1.0}), "actors[1].yaw", "stationary actor"),
+        (
+            broken(**{"actors.1.path.1": {"x": 150.0, "y": -8.0}}),
+            "actors[1].path[1]",
+            "closer than",
+        ),
+        (broken(**{"actors.0.id": "walker"}), "actors[1].id", "duplicate id"),
+        (broken(arm_autonomy_at_s=70.0), "arm_autonomy_at_s", "not before time_limit_s"),
+        (broken(name="other"), "name", "differs from the file name"),
+        (broken(map="atlantis.osm"), "map", "no map"),
+        (
+            broken(
+                gnss_outages=[{"zone": {"x_min": 5.0, "x_max": 1.0, "y_min": 0.0, "y_max": 1.0}}]
+            ),
+            "gnss_outages[0].zone.x_max",
+            "greater than",
+        ),
+        (["not", "a", "mapping"], "", "expected a mapping"),
+    ],
+)
 def test_a_bad_file_is_rejected_naming_the_key_and_the_reason(tmp_path, doc, key, reason):
     err = rejection(tmp_path, doc)
     assert (err.key, reason in err.reason) == (key, True), err
 
 
-@pytest.mark.parametrize("doc, key, reason", [
-    (broken(**{"mission.1.bay": "bay_Z"}), "mission[1].bay", "unknown bay name 'bay_Z'"),
-    (broken(start_pose={"bay": "depot"}), "start_pose.bay", "unknown bay name 'depot'"),
-    (broken(start_pose={"lanelet": 999999, "s": 0.0}), "start_pose.lanelet", "no road lanelet"),
-    (broken(start_pose={"lanelet": 13, "s": 80.0}), "start_pose.s", "beyond the end"),
-])
+@pytest.mark.parametrize(
+    "doc, key, reason",
+    [
+        (broken(**{"mission.1.bay": "bay_Z"}), "mission[1].bay", "unknown bay name 'bay_Z'"),
+        (broken(start_pose={"bay": "depot"}), "start_pose.bay", "unknown bay name 'depot'"),
+        (broken(start_pose={"lanelet": 999999, "s": 0.0}), "start_pose.lanelet", "no road lanelet"),
+        (broken(start_pose={"lanelet": 13, "s": 80.0}), "start_pose.s", "beyond the end"),
+    ],
+)
 def test_names_are_checked_against_the_map_when_one_is_given(tmp_path, district, doc, key, reason):
     load_scenario(write(tmp_path, doc))  # without a map the names are not judged
     err = rejection(tmp_path, doc, district)

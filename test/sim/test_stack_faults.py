@@ -1,5 +1,6 @@
 """Faults the runner injects into the stack: the van's reports on their way to the bridge, a rogue
 transmitter of command frames, a node's output through a relay."""
+
 import itertools
 
 import can
@@ -10,12 +11,24 @@ from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.sim.scenario import Fault
-from robovan_autonomy.sim.stack_faults import FAULTED_PREFIX, FaultRelayNode, RogueCanTransmitter, VanReportBus
+from robovan_autonomy.sim.stack_faults import (
+    FAULTED_PREFIX,
+    FaultRelayNode,
+    RogueCanTransmitter,
+    VanReportBus,
+)
 from robovan_autonomy.sim.van_ecu import VanEcu
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.tools.simulation import SimOptions, Simulation
-from robovan_autonomy.vehicle.rvn_dbw import (COMMAND_IDS, REPORT_IDS, E2EChecker, E2EVerdict, Frame, MsgId,
-                                              decode)
+from robovan_autonomy.vehicle.rvn_dbw import (
+    COMMAND_IDS,
+    REPORT_IDS,
+    E2EChecker,
+    E2EVerdict,
+    Frame,
+    MsgId,
+    decode,
+)
 
 _channels = itertools.count()
 
@@ -27,8 +40,10 @@ def channel():
 
 def run_van(channel, faults, until_s=1.0):
     """The van's reports from 0 to until_s through a VanReportBus, as (receive tick, frame)."""
-    with can.Bus(interface="virtual", channel=channel) as van_side, \
-            can.Bus(interface="virtual", channel=channel) as bridge_side:
+    with (
+        can.Bus(interface="virtual", channel=channel) as van_side,
+        can.Bus(interface="virtual", channel=channel) as bridge_side,
+    ):
         reports = VanReportBus(van_side, faults)
         van = VanEcuBus(reports, VanEcu())
         received = []
@@ -68,7 +83,7 @@ def test_delayed_reports_arrive_late_in_their_order(channel):
     late, _ = run_van(channel, [Fault("can_reports", "delay", 0.0, None, 0.2)])
     clean_motion = [(t, f) for t, f in clean if f.can_id == MsgId.MOTION_REPORT]
     late_motion = [(t, f) for t, f in late if f.can_id == MsgId.MOTION_REPORT]
-    assert [f for _, f in late_motion] == [f for _, f in clean_motion][:len(late_motion)]
+    assert [f for _, f in late_motion] == [f for _, f in clean_motion][: len(late_motion)]
     assert all(abs(tl - tc - 0.2) < 1e-6 for (tl, _), (tc, _) in zip(late_motion, clean_motion))
 
 
@@ -90,25 +105,36 @@ def test_a_rogue_transmitter_sends_valid_command_frames_every_20_ms(channel):
 # -- a node's output through a relay (real rclpy graph on sim time) -----------------------------
 def plan(stamp_s, speed_mps):
     t = np.arange(0.0, 1.01, 0.1)
-    return itf.ControlPlan(stamp_s, t, np.zeros_like(t), np.zeros_like(t), np.full_like(t, speed_mps),
-                           np.zeros_like(t))
+    return itf.ControlPlan(
+        stamp_s, t, np.zeros_like(t), np.zeros_like(t), np.full_like(t, speed_mps), np.zeros_like(t)
+    )
 
 
 def add_relay(sim_graph, fault: Fault) -> None:
-    sim_graph.add_node(FaultRelayNode("planner", [fault], context=sim_graph.context,
-                                      parameter_overrides=[Parameter("use_sim_time", value=True)]))
+    sim_graph.add_node(
+        FaultRelayNode(
+            "planner",
+            [fault],
+            context=sim_graph.context,
+            parameter_overrides=[Parameter("use_sim_time", value=True)],
+        )
+    )
 
 
 def relayed_plans(sim_graph, fault: Fault, until_s: float = 2.0):
     """A planner publishing a plan (speed = its stamp) every 100 ms through a relay with `fault`."""
     add_relay(sim_graph, fault)
     source = sim_graph.publisher(JointTrajectory, FAULTED_PREFIX + itf.PLANNING_COMMAND)
-    out = sim_graph.collect(JointTrajectory, itf.PLANNING_COMMAND,
-                            lambda msg: (sim_graph.t_s, itf.decode_control_command(msg)))
+    out = sim_graph.collect(
+        JointTrajectory,
+        itf.PLANNING_COMMAND,
+        lambda msg: (sim_graph.t_s, itf.decode_control_command(msg)),
+    )
 
     def publish(t_s):
         if round(t_s * 100) % 10 == 0:
             source.publish(itf.encode_control_command(plan(t_s, t_s)))
+
     sim_graph.run(until_s, publish)
     return out
 
@@ -150,12 +176,20 @@ def graph_of(tmp_path):
     built = []
 
     def build(*faults):
-        simulation = Simulation(SimOptions("corridor_cruise", tmp_path, ground_truth=("localization", "perception"),
-                                           record=False, progress=False))
+        simulation = Simulation(
+            SimOptions(
+                "corridor_cruise",
+                tmp_path,
+                ground_truth=("localization", "perception"),
+                record=False,
+                progress=False,
+            )
+        )
         simulation.stack_faults.extend(faults)
         simulation._build_graph(None)
         built.append(simulation)
         return simulation
+
     yield build
     for simulation in built:
         simulation._teardown()

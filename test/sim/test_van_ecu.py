@@ -1,4 +1,5 @@
 """The simulated van ECU against RVN-DBW v1 section 2.3."""
+
 import dataclasses
 
 import pytest
@@ -6,8 +7,21 @@ import pytest
 from robovan_autonomy.sim.van_ecu import VanEcu
 from robovan_autonomy.sim.van_plant import VanPlant
 from robovan_autonomy.vehicle.rvn_dbw import (
-    REPORT_IDS, AccelCommand, BodyCommand, CounterGenerator, DbwState, E2EChecker, FaultCode, Frame, Gear,
-    MsgId, SteerCommand, TurnSignal, decode, encode)
+    REPORT_IDS,
+    AccelCommand,
+    BodyCommand,
+    CounterGenerator,
+    DbwState,
+    E2EChecker,
+    FaultCode,
+    Frame,
+    Gear,
+    MsgId,
+    SteerCommand,
+    TurnSignal,
+    decode,
+    encode,
+)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 P = load_vehicle_params()
@@ -20,8 +34,10 @@ class Autonomy:
 
     def __init__(self, speed_mps=0.0, gear=Gear.DRIVE):
         self.transitions = []
-        self.ecu = VanEcu(VanPlant(speed_mps=speed_mps, gear=gear),
-                          on_transition=lambda t, old, new, fault: self.transitions.append((t, new, fault)))
+        self.ecu = VanEcu(
+            VanPlant(speed_mps=speed_mps, gear=gear),
+            on_transition=lambda t, old, new, fault: self.transitions.append((t, new, fault)),
+        )
         self.counters = CounterGenerator()
         self.steer = SteerCommand(0.0, 0.0, True, 0)
         self.accel = AccelCommand(0.0, Gear.DRIVE, True, 0)
@@ -109,8 +125,15 @@ def test_ready_does_not_engage_while_the_driver_brakes():
     assert a.ecu.state is DbwState.READY
 
 
-@pytest.mark.parametrize("driver", [dict(steering_torque_nm=3.5), dict(steering_torque_nm=-3.5),
-                                    dict(brake_pedal=True), dict(throttle_pedal=True)])
+@pytest.mark.parametrize(
+    "driver",
+    [
+        dict(steering_torque_nm=3.5),
+        dict(steering_torque_nm=-3.5),
+        dict(brake_pedal=True),
+        dict(throttle_pedal=True),
+    ],
+)
 def test_driver_override_drops_engaged_to_manual_at_once(driver):
     a = Autonomy()
     a.engage()
@@ -153,7 +176,7 @@ def test_missing_command_for_over_100ms_faults_to_safe_stop():
     a.sending = False
     last_command_s = a.t_s - (a.tick % COMMAND_EVERY) * TICK_S
     a.run(0.3)
-    (t_s, state, fault), = a.transitions[-1:]
+    ((t_s, state, fault),) = a.transitions[-1:]
     assert (state, fault) == (DbwState.FAULT_SAFE_STOP, FaultCode.COMMAND_TIMEOUT)
     assert 0.100 < t_s - last_command_s <= 0.100 + TICK_S + 1e-9
 
@@ -326,14 +349,18 @@ def test_rate_limit_above_the_hardware_rate_does_not_raise_it():
     assert max(s.steer_rate_radps for s in samples) <= P.max_steer_rate_radps + 1e-9
 
 
-@pytest.mark.parametrize(("command_mps2", "limit_mps2"), [(10.0, P.max_accel_mps2), (-10.0, P.min_accel_mps2)])
+@pytest.mark.parametrize(
+    ("command_mps2", "limit_mps2"), [(10.0, P.max_accel_mps2), (-10.0, P.min_accel_mps2)]
+)
 def test_accel_command_is_held_in_the_hard_range(command_mps2, limit_mps2):
     a = Autonomy()
     a.engage(speed_mps=10.0)
     a.accel = dataclasses.replace(a.accel, accel_mps2=command_mps2)
     samples = a.run(2.0)
     assert samples[-1].actuator_accel_mps2 == pytest.approx(limit_mps2, abs=0.05)
-    assert all(P.min_accel_mps2 - 1e-9 <= s.actuator_accel_mps2 <= P.max_accel_mps2 + 1e-9 for s in samples)
+    assert all(
+        P.min_accel_mps2 - 1e-9 <= s.actuator_accel_mps2 <= P.max_accel_mps2 + 1e-9 for s in samples
+    )
 
 
 def test_gear_change_is_refused_while_moving():
@@ -354,8 +381,14 @@ def test_gear_change_is_made_at_standstill():
 def test_body_command_is_applied_while_engaged():
     a = Autonomy()
     a.engage()
-    a.ecu.receive(encode(BodyCommand(TurnSignal.LEFT, hazard=True, horn=False, cargo_door_unlock=False,
-                                     counter=0)), a.t_s)
+    a.ecu.receive(
+        encode(
+            BodyCommand(
+                TurnSignal.LEFT, hazard=True, horn=False, cargo_door_unlock=False, counter=0
+            )
+        ),
+        a.t_s,
+    )
     assert a.ecu.body.turn_signal is TurnSignal.LEFT and a.ecu.hazard_on
 
 
@@ -366,8 +399,12 @@ def test_reports_are_sent_at_their_periods_with_valid_e2e():
     assert all(checker.check(f).ok for f in a.reports)
     counts = {i: sum(f.can_id == i for f in a.reports) for i in REPORT_IDS}
     # t = 0.005 … 1.000 s: the first step also sends the t = 0 reports
-    assert counts == {MsgId.MOTION_REPORT: 101, MsgId.STEER_REPORT: 101, MsgId.DBW_STATUS: 51,
-                      MsgId.WHEEL_SPEED_REPORT: 51}
+    assert counts == {
+        MsgId.MOTION_REPORT: 101,
+        MsgId.STEER_REPORT: 101,
+        MsgId.DBW_STATUS: 51,
+        MsgId.WHEEL_SPEED_REPORT: 51,
+    }
 
 
 def test_coarse_steps_still_send_every_report():
@@ -382,7 +419,11 @@ def test_status_report_shows_state_overrides_gear_and_fault():
     a.ecu.set_driver(estop=True, steering_torque_nm=5.0)
     a.run(0.05)
     status = [decode(f) for f in a.reports if f.can_id == MsgId.DBW_STATUS][-1]
-    assert (status.state, status.fault, status.gear) == (DbwState.FAULT_SAFE_STOP, FaultCode.ESTOP, Gear.DRIVE)
+    assert (status.state, status.fault, status.gear) == (
+        DbwState.FAULT_SAFE_STOP,
+        FaultCode.ESTOP,
+        Gear.DRIVE,
+    )
     assert status.estop_pressed and status.steer_override and not status.brake_override
 
 

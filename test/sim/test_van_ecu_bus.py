@@ -1,4 +1,5 @@
 """The van on a real python-can virtual bus, lockstep and realtime, and as a standalone process."""
+
 import io
 import itertools
 import re
@@ -14,8 +15,18 @@ from robovan_autonomy.cli import build_parser
 from robovan_autonomy.sim.van_ecu import VanEcu
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus, main
 from robovan_autonomy.vehicle.rvn_dbw import (
-    REPORT_IDS, AccelCommand, CounterGenerator, DbwState, E2EChecker, Frame, Gear, MsgId, SteerCommand, decode,
-    encode)
+    REPORT_IDS,
+    AccelCommand,
+    CounterGenerator,
+    DbwState,
+    E2EChecker,
+    Frame,
+    Gear,
+    MsgId,
+    SteerCommand,
+    decode,
+    encode,
+)
 
 _channels = itertools.count()
 
@@ -23,14 +34,18 @@ _channels = itertools.count()
 @pytest.fixture
 def buses():
     channel = f"van_ecu_bus_test_{next(_channels)}"
-    with can.Bus(interface="virtual", channel=channel) as van_side, \
-            can.Bus(interface="virtual", channel=channel) as autonomy_side:
+    with (
+        can.Bus(interface="virtual", channel=channel) as van_side,
+        can.Bus(interface="virtual", channel=channel) as autonomy_side,
+    ):
         yield van_side, autonomy_side
 
 
 def send_commands(bus, counters, enable=True, accel_mps2=1.0):
-    for msg in (SteerCommand(0.05, 0.0, enable, counters.next(MsgId.STEER_CMD)),
-                AccelCommand(accel_mps2, Gear.DRIVE, enable, counters.next(MsgId.ACCEL_CMD))):
+    for msg in (
+        SteerCommand(0.05, 0.0, enable, counters.next(MsgId.STEER_CMD)),
+        AccelCommand(accel_mps2, Gear.DRIVE, enable, counters.next(MsgId.ACCEL_CMD)),
+    ):
         frame = encode(msg)
         bus.send(can.Message(arbitration_id=frame.can_id, data=frame.data, is_extended_id=False))
 
@@ -64,7 +79,9 @@ def test_frames_that_are_not_rvn_dbw_are_ignored(buses):
     van_side, autonomy_side = buses
     van = VanEcuBus(van_side)
     van.arm()
-    autonomy_side.send(can.Message(arbitration_id=MsgId.STEER_CMD, data=bytes(8), is_extended_id=True))
+    autonomy_side.send(
+        can.Message(arbitration_id=MsgId.STEER_CMD, data=bytes(8), is_extended_id=True)
+    )
     autonomy_side.send(can.Message(arbitration_id=0x7DF, data=bytes(3), is_extended_id=False))
     van.poll(0.01)
     assert van.ecu.e2e.drop_count() == 0 and van.ecu.state is DbwState.READY
@@ -86,7 +103,20 @@ def test_realtime_thread_reports_until_stopped(buses):
 
 def test_main_plays_the_van_and_prints_transitions(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("estop on\nstatus\nquit\n"))
-    assert main(["--interface", "virtual", "--channel", "van_ecu_main_test", "--arm", "--duration-s", "10"]) == 0
+    assert (
+        main(
+            [
+                "--interface",
+                "virtual",
+                "--channel",
+                "van_ecu_main_test",
+                "--arm",
+                "--duration-s",
+                "10",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "MANUAL -> READY" in out
     assert "estop on" in out and "READY fault=NONE" in out
@@ -107,8 +137,13 @@ def test_the_readme_van_ecu_command_line_parses():
 
 def test_the_readme_van_ecu_command_plays_the_van_until_quit():
     robovan = Path(sys.executable).parent / "robovan"
-    process = subprocess.Popen([str(robovan), *readme_van_ecu_command()[1:]], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(robovan), *readme_van_ecu_command()[1:]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         out, err = process.communicate("quit\n", timeout=60)
     finally:

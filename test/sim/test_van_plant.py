@@ -1,4 +1,5 @@
 """The plant against analytic solutions of the model it claims to be."""
+
 import math
 
 import numpy as np
@@ -93,7 +94,8 @@ def stopping_distance_with_lag_m(speed_mps, decel_mps2):
 
     stop_s = brentq(speed, 0.0, 100.0)
     braking_m = speed_mps * stop_s - decel_mps2 * (
-        stop_s ** 2 / 2 - tau_s * stop_s + tau_s ** 2 * (1 - math.exp(-stop_s / tau_s)))
+        stop_s**2 / 2 - tau_s * stop_s + tau_s**2 * (1 - math.exp(-stop_s / tau_s))
+    )
     return speed_mps * dead_s + braking_m
 
 
@@ -101,7 +103,7 @@ def stopping_distance_with_lag_m(speed_mps, decel_mps2):
 def test_stopping_distance_is_v_squared_over_2a_plus_the_lag(speed_mps, decel_mps2):
     plant = VanPlant(speed_mps=speed_mps, gear=Gear.DRIVE)
     run(plant, 2 * speed_mps / decel_mps2 + 1.0, accel_mps2=-decel_mps2)
-    ideal_m = speed_mps ** 2 / (2 * decel_mps2)
+    ideal_m = speed_mps**2 / (2 * decel_mps2)
     assert plant.x_m == pytest.approx(stopping_distance_with_lag_m(speed_mps, decel_mps2), rel=2e-3)
     assert ideal_m < plant.x_m < ideal_m + speed_mps * (P.accel_dead_time_s + P.accel_tau_s)
 

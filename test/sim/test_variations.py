@@ -1,13 +1,13 @@
 """Scenario variations: a file's variations block expands into concrete variants with stable
 ids, each the file with the varied values written in, and a bad block says file, key and why."""
+
 import copy
 
 import pytest
 import yaml
 
 from robovan_autonomy.config_errors import ConfigError
-from robovan_autonomy.sim.scenario import (list_scenarios, load_scenario, scenario_variants,
-                                           variants)
+from robovan_autonomy.sim.scenario import list_scenarios, load_scenario, scenario_variants, variants
 
 BASE = {
     "name": "probe",
@@ -18,11 +18,20 @@ BASE = {
     "mission": [{"bay": "bay_D"}],
     "actors": [
         {"id": "parked", "type": "van", "path": [{"x": 100.0, "y": -1.75}]},
-        {"id": "walker", "type": "pedestrian", "speed_mps": 1.4, "start": {"van_within_m": 30.0},
-         "path": [{"x": 150.0, "y": -8.0}, {"x": 150.0, "y": 8.0}]},
-        {"id": "lead", "type": "car", "speed_mps": 9.0,
-         "brake": {"time_s": 20.0, "decel_mps2": 6.0},
-         "path": [{"x": 40.0, "y": -1.75}, {"x": 400.0, "y": -1.75}]},
+        {
+            "id": "walker",
+            "type": "pedestrian",
+            "speed_mps": 1.4,
+            "start": {"van_within_m": 30.0},
+            "path": [{"x": 150.0, "y": -8.0}, {"x": 150.0, "y": 8.0}],
+        },
+        {
+            "id": "lead",
+            "type": "car",
+            "speed_mps": 9.0,
+            "brake": {"time_s": 20.0, "decel_mps2": 6.0},
+            "path": [{"x": 40.0, "y": -1.75}, {"x": 400.0, "y": -1.75}],
+        },
     ],
 }
 
@@ -60,10 +69,12 @@ def rejection(path):
 
 # --- expansion ---------------------------------------------------------------------------------
 
+
 def test_a_grid_is_every_combination_with_the_last_parameter_fastest(tmp_path):
     found = variants(load_scenario(with_variations(tmp_path, grid(WALK, TRIGGER))))
     assert [v.values for v in found] == [
-        (("walk", w), ("trigger", t)) for w in (1.0, 1.4, 1.8) for t in (25.0, 35.0)]
+        (("walk", w), ("trigger", t)) for w in (1.0, 1.4, 1.8) for t in (25.0, 35.0)
+    ]
 
 
 def test_a_grid_range_includes_high_only_when_it_lies_on_the_step(tmp_path):
@@ -91,8 +102,9 @@ def test_random_draws_follow_pythons_stable_random_sequence(tmp_path):
 
 def test_random_draws_differ_with_the_sampler_seed(tmp_path):
     one = variants(load_scenario(with_variations(tmp_path, random_draws(5, DECEL), "one")))
-    two = variants(load_scenario(with_variations(tmp_path, random_draws(5, DECEL, sampler_seed=1),
-                                                 "two")))
+    two = variants(
+        load_scenario(with_variations(tmp_path, random_draws(5, DECEL, sampler_seed=1), "two"))
+    )
     assert [v.values for v in one] != [v.values for v in two]
 
 
@@ -110,6 +122,7 @@ def test_random_draws_of_choices_are_distinct_variants(tmp_path):
 
 # --- ids -----------------------------------------------------------------------------------------
 
+
 def test_a_variant_id_is_pinned_to_what_it_sets(tmp_path):
     """The id is a hash of `target=value` pairs; a change of scheme would orphan every id people
     have written down, so one is pinned here."""
@@ -121,8 +134,9 @@ def test_ids_do_not_depend_on_parameter_names_order_or_sampler(tmp_path):
     renamed = [{**TRIGGER, "name": "distance"}, {**WALK, "name": "pace"}]
     first = variants(load_scenario(with_variations(tmp_path, grid(WALK, TRIGGER), "first")))
     second = variants(load_scenario(with_variations(tmp_path, grid(*renamed), "second")))
-    drawn = variants(load_scenario(with_variations(tmp_path, random_draws(6, WALK, TRIGGER),
-                                                   "drawn")))
+    drawn = variants(
+        load_scenario(with_variations(tmp_path, random_draws(6, WALK, TRIGGER), "drawn"))
+    )
     assert {v.id for v in first} == {v.id for v in second} == {v.id for v in drawn}
 
 
@@ -133,18 +147,22 @@ def test_variant_ids_of_a_file_are_unique(tmp_path):
 
 # --- a variant is the file with its values written in ------------------------------------------
 
-@pytest.mark.parametrize("target, value, read", [
-    ("seed", 11, lambda s: s.seed),
-    ("start_pose.s", 25.0, lambda s: s.start_pose.s),
-    ("actors.walker.speed_mps", 1.1, lambda s: s.actors[1].speed_mps),
-    ("actors.walker.start.van_within_m", 45.0, lambda s: s.actors[1].start.van_within_m),
-    ("actors.walker.start_delay_s", 1.5, lambda s: s.actors[1].path[0].wait_s),
-    ("actors.lead.start.time_s", 2.0, lambda s: s.actors[2].start.time_s),
-    ("actors.walker.size.height_m", 1.1, lambda s: s.actors[1].size.height_m),
-    ("actors.parked.size.length_m", 7.0, lambda s: s.actors[0].size.length_m),
-    ("actors.lead.brake.decel_mps2", 7.5, lambda s: s.actors[2].brake.decel_mps2),
-    ("actors.lead.brake.time_s", 25.0, lambda s: s.actors[2].brake.time_s),
-])
+
+@pytest.mark.parametrize(
+    "target, value, read",
+    [
+        ("seed", 11, lambda s: s.seed),
+        ("start_pose.s", 25.0, lambda s: s.start_pose.s),
+        ("actors.walker.speed_mps", 1.1, lambda s: s.actors[1].speed_mps),
+        ("actors.walker.start.van_within_m", 45.0, lambda s: s.actors[1].start.van_within_m),
+        ("actors.walker.start_delay_s", 1.5, lambda s: s.actors[1].path[0].wait_s),
+        ("actors.lead.start.time_s", 2.0, lambda s: s.actors[2].start.time_s),
+        ("actors.walker.size.height_m", 1.1, lambda s: s.actors[1].size.height_m),
+        ("actors.parked.size.length_m", 7.0, lambda s: s.actors[0].size.length_m),
+        ("actors.lead.brake.decel_mps2", 7.5, lambda s: s.actors[2].brake.decel_mps2),
+        ("actors.lead.brake.time_s", 25.0, lambda s: s.actors[2].brake.time_s),
+    ],
+)
 def test_a_variant_has_the_varied_value(tmp_path, target, value, read):
     path = with_variations(tmp_path, grid({"name": "x", "target": target, "choices": [value]}))
     [variant] = scenario_variants(path)
@@ -154,15 +172,17 @@ def test_a_variant_has_the_varied_value(tmp_path, target, value, read):
 
 
 def test_an_offset_shifts_a_moving_actor_to_the_left_of_its_heading(tmp_path):
-    path = with_variations(tmp_path, grid({"name": "x", "target": "actors.walker.offset_m",
-                                           "choices": [0.5]}))
+    path = with_variations(
+        tmp_path, grid({"name": "x", "target": "actors.walker.offset_m", "choices": [0.5]})
+    )
     [variant] = scenario_variants(path)
     assert [(w.x, w.y) for w in variant.actors[1].path] == [(149.5, -8.0), (149.5, 8.0)]
 
 
 def test_an_offset_shifts_a_stationary_actor_across_its_yaw(tmp_path):
-    path = with_variations(tmp_path, grid({"name": "x", "target": "actors.parked.offset_m",
-                                           "choices": [-0.5]}))
+    path = with_variations(
+        tmp_path, grid({"name": "x", "target": "actors.parked.offset_m", "choices": [-0.5]})
+    )
     [variant] = scenario_variants(path)
     assert (variant.actors[0].path[0].x, variant.actors[0].path[0].y) == (100.0, -2.25)
 
@@ -172,8 +192,12 @@ def test_a_variant_knows_its_id_and_values_and_keeps_everything_else(tmp_path):
     base, variant = load_scenario(path), scenario_variants(path)[0]
     assert variant.variation.as_dict() == {"trigger": 25.0}
     assert base.variation is None
-    assert (variant.name, variant.mission, variant.actors[0], variant.actors[2]) == \
-        (base.name, base.mission, base.actors[0], base.actors[2])
+    assert (variant.name, variant.mission, variant.actors[0], variant.actors[2]) == (
+        base.name,
+        base.mission,
+        base.actors[0],
+        base.actors[2],
+    )
 
 
 def test_an_unknown_variant_id_lists_the_files_variants(tmp_path):
@@ -193,38 +217,82 @@ def test_a_scenario_without_variations_has_none_to_run():
 
 # --- a bad block says file, key and why -----------------------------------------------------------
 
-@pytest.mark.parametrize("variations, key, reason", [
-    (grid({**TRIGGER, "target": "actors.walker.mood"}), "variations.parameters[0].target",
-     "unknown target 'actors.walker.mood'"),
-    (grid({**TRIGGER, "target": "actors.ghost.speed_mps"}), "variations.parameters[0].target",
-     "no actor 'ghost' (actors: parked, walker, lead)"),
-    (grid({**TRIGGER, "target": "actors.parked.speed_mps"}), "variations.parameters[0].target",
-     "cannot be varied: a stationary actor"),
-    (grid({**TRIGGER, "target": "actors.lead.start.van_within_m"}),
-     "variations.parameters[0].target", "its start is not given by van_within_m"),
-    (grid({**TRIGGER, "target": "actors.walker.brake.decel_mps2"}),
-     "variations.parameters[0].target", "the actor has no brake"),
-    (grid({**WALK, "high": 25.0}), "variations.parameters[0].high",
-     "25.0 is out of range, allowed (0, 20]"),
-    (grid({"name": "seed", "target": "seed", "choices": [1, 2.5]}),
-     "variations.parameters[0].choices[1]", "expected an integer"),
-    (grid({**WALK, "low": 2.0}), "variations.parameters[0].high", "below low 2.0"),
-    (grid({**TRIGGER, "choices": [25, 25]}), "variations.parameters[0].choices", "listed twice"),
-    (grid({**WALK, "choices": [1.0]}), "variations.parameters[0]", "give exactly one of"),
-    (grid(DECEL), "variations.sampler", "a grid needs a step or choices"),
-    (grid(WALK, {**TRIGGER, "name": "walk"}), "variations.parameters[1].name", "duplicate name"),
-    (grid(WALK, {**WALK, "name": "pace"}), "variations.parameters[1].target", "duplicate target"),
-    ({"sampler": "random", "parameters": [WALK]}, "variations.count", "needs a count"),
-    ({**grid(WALK), "count": 3}, "variations.count", "only sampler random"),
-    (random_draws(3, TRIGGER), "variations.count", "allow only 2 distinct ones"),
-    (grid({"name": "seed", "target": "seed", "low": 0, "high": 5000}), "variations.parameters",
-     "the grid has 5001 variants"),
-    (grid({"name": "brake_at", "target": "actors.lead.brake.time_s", "choices": [0.0]}),
-     "actors[2].brake.time_s", "not after the start time 0.0 (in variant"),
-    ({"sampler": "grid", "parameters": []}, "variations.parameters", "at least 1 item"),
-])
+
+@pytest.mark.parametrize(
+    "variations, key, reason",
+    [
+        (
+            grid({**TRIGGER, "target": "actors.walker.mood"}),
+            "variations.parameters[0].target",
+            "unknown target 'actors.walker.mood'",
+        ),
+        (
+            grid({**TRIGGER, "target": "actors.ghost.speed_mps"}),
+            "variations.parameters[0].target",
+            "no actor 'ghost' (actors: parked, walker, lead)",
+        ),
+        (
+            grid({**TRIGGER, "target": "actors.parked.speed_mps"}),
+            "variations.parameters[0].target",
+            "cannot be varied: a stationary actor",
+        ),
+        (
+            grid({**TRIGGER, "target": "actors.lead.start.van_within_m"}),
+            "variations.parameters[0].target",
+            "its start is not given by van_within_m",
+        ),
+        (
+            grid({**TRIGGER, "target": "actors.walker.brake.decel_mps2"}),
+            "variations.parameters[0].target",
+            "the actor has no brake",
+        ),
+        (
+            grid({**WALK, "high": 25.0}),
+            "variations.parameters[0].high",
+            "25.0 is out of range, allowed (0, 20]",
+        ),
+        (
+            grid({"name": "seed", "target": "seed", "choices": [1, 2.5]}),
+            "variations.parameters[0].choices[1]",
+            "expected an integer",
+        ),
+        (grid({**WALK, "low": 2.0}), "variations.parameters[0].high", "below low 2.0"),
+        (
+            grid({**TRIGGER, "choices": [25, 25]}),
+            "variations.parameters[0].choices",
+            "listed twice",
+        ),
+        (grid({**WALK, "choices": [1.0]}), "variations.parameters[0]", "give exactly one of"),
+        (grid(DECEL), "variations.sampler", "a grid needs a step or choices"),
+        (
+            grid(WALK, {**TRIGGER, "name": "walk"}),
+            "variations.parameters[1].name",
+            "duplicate name",
+        ),
+        (
+            grid(WALK, {**WALK, "name": "pace"}),
+            "variations.parameters[1].target",
+            "duplicate target",
+        ),
+        ({"sampler": "random", "parameters": [WALK]}, "variations.count", "needs a count"),
+        ({**grid(WALK), "count": 3}, "variations.count", "only sampler random"),
+        (random_draws(3, TRIGGER), "variations.count", "allow only 2 distinct ones"),
+        (
+            grid({"name": "seed", "target": "seed", "low": 0, "high": 5000}),
+            "variations.parameters",
+            "the grid has 5001 variants",
+        ),
+        (
+            grid({"name": "brake_at", "target": "actors.lead.brake.time_s", "choices": [0.0]}),
+            "actors[2].brake.time_s",
+            "not after the start time 0.0 (in variant",
+        ),
+        ({"sampler": "grid", "parameters": []}, "variations.parameters", "at least 1 item"),
+    ],
+)
 def test_a_bad_variations_block_is_rejected_naming_the_key_and_the_reason(
-        tmp_path, variations, key, reason):
+    tmp_path, variations, key, reason
+):
     path = with_variations(tmp_path, variations)
     with pytest.raises(ConfigError) as info:
         scenario_variants(path)
@@ -238,14 +306,24 @@ VARIED = [name for name in list_scenarios() if load_scenario(name).variations is
 
 
 def test_the_interactive_shipped_scenarios_declare_variations():
-    assert {"crosswalk_pedestrian", "jaywalker_between_parked_cars", "lead_car_hard_brake",
-            "stop_and_go_lead", "cyclist_ahead", "double_parked_van_market_street",
-            "double_parked_van_oncoming_traffic", "pedestrian_sudden_ttc_1_5s",
-            "child_steps_out_from_double_parked_van"} <= set(VARIED)
+    assert {
+        "crosswalk_pedestrian",
+        "jaywalker_between_parked_cars",
+        "lead_car_hard_brake",
+        "stop_and_go_lead",
+        "cyclist_ahead",
+        "double_parked_van_market_street",
+        "double_parked_van_oncoming_traffic",
+        "pedestrian_sudden_ttc_1_5s",
+        "child_steps_out_from_double_parked_van",
+    } <= set(VARIED)
 
 
-MOVED = [name for name in VARIED
-         if any(p.target != "seed" for p in load_scenario(name).variations.parameters)]
+MOVED = [
+    name
+    for name in VARIED
+    if any(p.target != "seed" for p in load_scenario(name).variations.parameters)
+]
 
 
 @pytest.mark.parametrize("name", MOVED)

@@ -1,5 +1,6 @@
 """The simulator's world: parked cars are the scene's static boxes, built once, and stay in the
 ground-truth object table; faults change what the sensors deliver."""
+
 import dataclasses
 
 import numpy as np

@@ -1,12 +1,19 @@
 """The independent AEB: raw LiDAR returns in the swept path of the command, TTC, trigger."""
+
 import math
 import subprocess
 import sys
 
 import numpy as np
 
-from robovan_autonomy.system.aeb import (MIN_POINTS, Aeb, AebConfig, contact_distances, obstacle_points,
-                                         swept_poses)
+from robovan_autonomy.system.aeb import (
+    MIN_POINTS,
+    Aeb,
+    AebConfig,
+    contact_distances,
+    obstacle_points,
+    swept_poses,
+)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 VEHICLE = load_vehicle_params()
@@ -51,7 +58,9 @@ def test_obstacle_beyond_a_command_that_stops_short_is_not_swept():
 
 def test_road_and_overhead_returns_are_not_obstacles():
     road = np.column_stack([np.linspace(5, 20, 50), np.zeros(50), np.full(50, 0.05)])
-    sign = np.column_stack([np.linspace(5, 20, 50), np.zeros(50), np.full(50, VEHICLE.height_m + 1.0)])
+    sign = np.column_stack(
+        [np.linspace(5, 20, 50), np.zeros(50), np.full(50, VEHICLE.height_m + 1.0)]
+    )
     assert len(obstacle_points(np.vstack([road, sign]), CONFIG)) == 0
 
 
@@ -118,10 +127,14 @@ def test_contact_distance_is_where_the_front_bumper_reaches_the_return():
 
 
 def test_aeb_shares_no_code_with_perception_or_planning():
-    code = ("import sys, robovan_autonomy.system.aeb; "
-            "print(sorted(m for m in sys.modules if m.startswith(('robovan_autonomy.perception', "
-            "'robovan_autonomy.planning', 'rclpy'))))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = (
+        "import sys, robovan_autonomy.system.aeb; "
+        "print(sorted(m for m in sys.modules if m.startswith(('robovan_autonomy.perception', "
+        "'robovan_autonomy.planning', 'rclpy'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert loaded.strip() == "[]"
 
 

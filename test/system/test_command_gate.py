@@ -1,10 +1,17 @@
 """The command gate: what reaches /control/command in each mode, and which planner plans do not."""
+
 import numpy as np
 import pytest
 
 from robovan_autonomy.control_plan import ControlPlan
 from robovan_autonomy.system import mrm
-from robovan_autonomy.system.command_gate import LATENCY_BUDGET_S, MODE_TIMEOUT_S, CommandGate, VanStatus, limit_plan
+from robovan_autonomy.system.command_gate import (
+    LATENCY_BUDGET_S,
+    MODE_TIMEOUT_S,
+    CommandGate,
+    VanStatus,
+    limit_plan,
+)
 from robovan_autonomy.system.modes import OperatingMode as M
 from robovan_autonomy.vehicle import command_limits
 from robovan_autonomy.vehicle.command_limits import CommandLimits, max_steer_for_speed
@@ -17,8 +24,14 @@ ACTUATOR = mrm.ActuatorModel.from_vehicle(VEHICLE)
 
 def plan(stamp_s: float, speed=8.0, steer=0.0, accel=0.0, offset_s=0.05) -> ControlPlan:
     t = offset_s + np.arange(0.0, 4.01, 0.1)
-    return ControlPlan(stamp_s, t, np.full_like(t, steer), np.zeros_like(t), np.full_like(t, speed),
-                       np.full_like(t, accel))
+    return ControlPlan(
+        stamp_s,
+        t,
+        np.full_like(t, steer),
+        np.zeros_like(t),
+        np.full_like(t, speed),
+        np.full_like(t, accel),
+    )
 
 
 def gate_in(mode: M, now_s: float = 10.0, speed: float = 8.0) -> CommandGate:
@@ -54,7 +67,9 @@ def test_plan_older_than_the_last_one_taken_is_rejected():
 
 
 def test_plan_that_ended_before_now_is_rejected():
-    short = ControlPlan(9.9, np.array([0.0, 0.05]), np.zeros(2), np.zeros(2), np.ones(2), np.zeros(2))
+    short = ControlPlan(
+        9.9, np.array([0.0, 0.05]), np.zeros(2), np.zeros(2), np.ones(2), np.zeros(2)
+    )
     assert "ends before now" in gate_in(M.AUTONOMOUS).on_plan(short, 10.0)[1]
 
 

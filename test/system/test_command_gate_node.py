@@ -1,4 +1,5 @@
 """The command gate node on a real rclpy graph, clocked in sim time by the test (conftest.sim_graph)."""
+
 import math
 
 import numpy as np
@@ -17,8 +18,16 @@ from robovan_autonomy.system.modes import OperatingMode
 
 def plan_msg(stamp_s: float, points: int = 41, steer: float = 0.0) -> JointTrajectory:
     t = 0.05 + 0.1 * np.arange(points)
-    return itf.encode_control_command(itf.ControlPlan(stamp_s, t, np.full_like(t, steer), np.zeros_like(t),
-                                                      np.full_like(t, 5.0), np.zeros_like(t)))
+    return itf.encode_control_command(
+        itf.ControlPlan(
+            stamp_s,
+            t,
+            np.full_like(t, steer),
+            np.zeros_like(t),
+            np.full_like(t, 5.0),
+            np.zeros_like(t),
+        )
+    )
 
 
 def mode_msg(t_s: float, mode: OperatingMode) -> DiagnosticArray:
@@ -33,8 +42,13 @@ class Rig:
         self.modes = graph.publisher(DiagnosticArray, itf.SYSTEM_MODE)
         self.status = graph.publisher(JointState, itf.VEHICLE_STATUS)
         self.out = graph.collect(JointTrajectory, itf.CONTROL_COMMAND, itf.decode_control_command)
-        self.diagnostics = graph.collect(DiagnosticArray, itf.DIAGNOSTICS, lambda msg: [
-            d for d in itf.decode_diagnostics(msg) if d.name.startswith("command_gate")])
+        self.diagnostics = graph.collect(
+            DiagnosticArray,
+            itf.DIAGNOSTICS,
+            lambda msg: [
+                d for d in itf.decode_diagnostics(msg) if d.name.startswith("command_gate")
+            ],
+        )
         self.mode = OperatingMode.AUTONOMOUS
 
     def feed(self, t_s: float) -> None:
@@ -71,7 +85,9 @@ def test_minimal_risk_mode_sends_the_stop_instead_of_the_plans(sim_graph):
     rig.run(0.1)
     rig.plans.publish(plan_msg(sim_graph.t_s - 0.05))
     rig.run(0.1)
-    assert all(plan.accel_mps2.min() == pytest.approx(-mrm.COMFORTABLE_DECEL_MPS2) for plan in rig.out[-3:])
+    assert all(
+        plan.accel_mps2.min() == pytest.approx(-mrm.COMFORTABLE_DECEL_MPS2) for plan in rig.out[-3:]
+    )
 
 
 def test_silent_supervisor_makes_the_gate_stop_the_van(sim_graph):
@@ -118,14 +134,32 @@ def nan_status(t_s):
 BAD_INPUTS = {
     "nan": (itf.PLANNING_COMMAND, lambda t: [nan_plan(t)], "rejected_planning_command"),
     "inf": (itf.PLANNING_COMMAND, lambda t: [inf_plan(t)], "rejected_planning_command"),
-    "wrong_frame_id": (itf.PLANNING_COMMAND, lambda t: [wrong_frame_plan(t)], "rejected_planning_command"),
-    "future_stamp": (itf.PLANNING_COMMAND, lambda t: [plan_msg(t + 5.0)], "rejected_planning_command"),
-    "out_of_order_stamp": (itf.PLANNING_COMMAND, lambda t: [plan_msg(t), plan_msg(t - 0.1)],
-                           "rejected_planning_command"),
-    "oversized_plan": (itf.PLANNING_COMMAND, lambda t: [plan_msg(t, points=itf.MAX_PLAN_POINTS + 1)],
-                       "rejected_planning_command"),
+    "wrong_frame_id": (
+        itf.PLANNING_COMMAND,
+        lambda t: [wrong_frame_plan(t)],
+        "rejected_planning_command",
+    ),
+    "future_stamp": (
+        itf.PLANNING_COMMAND,
+        lambda t: [plan_msg(t + 5.0)],
+        "rejected_planning_command",
+    ),
+    "out_of_order_stamp": (
+        itf.PLANNING_COMMAND,
+        lambda t: [plan_msg(t), plan_msg(t - 0.1)],
+        "rejected_planning_command",
+    ),
+    "oversized_plan": (
+        itf.PLANNING_COMMAND,
+        lambda t: [plan_msg(t, points=itf.MAX_PLAN_POINTS + 1)],
+        "rejected_planning_command",
+    ),
     "unknown_mode": (itf.SYSTEM_MODE, lambda t: [unknown_mode(t)], "rejected_system_mode"),
-    "nan_vehicle_status": (itf.VEHICLE_STATUS, lambda t: [nan_status(t)], "rejected_vehicle_status"),
+    "nan_vehicle_status": (
+        itf.VEHICLE_STATUS,
+        lambda t: [nan_status(t)],
+        "rejected_vehicle_status",
+    ),
 }
 
 
@@ -134,7 +168,11 @@ def test_bad_input_is_a_diagnostic_and_the_gate_keeps_running(sim_graph, case):
     topic, make, counter = BAD_INPUTS[case]
     rig = Rig(sim_graph)
     rig.mode = OperatingMode.READY  # the gate's own hold plans show it is alive
-    publisher = {itf.PLANNING_COMMAND: rig.plans, itf.SYSTEM_MODE: rig.modes, itf.VEHICLE_STATUS: rig.status}[topic]
+    publisher = {
+        itf.PLANNING_COMMAND: rig.plans,
+        itf.SYSTEM_MODE: rig.modes,
+        itf.VEHICLE_STATUS: rig.status,
+    }[topic]
     rig.run(0.3)
     for msg in make(sim_graph.t_s):
         publisher.publish(msg)

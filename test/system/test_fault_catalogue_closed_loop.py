@@ -6,6 +6,7 @@ Localization and perception come from ground truth here, to keep CI short; the s
 and bridge are real, and the supervisor watches the real sensor streams. `make eval` runs the
 same scenarios with the whole stack.
 """
+
 import pytest
 
 from robovan_autonomy.tools.simulation import SimOptions, Simulation
@@ -16,15 +17,33 @@ GROUND_TRUTH = ("localization", "perception")
 END_S = 21.0  # a comfortable stop from 40 km/h, begun at 14 s, ends by 20.5 s
 MAX_DETECTION_S = 0.5
 AT_REST_MPS = 0.05
-CATALOGUE = ("fault_lidar_nan", "fault_lidar_freeze", "fault_lidar_empty", "fault_camera_freeze",
-             "fault_camera_black", "fault_gnss_nan", "fault_clock_backwards", "fault_planner_freeze",
-             "fault_rogue_command", "fault_can_rogue_command", "fault_can_report_freeze")
+CATALOGUE = (
+    "fault_lidar_nan",
+    "fault_lidar_freeze",
+    "fault_lidar_empty",
+    "fault_camera_freeze",
+    "fault_camera_black",
+    "fault_gnss_nan",
+    "fault_clock_backwards",
+    "fault_planner_freeze",
+    "fault_rogue_command",
+    "fault_can_rogue_command",
+    "fault_can_report_freeze",
+)
 
 
 @pytest.mark.parametrize("name", CATALOGUE)
 def test_a_lying_input_ends_in_a_latched_stop_short_of_the_obstacle(tmp_path, name):
-    simulation = Simulation(SimOptions(name, tmp_path, ground_truth=GROUND_TRUTH, record=False,
-                                       progress=False, time_limit_s=END_S))
+    simulation = Simulation(
+        SimOptions(
+            name,
+            tmp_path,
+            ground_truth=GROUND_TRUTH,
+            record=False,
+            progress=False,
+            time_limit_s=END_S,
+        )
+    )
     report = simulation.run()
     response = report["fault_response"][0]
     assert report["collisions"] == []

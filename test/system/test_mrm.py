@@ -1,4 +1,5 @@
 """Minimal-risk stops: how hard, how smooth, how far, and along which path."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -6,8 +7,7 @@ from hypothesis import strategies as st
 
 from robovan_autonomy.control_plan import ControlPlan
 from robovan_autonomy.system import mrm
-from robovan_autonomy.vehicle_params import STANDSTILL_HOLD_ACCEL_MPS2
-from robovan_autonomy.vehicle_params import load_vehicle_params
+from robovan_autonomy.vehicle_params import STANDSTILL_HOLD_ACCEL_MPS2, load_vehicle_params
 
 ACTUATOR = mrm.ActuatorModel.from_vehicle(load_vehicle_params())
 
@@ -33,7 +33,11 @@ def test_emergency_stop_brakes_at_5_mps2_and_stops_much_shorter():
 def test_stop_ends_at_rest_holding_the_brake():
     profile = mrm.plan_stop(3.0, 8.0, 0.5, mrm.COMFORTABLE, ACTUATOR)
     assert profile.speed_mps[-1] == pytest.approx(0.0, abs=0.05)
-    assert profile.at(3.0 + profile.stop_time_s + 5.0) == (STANDSTILL_HOLD_ACCEL_MPS2, 0.0, profile.stop_distance_m)
+    assert profile.at(3.0 + profile.stop_time_s + 5.0) == (
+        STANDSTILL_HOLD_ACCEL_MPS2,
+        0.0,
+        profile.stop_distance_m,
+    )
 
 
 def test_stop_never_eases_braking_already_harder_than_its_own():
@@ -60,8 +64,10 @@ def test_stop_distance_includes_the_actuator_delay():
 @settings(max_examples=40, deadline=None)
 @given(st.floats(0.0, 13.0), st.floats(0.1, 3.0))
 def test_stop_distance_grows_with_speed(speed, extra):
-    assert (mrm.stop_distance_m(speed, 0.0, mrm.COMFORTABLE, ACTUATOR)
-            <= mrm.stop_distance_m(speed + extra, 0.0, mrm.COMFORTABLE, ACTUATOR) + 1e-9)
+    assert (
+        mrm.stop_distance_m(speed, 0.0, mrm.COMFORTABLE, ACTUATOR)
+        <= mrm.stop_distance_m(speed + extra, 0.0, mrm.COMFORTABLE, ACTUATOR) + 1e-9
+    )
 
 
 def curving_plan(stamp_s: float) -> ControlPlan:
@@ -81,19 +87,25 @@ def test_stop_steers_along_the_last_plan_by_arc_length():
 
 def test_stop_without_a_plan_holds_the_wheel_where_it_is():
     path = mrm.StopPath.from_plan(None, 1.0, fallback_steer_rad=0.05)
-    out = mrm.Manoeuvre(mrm.plan_stop(1.0, 5.0, 0.0, mrm.COMFORTABLE, ACTUATOR), path).plan(1.0, 1.0, 0.6)
+    out = mrm.Manoeuvre(mrm.plan_stop(1.0, 5.0, 0.0, mrm.COMFORTABLE, ACTUATOR), path).plan(
+        1.0, 1.0, 0.6
+    )
     assert np.all(out.steer_rad == pytest.approx(0.05))
 
 
 def test_stop_plan_starts_now_and_carries_the_given_stamp():
-    manoeuvre = mrm.Manoeuvre(mrm.plan_stop(2.0, 5.0, 0.0, mrm.COMFORTABLE, ACTUATOR), mrm.StopPath.hold(0.0))
+    manoeuvre = mrm.Manoeuvre(
+        mrm.plan_stop(2.0, 5.0, 0.0, mrm.COMFORTABLE, ACTUATOR), mrm.StopPath.hold(0.0)
+    )
     out = manoeuvre.plan(2.3, 2.25, 0.6)
     assert out.stamp_s == 2.25 and out.start_s == pytest.approx(2.3)
     assert out.end_s >= 2.0 + manoeuvre.profile.stop_time_s + mrm.HOLD_AFTER_STOP_S - 1e-9
 
 
 def test_escalated_stop_continues_from_the_current_command_without_a_jump():
-    comfortable = mrm.Manoeuvre(mrm.plan_stop(0.0, 11.0, 0.0, mrm.COMFORTABLE, ACTUATOR), mrm.StopPath.hold(0.0))
+    comfortable = mrm.Manoeuvre(
+        mrm.plan_stop(0.0, 11.0, 0.0, mrm.COMFORTABLE, ACTUATOR), mrm.StopPath.hold(0.0)
+    )
     accel_then = comfortable.profile.at(0.4)[0]
     emergency = comfortable.escalated(0.4, 10.5, mrm.EMERGENCY, ACTUATOR)
     assert emergency.profile.accel_cmd_mps2[0] == pytest.approx(accel_then)

@@ -1,4 +1,5 @@
 """Plausibility checks: what each stream's content may not be, whatever its rate and stamps."""
+
 import dataclasses
 
 import numpy as np
@@ -89,8 +90,11 @@ def test_a_repeated_frame_is_frozen_only_while_the_van_moves(plausible):
 # -- IMU --------------------------------------------------------------------------------------
 def imu(t_s, plausible, gyro=None, accel=None):
     w, a = plausible.imu_sample(t_s)
-    return ct.ImuSample(t_s, w if gyro is None else np.asarray(gyro, float),
-                         a if accel is None else np.asarray(accel, float))
+    return ct.ImuSample(
+        t_s,
+        w if gyro is None else np.asarray(gyro, float),
+        a if accel is None else np.asarray(accel, float),
+    )
 
 
 def test_noisy_imu_samples_are_plausible(plausible):
@@ -105,16 +109,21 @@ def test_an_imu_repeating_its_sample_is_frozen(plausible):
     assert "frozen" in check(dataclasses.replace(sample, stamp_s=0.01), AT_REST)
 
 
-@pytest.mark.parametrize("gyro, accel, finding", [((0.0, 0.0, 9.0), None, "angular rate"),
-                                                  (None, (0.0, 0.0, 120.0), "acceleration")])
+@pytest.mark.parametrize(
+    "gyro, accel, finding",
+    [((0.0, 0.0, 9.0), None, "angular rate"), (None, (0.0, 0.0, 120.0), "acceleration")],
+)
 def test_imu_rates_a_van_cannot_have_are_implausible(plausible, gyro, accel, finding):
     assert finding in checks()["imu"](imu(0.0, plausible, gyro, accel), MOVING)
 
 
 # -- GNSS -------------------------------------------------------------------------------------
 def fix(t_s, east_m=0.0, sigma_m=1.5, has_fix=True):
-    lat, lon = 52.5125, 13.4205 + east_m / (plausibility.METRES_PER_DEGREE * np.cos(np.radians(52.5125)))
-    return ct.GnssFix(t_s, lat, lon, 38.0, has_fix, np.diag([sigma_m ** 2, sigma_m ** 2, 4.0]))
+    lat, lon = (
+        52.5125,
+        13.4205 + east_m / (plausibility.METRES_PER_DEGREE * np.cos(np.radians(52.5125))),
+    )
+    return ct.GnssFix(t_s, lat, lon, 38.0, has_fix, np.diag([sigma_m**2, sigma_m**2, 4.0]))
 
 
 def test_gnss_fixes_the_van_could_drive_between_are_plausible():
@@ -144,7 +153,10 @@ def test_a_gnss_position_standing_still_is_frozen_only_while_the_van_moves():
 def test_gnss_without_a_fix_is_an_honest_outage():
     check = checks()["gnss"]
     no_fix = dataclasses.replace(fix(0.0, has_fix=False), latitude_deg=np.nan, longitude_deg=np.nan)
-    assert check(no_fix, MOVING) == "" and check(dataclasses.replace(no_fix, stamp_s=0.1), MOVING) == ""
+    assert (
+        check(no_fix, MOVING) == ""
+        and check(dataclasses.replace(no_fix, stamp_s=0.1), MOVING) == ""
+    )
 
 
 # -- odometry, vehicle status, plans ----------------------------------------------------------
@@ -184,8 +196,15 @@ def test_speeds_and_angles_beyond_the_van_are_implausible(speed, steer, finding)
 
 def plan(stamp_s, speed_mps=10.0, sequence=None):
     t = np.arange(0.0, 2.01, 0.1)
-    return itf.ControlPlan(stamp_s, t, np.zeros_like(t), np.zeros_like(t), np.full_like(t, speed_mps),
-                           np.zeros_like(t), sequence=sequence)
+    return itf.ControlPlan(
+        stamp_s,
+        t,
+        np.zeros_like(t),
+        np.zeros_like(t),
+        np.full_like(t, speed_mps),
+        np.zeros_like(t),
+        sequence=sequence,
+    )
 
 
 def test_a_plan_repeated_under_fresh_stamps_is_frozen_only_while_the_van_moves():

@@ -1,10 +1,16 @@
 """Stream health: age, rate and stamp order of one input."""
+
 import math
 
 import pytest
 
-from robovan_autonomy.system.stream_monitor import (CLOCK_STEP_REPORT_S, RATE_WINDOW_S, ClockMonitor,
-                                                    StreamMonitor, StreamSpec)
+from robovan_autonomy.system.stream_monitor import (
+    CLOCK_STEP_REPORT_S,
+    RATE_WINDOW_S,
+    ClockMonitor,
+    StreamMonitor,
+    StreamSpec,
+)
 
 SPEC = StreamSpec("lidar", min_rate_hz=7.0, max_age_s=0.3)
 
@@ -77,7 +83,9 @@ def test_rejected_messages_are_named_when_the_stream_is_lost():
     assert "non-finite" in monitor.status(1.0).problem
 
 
-def fed_garbage(monitor: StreamMonitor, from_s: float, until_s: float, rate_hz: float = 10.0) -> None:
+def fed_garbage(
+    monitor: StreamMonitor, from_s: float, until_s: float, rate_hz: float = 10.0
+) -> None:
     for k in range(int(round((until_s - from_s) * rate_hz)) + 1):
         t = from_s + k / rate_hz
         assert monitor.accept(t, t, implausible="all returns non-finite") != ""

@@ -1,4 +1,5 @@
 """The supervisor's mode state machine: engagement, latched minimal-risk stops, escalation, clear."""
+
 import math
 
 from robovan_autonomy.system.modes import OperatingMode as M

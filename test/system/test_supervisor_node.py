@@ -1,4 +1,5 @@
 """The supervisor node on a real rclpy graph, clocked in sim time by the test (conftest.sim_graph)."""
+
 import math
 
 import numpy as np
@@ -20,11 +21,16 @@ WAIT_STEPS = 500  # sim-time steps a service call may take: a hung graph, not a 
 
 def diagnostics_of(graph, node_name: str) -> list:
     """The node's diagnostics, as (stamp, Diagnostic) batches (the test's own oversized ones skipped)."""
+
     def mine(msg):
         if len(msg.status) > itf.MAX_DIAGNOSTIC_STATUSES:
             return []
-        return [(itf.from_stamp(msg.header.stamp), d) for d in itf.decode_diagnostics(msg)
-                if d.name.startswith(node_name)]
+        return [
+            (itf.from_stamp(msg.header.stamp), d)
+            for d in itf.decode_diagnostics(msg)
+            if d.name.startswith(node_name)
+        ]
+
     return graph.collect(DiagnosticArray, itf.DIAGNOSTICS, mine)
 
 
@@ -33,20 +39,26 @@ def latest(diagnostics: list) -> ct.Diagnostic:
 
 
 def dbw_diagnostic(t_s: float, state: str) -> DiagnosticArray:
-    return itf.encode_diagnostics(t_s, [ct.Diagnostic("dbw_bridge: dbw", ct.OK, f"van {state}", {"dbw_state": state})])
+    return itf.encode_diagnostics(
+        t_s, [ct.Diagnostic("dbw_bridge: dbw", ct.OK, f"van {state}", {"dbw_state": state})]
+    )
 
 
 def straight_plan(t_s: float, speed_mps: float) -> itf.ControlPlan:
     t = np.arange(0.0, 4.01, 0.1)
-    return itf.ControlPlan(t_s, t, np.zeros_like(t), np.zeros_like(t), np.full_like(t, speed_mps),
-                           np.zeros_like(t))
+    return itf.ControlPlan(
+        t_s, t, np.zeros_like(t), np.zeros_like(t), np.full_like(t, speed_mps), np.zeros_like(t)
+    )
 
 
 class EngagedVan:
     """Feeds the supervisor a healthy engaged van driving straight at `speed_mps` (watching only
     LiDAR, the van's status, the gate's commands and the bridge's diagnostics)."""
 
-    PARAMS = {"watched_streams": ["lidar", "vehicle_status", "control_command"], "expected_nodes": ["dbw_bridge"]}
+    PARAMS = {
+        "watched_streams": ["lidar", "vehicle_status", "control_command"],
+        "expected_nodes": ["dbw_bridge"],
+    }
 
     def __init__(self, graph, road_scan):
         self.graph = graph
@@ -62,7 +74,9 @@ class EngagedVan:
         self.obstacle_m: float | None = None
 
     def feed(self, t_s: float) -> None:
-        self.status_pub.publish(itf.encode_vehicle_status(ct.VehicleStatus(t_s, 0.0, 0.0, self.speed_mps, 0.0)))
+        self.status_pub.publish(
+            itf.encode_vehicle_status(ct.VehicleStatus(t_s, 0.0, 0.0, self.speed_mps, 0.0))
+        )
         if round(t_s * 100) % 10 == 0:
             self.gate.publish(straight_plan(t_s, self.speed_mps))
             self.diag_pub.publish(dbw_diagnostic(t_s, "ENGAGED"))
@@ -107,7 +121,12 @@ def test_engaged_van_with_lost_streams_is_held_ready_naming_them(sim_graph):
     sim_graph.add(SupervisorNode)
     diagnostics = diagnostics_of(sim_graph, "supervisor")
     diag_pub = sim_graph.publisher(DiagnosticArray, itf.DIAGNOSTICS)
-    sim_graph.run(1.0, lambda t: diag_pub.publish(dbw_diagnostic(t, "ENGAGED")) if round(t * 100) % 10 == 0 else None)
+    sim_graph.run(
+        1.0,
+        lambda t: (
+            diag_pub.publish(dbw_diagnostic(t, "ENGAGED")) if round(t * 100) % 10 == 0 else None
+        ),
+    )
     status = latest(diagnostics)
     assert status.values["mode"] == "READY" and status.level == ct.ERROR
     assert "camera: nothing received" in status.values["findings"]
@@ -116,7 +135,10 @@ def test_engaged_van_with_lost_streams_is_held_ready_naming_them(sim_graph):
 def test_lost_stream_while_autonomous_latches_a_comfortable_stop(sim_graph, engaged_van):
     van = engaged_van
     van.run(1.5)
-    van.lidar_pub, silent = sim_graph.publisher(PointCloud2, "/unused", itf.SENSOR_QOS), van.lidar_pub
+    van.lidar_pub, silent = (
+        sim_graph.publisher(PointCloud2, "/unused", itf.SENSOR_QOS),
+        van.lidar_pub,
+    )
     van.run(0.5)
     assert van.mode is OperatingMode.MRM_COMFORTABLE_STOP and "lidar" in van.modes[-1].reason
     van.lidar_pub = silent
@@ -173,14 +195,49 @@ def status_at(t_s: float):
 BAD_INPUTS = {
     "nan": (Imu, itf.IMU_DATA, True, lambda t: [nan_imu(t)], "imu_rejected"),
     "inf": (Odometry, itf.ODOMETRY, False, lambda t: [inf_odometry(t)], "odometry_rejected"),
-    "wrong_frame_id": (PointCloud2, itf.LIDAR_POINTS, True, lambda t: [wrong_frame_scan(t)], "lidar_rejected"),
-    "future_stamp": (Odometry, itf.ODOMETRY, False, lambda t: [future_odometry(t)], "odometry_rejected"),
-    "out_of_order_stamp": (JointState, itf.VEHICLE_STATUS, False, lambda t: [status_at(t), status_at(t - 0.5)],
-                           "vehicle_status_rejected"),
-    "oversized_point_cloud": (PointCloud2, itf.LIDAR_POINTS, True, lambda t: [oversized_scan(t)], "lidar_rejected"),
-    "oversized_diagnostics": (DiagnosticArray, itf.DIAGNOSTICS, False, lambda t: [itf.encode_diagnostics(
-        t, [ct.Diagnostic(f"planner: {i}", ct.OK, "") for i in range(itf.MAX_DIAGNOSTIC_STATUSES + 1)])],
-        "rejected_diagnostics"),
+    "wrong_frame_id": (
+        PointCloud2,
+        itf.LIDAR_POINTS,
+        True,
+        lambda t: [wrong_frame_scan(t)],
+        "lidar_rejected",
+    ),
+    "future_stamp": (
+        Odometry,
+        itf.ODOMETRY,
+        False,
+        lambda t: [future_odometry(t)],
+        "odometry_rejected",
+    ),
+    "out_of_order_stamp": (
+        JointState,
+        itf.VEHICLE_STATUS,
+        False,
+        lambda t: [status_at(t), status_at(t - 0.5)],
+        "vehicle_status_rejected",
+    ),
+    "oversized_point_cloud": (
+        PointCloud2,
+        itf.LIDAR_POINTS,
+        True,
+        lambda t: [oversized_scan(t)],
+        "lidar_rejected",
+    ),
+    "oversized_diagnostics": (
+        DiagnosticArray,
+        itf.DIAGNOSTICS,
+        False,
+        lambda t: [
+            itf.encode_diagnostics(
+                t,
+                [
+                    ct.Diagnostic(f"planner: {i}", ct.OK, "")
+                    for i in range(itf.MAX_DIAGNOSTIC_STATUSES + 1)
+                ],
+            )
+        ],
+        "rejected_diagnostics",
+    ),
 }
 
 
@@ -229,6 +286,7 @@ def test_a_gnss_receiver_that_lies_is_a_fault_though_its_silence_only_warns(sim_
         if round(t_s * 100) % 10 == 0:
             lat = latitude + 1e-6 * t_s  # a van moving north
             fixes.publish(itf.encode_gnss_fix(ct.GnssFix(t_s, lat, 13.4, 38.0, True, np.eye(3))))
+
     sim_graph.run(1.0, feed)
     assert latest(diagnostics).level == ct.OK
     sim_graph.run(1.0, lambda t: feed(t, latitude=math.nan))
@@ -244,7 +302,10 @@ def test_the_camera_images_themselves_are_watched(sim_graph, plausible):
 
     def feed(t_s, frame=None):
         if round(t_s * 100) % 6 == 0:
-            images.publish(itf.encode_image(t_s, plausible.camera_frame(t_s) if frame is None else frame))
+            images.publish(
+                itf.encode_image(t_s, plausible.camera_frame(t_s) if frame is None else frame)
+            )
+
     sim_graph.run(1.0, feed)
     assert latest(diagnostics).level == ct.OK
     sim_graph.run(0.5, lambda t: feed(t, black))
@@ -260,4 +321,7 @@ def test_a_clock_stepping_back_is_a_finding_not_every_input_in_the_future(engage
     feed_ahead = van.feed
     van.feed = lambda t: feed_ahead(t + 2.0)
     van.run(0.2)
-    assert van.mode is OperatingMode.MRM_COMFORTABLE_STOP and "clock stepped back" in van.modes[-1].reason
+    assert (
+        van.mode is OperatingMode.MRM_COMFORTABLE_STOP
+        and "clock stepped back" in van.modes[-1].reason
+    )

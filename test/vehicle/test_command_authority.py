@@ -1,4 +1,5 @@
 """Command authority: only the command gate's numbered commands are followed."""
+
 from robovan_autonomy.vehicle.command_authority import HOLD_S, CommandAuthority, Writer
 
 GATE = Writer("command_gate", b"\x01" * 16)

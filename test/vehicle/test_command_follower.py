@@ -1,4 +1,5 @@
 """The follower's staleness logic: follow, bridge a gap, stop under control, hold at standstill."""
+
 import math
 
 import numpy as np
@@ -11,13 +12,24 @@ from robovan_autonomy.vehicle.command_follower import CommandFollower, FollowerC
 MOVING_MPS = 5.0
 
 
-def ramp_plan(stamp_s: float, horizon_s: float = 2.0, steer0: float = 0.0, accel0: float = 0.0,
-              steer_slope: float = 0.1, accel_slope: float = 0.5) -> ControlPlan:
+def ramp_plan(
+    stamp_s: float,
+    horizon_s: float = 2.0,
+    steer0: float = 0.0,
+    accel0: float = 0.0,
+    steer_slope: float = 0.1,
+    accel_slope: float = 0.5,
+) -> ControlPlan:
     """A plan whose steer and accel rise linearly, so interpolation is easy to check."""
     t = np.linspace(0.0, horizon_s, int(round(horizon_s / 0.1)) + 1)
-    return ControlPlan(stamp_s=stamp_s, time_from_start_s=t, steer_rad=steer0 + steer_slope * t,
-                       steer_rate_radps=np.full_like(t, steer_slope), speed_mps=np.full_like(t, MOVING_MPS),
-                       accel_mps2=accel0 + accel_slope * t)
+    return ControlPlan(
+        stamp_s=stamp_s,
+        time_from_start_s=t,
+        steer_rad=steer0 + steer_slope * t,
+        steer_rate_radps=np.full_like(t, steer_slope),
+        speed_mps=np.full_like(t, MOVING_MPS),
+        accel_mps2=accel0 + accel_slope * t,
+    )
 
 
 def test_without_a_plan_the_follower_stops_under_control():

@@ -1,4 +1,5 @@
 """Every clamp of the command limiter, and the property that nothing it returns breaks a limit."""
+
 import math
 
 import pytest
@@ -6,7 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from robovan_autonomy.vehicle import command_limits as cl
-from robovan_autonomy.vehicle.command_limits import Command, CommandLimiter, CommandLimits, limit_command
+from robovan_autonomy.vehicle.command_limits import (
+    Command,
+    CommandLimiter,
+    CommandLimits,
+    limit_command,
+)
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 VEHICLE = load_vehicle_params()
@@ -16,10 +22,14 @@ STILL = Command(0.0, 0.0)
 
 
 def test_limits_come_from_the_vehicle_params():
-    assert (LIMITS.max_steer_rad, LIMITS.max_steer_rate_radps) == (VEHICLE.max_steer_rad,
-                                                                    VEHICLE.max_steer_rate_radps)
-    assert (LIMITS.min_accel_mps2, LIMITS.max_accel_mps2) == (VEHICLE.min_accel_mps2,
-                                                              VEHICLE.max_accel_mps2)
+    assert (LIMITS.max_steer_rad, LIMITS.max_steer_rate_radps) == (
+        VEHICLE.max_steer_rad,
+        VEHICLE.max_steer_rate_radps,
+    )
+    assert (LIMITS.min_accel_mps2, LIMITS.max_accel_mps2) == (
+        VEHICLE.min_accel_mps2,
+        VEHICLE.max_accel_mps2,
+    )
     assert LIMITS.max_speed_mps == VEHICLE.max_speed_odd_mps
 
 
@@ -80,8 +90,9 @@ def test_steer_is_bounded_by_lateral_acceleration_at_speed():
     previous = Command(bound, 0.0)
     result = limit_command(Command(0.5, 0.0), previous, DT_S, speed_mps, LIMITS)
     assert result.command.steer_rad == pytest.approx(bound)
-    assert speed_mps ** 2 * math.tan(bound) / VEHICLE.wheelbase_m == pytest.approx(
-        cl.MAX_LATERAL_ACCEL_MPS2)
+    assert speed_mps**2 * math.tan(bound) / VEHICLE.wheelbase_m == pytest.approx(
+        cl.MAX_LATERAL_ACCEL_MPS2
+    )
     assert cl.LATERAL_ACCEL in result.active
 
 
@@ -95,7 +106,8 @@ def test_lateral_bound_shrinks_with_speed():
 
 def test_unknown_speed_is_treated_as_the_hardware_top_speed():
     assert cl.max_steer_for_speed(math.nan, LIMITS) == cl.max_steer_for_speed(
-        VEHICLE.max_speed_hw_mps, LIMITS)
+        VEHICLE.max_speed_hw_mps, LIMITS
+    )
     assert cl.max_accel_for_speed(math.nan, LIMITS) < 0.0
 
 
@@ -107,7 +119,9 @@ def test_positive_accel_is_refused_at_the_speed_cap():
 
 def test_above_the_speed_cap_the_van_brakes_gently():
     previous = Command(0.0, -cl.SPEED_CAP_MAX_DECEL_MPS2)
-    result = limit_command(Command(0.0, 1.0), previous, DT_S, VEHICLE.max_speed_odd_mps + 5.0, LIMITS)
+    result = limit_command(
+        Command(0.0, 1.0), previous, DT_S, VEHICLE.max_speed_odd_mps + 5.0, LIMITS
+    )
     assert result.command.accel_mps2 == -cl.SPEED_CAP_MAX_DECEL_MPS2
 
 
@@ -150,10 +164,17 @@ finite_accel = st.floats(VEHICLE.min_accel_mps2, VEHICLE.max_accel_mps2)
 
 
 @settings(max_examples=400, deadline=None)
-@given(steer=any_float, accel=any_float, prev_steer=finite_steer, prev_accel=finite_accel,
-       dt_s=st.floats(0.0, 1.0), speed_mps=any_float)
-def test_output_always_respects_hardware_rate_and_jerk_limits(steer, accel, prev_steer, prev_accel,
-                                                             dt_s, speed_mps):
+@given(
+    steer=any_float,
+    accel=any_float,
+    prev_steer=finite_steer,
+    prev_accel=finite_accel,
+    dt_s=st.floats(0.0, 1.0),
+    speed_mps=any_float,
+)
+def test_output_always_respects_hardware_rate_and_jerk_limits(
+    steer, accel, prev_steer, prev_accel, dt_s, speed_mps
+):
     previous = Command(prev_steer, prev_accel)
     out = limit_command(Command(steer, accel), previous, dt_s, speed_mps, LIMITS).command
     assert math.isfinite(out.steer_rad) and math.isfinite(out.accel_mps2)
@@ -169,7 +190,7 @@ def test_output_always_respects_hardware_rate_and_jerk_limits(steer, accel, prev
 def test_output_from_a_lawful_start_keeps_lateral_accel_within_the_limit(steer, speed_mps):
     previous = Command(0.0, 0.0)
     out = limit_command(Command(steer, 0.0), previous, 1.0, speed_mps, LIMITS).command
-    lateral = speed_mps ** 2 * math.tan(abs(out.steer_rad)) / VEHICLE.wheelbase_m
+    lateral = speed_mps**2 * math.tan(abs(out.steer_rad)) / VEHICLE.wheelbase_m
     assert lateral <= cl.MAX_LATERAL_ACCEL_MPS2 + 1e-9
 
 

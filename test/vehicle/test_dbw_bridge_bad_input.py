@@ -1,4 +1,5 @@
 """The DBW bridge keeps sending frames through bad input: each bad message is counted on /diagnostics."""
+
 import math
 import uuid
 
@@ -14,7 +15,9 @@ from robovan_autonomy.vehicle.dbw_bridge_node import DbwBridgeNode
 
 def plan(t_s: float, points: int = 11) -> itf.ControlPlan:
     t = 0.1 * np.arange(points)
-    return itf.ControlPlan(t_s, t, np.zeros_like(t), np.zeros_like(t), np.ones_like(t), np.zeros_like(t))
+    return itf.ControlPlan(
+        t_s, t, np.zeros_like(t), np.zeros_like(t), np.ones_like(t), np.zeros_like(t)
+    )
 
 
 def tampered(t_s: float, change) -> tuple[itf.ControlPlan, object]:
@@ -30,22 +33,42 @@ def unknown_mode(t_s: float) -> DiagnosticArray:
 # (topic, messages made for time t: plans as (plan, tampering) from the gate, else messages, the
 # diagnostics counter that rises)
 BAD_INPUTS = {
-    "nan": (itf.CONTROL_COMMAND, lambda t: [tampered(t, lambda m: m.points[2].accelerations.__setitem__(1, math.nan))],
-            "malformed_commands"),
-    "inf": (itf.CONTROL_COMMAND, lambda t: [tampered(t, lambda m: m.points[0].positions.__setitem__(0, math.inf))],
-            "malformed_commands"),
-    "wrong_frame_id": (itf.CONTROL_COMMAND, lambda t: [tampered(t, lambda m: setattr(m.header, "frame_id", "map"))],
-                       "malformed_commands"),
+    "nan": (
+        itf.CONTROL_COMMAND,
+        lambda t: [tampered(t, lambda m: m.points[2].accelerations.__setitem__(1, math.nan))],
+        "malformed_commands",
+    ),
+    "inf": (
+        itf.CONTROL_COMMAND,
+        lambda t: [tampered(t, lambda m: m.points[0].positions.__setitem__(0, math.inf))],
+        "malformed_commands",
+    ),
+    "wrong_frame_id": (
+        itf.CONTROL_COMMAND,
+        lambda t: [tampered(t, lambda m: setattr(m.header, "frame_id", "map"))],
+        "malformed_commands",
+    ),
     "future_stamp": (itf.CONTROL_COMMAND, lambda t: [(plan(t + 5.0), None)], "rejected_plans"),
-    "out_of_order_stamp": (itf.CONTROL_COMMAND, lambda t: [(plan(t), None), (plan(t - 0.1), None)],
-                           "rejected_plans"),
-    "oversized_plan": (itf.CONTROL_COMMAND, lambda t: [(plan(t, points=itf.MAX_PLAN_POINTS + 1), None)],
-                       "malformed_commands"),
-    "no_sequence": (itf.CONTROL_COMMAND, lambda t: [(plan(t), lambda m: setattr(m.points[0], "effort", []))],
-                    "refused_commands"),
-    "fractional_sequence": (itf.CONTROL_COMMAND,
-                            lambda t: [(plan(t), lambda m: m.points[0].effort.__setitem__(0, 1.5))],
-                            "malformed_commands"),
+    "out_of_order_stamp": (
+        itf.CONTROL_COMMAND,
+        lambda t: [(plan(t), None), (plan(t - 0.1), None)],
+        "rejected_plans",
+    ),
+    "oversized_plan": (
+        itf.CONTROL_COMMAND,
+        lambda t: [(plan(t, points=itf.MAX_PLAN_POINTS + 1), None)],
+        "malformed_commands",
+    ),
+    "no_sequence": (
+        itf.CONTROL_COMMAND,
+        lambda t: [(plan(t), lambda m: setattr(m.points[0], "effort", []))],
+        "refused_commands",
+    ),
+    "fractional_sequence": (
+        itf.CONTROL_COMMAND,
+        lambda t: [(plan(t), lambda m: m.points[0].effort.__setitem__(0, 1.5))],
+        "malformed_commands",
+    ),
     "unknown_mode": (itf.SYSTEM_MODE, lambda t: [unknown_mode(t)], "malformed_modes"),
 }
 
@@ -55,8 +78,11 @@ def test_bad_input_is_a_diagnostic_and_the_bridge_keeps_sending(sim_graph, case)
     topic, make, counter = BAD_INPUTS[case]
     bridge = sim_graph.add(DbwBridgeNode, can_channel=f"bad_input_{uuid.uuid4().hex}")
     gate, modes = sim_graph.command_gate(), sim_graph.publisher(DiagnosticArray, itf.SYSTEM_MODE)
-    diagnostics = sim_graph.collect(DiagnosticArray, itf.DIAGNOSTICS, lambda msg: [
-        d for d in itf.decode_diagnostics(msg) if d.name.startswith("dbw_bridge")])
+    diagnostics = sim_graph.collect(
+        DiagnosticArray,
+        itf.DIAGNOSTICS,
+        lambda msg: [d for d in itf.decode_diagnostics(msg) if d.name.startswith("dbw_bridge")],
+    )
     sim_graph.run(0.3)
     for msg in make(sim_graph.t_s):
         if topic == itf.SYSTEM_MODE:

@@ -7,6 +7,7 @@ a sniffer with the sim time it appeared at, so periods and reaction times are ex
 facts, not wall-clock timings. One test runs the van as a separate realtime process over
 udp_multicast, as the simulator and a bench van do.
 """
+
 import os
 import random
 import subprocess
@@ -29,11 +30,11 @@ from robovan_autonomy import interfaces
 from robovan_autonomy.interfaces import ControlPlan
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.system.modes import OperatingMode
+from robovan_autonomy.tools.lockstep import LockstepGraph
 from robovan_autonomy.vehicle import command_follower, command_limits, rvn_dbw
 from robovan_autonomy.vehicle.dbw_bridge_node import DbwBridgeNode
 from robovan_autonomy.vehicle.rvn_dbw import DbwState, FaultCode, Frame, Gear, MsgId
 from robovan_autonomy.vehicle_params import STANDSTILL_HOLD_ACCEL_MPS2, load_vehicle_params
-from robovan_autonomy.tools.lockstep import LockstepGraph
 
 VEHICLE = load_vehicle_params()
 STEP_S = 0.01
@@ -63,8 +64,13 @@ def assert_frames_within_vehicle_limits(frames, check_rates: bool = True):
             assert VEHICLE.min_accel_mps2 <= msg.accel_mps2 <= VEHICLE.max_accel_mps2
             assert msg.gear in (Gear.NONE, Gear.DRIVE)
         before = previous.get(frame.can_id)
-        if (check_rates and not isinstance(msg, rvn_dbw.BodyCommand) and before is not None
-                and before[1].enable and msg.enable):
+        if (
+            check_rates
+            and not isinstance(msg, rvn_dbw.BodyCommand)
+            and before is not None
+            and before[1].enable
+            and msg.enable
+        ):
             dt = t - before[0]
             if isinstance(msg, rvn_dbw.SteerCommand):
                 step = abs(msg.angle_rad - before[1].angle_rad)
@@ -83,23 +89,31 @@ class Lockstep:
         self.graph = LockstepGraph()
         self.context, self.executor = self.graph.context, self.graph.executor
         self.channel = f"dbw_{uuid.uuid4().hex}"
-        params = [Parameter("use_sim_time", value=True), Parameter("can_channel", value=self.channel)]
+        params = [
+            Parameter("use_sim_time", value=True),
+            Parameter("can_channel", value=self.channel),
+        ]
         params += [Parameter(name, value=value) for name, value in overrides.items()]
-        self.bridge = self.graph.add(DbwBridgeNode(context=self.context, parameter_overrides=params))
+        self.bridge = self.graph.add(
+            DbwBridgeNode(context=self.context, parameter_overrides=params)
+        )
         self.probe = self.graph.add(rclpy.create_node("dbw_probe", context=self.context))
         self.clock_pub = self.probe.create_publisher(Clock, interfaces.CLOCK, interfaces.CLOCK_QOS)
         # Commands come from a node named as the command gate, numbered as the gate numbers them.
         self.gate = self.graph.add(rclpy.create_node("command_gate", context=self.context))
-        self.command_pub = self.gate.create_publisher(JointTrajectory, interfaces.CONTROL_COMMAND,
-                                                      interfaces.RELIABLE_QOS)
+        self.command_pub = self.gate.create_publisher(
+            JointTrajectory, interfaces.CONTROL_COMMAND, interfaces.RELIABLE_QOS
+        )
         self.sequence = 0
         self.engage_client = self.probe.create_client(SetBool, interfaces.VEHICLE_ENGAGE)
         self.statuses: list[interfaces.VehicleStatus] = []
         self.diagnostics: list[tuple[float, interfaces.Diagnostic]] = []
-        self.probe.create_subscription(JointState, interfaces.VEHICLE_STATUS, self._on_status,
-                                       interfaces.RELIABLE_QOS)
-        self.probe.create_subscription(DiagnosticArray, interfaces.DIAGNOSTICS, self._on_diagnostics,
-                                       interfaces.RELIABLE_QOS)
+        self.probe.create_subscription(
+            JointState, interfaces.VEHICLE_STATUS, self._on_status, interfaces.RELIABLE_QOS
+        )
+        self.probe.create_subscription(
+            DiagnosticArray, interfaces.DIAGNOSTICS, self._on_diagnostics, interfaces.RELIABLE_QOS
+        )
         self.van_bus = can.Bus(interface="virtual", channel=self.channel)
         self.sniffer = can.Bus(interface="virtual", channel=self.channel)
         self.injector = can.Bus(interface="virtual", channel=self.channel)
@@ -113,7 +127,9 @@ class Lockstep:
 
     def _on_diagnostics(self, msg):
         stamp_s = interfaces.from_stamp(msg.header.stamp)
-        self.diagnostics.extend((stamp_s, d) for d in interfaces.decode_diagnostics(msg) if "dbw" in d.name)
+        self.diagnostics.extend(
+            (stamp_s, d) for d in interfaces.decode_diagnostics(msg) if "dbw" in d.name
+        )
 
     def kill_bridge(self):
         self.graph.remove(self.bridge)
@@ -145,16 +161,21 @@ class Lockstep:
         target_ns = int(round(self.t_s * 1e9))
         received = self.bridge.frames_received if self.bridge_alive else 0
         if self.bridge_alive:
+
             def publish_clock():
                 self.clock_pub.publish(interfaces.encode_clock(self.t_s))
+
             publish_clock()
-            self._spin_until(lambda: self.bridge.get_clock().now().nanoseconds >= target_ns,
-                             resend=publish_clock)
+            self._spin_until(
+                lambda: self.bridge.get_clock().now().nanoseconds >= target_ns, resend=publish_clock
+            )
         for _ in range(6):  # the due timers and any waiting messages, one callback per spin
             self.executor.spin_once(timeout_sec=0.0)
         sent = len(self.van.poll(self.t_s))
         if self.bridge_alive:
-            self._spin_until(lambda: self.bridge.frames_received >= received + sent + extra_frames_delivered)
+            self._spin_until(
+                lambda: self.bridge.frames_received >= received + sent + extra_frames_delivered
+            )
         self._sniff()
 
     def inject_now(self, message: can.Message):
@@ -163,8 +184,13 @@ class Lockstep:
         self.injector.send(message)
         self._spin_until(lambda: self.bridge.frames_received > received)
 
-    def run(self, duration_s: float, plan_steer: float | None = None, plan_accel: float | None = None,
-            horizon_s: float = 1.0):
+    def run(
+        self,
+        duration_s: float,
+        plan_steer: float | None = None,
+        plan_accel: float | None = None,
+        horizon_s: float = 1.0,
+    ):
         for _ in range(int(round(duration_s / STEP_S))):
             if plan_steer is not None:
                 self.publish_plan(plan_steer, plan_accel, horizon_s)
@@ -173,9 +199,15 @@ class Lockstep:
     def publish_plan(self, steer_rad: float, accel_mps2: float, horizon_s: float = 1.0):
         t = np.arange(0.0, horizon_s + 1e-9, 0.1)
         self.sequence += 1
-        plan = ControlPlan(stamp_s=self.t_s, time_from_start_s=t, steer_rad=np.full_like(t, steer_rad),
-                           steer_rate_radps=np.zeros_like(t), speed_mps=np.full_like(t, 1.0),
-                           accel_mps2=np.full_like(t, accel_mps2), sequence=self.sequence)
+        plan = ControlPlan(
+            stamp_s=self.t_s,
+            time_from_start_s=t,
+            steer_rad=np.full_like(t, steer_rad),
+            steer_rate_radps=np.zeros_like(t),
+            speed_mps=np.full_like(t, 1.0),
+            accel_mps2=np.full_like(t, accel_mps2),
+            sequence=self.sequence,
+        )
         self.command_pub.publish(interfaces.encode_control_command(plan))
 
     def engage(self, data: bool = True) -> SetBool.Response:
@@ -283,10 +315,14 @@ def test_frames_carry_the_commanded_values_exactly(rig):
     rig.run(1.0, plan_steer=0.05, plan_accel=0.3)
     steer_frame = [f for _, f in rig.frames if f.can_id == MsgId.STEER_CMD][-1]
     accel_frame = [f for _, f in rig.frames if f.can_id == MsgId.ACCEL_CMD][-1]
-    assert steer_frame == rvn_dbw.encode(rvn_dbw.SteerCommand(
-        0.05, VEHICLE.max_steer_rate_radps, True, rvn_dbw.frame_counter(steer_frame.data)))
-    assert accel_frame == rvn_dbw.encode(rvn_dbw.AccelCommand(
-        0.3, Gear.DRIVE, True, rvn_dbw.frame_counter(accel_frame.data)))
+    assert steer_frame == rvn_dbw.encode(
+        rvn_dbw.SteerCommand(
+            0.05, VEHICLE.max_steer_rate_radps, True, rvn_dbw.frame_counter(steer_frame.data)
+        )
+    )
+    assert accel_frame == rvn_dbw.encode(
+        rvn_dbw.AccelCommand(0.3, Gear.DRIVE, True, rvn_dbw.frame_counter(accel_frame.data))
+    )
 
 
 def test_steering_request_beyond_the_van_is_rate_and_angle_limited(rig):
@@ -309,7 +345,9 @@ def test_silence_upstream_ramps_to_the_controlled_stop_with_hazards(rig):
     accel = [m.accel_mps2 for _, m in rig.frames_since(silent_from, MsgId.ACCEL_CMD)]
     ramp_step = command_follower.CONTROLLED_STOP_JERK_MPS3 * 0.02
     assert np.diff(accel).min() >= -ramp_step - ACCEL_LSB_MPS2
-    assert min(accel) == pytest.approx(-command_follower.CONTROLLED_STOP_DECEL_MPS2, abs=ACCEL_LSB_MPS2)
+    assert min(accel) == pytest.approx(
+        -command_follower.CONTROLLED_STOP_DECEL_MPS2, abs=ACCEL_LSB_MPS2
+    )
     assert decode_all(rig.frames, MsgId.BODY_CMD)[-1][1].hazard
     assert all(m.enable for _, m in rig.frames_since(silent_from, MsgId.STEER_CMD))
 
@@ -460,17 +498,47 @@ class SeparateProcessVan:
         # Above the ports DDS takes for the test domains (7400 + 250 per domain id, ids ≤ 100): a
         # multicast socket receives every datagram sent to its port, whatever the group.
         port = rng.randint(40000, 60000)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])))
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])),
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "robovan_autonomy.sim.van_ecu_bus", "--channel", group, "--port", str(port),
-             "--hop-limit", "0", "--arm", "--duration-s", "60"],
-            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                sys.executable,
+                "-m",
+                "robovan_autonomy.sim.van_ecu_bus",
+                "--channel",
+                group,
+                "--port",
+                str(port),
+                "--hop-limit",
+                "0",
+                "--arm",
+                "--duration-s",
+                "60",
+            ],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.graph = LockstepGraph()
         self.context, self.executor = self.graph.context, self.graph.executor
-        self.sniffer = can.Bus(interface="udp_multicast", channel=group, fd=False, port=port, hop_limit=0)
-        self.bridge = self.graph.add(DbwBridgeNode(context=self.context, parameter_overrides=[
-            Parameter("can_interface", value="udp_multicast"), Parameter("can_channel", value=group),
-            Parameter("can_udp_port", value=port), Parameter("can_udp_hop_limit", value=0)]))
+        self.sniffer = can.Bus(
+            interface="udp_multicast", channel=group, fd=False, port=port, hop_limit=0
+        )
+        self.bridge = self.graph.add(
+            DbwBridgeNode(
+                context=self.context,
+                parameter_overrides=[
+                    Parameter("can_interface", value="udp_multicast"),
+                    Parameter("can_channel", value=group),
+                    Parameter("can_udp_port", value=port),
+                    Parameter("can_udp_hop_limit", value=0),
+                ],
+            )
+        )
         self.probe = self.graph.add(rclpy.create_node("dbw_probe", context=self.context))
         self.client = self.probe.create_client(SetBool, interfaces.VEHICLE_ENGAGE)
         self.frames, self.states = [], []
@@ -487,7 +555,11 @@ class SeparateProcessVan:
                 self.frames.append((message.timestamp, frame))
                 if frame.can_id == MsgId.DBW_STATUS:
                     self.states.append(rvn_dbw.decode(frame).state)
-            if future is None and DbwState.READY in self.states[-1:] and self.client.service_is_ready():
+            if (
+                future is None
+                and DbwState.READY in self.states[-1:]
+                and self.client.service_is_ready()
+            ):
                 future = self.client.call_async(SetBool.Request(data=True))
             if future is not None and future.done() and not future.result().success:
                 future = None
@@ -530,18 +602,25 @@ def test_van_over_udp_multicast_in_a_separate_process_is_engaged_with_valid_fram
     assert commands and all(checker.check(f).ok for _, f in commands)
     assert any(rvn_dbw.decode(f).enable for _, f in commands if f.can_id == MsgId.STEER_CMD)
     assert_frames_within_vehicle_limits(commands, check_rates=False)
-    assert separate_van.bridge._authority.foreign_frames == 0  # its own frames looped back are its own
+    assert (
+        separate_van.bridge._authority.foreign_frames == 0
+    )  # its own frames looped back are its own
 
 
-def test_van_in_a_separate_process_sees_enables_cleared_within_100_ms_of_a_driver_override(separate_van):
+def test_van_in_a_separate_process_sees_enables_cleared_within_100_ms_of_a_driver_override(
+    separate_van,
+):
     separate_van.engage()
     separate_van.process.stdin.write("torque 5\n")
     separate_van.process.stdin.flush()
     separate_van.spin_until(lambda: DbwState.MANUAL in separate_van.states[-3:])
     manual_at = _first_manual_time(separate_van)
     separate_van.spin_until(lambda: separate_van.frames[-1][0] > manual_at + 0.5)
-    late = [f for t, f in separate_van.frames
-            if t > manual_at + 0.1 and f.can_id in (MsgId.STEER_CMD, MsgId.ACCEL_CMD)]
+    late = [
+        f
+        for t, f in separate_van.frames
+        if t > manual_at + 0.1 and f.can_id in (MsgId.STEER_CMD, MsgId.ACCEL_CMD)
+    ]
     assert late and not any(rvn_dbw.decode(f).enable for f in late)
 
 
@@ -549,7 +628,11 @@ def test_van_in_a_separate_process_is_held_braked_while_commands_are_silent(sepa
     separate_van.engage()
     engaged_at = separate_van.frames[-1][0]
     separate_van.spin_until(lambda: separate_van.frames[-1][0] > engaged_at + 0.5)
-    accel = [rvn_dbw.decode(f) for t, f in separate_van.frames if t > engaged_at and f.can_id == MsgId.ACCEL_CMD]
+    accel = [
+        rvn_dbw.decode(f)
+        for t, f in separate_van.frames
+        if t > engaged_at and f.can_id == MsgId.ACCEL_CMD
+    ]
     assert len(accel) >= 20
     assert all(a.enable and a.accel_mps2 < 0.0 for a in accel)
 
@@ -573,14 +656,26 @@ def accel_frames_since(rig, t_s):
 def test_commands_from_a_second_writer_are_refused_and_reported_as_an_error(rig):
     rig.arm_and_engage()
     rogue = rclpy.create_node("rogue_commander", context=rig.context)
-    rogue_pub = rogue.create_publisher(JointTrajectory, interfaces.CONTROL_COMMAND, interfaces.RELIABLE_QOS)
+    rogue_pub = rogue.create_publisher(
+        JointTrajectory, interfaces.CONTROL_COMMAND, interfaces.RELIABLE_QOS
+    )
     try:
         since = rig.t_s
         for k in range(50):
             t = np.arange(0.0, 1.01, 0.1)
-            rogue_pub.publish(interfaces.encode_control_command(ControlPlan(
-                rig.t_s, t, np.zeros_like(t), np.zeros_like(t), np.ones_like(t), np.full_like(t, 2.0),
-                sequence=10_000 + k)))
+            rogue_pub.publish(
+                interfaces.encode_control_command(
+                    ControlPlan(
+                        rig.t_s,
+                        t,
+                        np.zeros_like(t),
+                        np.zeros_like(t),
+                        np.ones_like(t),
+                        np.full_like(t, 2.0),
+                        sequence=10_000 + k,
+                    )
+                )
+            )
             rig.run(0.01, plan_steer=0.0, plan_accel=0.0)
         diagnostic = rig.next_diagnostic()
     finally:
@@ -593,17 +688,24 @@ def test_commands_from_a_second_writer_are_refused_and_reported_as_an_error(rig)
 
 def test_a_command_repeating_the_gates_sequence_is_refused(rig):
     rig.run(0.1, plan_steer=0.0, plan_accel=0.0)
-    rig.sequence -= 1  # the next plan repeats the last number, as a replayed or second writer's would
+    rig.sequence -= (
+        1  # the next plan repeats the last number, as a replayed or second writer's would
+    )
     rig.publish_plan(0.0, 0.0)
     rig.step()
     diagnostic = rig.next_diagnostic()
-    assert diagnostic.level == interfaces.ERROR and "not after" in diagnostic.values["command_authority"]
+    assert (
+        diagnostic.level == interfaces.ERROR
+        and "not after" in diagnostic.values["command_authority"]
+    )
 
 
 def test_command_frames_the_bridge_did_not_send_are_a_second_transmitter(rig):
     rig.run(0.2)
     frame = rvn_dbw.encode(rvn_dbw.AccelCommand(1.5, Gear.DRIVE, True, 0))
-    rig.injector.send(can.Message(arbitration_id=frame.can_id, data=frame.data, is_extended_id=False))
+    rig.injector.send(
+        can.Message(arbitration_id=frame.can_id, data=frame.data, is_extended_id=False)
+    )
     rig.step(extra_frames_delivered=1)
     diagnostic = rig.next_diagnostic()
     assert diagnostic.level == interfaces.ERROR and "second transmitter" in diagnostic.message
@@ -638,7 +740,9 @@ def test_a_forged_report_repeating_the_last_counter_is_a_second_sender(rig):
 
 
 def publish_mode(rig, mode: interfaces.SystemMode):
-    publisher = rig.probe.create_publisher(DiagnosticArray, interfaces.SYSTEM_MODE, interfaces.RELIABLE_QOS)
+    publisher = rig.probe.create_publisher(
+        DiagnosticArray, interfaces.SYSTEM_MODE, interfaces.RELIABLE_QOS
+    )
     publisher.publish(interfaces.encode_system_mode(mode))
     rig.step()
 
@@ -647,8 +751,12 @@ def test_engage_answers_that_the_supervisor_holds_the_van_and_why(rig):
     rig.run(0.1)
     assert rig.van.arm()
     rig.run(0.1)
-    publish_mode(rig, interfaces.SystemMode(rig.t_s, OperatingMode.READY, "van armed; holding: lidar: 0 returns",
-                                            interfaces.ERROR))
+    publish_mode(
+        rig,
+        interfaces.SystemMode(
+            rig.t_s, OperatingMode.READY, "van armed; holding: lidar: 0 returns", interfaces.ERROR
+        ),
+    )
     response = rig.engage()
     assert response.success
     assert "will not drive" in response.message and "lidar: 0 returns" in response.message
@@ -657,12 +765,17 @@ def test_engage_answers_that_the_supervisor_holds_the_van_and_why(rig):
 def test_engage_answers_that_a_latched_stop_needs_a_person_to_clear_it(rig):
     rig.run(0.1)
     assert rig.van.arm()
-    publish_mode(rig, interfaces.SystemMode(rig.t_s, OperatingMode.MRM_EMERGENCY_STOP, "AEB", interfaces.ERROR))
+    publish_mode(
+        rig,
+        interfaces.SystemMode(rig.t_s, OperatingMode.MRM_EMERGENCY_STOP, "AEB", interfaces.ERROR),
+    )
     assert interfaces.SYSTEM_CLEAR_MRM in rig.engage().message
 
 
 def test_engage_answers_that_a_healthy_supervisor_lets_the_van_drive(rig):
     rig.run(0.1)
     assert rig.van.arm()
-    publish_mode(rig, interfaces.SystemMode(rig.t_s, OperatingMode.READY, "van armed", interfaces.OK))
+    publish_mode(
+        rig, interfaces.SystemMode(rig.t_s, OperatingMode.READY, "van armed", interfaces.OK)
+    )
     assert "lets the van drive" in rig.engage().message

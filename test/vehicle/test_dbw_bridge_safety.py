@@ -1,5 +1,6 @@
 """The bridge's part in minimal-risk stops: hazards on while the supervisor stops the van, and an
 engaged van is never released to coast when its reports go silent."""
+
 import uuid
 
 import can
@@ -56,8 +57,16 @@ class Rig:
         graph = self.graph
         t = round(graph.t_s + 0.01, 9)
         t_plan = np.arange(0.0, 1.01, 0.1)
-        self.gate.publish(itf.ControlPlan(t, t_plan, np.zeros_like(t_plan), np.zeros_like(t_plan),
-                                          np.ones_like(t_plan), np.zeros_like(t_plan)))
+        self.gate.publish(
+            itf.ControlPlan(
+                t,
+                t_plan,
+                np.zeros_like(t_plan),
+                np.zeros_like(t_plan),
+                np.ones_like(t_plan),
+                np.zeros_like(t_plan),
+            )
+        )
         if round(t * 100) % 5 == 0:
             self.modes.publish(itf.encode_system_mode(ct.SystemMode(t, self.mode)))
         graph.step()
@@ -67,8 +76,12 @@ class Rig:
             graph.wait_for(lambda: self.bridge.frames_received >= self.delivered)
         while (message := self.sniffer.recv(timeout=0.0)) is not None:
             if message.arbitration_id in rvn_dbw.COMMAND_IDS:
-                self.frames.append((graph.t_s, rvn_dbw.decode(rvn_dbw.Frame(message.arbitration_id,
-                                                                            bytes(message.data)))))
+                self.frames.append(
+                    (
+                        graph.t_s,
+                        rvn_dbw.decode(rvn_dbw.Frame(message.arbitration_id, bytes(message.data))),
+                    )
+                )
 
     def run(self, duration_s):
         for _ in range(int(round(duration_s / 0.01))):
@@ -85,8 +98,11 @@ class Rig:
         raise AssertionError(f"van stuck in {self.van.ecu.state.name}")
 
     def since(self, t_s, can_id):
-        kind = {MsgId.BODY_CMD: rvn_dbw.BodyCommand, MsgId.STEER_CMD: rvn_dbw.SteerCommand,
-                MsgId.ACCEL_CMD: rvn_dbw.AccelCommand}[can_id]
+        kind = {
+            MsgId.BODY_CMD: rvn_dbw.BodyCommand,
+            MsgId.STEER_CMD: rvn_dbw.SteerCommand,
+            MsgId.ACCEL_CMD: rvn_dbw.AccelCommand,
+        }[can_id]
         return [m for t, m in self.frames if t > t_s and isinstance(m, kind)]
 
 

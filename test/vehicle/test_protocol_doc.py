@@ -1,4 +1,5 @@
 """docs/RVN_DBW.md is the protocol the codec and the DBC implement, not a hand-kept copy."""
+
 from pathlib import Path
 
 from robovan_autonomy.cli import main

@@ -6,9 +6,32 @@ from hypothesis import strategies as st
 
 from robovan_autonomy.config_errors import ConfigError
 from robovan_autonomy.vehicle.rvn_dbw import (
-    DBC_PATH, AccelCommand, BodyCommand, CounterGenerator, DbwState, DbwStatus, E2EChecker, E2EVerdict,
-    FaultCode, Frame, FrameError, Gear, MotionReport, MsgId, SteerCommand, SteerReport, TurnSignal,
-    WheelSpeedReport, checksum, crc8_j1850, dbc_database, decode, encode, frame_counter, period_s)
+    DBC_PATH,
+    AccelCommand,
+    BodyCommand,
+    CounterGenerator,
+    DbwState,
+    DbwStatus,
+    E2EChecker,
+    E2EVerdict,
+    FaultCode,
+    Frame,
+    FrameError,
+    Gear,
+    MotionReport,
+    MsgId,
+    SteerCommand,
+    SteerReport,
+    TurnSignal,
+    WheelSpeedReport,
+    checksum,
+    crc8_j1850,
+    dbc_database,
+    decode,
+    encode,
+    frame_counter,
+    period_s,
+)
 
 
 def reference_crc8_j1850(payload):
@@ -24,18 +47,29 @@ def reference_crc8_j1850(payload):
 SAMPLES = [
     SteerCommand(angle_rad=-0.1234, rate_limit_radps=0.35, enable=True, counter=5),
     AccelCommand(accel_mps2=-2.345, gear=Gear.REVERSE, enable=True, counter=15),
-    BodyCommand(turn_signal=TurnSignal.RIGHT, hazard=True, horn=False, cargo_door_unlock=True, counter=0),
+    BodyCommand(
+        turn_signal=TurnSignal.RIGHT, hazard=True, horn=False, cargo_door_unlock=True, counter=0
+    ),
     MotionReport(speed_mps=-1.5, yaw_rate_radps=0.0123, accel_mps2=0.75, counter=9),
     SteerReport(angle_rad=0.5999, rate_radps=-0.6, driver_torque_nm=-3.2, counter=1),
-    DbwStatus(state=DbwState.FAULT_SAFE_STOP, steer_override=True, brake_override=False,
-              throttle_override=True, estop_pressed=True, gear=Gear.DRIVE, fault=FaultCode.ESTOP, counter=7),
+    DbwStatus(
+        state=DbwState.FAULT_SAFE_STOP,
+        steer_override=True,
+        brake_override=False,
+        throttle_override=True,
+        estop_pressed=True,
+        gear=Gear.DRIVE,
+        fault=FaultCode.ESTOP,
+        counter=7,
+    ),
     WheelSpeedReport(fl_mps=12.34, fr_mps=0.0, rl_mps=40.95, rr_mps=3.21, counter=3),
 ]
 
 
 def approx_equal(a, b):
     return type(a) is type(b) and all(
-        getattr(a, f) == pytest.approx(getattr(b, f), abs=1e-9) for f in a.__dataclass_fields__)
+        getattr(a, f) == pytest.approx(getattr(b, f), abs=1e-9) for f in a.__dataclass_fields__
+    )
 
 
 def test_crc_matches_the_catalogue_check_value():
@@ -56,7 +90,9 @@ def test_checksum_agrees_with_bitwise_reference(can_id, data):
 def test_encoded_frame_carries_counter_and_valid_checksum(msg):
     frame = encode(msg)
     assert len(frame.data) == 8
-    assert frame.data[7] == reference_crc8_j1850([frame.can_id & 0xFF, frame.can_id >> 8, *frame.data[:7]])
+    assert frame.data[7] == reference_crc8_j1850(
+        [frame.can_id & 0xFF, frame.can_id >> 8, *frame.data[:7]]
+    )
     assert frame.data[6] & 0x0F == msg.counter == frame_counter(frame.data)
 
 
@@ -85,16 +121,22 @@ def test_round_trip_error_is_within_half_a_scale_step(angle_rad, accel_mps2):
     assert abs(accel.accel_mps2 - accel_mps2) <= 0.0005 + 1e-12
 
 
-@pytest.mark.parametrize(("value", "expected"), [(10.0, 3.2767), (-10.0, -3.2768), (math.inf, 3.2767),
-                                                 (-math.inf, -3.2768)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(10.0, 3.2767), (-10.0, -3.2768), (math.inf, 3.2767), (-math.inf, -3.2768)],
+)
 def test_out_of_range_steer_angle_saturates_instead_of_wrapping(value, expected):
     assert decode(encode(SteerCommand(value, 0.0, True, 0))).angle_rad == pytest.approx(expected)
 
 
 def test_unsigned_signals_saturate_at_zero_and_their_maximum():
-    report = decode(encode(WheelSpeedReport(fl_mps=-1.0, fr_mps=99.0, rl_mps=0.0, rr_mps=0.0, counter=0)))
+    report = decode(
+        encode(WheelSpeedReport(fl_mps=-1.0, fr_mps=99.0, rl_mps=0.0, rr_mps=0.0, counter=0))
+    )
     steer = decode(encode(SteerCommand(0.0, rate_limit_radps=-0.5, enable=True, counter=0)))
-    assert (report.fl_mps, report.fr_mps, steer.rate_limit_radps) == pytest.approx((0.0, 40.95, 0.0))
+    assert (report.fl_mps, report.fr_mps, steer.rate_limit_radps) == pytest.approx(
+        (0.0, 40.95, 0.0)
+    )
 
 
 def test_driver_torque_saturates_at_its_8_bit_range():

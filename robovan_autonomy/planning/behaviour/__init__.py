@@ -44,14 +44,32 @@ its state; BehaviourPlanner (planner.py) asks them in the order above:
 and what they share: mission.py (the mission), decision.py (states, events, the offset profile,
 the decision and its hand-over to the MPC), common.py (latches, timers, limits, path objects).
 """
-from robovan_autonomy.planning.behaviour.decision import (BehaviourDecision, BehaviourEvent,
-                                                          EventKind, LateralOffsetProfile,
-                                                          OffsetPlateau, State,
-                                                          mpc_limits, mpc_obstacles,
-                                                          mpc_reference_path)
+
+from robovan_autonomy.planning.behaviour.decision import (
+    BehaviourDecision,
+    BehaviourEvent,
+    EventKind,
+    LateralOffsetProfile,
+    OffsetPlateau,
+    State,
+    mpc_limits,
+    mpc_obstacles,
+    mpc_reference_path,
+)
 from robovan_autonomy.planning.behaviour.mission import MissionProgress, MissionStop
 from robovan_autonomy.planning.behaviour.planner import BehaviourPlanner
 
-__all__ = ["BehaviourDecision", "BehaviourEvent", "BehaviourPlanner", "EventKind",
-           "LateralOffsetProfile", "MissionProgress", "MissionStop", "OffsetPlateau", "State",
-           "mpc_limits", "mpc_obstacles", "mpc_reference_path"]
+__all__ = [
+    "BehaviourDecision",
+    "BehaviourEvent",
+    "BehaviourPlanner",
+    "EventKind",
+    "LateralOffsetProfile",
+    "MissionProgress",
+    "MissionStop",
+    "OffsetPlateau",
+    "State",
+    "mpc_limits",
+    "mpc_obstacles",
+    "mpc_reference_path",
+]

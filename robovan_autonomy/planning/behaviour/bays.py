@@ -1,5 +1,6 @@
 """Delivery bays: the next stop's pose on the path, the ramp into its bay, arriving there, and the
 ramp back onto the lane after standing off it; also the stop at the end of the route."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,9 +10,13 @@ import numpy as np
 
 from robovan_autonomy.planning import mpc
 from robovan_autonomy.planning.behaviour.common import Body, Limit
-from robovan_autonomy.planning.behaviour.decision import (BehaviourEvent, EventKind,
-                                                          LateralOffsetProfile, OffsetPlateau,
-                                                          State)
+from robovan_autonomy.planning.behaviour.decision import (
+    BehaviourEvent,
+    EventKind,
+    LateralOffsetProfile,
+    OffsetPlateau,
+    State,
+)
 from robovan_autonomy.planning.behaviour.mission import MissionProgress, MissionStop
 from robovan_autonomy.planning.prediction import project_to_path
 from robovan_autonomy.planning.route import ReferencePath
@@ -44,7 +49,7 @@ BAY_MATCH_WINDOW_M = 20.0
 @dataclasses.dataclass(frozen=True)
 class BayTarget:
     stop: MissionStop
-    s_m: float                     # base_link arc length of the stop pose
+    s_m: float  # base_link arc length of the stop pose
     plateau: OffsetPlateau | None  # the ramp to its lateral offset, when it has one
 
 
@@ -64,56 +69,94 @@ class Bays:
         stop = progress.next_stop
         if stop is None:
             return None
-        route_stop = next((r for r in path.stops
-                           if r.name == stop.name and r.kind in ("delivery_bay", "goal")), None)
+        route_stop = next(
+            (r for r in path.stops if r.name == stop.name and r.kind in ("delivery_bay", "goal")),
+            None,
+        )
         if route_stop is None:
             return None
         x, y, _ = stop.stop_pose
-        at = project_to_path(path.x_m, path.y_m, path.s_m, np.array([x]), np.array([y]),
-                             route_stop.s_m - BAY_MATCH_WINDOW_M,
-                             route_stop.s_m + BAY_MATCH_WINDOW_M)
+        at = project_to_path(
+            path.x_m,
+            path.y_m,
+            path.s_m,
+            np.array([x]),
+            np.array([y]),
+            route_stop.s_m - BAY_MATCH_WINDOW_M,
+            route_stop.s_m + BAY_MATCH_WINDOW_M,
+        )
         s_t, d_t = float(at.s_m[0]), float(at.d_m[0])
         plateau = None
         if abs(d_t) > DEPARTURE_MIN_OFFSET_M:
             s1 = s_t - BAY_SETTLE_M
-            plateau = OffsetPlateau(s1 - _bay_ramp_length_m(d_t), s1, math.inf, math.inf, d_t,
-                                    use_adjacent=True)
+            plateau = OffsetPlateau(
+                s1 - _bay_ramp_length_m(d_t), s1, math.inf, math.inf, d_t, use_adjacent=True
+            )
         return BayTarget(stop, s_t, plateau)
 
-    def arrive(self, t_s: float, van: mpc.VanState, s_van_m: float, standing_s: float,
-               target: BayTarget | None,
-               events: list[BehaviourEvent]) -> LateralOffsetProfile | None:
+    def arrive(
+        self,
+        t_s: float,
+        van: mpc.VanState,
+        s_van_m: float,
+        standing_s: float,
+        target: BayTarget | None,
+        events: list[BehaviourEvent],
+    ) -> LateralOffsetProfile | None:
         """Standing at the target's stop pose: the ARRIVED event, and the offset to hold there
         (None: not arrived)."""
-        arrived = standing_s >= ARRIVAL_SETTLE_S and target is not None \
+        arrived = (
+            standing_s >= ARRIVAL_SETTLE_S
+            and target is not None
             and s_van_m >= target.s_m - ARRIVAL_WINDOW_M
+        )
         if not arrived:
             return None
         x_t, y_t, _ = target.stop.stop_pose
         error = math.hypot(van.x_m - x_t, van.y_m - y_t)
-        events.append(BehaviourEvent(EventKind.ARRIVED, t_s, target.stop.name, error,
-                                     error <= STOP_POSITION_TOLERANCE_M))
+        events.append(
+            BehaviourEvent(
+                EventKind.ARRIVED, t_s, target.stop.name, error, error <= STOP_POSITION_TOLERANCE_M
+            )
+        )
         self._departure = None
         return LateralOffsetProfile(tuple(p for p in (target.plateau,) if p is not None))
 
-    def offset(self, path: ReferencePath, s_van_m: float, van: mpc.VanState, standing: bool,
-               target: BayTarget | None,
-               pass_plateaus: tuple[OffsetPlateau, ...]) -> LateralOffsetProfile:
+    def offset(
+        self,
+        path: ReferencePath,
+        s_van_m: float,
+        van: mpc.VanState,
+        standing: bool,
+        target: BayTarget | None,
+        pass_plateaus: tuple[OffsetPlateau, ...],
+    ) -> LateralOffsetProfile:
         """The offset profile without a new pass: the ramp into the next bay, and a ramp back onto
         the reference for a van standing off it (after a dwell, or starting in a bay)."""
         plateaus = () if target is None or target.plateau is None else (target.plateau,)
         if self._departure is not None and s_van_m > self._departure.s3_m:
             self._departure = None
         if self._departure is None and standing:
-            here = project_to_path(path.x_m, path.y_m, path.s_m, np.array([van.x_m]),
-                                   np.array([van.y_m]), s_van_m - BAY_MATCH_WINDOW_M,
-                                   s_van_m + BAY_MATCH_WINDOW_M)
+            here = project_to_path(
+                path.x_m,
+                path.y_m,
+                path.s_m,
+                np.array([van.x_m]),
+                np.array([van.y_m]),
+                s_van_m - BAY_MATCH_WINDOW_M,
+                s_van_m + BAY_MATCH_WINDOW_M,
+            )
             meant = LateralOffsetProfile(plateaus + pass_plateaus).offset_m(np.array([s_van_m]))
             off = float(here.d_m[0] - meant[0])
             if abs(off) > DEPARTURE_MIN_OFFSET_M:
-                self._departure = OffsetPlateau(-math.inf, -math.inf, s_van_m,
-                                                s_van_m + _bay_ramp_length_m(off), off,
-                                                use_adjacent=True)
+                self._departure = OffsetPlateau(
+                    -math.inf,
+                    -math.inf,
+                    s_van_m,
+                    s_van_m + _bay_ramp_length_m(off),
+                    off,
+                    use_adjacent=True,
+                )
         if self._departure is not None:
             plateaus += (self._departure,)
         return LateralOffsetProfile(plateaus)
@@ -130,15 +173,27 @@ class Bays:
     def limits(self, path: ReferencePath, target: BayTarget | None) -> list[Limit]:
         """Where the route stops the van: base_link may reach the last path sample, no further;
         the next bay's stop pose."""
-        limits = [Limit(("end",), State.APPROACH_STOP, "end of route",
-                        float(path.s_m[-1]) + self.body.front_bumper_m)]
+        limits = [
+            Limit(
+                ("end",),
+                State.APPROACH_STOP,
+                "end of route",
+                float(path.s_m[-1]) + self.body.front_bumper_m,
+            )
+        ]
         if target is None:
             return limits
         # The MPC comes to rest STOP_SHORT_M before a stop point: the bay's lies that much past the
         # stop pose, so the van rests on the pose (and may overshoot it by no more).
         name = target.stop.name
-        return limits + [Limit(("bay", name), State.APPROACH_STOP, f"delivery stop {name}",
-                               target.s_m + self.body.front_bumper_m + mpc.STOP_SHORT_M)]
+        return limits + [
+            Limit(
+                ("bay", name),
+                State.APPROACH_STOP,
+                f"delivery stop {name}",
+                target.s_m + self.body.front_bumper_m + mpc.STOP_SHORT_M,
+            )
+        ]
 
 
 def _bay_ramp_length_m(offset_m: float) -> float:

@@ -1,5 +1,6 @@
 """Which objects stand still, and for how long: the one per-track stillness record that passing
 (a blockage to pass) and the speed for the view (something standing in the roadway) both read."""
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,9 @@ class Blockages:
             elif since is None and speed < BLOCKAGE_MAX_SPEED_MPS:
                 since = t_s
             self._still_since[track] = (since, t_s)
-        self._still_since = {k: v for k, v in self._still_since.items()
-                             if t_s - v[1] <= TRACK_FORGET_AFTER_S}
+        self._still_since = {
+            k: v for k, v in self._still_since.items() if t_s - v[1] <= TRACK_FORGET_AFTER_S
+        }
 
     def _still_for_s(self, t_s: float, track: int) -> float:
         """How long the track has stood (-inf: it is moving, or unknown)."""
@@ -58,8 +60,9 @@ class Blockages:
     def is_blockage(self, t_s: float, track: int, class_id: int) -> bool:
         return class_id in BLOCKAGE_CLASSES and self._still_for_s(t_s, track) > BLOCKAGE_STILL_S
 
-    def occlusion_limits(self, t_s: float, objs: PathObjects, path: ReferencePath,
-                         s_front: float) -> SpeedProfile:
+    def occlusion_limits(
+        self, t_s: float, objs: PathObjects, path: ReferencePath, s_front: float
+    ) -> SpeedProfile:
         """Speed for the view past everything standing in the roadway (speed_limits.py): a
         vehicle or obstacle, still, whose box reaches into the own lane or a lane beside it by
         more than ROADWAY_OVERLAP_M (parked cars in the kerbside strip do not). From the moment it
@@ -71,12 +74,25 @@ class Blockages:
         at = np.clip(np.searchsorted(path.s_m, objs.s_m[:, 0]), 0, len(path.s_m) - 1)
         lane_left = path.left_width_m[at] + np.where(
             np.isin(path.left_adjacent_kind[at], PASSABLE_ADJACENT_KINDS),
-            path.left_adjacent_width_m[at], 0.0)
+            path.left_adjacent_width_m[at],
+            0.0,
+        )
         lane_right = -path.right_width_m[at]
-        overlap = np.minimum(objs.d_max_m[:, 0], lane_left) \
-            - np.maximum(objs.d_min_m[:, 0], lane_right)
-        standing = np.array([self.maybe_blockage(t_s, int(track), int(cls)) for track, cls
-                             in zip(p.track_id.tolist(), p.class_id.tolist())], dtype=bool)
+        overlap = np.minimum(objs.d_max_m[:, 0], lane_left) - np.maximum(
+            objs.d_min_m[:, 0], lane_right
+        )
+        standing = np.array(
+            [
+                self.maybe_blockage(t_s, int(track), int(cls))
+                for track, cls in zip(p.track_id.tolist(), p.class_id.tolist())
+            ],
+            dtype=bool,
+        )
         occluder = standing & (overlap > ROADWAY_OVERLAP_M) & (objs.s_front_m[:, 0] > s_front)
-        return occlusion_limits(objs.s_rear_m[occluder, 0], objs.s_front_m[occluder, 0],
-                                p.track_id[occluder], s_front, self.body.front_bumper_m)
+        return occlusion_limits(
+            objs.s_rear_m[occluder, 0],
+            objs.s_front_m[occluder, 0],
+            p.track_id[occluder],
+            s_front,
+            self.body.front_bumper_m,
+        )

@@ -1,6 +1,7 @@
 """What the rule sets share: standstill and hysteresis (Latch, Timer), the van's body, one reason
 to stop (Limit), and the objects in the path frame with the thresholds that put them in the path
 or make them a lead. Each rule set keeps its own latches and timers of these types."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -97,8 +98,11 @@ class Body:
 
     @classmethod
     def of(cls, vehicle: VehicleParams) -> Body:
-        return cls(vehicle.wheelbase_m + vehicle.front_overhang_m, vehicle.rear_overhang_m,
-                   vehicle.width_m / 2.0)
+        return cls(
+            vehicle.wheelbase_m + vehicle.front_overhang_m,
+            vehicle.rear_overhang_m,
+            vehicle.width_m / 2.0,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +115,7 @@ class Limit:
     s_front_m: float
     per_stage_m: np.ndarray | None = None
     speed_cap_mps: float = math.inf
-    gentle: bool = False        # a yield that never calls for more than comfort braking
+    gentle: bool = False  # a yield that never calls for more than comfort braking
 
 
 # --- objects in the path frame ------------------------------------------------------------------
@@ -139,8 +143,9 @@ class PathObjects:
         fields = [np.empty_like(x) for _ in range(3)]
         for rows, columns in ((still, slice(0, 1)), (~still, slice(None))):
             if np.any(rows):
-                part = project_to_path(path.x_m, path.y_m, path.s_m, x[rows, columns],
-                                       y[rows, columns], *window)
+                part = project_to_path(
+                    path.x_m, path.y_m, path.s_m, x[rows, columns], y[rows, columns], *window
+                )
                 for out, value in zip(fields, (part.s_m, part.d_m, part.heading_rad)):
                     out[rows] = value
         coords = PathCoordinates(*fields)
@@ -150,9 +155,16 @@ class PathObjects:
         along = np.abs(np.cos(relative)) * half_length + np.abs(np.sin(relative)) * half_width
         across = np.abs(np.sin(relative)) * half_length + np.abs(np.cos(relative)) * half_width
         heading = coords.heading_rad[:, 0] if len(prediction) else np.zeros(0)
-        return cls(prediction, coords.s_m, coords.d_m, coords.s_m - along, coords.s_m + along,
-                   coords.d_m - across, coords.d_m + across,
-                   prediction.vx_mps * np.cos(heading) + prediction.vy_mps * np.sin(heading))
+        return cls(
+            prediction,
+            coords.s_m,
+            coords.d_m,
+            coords.s_m - along,
+            coords.s_m + along,
+            coords.d_m - across,
+            coords.d_m + across,
+            prediction.vx_mps * np.cos(heading) + prediction.vy_mps * np.sin(heading),
+        )
 
     def lateral_gap_m(self, offset: LateralOffsetProfile, half_width_m: float) -> np.ndarray:
         """Free lateral space between each box and the van's band d(s) ± half width, m (negative:
@@ -160,6 +172,7 @@ class PathObjects:
         gaps = []
         for s in (self.s_rear_m, self.s_m, self.s_front_m):
             d = offset.offset_m(s)
-            gaps.append(np.maximum(self.d_min_m - (d + half_width_m),
-                                   (d - half_width_m) - self.d_max_m))
+            gaps.append(
+                np.maximum(self.d_min_m - (d + half_width_m), (d - half_width_m) - self.d_max_m)
+            )
         return np.minimum.reduce(gaps)

@@ -1,4 +1,5 @@
 """Crosswalks: yield to a pedestrian or cyclist on one ahead or about to step onto it."""
+
 from __future__ import annotations
 
 import math
@@ -9,10 +10,10 @@ import numpy as np
 from robovan_autonomy.geometry import distance_to_polygon
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.planning import mpc
-from robovan_autonomy.planning.behaviour.common import (RELEASE_HOLD_S, Latch, Limit, PathObjects)
-from robovan_autonomy.vehicle_params import STANDSTILL_SPEED_MPS
+from robovan_autonomy.planning.behaviour.common import RELEASE_HOLD_S, Latch, Limit, PathObjects
 from robovan_autonomy.planning.behaviour.decision import State
 from robovan_autonomy.planning.route import ReferencePath, RouteStop
+from robovan_autonomy.vehicle_params import STANDSTILL_SPEED_MPS
 
 # A pedestrian or cyclist this close to a crosswalk and heading to it is yielded to, m (brief);
 # it is let go only beyond CROSSWALK_LEAVE_M (hysteresis) or once it walks away.
@@ -43,36 +44,41 @@ class Crosswalks:
     def sweep(self, t_s: float) -> None:
         self._latch.sweep(t_s)
 
-    def limits(self, t_s: float, path: ReferencePath, s_front: float, speed_mps: float,
-               objs: PathObjects) -> list[Limit]:
+    def limits(
+        self, t_s: float, path: ReferencePath, s_front: float, speed_mps: float, objs: PathObjects
+    ) -> list[Limit]:
         """Yield at a crosswalk with a pedestrian or cyclist on it or about to step on it."""
         p = objs.prediction
         walkers = np.isin(p.class_id, (ObjectClass.PEDESTRIAN, ObjectClass.CYCLIST))
         limits = []
         for cw in path.stops:
-            if cw.kind != "crosswalk" \
-                    or not (s_front <= cw.s_m <= s_front + CROSSWALK_LOOKAHEAD_M):
+            if cw.kind != "crosswalk" or not (s_front <= cw.s_m <= s_front + CROSSWALK_LOOKAHEAD_M):
                 continue
             enter = stay = False
             if np.any(walkers):
                 polygon = self.crosswalk_polygons.get(cw.lanelet_id)
                 polygon = self._crosswalk_rectangle(path, cw) if polygon is None else polygon
-                dist, direction = distance_to_polygon(p.x_m[walkers, 0], p.y_m[walkers, 0],
-                                                       polygon)
+                dist, direction = distance_to_polygon(p.x_m[walkers, 0], p.y_m[walkers, 0], polygon)
                 toward = p.vx_mps[walkers] * direction[:, 0] + p.vy_mps[walkers] * direction[:, 1]
                 on = dist <= 0.0
-                enter = bool(np.any(
-                    on | ((dist < CROSSWALK_NEAR_M) & (toward > HEADING_TO_SPEED_MPS))))
+                enter = bool(
+                    np.any(on | ((dist < CROSSWALK_NEAR_M) & (toward > HEADING_TO_SPEED_MPS)))
+                )
                 stay = bool(np.any(on | ((dist < CROSSWALK_LEAVE_M) & (toward > 0.0))))
             # Committed: already on it, or moving too fast to stop before it gently.
             yield_point = cw.s_m - CROSSWALK_SETBACK_M
             room = yield_point - s_front
-            committed = cw.s_m <= s_front or (speed_mps >= STANDSTILL_SPEED_MPS and (
-                room <= 0.0 or speed_mps ** 2 / (2.0 * room) > MAX_YIELD_DECEL_MPS2))
+            committed = cw.s_m <= s_front or (
+                speed_mps >= STANDSTILL_SPEED_MPS
+                and (room <= 0.0 or speed_mps**2 / (2.0 * room) > MAX_YIELD_DECEL_MPS2)
+            )
             key = ("crosswalk", cw.lanelet_id, cw.s_m)
             if self._latch.update(t_s, key, enter and not committed, stay):
-                limits.append(Limit(key, State.YIELD_CROSSWALK,
-                                    f"yielding at crosswalk {cw.name}", yield_point))
+                limits.append(
+                    Limit(
+                        key, State.YIELD_CROSSWALK, f"yielding at crosswalk {cw.name}", yield_point
+                    )
+                )
         return limits
 
     def _crosswalk_rectangle(self, path: ReferencePath, cw: RouteStop) -> np.ndarray:

@@ -1,6 +1,7 @@
 """What one behaviour step says, and how the MPC takes it: the states and events, the lateral
 offset profile d(s), the decision, and the hand-over (reference path, obstacles, limits).
 Shared by every rule set; depends on none of them."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,8 +34,8 @@ class State(str, enum.Enum):
 
 
 class EventKind(str, enum.Enum):
-    ARRIVED = "ARRIVED"                      # name, position_error_m, within_tolerance
-    DWELL_FINISHED = "DWELL_FINISHED"        # name
+    ARRIVED = "ARRIVED"  # name, position_error_m, within_tolerance
+    DWELL_FINISHED = "DWELL_FINISHED"  # name
     MISSION_COMPLETE = "MISSION_COMPLETE"
     STOP_LINE_CLEARED = "STOP_LINE_CLEARED"  # name (the intersection)
     REROUTE_REQUESTED = "REROUTE_REQUESTED"  # lanelet_id blocked, x_m / y_m of the blockage
@@ -159,8 +160,11 @@ class BehaviourDecision:
 
 
 # --- hand-over to the MPC -----------------------------------------------------------------------
-def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision,
-                       s_range_m: tuple[float, float] = (-math.inf, math.inf)) -> mpc.TrackingPath:
+def mpc_reference_path(
+    path: ReferencePath,
+    decision: BehaviourDecision,
+    s_range_m: tuple[float, float] = (-math.inf, math.inf),
+) -> mpc.TrackingPath:
     """The route's path as the MPC should track it under this decision, over s_range_m (the
     stretch a plan can reach: a whole route is thousands of samples).
 
@@ -181,16 +185,28 @@ def mpc_reference_path(path: ReferencePath, decision: BehaviourDecision,
     use_left, use_right = decision.offset.adjacent_use(s)
     left_extra = np.where(
         use_left & np.isin(path.left_adjacent_kind[span], PASSABLE_ADJACENT_KINDS),
-        path.left_adjacent_width_m[span], 0.0)
+        path.left_adjacent_width_m[span],
+        0.0,
+    )
     right_extra = np.where(
         use_right & (path.right_adjacent_kind[span] == AdjacentKind.DELIVERY_BAY),
-        path.right_adjacent_width_m[span], 0.0)
-    max_speed = np.minimum(path.speed_limit_mps[span],
-                           decision.speed_limits.cap_mps(s, mpc.STOP_PROFILE_DECEL_MPS2))
-    return mpc.TrackingPath(s_m=s, x_m=x, y_m=y, yaw_rad=heading, kappa_1pm=kappa,
-                             speed_mps=max_speed, max_speed_mps=max_speed,
-                             left_width_m=path.left_width_m[span] + left_extra - d,
-                             right_width_m=path.right_width_m[span] + right_extra + d)
+        path.right_adjacent_width_m[span],
+        0.0,
+    )
+    max_speed = np.minimum(
+        path.speed_limit_mps[span], decision.speed_limits.cap_mps(s, mpc.STOP_PROFILE_DECEL_MPS2)
+    )
+    return mpc.TrackingPath(
+        s_m=s,
+        x_m=x,
+        y_m=y,
+        yaw_rad=heading,
+        kappa_1pm=kappa,
+        speed_mps=max_speed,
+        max_speed_mps=max_speed,
+        left_width_m=path.left_width_m[span] + left_extra - d,
+        right_width_m=path.right_width_m[span] + right_extra + d,
+    )
 
 
 def mpc_obstacles(decision: BehaviourDecision) -> mpc.ObstacleSet:

@@ -1,11 +1,16 @@
 """The mission's clock: a dwell at a bay under way, and the hold for good after the last stop.
 The step asks it first; while it holds the van, no other rule set is asked."""
+
 from __future__ import annotations
 
 import dataclasses
 
-from robovan_autonomy.planning.behaviour.decision import (BehaviourEvent, EventKind,
-                                                          LateralOffsetProfile, State)
+from robovan_autonomy.planning.behaviour.decision import (
+    BehaviourEvent,
+    EventKind,
+    LateralOffsetProfile,
+    State,
+)
 from robovan_autonomy.planning.behaviour.mission import MissionProgress, MissionStop
 
 
@@ -26,8 +31,9 @@ class Dwell:
         self._dwell: tuple[str, float, float, LateralOffsetProfile] | None = None
         self._final_hold: tuple[float, LateralOffsetProfile] | None = None
 
-    def hold(self, t_s: float, s_front: float, progress: MissionProgress,
-             events: list[BehaviourEvent]) -> tuple[MissionProgress, Hold | None]:
+    def hold(
+        self, t_s: float, s_front: float, progress: MissionProgress, events: list[BehaviourEvent]
+    ) -> tuple[MissionProgress, Hold | None]:
         """Dwelling, or the mission done: the hold (None: drive on), and the progress, advanced
         when a dwell has just finished."""
         if self._dwell is not None:
@@ -48,8 +54,9 @@ class Dwell:
         self._final_hold = None  # a new mission
         return progress, None
 
-    def start(self, t_s: float, stop: MissionStop, s_front: float,
-              offset: LateralOffsetProfile) -> Hold:
+    def start(
+        self, t_s: float, stop: MissionStop, s_front: float, offset: LateralOffsetProfile
+    ) -> Hold:
         """Arrived at the stop's bay: dwell there, the front bumper held where it stands."""
         self._dwell = (stop.name, t_s + stop.dwell_s, s_front, offset)
         return Hold(State.DWELL_AT_BAY, f"arrived at {stop.name}", s_front, offset)

@@ -1,5 +1,6 @@
 """The mission as the caller hands it to the behaviour: the ordered delivery stops and how many
 are served. Plain data; each decision hands it back, advanced when a dwell ends."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,8 +19,9 @@ class MissionStop:
     stop_pose: Pose2D
 
     @classmethod
-    def at_bay(cls, name: str, dwell_s: float, bay_pose: Pose2D,
-               vehicle: VehicleParams) -> MissionStop:
+    def at_bay(
+        cls, name: str, dwell_s: float, bay_pose: Pose2D, vehicle: VehicleParams
+    ) -> MissionStop:
         """From a map bay pose (DistrictMap.bays[name].bay_pose: the van's footprint centre goes
         there) to the base_link pose, half a body length minus the rear overhang behind it."""
         x, y, yaw = bay_pose

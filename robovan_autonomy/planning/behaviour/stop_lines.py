@@ -1,11 +1,17 @@
 """Stop lines: a full stop at the next one, and going on once the intersection beyond is clear."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from robovan_autonomy.perception.classes import ObjectClass
-from robovan_autonomy.planning.behaviour.common import (IN_PATH_LEAVE_M, Body, Limit, PathObjects,
-                                                       Timer)
+from robovan_autonomy.planning.behaviour.common import (
+    IN_PATH_LEAVE_M,
+    Body,
+    Limit,
+    PathObjects,
+    Timer,
+)
 from robovan_autonomy.planning.behaviour.decision import BehaviourEvent, EventKind, State
 from robovan_autonomy.planning.route import ReferencePath, RouteStop
 
@@ -44,13 +50,26 @@ class StopLines:
     def forget_path(self) -> None:
         self._released_line_s = None
 
-    def limits(self, t_s: float, path: ReferencePath, s_front: float, standing: bool,
-               objs: PathObjects, events: list[BehaviourEvent]) -> list[Limit]:
+    def limits(
+        self,
+        t_s: float,
+        path: ReferencePath,
+        s_front: float,
+        standing: bool,
+        objs: PathObjects,
+        events: list[BehaviourEvent],
+    ) -> list[Limit]:
         """Stop at the next stop line; go after a full stop once the intersection is clear."""
         if self._released_line_s is not None and s_front > self._released_line_s:
             self._released_line_s = None  # passed: a later visit of the same line counts again
-        line = next((r for r in path.stops if r.kind == "stop_line" and r.s_m >= s_front
-                     and r.s_m != self._released_line_s), None)
+        line = next(
+            (
+                r
+                for r in path.stops
+                if r.kind == "stop_line" and r.s_m >= s_front and r.s_m != self._released_line_s
+            ),
+            None,
+        )
         if line is None:
             self._full_stop.update(t_s, False)
             self._clear.update(t_s, False)
@@ -59,16 +78,19 @@ class StopLines:
         at_line = standing and abs(limit - s_front) <= STOP_LINE_REACHED_M
         stopped_s = self._full_stop.update(t_s, at_line)
         clear_s = self._clear.update(
-            t_s, at_line and self._intersection_clear(path, line, s_front, objs))
+            t_s, at_line and self._intersection_clear(path, line, s_front, objs)
+        )
         if stopped_s >= FULL_STOP_S and clear_s >= INTERSECTION_CLEAR_CONFIRM_S:
             self._released_line_s = line.s_m
             events.append(BehaviourEvent(EventKind.STOP_LINE_CLEARED, t_s, line.name))
             return []
-        return [Limit(("stop_line", line.s_m), State.APPROACH_STOP, f"stop line {line.name}",
-                      limit)]
+        return [
+            Limit(("stop_line", line.s_m), State.APPROACH_STOP, f"stop line {line.name}", limit)
+        ]
 
-    def _intersection_clear(self, path: ReferencePath, line: RouteStop, s_front: float,
-                            objs: PathObjects) -> bool:
+    def _intersection_clear(
+        self, path: ReferencePath, line: RouteStop, s_front: float, objs: PathObjects
+    ) -> bool:
         """No road user in the conflict zone beyond the line, none within reach moving toward it.
         Pedestrians are the crosswalks' business; our own queue behind us is not traffic."""
         zone = (path.s_m >= line.s_m) & (path.s_m <= line.s_m + CONFLICT_ZONE_LENGTH_M)

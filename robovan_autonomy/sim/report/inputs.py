@@ -5,6 +5,7 @@ The recorder stores them, the metrics measure the run against them and the plot 
 live apart from all three so that a caller building them (the simulation runner, a benchmark)
 needs none of those.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,10 +30,17 @@ class VanTruth:
     lat_accel_mps2: float
 
     @classmethod
-    def from_plant(cls, state: Any) -> "VanTruth":
+    def from_plant(cls, state: Any) -> VanTruth:
         """From a sim.van_plant.PlantState; lateral acceleration = speed × yaw rate."""
-        return cls(state.x_m, state.y_m, state.yaw_rad, state.speed_mps, state.accel_mps2,
-                   state.steer_rad, state.speed_mps * state.yaw_rate_radps)
+        return cls(
+            state.x_m,
+            state.y_m,
+            state.yaw_rad,
+            state.speed_mps,
+            state.accel_mps2,
+            state.steer_rad,
+            state.speed_mps * state.yaw_rate_radps,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,27 +50,30 @@ class MapFeatures:
     route_xy: np.ndarray | None = None  # (N, 2) lane centreline from the start through every stop
     bays: dict = dataclasses.field(default_factory=dict)
     # name → (x, y, yaw) of base_link when parked
-    curbs: tuple = ()        # (K, 2) polylines the van's footprint must not cross
-    stop_lines: tuple = ()   # (K, 2) polylines where the van must come to a stop before crossing
+    curbs: tuple = ()  # (K, 2) polylines the van's footprint must not cross
+    stop_lines: tuple = ()  # (K, 2) polylines where the van must come to a stop before crossing
     parked_cars: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 6)))
     # (N, 6) x, y, yaw, length, width, height of parked vehicles that are part of the map
-    lanes: tuple = ()        # (K, 2) centrelines, drawn only
-    buildings: tuple = ()    # (K, 2) polygons, drawn only
+    lanes: tuple = ()  # (K, 2) centrelines, drawn only
+    buildings: tuple = ()  # (K, 2) polygons, drawn only
 
     @classmethod
-    def from_map(cls, district_map: Any, scenario: Scenario, vehicle: VehicleParams
-                 ) -> "MapFeatures":
+    def from_map(
+        cls, district_map: Any, scenario: Scenario, vehicle: VehicleParams
+    ) -> MapFeatures:
         """From a mapping.lanelet_map.DistrictMap: the route is the shortest lane path from the
         start pose through every mission stop, ending where base_link parks in the last bay."""
         return cls(
             route_xy=route_polyline(district_map, scenario, vehicle),
-            bays={name: parked_pose(bay.bay_pose, vehicle)
-                  for name, bay in district_map.bays.items()},
+            bays={
+                name: parked_pose(bay.bay_pose, vehicle) for name, bay in district_map.bays.items()
+            },
             curbs=tuple(c.points for c in district_map.curbs),
             stop_lines=tuple(sl.points for sl in district_map.stop_lines.values()),
             parked_cars=np.asarray(district_map.parked_cars, dtype=float).reshape(-1, 6),
             lanes=tuple(lane.centerline for lane in district_map.lanes.values()),
-            buildings=tuple(b.polygon for b in district_map.buildings))
+            buildings=tuple(b.polygon for b in district_map.buildings),
+        )
 
 
 def route_polyline(district_map: Any, scenario: Scenario, vehicle: VehicleParams) -> np.ndarray:

@@ -3,10 +3,11 @@ the map's features, when given), so a report.json can be drawn again later.
 
 matplotlib is imported only when a figure is drawn, so recording and judging runs never load it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -18,8 +19,9 @@ MAP_MARGIN_M = 30.0  # the map plot shows the driven path and the route with thi
 _MODE_COLOURS = ("#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd", "#dd8452")
 
 
-def write_report_png(report_data: dict, path: str | Path, features: MapFeatures | None = None
-                     ) -> Path:
+def write_report_png(
+    report_data: dict, path: str | Path, features: MapFeatures | None = None
+) -> Path:
     """report.png: map with planned and driven paths (lanes, curbs, buildings, bays when
     `features` is given), speed, lateral and localization error, solver times, mode timeline."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -41,13 +43,20 @@ def write_report_png(report_data: dict, path: str | Path, features: MapFeatures 
     for lo, hi in report_data.get("comfort", {}).get("emergency_braking_windows", []):
         ax_speed.axvspan(lo, hi, color="red", alpha=0.15)
     ax_speed.legend(loc="upper right")
-    ax_speed.set_title(f"{report_data.get('scenario')}: {report_data.get('outcome')}, "
-                       f"score {report_data.get('driving_score', 0):.1f}")
+    ax_speed.set_title(
+        f"{report_data.get('scenario')}: {report_data.get('outcome')}, "
+        f"score {report_data.get('driving_score', 0):.1f}"
+    )
     ax_err.plot(t, _nan(series.get("lateral_error_m", [])), label="lateral error m")
     ax_err.plot(t, _nan(series.get("localization_error_m", [])), label="localization error m")
     for name, baseline in series.get("baselines", {}).items():
-        ax_err.plot(t, _nan(baseline["error_m"]), linewidth=0.8, alpha=0.7,
-                    label=f"{name.replace('_', '-')} localization error m")
+        ax_err.plot(
+            t,
+            _nan(baseline["error_m"]),
+            linewidth=0.8,
+            alpha=0.7,
+            label=f"{name.replace('_', '-')} localization error m",
+        )
     ax_err.set_yscale("symlog", linthresh=ERROR_LINEAR_BELOW_M)
     ax_err.legend(loc="upper right", fontsize=8)
     solves = np.asarray(series.get("mpc_solve", []), dtype=float).reshape(-1, 2)
@@ -87,15 +96,32 @@ def _draw_map(ax, report: dict, series: dict, features: MapFeatures | None) -> N
             ax.plot(bx, by, "s", color="orange", markersize=5)
             ax.annotate(name, (bx, by), fontsize=7)
     for n, plan in enumerate(series.get("plans", [])):
-        ax.plot(*np.asarray(plan["xy"]).T, color="tab:green", linewidth=0.8, alpha=0.6,
-                label="planned" if n == 0 else None)
-    ax.plot(series.get("x", []), series.get("y", []), color="tab:blue", linewidth=1.8,
-            label="driven")
-    ax.plot(_nan(series.get("est_x", [])), _nan(series.get("est_y", [])), color="tab:purple",
-            linewidth=0.8, linestyle=":", label="estimated")
+        ax.plot(
+            *np.asarray(plan["xy"]).T,
+            color="tab:green",
+            linewidth=0.8,
+            alpha=0.6,
+            label="planned" if n == 0 else None,
+        )
+    ax.plot(
+        series.get("x", []), series.get("y", []), color="tab:blue", linewidth=1.8, label="driven"
+    )
+    ax.plot(
+        _nan(series.get("est_x", [])),
+        _nan(series.get("est_y", [])),
+        color="tab:purple",
+        linewidth=0.8,
+        linestyle=":",
+        label="estimated",
+    )
     for name, baseline in series.get("baselines", {}).items():
-        ax.plot(_nan(baseline["x"]), _nan(baseline["y"]), linewidth=0.6, linestyle=":",
-                label=f"{name.replace('_', '-')} estimate")
+        ax.plot(
+            _nan(baseline["x"]),
+            _nan(baseline["y"]),
+            linewidth=0.6,
+            linestyle=":",
+            label=f"{name.replace('_', '-')} estimate",
+        )
     for name, track in series.get("actors", {}).items():
         xy = np.asarray(track["xy"]).reshape(-1, 2)
         if len(xy):

@@ -5,12 +5,14 @@ The recorder's lists are the log that `metrics.RunLog` reads. The keys of the di
 returns are a contract with the evaluation tooling (report.json); extra keys may be added, none
 renamed.
 """
+
 from __future__ import annotations
 
 import bisect
 import math
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,24 +29,27 @@ def _objects_xyv(objects: Any) -> np.ndarray:
     keys = ("x", "y", "vx", "vy", "class_id")
     if isinstance(objects, np.ndarray) and objects.dtype.names:
         return np.stack([objects[k].astype(float) for k in keys], axis=-1).reshape(-1, 5)
-    rows = [[float(o[k] if isinstance(o, dict) else getattr(o, k)) for k in keys]
-            for o in objects]
+    rows = [[float(o[k] if isinstance(o, dict) else getattr(o, k)) for k in keys] for o in objects]
     return np.array(rows, dtype=float).reshape(-1, 5)
 
 
 class RunRecorder:
     """Collects one run, step by step; `finalize` turns it into the report dict."""
 
-    def __init__(self, scenario: Scenario, features: MapFeatures = MapFeatures(),
-                 vehicle: VehicleParams | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        features: MapFeatures = MapFeatures(),
+        vehicle: VehicleParams | None = None,
+    ):
         self.scenario = scenario
         self.features = features
         self.vehicle = vehicle or load_vehicle_params()
         self._wall_start_s = time.monotonic()
         self._t: list[float] = []
         self._van: list[tuple] = []
-        self._est: list[tuple] = []            # (step, stamp_s, x, y, yaw)
-        self._baselines: dict[str, list[tuple]] = {}   # name → rows as _est
+        self._est: list[tuple] = []  # (step, stamp_s, x, y, yaw)
+        self._baselines: dict[str, list[tuple]] = {}  # name → rows as _est
         self._plans: list[np.ndarray | None] = []
         self._solves: list[tuple[float, float]] = []
         self._misses: list[float] = []
@@ -60,21 +65,26 @@ class RunRecorder:
         self._declared_stops: list[tuple[float, str]] = []
         self._external: list[tuple[float, str, dict]] = []
 
-    def record_step(self, t_s: float, van: VanTruth, *,
-                    estimated_pose: Sequence[float] | None = None,
-                    estimate_stamp_s: float | None = None,
-                    planned_path: np.ndarray | None = None,
-                    mpc_solve_ms: float | None = None,
-                    deadline_miss: bool = False,
-                    actors: Sequence[ActorState] = (),
-                    perceived: Any = None,
-                    perceived_stamp_s: float | None = None,
-                    mode: str | None = None,
-                    supervisor_mode: tuple[str, str] | None = None,
-                    supervisor_findings: str | None = None,
-                    e2e_latency_ms: Sequence[float] = (),
-                    stop_events: Sequence[str] = (),
-                    baseline_poses: Mapping[str, Sequence[float]] | None = None) -> None:
+    def record_step(
+        self,
+        t_s: float,
+        van: VanTruth,
+        *,
+        estimated_pose: Sequence[float] | None = None,
+        estimate_stamp_s: float | None = None,
+        planned_path: np.ndarray | None = None,
+        mpc_solve_ms: float | None = None,
+        deadline_miss: bool = False,
+        actors: Sequence[ActorState] = (),
+        perceived: Any = None,
+        perceived_stamp_s: float | None = None,
+        mode: str | None = None,
+        supervisor_mode: tuple[str, str] | None = None,
+        supervisor_findings: str | None = None,
+        e2e_latency_ms: Sequence[float] = (),
+        stop_events: Sequence[str] = (),
+        baseline_poses: Mapping[str, Sequence[float]] | None = None,
+    ) -> None:
         """One simulation step. Give each input on the step it is new and leave it None otherwise:
         estimated_pose (x, y, yaw) with its stamp (default t_s); planned_path (M, ≥2) poses of
         base_link (the latest plan; the same array may be passed again); mpc_solve_ms of a solve
@@ -88,8 +98,17 @@ class RunRecorder:
         (GNSS only, odometry only) published beside the stack's own, for comparison."""
         step = len(self._t)
         self._t.append(float(t_s))
-        self._van.append((van.x_m, van.y_m, van.yaw_rad, van.speed_mps, van.accel_mps2,
-                          van.steer_rad, van.lat_accel_mps2))
+        self._van.append(
+            (
+                van.x_m,
+                van.y_m,
+                van.yaw_rad,
+                van.speed_mps,
+                van.accel_mps2,
+                van.steer_rad,
+                van.lat_accel_mps2,
+            )
+        )
         if estimated_pose is not None:
             stamp = t_s if estimate_stamp_s is None else estimate_stamp_s
             self._est.append((step, float(stamp), *map(float, estimated_pose[:3])))
@@ -102,15 +121,17 @@ class RunRecorder:
             self._misses.append(float(t_s))
         for a in actors:
             self._actor_names[a.track_id] = (a.id, a.type)
-            self._actor_rows.append((step, a.track_id, a.class_id, a.x, a.y, a.yaw, a.length,
-                                     a.width, a.vx, a.vy))
+            self._actor_rows.append(
+                (step, a.track_id, a.class_id, a.x, a.y, a.yaw, a.length, a.width, a.vx, a.vy)
+            )
         if perceived is not None:
             stamp = t_s if perceived_stamp_s is None else perceived_stamp_s
             self._perceived.append((self._step_at(stamp), _objects_xyv(perceived)))
         if mode is not None and (not self._modes or self._modes[-1][1] != mode):
             self._modes.append((float(t_s), mode))
-        if supervisor_mode is not None and (not self._supervisor_modes
-                                            or self._supervisor_modes[-1][1] != supervisor_mode[0]):
+        if supervisor_mode is not None and (
+            not self._supervisor_modes or self._supervisor_modes[-1][1] != supervisor_mode[0]
+        ):
             self._supervisor_modes.append((float(t_s), *supervisor_mode))
         last_findings = self._findings[-1][1] if self._findings else ""
         if supervisor_findings is not None and supervisor_findings != last_findings:
@@ -128,8 +149,7 @@ class RunRecorder:
     def record_infraction(self, t_s: float, kind: str, **detail: Any) -> None:
         """An infraction judged outside the recorder, e.g. a red light by the simulator's lights."""
         if kind not in PENALTIES:
-            raise ValueError(f"unknown infraction {kind!r}, "
-                             f"expected one of {', '.join(PENALTIES)}")
+            raise ValueError(f"unknown infraction {kind!r}, expected one of {', '.join(PENALTIES)}")
         self._external.append((float(t_s), kind, detail))
 
     # ------------------------------------------------------------------------------------------
@@ -182,10 +202,14 @@ class RunRecorder:
             "deadline_misses": len(self._misses),
             "e2e_latency_ms": log.e2e_latency_ms(),
             "perception": log.perception(),
-            "mode": {"final": self._modes[-1][1] if self._modes else None,
-                     "history": [[t, m] for t, m in self._modes]},
-            "supervisor": {"modes": [[t, m, why] for t, m, why in self._supervisor_modes],
-                           "findings": [[t, f] for t, f in self._findings]},
+            "mode": {
+                "final": self._modes[-1][1] if self._modes else None,
+                "history": [[t, m] for t, m in self._modes],
+            },
+            "supervisor": {
+                "modes": [[t, m, why] for t, m, why in self._supervisor_modes],
+                "findings": [[t, f] for t, f in self._findings],
+            },
             "fault_response": log.fault_response(),
             "series": log.series(),
         }
