@@ -7,7 +7,7 @@ ROBOVAN := $(VENV)/bin/robovan
 SCENARIO ?= delivery_loop
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 
-.PHONY: venv sim test eval bench docs clean
+.PHONY: venv sim test lint format eval bench docs clean
 
 $(VENV)/.installed: requirements.txt setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,16 @@ venv: $(VENV)/.installed
 sim: venv
 	$(ROBOVAN) sim --scenario $(SCENARIO) --out runs/latest
 
-test: venv
+test: lint
 	$(PY) -m pytest test
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 eval: venv
 	$(ROBOVAN) eval --out runs/eval --status docs/STATUS.md

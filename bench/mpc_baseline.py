@@ -4,9 +4,9 @@ CasADi Opti + IPOPT (exact Hessian, MUMPS, default options but for an iteration 
 with the instance data as parameters and expanded to SX (the usual one-line speed-up; without it
 each IPOPT iteration costs ~4× more). Same model, cost and constraints: the planner's
 OcpFunctions, stage_parameters and variable_bounds; where the planner checks each obstacle
-against the body disc nearest to it at the current iterate, this checks every disc. No warm start: every solve starts
-from the initial state held along the horizon (Opti's default of zeros would put the van at the
-map origin).
+against the body disc nearest to it at the current iterate, this checks every disc. No warm
+start: every solve starts from the initial state held along the horizon (Opti's default of zeros
+would put the van at the map origin).
 """
 
 from __future__ import annotations

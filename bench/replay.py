@@ -2,8 +2,9 @@
 each into the full replay node set, as `robovan replay --deterministic` runs them.
 
 Reported: messages played per second of wall time and bag seconds per wall second (× real time),
-per case and over all, from the first tick to the last (building the nodes is `startup_s`); p50/p99/max_ms are the wall time the stack took per 10 ms tick (what
-bounds the replay's speed), the first tick of each bag apart (first_tick_ms: nodes warming up).
+per case and over all, from the first tick to the last (building the nodes is `startup_s`);
+p50/p99/max_ms are the wall time the stack took per 10 ms tick (what bounds the replay's speed),
+the first tick of each bag apart (first_tick_ms: nodes warming up).
 Baseline measured in the same run: reading and validating the same messages without a stack
 (`read_messages_per_s`), the ceiling the player itself allows.
 """

@@ -31,9 +31,7 @@ class CameraIntrinsics:
         )
 
     @staticmethod
-    def from_vehicle_params(
-        params: VehicleParams, frame: str = "camera_front"
-    ) -> CameraIntrinsics:
+    def from_vehicle_params(params: VehicleParams, frame: str = "camera_front") -> CameraIntrinsics:
         spec = params.sensors[frame]
         return CameraIntrinsics.from_fov(
             int(spec["width_px"]), int(spec["height_px"]), float(spec["hfov_rad"])

@@ -238,7 +238,8 @@ def _cmd_replay(args) -> int:
         print(f"robovan replay: {err}", file=sys.stderr)
         if args.bag is not None and (Path(args.out) / "report.json").exists():
             print(
-                f"  outputs up to the failure kept in {args.out} (report.json says where it stopped)",
+                f"  outputs up to the failure kept in {args.out} "
+                "(report.json says where it stopped)",
                 file=sys.stderr,
             )
         return 2
@@ -262,7 +263,8 @@ def _replay_bag(args) -> int:
     )
     outputs = ", ".join(f"{topic} {count}" for topic, count in report["outputs"].items())
     print(
-        f"replayed {report['replayed_s']:.1f} s of {report['bag']} in {report['wall_time_s']:.1f} s "
+        f"replayed {report['replayed_s']:.1f} s of {report['bag']} "
+        f"in {report['wall_time_s']:.1f} s "
         f"({report['realtime_factor']:.2f}x real time, {report['messages_played']} messages, "
         f"{report['mode']}); outputs: {outputs or 'none'} -> {args.out}/report.json"
     )

@@ -52,7 +52,8 @@ class ControlPlan:
         return self.stamp_s + float(self.time_from_start_s[-1])
 
     def at(self, t_s: float, values: np.ndarray) -> float:
-        """One of the plan's per-point arrays, interpolated at absolute time t_s (held at the ends)."""
+        """One of the plan's per-point arrays, interpolated at absolute time t_s
+        (held at the ends)."""
         return float(np.interp(t_s - self.stamp_s, self.time_from_start_s, values))
 
     def remaining_path(self, t_s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -104,7 +104,7 @@ class Diagnostic:
 
 @dataclasses.dataclass(frozen=True)
 class SystemMode:
-    """The supervisor's operating mode at stamp_s, why it is in it, and the system's health level."""
+    """The supervisor's operating mode at stamp_s, why it is in it and the system's health level."""
 
     stamp_s: float
     mode: OperatingMode

@@ -63,8 +63,8 @@ def declare_parameters(node: Node, params: list[Param]) -> SimpleNamespace:
 
 
 def start_node(node_class, **node_kwargs) -> Node:
-    """Construct a node; when its constructor fails (a StartupError naming a parameter or a
-    device it cannot open, or a bug), what rclpy built of it is destroyed before the error goes on."""
+    """Construct a node; when its constructor fails (a StartupError naming a parameter or a device
+    it cannot open, or a bug), what rclpy built of it is destroyed before the error goes on."""
     node = node_class.__new__(node_class)  # held, so a failed constructor can be undone
     try:
         node.__init__(**node_kwargs)

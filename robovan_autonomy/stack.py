@@ -117,7 +117,7 @@ def declared_parameters() -> dict[str, list[Param]]:
 
 
 def params_files(mode: str) -> list[Path]:
-    """config/robovan.yaml, then the mode's overlay (config/robovan_<mode>.yaml) where one exists."""
+    """config/robovan.yaml, then the mode's overlay (config/robovan_<mode>.yaml) if one exists."""
     files = [config_path("robovan.yaml")]
     overlay = config_path(f"robovan_{mode}.yaml")
     if overlay.exists():

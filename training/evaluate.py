@@ -1,6 +1,7 @@
-"""mAP@0.5 of an ONNX detector on held-out rendered frames, through the stack's own Detector.
+r"""mAP@0.5 of an ONNX detector on held-out rendered frames, through the stack's own Detector.
 
-    PYTHONPATH=. python training/evaluate.py --model models/robovan_det.onnx --frames 300 --seed 1001
+    PYTHONPATH=. python training/evaluate.py --model models/robovan_det.onnx \
+        --frames 300 --seed 1001
 
 Frames are rendered at the camera's full 960 × 540 from scenes the training set never saw (another
 seed: other van poses, actors, sizes and colours) and go through exactly what runs on the van:

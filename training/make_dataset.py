@@ -52,7 +52,8 @@ def main(argv=None) -> None:
             rows.append((i, box.class_id, x1, y1, x2, y2, box.visible_fraction, box.truncation))
         if (i + 1) % 200 == 0:
             print(
-                f"{i + 1}/{args.frames} frames, {len(rows)} boxes, {time.monotonic() - started:.0f} s",
+                f"{i + 1}/{args.frames} frames, {len(rows)} boxes, "
+                f"{time.monotonic() - started:.0f} s",
                 flush=True,
             )
     images.flush()

@@ -181,7 +181,7 @@ class RenderedSet:
 
 
 def split_boxes(rows: np.ndarray):
-    """(class, x1, y1, x2, y2, visible, truncation) rows → learnable (class, xyxy) and ignored xyxy."""
+    """(class, x1, y1, x2, y2, visible, truncation) rows → learnable (class, xyxy), ignored xyxy."""
     w, h = rows[:, 3] - rows[:, 1], rows[:, 4] - rows[:, 2]
     good = (rows[:, 5] >= MIN_VISIBLE_FRACTION) & (w >= MIN_BOX_PX[0]) & (h >= MIN_BOX_PX[1])
     return rows[good, :5], rows[~good, 1:5]

@@ -4,9 +4,10 @@ I/O only: every message goes through interfaces.py into localizer.Localizer (the
 the estimate comes out on /localization/odometry at rate_hz, stamped with the time of the newest
 measurement it includes. The IMU's stamps pace the output (the first sample of each period
 publishes, so the estimate is as fresh as the IMU); when the IMU falls silent a timer on the node
-clock publishes what the other inputs give. /diagnostics carries the mode (INITIALIZING, TRACKING, DEGRADED, LOST),
-a confidence in [0, 1] with the speed it allows, and every rejected input counted by reason.
-The GNSS-only and odometry-only estimates go out on /localization/debug/* for run reports.
+clock publishes what the other inputs give. /diagnostics carries the mode (INITIALIZING,
+TRACKING, DEGRADED, LOST), a confidence in [0, 1] with the speed it allows, and every rejected
+input counted by reason. The GNSS-only and odometry-only estimates go out on
+/localization/debug/* for run reports.
 """
 
 from __future__ import annotations
@@ -305,7 +306,7 @@ class LocalizationNode(Node):
                 itf.encode_odometry(ct.PoseEstimate(status.stamp_s, *pose, status.speed_mps, 0.0))
             )
 
-    # -- outputs -------------------------------------------------------------------------------------
+    # -- outputs ----------------------------------------------------------------------------------
     def _publish_without_imu(self) -> None:
         """The node-clock fallback: odometry from the other inputs while the IMU is silent."""
         if now_s(self) - self._published_s > IMU_SILENT_PERIODS / self.params.rate_hz:

@@ -778,20 +778,27 @@ def readme_text() -> str:
         f"lon {ORIGIN_LON_DEG}°, alt {ORIGIN_ALT_M} m.",
         "- Frame: all coordinates here are in `map` (REP-105), the local ENU frame at that origin:",
         "  x east, y north, metres. Right-hand traffic.",
-        f"- Every street is two-way, one {LANE_WIDTH_M} m lane per direction. Streets with a kerbside",
+        f"- Every street is two-way, one {LANE_WIDTH_M} m lane per direction. "
+        "Streets with a kerbside",
         f"  strip have a {PARKING_STRIP_WIDTH_M} m parking strip on both sides (kerb "
         f"{LANE_WIDTH_M + PARKING_STRIP_WIDTH_M} m from the centreline), the canyon has none (kerb",
-        f"  {LANE_WIDTH_M} m). Kerbs are {CURB_HEIGHT_M} m high; sidewalks {SIDEWALK_WIDTH_M} m, then "
+        f"  {LANE_WIDTH_M} m). Kerbs are {CURB_HEIGHT_M} m high; "
+        f"sidewalks {SIDEWALK_WIDTH_M} m, then "
         f"buildings {BUILDING_DEPTH_M} m deep.",
-        f"- Intersection boxes reach ±{half} m from the centre. Turns are quarter circles: right turns",
-        f"  radius {half - LANE_WIDTH_M / 2} m, left turns {half + LANE_WIDTH_M / 2} m. Crosswalks lie "
+        f"- Intersection boxes reach ±{half} m from the centre. "
+        "Turns are quarter circles: right turns",
+        f"  radius {half - LANE_WIDTH_M / 2} m, left turns {half + LANE_WIDTH_M / 2} m. "
+        "Crosswalks lie "
         f"{near}–{far} m from the centre on every leg",
-        f"  except the corridor's; stop lines {stop_d} m from the centre on the legs that must stop.",
-        f"- Lanelets are at most {MAX_LANELET_LENGTH_M} m long, so a blockage closes one piece of street.",
+        f"  except the corridor's; stop lines {stop_d} m from the centre "
+        "on the legs that must stop.",
+        f"- Lanelets are at most {MAX_LANELET_LENGTH_M} m long, "
+        "so a blockage closes one piece of street.",
         "",
         "## Streets",
         "",
-        "| street | from → to | length m | speed limit | lane centrelines | kerbside strip | zone |",
+        "| street | from → to | length m | speed limit | lane centrelines "
+        "| kerbside strip | zone |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for st in STREETS:
@@ -821,9 +828,12 @@ def readme_text() -> str:
                 for g in sorted(legs[j.node])
                 if ("x" if g[1] == 0.0 else "y") != j.priority_axis
             ]
-            control = f"priority road along {j.priority_axis}; the {', '.join(minor)} stops (right_of_way)"
+            control = (
+                f"priority road along {j.priority_axis}; "
+                f"the {', '.join(minor)} stops (right_of_way)"
+            )
         lines.append(f"| {j.name} | {_fmt(j.node)} | {names} | {control} |")
-    bends = [n for n, l in legs.items() if len(l) == 2]
+    bends = [n for n, legs_here in legs.items() if len(legs_here) == 2]
     lines += [
         "",
         "Corners with two legs (smooth bends, no control): "
@@ -835,7 +845,8 @@ def readme_text() -> str:
         f"{BAY_LENGTH_M} m × {PARKING_STRIP_WIDTH_M} m, in the kerbside strip on the right of the "
         "lane named. `bay centre` is where the van's footprint centre stops; `lane point` is the "
         "same spot on the lane centreline (where a route ends). Yaw is the driving direction. "
-        f"The kerbside strip is kept free of parked cars for {BAY_APPROACH_M} m before each bay and "
+        "The kerbside strip is kept free of parked cars "
+        f"for {BAY_APPROACH_M} m before each bay and "
         f"{BAY_EXIT_M} m after it, so the van can pull in and out forwards; the bay area carries "
         "these as `approach_m` and `exit_m`.",
         "",

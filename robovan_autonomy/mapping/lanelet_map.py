@@ -220,7 +220,8 @@ class DistrictMap:
     ) -> LaneMatch | None:
         """The lane a pose is in: nearest centreline, weighted by heading error when a yaw is given
         (which is what tells the two directions and the overlapping turns apart). None when no
-        lane is within MAX_LANE_MATCH_DISTANCE_M (with a heading within MAX_LANE_HEADING_ERROR_RAD)."""
+        lane is within MAX_LANE_MATCH_DISTANCE_M (with a heading within
+        MAX_LANE_HEADING_ERROR_RAD)."""
         tree, owners = self._lane_index()
         hits = tree.query_ball_point((x_m, y_m), MAX_LANE_MATCH_DISTANCE_M + LANE_INDEX_SPACING_M)
         best, best_cost = None, math.inf

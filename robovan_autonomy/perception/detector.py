@@ -1,4 +1,4 @@
-"""Camera object detector on ONNX Runtime: letterbox, one forward pass, YOLO decode, class-aware NMS.
+"""Camera object detector on ONNX Runtime: letterbox, a forward pass, YOLO decode, class-aware NMS.
 
 The model contract is the one Ultralytics exports for YOLOv8 / YOLO11 detection: one float input
 [1, 3, H, W] (RGB, 0…1, letterboxed with grey 114 borders) and one output [1, 4 + C, A]: for

@@ -1,4 +1,4 @@
-"""The perception node: camera and LiDAR in, tracked objects out (perception/fusion.py does the work).
+"""Perception node: camera and LiDAR in, tracked objects out (perception/fusion.py does the work).
 
 Every sensor message is decoded through interfaces.py; garbage (an empty image, a wrong encoding,
 a cloud with the wrong fields) is counted, reported on /diagnostics and skipped, and the node

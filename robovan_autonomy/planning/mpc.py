@@ -939,7 +939,7 @@ def variable_bounds(config: MpcConfig, problem: MpcProblem) -> tuple[np.ndarray,
 
 
 def _initial_x(problem: MpcProblem) -> np.ndarray:
-    """The full initial state: the physical one, progress at the first stage's arc length, no slack."""
+    """Full initial state: the physical one, progress at the first stage's arc length, no slack."""
     x0 = np.concatenate([problem.initial_state, np.zeros(NX - N_PHYSICAL)])
     x0[IPROGRESS] = problem.reference.s_m[0]
     return x0

@@ -75,7 +75,7 @@ class PlanOutput:
 def controlled_stop_schedule(
     speed_mps: float, steer_rad: float, accel_mps2: float, horizon_s: float, step_s: float
 ) -> mpc.CommandSchedule:
-    """Jerk-limited braking to standstill with the wheel held: what to send when there is no plan."""
+    """Jerk-limited braking to standstill, wheel held: what to send when there is no plan."""
     t = np.arange(0.0, horizon_s + 1e-9, step_s)
     accel = np.empty_like(t)
     speed = np.empty_like(t)

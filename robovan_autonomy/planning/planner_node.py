@@ -206,7 +206,8 @@ class PlannerNode(Node):
         return min(stamps)
 
     def _publish(self, base_s: float, output: PlanOutput) -> None:
-        """The schedule starts at base_s (the odometry stamp the MPC planned from, or now for a stop)."""
+        """The schedule starts at base_s (the odometry stamp the MPC planned from, or now
+        for a stop)."""
         schedule = output.schedule
         stamp = self._source_stamp(base_s)
         self.command_pub.publish(

@@ -87,7 +87,8 @@ class Prediction:
 
     Arrays per object: track_id, class_id (M,), vx_mps, vy_mps (M,) the velocity now, x_m, y_m,
     yaw_rad (M, N + 1) of the box centre and heading, length_m, width_m (M,). Arrays per disc:
-    disc_object (D,) the object row it belongs to, disc_radius_m (D,), disc_x_m, disc_y_m (D, N + 1).
+    disc_object (D,) the object row it belongs to, disc_radius_m (D,), disc_x_m, disc_y_m
+    (D, N + 1).
     """
 
     t_s: np.ndarray
@@ -142,7 +143,7 @@ class Prediction:
 def disc_cover(
     length_m: np.ndarray, width_m: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Discs covering boxes: (object index, offset of the centre along the length, radius), per disc.
+    """Discs covering boxes: (object index, offset of the centre along the length, radius) per disc.
 
     A box gets k = ceil(length / width) discs, 1 ≤ k ≤ 3, spaced evenly along its length; each disc
     circumscribes its (length / k) × width slice, so the union covers the whole box.

@@ -136,7 +136,7 @@ def reroute(
     blocked_lanelet_ids: Iterable[int],
     **kwargs,
 ) -> ReferencePath:
-    """plan_route from the current pose with the given lanelets closed (a blocked lane, roadworks)."""
+    """plan_route from the current pose with the given lanelets closed (blocked lane, roadworks)."""
     return plan_route(dmap, start_pose, stops, blocked_lanelet_ids=blocked_lanelet_ids, **kwargs)
 
 

@@ -37,7 +37,8 @@ SKY_GRADIENT_RAD = math.radians(35.0)  # elevation over which the sky goes from 
 OPTICS_BLUR_PX = 3  # lens/demosaic softness; hard aliased edges would teach a detector an artefact
 MIN_VISIBLE_PX = 1  # ground-truth boxes for actors with at least this many visible pixels
 
-# Rows: the optical axes expressed in the body frame (x right = −y_body, y down = −z_body, z = x_body).
+# Rows: the optical axes expressed in the body frame
+# (x right = −y_body, y down = −z_body, z = x_body).
 OPTICAL_FROM_BODY = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
 
 
@@ -119,7 +120,7 @@ class CameraRenderer:
     def render(
         self, scene: Scene, camera_pose: Pose3, min_visible_px: int = MIN_VISIBLE_PX
     ) -> CameraFrame:
-        """Image and 2D ground truth of scene.objects seen from camera_pose (camera_front in map)."""
+        """Image and 2D ground truth of scene.objects from camera_pose (camera_front in map)."""
         k = self.intrinsics
         faces = FaceSet.concat(
             [
@@ -131,7 +132,8 @@ class CameraRenderer:
         order = np.lexsort(
             (-depth, faces.layer[index])
         )  # ground layers in order, then solids far to near
-        # Labels: the sky of row r is r, polygon i is H + i; the last polygon drawn over a pixel wins.
+        # Labels: the sky of row r is r, polygon i is H + i;
+        # the last polygon drawn over a pixel wins.
         labels = np.empty((k.height_px, k.width_px), np.int32)
         labels[:] = np.arange(k.height_px, dtype=np.int32)[:, None]
         first_label = k.height_px

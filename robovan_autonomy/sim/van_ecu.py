@@ -163,7 +163,7 @@ class VanEcu:
             self._enter(DbwState.FAULT_SAFE_STOP, self._t_s, FaultCode.ACTUATOR)
 
     def receive(self, frame: Frame, t_s: float) -> None:
-        """A frame from the bus at time t_s; frames other than commands are none of the ECU's business."""
+        """A bus frame at time t_s; frames other than commands are none of the ECU's business."""
         if frame.can_id not in COMMAND_IDS:
             return
         if not self.e2e.check(frame).ok:
@@ -264,7 +264,8 @@ class VanEcu:
             self._on_transition(t_s, old, state, fault)
 
     def _enabled(self, msg_id: int, t_s: float, since_s: float = -float("inf")) -> bool:
-        """Whether the latest valid frame of a command id, fresh and received after since_s, sets ENABLE."""
+        """Whether the latest valid frame of a command id, fresh and received after since_s,
+        sets ENABLE."""
         latest = self._latest.get(msg_id)
         return (
             latest is not None

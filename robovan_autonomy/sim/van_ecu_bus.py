@@ -59,7 +59,7 @@ class VanEcuBus:
             self.ecu.set_driver(**inputs)
 
     def start(self, period_s: float = PLANT_STEP_S) -> None:
-        """Run in realtime from a background thread, the van's clock continuing from its own time."""
+        """Run in realtime from a background thread; the van's clock continues from its own time."""
         if self._thread is not None:
             raise RuntimeError("the van is already running")
         self._stop.clear()
@@ -106,7 +106,10 @@ def _console_command(van: VanEcuBus, line: str) -> str | None:
         return "armed" if van.arm() else "arming refused"
     if words == ["status"]:
         ecu = van.ecu
-        return f"{ecu.state.name} fault={ecu.fault.name} speed={ecu.plant.speed_mps:.2f} m/s {ecu.driver}"
+        return (
+            f"{ecu.state.name} fault={ecu.fault.name} "
+            f"speed={ecu.plant.speed_mps:.2f} m/s {ecu.driver}"
+        )
     if len(words) == 2 and words[0] in switches and words[1] in ("on", "off"):
         van.set_driver(**{switches[words[0]]: words[1] == "on"})
         return f"{words[0]} {words[1]}"

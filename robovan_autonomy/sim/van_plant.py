@@ -54,7 +54,7 @@ class _DeadTime:
 
 
 class VanPlant:
-    """The van's body and actuators; the ECU calls `command` and `set_gear`, the simulator `step`."""
+    """The van's body and actuators; the ECU calls `command`/`set_gear`, the simulator `step`."""
 
     def __init__(
         self,

@@ -5,8 +5,9 @@ map. It sweeps the van's inflated footprint along the path the current command s
 bicycle on the plan's steering by arc length), finds the first LiDAR returns that footprint would
 touch, estimates how fast that gap closes from consecutive scans (the van's own speed for
 something that just appeared, which is the static-obstacle assumption; faster only once two scan
-pairs in a row agree, since the swept path itself moves when the command's steering changes) and asks for an emergency
-stop when braking at EMERGENCY_DECEL_MPS2 after the reaction time would only just stop short.
+pairs in a row agree, since the swept path itself moves when the command's steering changes) and
+asks for an emergency stop when braking at EMERGENCY_DECEL_MPS2 after the reaction time would
+only just stop short.
 
 The path ends where the command ends: a command that stops before an obstacle does not sweep it,
 so the AEB never fights a planner that is already stopping. Past a command that is still moving
@@ -24,7 +25,8 @@ import numpy as np
 from robovan_autonomy.system.mrm import EMERGENCY_DECEL_MPS2
 from robovan_autonomy.vehicle_params import VehicleParams
 
-# Returns lower than this above the road are the road, kerbs (0.15 m) and debris a van rolls over, m.
+# Returns lower than this above the road are the road, kerbs (0.15 m) and debris a van rolls
+# over, m.
 GROUND_CLEARANCE_M = 0.3
 # Returns this far above the roof are branches, signs and bridges the van passes under, m.
 HEADROOM_M = 0.3
@@ -74,7 +76,7 @@ class AebConfig:
         )
 
     def braking_distance_m(self, closing_mps: float) -> float:
-        """Gap needed to stop short of something closing at closing_mps, braking after the reaction."""
+        """Gap to stop short of something closing at closing_mps, braking after the reaction."""
         v = max(closing_mps, 0.0)
         return self.stop_margin_m + v * self.reaction_time_s + v * v / (2.0 * self.decel_mps2)
 
@@ -156,7 +158,8 @@ def contact_distances(obstacles_xy: np.ndarray, poses: np.ndarray, config: AebCo
 
 
 def nth_smallest(values: np.ndarray, n: int) -> float:
-    """The n-th smallest value (1-based), inf when there are fewer: MIN_POINTS returns make an obstacle."""
+    """The n-th smallest value (1-based), inf when there are fewer: MIN_POINTS returns make
+    an obstacle."""
     finite = values[np.isfinite(values)]
     return float(np.partition(finite, n - 1)[n - 1]) if len(finite) >= n else math.inf
 

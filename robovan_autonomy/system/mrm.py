@@ -39,7 +39,8 @@ EMERGENCY_DECEL_MPS2 = 5.0
 # brake harder, so the ramp never waits on the limiter.
 EMERGENCY_JERK_MPS3 = MAX_JERK_FALL_MPS3
 # The braking a comfortable stop keeps until the van is at rest, m/s²: eased off to this, the stop
-# itself is no jolt (the van's accel drops to 0 as its wheels stop), yet the van still comes to rest.
+# itself is no jolt (the van's accel drops to 0 as its wheels stop), yet the van still comes to
+# rest.
 FINAL_DECEL_MPS2 = 0.3
 # Integration step of a stop profile, s: a fifth of the 0.1 s plan step, fine against the
 # actuator's 0.25 s lag.
@@ -203,7 +204,7 @@ class Manoeuvre:
     path: StopPath
 
     def plan(self, now_s: float, stamp_s: float, max_steer_rate_radps: float) -> ControlPlan:
-        """The /control/command plan from now_s to past the standstill, stamped stamp_s (≤ now_s)."""
+        """The /control/command plan from now_s to past standstill, stamped stamp_s (≤ now_s)."""
         end_s = max(self.profile.start_s + self.profile.t_s[-1], now_s) + HOLD_AFTER_STOP_S
         times = now_s + PLAN_STEP_S * np.arange(math.ceil((end_s - now_s) / PLAN_STEP_S - 1e-9) + 1)
         rows = np.array([self.profile.at(t) for t in times])

@@ -146,7 +146,7 @@ class CameraCheck:
 
 
 class ImuCheck:
-    """Rates and accelerations a van can have, and a sensor that repeats itself (never, with noise)."""
+    """Rates and accelerations a van can have; a sensor that repeats itself (never, with noise)."""
 
     def __init__(self, limits: PlausibilityLimits):
         self.limits = limits

@@ -85,7 +85,8 @@ class Supervisor:
         ):
             self._latch(
                 OperatingMode.MRM_EMERGENCY_STOP,
-                f"comfortable stop cannot stop in time: needs {stop_check.comfortable_stop_m:.1f} m, "
+                "comfortable stop cannot stop in time: "
+                f"needs {stop_check.comfortable_stop_m:.1f} m, "
                 f"{stop_check.free_distance_m:.1f} m free ({self.latch.reason})",
                 now_s,
             )

@@ -1,14 +1,15 @@
 """The supervisor node: watches the whole stack, decides the operating mode, runs the AEB.
 
 Inputs: every sensor stream (the camera's images themselves), every node output, /vehicle/status,
-/diagnostics (the planner's health, the bridge's DBW state). Outputs: /system/mode at rate_hz and at once on a change (the
-command gate executes it; the bridge turns the hazards on in a stop), an aggregated status on
-/diagnostics whose values carry the mode, and the service /system/clear_mrm through which a
-person ends a latched minimal-risk stop. The decisions are in supervisor.py, stream_monitor.py,
-aeb.py, mrm.py and plausibility.py; this file does I/O only. Every input is judged in stamp order
-(out-of-order and future stamps are rejected and counted), its content for plausibility (a frozen,
-NaN, empty, black or impossible message is rejected), and a bad message is a diagnostic, never a
-crash. A stream that sends only bad content for bad_data_max_s is lying: a fault.
+/diagnostics (the planner's health, the bridge's DBW state). Outputs: /system/mode at rate_hz and at
+once on a change (the command gate executes it; the bridge turns the hazards on in a stop), an
+aggregated status on /diagnostics whose values carry the mode, and the service /system/clear_mrm
+through which a person ends a latched minimal-risk stop. The decisions are in supervisor.py,
+stream_monitor.py, aeb.py, mrm.py and plausibility.py; this file does I/O only. Every input is
+judged in stamp order (out-of-order and future stamps are rejected and counted), its content for
+plausibility (a frozen, NaN, empty, black or impossible message is rejected), and a bad message is a
+diagnostic, never a crash. A stream that sends only bad content for bad_data_max_s is lying: a
+fault.
 """
 
 from __future__ import annotations
@@ -198,8 +199,8 @@ PARAMETERS = [
         "lidar_min_ground_returns",
         _LIMITS.lidar_min_ground_returns,
         "lidar: a cloud with fewer "
-        f"returns from the road within {plausibility.GROUND_RADIUS_M:g} m is implausible (the road is "
-        "always below the van)",
+        f"returns from the road within {plausibility.GROUND_RADIUS_M:g} m is implausible "
+        "(the road is always below the van)",
         min=0,
         max=100_000,
     ),

@@ -177,8 +177,8 @@ def status_markdown(summary: dict) -> str:
         "scenario's criteria (`config/scenarios/README.md`); pass rates carry their "
         f"{CONFIDENCE:.0%} Clopper–Pearson interval.",
         "",
-        "| family | passed | interval | km | collisions | minimal-risk stops | AEB | phantom brakes "
-        "| score min / median / max |",
+        "| family | passed | interval | km | collisions | minimal-risk stops | AEB "
+        "| phantom brakes | score min / median / max |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *(
             _md_family_row(name, stats, by_family[name])

@@ -132,13 +132,15 @@ def unmatched(nodes: list[Node]) -> list[str]:
         expected = sum(compatible(publisher, s) for s in subscriptions)
         if publisher.get_subscription_count() < expected:
             missing.append(
-                f"{publisher.topic_name}: writer ({publisher.get_subscription_count()} of {expected})"
+                f"{publisher.topic_name}: writer "
+                f"({publisher.get_subscription_count()} of {expected})"
             )
     for subscription in subscriptions:
         expected = sum(compatible(p, subscription) for p in publishers)
         if subscription.get_publisher_count() < expected:
             missing.append(
-                f"{subscription.topic_name}: reader ({subscription.get_publisher_count()} of {expected})"
+                f"{subscription.topic_name}: reader "
+                f"({subscription.get_publisher_count()} of {expected})"
             )
     served = {service.service_name for node in nodes for service in node.services}
     missing += [

@@ -48,7 +48,7 @@ class RecordSummary:
 
 
 def subscription_qos(offered: list[QoSProfile]) -> QoSProfile:
-    """Reliable / transient-local only where every publisher offers it (else some would not match)."""
+    """Reliable / transient-local only where all publishers offer it (else some would not match)."""
     reliable = bool(offered) and all(p.reliability == ReliabilityPolicy.RELIABLE for p in offered)
     durable = bool(offered) and all(
         p.durability == DurabilityPolicy.TRANSIENT_LOCAL for p in offered

@@ -5,9 +5,9 @@ A case lives in test/data/replay/<name>/: `input/` (a snippet of a `robovan sim`
 topic, MCAP with zstd chunks) and `reference/` (the outputs a deterministic replay of it gave when
 the reference was last refreshed). The cases are listed in test/data/replay/cases.yaml.
 
-    python -m robovan_autonomy.tools.regression make [CASE ...]   # re-record inputs, refresh references
-    robovan replay --check-reference [--case NAME]                 # what CI does (test/replay)
-    robovan replay --update-reference [--case NAME]                # after a deliberate change
+    python -m robovan_autonomy.tools.regression make [CASE ...]  # re-record inputs and references
+    robovan replay --check-reference [--case NAME]                # what CI does (test/replay)
+    robovan replay --update-reference [--case NAME]               # after a deliberate change
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ SIM_TAIL_S = 0.1  # simulate a little past the snippet so its last tick is recor
 # Tolerances of the comparison with a reference. A replay on one machine is bit-identical
 # (test_replay_determinism); these absorb what differs between machines (SIMD width and BLAS
 # builds change the last bits of the MPC's and estimators' arithmetic), and sit far below any
-# change of behaviour worth noticing: a centimetre, a twentieth of a degree, a centimetre per second.
+# change of behaviour worth noticing: a centimetre, a twentieth of a degree, a centimetre per
+# second.
 POSITION_TOLERANCE_M = 0.01
 ANGLE_TOLERANCE_RAD = 1e-3
 ANGLE_RATE_TOLERANCE_RADPS = 1e-3
@@ -316,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for case in select_cases(args.cases):
         print(
-            f"making {case.name}: {case.scenario} [{case.start_s}, {case.start_s + case.duration_s}) s",
+            f"making {case.name}: {case.scenario} "
+            f"[{case.start_s}, {case.start_s + case.duration_s}) s",
             flush=True,
         )
         make_case(case)

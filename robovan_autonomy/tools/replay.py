@@ -1,4 +1,4 @@
-"""`robovan replay`: a rosbag2 bag's sensor and vehicle topics, with /clock, into the stack, open loop.
+"""`robovan replay`: a rosbag2 bag's sensor and vehicle topics and /clock into the stack, open loop.
 
 The stack is the replay node set, `stack.node_set("replay", ground_truth)`, in this process; a
 node that registers for mode "replay" joins without a change here. What to play follows from the
@@ -416,7 +416,8 @@ class Replay:
             if self.options.progress and count % PROGRESS_EVERY_TICKS == 0:
                 bag_s = (t_ns - self.reader.start_ns) * 1e-9
                 print(
-                    f"\r[replay] {bag_s:7.1f}/{self.reader.duration_s:.0f} s  {self.played} messages  "
+                    f"\r[replay] {bag_s:7.1f}/{self.reader.duration_s:.0f} s  "
+                    f"{self.played} messages  "
                     f"x{bag_s / max(time.monotonic() - wall_start, 1e-9):4.1f} real time",
                     end="",
                     file=sys.stderr,
@@ -649,7 +650,8 @@ def _judged(figures: dict | None, source: str, truth_topic: str) -> dict:
         return figures
     if source != "node":
         return {
-            "skipped": f"the stage ran from {source.replace('_', ' ')}, not from a node of the stack"
+            "skipped": f"the stage ran from {source.replace('_', ' ')}, "
+            "not from a node of the stack"
         }
     return {"skipped": f"no output of the stage to judge, or no {truth_topic} in the bag"}
 

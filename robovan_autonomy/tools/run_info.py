@@ -1,4 +1,4 @@
-"""What a recorded run was asked to do, stored in its bag so a replay sets the stack up the same way.
+"""What a recorded run was asked to do, kept in its bag so a replay sets the stack up the same way.
 
 `robovan sim` writes it into the bag's rosbag2 custom data (metadata.yaml `custom_data`, key
 RUN_INFO_KEY, a JSON object); `robovan replay` reads it back to give the planner the run's map and
@@ -48,7 +48,7 @@ class RunInfo:
 
     @classmethod
     def from_custom_data(cls, custom_data: dict[str, str]) -> RunInfo | None:
-        """None when the bag carries no run info; ValueError naming the problem when it is malformed."""
+        """None when the bag has no run info; ValueError naming the problem if it is malformed."""
         text = custom_data.get(RUN_INFO_KEY)
         if text is None:
             return None

@@ -423,7 +423,8 @@ class Simulation:
                 self.supervisor_findings = diagnostic.values.get("findings", "")
         node.new_diagnostics.clear()
         state = self.world.ecu.state
-        # The van's own state unless it is engaged; engaged, the supervisor's mode (without one, autonomy).
+        # The van's own state unless it is engaged;
+        # engaged, the supervisor's mode (without one, autonomy).
         self.mode = (
             state.name if state is not DbwState.ENGAGED else (self.supervisor_mode or "AUTONOMOUS")
         )
@@ -461,7 +462,8 @@ class Simulation:
         van = self.world.van
         print(
             f"\r[{self.scenario.name}] t={t_s:7.1f}/{self.time_limit_s:.0f} s  "
-            f"speed={van.speed_mps:5.2f} m/s  mode={self.mode:<14} x{t_s / max(wall_s, 1e-9):4.1f} real time",
+            f"speed={van.speed_mps:5.2f} m/s  mode={self.mode:<14} "
+            f"x{t_s / max(wall_s, 1e-9):4.1f} real time",
             end="",
             file=sys.stderr,
             flush=True,

@@ -78,7 +78,10 @@ class CommandAuthority:
         others = [w.node_name for w in self.writers if w.node_name != self.writer_name]
         if others:
             names = ", ".join(w.node_name or "?" for w in self.writers)
-            return f"{len(self.writers)} writers of the command topic ({names}), only {self.writer_name} may"
+            return (
+                f"{len(self.writers)} writers of the command topic ({names}), "
+                f"only {self.writer_name} may"
+            )
         if now_s - self._foreign_at_s < HOLD_S:
             return self._foreign
         if now_s - self._refused_at_s < HOLD_S:

@@ -50,7 +50,7 @@ NON_FINITE = "non_finite_input"
 
 @dataclasses.dataclass(frozen=True)
 class CommandLimits:
-    """The numbers the clamp uses; build it with from_vehicle() so hardware limits stay in one file."""
+    """The clamp's numbers; build it with from_vehicle() so hardware limits stay in one file."""
 
     max_steer_rad: float
     max_steer_rate_radps: float
@@ -99,7 +99,8 @@ def _known_speed(speed_mps: float, limits: CommandLimits) -> float:
 
 
 def max_steer_for_speed(speed_mps: float, limits: CommandLimits) -> float:
-    """Largest |road-wheel angle| keeping |v²·tan(δ)/L| ≤ the lateral-accel limit, capped by hardware."""
+    """Largest |road-wheel angle| keeping |v²·tan(δ)/L| ≤ the lateral-accel limit, capped by
+    hardware."""
     speed = _known_speed(speed_mps, limits)
     return min(
         limits.max_steer_rad,

@@ -319,9 +319,10 @@ class DbwBridgeNode(Node):
             DiagnosticArray, interfaces.SYSTEM_MODE, self._on_mode, interfaces.RELIABLE_QOS
         )
         self.create_service(SetBool, interfaces.VEHICLE_ENGAGE, self._on_engage)
-        # Sim time paces the transmit timers when it is in use, so the van simulated in lockstep sees
-        # a frame every 20 ms of its own time. Otherwise a steady clock does: a step of the system
-        # clock (NTP) must neither stall the frames nor credit the limiter with a long interval.
+        # Sim time paces the transmit timers when it is in use, so the van simulated in lockstep
+        # sees a frame every 20 ms of its own time. Otherwise a steady clock does: a step of the
+        # system clock (NTP) must neither stall the frames nor credit the limiter with a long
+        # interval.
         self._tick_clock = (
             self.get_clock()
             if self.get_parameter("use_sim_time").value
@@ -398,7 +399,9 @@ class DbwBridgeNode(Node):
 
     @property
     def frames_received(self) -> int:
-        """Report frames taken off the bus so far, trusted or not (lockstep harnesses wait on it)."""
+        """Report frames taken off the bus so far, trusted or not.
+
+        Lockstep harnesses wait on it."""
         with self._lock:
             return self._frames_received
 

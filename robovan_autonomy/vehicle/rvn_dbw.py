@@ -17,7 +17,6 @@ import math
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
 
 import cantools
 
@@ -44,7 +43,7 @@ _CHECKSUM_START_BIT = 56  # the CRC covers data bytes 0..6, so it must sit alone
 
 
 class FrameError(ValueError):
-    """A frame this protocol cannot decode: wrong length, unknown id or a value outside its table."""
+    """A frame this protocol cannot decode: wrong length, unknown id, a value outside its table."""
 
 
 class MsgId(enum.IntEnum):
@@ -160,9 +159,15 @@ class WheelSpeedReport:
     counter: int
 
 
-Message = Union[
-    SteerCommand, AccelCommand, BodyCommand, MotionReport, SteerReport, DbwStatus, WheelSpeedReport
-]
+Message = (
+    SteerCommand
+    | AccelCommand
+    | BodyCommand
+    | MotionReport
+    | SteerReport
+    | DbwStatus
+    | WheelSpeedReport
+)
 
 # Field ↔ DBC signal names per message; everything else about the layout comes from the DBC.
 _FIELDS: dict[type, tuple[MsgId, str, dict[str, str]]] = {

@@ -41,7 +41,8 @@ def test_no_core_module_loads_rclpy_or_a_message_package():
         "import importlib, sys\n"
         "for name in sys.argv[1:]:\n"
         "    importlib.import_module('robovan_autonomy.' + name)\n"
-        "    ros = sorted(m for m in sys.modules if m == 'rclpy' or m.split('.')[0].endswith('_msgs'))\n"
+        "    ros = sorted(m for m in sys.modules "
+        "if m == 'rclpy' or m.split('.')[0].endswith('_msgs'))\n"
         "    if ros:\n"
         "        sys.exit(f'{name} loads {ros[:3]}')\n"
     )

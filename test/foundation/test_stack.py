@@ -1,4 +1,4 @@
-"""The node set is declared once; modes, ground-truth stages and shipped params files agree with it."""
+"""The node set is declared once; modes, ground-truth stages and shipped params files match it."""
 
 import subprocess
 import sys

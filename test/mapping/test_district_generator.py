@@ -18,7 +18,8 @@ def test_committed_map_matches_the_generator(tmp_path):
     district_generator.write_district(tmp_path)
     for name in GENERATED:
         assert (tmp_path / name).read_bytes() == config_path("maps", name).read_bytes(), (
-            f"config/maps/{name} is stale: rerun python -m robovan_autonomy.mapping.district_generator"
+            f"config/maps/{name} is stale: "
+            "rerun python -m robovan_autonomy.mapping.district_generator"
         )
 
 

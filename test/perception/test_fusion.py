@@ -1,5 +1,6 @@
 """The pipeline: poses at sensor stamps, stamp order whatever the arrival order, waiting for and
-giving up on odometry, and camera detections classifying LiDAR tracks (real model, rendered frame)."""
+giving up on odometry, and camera detections classifying LiDAR tracks (real model, rendered
+frame)."""
 
 import math
 

@@ -72,7 +72,10 @@ def test_a_walker_seen_as_a_few_returns_is_believed_moving_within_a_second_of_st
     person's box cannot wander further than a person is wide."""
     tracker = Tracker()
     rng = np.random.default_rng(3)
-    walker = lambda t: (18.0, -4.0 + 1.5 * max(t - 1.0, 0.0))
+
+    def walker(t):
+        return (18.0, -4.0 + 1.5 * max(t - 1.0, 0.0))
+
     for k in range(21):
         x, y = walker(k * SCAN_S)
         tracker.update_lidar(
@@ -200,8 +203,7 @@ def test_a_cyclist_overtaking_from_behind_along_the_line_of_sight_is_tracked_at_
             )
         ]
 
-    for tracker in drive_past(cyclist, 3.0, 30, np.random.default_rng(0)):
-        pass
+    *_, tracker = drive_past(cyclist, 3.0, 30, np.random.default_rng(0))
     objects = tracker.objects()
     assert len(objects) == 1
     assert abs(float(np.hypot(objects["vx"][0], objects["vy"][0])) - 6.5) < 1.0
@@ -404,7 +406,10 @@ def test_a_parked_vans_rear_face_keeps_its_track_when_returns_graze_its_flank():
     (x = 32.7) and a few returns along its flank, nearer its centre than the face is: the face
     is the van, the flank returns are parts of it."""
     tracker = Tracker(heading_prior=lambda x, y: math.pi)
-    sensor = lambda k: (50.0 - 0.3 * k, -1.5)
+
+    def sensor(k):
+        return (50.0 - 0.3 * k, -1.5)
+
     face = (32.6, 0.0, math.pi / 2, 2.0, 0.3, 2.3)
     for k in range(5):
         tracker.update_lidar(k * SCAN_S, boxes([face], sensor(k)))
@@ -438,7 +443,10 @@ def test_a_fragment_the_camera_renames_a_car_does_not_move_when_more_of_it_shows
     it once the camera names it a car: its near end stayed where it was, and so did the car."""
     tracker = Tracker(heading_prior=lambda x, y: 0.0)
     sensor = (0.0, 3.0)
-    flank = lambda length: (20.0 + length / 2.0, 0.9, 0.0, length, 0.2, 1.3)
+
+    def flank(length):
+        return (20.0 + length / 2.0, 0.9, 0.0, length, 0.2, 1.3)
+
     for k in range(8):
         tracker.update_lidar(k * SCAN_S, boxes([flank(1.0)], sensor))
         if k == 3:
@@ -492,7 +500,10 @@ def test_a_person_does_not_take_the_box_of_the_car_they_pass():
     """A walker the camera has classed passes a car; the car's box, 4.5 m long, is no measurement
     of them (its centre is metres off), so their track does not jump onto it."""
     tracker = Tracker()
-    walker = lambda t: (8.0 + 1.2 * t, 1.6)
+
+    def walker(t):
+        return (8.0 + 1.2 * t, 1.6)
+
     for k in range(10):
         tracker.update_lidar(k * SCAN_S, boxes([(*walker(k * SCAN_S), 0.0, 0.5, 0.5, 1.7)]))
     (person,) = tracker.tracks

@@ -126,7 +126,7 @@ def table(*rows):
 NO_OBJECTS = table()
 
 
-# --- an ideal van ----------------------------------------------------------------------------------
+# --- an ideal van --------------------------------------------------------------------------------
 class IdealVan:
     """Does exactly what a decision allows: speeds up at 1 m/s² to min(cap, route limit, the
     offset's cap), brakes along the MPC's stop profile to rest STOP_SHORT_M before the rear-axle
@@ -187,7 +187,7 @@ def transitions(log):
     return sum(a is not b for a, b in zip(states, states[1:]))
 
 
-# --- delivery bays -----------------------------------------------------------------------------------
+# --- delivery bays -------------------------------------------------------------------------------
 BAY_CENTRE_S = 80.0
 BAY_LATERAL_M = -(LANE_HALF_M + BAY_WIDTH_M / 2.0)  # the bay's middle, beside the lane
 # The bay and the free kerbside strip before and after it, as the route marks them from the map.
@@ -311,7 +311,10 @@ def test_a_cyclist_overtaking_along_the_strip_is_let_by_not_yielded_to_as_crossi
 
 def test_does_not_wait_for_a_car_following_in_its_own_lane():
     path, progress = bay_setup()
-    follower = lambda t: table((8, ObjectClass.CAR, -15.0 + 6.0 * t, 0.0, 0.0, 6.0, 0.0))
+
+    def follower(t):
+        return table((8, ObjectClass.CAR, -15.0 + 6.0 * t, 0.0, 0.0, 6.0, 0.0))
+
     log = run(planner(), IdealVan(path), 40.0, objects=follower, progress=progress)
     assert not any("letting" in d.reason for _, d, *_ in log)
 
@@ -343,7 +346,7 @@ def test_last_dwell_completes_the_mission_and_the_van_holds():
     assert max(s for _, s in after) - min(s for _, s in after) < 1e-9
 
 
-# --- stop lines ------------------------------------------------------------------------------------
+# --- stop lines ----------------------------------------------------------------------------------
 STOP_LINE_S = 60.0
 
 
@@ -379,7 +382,7 @@ def test_waits_at_the_stop_line_while_cross_traffic_approaches():
     assert log[-1][2] + FRONT_M > STOP_LINE_S
 
 
-# --- crosswalks ----------------------------------------------------------------------------------------
+# --- crosswalks ----------------------------------------------------------------------------------
 CROSSWALK_S = (70.0, 74.0)
 CROSSWALK_ID = 501
 CROSSWALK_POLYGON = np.array([[70.0, -6.0], [74.0, -6.0], [74.0, 6.0], [70.0, 6.0]])
@@ -412,7 +415,9 @@ def test_yields_to_a_pedestrian_entering_the_crosswalk_then_proceeds():
 
 
 def test_pedestrian_standing_still_at_the_kerb_is_not_yielded_to():
-    still = lambda t: walker(t, start_y=-7.0, speed=0.0)  # noqa: E731 - 1 m from the crosswalk, not moving
+    def still(t):  # 1 m from the crosswalk, not moving
+        return walker(t, start_y=-7.0, speed=0.0)
+
     log = run(
         planner(crosswalk_polygons={CROSSWALK_ID: CROSSWALK_POLYGON}),
         IdealVan(crosswalk_path(), speed_mps=8.0),
@@ -439,9 +444,11 @@ def test_no_chatter_when_a_pedestrian_hovers_at_the_crosswalk_distance_threshold
     assert transitions(log) <= 1
 
 
-# --- obstacles and leads --------------------------------------------------------------------------------
+# --- obstacles and leads -------------------------------------------------------------------------
 def test_stops_behind_an_obstacle_in_the_lane_with_at_least_four_metres():
-    standing_person = lambda t: table((9, ObjectClass.PEDESTRIAN, 60.0, 0.3, 0.0, 0.0, 0.0))  # noqa: E731
+    def standing_person(t):
+        return table((9, ObjectClass.PEDESTRIAN, 60.0, 0.3, 0.0, 0.0, 0.0))
+
     log = run(planner(), IdealVan(straight_path(), speed_mps=10.0), 25.0, objects=standing_person)
     _, decision, s_van, v, _ = log[-1]
     assert decision.state is State.STOP_FOR_OBSTACLE and v < STANDSTILL_SPEED_MPS
@@ -450,7 +457,9 @@ def test_stops_behind_an_obstacle_in_the_lane_with_at_least_four_metres():
 
 
 def test_emergency_braking_is_allowed_when_an_obstacle_appears_close():
-    sudden = lambda t: table((9, ObjectClass.PEDESTRIAN, 30.0, 0.0, 0.0, 0.0, 0.0))  # noqa: E731
+    def sudden(t):
+        return table((9, ObjectClass.PEDESTRIAN, 30.0, 0.0, 0.0, 0.0, 0.0))
+
     decision = planner().step(
         0.0,
         mpc.VanState(0.0, 10.0, 0.0, 0.0, 10.0),
@@ -531,7 +540,7 @@ def test_follows_a_lead_on_a_curve_at_no_less_than_the_time_gap():
 
     log = run(planner(), IdealVan(path, speed_mps=9.0), 30.0, objects=lead)
     assert all(d.state is State.FOLLOW for _, d, *_ in log[5:])
-    for t, d, s, v, _ in log[50:]:
+    for t, _d, s, v, _ in log[50:]:
         gap = (45.0 + lead_speed * t - 2.25) - (s + FRONT_M)
         assert gap >= STANDSTILL_GAP_M + (TIME_GAP_S - 0.05) * v
     t, d, s, v, _ = log[-1]
@@ -577,7 +586,7 @@ def test_no_state_chatter_when_an_object_hovers_at_the_in_path_threshold():
     assert restarts == 0  # no stop-and-go
 
 
-# --- passing static blockages -----------------------------------------------------------------------
+# --- passing static blockages --------------------------------------------------------------------
 PARKED_S, PARKED_D = 70.0, -0.6  # a double-parked van, half in the lane
 
 
@@ -824,7 +833,7 @@ def test_does_not_pass_a_standing_vehicle_just_before_a_stop_line():
     assert all(d.state is not State.PASS_OBSTACLE for _, d, *_ in log)
 
 
-# --- hand-over to the MPC ---------------------------------------------------------------------------
+# --- hand-over to the MPC ------------------------------------------------------------------------
 def test_mpc_reference_path_moves_by_the_offset_and_measures_the_corridor_from_there():
     path = straight_path()
     plateau = bh.OffsetPlateau(20.0, 40.0, 60.0, 80.0, 2.0, use_adjacent=True)
@@ -894,7 +903,7 @@ def test_what_the_van_stops_or_follows_for_is_not_an_mpc_obstacle():
     assert decision.obstacles.track_id.tolist() == [6]
 
 
-# --- yielding mid-block, emergency limits ------------------------------------------------------------
+# --- yielding mid-block, emergency limits --------------------------------------------------------
 def pedestrian_walking(vy_mps, y0_m=-5.0, x_m=40.0):
     return table((21, ObjectClass.PEDESTRIAN, x_m, y0_m, math.pi / 2, 0.0, vy_mps))
 

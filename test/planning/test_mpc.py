@@ -1,4 +1,4 @@
-"""The MPC core: real CasADi/HPIPM solves, in closed loop with a datasheet van (lags, dead times)."""
+"""The MPC core: real CasADi/HPIPM solves in closed loop with a datasheet van (lags, dead times)."""
 
 import dataclasses
 import math

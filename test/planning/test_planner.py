@@ -78,7 +78,7 @@ def test_plan_poses_start_near_the_van(district, vehicle):
 
 
 def blocked_lane():
-    """A car standing in the lane 20 m ahead of lane_start, and one beside it in the oncoming lane."""
+    """A car standing in the lane 20 m past lane_start, and one beside it in the oncoming lane."""
     objects = empty_objects()
     rows = np.zeros(2, dtype=objects.dtype)
     for row, (track, x, y) in zip(rows, ((1, 125.0, -1.75), (2, 125.0, 1.75))):

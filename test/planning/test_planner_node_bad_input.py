@@ -1,4 +1,4 @@
-"""The planner node keeps planning through bad input: each bad message is counted on /diagnostics."""
+"""The planner node keeps planning through bad input: each bad message counted on /diagnostics."""
 
 import math
 

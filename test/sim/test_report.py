@@ -1,4 +1,5 @@
-"""Run report: collisions, infractions, driving score, stops, comfort and the PNG, on synthetic logs."""
+"""Run report: collisions, infractions, driving score, stops, comfort and the PNG, on synthetic
+logs."""
 
 import json
 import math

@@ -214,7 +214,7 @@ def test_left_out_keys_take_their_documented_defaults(tmp_path):
     assert scenario.success.expected_outcome == "completed"
 
 
-# --- every kind of error names file, key path and reason -------------------------------------------
+# --- every kind of error names file, key path and reason ----------------------------------------
 
 
 @pytest.mark.parametrize(

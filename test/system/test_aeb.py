@@ -139,7 +139,7 @@ def test_aeb_shares_no_code_with_perception_or_planning():
 
 
 def test_past_the_end_of_a_plan_the_sweep_goes_straight_on():
-    """A planner's last steering is no intention: held over a braking distance it curls the sweep."""
+    """A plan's last steering is no intention: held over a braking distance it curls the sweep."""
     plan = (np.array([0.0, 2.0]), np.array([0.0, -0.18]))
     poses = swept_poses(*plan, 12.0, VEHICLE.wheelbase_m)
     beyond = poses[poses[:, 3] > 2.5]

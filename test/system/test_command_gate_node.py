@@ -1,4 +1,4 @@
-"""The command gate node on a real rclpy graph, clocked in sim time by the test (conftest.sim_graph)."""
+"""Command gate node on a real rclpy graph, clocked in sim time by the test (conftest.sim_graph)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""The supervisor's mode state machine: engagement, latched minimal-risk stops, escalation, clear."""
+"""The supervisor's state machine: engagement, latched minimal-risk stops, escalation, clear."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""The supervisor node on a real rclpy graph, clocked in sim time by the test (conftest.sim_graph)."""
+"""Supervisor node on a real rclpy graph, clocked in sim time by the test (conftest.sim_graph)."""
 
 import math
 
@@ -20,7 +20,8 @@ WAIT_STEPS = 500  # sim-time steps a service call may take: a hung graph, not a 
 
 
 def diagnostics_of(graph, node_name: str) -> list:
-    """The node's diagnostics, as (stamp, Diagnostic) batches (the test's own oversized ones skipped)."""
+    """The node's diagnostics, as (stamp, Diagnostic) batches (the test's own oversized ones
+    skipped)."""
 
     def mine(msg):
         if len(msg.status) > itf.MAX_DIAGNOSTIC_STATUSES:

@@ -1,4 +1,5 @@
-"""The DBW bridge keeps sending frames through bad input: each bad message is counted on /diagnostics."""
+"""The DBW bridge keeps sending frames through bad input: each bad message is counted on
+/diagnostics."""
 
 import math
 import uuid

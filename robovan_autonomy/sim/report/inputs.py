@@ -58,9 +58,7 @@ class MapFeatures:
     buildings: tuple = ()  # (K, 2) polygons, drawn only
 
     @classmethod
-    def from_map(
-        cls, district_map: Any, scenario: Scenario, vehicle: VehicleParams
-    ) -> MapFeatures:
+    def from_map(cls, district_map: Any, scenario: Scenario, vehicle: VehicleParams) -> MapFeatures:
         """From a mapping.lanelet_map.DistrictMap: the route is the shortest lane path from the
         start pose through every mission stop, ending where base_link parks in the last bay."""
         return cls(
