@@ -42,7 +42,7 @@ setup(
     maintainer_email="dev@robovan.invalid",
     description="Onboard L4 autonomy stack for urban last-mile delivery robovans.",
     license="Apache-2.0",
-    tests_require=["pytest"],
+    extras_require={"test": ["pytest", "pytest-timeout", "hypothesis"]},
     entry_points={
         "console_scripts": [f"{name} = {target}" for name, target in NODE_SCRIPTS.items()]
         + ["robovan = robovan_autonomy.cli:main"],

@@ -1,4 +1,5 @@
-"""ros2 launch robovan_autonomy replay.launch.py — the stack's node set for mode 'replay'."""
+"""ros2 launch robovan_autonomy replay.launch.py — the node set for mode 'replay', on /clock from
+`ros2 bag play --clock` (arguments as robovan.launch.py)."""
 
 from launch import LaunchDescription
 from robovan_autonomy.stack import launch_nodes

@@ -1,4 +1,5 @@
-"""ros2 launch robovan_autonomy robovan.launch.py — the stack's node set for mode 'vehicle'."""
+"""ros2 launch robovan_autonomy robovan.launch.py [use_sim_time:=… params_file:=… namespace:=…]
+— the stack's node set for mode 'vehicle' (`ros2 launch … --show-args` lists the arguments)."""
 
 from launch import LaunchDescription
 from robovan_autonomy.stack import launch_nodes

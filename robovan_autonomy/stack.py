@@ -125,17 +125,64 @@ def params_files(mode: str) -> list[Path]:
     return files
 
 
-def launch_nodes(mode: str, ground_truth: tuple[str, ...] = ()) -> list:
-    """launch_ros actions for `ros2 launch` on a machine with ROS 2 installed."""
-    from launch_ros.actions import Node
+@dataclasses.dataclass(frozen=True)
+class LaunchArgument:
+    name: str
+    default: str
+    description: str
 
-    files = [str(path) for path in params_files(mode)]
-    return [
+
+def launch_arguments(mode: str) -> tuple[LaunchArgument, ...]:
+    """The arguments `ros2 launch` takes for a mode (`ros2 launch ... --show-args` lists them)."""
+    files = params_files(mode)
+    return (
+        LaunchArgument(
+            "use_sim_time",
+            "false" if mode == "vehicle" else "true",
+            "run on /clock (a simulator or a bag) instead of the wall clock",
+        ),
+        LaunchArgument(
+            "params_file",
+            str(files[-1]),
+            "the params file read after "
+            + (", ".join(path.name for path in files[:-1]) or "the declared defaults")
+            + f" (default: {files[-1].name})",
+        ),
+        LaunchArgument(
+            "namespace",
+            "",
+            "namespace of every node (names, parameters, private topics); the topic contract's "
+            "topics are absolute and stay as they are",
+        ),
+    )
+
+
+def launch_nodes(mode: str, ground_truth: tuple[str, ...] = ()) -> list:
+    """launch_ros actions for `ros2 launch` on a machine with ROS 2 installed: the arguments of
+    `launch_arguments`, then the mode's node set wired as `node_set` says."""
+    from launch.actions import DeclareLaunchArgument
+    from launch.substitutions import LaunchConfiguration
+    from launch_ros.actions import Node
+    from launch_ros.parameter_descriptions import ParameterValue
+
+    arguments = launch_arguments(mode)
+    files = [str(path) for path in params_files(mode)[:-1]]
+    use_sim_time = ParameterValue(LaunchConfiguration("use_sim_time"), value_type=bool)
+    declared = [
+        DeclareLaunchArgument(a.name, default_value=a.default, description=a.description)
+        for a in arguments
+    ]
+    return declared + [
         Node(
             package="robovan_autonomy",
             executable=spec.name,
             name=spec.name,
-            parameters=files + ([{"use_sim_time": True}] if mode != "vehicle" else []),
+            namespace=LaunchConfiguration("namespace"),
+            parameters=[
+                *files,
+                LaunchConfiguration("params_file"),
+                {"use_sim_time": use_sim_time},
+            ],
             remappings=list(spec.remappings),
             output="screen",
             emulate_tty=True,
