@@ -15,9 +15,21 @@ from robovan_autonomy.system.modes import OperatingMode
 MAP_FRAME = "map"
 BASE_LINK_FRAME = "base_link"
 CAMERA_FRAME = "camera_front"
+# The camera's optical frame (REP-103 suffix _optical): z forward, x right, y down, as pixels are.
+CAMERA_OPTICAL_FRAME = "camera_front_optical"
 LIDAR_FRAME = "lidar_top"
 GNSS_FRAME = "gnss"
 IMU_FRAME = "imu"
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameTransform:
+    """Where `child` is in `parent`: a translation and a unit quaternion (x, y, z, w)."""
+
+    parent: str
+    child: str
+    translation_m: tuple[float, float, float]
+    rotation_xyzw: tuple[float, float, float, float]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ on.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -48,6 +49,7 @@ from robovan_autonomy.core_types import (
     STALE,
     WARN,
     Diagnostic,
+    FrameTransform,
     GnssFix,
     ImuSample,
     PoseEstimate,
@@ -83,6 +85,11 @@ DIAGNOSTICS = "/diagnostics"
 CLOCK = "/clock"
 GROUND_TRUTH_ODOMETRY = "/sim/ground_truth/odometry"
 GROUND_TRUTH_OBJECTS = "/sim/ground_truth/objects"
+# Recorded into bags, not published live: the rclpy wheels have no tf2_msgs, rosbags' typestore
+# does. REP-105's tree, so a viewer places the clouds, images and objects.
+TF = "/tf"
+TF_STATIC = "/tf_static"
+TF_MSGTYPE = "tf2_msgs/msg/TFMessage"
 
 
 STEERING_JOINT = "steering"
@@ -101,6 +108,13 @@ RELIABLE_QOS = QoSProfile(
     depth=10,
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE,
+)
+# /tf_static as tf2's static broadcaster offers it: a late subscriber still gets the tree.
+TF_STATIC_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
 CLOCK_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
@@ -688,3 +702,50 @@ def decode_system_mode(msg: DiagnosticArray) -> SystemMode:
         raise InterfaceError(f"system mode: level {level}")
     reason = next((kv.value for kv in status.values if kv.key == "reason"), "")
     return SystemMode(from_stamp(msg.header.stamp), mode, reason, level)
+
+
+def encode_tf_cdr(stamp_s: float, transforms: list[FrameTransform]) -> bytes:
+    """A tf2_msgs/TFMessage of `transforms`, all stamped stamp_s, as CDR bytes for a bag."""
+    typestore = _bag_typestore()
+    tf = typestore.types
+    stamp = tf["builtin_interfaces/msg/Time"](*divmod(round(stamp_s * 1e9), 1_000_000_000))
+    message = tf[TF_MSGTYPE](
+        transforms=[
+            tf["geometry_msgs/msg/TransformStamped"](
+                header=tf["std_msgs/msg/Header"](stamp=stamp, frame_id=t.parent),
+                child_frame_id=t.child,
+                transform=tf["geometry_msgs/msg/Transform"](
+                    translation=tf["geometry_msgs/msg/Vector3"](*map(float, t.translation_m)),
+                    rotation=tf["geometry_msgs/msg/Quaternion"](*map(float, t.rotation_xyzw)),
+                ),
+            )
+            for t in transforms
+        ]
+    )
+    return bytes(typestore.serialize_cdr(message, TF_MSGTYPE))
+
+
+def decode_tf_cdr(data: bytes) -> list[FrameTransform]:
+    """The transforms of a recorded tf2_msgs/TFMessage."""
+    message = _bag_typestore().deserialize_cdr(data, TF_MSGTYPE)
+    return [
+        FrameTransform(
+            t.header.frame_id,
+            t.child_frame_id,
+            (t.transform.translation.x, t.transform.translation.y, t.transform.translation.z),
+            (
+                t.transform.rotation.x,
+                t.transform.rotation.y,
+                t.transform.rotation.z,
+                t.transform.rotation.w,
+            ),
+        )
+        for t in message.transforms
+    ]
+
+
+@functools.lru_cache(maxsize=1)
+def _bag_typestore():
+    from rosbags.typesys import Stores, get_typestore
+
+    return get_typestore(Stores.ROS2_KILTED)

@@ -5,9 +5,13 @@ Subscriptions are raw (serialized CDR), so recording costs no decode and stores 
 
 from __future__ import annotations
 
+from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 
+from robovan_autonomy import interfaces as itf
+from robovan_autonomy.core_types import FrameTransform
+from robovan_autonomy.tf_tree import map_to_base_link
 from robovan_autonomy.tools.bag_writer import BagWriter, msgtype_name
 
 
@@ -33,3 +37,20 @@ class RecorderNode(Node):
             self.writer.write(topic, self.get_clock().now().nanoseconds, data)
 
         return write
+
+    def record_tf(self, static: list[FrameTransform], odometry_topic: str) -> None:
+        """/tf_static now, once; on /tf, map → base_link from every estimate on odometry_topic
+        (one that does not decode is left out: the bag keeps the odometry message as sent)."""
+        self.writer.add_topic(itf.TF_STATIC, itf.TF_MSGTYPE, itf.TF_STATIC_QOS)
+        self.writer.add_topic(itf.TF, itf.TF_MSGTYPE, itf.RELIABLE_QOS)
+        now_ns = self.get_clock().now().nanoseconds
+        self.writer.write(itf.TF_STATIC, now_ns, itf.encode_tf_cdr(now_ns * 1e-9, static))
+        self.create_subscription(Odometry, odometry_topic, self._write_tf, itf.RELIABLE_QOS)
+
+    def _write_tf(self, msg: Odometry) -> None:
+        try:
+            estimate = itf.decode_odometry(msg)
+        except itf.InterfaceError:
+            return
+        transform = itf.encode_tf_cdr(estimate.stamp_s, [map_to_base_link(estimate)])
+        self.writer.write(itf.TF, self.get_clock().now().nanoseconds, transform)

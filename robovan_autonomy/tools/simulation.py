@@ -51,6 +51,7 @@ from robovan_autonomy.sim.stack_faults import (
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.sim.world import STEP_S, SimWorld
 from robovan_autonomy.stack import STAGES, node_set, params_files
+from robovan_autonomy.tf_tree import static_transforms
 from robovan_autonomy.tools.bag_writer import BagWriter, remove_previous_bag
 from robovan_autonomy.tools.lockstep import LockstepGraph
 from robovan_autonomy.tools.node_runner import create_nodes, merged_parameters
@@ -234,12 +235,17 @@ class Simulation:
                 FaultRelayNode(target, faults, context=self.context, parameter_overrides=sim_time)
             )
         if bag is not None:
-            self.graph.add(
-                RecorderNode(
-                    bag, recorded_topics(), context=self.context, parameter_overrides=sim_time
-                ),
-                recorder=True,
+            recorder = RecorderNode(
+                bag, recorded_topics(), context=self.context, parameter_overrides=sim_time
             )
+            localization = STAGES["localization"]
+            estimate = (
+                localization.ground_truth
+                if "localization" in self.options.ground_truth
+                else localization.output
+            )
+            recorder.record_tf(static_transforms(self.vehicle), estimate)
+            self.graph.add(recorder, recorder=True)
         self.graph.wait_until_matched()
         self.bridge = next((n for n in self.stack_nodes if hasattr(n, "frames_received")), None)
         self._reports_sent = 0

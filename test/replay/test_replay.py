@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
+from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import Image
 
 from robovan_autonomy import interfaces as itf
@@ -234,3 +235,16 @@ def test_outputs_that_break_the_interface_contract_are_counted_in_the_report(sim
     )
     assert report["contract_violations"] == {itf.ODOMETRY: report["outputs"][itf.ODOMETRY]}
     assert "skipped" in report["localization"]
+
+
+def test_a_sim_bag_carries_the_transform_tree_for_viewers(sim_run):
+    with Reader(sim_run / "run") as reader:
+        connections = {c.topic: c for c in reader.connections}
+        assert connections[itf.TF_STATIC].msgtype == itf.TF_MSGTYPE
+        [(_, _, static)] = list(reader.messages([connections[itf.TF_STATIC]]))
+        tf = [itf.decode_tf_cdr(data) for _, _, data in reader.messages([connections[itf.TF]])]
+        odometry = list(reader.messages([connections[itf.GROUND_TRUTH_ODOMETRY]]))
+    children = {t.child for t in itf.decode_tf_cdr(static)}
+    assert {"lidar_top", "camera_front", "camera_front_optical", "gnss", "imu"} <= children
+    assert len(tf) == len(odometry) > 0
+    assert all(len(ts) == 1 and ts[0].parent == "map" for ts in tf)
