@@ -255,6 +255,7 @@ def _replay_bag(args) -> int:
             deterministic=args.deterministic,
             rate=args.rate,
             remap=dict(args.remap),
+            frame_aliases=tuple(args.frame_alias),
             ground_truth=args.ground_truth,
             scenario=args.scenario,
             storage=args.storage,
@@ -268,6 +269,11 @@ def _replay_bag(args) -> int:
         f"({report['realtime_factor']:.2f}x real time, {report['messages_played']} messages, "
         f"{report['mode']}); outputs: {outputs or 'none'} -> {args.out}/report.json"
     )
+    if report["unused_topics"]:
+        print(
+            "  bag topics not played (no node of the replay reads them; --remap THEIRS:=OURS "
+            f"plays one under a name the stack reads): {', '.join(report['unused_topics'])}"
+        )
     for warning in report["warnings"]:
         print(f"  warning: {warning}", file=sys.stderr)
     return 0
@@ -298,6 +304,16 @@ def _remap(text: str) -> tuple[str, str]:
     if not sep or not source.startswith("/") or not target.startswith("/"):
         raise argparse.ArgumentTypeError(f"expected /bag_topic:=/played_topic, got {text!r}")
     return source, target
+
+
+def _frame_alias(text: str) -> str:
+    from robovan_autonomy.interfaces import parse_frame_alias
+
+    try:
+        parse_frame_alias(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
 
 
 def _replay_ground_truth(text: str) -> tuple[str, ...]:
@@ -572,6 +588,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="A:=B",
         help="play bag topic A as topic B (repeatable)",
+    )
+    replay.add_argument(
+        "--frame-alias",
+        type=_frame_alias,
+        action="append",
+        default=[],
+        metavar="OURS=THEIRS",
+        help="read the bag's sensor frame_id THEIRS as our frame OURS (camera_front, lidar_top, "
+        "gnss or imu; repeatable), e.g. lidar_top=velodyne_top",
     )
     replay.add_argument(
         "--ground-truth",

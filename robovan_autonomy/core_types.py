@@ -20,6 +20,9 @@ CAMERA_OPTICAL_FRAME = "camera_front_optical"
 LIDAR_FRAME = "lidar_top"
 GNSS_FRAME = "gnss"
 IMU_FRAME = "imu"
+# The frames sensor messages arrive in: the only ones a foreign driver's frame_id may stand for
+# (interfaces.parse_frame_alias); the stack's own frames (map, base_link) are never aliased.
+SENSOR_FRAMES = (CAMERA_FRAME, LIDAR_FRAME, GNSS_FRAME, IMU_FRAME)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Collection, Iterable
 
 import numpy as np
 from builtin_interfaces.msg import Duration, Time
@@ -46,6 +47,7 @@ from robovan_autonomy.core_types import (
     OBJECT_DTYPE,
     OK,
     POINT_DTYPE,
+    SENSOR_FRAMES,
     STALE,
     WARN,
     Diagnostic,
@@ -162,9 +164,35 @@ def encode_clock(t_s: float) -> Clock:
     return Clock(clock=to_stamp(t_s))
 
 
-def _expect_frame(msg_header: Header, frame_id: str, what: str) -> None:
-    if msg_header.frame_id != frame_id:
-        raise InterfaceError(f"{what}: frame_id '{msg_header.frame_id}', expected '{frame_id}'")
+def _expect_frame(msg_header: Header, frame_ids: str | Collection[str], what: str) -> None:
+    """frame_ids: the one frame id accepted, or several (a sensor frame and its aliases)."""
+    accepted = (frame_ids,) if isinstance(frame_ids, str) else tuple(frame_ids)
+    if msg_header.frame_id not in accepted:
+        expected = f"'{accepted[0]}'" if len(accepted) == 1 else f"one of {list(accepted)}"
+        raise InterfaceError(f"{what}: frame_id '{msg_header.frame_id}', expected {expected}")
+
+
+def parse_frame_alias(entry: str) -> tuple[str, str]:
+    """'OURS=THEIRS' → (OURS, THEIRS): a foreign driver's frame_id THEIRS is read as our sensor
+    frame OURS. ValueError names the entry: only sensor frames take aliases, and none may be
+    another of our frames (a camera frame_id must never pass for the LiDAR's)."""
+    ours, sep, theirs = entry.partition("=")
+    if not sep or not ours or not theirs:
+        raise ValueError(f"'{entry}' is not OURS=THEIRS")
+    if ours not in SENSOR_FRAMES:
+        raise ValueError(f"'{entry}': '{ours}' is not one of our sensor frames {SENSOR_FRAMES}")
+    if theirs in (*SENSOR_FRAMES, MAP_FRAME, BASE_LINK_FRAME):
+        raise ValueError(f"'{entry}': '{theirs}' is one of our own frames")
+    return ours, theirs
+
+
+def sensor_frame_ids(aliases: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
+    """The frame ids each sensor frame's decoders accept: ours, then the aliases given for it."""
+    accepted = {frame: (frame,) for frame in SENSOR_FRAMES}
+    for entry in aliases:
+        ours, theirs = parse_frame_alias(entry)
+        accepted[ours] += (theirs,)
+    return accepted
 
 
 def _finite(values, what: str) -> np.ndarray:
@@ -398,18 +426,101 @@ def encode_points(
     return _encode_table(stamp_s, frame_id, table)
 
 
-def decode_point_rows(msg: PointCloud2, frame_id: str = LIDAR_FRAME) -> np.ndarray:
-    """PointCloud2 → (N, 4) float32, every row as sent (non-finite ones too: the supervisor
-    judges how many a healthy LiDAR sends)."""
-    _expect_frame(msg.header, frame_id, "point cloud")
-    return (
-        _decode_table(msg, POINT_DTYPE, "point cloud", MAX_POINTS).view(np.float32).reshape(-1, 4)
+# What a sensor cloud's fields may be, by name: another driver's layout (Autoware's x, y, z
+# float32, intensity uint8, return_type, channel and padding) reads as well as ours.
+_POINT_FIELD_TYPES = {
+    "x": (PointField.FLOAT32, PointField.FLOAT64),
+    "y": (PointField.FLOAT32, PointField.FLOAT64),
+    "z": (PointField.FLOAT32, PointField.FLOAT64),
+    "intensity": (PointField.UINT8, PointField.UINT16, PointField.FLOAT32),
+}
+_POINTFIELD_CODES = {
+    PointField.UINT8: "u1",
+    PointField.UINT16: "u2",
+    PointField.FLOAT32: "f4",
+    PointField.FLOAT64: "f8",
+}
+_POINTFIELD_NAMES = {
+    getattr(PointField, name): name.lower()
+    for name in ("INT8", "UINT8", "INT16", "UINT16", "INT32", "UINT32", "FLOAT32", "FLOAT64")
+}
+
+
+def _point_layout(msg: PointCloud2, what: str) -> np.dtype:
+    """The numpy layout of one point of a sensor cloud: the fields read, at their offsets, in the
+    cloud's byte order, every other field and any padding skipped by point_step."""
+    fields = {f.name: f for f in msg.fields}
+    missing = [name for name in "xyz" if name not in fields]
+    if missing:
+        present = [f.name for f in msg.fields]
+        raise InterfaceError(f"{what}: no field {missing}; the cloud has {present}")
+    order = ">" if msg.is_bigendian else "<"
+    names, formats, offsets = [], [], []
+    for name, accepted in _POINT_FIELD_TYPES.items():
+        field = fields.get(name)
+        if field is None:
+            continue
+        if field.datatype not in accepted or field.count != 1:
+            type_name = _POINTFIELD_NAMES.get(field.datatype, f"datatype {field.datatype}")
+            raise InterfaceError(
+                f"{what}: field '{name}' is {field.count} × {type_name}, expected one of "
+                f"{[_POINTFIELD_NAMES[t] for t in accepted]}"
+            )
+        code = np.dtype(order + _POINTFIELD_CODES[field.datatype])
+        if field.offset + code.itemsize > msg.point_step:
+            raise InterfaceError(
+                f"{what}: field '{name}' at offset {field.offset} ends beyond point_step "
+                f"{msg.point_step}"
+            )
+        names.append(name)
+        formats.append(code)
+        offsets.append(field.offset)
+    return np.dtype(
+        {"names": names, "formats": formats, "offsets": offsets, "itemsize": msg.point_step}
     )
 
 
-def decode_points(msg: PointCloud2, frame_id: str = LIDAR_FRAME) -> np.ndarray:
+def decode_point_rows(
+    msg: PointCloud2, frame_ids: str | Collection[str] = LIDAR_FRAME
+) -> np.ndarray:
+    """PointCloud2 → (N, 4) float32 x, y, z, intensity, every row as sent (non-finite ones too,
+    whatever is_dense claims: the supervisor judges how many a healthy LiDAR sends).
+
+    Fields are found by name: x, y, z float32 or float64; intensity uint8, uint16 or float32,
+    kept as its value (our LiDAR's 0–255 scale is an 8-bit driver's; nothing in the stack reads
+    intensity, so no driver's scale is converted), 0 when the cloud has none. Other fields and
+    padding are skipped; height × width rows, row_step apart, in either byte order.
+    """
+    what = "point cloud"
+    _expect_frame(msg.header, frame_ids, what)
+    layout = _point_layout(msg, what)
+    rows = msg.width * msg.height
+    if rows > MAX_POINTS:
+        raise InterfaceError(f"{what}: {rows} rows, at most {MAX_POINTS}")
+    if msg.row_step < msg.width * msg.point_step:
+        raise InterfaceError(
+            f"{what}: row_step {msg.row_step} is shorter than width {msg.width} × point_step "
+            f"{msg.point_step}"
+        )
+    data = bytes(msg.data)
+    if len(data) != msg.row_step * msg.height:
+        raise InterfaceError(
+            f"{what}: {len(data)} data bytes for {msg.height} rows of row_step {msg.row_step}"
+        )
+    points = np.zeros((rows, 4), dtype=np.float32)
+    if rows == 0:
+        return points
+    table = np.ndarray(
+        (msg.height, msg.width), layout, data, strides=(msg.row_step, msg.point_step)
+    )
+    for column, name in enumerate(layout.names):
+        points[:, column] = table[name].ravel()
+    return points
+
+
+def decode_points(msg: PointCloud2, frame_ids: str | Collection[str] = LIDAR_FRAME) -> np.ndarray:
     """PointCloud2 → (N, 4) float32; rows with non-finite coordinates are dropped."""
-    return finite_points(decode_point_rows(msg, frame_id))
+    return finite_points(decode_point_rows(msg, frame_ids))
 
 
 def encode_objects(stamp_s: float, objects: np.ndarray, frame_id: str = MAP_FRAME) -> PointCloud2:
@@ -471,21 +582,42 @@ def encode_image(stamp_s: float, image_bgr: np.ndarray, frame_id: str = CAMERA_F
     return msg
 
 
-def decode_image(msg: Image, frame_id: str = CAMERA_FRAME) -> np.ndarray:
-    _expect_frame(msg.header, frame_id, "image")
-    if msg.encoding != "bgr8":
-        raise InterfaceError(f"image: encoding '{msg.encoding}', expected 'bgr8'")
+# Raw encodings read: channels per pixel and where blue, green and red are among them.
+_IMAGE_ENCODINGS = {
+    "bgr8": (3, [0, 1, 2]),
+    "rgb8": (3, [2, 1, 0]),
+    "bgra8": (4, [0, 1, 2]),
+    "rgba8": (4, [2, 1, 0]),
+    "mono8": (1, [0, 0, 0]),
+}
+
+
+def decode_image(msg: Image, frame_ids: str | Collection[str] = CAMERA_FRAME) -> np.ndarray:
+    """Image → (H, W, 3) uint8 BGR, the stack's one image layout, from any encoding of
+    _IMAGE_ENCODINGS (a driver's rgb8, CARLA's bgra8, a mono camera); rows may be padded
+    (step longer than the pixels)."""
+    _expect_frame(msg.header, frame_ids, "image")
+    if msg.encoding not in _IMAGE_ENCODINGS:
+        raise InterfaceError(
+            f"image: encoding '{msg.encoding}', expected one of {list(_IMAGE_ENCODINGS)}"
+        )
+    channels, bgr = _IMAGE_ENCODINGS[msg.encoding]
     if msg.width == 0 or msg.height == 0:
         raise InterfaceError("image: empty")
-    if msg.step != msg.width * 3:
-        raise InterfaceError(f"image: step {msg.step}, expected {msg.width * 3}")
+    if msg.step < msg.width * channels:
+        raise InterfaceError(
+            f"image: step {msg.step}, at least {msg.width * channels} for {msg.encoding}"
+        )
     expected = msg.step * msg.height
     if expected > MAX_IMAGE_BYTES:
         raise InterfaceError(f"image: {expected} bytes, at most {MAX_IMAGE_BYTES}")
     data = bytes(msg.data)
     if len(data) != expected:
         raise InterfaceError(f"image: {len(data)} data bytes, expected {expected}")
-    return np.frombuffer(data, dtype=np.uint8).reshape(msg.height, msg.width, 3)
+    pixels = np.ndarray(
+        (msg.height, msg.width, channels), np.uint8, data, strides=(msg.step, channels, 1)
+    )
+    return pixels[:, :, bgr]
 
 
 def encode_compressed_image(
@@ -500,10 +632,13 @@ def encode_compressed_image(
     return CompressedImage(header=header(stamp_s, frame_id), format="jpeg", data=encoded.tobytes())
 
 
-def decode_compressed_image(msg: CompressedImage, frame_id: str = CAMERA_FRAME) -> np.ndarray:
+def decode_compressed_image(
+    msg: CompressedImage, frame_ids: str | Collection[str] = CAMERA_FRAME
+) -> np.ndarray:
+    """JPEG or PNG (image_transport's 'compressed', any source encoding) → (H, W, 3) uint8 BGR."""
     import cv2
 
-    _expect_frame(msg.header, frame_id, "compressed image")
+    _expect_frame(msg.header, frame_ids, "compressed image")
     image = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise InterfaceError(f"compressed image: cannot decode format '{msg.format}'")
@@ -525,8 +660,10 @@ def encode_camera_info(
     return msg
 
 
-def decode_camera_info(msg: CameraInfo, frame_id: str = CAMERA_FRAME) -> CameraIntrinsics:
-    _expect_frame(msg.header, frame_id, "camera info")
+def decode_camera_info(
+    msg: CameraInfo, frame_ids: str | Collection[str] = CAMERA_FRAME
+) -> CameraIntrinsics:
+    _expect_frame(msg.header, frame_ids, "camera info")
     k = _finite(msg.k, "camera info")
     if msg.width == 0 or msg.height == 0 or k[0] <= 0.0 or k[4] <= 0.0:
         raise InterfaceError("camera info: empty image size or non-positive focal length")
@@ -557,10 +694,10 @@ def encode_gnss_fix(fix: GnssFix, frame_id: str = GNSS_FRAME) -> NavSatFix:
     return msg
 
 
-def decode_gnss_fix(msg: NavSatFix, frame_id: str = GNSS_FRAME) -> GnssFix:
+def decode_gnss_fix(msg: NavSatFix, frame_ids: str | Collection[str] = GNSS_FRAME) -> GnssFix:
     """NO_FIX is a valid message meaning "no position" (has_fix False, the position may be NaN);
     a status claiming a fix with a NaN position is a receiver that lies."""
-    _expect_frame(msg.header, frame_id, "gnss fix")
+    _expect_frame(msg.header, frame_ids, "gnss fix")
     values = np.array([msg.latitude, msg.longitude, msg.altitude], dtype=float)
     has_fix = msg.status.status >= NavSatStatus.STATUS_FIX
     if has_fix and not np.all(np.isfinite(values)):
@@ -592,8 +729,8 @@ def encode_imu(sample: ImuSample, frame_id: str = IMU_FRAME) -> Imu:
     return msg
 
 
-def decode_imu(msg: Imu, frame_id: str = IMU_FRAME) -> ImuSample:
-    _expect_frame(msg.header, frame_id, "imu")
+def decode_imu(msg: Imu, frame_ids: str | Collection[str] = IMU_FRAME) -> ImuSample:
+    _expect_frame(msg.header, frame_ids, "imu")
     w, a = msg.angular_velocity, msg.linear_acceleration
     gyro = _finite([w.x, w.y, w.z], "imu angular velocity")
     accel = _finite([a.x, a.y, a.z], "imu linear acceleration")

@@ -47,6 +47,8 @@ def declare_parameters(node: Node, params: list[Param]) -> SimpleNamespace:
             ]
         if p.choices:
             descriptor.additional_constraints = f"one of {list(p.choices)}"
+        if isinstance(p.default, list) and not p.default:
+            descriptor.dynamic_typing = True  # rclpy types [] as bytes; p.check types the items
         try:
             value = node.declare_parameter(p.name, p.default, descriptor).value
         except Exception as err:  # rclpy raises several types for bad overrides
@@ -60,6 +62,25 @@ def declare_parameters(node: Node, params: list[Param]) -> SimpleNamespace:
             raise ParameterError(f"{node.get_name()}.ros__parameters.{p.name}: {reason}")
         values[p.name] = value
     return SimpleNamespace(**values)
+
+
+FRAME_ALIASES = Param(
+    "frame_aliases",
+    [],
+    "foreign frame_ids read as our sensor frames, each 'OURS=THEIRS' (e.g. "
+    f"'lidar_top=velodyne_top'; OURS one of {', '.join(interfaces.SENSOR_FRAMES)})",
+    item_type=str,
+)
+
+
+def sensor_frame_ids(node: Node, aliases: list[str]) -> dict[str, tuple[str, ...]]:
+    """The frame ids each sensor frame's decoders accept on this node (FRAME_ALIASES)."""
+    try:
+        return interfaces.sensor_frame_ids(aliases)
+    except ValueError as err:
+        raise ParameterError(
+            f"{node.get_name()}.ros__parameters.{FRAME_ALIASES.name}: {err}"
+        ) from None
 
 
 def start_node(node_class, **node_kwargs) -> Node:

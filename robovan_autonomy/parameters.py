@@ -21,6 +21,7 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple = ()
+    item_type: type | None = None  # a list's items when its default is empty (else the default's)
 
     def check(self, value) -> str | None:
         """Why `value` is unacceptable for this parameter, or None when it is fine."""
@@ -28,7 +29,7 @@ class Param:
         if expected is list:
             if not isinstance(value, (list, tuple)) and type(value).__name__ != "array":
                 return f"expected a list, got {type(value).__name__} {value!r}"
-            item_type = type(self.default[0]) if self.default else None
+            item_type = type(self.default[0]) if self.default else self.item_type
             for item in value:
                 if item_type is float and isinstance(item, int) and not isinstance(item, bool):
                     item = float(item)

@@ -9,6 +9,7 @@ os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 import time  # noqa: E402  (after the environment above: DDS reads it when a context starts)
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
@@ -117,6 +118,65 @@ class SimClockGraph:
 
     def close(self) -> None:
         self.graph.close()
+
+
+# Autoware's LiDAR drivers' point: x, y, z float32, intensity uint8, return_type uint8, channel
+# uint16, here padded to 24 bytes.
+AUTOWARE_POINT = np.dtype(
+    {
+        "names": ["x", "y", "z", "intensity", "return_type", "channel"],
+        "formats": ["<f4", "<f4", "<f4", "u1", "u1", "<u2"],
+        "offsets": [0, 4, 8, 12, 13, 14],
+        "itemsize": 24,
+    }
+)
+
+
+def _foreign_cloud(
+    points, layout=AUTOWARE_POINT, *, frame_id="lidar_top", stamp_s=0.0, height=1, row_step=None
+):
+    """A PointCloud2 as another driver lays it out: (N, 4) x, y, z, intensity in the fields of
+    `layout` that hold them (its types, its byte order), every other byte (other fields, padding)
+    0xAB; `height` rows, each padded to `row_step` bytes."""
+    from sensor_msgs.msg import PointCloud2, PointField
+
+    from robovan_autonomy import interfaces
+
+    width = len(points) // height
+    row_step = row_step or layout.itemsize * width
+    data = np.full(height * row_step, 0xAB, np.uint8)
+    for row in range(height):
+        table = np.ndarray(width, layout, data, row * row_step)
+        for column, name in enumerate(["x", "y", "z", "intensity"]):
+            if name in layout.names:
+                table[name] = points[row * width : (row + 1) * width, column]
+    datatypes = {
+        "f4": PointField.FLOAT32,
+        "f8": PointField.FLOAT64,
+        "u1": PointField.UINT8,
+        "u2": PointField.UINT16,
+    }
+    return PointCloud2(
+        header=interfaces.header(stamp_s, frame_id),
+        height=height,
+        width=width,
+        fields=[
+            PointField(
+                name=name, offset=offset, datatype=datatypes[f"{kind.kind}{kind.itemsize}"], count=1
+            )
+            for name, (kind, offset) in layout.fields.items()
+        ],
+        is_bigendian=layout["x"].byteorder == ">",
+        point_step=layout.itemsize,
+        row_step=row_step,
+        data=data.tobytes(),
+        is_dense=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def foreign_cloud():
+    return _foreign_cloud
 
 
 def pytest_collection_modifyitems(items):

@@ -34,7 +34,14 @@ from robovan_autonomy.localization.scan_matcher import (
     district_map_cloud,
 )
 from robovan_autonomy.mapping.lanelet_map import load_map
-from robovan_autonomy.node_utils import DiagnosticsPublisher, declare_parameters, now_s, spin_node
+from robovan_autonomy.node_utils import (
+    FRAME_ALIASES,
+    DiagnosticsPublisher,
+    declare_parameters,
+    now_s,
+    sensor_frame_ids,
+    spin_node,
+)
 from robovan_autonomy.parameters import Param
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -168,6 +175,7 @@ PARAMETERS = [
         max=3.0,
     ),
     Param("publish_debug", True, "GNSS-only and odometry-only estimates on /localization/debug/*"),
+    FRAME_ALIASES,
 ]
 
 
@@ -175,6 +183,7 @@ class LocalizationNode(Node):
     def __init__(self, **node_kwargs):
         super().__init__("localization", **node_kwargs)
         self.params = p = declare_parameters(self, PARAMETERS)
+        self.frame_ids = sensor_frame_ids(self, p.frame_aliases)
         vehicle = load_vehicle_params()
         district = load_map(p.map_file)
         gnss_pose = vehicle.sensor_pose("gnss")
@@ -234,15 +243,15 @@ class LocalizationNode(Node):
         self.create_timer(1.0 / p.diagnostics_rate_hz, self._report)
 
     # -- inputs -----------------------------------------------------------------------------------
-    def _decode(self, kind: str, decode, msg):
+    def _decode(self, kind: str, decode, msg, *frame_ids):
         try:
-            return decode(msg)
+            return decode(msg, *frame_ids)
         except itf.InterfaceError as err:
             self.localizer.reject(f"{kind}_invalid", str(err))
             return None
 
     def _on_imu(self, msg: Imu) -> None:
-        sample = self._decode("imu", itf.decode_imu, msg)
+        sample = self._decode("imu", itf.decode_imu, msg, self.frame_ids[ct.IMU_FRAME])
         if sample is not None:
             gyro = self._imu_rotation @ sample.angular_velocity_radps
             accel = self._imu_rotation @ sample.linear_acceleration_mps2
@@ -258,7 +267,7 @@ class LocalizationNode(Node):
         self._odometry_baseline(status)
 
     def _on_fix(self, msg: NavSatFix) -> None:
-        fix = self._decode("gnss", itf.decode_gnss_fix, msg)
+        fix = self._decode("gnss", itf.decode_gnss_fix, msg, self.frame_ids[ct.GNSS_FRAME])
         if fix is None:
             return
         try:
@@ -277,7 +286,7 @@ class LocalizationNode(Node):
             )
 
     def _on_points(self, msg: PointCloud2) -> None:
-        points = self._decode("lidar", itf.decode_points, msg)
+        points = self._decode("lidar", itf.decode_points, msg, self.frame_ids[ct.LIDAR_FRAME])
         if points is None or self.localizer.matcher is None:
             return
         started = time.perf_counter()

@@ -18,9 +18,11 @@ from robovan_autonomy import interfaces as itf
 from robovan_autonomy.config_errors import config_path, share_dir
 from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.node_utils import (
+    FRAME_ALIASES,
     DiagnosticsPublisher,
     ParameterError,
     declare_parameters,
+    sensor_frame_ids,
     spin_node,
 )
 from robovan_autonomy.parameters import Param
@@ -132,6 +134,7 @@ PARAMETERS = [
         "max_extrapolation_s", 0.1, "odometry is extrapolated this far at most", min=0.0, max=1.0
     ),
     Param("publish_markers", True, "publish /perception/objects/markers for viewers"),
+    FRAME_ALIASES,
 ]
 
 
@@ -139,6 +142,7 @@ class PerceptionNode(Node):
     def __init__(self, **node_kwargs):
         super().__init__("perception", **node_kwargs)
         self.params = p = declare_parameters(self, PARAMETERS)
+        self.frame_ids = sensor_frame_ids(self, p.frame_aliases)
         vehicle = load_vehicle_params()
         detector = None
         if p.use_camera:
@@ -202,9 +206,9 @@ class PerceptionNode(Node):
             self.create_subscription(Image, itf.CAMERA_IMAGE, self._on_image, itf.SENSOR_QOS)
 
     # -- inputs ---------------------------------------------------------------------------------
-    def _decode(self, kind: str, decode, msg):
+    def _decode(self, kind: str, decode, msg, *frame_ids):
         try:
-            return decode(msg)
+            return decode(msg, *frame_ids)
         except itf.InterfaceError as err:
             self._problem(kind, str(err), itf.from_stamp(msg.header.stamp))
             return None
@@ -221,18 +225,21 @@ class PerceptionNode(Node):
             self._run()
 
     def _on_points(self, msg: PointCloud2) -> None:
-        points = self._decode("points", itf.decode_points, msg)
+        points = self._decode("points", itf.decode_points, msg, self.frame_ids[ct.LIDAR_FRAME])
         if points is not None:
             self.pipeline.add_lidar(itf.from_stamp(msg.header.stamp), points)
             self._run()
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self.intrinsics = (
-            self._decode("camera_info", itf.decode_camera_info, msg) or self.intrinsics
+            self._decode(
+                "camera_info", itf.decode_camera_info, msg, self.frame_ids[ct.CAMERA_FRAME]
+            )
+            or self.intrinsics
         )
 
     def _on_image(self, msg: Image) -> None:
-        image = self._decode("image", itf.decode_image, msg)
+        image = self._decode("image", itf.decode_image, msg, self.frame_ids[ct.CAMERA_FRAME])
         if image is None:
             return
         stamp = itf.from_stamp(msg.header.stamp)

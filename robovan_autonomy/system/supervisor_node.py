@@ -28,10 +28,12 @@ from trajectory_msgs.msg import JointTrajectory
 from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.node_utils import (
+    FRAME_ALIASES,
     DiagnosticsPublisher,
     ParameterError,
     declare_parameters,
     now_s,
+    sensor_frame_ids,
     spin_node,
 )
 from robovan_autonomy.parameters import Param
@@ -75,24 +77,32 @@ class Watched:
     topic: str
     msg_type: type
     decode: object
-    sensor: bool = False  # sensor-data QoS (best effort), as the sensors publish
+    # A sensor stream's frame: sensor-data QoS (best effort) as the sensors publish, and its
+    # frame aliases accepted. None: one of the stack's own streams, strict.
+    frame: str | None = None
 
 
 # Rates are each source's nominal rate with room for jitter; ages a few periods, and for the
 # stack's own outputs the latency budget plus one period.
 WATCHED = (
-    Watched(StreamSpec("camera", 10.0, 0.3), itf.CAMERA_IMAGE, Image, itf.decode_image, True),
     Watched(
-        StreamSpec("lidar", 7.0, 0.3), itf.LIDAR_POINTS, PointCloud2, itf.decode_point_rows, True
+        StreamSpec("camera", 10.0, 0.3), itf.CAMERA_IMAGE, Image, itf.decode_image, ct.CAMERA_FRAME
+    ),
+    Watched(
+        StreamSpec("lidar", 7.0, 0.3),
+        itf.LIDAR_POINTS,
+        PointCloud2,
+        itf.decode_point_rows,
+        ct.LIDAR_FRAME,
     ),
     Watched(
         StreamSpec("gnss", 5.0, 0.5, critical=False),
         itf.GNSS_FIX,
         NavSatFix,
         itf.decode_gnss_fix,
-        True,
+        ct.GNSS_FRAME,
     ),
-    Watched(StreamSpec("imu", 50.0, 0.1), itf.IMU_DATA, Imu, itf.decode_imu, True),
+    Watched(StreamSpec("imu", 50.0, 0.1), itf.IMU_DATA, Imu, itf.decode_imu, ct.IMU_FRAME),
     Watched(StreamSpec("odometry", 10.0, 0.3), itf.ODOMETRY, Odometry, itf.decode_odometry),
     Watched(
         StreamSpec("objects", 5.0, 0.5, refined=True), itf.OBJECTS, PointCloud2, itf.decode_objects
@@ -271,6 +281,7 @@ PARAMETERS = [
         min=0.1,
         max=5.0,
     ),
+    FRAME_ALIASES,
 ]
 
 
@@ -285,6 +296,7 @@ class SupervisorNode(Node):
                 f"{NODE_NAME}.ros__parameters.watched_streams: unknown {unknown}; "
                 f"known: {sorted(known)}"
             )
+        self.frame_ids = sensor_frame_ids(self, p.frame_aliases)
         self.supervisor = Supervisor()
         self.actuator = mrm.ActuatorModel.from_vehicle(_VEHICLE)
         self.aeb = Aeb(AebConfig.from_vehicle(_VEHICLE))
@@ -308,7 +320,7 @@ class SupervisorNode(Node):
                     watched.msg_type,
                     watched.topic,
                     self._on_stream(watched),
-                    itf.SENSOR_QOS if watched.sensor else itf.RELIABLE_QOS,
+                    itf.RELIABLE_QOS if watched.frame is None else itf.SENSOR_QOS,
                 )
         self.node_monitors = {
             name: StreamMonitor(StreamSpec(f"node {name}", 0.0, p.node_diagnostics_max_age_s))
@@ -359,12 +371,13 @@ class SupervisorNode(Node):
         monitor_name = watched.spec.name
 
         check = self.checks.get(monitor_name)
+        frame_ids = () if watched.frame is None else (self.frame_ids[watched.frame],)
 
         def callback(msg) -> None:
             monitor, now = self.monitors[monitor_name], now_s(self)
             self.clock.observe(now)
             try:
-                value = watched.decode(msg)
+                value = watched.decode(msg, *frame_ids)
             except itf.InterfaceError as err:
                 monitor.reject_content(str(err), now)
                 return

@@ -42,6 +42,7 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage
 
 from robovan_autonomy import interfaces as itf
+from robovan_autonomy.node_utils import FRAME_ALIASES
 from robovan_autonomy.sim.world import STEP_S
 from robovan_autonomy.stack import STAGES, check_stages, node_set, params_files
 from robovan_autonomy.tools import replay_metrics as metrics
@@ -85,6 +86,9 @@ class ReplayOptions:
     deterministic: bool = False
     rate: float | None = None  # pace to rate × real time; None: 1.0, or unpaced when deterministic
     remap: dict[str, str] = dataclasses.field(default_factory=dict)  # bag topic → topic played
+    # 'OURS=THEIRS': the bag's sensor frame_id THEIRS read as our frame OURS by every node that
+    # takes frame aliases (a bag of another driver: lidar_top=velodyne_top).
+    frame_aliases: tuple[str, ...] = ()
     ground_truth: tuple[str, ...] | None = None  # stages forced onto ground truth; None: automatic
     scenario: str | None = None  # map and mission from this scenario instead of the bag's
     storage: str = "mcap"  # of the output bag
@@ -100,6 +104,8 @@ class ReplayOptions:
         if self.storage not in STORAGES:
             raise ValueError(f"unknown storage '{self.storage}'; use one of {sorted(STORAGES)}")
         check_stages(self.ground_truth or ())
+        for entry in self.frame_aliases:
+            itf.parse_frame_alias(entry)
 
     @property
     def pace_rate(self) -> float | None:
@@ -254,6 +260,13 @@ class Replay:
         if self.run_info is None:
             self.warnings.append("no mission: the bag has no run info and no --scenario was given")
         parameters = merged_parameters(params_files("replay"), extra)
+        for spec in self.specs:
+            if self.options.frame_aliases and FRAME_ALIASES in spec.parameters():
+                values = parameters.setdefault(spec.name, {})
+                values[FRAME_ALIASES.name] = [
+                    *values.get(FRAME_ALIASES.name, []),
+                    *self.options.frame_aliases,
+                ]
         self.stack_nodes = create_nodes(self.specs, parameters, self.context, use_sim_time=True)
         self.extra_nodes = [factory(self.context) for factory in self.options.extra_nodes]
         self.player = rclpy.create_node("replay_player", context=self.context)

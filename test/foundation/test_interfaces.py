@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sensor_msgs.msg import CompressedImage, Image
 
 from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
@@ -128,16 +129,194 @@ def test_points_with_truncated_data_are_refused():
         itf.decode_points(msg)
 
 
+def xyzi_points(count: int = 6) -> np.ndarray:
+    points = np.arange(count * 4, dtype=np.float32).reshape(count, 4)
+    points[:, 3] = np.arange(count) * 40  # intensities an 8-bit driver can send
+    return points
+
+
+def test_an_autoware_cloud_decodes_to_the_same_points_as_ours(foreign_cloud):
+    points = xyzi_points()
+    np.testing.assert_array_equal(
+        itf.decode_points(foreign_cloud(points)),
+        itf.decode_points(itf.encode_points(0.0, points)),
+    )
+
+
+def test_a_cloud_with_float64_coordinates_decodes_to_float32(foreign_cloud):
+    layout = np.dtype([("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("intensity", "<f4")])
+    decoded = itf.decode_points(foreign_cloud(xyzi_points(), layout))
+    assert decoded.dtype == np.float32
+    np.testing.assert_array_equal(decoded, xyzi_points())
+
+
+def test_a_big_endian_cloud_decodes_to_the_same_points(foreign_cloud):
+    layout = np.dtype([("x", ">f4"), ("y", ">f4"), ("z", ">f4"), ("intensity", ">u2")])
+    np.testing.assert_array_equal(
+        itf.decode_points(foreign_cloud(xyzi_points(), layout)), xyzi_points()
+    )
+
+
+def test_an_organised_cloud_with_padded_rows_decodes_every_row(foreign_cloud):
+    cloud = foreign_cloud(xyzi_points(6), height=2, row_step=3 * 24 + 8)
+    np.testing.assert_array_equal(itf.decode_point_rows(cloud), xyzi_points(6))
+
+
+def test_a_cloud_without_intensity_decodes_with_zero_intensity(foreign_cloud):
+    layout = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4")])
+    decoded = itf.decode_points(foreign_cloud(xyzi_points(), layout))
+    np.testing.assert_array_equal(decoded[:, :3], xyzi_points()[:, :3])
+    assert not decoded[:, 3].any()
+
+
+def test_a_cloud_without_z_is_refused_naming_the_fields_it_has(foreign_cloud):
+    layout = np.dtype([("x", "<f4"), ("y", "<f4"), ("intensity", "<f4")])
+    with pytest.raises(itf.InterfaceError) as err:
+        itf.decode_points(foreign_cloud(xyzi_points(), layout))
+    assert str(err.value) == "point cloud: no field ['z']; the cloud has ['x', 'y', 'intensity']"
+
+
+def test_a_cloud_with_an_intensity_of_another_type_is_refused_naming_the_accepted_ones(
+    foreign_cloud,
+):
+    layout = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("intensity", "<f8")])
+    with pytest.raises(itf.InterfaceError, match=r"'intensity' is 1 × float64, expected one of"):
+        itf.decode_points(foreign_cloud(xyzi_points(), layout))
+
+
+def test_a_cloud_whose_field_ends_beyond_point_step_is_refused():
+    msg = itf.encode_points(0.5, np.zeros((10, 4), np.float32))
+    msg.point_step, msg.row_step = 12, 120
+    msg.data = bytes(msg.data)[:120]
+    with pytest.raises(itf.InterfaceError, match="'intensity' at offset 12 ends beyond point_step"):
+        itf.decode_points(msg)
+
+
+def test_a_cloud_whose_row_step_is_shorter_than_its_points_is_refused():
+    msg = itf.encode_points(0.5, np.zeros((10, 4), np.float32))
+    msg.row_step = 100
+    with pytest.raises(itf.InterfaceError, match="row_step 100 is shorter"):
+        itf.decode_points(msg)
+
+
+def test_a_sensor_message_in_an_accepted_foreign_frame_decodes():
+    msg = itf.encode_points(0.5, xyzi_points(), frame_id="velodyne_top")
+    accepted = itf.sensor_frame_ids(["lidar_top=velodyne_top"])[ct.LIDAR_FRAME]
+    np.testing.assert_array_equal(itf.decode_points(msg, accepted), xyzi_points())
+
+
+def test_a_sensor_message_in_a_frame_not_accepted_is_refused_naming_the_accepted_ones():
+    msg = itf.encode_points(0.5, xyzi_points(), frame_id="velodyne_front")
+    with pytest.raises(itf.InterfaceError) as err:
+        itf.decode_points(msg, ("lidar_top", "velodyne_top"))
+    assert str(err.value) == (
+        "point cloud: frame_id 'velodyne_front', expected one of ['lidar_top', 'velodyne_top']"
+    )
+
+
+def test_without_aliases_each_sensor_frame_accepts_only_itself():
+    assert itf.sensor_frame_ids() == {frame: (frame,) for frame in ct.SENSOR_FRAMES}
+
+
+def test_aliases_add_foreign_frame_ids_to_our_sensor_frames():
+    accepted = itf.sensor_frame_ids(
+        ["lidar_top=velodyne_top", "lidar_top=hesai_top", "camera_front=ego_vehicle/rgb_front"]
+    )
+    assert accepted[ct.LIDAR_FRAME] == ("lidar_top", "velodyne_top", "hesai_top")
+    assert accepted[ct.CAMERA_FRAME] == ("camera_front", "ego_vehicle/rgb_front")
+    assert accepted[ct.IMU_FRAME] == ("imu",)
+
+
+@pytest.mark.parametrize(
+    "entry, reason",
+    [
+        ("velodyne_top", "'velodyne_top' is not OURS=THEIRS"),
+        ("lidar_top=", "'lidar_top=' is not OURS=THEIRS"),
+        ("lidar=velodyne_top", "'lidar' is not one of our sensor frames"),
+        ("map=odom", "'map' is not one of our sensor frames"),
+        ("lidar_top=camera_front", "'camera_front' is one of our own frames"),
+    ],
+)
+def test_a_bad_frame_alias_is_refused_naming_the_entry(entry, reason):
+    with pytest.raises(ValueError, match=reason):
+        itf.parse_frame_alias(entry)
+
+
 def test_image_round_trips():
     image = np.random.default_rng(0).integers(0, 255, (54, 96, 3), dtype=np.uint8)
     np.testing.assert_array_equal(itf.decode_image(itf.encode_image(1.0, image)), image)
 
 
-def test_image_with_wrong_encoding_is_refused():
-    msg = itf.encode_image(1.0, np.zeros((4, 4, 3), np.uint8))
-    msg.encoding = "rgb8"
-    with pytest.raises(itf.InterfaceError, match="encoding"):
+def raw_image(pixels: np.ndarray, encoding: str, step: int | None = None) -> Image:
+    """An Image as another driver sends it: `pixels` (H, W, channels) in `encoding`, each row
+    padded to `step` bytes."""
+    height, width = pixels.shape[:2]
+    row = pixels.reshape(height, -1)
+    step = step or row.shape[1]
+    padded = np.zeros((height, step), np.uint8)
+    padded[:, : row.shape[1]] = row
+    return Image(
+        header=itf.header(1.0, ct.CAMERA_FRAME),
+        height=height,
+        width=width,
+        encoding=encoding,
+        step=step,
+        data=padded.tobytes(),
+    )
+
+
+BGR = np.random.default_rng(1).integers(0, 255, (6, 8, 3), dtype=np.uint8)
+GREY = np.repeat(BGR[:, :, :1], 3, axis=2)
+ALPHA = np.full((6, 8, 1), 128, np.uint8)
+ENCODED = {
+    "bgr8": (BGR, BGR),
+    "rgb8": (BGR[:, :, ::-1], BGR),
+    "bgra8": (np.concatenate([BGR, ALPHA], axis=2), BGR),
+    "rgba8": (np.concatenate([BGR[:, :, ::-1], ALPHA], axis=2), BGR),
+    "mono8": (BGR[:, :, :1], GREY),
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODED))
+def test_each_accepted_encoding_decodes_to_the_same_bgr_pixels(encoding):
+    pixels, bgr = ENCODED[encoding]
+    np.testing.assert_array_equal(itf.decode_image(raw_image(pixels, encoding)), bgr)
+
+
+def test_an_image_with_padded_rows_decodes_to_its_pixels():
+    pixels, bgr = ENCODED["bgra8"]
+    np.testing.assert_array_equal(itf.decode_image(raw_image(pixels, "bgra8", step=40)), bgr)
+
+
+def test_an_image_whose_step_is_shorter_than_its_pixels_is_refused():
+    msg = raw_image(ENCODED["bgra8"][0], "bgra8")
+    msg.step, msg.data = 24, bytes(msg.data)[: 24 * msg.height]
+    with pytest.raises(itf.InterfaceError, match="step 24, at least 32 for bgra8"):
         itf.decode_image(msg)
+
+
+def test_an_image_in_an_unknown_encoding_is_refused_naming_the_accepted_ones():
+    msg = itf.encode_image(1.0, np.zeros((4, 4, 3), np.uint8))
+    msg.encoding = "yuv422"
+    with pytest.raises(itf.InterfaceError) as err:
+        itf.decode_image(msg)
+    assert str(err.value) == (
+        "image: encoding 'yuv422', expected one of ['bgr8', 'rgb8', 'bgra8', 'rgba8', 'mono8']"
+    )
+
+
+@pytest.mark.parametrize("extension", [".jpg", ".png"])
+def test_a_compressed_image_decodes_to_bgr_pixels(extension):
+    import cv2
+
+    image = np.zeros((16, 16, 3), np.uint8)
+    image[:, :, 2] = 200  # red: a swapped channel order would show as blue
+    msg = CompressedImage(
+        header=itf.header(1.0, ct.CAMERA_FRAME),
+        format=extension[1:],
+        data=cv2.imencode(extension, image)[1].tobytes(),
+    )
+    np.testing.assert_allclose(itf.decode_compressed_image(msg), image, atol=2)
 
 
 def test_camera_info_round_trips():

@@ -111,6 +111,15 @@ def test_a_node_with_a_bad_parameter_value_exits_with_one_line_naming_it():
     assert_one_line(result, "command_gate: command_gate.ros__parameters.tick_hz: ", "out of range")
 
 
+def test_a_node_given_a_bad_frame_alias_exits_with_one_line_naming_the_entry():
+    result = node("localization", "-p", "frame_aliases:=[lidar_top=velodyne_top, lidar=x]")
+    assert_one_line(
+        result,
+        "localization: localization.ros__parameters.frame_aliases: 'lidar=x': 'lidar' is not one "
+        "of our sensor frames",
+    )
+
+
 def test_the_bridge_without_its_socketcan_device_exits_with_one_line_naming_it():
     result = node("dbw_bridge", "-p", "can_interface:=socketcan", "-p", "can_channel:=can9")
     assert_one_line(result, f"dbw_bridge: cannot open {MISSING_DEVICE}: ")

@@ -51,6 +51,13 @@ def test_wrong_type_is_an_error(tmp_path):
         load_params_file(path, DECLARED)
 
 
+def test_a_list_declared_empty_takes_only_items_of_its_declared_type(tmp_path):
+    declared = {"perception": [Param("frame_aliases", [], "aliases", item_type=str)]}
+    path = write(tmp_path, "perception:\n  ros__parameters:\n    frame_aliases: [1]\n")
+    with pytest.raises(ConfigError, match="expected a list of str, got 1"):
+        load_params_file(path, declared)
+
+
 def test_value_outside_choices_is_an_error(tmp_path):
     path = write(tmp_path, "planner:\n  ros__parameters:\n    mode: reckless\n")
     with pytest.raises(ConfigError, match="not one of"):

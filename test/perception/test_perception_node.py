@@ -32,9 +32,8 @@ def walker_scan(seed: int) -> np.ndarray:
     return lidar.scan(scene, pose, np.random.default_rng(seed)).points
 
 
-@pytest.fixture
-def graph(sim_graph):
-    sim_graph.node = sim_graph.add(PerceptionNode, map_file="")
+def perception_graph(sim_graph, **parameters):
+    sim_graph.node = sim_graph.add(PerceptionNode, map_file="", **parameters)
     sim_graph.odometry = sim_graph.publisher(Odometry, itf.ODOMETRY)
     sim_graph.points = sim_graph.publisher(PointCloud2, itf.LIDAR_POINTS, itf.SENSOR_QOS)
     sim_graph.image = sim_graph.publisher(Image, itf.CAMERA_IMAGE, itf.SENSOR_QOS)
@@ -47,6 +46,17 @@ def graph(sim_graph):
     return sim_graph
 
 
+@pytest.fixture
+def graph(sim_graph):
+    return perception_graph(sim_graph)
+
+
+def rejected(graph, kind: str) -> int:
+    """The node's count of rejected inputs of one kind, as /diagnostics last said it."""
+    reports = [d for batch in graph.diagnostics for d in batch]
+    return max([int(d.values[f"rejected_{kind}"]) for d in reports], default=0)
+
+
 def step_until(graph, condition) -> None:
     """Step sim time until condition holds: large messages reach a reader on a DDS thread, so
     they may land a few steps after they were sent (bounded in wall time, never asserted on)."""
@@ -55,12 +65,12 @@ def step_until(graph, condition) -> None:
         graph.step()
 
 
-def feed_scans(graph, count: int, first: int = 0) -> None:
+def feed_scans(graph, count: int, first: int = 0, frame_id: str = ct.LIDAR_FRAME) -> None:
     for k in range(first, first + count):
         graph.step(0.1)
         t = graph.t_s
         graph.odometry.publish(itf.encode_odometry(ct.PoseEstimate(t, 0.0, 0.0, 0.0, 0.0, 0.0)))
-        graph.points.publish(itf.encode_points(t, walker_scan(k)))
+        graph.points.publish(itf.encode_points(t, walker_scan(k), frame_id))
         graph.drain()
     last = graph.t_s
     step_until(graph, lambda: bool(graph.objects) and graph.objects[-1][0] == pytest.approx(last))
@@ -77,7 +87,7 @@ def test_scans_become_a_tracked_pedestrian_stamped_with_the_scan(graph):
 def test_garbage_images_and_clouds_are_reported_and_the_node_keeps_tracking(graph):
     graph.step()
     wrong_encoding = itf.encode_image(graph.t_s, np.zeros((540, 960, 3), np.uint8))
-    wrong_encoding.encoding = "rgb8"
+    wrong_encoding.encoding = "yuv422"
     empty = Image(header=itf.header(graph.t_s, ct.CAMERA_FRAME), encoding="bgr8")
     bad_fields = itf.encode_points(graph.t_s, np.zeros((10, 4), np.float32))
     bad_fields.fields = [PointField(name="x", offset=0, datatype=PointField.FLOAT32, count=1)]
@@ -88,15 +98,37 @@ def test_garbage_images_and_clouds_are_reported_and_the_node_keeps_tracking(grap
     for msg in (bad_fields, truncated):
         graph.points.publish(msg)
 
-    def rejected(kind: str) -> int:
-        warnings = [d for batch in graph.diagnostics for d in batch if d.level == ct.WARN]
-        assert all("rejected input" in d.message for d in warnings)
-        return max([int(d.values[f"rejected_{kind}"]) for d in warnings], default=0)
-
-    step_until(graph, lambda: rejected("image") == 2 and rejected("points") == 2)
-    assert rejected("image") == 2 and rejected("points") == 2
+    step_until(graph, lambda: rejected(graph, "image") == 2 and rejected(graph, "points") == 2)
+    warnings = [d for batch in graph.diagnostics for d in batch if d.level == ct.WARN]
+    assert warnings and all("rejected input" in d.message for d in warnings)
+    assert rejected(graph, "image") == 2 and rejected(graph, "points") == 2
     feed_scans(graph, 4)
     assert len(graph.objects[-1][1]) == 1
+
+
+def test_scans_in_a_foreign_frame_given_as_an_alias_are_tracked_and_none_rejected(sim_graph):
+    graph = perception_graph(sim_graph, frame_aliases=["lidar_top=velodyne_top"])
+    feed_scans(graph, 4, frame_id="velodyne_top")
+    assert len(graph.objects[-1][1]) == 1
+    assert graph.diagnostics and rejected(graph, "points") == 0
+
+
+def test_scans_in_a_foreign_frame_without_an_alias_are_counted_as_rejected(graph):
+    for _ in range(4):
+        graph.step(0.1)
+        graph.points.publish(itf.encode_points(graph.t_s, walker_scan(0), "velodyne_top"))
+    step_until(graph, lambda: rejected(graph, "points") == 4)
+    assert rejected(graph, "points") == 4
+    assert "frame_id 'velodyne_top'" in graph.diagnostics[-1][0].values["last_problem"]
+
+
+def test_a_bad_frame_alias_stops_the_node_at_start_up(sim_graph):
+    with pytest.raises(
+        ParameterError,
+        match=r"perception.ros__parameters.frame_aliases: 'lidar=velodyne_top': 'lidar' is not "
+        "one of our sensor frames",
+    ):
+        sim_graph.add(PerceptionNode, map_file="", frame_aliases=["lidar=velodyne_top"])
 
 
 def test_a_missing_model_stops_the_node_at_start_up(sim_graph, tmp_path):

@@ -47,15 +47,19 @@ def rewrite_bag(
     rename=None,
     retype=None,
     corrupt=None,
+    convert=None,
 ) -> Path:
     """Rewrite with rosbags' Writer (rosbag2 version 8, no offered QoS, no custom data).
 
     keep: topics to keep (default all); rename: {old: new}; retype: {topic: (msgtype, msgdef)}
     for a type this installation lacks; corrupt: {topic: log time ns from which its messages
-    are replaced by bytes that are not CDR}.
+    are replaced by bytes that are not CDR}; convert: {topic: (msgtype, change)}, each message
+    replaced by change(CDR bytes) → CDR bytes of msgtype (a type rosbags knows), as another
+    driver would have recorded it.
     """
     typestore = get_typestore(Stores.ROS2_KILTED)
     rename, retype, corrupt = rename or {}, retype or {}, corrupt or {}
+    convert = convert or {}
     plugin = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}[storage]
     with Reader(source) as reader, Writer(target, version=8, storage_plugin=plugin) as writer:
         wanted = [c for c in reader.connections if keep is None or c.topic in keep]
@@ -68,14 +72,17 @@ def rewrite_bag(
                     topic, msgtype, msgdef=msgdef, rihs01="RIHS01_" + "0" * 64
                 )
             else:
-                connections[c.id] = writer.add_connection(topic, c.msgtype, typestore=typestore)
+                msgtype = convert[c.topic][0] if c.topic in convert else c.msgtype
+                connections[c.id] = writer.add_connection(topic, msgtype, typestore=typestore)
         for c, stamp_ns, data in reader.messages(wanted):
             if c.topic in corrupt and stamp_ns >= corrupt[c.topic]:
                 data = b"\x00\x01\x00\x00" + b"\xff" * 12
+            if c.topic in convert:
+                data = convert[c.topic][1](bytes(data))
             writer.write(connections[c.id], stamp_ns, data)
     return target
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def rewrite():
     return rewrite_bag
