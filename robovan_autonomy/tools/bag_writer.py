@@ -62,8 +62,9 @@ def to_bag_qos(profile) -> Qos:
 class BagWriter:
     """Writes serialized messages to a new rosbag2 folder (MCAP by default).
 
-    `custom_data` lands in metadata.yaml (rosbag2 custom data); `compress` zstd-compresses MCAP
-    chunks (storage-level compression, read by every MCAP reader; LiDAR shrinks by about a quarter).
+    `custom_data` lands in metadata.yaml (rosbag2 custom data); MCAP chunks are zstd-compressed
+    unless `compress` is False (storage-level compression, read by every MCAP reader; LiDAR
+    shrinks by about a quarter for a few per cent of one core). sqlite3 bags are written plain.
     """
 
     def __init__(
@@ -71,16 +72,14 @@ class BagWriter:
         path: str | Path,
         storage: str = "mcap",
         custom_data: dict[str, str] | None = None,
-        compress: bool = False,
+        compress: bool = True,
     ):
         if storage not in STORAGES:
             raise ValueError(f"unknown bag storage '{storage}'; use one of {sorted(STORAGES)}")
-        if compress and storage != "mcap":
-            raise ValueError("chunk compression needs MCAP storage")
         self.path = Path(path)
         self._typestore = get_typestore(Stores.ROS2_KILTED)
         self._writer = Writer(self.path, version=9, storage_plugin=STORAGES[storage])
-        if compress:
+        if compress and storage == "mcap":
             self._writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
         for key, value in (custom_data or {}).items():
             self._writer.set_custom_data(key, value)

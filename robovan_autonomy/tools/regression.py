@@ -128,9 +128,7 @@ def copy_bag(
     with BagReader(source) as reader:
         start_ns = reader.start_ns + round(start_s * 1e9)
         stop_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
-        writer = BagWriter(
-            target, custom_data={**reader.custom_data, **(custom_data or {})}, compress=True
-        )
+        writer = BagWriter(target, custom_data={**reader.custom_data, **(custom_data or {})})
         try:
             for topic, info in reader.topics.items():
                 writer.add_topic(topic, info.msgtype, list(info.offered_qos))
