@@ -50,6 +50,31 @@ def sealed_graph(sealed: bool = True):
             os.environ[DISCOVERY_RANGE_ENV] = saved
 
 
+class OrderedExecutor(SingleThreadedExecutor):
+    """rclpy keeps an executor's nodes in a set, so callbacks ready in the same wait ran in an
+    order set by the nodes' memory addresses, different from run to run (two lockstep runs then
+    recorded one tick's /diagnostics in different orders). Here they run in the order the nodes
+    joined."""
+
+    def __init__(self, context: rclpy.Context):
+        super().__init__(context=context)
+        self._joined: list[Node] = []
+
+    def add_node(self, node: Node) -> bool:
+        added = super().add_node(node)
+        if added:
+            self._joined.append(node)
+        return added
+
+    def remove_node(self, node: Node) -> None:
+        super().remove_node(node)
+        if node in self._joined:
+            self._joined.remove(node)
+
+    def get_nodes(self) -> list[Node]:
+        return list(self._joined)
+
+
 class LockstepGraph:
     """Nodes in a context of their own, run tick by tick by `drain`: the stack's executor first,
     then the recorder's, so that recording a run does not change the order in which the stack's
@@ -59,8 +84,8 @@ class LockstepGraph:
         self.context = rclpy.Context()
         with sealed_graph(sealed):
             rclpy.init(context=self.context, args=[])
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.recorder_executor = SingleThreadedExecutor(context=self.context)
+        self.executor = OrderedExecutor(self.context)
+        self.recorder_executor = OrderedExecutor(self.context)
         self.nodes: list[Node] = []
         self._spinner: threading.Thread | None = None
 

@@ -89,3 +89,17 @@ def test_a_reader_the_writer_can_never_match_is_not_waited_for():
             QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE),
         )
         graph.wait_until_matched(timeout_s=2.0)
+
+
+def test_callbacks_ready_together_run_in_the_order_their_nodes_joined():
+    with LockstepGraph() as graph:
+        order = []
+        writer = graph.add(rclpy.create_node("writer", context=graph.context))
+        for name in ("zeta", "alpha", "mu", "beta"):
+            node = graph.add(rclpy.create_node(name, context=graph.context))
+            node.create_subscription(String, "/chatter", lambda m, n=name: order.append(n), 10)
+        publisher = writer.create_publisher(String, "/chatter", 10)
+        graph.wait_until_matched()
+        publisher.publish(String(data="now"))
+        graph.drain()
+        assert order == ["zeta", "alpha", "mu", "beta"]
