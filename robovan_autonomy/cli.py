@@ -72,6 +72,7 @@ def _cmd_sim(args) -> int:
             realtime=args.realtime,
             ground_truth=tuple(args.ground_truth),
             record=not args.no_record,
+            record_lidar=args.record_lidar,
             time_limit_s=args.time_limit,
             discoverable=args.discoverable,
             variation=args.variation,
@@ -484,6 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="override the scenario's time limit (s), within the range of its time_limit_s",
     )
     sim.add_argument("--no-record", action="store_true", help="skip run.mcap")
+    sim.add_argument(
+        "--record-lidar",
+        choices=("full", "downsampled", "none"),
+        default="downsampled",
+        help="LiDAR in run.mcap: every point (to replay perception as it ran), one point in "
+        "eight (default: a bag under 60 MB per minute of driving), or none",
+    )
     sim.add_argument(
         "--discoverable",
         action="store_true",

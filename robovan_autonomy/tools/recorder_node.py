@@ -8,6 +8,8 @@ from __future__ import annotations
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
+from rclpy.serialization import serialize_message
+from sensor_msgs.msg import PointCloud2
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.core_types import FrameTransform
@@ -37,6 +39,23 @@ class RecorderNode(Node):
             self.writer.write(topic, self.get_clock().now().nanoseconds, data)
 
         return write
+
+    def record_thinned_points(self, topic: str, qos: QoSProfile, keep_every: int) -> None:
+        """Record one point in keep_every of each cloud on topic, in its stamp and frame (a cloud
+        that does not decode is recorded as sent)."""
+        self.writer.add_topic(topic, msgtype_name(PointCloud2), qos)
+
+        def write(msg: PointCloud2) -> None:
+            try:
+                rows = itf.decode_point_rows(msg, msg.header.frame_id)
+                thinned = itf.encode_points(0.0, rows[::keep_every], msg.header.frame_id)
+                thinned.header = msg.header
+                msg = thinned
+            except itf.InterfaceError:
+                pass
+            self.writer.write(topic, self.get_clock().now().nanoseconds, serialize_message(msg))
+
+        self.create_subscription(PointCloud2, topic, write, qos)
 
     def record_tf(self, static: list[FrameTransform], odometry_topic: str) -> None:
         """/tf_static now, once; on /tf, map → base_link from every estimate on odometry_topic

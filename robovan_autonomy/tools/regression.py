@@ -153,6 +153,7 @@ def make_case(case: Case) -> None:
                     ground_truth=case.ground_truth,
                     time_limit_s=case.start_s + case.duration_s + SIM_TAIL_S,
                     progress=False,
+                    record_lidar="full",
                 )
             )
         if case.input_bag.exists():

@@ -73,6 +73,11 @@ SETTLE_AFTER_COMPLETE_S = 1.0  # keep simulating briefly so the report sees the 
 MALLOC_MMAP_THRESHOLD_BYTES = 32 << 20  # older glibc refuses more on 64-bit
 MALLOC_TRIM_THRESHOLD_BYTES = 256 << 20  # a few frames' temporaries of every sensor
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
+# How the LiDAR goes into run.mcap: every point of every scan (replay perception as it ran), one
+# point in LIDAR_DOWNSAMPLE_KEEP_EVERY (enough to see the scene: a run's bag stays under 60 MB
+# per minute of driving, where full scans take about 230), or none.
+LIDAR_RECORDINGS = ("full", "downsampled", "none")
+LIDAR_DOWNSAMPLE_KEEP_EVERY = 8
 REPORT_DELIVERY_TIMEOUT_S = 5.0  # wall time; a bridge this slow is broken, not busy
 # The fault targets the runner injects (sensor faults are the world's).
 STACK_FAULT_TARGETS = (
@@ -97,6 +102,11 @@ class SimOptions:
     time_limit_s: float | None = None
     discoverable: bool = False
     variation: str | None = None  # a variant's id: run that concrete variant of the scenario
+    record_lidar: str = "downsampled"  # one of LIDAR_RECORDINGS
+
+    def __post_init__(self):
+        if self.record_lidar not in LIDAR_RECORDINGS:
+            raise ValueError(f"record_lidar '{self.record_lidar}': one of {LIDAR_RECORDINGS}")
 
 
 def keep_heap_resident() -> bool:
@@ -235,9 +245,15 @@ class Simulation:
                 FaultRelayNode(target, faults, context=self.context, parameter_overrides=sim_time)
             )
         if bag is not None:
-            recorder = RecorderNode(
-                bag, recorded_topics(), context=self.context, parameter_overrides=sim_time
-            )
+            topics = recorded_topics()
+            lidar = topics.pop(itf.LIDAR_POINTS)
+            recorder = RecorderNode(bag, topics, context=self.context, parameter_overrides=sim_time)
+            if self.options.record_lidar == "full":
+                recorder.record_topic(itf.LIDAR_POINTS, *lidar)
+            elif self.options.record_lidar == "downsampled":
+                recorder.record_thinned_points(
+                    itf.LIDAR_POINTS, lidar[1], LIDAR_DOWNSAMPLE_KEEP_EVERY
+                )
             localization = STAGES["localization"]
             estimate = (
                 localization.ground_truth

@@ -1,18 +1,23 @@
 """Replays of a `robovan sim` recording: determinism, another writer, paced mode, conversions,
 remapping and the report's judged figures."""
 
+import math
+
 import numpy as np
 import pytest
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
+from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import Image, PointCloud2
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.stack import STAGES
 from robovan_autonomy.tools.bag_reader import BagError, BagReader
 from robovan_autonomy.tools.lockstep import sealed_graph
 from robovan_autonomy.tools.replay import DETERMINISTIC_OUTPUTS, ReplayOptions, run_replay
+from robovan_autonomy.tools.simulation import SimOptions, run_simulation
+from robovan_autonomy.vehicle_params import load_vehicle_params
 
 SIM_SCENARIO = "corridor_cruise"
 ALL_STAGES = tuple(STAGES)
@@ -248,3 +253,51 @@ def test_a_sim_bag_carries_the_transform_tree_for_viewers(sim_run):
     assert {"lidar_top", "camera_front", "camera_front_optical", "gnss", "imu"} <= children
     assert len(tf) == len(odometry) > 0
     assert all(len(ts) == 1 and ts[0].parent == "map" for ts in tf)
+
+
+def lidar_rows(bag) -> list[int]:
+    with Reader(bag) as reader:
+        lidar = [c for c in reader.connections if c.topic == itf.LIDAR_POINTS]
+        if not lidar:  # rosbags reads every topic when given none
+            return []
+        return [
+            len(itf.decode_point_rows(deserialize_message(data, PointCloud2)))
+            for _, _, data in reader.messages(lidar)
+        ]
+
+
+def scan_size(keep_every: int = 1) -> int:
+    """Points of a full scan (beams × columns) kept when one in keep_every is."""
+    lidar = load_vehicle_params().sensors["lidar_top"]
+    return math.ceil(lidar["beams"] * lidar["columns"] / keep_every)
+
+
+def test_a_sim_bag_keeps_one_lidar_point_in_eight_by_default(sim_run):
+    rows = lidar_rows(sim_run / "run")
+    # A scan holds its returns: up to beams × columns (rays that hit nothing are not sent).
+    assert rows and all(0.9 * scan_size(8) < n <= scan_size(8) for n in rows)
+
+
+def test_a_sim_bag_records_every_lidar_point_when_asked(tmp_path):
+    rows = lidar_rows(simulated(tmp_path, record_lidar="full"))
+    assert rows and all(0.9 * scan_size() < n <= scan_size() for n in rows)
+
+
+def test_a_sim_bag_records_no_lidar_when_asked(tmp_path):
+    assert lidar_rows(simulated(tmp_path, record_lidar="none")) == []
+
+
+def simulated(out, record_lidar: str):
+    """The bag of a 0.3 s ground-truth run of corridor_cruise."""
+    with sealed_graph():
+        run_simulation(
+            SimOptions(
+                scenario="corridor_cruise",
+                out_dir=out,
+                ground_truth=ALL_STAGES,
+                time_limit_s=0.3,
+                progress=False,
+                record_lidar=record_lidar,
+            )
+        )
+    return out / "run"
