@@ -31,6 +31,10 @@ class Stage:
     def remapping(self) -> tuple[str, str]:
         return self.output, self.ground_truth
 
+    def topic(self, from_ground_truth: bool) -> str:
+        """Where the stage's output is read in a run that feeds it from ground truth or not."""
+        return self.ground_truth if from_ground_truth else self.output
+
 
 STAGES: dict[str, Stage] = {
     "localization": Stage(itf.ODOMETRY, itf.GROUND_TRUTH_ODOMETRY),

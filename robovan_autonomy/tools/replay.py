@@ -145,14 +145,13 @@ def stage_sources(reader: BagReader, forced: tuple[str, ...] | None) -> dict[str
     served = {spec.stage for spec in node_set("replay") if spec.stage}
     sources = {}
     for stage, wiring in STAGES.items():
-        output, truth = wiring.remapping
         if stage in (forced or ()):
             sources[stage] = "ground_truth"
         elif stage in served:
             sources[stage] = "node"
-        elif reader.has_messages(output):
+        elif reader.has_messages(wiring.output):
             sources[stage] = "recorded"
-        elif forced is None and reader.has_messages(truth):
+        elif forced is None and reader.has_messages(wiring.ground_truth):
             sources[stage] = "ground_truth"
         else:
             sources[stage] = "missing"
@@ -327,11 +326,10 @@ class Replay:
             return derived
         why = f"read by {', '.join(readers)}; no node of the replay set publishes it"
         for stage, wiring in STAGES.items():
-            output, truth = wiring.remapping
-            if topic in (output, truth):
+            if topic in wiring.remapping:
                 why += (
                     f"; the {stage} stage has no node here, so the bag must carry its recorded "
-                    f"output {output} or the ground truth {truth}"
+                    f"output {wiring.output} or the ground truth {wiring.ground_truth}"
                 )
         if derived is not None:
             why += f"; nor does the bag have {derived} to decode it from"
@@ -568,7 +566,7 @@ def build_report(replay: Replay, bag_dir: Path, error: BagError | None) -> dict:
         )
     truth_topics = (itf.GROUND_TRUTH_ODOMETRY, itf.GROUND_TRUTH_OBJECTS)
     consumed = {
-        stage: STAGES[stage].ground_truth if where == "ground_truth" else STAGES[stage].output
+        stage: STAGES[stage].topic(where == "ground_truth")
         for stage, where in replay.sources.items()
     }
     from_bag = sorted(

@@ -254,12 +254,7 @@ class Simulation:
                 recorder.record_thinned_points(
                     itf.LIDAR_POINTS, lidar[1], LIDAR_DOWNSAMPLE_KEEP_EVERY
                 )
-            localization = STAGES["localization"]
-            estimate = (
-                localization.ground_truth
-                if "localization" in self.options.ground_truth
-                else localization.output
-            )
+            estimate = STAGES["localization"].topic("localization" in self.options.ground_truth)
             recorder.record_tf(static_transforms(self.vehicle), estimate)
             self.graph.add(recorder, recorder=True)
         self.graph.wait_until_matched()
