@@ -17,6 +17,7 @@ def _cmd_run(args) -> int:
     import rclpy
     from rclpy.executors import MultiThreadedExecutor
 
+    from robovan_autonomy.node_utils import startup_heap_frozen
     from robovan_autonomy.stack import node_set, params_files
     from robovan_autonomy.tools.node_runner import (
         create_nodes,
@@ -50,7 +51,8 @@ def _cmd_run(args) -> int:
     for node in nodes:
         executor.add_node(node)
     try:
-        executor.spin()
+        with startup_heap_frozen():
+            executor.spin()
     except KeyboardInterrupt:
         pass
     finally:

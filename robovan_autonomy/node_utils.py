@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -100,6 +102,21 @@ def start_node(node_class, **node_kwargs) -> Node:
     return node
 
 
+@contextlib.contextmanager
+def startup_heap_frozen():
+    """Hide what start-up built (map, models, solvers, nodes) from the cyclic garbage collector
+    while the graph runs. A full collection that scans it all takes 65-100 ms, longer than a
+    planning cycle's 50 ms budget, and comes every ~40 s of driving; what lives for the whole run
+    never needs scanning. Unfrozen on the way out, so a process that builds graph after graph
+    (tests, evals) still collects each one's garbage."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def ros_params_files(argv: list[str]) -> list[Path]:
     """The files that `--params-file` names in the ROS arguments of a command line."""
     files, in_ros_args = [], False
@@ -139,7 +156,8 @@ def spin_node(node_class, args=None) -> None:
         rclpy.try_shutdown()
         raise SystemExit(2) from None
     try:
-        rclpy.spin(node)
+        with startup_heap_frozen():
+            rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

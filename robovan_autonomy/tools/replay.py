@@ -42,7 +42,7 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage
 
 from robovan_autonomy import interfaces as itf
-from robovan_autonomy.node_utils import FRAME_ALIASES
+from robovan_autonomy.node_utils import FRAME_ALIASES, startup_heap_frozen
 from robovan_autonomy.sim.world import STEP_S
 from robovan_autonomy.stack import STAGES, check_stages, node_set, params_files
 from robovan_autonomy.tools import replay_metrics as metrics
@@ -371,7 +371,8 @@ class Replay:
             if not self.options.deterministic:
                 self.graph.spin_paced()
             try:
-                self._play_all(wall_start)
+                with startup_heap_frozen():
+                    self._play_all(wall_start)
             except BagError as err:
                 error = err
             finally:

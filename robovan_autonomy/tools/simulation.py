@@ -33,6 +33,7 @@ from rclpy.parameter import Parameter
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.mapping.lanelet_map import load_map
+from robovan_autonomy.node_utils import startup_heap_frozen
 from robovan_autonomy.planning.planner_node import MISSION_COMPLETE_MESSAGE
 from robovan_autonomy.sim.report.inputs import MapFeatures, VanTruth
 from robovan_autonomy.sim.report.judge import judge
@@ -283,6 +284,16 @@ class Simulation:
             None if (bag is not None or not self.options.ground_truth) else self._wanted_sensors()
         )
         try:
+            self._drive(wanted, wall_start)
+        finally:
+            self._teardown()
+            if bag is not None:
+                bag.close()
+        wall_time_s = time.monotonic() - wall_start
+        return self._write_outputs(wall_time_s)
+
+    def _drive(self, wanted, wall_start: float) -> None:
+        with startup_heap_frozen():
             self.sim_node.publish_clock(0.0)
             self.graph.drain()
             tick = 0
@@ -311,12 +322,6 @@ class Simulation:
                     time.sleep(max(0.0, wall_start + t - time.monotonic()))
                 if self.options.progress and tick % 100 == 0:
                     self._print_progress(t, time.monotonic() - wall_start)
-        finally:
-            self._teardown()
-            if bag is not None:
-                bag.close()
-        wall_time_s = time.monotonic() - wall_start
-        return self._write_outputs(wall_time_s)
 
     def _deliver_reports(self) -> None:
         """Wait until the bridge's CAN reader has taken every frame sent to it so far off the bus.
