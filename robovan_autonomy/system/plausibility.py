@@ -4,7 +4,7 @@ stream_monitor.py catches a source that goes silent, stutters or is stamped wron
 fail by lying far more often: a frozen frame under a fresh stamp, an all-NaN or empty cloud, a
 black camera, a receiver that claims a fix it does not have, a van that jumps 10 m in 10 ms. Each
 check here takes one decoded message and says why it cannot be true ('' when it can). A check
-keeps only what it needs of the previous message (a digest, the last value), so a message is
+keeps only what it needs of the previous message (its payload, the last value), so a message is
 judged against its predecessor, not against a model of the world.
 
 "Frozen" means bit-identical content under a new stamp. Sensors with noise (LiDAR range noise,
@@ -16,7 +16,6 @@ repeat while the van stands, so theirs hold only while the van is moving.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from typing import Protocol
 
@@ -59,23 +58,21 @@ class Check(Protocol):
     def __call__(self, value, moving: bool) -> str: ...
 
 
-def digest(*arrays: np.ndarray) -> bytes:
-    """A fingerprint of the arrays' bytes: equal fingerprints mean a repeated payload."""
-    h = hashlib.blake2b(digest_size=16)
-    for array in arrays:
-        h.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
-    return h.digest()
-
-
 class Repeats:
-    """Whether each payload repeats the one before it."""
+    """Whether each payload repeats the one before it, bit for bit (NaNs included). The last
+    payload itself is kept and compared, not a hash of it: comparing memory is ten times cheaper
+    than hashing it, and a camera frame comes 15 times a second. Payloads are decoded afresh from
+    each message and nothing writes to them, so keeping them without a copy is safe."""
 
     def __init__(self):
-        self._last: bytes | None = None
+        self._last: tuple[np.ndarray, ...] = ()
 
-    def same(self, fingerprint: bytes) -> bool:
-        same = fingerprint == self._last
-        self._last = fingerprint
+    def same(self, *arrays: np.ndarray) -> bool:
+        current = tuple(np.ascontiguousarray(a).reshape(-1).view(np.uint8) for a in arrays)
+        same = len(current) == len(self._last) and all(
+            np.array_equal(a, b) for a, b in zip(current, self._last)
+        )
+        self._last = current
         return same
 
 
@@ -92,7 +89,7 @@ class LidarCheck:
     def __call__(self, points: np.ndarray, moving: bool) -> str:
         """points: (N, 4) x, y, z, intensity in the LiDAR frame, non-finite rows included."""
         lim, rows = self.limits, len(points)
-        frozen = self.repeats.same(digest(points))
+        frozen = self.repeats.same(points)
         finite = points[np.isfinite(points[:, :3]).all(axis=1), :3]
         if rows and len(finite) < lim.lidar_min_finite_ratio * rows:
             return f"{rows - len(finite)} of {rows} returns non-finite"
@@ -131,7 +128,7 @@ class CameraCheck:
             return (
                 f"frame {image.shape[1]}x{image.shape[0]}, expected {self.shape[1]}x{self.shape[0]}"
             )
-        frozen = self.repeats.same(digest(image))
+        frozen = self.repeats.same(image)
         sample = image[::CAMERA_SAMPLE_STRIDE, ::CAMERA_SAMPLE_STRIDE]
         mean, spread = float(sample.mean()), float(sample.std())
         if mean < lim.camera_min_mean_level:
@@ -154,9 +151,7 @@ class ImuCheck:
 
     def __call__(self, sample, moving: bool) -> str:
         lim = self.limits
-        frozen = self.repeats.same(
-            digest(sample.angular_velocity_radps, sample.linear_acceleration_mps2)
-        )
+        frozen = self.repeats.same(sample.angular_velocity_radps, sample.linear_acceleration_mps2)
         accel = float(np.linalg.norm(sample.linear_acceleration_mps2))
         gyro = float(np.linalg.norm(sample.angular_velocity_radps))
         if accel > lim.imu_max_accel_mps2:
@@ -183,7 +178,7 @@ class GnssCheck:
             self._last = None
             return ""
         last, self._last = self._last, fix
-        frozen = self.repeats.same(digest(np.array([fix.latitude_deg, fix.longitude_deg])))
+        frozen = self.repeats.same(np.array([fix.latitude_deg, fix.longitude_deg]))
         if frozen and moving:
             return "frozen: the same position as before while the van moves"
         if last is None:
@@ -221,7 +216,7 @@ class OdometryCheck:
 
     def __call__(self, pose, moving: bool) -> str:
         last, self._last = self._last, pose
-        frozen = self.repeats.same(digest(np.array([pose.x_m, pose.y_m, pose.yaw_rad])))
+        frozen = self.repeats.same(np.array([pose.x_m, pose.y_m, pose.yaw_rad]))
         if frozen and moving:
             return "frozen: the same pose as before while the van moves"
         if last is None:
@@ -275,13 +270,11 @@ class PlanCheck:
 
     def __call__(self, plan: ControlPlan, moving: bool) -> str:
         frozen = self.repeats.same(
-            digest(
-                plan.time_from_start_s,
-                plan.steer_rad,
-                plan.speed_mps,
-                plan.accel_mps2,
-                plan.distance_m,
-            )
+            plan.time_from_start_s,
+            plan.steer_rad,
+            plan.speed_mps,
+            plan.accel_mps2,
+            plan.distance_m,
         )
         if frozen and moving:
             return "frozen: the same plan as before while the van moves"

@@ -17,6 +17,7 @@ import threading
 import time
 
 import rclpy
+from rclpy.event_handler import EventHandler
 from rclpy.executors import (
     Executor,
     MultiThreadedExecutor,
@@ -54,7 +55,12 @@ class OrderedExecutor(SingleThreadedExecutor):
     """rclpy keeps an executor's nodes in a set, so callbacks ready in the same wait ran in an
     order set by the nodes' memory addresses, different from run to run (two lockstep runs then
     recorded one tick's /diagnostics in different orders). Here they run in the order the nodes
-    joined."""
+    joined.
+
+    It does not wait on QoS event handlers (the incompatible-QoS and incompatible-type warnings
+    rclpy gives every endpoint): `wait_until_matched` has checked the whole graph before the first
+    tick, no node of ours handles QoS events, and the ~150 handlers of the stack more than doubled
+    the cost of every wait, paid several times a tick."""
 
     def __init__(self, context: rclpy.Context):
         super().__init__(context=context)
@@ -73,6 +79,9 @@ class OrderedExecutor(SingleThreadedExecutor):
 
     def get_nodes(self) -> list[Node]:
         return list(self._joined)
+
+    def can_execute(self, entity) -> bool:
+        return not isinstance(entity, EventHandler) and super().can_execute(entity)
 
 
 class LockstepGraph:

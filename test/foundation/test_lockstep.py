@@ -103,3 +103,15 @@ def test_callbacks_ready_together_run_in_the_order_their_nodes_joined():
         publisher.publish(String(data="now"))
         graph.drain()
         assert order == ["zeta", "alpha", "mu", "beta"]
+
+
+def test_qos_event_handlers_are_left_out_of_the_lockstep_waits():
+    with LockstepGraph() as graph:
+        publisher, received = chatter(graph, readers=1)
+        handlers = [w for node in graph.nodes for w in node.waitables]
+        graph.wait_until_matched()
+        publisher.publish(String(data="tick"))
+        graph.drain()
+        assert handlers
+        assert not any(graph.executor.can_execute(handler) for handler in handlers)
+        assert received == [("stack", "tick")]
