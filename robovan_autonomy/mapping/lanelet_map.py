@@ -85,6 +85,14 @@ class Lane:
     def length_m(self) -> float:
         return float(self.s_m[-1])
 
+    def pose_at(self, s_m: float) -> tuple[float, float, float]:
+        """x, y on the centreline at arc length s_m, and the heading of the piece it lies on."""
+        x = float(np.interp(s_m, self.s_m, self.centerline[:, 0]))
+        y = float(np.interp(s_m, self.s_m, self.centerline[:, 1]))
+        i = min(int(np.searchsorted(self.s_m, s_m, side="right")) - 1, len(self.s_m) - 2)
+        dx, dy = self.centerline[i + 1] - self.centerline[i]
+        return x, y, math.atan2(dy, dx)
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class StopLine:
@@ -448,7 +456,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def lane_id(lanelet) -> int:
+def lane_of(lanelet) -> int:
     """The lane a lanelet is driven as: its id, or minus its id when inverted (the reverse
     direction of a two-way lanelet)."""
     return -lanelet.id if lanelet.inverted() else lanelet.id
@@ -506,9 +514,9 @@ def _read_lanes(path: Path, lmap, graph, rules) -> dict[int, Lane]:
     lanes = {}
     for ll in vehicle:
         oncoming = [
-            lane_id(o)
+            lane_of(o)
             for o in by_left_bound[ll.leftBound.id]
-            if lane_id(o) != lane_id(ll) and o.leftBound.inverted() != ll.leftBound.inverted()
+            if lane_of(o) != lane_of(ll) and o.leftBound.inverted() != ll.leftBound.inverted()
         ]
         left, right = (
             graph.left(ll) or graph.adjacentLeft(ll),
@@ -524,8 +532,8 @@ def _read_lanes(path: Path, lmap, graph, rules) -> dict[int, Lane]:
             )
         centerline = _xy(ll.centerline)
         attrs = ll.attributes
-        lanes[lane_id(ll)] = Lane(
-            id=lane_id(ll),
+        lanes[lane_of(ll)] = Lane(
+            id=lane_of(ll),
             centerline=_frozen(centerline),
             left_bound=_frozen(_xy(ll.leftBound)),
             right_bound=_frozen(_xy(ll.rightBound)),
@@ -535,10 +543,10 @@ def _read_lanes(path: Path, lmap, graph, rules) -> dict[int, Lane]:
             zone=_attr(attrs, "zone"),
             intersection=_attr(attrs, "intersection"),
             turn=_attr(attrs, "turn_direction"),
-            successor_ids=tuple(sorted(lane_id(x) for x in graph.following(ll))),
-            predecessor_ids=tuple(sorted(lane_id(x) for x in graph.previous(ll))),
-            left_id=lane_id(left) if left else None,
-            right_id=lane_id(right) if right else None,
+            successor_ids=tuple(sorted(lane_of(x) for x in graph.following(ll))),
+            predecessor_ids=tuple(sorted(lane_of(x) for x in graph.previous(ll))),
+            left_id=lane_of(left) if left else None,
+            right_id=lane_of(right) if right else None,
             oncoming_id=oncoming[0] if oncoming else None,
         )
     return lanes
