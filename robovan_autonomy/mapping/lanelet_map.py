@@ -34,6 +34,7 @@ from robovan_autonomy.geometry import (
     points_in_polygon,
     polygon_area,
     project_on_polyline,
+    project_to_polyline,
     resample_polyline,
     wrap_angle,
 )
@@ -92,6 +93,14 @@ class Lane:
         i = min(int(np.searchsorted(self.s_m, s_m, side="right")) - 1, len(self.s_m) - 2)
         dx, dy = self.centerline[i + 1] - self.centerline[i]
         return x, y, math.atan2(dy, dx)
+
+    def width_at(self, points: np.ndarray) -> np.ndarray:
+        """The lane's width at (N, 2) points inside it: distance to the left bound plus to the
+        right bound."""
+        return (
+            project_to_polyline(points, self.left_bound)[0]
+            + project_to_polyline(points, self.right_bound)[0]
+        )
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -483,7 +492,7 @@ def speed_limit(rules, lanelet) -> tuple[float, str]:
     if tags:
         return kmh, f"tag {', '.join(tags)}"
     subtype, location = _attr(attrs, "subtype", "road"), _attr(attrs, "location", "urban")
-    return kmh, f"German default for {subtype} ({location})"
+    return kmh, f"Lanelet2's German default for {subtype} ({location})"
 
 
 def _directed_lanelets(path: Path, lmap, rules) -> list:

@@ -496,11 +496,7 @@ def _room_beside_van(
     room = np.zeros(len(raw))
     for lane_id in np.unique(lanelet_id):
         idx = np.flatnonzero(lanelet_id == lane_id)
-        lane = dmap.lanes[int(lane_id)]
-        width = _distance_to_polyline(raw[idx], lane.left_bound) + _distance_to_polyline(
-            raw[idx], lane.right_bound
-        )
-        room[idx] = 0.5 * (width - vehicle.width_m)
+        room[idx] = 0.5 * (dmap.lanes[int(lane_id)].width_at(raw[idx]) - vehicle.width_m)
     return room
 
 
