@@ -363,8 +363,9 @@ def _load_cached(
     )
     try:
         lmap = lanelet2.io.load(str(path), projector)
-    except RuntimeError as err:
-        raise ConfigError(path, "", f"cannot parse the Lanelet2 map: {err}") from err
+    except RuntimeError as err:  # one line per broken element, after a heading
+        found = [line.strip(" \t-") for line in str(err).splitlines()[1:]] or [str(err)]
+        raise ConfigError(path, "", f"cannot parse the Lanelet2 map: {'; '.join(found)}") from err
     rules = vehicle_traffic_rules()
     graph = lanelet2.routing.RoutingGraph(lmap, rules)
     lanes = _read_lanes(path, lmap, graph, rules)
