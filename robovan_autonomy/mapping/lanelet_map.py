@@ -66,7 +66,7 @@ class GeodeticOrigin:
 class Lane:
     """A vehicle lanelet. Polylines are (N, 2) in `map`, ordered in the driving direction."""
 
-    id: int
+    id: int  # the lanelet's id; -N for two-way lanelet N driven against its drawn direction
     centerline: np.ndarray
     left_bound: np.ndarray
     right_bound: np.ndarray
@@ -366,7 +366,9 @@ def _load_cached(
     except RuntimeError as err:  # one line per broken element, after a heading
         found = [line.strip(" \t-") for line in str(err).splitlines()[1:]] or [str(err)]
         raise ConfigError(path, "", f"cannot parse the Lanelet2 map: {'; '.join(found)}") from err
-    rules = vehicle_traffic_rules()
+    rules = lanelet2.traffic_rules.create(
+        lanelet2.traffic_rules.Locations.Germany, lanelet2.traffic_rules.Participants.Vehicle
+    )
     graph = lanelet2.routing.RoutingGraph(lmap, rules)
     lanes = _read_lanes(path, lmap, graph, rules)
     stop_lines = _read_stop_lines(lmap, lanes)
@@ -392,14 +394,6 @@ def _load_cached(
         intersections=_read_intersections(lanes, stop_lines, lmap),
         zones=_read_zones(lanes),
         _projector=projector,
-    )
-
-
-def vehicle_traffic_rules() -> lanelet2.traffic_rules.TrafficRules:
-    """The rules the van drives by, and that say which lanelets are lanes, where lanes may change
-    and what the speed limits are: Lanelet2's German rules for a vehicle."""
-    return lanelet2.traffic_rules.create(
-        lanelet2.traffic_rules.Locations.Germany, lanelet2.traffic_rules.Participants.Vehicle
     )
 
 

@@ -1,5 +1,5 @@
 """What a Lanelet2 map holds as the stack reads it, and what in it the stack cannot use, for people
-(`robovan map check`, `robovan map route`). Pure: lanelet2 and numpy.
+(`robovan map check`, `robovan map route`). Pure: lanelet2, no ROS.
 
 A problem names the element (lanelet, linestring, regulatory element, by id) and why it matters;
 the map still loads with problems, a map that does not load is a ConfigError from load_map.
@@ -81,13 +81,13 @@ def report(dmap: DistrictMap) -> list[str]:
             f"  {_subtype(regelem) or 'untyped'} {regelem.id}: {roles or 'no parameters'}; "
             f"on {', '.join(users) if users else 'nothing'}"
         )
-    lines += [
+    lines.append(
         "optional layers: "
         f"delivery bays {len(dmap.bays)}, parked vehicles {len(dmap.parked_cars)}, "
         f"crosswalks {len(dmap.crosswalks)}, stop lines read as full stops {len(dmap.stop_lines)}, "
         f"kerbs {len(dmap.curbs)}, buildings {len(dmap.buildings)}, "
-        f"intersections {len(dmap.intersections)}, zones {len(dmap.zones)}",
-    ]
+        f"intersections {len(dmap.intersections)}, zones {len(dmap.zones)}"
+    )
     if not dmap.bays:
         lines.append(
             "  no delivery bays: give delivery stops as lane positions LANELET_ID@S_M "
@@ -180,6 +180,27 @@ def why_no_path(dmap: DistrictMap, from_lane: int, to_lane: int) -> str | None:
     )
 
 
+def route_lines(dmap: DistrictMap, path) -> list[str]:
+    """A planned route, lane by lane: how it is entered (start, follows, lane change), its length
+    and speed limit."""
+    lines = []
+    for k, lane_id in enumerate(path.lanelet_ids):
+        before = path.lanelet_ids[k - 1] if k else None
+        how = (
+            "start"
+            if before is None
+            else "follows"
+            if lane_id in dmap.lanes[before].successor_ids
+            else "lane change"
+        )
+        lane = dmap.lanes[lane_id]
+        lines.append(
+            f"  {lane_id:>8}  {_subtype(dmap.lanelet(lane_id)) or '-':<12} {how:<12} "
+            f"{lane.length_m:6.1f} m  {lane.speed_limit_mps * KMH_PER_MPS:.4g} km/h"
+        )
+    return lines
+
+
 def _lane_changes(dmap: DistrictMap, lane_id: int) -> list[int]:
     ll = dmap.lanelet(lane_id)
     beside = [dmap.routing_graph.left(ll), dmap.routing_graph.right(ll)]
@@ -216,23 +237,3 @@ def _members(primitives) -> str:
 def _ids(ids) -> str:
     ids = list(ids)
     return " ".join(str(i) for i in ids) if ids else "none"
-
-
-def route_lines(dmap: DistrictMap, path) -> list[str]:
-    """A planned route, lane by lane: how each is entered and its speed limit, and the length."""
-    lines = []
-    for k, lane_id in enumerate(path.lanelet_ids):
-        before = path.lanelet_ids[k - 1] if k else None
-        how = (
-            "start"
-            if before is None
-            else "follows"
-            if lane_id in dmap.lanes[before].successor_ids
-            else "lane change"
-        )
-        lane = dmap.lanes[lane_id]
-        lines.append(
-            f"  {lane_id:>8}  {_subtype(dmap.lanelet(lane_id)) or '-':<12} {how:<12} "
-            f"{lane.length_m:6.1f} m  {lane.speed_limit_mps * KMH_PER_MPS:.4g} km/h"
-        )
-    return lines

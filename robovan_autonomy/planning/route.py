@@ -172,7 +172,7 @@ def _locate(dmap: DistrictMap, kind: str, name: str, pose: Pose2D) -> _Target:
     return _Target(kind, name, match.lanelet_id, match.s_m)
 
 
-def parse_lane_position(text: str) -> tuple[int, float] | None:
+def _parse_lane_position(text: str) -> tuple[int, float] | None:
     """'LANELET_ID@S_M' as (lane id, arc length); None for text without an '@' (a bay name)."""
     lane, at, s = text.partition("@")
     if not at:
@@ -185,7 +185,7 @@ def parse_lane_position(text: str) -> tuple[int, float] | None:
 
 def _lane_position(dmap: DistrictMap, text: str) -> tuple[int, float]:
     """A lane position checked against the map: a lane the van may drive, s within it."""
-    position = parse_lane_position(text)
+    position = _parse_lane_position(text)
     if position is None:
         raise RouteError(f"{text!r} is no lane position: {LANE_POSITION_FORM}")
     lane_id, s = position
@@ -200,7 +200,7 @@ def _lane_position(dmap: DistrictMap, text: str) -> tuple[int, float]:
 def stop_pose(dmap: DistrictMap, name: str) -> Pose2D:
     """Where the van's footprint centre stands at a named delivery stop: a bay's bay_pose, or the
     lane centreline at a lane position, facing along the lane."""
-    if parse_lane_position(name) is not None:
+    if _parse_lane_position(name) is not None:
         lane_id, s = _lane_position(dmap, name)
         return dmap.lanes[lane_id].pose_at(s)
     return _bay(dmap, name).bay_pose
@@ -218,7 +218,7 @@ def _bay(dmap: DistrictMap, name: str):
 
 def _resolve_stop(dmap: DistrictMap, stop: Stop, index: int) -> _Target:
     if isinstance(stop, str):
-        if parse_lane_position(stop) is not None:
+        if _parse_lane_position(stop) is not None:
             return _Target("goal", stop, *_lane_position(dmap, stop))
         bay = _bay(dmap, stop)
         return _Target("delivery_bay", stop, bay.lanelet_id, bay.lane_s_m)

@@ -70,3 +70,10 @@ def test_route_that_lanelet2_does_not_find_says_why_and_exits_one(junction_map, 
 def test_route_from_a_lanelet_the_van_may_not_drive_says_which_and_why(junction_map, capsys):
     assert cli.main(["map", "route", str(junction_map.path), "--from", "2501", "--to", "2301"]) == 1
     assert "lanelet 2501 (subtype bicycle_lane) is not for vehicles" in capsys.readouterr().err
+
+
+def test_route_against_a_one_way_lanelet_says_it_is_one_way(junction_map, capsys):
+    assert (
+        cli.main(["map", "route", str(junction_map.path), "--from", "-2101", "--to", "2301"]) == 1
+    )
+    assert "lanelet 2101 is one-way: there is no lane -2101" in capsys.readouterr().err
