@@ -89,10 +89,7 @@ def report(dmap: DistrictMap) -> list[str]:
         f"intersections {len(dmap.intersections)}, zones {len(dmap.zones)}"
     )
     if not dmap.bays:
-        lines.append(
-            "  no delivery bays: give delivery stops as lane positions LANELET_ID@S_M "
-            "(or map poses)"
-        )
+        lines.append("  no delivery bays: give delivery stops as lane positions LANELET_ID@S_M")
     return lines
 
 
