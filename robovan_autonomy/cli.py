@@ -435,6 +435,75 @@ def _cmd_params(args) -> int:
     return 0
 
 
+def _load_map_arg(args):
+    from robovan_autonomy.mapping.lanelet_map import load_map
+
+    return load_map(args.map, args.origin)
+
+
+def _cmd_map_check(args) -> int:
+    from robovan_autonomy.mapping import map_check
+    from robovan_autonomy.vehicle_params import load_vehicle_params
+
+    dmap = _load_map_arg(args)
+    origin = dmap.origin
+    source = "--origin" if args.origin else dmap.path.with_suffix(".yaml").name
+    print(
+        f"map {dmap.name} ({dmap.path}): origin {origin.lat_deg}, {origin.lon_deg}, "
+        f"{origin.alt_m} m from {source}, {dmap.projector_name} projector"
+    )
+    for line in map_check.report(dmap):
+        print(line)
+    found = map_check.problems(dmap, load_vehicle_params().width_m)
+    print(f"problems: {len(found) or 'none'}")
+    for problem in found:
+        print(f"  {problem}")
+    return 1 if found else 0
+
+
+def _cmd_map_route(args) -> int:
+    from robovan_autonomy.mapping import map_check
+    from robovan_autonomy.planning.route import RouteError, plan_route
+
+    dmap = _load_map_arg(args)
+    start, goal = args.from_lane, args.to_lane
+    why = next(
+        (map_check.why_not_a_lane(dmap, lane) for lane in (start, goal) if lane not in dmap.lanes),
+        None,
+    ) or map_check.why_no_path(dmap, start, goal)
+    if why is None:
+        try:
+            path = plan_route(dmap, f"{start}@0", [f"{goal}@{dmap.lanes[goal].length_m}"])
+        except RouteError as err:
+            why = f"Lanelet2 finds a path, but the van cannot drive it: {err}"
+    if why is not None:
+        print(
+            f"robovan map route: no route from lane {start} to lane {goal}: {why}", file=sys.stderr
+        )
+        return 1
+    print(
+        f"route from lane {start} to lane {goal} on {dmap.name}: {path.length_m:.1f} m "
+        f"through {len(path.lanelet_ids)} lanelets"
+    )
+    for line in map_check.route_lines(dmap, path):
+        print(line)
+    return 0
+
+
+def _origin(text: str):
+    from robovan_autonomy.mapping.lanelet_map import GeodeticOrigin
+
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in (2, 3) or abs(values[0]) > 90.0 or abs(values[1]) > 180.0:
+        raise argparse.ArgumentTypeError(
+            f"expected LAT,LON or LAT,LON,ALT in degrees (and metres), got {text!r}"
+        )
+    return GeodeticOrigin(*values, *([0.0] if len(values) == 2 else []))
+
+
 def _cmd_van_ecu(args) -> int:
     from robovan_autonomy.sim.van_ecu_bus import main as van_ecu_main
 
@@ -652,6 +721,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the van's CAN protocol reference (markdown, from the DBC and the codec)",
     )
     protocol.set_defaults(func=_cmd_protocol)
+
+    maps = sub.add_parser("map", help="look into a Lanelet2 map: what the stack reads, routes")
+    map_sub = maps.add_subparsers(dest="map_command", required=True)
+    for name, help_text, func in (
+        (
+            "check",
+            "load a map and print what it holds and what the stack cannot use (exit 1 on "
+            "problems, 2 when it does not load)",
+            _cmd_map_check,
+        ),
+        (
+            "route",
+            "plan a route from the start of one lanelet to the end of another (exit 1: none)",
+            _cmd_map_route,
+        ),
+    ):
+        cmd = map_sub.add_parser(name, help=help_text)
+        cmd.add_argument("map", metavar="MAP.osm", help="Lanelet2 OSM map")
+        cmd.add_argument(
+            "--origin",
+            type=_origin,
+            metavar="LAT,LON[,ALT]",
+            help="the geodetic origin the map was projected from (LocalCartesian); "
+            "default: its sidecar MAP.yaml",
+        )
+        if name == "route":
+            for flag, dest in (("--from", "from_lane"), ("--to", "to_lane")):
+                cmd.add_argument(
+                    flag,
+                    dest=dest,
+                    type=int,
+                    required=True,
+                    metavar="LANELET_ID",
+                    help="a lanelet id; -N drives two-way lanelet N against its drawn direction",
+                )
+        cmd.set_defaults(func=func)
 
     # Everything after van-ecu goes to the van's own parser (sim/van_ecu_bus.py). With no option
     # of its own here ('-' is no prefix), a leading --interface is not taken for one.

@@ -191,3 +191,37 @@ def sim_graph():
     graph = SimClockGraph()
     yield graph
     graph.close()
+
+
+# --- foreign Lanelet2 maps (test/data/maps; the scripts there write them) ------------------------
+
+FOREIGN_MAPS = os.path.join(os.path.dirname(__file__), "data", "maps")
+
+
+@pytest.fixture(scope="module")
+def junction_map():
+    """Hand-written OSM XML: a signalised T-junction, lane changes, two-way side street; origin
+    in its sidecar."""
+    from robovan_autonomy.mapping.lanelet_map import load_map
+
+    return load_map(os.path.join(FOREIGN_MAPS, "hand_junction.osm"))
+
+
+@pytest.fixture(scope="module")
+def ring_map():
+    """Written with Lanelet2's Python API: a two-lane ring with coarse bends, a two-way side road;
+    no sidecar, the origin is given."""
+    from robovan_autonomy.mapping.lanelet_map import GeodeticOrigin, load_map
+
+    origin = GeodeticOrigin(52.5163, 13.3777, 34.0)
+    return load_map(os.path.join(FOREIGN_MAPS, "lanelet2_ring.osm"), origin)
+
+
+@pytest.fixture
+def junction_copy(tmp_path):
+    """A private copy of the hand-written junction and its sidecar, for breaking."""
+    import shutil
+
+    for name in ("hand_junction.osm", "hand_junction.yaml"):
+        shutil.copy(os.path.join(FOREIGN_MAPS, name), tmp_path / name)
+    return tmp_path / "hand_junction.osm"

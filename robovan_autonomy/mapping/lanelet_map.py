@@ -1,11 +1,15 @@
 """The one shared, pure access layer to the district's Lanelet2 map.
 
-`load_map` reads the OSM file with the geodetic origin from its YAML sidecar and turns everything
-the stack needs into numpy arrays in the `map` frame (the local metric ENU frame at the origin,
-REP-105): lanes, stop lines, crosswalks, delivery bays, parked cars, kerbs, buildings, road surface
-and markings. The simulator, the planner and localization all read the map through here, so they
-agree on every coordinate. Loading is cached per file (and per file version), and the heavy derived
-arrays (point map, lane index) are built once on first use.
+`load_map` reads the OSM file with the geodetic origin from its YAML sidecar (or one given by the
+caller) and turns everything the stack needs into numpy arrays in the `map` frame (the local metric
+ENU frame at the origin, REP-105): lanes, stop lines, crosswalks, delivery bays, parked cars, kerbs,
+buildings, road surface and markings. Any Lanelet2 map tagged per the Lanelet2 documentation loads:
+the lanes are the lanelets Lanelet2's German vehicle traffic rules let a vehicle drive, in each
+direction they allow (the reverse direction of a two-way lanelet N is lane -N), with the speed limit
+those rules give; bays, parked cars, kerbs, buildings, intersections and zones are optional
+layers. The simulator, the planner and localization all read the map through here, so they agree
+on every coordinate. Loading is cached per file (and per file version), and the heavy derived arrays
+(point map, lane index) are built once on first use.
 
 No rclpy here: lanelet2, numpy and scipy only.
 """
@@ -20,7 +24,7 @@ from pathlib import Path
 import lanelet2
 import numpy as np
 import yaml
-from lanelet2.core import AllWayStop, GPSPoint, RightOfWay
+from lanelet2.core import AllWayStop, GPSPoint, RightOfWay, SpeedLimit
 from lanelet2.projection import LocalCartesianProjector, UtmProjector
 from scipy.spatial import cKDTree
 
@@ -30,6 +34,7 @@ from robovan_autonomy.geometry import (
     points_in_polygon,
     polygon_area,
     project_on_polyline,
+    project_to_polyline,
     resample_polyline,
     wrap_angle,
 )
@@ -61,7 +66,7 @@ class GeodeticOrigin:
 class Lane:
     """A vehicle lanelet. Polylines are (N, 2) in `map`, ordered in the driving direction."""
 
-    id: int
+    id: int  # the lanelet's id; -N for two-way lanelet N driven against its drawn direction
     centerline: np.ndarray
     left_bound: np.ndarray
     right_bound: np.ndarray
@@ -80,6 +85,22 @@ class Lane:
     @property
     def length_m(self) -> float:
         return float(self.s_m[-1])
+
+    def pose_at(self, s_m: float) -> tuple[float, float, float]:
+        """x, y on the centreline at arc length s_m, and the heading of the piece it lies on."""
+        x = float(np.interp(s_m, self.s_m, self.centerline[:, 0]))
+        y = float(np.interp(s_m, self.s_m, self.centerline[:, 1]))
+        i = min(int(np.searchsorted(self.s_m, s_m, side="right")) - 1, len(self.s_m) - 2)
+        dx, dy = self.centerline[i + 1] - self.centerline[i]
+        return x, y, math.atan2(dy, dx)
+
+    def width_at(self, points: np.ndarray) -> np.ndarray:
+        """The lane's width at (N, 2) points inside it: distance to the left bound plus to the
+        right bound."""
+        return (
+            project_to_polyline(points, self.left_bound)[0]
+            + project_to_polyline(points, self.right_bound)[0]
+        )
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -247,14 +268,24 @@ class DistrictMap:
             self._cache["lane_index"] = (cKDTree(np.vstack(points)), np.concatenate(owners))
         return self._cache["lane_index"]
 
+    def lanelet(self, lane: int):
+        """The Lanelet2 lanelet a lane drives: lanelet `lane`, or for the reverse direction of a
+        two-way lanelet (lane -N), lanelet N inverted."""
+        return _lanelet_of(self.lanelet_map, lane)
+
     def routing_graph_without(self, blocked_ids: frozenset[int]) -> lanelet2.routing.RoutingGraph:
-        """A routing graph in which the given lanelets do not exist (cached per blocked set)."""
+        """A routing graph in which the given lanes' lanelets do not exist (cached per blocked set):
+        blocking either direction of a two-way lanelet closes it."""
         if not blocked_ids:
             return self.routing_graph
         key = ("graph_without", blocked_ids)
         if key not in self._cache:
+            closed = {self.lanelet(i).id for i in blocked_ids}
+            layer = self.lanelet_map.laneletLayer
             open_lanelets = [
-                self.lanelet_map.laneletLayer[i] for i in self.lanes if i not in blocked_ids
+                layer[i]
+                for i in dict.fromkeys(self.lanelet(lane).id for lane in self.lanes)
+                if i not in closed
             ]
             submap = lanelet2.core.createSubmapFromLanelets(open_lanelets)
             self._cache[key] = lanelet2.routing.RoutingGraph(submap, self.traffic_rules)
@@ -295,32 +326,51 @@ def _wall_points(points: np.ndarray, height_m: float, spacing_m: float) -> np.nd
 # --- loading ------------------------------------------------------------------------------------
 
 
-def load_map(path: str | Path = DEFAULT_MAP_FILE) -> DistrictMap:
-    """Load a district map (OSM + sidecar .yaml beside it). Cached per file version, so every user
-    in one process shares one DistrictMap; treat it as read-only."""
+def load_map(
+    path: str | Path = DEFAULT_MAP_FILE, origin: GeodeticOrigin | None = None
+) -> DistrictMap:
+    """Load a Lanelet2 map: the OSM file and the geodetic origin it was projected from, from the
+    sidecar .yaml beside it or, for a map without one, given here (LocalCartesian projector; it
+    takes precedence over a sidecar). Cached per file version and origin, so every user in one
+    process shares one DistrictMap; treat it as read-only."""
     path = Path(path).resolve()
+    if not path.is_file():
+        raise ConfigError(path, "", "map file not found")
     sidecar = path.with_suffix(".yaml")
-    for p in (path, sidecar):
-        if not p.is_file():
-            raise ConfigError(p, "", "map file not found" if p == path else "map sidecar not found")
-    return _load_cached(path, path.stat().st_mtime_ns, sidecar.stat().st_mtime_ns)
+    if origin is not None:
+        return _load_cached(path, path.stat().st_mtime_ns, None, 0, origin)
+    if not sidecar.is_file():
+        raise ConfigError(
+            sidecar, "", "map sidecar not found (give the origin there or as --origin LAT,LON)"
+        )
+    return _load_cached(path, path.stat().st_mtime_ns, sidecar, sidecar.stat().st_mtime_ns, None)
 
 
 @lru_cache(maxsize=4)
-def _load_cached(path: Path, _osm_mtime_ns: int, _sidecar_mtime_ns: int) -> DistrictMap:
-    name, projector_name, origin = _read_sidecar(path.with_suffix(".yaml"))
+def _load_cached(
+    path: Path,
+    _osm_mtime_ns: int,
+    sidecar: Path | None,
+    _sidecar_mtime_ns: int,
+    given_origin: GeodeticOrigin | None,
+) -> DistrictMap:
+    if sidecar is None:
+        name, projector_name, origin = path.stem, "LocalCartesian", given_origin
+    else:
+        name, projector_name, origin = _read_sidecar(sidecar, path.stem)
     projector = PROJECTORS[projector_name](
         lanelet2.io.Origin(origin.lat_deg, origin.lon_deg, origin.alt_m)
     )
     try:
         lmap = lanelet2.io.load(str(path), projector)
-    except RuntimeError as err:
-        raise ConfigError(path, "", f"cannot parse the Lanelet2 map: {err}") from err
+    except RuntimeError as err:  # one line per broken element, after a heading
+        found = [line.strip(" \t-") for line in str(err).splitlines()[1:]] or [str(err)]
+        raise ConfigError(path, "", f"cannot parse the Lanelet2 map: {'; '.join(found)}") from err
     rules = lanelet2.traffic_rules.create(
         lanelet2.traffic_rules.Locations.Germany, lanelet2.traffic_rules.Participants.Vehicle
     )
     graph = lanelet2.routing.RoutingGraph(lmap, rules)
-    lanes = _read_lanes(path, lmap, graph)
+    lanes = _read_lanes(path, lmap, graph, rules)
     stop_lines = _read_stop_lines(lmap, lanes)
     crosswalks = _read_crosswalks(lmap)
     curbs = _read_curbs(path, lmap)
@@ -347,7 +397,7 @@ def _load_cached(path: Path, _osm_mtime_ns: int, _sidecar_mtime_ns: int) -> Dist
     )
 
 
-def _read_sidecar(sidecar: Path) -> tuple[str, str, GeodeticOrigin]:
+def _read_sidecar(sidecar: Path, default_name: str) -> tuple[str, str, GeodeticOrigin]:
     try:
         doc = yaml.safe_load(sidecar.read_text())
     except (OSError, yaml.YAMLError) as err:
@@ -359,7 +409,7 @@ def _read_sidecar(sidecar: Path) -> tuple[str, str, GeodeticOrigin]:
         raise ConfigError(
             sidecar, "projector", f"expected one of {sorted(PROJECTORS)}, got {projector!r}"
         )
-    name = doc.get("map_name")
+    name = doc.get("map_name", default_name)
     if not isinstance(name, str) or not name:
         raise ConfigError(sidecar, "map_name", "expected a non-empty string")
     block = doc.get("origin")
@@ -410,41 +460,97 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _read_lanes(path: Path, lmap, graph) -> dict[int, Lane]:
-    vehicle = [ll for ll in lmap.laneletLayer if _attr(ll.attributes, "subtype") == "road"]
+def lane_of(lanelet) -> int:
+    """The lane a lanelet is driven as: its id, or minus its id when inverted (the reverse
+    direction of a two-way lanelet)."""
+    return -lanelet.id if lanelet.inverted() else lanelet.id
+
+
+def _lanelet_of(lmap, lane: int):
+    layer = lmap.laneletLayer
+    return layer[lane] if lane in layer else layer[-lane].invert()
+
+
+def speed_limit(rules, lanelet) -> tuple[float, str]:
+    """The speed limit (km/h) Lanelet2's rules give a vehicle on a lanelet, and where it comes
+    from: a speed_limit regulatory element, the lanelet's speed_limit tags (units as Lanelet2
+    reads them; a bare number is km/h), or the rules' default for its subtype and location."""
+    regelems = [r.id for r in lanelet.regulatoryElements if isinstance(r, SpeedLimit)]
+    try:
+        kmh = rules.speedLimit(lanelet).speedLimit
+    except RuntimeError as err:  # the rules take the first one's sign type, and it is no speed
+        return 0.0, f"speed_limit regulatory element {regelems[0]} ({err})"
+    if regelems:
+        return kmh, f"speed_limit regulatory element {regelems[0]}"
+    attrs = lanelet.attributes
+    tags = [f"{k}={attrs[k]!r}" for k in sorted(attrs.keys()) if k.startswith("speed_limit")]
+    if tags:
+        return kmh, f"tag {', '.join(tags)}"
+    subtype, location = _attr(attrs, "subtype", "road"), _attr(attrs, "location", "urban")
+    return kmh, f"Lanelet2's German default for {subtype} ({location})"
+
+
+def _directed_lanelets(path: Path, lmap, rules) -> list:
+    """Each lanelet a vehicle may drive, and its reverse where it is two-way, in id order."""
+    directed = []
+    for ll in sorted(lmap.laneletLayer, key=lambda x: x.id):
+        if rules.canPass(ll):
+            directed.append(ll)
+        if rules.canPass(ll.invert()):
+            if ll.id == 0 or -ll.id in lmap.laneletLayer:
+                raise ConfigError(
+                    path,
+                    f"lanelet {ll.id}",
+                    f"two-way, so its reverse direction is lane {-ll.id}, but that id is taken: "
+                    "give two-way lanelets ids whose negatives no lanelet has",
+                )
+            directed.append(ll.invert())
+    return directed
+
+
+def _read_lanes(path: Path, lmap, graph, rules) -> dict[int, Lane]:
+    vehicle = _directed_lanelets(path, lmap, rules)
     if not vehicle:
-        raise ConfigError(path, "lanelets", "no road lanelets in the map")
+        raise ConfigError(path, "lanelets", "no lanelets a vehicle may drive in the map")
     by_left_bound: dict[int, list] = {}
     for ll in vehicle:
         by_left_bound.setdefault(ll.leftBound.id, []).append(ll)
     lanes = {}
-    for ll in sorted(vehicle, key=lambda x: x.id):
+    for ll in vehicle:
         oncoming = [
-            o.id
+            lane_of(o)
             for o in by_left_bound[ll.leftBound.id]
-            if o.id != ll.id and o.leftBound.inverted() != ll.leftBound.inverted()
+            if lane_of(o) != lane_of(ll) and o.leftBound.inverted() != ll.leftBound.inverted()
         ]
         left, right = (
             graph.left(ll) or graph.adjacentLeft(ll),
             graph.right(ll) or graph.adjacentRight(ll),
         )
+        kmh, source = speed_limit(rules, ll)
+        if not kmh > 0.0:
+            raise ConfigError(
+                path,
+                f"lanelet {ll.id}",
+                f"a vehicle gets no speed limit from {source}: Lanelet2 reads a speed as a "
+                "number with a unit, e.g. speed_limit='30 km/h' (a bare number is km/h)",
+            )
         centerline = _xy(ll.centerline)
         attrs = ll.attributes
-        lanes[ll.id] = Lane(
-            id=ll.id,
+        lanes[lane_of(ll)] = Lane(
+            id=lane_of(ll),
             centerline=_frozen(centerline),
             left_bound=_frozen(_xy(ll.leftBound)),
             right_bound=_frozen(_xy(ll.rightBound)),
             s_m=_frozen(arc_length(centerline)),
-            speed_limit_mps=_float_attr(path, ll, "speed_limit") / KMH_PER_MPS,
+            speed_limit_mps=kmh / KMH_PER_MPS,
             street=_attr(attrs, "name"),
             zone=_attr(attrs, "zone"),
             intersection=_attr(attrs, "intersection"),
             turn=_attr(attrs, "turn_direction"),
-            successor_ids=tuple(sorted(x.id for x in graph.following(ll))),
-            predecessor_ids=tuple(sorted(x.id for x in graph.previous(ll))),
-            left_id=left.id if left else None,
-            right_id=right.id if right else None,
+            successor_ids=tuple(sorted(lane_of(x) for x in graph.following(ll))),
+            predecessor_ids=tuple(sorted(lane_of(x) for x in graph.previous(ll))),
+            left_id=lane_of(left) if left else None,
+            right_id=lane_of(right) if right else None,
             oncoming_id=oncoming[0] if oncoming else None,
         )
     return lanes
@@ -650,7 +756,7 @@ def _read_intersections(
         approaches = sorted(
             {p for c in connectors for p in c.predecessor_ids} - {c.id for c in connectors}
         )
-        kinds = {type(r) for a in approaches for r in lmap.laneletLayer[a].regulatoryElements}
+        kinds = {type(r) for a in approaches for r in _lanelet_of(lmap, a).regulatoryElements}
         control = (
             "all_way_stop"
             if AllWayStop in kinds

@@ -28,7 +28,7 @@ from robovan_autonomy.planning.behaviour import (
     mpc_reference_path,
 )
 from robovan_autonomy.planning.prediction import Horizon, project_to_path
-from robovan_autonomy.planning.route import ReferencePath, RouteError, plan_route
+from robovan_autonomy.planning.route import ReferencePath, RouteError, plan_route, stop_pose
 from robovan_autonomy.vehicle_params import (
     STANDSTILL_HOLD_ACCEL_MPS2,
     STANDSTILL_SPEED_MPS,
@@ -113,16 +113,14 @@ class Planner:
             horizon,
             crosswalk_polygons={cw.id: cw.polygon for cw in district.crosswalks.values()},
         )
-        for name, _ in mission:
-            if name not in district.bays:
-                raise RouteError(
-                    f"mission bay '{name}' is not in map {district.name}; "
-                    f"bays: {', '.join(sorted(district.bays))}"
-                )
+        try:
+            poses = [stop_pose(district, name) for name, _ in mission]
+        except RouteError as err:
+            raise RouteError(f"mission stop: {err}") from None
         self.progress = MissionProgress(
             tuple(
-                MissionStop.at_bay(name, dwell_s, district.bays[name].bay_pose, vehicle)
-                for name, dwell_s in mission
+                MissionStop.at_bay(name, dwell_s, pose, vehicle)
+                for (name, dwell_s), pose in zip(mission, poses)
             ),
             0,
         )

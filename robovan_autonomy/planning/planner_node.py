@@ -41,7 +41,12 @@ MISSION_COMPLETE_MESSAGE = "mission complete"
 
 PARAMETERS = [
     Param("map_file", "", "Lanelet2 map (OSM with a .yaml sidecar); empty: the shipped district"),
-    Param("mission_bays", [""], "delivery bays to serve, in order (empty: none)"),
+    Param(
+        "mission_bays",
+        [""],
+        "delivery stops to serve, in order: bay names, or lane positions LANELET_ID@S_M on a map "
+        "without bays (empty: none)",
+    ),
     Param("mission_dwell_s", [0.0], "dwell time at each bay, s (same length as mission_bays)"),
     Param("rate_hz", 10.0, "planning rate", min=5.0, max=50.0),
     Param("odometry_timeout_s", 0.3, "older odometry stops the van", min=0.05, max=2.0),

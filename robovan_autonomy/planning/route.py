@@ -1,13 +1,14 @@
-"""Pure routing core: from a start pose through an ordered list of delivery bays (or goal poses)
-to a densely sampled, curvature-continuous reference path with its speed limits, corridor widths
-and the places the van must stop.
+"""Pure routing core: from a start pose through an ordered list of delivery stops (bays, lane
+positions or goal poses) to a densely sampled, curvature-continuous reference path with its speed
+limits, corridor widths and the places the van must stop.
 
-Lanelet sequences come from the Lanelet2 routing graph (shortest path, vehicle rules). The joined
-lane centrelines are resampled every PATH_SPACING_M and smoothed with a Gaussian kernel, which
-turns the straight-to-arc joints (where curvature jumps) into continuous-curvature transitions;
-heading and curvature come from central differences of the smoothed curve. Nothing is clipped
-silently: a route the van cannot steer, or smoothing that would leave the lane centre too far, is
-a RouteError.
+Lanelet sequences come from the Lanelet2 routing graph (shortest path, vehicle rules, with the lane
+changes those rules allow). The joined lane centrelines are resampled every PATH_SPACING_M and
+smoothed with a Gaussian kernel, which turns the straight-to-arc joints (where curvature jumps) into
+continuous-curvature transitions; heading and curvature come from central differences of the
+smoothed curve. A lane change blends one centreline into the neighbour's over the stretch the two
+lanes share. Nothing is clipped silently: a route the van cannot steer, or smoothing that would
+take the van's body out of its lane, is a RouteError.
 """
 
 from __future__ import annotations
@@ -20,17 +21,24 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from robovan_autonomy.geometry import arc_length, points_in_polygon
-from robovan_autonomy.mapping.lanelet_map import DistrictMap, Lane
+from robovan_autonomy.mapping.lanelet_map import DistrictMap, lane_of
 from robovan_autonomy.vehicle_params import VehicleParams, load_vehicle_params
 
 PATH_SPACING_M = 0.5
-SMOOTHING_SIGMA_M = 1.5  # spreads each curvature step over about ±3 m (a short clothoid)
-MAX_SMOOTHING_OFFSET_M = 0.3  # the smoothed path may leave the lane centreline by this much
+# Smoothing kernels tried in turn, narrowest first: 1.5 m spreads each curvature step of a finely
+# drawn map (the district's arcs) over about ±3 m, a short clothoid; a map that draws a bend as a
+# few chords (45° kinks) needs a wider one before the van can steer it.
+SMOOTHING_SIGMAS_M = (1.5, 2.0, 2.5, 3.0)
+LANE_CHANGE_STEP_M = 0.25  # sampling of a blended lane change, finer than PATH_SPACING_M
 MAX_LATERAL_ACCEL_MPS2 = 1.4  # comfort (1.5, parcels stay on the shelves) less tracking slack
 COMFORT_DECEL_MPS2 = 2.0  # service braking the speed profile may ask for ahead of a curve
 MIN_ROUTE_LENGTH_M = 2.0 * PATH_SPACING_M
 
 Pose2D = tuple[float, float, float]  # x_m, y_m, yaw_rad in `map`
+# A delivery stop: a bay's name, a lane position 'LANELET_ID@S_M' (lane and arc length along it;
+# the reverse direction of a two-way lanelet N is lane -N), or a goal pose.
+Stop = str | Pose2D
+LANE_POSITION_FORM = "LANELET_ID@S_M, e.g. 2101@12.5"
 
 
 class RouteError(ValueError):
@@ -49,7 +57,7 @@ class AdjacentKind:
 @dataclasses.dataclass(frozen=True)
 class RouteStop:
     kind: str  # 'delivery_bay', 'goal', 'stop_line', 'crosswalk'
-    name: str  # bay name, 'goal_<k>', intersection name, crosswalk name
+    name: str  # bay name, 'goal_<k>' or the lane position, intersection name, crosswalk name
     s_m: float  # where to stop (stop line, bay, goal) or the crosswalk's near edge
     s_end_m: float  # crosswalk's far edge; equals s_m for the others
     lanelet_id: int
@@ -94,23 +102,30 @@ class _Target:
 
 @dataclasses.dataclass(frozen=True)
 class _Span:
+    """A piece of one lane, s_from_m to s_to_m along it. In a lane change the path is drawn toward
+    the neighbour lane `toward_id` by the weight (1 - cos(pi tau)) / 2, tau running linearly from
+    tau_from to tau_to: 0 to 1/2 on the lane it leaves, 1/2 to 0 on the lane it enters."""
+
     lanelet_id: int
     s_from_m: float
     s_to_m: float
+    toward_id: int | None = None
+    tau_from: float = 0.0
+    tau_to: float = 0.0
 
 
 def plan_route(
     dmap: DistrictMap,
-    start_pose: Pose2D,
-    stops: Sequence[str | Pose2D],
+    start_pose: Pose2D | str,
+    stops: Sequence[Stop],
     *,
     blocked_lanelet_ids: Iterable[int] = (),
     vehicle: VehicleParams | None = None,
     spacing_m: float = PATH_SPACING_M,
 ) -> ReferencePath:
-    """Shortest lanelet route from start_pose through `stops` in order (delivery-bay names or goal
-    poses), as a ReferencePath. Raises RouteError for an unknown bay, a pose off the map, a stop
-    on a blocked lanelet, no route, or a path the van cannot drive."""
+    """Shortest lanelet route from the start (a pose, or a lane position 'LANELET_ID@S_M') through
+    `stops` in order, as a ReferencePath. Raises RouteError for an unknown bay or lane, a pose off
+    the map, a stop on a blocked lanelet, no route, or a path the van cannot drive."""
     vehicle = vehicle or load_vehicle_params()
     blocked = frozenset(int(i) for i in blocked_lanelet_ids)
     unknown = sorted(blocked - set(dmap.lanes))
@@ -120,7 +135,10 @@ def plan_route(
         )
     if not stops:
         raise RouteError("no stops given: a route needs at least one delivery bay or goal pose")
-    start = _locate(dmap, "start", "start pose", start_pose)
+    if isinstance(start_pose, str):
+        start = _Target("start", start_pose, *_lane_position(dmap, start_pose))
+    else:
+        start = _locate(dmap, "start", "start pose", start_pose)
     targets = [_resolve_stop(dmap, stop, k) for k, stop in enumerate(stops)]
     for t in (start, *targets):
         if t.lanelet_id in blocked:
@@ -131,8 +149,8 @@ def plan_route(
 
 def reroute(
     dmap: DistrictMap,
-    start_pose: Pose2D,
-    stops: Sequence[str | Pose2D],
+    start_pose: Pose2D | str,
+    stops: Sequence[Stop],
     blocked_lanelet_ids: Iterable[int],
     **kwargs,
 ) -> ReferencePath:
@@ -154,13 +172,55 @@ def _locate(dmap: DistrictMap, kind: str, name: str, pose: Pose2D) -> _Target:
     return _Target(kind, name, match.lanelet_id, match.s_m)
 
 
-def _resolve_stop(dmap: DistrictMap, stop: str | Pose2D, index: int) -> _Target:
+def _parse_lane_position(text: str) -> tuple[int, float] | None:
+    """'LANELET_ID@S_M' as (lane id, arc length); None for text without an '@' (a bay name)."""
+    lane, at, s = text.partition("@")
+    if not at:
+        return None
+    try:
+        return int(lane), float(s)
+    except ValueError:
+        raise RouteError(f"{text!r} is no lane position: {LANE_POSITION_FORM}") from None
+
+
+def _lane_position(dmap: DistrictMap, text: str) -> tuple[int, float]:
+    """A lane position checked against the map: a lane the van may drive, s within it."""
+    position = _parse_lane_position(text)
+    if position is None:
+        raise RouteError(f"{text!r} is no lane position: {LANE_POSITION_FORM}")
+    lane_id, s = position
+    lane = dmap.lanes.get(lane_id)
+    if lane is None:
+        raise RouteError(f"{text}: map {dmap.name} has no lanelet {lane_id} a vehicle may drive")
+    if not 0.0 <= s <= lane.length_m:
+        raise RouteError(f"{text}: lanelet {lane_id} is {lane.length_m:.2f} m long")
+    return lane_id, s
+
+
+def stop_pose(dmap: DistrictMap, name: str) -> Pose2D:
+    """Where the van's footprint centre stands at a named delivery stop: a bay's bay_pose, or the
+    lane centreline at a lane position, facing along the lane."""
+    if _parse_lane_position(name) is not None:
+        lane_id, s = _lane_position(dmap, name)
+        return dmap.lanes[lane_id].pose_at(s)
+    return _bay(dmap, name).bay_pose
+
+
+def _bay(dmap: DistrictMap, name: str):
+    bay = dmap.bays.get(name)
+    if bay is None:
+        raise RouteError(
+            f"unknown delivery bay {name!r}; map {dmap.name} has "
+            f"{', '.join(dmap.bays) or f'no bays (give lane positions: {LANE_POSITION_FORM})'}"
+        )
+    return bay
+
+
+def _resolve_stop(dmap: DistrictMap, stop: Stop, index: int) -> _Target:
     if isinstance(stop, str):
-        bay = dmap.bays.get(stop)
-        if bay is None:
-            raise RouteError(
-                f"unknown delivery bay {stop!r}; map {dmap.name} has {', '.join(dmap.bays)}"
-            )
+        if _parse_lane_position(stop) is not None:
+            return _Target("goal", stop, *_lane_position(dmap, stop))
+        bay = _bay(dmap, stop)
         return _Target("delivery_bay", stop, bay.lanelet_id, bay.lane_s_m)
     return _locate(dmap, "goal", f"goal_{index}", stop)
 
@@ -178,34 +238,66 @@ def _route_spans(
             sequence = [here]
         else:
             sequence = _shortest_sequence(dmap, graph, here, target, blocked)
-        for k, lane_id in enumerate(sequence):
-            s_from = here_s if k == 0 else 0.0
-            s_to = target.s_on_lane_m if k == len(sequence) - 1 else dmap.lanes[lane_id].length_m
-            spans.append(_Span(lane_id, s_from, s_to))
-            travelled += s_to - s_from
+        for span in _leg_spans(dmap, sequence, here_s, target.s_on_lane_m):
+            spans.append(span)
+            travelled += _span_length(dmap, span)
         target_s.append(travelled)
         here, here_s = target.lanelet_id, target.s_on_lane_m
     return spans, target_s
 
 
+def _leg_spans(dmap: DistrictMap, sequence: list[int], s_start: float, s_end: float) -> list[_Span]:
+    """Lane pieces along one leg. Lanes joined by lane changes lie side by side along one stretch
+    (Lanelet2 changes only between neighbours sharing a bound); the changes are spread over that
+    stretch, from the start or to the stop where the leg begins or ends on it, in equal parts."""
+    groups = [[sequence[0]]]
+    for before, lane in zip(sequence, sequence[1:]):
+        if lane in dmap.lanes[before].successor_ids:
+            groups.append([lane])
+        else:
+            groups[-1].append(lane)
+    spans = []
+    for k, group in enumerate(groups):
+        first, last = k == 0, k == len(groups) - 1
+        if len(group) == 1:
+            length = dmap.lanes[group[0]].length_m
+            spans.append(_Span(group[0], s_start if first else 0.0, s_end if last else length))
+            continue
+        # The neighbours' lengths differ on a bend, so positions carry over as fractions.
+        begin = s_start / dmap.lanes[group[0]].length_m if first else 0.0
+        end = s_end / dmap.lanes[group[-1]].length_m if last else 1.0
+        if end <= begin:
+            raise RouteError(
+                f"no room to change from lanelet {group[0]} to lanelet {group[-1]}: the stop "
+                "lies beside or behind the start"
+            )
+        edges = np.linspace(begin, end, len(group))
+        for i, (leave, enter) in enumerate(zip(group, group[1:])):
+            middle = 0.5 * (edges[i] + edges[i + 1])
+            leave_m, enter_m = dmap.lanes[leave].length_m, dmap.lanes[enter].length_m
+            spans.append(_Span(leave, edges[i] * leave_m, middle * leave_m, enter, 0.0, 0.5))
+            spans.append(_Span(enter, middle * enter_m, edges[i + 1] * enter_m, leave, 0.5, 0.0))
+    return spans
+
+
 def _shortest_sequence(
     dmap: DistrictMap, graph, here: int, target: _Target, blocked: frozenset[int]
 ) -> list[int]:
-    """Lanelet ids from `here` to the target's lanelet. When the target lies behind us on the
-    same lanelet, go round the block: the best path from one of our successors back to it."""
-    layer = dmap.lanelet_map.laneletLayer
+    """Lane ids from `here` to the target's lane, lane changes included. When the target lies
+    behind us on the same lane, go round the block: the best path from one of our successors back
+    to it."""
     if target.lanelet_id != here:
-        path = graph.shortestPath(layer[here], layer[target.lanelet_id], 0, False)
+        path = graph.shortestPath(dmap.lanelet(here), dmap.lanelet(target.lanelet_id), 0, True)
         if path is not None:
-            return [ll.id for ll in path]
+            return [lane_of(ll) for ll in path]
     else:
         loops = []
         for successor in dmap.lanes[here].successor_ids:
             if successor in blocked:
                 continue
-            path = graph.shortestPath(layer[successor], layer[here], 0, False)
+            path = graph.shortestPath(dmap.lanelet(successor), dmap.lanelet(here), 0, True)
             if path is not None:
-                ids = [here] + [ll.id for ll in path]
+                ids = [here] + [lane_of(ll) for ll in path]
                 loops.append((sum(dmap.lanes[i].length_m for i in ids), ids))
         if loops:
             return min(loops)[1]
@@ -218,9 +310,22 @@ def _shortest_sequence(
 # --- geometry -------------------------------------------------------------------------------------
 
 
-def _span_points(lane: Lane, span: _Span) -> np.ndarray:
-    inner = (lane.s_m > span.s_from_m) & (lane.s_m < span.s_to_m)
-    at = np.concatenate([[span.s_from_m], lane.s_m[inner], [span.s_to_m]])
+def _span_points(dmap: DistrictMap, span: _Span) -> np.ndarray:
+    lane = dmap.lanes[span.lanelet_id]
+    if span.toward_id is None:
+        inner = (lane.s_m > span.s_from_m) & (lane.s_m < span.s_to_m)
+        at = np.concatenate([[span.s_from_m], lane.s_m[inner], [span.s_to_m]])
+        return _centreline_at(lane, at)
+    count = max(2, math.ceil((span.s_to_m - span.s_from_m) / LANE_CHANGE_STEP_M) + 1)
+    at = np.linspace(span.s_from_m, span.s_to_m, count)
+    neighbour = dmap.lanes[span.toward_id]
+    own = _centreline_at(lane, at)
+    beside = _centreline_at(neighbour, at * (neighbour.length_m / lane.length_m))
+    weight = 0.5 - 0.5 * np.cos(math.pi * np.linspace(span.tau_from, span.tau_to, count))
+    return own + weight[:, None] * (beside - own)
+
+
+def _centreline_at(lane, at: np.ndarray) -> np.ndarray:
     return np.column_stack(
         [
             np.interp(at, lane.s_m, lane.centerline[:, 0]),
@@ -229,19 +334,28 @@ def _span_points(lane: Lane, span: _Span) -> np.ndarray:
     )
 
 
+def _span_length(dmap: DistrictMap, span: _Span) -> float:
+    """Path length of a span: its lane's arc length, or, changing lanes, the blended curve's."""
+    if span.toward_id is None:
+        return span.s_to_m - span.s_from_m
+    return float(arc_length(_span_points(dmap, span))[-1])
+
+
 def _raw_centreline(dmap: DistrictMap, spans: list[_Span]) -> tuple[np.ndarray, np.ndarray]:
     """Joined centreline points and their arc length, consecutive duplicates removed."""
-    points = np.vstack([_span_points(dmap.lanes[sp.lanelet_id], sp) for sp in spans])
+    points = np.vstack([_span_points(dmap, sp) for sp in spans])
     keep = np.concatenate([[True], np.linalg.norm(np.diff(points, axis=0), axis=1) > 1e-6])
     points = points[keep]
     return points, arc_length(points)
 
 
-def _smooth(points: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _smooth(
+    points: np.ndarray, spacing_m: float, sigma_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gaussian-smoothed points and their first and second derivatives per sample index (central
     differences of the smooth curve). The ends are extended straight along their tangents first,
     so they are not pulled inwards."""
-    sigma = SMOOTHING_SIGMA_M / spacing_m
+    sigma = sigma_m / spacing_m
     pad = math.ceil(4.0 * sigma)
     head = points[0] - np.outer(np.arange(pad, 0, -1), points[1] - points[0])
     tail = points[-1] + np.outer(np.arange(1, pad + 1), points[-1] - points[-2])
@@ -288,29 +402,25 @@ def _reference_path(
     raw = np.column_stack(
         [np.interp(u, raw_s, raw_points[:, 0]), np.interp(u, raw_s, raw_points[:, 1])]
     )
-    xy, d1, d2 = _smooth(raw, spacing_m)
-    offset = float(np.linalg.norm(xy - raw, axis=1).max())
-    if offset > MAX_SMOOTHING_OFFSET_M:
-        raise RouteError(
-            f"smoothing moves the path {offset:.2f} m off the lane centre "
-            f"(limit {MAX_SMOOTHING_OFFSET_M} m): the lane geometry is too kinked"
-        )
-    speed = np.hypot(d1[:, 0], d1[:, 1])
-    yaw = np.unwrap(np.arctan2(d1[:, 1], d1[:, 0]))
-    curvature = (d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]) / speed**3
-    max_curvature = math.tan(vehicle.max_steer_rad) / vehicle.wheelbase_m
-    worst = int(np.argmax(np.abs(curvature)))
-    if abs(curvature[worst]) > max_curvature:
-        raise RouteError(
-            f"route needs radius {1 / abs(curvature[worst]):.2f} m at ({xy[worst, 0]:.1f}, "
-            f"{xy[worst, 1]:.1f}), tighter than the van's {1 / max_curvature:.2f} m"
-        )
-    s = arc_length(xy)
-
-    span_start = np.concatenate([[0.0], np.cumsum([sp.s_to_m - sp.s_from_m for sp in spans])])
+    span_length = [_span_length(dmap, sp) for sp in spans]
+    span_start = np.concatenate([[0.0], np.cumsum(span_length)])
     span_index = np.clip(np.searchsorted(span_start, u, side="right") - 1, 0, len(spans) - 1)
     lanelet_id = np.array([spans[k].lanelet_id for k in span_index], dtype=np.int64)
-    lane_s = u - span_start[span_index] + np.array([spans[k].s_from_m for k in span_index])
+
+    xy, d1, curvature, offset = _drivable_smoothing(dmap, raw, lanelet_id, vehicle, spacing_m)
+    yaw = np.unwrap(np.arctan2(d1[:, 1], d1[:, 0]))
+    s = arc_length(xy)
+
+    # Lane arc length of each sample; a blended span's path is a little longer than its lane.
+    lane_per_path = np.array(
+        [
+            1.0 if sp.toward_id is None else (sp.s_to_m - sp.s_from_m) / n
+            for sp, n in zip(spans, span_length)
+        ]
+    )
+    lane_s = (u - span_start[span_index]) * lane_per_path[span_index] + np.array(
+        [spans[k].s_from_m for k in span_index]
+    )
     widths = _corridor(dmap, xy, lanelet_id, lane_s)
     limit = _speed_limit(dmap, lanelet_id, curvature, s, vehicle)
 
@@ -338,6 +448,56 @@ def _reference_path(
         stops=tuple(sorted(stops, key=lambda st: (st.s_m, st.kind, st.name))),
         max_smoothing_offset_m=offset,
     )
+
+
+def _drivable_smoothing(
+    dmap: DistrictMap,
+    raw: np.ndarray,
+    lanelet_id: np.ndarray,
+    vehicle: VehicleParams,
+    spacing_m: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The raw centreline smoothed with the narrowest of SMOOTHING_SIGMAS_M that the van can steer
+    and that keeps its body in its lane: points, first derivative, curvature and the largest
+    distance from the raw centreline. RouteError with the narrowest kernel's problem otherwise."""
+    room = _room_beside_van(dmap, raw, lanelet_id, vehicle)
+    max_curvature = math.tan(vehicle.max_steer_rad) / vehicle.wheelbase_m
+    problems = []
+    for sigma_m in SMOOTHING_SIGMAS_M:
+        xy, d1, d2 = _smooth(raw, spacing_m, sigma_m)
+        off_centre = np.linalg.norm(xy - raw, axis=1)
+        worst = int(np.argmax(off_centre - room))
+        if off_centre[worst] > room[worst]:
+            problems.append(
+                f"smoothing moves the path {off_centre[worst]:.2f} m off the centre of lanelet "
+                f"{lanelet_id[worst]} at ({xy[worst, 0]:.1f}, {xy[worst, 1]:.1f}), where the "
+                f"lane leaves {max(room[worst], 0.0):.2f} m beside the van: the van would leave "
+                "its lane"
+            )
+            continue
+        speed = np.hypot(d1[:, 0], d1[:, 1])
+        curvature = (d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]) / speed**3
+        worst = int(np.argmax(np.abs(curvature)))
+        if abs(curvature[worst]) > max_curvature:
+            problems.append(
+                f"route needs radius {1 / abs(curvature[worst]):.2f} m at ({xy[worst, 0]:.1f}, "
+                f"{xy[worst, 1]:.1f}), tighter than the van's {1 / max_curvature:.2f} m"
+            )
+            continue
+        return xy, d1, curvature, float(off_centre.max())
+    raise RouteError(problems[0])
+
+
+def _room_beside_van(
+    dmap: DistrictMap, raw: np.ndarray, lanelet_id: np.ndarray, vehicle: VehicleParams
+) -> np.ndarray:
+    """How far the path may leave each raw sample while the van's body stays in the sample's
+    lane: half of what the lane's width there leaves beside the van."""
+    room = np.zeros(len(raw))
+    for lane_id in np.unique(lanelet_id):
+        idx = np.flatnonzero(lanelet_id == lane_id)
+        room[idx] = 0.5 * (dmap.lanes[int(lane_id)].width_at(raw[idx]) - vehicle.width_m)
+    return room
 
 
 def _corridor(

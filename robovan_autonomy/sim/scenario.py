@@ -23,8 +23,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from robovan_autonomy.config_errors import ConfigError, config_path, load_yaml
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.vehicle_params import VehicleParams
@@ -1485,7 +1483,7 @@ class MapLike(Protocol):
     """What validation needs of a loaded map (robovan_autonomy.mapping.lanelet_map.DistrictMap)."""
 
     bays: Mapping[str, Any]  # name → DeliveryBay
-    lanes: Mapping[int, Any]  # lanelet id → Lane (with length_m, centerline, s_m)
+    lanes: Mapping[int, Any]  # lanelet id → Lane (with length_m and pose_at)
 
 
 def scenario_path(name_or_path: str | Path) -> Path:
@@ -1632,12 +1630,7 @@ def start_pose_in_map(
     if start.bay is not None:
         return parked_pose(lanelet_map.bays[start.bay].bay_pose, vehicle)
     if start.lanelet is not None:
-        lane = lanelet_map.lanes[start.lanelet]
-        x = float(np.interp(start.s, lane.s_m, lane.centerline[:, 0]))
-        y = float(np.interp(start.s, lane.s_m, lane.centerline[:, 1]))
-        i = min(int(np.searchsorted(lane.s_m, start.s, side="right")) - 1, len(lane.s_m) - 2)
-        dx, dy = lane.centerline[i + 1] - lane.centerline[i]
-        return x, y, math.atan2(dy, dx)
+        return lanelet_map.lanes[start.lanelet].pose_at(start.s)
     return start.x, start.y, start.yaw
 
 

@@ -54,6 +54,18 @@ def test_unknown_mission_bay_is_refused_at_construction(district, vehicle):
         Planner(district, vehicle, [("bay_Z", 5.0)])
 
 
+def test_mission_on_a_map_without_bays_stops_at_a_lane_position(junction_map, vehicle):
+    planner = Planner(junction_map, vehicle, [("2201@30", 5.0)])
+    x, y, yaw = junction_map.lanes[2111].pose_at(5.0)
+    output = planner.step(PlannerInput(0.0, x, y, yaw, 0.0, 0.0, 0.0, empty_objects()))
+    assert output.ok and output.schedule.speed_mps.max() > 0.5
+    assert planner.route.stops[-1].name == "2201@30"
+    stop_x, stop_y, _ = planner.progress.stops[0].stop_pose
+    lane_x, lane_y, _ = junction_map.lanes[2201].pose_at(30.0)
+    behind = vehicle.length_m / 2.0 - vehicle.rear_overhang_m  # base_link behind the centre
+    assert (stop_x, stop_y) == pytest.approx((lane_x - behind, lane_y), abs=1e-6)
+
+
 def test_non_finite_pose_yields_a_controlled_stop(district, vehicle):
     planner = Planner(district, vehicle, [("bay_D", 5.0)])
     inputs = PlannerInput(1.0, math.nan, -1.75, 0.0, 3.0, 0.0, 0.0, empty_objects())

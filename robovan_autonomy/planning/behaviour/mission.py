@@ -22,8 +22,9 @@ class MissionStop:
     def at_bay(
         cls, name: str, dwell_s: float, bay_pose: Pose2D, vehicle: VehicleParams
     ) -> MissionStop:
-        """From a map bay pose (DistrictMap.bays[name].bay_pose: the van's footprint centre goes
-        there) to the base_link pose, half a body length minus the rear overhang behind it."""
+        """From where the van's footprint centre stands at the stop (a bay's bay_pose, or the lane
+        pose of a lane position: route.stop_pose) to the base_link pose, half a body length minus
+        the rear overhang behind it."""
         x, y, yaw = bay_pose
         back = vehicle.length_m / 2.0 - vehicle.rear_overhang_m
         return cls(name, dwell_s, (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw))
