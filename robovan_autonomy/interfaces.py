@@ -882,6 +882,15 @@ def decode_tf_cdr(data: bytes) -> list[FrameTransform]:
 
 
 @functools.lru_cache(maxsize=1)
+def canonical_cdr(data: bytes, msgtype: str) -> bytes:
+    """The CDR bytes of a message serialised by rclpy, with its alignment padding zeroed. rclpy's
+    serialize_message leaves the padding as it found the buffer, so the same message serialises
+    to different bytes from run to run, and two recordings of one run would differ."""
+    typestore = _bag_typestore()
+    return bytes(typestore.serialize_cdr(typestore.deserialize_cdr(data, msgtype), msgtype))
+
+
+@functools.cache
 def _bag_typestore():
     from rosbags.typesys import Stores, get_typestore
 

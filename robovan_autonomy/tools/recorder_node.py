@@ -43,7 +43,8 @@ class RecorderNode(Node):
     def record_thinned_points(self, topic: str, qos: QoSProfile, keep_every: int) -> None:
         """Record one point in keep_every of each cloud on topic, in its stamp and frame (a cloud
         that does not decode is recorded as sent)."""
-        self.writer.add_topic(topic, msgtype_name(PointCloud2), qos)
+        msgtype = msgtype_name(PointCloud2)
+        self.writer.add_topic(topic, msgtype, qos)
 
         def write(msg: PointCloud2) -> None:
             try:
@@ -53,7 +54,8 @@ class RecorderNode(Node):
                 msg = thinned
             except itf.InterfaceError:
                 pass
-            self.writer.write(topic, self.get_clock().now().nanoseconds, serialize_message(msg))
+            data = itf.canonical_cdr(serialize_message(msg), msgtype)
+            self.writer.write(topic, self.get_clock().now().nanoseconds, data)
 
         self.create_subscription(PointCloud2, topic, write, qos)
 

@@ -389,3 +389,14 @@ def test_decoding_random_point_cloud_bytes_raises_only_interface_error(data, wid
         itf.decode_points(msg)
     except itf.InterfaceError:
         pass
+
+
+def test_canonical_cdr_zeroes_the_alignment_padding_rclpy_leaves_uninitialised():
+    from rclpy.serialization import serialize_message
+
+    cloud = serialize_message(itf.encode_points(0.01, np.ones((3, 4), np.float32), "lidar_top"))
+    dirty = bytearray(cloud)
+    dirty[26:28] = b"\xab\xcd"  # after the 10-byte frame name, before the 4-byte height
+    msgtype = "sensor_msgs/msg/PointCloud2"
+    assert itf.canonical_cdr(bytes(dirty), msgtype) == itf.canonical_cdr(cloud, msgtype)
+    assert itf.canonical_cdr(cloud, msgtype)[26:28] == b"\x00\x00"
