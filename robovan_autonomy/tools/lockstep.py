@@ -17,6 +17,14 @@ import threading
 import time
 
 import rclpy
+from rcl_interfaces.srv import (
+    DescribeParameters,
+    GetParameters,
+    GetParameterTypes,
+    ListParameters,
+    SetParameters,
+    SetParametersAtomically,
+)
 from rclpy.event_handler import EventHandler
 from rclpy.executors import (
     Executor,
@@ -26,12 +34,24 @@ from rclpy.executors import (
 )
 from rclpy.node import Node
 from rclpy.qos import QoSCompatibility, qos_check_compatible
+from rclpy.service import Service
+from type_description_interfaces.srv import GetTypeDescription
 
 # Wall time matching may take, s: in-process matching takes milliseconds; longer is a broken graph.
 MATCH_TIMEOUT_S = 10.0
 # A node that keeps re-triggering itself must not hang the loop.
 MAX_CALLBACKS_PER_DRAIN = 10_000
 DISCOVERY_RANGE_ENV = "ROS_AUTOMATIC_DISCOVERY_RANGE"
+# The services rclpy gives every node for tools outside the process (`ros2 param`, …).
+INTROSPECTION_SERVICE_TYPES = (
+    DescribeParameters,
+    GetParameters,
+    GetParameterTypes,
+    ListParameters,
+    SetParameters,
+    SetParametersAtomically,
+    GetTypeDescription,
+)
 
 
 @contextlib.contextmanager
@@ -60,11 +80,15 @@ class OrderedExecutor(SingleThreadedExecutor):
     It does not wait on QoS event handlers (the incompatible-QoS and incompatible-type warnings
     rclpy gives every endpoint): `wait_until_matched` has checked the whole graph before the first
     tick, no node of ours handles QoS events, and the ~150 handlers of the stack more than doubled
-    the cost of every wait, paid several times a tick."""
+    the cost of every wait, paid several times a tick. In a sealed graph it does not serve the
+    parameter and type-description services either: nothing outside the process can reach them,
+    nothing inside calls them, and the 7 a node has were most of what every wait went through.
+    """
 
-    def __init__(self, context: rclpy.Context):
+    def __init__(self, context: rclpy.Context, serve_introspection: bool = True):
         super().__init__(context=context)
         self._joined: list[Node] = []
+        self._serve_introspection = serve_introspection
 
     def add_node(self, node: Node) -> bool:
         added = super().add_node(node)
@@ -81,7 +105,11 @@ class OrderedExecutor(SingleThreadedExecutor):
         return list(self._joined)
 
     def can_execute(self, entity) -> bool:
-        return not isinstance(entity, EventHandler) and super().can_execute(entity)
+        if isinstance(entity, EventHandler):
+            return False
+        if isinstance(entity, Service) and entity.srv_type in INTROSPECTION_SERVICE_TYPES:
+            return self._serve_introspection and super().can_execute(entity)
+        return super().can_execute(entity)
 
 
 class LockstepGraph:
@@ -93,8 +121,8 @@ class LockstepGraph:
         self.context = rclpy.Context()
         with sealed_graph(sealed):
             rclpy.init(context=self.context, args=[])
-        self.executor = OrderedExecutor(self.context)
-        self.recorder_executor = OrderedExecutor(self.context)
+        self.executor = OrderedExecutor(self.context, serve_introspection=not sealed)
+        self.recorder_executor = OrderedExecutor(self.context, serve_introspection=not sealed)
         self.nodes: list[Node] = []
         self._spinner: threading.Thread | None = None
 

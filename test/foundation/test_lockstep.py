@@ -115,3 +115,26 @@ def test_qos_event_handlers_are_left_out_of_the_lockstep_waits():
         assert handlers
         assert not any(graph.executor.can_execute(handler) for handler in handlers)
         assert received == [("stack", "tick")]
+
+
+def test_a_sealed_graph_does_not_serve_the_parameter_services_nothing_can_reach():
+    with LockstepGraph(sealed=True) as graph:
+        node = graph.add(rclpy.create_node("node", context=graph.context))
+        services = list(node.services)
+        assert services
+        assert not any(graph.executor.can_execute(service) for service in services)
+
+
+def test_an_open_graph_serves_the_parameter_services():
+    with LockstepGraph(sealed=False) as graph:
+        node = graph.add(rclpy.create_node("node", context=graph.context))
+        assert all(graph.executor.can_execute(service) for service in node.services)
+
+
+def test_a_service_of_our_own_is_served_in_a_sealed_graph():
+    from std_srvs.srv import Trigger
+
+    with LockstepGraph(sealed=True) as graph:
+        node = graph.add(rclpy.create_node("node", context=graph.context))
+        service = node.create_service(Trigger, "/clear", lambda request, response: response)
+        assert graph.executor.can_execute(service)
