@@ -101,11 +101,20 @@ TF_MSGTYPE = "tf2_msgs/msg/TFMessage"
 STEERING_JOINT = "steering"
 DRIVE_JOINT = "drive"
 
-# Sensor streams tolerate loss and must never back up behind a slow reader.
+# Sensor streams tolerate loss and must never back up behind a slow reader: readers take them best
+# effort, which matches any writer.
 SENSOR_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
     depth=5,
     reliability=ReliabilityPolicy.BEST_EFFORT,
+    durability=DurabilityPolicy.VOLATILE,
+)
+# What a sensor driver offers (REP-2003): reliable, so a reliable reader (a recorder) can have
+# every message, while SENSOR_QOS readers still match and take what they keep up with.
+SENSOR_DRIVER_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=5,
+    reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE,
 )
 # Commands and state: every message matters, but only the newest few.

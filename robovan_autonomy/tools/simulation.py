@@ -131,7 +131,7 @@ def recorded_topics() -> dict:
     from trajectory_msgs.msg import JointTrajectory
     from visualization_msgs.msg import MarkerArray
 
-    sensor, reliable = itf.SENSOR_QOS, itf.RELIABLE_QOS
+    sensor, reliable = itf.SENSOR_DRIVER_QOS, itf.RELIABLE_QOS
     return {
         itf.CLOCK: (Clock, itf.CLOCK_QOS),
         itf.CAMERA_COMPRESSED: (CompressedImage, sensor),

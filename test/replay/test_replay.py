@@ -267,6 +267,13 @@ def test_a_sim_bag_opens_with_the_map_latched_for_viewers(sim_run):
     assert {"lane_bounds", "kerbs", "stop_lines", "crosswalks", "delivery_bays"} <= namespaces
 
 
+def test_a_sim_bag_stores_the_sensors_with_the_reliable_qos_their_driver_offers(sim_run):
+    sensors = (itf.CAMERA_COMPRESSED, itf.CAMERA_INFO, itf.LIDAR_POINTS, itf.GNSS_FIX, itf.IMU_DATA)
+    with BagReader(sim_run / "run") as reader:
+        offered = {topic: reader.topics[topic].offered_qos for topic in sensors}
+    assert all([qos.reliability.name for qos in o] == ["RELIABLE"] for o in offered.values())
+
+
 def lidar_rows(bag) -> list[int]:
     with Reader(bag) as reader:
         lidar = [c for c in reader.connections if c.topic == itf.LIDAR_POINTS]
