@@ -106,14 +106,14 @@ def _is_ear(polygon, a: int, b: int, c: int, remaining: list[int], winding: floa
     return True
 
 
-def _fill(polygons, z_m: float = FILL_Z_M) -> np.ndarray:
+def _fill(polygons) -> np.ndarray:
     corners = [polygon[triangulate(polygon).ravel()] for polygon in polygons]
-    triangles = [np.column_stack([xy, np.full(len(xy), z_m)]) for xy in corners if len(xy)]
+    triangles = [np.column_stack([xy, np.full(len(xy), FILL_Z_M)]) for xy in corners if len(xy)]
     return np.vstack(triangles) if triangles else np.zeros((0, 3))
 
 
-def _lines(polylines, z_m: float = LINE_Z_M) -> np.ndarray:
-    pairs = [segments(simplify_polyline(p), z_m) for p in polylines if len(p) >= 2]
+def _lines(polylines) -> np.ndarray:
+    pairs = [segments(simplify_polyline(p)) for p in polylines if len(p) >= 2]
     return np.vstack(pairs) if pairs else np.zeros((0, 3))
 
 

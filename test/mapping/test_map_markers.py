@@ -73,8 +73,16 @@ def test_a_closed_loop_keeps_its_shape():
     assert _within_tolerance_of(kept, ring)
 
 
-@pytest.mark.parametrize("polygon", [L_SHAPE, L_SHAPE[::-1]], ids=["ccw", "cw"])
-def test_the_triangles_of_a_non_convex_polygon_cover_it_exactly(polygon):
+# A square with a vertex in the middle of an edge: a flat corner is never an ear.
+SQUARE_WITH_MIDPOINT = np.array([[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [1.0, 2.0], [0.0, 2.0]])
+
+
+@pytest.mark.parametrize(
+    "polygon",
+    [L_SHAPE, L_SHAPE[::-1], SQUARE_WITH_MIDPOINT],
+    ids=["ccw", "cw", "flat corner"],
+)
+def test_the_triangles_of_a_polygon_cover_it_exactly(polygon):
     triangles = polygon[triangulate(polygon)]
     assert len(triangles) == len(polygon) - 2
     assert sum(polygon_area(t) for t in triangles) == pytest.approx(polygon_area(polygon))
