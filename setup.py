@@ -13,6 +13,7 @@ NODE_SCRIPTS = {
     "planner": "robovan_autonomy.planning.planner_node:main",
     "command_gate": "robovan_autonomy.system.command_gate_node:main",
     "supervisor": "robovan_autonomy.system.supervisor_node:main",
+    "map_visualizer": "robovan_autonomy.mapping.map_visualizer_node:main",
 }
 
 

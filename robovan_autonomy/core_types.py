@@ -125,3 +125,19 @@ class SystemMode:
     mode: OperatingMode
     reason: str = ""
     level: int = OK
+
+
+# A drawing for viewers (RViz, Foxglove): points in `map`, read as segments or triangles.
+LINE_LIST = "line_list"  # points in pairs, one segment each
+TRIANGLE_LIST = "triangle_list"  # points in threes, one filled triangle each
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MapLayer:
+    """One kind of map feature drawn as one marker (mapping/map_markers.py)."""
+
+    name: str  # the marker namespace a viewer lists
+    kind: str  # LINE_LIST or TRIANGLE_LIST
+    points: np.ndarray  # (N, 3) in `map`: pairs for LINE_LIST, threes for TRIANGLE_LIST
+    rgba: tuple[float, float, float, float]
+    line_width_m: float = 0.0  # LINE_LIST only

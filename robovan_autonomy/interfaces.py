@@ -43,17 +43,20 @@ from robovan_autonomy.core_types import (
     GNSS_FRAME,
     IMU_FRAME,
     LIDAR_FRAME,
+    LINE_LIST,
     MAP_FRAME,
     OBJECT_DTYPE,
     OK,
     POINT_DTYPE,
     SENSOR_FRAMES,
     STALE,
+    TRIANGLE_LIST,
     WARN,
     Diagnostic,
     FrameTransform,
     GnssFix,
     ImuSample,
+    MapLayer,
     PoseEstimate,
     SystemMode,
     VehicleStatus,
@@ -78,6 +81,7 @@ LOCALIZATION_DEBUG_GNSS_ONLY = "/localization/debug/gnss_only"
 LOCALIZATION_DEBUG_ODOMETRY_ONLY = "/localization/debug/odometry_only"
 OBJECTS = "/perception/objects"
 OBJECT_MARKERS = "/perception/objects/markers"
+MAP_MARKERS = "/map/markers"  # the map drawn for viewers, latched
 TRAJECTORY = "/planning/trajectory"
 PLANNING_COMMAND = "/planning/command"  # planner → command gate
 CONTROL_COMMAND = "/control/command"  # command gate → CAN bridge
@@ -97,11 +101,20 @@ TF_MSGTYPE = "tf2_msgs/msg/TFMessage"
 STEERING_JOINT = "steering"
 DRIVE_JOINT = "drive"
 
-# Sensor streams tolerate loss and must never back up behind a slow reader.
+# Sensor streams tolerate loss and must never back up behind a slow reader: readers take them best
+# effort, which matches any writer.
 SENSOR_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
     depth=5,
     reliability=ReliabilityPolicy.BEST_EFFORT,
+    durability=DurabilityPolicy.VOLATILE,
+)
+# What a sensor driver offers (REP-2003): reliable, so a reliable reader (a recorder) can have
+# every message, while SENSOR_QOS readers still match and take what they keep up with.
+SENSOR_DRIVER_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=5,
+    reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE,
 )
 # Commands and state: every message matters, but only the newest few.
@@ -111,8 +124,9 @@ RELIABLE_QOS = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE,
 )
-# /tf_static as tf2's static broadcaster offers it: a late subscriber still gets the tree.
-TF_STATIC_QOS = QoSProfile(
+# Latched: a late subscriber still gets the last message (/tf_static as tf2's static broadcaster
+# offers it, the map).
+LATCHED_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
     depth=1,
     reliability=ReliabilityPolicy.RELIABLE,
@@ -562,6 +576,33 @@ def encode_object_markers(
         )
         marker.color = ColorRGBA(r=1.0, g=0.5, b=0.0, a=0.6)
         marker.lifetime = to_duration(0.5)
+        markers.append(marker)
+    return MarkerArray(markers=markers)
+
+
+_MARKER_TYPES = {LINE_LIST: Marker.LINE_LIST, TRIANGLE_LIST: Marker.TRIANGLE_LIST}
+
+
+def encode_map_markers(
+    stamp_s: float, layers: list[MapLayer], frame_id: str = MAP_FRAME
+) -> MarkerArray:
+    """The map for RViz / Foxglove, one marker per layer (its name the namespace), kept until
+    replaced; nothing in the stack reads it."""
+    markers = []
+    for layer in layers:
+        marker = Marker(
+            header=header(stamp_s, frame_id),
+            ns=layer.name,
+            id=0,
+            type=_MARKER_TYPES[layer.kind],
+            action=Marker.ADD,
+        )
+        marker.pose.orientation.w = 1.0
+        # A line list's scale.x is its width; a triangle list's scale scales its points.
+        width = layer.line_width_m if layer.kind == LINE_LIST else 1.0
+        marker.scale = Vector3(x=width, y=1.0, z=1.0)
+        marker.color = ColorRGBA(r=layer.rgba[0], g=layer.rgba[1], b=layer.rgba[2], a=layer.rgba[3])
+        marker.points = [Point(x=x, y=y, z=z) for x, y, z in layer.points.tolist()]
         markers.append(marker)
     return MarkerArray(markers=markers)
 

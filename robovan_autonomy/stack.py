@@ -91,6 +91,12 @@ STACK: tuple[NodeSpec, ...] = (
     NodeSpec(
         "supervisor", "robovan_autonomy.system.supervisor_node:SupervisorNode", ("vehicle", "sim")
     ),
+    # Not in replay: a bag holds the map its run drew, and `ros2 bag play` re-latches it.
+    NodeSpec(
+        "map_visualizer",
+        "robovan_autonomy.mapping.map_visualizer_node:MapVisualizerNode",
+        ("vehicle", "sim"),
+    ),
 )
 
 

@@ -39,7 +39,7 @@ class SimulatorNode(Node):
         super().__init__("simulator", **node_kwargs)
         self.world = world
         self.record_camera_jpeg = record_camera_jpeg
-        qos = itf.SENSOR_QOS
+        qos = itf.SENSOR_DRIVER_QOS  # as drivers offer sensor data (REP-2003)
         self.clock_pub = self.create_publisher(Clock, itf.CLOCK, itf.CLOCK_QOS)
         self.image_pub = self.create_publisher(Image, itf.CAMERA_IMAGE, qos)
         self.jpeg_pub = self.create_publisher(CompressedImage, itf.CAMERA_COMPRESSED, qos)

@@ -146,6 +146,18 @@ class LockstepGraph:
     def wait_until_matched(self, timeout_s: float = MATCH_TIMEOUT_S) -> None:
         wait_until_matched(self.nodes, timeout_s)
 
+    def drain_recorder_until(self, done, what: str, timeout_s: float = MATCH_TIMEOUT_S) -> None:
+        """Drain the recorder until done() holds. What a latched (transient-local) writer sent
+        before a reader matched reaches that reader later, on DDS's own threads, so a recording
+        waits for it to hold it at the same place every run."""
+        deadline = time.monotonic() + timeout_s
+        drain(self.recorder_executor)
+        while not done():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"lockstep: {what} never reached the recorder in {timeout_s} s")
+            time.sleep(0.001)
+            drain(self.recorder_executor)
+
     def drain(self) -> None:
         """The lockstep barrier: every ready callback of the stack, then of the recorder."""
         drain(self.executor)

@@ -62,7 +62,7 @@ class RecorderNode(Node):
     def record_tf(self, static: list[FrameTransform], odometry_topic: str) -> None:
         """/tf_static now, once; on /tf, map → base_link from every estimate on odometry_topic
         (one that does not decode is left out: the bag keeps the odometry message as sent)."""
-        self.writer.add_topic(itf.TF_STATIC, itf.TF_MSGTYPE, itf.TF_STATIC_QOS)
+        self.writer.add_topic(itf.TF_STATIC, itf.TF_MSGTYPE, itf.LATCHED_QOS)
         self.writer.add_topic(itf.TF, itf.TF_MSGTYPE, itf.RELIABLE_QOS)
         now_ns = self.get_clock().now().nanoseconds
         self.writer.write(itf.TF_STATIC, now_ns, itf.encode_tf_cdr(now_ns * 1e-9, static))

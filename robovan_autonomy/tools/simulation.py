@@ -130,8 +130,9 @@ def recorded_topics() -> dict:
     from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import CameraInfo, CompressedImage, Imu, JointState, NavSatFix, PointCloud2
     from trajectory_msgs.msg import JointTrajectory
+    from visualization_msgs.msg import MarkerArray
 
-    sensor, reliable = itf.SENSOR_QOS, itf.RELIABLE_QOS
+    sensor, reliable = itf.SENSOR_DRIVER_QOS, itf.RELIABLE_QOS
     return {
         itf.CLOCK: (Clock, itf.CLOCK_QOS),
         itf.CAMERA_COMPRESSED: (CompressedImage, sensor),
@@ -142,6 +143,8 @@ def recorded_topics() -> dict:
         itf.VEHICLE_STATUS: (JointState, reliable),
         itf.ODOMETRY: (Odometry, reliable),
         itf.OBJECTS: (PointCloud2, reliable),
+        itf.OBJECT_MARKERS: (MarkerArray, reliable),
+        itf.MAP_MARKERS: (MarkerArray, itf.LATCHED_QOS),
         itf.TRAJECTORY: (PathMsg, reliable),
         itf.CONTROL_COMMAND: (JointTrajectory, reliable),
         itf.DIAGNOSTICS: (DiagnosticArray, reliable),
@@ -215,6 +218,7 @@ class Simulation:
             {
                 "dbw_bridge": {"can_interface": "virtual", "can_channel": channel},
                 "localization": {"map_file": str(self.scenario.map_path)},
+                "map_visualizer": {"map_file": str(self.scenario.map_path)},
                 "planner": {
                     "map_file": str(self.scenario.map_path),
                     "mission_bays": [stop.bay for stop in mission] or [""],
@@ -259,6 +263,10 @@ class Simulation:
             recorder.record_tf(static_transforms(self.vehicle), estimate)
             self.graph.add(recorder, recorder=True)
         self.graph.wait_until_matched()
+        if bag is not None:  # the map, latched before the recorder joined, opens the bag
+            self.graph.drain_recorder_until(
+                lambda: bag.topic_counts()[itf.MAP_MARKERS] > 0, itf.MAP_MARKERS
+            )
         self.bridge = next((n for n in self.stack_nodes if hasattr(n, "frames_received")), None)
         self._reports_sent = 0
 

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
 QOS_NAMES = {
     "SENSOR_QOS": itf.SENSOR_QOS,
+    "SENSOR_DRIVER_QOS": itf.SENSOR_DRIVER_QOS,
+    "LATCHED_QOS": itf.LATCHED_QOS,
     "RELIABLE_QOS": itf.RELIABLE_QOS,
     "CLOCK_QOS": itf.CLOCK_QOS,
 }

@@ -1,10 +1,13 @@
 """The lockstep graph starts with every writer matched, runs a tick to its end in one drain,
-records after the stack, and tears down once."""
+records after the stack, waits for what was latched before the recorder joined, and tears down
+once."""
 
+import pytest
 import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 
+from robovan_autonomy.interfaces import LATCHED_QOS as LATCHED
 from robovan_autonomy.tools.lockstep import LockstepGraph, unmatched
 
 
@@ -138,3 +141,30 @@ def test_a_service_of_our_own_is_served_in_a_sealed_graph():
         node = graph.add(rclpy.create_node("node", context=graph.context))
         service = node.create_service(Trigger, "/clear", lambda request, response: response)
         assert graph.executor.can_execute(service)
+
+
+def latched_before_the_recorder(graph: LockstepGraph, publish: bool) -> list:
+    """A latched writer (publishing once, or not at all) and a recorder that joins after it."""
+    writer = graph.add(rclpy.create_node("latcher", context=graph.context))
+    publisher = writer.create_publisher(String, "/latched", LATCHED)
+    if publish:
+        publisher.publish(String(data="map"))
+    received = []
+    recorder = graph.add(rclpy.create_node("recorder", context=graph.context), recorder=True)
+    recorder.create_subscription(String, "/latched", lambda m: received.append(m.data), LATCHED)
+    graph.wait_until_matched()
+    return received
+
+
+def test_the_recorder_is_drained_until_a_message_latched_before_it_joined_arrives():
+    with LockstepGraph() as graph:
+        received = latched_before_the_recorder(graph, publish=True)
+        graph.drain_recorder_until(lambda: received, "/latched")
+        assert received == ["map"]
+
+
+def test_waiting_for_a_latched_message_that_never_comes_fails_naming_it():
+    with LockstepGraph() as graph:
+        received = latched_before_the_recorder(graph, publish=False)
+        with pytest.raises(RuntimeError, match="/latched never reached the recorder"):
+            graph.drain_recorder_until(lambda: received, "/latched", timeout_s=0.05)

@@ -38,6 +38,7 @@ DEPENDENCY_OF_MODULE = {
     "std_msgs": "std_msgs",
     "std_srvs": "std_srvs",
     "trajectory_msgs": "trajectory_msgs",
+    "type_description_interfaces": "type_description_interfaces",
     "visualization_msgs": "visualization_msgs",
     "yaml": "python3-yaml",
 }

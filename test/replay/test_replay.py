@@ -10,6 +10,7 @@ from rclpy.node import Node
 from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import Image, PointCloud2
+from visualization_msgs.msg import MarkerArray
 
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.stack import STAGES
@@ -253,6 +254,24 @@ def test_a_sim_bag_carries_the_transform_tree_for_viewers(sim_run):
     assert {"lidar_top", "camera_front", "camera_front_optical", "gnss", "imu"} <= children
     assert len(tf) == len(odometry) > 0
     assert all(len(ts) == 1 and ts[0].parent == "map" for ts in tf)
+
+
+def test_a_sim_bag_opens_with_the_map_latched_for_viewers(sim_run):
+    with BagReader(sim_run / "run") as reader:
+        [qos] = reader.topics[itf.MAP_MARKERS].offered_qos
+        [(_, logged_ns, data)] = list(reader.messages([itf.MAP_MARKERS]))
+        start_ns = reader.start_ns
+    assert qos.durability.name == "TRANSIENT_LOCAL" and qos.reliability.name == "RELIABLE"
+    assert logged_ns == start_ns
+    namespaces = {marker.ns for marker in deserialize_message(data, MarkerArray).markers}
+    assert {"lane_bounds", "kerbs", "stop_lines", "crosswalks", "delivery_bays"} <= namespaces
+
+
+def test_a_sim_bag_stores_the_sensors_with_the_reliable_qos_their_driver_offers(sim_run):
+    sensors = (itf.CAMERA_COMPRESSED, itf.CAMERA_INFO, itf.LIDAR_POINTS, itf.GNSS_FIX, itf.IMU_DATA)
+    with BagReader(sim_run / "run") as reader:
+        offered = {topic: reader.topics[topic].offered_qos for topic in sensors}
+    assert all([qos.reliability.name for qos in o] == ["RELIABLE"] for o in offered.values())
 
 
 def lidar_rows(bag) -> list[int]:

@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from robovan_autonomy import interfaces as itf
+from robovan_autonomy.tools.bag_reader import BagReader
 from robovan_autonomy.tools.simulation import SimOptions, Simulation
 
 pytestmark = pytest.mark.slow  # closed-loop runs of the whole stack
@@ -59,13 +61,15 @@ def test_lockstep_runs_are_identical_for_the_same_seed(tmp_path):
     assert first.world.van.speed_mps > 1.0
 
 
-def test_recording_a_whole_stack_run_does_not_change_it(tmp_path):
-    """The recorder's callbacks must not reorder the stack's within a tick."""
+@pytest.fixture(scope="module")
+def whole_stack_runs(tmp_path_factory):
+    """crosswalk_pedestrian, the whole stack for 4 s: (not recorded, recorded)."""
+    out = tmp_path_factory.mktemp("whole_stack")
     runs = [
         Simulation(
             SimOptions(
                 "crosswalk_pedestrian",
-                tmp_path / str(record),
+                out / str(record),
                 progress=False,
                 record=record,
                 time_limit_s=4.0,
@@ -75,8 +79,20 @@ def test_recording_a_whole_stack_run_does_not_change_it(tmp_path):
     ]
     for simulation in runs:
         simulation.run()
-    plain, recorded = (np.array(simulation.recorder._van) for simulation in runs)
-    assert plain.shape == recorded.shape and runs[0].world.van.speed_mps > 0.5
+    return runs
+
+
+def test_recording_a_whole_stack_run_does_not_change_it(whole_stack_runs):
+    """The recorder's callbacks must not reorder the stack's within a tick."""
+    plain, recorded = (np.array(simulation.recorder._van) for simulation in whole_stack_runs)
+    assert plain.shape == recorded.shape and whole_stack_runs[0].world.van.speed_mps > 0.5
     np.testing.assert_array_equal(plain, recorded)
     # Each plan's sensor-to-CAN latency: a plan that reached the bridge a tick later shows here.
-    assert runs[0].recorder._latencies == runs[1].recorder._latencies
+    assert whole_stack_runs[0].recorder._latencies == whole_stack_runs[1].recorder._latencies
+
+
+def test_a_whole_stack_bag_holds_what_a_viewer_draws(whole_stack_runs):
+    with BagReader(whole_stack_runs[1].options.out_dir / "run") as reader:
+        counts = {topic: info.message_count for topic, info in reader.topics.items()}
+    assert counts[itf.MAP_MARKERS] == 1 and counts[itf.TF_STATIC] == 1
+    assert min(counts[t] for t in (itf.OBJECT_MARKERS, itf.TRAJECTORY, itf.TF)) > 10
