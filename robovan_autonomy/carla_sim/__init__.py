@@ -1,0 +1,1 @@
+"""CARLA simulator support: unit and frame conversions, the client connection."""
