@@ -64,6 +64,8 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_sim(args) -> int:
+    if args.backend == "carla":
+        return _sim_on_carla(args)
     from robovan_autonomy.tools.simulation import SimOptions, Simulation
 
     simulation = Simulation(
@@ -98,6 +100,16 @@ def _cmd_sim(args) -> int:
     for reason in judgement["failed_criteria"]:
         print(f"  failed: {reason}")
     return 0 if judgement["passed"] else 1
+
+
+def _sim_on_carla(args) -> int:
+    from robovan_autonomy.carla_sim.session import connect
+
+    client = connect(args.host, args.port)
+    raise StartupError(
+        f"the CARLA server {client.get_server_version()} at {args.host}:{args.port} answered, "
+        "but a closed-loop run on CARLA needs the CARLA world adapter, which is not built yet"
+    )
 
 
 def _cmd_eval(args) -> int:
@@ -343,6 +355,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 1 .. 65535, got {text!r}")
+    return int(text)
+
+
 def _time_limit(text: str) -> float:
     from robovan_autonomy.sim.scenario import check_time_limit
 
@@ -531,6 +549,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("sim", help="run the stack closed loop against the embedded simulator")
     sim.add_argument("--scenario", default="delivery_loop", help="scenario name or YAML path")
+    sim.add_argument(
+        "--backend",
+        choices=("embedded", "carla"),
+        default="embedded",
+        help="the world the stack drives in: the embedded simulator, or a CARLA server",
+    )
+    sim.add_argument(
+        "--host", default="localhost", help="the CARLA server's host (--backend carla)"
+    )
+    sim.add_argument(
+        "--port", type=_port, default=2000, help="the CARLA server's RPC port (--backend carla)"
+    )
     sim.add_argument(
         "--out", default="runs/latest", help="folder for report.json, report.png, run.mcap"
     )

@@ -42,8 +42,10 @@ DEPENDENCY_OF_MODULE = {
     "visualization_msgs": "visualization_msgs",
     "yaml": "python3-yaml",
 }
-# Imported, deliberately not an onboard dependency: the eval runner's engine, pip-only.
-OFF_BOARD_MODULES = {"ray"}
+# Imported, deliberately not onboard dependencies, pip-only: the eval runner's engine (ray), and
+# the CARLA client (carla), which only the CARLA simulation adapters import, inside the functions
+# that talk to a CARLA server; a vehicle never does.
+OFF_BOARD_MODULES = {"ray", "carla"}
 
 
 def imported_modules(folders: list[Path]) -> set[str]:
