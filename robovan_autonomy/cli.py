@@ -508,6 +508,25 @@ def _cmd_map_route(args) -> int:
     return 0
 
 
+def _cmd_map_export_xodr(args) -> int:
+    from robovan_autonomy.mapping.opendrive import export_xodr
+
+    export = export_xodr(_load_map_arg(args))
+    out = Path(args.out)
+    try:
+        out.write_text(export.xodr)
+    except OSError as err:
+        print(f"robovan map export-xodr: cannot write {out}: {err.strerror}", file=sys.stderr)
+        return 2
+    print(
+        f"{out}: {len(export.road_of_lane)} roads, {len(export.junction_of_intersection)} "
+        f"junctions, {len(export.unlinked)} links OpenDRIVE cannot express"
+    )
+    for lane, successor in export.unlinked:
+        print(f"  unlinked: lane {lane} -> lane {successor} (a fork or merge outside a junction)")
+    return 0
+
+
 def _origin(text: str):
     from robovan_autonomy.mapping.lanelet_map import GeodeticOrigin
 
@@ -766,6 +785,11 @@ def build_parser() -> argparse.ArgumentParser:
             "plan a route from the start of one lanelet to the end of another (exit 1: none)",
             _cmd_map_route,
         ),
+        (
+            "export-xodr",
+            "write the map's lanes as an OpenDRIVE road network (a CARLA town's roads)",
+            _cmd_map_export_xodr,
+        ),
     ):
         cmd = map_sub.add_parser(name, help=help_text)
         cmd.add_argument("map", metavar="MAP.osm", help="Lanelet2 OSM map")
@@ -776,6 +800,8 @@ def build_parser() -> argparse.ArgumentParser:
             help="the geodetic origin the map was projected from (LocalCartesian); "
             "default: its sidecar MAP.yaml",
         )
+        if name == "export-xodr":
+            cmd.add_argument("--out", required=True, metavar="FILE.xodr", help="file to write")
         if name == "route":
             for flag, dest in (("--from", "from_lane"), ("--to", "to_lane")):
                 cmd.add_argument(
