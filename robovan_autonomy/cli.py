@@ -566,7 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_cmd_run)
 
-    sim = sub.add_parser("sim", help="run the stack closed loop against the embedded simulator")
+    sim = sub.add_parser(
+        "sim", help="run the stack closed loop against the embedded simulator (or CARLA)"
+    )
     sim.add_argument("--scenario", default="delivery_loop", help="scenario name or YAML path")
     sim.add_argument(
         "--backend",
