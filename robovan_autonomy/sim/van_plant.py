@@ -53,6 +53,22 @@ class _DeadTime:
         return queue[0][1]
 
 
+def rigid_wheel_speeds_mps(
+    params: VehicleParams, speed_mps: float, yaw_rate_radps: float
+) -> tuple[float, float, float, float]:
+    """Wheel-centre speed magnitudes FL, FR, RL, RR of a rigid van moving at speed_mps (along
+    base_link x, at the rear axle) and turning at yaw_rate_radps."""
+    v, omega = speed_mps, yaw_rate_radps
+    half_track = 0.5 * params.track_width_m
+    front_lateral = omega * params.wheelbase_m
+    return (
+        math.hypot(v - omega * half_track, front_lateral),
+        math.hypot(v + omega * half_track, front_lateral),
+        abs(v - omega * half_track),
+        abs(v + omega * half_track),
+    )
+
+
 class Actuators:
     """The van's steering and drive/brake actuators: dead time, then an exact first-order lag
     (and the steering's rate limit), from the datasheet. Shared by every plant that moves a van
@@ -154,15 +170,7 @@ class VanPlant:
 
     def wheel_speeds_mps(self) -> tuple[float, float, float, float]:
         """Wheel-centre speed magnitudes FL, FR, RL, RR from the rigid-body motion."""
-        p, v, omega = self.params, self.speed_mps, self.yaw_rate_radps
-        half_track = 0.5 * p.track_width_m
-        front_lateral = omega * p.wheelbase_m
-        return (
-            math.hypot(v - omega * half_track, front_lateral),
-            math.hypot(v + omega * half_track, front_lateral),
-            abs(v - omega * half_track),
-            abs(v + omega * half_track),
-        )
+        return rigid_wheel_speeds_mps(self.params, self.speed_mps, self.yaw_rate_radps)
 
     @property
     def state(self) -> PlantState:
