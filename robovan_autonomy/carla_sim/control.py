@@ -43,7 +43,9 @@ class CarlaConfig:
     max_substep_delta_time_s: float
     max_substeps: int
     sensor_timeout_s: float
-    blueprints: dict
+    van_blueprint: str
+    van_origin_ahead_m: float  # the van blueprint's actor origin ahead of base_link
+    actor_blueprints: dict  # scenario actor type -> blueprint id
     control: ControlMap
 
 
@@ -57,7 +59,9 @@ def load_carla_config(path: str | Path = DEFAULT_CARLA_FILE) -> CarlaConfig:
             float(session["max_substep_delta_time_s"]),
             int(session["max_substeps"]),
             float(session["sensor_timeout_s"]),
-            dict(doc["blueprints"]),
+            str(doc["van"]["blueprint"]),
+            float(doc["van"]["origin_ahead_of_base_link_m"]),
+            dict(doc["actors"]),
             ControlMap(**{k: float(v) for k, v in doc["control"].items()}),
         )
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as err:

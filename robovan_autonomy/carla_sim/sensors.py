@@ -39,19 +39,18 @@ class FrameMatcher:
 
     def collect(self, frame: int, wanted: Iterable[str], timeout_s: float) -> dict[str, object]:
         """The data of `frame` for each wanted stream, or None where none came within timeout_s
-        (counted missing). Data of earlier frames is dropped (counted stale); every other
-        stream's data up to `frame` is dropped uncounted (nobody wanted it at this tick)."""
-        wanted = tuple(wanted)
+        (counted missing). Data of earlier frames is dropped (counted stale)."""
         deadline = self._clock() + timeout_s
-        found: dict[str, object] = {}
         with self._ready:
-            for name in wanted:
-                found[name] = self._take(name, frame, deadline)
-            for name in self._queues.keys() - set(wanted):
-                queue = self._queues[name]
+            return {name: self._take(name, frame, deadline) for name in wanted}
+
+    def discard_through(self, frame: int) -> None:
+        """Drop every stream's data up to `frame`, uncounted: the tick is over and nobody wanted
+        it (a camera that renders every tick, published at its own rate)."""
+        with self._ready:
+            for queue in self._queues.values():
                 while queue and queue[0].frame <= frame:
                     queue.popleft()
-        return found
 
     def _take(self, name: str, frame: int, deadline: float):
         queue = self._queues[name]

@@ -232,10 +232,7 @@ class SimWorld:
 
     def actor_boxes(self) -> list[Box]:
         """The scenario's moving actors now."""
-        return [
-            Box(a.x, a.y, 0.0, a.yaw, a.length, a.width, a.height, None, a.class_id, a.track_id)
-            for a in self.actor_states
-        ]
+        return actor_boxes(self.actor_states)
 
     def boxes(self) -> list[Box]:
         """Every object a sensor can see: scenario actors and parked cars."""
@@ -253,13 +250,7 @@ class SimWorld:
 
     def ground_truth_objects(self) -> np.ndarray:
         """Actors (with their velocities), then parked cars (at rest)."""
-        actors = self.actor_states
-        return np.concatenate(
-            [
-                object_table(self.actor_boxes(), [a.vx for a in actors], [a.vy for a in actors]),
-                self._parked_objects,
-            ]
-        )
+        return np.concatenate([actor_objects(self.actor_states), self._parked_objects])
 
     # -- sensors ------------------------------------------------------------------------------
     def _motion(self) -> MotionState:
@@ -296,8 +287,25 @@ class SimWorld:
         """(sensor, reading) pairs to deliver at t_s (SensorStreams.outputs)."""
         return self.streams.outputs(t_s, self._measure, wanted)
 
+    def report_extras(self) -> dict:
+        """Nothing beyond the report's own: the embedded world loses no sensor data."""
+        return {}
+
     def close(self) -> None:
         """Nothing to release: the embedded world holds no outside resources."""
+
+
+def actor_boxes(states: list[ActorState]) -> list[Box]:
+    """Actors as boxes standing on z = 0."""
+    return [
+        Box(a.x, a.y, 0.0, a.yaw, a.length, a.width, a.height, None, a.class_id, a.track_id)
+        for a in states
+    ]
+
+
+def actor_objects(states: list[ActorState]) -> np.ndarray:
+    """Actors as ground-truth object rows, with their velocities."""
+    return object_table(actor_boxes(states), [a.vx for a in states], [a.vy for a in states])
 
 
 def object_table(boxes: list[Box], vx_mps=0.0, vy_mps=0.0) -> np.ndarray:

@@ -42,6 +42,9 @@ class World(Protocol):
     def ground_truth_objects(self) -> np.ndarray:
         """The true object table (core_types.OBJECT_DTYPE rows) now."""
 
+    def report_extras(self) -> dict:
+        """What the world adds to the run's report (top-level keys), beyond the shared metrics."""
+
     def close(self) -> None:
         """Release what the world holds outside this process (a simulator's actors, settings)."""
 

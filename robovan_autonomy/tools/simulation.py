@@ -516,6 +516,7 @@ class Simulation:
         report["judgement"] = judge(report, self.scenario)
         report["ground_truth_stages"] = list(self.options.ground_truth)
         report["stages_without_node"] = list(self.stages_without_node)
+        report.update(self.world.report_extras())
         (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
         write_report_png(report, out / "report.png", self.features)
         mcap = out / "run" / "run.mcap"
