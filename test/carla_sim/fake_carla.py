@@ -131,14 +131,30 @@ class FakeSensor(FakeActor):
         kind, attrs = self.blueprint.id, self.blueprint.attributes
         if kind == "sensor.camera.rgb":
             width, height = int(attrs["image_size_x"]), int(attrs["image_size_y"])
-            raw = bytes(width * height * 4)
+            # A lit, textured frame that changes every tick (not black, not frozen).
+            rows = (np.arange(height)[:, None] + np.arange(width)[None, :] + frame) % 200 + 30
+            raw = np.repeat(rows.astype(np.uint8)[:, :, None], 4, axis=2).tobytes()
             return types.SimpleNamespace(frame=frame, raw_data=raw, width=width, height=height)
         if kind == "sensor.lidar.ray_cast":
-            points = np.array([[10.0, 0.0, -2.0, 0.5]], dtype=np.float32)
+            # One tenth of a revolution of the 32 beams hitting the ground 20 m out.
+            columns = int(attrs["points_per_second"]) // int(attrs["channels"]) // 100
+            azimuth = np.linspace(0.0, 2 * np.pi / 10, columns) + 2 * np.pi / 10 * (frame % 10)
+            azimuth = np.repeat(azimuth, int(attrs["channels"]))
+            points = np.stack(
+                [
+                    20 * np.cos(azimuth),
+                    20 * np.sin(azimuth),
+                    np.full_like(azimuth, -2.4),
+                    np.ones_like(azimuth),
+                ],
+                axis=1,
+            ).astype(np.float32)
             return types.SimpleNamespace(frame=frame, raw_data=points.tobytes())
         if kind == "sensor.other.imu":
             return types.SimpleNamespace(
-                frame=frame, accelerometer=_vector(z=9.81), gyroscope=_vector()
+                frame=frame,
+                accelerometer=_vector(x=0.01 * (frame % 7), z=9.81),  # a live sensor's jitter
+                gyroscope=_vector(z=0.001 * (frame % 5)),
             )
         return None  # collision, lane invasion: events only when they happen
 

@@ -118,8 +118,6 @@ def test_the_lockstep_run_of_a_short_scenario_writes_a_normal_report(client, tmp
     written = json.loads((tmp_path / "report.json").read_text())
     assert written["judgement"] == report["judgement"]
     assert report["carla"]["missing_frames"] == {"imu": 0, "lidar": 0, "camera": 0}
-    assert report["ground_truth_stages"] == [] or isinstance(report["ground_truth_stages"], list)
-    assert max(step for step in [report["duration_s"]]) >= 3.9
     assert all(actor.destroyed for actor in client.world.actors)
     assert not client.world.settings.synchronous_mode
     assert client.world.van.control.hand_brake is False  # the stack engaged and put it in gear
