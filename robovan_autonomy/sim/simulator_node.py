@@ -25,7 +25,8 @@ from trajectory_msgs.msg import JointTrajectory
 from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
 from robovan_autonomy.core_types import GnssFix, ImuSample, PoseEstimate
-from robovan_autonomy.sim.world import CameraReading, LidarReading, SimWorld
+from robovan_autonomy.sim.world import CameraReading, LidarReading
+from robovan_autonomy.sim.world_interface import World
 
 
 def stamped(decode):
@@ -35,7 +36,7 @@ def stamped(decode):
 
 
 class SimulatorNode(Node):
-    def __init__(self, world: SimWorld, record_camera_jpeg: bool = True, **node_kwargs):
+    def __init__(self, world: World, record_camera_jpeg: bool = True, **node_kwargs):
         super().__init__("simulator", **node_kwargs)
         self.world = world
         self.record_camera_jpeg = record_camera_jpeg

@@ -53,6 +53,51 @@ class _DeadTime:
         return queue[0][1]
 
 
+def rigid_wheel_speeds_mps(
+    params: VehicleParams, speed_mps: float, yaw_rate_radps: float
+) -> tuple[float, float, float, float]:
+    """Wheel-centre speed magnitudes FL, FR, RL, RR of a rigid van moving at speed_mps (along
+    base_link x, at the rear axle) and turning at yaw_rate_radps."""
+    v, omega = speed_mps, yaw_rate_radps
+    half_track = 0.5 * params.track_width_m
+    front_lateral = omega * params.wheelbase_m
+    return (
+        math.hypot(v - omega * half_track, front_lateral),
+        math.hypot(v + omega * half_track, front_lateral),
+        abs(v - omega * half_track),
+        abs(v + omega * half_track),
+    )
+
+
+class Actuators:
+    """The van's steering and drive/brake actuators: dead time, then an exact first-order lag
+    (and the steering's rate limit), from the datasheet. Shared by every plant that moves a van
+    body (the embedded kinematic one, CARLA's vehicle), so all of them lag alike."""
+
+    def __init__(self, params: VehicleParams, steer_rad: float = 0.0):
+        self.params = params
+        self.steer_rad, self.accel_mps2 = steer_rad, 0.0
+        self._steer_in = _DeadTime(params.steer_dead_time_s, steer_rad)
+        self._accel_in = _DeadTime(params.accel_dead_time_s, 0.0)
+
+    def command(self, t_s: float, steer_rad: float, accel_mps2: float) -> None:
+        """Setpoints from t_s on, clamped to the hardware ranges; they act after the dead times."""
+        p = self.params
+        self._steer_in.push(t_s, min(max(steer_rad, -p.max_steer_rad), p.max_steer_rad))
+        self._accel_in.push(t_s, min(max(accel_mps2, p.min_accel_mps2), p.max_accel_mps2))
+
+    def step(self, t_s: float, dt_s: float) -> None:
+        """Advance from t_s by dt_s with the delayed setpoints held over the step."""
+        p = self.params
+        steer_in = self._steer_in.value_at(t_s)
+        accel_in = self._accel_in.value_at(t_s)
+        steer0 = self.steer_rad
+        lagged = steer_in + (steer0 - steer_in) * math.exp(-dt_s / p.steer_tau_s)
+        max_move = p.max_steer_rate_radps * dt_s
+        self.steer_rad = steer0 + min(max(lagged - steer0, -max_move), max_move)
+        self.accel_mps2 = accel_in + (self.accel_mps2 - accel_in) * math.exp(-dt_s / p.accel_tau_s)
+
+
 class VanPlant:
     """The van's body and actuators; the ECU calls `command`/`set_gear`, the simulator `step`."""
 
@@ -74,14 +119,11 @@ class VanPlant:
         self.x_m, self.y_m, self.yaw_rad, self.speed_mps = x_m, y_m, yaw_rad, speed_mps
         self.steer_rad, self.steer_rate_radps = steer_rad, 0.0
         self.accel_mps2 = self.actuator_accel_mps2 = 0.0
-        self._steer_in = _DeadTime(self.params.steer_dead_time_s, steer_rad)
-        self._accel_in = _DeadTime(self.params.accel_dead_time_s, 0.0)
+        self.actuators = Actuators(self.params, steer_rad)
 
     def command(self, steer_rad: float, accel_mps2: float) -> None:
         """Actuator setpoints from now on; they act after the dead times."""
-        p = self.params
-        self._steer_in.push(self.time_s, min(max(steer_rad, -p.max_steer_rad), p.max_steer_rad))
-        self._accel_in.push(self.time_s, min(max(accel_mps2, p.min_accel_mps2), p.max_accel_mps2))
+        self.actuators.command(self.time_s, steer_rad, accel_mps2)
 
     def set_gear(self, gear: Gear) -> None:
         if gear not in _GEAR_DIRECTION:
@@ -91,16 +133,9 @@ class VanPlant:
     def step(self, dt_s: float) -> None:
         """Advance dt_s with the delayed setpoints held over the step."""
         p = self.params
-        steer_in = self._steer_in.value_at(self.time_s)
-        accel_in = self._accel_in.value_at(self.time_s)
-
-        # Exact first-order response to a held input, then the actuator's rate limit.
-        steer0 = self.steer_rad
-        lagged = steer_in + (steer0 - steer_in) * math.exp(-dt_s / p.steer_tau_s)
-        max_move = p.max_steer_rate_radps * dt_s
-        steer1 = steer0 + min(max(lagged - steer0, -max_move), max_move)
-        accel0 = self.actuator_accel_mps2
-        accel1 = accel_in + (accel0 - accel_in) * math.exp(-dt_s / p.accel_tau_s)
+        steer0, accel0 = self.steer_rad, self.actuator_accel_mps2
+        self.actuators.step(self.time_s, dt_s)
+        steer1, accel1 = self.actuators.steer_rad, self.actuators.accel_mps2
 
         speed0 = self.speed_mps
         speed1 = self._next_speed(speed0, 0.5 * (accel0 + accel1), dt_s)
@@ -135,15 +170,7 @@ class VanPlant:
 
     def wheel_speeds_mps(self) -> tuple[float, float, float, float]:
         """Wheel-centre speed magnitudes FL, FR, RL, RR from the rigid-body motion."""
-        p, v, omega = self.params, self.speed_mps, self.yaw_rate_radps
-        half_track = 0.5 * p.track_width_m
-        front_lateral = omega * p.wheelbase_m
-        return (
-            math.hypot(v - omega * half_track, front_lateral),
-            math.hypot(v + omega * half_track, front_lateral),
-            abs(v - omega * half_track),
-            abs(v + omega * half_track),
-        )
+        return rigid_wheel_speeds_mps(self.params, self.speed_mps, self.yaw_rate_radps)
 
     @property
     def state(self) -> PlantState:

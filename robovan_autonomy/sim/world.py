@@ -75,6 +75,104 @@ class Schedule:
         return names
 
 
+def sensor_rates(vehicle: VehicleParams) -> dict[str, float]:
+    """Every periodic output of a world and its rate: the datasheet's sensors, the ground truth."""
+    rates = {
+        name: float(vehicle.sensors[frame]["rate_hz"])
+        for name, frame in (
+            ("imu", "imu"),
+            ("gnss", "gnss"),
+            ("lidar", "lidar_top"),
+            ("camera", "camera_front"),
+        )
+    }
+    rates["ground_truth_odometry"] = GROUND_TRUTH_ODOMETRY_HZ
+    rates["ground_truth_objects"] = GROUND_TRUTH_OBJECTS_HZ
+    return rates
+
+
+def sensor_faults(scenario: Scenario, sensor: str) -> list[SensorFault]:
+    """A sensor's faults for its injector. A killed device sends nothing, as a dropped stream; a
+    GNSS jump moves what the receiver measures (gnss_jump_m), so it is not the injector's."""
+    return [
+        SensorFault(
+            FaultKind.DROP if f.kind == "kill" else FaultKind(f.kind),
+            f.start_s,
+            f.end_s,
+            f.value or 0.0,
+        )
+        for f in scenario.faults
+        if f.target == SENSOR_FAULT_TARGETS[sensor] and not (sensor == "gnss" and f.kind == "jump")
+    ]
+
+
+def gnss_jump_m(scenario: Scenario, t_s: float) -> float:
+    """How far east of the truth the scenario's GNSS jump faults put the antenna at t_s."""
+    return sum(
+        f.value
+        for f in scenario.faults
+        if f.target == "gnss" and f.kind == "jump" and f.start_s <= t_s < f.end_s
+    )
+
+
+def gnss_conditions(scenario: Scenario) -> GnssConditions:
+    """The scenario's GNSS outages, as time windows and map zones."""
+    windows, zones = [], []
+    for outage in scenario.gnss_outages:
+        if outage.zone is not None:
+            z = outage.zone
+            zones.append(
+                np.array(
+                    [[z.x_min, z.y_min], [z.x_max, z.y_min], [z.x_max, z.y_max], [z.x_min, z.y_max]]
+                )
+            )
+        else:
+            windows.append((outage.start_s, outage.start_s + outage.duration_s))
+    return GnssConditions(outage_windows=tuple(windows), outage_zones=tuple(zones))
+
+
+class SensorStreams:
+    """What a world delivers at a tick: the outputs due (`Schedule`), measured, then through the
+    scenario's sensor faults (drops, freezes, NaNs, delays). Every world (embedded or CARLA)
+    delivers through one, so a scenario's schedule and faults mean the same in each."""
+
+    def __init__(self, scenario: Scenario, vehicle: VehicleParams):
+        self.schedule = Schedule(sensor_rates(vehicle))
+        self.faults = {name: FaultInjector(sensor_faults(scenario, name)) for name in SENSORS}
+        self._pending: list[tuple[str, Delivery]] = []
+
+    def outputs(
+        self, t_s: float, measure, wanted: set[str] | None = None
+    ) -> list[tuple[str, object]]:
+        """(sensor, reading) pairs to deliver at t_s; `measure(sensor, t_s)` gives a reading, or
+        None where the sensor has none (delivered as a drop). Ground-truth outputs come as
+        (name, t_s).
+
+        `wanted` skips sensors nobody listens to; their schedule still advances so the output
+        is the same function of time whatever is wanted.
+        """
+        due = self.schedule.due(t_s)
+        for sensor in (name for name in SENSORS if name in due):
+            if wanted is not None and sensor not in wanted:
+                continue
+            reading, injector = measure(sensor, t_s), self.faults[sensor]
+            if reading is None:
+                continue
+            # A stream without faults is delivered as is: the injector would only copy it.
+            delivery = (
+                injector.apply(t_s, reading) if injector.faults else Delivery(t_s, t_s, reading)
+            )
+            if delivery is not None:
+                self._pending.append((sensor, delivery))
+        ready = [(s, d.payload) for s, d in self._pending if d.deliver_at_s <= t_s + 1e-9]
+        self._pending = [(s, d) for s, d in self._pending if d.deliver_at_s > t_s + 1e-9]
+        outputs = ready
+        for name in ("ground_truth_odometry", "ground_truth_objects"):
+            if name in due:
+                outputs.append((name, t_s))
+        return outputs
+
+
 class SimWorld:
     def __init__(
         self,
@@ -93,7 +191,7 @@ class SimWorld:
         self.actor_states: list[ActorState] = self.actors.states()
         self.scene = build_scene(district, palette_seed=self.seed)
         self.parked = list(self.scene.static_boxes)
-        self._parked_objects = _object_table(self.parked)
+        self._parked_objects = object_table(self.parked)
         streams = np.random.SeedSequence(self.seed).spawn(len(SENSORS))
         rng = {name: np.random.default_rng(s) for name, s in zip(SENSORS, streams)}
         self._rng = rng
@@ -104,72 +202,18 @@ class SimWorld:
             GnssNoise.from_vehicle_params(vehicle),
             district.to_geodetic,
             rng["gnss"],
-            self._gnss_conditions(),
+            gnss_conditions(scenario),
         )
         self.imu = ImuModel(
             ImuNoise.from_vehicle_params(vehicle), vehicle.sensor_pose("imu"), rng["imu"]
         )
-        self.faults = {name: FaultInjector(self._sensor_faults(name)) for name in SENSORS}
+        self.streams = SensorStreams(scenario, vehicle)
         self._extrinsics = {
             name: vehicle.sensor_pose(name) for name in ("lidar_top", "camera_front")
         }
         self._gnss_antenna = vehicle.sensor_pose("gnss").translation()[None]
-        rates = {
-            name: float(vehicle.sensors[frame]["rate_hz"])
-            for name, frame in (
-                ("imu", "imu"),
-                ("gnss", "gnss"),
-                ("lidar", "lidar_top"),
-                ("camera", "camera_front"),
-            )
-        }
-        rates["ground_truth_odometry"] = GROUND_TRUTH_ODOMETRY_HZ
-        rates["ground_truth_objects"] = GROUND_TRUTH_OBJECTS_HZ
-        self.schedule = Schedule(rates)
-        self._pending: list[tuple[str, Delivery]] = []
         self._previous_yaw_rate = 0.0
         self._scene_boxes_at_s: float | None = None
-
-    def _gnss_conditions(self) -> GnssConditions:
-        windows, zones = [], []
-        for outage in self.scenario.gnss_outages:
-            if outage.zone is not None:
-                z = outage.zone
-                zones.append(
-                    np.array(
-                        [
-                            [z.x_min, z.y_min],
-                            [z.x_max, z.y_min],
-                            [z.x_max, z.y_max],
-                            [z.x_min, z.y_max],
-                        ]
-                    )
-                )
-            else:
-                windows.append((outage.start_s, outage.start_s + outage.duration_s))
-        return GnssConditions(outage_windows=tuple(windows), outage_zones=tuple(zones))
-
-    def _sensor_faults(self, sensor: str) -> list[SensorFault]:
-        """A killed device sends nothing, as a dropped stream; a GNSS jump moves what the receiver
-        measures (_gnss_jump_m), so it is not the injector's."""
-        return [
-            SensorFault(
-                FaultKind.DROP if f.kind == "kill" else FaultKind(f.kind),
-                f.start_s,
-                f.end_s,
-                f.value or 0.0,
-            )
-            for f in self.scenario.faults
-            if f.target == SENSOR_FAULT_TARGETS[sensor]
-            and not (sensor == "gnss" and f.kind == "jump")
-        ]
-
-    def _gnss_jump_m(self, t_s: float) -> float:
-        return sum(
-            f.value
-            for f in self.scenario.faults
-            if f.target == "gnss" and f.kind == "jump" and f.start_s <= t_s < f.end_s
-        )
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -188,10 +232,7 @@ class SimWorld:
 
     def actor_boxes(self) -> list[Box]:
         """The scenario's moving actors now."""
-        return [
-            Box(a.x, a.y, 0.0, a.yaw, a.length, a.width, a.height, None, a.class_id, a.track_id)
-            for a in self.actor_states
-        ]
+        return actor_boxes(self.actor_states)
 
     def boxes(self) -> list[Box]:
         """Every object a sensor can see: scenario actors and parked cars."""
@@ -209,13 +250,7 @@ class SimWorld:
 
     def ground_truth_objects(self) -> np.ndarray:
         """Actors (with their velocities), then parked cars (at rest)."""
-        actors = self.actor_states
-        return np.concatenate(
-            [
-                _object_table(self.actor_boxes(), [a.vx for a in actors], [a.vy for a in actors]),
-                self._parked_objects,
-            ]
-        )
+        return np.concatenate([actor_objects(self.actor_states), self._parked_objects])
 
     # -- sensors ------------------------------------------------------------------------------
     def _motion(self) -> MotionState:
@@ -232,7 +267,7 @@ class SimWorld:
         base = self.base_link_pose()
         if sensor == "gnss":
             antenna = base.to_map(self._gnss_antenna)[0] + np.array(
-                [self._gnss_jump_m(t_s), 0.0, 0.0]
+                [gnss_jump_m(self.scenario, t_s), 0.0, 0.0]
             )
             return self.gnss.measure(t_s, antenna)
         if self._scene_boxes_at_s != t_s:
@@ -249,32 +284,31 @@ class SimWorld:
     def sensor_outputs(
         self, t_s: float, wanted: set[str] | None = None
     ) -> list[tuple[str, object]]:
-        """(sensor, reading) pairs to deliver at t_s, after faults (drops, freezes, NaNs, delays).
+        """(sensor, reading) pairs to deliver at t_s (SensorStreams.outputs)."""
+        return self.streams.outputs(t_s, self._measure, wanted)
 
-        `wanted` skips sensors nobody listens to; their schedule still advances so the output
-        is the same function of time whatever is wanted.
-        """
-        due = self.schedule.due(t_s)
-        for sensor in (name for name in SENSORS if name in due):
-            if wanted is not None and sensor not in wanted:
-                continue
-            reading, injector = self._measure(sensor, t_s), self.faults[sensor]
-            # A stream without faults is delivered as is: the injector would only copy it.
-            delivery = (
-                injector.apply(t_s, reading) if injector.faults else Delivery(t_s, t_s, reading)
-            )
-            if delivery is not None:
-                self._pending.append((sensor, delivery))
-        ready = [(s, d.payload) for s, d in self._pending if d.deliver_at_s <= t_s + 1e-9]
-        self._pending = [(s, d) for s, d in self._pending if d.deliver_at_s > t_s + 1e-9]
-        outputs = ready
-        for name in ("ground_truth_odometry", "ground_truth_objects"):
-            if name in due:
-                outputs.append((name, t_s))
-        return outputs
+    def report_extras(self) -> dict:
+        """Nothing beyond the report's own: the embedded world loses no sensor data."""
+        return {}
+
+    def close(self) -> None:
+        """Nothing to release: the embedded world holds no outside resources."""
 
 
-def _object_table(boxes: list[Box], vx_mps=0.0, vy_mps=0.0) -> np.ndarray:
+def actor_boxes(states: list[ActorState]) -> list[Box]:
+    """Actors as boxes standing on z = 0."""
+    return [
+        Box(a.x, a.y, 0.0, a.yaw, a.length, a.width, a.height, None, a.class_id, a.track_id)
+        for a in states
+    ]
+
+
+def actor_objects(states: list[ActorState]) -> np.ndarray:
+    """Actors as ground-truth object rows, with their velocities."""
+    return object_table(actor_boxes(states), [a.vx for a in states], [a.vy for a in states])
+
+
+def object_table(boxes: list[Box], vx_mps=0.0, vy_mps=0.0) -> np.ndarray:
     """The ground-truth object rows of boxes standing on z = 0, built column by column."""
     table = np.zeros(len(boxes), dtype=OBJECT_DTYPE)
     if boxes:

@@ -51,6 +51,7 @@ from robovan_autonomy.sim.stack_faults import (
 )
 from robovan_autonomy.sim.van_ecu_bus import VanEcuBus
 from robovan_autonomy.sim.world import STEP_S, SimWorld
+from robovan_autonomy.sim.world_interface import WorldFactory
 from robovan_autonomy.stack import STAGES, node_set, params_files
 from robovan_autonomy.tf_tree import static_transforms
 from robovan_autonomy.tools.bag_writer import BagWriter, remove_previous_bag
@@ -156,7 +157,9 @@ def recorded_topics() -> dict:
 
 
 class Simulation:
-    def __init__(self, options: SimOptions):
+    def __init__(self, options: SimOptions, make_world: WorldFactory = SimWorld):
+        """`make_world` makes the world the stack drives in: the embedded simulator by default,
+        or CARLA (`carla_sim.world.CarlaWorld`); the lockstep loop is the same."""
         missing = tuple(
             stage
             for stage in STAGES
@@ -171,7 +174,7 @@ class Simulation:
         self.vehicle = load_vehicle_params()
         self.district = load_map(self.scenario.map_path)
         check_against_map(self.scenario, self.district)
-        self.world = SimWorld(self.scenario, self.district, self.vehicle, options.seed)
+        self.world = make_world(self.scenario, self.district, self.vehicle, options.seed)
         self.time_limit_s = options.time_limit_s or self.scenario.time_limit_s
         self.features = MapFeatures.from_map(self.district, self.scenario, self.vehicle)
         self.recorder = RunRecorder(self.scenario, self.features, self.vehicle)
@@ -295,6 +298,7 @@ class Simulation:
             self._drive(wanted, wall_start)
         finally:
             self._teardown()
+            self.world.close()
             if bag is not None:
                 bag.close()
         wall_time_s = time.monotonic() - wall_start
@@ -512,6 +516,7 @@ class Simulation:
         report["judgement"] = judge(report, self.scenario)
         report["ground_truth_stages"] = list(self.options.ground_truth)
         report["stages_without_node"] = list(self.stages_without_node)
+        report.update(self.world.report_extras())
         (out / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
         write_report_png(report, out / "report.png", self.features)
         mcap = out / "run" / "run.mcap"

@@ -1,0 +1,123 @@
+"""CarlaWorld and CarlaSession on a duck-typed CARLA (test/carla_sim/fake_carla.py): no server,
+no carla wheel."""
+
+import functools
+import json
+
+import pytest
+
+from robovan_autonomy.carla_sim.control import load_carla_config
+from robovan_autonomy.carla_sim.world import CarlaWorld
+from robovan_autonomy.mapping.lanelet_map import load_map
+from robovan_autonomy.sim.scenario import load_scenario
+from robovan_autonomy.sim.world import STEP_S
+from robovan_autonomy.vehicle_params import load_vehicle_params
+
+from .fake_carla import API, FakeClient
+
+CONFIG = load_carla_config()
+
+
+def make_world(client, scenario_name="corridor_cruise"):
+    scenario = load_scenario(scenario_name)
+    return CarlaWorld(
+        scenario,
+        load_map(scenario.map_path),
+        load_vehicle_params(),
+        None,
+        client=client,
+        config=CONFIG,
+        api=API,
+    )
+
+
+@pytest.fixture
+def client():
+    return FakeClient()
+
+
+def test_the_session_ticks_synchronously_at_the_lockstep_step(client):
+    world = make_world(client)
+    settings = client.world.settings
+    assert settings.synchronous_mode and settings.fixed_delta_seconds == STEP_S
+    world.close()
+
+
+def test_closing_destroys_every_actor_and_restores_the_settings(client):
+    world = make_world(client)
+    world.close()
+    assert all(actor.destroyed for actor in client.world.actors)
+    assert not client.world.settings.synchronous_mode
+
+
+def test_an_exception_during_set_up_still_leaves_the_server_as_found(client, monkeypatch):
+    def refuse(blueprint, transform, attach_to=None):
+        raise RuntimeError("spawn failed")
+
+    spawn = client.world.spawn_actor
+    calls = []
+
+    def spawn_twice_then_fail(blueprint, transform, attach_to=None):
+        calls.append(blueprint.id)
+        return (
+            spawn(blueprint, transform, attach_to)
+            if len(calls) <= 2
+            else refuse(blueprint, transform)
+        )
+
+    monkeypatch.setattr(client.world, "spawn_actor", spawn_twice_then_fail)
+    with pytest.raises(RuntimeError, match="spawn failed"):
+        make_world(client)
+    assert [a.destroyed for a in client.world.actors] == [True, True]
+    assert not client.world.settings.synchronous_mode
+
+
+def deliveries(world, ticks):
+    names = []
+    for tick in range(1, ticks + 1):
+        t = round(tick * STEP_S, 9)
+        world.advance_actors(t)
+        names += [(t, name) for name, _ in world.sensor_outputs(t)]
+    return names
+
+
+def test_a_lidar_scan_is_stitched_from_ten_sweeps_and_delivered_at_10_hz(client):
+    world = make_world(client)
+    outputs = [t for t, name in deliveries(world, 30) if name == "lidar"]
+    world.close()
+    assert outputs == [0.1, 0.2, 0.3]
+
+
+def test_a_late_camera_frame_is_waited_for_and_delivered_at_its_tick(client):
+    world = make_world(client)
+    client.world.sensor("sensor.camera.rgb").late_s = 0.02
+    outputs = [t for t, name in deliveries(world, 10) if name == "camera"]
+    world.close()
+    assert outputs == [0.01, 0.07]
+    assert world.report_extras()["carla"]["missing_frames"]["camera"] == 0
+
+
+def test_a_missing_imu_frame_is_counted_and_not_delivered(client):
+    world = make_world(client)
+    world.config = CONFIG.__class__(**{**vars(CONFIG), "sensor_timeout_s": 0.01})
+    client.world.sensor("sensor.other.imu").skip_frames = {client.world.frame + 3}
+    outputs = [t for t, name in deliveries(world, 5) if name == "imu"]
+    world.close()
+    assert outputs == [0.01, 0.02, 0.04, 0.05]
+    assert world.report_extras()["carla"]["missing_frames"]["imu"] == 1
+
+
+def test_the_lockstep_run_of_a_short_scenario_writes_a_normal_report(client, tmp_path):
+    from robovan_autonomy.tools.simulation import SimOptions, Simulation
+
+    options = SimOptions(
+        "corridor_cruise", tmp_path, time_limit_s=4.0, record=False, progress=False
+    )
+    make = functools.partial(CarlaWorld, client=client, config=CONFIG, api=API)
+    report = Simulation(options, make_world=make).run()
+    written = json.loads((tmp_path / "report.json").read_text())
+    assert written["judgement"] == report["judgement"]
+    assert report["carla"]["missing_frames"] == {"imu": 0, "lidar": 0, "camera": 0}
+    assert all(actor.destroyed for actor in client.world.actors)
+    assert not client.world.settings.synchronous_mode
+    assert client.world.van.control.hand_brake is False  # the stack engaged and put it in gear
