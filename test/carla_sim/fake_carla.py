@@ -140,10 +140,12 @@ class FakeSensor(FakeActor):
             columns = int(attrs["points_per_second"]) // int(attrs["channels"]) // 100
             azimuth = np.linspace(0.0, 2 * np.pi / 10, columns) + 2 * np.pi / 10 * (frame % 10)
             azimuth = np.repeat(azimuth, int(attrs["channels"]))
+            # Range noise (seeded by frame), as a live sensor's: no two turns are identical.
+            range_m = 20.0 + np.random.default_rng(frame).normal(0.0, 0.02, azimuth.shape)
             points = np.stack(
                 [
-                    20 * np.cos(azimuth),
-                    20 * np.sin(azimuth),
+                    range_m * np.cos(azimuth),
+                    range_m * np.sin(azimuth),
                     np.full_like(azimuth, -2.4),
                     np.ones_like(azimuth),
                 ],

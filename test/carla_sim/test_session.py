@@ -54,20 +54,6 @@ def test_sim_on_carla_with_no_server_exits_non_zero_within_about_two_seconds(cap
     assert err == f"robovan sim: no CARLA server answered at 127.0.0.1:{port}\n"
 
 
-def test_sim_on_carla_with_a_server_says_the_world_adapter_is_missing(capsys):
-    server = VersionServer()
-    try:
-        code = cli.main(
-            ["sim", "--backend", "carla", "--host", "127.0.0.1", "--port", str(server.port)]
-        )
-    finally:
-        server.close()
-    assert code == 2
-    err = capsys.readouterr().err
-    assert f"CARLA server 0.9.16 at 127.0.0.1:{server.port} answered" in err
-    assert "needs the CARLA world adapter" in err
-
-
 def test_connect_returns_a_client_that_the_server_answered():
     server = VersionServer()
     try:
