@@ -58,6 +58,8 @@ SHIPPED = {
     "stop_and_go_lead",
     "cyclist_overtakes_on_the_right_at_bay",
     "double_parked_van_market_street",
+    "traffic_light_red_stop",
+    "traffic_light_turns_green",
 }
 SHORT_SCENARIO_LIMIT_S = 120.0
 DELIVERY_LOOP_LIMIT_S = 300.0  # `make sim` stays a five-minute job at real time
