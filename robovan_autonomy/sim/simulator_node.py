@@ -56,7 +56,6 @@ class SimulatorNode(Node):
         self.gt_traffic_lights_pub = self.create_publisher(
             DiagnosticArray, itf.GROUND_TRUTH_TRAFFIC_LIGHTS, itf.RELIABLE_QOS
         )
-        self._signal_names = {i: tl.name for i, tl in world.district.traffic_lights.items()}
         self.engage_client = self.create_client(SetBool, itf.VEHICLE_ENGAGE)
 
         self.latest: dict[str, object] = {}
@@ -149,9 +148,10 @@ class SimulatorNode(Node):
         elif name == "ground_truth_objects":
             self.gt_objects_pub.publish(itf.encode_objects(reading, world.ground_truth_objects()))
         elif name == "ground_truth_traffic_lights":
+            names = {i: tl.name for i, tl in world.district.traffic_lights.items()}
             self.gt_traffic_lights_pub.publish(
                 itf.encode_traffic_lights(
-                    TrafficLightStates(reading, world.signals.states(reading)), self._signal_names
+                    TrafficLightStates(reading, world.signals.states(reading)), names
                 )
             )
         else:
