@@ -151,7 +151,7 @@ def stage_sources(reader: BagReader, forced: tuple[str, ...] | None) -> dict[str
             sources[stage] = "node"
         elif reader.has_messages(wiring.output):
             sources[stage] = "recorded"
-        elif forced is None and reader.has_messages(wiring.ground_truth):
+        elif reader.has_messages(wiring.ground_truth):  # a stage no node of the set serves
             sources[stage] = "ground_truth"
         else:
             sources[stage] = "missing"
