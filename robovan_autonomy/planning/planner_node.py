@@ -1,10 +1,10 @@
 """The planner node: a 10 Hz timer around planning.planner.Planner.
 
 Inputs are the latest odometry, vehicle status, object table and traffic-light states (a report
-older than traffic_lights_timeout_s counts as none: every signal not seen, so each is an all-way
-stop); every cycle publishes a full
-/planning/command plan (to the command gate) and /planning/trajectory, plus diagnostics. Both are
-stamped with the oldest input they were planned from (latency is judged from the sensor data on);
+older than traffic_lights_timeout_s counts as none: every signal unread, so each is an all-way
+stop); every cycle publishes a full /planning/command plan (to the command gate) and
+/planning/trajectory, plus diagnostics. Both are stamped with the oldest input they were planned
+from (latency is judged from the sensor data on);
 the plan's points keep the MPC's time base through time_from_start. Inputs stamped in the future
 or older than the newest already taken are rejected and counted. With record_mpc_problems set,
 the MPC problems solved are written to that .npz at shutdown (bench/mpc.py replays them).
