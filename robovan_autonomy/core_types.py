@@ -6,6 +6,8 @@ interfaces.py converts between these and ROS messages.
 from __future__ import annotations
 
 import dataclasses
+import enum
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -103,6 +105,24 @@ class ImuSample:
     stamp_s: float
     angular_velocity_radps: np.ndarray
     linear_acceleration_mps2: np.ndarray
+
+
+class TrafficLightState(str, enum.Enum):
+    """What a signal shows to its approach. UNKNOWN: seen but not readable (dark, occluded);
+    a signal not reported at all is unknown too."""
+
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+    UNKNOWN = "unknown"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrafficLightStates:
+    """The signals seen at stamp_s, by the id of their Lanelet2 traffic_light element."""
+
+    stamp_s: float
+    states: Mapping[int, TrafficLightState]
 
 
 OK, WARN, ERROR, STALE = 0, 1, 2, 3  # DiagnosticStatus levels as ints (rclpy stores bytes)

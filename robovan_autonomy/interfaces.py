@@ -59,6 +59,8 @@ from robovan_autonomy.core_types import (
     MapLayer,
     PoseEstimate,
     SystemMode,
+    TrafficLightState,
+    TrafficLightStates,
     VehicleStatus,
     finite_points,
 )
@@ -82,6 +84,7 @@ LOCALIZATION_DEBUG_ODOMETRY_ONLY = "/localization/debug/odometry_only"
 OBJECTS = "/perception/objects"
 OBJECT_MARKERS = "/perception/objects/markers"
 MAP_MARKERS = "/map/markers"  # the map drawn for viewers, latched
+TRAFFIC_LIGHTS = "/perception/traffic_lights"
 TRAJECTORY = "/planning/trajectory"
 PLANNING_COMMAND = "/planning/command"  # planner → command gate
 CONTROL_COMMAND = "/control/command"  # command gate → CAN bridge
@@ -91,6 +94,7 @@ DIAGNOSTICS = "/diagnostics"
 CLOCK = "/clock"
 GROUND_TRUTH_ODOMETRY = "/sim/ground_truth/odometry"
 GROUND_TRUTH_OBJECTS = "/sim/ground_truth/objects"
+GROUND_TRUTH_TRAFFIC_LIGHTS = "/sim/ground_truth/traffic_lights"
 # Recorded into bags, not published live: the rclpy wheels have no tf2_msgs, rosbags' typestore
 # does. REP-105's tree, so a viewer places the clouds, images and objects.
 TF = "/tf"
@@ -880,6 +884,55 @@ def decode_system_mode(msg: DiagnosticArray) -> SystemMode:
         raise InterfaceError(f"system mode: level {level}")
     reason = next((kv.value for kv in status.values if kv.key == "reason"), "")
     return SystemMode(from_stamp(msg.header.stamp), mode, reason, level)
+
+
+# ---------------------------------------------------------------------------------------------
+# /perception/traffic_lights: diagnostic_msgs/DiagnosticArray in frame `map`, one status per
+# signal: name = the id of its Lanelet2 traffic_light element, message = red | amber | green |
+# unknown, hardware_id = its name in the map (for people), level OK (WARN when unknown).
+# ---------------------------------------------------------------------------------------------
+
+
+def encode_traffic_lights(
+    lights: TrafficLightStates, names: dict[int, str] | None = None
+) -> DiagnosticArray:
+    msg = DiagnosticArray()
+    msg.header = header(lights.stamp_s, MAP_FRAME)
+    msg.status = [
+        DiagnosticStatus(
+            level=bytes([WARN if state is TrafficLightState.UNKNOWN else OK]),
+            name=str(element_id),
+            message=state.value,
+            hardware_id=(names or {}).get(element_id, ""),
+        )
+        for element_id, state in sorted(lights.states.items())
+    ]
+    return msg
+
+
+def decode_traffic_lights(msg: DiagnosticArray) -> TrafficLightStates:
+    _expect_frame(msg.header, MAP_FRAME, "traffic lights")
+    if len(msg.status) > MAX_DIAGNOSTIC_STATUSES:
+        raise InterfaceError(
+            f"traffic lights: {len(msg.status)} signals, at most {MAX_DIAGNOSTIC_STATUSES}"
+        )
+    states: dict[int, TrafficLightState] = {}
+    for status in msg.status:
+        if not status.name.isascii() or not status.name.isdigit():
+            raise InterfaceError(
+                f"traffic lights: signal '{status.name}' is not a regulatory element id"
+            )
+        element_id = int(status.name)
+        if element_id in states:
+            raise InterfaceError(f"traffic lights: signal {element_id} reported twice")
+        try:
+            states[element_id] = TrafficLightState(status.message)
+        except ValueError:
+            known = ", ".join(s.value for s in TrafficLightState)
+            raise InterfaceError(
+                f"traffic lights: signal {element_id} shows '{status.message}', not one of {known}"
+            ) from None
+    return TrafficLightStates(from_stamp(msg.header.stamp), states)
 
 
 def encode_tf_cdr(stamp_s: float, transforms: list[FrameTransform]) -> bytes:

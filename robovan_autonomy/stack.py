@@ -22,10 +22,12 @@ MODES = ("vehicle", "sim", "replay")
 @dataclasses.dataclass(frozen=True)
 class Stage:
     """A stage the simulator's ground truth can stand in for: its node is then left out, and every
-    reader of `output` reads `ground_truth` instead."""
+    reader of `output` reads `ground_truth` instead. An optional stage's readers take no message
+    as no information, so a replay of a bag that has neither topic runs without it."""
 
     output: str
     ground_truth: str
+    optional: bool = False
 
     @property
     def remapping(self) -> tuple[str, str]:
@@ -39,6 +41,9 @@ class Stage:
 STAGES: dict[str, Stage] = {
     "localization": Stage(itf.ODOMETRY, itf.GROUND_TRUTH_ODOMETRY),
     "perception": Stage(itf.OBJECTS, itf.GROUND_TRUTH_OBJECTS),
+    # No node yet (a camera classifier is later work): a simulation always feeds it from ground
+    # truth; on a vehicle nothing publishes it and the planner treats every signal as dark.
+    "traffic_lights": Stage(itf.TRAFFIC_LIGHTS, itf.GROUND_TRUTH_TRAFFIC_LIGHTS, optional=True),
 }
 
 

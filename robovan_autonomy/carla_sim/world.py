@@ -35,8 +35,9 @@ from robovan_autonomy.carla_sim.session import CarlaSession
 from robovan_autonomy.mapping.lanelet_map import DistrictMap
 from robovan_autonomy.sim.actors import ScriptedActors
 from robovan_autonomy.sim.gnss_imu import GnssModel, GnssNoise, ImuReading
-from robovan_autonomy.sim.scenario import Scenario, start_pose_in_map
+from robovan_autonomy.sim.scenario import Scenario, signal_plans, start_pose_in_map
 from robovan_autonomy.sim.scene import Pose3
+from robovan_autonomy.sim.traffic_lights import TrafficSignals
 from robovan_autonomy.sim.van_ecu import VanEcu
 from robovan_autonomy.sim.van_plant import PlantState
 from robovan_autonomy.sim.world import (
@@ -74,6 +75,9 @@ class CarlaWorld:
         self.ecu = VanEcu(self.plant)
         self.actors = ScriptedActors(scenario.actors)
         self.actor_states = self.actors.states()
+        self.district = district
+        # CARLA's own lights are not driven: the scenario's plans are the signals' truth.
+        self.signals = TrafficSignals(signal_plans(scenario, district))
         self.intrinsics = CameraIntrinsics.from_vehicle_params(vehicle)
         self.streams = SensorStreams(scenario, vehicle)
         self.matcher = FrameMatcher(STREAMS)

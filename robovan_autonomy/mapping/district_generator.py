@@ -23,16 +23,15 @@ import lanelet2
 import numpy as np
 import yaml
 from lanelet2.core import (
-    AllWayStop,
     Area,
     AttributeMap,
     Lanelet,
     LaneletMap,
-    LaneletWithStopLine,
     LineString3d,
     Point3d,
     Polygon3d,
     RightOfWay,
+    TrafficLight,
 )
 
 MAP_NAME = "delivery_district"
@@ -57,6 +56,11 @@ CROSSWALK_WIDTH_M = 4.0  # along the road
 STOP_LINE_GAP_M = 1.0  # crosswalk's far edge to the stop line
 STOP_SIGN_HEIGHT_M = 2.0  # bottom edge of the sign plate above ground
 STOP_SIGN_PLATE_M = 0.6
+# Signal heads stand on a pole at the kerb beside the stop line (near-side signals, as in Germany):
+# the housing's bottom edge this high, a three-lamp housing this wide and tall.
+SIGNAL_HEIGHT_M = 2.5
+SIGNAL_WIDTH_M = 0.3
+SIGNAL_HOUSING_HEIGHT_M = 0.9
 BAY_LENGTH_M = 12.0
 PARKED_SLOT_PITCH_M = 7.0
 NO_PARKING_FROM_BOX_M = 20.0  # keeps crosswalks, stop lines and corner sight lines clear
@@ -99,7 +103,13 @@ class Street:
 class Junction:
     name: str
     node: Vec
-    priority_axis: str | None  # 'x' / 'y': that through street has right of way; None: all-way stop
+    # 'x' / 'y': the through street along that axis has right of way and the side street stops;
+    # 'traffic_lights': a signal on every approach.
+    control: str
+
+    @property
+    def priority_axis(self) -> str | None:
+        return self.control if self.control in ("x", "y") else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,12 +186,13 @@ STREETS = (
     ),
 )
 
+# Market Street is the signalised corridor: the delivery round crosses both of its signals.
 JUNCTIONS = (
-    Junction("I1", (220.0, 0.0), priority_axis="x"),
-    Junction("I2", (0.0, 170.0), priority_axis="y"),
-    Junction("I3", (220.0, 170.0), priority_axis=None),
-    Junction("I4", (440.0, 170.0), priority_axis="y"),
-    Junction("I5", (220.0, 360.0), priority_axis="x"),
+    Junction("I1", (220.0, 0.0), control="x"),
+    Junction("I2", (0.0, 170.0), control="y"),
+    Junction("I3", (220.0, 170.0), control="traffic_lights"),
+    Junction("I4", (440.0, 170.0), control="traffic_lights"),
+    Junction("I5", (220.0, 360.0), control="x"),
 )
 
 BAYS = (
@@ -464,8 +475,9 @@ def _approach_distance_m() -> tuple[float, float, float]:
 def _build_junction(
     b: _MapBuilder, junction: Junction, legs: dict[Vec, Segment], approaches: dict[Vec, Lanelet]
 ) -> None:
-    """Crosswalks on every leg off the corridor, stop lines where traffic must stop, and the
-    regulatory element (right of way for priority T-junctions, all-way stop otherwise)."""
+    """Crosswalks on every leg off the corridor, stop lines where traffic must stop with the sign
+    or signal head beside each, and the regulatory elements: right of way for priority
+    T-junctions, or one traffic light per signalised approach."""
     near, far, stop_d = _approach_distance_m()
     stops: dict[Vec, tuple[LineString3d, LineString3d]] = {}
     for g, seg in legs.items():
@@ -492,28 +504,48 @@ def _build_junction(
             lane_side = _right_normal(_scale(g, -1.0))
             at = _add(junction.node, _scale(g, stop_d))
             stop_line = b.line([at, _add(at, _scale(lane_side, LANE_WIDTH_M))], type="stop_line")
-            sign_at = _add(at, _scale(lane_side, half_w + 0.5))
-            sign = b.line(
-                [
-                    _add(sign_at, _scale(g, STOP_SIGN_PLATE_M / 2)),
-                    _add(sign_at, _scale(g, -STOP_SIGN_PLATE_M / 2)),
-                ],
-                z=STOP_SIGN_HEIGHT_M,
-                type="traffic_sign",
-                subtype="de206",
-                height=str(STOP_SIGN_PLATE_M),
-            )
-            stops[g] = (stop_line, sign)
+            kerb_at = _add(at, _scale(lane_side, half_w + 0.5))
+            if junction.control == "traffic_lights":
+                # The housing's bottom edge, left to right as the approaching driver sees it.
+                device = b.line(
+                    [_add(kerb_at, _scale(lane_side, s * SIGNAL_WIDTH_M / 2)) for s in (-1, 1)],
+                    z=SIGNAL_HEIGHT_M,
+                    type="traffic_light",
+                    subtype="red_yellow_green",
+                    height=str(SIGNAL_HOUSING_HEIGHT_M),
+                )
+            else:
+                device = b.line(
+                    [
+                        _add(kerb_at, _scale(g, STOP_SIGN_PLATE_M / 2)),
+                        _add(kerb_at, _scale(g, -STOP_SIGN_PLATE_M / 2)),
+                    ],
+                    z=STOP_SIGN_HEIGHT_M,
+                    type="traffic_sign",
+                    subtype="de206",
+                    height=str(STOP_SIGN_PLATE_M),
+                )
+            stops[g] = (stop_line, device)
     attrs = {"type": "regulatory_element", "name": junction.name}
-    if junction.priority_axis is None:
-        regelem = AllWayStop(
-            b.next_id(),
-            AttributeMap({**attrs, "subtype": "all_way_stop"}),
-            [LaneletWithStopLine(approaches[g], line) for g, (line, _) in stops.items()],
-            [sign for _, sign in stops.values()],
-        )
-        members = [approaches[g] for g in stops]
-        regelems = [(regelem, members)]
+    if junction.control == "traffic_lights":
+        regelems = [
+            (
+                TrafficLight(
+                    b.next_id(),
+                    AttributeMap(
+                        {
+                            **attrs,
+                            "subtype": "traffic_light",
+                            "name": f"{junction.name}_{_compass(g)}",
+                        }
+                    ),
+                    [light],
+                    line,
+                ),
+                [approaches[g]],
+            )
+            for g, (line, light) in stops.items()
+        ]
     else:
         right_of_way = [ll for g, ll in approaches.items() if g not in stops]
         regelems = [
@@ -791,7 +823,12 @@ def readme_text() -> str:
         "Crosswalks lie "
         f"{near}–{far} m from the centre on every leg",
         f"  except the corridor's; stop lines {stop_d} m from the centre "
-        "on the legs that must stop.",
+        "on the legs that must stop or are signalised.",
+        f"- Signal heads stand at the kerb beside their stop line, the housing's bottom edge "
+        f"{SIGNAL_HEIGHT_M} m up.",
+        "  The map holds where the signals are, not their timing: the simulator runs each "
+        "signalised",
+        "  intersection on a fixed-time plan (config/scenarios/README.md, `traffic_lights`).",
         f"- Lanelets are at most {MAX_LANELET_LENGTH_M} m long, "
         "so a blockage closes one piece of street.",
         "",
@@ -820,8 +857,12 @@ def readme_text() -> str:
         names = ", ".join(
             f"{_compass(g)} ({seg.street.name})" for g, seg in sorted(legs[j.node].items())
         )
-        if j.priority_axis is None:
-            control = "all-way stop, stop lines on every approach"
+        if j.control == "traffic_lights":
+            control = (
+                "traffic lights, a stop line and a signal head on every approach "
+                "(traffic_light, one per approach, named after its leg: "
+                f"{j.name}_{_compass(sorted(legs[j.node])[0])}, …)"
+            )
         else:
             minor = [
                 f"{_compass(g)} leg"

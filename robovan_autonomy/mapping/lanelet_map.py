@@ -2,14 +2,14 @@
 
 `load_map` reads the OSM file with the geodetic origin from its YAML sidecar (or one given by the
 caller) and turns everything the stack needs into numpy arrays in the `map` frame (the local metric
-ENU frame at the origin, REP-105): lanes, stop lines, crosswalks, delivery bays, parked cars, kerbs,
-buildings, road surface and markings. Any Lanelet2 map tagged per the Lanelet2 documentation loads:
-the lanes are the lanelets Lanelet2's German vehicle traffic rules let a vehicle drive, in each
-direction they allow (the reverse direction of a two-way lanelet N is lane -N), with the speed limit
-those rules give; bays, parked cars, kerbs, buildings, intersections and zones are optional
-layers. The simulator, the planner and localization all read the map through here, so they agree
-on every coordinate. Loading is cached per file (and per file version), and the heavy derived arrays
-(point map, lane index) are built once on first use.
+ENU frame at the origin, REP-105): lanes, stop lines, traffic lights, crosswalks, delivery bays,
+parked cars, kerbs, buildings, road surface and markings. Any Lanelet2 map tagged per the Lanelet2
+documentation loads: the lanes are the lanelets Lanelet2's German vehicle traffic rules let a
+vehicle drive, in each direction they allow (the reverse direction of a two-way lanelet N is lane
+-N), with the speed limit those rules give; bays, parked cars, kerbs, buildings, intersections and
+zones are optional layers. The simulator, the planner and localization all read the map through
+here, so they agree on every coordinate. Loading is cached per file (and per file version), and
+the heavy derived arrays (point map, lane index) are built once on first use.
 
 No rclpy here: lanelet2, numpy and scipy only.
 """
@@ -25,6 +25,7 @@ import lanelet2
 import numpy as np
 import yaml
 from lanelet2.core import AllWayStop, GPSPoint, RightOfWay, SpeedLimit
+from lanelet2.core import TrafficLight as TrafficLightElement
 from lanelet2.projection import LocalCartesianProjector, UtmProjector
 from scipy.spatial import cKDTree
 
@@ -112,6 +113,19 @@ class StopLine:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class TrafficLight:
+    """A Lanelet2 traffic_light regulatory element: the signal one approach obeys. Its state is
+    not in the map; /perception/traffic_lights reports it keyed by this id."""
+
+    id: int  # the regulatory element's
+    name: str  # e.g. 'I3_west': the signal of the approach on I3's west leg
+    stop_line: np.ndarray  # (N, 2), from the lane's left bound to its right bound
+    lanelet_id: int  # the approach lanelet it controls (which carries the element)
+    intersection: str
+    heads: tuple[np.ndarray, ...]  # (N, 3) bottom edge of each signal head housing
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class Crosswalk:
     id: int
     name: str
@@ -171,10 +185,11 @@ class LaneMarking:
 class Intersection:
     name: str
     centre: np.ndarray  # (2,)
-    control: str  # 'all_way_stop', 'priority' or 'uncontrolled'
+    control: str  # 'traffic_lights', 'all_way_stop', 'priority' or 'uncontrolled'
     connector_ids: tuple[int, ...]
     approach_ids: tuple[int, ...]
     stop_line_ids: tuple[int, ...]
+    traffic_light_ids: tuple[int, ...]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -207,6 +222,7 @@ class DistrictMap:
     routing_graph: lanelet2.routing.RoutingGraph
     lanes: dict[int, Lane]
     stop_lines: dict[int, StopLine]
+    traffic_lights: dict[int, TrafficLight]
     crosswalks: dict[int, Crosswalk]
     bays: dict[str, DeliveryBay]
     parked_cars: np.ndarray  # (N, 6), columns PARKED_CAR_COLUMNS
@@ -372,6 +388,7 @@ def _load_cached(
     graph = lanelet2.routing.RoutingGraph(lmap, rules)
     lanes = _read_lanes(path, lmap, graph, rules)
     stop_lines = _read_stop_lines(lmap, lanes)
+    traffic_lights = _read_traffic_lights(lmap, lanes)
     crosswalks = _read_crosswalks(lmap)
     curbs = _read_curbs(path, lmap)
     return DistrictMap(
@@ -384,6 +401,7 @@ def _load_cached(
         routing_graph=graph,
         lanes=lanes,
         stop_lines=stop_lines,
+        traffic_lights=traffic_lights,
         crosswalks=crosswalks,
         bays=_read_bays(path, lmap, lanes),
         parked_cars=_read_parked_cars(path, lmap),
@@ -391,7 +409,7 @@ def _load_cached(
         buildings=_read_buildings(path, lmap),
         road_surface=_road_surface(curbs),
         markings=_read_markings(lmap, crosswalks),
-        intersections=_read_intersections(lanes, stop_lines, lmap),
+        intersections=_read_intersections(lanes, stop_lines, traffic_lights, lmap),
         zones=_read_zones(lanes),
         _projector=projector,
     )
@@ -571,22 +589,64 @@ def _read_stop_lines(lmap, lanes: dict[int, Lane]) -> dict[int, StopLine]:
         else:
             continue
         for line in lines:
-            points = _xy(line)
-            middle = points.mean(axis=0, keepdims=True)
-            owners = [
-                ll.id
-                for ll in candidates
-                if ll.id in lanes
-                and points_in_polygon(
-                    middle, np.vstack([lanes[ll.id].left_bound, lanes[ll.id].right_bound[::-1]])
-                )[0]
-            ]
-            if owners:
-                names = {lanes[s].intersection for s in lanes[owners[0]].successor_ids} - {""}
+            owner = _line_owner(_xy(line), [ll.id for ll in candidates], lanes)
+            if owner is not None:
                 stop_lines[line.id] = StopLine(
-                    line.id, _frozen(points), owners[0], min(names, default="")
+                    line.id, _frozen(_xy(line)), owner, _intersection_after(owner, lanes)
                 )
     return dict(sorted(stop_lines.items()))
+
+
+def _read_traffic_lights(lmap, lanes: dict[int, Lane]) -> dict[int, TrafficLight]:
+    """traffic_light regulatory elements with a stop line; each belongs to the lanelet carrying
+    it that its stop line lies across (and that lanelet's intersection)."""
+    carriers: dict[int, list[int]] = {}
+    for ll in lmap.laneletLayer:
+        for regelem in ll.regulatoryElements:
+            if isinstance(regelem, TrafficLightElement):
+                carriers.setdefault(regelem.id, []).append(ll.id)
+    lights = {}
+    for regelem in lmap.regulatoryElementLayer:
+        if not isinstance(regelem, TrafficLightElement) or regelem.stopLine is None:
+            continue
+        points = _xy(regelem.stopLine)
+        owner = _line_owner(points, carriers.get(regelem.id, []), lanes)
+        if owner is None:
+            continue
+        heads = tuple(
+            _frozen(np.array([(p.x, p.y, p.z) for p in head], dtype=float))
+            for head in regelem.trafficLights
+        )
+        lights[regelem.id] = TrafficLight(
+            regelem.id,
+            _attr(regelem.attributes, "name", str(regelem.id)),
+            _frozen(points),
+            owner,
+            _intersection_after(owner, lanes),
+            heads,
+        )
+    return dict(sorted(lights.items()))
+
+
+def _line_owner(points: np.ndarray, candidate_ids, lanes: dict[int, Lane]) -> int | None:
+    """The first candidate lane whose area holds the middle of the line."""
+    middle = points.mean(axis=0, keepdims=True)
+    return next(
+        (
+            lane_id
+            for lane_id in candidate_ids
+            if lane_id in lanes
+            and points_in_polygon(
+                middle, np.vstack([lanes[lane_id].left_bound, lanes[lane_id].right_bound[::-1]])
+            )[0]
+        ),
+        None,
+    )
+
+
+def _intersection_after(lane_id: int, lanes: dict[int, Lane]) -> str:
+    names = {lanes[s].intersection for s in lanes[lane_id].successor_ids} - {""}
+    return min(names, default="")
 
 
 def _read_crosswalks(lmap) -> dict[int, Crosswalk]:
@@ -742,7 +802,10 @@ def _point_at_fraction(points: np.ndarray, fraction: float) -> np.ndarray:
 
 
 def _read_intersections(
-    lanes: dict[int, Lane], stop_lines: dict[int, StopLine], lmap
+    lanes: dict[int, Lane],
+    stop_lines: dict[int, StopLine],
+    traffic_lights: dict[int, TrafficLight],
+    lmap,
 ) -> dict[str, Intersection]:
     """Connector lanelets carry intersection=<name>; the centre is the middle of the straight
     crossings, the control comes from the regulatory elements on the approaches."""
@@ -758,7 +821,9 @@ def _read_intersections(
         )
         kinds = {type(r) for a in approaches for r in _lanelet_of(lmap, a).regulatoryElements}
         control = (
-            "all_way_stop"
+            "traffic_lights"
+            if TrafficLightElement in kinds
+            else "all_way_stop"
             if AllWayStop in kinds
             else "priority"
             if RightOfWay in kinds
@@ -771,6 +836,9 @@ def _read_intersections(
             connector_ids=tuple(c.id for c in connectors),
             approach_ids=tuple(approaches),
             stop_line_ids=tuple(i for i, sl in stop_lines.items() if sl.intersection == name),
+            traffic_light_ids=tuple(
+                i for i, tl in traffic_lights.items() if tl.intersection == name
+            ),
         )
     return intersections
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
+from robovan_autonomy.core_types import TrafficLightState
 from robovan_autonomy.mapping.lanelet_map import DistrictMap
 from robovan_autonomy.planning import mpc
 from robovan_autonomy.planning.behaviour import (
@@ -55,6 +57,8 @@ class PlannerInput:
     steer_rad: float
     accel_mps2: float
     objects: np.ndarray
+    # What each traffic light shows, by id, from a recent report; a signal missing is not seen.
+    traffic_lights: Mapping[int, TrafficLightState] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,6 +225,7 @@ class Planner:
             self._arc_length(inputs),
             inputs.objects,
             self.progress,
+            inputs.traffic_lights,
         )
         self.progress, self.last_decision = decision.progress, decision
         events = tuple(f"{e.kind.value}: {e.name}" for e in decision.events)

@@ -1,8 +1,10 @@
 """The planner node: a 10 Hz timer around planning.planner.Planner.
 
-Inputs are the latest odometry, vehicle status and object table; every cycle publishes a full
-/planning/command plan (to the command gate) and /planning/trajectory, plus diagnostics. Both are
-stamped with the oldest input they were planned from (latency is judged from the sensor data on);
+Inputs are the latest odometry, vehicle status, object table and traffic-light states (a report
+older than traffic_lights_timeout_s counts as none: every signal unread, so each is an all-way
+stop); every cycle publishes a full /planning/command plan (to the command gate) and
+/planning/trajectory, plus diagnostics. Both are stamped with the oldest input they were planned
+from (latency is judged from the sensor data on);
 the plan's points keep the MPC's time base through time_from_start. Inputs stamped in the future
 or older than the newest already taken are rejected and counted. With record_mpc_problems set,
 the MPC problems solved are written to that .npz at shutdown (bench/mpc.py replays them).
@@ -14,6 +16,7 @@ import math
 import time
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from sensor_msgs.msg import JointState, PointCloud2
@@ -52,6 +55,13 @@ PARAMETERS = [
     Param("odometry_timeout_s", 0.3, "older odometry stops the van", min=0.05, max=2.0),
     Param("objects_timeout_s", 0.5, "an older object table stops the van", min=0.05, max=5.0),
     Param(
+        "traffic_lights_timeout_s",
+        0.5,
+        "an older traffic-light report counts as none (every signal unread: an all-way stop)",
+        min=0.05,
+        max=5.0,
+    ),
+    Param(
         "deadline_ms",
         50.0,
         "a cycle slower than this counts as a deadline miss",
@@ -84,7 +94,8 @@ class PlannerNode(Node):
         self.odometry: ct.PoseEstimate | None = None
         self.status: ct.VehicleStatus | None = None
         self.objects: tuple[float, np.ndarray] | None = None
-        self.rejected = {"odometry": 0, "vehicle_status": 0, "objects": 0}
+        self.traffic_lights: ct.TrafficLightStates | None = None
+        self.rejected = {"odometry": 0, "vehicle_status": 0, "objects": 0, "traffic_lights": 0}
         self.last_problem = ""
         self.deadline_misses = 0
         self.recorded_problems: list[MpcProblem] = []
@@ -98,6 +109,9 @@ class PlannerNode(Node):
         self.create_subscription(Odometry, itf.ODOMETRY, self._on_odometry, itf.RELIABLE_QOS)
         self.create_subscription(JointState, itf.VEHICLE_STATUS, self._on_status, itf.RELIABLE_QOS)
         self.create_subscription(PointCloud2, itf.OBJECTS, self._on_objects, itf.RELIABLE_QOS)
+        self.create_subscription(
+            DiagnosticArray, itf.TRAFFIC_LIGHTS, self._on_traffic_lights, itf.RELIABLE_QOS
+        )
         self.create_timer(1.0 / p.rate_hz, self._cycle)
 
     def _decode(self, kind: str, decode, msg, last_stamp_s: float | None, refined: bool = False):
@@ -135,7 +149,24 @@ class PlannerNode(Node):
         if table is not None:
             self.objects = (itf.from_stamp(msg.header.stamp), table)
 
-    def _inputs(self, now: float) -> tuple[PlannerInput, str]:
+    def _on_traffic_lights(self, msg: DiagnosticArray) -> None:
+        last = self.traffic_lights.stamp_s if self.traffic_lights else None
+        self.traffic_lights = (
+            self._decode("traffic_lights", itf.decode_traffic_lights, msg, last)
+            or self.traffic_lights
+        )
+
+    def _signals(self, now: float) -> tuple[dict, str]:
+        """The signal states to plan with, and how recent they are (for diagnostics)."""
+        lights = self.traffic_lights
+        if lights is None:
+            return {}, "none received"
+        age = now - lights.stamp_s
+        if age > self.params.traffic_lights_timeout_s:
+            return {}, f"stale ({age:.2f} s old): every signal unread"
+        return dict(lights.states), f"{len(lights.states)} signals, {age:.2f} s old"
+
+    def _inputs(self, now: float, signals: dict) -> tuple[PlannerInput, str]:
         """The cycle's inputs, and why they cannot be planned with ('' when they can)."""
         odo, status = self.odometry, self.status
         steer = status.steer_rad if status else 0.0
@@ -153,6 +184,7 @@ class PlannerNode(Node):
             steer,
             accel,
             self.objects[1] if self.objects else ct.empty_objects(),
+            signals,
         )
         age = now - odo.stamp_s
         if not -self.params.odometry_timeout_s <= age <= self.params.odometry_timeout_s:
@@ -164,7 +196,8 @@ class PlannerNode(Node):
     def _cycle(self) -> None:
         started = time.perf_counter()
         now = now_s(self)
-        inputs, problem = self._inputs(now)
+        signals, signals_note = self._signals(now)
+        inputs, problem = self._inputs(now, signals)
         if problem:
             output = self.planner.stop(inputs, problem)
         else:
@@ -180,7 +213,7 @@ class PlannerNode(Node):
         cycle_ms = (time.perf_counter() - started) * 1e3
         if cycle_ms > self.params.deadline_ms:
             self.deadline_misses += 1
-        self._report(output, cycle_ms)
+        self._report(output, cycle_ms, signals_note)
 
     def _record_problem(self) -> None:
         """Keep the MPC problem this cycle solved (a cycle that stopped before the MPC solved
@@ -229,7 +262,7 @@ class PlannerNode(Node):
         )
         self.path_pub.publish(itf.encode_path(stamp, output.poses))
 
-    def _report(self, output: PlanOutput, cycle_ms: float) -> None:
+    def _report(self, output: PlanOutput, cycle_ms: float, signals: str) -> None:
         if output.mission_complete:
             level, message = ct.OK, MISSION_COMPLETE_MESSAGE
         elif output.request_mrm:
@@ -249,6 +282,7 @@ class PlannerNode(Node):
             "cycle_ms": f"{cycle_ms:.3f}",
             "deadline_misses": self.deadline_misses,
             "served_stops": self.planner.progress.served,
+            "traffic_lights": signals,
             "events": "; ".join(output.events),
             "last_input_problem": self.last_problem,
             **{f"rejected_{k}": v for k, v in self.rejected.items()},

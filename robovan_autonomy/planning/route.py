@@ -56,11 +56,13 @@ class AdjacentKind:
 
 @dataclasses.dataclass(frozen=True)
 class RouteStop:
-    kind: str  # 'delivery_bay', 'goal', 'stop_line', 'crosswalk'
-    name: str  # bay name, 'goal_<k>' or the lane position, intersection name, crosswalk name
-    s_m: float  # where to stop (stop line, bay, goal) or the crosswalk's near edge
+    kind: str  # 'delivery_bay', 'goal', 'stop_line', 'traffic_light', 'crosswalk'
+    name: str  # bay name, 'goal_<k>' or the lane position, intersection name, signal name,
+    # crosswalk name
+    s_m: float  # where to stop (a stop line, a signal's, bay, goal) or the crosswalk's near edge
     s_end_m: float  # crosswalk's far edge; equals s_m for the others
     lanelet_id: int
+    signal_id: int | None = None  # traffic_light: the id its state is reported under
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -569,13 +571,20 @@ def _speed_limit(
 def _crossing_stops(
     dmap: DistrictMap, xy: np.ndarray, s: np.ndarray, on_route: set[int]
 ) -> list[RouteStop]:
-    """Stop lines of route lanelets and crosswalks, where the path actually crosses them."""
+    """Stop lines and signals' stop lines of route lanelets, and crosswalks, where the path
+    actually crosses them."""
     stops = []
     for line in dmap.stop_lines.values():
         if line.lanelet_id in on_route:
             stops += [
                 RouteStop("stop_line", line.intersection, at, at, line.lanelet_id)
                 for at in _crossings(xy, s, line.points)
+            ]
+    for light in dmap.traffic_lights.values():
+        if light.lanelet_id in on_route:
+            stops += [
+                RouteStop("traffic_light", light.name, at, at, light.lanelet_id, light.id)
+                for at in _crossings(xy, s, light.stop_line)
             ]
     for cw in dmap.crosswalks.values():
         edges = _crossings(xy, s, np.vstack([cw.polygon, cw.polygon[:1]]))

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from robovan_autonomy.config_errors import ConfigError, config_path, load_yaml
 from robovan_autonomy.perception.classes import ObjectClass
+from robovan_autonomy.sim import traffic_lights as signals
 from robovan_autonomy.vehicle_params import VehicleParams
 
 SCENARIO_DIR = config_path("scenarios")
@@ -53,6 +54,14 @@ MAX_VARIANTS = 1000  # per file: a thousand runs of one scenario is a cluster's 
 MAX_OFFSET_M = 10.0  # a lateral shift beyond this moves an actor to another street
 RANDOM_DECIMALS = 3  # random draws from a range are rounded: mm, ms, mm/s
 VARIATION_ID_HEX = 8  # digits of the hash that names a variant
+# Signal timings a scenario may declare. Amber: 3 s is the shortest a road authority uses (up to
+# 50 km/h), 6 s what 70 km/h needs; shorter would make stopping on amber unfair. All-red: 1 s is
+# the least clearance; green: 5 s lets a queue of two start, 120 s is a long arterial phase.
+AMBER_RANGE_S = (3.0, 6.0)
+ALL_RED_RANGE_S = (1.0, 10.0)
+GREEN_RANGE_S = (5.0, 120.0)
+# Items of the scenario's lists that a variation target may name, and the key that names one.
+VARIED_ITEMS = {"actors": "id", "traffic_lights": "intersection"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,6 +283,24 @@ class GnssOutage:
 
 
 @dataclasses.dataclass(frozen=True)
+class SignalPhase:
+    lights: tuple[str, ...]  # signal names of the map (e.g. I3_west), green together
+    green_s: float
+
+
+@dataclasses.dataclass(frozen=True)
+class TrafficLightPlan:
+    """A fixed-time plan for one signalised intersection; phases None: one per street through
+    it, as `traffic_lights.default_plan` makes them."""
+
+    intersection: str
+    offset_s: float
+    amber_s: float
+    all_red_s: float
+    phases: tuple[SignalPhase, ...] | None
+
+
+@dataclasses.dataclass(frozen=True)
 class SuccessCriteria:
     expected_outcome: str = "completed"
     min_route_completion: float | None = None
@@ -302,6 +329,7 @@ class Scenario:
     faults: tuple[Fault, ...]
     gnss_outages: tuple[GnssOutage, ...]
     success: SuccessCriteria
+    traffic_lights: tuple[TrafficLightPlan, ...] = ()  # plans declared; the rest run defaults
     variations: Variations | None = None
     source: Path | None = None
     variation: Variant | None = None  # set on a concrete variant: which one it is
@@ -613,6 +641,15 @@ def _check_scenario(scn: Scenario, path: str) -> None:
         if o.zone is None
     ]
     _check_windows_increase(windows, lambda j: f"gnss_outages[{j}].start_s", "GNSS outage")
+    declared: dict[str, int] = {}
+    for i, plan in enumerate(scn.traffic_lights):
+        if plan.intersection in declared:
+            raise _Invalid(
+                f"traffic_lights[{i}].intersection",
+                f"{plan.intersection!r} has a plan already (traffic_lights"
+                f"[{declared[plan.intersection]}])",
+            )
+        declared[plan.intersection] = i
     if scn.variations is not None:
         _check_variation_targets(scn)
 
@@ -752,19 +789,37 @@ def _actor_targets() -> dict[str, VariationTarget]:
     }
 
 
-def _resolve_target(text: str, path: str) -> tuple[VariationTarget, str | None]:
-    """(what the target sets, the actor id or None for the scenario itself)."""
-    scenario_targets, actor_targets = _scenario_targets(), _actor_targets()
+def _signal_targets() -> dict[str, VariationTarget]:
+    return {
+        "offset_s": VariationTarget(
+            "where in its cycle the intersection's plan stands at time 0 (the van's arrival phase)",
+            TRAFFIC_LIGHT_PLAN.field("offset_s"),
+            _set("offset_s"),
+        ),
+    }
+
+
+def _item_targets() -> dict[str, dict[str, VariationTarget]]:
+    """What a target may set on one item of each list in VARIED_ITEMS."""
+    return {"actors": _actor_targets(), "traffic_lights": _signal_targets()}
+
+
+def _resolve_target(text: str, path: str) -> tuple[VariationTarget, tuple[str, str] | None]:
+    """(what the target sets, (list, item name) or None for the scenario itself)."""
+    scenario_targets, item_targets = _scenario_targets(), _item_targets()
     if text in scenario_targets:
         return scenario_targets[text], None
     head, _, rest = text.partition(".")
-    actor_id, _, key = rest.partition(".")
-    if head == "actors" and actor_id and key in actor_targets:
-        return actor_targets[key], actor_id
+    name, _, key = rest.partition(".")
+    if head in item_targets and name and key in item_targets[head]:
+        return item_targets[head][key], (head, name)
     raise _Invalid(
         path,
-        f"unknown target {text!r}, expected {', '.join(scenario_targets)} or "
-        f"actors.<id>.<one of: {', '.join(actor_targets)}>",
+        f"unknown target {text!r}, expected {', '.join(scenario_targets)}, "
+        + " or ".join(
+            f"{head}.<{VARIED_ITEMS[head]}>.<one of: {', '.join(targets)}>"
+            for head, targets in item_targets.items()
+        ),
     )
 
 
@@ -801,16 +856,22 @@ def _axes(spec: Variations) -> list[tuple[VariationParameter, str, tuple | None,
 
 
 def _check_variation_targets(scn: Scenario) -> None:
-    actors = {actor.id: actor for actor in scn.actors}
+    items = {
+        head: {getattr(item, key): item for item in getattr(scn, head)}
+        for head, key in VARIED_ITEMS.items()
+    }
     spec = scn.variations
     for i, param in enumerate(spec.parameters):
         path = f"variations.parameters[{i}]"
-        target, actor_id = _resolve_target(param.target, f"{path}.target")
-        if actor_id is not None and actor_id not in actors:
+        target, item = _resolve_target(param.target, f"{path}.target")
+        if item is not None and item[1] not in items[item[0]]:
+            head, name = item
+            what = "actor" if head == "actors" else "traffic light plan for"
             raise _Invalid(
-                f"{path}.target", f"no actor {actor_id!r} (actors: {', '.join(actors) or 'none'})"
+                f"{path}.target",
+                f"no {what} {name!r} ({head}: {', '.join(items[head]) or 'none'})",
             )
-        why = target.excuse(scn if actor_id is None else actors[actor_id])
+        why = target.excuse(scn if item is None else items[item[0]][item[1]])
         if why:
             raise _Invalid(f"{path}.target", f"{param.target} cannot be varied: {why}")
     axes = _axes(spec)
@@ -910,8 +971,12 @@ def _concrete(
     doc = copy.deepcopy(doc)
     del doc["variations"]
     for param, (_, value) in zip(base.variations.parameters, variant.values):
-        target, actor_id = _resolve_target(param.target, "")
-        mapping = doc if actor_id is None else next(a for a in doc["actors"] if a["id"] == actor_id)
+        target, item = _resolve_target(param.target, "")
+        mapping = (
+            doc
+            if item is None
+            else next(x for x in doc[item[0]] if x[VARIED_ITEMS[item[0]]] == item[1])
+        )
         target.apply(mapping, value)
     try:
         scenario = _parse(doc, path)
@@ -1231,6 +1296,63 @@ GNSS_OUTAGE = Schema(
     rules=("Time windows are listed in time order and do not overlap.",),
 )
 
+SIGNAL_PHASE = Schema(
+    "SignalPhase",
+    "One phase of a plan: its signals show green together, then amber, then red with the "
+    "others through the all-red clearance before the next phase.",
+    (
+        Field(
+            "lights",
+            "list",
+            "signal names of the intersection (config/maps/README.md), e.g. `I3_west`",
+            min_items=1,
+            item=Field("light", "string", "", pattern=r"[A-Za-z0-9_\-]+"),
+        ),
+        _num("green_s", "green time", "s", *GREEN_RANGE_S, signals.DEFAULT_GREEN_S),
+    ),
+    SignalPhase,
+)
+
+TRAFFIC_LIGHT_PLAN = Schema(
+    "TrafficLightPlan",
+    "The fixed-time plan of one signalised intersection of the map: its phases in turn, each "
+    "green, amber_s, then all_red_s. An intersection without a plan here runs the default: one "
+    f"phase per street through it, in the order of their first signal's name, "
+    f"{signals.DEFAULT_GREEN_S:g} s green each, offset 0.",
+    (
+        Field("intersection", "string", "intersection name of the map, e.g. `I3`"),
+        _num(
+            "offset_s",
+            "where in its cycle the plan stands at time 0 (taken modulo the cycle)",
+            "s",
+            0.0,
+            MAX_TIME_LIMIT_S,
+            0.0,
+        ),
+        _num("amber_s", "amber after each green", "s", *AMBER_RANGE_S, signals.DEFAULT_AMBER_S),
+        _num(
+            "all_red_s",
+            "every signal red after each amber",
+            "s",
+            *ALL_RED_RANGE_S,
+            signals.DEFAULT_ALL_RED_S,
+        ),
+        _list(
+            "phases",
+            SIGNAL_PHASE,
+            "the phases, in cycle order",
+            min_items=1,
+            default=None,
+            default_doc="one per street",
+        ),
+    ),
+    TrafficLightPlan,
+    rules=(
+        "With a map: the intersection is signalised; every one of its signals is in exactly "
+        "one phase; signals whose approaches cross are never in one phase.",
+    ),
+)
+
 SUCCESS = Schema(
     "SuccessCriteria",
     "What makes the run pass. Thresholds left out are not judged.",
@@ -1443,6 +1565,13 @@ SCENARIO = Schema(
         _list("actors", ACTOR, "scripted road users and obstacles", default=()),
         _list("faults", FAULT, "injected failures", default=()),
         _list("gnss_outages", GNSS_OUTAGE, "GNSS outages", default=()),
+        _list(
+            "traffic_lights",
+            TRAFFIC_LIGHT_PLAN,
+            "signal plans of the map's signalised intersections",
+            default=(),
+            default_doc="defaults",
+        ),
         _obj("success", SUCCESS, "pass criteria", SuccessCriteria(), "expected_outcome: completed"),
         _obj("variations", VARIATIONS, "concrete variants for evaluation", None, "none"),
     ),
@@ -1450,7 +1579,7 @@ SCENARIO = Schema(
     check=_check_scenario,
     rules=(
         "arm_autonomy_at_s, trigger times and fault starts come before time_limit_s.",
-        "Actor ids are unique.",
+        "Actor ids are unique; an intersection has one plan at most.",
         "The map file exists under config/maps; "
         "with a map loaded, bay and lanelet names exist in it.",
     ),
@@ -1469,6 +1598,8 @@ ALL_SCHEMAS = (
     FAULT,
     GNSS_OUTAGE,
     ZONE,
+    TRAFFIC_LIGHT_PLAN,
+    SIGNAL_PHASE,
     SUCCESS,
     VARIATIONS,
     VARIATION_PARAMETER,
@@ -1484,6 +1615,8 @@ class MapLike(Protocol):
 
     bays: Mapping[str, Any]  # name → DeliveryBay
     lanes: Mapping[int, Any]  # lanelet id → Lane (with length_m and pose_at)
+    traffic_lights: Mapping[int, Any]  # element id → TrafficLight (name, intersection, lane)
+    intersections: Mapping[str, Any]  # name → Intersection (with its control)
 
 
 def scenario_path(name_or_path: str | Path) -> Path:
@@ -1611,6 +1744,58 @@ def _check_against_map(scn: Scenario, lanelet_map: MapLike) -> None:
                 f"unknown bay name {stop.bay!r} in map {scn.map} "
                 f"(bays: {', '.join(lanelet_map.bays)})",
             )
+    _signal_plans(scn, lanelet_map)
+
+
+def signal_plans(scn: Scenario, lanelet_map: MapLike) -> tuple[signals.SignalPlan, ...]:
+    """The plan of every signalised intersection of the map: the scenario's where it declares
+    one, the default elsewhere. ConfigError naming the file when a declared plan cannot run."""
+    try:
+        return _signal_plans(scn, lanelet_map)
+    except _Invalid as err:
+        raise ConfigError(scn.source, err.key, err.reason) from None
+
+
+def _signal_plans(scn: Scenario, lanelet_map: MapLike) -> tuple[signals.SignalPlan, ...]:
+    signalised = sorted(
+        name for name, x in lanelet_map.intersections.items() if x.control == "traffic_lights"
+    )
+    declared = {plan.intersection: (i, plan) for i, plan in enumerate(scn.traffic_lights)}
+    for name, (i, _) in declared.items():
+        if name not in signalised:
+            raise _Invalid(
+                f"traffic_lights[{i}].intersection",
+                f"{name!r} is not a signalised intersection of map {scn.map} "
+                f"(signalised: {', '.join(signalised) or 'none'})",
+            )
+    plans = []
+    for name in signalised:
+        default = signals.default_plan(lanelet_map, name)
+        if name not in declared:
+            plans.append(default)
+            continue
+        i, spec = declared[name]
+        path = f"traffic_lights[{i}]"
+        ids = signals.intersection_lights(lanelet_map, name)
+        phases = default.phases
+        if spec.phases is not None:
+            phases = []
+            for k, phase in enumerate(spec.phases):
+                for j, light in enumerate(phase.lights):
+                    if light not in ids:
+                        raise _Invalid(
+                            f"{path}.phases[{k}].lights[{j}]",
+                            f"no signal {light!r} at {name} (signals: {', '.join(sorted(ids))})",
+                        )
+                phases.append(
+                    signals.Phase(tuple(ids[light] for light in phase.lights), phase.green_s)
+                )
+        plan = signals.SignalPlan(name, tuple(phases), spec.amber_s, spec.all_red_s, spec.offset_s)
+        problems = signals.plan_problems(lanelet_map, plan)
+        if problems:
+            raise _Invalid(f"{path}.phases", "; ".join(problems))
+        plans.append(plan)
+    return tuple(plans)
 
 
 def parked_pose(
@@ -1768,7 +1953,11 @@ def render_readme() -> str:
     ]
     targets = {
         **_scenario_targets(),
-        **{f"actors.<id>.{key}": target for key, target in _actor_targets().items()},
+        **{
+            f"{head}.<{VARIED_ITEMS[head]}>.{key}": target
+            for head, item_targets in _item_targets().items()
+            for key, target in item_targets.items()
+        },
     }
     for key, target in targets.items():
         lines.append(f"| `{key}` | {target.doc} | {_allowed_text(target.field)} | {target.when} |")

@@ -24,7 +24,7 @@ from trajectory_msgs.msg import JointTrajectory
 
 from robovan_autonomy import core_types as ct
 from robovan_autonomy import interfaces as itf
-from robovan_autonomy.core_types import GnssFix, ImuSample, PoseEstimate
+from robovan_autonomy.core_types import GnssFix, ImuSample, PoseEstimate, TrafficLightStates
 from robovan_autonomy.sim.world import CameraReading, LidarReading
 from robovan_autonomy.sim.world_interface import World
 
@@ -53,6 +53,9 @@ class SimulatorNode(Node):
         )
         self.gt_objects_pub = self.create_publisher(
             PointCloud2, itf.GROUND_TRUTH_OBJECTS, itf.RELIABLE_QOS
+        )
+        self.gt_traffic_lights_pub = self.create_publisher(
+            DiagnosticArray, itf.GROUND_TRUTH_TRAFFIC_LIGHTS, itf.RELIABLE_QOS
         )
         self.engage_client = self.create_client(SetBool, itf.VEHICLE_ENGAGE)
 
@@ -145,6 +148,13 @@ class SimulatorNode(Node):
             )
         elif name == "ground_truth_objects":
             self.gt_objects_pub.publish(itf.encode_objects(reading, world.ground_truth_objects()))
+        elif name == "ground_truth_traffic_lights":
+            names = {i: tl.name for i, tl in world.district.traffic_lights.items()}
+            self.gt_traffic_lights_pub.publish(
+                itf.encode_traffic_lights(
+                    TrafficLightStates(reading, world.signals.states(reading)), names
+                )
+            )
         else:
             raise ValueError(f"unknown simulator output '{name}'")
 

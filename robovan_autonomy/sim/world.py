@@ -30,8 +30,9 @@ from robovan_autonomy.sim.gnss_imu import (
     MotionState,
 )
 from robovan_autonomy.sim.lidar import LidarConfig, LidarModel
-from robovan_autonomy.sim.scenario import Scenario, start_pose_in_map
+from robovan_autonomy.sim.scenario import Scenario, signal_plans, start_pose_in_map
 from robovan_autonomy.sim.scene import Box, Pose3
+from robovan_autonomy.sim.traffic_lights import TrafficSignals
 from robovan_autonomy.sim.van_ecu import VanEcu
 from robovan_autonomy.sim.van_plant import PlantState, VanPlant
 from robovan_autonomy.vehicle_params import VehicleParams
@@ -41,6 +42,14 @@ SENSORS = ("imu", "gnss", "lidar", "camera")
 SENSOR_FAULT_TARGETS = {"imu": "imu", "gnss": "gnss", "lidar": "lidar", "camera": "camera"}
 GROUND_TRUTH_ODOMETRY_HZ = 50.0
 GROUND_TRUTH_OBJECTS_HZ = 10.0
+GROUND_TRUTH_TRAFFIC_LIGHTS_HZ = (
+    10.0  # what a camera classifier would manage, and the planner's rate
+)
+GROUND_TRUTH_OUTPUTS = (
+    "ground_truth_odometry",
+    "ground_truth_objects",
+    "ground_truth_traffic_lights",
+)
 SENSOR_RANGE_M = 110.0  # the LiDAR's 100 m plus the largest actor's half length
 
 
@@ -88,6 +97,7 @@ def sensor_rates(vehicle: VehicleParams) -> dict[str, float]:
     }
     rates["ground_truth_odometry"] = GROUND_TRUTH_ODOMETRY_HZ
     rates["ground_truth_objects"] = GROUND_TRUTH_OBJECTS_HZ
+    rates["ground_truth_traffic_lights"] = GROUND_TRUTH_TRAFFIC_LIGHTS_HZ
     return rates
 
 
@@ -167,7 +177,7 @@ class SensorStreams:
         ready = [(s, d.payload) for s, d in self._pending if d.deliver_at_s <= t_s + 1e-9]
         self._pending = [(s, d) for s, d in self._pending if d.deliver_at_s > t_s + 1e-9]
         outputs = ready
-        for name in ("ground_truth_odometry", "ground_truth_objects"):
+        for name in GROUND_TRUTH_OUTPUTS:
             if name in due:
                 outputs.append((name, t_s))
         return outputs
@@ -189,6 +199,7 @@ class SimWorld:
         self.t_s = 0.0
         self.actors = ScriptedActors(scenario.actors)
         self.actor_states: list[ActorState] = self.actors.states()
+        self.signals = TrafficSignals(signal_plans(scenario, district))
         self.scene = build_scene(district, palette_seed=self.seed)
         self.parked = list(self.scene.static_boxes)
         self._parked_objects = object_table(self.parked)

@@ -16,6 +16,7 @@ from robovan_autonomy.camera_model import CameraIntrinsics
 from robovan_autonomy.mapping.lanelet_map import DistrictMap
 from robovan_autonomy.sim.actors import ActorState
 from robovan_autonomy.sim.scenario import Scenario
+from robovan_autonomy.sim.traffic_lights import TrafficSignals
 from robovan_autonomy.sim.van_ecu import VanEcu
 from robovan_autonomy.sim.van_plant import PlantState
 from robovan_autonomy.vehicle_params import VehicleParams
@@ -26,6 +27,8 @@ class World(Protocol):
     ecu: VanEcu  # the van, driven only through its ECU (the runner puts it on the CAN bus)
     intrinsics: CameraIntrinsics  # the camera's, for /camera_info
     actor_states: list[ActorState]  # the scenario's actors now, for the report
+    district: DistrictMap  # the map the world was built on (its signals' names)
+    signals: TrafficSignals  # the scenario's signal plans, whose states are the ground truth
 
     @property
     def van(self) -> PlantState:

@@ -151,7 +151,7 @@ def stage_sources(reader: BagReader, forced: tuple[str, ...] | None) -> dict[str
             sources[stage] = "node"
         elif reader.has_messages(wiring.output):
             sources[stage] = "recorded"
-        elif forced is None and reader.has_messages(wiring.ground_truth):
+        elif reader.has_messages(wiring.ground_truth):  # a stage no node of the set serves
             sources[stage] = "ground_truth"
         else:
             sources[stage] = "missing"
@@ -303,6 +303,8 @@ class Replay:
             names = sorted({name for name, _, _ in readers[topic]})
             msg_class = readers[topic][0][1]
             source = self._source_of(topic, names)
+            if source is None:
+                continue
             source_class = msg_class if source == topic else CompressedImage
             self._check_type(source, source_class)
             publisher = self.player.create_publisher(
@@ -318,12 +320,21 @@ class Replay:
                 )
             )
 
-    def _source_of(self, topic: str, readers: list[str]) -> str:
+    def _source_of(self, topic: str, readers: list[str]) -> str | None:
+        """The bag topic that feeds `topic`; None for an optional stage's output the bag has no
+        source for (noted in the warnings)."""
         if self.reader.has_messages(topic):
             return topic
         derived = DERIVED_INPUTS.get(topic)
         if derived is not None and self.reader.has_messages(derived):
             return derived
+        for stage, wiring in STAGES.items():
+            if wiring.optional and topic in wiring.remapping:
+                self.warnings.append(
+                    f"the bag has neither {wiring.output} nor {wiring.ground_truth}: "
+                    f"{', '.join(readers)} run without the {stage} stage"
+                )
+                return None
         why = f"read by {', '.join(readers)}; no node of the replay set publishes it"
         for stage, wiring in STAGES.items():
             if topic in wiring.remapping:

@@ -153,6 +153,7 @@ def recorded_topics() -> dict:
         itf.SYSTEM_MODE: (DiagnosticArray, reliable),
         itf.GROUND_TRUTH_ODOMETRY: (Odometry, reliable),
         itf.GROUND_TRUTH_OBJECTS: (PointCloud2, reliable),
+        itf.GROUND_TRUTH_TRAFFIC_LIGHTS: (DiagnosticArray, reliable),
     }
 
 
@@ -490,6 +491,7 @@ class Simulation:
             supervisor_findings=self.supervisor_findings,
             e2e_latency_ms=latencies,
             baseline_poses=baselines,
+            traffic_lights=self.world.signals.states(t_s),
         )
 
     def _print_progress(self, t_s: float, wall_s: float) -> None:

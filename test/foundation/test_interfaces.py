@@ -375,6 +375,55 @@ def test_diagnostics_round_trip_level_and_values():
     )
 
 
+def traffic_lights_message():
+    lights = ct.TrafficLightStates(
+        3.25,
+        {
+            1835: ct.TrafficLightState.RED,
+            1836: ct.TrafficLightState.GREEN,
+            2148: ct.TrafficLightState.AMBER,
+            2149: ct.TrafficLightState.UNKNOWN,
+        },
+    )
+    return lights, itf.encode_traffic_lights(lights, {1835: "I3_west"})
+
+
+def test_traffic_lights_round_trip_every_state_by_element_id():
+    lights, msg = traffic_lights_message()
+    assert itf.decode_traffic_lights(msg) == lights
+    assert [s.hardware_id for s in msg.status][:2] == ["I3_west", ""]
+    assert [s.level[0] for s in msg.status] == [ct.OK, ct.OK, ct.OK, ct.WARN]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("name", "I3_west", "is not a regulatory element id"),
+        ("name", "-5", "is not a regulatory element id"),
+        ("message", "flashing", "not one of red, amber, green, unknown"),
+    ],
+)
+def test_a_traffic_light_status_that_breaks_the_contract_is_refused(field, value, reason):
+    _, msg = traffic_lights_message()
+    setattr(msg.status[1], field, value)
+    with pytest.raises(itf.InterfaceError, match=reason):
+        itf.decode_traffic_lights(msg)
+
+
+def test_a_traffic_light_reported_twice_in_one_message_is_refused():
+    _, msg = traffic_lights_message()
+    msg.status[1].name = msg.status[0].name
+    with pytest.raises(itf.InterfaceError, match="reported twice"):
+        itf.decode_traffic_lights(msg)
+
+
+def test_traffic_lights_outside_the_map_frame_are_refused():
+    _, msg = traffic_lights_message()
+    msg.header.frame_id = "base_link"
+    with pytest.raises(itf.InterfaceError, match="frame_id 'base_link'"):
+        itf.decode_traffic_lights(msg)
+
+
 def test_stamps_round_trip_to_the_nanosecond():
     assert itf.from_stamp(itf.to_stamp(1234.567891234)) == pytest.approx(1234.567891234, abs=1e-9)
 

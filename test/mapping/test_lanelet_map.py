@@ -18,6 +18,8 @@ CANYON_MIN_FACADE_HEIGHT_M = 40.0
 CORRIDOR_MIN_LENGTH_M = 400.0
 ROUND_TRIP_TOLERANCE_M = 0.01
 SIDEWALK_MIN_WIDTH_M = 2.5
+LANE_HALF_WIDTH_M = 1.75
+STOP_LINE_MAX_SETBACK_M = 10.0  # from the intersection box, with a crosswalk in between
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +67,35 @@ def test_at_least_three_intersections_have_stop_lines_and_left_and_right_turns(d
         assert {"left", "right", "straight"} <= turns
         for stop_id in x.stop_line_ids:
             assert dmap.stop_lines[stop_id].lanelet_id in x.approach_ids
+
+
+def test_two_intersections_are_signalised_with_a_light_on_every_approach(dmap):
+    signalised = [x for x in dmap.intersections.values() if x.control == "traffic_lights"]
+    assert len(signalised) >= 2
+    for x in signalised:
+        lights = [dmap.traffic_lights[i] for i in x.traffic_light_ids]
+        assert sorted(tl.lanelet_id for tl in lights) == sorted(x.approach_ids)
+        assert not x.stop_line_ids  # the signal, not a sign, says when to stop
+        assert all(tl.name.startswith(f"{x.name}_") for tl in lights)
+
+
+def test_each_traffic_light_stop_line_spans_its_approach_lane_near_its_end(dmap):
+    for tl in dmap.traffic_lights.values():
+        lane = dmap.lanes[tl.lanelet_id]
+        width = np.linalg.norm(tl.stop_line[-1] - tl.stop_line[0])
+        assert width == pytest.approx(3.5, abs=1e-3)
+        s, lateral, _, _ = project_on_polyline(lane.centerline, *tl.stop_line.mean(axis=0))
+        assert abs(lateral) < 0.01 and 0.0 < lane.length_m - s < STOP_LINE_MAX_SETBACK_M
+
+
+def test_signal_heads_stand_at_the_kerb_beside_their_stop_line_above_head_height(dmap):
+    for tl in dmap.traffic_lights.values():
+        (head,) = tl.heads
+        lane = dmap.lanes[tl.lanelet_id]
+        _, lateral, _, _ = project_on_polyline(lane.centerline, *head[:, :2].mean(axis=0))
+        assert lateral < -LANE_HALF_WIDTH_M  # right of the lane: beside the kerb
+        assert np.linalg.norm(head[:, :2].mean(axis=0) - tl.stop_line.mean(axis=0)) < 10.0
+        assert np.all(head[:, 2] >= 2.0)
 
 
 def test_turning_lanes_have_at_least_the_design_radius(dmap):

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from robovan_autonomy import core_types as ct
 from robovan_autonomy.core_types import OBJECT_DTYPE
 from robovan_autonomy.perception.classes import ObjectClass
 from robovan_autonomy.planning import behaviour as bh
@@ -37,6 +38,12 @@ from robovan_autonomy.planning.behaviour.passing import (
     REROUTE_AFTER_S,
 )
 from robovan_autonomy.planning.behaviour.stop_lines import STOP_LINE_SETBACK_M
+from robovan_autonomy.planning.behaviour.traffic_lights import (
+    COMFORT_DECEL_MPS2,
+    COMFORT_JERK_MPS3,
+    REACTION_S,
+    stop_distance_m,
+)
 from robovan_autonomy.planning.prediction import Horizon
 from robovan_autonomy.planning.route import AdjacentKind, ReferencePath, RouteStop
 from robovan_autonomy.planning.speed_limits import SpeedProfile
@@ -160,14 +167,25 @@ class IdealVan:
         self.d = float(decision.offset.offset_m(np.array([self.s]))[0])
 
 
-def run(planner, van, duration_s, objects=lambda t: NO_OBJECTS, progress=None, t0_s=0.0):
-    """Closed loop at 10 Hz; returns [(t, decision, van s, van speed, objects)] per step."""
+def run(
+    planner,
+    van,
+    duration_s,
+    objects=lambda t: NO_OBJECTS,
+    progress=None,
+    t0_s=0.0,
+    signals=lambda t: {},
+):
+    """Closed loop at 10 Hz; returns [(t, decision, van s, van speed, objects)] per step.
+    signals(t): what each traffic light shows, by id."""
     progress = progress or MissionProgress(())
     log = []
     for k in range(int(round(duration_s / DT_S))):
         t = t0_s + k * DT_S
         objs = objects(t)
-        decision = planner.step(t, van.state(t), van.path, van.s, objs, progress)
+        decision = planner.step(
+            t, van.state(t), van.path, van.s, objs, progress, signals=signals(t)
+        )
         log.append((t, decision, van.s, van.v, objs))
         progress = decision.progress
         van.follow(decision)
@@ -380,6 +398,118 @@ def test_waits_at_the_stop_line_while_cross_traffic_approaches():
     car_y_at_go = -96.0 + 8.0 * t_go
     assert car_y_at_go > 0.0  # left only once the car had crossed the van's path
     assert log[-1][2] + FRONT_M > STOP_LINE_S
+
+
+# --- traffic lights ------------------------------------------------------------------------------
+SIGNAL_S = 100.0
+SIGNAL_ID = 1835
+CRUISE_MPS = 11.11
+SHORTEST_AMBER_S = 3.0  # what road authorities give approaches up to 50 km/h
+RED, AMBER, GREEN = ct.TrafficLightState.RED, ct.TrafficLightState.AMBER, ct.TrafficLightState.GREEN
+
+
+def signal_path():
+    return straight_path(
+        stops=[RouteStop("traffic_light", "I3_west", SIGNAL_S, SIGNAL_S, LANELET, SIGNAL_ID)]
+    )
+
+
+def cruising_van(front_before_line_m, at_t_s):
+    """A van at the limit whose front bumper is front_before_line_m short of the line at at_t_s."""
+    s0 = SIGNAL_S - front_before_line_m - FRONT_M - CRUISE_MPS * at_t_s
+    return IdealVan(signal_path(), s_m=s0, speed_mps=CRUISE_MPS)
+
+
+def shows(*changes):
+    """signals(t) for a signal that shows each state from its time on: (t, state), ..."""
+    return lambda t: {SIGNAL_ID: next(st for t0, st in reversed(changes) if t >= t0)}
+
+
+def crossed_at(log):
+    return next((t for t, _, s, *_ in log if s + FRONT_M > SIGNAL_S), None)
+
+
+def test_stops_at_the_line_on_red_and_waits_there():
+    log = run(planner(), IdealVan(signal_path()), 40.0, signals=shows((0.0, RED)))
+    assert crossed_at(log) is None
+    front = log[-1][2] + FRONT_M
+    limit = SIGNAL_S - STOP_LINE_SETBACK_M
+    assert limit - mpc.STOP_SHORT_M - 0.1 <= front <= limit
+    assert log[-1][1].state is State.TRAFFIC_LIGHT_WAIT and log[-1][1].reason == "red light I3_west"
+
+
+def test_moves_off_as_soon_as_red_turns_green():
+    log = run(planner(), IdealVan(signal_path()), 40.0, signals=shows((0.0, RED), (25.0, GREEN)))
+    assert all(v < STANDSTILL_SPEED_MPS for t, _, _, v, _ in log if 20.0 <= t < 25.0)
+    moving = next(t for t, _, _, v, _ in log if t >= 25.0 and v >= STANDSTILL_SPEED_MPS)
+    assert moving - 25.0 <= DT_S + 1e-9
+    assert crossed_at(log) is not None
+
+
+def test_drives_through_a_green_light_without_slowing():
+    log = run(planner(), cruising_van(80.0, 0.0), 12.0, signals=shows((0.0, GREEN)))
+    assert crossed_at(log) is not None
+    assert min(v for *_, v, _ in log) == pytest.approx(CRUISE_MPS)
+
+
+def test_stops_on_amber_when_a_comfortable_stop_ends_before_the_line():
+    log = run(planner(), cruising_van(45.0, 2.0), 20.0, signals=shows((0.0, GREEN), (2.0, AMBER)))
+    assert crossed_at(log) is None
+    assert log[-1][3] < STANDSTILL_SPEED_MPS
+    assert min(d.min_accel_mps2 for _, d, *_ in log) == mpc.COMFORT_MIN_ACCEL_MPS2
+
+
+def test_goes_on_through_amber_and_the_red_after_it_when_too_close_to_stop_comfortably():
+    changes = ((0.0, GREEN), (2.0, AMBER), (3.0, RED))
+    log = run(planner(), cruising_van(20.0, 2.0), 6.0, signals=shows(*changes))
+    t_cross = crossed_at(log)
+    assert t_cross is not None and t_cross < 2.0 + 3.0  # within the amber of a real signal
+    assert min(v for *_, v, _ in log) == pytest.approx(CRUISE_MPS)
+
+
+def test_a_red_seen_too_late_to_stop_even_braking_hard_is_driven_through():
+    log = run(planner(), cruising_van(4.0, 2.0), 4.0, signals=shows((0.0, GREEN), (2.0, RED)))
+    assert crossed_at(log) is not None
+    assert all(d.state is not State.APPROACH_STOP for _, d, *_ in log)
+
+
+def test_a_red_seen_late_is_stopped_for_with_the_vans_full_braking():
+    log = run(planner(), cruising_van(20.0, 2.0), 10.0, signals=shows((0.0, GREEN), (2.0, RED)))
+    assert crossed_at(log) is None
+    assert min(d.min_accel_mps2 for _, d, *_ in log) == VEHICLE.min_accel_mps2
+
+
+def test_stop_distance_with_an_instant_brake_is_reaction_then_constant_deceleration():
+    v = 10.0
+    expected = v * REACTION_S + v**2 / (2.0 * 3.0)
+    assert stop_distance_m(v, 3.0, 1e9) == pytest.approx(expected, rel=1e-6)
+
+
+def test_at_30_kmh_a_van_too_close_to_stop_comfortably_reaches_the_line_within_3s_of_amber():
+    v = 30.0 / 3.6
+    beyond_comfort = stop_distance_m(v, COMFORT_DECEL_MPS2, COMFORT_JERK_MPS3)
+    assert beyond_comfort / v < SHORTEST_AMBER_S
+
+
+def test_a_signal_not_seen_is_an_all_way_stop():
+    log = run(planner(), IdealVan(signal_path()), 40.0)  # no report of the signal at all
+    ((t_go, event),) = events(log, EventKind.STOP_LINE_CLEARED)
+    standing = [t for t, _, s, v, _ in log if v < STANDSTILL_SPEED_MPS and s > 10.0]
+    assert standing and t_go - standing[0] >= FULL_STOP_S
+    assert event.name == "I3_west"
+    assert any(d.state is State.STOP_LINE_WAIT for _, d, *_ in log)
+    assert crossed_at(log) is not None
+
+
+def test_a_signal_showing_unknown_is_an_all_way_stop_like_one_not_seen():
+    unseen = run(planner(), IdealVan(signal_path()), 40.0)
+    unknown = run(
+        planner(),
+        IdealVan(signal_path()),
+        40.0,
+        signals=shows((0.0, ct.TrafficLightState.UNKNOWN)),
+    )
+    assert crossed_at(unknown) == crossed_at(unseen)
 
 
 # --- crosswalks ----------------------------------------------------------------------------------

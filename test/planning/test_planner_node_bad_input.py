@@ -37,6 +37,12 @@ def wrong_frame_odometry(t_s: float) -> Odometry:
     return msg
 
 
+def traffic_lights(t_s: float, state: str = "red") -> DiagnosticArray:
+    msg = itf.encode_traffic_lights(ct.TrafficLightStates(t_s, {1835: ct.TrafficLightState.RED}))
+    msg.status[0].message = state
+    return msg
+
+
 # (message type, topic, messages made for time t, the diagnostics counter that rises)
 BAD_INPUTS = {
     "nan": (Odometry, itf.ODOMETRY, lambda t: [odometry(t, x=math.nan)], "rejected_odometry"),
@@ -65,6 +71,12 @@ BAD_INPUTS = {
         itf.OBJECTS,
         lambda t: [objects(t), objects(t - 0.5)],
         "rejected_objects",
+    ),
+    "unknown_signal_state": (
+        DiagnosticArray,
+        itf.TRAFFIC_LIGHTS,
+        lambda t: [traffic_lights(t, state="flashing")],
+        "rejected_traffic_lights",
     ),
     "oversized_objects": (
         PointCloud2,
@@ -95,3 +107,33 @@ def test_bad_input_is_a_diagnostic_and_the_planner_keeps_running(sim_graph, case
     assert any(
         plan.start_s > bad_at + 0.3 and np.all(np.isfinite(plan.accel_mps2)) for plan in plans
     )
+
+
+def planner_traffic_lights_notes(sim_graph):
+    sim_graph.add(PlannerNode)
+    return sim_graph.collect(
+        DiagnosticArray,
+        itf.DIAGNOSTICS,
+        lambda msg: [
+            d.values["traffic_lights"]
+            for d in itf.decode_diagnostics(msg)
+            if d.name.startswith("planner")
+        ],
+    )
+
+
+def test_a_traffic_light_report_older_than_the_timeout_is_reported_stale(sim_graph):
+    notes = planner_traffic_lights_notes(sim_graph)
+    publisher = sim_graph.publisher(DiagnosticArray, itf.TRAFFIC_LIGHTS)
+    sim_graph.run(0.3)
+    publisher.publish(traffic_lights(sim_graph.t_s))
+    sim_graph.run(0.2)
+    assert [n for batch in notes for n in batch][-1] == "1 signals, 0.20 s old"
+    sim_graph.run(0.5)
+    assert [n for batch in notes for n in batch][-1].startswith("stale (0.70 s old)")
+
+
+def test_without_a_traffic_light_report_the_planner_says_none_received(sim_graph):
+    notes = planner_traffic_lights_notes(sim_graph)
+    sim_graph.run(0.3)
+    assert [n for batch in notes for n in batch][-1] == "none received"

@@ -104,6 +104,18 @@ def test_stop_lines_come_just_before_their_crosswalk(tour):
         )
 
 
+def test_each_signal_on_the_route_is_a_stop_at_its_line_naming_the_signal(dmap, tour):
+    signals = [s for s in tour.stops if s.kind == "traffic_light"]
+    assert signals
+    for stop in signals:
+        light = dmap.traffic_lights[stop.signal_id]
+        assert stop.name == light.name and stop.lanelet_id == light.lanelet_id
+        at = np.array(
+            [np.interp(stop.s_m, tour.s_m, tour.x_m), np.interp(stop.s_m, tour.s_m, tour.y_m)]
+        )
+        assert np.linalg.norm(at - light.stop_line.mean(axis=0)) < 0.35  # smoothing
+
+
 def test_oncoming_lane_is_flagged_beside_street_lanes(tour):
     oncoming = tour.left_adjacent_kind == AdjacentKind.ONCOMING
     assert oncoming.mean() > 0.5

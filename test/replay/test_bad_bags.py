@@ -38,6 +38,24 @@ def test_missing_topic_fails_before_anything_is_written(sim_run, rewrite, tmp_pa
     assert not (tmp_path / "out").exists()
 
 
+def test_a_bag_without_traffic_lights_replays_without_that_stage_and_says_so(
+    sim_run, rewrite, tmp_path
+):
+    with BagReader(sim_run / "run") as reader:
+        kept = set(reader.topics) - {itf.GROUND_TRUTH_TRAFFIC_LIGHTS}
+    bag = rewrite(sim_run / "run", tmp_path / "bag", keep=kept)
+    report = run_replay(
+        ReplayOptions(
+            bag=bag,
+            out_dir=tmp_path / "out",
+            deterministic=True,
+            ground_truth=("localization", "perception"),
+        )
+    )
+    assert report["complete"] and report["stage_sources"]["traffic_lights"] == "missing"
+    assert any("planner run without the traffic_lights stage" in w for w in report["warnings"])
+
+
 def test_unknown_type_on_a_topic_the_stack_reads_names_bag_topic_and_type(
     sim_run, rewrite, tmp_path
 ):

@@ -256,6 +256,55 @@ def test_stopping_just_before_a_stop_line_then_passing_is_fine():
     assert rec.finalize(wall_time_s=1.0)["infractions"]["stop_line"] == []
 
 
+# --- traffic lights -------------------------------------------------------------------------
+SIGNAL_LINE = np.array([[40.0, -2.0], [40.0, 2.0]])
+SIGNAL_FEATURES = MapFeatures(traffic_lights={7: ("I3_west", SIGNAL_LINE)})
+UP_TO_LINE_S = 3.4  # at 10 m/s: the front bumper stops about 2 m before the line
+
+
+def signal(*changes):
+    """traffic_lights(t, x) for signal 7 showing each state from its time on: (t, state), ..."""
+    return lambda t, x: {7: next(state for t0, state in reversed(changes) if t >= t0)}
+
+
+def test_crossing_a_signals_line_on_red_is_a_red_light_infraction():
+    rec = drive([(6.0, 10.0)], features=SIGNAL_FEATURES, traffic_lights=signal((0.0, "red")))
+    (infraction,) = rec.finalize(wall_time_s=1.0)["infractions"]["red_light"]
+    assert infraction["light"] == "I3_west"
+    assert infraction["t_s"] == pytest.approx((40.0 - FRONT_M) / 10.0, abs=DT_S)
+
+
+def test_entering_on_amber_is_no_red_light_infraction_even_when_red_follows():
+    changes = ((0.0, "green"), (2.0, "amber"), (4.0, "red"))  # the front crosses at 3.6 s
+    rec = drive([(6.0, 10.0)], features=SIGNAL_FEATURES, traffic_lights=signal(*changes))
+    assert rec.finalize(wall_time_s=1.0)["infractions"]["red_light"] == []
+
+
+def waiting_at_red(green_at_s, moves_at_s):
+    return drive(
+        [(UP_TO_LINE_S, 10.0), (moves_at_s - UP_TO_LINE_S, 0.0), (2.0, 5.0)],
+        features=SIGNAL_FEATURES,
+        traffic_lights=signal((0.0, "red"), (green_at_s, "green")),
+        mode=lambda t, x: "AUTONOMOUS",
+    ).finalize(wall_time_s=1.0)
+
+
+def test_a_passage_reports_the_stop_short_of_the_line_the_wait_and_the_start_after_green():
+    (passage,) = waiting_at_red(green_at_s=7.0, moves_at_s=7.5)["traffic_lights"]
+    assert passage["light"] == "I3_west" and passage["state_at_crossing"] == "green"
+    assert passage["states_on_approach"] == ["red", "green"]
+    assert passage["stop_gap_m"] == pytest.approx(40.0 - 10.0 * UP_TO_LINE_S - FRONT_M)
+    assert passage["wait_s"] == pytest.approx(7.5 - UP_TO_LINE_S, abs=2 * DT_S)
+    assert passage["green_to_move_s"] == pytest.approx(0.5, abs=2 * DT_S)
+    assert passage["min_speed_mps"] == 0.0
+
+
+def test_waiting_at_a_red_light_is_no_stall_but_standing_on_at_green_is():
+    assert waiting_at_red(green_at_s=30.0, moves_at_s=30.0)["stalls"]["longest_s"] == 0.0
+    stalled = waiting_at_red(green_at_s=7.0, moves_at_s=12.0)["stalls"]
+    assert stalled["longest_s"] == pytest.approx(5.0, abs=2 * DT_S)
+
+
 # --- comfort --------------------------------------------------------------------------------
 
 

@@ -58,6 +58,8 @@ SHIPPED = {
     "stop_and_go_lead",
     "cyclist_overtakes_on_the_right_at_bay",
     "double_parked_van_market_street",
+    "traffic_light_red_stop",
+    "traffic_light_turns_green",
 }
 SHORT_SCENARIO_LIMIT_S = 120.0
 DELIVERY_LOOP_LIMIT_S = 300.0  # `make sim` stays a five-minute job at real time
@@ -94,6 +96,10 @@ VALID = {
 @pytest.fixture(scope="module")
 def district():
     return load_map()
+
+
+def signal_plan(*phases):
+    return {"intersection": "I3", "phases": [{"lights": lights} for lights in phases]}
 
 
 def write(tmp_path, doc, name="probe"):
@@ -319,6 +325,21 @@ def test_left_out_keys_take_their_documented_defaults(tmp_path):
             "greater than",
         ),
         (["not", "a", "mapping"], "", "expected a mapping"),
+        (
+            broken(traffic_lights=[{"intersection": "I3"}, {"intersection": "I3"}]),
+            "traffic_lights[1].intersection",
+            "has a plan already",
+        ),
+        (
+            broken(traffic_lights=[{"intersection": "I3", "amber_s": 2.0}]),
+            "traffic_lights[0].amber_s",
+            "out of range",
+        ),
+        (
+            broken(traffic_lights=[{"intersection": "I3", "phases": []}]),
+            "traffic_lights[0].phases",
+            "at least 1 item",
+        ),
     ],
 )
 def test_a_bad_file_is_rejected_naming_the_key_and_the_reason(tmp_path, doc, key, reason):
@@ -333,6 +354,26 @@ def test_a_bad_file_is_rejected_naming_the_key_and_the_reason(tmp_path, doc, key
         (broken(start_pose={"bay": "depot"}), "start_pose.bay", "unknown bay name 'depot'"),
         (broken(start_pose={"lanelet": 999999, "s": 0.0}), "start_pose.lanelet", "no road lanelet"),
         (broken(start_pose={"lanelet": 13, "s": 80.0}), "start_pose.s", "beyond the end"),
+        (
+            broken(traffic_lights=[{"intersection": "I1"}]),
+            "traffic_lights[0].intersection",
+            "not a signalised intersection",
+        ),
+        (
+            broken(traffic_lights=[signal_plan(["I3_west", "I3_east", "I4_west"])]),
+            "traffic_lights[0].phases[0].lights[2]",
+            "no signal 'I4_west' at I3",
+        ),
+        (
+            broken(traffic_lights=[signal_plan(["I3_west", "I3_south"], ["I3_east", "I3_north"])]),
+            "traffic_lights[0].phases",
+            "phase 0: I3_west and I3_south cross",
+        ),
+        (
+            broken(traffic_lights=[signal_plan(["I3_west", "I3_east"], ["I3_north"])]),
+            "traffic_lights[0].phases",
+            "I3_south has no phase",
+        ),
     ],
 )
 def test_names_are_checked_against_the_map_when_one_is_given(tmp_path, district, doc, key, reason):

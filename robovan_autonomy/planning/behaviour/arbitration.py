@@ -24,6 +24,8 @@ APPROACH_MARGIN_M = 20.0
 APPROACH_LEAVE_MARGIN_M = 25.0
 # Another limit takes over the state only when it is nearer by more than this, m.
 BINDING_SWITCH_MARGIN_M = 0.5
+# What a van standing at a line waits in, by the kind of limit the line is.
+WAIT_STATES = {"stop_line": State.STOP_LINE_WAIT, "traffic_light": State.TRAFFIC_LIGHT_WAIT}
 
 
 class Arbitration:
@@ -121,8 +123,8 @@ class Arbitration:
             distance < braking + APPROACH_LEAVE_MARGIN_M,
         )
         if near:
-            if binding.key[0] == "stop_line" and standing and distance <= STOP_LINE_REACHED_M:
-                return State.STOP_LINE_WAIT, binding.reason
+            if binding.key[0] in WAIT_STATES and standing and distance <= STOP_LINE_REACHED_M:
+                return WAIT_STATES[binding.key[0]], binding.reason
             return binding.state, binding.reason
         if passing is not None:
             return State.PASS_OBSTACLE, passing

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from types import MappingProxyType
 
 import numpy as np
 
+from robovan_autonomy.core_types import TrafficLightState
 from robovan_autonomy.planning import mpc
 from robovan_autonomy.planning.behaviour.arbitration import Arbitration
 from robovan_autonomy.planning.behaviour.bays import Bays
@@ -32,6 +34,7 @@ from robovan_autonomy.planning.behaviour.mission import MissionProgress
 from robovan_autonomy.planning.behaviour.objects import ObjectLimits
 from robovan_autonomy.planning.behaviour.passing import Passing, Reroute
 from robovan_autonomy.planning.behaviour.stop_lines import StopLines
+from robovan_autonomy.planning.behaviour.traffic_lights import TrafficLights
 from robovan_autonomy.planning.prediction import (
     Horizon,
     Prediction,
@@ -51,6 +54,7 @@ OBJECT_RANGE_M = OBJECT_WINDOW_AHEAD_M + 60.0
 # or follows behind (limits keyed by these), whose stop point keeps it clear of them.
 MPC_OBJECT_LATERAL_M = 10.0
 STOP_FOR_KEYS = ("obstacle", "lead", "caution")
+NO_SIGNALS_SEEN: Mapping[int, TrafficLightState] = MappingProxyType({})
 
 
 class BehaviourPlanner:
@@ -72,6 +76,7 @@ class BehaviourPlanner:
         self.dwell = Dwell()
         self.bays = Bays(self.body)
         self.stop_lines = StopLines(self.body)
+        self.traffic_lights = TrafficLights(self.body, -vehicle.min_accel_mps2)
         self.crosswalks = Crosswalks(crosswalk_polygons)
         self.object_limits = ObjectLimits(self.body)
         self.mirrors = Mirrors(self.body)
@@ -82,7 +87,13 @@ class BehaviourPlanner:
     def forget_path(self) -> None:
         """The planner has a new route: arc lengths on the old one (a pass, a departure ramp, a
         held stop point, a released stop line) mean nothing on it."""
-        for owner in (self.passing, self.bays, self.stop_lines, self.arbitration):
+        for owner in (
+            self.passing,
+            self.bays,
+            self.stop_lines,
+            self.traffic_lights,
+            self.arbitration,
+        ):
             owner.forget_path()
 
     # -- the step ---------------------------------------------------------------------------------
@@ -94,9 +105,10 @@ class BehaviourPlanner:
         s_van_m: float,
         objects: np.ndarray,
         progress: MissionProgress,
+        signals: Mapping[int, TrafficLightState] = NO_SIGNALS_SEEN,
     ) -> BehaviourDecision:
         """One decision. `van` needs x_m, y_m, yaw_rad, speed_mps; `s_van_m` is base_link's arc
-        length."""
+        length; signals: what each traffic light shows now, by id (one missing is not seen)."""
         events: list[BehaviourEvent] = []
         s_front = s_van_m + self.body.front_bumper_m
         standing = van.speed_mps < STANDSTILL_SPEED_MPS
@@ -138,6 +150,9 @@ class BehaviourPlanner:
         # 4. Limits, the binding one, the state.
         limits = self.bays.limits(path, target)
         limits += self.stop_lines.limits(t_s, path, s_front, standing, objs, events)
+        limits += self.traffic_lights.limits(
+            t_s, path, s_front, van.speed_mps, standing, signals, objs, events
+        )
         limits += self.crosswalks.limits(t_s, path, s_front, van.speed_mps, objs)
         limits += self.object_limits.limits(t_s, objs, offset, s_front, van.speed_mps, check)
         limits += self.mirrors.limits(t_s, objs, offset, s_front, van.speed_mps, speed)
@@ -155,7 +170,7 @@ class BehaviourPlanner:
                 if math.isfinite(lim.speed_cap_mps)
             )
         )
-        if state is State.STOP_LINE_WAIT:
+        if state in (State.STOP_LINE_WAIT, State.TRAFFIC_LIGHT_WAIT):
             speed += SpeedProfile((SpeedLimit(s_van_m, math.inf, 0.0, reason),))
         # Yielding to someone who is not in the way yet calls for emergency braking only when they
         # would be by the time the van gets there.

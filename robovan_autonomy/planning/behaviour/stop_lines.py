@@ -60,8 +60,6 @@ class StopLines:
         events: list[BehaviourEvent],
     ) -> list[Limit]:
         """Stop at the next stop line; go after a full stop once the intersection is clear."""
-        if self._released_line_s is not None and s_front > self._released_line_s:
-            self._released_line_s = None  # passed: a later visit of the same line counts again
         line = next(
             (
                 r
@@ -70,7 +68,24 @@ class StopLines:
             ),
             None,
         )
-        if line is None:
+        return self.stop_then_go(t_s, path, line, s_front, standing, objs, events)
+
+    def stop_then_go(
+        self,
+        t_s: float,
+        path: ReferencePath,
+        line: RouteStop | None,
+        s_front: float,
+        standing: bool,
+        objs: PathObjects,
+        events: list[BehaviourEvent],
+        reason: str = "",
+    ) -> list[Limit]:
+        """A full stop at `line` (None: there is none ahead), then go once the intersection beyond
+        is clear; reason: what the limit says (default: the stop line's)."""
+        if self._released_line_s is not None and s_front > self._released_line_s:
+            self._released_line_s = None  # passed: a later visit of the same line counts again
+        if line is None or line.s_m == self._released_line_s:
             self._full_stop.update(t_s, False)
             self._clear.update(t_s, False)
             return []
@@ -85,7 +100,12 @@ class StopLines:
             events.append(BehaviourEvent(EventKind.STOP_LINE_CLEARED, t_s, line.name))
             return []
         return [
-            Limit(("stop_line", line.s_m), State.APPROACH_STOP, f"stop line {line.name}", limit)
+            Limit(
+                ("stop_line", line.s_m),
+                State.APPROACH_STOP,
+                reason or f"stop line {line.name}",
+                limit,
+            )
         ]
 
     def _intersection_clear(

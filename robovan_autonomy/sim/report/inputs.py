@@ -52,6 +52,8 @@ class MapFeatures:
     # name → (x, y, yaw) of base_link when parked
     curbs: tuple = ()  # (K, 2) polylines the van's footprint must not cross
     stop_lines: tuple = ()  # (K, 2) polylines where the van must come to a stop before crossing
+    # signal id → (name, (K, 2) stop line): where the van must not cross while its signal is red
+    traffic_lights: dict = dataclasses.field(default_factory=dict)
     parked_cars: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 6)))
     # (N, 6) x, y, yaw, length, width, height of parked vehicles that are part of the map
     lanes: tuple = ()  # (K, 2) centrelines, drawn only
@@ -68,6 +70,9 @@ class MapFeatures:
             },
             curbs=tuple(c.points for c in district_map.curbs),
             stop_lines=tuple(sl.points for sl in district_map.stop_lines.values()),
+            traffic_lights={
+                i: (tl.name, tl.stop_line) for i, tl in district_map.traffic_lights.items()
+            },
             parked_cars=np.asarray(district_map.parked_cars, dtype=float).reshape(-1, 6),
             lanes=tuple(lane.centerline for lane in district_map.lanes.values()),
             buildings=tuple(b.polygon for b in district_map.buildings),

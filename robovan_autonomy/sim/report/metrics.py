@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 STANDSTILL_SPEED_MPS = 0.1  # CARLA's stop test: slower than this counts as stopped
 STOP_LINE_ZONE_M = 5.0  # a stop counts for a stop line when the front bumper is this
 # close before it
+SIGNAL_APPROACH_M = 50.0  # a passage through a signal is judged from this far before its line
 BAY_CAPTURE_RADIUS_M = 5.0  # a standstill this close to a bay serves it; position_error_m
 # says how well
 DWELL_TOLERANCE_S = 0.5  # a dwell this much shorter than asked still counts (timer
@@ -214,22 +215,91 @@ class RunLog:
             touching[steps[edges_hit | inside]] = True
         return [self._event(s) for s, _ in _runs(touching)]
 
+    def _front_crossings(self, line: np.ndarray) -> np.ndarray:
+        """Steps k where the front bumper crosses the line between step k and k + 1."""
+        crossed = segments_intersect(
+            self.front[:-1, None], self.front[1:, None], line[None, :-1], line[None, 1:]
+        ).any(axis=1)
+        return np.flatnonzero(crossed)
+
     def stop_line_infractions(self) -> list[dict]:
         """Crossing a stop line with the front bumper without a standstill in the zone before it."""
         out = []
         for line_idx, line in enumerate(self.rec.features.stop_lines):
             line = np.asarray(line, dtype=float)
-            crossed = segments_intersect(
-                self.front[:-1, None], self.front[1:, None], line[None, :-1], line[None, 1:]
-            ).any(axis=1)
             dist, _, _ = project_to_polyline(self.front, line)
-            for k in np.flatnonzero(crossed):
+            for k in self._front_crossings(line):
                 j = k
                 while j > 0 and dist[j - 1] <= STOP_LINE_ZONE_M:
                     j -= 1
                 if not np.any(np.abs(self.speed[j : k + 1]) < STANDSTILL_SPEED_MPS):
                     out.append(self._event(int(k) + 1, stop_line=line_idx))
         return sorted(out, key=lambda e: e["t_s"])
+
+    def signal_states(self, light_id: int) -> np.ndarray:
+        """What a signal showed at each step ('red', 'amber', 'green', 'unknown'; '' before the
+        first record)."""
+        key = ("signal", light_id)
+        if key not in self._cache:
+            states = np.full(len(self.t), "", dtype=object)
+            changes = self.rec._signals
+            ends = [step for step, _ in changes[1:]] + [len(self.t)]
+            for (step, table), end in zip(changes, ends):
+                states[step:end] = table.get(light_id, "")
+            self._cache[key] = states
+        return self._cache[key]
+
+    def red_light_infractions(self) -> list[dict]:
+        """The front bumper crossing a signal's stop line while it shows red (entering on amber is
+        legal: amber is there for whoever can no longer stop)."""
+        out = []
+        for light_id, (name, line) in self.rec.features.traffic_lights.items():
+            states = self.signal_states(light_id)
+            out += [
+                self._event(int(k) + 1, light=name)
+                for k in self._front_crossings(np.asarray(line, dtype=float))
+                if states[k + 1] == "red"
+            ]
+        return sorted(out, key=lambda e: e["t_s"])
+
+    def traffic_light_passages(self) -> list[dict]:
+        """Each time the front bumper crossed a signal's stop line, how the van came to it: from
+        SIGNAL_APPROACH_M before the line, the states seen, the slowest speed, and its last
+        standstill there (how far short of the line, how long, and how soon after the signal
+        turned green it moved off)."""
+        out = []
+        for light_id, (name, line) in self.rec.features.traffic_lights.items():
+            line = np.asarray(line, dtype=float)
+            states = self.signal_states(light_id)
+            dist = project_to_polyline(self.front, line)[0]
+            for k in self._front_crossings(line):
+                start = int(k)
+                while start > 0 and dist[start - 1] <= SIGNAL_APPROACH_M:
+                    start -= 1
+                window = slice(start, int(k) + 1)
+                seen = [s for s in states[window] if s]
+                passage = {
+                    "light": name,
+                    "t_s": float(self.t[k + 1]),
+                    "state_at_crossing": states[k + 1],
+                    "states_on_approach": [
+                        s for n, s in enumerate(seen) if n == 0 or s != seen[n - 1]
+                    ],
+                    "min_speed_mps": float(self.speed[window].min()),
+                    "stop_gap_m": None,
+                    "wait_s": None,
+                    "green_to_move_s": None,
+                }
+                still = _runs(np.abs(self.speed[window]) < STANDSTILL_SPEED_MPS)
+                if still:
+                    a, b = (start + i for i in still[-1])
+                    passage["stop_gap_m"] = float(dist[a])
+                    passage["wait_s"] = float(self.t[b] - self.t[a])
+                    green = np.flatnonzero(states[a : b + 2] == "green")
+                    if len(green) and green[0] > 0:  # it turned green while the van stood
+                        passage["green_to_move_s"] = float(self.t[b + 1] - self.t[a + green[0]])
+                out.append(passage)
+        return sorted(out, key=lambda p: p["t_s"])
 
     def stops(self) -> tuple[list[dict], list[dict]]:
         """Each mission stop, in order: the first standstill near its bay after the previous stop.
@@ -457,7 +527,7 @@ class RunLog:
 
     def stalls(self) -> dict:
         """Standing still under autonomy with the mission unfinished and nothing that asks for it
-        (a bay, a stop line): the windows, and the longest."""
+        (a bay, a stop line, a signal that is not green): the windows, and the longest."""
         modes = self.rec._modes
         mode_at = np.searchsorted([t for t, _ in modes], self.t, side="right") - 1
         autonomous = np.array(
@@ -473,6 +543,9 @@ class RunLog:
         for line in self.rec.features.stop_lines:
             dist = project_to_polyline(self.front, np.asarray(line, dtype=float))[0]
             excused |= dist <= STOP_LINE_ZONE_M
+        for light_id, (_, line) in self.rec.features.traffic_lights.items():
+            dist = project_to_polyline(self.front, np.asarray(line, dtype=float))[0]
+            excused |= (dist <= STOP_LINE_ZONE_M) & (self.signal_states(light_id) != "green")
         still = (np.abs(self.speed) < STANDSTILL_SPEED_MPS) & autonomous & unfinished & ~excused
         windows = [(float(self.t[a]), float(self.t[b])) for a, b in _runs(still)]
         return {

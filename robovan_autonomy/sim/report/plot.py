@@ -90,6 +90,8 @@ def _draw_map(ax, report: dict, series: dict, features: MapFeatures | None) -> N
                 ax.fill(*corners.T, color="0.55", zorder=1)
         for line in features.stop_lines:
             ax.plot(*np.asarray(line).T, color="red", linewidth=2.0, zorder=2)
+        for _, line in features.traffic_lights.values():
+            ax.plot(*np.asarray(line).T, color="darkorange", linewidth=2.0, zorder=2)
         if features.route_xy is not None:
             ax.plot(*np.asarray(features.route_xy).T, color="0.6", linestyle="--", label="route")
         for name, (bx, by, _) in features.bays.items():

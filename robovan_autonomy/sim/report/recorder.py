@@ -63,6 +63,7 @@ class RunRecorder:
         self._findings: list[tuple[float, str]] = []
         self._latencies: list[float] = []
         self._declared_stops: list[tuple[float, str]] = []
+        self._signals: list[tuple[int, dict[int, str]]] = []  # (step, every state) on a change
         self._external: list[tuple[float, str, dict]] = []
 
     def record_step(
@@ -84,6 +85,7 @@ class RunRecorder:
         e2e_latency_ms: Sequence[float] = (),
         stop_events: Sequence[str] = (),
         baseline_poses: Mapping[str, Sequence[float]] | None = None,
+        traffic_lights: Mapping[int, Any] | None = None,
     ) -> None:
         """One simulation step. Give each input on the step it is new and leave it None otherwise:
         estimated_pose (x, y, yaw) with its stamp (default t_s); planned_path (M, ≥2) poses of
@@ -95,7 +97,9 @@ class RunRecorder:
         reason) as the supervisor reports it, whatever the van does, and supervisor_findings its
         health findings (every stream's problem, '' when none); stop_events: bays the stack
         declared reached; baseline_poses: name → (stamp, x, y, yaw) of single-source estimates
-        (GNSS only, odometry only) published beside the stack's own, for comparison."""
+        (GNSS only, odometry only) published beside the stack's own, for comparison;
+        traffic_lights: signal id → what it shows (a core_types.TrafficLightState or its value),
+        the simulator's truth, which may be given every step (only changes are kept)."""
         step = len(self._t)
         self._t.append(float(t_s))
         self._van.append(
@@ -138,6 +142,10 @@ class RunRecorder:
             self._findings.append((float(t_s), supervisor_findings))
         self._latencies.extend(float(v) for v in e2e_latency_ms)
         self._declared_stops.extend((float(t_s), name) for name in stop_events)
+        if traffic_lights is not None:
+            states = {int(i): str(getattr(s, "value", s)) for i, s in traffic_lights.items()}
+            if not self._signals or self._signals[-1][1] != states:
+                self._signals.append((step, states))
 
     def _step_at(self, stamp_s: float) -> int:
         """The recorded step nearest stamp_s (the latest one for a stamp beyond it)."""
@@ -167,6 +175,7 @@ class RunRecorder:
             infractions[event["kind"]].append(event)
         infractions["curb_strike"] = log.curb_strikes()
         infractions["stop_line"] = log.stop_line_infractions()
+        infractions["red_light"] = log.red_light_infractions()
         infractions["missed_stop"] = missed
         for t_s, kind, detail in self._external:
             infractions[kind].append({"t_s": t_s, **detail})
@@ -196,6 +205,7 @@ class RunRecorder:
             "hard_brakes": log.hard_brakes(comfort["emergency_braking_windows"]),
             "emergency_stops": log.emergency_stops(),
             "stalls": log.stalls(),
+            "traffic_lights": log.traffic_light_passages(),
             "min_ttc_s": ttc["min_ttc_s"],
             "min_ttc": ttc,
             "mpc_solve_ms": log.mpc_solve_ms(),
