@@ -172,9 +172,30 @@ def launch_arguments(mode: str) -> tuple[LaunchArgument, ...]:
     )
 
 
-def launch_nodes(mode: str, ground_truth: tuple[str, ...] = ()) -> list:
+# Beside the CARLA ROS bridge (launch/carla.launch.py): our sensor topics -> the bridge's, for the
+# ego vehicle's role name and the sensor ids its objects.json gives them; the overlay aliases
+# their frames (<role name>/<sensor id>) to ours.
+CARLA_ROS_BRIDGE_ROLE = "/carla/ego_vehicle"
+CARLA_ROS_BRIDGE_TOPICS = (
+    (itf.CAMERA_IMAGE, f"{CARLA_ROS_BRIDGE_ROLE}/rgb_front/image"),
+    (itf.CAMERA_INFO, f"{CARLA_ROS_BRIDGE_ROLE}/rgb_front/camera_info"),
+    (itf.LIDAR_POINTS, f"{CARLA_ROS_BRIDGE_ROLE}/lidar"),
+    (itf.IMU_DATA, f"{CARLA_ROS_BRIDGE_ROLE}/imu"),
+    (itf.GNSS_FIX, f"{CARLA_ROS_BRIDGE_ROLE}/gnss"),
+)
+CARLA_ROS_BRIDGE_OVERLAY = config_path("robovan_carla_ros_bridge.yaml")
+
+
+def launch_nodes(
+    mode: str,
+    ground_truth: tuple[str, ...] = (),
+    remappings: tuple[tuple[str, str], ...] = (),
+    overlays: tuple[Path, ...] = (),
+) -> list:
     """launch_ros actions for `ros2 launch` on a machine with ROS 2 installed: the arguments of
-    `launch_arguments`, then the mode's node set wired as `node_set` says."""
+    `launch_arguments`, then the mode's node set wired as `node_set` says, every node also
+    remapped by `remappings` and given the params files `overlays` after the mode's own (how
+    another simulator's topic and frame names are met)."""
     from launch.actions import DeclareLaunchArgument
     from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import Node
@@ -196,9 +217,10 @@ def launch_nodes(mode: str, ground_truth: tuple[str, ...] = ()) -> list:
             parameters=[
                 *files,
                 LaunchConfiguration("params_file"),
+                *(str(path) for path in overlays),
                 {"use_sim_time": use_sim_time},
             ],
-            remappings=list(spec.remappings),
+            remappings=[*spec.remappings, *remappings],
             output="screen",
             emulate_tty=True,
         )

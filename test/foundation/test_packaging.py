@@ -8,7 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from robovan_autonomy.stack import MODES, launch_arguments
+from robovan_autonomy import interfaces as itf
+from robovan_autonomy.parameters import load_params_file
+from robovan_autonomy.stack import (
+    CARLA_ROS_BRIDGE_TOPICS,
+    MODES,
+    declared_parameters,
+    launch_arguments,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # The package.xml key for each third-party module the package imports.
@@ -103,3 +110,21 @@ def test_every_mode_launches_with_use_sim_time_params_file_and_namespace():
         assert set(arguments) == {"use_sim_time", "params_file", "namespace"}
         assert arguments["use_sim_time"].default == ("false" if mode == "vehicle" else "true")
         assert Path(arguments["params_file"].default).is_file()
+
+
+def test_the_carla_launch_reads_every_sensor_topic_from_the_carla_ros_bridge():
+    remapped = dict(CARLA_ROS_BRIDGE_TOPICS)
+    assert set(remapped) == {
+        itf.CAMERA_IMAGE,
+        itf.CAMERA_INFO,
+        itf.LIDAR_POINTS,
+        itf.IMU_DATA,
+        itf.GNSS_FIX,
+    }
+    assert all(topic.startswith("/carla/ego_vehicle/") for topic in remapped.values())
+
+
+def test_the_carla_overlay_aliases_only_our_sensor_frames_and_passes_validation():
+    overlay = load_params_file(ROOT / "config/robovan_carla_ros_bridge.yaml", declared_parameters())
+    for values in overlay.values():
+        assert itf.sensor_frame_ids(values["frame_aliases"])
