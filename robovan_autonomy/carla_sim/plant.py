@@ -82,19 +82,7 @@ class CarlaPlant:
 
     @property
     def state(self) -> PlantState:
-        return PlantState(
-            self.time_s,
-            self.x_m,
-            self.y_m,
-            self.yaw_rad,
-            self.speed_mps,
-            self.accel_mps2,
-            self.actuator_accel_mps2,
-            self.steer_rad,
-            self.steer_rate_radps,
-            self.yaw_rate_radps,
-            self.gear,
-        )
+        return PlantState.of(self)
 
     # -- what the world does around each CARLA tick --------------------------------------------
     def vehicle_command(self, dt_s: float) -> VehicleCommand:

@@ -35,6 +35,11 @@ class PlantState:
     yaw_rate_radps: float
     gear: Gear
 
+    @classmethod
+    def of(cls, plant) -> PlantState:
+        """The state of any plant that has these fields as attributes (embedded or CARLA)."""
+        return cls(*(getattr(plant, field.name) for field in dataclasses.fields(cls)))
+
 
 class _DeadTime:
     """Delay line: returns the value commanded `dead_time_s` ago, held between commands."""
@@ -174,16 +179,4 @@ class VanPlant:
 
     @property
     def state(self) -> PlantState:
-        return PlantState(
-            self.time_s,
-            self.x_m,
-            self.y_m,
-            self.yaw_rad,
-            self.speed_mps,
-            self.accel_mps2,
-            self.actuator_accel_mps2,
-            self.steer_rad,
-            self.steer_rate_radps,
-            self.yaw_rate_radps,
-            self.gear,
-        )
+        return PlantState.of(self)
