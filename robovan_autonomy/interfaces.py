@@ -15,7 +15,14 @@ from collections.abc import Collection, Iterable
 import numpy as np
 from builtin_interfaces.msg import Duration, Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point, PoseStamped, Quaternion, Vector3
+from geometry_msgs.msg import (
+    Point,
+    PoseStamped,
+    Quaternion,
+    Transform,
+    TransformStamped,
+    Vector3,
+)
 from nav_msgs.msg import Odometry, Path
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
@@ -95,8 +102,9 @@ CLOCK = "/clock"
 GROUND_TRUTH_ODOMETRY = "/sim/ground_truth/odometry"
 GROUND_TRUTH_OBJECTS = "/sim/ground_truth/objects"
 GROUND_TRUTH_TRAFFIC_LIGHTS = "/sim/ground_truth/traffic_lights"
-# Recorded into bags, not published live: the rclpy wheels have no tf2_msgs, rosbags' typestore
-# does. REP-105's tree, so a viewer places the clouds, images and objects.
+# REP-105's tree, so a viewer places the clouds, images and objects: recorded into bags through
+# rosbags' typestore, and published live only where tf2_msgs is importable (a ROS install; the
+# rclpy wheels have none).
 TF = "/tf"
 TF_STATIC = "/tf_static"
 TF_MSGTYPE = "tf2_msgs/msg/TFMessage"
@@ -954,6 +962,39 @@ def encode_tf_cdr(stamp_s: float, transforms: list[FrameTransform]) -> bytes:
         ]
     )
     return bytes(typestore.serialize_cdr(message, TF_MSGTYPE))
+
+
+def live_tf_message_class():
+    """tf2_msgs' TFMessage where a ROS install provides it; None under the rclpy wheels."""
+    try:
+        from tf2_msgs.msg import TFMessage
+    except ImportError:
+        return None
+    return TFMessage
+
+
+def encode_transforms(stamp_s: float, transforms: list[FrameTransform]) -> list[TransformStamped]:
+    """The transforms, all stamped stamp_s, as the entries of a live TFMessage."""
+    return [
+        TransformStamped(
+            header=header(stamp_s, t.parent),
+            child_frame_id=t.child,
+            transform=Transform(
+                translation=Vector3(
+                    x=float(t.translation_m[0]),
+                    y=float(t.translation_m[1]),
+                    z=float(t.translation_m[2]),
+                ),
+                rotation=Quaternion(
+                    x=float(t.rotation_xyzw[0]),
+                    y=float(t.rotation_xyzw[1]),
+                    z=float(t.rotation_xyzw[2]),
+                    w=float(t.rotation_xyzw[3]),
+                ),
+            ),
+        )
+        for t in transforms
+    ]
 
 
 def decode_tf_cdr(data: bytes) -> list[FrameTransform]:

@@ -13,6 +13,7 @@ from rclpy.node import Node
 
 from robovan_autonomy import interfaces
 from robovan_autonomy.config_errors import ConfigError, StartupError
+from robovan_autonomy.core_types import FrameTransform
 from robovan_autonomy.parameters import Param, node_parameters, read_params_file
 
 
@@ -167,6 +168,32 @@ def spin_node(node_class, args=None) -> None:
 
 def now_s(node: Node) -> float:
     return node.get_clock().now().nanoseconds * 1e-9
+
+
+class TfBroadcaster:
+    """/tf_static (latched, once) and /tf, live, where tf2_msgs is importable (a ROS install);
+    under the rclpy wheels, which have no tf2_msgs, it publishes nothing (`live` is False) and
+    bags get their TF from the recorder instead."""
+
+    def __init__(self, node: Node, static: list[FrameTransform]):
+        self._node = node
+        self._message = interfaces.live_tf_message_class()
+        self.live = self._message is not None
+        if not self.live:
+            return
+        self._tf_pub = node.create_publisher(self._message, interfaces.TF, interfaces.RELIABLE_QOS)
+        static_pub = node.create_publisher(
+            self._message, interfaces.TF_STATIC, interfaces.LATCHED_QOS
+        )
+        static_pub.publish(
+            self._message(transforms=interfaces.encode_transforms(now_s(node), static))
+        )
+
+    def send(self, stamp_s: float, transforms: list[FrameTransform]) -> None:
+        if self.live:
+            self._tf_pub.publish(
+                self._message(transforms=interfaces.encode_transforms(stamp_s, transforms))
+            )
 
 
 class DiagnosticsPublisher:

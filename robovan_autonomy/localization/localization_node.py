@@ -37,12 +37,14 @@ from robovan_autonomy.mapping.lanelet_map import load_map
 from robovan_autonomy.node_utils import (
     FRAME_ALIASES,
     DiagnosticsPublisher,
+    TfBroadcaster,
     declare_parameters,
     now_s,
     sensor_frame_ids,
     spin_node,
 )
 from robovan_autonomy.parameters import Param
+from robovan_autonomy.tf_tree import map_to_base_link, static_transforms
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
 FULL_SPEED_CONFIDENCE = 0.8  # at or above: the van may drive at its ODD limit
@@ -235,6 +237,7 @@ class LocalizationNode(Node):
             Odometry, itf.LOCALIZATION_DEBUG_ODOMETRY_ONLY, itf.RELIABLE_QOS
         )
         self.diagnostics = DiagnosticsPublisher(self)
+        self.tf = TfBroadcaster(self, static_transforms(vehicle))
         self.create_subscription(Imu, itf.IMU_DATA, self._on_imu, itf.SENSOR_QOS)
         self.create_subscription(NavSatFix, itf.GNSS_FIX, self._on_fix, itf.SENSOR_QOS)
         self.create_subscription(PointCloud2, itf.LIDAR_POINTS, self._on_points, itf.SENSOR_QOS)
@@ -342,20 +345,18 @@ class LocalizationNode(Node):
             ]
         )
         x, y, yaw = estimate.pose
-        self.odometry_pub.publish(
-            itf.encode_odometry(
-                ct.PoseEstimate(
-                    stamp_s=estimate.t_s,
-                    x_m=float(x),
-                    y_m=float(y),
-                    yaw_rad=float(yaw),
-                    speed_mps=float(estimate.state[SPEED]),
-                    yaw_rate_radps=estimate.yaw_rate_radps,
-                    pose_covariance=pose_cov,
-                    twist_covariance=twist_cov,
-                )
-            )
+        pose = ct.PoseEstimate(
+            stamp_s=estimate.t_s,
+            x_m=float(x),
+            y_m=float(y),
+            yaw_rad=float(yaw),
+            speed_mps=float(estimate.state[SPEED]),
+            yaw_rate_radps=estimate.yaw_rate_radps,
+            pose_covariance=pose_cov,
+            twist_covariance=twist_cov,
         )
+        self.odometry_pub.publish(itf.encode_odometry(pose))
+        self.tf.send(estimate.t_s, [map_to_base_link(pose)])
 
     def _report(self) -> None:
         loc = self.localizer
@@ -375,6 +376,7 @@ class LocalizationNode(Node):
             "match_ms_p50": f"{np.percentile(recent, 50):.2f}" if recent else "",
             "match_ms_max": f"{self._match_ms_max:.2f}",
             "last_problem": loc.last_problem,
+            "tf_live": "yes" if self.tf.live else "no (no tf2_msgs: TF is in bags only)",
             **{f"nis_{k}": f"{v:.2f}" for k, v in sorted(loc.nis.items())},
             **{f"accepted_{k}": v for k, v in sorted(loc.accepted.items())},
             **{f"rejected_{k}": v for k, v in sorted(loc.rejected.items())},

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from robovan_autonomy import interfaces as itf
-from robovan_autonomy.core_types import CAMERA_OPTICAL_FRAME, PoseEstimate
+from robovan_autonomy.core_types import CAMERA_OPTICAL_FRAME, FrameTransform, PoseEstimate
 from robovan_autonomy.tf_tree import map_to_base_link, quaternion_from_rpy, static_transforms
 from robovan_autonomy.vehicle_params import load_vehicle_params
 
@@ -63,3 +63,19 @@ def test_transforms_survive_the_recorded_message_and_keep_their_stamp():
     transforms = static_transforms(load_vehicle_params())
     data = itf.encode_tf_cdr(12.345, transforms)
     assert itf.decode_tf_cdr(data) == transforms
+
+
+def test_live_transforms_carry_each_frame_pair_stamp_and_pose():
+    transform = FrameTransform("map", "base_link", (1.0, -2.0, 0.0), (0.0, 0.0, 0.6, 0.8))
+    (message,) = itf.encode_transforms(12.5, [transform])
+    assert (message.header.frame_id, message.child_frame_id) == ("map", "base_link")
+    assert itf.from_stamp(message.header.stamp) == 12.5
+    assert (message.transform.translation.x, message.transform.translation.y) == (1.0, -2.0)
+    assert (message.transform.rotation.z, message.transform.rotation.w) == (0.6, 0.8)
+
+
+def test_live_tf_is_off_where_tf2_msgs_is_not_importable():
+    import importlib.util
+
+    available = importlib.util.find_spec("tf2_msgs") is not None
+    assert (itf.live_tf_message_class() is not None) == available
