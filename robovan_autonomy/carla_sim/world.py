@@ -53,6 +53,8 @@ from robovan_autonomy.vehicle_params import SensorPose, VehicleParams
 STREAMS = ("imu", "lidar", "camera")  # matched to ticks by frame; events come as they happen
 EVERY_TICK = ("imu", "lidar")  # collected at every tick (the LiDAR's sweeps make its scans)
 SPAWN_HEIGHT_M = 0.3  # the van is dropped onto the road from this high
+# What a collision was with, by the CARLA blueprint of the other actor (anything else is static).
+COLLISION_KINDS = (("walker.", "collision_pedestrian"), ("vehicle.", "collision_vehicle"))
 
 
 class CarlaWorld:
@@ -94,6 +96,7 @@ class CarlaWorld:
         lidar = vehicle.sensors["lidar_top"]
         self.sweeps = PartialSweeps(float(lidar["rate_hz"]), config.delta_seconds)
         self.events: dict[str, list[float]] = {"collision": [], "lane_invasion": []}
+        self._collisions: list[tuple[float, str, dict]] = []
         self._frame = -1
         self._tick_data: dict[str, object] = {}
         self._scan: np.ndarray | None = None
@@ -170,7 +173,7 @@ class CarlaWorld:
             sensor = session.spawn(
                 blueprint, session.transform(0.0, 0.0, 0.0), parent=self.van_actor
             )
-            sensor.listen(self._event(name))
+            sensor.listen(self._collision if name == "collision" else self._event(name))
         self._actor_bodies = {}
         for state in self.actor_states:
             body = session.spawn(
@@ -198,7 +201,26 @@ class CarlaWorld:
 
         return record
 
+    def _collision(self, event) -> None:
+        """A collision CARLA's sensor reported, as the report's infraction for what was hit. The
+        scenario's own actors are left to the report, which judges their contact from their true
+        boxes, as in the embedded world; this catches what only CARLA has (the town's poles,
+        walls, props and traffic)."""
+        self.events["collision"].append(self.t_s)
+        other = event.other_actor
+        if other.id in {body.id for body in self._actor_bodies.values()}:
+            return
+        kind = next(
+            (kind for prefix, kind in COLLISION_KINDS if other.type_id.startswith(prefix)),
+            "collision_static",
+        )
+        self._collisions.append((self.t_s, kind, {"with": other.type_id, "source": "carla"}))
+
     # -- the seam -------------------------------------------------------------------------------
+    def infractions(self) -> list[tuple[float, str, dict]]:
+        """Collisions CARLA's sensor reported with what the scenario did not put there."""
+        return list(self._collisions)
+
     @property
     def van(self) -> PlantState:
         return self.plant.state

@@ -52,8 +52,14 @@ def export_xodr(dmap: DistrictMap) -> Export:
         name: len(road_of_lane) + index + 1 for index, name in enumerate(sorted(dmap.intersections))
     }
     root = ElementTree.Element("OpenDRIVE")
-    ElementTree.SubElement(
+    header = ElementTree.SubElement(
         root, "header", revMajor="1", revMinor="4", name=dmap.name, north="0", south="0"
+    )
+    # The map frame's geodetic origin, so a reader places the roads on the Earth (CARLA reads
+    # lat_0 and lon_0 for its geolocation).
+    ElementTree.SubElement(header, "geoReference").text = (
+        f"+proj=tmerc +lat_0={dmap.origin.lat_deg!r} +lon_0={dmap.origin.lon_deg!r} "
+        "+k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
     )
     unlinked = []
     connections: dict[str, list[tuple[int, int, str]]] = {name: [] for name in junction_of}

@@ -298,6 +298,10 @@ class SimWorld:
         """(sensor, reading) pairs to deliver at t_s (SensorStreams.outputs)."""
         return self.streams.outputs(t_s, self._measure, wanted)
 
+    def infractions(self) -> list[tuple[float, str, dict]]:
+        """None of its own: the report judges every contact from the true poses and boxes."""
+        return []
+
     def report_extras(self) -> dict:
         """Nothing beyond the report's own: the embedded world loses no sensor data."""
         return {}

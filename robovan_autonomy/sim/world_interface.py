@@ -45,6 +45,10 @@ class World(Protocol):
     def ground_truth_objects(self) -> np.ndarray:
         """The true object table (core_types.OBJECT_DTYPE rows) now."""
 
+    def infractions(self) -> list[tuple[float, str, dict]]:
+        """(t_s, kind, detail) the world's own sensors judged (CARLA's collision sensor), beyond
+        what the report judges from the true poses and boxes."""
+
     def report_extras(self) -> dict:
         """What the world adds to the run's report (top-level keys), beyond the shared metrics."""
 

@@ -509,6 +509,8 @@ class Simulation:
         if self.options.progress:
             print(file=sys.stderr)
         out = self.options.out_dir
+        for t_s, kind, detail in self.world.infractions():
+            self.recorder.record_infraction(t_s, kind, **detail)
         report = self.recorder.finalize(wall_time_s)
         report["seed"] = self.world.seed
         variant = self.scenario.variation

@@ -5,6 +5,7 @@ spawned and destroyed. Not a simulator: the van's body is a crude point-mass bic
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import types
@@ -38,6 +39,9 @@ class FakeBlueprint:
         self.attributes[name] = value
 
 
+ACTOR_IDS = itertools.count(1)
+
+
 class FakeActor:
     def __init__(self, world, blueprint, transform, parent):
         self.world, self.blueprint, self.transform, self.parent = (
@@ -48,6 +52,8 @@ class FakeActor:
         )
         self.destroyed = False
         self.physics = True
+        self.id = next(ACTOR_IDS)
+        self.type_id = blueprint.id
 
     def set_simulate_physics(self, enabled):
         self.physics = enabled

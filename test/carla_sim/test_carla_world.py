@@ -131,3 +131,30 @@ def test_the_stack_drives_the_van_through_carla_in_a_short_lockstep_run(client, 
     assert report["carla"]["missing_frames"] == {"imu": 0, "lidar": 0, "camera": 0}
     assert all(actor.destroyed for actor in client.world.actors)
     assert not client.world.settings.synchronous_mode
+
+
+def test_a_collision_with_what_only_carla_has_is_a_report_infraction(client):
+    import types
+
+    world = make_world(client)
+    pole = types.SimpleNamespace(id=10_000, type_id="static.prop.streetbarrier")
+    client.world.sensor("sensor.other.collision").callback(
+        types.SimpleNamespace(frame=1, other_actor=pole)
+    )
+    world.close()
+    assert world.infractions() == [
+        (0.0, "collision_static", {"with": "static.prop.streetbarrier", "source": "carla"})
+    ]
+
+
+def test_a_collision_with_a_scenario_actor_is_left_to_the_reports_own_judge(client):
+    import types
+
+    world = make_world(client, "lead_car_hard_brake")
+    body = next(iter(world._actor_bodies.values()))
+    client.world.sensor("sensor.other.collision").callback(
+        types.SimpleNamespace(frame=1, other_actor=body)
+    )
+    world.close()
+    assert world.infractions() == []
+    assert world.report_extras()["carla"]["collision_times_s"] == [0.0]

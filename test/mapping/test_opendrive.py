@@ -76,3 +76,23 @@ def test_map_export_xodr_into_a_missing_folder_says_so(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"robovan map export-xodr: cannot write {out}: No such file or directory\n"
     )
+
+
+def test_carla_geolocates_the_export_at_the_maps_origin(district):
+    dmap, _, carla_map = district
+    origin = carla_map.transform_to_geolocation(carla.Location(x=0.0, y=0.0, z=0.0))
+    assert origin.latitude == pytest.approx(dmap.origin.lat_deg, abs=1e-9)
+    assert origin.longitude == pytest.approx(dmap.origin.lon_deg, abs=1e-9)
+
+
+def test_carla_geolocation_is_mirrored_north_to_south_against_its_own_roads(district):
+    """Why the CARLA world synthesises GNSS with our projector: 100 m north in the map is CARLA
+    y = -100 (its roads are left-handed), and CARLA's geolocation puts that 100 m south."""
+    dmap, _, carla_map = district
+    north = location_to_ros(np.array([0.0, -100.0, 0.0]))
+    assert north[1] == 100.0
+    ours = dmap.to_geodetic(float(north[0]), float(north[1]))[0]
+    carlas = carla_map.transform_to_geolocation(carla.Location(x=0.0, y=-100.0, z=0.0)).latitude
+    assert ours > dmap.origin.lat_deg
+    assert carlas < dmap.origin.lat_deg
+    assert carlas - dmap.origin.lat_deg == pytest.approx(dmap.origin.lat_deg - ours, rel=1e-2)
