@@ -44,6 +44,7 @@ DEPENDENCY_OF_MODULE = {
     "small_gicp": "python3-small-gicp-pip",
     "std_msgs": "std_msgs",
     "std_srvs": "std_srvs",
+    "tf2_msgs": "tf2_msgs",
     "trajectory_msgs": "trajectory_msgs",
     "type_description_interfaces": "type_description_interfaces",
     "visualization_msgs": "visualization_msgs",
