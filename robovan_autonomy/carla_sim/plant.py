@@ -14,11 +14,9 @@ import dataclasses
 import math
 
 from robovan_autonomy.carla_sim.control import ControlMap, LongitudinalControl, carla_steer
-from robovan_autonomy.sim.van_plant import Actuators, PlantState, rigid_wheel_speeds_mps
+from robovan_autonomy.sim.van_plant import GEAR_DIRECTION, ActuatedBody, Actuators
 from robovan_autonomy.vehicle.rvn_dbw import Gear
 from robovan_autonomy.vehicle_params import VehicleParams
-
-_GEAR_DIRECTION = {Gear.DRIVE: 1.0, Gear.REVERSE: -1.0, Gear.NEUTRAL: 0.0, Gear.PARK: 0.0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +30,7 @@ class VehicleCommand:
     hand_brake: bool
 
 
-class CarlaPlant:
+class CarlaPlant(ActuatedBody):
     def __init__(
         self,
         params: VehicleParams,
@@ -55,14 +53,6 @@ class CarlaPlant:
         self._observed_at_s = time_s
 
     # -- what the ECU drives ------------------------------------------------------------------
-    def command(self, steer_rad: float, accel_mps2: float) -> None:
-        self.actuators.command(self.time_s, steer_rad, accel_mps2)
-
-    def set_gear(self, gear: Gear) -> None:
-        if gear not in _GEAR_DIRECTION:
-            raise ValueError(f"{gear!r} is not a gear the van can be in")
-        self.gear = Gear(gear)
-
     def step(self, dt_s: float) -> None:
         steer0 = self.actuators.steer_rad
         self.actuators.step(self.time_s, dt_s)
@@ -77,20 +67,13 @@ class CarlaPlant:
     def actuator_accel_mps2(self) -> float:
         return self.actuators.accel_mps2
 
-    def wheel_speeds_mps(self) -> tuple[float, float, float, float]:
-        return rigid_wheel_speeds_mps(self.params, self.speed_mps, self.yaw_rate_radps)
-
-    @property
-    def state(self) -> PlantState:
-        return PlantState.of(self)
-
     # -- what the world does around each CARLA tick --------------------------------------------
     def vehicle_command(self, dt_s: float) -> VehicleCommand:
         """The pedals and wheel to hold over the next tick of dt_s."""
         steer = carla_steer(self.actuators.steer_rad, self.control_map)
         if self.gear is Gear.PARK:
             return VehicleCommand(0.0, 1.0, steer, reverse=False, hand_brake=True)
-        direction = _GEAR_DIRECTION[self.gear]
+        direction = GEAR_DIRECTION[self.gear]
         wanted = self.actuators.accel_mps2
         if direction == 0.0:  # neutral: the brakes still work, the drive does not
             wanted = min(wanted, 0.0)

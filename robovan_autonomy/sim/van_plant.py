@@ -16,7 +16,7 @@ from robovan_autonomy.vehicle.rvn_dbw import Gear
 from robovan_autonomy.vehicle_params import VehicleParams, load_vehicle_params
 
 _TIME_EPS_S = 1e-9  # float slack when a dead time lands exactly on a step boundary
-_GEAR_DIRECTION = {Gear.DRIVE: 1.0, Gear.REVERSE: -1.0, Gear.NEUTRAL: 0.0, Gear.PARK: 0.0}
+GEAR_DIRECTION = {Gear.DRIVE: 1.0, Gear.REVERSE: -1.0, Gear.NEUTRAL: 0.0, Gear.PARK: 0.0}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -103,7 +103,34 @@ class Actuators:
         self.accel_mps2 = accel_in + (self.accel_mps2 - accel_in) * math.exp(-dt_s / p.accel_tau_s)
 
 
-class VanPlant:
+class ActuatedBody:
+    """What every van body the ECU drives shares, embedded or CARLA's: setpoints through its
+    `Actuators` (dead times, lags), a gear, wheel speeds from its motion, a state snapshot."""
+
+    actuators: Actuators
+    params: VehicleParams
+    time_s: float
+    speed_mps: float
+
+    def command(self, steer_rad: float, accel_mps2: float) -> None:
+        """Actuator setpoints from now on; they act after the dead times."""
+        self.actuators.command(self.time_s, steer_rad, accel_mps2)
+
+    def set_gear(self, gear: Gear) -> None:
+        if gear not in GEAR_DIRECTION:
+            raise ValueError(f"{gear!r} is not a gear the van can be in")
+        self.gear = Gear(gear)
+
+    def wheel_speeds_mps(self) -> tuple[float, float, float, float]:
+        """Wheel-centre speed magnitudes FL, FR, RL, RR from the rigid-body motion."""
+        return rigid_wheel_speeds_mps(self.params, self.speed_mps, self.yaw_rate_radps)
+
+    @property
+    def state(self) -> PlantState:
+        return PlantState.of(self)
+
+
+class VanPlant(ActuatedBody):
     """The van's body and actuators; the ECU calls `command`/`set_gear`, the simulator `step`."""
 
     def __init__(
@@ -125,15 +152,6 @@ class VanPlant:
         self.steer_rad, self.steer_rate_radps = steer_rad, 0.0
         self.accel_mps2 = self.actuator_accel_mps2 = 0.0
         self.actuators = Actuators(self.params, steer_rad)
-
-    def command(self, steer_rad: float, accel_mps2: float) -> None:
-        """Actuator setpoints from now on; they act after the dead times."""
-        self.actuators.command(self.time_s, steer_rad, accel_mps2)
-
-    def set_gear(self, gear: Gear) -> None:
-        if gear not in _GEAR_DIRECTION:
-            raise ValueError(f"{gear!r} is not a gear the van can be in")
-        self.gear = Gear(gear)
 
     def step(self, dt_s: float) -> None:
         """Advance dt_s with the delayed setpoints held over the step."""
@@ -162,7 +180,7 @@ class VanPlant:
         never through it (a braking van does not start reversing)."""
         if actuator_mps2 >= 0.0:
             top = self.params.max_speed_hw_mps
-            speed = speed_mps + _GEAR_DIRECTION[self.gear] * actuator_mps2 * dt_s
+            speed = speed_mps + GEAR_DIRECTION[self.gear] * actuator_mps2 * dt_s
             return min(max(speed, -top), top)
         braking = -actuator_mps2 * dt_s
         if speed_mps > 0.0:
@@ -172,11 +190,3 @@ class VanPlant:
     @property
     def yaw_rate_radps(self) -> float:
         return self.speed_mps * math.tan(self.steer_rad) / self.params.wheelbase_m
-
-    def wheel_speeds_mps(self) -> tuple[float, float, float, float]:
-        """Wheel-centre speed magnitudes FL, FR, RL, RR from the rigid-body motion."""
-        return rigid_wheel_speeds_mps(self.params, self.speed_mps, self.yaw_rate_radps)
-
-    @property
-    def state(self) -> PlantState:
-        return PlantState.of(self)
