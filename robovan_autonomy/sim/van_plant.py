@@ -38,7 +38,11 @@ class PlantState:
     @classmethod
     def of(cls, plant) -> PlantState:
         """The state of any plant that has these fields as attributes (embedded or CARLA)."""
-        return cls(*(getattr(plant, field.name) for field in dataclasses.fields(cls)))
+        return cls(*(getattr(plant, name) for name in _PLANT_STATE_FIELDS))
+
+
+# Read on every tick, several times: the field list is looked up once.
+_PLANT_STATE_FIELDS = tuple(field.name for field in dataclasses.fields(PlantState))
 
 
 class _DeadTime:
